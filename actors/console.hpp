@@ -1,0 +1,35 @@
+#pragma once
+
+// console: the node's admin interface, reached by meshctl over the network.
+//
+// One request type: a JSON command in, a JSON reply out, both as strings so
+// meshctl and the node agree without sharing C++ types:
+//   (atom::console, std::string command) -> std::string reply
+// A command is {"cmd": NAME, ...arguments}. Every reply has "ok" (bool) and
+// "status" (a status name); failures add "error", successes a "result".
+// Commands are grouped by area (console_commands.hpp); each runs without
+// blocking: it asks the node's actors and answers when they have.
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace mesh {
+
+/// The actors and facts the console reports on or drives.
+struct console_config {
+  std::string node_id;
+  std::string listen;   ///< host:port of the peer listener
+  std::string console;  ///< host:port of this console
+  std::chrono::system_clock::time_point started;
+  caf::actor router;
+  caf::actor registry;
+  caf::actor cluster;   ///< connection_manager (may be null)
+  caf::actor node;      ///< the node's lifecycle actor (leave, shutdown)
+};
+
+caf::actor spawn_console(caf::actor_system& sys, console_config cfg);
+
+} // namespace mesh

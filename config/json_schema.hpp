@@ -1,0 +1,49 @@
+#pragma once
+
+// JSON Schema (draft-07) validation through valijson, for node configs,
+// process manifests and manifests' input schemas. A schema is compiled once
+// and can validate any number of documents; every violation is reported with
+// the JSON pointer of the offending value.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+namespace mesh {
+
+struct schema_violation {
+  std::string pointer; ///< JSON pointer of the offending value, "" = root
+  std::string message;
+};
+
+/// "<pointer or /> : <message>" for each violation, one per line.
+std::string to_string(const std::vector<schema_violation>& xs);
+
+class json_schema {
+public:
+  ~json_schema();
+  json_schema(json_schema&&) noexcept;
+  json_schema& operator=(json_schema&&) noexcept;
+
+  /// Compiles `schema`. A schema that is not valid draft-07 (or uses a
+  /// feature valijson cannot handle, such as a remote $ref) is an
+  /// `invalid_argument` error saying why.
+  static caf::expected<json_schema> compile(const nlohmann::json& schema);
+
+  /// Every violation of `doc`; empty when valid.
+  std::vector<schema_violation> validate(const nlohmann::json& doc) const;
+
+private:
+  struct impl;
+  explicit json_schema(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Turns valijson's context path ("<root>", "[limits]", "[0]") into a JSON
+/// pointer ("/limits/0").
+std::string context_to_pointer(const std::vector<std::string>& context);
+
+} // namespace mesh

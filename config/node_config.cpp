@@ -1,0 +1,214 @@
+#include "config/node_config.hpp"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "actors/registry_validator.hpp"
+#include "config/json_schema.hpp"
+#include "protocol/status.hpp"
+
+namespace mesh::embedded {
+extern const char* const default_node_json;
+extern const char* const node_schema_json;
+} // namespace mesh::embedded
+
+namespace mesh {
+
+std::string to_string(const host_port& x) {
+  if (x.host.find(':') != std::string::npos)
+    return "[" + x.host + "]:" + std::to_string(x.port);
+  return x.host + ":" + std::to_string(x.port);
+}
+
+std::optional<host_port> parse_host_port(std::string_view text,
+                                         std::string& error) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    error = "'" + std::string(text) + "' is not a host:port address";
+    return std::nullopt;
+  }
+  auto host = text.substr(0, colon);
+  auto port_text = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) {
+      error = "'" + std::string(text) + "' has a malformed IPv6 host";
+      return std::nullopt;
+    }
+    host = host.substr(1, host.size() - 2);
+  }
+  if (port_text.empty() || port_text.size() > 5
+      || port_text.find_first_not_of("0123456789") != std::string_view::npos) {
+    error = "'" + std::string(text) + "' has no numeric port";
+    return std::nullopt;
+  }
+  auto port = std::stoul(std::string(port_text));
+  if (port > 65535) {
+    error = "port " + std::to_string(port) + " in '" + std::string(text)
+            + "' is out of range (0-65535)";
+    return std::nullopt;
+  }
+  return host_port{std::string(host), static_cast<uint16_t>(port)};
+}
+
+const nlohmann::json& default_node_config_json() {
+  static const auto doc = nlohmann::json::parse(embedded::default_node_json);
+  return doc;
+}
+
+const nlohmann::json& node_config_schema_json() {
+  static const auto doc = nlohmann::json::parse(embedded::node_schema_json);
+  return doc;
+}
+
+namespace {
+
+const json_schema& node_schema() {
+  static const auto schema = [] {
+    auto compiled = json_schema::compile(node_config_schema_json());
+    if (!compiled) // the embedded schema is ours: a failure here is a bug
+      throw std::logic_error("embedded node schema does not compile");
+    return std::move(*compiled);
+  }();
+  return schema;
+}
+
+// nlohmann reports a byte offset; people want line and column.
+std::string line_and_column(const std::string& text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+} // namespace
+
+caf::expected<nlohmann::json> read_json_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return make_error(status_code::invalid_argument,
+                      path + ": cannot open file: " + std::strerror(errno));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto text = buf.str();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] parse error at ..."
+    // prefix: we say where ourselves.
+    if (auto pos = what.find(": "); pos != std::string::npos)
+      what = what.substr(pos + 2);
+    return make_error(status_code::invalid_argument,
+                      path + ":" + line_and_column(text, e.byte) + ": "
+                        + what);
+  }
+}
+
+std::vector<std::string> check_config_layer(const nlohmann::json& layer,
+                                            const std::string& where) {
+  std::vector<std::string> result;
+  if (!layer.is_object()) {
+    result.push_back(where + ": /: the configuration must be a JSON object");
+    return result;
+  }
+  for (auto& v : node_schema().validate(layer))
+    result.push_back(where + ": " + (v.pointer.empty() ? "/" : v.pointer)
+                     + ": " + v.message);
+  return result;
+}
+
+void merge_json(nlohmann::json& base, const nlohmann::json& layer) {
+  if (!base.is_object() || !layer.is_object()) {
+    base = layer;
+    return;
+  }
+  for (auto i = layer.begin(); i != layer.end(); ++i) {
+    if (i.value().is_object() && base.contains(i.key())
+        && base[i.key()].is_object())
+      merge_json(base[i.key()], i.value());
+    else
+      base[i.key()] = i.value();
+  }
+}
+
+caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
+  auto fail = [](const std::string& pointer, const std::string& what) {
+    return make_error(status_code::invalid_argument, pointer + ": " + what);
+  };
+  node_config cfg;
+  try {
+    cfg.id = doc.value("id", "");
+    std::string error;
+    auto listen = parse_host_port(doc.at("listen").get<std::string>(), error);
+    if (!listen)
+      return fail("/listen", error);
+    cfg.listen = *listen;
+    auto console = parse_host_port(doc.at("console").get<std::string>(),
+                                   error);
+    if (!console)
+      return fail("/console", error);
+    cfg.console = *console;
+    if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
+      cfg.namespaces = i->get<std::vector<std::string>>();
+    cfg.plugins = doc.value("plugins", std::vector<std::string>{});
+    cfg.log_level = doc.value("log_level", "info");
+    if (auto i = doc.find("limits"); i != doc.end()) {
+      auto& l = cfg.limits;
+      l.max_payload_bytes = i->value("max_payload_bytes", l.max_payload_bytes);
+      l.default_deadline_ms = i->value("default_deadline_ms",
+                                       l.default_deadline_ms);
+      l.max_deadline_ms = i->value("max_deadline_ms", l.max_deadline_ms);
+      l.max_concurrency = i->value("max_concurrency", l.max_concurrency);
+      l.max_queue = i->value("max_queue", l.max_queue);
+      l.max_hops = i->value("max_hops", l.max_hops);
+      l.shutdown_grace_ms = i->value("shutdown_grace_ms", l.shutdown_grace_ms);
+      if (l.default_deadline_ms > l.max_deadline_ms)
+        return fail("/limits/default_deadline_ms",
+                    "is larger than max_deadline_ms");
+    }
+    if (auto i = doc.find("registry_validator");
+        i != doc.end() && !i->is_null()) {
+      auto patterns = i->at("allow").get<std::vector<std::string>>();
+      if (!allow_list_validator::make(patterns, error))
+        return fail("/registry_validator/allow", error);
+      cfg.allow_list = std::move(patterns);
+    }
+    if (auto i = doc.find("scheduler"); i != doc.end()) {
+      auto& s = cfg.scheduler;
+      s.policy = i->value("policy", s.policy);
+      s.max_threads = i->value("max_threads", s.max_threads);
+      s.max_throughput = i->value("max_throughput", s.max_throughput);
+      s.middleman_workers = i->value("middleman_workers", s.middleman_workers);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    // Only reachable for a document that skipped the schema check.
+    return fail("/", e.what());
+  }
+  return cfg;
+}
+
+std::string effective_node_id(const node_config& cfg, uint16_t actual_port) {
+  if (!cfg.id.empty())
+    return cfg.id;
+  char host[256] = {0};
+  std::string name = gethostname(host, sizeof(host) - 1) == 0 ? host : "node";
+  // Keep only characters a node id may hold (see check_name).
+  std::string clean;
+  for (char c : name.substr(0, name.find('.')))
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')
+      clean += c;
+  if (clean.empty())
+    clean = "node";
+  return clean + "-" + std::to_string(actual_port);
+}
+
+} // namespace mesh

@@ -1,0 +1,85 @@
+#pragma once
+
+// The configuration of one meshnode: an embedded default, overlaid by a JSON
+// config file (--config), overlaid by command-line flags. Each layer is
+// validated against config/schemas/node.schema.json before it is merged, so
+// an error names its source (file, or "command line") and the JSON pointer.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+namespace mesh {
+
+struct host_port {
+  std::string host;
+  uint16_t port = 0;
+};
+
+std::string to_string(const host_port& x);
+
+/// Parses "host:port" or "[v6]:port"; an error text names the problem.
+std::optional<host_port> parse_host_port(std::string_view text,
+                                         std::string& error);
+
+struct limits_config {
+  size_t max_payload_bytes = 4 * 1024 * 1024;
+  uint32_t default_deadline_ms = 5000;
+  uint32_t max_deadline_ms = 60000;
+  size_t max_concurrency = 16;
+  size_t max_queue = 1024;
+  uint32_t max_hops = 4;
+  uint32_t shutdown_grace_ms = 10000;
+};
+
+struct scheduler_config {
+  std::string policy = "sharing";
+  size_t max_threads = 2;
+  size_t max_throughput = 100;
+  size_t middleman_workers = 0;
+};
+
+struct node_config {
+  std::string id; ///< empty: derived from hostname and listen port
+  host_port listen;
+  host_port console;
+  std::optional<std::vector<std::string>> namespaces;
+  std::vector<std::string> plugins;
+  std::string log_level = "info";
+  limits_config limits;
+  std::optional<std::vector<std::string>> allow_list;
+  scheduler_config scheduler;
+};
+
+/// The embedded default configuration (config/default_node.json).
+const nlohmann::json& default_node_config_json();
+
+/// The embedded node schema (config/schemas/node.schema.json).
+const nlohmann::json& node_config_schema_json();
+
+/// Reads and parses a JSON file. Errors say which file and, for a syntax
+/// error, the line and column: "cfg.json:3:14: syntax error ...".
+caf::expected<nlohmann::json> read_json_file(const std::string& path);
+
+/// Checks one layer (file or flags) against the schema. Each problem is
+/// returned as "<where>: <pointer>: <message>".
+std::vector<std::string> check_config_layer(const nlohmann::json& layer,
+                                            const std::string& where);
+
+/// Overlays `layer` onto `base`: objects merge key by key, anything else
+/// replaces.
+void merge_json(nlohmann::json& base, const nlohmann::json& layer);
+
+/// Converts a merged, schema-valid document. Checks what the schema cannot
+/// (port ranges, allow-list patterns); errors name the JSON pointer.
+caf::expected<node_config> to_node_config(const nlohmann::json& doc);
+
+/// The node id to use: `cfg.id`, or "<hostname>-<port>".
+std::string effective_node_id(const node_config& cfg, uint16_t actual_port);
+
+} // namespace mesh

@@ -1,0 +1,34 @@
+#pragma once
+
+// A blocking client of a node's console: what meshctl (and meshbench) use to
+// talk to a running node. Owns a small CAF actor system of its own.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+namespace mesh {
+
+class console_client {
+public:
+  ~console_client();
+
+  /// Connects to the console at "host:port". Unreachable or not a Mesh
+  /// console: an `unavailable` error saying so.
+  static caf::expected<std::unique_ptr<console_client>>
+  connect(const std::string& address, std::chrono::milliseconds timeout);
+
+  /// Sends one command and waits for the reply (at most `timeout`).
+  caf::expected<nlohmann::json> call(const nlohmann::json& command,
+                                     std::chrono::milliseconds timeout);
+
+private:
+  struct impl;
+  explicit console_client(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mesh

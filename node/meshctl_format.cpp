@@ -1,0 +1,84 @@
+#include "node/meshctl_format.hpp"
+
+#include <iomanip>
+
+namespace mesh {
+
+namespace {
+
+std::string join(const nlohmann::json& list) {
+  std::string result;
+  for (const auto& x : list) {
+    if (!result.empty())
+      result += ", ";
+    result += x.is_string() ? x.get<std::string>() : x.dump();
+  }
+  return result.empty() ? "-" : result;
+}
+
+void print_status(std::ostream& out, const nlohmann::json& r) {
+  out << "id:         " << r.value("id", "") << "\n"
+      << "listen:     " << r.value("listen", "") << "\n"
+      << "console:    " << r.value("console", "") << "\n"
+      << "uptime:     " << r.value("uptime_s", 0) << " s\n"
+      << "namespaces: " << join(r.value("namespaces", nlohmann::json::array()))
+      << "\n"
+      << "handlers:   " << r.value("handlers", 0) << " ("
+      << r.value("active_handlers", 0) << " active)\n"
+      << "validator:  " << r.value("validator", "none") << "\n";
+  if (r.contains("cluster_size"))
+    out << "cluster:    " << r["cluster_size"] << " node(s), "
+        << r.value("peers_up", 0) << " peer(s) up\n";
+}
+
+void print_handlers(std::ostream& out, const nlohmann::json& list) {
+  out << std::left << std::setw(44) << "HANDLER" << std::setw(9) << "KIND"
+      << std::setw(8) << "ACTIVE" << std::setw(10) << "CALLS"
+      << std::setw(8) << "ERRORS" << std::setw(9) << "TIMEOUTS"
+      << "P50_US\n";
+  for (const auto& h : list) {
+    const auto& st = h.value("stats", nlohmann::json::object());
+    auto latency = st.value("latency", nlohmann::json::object());
+    out << std::left << std::setw(44) << h.value("handler", "")
+        << std::setw(9) << h.value("kind", "") << std::setw(8)
+        << (h.value("active", false) ? "yes" : "no") << std::setw(10)
+        << st.value("calls", 0) << std::setw(8) << st.value("errors", 0)
+        << std::setw(9) << st.value("timeouts", 0)
+        << latency.value("p50_us", 0.0) << "\n";
+  }
+}
+
+void print_dispatch(std::ostream& out, const nlohmann::json& r) {
+  out << "status:     " << r.value("status", "") << "\n"
+      << "handled_by: " << r.value("handled_by", "") << "\n"
+      << "trace_id:   " << r.value("trace_id", "") << "\n";
+  if (r.contains("payload"))
+    out << "payload:    " << r["payload"].dump() << "\n";
+}
+
+} // namespace
+
+void print_human(std::ostream& out, const std::string& command,
+                 const nlohmann::json& result) {
+  if (command == "status")
+    print_status(out, result);
+  else if (command == "handlers")
+    print_handlers(out, result);
+  else if (command == "dispatch" || command == "serve")
+    print_dispatch(out, result);
+  else if (result.is_object() && result.empty())
+    out << "ok\n";
+  else
+    out << result.dump(2) << "\n";
+}
+
+void print_failure(std::ostream& out, const nlohmann::json& reply) {
+  out << "status:     " << reply.value("status", "internal") << "\n";
+  if (reply.contains("handled_by") && !reply["handled_by"].get<std::string>().empty())
+    out << "handled_by: " << reply["handled_by"].get<std::string>() << "\n";
+  if (reply.contains("trace_id"))
+    out << "trace_id:   " << reply["trace_id"].get<std::string>() << "\n";
+  out << "error:      " << reply.value("error", "") << "\n";
+}
+
+} // namespace mesh

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace mesh {
+
+/// Prints a successful console reply for people (meshctl without --json).
+/// `command` is the console command name; unknown ones print as JSON.
+void print_human(std::ostream& out, const std::string& command,
+                 const nlohmann::json& result);
+
+/// Prints a failed reply: "status: NAME\nerror: TEXT".
+void print_failure(std::ostream& out, const nlohmann::json& reply);
+
+} // namespace mesh

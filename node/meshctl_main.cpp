@@ -1,0 +1,181 @@
+// meshctl: the admin CLI of a Mesh node. Talks to the node's console actor.
+//
+//   meshctl [--node HOST:PORT] [--json] [--timeout-ms N] COMMAND ...
+//
+// Exit codes: 0 ok; 1 the node answered with a non-ok status (its name is
+// printed); 2 bad usage; 3 the node could not be reached or did not answer.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "node/console_client.hpp"
+#include "node/meshctl_format.hpp"
+#include "protocol/status.hpp"
+
+namespace {
+
+constexpr int exit_status = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_unreachable = 3;
+
+// Whatever happens below (a peer that accepts TCP but never speaks, a DNS
+// stall), meshctl ends within its timeout plus a small margin.
+class watchdog {
+public:
+  watchdog(std::chrono::milliseconds limit, std::string node)
+    : thread_([this, limit, node] {
+        std::unique_lock<std::mutex> guard{mtx_};
+        if (!cv_.wait_for(guard, limit, [this] { return done_; })) {
+          std::cerr << "meshctl: no answer from " << node << " within "
+                    << limit.count() << " ms\n";
+          std::_Exit(exit_unreachable);
+        }
+      }) {}
+
+  ~watchdog() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+struct options {
+  std::string node = "127.0.0.1:7421";
+  bool json = false;
+  int64_t timeout_ms = 10000;
+  nlohmann::json command = nlohmann::json::object();
+  std::string error; // set by subcommand callbacks on bad input
+  // arguments of the subcommands (only one runs)
+  std::string ns, service, method, target, trace, payload_text, action;
+  int64_t deadline_ms = -1;
+  std::vector<std::string> allow;
+};
+
+void add_commands(CLI::App& app, options& o) {
+  auto simple = [&](const char* name, const char* help) {
+    auto* sub = app.add_subcommand(name, help);
+    sub->callback([&o, name] { o.command["cmd"] = name; });
+    return sub;
+  };
+  simple("status", "node id, uptime, namespaces, handlers, cluster size");
+  simple("handlers", "registered handlers with their counters");
+
+  for (const char* name : {"dispatch", "serve"}) {
+    auto* sub = app.add_subcommand(
+      name, std::string(name) == "dispatch"
+              ? "route a request to a handler anywhere in the cluster"
+              : "run a request on this node only");
+    sub->add_option("namespace", o.ns)->required();
+    sub->add_option("service", o.service)->required();
+    sub->add_option("method", o.method)->required();
+    sub->add_option("--payload", o.payload_text, "JSON payload");
+    if (std::string(name) == "dispatch")
+      sub->add_option("--target", o.target, "node id to run the request on");
+    sub->add_option("--trace", o.trace, "trace id (default: generated)");
+    sub->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds");
+    sub->callback([&o, name] {
+      auto& c = o.command;
+      c["cmd"] = name;
+      c["namespace"] = o.ns;
+      c["service"] = o.service;
+      c["method"] = o.method;
+      if (!o.target.empty())
+        c["target"] = o.target;
+      if (!o.trace.empty())
+        c["trace"] = o.trace;
+      if (o.deadline_ms >= 0)
+        c["deadline_ms"] = o.deadline_ms;
+      if (!o.payload_text.empty()) {
+        auto payload = nlohmann::json::parse(o.payload_text, nullptr, false);
+        if (payload.is_discarded())
+          o.error = "--payload is not valid JSON: " + o.payload_text;
+        else
+          c["payload"] = payload;
+      }
+    });
+  }
+
+  auto* ns = app.add_subcommand("namespaces", "add or remove a served namespace");
+  ns->add_option("action", o.action, "add or remove")
+    ->required()
+    ->check(CLI::IsMember({"add", "remove"}));
+  ns->add_option("namespace", o.ns)->required();
+  ns->callback([&o] {
+    o.command = {{"cmd", "namespaces"}, {"action", o.action},
+                 {"namespace", o.ns}};
+  });
+
+  auto* val = app.add_subcommand("validator",
+                                 "set the registry validator: an allow-list "
+                                 "(--allow ns/Service/Method ...) or none");
+  val->add_option("--allow", o.allow, "pattern; * matches any part");
+  val->callback([&o] {
+    o.command = {{"cmd", "validator"}};
+    if (!o.allow.empty())
+      o.command["allow"] = o.allow;
+  });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"meshctl: administer a Mesh node"};
+  options o;
+  if (const char* env = std::getenv("MESH_NODE"))
+    o.node = env;
+  app.add_option("--node", o.node, "console address of the node (host:port)")
+    ->capture_default_str();
+  app.add_flag("--json", o.json, "print the raw JSON reply");
+  app.add_option("--timeout-ms", o.timeout_ms, "give up after this long")
+    ->capture_default_str()
+    ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
+  add_commands(app, o);
+  app.require_subcommand(1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : exit_usage;
+  }
+  if (!o.error.empty()) {
+    std::cerr << "meshctl: " << o.error << "\n";
+    return exit_usage;
+  }
+  auto limit = std::chrono::milliseconds{o.timeout_ms};
+  watchdog guard{limit + std::chrono::milliseconds{1000}, o.node};
+  auto client = mesh::console_client::connect(o.node, limit);
+  if (!client) {
+    std::cerr << "meshctl: " << mesh::error_text(client.error()) << "\n";
+    return exit_unreachable;
+  }
+  auto reply = (*client)->call(o.command, limit);
+  if (!reply) {
+    std::cerr << "meshctl: " << mesh::error_text(reply.error()) << "\n";
+    return exit_unreachable;
+  }
+  bool ok = reply->value("ok", false);
+  if (o.json)
+    std::cout << reply->dump(2) << "\n";
+  else if (ok)
+    mesh::print_human(std::cout, o.command.value("cmd", ""),
+                      reply->contains("result") ? (*reply)["result"] : *reply);
+  else
+    mesh::print_failure(std::cout, *reply);
+  return ok ? 0 : exit_status;
+}

@@ -1,0 +1,98 @@
+#pragma once
+
+// mesh::node: one Mesh node in a process, for meshnode and for programs that
+// embed Mesh. It owns the CAF actor system and the node's actors (registry,
+// request router, console, ...), listens for peers and for meshctl, and
+// offers blocking convenience calls for code outside the actor world.
+//
+//   auto n = mesh::node::start(cfg);        // caf::expected<unique_ptr<node>>
+//   (*n)->add_json({"echo", "EchoService", "Echo"}, echo_fn);
+//   auto reply = (*n)->dispatch(request);   // blocks until answered
+//   (*n)->shutdown();                       // drains, then stops
+//
+// All member functions are thread-safe.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/registry_validator.hpp"
+#include "config/node_config.hpp"
+#include "node/plugin_api.hpp"
+
+namespace mesh {
+
+namespace pb {
+class DispatchRequest;
+class DispatchResponse;
+} // namespace pb
+
+class node : public handler_registrar {
+public:
+  /// Starts a node: actor system, actors, plug-ins, listeners. Any failure
+  /// (port in use, plug-in that does not load, ...) is an error naming it;
+  /// nothing is left running.
+  static caf::expected<std::unique_ptr<node>> start(node_config cfg);
+
+  ~node() override;
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  const std::string& id() const;
+  const host_port& listen_address() const; ///< with the actual port
+  const host_port& console_address() const;
+  const node_config& config() const;
+
+  caf::actor_system& system() override;
+  std::string node_id() const override { return id(); }
+  caf::actor router() const;
+  caf::actor registry() const;
+  caf::actor console() const;
+
+  // -- handlers (handler_registrar; throw std::invalid_argument) ------------
+
+  void add(service_key key, any_handler fn, handler_options opts = {}) override;
+  void add_json(service_key key, json_handler fn,
+                handler_options opts = {}) override;
+  void add_actor(service_key key, caf::actor handler,
+                 handler_options opts = {}) override;
+
+  /// Registers a handler; an error says why it was refused.
+  caf::error add_handler(handler_spec spec);
+
+  /// Unregisters "namespace/Service/Method"; in-flight calls finish.
+  caf::error remove_handler(const std::string& path);
+
+  /// Replaces the registry validator (null: none).
+  caf::error set_validator(std::shared_ptr<const registry_validator> v);
+
+  // -- requests --------------------------------------------------------------
+
+  /// Dispatches through this node's router and waits for the answer.
+  pb::DispatchResponse dispatch(pb::DispatchRequest req);
+
+  // -- lifecycle -------------------------------------------------------------
+
+  /// Called (once, from an actor thread) when an operator asks the node to
+  /// leave; meshnode turns it into its normal shutdown path.
+  void on_leave_request(std::function<void()> f);
+
+  /// Refuses new requests, lets in-flight ones finish (up to `grace`, the
+  /// configured shutdown_grace_ms by default), closes the listeners and stops
+  /// every actor. Idempotent; the destructor calls it.
+  void shutdown();
+  void shutdown(std::chrono::milliseconds grace);
+
+private:
+  struct impl;
+  explicit node(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mesh

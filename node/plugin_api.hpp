@@ -1,0 +1,75 @@
+#pragma once
+
+// The handler plug-in interface. A plug-in is a shared library that exports
+// one function, declared with MESH_PLUGIN_ENTRY:
+//
+//   #include "node/plugin_api.hpp"
+//   MESH_PLUGIN_ENTRY(registrar) {
+//     registrar.add_json({"echo", "EchoService", "Echo"},
+//                        [](const mesh::call_context&, const nlohmann::json& in) {
+//                          return in;
+//                        });
+//     return 0;
+//   }
+//
+// `meshnode --plugin path/libx.so` loads it at start-up and calls the entry
+// once with a registrar. Return 0 on success; anything else (or an exception)
+// aborts the node's start with an error naming the plug-in.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/handler.hpp"
+
+namespace mesh {
+
+/// Bumped whenever handler_registrar or the handler types change
+/// incompatibly; a plug-in built against another version is refused.
+inline constexpr uint32_t plugin_abi_version = 1;
+
+/// Where plug-ins (and embedding programs) register handlers.
+class handler_registrar {
+public:
+  virtual ~handler_registrar() = default;
+
+  // Each add_* throws std::invalid_argument when the node refuses the handler
+  // (malformed name, key already registered).
+
+  /// A function handler: (call_context, Any) -> expected<Any>.
+  virtual void add(service_key key, any_handler fn,
+                   handler_options opts = {}) = 0;
+
+  /// A JSON handler: (call_context, json) -> json.
+  virtual void add_json(service_key key, json_handler fn,
+                        handler_options opts = {}) = 0;
+
+  /// An actor handler: handles (mesh::atom::handle, pb::ServeRequest).
+  virtual void add_actor(service_key key, caf::actor handler,
+                         handler_options opts = {}) = 0;
+
+  /// The node's actor system, for spawning actor handlers.
+  virtual caf::actor_system& system() = 0;
+
+  /// The id of the node loading the plug-in.
+  virtual std::string node_id() const = 0;
+};
+
+using plugin_entry_fn = int (*)(handler_registrar&, uint32_t abi_version);
+
+/// The symbol meshnode looks up.
+inline constexpr const char* plugin_entry_symbol = "mesh_register_handlers";
+
+} // namespace mesh
+
+/// Declares the plug-in's entry point; checks the ABI version for you.
+#define MESH_PLUGIN_ENTRY(registrar_name)                                      \
+  static int mesh_plugin_register_impl(::mesh::handler_registrar&);            \
+  extern "C" __attribute__((visibility("default"))) int                        \
+  mesh_register_handlers(::mesh::handler_registrar& r, uint32_t abi) {         \
+    if (abi != ::mesh::plugin_abi_version)                                     \
+      return -1;                                                               \
+    return mesh_plugin_register_impl(r);                                       \
+  }                                                                            \
+  static int mesh_plugin_register_impl(::mesh::handler_registrar& registrar_name)

@@ -1,0 +1,34 @@
+#pragma once
+
+// Every atom Mesh uses, in one place. An atom text has at most 10 characters
+// of letters, digits and underscores (CAF 0.17 turns anything else into a
+// space without a word). `mesh::atom::serve` is the type, `serve_v` a value.
+
+#include <caf/type_id.hpp>
+
+#define MESH_ADD_ATOM(name) CAF_ADD_ATOM(mesh, mesh::atom, name, #name)
+
+// -- requests and replies -------------------------------------------------------
+MESH_ADD_ATOM(serve)
+MESH_ADD_ATOM(dispatch)
+MESH_ADD_ATOM(handle)
+MESH_ADD_ATOM(console)
+
+// -- registry -------------------------------------------------------------------
+MESH_ADD_ATOM(add)
+MESH_ADD_ATOM(remove)
+MESH_ADD_ATOM(handlers)
+MESH_ADD_ATOM(validator)
+MESH_ADD_ATOM(namespaces)
+MESH_ADD_ATOM(subscribe)
+MESH_ADD_ATOM(update)
+
+// -- executors and lifecycle ----------------------------------------------------
+MESH_ADD_ATOM(job_done)
+MESH_ADD_ATOM(sweep)
+MESH_ADD_ATOM(drain)
+MESH_ADD_ATOM(retire)
+MESH_ADD_ATOM(stats)
+MESH_ADD_ATOM(get)
+
+#undef MESH_ADD_ATOM

@@ -1,0 +1,24 @@
+#pragma once
+
+// Types that travel in CAF messages between actors of one node but never
+// cross a node boundary (they hold functions, shared snapshots or handles to
+// local state). CAF requires them to be declared; they are deliberately not
+// in the type-ID block, so sending one to a remote actor fails loudly.
+
+#include <memory>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <nlohmann/json.hpp>
+
+namespace mesh {
+struct handler_spec;
+struct handler_outcome;
+struct handler_table;
+class registry_validator;
+} // namespace mesh
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::handler_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::handler_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::handler_table>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::registry_validator>)

@@ -1,0 +1,67 @@
+#include "protocol/service_key.hpp"
+
+#include "protocol/type_ids.hpp"
+
+namespace mesh {
+
+std::string to_string(const service_key& x) {
+  std::string result;
+  result.reserve(x.ns.size() + x.service.size() + x.method.size() + 2);
+  result += x.ns;
+  result += '/';
+  result += x.service;
+  result += '/';
+  result += x.method;
+  return result;
+}
+
+std::optional<service_key> parse_service_path(std::string_view path) {
+  auto first = path.find('/');
+  if (first == std::string_view::npos)
+    return std::nullopt;
+  auto second = path.find('/', first + 1);
+  if (second == std::string_view::npos
+      || path.find('/', second + 1) != std::string_view::npos)
+    return std::nullopt;
+  service_key result{std::string(path.substr(0, first)),
+                     std::string(path.substr(first + 1, second - first - 1)),
+                     std::string(path.substr(second + 1))};
+  if (!check_service_key(result).empty())
+    return std::nullopt;
+  return result;
+}
+
+service_key to_service_key(const pb::ServiceRef& ref) {
+  return {ref.namespace_(), ref.service(), ref.method()};
+}
+
+void to_service_ref(const service_key& key, pb::ServiceRef& out) {
+  out.set_namespace_(key.ns);
+  out.set_service(key.service);
+  out.set_method(key.method);
+}
+
+std::string check_name(std::string_view what, std::string_view value) {
+  if (value.empty())
+    return std::string(what) + " is missing";
+  if (value.size() > 128)
+    return std::string(what) + " is longer than 128 characters";
+  for (char c : value) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    if (!ok)
+      return std::string(what) + " '" + std::string(value)
+             + "' may only contain letters, digits, '_', '-' and '.'";
+  }
+  return {};
+}
+
+std::string check_service_key(const service_key& key) {
+  if (auto err = check_name("namespace", key.ns); !err.empty())
+    return err;
+  if (auto err = check_name("service", key.service); !err.empty())
+    return err;
+  return check_name("method", key.method);
+}
+
+} // namespace mesh

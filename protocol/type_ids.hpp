@@ -1,0 +1,34 @@
+#pragma once
+
+// The one type-ID block of Mesh: every type that crosses a node boundary in a
+// CAF message. Both ends of a connection must register the same names, so
+// append new types at the end and never reorder. `register_types` (in
+// protocol/register.hpp) loads this block into an actor_system_config.
+
+#include <caf/type_id.hpp>
+
+#include "protocol/atoms.hpp"
+#include "protocol/proto_inspect.hpp"
+
+CAF_PUSH_WARNINGS
+#include "protocol/mesh.pb.h"
+CAF_POP_WARNINGS
+
+CAF_BEGIN_TYPE_ID_BLOCK(mesh, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(mesh, (google::protobuf::Any))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::Status))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::ServiceRef))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::ServeRequest))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::ServeResponse))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::DispatchRequest))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::DispatchResponse))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::MethodInfo))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::ServiceAnnouncement))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::Member))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::ConnectRequest))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::ConnectResponse))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::Heartbeat))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::Leave))
+
+CAF_END_TYPE_ID_BLOCK(mesh)
