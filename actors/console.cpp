@@ -40,6 +40,16 @@ struct console_state {
   console_config cfg;
   console_command_table commands;
   std::shared_ptr<spdlog::logger> log;
+  size_t pending = 0; // commands not yet answered
+  std::vector<caf::response_promise> drain_waiters;
+
+  void answered() {
+    if (--pending == 0) {
+      for (auto& rp : drain_waiters)
+        rp.deliver(caf::ok_atom::value);
+      drain_waiters.clear();
+    }
+  }
 };
 
 caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
@@ -48,17 +58,30 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
   st.cfg = std::move(cfg);
   st.log = log::get("console");
   add_core_commands(st.commands);
+  add_cluster_commands(st.commands);
   return {
     [self](atom::update, const std::string& console_address) {
       // Sent by the node once the console's port is known (port 0).
       self->state.cfg.console = console_address;
     },
+    [self](atom::drain) -> caf::result<caf::ok_atom> {
+      // Shutdown: answers once every command received so far is answered.
+      auto& st = self->state;
+      if (st.pending == 0)
+        return caf::ok_atom::value;
+      st.drain_waiters.push_back(self->make_response_promise());
+      return caf::delegated<caf::ok_atom>{};
+    },
     [self](atom::console, const std::string& text) -> caf::result<std::string> {
       auto& st = self->state;
       auto rp = self->make_response_promise<std::string>();
-      auto reply = [rp](nlohmann::json x) mutable {
+      ++st.pending;
+      auto reply = [self, rp](nlohmann::json x) mutable {
+        if (!rp.pending())
+          return;
         rp.deliver(x.dump(-1, ' ', false,
                           nlohmann::json::error_handler_t::replace));
+        self->state.answered();
       };
       auto args = nlohmann::json::parse(text, nullptr, false);
       if (args.is_discarded() || !args.is_object()) {

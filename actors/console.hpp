@@ -5,12 +5,14 @@
 // One request type: a JSON command in, a JSON reply out, both as strings so
 // meshctl and the node agree without sharing C++ types:
 //   (atom::console, std::string command) -> std::string reply
+//   (atom::drain) -> caf::ok_atom   // once every command so far is answered
 // A command is {"cmd": NAME, ...arguments}. Every reply has "ok" (bool) and
 // "status" (a status name); failures add "error", successes a "result".
 // Commands are grouped by area (console_commands.hpp); each runs without
 // blocking: it asks the node's actors and answers when they have.
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -27,7 +29,9 @@ struct console_config {
   caf::actor router;
   caf::actor registry;
   caf::actor cluster;   ///< connection_manager (may be null)
-  caf::actor node;      ///< the node's lifecycle actor (leave, shutdown)
+  /// Asks the node to leave the cluster (meshctl leave); runs on the
+  /// console's thread and must not block.
+  std::function<void()> request_leave;
 };
 
 caf::actor spawn_console(caf::actor_system& sys, console_config cfg);

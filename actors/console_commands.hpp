@@ -37,5 +37,6 @@ nlohmann::json console_error(const caf::error& err);
 const std::string* string_arg(const nlohmann::json& args, const char* name);
 
 void add_core_commands(console_command_table& table);
+void add_cluster_commands(console_command_table& table);
 
 } // namespace mesh

@@ -19,14 +19,26 @@ void cmd_status(caf::event_based_actor* self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
   self->request(env.registry, ask_timeout, atom::stats_v)
     .then(
-      [env, reply](nlohmann::json& summary) {
+      [self, env, reply](nlohmann::json& summary) {
         auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
           std::chrono::system_clock::now() - env.started);
         summary["id"] = env.node_id;
         summary["listen"] = env.listen;
         summary["console"] = env.console;
         summary["uptime_s"] = uptime.count();
-        reply(console_ok(std::move(summary)));
+        if (!env.cluster) {
+          summary["cluster_size"] = 1;
+          reply(console_ok(std::move(summary)));
+          return;
+        }
+        self->request(env.cluster, ask_timeout, atom::stats_v)
+          .then(
+            [reply, summary](nlohmann::json& cluster) mutable {
+              for (auto& [key, value] : cluster.items())
+                summary[key] = value;
+              reply(console_ok(std::move(summary)));
+            },
+            [reply](caf::error& err) { reply(console_error(err)); });
       },
       [reply](caf::error& err) { reply(console_error(err)); });
 }

@@ -53,6 +53,9 @@ struct executor_state {
 
   size_t pending() const { return queued.size() + running_unanswered; }
 
+  // The actor clock, not the system clock: deterministic tests advance it.
+  clock_type::time_point now() const { return self->clock().now(); }
+
   std::chrono::milliseconds deadline_budget(uint32_t requested_ms) const {
     auto budget = requested_ms == 0
                     ? cfg.default_deadline
@@ -70,7 +73,7 @@ struct executor_state {
     call.id = next_id++;
     call.promise = self->make_response_promise();
     call.reply_as_dispatch = as_dispatch;
-    call.received = clock_type::now();
+    call.received = now();
     call.ctx.key = cfg.spec.key;
     call.ctx.trace_id = req.trace_id();
     call.ctx.node_id = cfg.node_id;
@@ -110,8 +113,10 @@ struct executor_state {
       pb::ServeRequest req;
       to_service_ref(call.ctx.key, *req.mutable_ref());
       req.set_trace_id(call.ctx.trace_id);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        call.ctx.deadline - now());
       req.set_deadline_ms(static_cast<uint32_t>(
-        std::max<int64_t>(call.ctx.remaining().count(), 1)));
+        std::max<int64_t>(left.count(), 1)));
       req.set_hops(call.ctx.hops);
       req.set_origin_node(call.ctx.origin_node);
       *req.mutable_payload() = std::move(call.payload);
@@ -167,7 +172,7 @@ struct executor_state {
     call.answered = true;
     latency.record(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(
-        clock_type::now() - call.received)
+        now() - call.received)
         .count()));
     if (out.code == status_code::ok)
       ++ok;
@@ -213,14 +218,14 @@ struct executor_state {
       return;
     sweep_pending = true;
     sweep_at = deadline;
-    auto delay = std::max(deadline - clock_type::now(), clock_type::duration{0});
+    auto delay = std::max(deadline - now(), clock_type::duration{0});
     self->delayed_send(self, delay + std::chrono::milliseconds{1},
                        atom::sweep_v);
   }
 
   void sweep() {
     sweep_pending = false;
-    auto now = clock_type::now();
+    auto now = this->now();
     auto next = clock_type::time_point::max();
     for (auto& [id, call] : running) {
       if (call.answered)

@@ -255,10 +255,11 @@ caf::behavior registry_behavior(caf::stateful_actor<registry_state>* self,
     },
     [self](atom::drain) -> caf::result<caf::ok_atom> {
       auto execs = self->state.executors();
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      auto remaining = std::make_shared<size_t>(execs.size());
       if (execs.empty())
         return caf::ok_atom::value;
+      // Only now: a promise claims the request, a returned value would not.
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto remaining = std::make_shared<size_t>(execs.size());
       for (const auto& e : execs) {
         // An executor that cannot drain in time is not waited for forever:
         // the node's shutdown bound applies.

@@ -1,5 +1,9 @@
 #include "config/json_schema.hpp"
 
+// Without this, valijson prints and calls abort() on a malformed schema: a
+// user's bad manifest would take the node down.
+#define VALIJSON_USE_EXCEPTIONS 1
+
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>

@@ -1,5 +1,6 @@
 #include "config/node_config.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -16,42 +17,6 @@ extern const char* const node_schema_json;
 } // namespace mesh::embedded
 
 namespace mesh {
-
-std::string to_string(const host_port& x) {
-  if (x.host.find(':') != std::string::npos)
-    return "[" + x.host + "]:" + std::to_string(x.port);
-  return x.host + ":" + std::to_string(x.port);
-}
-
-std::optional<host_port> parse_host_port(std::string_view text,
-                                         std::string& error) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    error = "'" + std::string(text) + "' is not a host:port address";
-    return std::nullopt;
-  }
-  auto host = text.substr(0, colon);
-  auto port_text = text.substr(colon + 1);
-  if (host.front() == '[') {
-    if (host.back() != ']' || host.size() < 3) {
-      error = "'" + std::string(text) + "' has a malformed IPv6 host";
-      return std::nullopt;
-    }
-    host = host.substr(1, host.size() - 2);
-  }
-  if (port_text.empty() || port_text.size() > 5
-      || port_text.find_first_not_of("0123456789") != std::string_view::npos) {
-    error = "'" + std::string(text) + "' has no numeric port";
-    return std::nullopt;
-  }
-  auto port = std::stoul(std::string(port_text));
-  if (port > 65535) {
-    error = "port " + std::to_string(port) + " in '" + std::string(text)
-            + "' is out of range (0-65535)";
-    return std::nullopt;
-  }
-  return host_port{std::string(host), static_cast<uint16_t>(port)};
-}
 
 const nlohmann::json& default_node_config_json() {
   static const auto doc = nlohmann::json::parse(embedded::default_node_json);
@@ -108,7 +73,8 @@ caf::expected<nlohmann::json> read_json_file(const std::string& path) {
     if (auto pos = what.find(": "); pos != std::string::npos)
       what = what.substr(pos + 2);
     return make_error(status_code::invalid_argument,
-                      path + ":" + line_and_column(text, e.byte) + ": "
+                      path + ":" + line_and_column(text, e.byte > 0 ? e.byte - 1 : 0)
+                        + ": "
                         + what);
   }
 }
@@ -182,6 +148,26 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
         return fail("/registry_validator/allow", error);
       cfg.allow_list = std::move(patterns);
     }
+    if (auto i = doc.find("cluster"); i != doc.end()) {
+      auto& c = cfg.cluster;
+      c.seeds = i->value("seeds", c.seeds);
+      for (const auto& seed : c.seeds)
+        if (!parse_host_port(seed, error))
+          return fail("/cluster/seeds", error);
+      if (auto s = i->find("secret"); s != i->end() && s->is_string())
+        c.secret = s->get<std::string>();
+      c.heartbeat_interval_ms = i->value("heartbeat_interval_ms",
+                                         c.heartbeat_interval_ms);
+      c.heartbeat_misses = i->value("heartbeat_misses", c.heartbeat_misses);
+      c.redial_initial_ms = i->value("redial_initial_ms", c.redial_initial_ms);
+      c.redial_max_ms = i->value("redial_max_ms", c.redial_max_ms);
+      c.connect_timeout_ms = i->value("connect_timeout_ms",
+                                      c.connect_timeout_ms);
+      c.load_balancing = i->value("load_balancing", c.load_balancing);
+      if (c.redial_initial_ms > c.redial_max_ms)
+        return fail("/cluster/redial_initial_ms",
+                    "is larger than redial_max_ms");
+    }
     if (auto i = doc.find("scheduler"); i != doc.end()) {
       auto& s = cfg.scheduler;
       s.policy = i->value("policy", s.policy);
@@ -194,6 +180,11 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
     return fail("/", e.what());
   }
   return cfg;
+}
+
+void apply_secret_from_environment(node_config& cfg) {
+  if (const char* env = std::getenv(cluster_secret_env); env && *env)
+    cfg.cluster.secret = env;
 }
 
 std::string effective_node_id(const node_config& cfg, uint16_t actual_port) {

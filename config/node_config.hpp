@@ -14,18 +14,9 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
+#include "protocol/address.hpp"
+
 namespace mesh {
-
-struct host_port {
-  std::string host;
-  uint16_t port = 0;
-};
-
-std::string to_string(const host_port& x);
-
-/// Parses "host:port" or "[v6]:port"; an error text names the problem.
-std::optional<host_port> parse_host_port(std::string_view text,
-                                         std::string& error);
 
 struct limits_config {
   size_t max_payload_bytes = 4 * 1024 * 1024;
@@ -44,6 +35,20 @@ struct scheduler_config {
   size_t middleman_workers = 0;
 };
 
+struct cluster_config {
+  std::vector<std::string> seeds;
+  std::string secret; ///< empty: none (MESH_CLUSTER_SECRET overrides)
+  uint32_t heartbeat_interval_ms = 500;
+  uint32_t heartbeat_misses = 6;
+  uint32_t redial_initial_ms = 200;
+  uint32_t redial_max_ms = 5000;
+  uint32_t connect_timeout_ms = 5000;
+  std::string load_balancing = "round_robin";
+};
+
+/// The environment variable that carries the cluster secret.
+inline constexpr const char* cluster_secret_env = "MESH_CLUSTER_SECRET";
+
 struct node_config {
   std::string id; ///< empty: derived from hostname and listen port
   host_port listen;
@@ -53,6 +58,7 @@ struct node_config {
   std::string log_level = "info";
   limits_config limits;
   std::optional<std::vector<std::string>> allow_list;
+  cluster_config cluster;
   scheduler_config scheduler;
 };
 
@@ -78,6 +84,10 @@ void merge_json(nlohmann::json& base, const nlohmann::json& layer);
 /// Converts a merged, schema-valid document. Checks what the schema cannot
 /// (port ranges, allow-list patterns); errors name the JSON pointer.
 caf::expected<node_config> to_node_config(const nlohmann::json& doc);
+
+/// Overrides the configured cluster secret with MESH_CLUSTER_SECRET when
+/// that variable is set (and not empty).
+void apply_secret_from_environment(node_config& cfg);
 
 /// The node id to use: `cfg.id`, or "<hostname>-<port>".
 std::string effective_node_id(const node_config& cfg, uint16_t actual_port);

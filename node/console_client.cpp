@@ -5,7 +5,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "config/node_config.hpp"
+#include "protocol/address.hpp"
 #include "protocol/register.hpp"
 #include "protocol/status.hpp"
 #include "protocol/type_ids.hpp"

@@ -48,6 +48,23 @@ void print_handlers(std::ostream& out, const nlohmann::json& list) {
   }
 }
 
+void print_peers(std::ostream& out, const nlohmann::json& list) {
+  out << std::left << std::setw(22) << "ID" << std::setw(22) << "ADDRESS"
+      << std::setw(9) << "STATE" << std::setw(20) << "CONNECTION"
+      << std::setw(10) << "IN_FLIGHT" << std::setw(12) << "HEARTBEAT"
+      << "SHARED\n";
+  for (const auto& p : list)
+    out << std::left << std::setw(22) << p.value("id", "") << std::setw(22)
+        << p.value("address", "") << std::setw(9) << p.value("state", "")
+        << std::setw(20) << p.value("connection_id", "") << std::setw(10)
+        << p.value("in_flight", 0) << std::setw(12)
+        << (std::to_string(p.value("last_heartbeat_ms", 0)) + " ms ago")
+        << join(p.value("shared_namespaces", nlohmann::json::array()))
+        << "\n";
+  if (list.empty())
+    out << "(no peers)\n";
+}
+
 void print_dispatch(std::ostream& out, const nlohmann::json& r) {
   out << "status:     " << r.value("status", "") << "\n"
       << "handled_by: " << r.value("handled_by", "") << "\n"
@@ -64,6 +81,8 @@ void print_human(std::ostream& out, const std::string& command,
     print_status(out, result);
   else if (command == "handlers")
     print_handlers(out, result);
+  else if (command == "peers")
+    print_peers(out, result);
   else if (command == "dispatch" || command == "serve")
     print_dispatch(out, result);
   else if (result.is_object() && result.empty())

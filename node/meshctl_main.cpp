@@ -122,6 +122,18 @@ void add_commands(CLI::App& app, options& o) {
                  {"namespace", o.ns}};
   });
 
+  simple("peers", "peers with state, shared namespaces, in-flight requests");
+  auto* connect = app.add_subcommand("connect", "join this node to a peer");
+  connect->add_option("address", o.target, "host:port of the peer")->required();
+  connect->callback([&o] {
+    o.command = {{"cmd", "connect"}, {"address", o.target}};
+  });
+  simple("leave", "leave the cluster gracefully (meshnode then exits)");
+  auto* remove = app.add_subcommand("remove",
+                                    "forget a down peer (stops re-dialling)");
+  remove->add_option("node", o.target, "node id")->required();
+  remove->callback([&o] { o.command = {{"cmd", "remove"}, {"node", o.target}}; });
+
   auto* val = app.add_subcommand("validator",
                                  "set the registry validator: an allow-list "
                                  "(--allow ns/Service/Method ...) or none");

@@ -1,7 +1,7 @@
 // meshnode: runs one Mesh node until SIGINT or SIGTERM (or `meshctl leave`).
 //
 // Configuration: the embedded default, overlaid by --config FILE, overlaid by
-// flags. On start it prints exactly one JSON line to stdout:
+// flags; the cluster secret may come from MESH_CLUSTER_SECRET instead. On start it prints exactly one JSON line to stdout:
 //   {"event":"ready","id":...,"listen":"HOST:PORT","console":"HOST:PORT"}
 // Logs go to stderr. A bad configuration prints what and where, exit code 2;
 // a failure to start (port in use, broken plug-in), exit code 1.
@@ -29,8 +29,7 @@ struct flags {
 
 // Each flag writes into a JSON layer that is validated like a config file.
 void add_flags(CLI::App& app, flags& f) {
-  app.add_option("--config", f.config_file, "JSON configuration file")
-    ->check(CLI::ExistingFile);
+  app.add_option("--config", f.config_file, "JSON configuration file");
   auto& layer = f.layer;
   auto string_flag = [&](const char* name, const char* key, const char* help) {
     app.add_option_function<std::string>(
@@ -62,6 +61,28 @@ void add_flags(CLI::App& app, flags& f) {
     },
     "registry allow-list pattern namespace/Service/Method, * allowed "
     "(repeatable)");
+  app.add_option_function<std::string>(
+    "--seeds",
+    [&layer](const std::string& v) {
+      auto list = nlohmann::json::array();
+      for (auto& part : CLI::detail::split(v, ','))
+        if (!part.empty())
+          list.push_back(part);
+      layer["cluster"]["seeds"] = list;
+    },
+    "comma-separated host:port of peers to join");
+  app.add_option_function<std::string>(
+    "--load-balancing",
+    [&layer](const std::string& v) { layer["cluster"]["load_balancing"] = v; },
+    "round_robin, least_in_flight or random");
+  app.add_option_function<int64_t>(
+    "--heartbeat-interval-ms",
+    [&layer](int64_t v) { layer["cluster"]["heartbeat_interval_ms"] = v; },
+    "how often peers exchange heartbeats");
+  app.add_option_function<int64_t>(
+    "--heartbeat-misses",
+    [&layer](int64_t v) { layer["cluster"]["heartbeat_misses"] = v; },
+    "missed heartbeats before a peer is down");
   auto limit_flag = [&](const char* name, const char* key, const char* help) {
     app.add_option_function<int64_t>(
       name, [&layer, key](int64_t v) { layer["limits"][key] = v; }, help);
@@ -101,7 +122,12 @@ int main(int argc, char** argv) {
   CLI::App app{"meshnode: one node of a Mesh cluster"};
   flags f;
   add_flags(app, f);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; any malformed flag is a configuration error.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (f.print_default) {
     std::cout << mesh::default_node_config_json().dump(2) << "\n";
     return 0;
@@ -126,6 +152,7 @@ int main(int argc, char** argv) {
     return config_error(where + std::string{": "}
                         + mesh::error_text(cfg.error()));
   }
+  mesh::apply_secret_from_environment(*cfg);
   if (f.check_only) {
     std::cout << doc.dump(2) << "\n";
     return 0;

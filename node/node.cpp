@@ -9,9 +9,11 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/connection_manager.hpp"
 #include "actors/console.hpp"
 #include "actors/registry.hpp"
 #include "actors/request_router.hpp"
+#include "cluster/handshake.hpp"
 #include "node/plugin_loader.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/register.hpp"
@@ -27,17 +29,22 @@ struct node::impl {
   host_port console;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
+  std::string incarnation = random_hex_token();
   caf::actor registry;
   caf::actor router;
+  caf::actor cluster;
   caf::actor console_actor;
   std::mutex mtx;
   bool stopped = false;
-  std::shared_ptr<std::function<void()>> leave_cb
-    = std::make_shared<std::function<void()>>();
+  struct leave_callback {
+    std::mutex mtx;
+    std::function<void()> fn;
+  };
+  std::shared_ptr<leave_callback> leave_cb = std::make_shared<leave_callback>();
   std::shared_ptr<spdlog::logger> log = log::get("node");
 
   std::vector<caf::actor> actors() const {
-    return {console_actor, router, registry};
+    return {console_actor, cluster, router, registry};
   }
 };
 
@@ -51,6 +58,14 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
   c->set("scheduler.max-threads", cfg.scheduler.max_threads);
   c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);
   c->set("middleman.workers", cfg.scheduler.middleman_workers);
+  // CAF's own liveness for BASP connections, in step with ours: a silent
+  // connection is closed after the same interval x misses.
+  auto interval = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
+  c->set("middleman.heartbeat-interval",
+         std::chrono::duration_cast<caf::timespan>(interval));
+  c->set("middleman.connection-timeout",
+         std::chrono::duration_cast<caf::timespan>(
+           interval * cfg.cluster.heartbeat_misses));
   return c;
 }
 
@@ -89,8 +104,27 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   ro.node_id = st->id;
   ro.max_payload_bytes = lim.max_payload_bytes;
   ro.max_hops = lim.max_hops;
+  ro.default_deadline = std::chrono::milliseconds{lim.default_deadline_ms};
+  ro.max_deadline = std::chrono::milliseconds{lim.max_deadline_ms};
+  ro.load_balancing = cfg.cluster.load_balancing;
   ro.registry = st->registry;
   st->router = spawn_request_router(sys, ro);
+  connection_manager_config cm;
+  cm.node_id = st->id;
+  cm.incarnation = st->incarnation;
+  cm.secret = cfg.cluster.secret;
+  cm.seeds = cfg.cluster.seeds;
+  cm.timing.heartbeat_interval
+    = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
+  cm.timing.heartbeat_misses = cfg.cluster.heartbeat_misses;
+  cm.timing.redial_initial
+    = std::chrono::milliseconds{cfg.cluster.redial_initial_ms};
+  cm.timing.redial_max = std::chrono::milliseconds{cfg.cluster.redial_max_ms};
+  cm.connect_timeout
+    = std::chrono::milliseconds{cfg.cluster.connect_timeout_ms};
+  cm.registry = st->registry;
+  cm.router = st->router;
+  st->cluster = spawn_connection_manager(sys, cm);
   st->cfg = std::move(cfg);
   std::unique_ptr<node> result{new node(std::move(st))};
   auto& self = *result->impl_;
@@ -106,19 +140,35 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     if (auto err = load_plugin(p, *result))
       return err;
   auto& mm = sys.middleman();
-  auto listen_port = mm.publish(self.router, self.cfg.listen.port,
+  // Peers reach the connection manager; everything else they learn from it.
+  auto listen_port = mm.publish(self.cluster, self.cfg.listen.port,
                                 self.cfg.listen.host.c_str());
   if (!listen_port)
     return make_error(status_code::unavailable,
                       "cannot listen on " + to_string(self.cfg.listen) + ": "
                         + sys.render(listen_port.error()));
   self.listen = {self.cfg.listen.host, *listen_port};
+  caf::anon_send(self.cluster, atom::update_v, to_string(self.listen));
   console_config cc;
   cc.node_id = self.id;
   cc.listen = to_string(self.listen);
   cc.started = std::chrono::system_clock::now();
   cc.router = self.router;
   cc.registry = self.registry;
+  cc.cluster = self.cluster;
+  cc.request_leave = [cb = self.leave_cb, cluster = self.cluster] {
+    // meshnode turns this into its shutdown; an embedding program that
+    // set no callback just leaves the cluster and keeps running.
+    std::function<void()> fn;
+    {
+      std::lock_guard<std::mutex> guard{cb->mtx};
+      fn = cb->fn;
+    }
+    if (fn)
+      fn();
+    else
+      caf::anon_send(cluster, atom::leave_v);
+  };
   // A console on port 0 learns its real address right after publishing.
   cc.console = to_string(self.cfg.console);
   self.console_actor = spawn_console(sys, cc);
@@ -162,6 +212,10 @@ caf::actor node::router() const {
 
 caf::actor node::registry() const {
   return impl_->registry;
+}
+
+caf::actor node::cluster() const {
+  return impl_->cluster;
 }
 
 caf::actor node::console() const {
@@ -232,8 +286,8 @@ pb::DispatchResponse node::dispatch(pb::DispatchRequest req) {
 }
 
 void node::on_leave_request(std::function<void()> f) {
-  std::lock_guard<std::mutex> guard{impl_->mtx};
-  *impl_->leave_cb = std::move(f);
+  std::lock_guard<std::mutex> guard{impl_->leave_cb->mtx};
+  impl_->leave_cb->fn = std::move(f);
 }
 
 void node::shutdown() {
@@ -257,7 +311,11 @@ void node::shutdown(std::chrono::milliseconds grace) {
       return std::max(std::chrono::duration_cast<caf::timespan>(d),
                       caf::timespan{1});
     };
-    // 1. refuse new requests; 2. let in-flight ones finish, within grace.
+    // 1. tell peers first, so nobody waits for a time-out; 2. refuse new
+    // requests; 3. let in-flight ones finish, within grace.
+    if (st.cluster)
+      self->request(st.cluster, left(), atom::leave_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
     if (st.router)
       self->request(st.router, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
@@ -268,12 +326,20 @@ void node::shutdown(std::chrono::milliseconds grace) {
                    st.log->warn("shutdown: handlers still busy after {} ms: {}",
                                 grace.count(), st.sys->render(err));
                  });
+    // 3. no new meshctl connections; answer the commands already received
+    //    (the router now answers at once, so this is quick).
+    if (st.console_actor) {
+      st.sys->middleman().unpublish(st.console_actor, st.console.port);
+      self->request(st.console_actor, left(), atom::drain_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
+    }
     for (auto& a : st.actors())
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
   }
   st.registry = nullptr;
   st.router = nullptr;
+  st.cluster = nullptr;
   st.console_actor = nullptr;
   // Waits for every actor; the middleman closes the listeners.
   st.sys.reset();

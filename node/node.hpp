@@ -53,6 +53,7 @@ public:
   std::string node_id() const override { return id(); }
   caf::actor router() const;
   caf::actor registry() const;
+  caf::actor cluster() const; ///< the connection manager
   caf::actor console() const;
 
   // -- handlers (handler_registrar; throw std::invalid_argument) ------------

@@ -31,4 +31,14 @@ MESH_ADD_ATOM(retire)
 MESH_ADD_ATOM(stats)
 MESH_ADD_ATOM(get)
 
+// -- cluster --------------------------------------------------------------------
+MESH_ADD_ATOM(hello)
+MESH_ADD_ATOM(heartbeat)
+MESH_ADD_ATOM(announce)
+MESH_ADD_ATOM(leave)
+MESH_ADD_ATOM(connect)
+MESH_ADD_ATOM(dial)
+MESH_ADD_ATOM(tick)
+MESH_ADD_ATOM(peers)
+
 #undef MESH_ADD_ATOM

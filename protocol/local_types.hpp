@@ -14,6 +14,7 @@ namespace mesh {
 struct handler_spec;
 struct handler_outcome;
 struct handler_table;
+struct peer_table;
 class registry_validator;
 } // namespace mesh
 
@@ -22,3 +23,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::handler_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::handler_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::handler_table>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::registry_validator>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::peer_table>)

@@ -8,6 +8,7 @@
 #include <caf/type_id.hpp>
 
 #include "protocol/atoms.hpp"
+#include "protocol/peer_actors.hpp"
 #include "protocol/proto_inspect.hpp"
 
 CAF_PUSH_WARNINGS
@@ -30,5 +31,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesh, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::ConnectResponse))
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::Heartbeat))
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::Leave))
+  CAF_ADD_TYPE_ID(mesh, (mesh::peer_actors))
 
 CAF_END_TYPE_ID_BLOCK(mesh)

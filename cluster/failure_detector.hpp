@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "cluster/peer_state.hpp"
+
+namespace mesh {
+
+/// Heartbeat bookkeeping for one peer: pure arithmetic over time points, so
+/// it is tested without clocks or actors. A peer that was heard from within
+/// `interval` is up; one silent for half the miss threshold is suspect; one
+/// silent for `interval x misses` is down.
+class failure_detector {
+public:
+  using clock = std::chrono::steady_clock;
+
+  failure_detector(std::chrono::milliseconds interval, uint32_t misses)
+    : interval_(interval), misses_(misses == 0 ? 1 : misses) {}
+
+  /// A heartbeat (or any message) arrived at `now`.
+  void heard(clock::time_point now) noexcept {
+    last_ = now;
+  }
+
+  clock::time_point last_heard() const noexcept {
+    return last_;
+  }
+
+  /// The state the silence since the last heartbeat implies at `now`.
+  peer_state assess(clock::time_point now) const noexcept;
+
+  /// How long the peer may stay silent before it is down.
+  std::chrono::milliseconds timeout() const noexcept {
+    return interval_ * misses_;
+  }
+
+private:
+  std::chrono::milliseconds interval_;
+  uint32_t misses_;
+  clock::time_point last_{};
+};
+
+} // namespace mesh

@@ -1,0 +1,137 @@
+#define CAF_SUITE actors.console
+#include "fixtures.hpp"
+
+#include "actors/console.hpp"
+#include "actors/handler.hpp"
+#include "actors/registry.hpp"
+#include "actors/request_router.hpp"
+
+using namespace mesh;
+using nlohmann::json;
+
+namespace {
+
+struct fixture : test::actor_fixture {
+  std::shared_ptr<test::manual_runner> runner
+    = std::make_shared<test::manual_runner>();
+  caf::actor reg, router, console;
+
+  fixture() {
+    registry_config rc;
+    rc.node_id = "node-a";
+    rc.runner_factory = [r = runner](size_t) { return r; };
+    reg = spawn_registry(sys, rc);
+    router_config ro;
+    ro.node_id = "node-a";
+    ro.registry = reg;
+    router = spawn_request_router(sys, ro);
+    console_config cc;
+    cc.node_id = "node-a";
+    cc.listen = "127.0.0.1:1";
+    cc.console = "127.0.0.1:2";
+    cc.started = std::chrono::system_clock::now();
+    cc.router = router;
+    cc.registry = reg;
+    console = spawn_console(sys, cc);
+    ask<caf::ok_atom>(reg, atom::add_v,
+                      make_json_handler({"echo", "EchoService", "Echo"},
+                                        [](const call_context&,
+                                           const json& in) { return in; }));
+  }
+
+  ~fixture() {
+    stop({console, router, reg});
+  }
+
+  json command(const json& cmd) {
+    auto h = self->request(console, caf::infinite, atom::console_v, cmd.dump());
+    run();
+    runner->run_all();
+    run();
+    json result;
+    h.receive([&](std::string& text) { result = json::parse(text); },
+              [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+    return result;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(console_tests, fixture)
+
+CAF_TEST(status reports id and addresses and namespaces and handlers) {
+  auto r = command({{"cmd", "status"}});
+  CAF_REQUIRE_EQUAL(r["ok"], true);
+  CAF_CHECK_EQUAL(r["result"]["id"], "node-a");
+  CAF_CHECK_EQUAL(r["result"]["console"], "127.0.0.1:2");
+  CAF_CHECK_EQUAL(r["result"]["handlers"], 1);
+  CAF_CHECK_EQUAL(r["result"]["namespaces"], json::array({"echo"}));
+}
+
+CAF_TEST(handlers lists the registered handlers) {
+  auto r = command({{"cmd", "handlers"}});
+  CAF_REQUIRE_EQUAL(r["ok"], true);
+  CAF_REQUIRE_EQUAL(r["result"].size(), 1u);
+  CAF_CHECK_EQUAL(r["result"][0]["handler"], "echo/EchoService/Echo");
+}
+
+CAF_TEST(dispatch carries the JSON payload both ways) {
+  auto r = command({{"cmd", "dispatch"},
+                    {"namespace", "echo"},
+                    {"service", "EchoService"},
+                    {"method", "Echo"},
+                    {"trace", "t-1"},
+                    {"payload", {{"hello", "world"}}}});
+  CAF_CHECK_EQUAL(r["ok"], true);
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(r["handled_by"], "node-a");
+  CAF_CHECK_EQUAL(r["trace_id"], "t-1");
+  CAF_CHECK_EQUAL(r["payload"]["hello"], "world");
+}
+
+CAF_TEST(a failed dispatch reports its status and error) {
+  auto r = command({{"cmd", "dispatch"},
+                    {"namespace", "echo"},
+                    {"service", "EchoService"},
+                    {"method", "Nope"}});
+  CAF_CHECK_EQUAL(r["ok"], false);
+  CAF_CHECK_EQUAL(r["status"], "not_found");
+  CAF_CHECK_EQUAL(r["code"], 5);
+  CAF_CHECK(r["error"].get<std::string>().find("Nope") != std::string::npos);
+}
+
+CAF_TEST(bad commands are answered with a clear error) {
+  auto r = command({{"cmd", "frobnicate"}});
+  CAF_CHECK_EQUAL(r["status"], "not_found");
+  CAF_CHECK(r["error"].get<std::string>().find("frobnicate") != std::string::npos);
+  r = command({{"nocmd", 1}});
+  CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+  auto h = self->request(console, caf::infinite, atom::console_v,
+                         std::string{"{not json"});
+  run();
+  h.receive([](std::string& text) {
+              CAF_CHECK_EQUAL(json::parse(text).value("status", ""), "invalid_argument");
+            },
+            [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  r = command({{"cmd", "dispatch"}, {"deadline_ms", "soon"}});
+  CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+}
+
+CAF_TEST(namespaces and validator change the registry) {
+  auto r = command({{"cmd", "namespaces"}, {"action", "add"},
+                    {"namespace", "extra"}});
+  CAF_CHECK_EQUAL(r["ok"], true);
+  r = command({{"cmd", "status"}});
+  CAF_CHECK_EQUAL(r["result"]["namespaces"], json::array({"echo", "extra"}));
+  r = command({{"cmd", "validator"}, {"allow", {"other/*/*"}}});
+  CAF_CHECK_EQUAL(r["ok"], true);
+  r = command({{"cmd", "dispatch"}, {"namespace", "echo"},
+               {"service", "EchoService"}, {"method", "Echo"}});
+  CAF_CHECK_EQUAL(r["status"], "not_found");
+  CAF_CHECK(r["error"].get<std::string>().find("not registered")
+            != std::string::npos);
+  r = command({{"cmd", "validator"}, {"allow", {"bad pattern"}}});
+  CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,192 @@
+#define CAF_SUITE actors.request_router
+#include "check.hpp"
+#include "fixtures.hpp"
+
+#include <atomic>
+
+#include "actors/handler.hpp"
+#include "actors/registry.hpp"
+#include "actors/registry_validator.hpp"
+#include "actors/request_router.hpp"
+#include "protocol/json_payload.hpp"
+
+using namespace mesh;
+using nlohmann::json;
+
+namespace {
+
+// Accepts everything but GetSecret, and counts its calls.
+class counting_validator : public registry_validator {
+public:
+  mutable std::atomic<int> calls{0};
+  std::string validate(std::string_view, std::string_view,
+                       std::string_view method) const override {
+    ++calls;
+    return method == "GetSecret" ? "not in the catalogue" : "";
+  }
+  std::string describe() const override {
+    return "counting";
+  }
+};
+
+struct fixture : test::actor_fixture {
+  std::shared_ptr<test::manual_runner> runner
+    = std::make_shared<test::manual_runner>();
+  std::shared_ptr<test::reply_log> replies
+    = std::make_shared<test::reply_log>();
+  caf::actor reg;
+  caf::actor router;
+  caf::actor client;
+
+  fixture() {
+    registry_config rc;
+    rc.node_id = "node-a";
+    rc.runner_factory = [r = runner](size_t) { return r; };
+    reg = spawn_registry(sys, rc);
+    router_config cfg;
+    cfg.node_id = "node-a";
+    cfg.max_payload_bytes = 1024;
+    cfg.registry = reg;
+    router = spawn_request_router(sys, cfg);
+    client = sys.spawn(test::request_client, router, replies);
+    add("users", "UserService", "GetUser");
+    add("users", "UserService", "GetSecret");
+  }
+
+  ~fixture() {
+    stop({client, router, reg});
+  }
+
+  void add(const std::string& ns, const std::string& s, const std::string& m) {
+    ask<caf::ok_atom>(reg, atom::add_v,
+                      make_json_handler({ns, s, m},
+                                        [](const call_context& ctx,
+                                           const json&) {
+                                          return json{{"node", ctx.node_id}};
+                                        }));
+  }
+
+  /// Sends a dispatch, lets the handler run, returns the one reply.
+  pb::DispatchResponse dispatch(pb::DispatchRequest req) {
+    auto before = replies->dispatch.size();
+    self->send(client, std::move(req));
+    run();
+    runner->run_all();
+    run();
+    CAF_REQUIRE_EQUAL(replies->dispatch.size(), before + 1);
+    return replies->dispatch.back();
+  }
+
+  pb::ServeResponse serve(const std::string& ns, const std::string& service,
+                          const std::string& method) {
+    pb::ServeRequest req;
+    req.mutable_ref()->set_namespace_(ns);
+    req.mutable_ref()->set_service(service);
+    req.mutable_ref()->set_method(method);
+    auto before = replies->serve.size();
+    self->send(client, std::move(req));
+    run();
+    runner->run_all();
+    run();
+    CAF_REQUIRE_EQUAL(replies->serve.size(), before + 1);
+    return replies->serve.back();
+  }
+
+  void check(const pb::DispatchResponse& r, status_code code,
+             const std::string& text) {
+    CAF_CHECK_EQUAL(to_string(test::code_of(r.status())), to_string(code));
+    MESH_CHECK_MSG(r.status().message().find(text) != std::string::npos,
+                      "'" << r.status().message() << "' lacks '" << text
+                          << "'");
+    CAF_CHECK_EQUAL(r.trace_id().size(), 32u);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(router_tests, fixture)
+
+CAF_TEST(a local dispatch runs and names the node; a trace id is made) {
+  auto r = dispatch(test::make_dispatch("users", "UserService", "GetUser"));
+  CAF_CHECK(test::code_of(r.status()) == status_code::ok);
+  CAF_CHECK_EQUAL(r.handled_by(), "node-a");
+  CAF_CHECK_EQUAL(r.trace_id().size(), 32u);
+  CAF_CHECK_EQUAL(any_to_json(r.payload())->at("node").get<std::string>(), "node-a");
+}
+
+CAF_TEST(the trace id of a caller is kept) {
+  auto req = test::make_dispatch("users", "UserService", "GetUser");
+  req.set_trace_id("my-trace");
+  auto r = dispatch(req);
+  CAF_CHECK_EQUAL(r.trace_id(), "my-trace");
+}
+
+CAF_TEST(missing fields are invalid_argument naming the field) {
+  check(dispatch(test::make_dispatch("", "UserService", "GetUser")),
+        status_code::invalid_argument, "namespace is missing");
+  check(dispatch(test::make_dispatch("users", "", "GetUser")),
+        status_code::invalid_argument, "service is missing");
+  check(dispatch(test::make_dispatch("users", "UserService", "")),
+        status_code::invalid_argument, "method is missing");
+}
+
+CAF_TEST(unknown namespace and method are not_found naming them) {
+  check(dispatch(test::make_dispatch("billing", "Invoices", "Get")),
+        status_code::not_found, "namespace 'billing'");
+  check(dispatch(test::make_dispatch("users", "UserService", "Delete")),
+        status_code::not_found, "users/UserService/Delete is not registered");
+  check(dispatch(test::make_dispatch("users", "Other", "GetUser")),
+        status_code::not_found, "users/Other/GetUser");
+}
+
+CAF_TEST(an oversized payload is invalid_argument) {
+  auto req = test::make_dispatch("users", "UserService", "GetUser");
+  *req.mutable_payload() = json_to_any(std::string(2000, 'x'));
+  check(dispatch(req), status_code::invalid_argument, "exceeds the limit");
+}
+
+CAF_TEST(a target equal to this node runs locally and any other is unavailable) {
+  auto r = dispatch(test::make_dispatch("users", "UserService", "GetUser",
+                                        "node-a"));
+  CAF_CHECK(test::code_of(r.status()) == status_code::ok);
+  check(dispatch(test::make_dispatch("users", "UserService", "GetUser",
+                                     "node-z")),
+        status_code::unavailable, "node-z");
+}
+
+CAF_TEST(the hop count is bounded) {
+  auto req = test::make_dispatch("users", "UserService", "GetUser");
+  req.set_hops(5);
+  check(dispatch(req), status_code::unavailable, "more than the limit of 4");
+}
+
+CAF_TEST(the validator runs exactly once per request and rejects as not_found) {
+  auto v = std::make_shared<counting_validator>();
+  ask<caf::ok_atom>(reg, atom::validator_v, registry_validator_ptr{v});
+  run();
+  auto ok = dispatch(test::make_dispatch("users", "UserService", "GetUser"));
+  CAF_CHECK(test::code_of(ok.status()) == status_code::ok);
+  CAF_CHECK_EQUAL(v->calls.load(), 1);
+  auto rejected = dispatch(test::make_dispatch("users", "UserService",
+                                               "GetSecret"));
+  check(rejected, status_code::not_found, "is not registered");
+  CAF_CHECK_EQUAL(v->calls.load(), 2);
+  auto served = serve("users", "UserService", "GetUser");
+  CAF_CHECK(test::code_of(served.status()) == status_code::ok);
+  CAF_CHECK_EQUAL(served.executor_id(), "node-a");
+  CAF_CHECK_EQUAL(v->calls.load(), 3);
+}
+
+CAF_TEST(serve only runs local handlers) {
+  auto r = serve("billing", "Invoices", "Get");
+  CAF_CHECK(test::code_of(r.status()) == status_code::not_found);
+  CAF_CHECK(r.status().message().find("billing") != std::string::npos);
+}
+
+CAF_TEST(a draining router refuses new requests but answers them) {
+  ask<caf::ok_atom>(router, atom::drain_v);
+  check(dispatch(test::make_dispatch("users", "UserService", "GetUser")),
+        status_code::unavailable, "shutting down");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

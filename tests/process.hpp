@@ -1,0 +1,80 @@
+#pragma once
+
+// Runs real meshnode and meshctl processes for the process-level tests.
+// Every child dies with the test binary (PR_SET_PDEATHSIG) and is killed by
+// its owner's destructor, so a failing test never leaves nodes behind.
+
+#include <chrono>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mesh::test {
+
+using namespace std::chrono_literals;
+
+/// Path of a built binary or plug-in (build/bin/NAME).
+std::string bin(const std::string& name);
+
+struct run_result {
+  int exit_code = -1; ///< -1 when killed after the timeout
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+  std::chrono::milliseconds elapsed{0};
+};
+
+/// Runs a program to completion; kills it after `timeout`.
+run_result run_program(const std::vector<std::string>& argv,
+                       std::chrono::milliseconds timeout = 60s);
+
+/// Runs meshctl against a console ("host:port"), with --json unless `human`.
+run_result meshctl(const std::string& console, std::vector<std::string> args,
+                   bool human = false, std::chrono::milliseconds timeout = 60s);
+
+/// meshctl --json that must exit with `expected_exit`; returns parsed JSON.
+nlohmann::json meshctl_json(const std::string& console,
+                            std::vector<std::string> args,
+                            int expected_exit = 0);
+
+/// A running meshnode. The constructor waits for its ready line.
+class node_process {
+public:
+  /// Starts `meshnode ARGS --listen 127.0.0.1:0 --console 127.0.0.1:0` (the
+  /// address flags only when ARGS has none) and waits for the ready line.
+  explicit node_process(std::vector<std::string> args,
+                        std::chrono::milliseconds ready_timeout = 60s,
+                        bool add_addresses = true);
+  ~node_process();
+
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  const std::string& id() const { return id_; }
+  const std::string& listen() const { return listen_; }
+  const std::string& console() const { return console_; }
+  pid_t pid() const { return pid_; }
+  bool started() const { return started_; }
+
+  /// SIGTERM, then waits for the exit; returns the exit code (-1 if it had
+  /// to be killed after `timeout`).
+  int terminate(std::chrono::milliseconds timeout = 60s);
+
+  /// SIGKILL, no goodbye.
+  void kill_hard();
+
+  bool running();
+
+  /// The node's stderr so far (its log).
+  std::string log() const;
+
+private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  bool started_ = false;
+  std::string id_, listen_, console_, log_path_;
+};
+
+} // namespace mesh::test

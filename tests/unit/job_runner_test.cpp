@@ -1,0 +1,60 @@
+#define CAF_SUITE actors.job_runner
+#include <caf/test/unit_test.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
+#include "actors/job_runner.hpp"
+
+using namespace mesh;
+using namespace std::chrono_literals;
+
+CAF_TEST(jobs run on other threads) {
+  auto runner = make_thread_runner("t", 2);
+  std::promise<std::thread::id> ran;
+  runner->submit([&] { ran.set_value(std::this_thread::get_id()); });
+  auto id = ran.get_future().get();
+  CAF_CHECK(id != std::this_thread::get_id());
+}
+
+CAF_TEST(up to max_threads jobs run at once) {
+  auto runner = make_thread_runner("t", 3);
+  std::mutex mtx;
+  std::condition_variable cv;
+  int running = 0;
+  bool release = false;
+  for (int i = 0; i < 3; ++i)
+    runner->submit([&] {
+      std::unique_lock<std::mutex> guard{mtx};
+      ++running;
+      cv.notify_all();
+      cv.wait(guard, [&] { return release; });
+    });
+  {
+    std::unique_lock<std::mutex> guard{mtx};
+    // All three run concurrently: none waits for another to finish.
+    CAF_CHECK(cv.wait_for(guard, 10s, [&] { return running == 3; }));
+    release = true;
+  }
+  cv.notify_all();
+}
+
+CAF_TEST(destruction does not wait forever for a stuck job) {
+  std::promise<void> started;
+  auto block = std::make_shared<std::promise<void>>();
+  auto stuck = block->get_future().share();
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    auto runner = make_thread_runner("t", 1, 100ms);
+    runner->submit([&, stuck] {
+      started.set_value();
+      stuck.wait(); // never released before the runner is gone
+    });
+    started.get_future().wait();
+  }
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  CAF_CHECK_LESS(elapsed, 5s);
+  block->set_value(); // let the detached thread end
+}

@@ -1,0 +1,152 @@
+#define CAF_SUITE config.node_config
+#include "check.hpp"
+#include <caf/test/unit_test.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "config/node_config.hpp"
+#include "protocol/status.hpp"
+
+using namespace mesh;
+using nlohmann::json;
+
+namespace {
+
+// Writes `text` to a temporary file that is removed at scope exit.
+struct temp_file {
+  std::string path;
+  explicit temp_file(const std::string& text) {
+    char name[] = "/tmp/mesh-config-XXXXXX";
+    int fd = mkstemp(name);
+    CAF_REQUIRE(fd >= 0);
+    path = name;
+    std::ofstream out{path};
+    out << text;
+    ::close(fd);
+  }
+  ~temp_file() {
+    std::remove(path.c_str());
+  }
+};
+
+bool mentions(const std::vector<std::string>& problems, const std::string& x) {
+  for (const auto& p : problems)
+    if (p.find(x) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+CAF_TEST(the embedded default is valid and complete) {
+  const auto& doc = default_node_config_json();
+  CAF_CHECK(check_config_layer(doc, "default").empty());
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_CHECK_EQUAL(cfg->listen.host, "127.0.0.1");
+  CAF_CHECK_EQUAL(cfg->limits.max_payload_bytes, 4u * 1024 * 1024);
+  CAF_CHECK(!cfg->namespaces);
+  CAF_CHECK(!cfg->plugins.empty());
+}
+
+CAF_TEST(a file layer overrides the default) {
+  temp_file f{R"({"id": "n1", "listen": "127.0.0.1:0",
+                  "namespaces": ["users"], "limits": {"max_queue": 3}})"};
+  auto layer = read_json_file(f.path);
+  CAF_REQUIRE(layer);
+  CAF_CHECK(check_config_layer(*layer, f.path).empty());
+  auto doc = default_node_config_json();
+  merge_json(doc, *layer);
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_CHECK_EQUAL(cfg->id, "n1");
+  CAF_CHECK_EQUAL(cfg->listen.port, 0u);
+  CAF_CHECK_EQUAL(cfg->limits.max_queue, 3u);
+  CAF_CHECK_EQUAL(cfg->limits.max_concurrency, 16u); // kept from default
+  CAF_REQUIRE(cfg->namespaces);
+  CAF_CHECK_EQUAL(cfg->namespaces->size(), 1u);
+}
+
+CAF_TEST(an unreadable file names the file) {
+  auto r = read_json_file("/nonexistent/mesh.json");
+  CAF_REQUIRE(!r);
+  CAF_CHECK(error_text(r.error()).find("/nonexistent/mesh.json: cannot open")
+            == 0);
+}
+
+CAF_TEST(invalid JSON names file and line and column) {
+  temp_file f{"{\n  \"id\": \"n1\",\n  \"listen\": \n}\n"};
+  auto r = read_json_file(f.path);
+  CAF_REQUIRE(!r);
+  auto text = error_text(r.error());
+  MESH_CHECK_MSG(text.find(f.path + ":4:1:") == 0, text);
+}
+
+CAF_TEST(an unknown key is named with its pointer) {
+  auto problems = check_config_layer(json{{"limits", {{"max_qeue", 1}}}},
+                                     "cfg.json");
+  CAF_CHECK(mentions(problems, "cfg.json: /limits"));
+  CAF_CHECK(mentions(problems, "max_qeue"));
+  CAF_CHECK(!check_config_layer(json{{"colour", "red"}}, "x").empty());
+}
+
+CAF_TEST(a wrong type is named with its pointer) {
+  auto problems = check_config_layer(json{{"limits", {{"max_queue", "ten"}}}},
+                                     "cfg.json");
+  CAF_CHECK(mentions(problems, "cfg.json: /limits/max_queue"));
+  CAF_CHECK(!check_config_layer(json{{"plugins", "x.so"}}, "x").empty());
+  CAF_CHECK(!check_config_layer(json{{"log_level", "loud"}}, "x").empty());
+  CAF_CHECK(!check_config_layer(json::array(), "x").empty());
+}
+
+CAF_TEST(bad addresses are refused) {
+  CAF_CHECK(mentions(check_config_layer(json{{"listen", "localhost"}}, "x"),
+                     "/listen"));
+  CAF_CHECK(mentions(check_config_layer(json{{"console", "a b:1"}}, "x"),
+                     "/console"));
+  auto doc = default_node_config_json();
+  doc["listen"] = "127.0.0.1:99999";
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(!cfg);
+  CAF_CHECK(error_text(cfg.error()).find("/listen: port 99999") == 0);
+}
+
+CAF_TEST(host and port parse including IPv6) {
+  std::string error;
+  auto a = parse_host_port("[::1]:80", error);
+  CAF_REQUIRE(a);
+  CAF_CHECK_EQUAL(a->host, "::1");
+  CAF_CHECK_EQUAL(to_string(*a), "[::1]:80");
+  CAF_CHECK(!parse_host_port(":80", error));
+  CAF_CHECK(!parse_host_port("host:", error));
+  CAF_CHECK(!parse_host_port("host:8x", error));
+}
+
+CAF_TEST(inconsistent limits and bad allow-lists are refused) {
+  auto doc = default_node_config_json();
+  doc["limits"]["default_deadline_ms"] = 9000;
+  doc["limits"]["max_deadline_ms"] = 100;
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(!cfg);
+  CAF_CHECK(error_text(cfg.error()).find("/limits/default_deadline_ms") == 0);
+  doc = default_node_config_json();
+  doc["registry_validator"] = {{"allow", {"users/*/Get User"}}};
+  cfg = to_node_config(doc);
+  CAF_REQUIRE(!cfg);
+  CAF_CHECK(error_text(cfg.error()).find("/registry_validator/allow") == 0);
+}
+
+CAF_TEST(layers merge objects key by key) {
+  json base{{"a", 1}, {"o", {{"x", 1}, {"y", 2}}}};
+  merge_json(base, json{{"o", {{"y", 3}}}, {"b", 2}});
+  CAF_CHECK_EQUAL(base, (json{{"a", 1}, {"b", 2}, {"o", {{"x", 1}, {"y", 3}}}}));
+}
+
+CAF_TEST(the default id names host and port) {
+  node_config cfg;
+  CAF_CHECK(effective_node_id(cfg, 7420).find("-7420") != std::string::npos);
+  cfg.id = "fixed";
+  CAF_CHECK_EQUAL(effective_node_id(cfg, 7420), "fixed");
+}
