@@ -178,7 +178,8 @@ void connection_manager_state::tick() {
   }
   if (changed)
     publish();
-  self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
+  if (cfg.timing.heartbeat_interval.count() > 0)
+    self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
 }
 
 void connection_manager_state::leave() {

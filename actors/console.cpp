@@ -79,6 +79,7 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
       auto reply = [self, rp](nlohmann::json x) mutable {
         if (!rp.pending())
           return;
+        self->state.log->debug("answered: {}", x.value("status", "?"));
         rp.deliver(x.dump(-1, ' ', false,
                           nlohmann::json::error_handler_t::replace));
         self->state.answered();

@@ -81,6 +81,8 @@ void router_state::on_reply(uint64_t id, uint32_t attempt,
   auto& call = i->second;
   --in_flight[call.peer];
   auto code = static_cast<status_code>(r.status().code());
+  log->debug("trace={} {} answered {}", call.request.trace_id(), call.peer,
+             to_string(code));
   // Nothing ran on that peer (leaving, or a stale route): try another.
   bool nothing_ran = code == status_code::unavailable
                      || code == status_code::not_found;

@@ -26,8 +26,7 @@ console_client::~console_client() {
 }
 
 caf::expected<std::unique_ptr<console_client>>
-console_client::connect(const std::string& address,
-                        std::chrono::milliseconds timeout) {
+console_client::connect(const std::string& address) {
   std::string error;
   auto hp = parse_host_port(address, error);
   if (!hp)
@@ -38,9 +37,10 @@ console_client::connect(const std::string& address,
   st->cfg.set("scheduler.policy", caf::atom("sharing"));
   st->cfg.set("scheduler.max-threads", size_t{1});
   st->cfg.set("middleman.workers", size_t{0});
-  // Bounds the BASP handshake with a peer that accepts but never answers.
-  st->cfg.set("middleman.connection-timeout",
-              caf::timespan{std::chrono::duration_cast<caf::timespan>(timeout)});
+  // Nodes close BASP connections that stay silent (middleman.connection-
+  // timeout); heartbeats keep ours open while a slow request runs.
+  st->cfg.set("middleman.heartbeat-interval",
+              caf::timespan{std::chrono::milliseconds{100}});
   st->sys = std::make_unique<caf::actor_system>(st->cfg);
   auto console = st->sys->middleman().remote_actor(hp->host, hp->port);
   if (!console)

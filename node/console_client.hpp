@@ -17,9 +17,11 @@ public:
   ~console_client();
 
   /// Connects to the console at "host:port". Unreachable or not a Mesh
-  /// console: an `unavailable` error saying so.
+  /// console: an `unavailable` error saying so. CAF offers no bound on the
+  /// TCP connect itself: callers that must not hang add a watchdog (meshctl
+  /// does).
   static caf::expected<std::unique_ptr<console_client>>
-  connect(const std::string& address, std::chrono::milliseconds timeout);
+  connect(const std::string& address);
 
   /// Sends one command and waits for the reply (at most `timeout`).
   caf::expected<nlohmann::json> call(const nlohmann::json& command,

@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
   }
   auto limit = std::chrono::milliseconds{o.timeout_ms};
   watchdog guard{limit + std::chrono::milliseconds{1000}, o.node};
-  auto client = mesh::console_client::connect(o.node, limit);
+  auto client = mesh::console_client::connect(o.node);
   if (!client) {
     std::cerr << "meshctl: " << mesh::error_text(client.error()) << "\n";
     return exit_unreachable;

@@ -59,13 +59,15 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
   c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);
   c->set("middleman.workers", cfg.scheduler.middleman_workers);
   // CAF's own liveness for BASP connections, in step with ours: a silent
-  // connection is closed after the same interval x misses.
+  // connection is closed after interval x misses. Clients (meshctl) beat
+  // every 100 ms; the floor keeps a very short setting from cutting them.
   auto interval = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
+  auto silence = std::max<std::chrono::milliseconds>(
+    interval * cfg.cluster.heartbeat_misses, std::chrono::milliseconds{1000});
   c->set("middleman.heartbeat-interval",
          std::chrono::duration_cast<caf::timespan>(interval));
   c->set("middleman.connection-timeout",
-         std::chrono::duration_cast<caf::timespan>(
-           interval * cfg.cluster.heartbeat_misses));
+         std::chrono::duration_cast<caf::timespan>(silence));
   return c;
 }
 
@@ -141,8 +143,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       return err;
   auto& mm = sys.middleman();
   // Peers reach the connection manager; everything else they learn from it.
+  // SO_REUSEADDR: a node restarted on its port must not wait for the
+  // TIME_WAIT of its old connections; a live listener still makes it fail.
   auto listen_port = mm.publish(self.cluster, self.cfg.listen.port,
-                                self.cfg.listen.host.c_str());
+                                self.cfg.listen.host.c_str(), true);
   if (!listen_port)
     return make_error(status_code::unavailable,
                       "cannot listen on " + to_string(self.cfg.listen) + ": "
@@ -173,7 +177,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.console = to_string(self.cfg.console);
   self.console_actor = spawn_console(sys, cc);
   auto console_port = mm.publish(self.console_actor, self.cfg.console.port,
-                                 self.cfg.console.host.c_str());
+                                 self.cfg.console.host.c_str(), true);
   if (!console_port)
     return make_error(status_code::unavailable,
                       "cannot listen for the console on "

@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include "check.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -148,13 +150,48 @@ run_result meshctl(const std::string& console, std::vector<std::string> args,
 
 nlohmann::json meshctl_json(const std::string& console,
                             std::vector<std::string> args, int expected_exit) {
-  auto r = meshctl(console, std::move(args));
-  CAF_CHECK_EQUAL(r.exit_code, expected_exit);
+  auto r = meshctl(console, args);
+  std::string cmd;
+  for (const auto& a : args)
+    cmd += a + " ";
+  MESH_CHECK_MSG(r.exit_code == expected_exit,
+                 "meshctl " << cmd << "exited " << r.exit_code << ", expected "
+                            << expected_exit << ": " << r.out << r.err);
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
   if (doc.is_discarded())
     CAF_FAIL("meshctl printed no JSON: out='" << r.out << "' err='" << r.err
                                               << "'");
   return doc;
+}
+
+bool await_condition(const std::function<bool()>& probe,
+                     std::chrono::milliseconds timeout) {
+  auto deadline = clock_type::now() + timeout;
+  do {
+    if (probe())
+      return true;
+  } while (clock_type::now() < deadline);
+  return false;
+}
+
+nlohmann::json peers_of(const std::string& console) {
+  auto r = meshctl(console, {"peers"});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  auto result = nlohmann::json::object();
+  if (doc.is_discarded() || !doc.value("ok", false))
+    return result;
+  for (const auto& p : doc["result"])
+    result[p["id"].get<std::string>()] = p;
+  return result;
+}
+
+bool sees(const std::string& console, const std::vector<std::string>& ids,
+          const std::string& state) {
+  auto view = peers_of(console);
+  for (const auto& id : ids)
+    if (!view.contains(id) || view[id].value("state", "") != state)
+      return false;
+  return true;
 }
 
 node_process::node_process(std::vector<std::string> args,

@@ -5,6 +5,7 @@
 // its owner's destructor, so a failing test never leaves nodes behind.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -38,6 +39,18 @@ run_result meshctl(const std::string& console, std::vector<std::string> args,
 nlohmann::json meshctl_json(const std::string& console,
                             std::vector<std::string> args,
                             int expected_exit = 0);
+
+/// Calls `probe` (which must do a real round trip, e.g. run meshctl) until
+/// it returns true or `timeout` passes: a condition awaited, not a sleep.
+bool await_condition(const std::function<bool()>& probe,
+                     std::chrono::milliseconds timeout = 30s);
+
+/// `meshctl peers` of a node as {id: peer}; empty when it cannot answer.
+nlohmann::json peers_of(const std::string& console);
+
+/// True when the node at `console` sees every id in `ids` in `state`.
+bool sees(const std::string& console, const std::vector<std::string>& ids,
+          const std::string& state = "up");
 
 /// A running meshnode. The constructor waits for its ready line.
 class node_process {

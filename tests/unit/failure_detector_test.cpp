@@ -1,0 +1,71 @@
+#define CAF_SUITE cluster.failure_detector
+#include <caf/test/unit_test.hpp>
+
+#include "cluster/backoff.hpp"
+#include "cluster/failure_detector.hpp"
+
+using namespace mesh;
+using namespace std::chrono_literals;
+
+CAF_TEST(a peer heard within the interval is up) {
+  failure_detector fd{500ms, 6};
+  failure_detector::clock::time_point t0{};
+  fd.heard(t0);
+  CAF_CHECK(fd.assess(t0) == peer_state::up);
+  CAF_CHECK(fd.assess(t0 + 499ms) == peer_state::up);
+  CAF_CHECK(fd.assess(t0 + 1500ms) == peer_state::up);
+}
+
+CAF_TEST(silence beyond half the misses is suspect and beyond all is down) {
+  failure_detector fd{500ms, 6};
+  failure_detector::clock::time_point t0{};
+  fd.heard(t0);
+  CAF_CHECK(fd.assess(t0 + 1501ms) == peer_state::suspect);
+  CAF_CHECK(fd.assess(t0 + 2999ms) == peer_state::suspect);
+  CAF_CHECK(fd.assess(t0 + 3000ms) == peer_state::down);
+  CAF_CHECK_EQUAL(fd.timeout(), 3000ms);
+  fd.heard(t0 + 3100ms); // news again
+  CAF_CHECK(fd.assess(t0 + 3200ms) == peer_state::up);
+}
+
+CAF_TEST(one miss threshold goes straight from up to down) {
+  failure_detector fd{100ms, 1};
+  failure_detector::clock::time_point t0{};
+  fd.heard(t0);
+  CAF_CHECK(fd.assess(t0 + 99ms) == peer_state::up);
+  CAF_CHECK(fd.assess(t0 + 100ms) == peer_state::down);
+}
+
+CAF_TEST(state names round-trip) {
+  for (auto x : {peer_state::joining, peer_state::up, peer_state::suspect,
+                 peer_state::down, peer_state::left})
+    CAF_CHECK(peer_state_from_string(to_string(x)) == x);
+  CAF_CHECK(!peer_state_from_string("zombie"));
+  CAF_CHECK(is_routable(peer_state::suspect));
+  CAF_CHECK(!is_routable(peer_state::left));
+}
+
+CAF_TEST(backoff doubles up to the cap) {
+  backoff b{100ms, 1000ms, 0.0};
+  CAF_CHECK_EQUAL(b.next(0.5), 100ms);
+  CAF_CHECK_EQUAL(b.next(0.5), 200ms);
+  CAF_CHECK_EQUAL(b.next(0.5), 400ms);
+  CAF_CHECK_EQUAL(b.next(0.5), 800ms);
+  CAF_CHECK_EQUAL(b.next(0.5), 1000ms);
+  CAF_CHECK_EQUAL(b.next(0.5), 1000ms);
+  CAF_CHECK_EQUAL(b.attempts(), 6u);
+  b.reset();
+  CAF_CHECK_EQUAL(b.next(0.5), 100ms);
+}
+
+CAF_TEST(jitter spreads delays within its fraction) {
+  backoff low{1000ms, 1000ms, 0.2};
+  backoff high{1000ms, 1000ms, 0.2};
+  CAF_CHECK_EQUAL(low.next(0.0), 800ms);
+  CAF_CHECK_EQUAL(high.next(0.999999), 1199ms);
+  backoff many{1000ms, 1000ms, 0.2};
+  for (int i = 0; i < 100; ++i) {
+    auto d = many.next(i / 100.0);
+    CAF_CHECK(d >= 800ms && d <= 1200ms);
+  }
+}
