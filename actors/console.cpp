@@ -41,6 +41,7 @@ struct console_state {
   console_command_table commands;
   std::shared_ptr<spdlog::logger> log;
   size_t pending = 0; // commands not yet answered
+  bool closing = false; // drained: new commands are refused at once
   std::vector<caf::response_promise> drain_waiters;
 
   void answered() {
@@ -67,6 +68,7 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
     [self](atom::drain) -> caf::result<caf::ok_atom> {
       // Shutdown: answers once every command received so far is answered.
       auto& st = self->state;
+      st.closing = true;
       if (st.pending == 0)
         return caf::ok_atom::value;
       st.drain_waiters.push_back(self->make_response_promise());
@@ -74,6 +76,10 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
     },
     [self](atom::console, const std::string& text) -> caf::result<std::string> {
       auto& st = self->state;
+      if (st.closing)
+        return console_error(status_code::unavailable,
+                             "node " + st.cfg.node_id + " is shutting down")
+          .dump();
       auto rp = self->make_response_promise<std::string>();
       ++st.pending;
       auto reply = [self, rp](nlohmann::json x) mutable {

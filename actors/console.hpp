@@ -5,7 +5,8 @@
 // One request type: a JSON command in, a JSON reply out, both as strings so
 // meshctl and the node agree without sharing C++ types:
 //   (atom::console, std::string command) -> std::string reply
-//   (atom::drain) -> caf::ok_atom   // once every command so far is answered
+//   (atom::drain) -> caf::ok_atom   // once every command so far is answered;
+//                                   // later commands get `unavailable`
 // A command is {"cmd": NAME, ...arguments}. Every reply has "ok" (bool) and
 // "status" (a status name); failures add "error", successes a "result".
 // Commands are grouped by area (console_commands.hpp); each runs without

@@ -1,6 +1,9 @@
 #include "node/console_client.hpp"
 
+#include <future>
+
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
@@ -48,34 +51,61 @@ console_client::connect(const std::string& address) {
                       "cannot reach a Mesh console at " + address + ": "
                         + st->sys->render(console.error()));
   st->console = std::move(*console);
-  return std::unique_ptr<console_client>{new console_client(std::move(st))};
+  std::unique_ptr<console_client> result{new console_client(std::move(st))};
+  result->address_ = address;
+  return result;
 }
 
 caf::expected<nlohmann::json>
 console_client::call(const nlohmann::json& command,
                      std::chrono::milliseconds timeout) {
-  caf::scoped_actor self{*impl_->sys};
-  caf::expected<nlohmann::json> result
-    = make_error(status_code::internal, "no reply from the console");
-  self->request(impl_->console, timeout, atom::console_v, command.dump())
-    .receive(
-      [&](std::string& text) {
-        auto doc = nlohmann::json::parse(text, nullptr, false);
-        if (doc.is_discarded())
-          result = make_error(status_code::internal,
-                              "console sent a reply that is not JSON");
-        else
-          result = std::move(doc);
-      },
-      [&](caf::error& err) {
-        if (err == caf::sec::request_timeout)
-          result = make_error(status_code::deadline_exceeded,
+  // A helper actor waits for the reply *or* the loss of the connection, so a
+  // node that goes away mid-request is reported at once, not at the timeout.
+  using result_type = caf::expected<nlohmann::json>;
+  auto outcome = std::make_shared<std::promise<result_type>>();
+  auto done = std::make_shared<bool>(false);
+  auto finish = [outcome, done](result_type x) {
+    if (!*done) {
+      *done = true;
+      outcome->set_value(std::move(x));
+    }
+  };
+  auto text = command.dump();
+  auto node = address_;
+  impl_->sys->spawn([=, console = impl_->console](caf::event_based_actor* self) {
+    self->monitor(console);
+    self->set_down_handler([=](caf::down_msg&) {
+      finish(make_error(status_code::unavailable,
+                        "node " + node
+                          + " closed the connection before answering"));
+      self->quit();
+    });
+    self->request(console, timeout, atom::console_v, text)
+      .then(
+        [=](std::string& reply) {
+          auto doc = nlohmann::json::parse(reply, nullptr, false);
+          if (doc.is_discarded())
+            finish(make_error(status_code::internal,
+                              "console sent a reply that is not JSON"));
+          else
+            finish(std::move(doc));
+          self->quit();
+        },
+        [=](caf::error& err) {
+          if (err == caf::sec::request_timeout)
+            finish(make_error(status_code::deadline_exceeded,
                               "no reply from the console within "
-                                + std::to_string(timeout.count()) + " ms");
-        else
-          result = make_error(to_status_code(err), impl_->sys->render(err));
-      });
-  return result;
+                                + std::to_string(timeout.count()) + " ms"));
+          else if (err == caf::sec::request_receiver_down)
+            finish(make_error(status_code::unavailable,
+                              "node " + node + " stopped before answering"));
+          else
+            finish(make_error(to_status_code(err),
+                              self->system().render(err)));
+          self->quit();
+        });
+  });
+  return outcome->get_future().get();
 }
 
 } // namespace mesh

@@ -23,7 +23,8 @@ public:
   static caf::expected<std::unique_ptr<console_client>>
   connect(const std::string& address);
 
-  /// Sends one command and waits for the reply (at most `timeout`).
+  /// Sends one command and waits for the reply (at most `timeout`). A node
+  /// that closes the connection first is an `unavailable` error at once.
   caf::expected<nlohmann::json> call(const nlohmann::json& command,
                                      std::chrono::milliseconds timeout);
 
@@ -31,6 +32,7 @@ private:
   struct impl;
   explicit console_client(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;
+  std::string address_;
 };
 
 } // namespace mesh

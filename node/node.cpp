@@ -330,7 +330,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
                    st.log->warn("shutdown: handlers still busy after {} ms: {}",
                                 grace.count(), st.sys->render(err));
                  });
-    // 3. no new meshctl connections; answer the commands already received
+    // 4. no new meshctl connections; answer the commands already received
     //    (the router now answers at once, so this is quick).
     if (st.console_actor) {
       st.sys->middleman().unpublish(st.console_actor, st.console.port);
@@ -345,7 +345,19 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.router = nullptr;
   st.cluster = nullptr;
   st.console_actor = nullptr;
-  // Waits for every actor; the middleman closes the listeners.
+  // Every actor of ours answers its last requests while it ends...
+  st.sys->await_all_actors_done();
+  // ...and those answers sit in the BASP broker's mailbox: a request that
+  // passes through the broker after them is a barrier, so they reach the
+  // wire before the middleman stops (it flushes what was written).
+  {
+    caf::scoped_actor barrier{*st.sys, true};
+    barrier
+      ->request(st.sys->middleman().actor_handle(), std::chrono::seconds{1},
+                caf::get_atom::value, st.sys->node())
+      .receive([](const caf::node_id&, const std::string&, uint16_t) {},
+               [](const caf::error&) {});
+  }
   st.sys.reset();
   st.log->info("node {} stopped", st.id);
 }

@@ -30,9 +30,16 @@ std::vector<char*> c_args(const std::vector<std::string>& argv) {
   return result;
 }
 
-// fork + exec; the child gets stdout/stderr as given and dies with us.
-pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+// fork + exec; the child gets stdout/stderr as given, our environment plus
+// `env` ("NAME=value"), and dies with us.
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd,
+            const std::vector<std::string>& env = {}) {
   auto args = c_args(argv);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e)
+    env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  auto envp = c_args(env_strings);
   auto parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -47,7 +54,7 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   return pid;
@@ -196,7 +203,7 @@ bool sees(const std::string& console, const std::vector<std::string>& ids,
 
 node_process::node_process(std::vector<std::string> args,
                            std::chrono::milliseconds ready_timeout,
-                           bool add_addresses) {
+                           bool add_addresses, std::vector<std::string> env) {
   std::vector<std::string> argv{bin("meshnode")};
   auto has = [&](const std::string& flag) {
     for (const auto& a : args)
@@ -219,7 +226,7 @@ node_process::node_process(std::vector<std::string> args,
   log_path_ = path;
   int out[2];
   CAF_REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-  pid_ = spawn(argv, out[1], log_fd);
+  pid_ = spawn(argv, out[1], log_fd, env);
   ::close(out[1]);
   ::close(log_fd);
   stdout_fd_ = out[0];

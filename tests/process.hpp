@@ -59,7 +59,8 @@ public:
   /// address flags only when ARGS has none) and waits for the ready line.
   explicit node_process(std::vector<std::string> args,
                         std::chrono::milliseconds ready_timeout = 60s,
-                        bool add_addresses = true);
+                        bool add_addresses = true,
+                        std::vector<std::string> env = {});
   ~node_process();
 
   node_process(const node_process&) = delete;

@@ -93,24 +93,55 @@ CAF_TEST(a second connection between the same pair collapses into one) {
   CAF_CHECK_EQUAL(peers(mars).size(), 1u);
 }
 
-CAF_TEST(a hello from its own node id is refused and records nothing) {
+CAF_TEST(a hello from itself or with another protocol version is refused) {
   // (Over real sockets, dialling one's own address is a process test.)
   start(earth, {"users"});
-  pb::ConnectRequest req;
-  req.set_node_id("earth");
-  req.set_protocol_version(1);
-  auto slot = std::make_shared<caf::error>();
-  earth.sys.spawn([=, cm = earth.cm](caf::event_based_actor* self) {
-    self->request(cm, caf::infinite, atom::hello_v, req,
-                  peer_actors{cm, cm})
-      .then([](pb::ConnectResponse&, peer_actors&) {},
-            [slot](caf::error& err) { *slot = err; });
-  });
-  exhaust();
-  CAF_CHECK(to_status_code(*slot) == status_code::invalid_argument);
-  CAF_CHECK(error_text(*slot).find("cannot connect to itself")
+  auto hello = [&](const std::string& id, uint32_t version) {
+    pb::ConnectRequest req;
+    req.set_node_id(id);
+    req.set_protocol_version(version);
+    auto slot = std::make_shared<caf::error>();
+    earth.sys.spawn([=, cm = earth.cm](caf::event_based_actor* self) {
+      self->request(cm, caf::infinite, atom::hello_v, req, peer_actors{cm, cm})
+        .then([](pb::ConnectResponse&, peer_actors&) {},
+              [slot](caf::error& err) { *slot = err; });
+    });
+    exhaust();
+    return *slot;
+  };
+  auto self_hello = hello("earth", 1);
+  CAF_CHECK(to_status_code(self_hello) == status_code::invalid_argument);
+  CAF_CHECK(error_text(self_hello).find("cannot connect to itself")
+            != std::string::npos);
+  auto future = hello("venus", 99);
+  CAF_CHECK(to_status_code(future) == status_code::invalid_argument);
+  CAF_CHECK(error_text(future).find("incompatible protocol version 99")
             != std::string::npos);
   CAF_CHECK_EQUAL(peers(earth).size(), 0u);
+}
+
+CAF_TEST(auto-routing balances over the peers that serve the method) {
+  start(earth, {"users"});
+  start(mars, {"users"});
+  start(jupiter, {"users"});
+  add_handler(mars, "users", "UserService", "Get");
+  add_handler(jupiter, "users", "UserService", "Get");
+  prepare_link(earth, mars);
+  prepare_link(earth, jupiter);
+  CAF_REQUIRE(connect(earth, mars));
+  CAF_REQUIRE(connect(earth, jupiter));
+  std::map<std::string, int> hits;
+  for (int i = 0; i < 6; ++i) {
+    auto log = dispatch(earth, make_dispatch("users", "UserService", "Get"));
+    ++hits[log->dispatch.at(0).handled_by()];
+  }
+  CAF_CHECK_EQUAL(hits["mars"], 3); // round robin, the default
+  CAF_CHECK_EQUAL(hits["jupiter"], 3);
+  // A peer that is down is skipped.
+  mars.frozen = true;
+  run_for(600ms);
+  auto log = dispatch(earth, make_dispatch("users", "UserService", "Get"));
+  CAF_CHECK_EQUAL(log->dispatch.at(0).handled_by(), "jupiter");
 }
 
 CAF_TEST(a wrong or missing secret is refused on both sides) {

@@ -194,7 +194,7 @@ CAF_TEST(a wrong or missing cluster secret is refused) {
                 {"cluster", {{"secret", secret}}}};
   };
   temp_config ca{cfg("a", "alpha")}, cb{cfg("b", "beta")},
-    cc{cfg("c", nullptr)}, cd{cfg("d", "alpha")};
+    cc{cfg("c", nullptr)}, cd{cfg("d", "alpha")}, ce{cfg("e", nullptr)};
   node_process a{{"--config", ca.path}};
   node_process b{{"--config", cb.path}};
   node_process c{{"--config", cc.path}};
@@ -212,6 +212,11 @@ CAF_TEST(a wrong or missing cluster secret is refused) {
   // The right secret works.
   meshctl_json(d.console(), {"connect", a.listen()});
   CAF_CHECK(sees(a.console(), {"d"}));
+  // MESH_CLUSTER_SECRET overrides the config.
+  node_process e{{"--config", ce.path}, 60s, true,
+                 {"MESH_CLUSTER_SECRET=alpha"}};
+  meshctl_json(e.console(), {"connect", a.listen()});
+  CAF_CHECK(sees(a.console(), {"d", "e"}));
 }
 
 CAF_TEST(namespaces changed at run time reach peers without reconnecting) {
