@@ -65,6 +65,11 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
       // Sent by the node once the console's port is known (port 0).
       self->state.cfg.console = console_address;
     },
+    [self](atom::router) {
+      // Clients outside the mesh (meshbench, programs of users) send
+      // pb::DispatchRequest to the router directly, in binary.
+      return self->state.cfg.router;
+    },
     [self](atom::drain) -> caf::result<caf::ok_atom> {
       // Shutdown: answers once every command received so far is answered.
       auto& st = self->state;

@@ -5,6 +5,7 @@
 // One request type: a JSON command in, a JSON reply out, both as strings so
 // meshctl and the node agree without sharing C++ types:
 //   (atom::console, std::string command) -> std::string reply
+//   (atom::router) -> caf::actor    // the router, for binary clients
 //   (atom::drain) -> caf::ok_atom   // once every command so far is answered;
 //                                   // later commands get `unavailable`
 // A command is {"cmd": NAME, ...arguments}. Every reply has "ok" (bool) and

@@ -56,6 +56,24 @@ console_client::connect(const std::string& address) {
   return result;
 }
 
+caf::expected<caf::actor>
+console_client::router(std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{*impl_->sys};
+  caf::expected<caf::actor> result
+    = make_error(status_code::internal, "no reply from the console");
+  self->request(impl_->console, timeout, atom::router_v)
+    .receive([&](caf::actor& x) { result = std::move(x); },
+             [&](caf::error& err) {
+               result = make_error(to_status_code(err),
+                                   impl_->sys->render(err));
+             });
+  return result;
+}
+
+caf::actor_system& console_client::system() {
+  return *impl_->sys;
+}
+
 caf::expected<nlohmann::json>
 console_client::call(const nlohmann::json& command,
                      std::chrono::milliseconds timeout) {

@@ -7,7 +7,9 @@
 #include <memory>
 #include <string>
 
+#include <caf/actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
 namespace mesh {
@@ -27,6 +29,14 @@ public:
   /// that closes the connection first is an `unavailable` error at once.
   caf::expected<nlohmann::json> call(const nlohmann::json& command,
                                      std::chrono::milliseconds timeout);
+
+  /// The node's request router, for sending pb::DispatchRequest directly
+  /// (binary, no JSON): what a client program outside the mesh uses.
+  caf::expected<caf::actor> router(std::chrono::milliseconds timeout);
+
+  /// The actor system this client runs (to spawn actors that talk to the
+  /// node, e.g. a load generator).
+  caf::actor_system& system();
 
 private:
   struct impl;

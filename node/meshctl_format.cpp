@@ -85,6 +85,16 @@ void print_human(std::ostream& out, const std::string& command,
     print_peers(out, result);
   else if (command == "dispatch" || command == "serve")
     print_dispatch(out, result);
+  else if (command == "connect")
+    out << "connected to " << result.value("peer", "") << " at "
+        << result.value("address", "") << " (connection "
+        << result.value("connection_id", "") << ", shared: "
+        << join(result.value("shared_namespaces", nlohmann::json::array()))
+        << ")\n";
+  else if (command == "leave")
+    out << "node " << result.value("leaving", "") << " is leaving\n";
+  else if (command == "remove")
+    out << "removed " << result.value("removed", "") << "\n";
   else if (result.is_object() && result.empty())
     out << "ok\n";
   else

@@ -51,7 +51,7 @@ public:
 
   caf::actor_system& system() override;
   std::string node_id() const override { return id(); }
-  caf::actor router() const;
+  caf::actor router() const override;
   caf::actor registry() const;
   caf::actor cluster() const; ///< the connection manager
   caf::actor console() const;

@@ -54,6 +54,11 @@ public:
 
   /// The id of the node loading the plug-in.
   virtual std::string node_id() const = 0;
+
+  /// The node's request router: send it a pb::DispatchRequest (as a CAF
+  /// request) to call any handler in the cluster, e.g. from a handler that
+  /// composes others. It answers with a pb::DispatchResponse.
+  virtual caf::actor router() const = 0;
 };
 
 using plugin_entry_fn = int (*)(handler_registrar&, uint32_t abi_version);

@@ -13,6 +13,7 @@ MESH_ADD_ATOM(serve)
 MESH_ADD_ATOM(dispatch)
 MESH_ADD_ATOM(handle)
 MESH_ADD_ATOM(console)
+MESH_ADD_ATOM(router)
 
 // -- registry -------------------------------------------------------------------
 MESH_ADD_ATOM(add)

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node/child_process.hpp"
+
 namespace mesh::test {
 
 using namespace std::chrono_literals;
@@ -19,13 +21,7 @@ using namespace std::chrono_literals;
 /// Path of a built binary or plug-in (build/bin/NAME).
 std::string bin(const std::string& name);
 
-struct run_result {
-  int exit_code = -1; ///< -1 when killed after the timeout
-  std::string out;
-  std::string err;
-  bool timed_out = false;
-  std::chrono::milliseconds elapsed{0};
-};
+using run_result = mesh::completed_run;
 
 /// Runs a program to completion; kills it after `timeout`.
 run_result run_program(const std::vector<std::string>& argv,
@@ -69,7 +65,7 @@ public:
   const std::string& id() const { return id_; }
   const std::string& listen() const { return listen_; }
   const std::string& console() const { return console_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   bool started() const { return started_; }
 
   /// SIGTERM, then waits for the exit; returns the exit code (-1 if it had
@@ -85,8 +81,7 @@ public:
   std::string log() const;
 
 private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
+  mesh::child_process child_;
   bool started_ = false;
   std::string id_, listen_, console_, log_path_;
 };
