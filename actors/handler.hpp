@@ -9,7 +9,8 @@
 //   owns it from then on: it is stopped when its handler is removed or the
 //   node stops.
 // Function handlers run on the handler's own worker threads, never on CAF's
-// scheduler threads, so they may block. They may throw: `handler_failure`
+// scheduler threads, so they may block (unless declared non_blocking, which
+// trades that for the cost of a thread hand-off per call). They may throw: `handler_failure`
 // answers with its status, anything else with `handler_error`. Error text is
 // redacted (telemetry/redact.hpp) before it leaves the node.
 
@@ -72,6 +73,11 @@ struct handler_options {
   size_t max_concurrency = 0;    ///< handler calls running at once
   size_t max_queue = 0;          ///< calls waiting for a free slot
   std::chrono::milliseconds max_deadline{0}; ///< caps the caller's deadline
+  /// The handler never blocks (no I/O, no locks held long, no sleeps): it
+  /// then runs on its executor actor itself, without a hop to a worker
+  /// thread, one call at a time. For function and JSON handlers only; a
+  /// non-blocking handler that blocks stalls a scheduler thread.
+  bool non_blocking = false;
   std::string description;
 };
 

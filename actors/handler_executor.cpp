@@ -51,6 +51,10 @@ struct executor_state {
   uint64_t late_results = 0;
   latency_histogram latency;
 
+  /// Non-blocking function handlers run inline, with one reused context.
+  bool inline_calls = false;
+  call_context inline_ctx;
+
   size_t pending() const { return queued.size() + running_unanswered; }
 
   // The actor clock, not the system clock: deterministic tests advance it.
@@ -64,6 +68,66 @@ struct executor_state {
                  ? cfg.spec.options.max_deadline
                  : cfg.max_deadline;
     return std::min(budget, cap);
+  }
+
+  /// Answers a call of a non-blocking handler right here: no promise, no
+  /// copy of the payload, no thread hop.
+  template <class Response, class Request>
+  Response run_inline(const Request& req) {
+    ++calls;
+    auto started = now();
+    auto budget = deadline_budget(req.deadline_ms());
+    auto& ctx = inline_ctx;
+    ctx.trace_id = req.trace_id();
+    ctx.origin_node = req.origin_node();
+    ctx.hops = req.hops();
+    ctx.deadline = started + budget;
+    auto out = run_handler(cfg.spec.fn, ctx, req.payload());
+    auto elapsed = now() - started;
+    if (elapsed > budget) {
+      ++late_results;
+      out = {status_code::deadline_exceeded,
+             "handler " + to_string(cfg.spec.key) + " on " + cfg.node_id
+               + " did not answer within "
+               + std::to_string(budget.count()) + " ms",
+             {}};
+    }
+    count(out.code);
+    latency.record(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+    Response r;
+    r.mutable_status()->set_code(static_cast<pb::StatusCode>(out.code));
+    if (out.code != status_code::ok)
+      r.mutable_status()->set_message(std::move(out.message));
+    *r.mutable_payload() = std::move(out.payload);
+    set_node(r);
+    r.set_trace_id(req.trace_id());
+    return r;
+  }
+
+  void set_node(pb::DispatchResponse& r) const {
+    r.set_handled_by(cfg.node_id);
+  }
+
+  void set_node(pb::ServeResponse& r) const {
+    r.set_executor_id(cfg.node_id);
+  }
+
+  void count(status_code code) {
+    if (code == status_code::ok)
+      ++ok;
+    else if (code == status_code::deadline_exceeded)
+      ++timeouts;
+    else if (code != status_code::overloaded)
+      ++failed;
+  }
+
+  template <class Response, class Request>
+  caf::result<Response> handle(const Request& req, bool as_dispatch) {
+    if (inline_calls && !retiring)
+      return run_inline<Response>(req);
+    accept(req, as_dispatch);
+    return caf::delegated<Response>{};
   }
 
   template <class Request>
@@ -174,12 +238,7 @@ struct executor_state {
       std::chrono::duration_cast<std::chrono::nanoseconds>(
         now() - call.received)
         .count()));
-    if (out.code == status_code::ok)
-      ++ok;
-    else if (out.code == status_code::deadline_exceeded)
-      ++timeouts;
-    else if (out.code != status_code::overloaded)
-      ++failed;
+    count(out.code);
     if (out.code != status_code::ok)
       log->debug("trace={} {} answered {}: {}", call.ctx.trace_id,
                  to_string(cfg.spec.key), to_string(out.code), out.message);
@@ -280,6 +339,7 @@ struct executor_state {
             {"queued", queued.size()},
             {"max_concurrency", cfg.spec.options.max_concurrency},
             {"max_queue", cfg.spec.options.max_queue},
+            {"non_blocking", inline_calls},
             {"latency", latency.to_json()}};
   }
 };
@@ -295,7 +355,12 @@ caf::behavior executor_behavior(caf::stateful_actor<executor_state>* self,
   if (!cfg.runner_factory)
     cfg.runner_factory = default_runner_factory(cfg.spec.key.method);
   st.cfg = std::move(cfg);
-  if (st.cfg.spec.kind != handler_kind::actor) {
+  if (st.cfg.spec.kind != handler_kind::actor
+      && st.cfg.spec.options.non_blocking) {
+    st.inline_calls = true;
+    st.inline_ctx.key = st.cfg.spec.key;
+    st.inline_ctx.node_id = st.cfg.node_id;
+  } else if (st.cfg.spec.kind != handler_kind::actor) {
     st.runner = st.cfg.runner_factory(st.cfg.spec.options.max_concurrency);
   } else {
     // The node owns registered handler actors: they stop with their
@@ -306,14 +371,11 @@ caf::behavior executor_behavior(caf::stateful_actor<executor_state>* self,
   }
   st.log = log::get("executor");
   return {
-    [self](const pb::ServeRequest& req) -> caf::result<pb::ServeResponse> {
-      self->state.accept(req, false);
-      return caf::delegated<pb::ServeResponse>{};
+    [self](const pb::ServeRequest& req) {
+      return self->state.handle<pb::ServeResponse>(req, false);
     },
-    [self](const pb::DispatchRequest& req)
-      -> caf::result<pb::DispatchResponse> {
-      self->state.accept(req, true);
-      return caf::delegated<pb::DispatchResponse>{};
+    [self](const pb::DispatchRequest& req) {
+      return self->state.handle<pb::DispatchResponse>(req, true);
     },
     [self](atom::job_done, uint64_t id, handler_outcome& out) {
       self->state.completed(id, std::move(out));

@@ -11,7 +11,9 @@
 // answered by then is answered `deadline_exceeded`, and its late result is
 // discarded. A call that is still running past its deadline keeps its slot
 // until the handler returns, so a hung handler cannot make the executor
-// start unbounded threads.
+// start unbounded threads. A function or JSON handler declared non_blocking
+// runs on this actor instead, one call at a time, and is answered at once
+// (no thread hand-off: the fast path for handlers that never block).
 //
 // Protocol (dynamically typed actor):
 //   (pb::ServeRequest req)    -> pb::ServeResponse     // executor_id = node

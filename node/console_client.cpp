@@ -30,6 +30,13 @@ console_client::~console_client() {
 
 caf::expected<std::unique_ptr<console_client>>
 console_client::connect(const std::string& address) {
+  return connect(address, [](caf::actor_system_config&) {});
+}
+
+caf::expected<std::unique_ptr<console_client>>
+console_client::connect(
+  const std::string& address,
+  const std::function<void(caf::actor_system_config&)>& configure) {
   std::string error;
   auto hp = parse_host_port(address, error);
   if (!hp)
@@ -44,6 +51,7 @@ console_client::connect(const std::string& address) {
   // timeout); heartbeats keep ours open while a slow request runs.
   st->cfg.set("middleman.heartbeat-interval",
               caf::timespan{std::chrono::milliseconds{100}});
+  configure(st->cfg);
   st->sys = std::make_unique<caf::actor_system>(st->cfg);
   auto console = st->sys->middleman().remote_actor(hp->host, hp->port);
   if (!console)

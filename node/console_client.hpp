@@ -4,6 +4,7 @@
 // talk to a running node. Owns a small CAF actor system of its own.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,12 @@ public:
   /// does).
   static caf::expected<std::unique_ptr<console_client>>
   connect(const std::string& address);
+
+  /// Like connect(address), with `configure` applied to the client's CAF
+  /// settings first (scheduler policy and threads, for a load generator).
+  static caf::expected<std::unique_ptr<console_client>>
+  connect(const std::string& address,
+          const std::function<void(caf::actor_system_config&)>& configure);
 
   /// Sends one command and waits for the reply (at most `timeout`). A node
   /// that closes the connection first is an `unavailable` error at once.

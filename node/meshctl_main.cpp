@@ -189,5 +189,6 @@ int main(int argc, char** argv) {
                       reply->contains("result") ? (*reply)["result"] : *reply);
   else
     mesh::print_failure(std::cout, *reply);
+  std::cout.flush(); // before any exit-time reporting (e.g. sanitizers)
   return ok ? 0 : exit_status;
 }

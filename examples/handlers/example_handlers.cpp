@@ -147,11 +147,14 @@ MESH_PLUGIN_ENTRY(registrar) {
   auto orders = std::make_shared<order_store>();
   mesh::handler_options idempotent;
   idempotent.idempotent = true;
+  // Echo never blocks: it runs on its executor, without a thread hop.
+  mesh::handler_options echo_opts = idempotent;
+  echo_opts.non_blocking = true;
 
   registrar.add({"echo", "EchoService", "Echo"},
                 [](const call_context&, const google::protobuf::Any& in)
                   -> caf::expected<google::protobuf::Any> { return in; },
-                idempotent);
+                echo_opts);
   registrar.add_json({"users", "UserService", "GetUser"},
                      [users](const call_context&, const json& in) {
                        return users->get(require_string(in, "id"));

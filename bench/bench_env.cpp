@@ -1,0 +1,179 @@
+#include "bench/bench_env.hpp"
+
+#include <csignal>
+#include <fstream>
+
+#include <unistd.h>
+
+#include <caf/actor_system_config.hpp>
+
+#include "protocol/status.hpp"
+
+namespace mesh::bench {
+
+namespace {
+
+constexpr auto start_timeout = std::chrono::seconds{30};
+
+} // namespace
+
+bench_env::~bench_env() {
+  stop_caf_servers();
+  client_a_.reset();
+  node_a_.signal_and_wait(SIGTERM, std::chrono::seconds{10});
+  node_b_.signal_and_wait(SIGTERM, std::chrono::seconds{10});
+  if (!config_path_.empty())
+    ::unlink(config_path_.c_str());
+}
+
+std::vector<std::string> bench_env::caf_flags() const {
+  return {"--policy", opts.policy,
+          "--threads", std::to_string(opts.threads),
+          "--middleman-workers", std::to_string(opts.middleman_workers),
+          "--heartbeat-ms", std::to_string(opts.heartbeat_ms)};
+}
+
+void bench_env::configure(caf::actor_system_config& cfg) const {
+  cfg.set("scheduler.policy", caf::atom_from_string(opts.policy));
+  cfg.set("scheduler.max-threads", opts.threads);
+  cfg.set("middleman.workers", opts.middleman_workers);
+}
+
+caf::expected<child_process>
+bench_env::start_node(const std::vector<std::string>& args,
+                      nlohmann::json& ready) {
+  spawn_options so;
+  so.argv = {opts.bin_dir + "/meshnode", "--config", config_path_,
+             "--log-level", "warn"};
+  so.argv.insert(so.argv.end(), args.begin(), args.end());
+  so.pin_to_cpu0 = opts.pin;
+  auto child = child_process::spawn(so);
+  if (!child)
+    return child.error();
+  auto line = child->read_line(start_timeout);
+  ready = nlohmann::json::parse(line.value_or(""), nullptr, false);
+  if (ready.is_discarded() || ready.value("event", "") != "ready")
+    return make_error(status_code::unavailable,
+                      "meshnode did not start: " + line.value_or("(nothing)"));
+  return child;
+}
+
+caf::error bench_env::start_nodes() {
+  char path[] = "/tmp/meshbench-config-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0)
+    return make_error(status_code::internal, "cannot create a temp file");
+  ::close(fd);
+  config_path_ = path;
+  nlohmann::json cfg{
+    {"listen", "127.0.0.1:0"},
+    {"console", "127.0.0.1:0"},
+    {"scheduler",
+     {{"policy", opts.policy},
+      {"max_threads", opts.threads},
+      {"middleman_workers", opts.middleman_workers}}},
+    {"cluster", {{"heartbeat_interval_ms", opts.heartbeat_ms}}}};
+  std::ofstream{config_path_} << cfg.dump();
+  nlohmann::json ready_b, ready_a;
+  auto b = start_node({"--id", "bench-b", "--namespaces", "echo", "--plugin",
+                       opts.bin_dir + "/libmesh_example_handlers.so"},
+                      ready_b);
+  if (!b)
+    return b.error();
+  node_b_ = std::move(*b);
+  auto a = start_node({"--id", "bench-a", "--namespaces", "bench,echo",
+                       "--plugin", opts.bin_dir + "/libmesh_bench_plugin.so",
+                       "--seeds", ready_b["listen"].get<std::string>()},
+                      ready_a);
+  if (!a)
+    return a.error();
+  node_a_ = std::move(*a);
+  auto client = console_client::connect(
+    ready_a["console"].get<std::string>(),
+    [this](caf::actor_system_config& c) { configure(c); });
+  if (!client)
+    return client.error();
+  client_a_ = std::move(*client);
+  // Wait until A routes to B: a real round trip each time round.
+  auto deadline = std::chrono::steady_clock::now() + start_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = client_a_->call({{"cmd", "dispatch"},
+                              {"namespace", "echo"},
+                              {"service", "EchoService"},
+                              {"method", "Echo"}},
+                             std::chrono::seconds{5});
+    if (r && r->value("handled_by", "") == "bench-b")
+      return caf::none;
+  }
+  return make_error(status_code::unavailable, "node A never reached node B");
+}
+
+nlohmann::json bench_env::driver_args(const std::string& target,
+                                      size_t in_flight) const {
+  return {{"target", target},
+          {"in_flight", in_flight},
+          {"warmup_ms", opts.warmup.count()},
+          {"duration_ms", opts.duration.count()},
+          {"payload_bytes", opts.payload_bytes}};
+}
+
+caf::expected<nlohmann::json>
+bench_env::drive_inside_a(const std::string& target, size_t in_flight) {
+  auto budget = opts.warmup + opts.duration + std::chrono::seconds{30};
+  auto r = client_a_->call({{"cmd", "dispatch"},
+                            {"namespace", "bench"},
+                            {"service", "Driver"},
+                            {"method", "Run"},
+                            {"deadline_ms", budget.count()},
+                            {"payload", driver_args(target, in_flight)}},
+                           budget);
+  if (!r)
+    return r.error();
+  if (!r->value("ok", false))
+    return make_error(status_code::internal,
+                      "driver failed: " + r->value("error", r->dump()));
+  return (*r)["payload"];
+}
+
+caf::expected<nlohmann::json>
+bench_env::run_caf_echo(std::vector<std::string> args) {
+  spawn_options so;
+  so.argv = {opts.bin_dir + "/caf_echo"};
+  so.argv.insert(so.argv.end(), args.begin(), args.end());
+  auto flags = caf_flags();
+  so.argv.insert(so.argv.end(), flags.begin(), flags.end());
+  so.pin_to_cpu0 = opts.pin;
+  auto budget = opts.warmup + opts.duration + std::chrono::seconds{60};
+  auto r = run_to_completion(so, budget);
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || doc.is_discarded())
+    return make_error(status_code::internal, "caf_echo failed: " + r.err);
+  return doc;
+}
+
+caf::expected<std::string>
+bench_env::start_caf_server(std::vector<std::string> args) {
+  spawn_options so;
+  so.argv = {opts.bin_dir + "/caf_echo"};
+  so.argv.insert(so.argv.end(), args.begin(), args.end());
+  auto flags = caf_flags();
+  so.argv.insert(so.argv.end(), flags.begin(), flags.end());
+  so.pin_to_cpu0 = opts.pin;
+  auto child = child_process::spawn(so);
+  if (!child)
+    return child.error();
+  auto line = child->read_line(start_timeout);
+  auto doc = nlohmann::json::parse(line.value_or(""), nullptr, false);
+  if (doc.is_discarded() || !doc.contains("port"))
+    return make_error(status_code::unavailable, "caf_echo did not start");
+  caf_servers_.push_back(std::move(*child));
+  return "127.0.0.1:" + std::to_string(doc["port"].get<int>());
+}
+
+void bench_env::stop_caf_servers() {
+  for (auto& s : caf_servers_)
+    s.signal_and_wait(SIGTERM, std::chrono::seconds{5});
+  caf_servers_.clear();
+}
+
+} // namespace mesh::bench

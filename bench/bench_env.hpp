@@ -1,0 +1,89 @@
+#pragma once
+
+// What every meshbench scenario shares: the options, the two meshnode
+// processes (A measures, B serves the echo handler), a console client of A,
+// and helpers to run the bare-CAF baseline processes.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "node/child_process.hpp"
+#include "node/console_client.hpp"
+
+namespace mesh::bench {
+
+struct bench_options {
+  bool pin = false;
+  std::vector<size_t> in_flight{1, 64};
+  std::chrono::milliseconds warmup{1000};
+  std::chrono::milliseconds duration{3000};
+  std::chrono::milliseconds idle{3000};
+  size_t payload_bytes = 100;
+  std::vector<std::string> scenarios; ///< empty: all
+  std::string policy = "sharing";
+  size_t threads = 2;
+  size_t middleman_workers = 0;
+  int64_t heartbeat_ms = 500;
+  std::string bin_dir;
+  std::string json_path;
+};
+
+class bench_env {
+public:
+  explicit bench_env(bench_options opts) : opts(std::move(opts)) {}
+  ~bench_env();
+
+  bench_options opts;
+
+  /// Starts node B (example handlers; serves echo) and node A (bench
+  /// plug-in; serves bench and declares echo, so echo runs on B), and waits
+  /// until A sees B up.
+  caf::error start_nodes();
+
+  /// The console client of node A (its CAF settings match the nodes').
+  console_client& client_of_a() {
+    return *client_a_;
+  }
+
+  pid_t pid_of_a() const {
+    return node_a_.pid();
+  }
+
+  /// The load spec for `in_flight` from the options.
+  nlohmann::json driver_args(const std::string& target, size_t in_flight) const;
+
+  /// Runs bench/Driver/Run on node A and returns its figures.
+  caf::expected<nlohmann::json> drive_inside_a(const std::string& target,
+                                               size_t in_flight);
+
+  /// Runs `caf_echo MODE ARGS` to completion and parses its JSON line.
+  caf::expected<nlohmann::json> run_caf_echo(std::vector<std::string> args);
+
+  /// Starts a long-running `caf_echo serve|relay ...` and returns its port.
+  caf::expected<std::string> start_caf_server(std::vector<std::string> args);
+
+  /// Stops the caf_echo servers started so far.
+  void stop_caf_servers();
+
+  /// CAF's settings as caf_echo flags, identical to the nodes'.
+  std::vector<std::string> caf_flags() const;
+
+  /// Applies the same settings to a CAF config (meshbench's own client).
+  void configure(caf::actor_system_config& cfg) const;
+
+private:
+  caf::expected<child_process> start_node(const std::vector<std::string>& args,
+                                          nlohmann::json& ready);
+  std::string config_path_;
+  child_process node_a_, node_b_;
+  std::unique_ptr<console_client> client_a_;
+  std::vector<child_process> caf_servers_;
+};
+
+} // namespace mesh::bench

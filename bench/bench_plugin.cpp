@@ -1,0 +1,61 @@
+// The plug-in meshbench loads into the node it measures from:
+//   bench/Local/Echo   answers with its payload (the local echo handler)
+//   bench/Driver/Run   runs a closed loop of dispatches *inside* the node
+//                      against its own router and answers with the figures:
+//                      {"target": "ns/Service/Method", "in_flight": N,
+//                       "warmup_ms": W, "duration_ms": D, "payload_bytes": B}
+// So "local dispatch" and "remote dispatch, one round trip" are measured
+// from a caller inside the mesh, without a network hop to reach it.
+
+#include <google/protobuf/wrappers.pb.h>
+
+#include "bench/load_driver.hpp"
+#include "node/plugin_api.hpp"
+#include "protocol/type_ids.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+json run_driver(caf::actor_system& sys, const caf::actor& router,
+                const json& in) {
+  auto key = mesh::parse_service_path(in.value("target", ""));
+  if (!key)
+    throw mesh::handler_failure(mesh::status_code::invalid_argument,
+                                "target must be namespace/Service/Method");
+  mesh::bench::load_spec spec;
+  spec.in_flight = in.value("in_flight", size_t{1});
+  spec.warmup = std::chrono::milliseconds{in.value("warmup_ms", 500)};
+  spec.duration = std::chrono::milliseconds{in.value("duration_ms", 2000)};
+  mesh::pb::DispatchRequest proto;
+  mesh::to_service_ref(*key, *proto.mutable_ref());
+  google::protobuf::StringValue payload;
+  payload.set_value(std::string(in.value("payload_bytes", size_t{100}), 'x'));
+  proto.mutable_payload()->PackFrom(payload);
+  proto.set_trace_id("bench");
+  auto result = mesh::bench::run_closed_loop<mesh::pb::DispatchResponse>(
+    sys, router, spec, [&proto] { return proto; },
+    [](const mesh::pb::DispatchResponse& r) -> std::string {
+      return r.status().code() == 0 ? std::string{} : r.status().message();
+    });
+  return result.to_json();
+}
+
+} // namespace
+
+MESH_PLUGIN_ENTRY(registrar) {
+  mesh::handler_options fast;
+  fast.idempotent = true;
+  fast.non_blocking = true;
+  registrar.add({"bench", "Local", "Echo"},
+                [](const mesh::call_context&, const google::protobuf::Any& in)
+                  -> caf::expected<google::protobuf::Any> { return in; },
+                fast);
+  auto* sys = &registrar.system();
+  auto router = registrar.router();
+  registrar.add_json({"bench", "Driver", "Run"},
+                     [sys, router](const mesh::call_context&, const json& in) {
+                       return run_driver(*sys, router, in);
+                     });
+  return 0;
+}

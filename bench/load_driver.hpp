@@ -1,0 +1,104 @@
+#pragma once
+
+// A closed-loop load generator: one actor keeps `in_flight` requests
+// outstanding against a target, sending the next as soon as one is answered,
+// for a warm-up and then a measured period. Mesh scenarios and the bare-CAF
+// baselines all use it, so their figures differ only in what they measure.
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "telemetry/latency_histogram.hpp"
+
+namespace mesh::bench {
+
+struct load_spec {
+  size_t in_flight = 1;
+  std::chrono::milliseconds warmup{500};
+  std::chrono::milliseconds duration{2000};
+};
+
+struct load_result {
+  uint64_t ok = 0;     ///< answered successfully within the measured period
+  uint64_t failed = 0; ///< answered with an error (any time)
+  double seconds = 0;  ///< length of the measured period
+  latency_histogram latency;
+  std::string first_error;
+
+  double per_second() const {
+    return seconds > 0 ? static_cast<double>(ok) / seconds : 0.0;
+  }
+
+  /// {"requests_per_s", "ok", "failed", "p50_us", "p90_us", "p99_us",
+  ///  "max_us", "mean_us", "first_error"}
+  nlohmann::json to_json() const;
+};
+
+/// Runs the loop and blocks until it ends. `make_request()` returns the
+/// message content to send (a fresh copy each time); `check(response)`
+/// returns an empty string for success or an error text.
+template <class Response, class MakeRequest, class Check>
+load_result run_closed_loop(caf::actor_system& sys, caf::actor target,
+                            const load_spec& spec, MakeRequest make_request,
+                            Check check) {
+  using clock = std::chrono::steady_clock;
+  struct state {
+    load_result result;
+    clock::time_point measure_from, end;
+    size_t outstanding = 0;
+    std::promise<load_result> done;
+  };
+  auto st = std::make_shared<state>();
+  auto future = st->done.get_future();
+  sys.spawn([=](caf::event_based_actor* self) {
+    auto start = clock::now();
+    st->measure_from = start + spec.warmup;
+    st->end = st->measure_from + spec.duration;
+    // A self-referencing function object: each answer sends the next.
+    auto send = std::make_shared<std::function<void()>>();
+    *send = [=] {
+      auto sent = clock::now();
+      auto finish = [=](const std::string& error) {
+        auto now = clock::now();
+        if (!error.empty()) {
+          ++st->result.failed;
+          if (st->result.first_error.empty())
+            st->result.first_error = error;
+        } else if (sent >= st->measure_from && now < st->end) {
+          ++st->result.ok;
+          st->result.latency.record(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent)
+              .count()));
+        }
+        if (now < st->end) {
+          (*send)();
+          return;
+        }
+        if (--st->outstanding == 0) {
+          st->result.seconds
+            = std::chrono::duration<double>(spec.duration).count();
+          st->done.set_value(std::move(st->result));
+          *send = nullptr; // break the cycle
+          self->quit();
+        }
+      };
+      self->request(target, caf::infinite, make_request())
+        .then([=](Response& r) { finish(check(r)); },
+              [=](caf::error& err) { finish(caf::to_string(err)); });
+    };
+    st->outstanding = spec.in_flight;
+    for (size_t i = 0; i < spec.in_flight; ++i)
+      (*send)();
+  });
+  return future.get();
+}
+
+} // namespace mesh::bench

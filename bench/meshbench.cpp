@@ -1,0 +1,185 @@
+// meshbench: measures Mesh against the bare CAF beneath it, in one run.
+//
+// Starts two real meshnode processes (A and B), runs every scenario with
+// each in-flight count (closed loop, warm-up excluded, fixed duration), runs
+// the matching bare-CAF baseline with the same settings and payload, and
+// prints a table plus JSON (--json FILE). --pin runs every process on CPU 0,
+// where figures repeat within a few percent on a 2-vCPU VM.
+
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <sched.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "bench/scenarios.hpp"
+#include "protocol/status.hpp"
+
+namespace {
+
+using nlohmann::json;
+using mesh::bench::bench_env;
+using mesh::bench::bench_options;
+
+std::string executable_dir() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  std::string path(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  return path.substr(0, path.rfind('/'));
+}
+
+// CPU time (user + system) of a process, in seconds.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after ')'.
+  std::istringstream rest{text.substr(text.rfind(')') + 2)};
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i == 14 || i == 15)
+      ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+json machine() {
+  std::ifstream cpuinfo{"/proc/cpuinfo"};
+  std::string line, model = "unknown";
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  utsname u{};
+  ::uname(&u);
+  return {{"cpu", model},
+          {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
+          {"kernel", std::string{u.release}}};
+}
+
+std::string fmt(double x, int precision = 1) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(precision) << x;
+  return out.str();
+}
+
+void print_row(const std::string& scenario, size_t n, const json& mesh,
+               const json& base) {
+  auto rps = mesh.value("requests_per_s", 0.0);
+  auto base_rps = base.value("requests_per_s", 0.0);
+  auto p50 = mesh.value("p50_us", 0.0);
+  auto base_p50 = base.value("p50_us", 0.0);
+  std::cout << std::left << std::setw(8) << scenario << std::right
+            << std::setw(5) << n << std::setw(11) << fmt(rps, 0)
+            << std::setw(9) << fmt(p50) << std::setw(9)
+            << fmt(mesh.value("p90_us", 0.0)) << std::setw(9)
+            << fmt(mesh.value("p99_us", 0.0)) << std::setw(10)
+            << fmt(mesh.value("max_us", 0.0)) << " |" << std::setw(11)
+            << fmt(base_rps, 0) << std::setw(9) << fmt(base_p50) << " |"
+            << std::setw(8) << fmt(base_rps > 0 ? rps / base_rps : 0, 2)
+            << std::setw(8) << fmt(base_p50 > 0 ? p50 / base_p50 : 0, 2)
+            << "\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bench_options o;
+  o.bin_dir = executable_dir();
+  int64_t warmup_ms = o.warmup.count(), duration_ms = o.duration.count(),
+          idle_ms = o.idle.count();
+  CLI::App app{"meshbench: Mesh against bare CAF, in the same run"};
+  app.add_flag("--pin", o.pin, "run every process on CPU 0 (taskset -c 0)");
+  app.add_option("--in-flight", o.in_flight, "closed-loop depths")
+    ->delimiter(',')
+    ->capture_default_str();
+  app.add_option("--warmup-ms", warmup_ms)->capture_default_str();
+  app.add_option("--duration-ms", duration_ms)->capture_default_str();
+  app.add_option("--idle-ms", idle_ms, "idle CPU measurement (0: skip)")
+    ->capture_default_str();
+  app.add_option("--payload-bytes", o.payload_bytes)->capture_default_str();
+  app.add_option("--scenarios", o.scenarios, "subset, e.g. local,remote")
+    ->delimiter(',');
+  app.add_option("--policy", o.policy, "CAF scheduler policy")
+    ->capture_default_str();
+  app.add_option("--threads", o.threads, "CAF scheduler threads")
+    ->capture_default_str();
+  app.add_option("--middleman-workers", o.middleman_workers)
+    ->capture_default_str();
+  app.add_option("--heartbeat-ms", o.heartbeat_ms)->capture_default_str();
+  app.add_option("--json", o.json_path, "write the results as JSON here");
+  CLI11_PARSE(app, argc, argv);
+  o.warmup = std::chrono::milliseconds{warmup_ms};
+  o.duration = std::chrono::milliseconds{duration_ms};
+  o.idle = std::chrono::milliseconds{idle_ms};
+  if (o.pin) {
+    cpu_set_t cpu0;
+    CPU_ZERO(&cpu0);
+    CPU_SET(0, &cpu0);
+    ::sched_setaffinity(0, sizeof(cpu0), &cpu0);
+  }
+  bench_env env{o};
+  if (auto err = env.start_nodes()) {
+    std::cerr << "meshbench: " << mesh::error_text(err) << "\n";
+    return 1;
+  }
+  json report{{"machine", machine()},
+              {"settings",
+               {{"pinned", o.pin},
+                {"policy", o.policy},
+                {"threads", o.threads},
+                {"middleman_workers", o.middleman_workers},
+                {"heartbeat_ms", o.heartbeat_ms},
+                {"payload_bytes", o.payload_bytes},
+                {"warmup_ms", warmup_ms},
+                {"duration_ms", duration_ms}}},
+              {"results", json::array()}};
+  if (o.idle.count() > 0) {
+    auto before = cpu_seconds(env.pid_of_a());
+    std::this_thread::sleep_for(o.idle); // the measurement itself: idling
+    auto used = cpu_seconds(env.pid_of_a()) - before;
+    auto percent = 100.0 * used / std::chrono::duration<double>(o.idle).count();
+    report["idle_cpu_percent"] = percent;
+    std::cout << "idle node (2-node cluster, heartbeats on): " << fmt(percent, 2)
+              << " % of one core over " << idle_ms << " ms\n\n";
+  }
+  std::cout << "                       Mesh                              "
+               "|  bare CAF          |  Mesh / CAF\n"
+            << "scenario   n     req/s   p50_us   p90_us   p99_us    max_us "
+               "|      req/s   p50_us |   req/s     p50\n";
+  int failures = 0;
+  for (const auto& s : mesh::bench::scenarios()) {
+    if (!o.scenarios.empty()
+        && std::find(o.scenarios.begin(), o.scenarios.end(), s.name)
+             == o.scenarios.end())
+      continue;
+    for (auto n : o.in_flight) {
+      auto mesh = s.mesh(env, n);
+      auto base = s.baseline(env, n);
+      if (!mesh || !base) {
+        std::cerr << "meshbench: " << s.name << " x" << n << ": "
+                  << mesh::error_text(!mesh ? mesh.error() : base.error())
+                  << "\n";
+        ++failures;
+        continue;
+      }
+      print_row(s.name, n, *mesh, *base);
+      report["results"].push_back({{"scenario", s.name},
+                                   {"what", s.what},
+                                   {"baseline_what", s.baseline_what},
+                                   {"in_flight", n},
+                                   {"mesh", *mesh},
+                                   {"baseline", *base}});
+    }
+  }
+  if (!o.json_path.empty())
+    std::ofstream{o.json_path} << report.dump(2) << "\n";
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,98 @@
+#include "bench/scenarios.hpp"
+
+#include <google/protobuf/wrappers.pb.h>
+
+#include "bench/load_driver.hpp"
+#include "protocol/service_key.hpp"
+#include "protocol/type_ids.hpp"
+
+namespace mesh::bench {
+
+namespace {
+
+std::vector<std::string> load_flags(const bench_env& env, size_t in_flight) {
+  return {"--in-flight", std::to_string(in_flight),
+          "--warmup-ms", std::to_string(env.opts.warmup.count()),
+          "--duration-ms", std::to_string(env.opts.duration.count()),
+          "--payload-bytes", std::to_string(env.opts.payload_bytes)};
+}
+
+caf::expected<nlohmann::json> caf_client(bench_env& env,
+                                         const std::string& target,
+                                         size_t in_flight) {
+  std::vector<std::string> args{"client", "--target", target};
+  auto flags = load_flags(env, in_flight);
+  args.insert(args.end(), flags.begin(), flags.end());
+  auto result = env.run_caf_echo(args);
+  env.stop_caf_servers();
+  return result;
+}
+
+// Scenario (c): this process is a client outside the mesh that sends
+// binary dispatches to node A's router, which forwards them to node B.
+caf::expected<nlohmann::json> outside_client(bench_env& env, size_t in_flight) {
+  auto& client = env.client_of_a();
+  auto router = client.router(std::chrono::seconds{5});
+  if (!router)
+    return router.error();
+  pb::DispatchRequest proto;
+  to_service_ref({"echo", "EchoService", "Echo"}, *proto.mutable_ref());
+  google::protobuf::StringValue payload;
+  payload.set_value(std::string(env.opts.payload_bytes, 'x'));
+  proto.mutable_payload()->PackFrom(payload);
+  proto.set_trace_id("bench");
+  load_spec spec{in_flight, env.opts.warmup, env.opts.duration};
+  auto result = run_closed_loop<pb::DispatchResponse>(
+    client.system(), *router, spec, [&proto] { return proto; },
+    [](const pb::DispatchResponse& r) -> std::string {
+      return r.status().code() == 0 ? std::string{} : r.status().message();
+    });
+  return result.to_json();
+}
+
+} // namespace
+
+const std::vector<scenario>& scenarios() {
+  static const std::vector<scenario> all{
+    {"local",
+     "caller on node A -> A's router -> local echo handler",
+     "one process: caller actor -> echo actor",
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_a("bench/Local/Echo", n);
+     },
+     [](bench_env& env, size_t n) {
+       std::vector<std::string> args{"local"};
+       auto flags = load_flags(env, n);
+       args.insert(args.end(), flags.begin(), flags.end());
+       return env.run_caf_echo(args);
+     }},
+    {"remote",
+     "caller on node A -> A's router -> B's router -> echo handler on B",
+     "two processes: caller actor -> remote echo actor",
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_a("echo/EchoService/Echo", n);
+     },
+     [](bench_env& env, size_t n) -> caf::expected<nlohmann::json> {
+       auto server = env.start_caf_server({"serve"});
+       if (!server)
+         return server.error();
+       return caf_client(env, *server, n);
+     }},
+    {"client",
+     "client process -> node A's router -> echo handler on node B",
+     "three processes: client -> relay actor -> remote echo actor",
+     outside_client,
+     [](bench_env& env, size_t n) -> caf::expected<nlohmann::json> {
+       auto server = env.start_caf_server({"serve"});
+       if (!server)
+         return server.error();
+       auto relay = env.start_caf_server({"relay", "--target", *server});
+       if (!relay)
+         return relay.error();
+       return caf_client(env, *relay, n);
+     }},
+  };
+  return all;
+}
+
+} // namespace mesh::bench
