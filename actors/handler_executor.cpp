@@ -51,10 +51,6 @@ struct executor_state {
   uint64_t late_results = 0;
   latency_histogram latency;
 
-  /// Non-blocking function handlers run inline, with one reused context.
-  bool inline_calls = false;
-  call_context inline_ctx;
-
   size_t pending() const { return queued.size() + running_unanswered; }
 
   // The actor clock, not the system clock: deterministic tests advance it.
@@ -70,49 +66,6 @@ struct executor_state {
     return std::min(budget, cap);
   }
 
-  /// Answers a call of a non-blocking handler right here: no promise, no
-  /// copy of the payload, no thread hop.
-  template <class Response, class Request>
-  Response run_inline(const Request& req) {
-    ++calls;
-    auto started = now();
-    auto budget = deadline_budget(req.deadline_ms());
-    auto& ctx = inline_ctx;
-    ctx.trace_id = req.trace_id();
-    ctx.origin_node = req.origin_node();
-    ctx.hops = req.hops();
-    ctx.deadline = started + budget;
-    auto out = run_handler(cfg.spec.fn, ctx, req.payload());
-    auto elapsed = now() - started;
-    if (elapsed > budget) {
-      ++late_results;
-      out = {status_code::deadline_exceeded,
-             "handler " + to_string(cfg.spec.key) + " on " + cfg.node_id
-               + " did not answer within "
-               + std::to_string(budget.count()) + " ms",
-             {}};
-    }
-    count(out.code);
-    latency.record(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
-    Response r;
-    r.mutable_status()->set_code(static_cast<pb::StatusCode>(out.code));
-    if (out.code != status_code::ok)
-      r.mutable_status()->set_message(std::move(out.message));
-    *r.mutable_payload() = std::move(out.payload);
-    set_node(r);
-    r.set_trace_id(req.trace_id());
-    return r;
-  }
-
-  void set_node(pb::DispatchResponse& r) const {
-    r.set_handled_by(cfg.node_id);
-  }
-
-  void set_node(pb::ServeResponse& r) const {
-    r.set_executor_id(cfg.node_id);
-  }
-
   void count(status_code code) {
     if (code == status_code::ok)
       ++ok;
@@ -124,8 +77,8 @@ struct executor_state {
 
   template <class Response, class Request>
   caf::result<Response> handle(const Request& req, bool as_dispatch) {
-    if (inline_calls && !retiring)
-      return run_inline<Response>(req);
+    if (cfg.fast && !retiring)
+      return cfg.fast->run<Response>(req);
     accept(req, as_dispatch);
     return caf::delegated<Response>{};
   }
@@ -327,6 +280,15 @@ struct executor_state {
   }
 
   nlohmann::json stats() const {
+    if (cfg.fast) {
+      auto result = cfg.fast->stats();
+      result["handler"] = to_string(cfg.spec.key);
+      result["kind"] = to_string(cfg.spec.kind);
+      result["non_blocking"] = true;
+      result["running"] = 0;
+      result["queued"] = 0;
+      return result;
+    }
     return {{"handler", to_string(cfg.spec.key)},
             {"kind", to_string(cfg.spec.kind)},
             {"calls", calls},
@@ -339,7 +301,7 @@ struct executor_state {
             {"queued", queued.size()},
             {"max_concurrency", cfg.spec.options.max_concurrency},
             {"max_queue", cfg.spec.options.max_queue},
-            {"non_blocking", inline_calls},
+            {"non_blocking", false},
             {"latency", latency.to_json()}};
   }
 };
@@ -355,11 +317,9 @@ caf::behavior executor_behavior(caf::stateful_actor<executor_state>* self,
   if (!cfg.runner_factory)
     cfg.runner_factory = default_runner_factory(cfg.spec.key.method);
   st.cfg = std::move(cfg);
-  if (st.cfg.spec.kind != handler_kind::actor
-      && st.cfg.spec.options.non_blocking) {
-    st.inline_calls = true;
-    st.inline_ctx.key = st.cfg.spec.key;
-    st.inline_ctx.node_id = st.cfg.node_id;
+  if (st.cfg.fast) {
+    // Non-blocking: calls run through the shared fast path (usually called
+    // by the router directly); no worker threads.
   } else if (st.cfg.spec.kind != handler_kind::actor) {
     st.runner = st.cfg.runner_factory(st.cfg.spec.options.max_concurrency);
   } else {

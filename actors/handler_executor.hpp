@@ -12,8 +12,8 @@
 // discarded. A call that is still running past its deadline keeps its slot
 // until the handler returns, so a hung handler cannot make the executor
 // start unbounded threads. A function or JSON handler declared non_blocking
-// runs on this actor instead, one call at a time, and is answered at once
-// (no thread hand-off: the fast path for handlers that never block).
+// runs through its inline_call instead, which the router calls directly (no
+// actor hop, no thread hand-off); the executor then only reports it.
 //
 // Protocol (dynamically typed actor):
 //   (pb::ServeRequest req)    -> pb::ServeResponse     // executor_id = node
@@ -31,6 +31,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/handler.hpp"
+#include "actors/inline_call.hpp"
 #include "actors/job_runner.hpp"
 
 namespace mesh {
@@ -44,6 +45,9 @@ struct executor_config {
   std::chrono::milliseconds max_deadline{60000};
   /// Makes the worker threads; null means `default_runner_factory`.
   job_runner_factory runner_factory;
+  /// Set for a non-blocking function handler: calls run through it, on the
+  /// caller's thread (the router's), and its counters are reported here.
+  inline_call_ptr fast;
 };
 
 /// Spawns an executor for `cfg.spec`.

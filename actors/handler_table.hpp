@@ -15,6 +15,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/inline_call.hpp"
 #include "actors/registry_validator.hpp"
 #include "protocol/service_key.hpp"
 
@@ -49,6 +50,8 @@ struct service_key_less {
 struct handler_route {
   caf::actor executor;
   bool idempotent = false;
+  /// Set for non-blocking function handlers: the router calls it directly.
+  inline_call_ptr fast;
 };
 
 struct handler_table {

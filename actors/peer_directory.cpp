@@ -90,7 +90,16 @@ peer_table_ptr peer_directory::snapshot() {
     r.methods = rec.methods;
     t->peers.emplace(id, std::move(r));
   }
+  t->index();
   return t;
+}
+
+void peer_table::index() {
+  by_method.clear();
+  for (const auto& [id, peer] : peers)
+    for (const auto& [key, idempotent] : peer.methods)
+      if (peer.shares(key.ns))
+        by_method[key].push_back(&peer);
 }
 
 nlohmann::json peer_directory::describe(clock::time_point now,

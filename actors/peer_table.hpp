@@ -46,11 +46,24 @@ struct peer_route {
 struct peer_table {
   uint64_t version = 0;
   std::map<std::string, peer_route, std::less<>> peers; ///< by node id
+  /// Peers that share the method's namespace and serve the method: the
+  /// candidates of an auto-routed request, whatever their state.
+  std::map<service_key, std::vector<const peer_route*>, service_key_less>
+    by_method;
 
   const peer_route* find(std::string_view id) const {
     auto i = peers.find(id);
     return i == peers.end() ? nullptr : &i->second;
   }
+
+  const std::vector<const peer_route*>*
+  serving(const service_key_view& key) const {
+    auto i = by_method.find(key);
+    return i == by_method.end() ? nullptr : &i->second;
+  }
+
+  /// Fills by_method from peers (after every change of peers).
+  void index();
 };
 
 using peer_table_ptr = std::shared_ptr<const peer_table>;

@@ -22,6 +22,7 @@ namespace {
 struct registered_handler {
   handler_spec spec;
   caf::actor executor;
+  inline_call_ptr fast;
 };
 
 struct registry_state {
@@ -55,7 +56,8 @@ struct registry_state {
     for (const auto& [key, h] : handlers)
       if (t->serves(key.ns))
         t->active.emplace(key, handler_route{h.executor,
-                                             h.spec.options.idempotent});
+                                             h.spec.options.idempotent,
+                                             h.fast});
     table = std::move(t);
     for (const auto& s : subscribers)
       self->send(s, atom::update_v, table);
@@ -81,12 +83,18 @@ struct registry_state {
     ec.default_deadline = cfg.default_deadline;
     ec.max_deadline = cfg.max_deadline;
     ec.runner_factory = cfg.runner_factory;
+    if (spec.options.non_blocking && spec.kind != handler_kind::actor)
+      ec.fast = std::make_shared<inline_call>(
+        spec.key, spec.fn, cfg.node_id, cfg.default_deadline,
+        spec.options.max_deadline.count() > 0 ? spec.options.max_deadline
+                                              : cfg.max_deadline);
+    auto fast = ec.fast;
     auto exec = spawn_handler_executor(self->system(), std::move(ec));
     self->monitor(exec);
     auto key = spec.key;
     log->info("registered {} handler {}", to_string(spec.kind),
               to_string(key));
-    handlers.emplace(key, registered_handler{std::move(spec), exec});
+    handlers.emplace(key, registered_handler{std::move(spec), exec, fast});
     publish();
     return caf::none;
   }

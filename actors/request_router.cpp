@@ -104,6 +104,8 @@ caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
   ++served;
   log->debug("trace={} serve {} locally (from {})", req.trace_id(),
              path_of(req.ref()), req.origin_node());
+  if (route->fast)
+    return route->fast->run<pb::ServeResponse>(req);
   self->delegate(route->executor, std::move(req));
   return caf::delegated<pb::ServeResponse>{};
 }
@@ -143,6 +145,8 @@ router_state::dispatch(pb::DispatchRequest& req) {
     ++dispatched;
     log->debug("trace={} dispatch {} locally", req.trace_id(),
                path_of(req.ref()));
+    if (route->fast)
+      return route->fast->run<pb::DispatchResponse>(req);
     self->delegate(route->executor, std::move(req));
     return caf::delegated<pb::DispatchResponse>{};
   }
@@ -165,7 +169,7 @@ router_state::dispatch(pb::DispatchRequest& req) {
     forward(std::move(req), *peer, true);
     return caf::delegated<pb::DispatchResponse>{};
   }
-  auto choices = candidates(req, {});
+  auto choices = candidates(req);
   if (choices.empty())
     return reject(no_route(req), req.trace_id());
   std::vector<peer_candidate> loads;
@@ -242,6 +246,7 @@ caf::behavior router_behavior(caf::stateful_actor<router_state>* self,
       return caf::delegated<caf::ok_atom>{};
     },
     [self](atom::stats) { return self->state.stats(); },
+    [self](atom::sweep) { self->state.sweep(); },
   };
 }
 

@@ -21,15 +21,18 @@ constexpr auto answer_grace = std::chrono::milliseconds{250};
 
 std::vector<const peer_route*>
 router_state::candidates(const pb::DispatchRequest& req,
-                         const std::set<std::string>& exclude) const {
+                         const remote_call* exclude) const {
   const auto& ref = req.ref();
-  service_key_view key{ref.namespace_(), ref.service(), ref.method()};
   std::vector<const peer_route*> up, suspect;
-  for (const auto& [id, peer] : peers->peers) {
-    if (!is_routable(peer.state) || !peer.shares(ref.namespace_())
-        || exclude.count(id) > 0 || !peer.method(key))
+  auto* serving = peers->serving({ref.namespace_(), ref.service(),
+                                  ref.method()});
+  if (serving == nullptr)
+    return up;
+  for (const auto* peer : *serving) {
+    if (!is_routable(peer->state)
+        || (exclude != nullptr && exclude->has_tried(peer->id)))
       continue;
-    (peer.state == peer_state::up ? up : suspect).push_back(&peer);
+    (peer->state == peer_state::up ? up : suspect).push_back(peer);
   }
   return up.empty() ? suspect : up;
 }
@@ -53,21 +56,35 @@ void router_state::send_attempt(uint64_t id, remote_call& call,
                                 const peer_route& peer) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
     call.deadline - now());
-  pb::ServeRequest req;
-  *req.mutable_ref() = call.request.ref();
-  *req.mutable_payload() = call.request.payload();
-  req.set_trace_id(call.request.trace_id());
-  req.set_deadline_ms(static_cast<uint32_t>(std::max<int64_t>(left.count(), 1)));
-  req.set_hops(call.request.hops() + 1);
-  req.set_origin_node(call.request.origin_node());
+  auto budget = static_cast<uint32_t>(std::max<int64_t>(left.count(), 1));
+  if (call.sent.empty()) {
+    // First attempt: the payload moves into the message; the message itself
+    // (copy-on-write, shared) is kept for a retry.
+    pb::ServeRequest req;
+    *req.mutable_ref() = call.request.ref();
+    *req.mutable_payload() = std::move(*call.request.mutable_payload());
+    req.set_trace_id(call.request.trace_id());
+    req.set_deadline_ms(budget);
+    req.set_hops(call.request.hops() + 1);
+    req.set_origin_node(call.request.origin_node());
+    call.sent = caf::make_message(std::move(req));
+  } else {
+    // A retry: same request, the budget that is left.
+    auto req = call.sent.get_as<pb::ServeRequest>(0);
+    req.set_deadline_ms(budget);
+    call.sent = caf::make_message(std::move(req));
+  }
   call.peer = peer.id;
-  call.tried.insert(peer.id);
+  call.tried.push_back(peer.id);
   auto attempt = ++call.attempt;
+  arm_sweep(call.deadline + answer_grace);
   ++in_flight[peer.id];
   log->debug("trace={} forward {}/{}/{} to {} (attempt {})",
-             call.request.trace_id(), req.ref().namespace_(),
-             req.ref().service(), req.ref().method(), peer.id, attempt);
-  self->request(peer.router, left + answer_grace, std::move(req))
+             call.request.trace_id(), call.request.ref().namespace_(),
+             call.request.ref().service(), call.request.ref().method(),
+             peer.id, attempt);
+  // No CAF timeout per request: arm_sweep covers every call with one timer.
+  self->request(peer.router, caf::infinite, call.sent)
     .then(
       [this, id, attempt](pb::ServeResponse& r) { on_reply(id, attempt, r); },
       [this, id, attempt](caf::error& err) { on_error(id, attempt, err); });
@@ -103,13 +120,6 @@ void router_state::on_error(uint64_t id, uint32_t attempt,
     return;
   auto& call = i->second;
   --in_flight[call.peer];
-  if (err == caf::sec::request_timeout) {
-    auto budget = call.request.deadline_ms();
-    finish(id, status_code::deadline_exceeded,
-           "no answer from node " + call.peer + " within "
-             + std::to_string(budget) + " ms");
-    return;
-  }
   // The message could not be delivered: as good as the peer going down.
   ++failed_over;
   if (!call.targeted && call.idempotent && now() < call.deadline
@@ -121,7 +131,7 @@ void router_state::on_error(uint64_t id, uint32_t attempt,
 }
 
 bool router_state::retry(uint64_t id, remote_call& call) {
-  auto choices = candidates(call.request, call.tried);
+  auto choices = candidates(call.request, &call);
   if (choices.empty())
     return false;
   std::vector<peer_candidate> loads;
@@ -155,6 +165,37 @@ void router_state::finish(uint64_t id, status_code code, std::string message) {
   r.mutable_status()->set_message(std::move(message));
   r.set_trace_id(i->second.request.trace_id());
   finish(id, std::move(r));
+}
+
+void router_state::arm_sweep(clock::time_point when) {
+  if (sweep_pending && sweep_at <= when)
+    return;
+  sweep_pending = true;
+  sweep_at = when;
+  auto delay = std::max(when - now(), clock::duration{0});
+  self->delayed_send(self, delay, atom::sweep_v);
+}
+
+void router_state::sweep() {
+  sweep_pending = false;
+  auto t = now();
+  std::vector<uint64_t> expired;
+  auto next = clock::time_point::max();
+  for (const auto& [id, call] : remote) {
+    if (call.deadline + answer_grace <= t)
+      expired.push_back(id);
+    else
+      next = std::min(next, call.deadline + answer_grace);
+  }
+  for (auto id : expired) {
+    auto& call = remote[id];
+    --in_flight[call.peer];
+    finish(id, status_code::deadline_exceeded,
+           "no answer from node " + call.peer + " within "
+             + std::to_string(call.request.deadline_ms()) + " ms");
+  }
+  if (next != clock::time_point::max())
+    arm_sweep(next);
 }
 
 void router_state::peers_changed(peer_table_ptr table) {

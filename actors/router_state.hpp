@@ -4,7 +4,8 @@
 // (admission, local execution, the routing decision) and router_remote.cpp
 // (forwarding to peers, retries, failover, deadlines).
 
-#include <set>
+#include <algorithm>
+#include <string_view>
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
@@ -24,13 +25,18 @@ namespace mesh::detail {
 /// A dispatch forwarded to a peer, kept until it is answered exactly once.
 struct remote_call {
   caf::response_promise promise;
-  pb::DispatchRequest request; ///< kept for a retry on another peer
+  pb::DispatchRequest request; ///< routing fields (the payload moves on)
+  caf::message sent;           ///< the Serve request, shared: for retries
   std::string peer;            ///< where the current attempt went
   uint32_t attempt = 0;
   std::chrono::steady_clock::time_point deadline;
   bool idempotent = false;
   bool targeted = false;       ///< the caller named the node: no retries
-  std::set<std::string> tried;
+  std::vector<std::string> tried; ///< peers already asked (usually one)
+
+  bool has_tried(std::string_view id) const {
+    return std::find(tried.begin(), tried.end(), id) != tried.end();
+  }
 };
 
 struct router_state {
@@ -48,6 +54,8 @@ struct router_state {
 
   uint64_t next_call = 1;
   std::unordered_map<uint64_t, remote_call> remote;
+  bool sweep_pending = false;
+  clock::time_point sweep_at;
   std::unordered_map<std::string, size_t> in_flight; ///< by peer id
 
   // counters
@@ -77,7 +85,7 @@ struct router_state {
   /// Peers that can take `req` now, up ones before suspect ones.
   std::vector<const peer_route*>
   candidates(const pb::DispatchRequest& req,
-             const std::set<std::string>& exclude) const;
+             const remote_call* exclude = nullptr) const;
   /// Forwards to `peer`; the reply reaches the caller through `promise`.
   void forward(pb::DispatchRequest&& req, const peer_route& peer,
                bool targeted);
@@ -89,6 +97,10 @@ struct router_state {
   void finish(uint64_t id, pb::DispatchResponse&& r);
   void finish(uint64_t id, status_code code, std::string message);
   void peers_changed(peer_table_ptr table);
+  /// One timer for the earliest deadline (not one per request): answers
+  /// calls whose peer stayed silent past their deadline.
+  void arm_sweep(clock::time_point when);
+  void sweep();
 };
 
 } // namespace mesh::detail

@@ -25,9 +25,10 @@ struct bench_options {
   std::chrono::milliseconds duration{3000};
   std::chrono::milliseconds idle{3000};
   size_t payload_bytes = 100;
+  size_t repeat = 3; ///< Mesh and baseline alternate; medians are reported
   std::vector<std::string> scenarios; ///< empty: all
   std::string policy = "sharing";
-  size_t threads = 2;
+  size_t threads = 0; ///< 0: one per usable CPU (1 with --pin), as the node
   size_t middleman_workers = 0;
   int64_t heartbeat_ms = 500;
   std::string bin_dir;

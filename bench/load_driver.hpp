@@ -16,7 +16,7 @@
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "telemetry/latency_histogram.hpp"
+#include <vector>
 
 namespace mesh::bench {
 
@@ -30,8 +30,11 @@ struct load_result {
   uint64_t ok = 0;     ///< answered successfully within the measured period
   uint64_t failed = 0; ///< answered with an error (any time)
   double seconds = 0;  ///< length of the measured period
-  latency_histogram latency;
+  std::vector<uint64_t> latencies_ns; ///< every measured request, exact
   std::string first_error;
+
+  /// The exact q-quantile (0..1) of the measured latencies, in ns.
+  uint64_t quantile(double q) const;
 
   double per_second() const {
     return seconds > 0 ? static_cast<double>(ok) / seconds : 0.0;
@@ -74,7 +77,7 @@ load_result run_closed_loop(caf::actor_system& sys, caf::actor target,
             st->result.first_error = error;
         } else if (sent >= st->measure_from && now < st->end) {
           ++st->result.ok;
-          st->result.latency.record(static_cast<uint64_t>(
+          st->result.latencies_ns.push_back(static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent)
               .count()));
         }
@@ -94,6 +97,7 @@ load_result run_closed_loop(caf::actor_system& sys, caf::actor target,
         .then([=](Response& r) { finish(check(r)); },
               [=](caf::error& err) { finish(caf::to_string(err)); });
     };
+    st->result.latencies_ns.reserve(1 << 20);
     st->outstanding = spec.in_flight;
     for (size_t i = 0; i < spec.in_flight; ++i)
       (*send)();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "actors/registry_validator.hpp"
@@ -180,6 +181,18 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
     return fail("/", e.what());
   }
   return cfg;
+}
+
+size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0)
+    return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+size_t effective_scheduler_threads(size_t configured) {
+  return configured != 0 ? configured : usable_cpus();
 }
 
 void apply_secret_from_environment(node_config& cfg) {

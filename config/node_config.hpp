@@ -30,7 +30,7 @@ struct limits_config {
 
 struct scheduler_config {
   std::string policy = "sharing";
-  size_t max_threads = 2;
+  size_t max_threads = 0; ///< 0: one per CPU in the affinity mask
   size_t max_throughput = 100;
   size_t middleman_workers = 0;
 };
@@ -88,6 +88,12 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc);
 /// Overrides the configured cluster secret with MESH_CLUSTER_SECRET when
 /// that variable is set (and not empty).
 void apply_secret_from_environment(node_config& cfg);
+
+/// CPUs this process may run on (its affinity mask): 1 under taskset -c 0.
+size_t usable_cpus();
+
+/// `configured`, or usable_cpus() when it is 0.
+size_t effective_scheduler_threads(size_t configured);
 
 /// The node id to use: `cfg.id`, or "<hostname>-<port>".
 std::string effective_node_id(const node_config& cfg, uint16_t actual_port);

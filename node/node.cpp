@@ -55,7 +55,8 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
   register_types(*c);
   c->load<caf::io::middleman>();
   c->set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
-  c->set("scheduler.max-threads", cfg.scheduler.max_threads);
+  c->set("scheduler.max-threads",
+         effective_scheduler_threads(cfg.scheduler.max_threads));
   c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);
   c->set("middleman.workers", cfg.scheduler.middleman_workers);
   // CAF's own liveness for BASP connections, in step with ours: a silent

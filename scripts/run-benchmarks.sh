@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Re-runs every benchmark (a few minutes on a 2-vCPU machine):
+#  1. meshbench pinned (every process on CPU 0) and unpinned: Mesh against
+#     bare CAF, same run, same settings; results in build/bench-results/.
+#  2. the micro benchmarks (Google Benchmark).
+# Extra arguments go to both meshbench runs (e.g. --repeat 5).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh" >&2
+bin=${MESH_BUILD_DIR:-$root/build}/bin
+out=${MESH_BUILD_DIR:-$root/build}/bench-results
+mkdir -p "$out"
+common=(--warmup-ms 500 --duration-ms 2000 --repeat 3 --idle-ms 3000)
+
+echo "== meshbench, pinned to CPU 0 (taskset -c 0 for every process)"
+"$bin/meshbench" --pin "${common[@]}" --json "$out/meshbench-pinned.json" "$@"
+echo
+echo "== meshbench, unpinned"
+"$bin/meshbench" "${common[@]}" --json "$out/meshbench-unpinned.json" "$@"
+echo
+echo "== micro benchmarks"
+"$bin/mesh_micro_bench" --benchmark_min_time=0.3 \
+  --benchmark_out="$out/micro.json" --benchmark_out_format=json
+echo
+echo "results: $out"
