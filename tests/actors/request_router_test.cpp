@@ -189,4 +189,58 @@ CAF_TEST(a draining router refuses new requests but answers them) {
         status_code::unavailable, "shutting down");
 }
 
+CAF_TEST(a non-blocking handler runs on the router without its executor) {
+  handler_options fast;
+  fast.non_blocking = true;
+  int calls = 0;
+  ask<caf::ok_atom>(reg, atom::add_v,
+                    make_json_handler({"users", "Fast", "Echo"},
+                                      [&calls](const call_context& ctx,
+                                               const json& in) {
+                                        ++calls;
+                                        return json{{"node", ctx.node_id},
+                                                    {"in", in}};
+                                      },
+                                      fast));
+  run();
+  auto req = test::make_dispatch("users", "Fast", "Echo");
+  *req.mutable_payload() = json_to_any(7);
+  self->send(client, req);
+  run(); // no job reaches the runner: answered on the router
+  CAF_CHECK_EQUAL(runner->waiting(), 0u);
+  CAF_REQUIRE_EQUAL(replies->dispatch.size(), 1u);
+  const auto& r = replies->dispatch.back();
+  CAF_CHECK(test::code_of(r.status()) == status_code::ok);
+  CAF_CHECK_EQUAL(r.handled_by(), "node-a");
+  CAF_CHECK_EQUAL(any_to_json(r.payload())->at("in").get<int>(), 7);
+  CAF_CHECK_EQUAL(calls, 1);
+  // Its executor still reports it.
+  auto list = ask<json>(reg, atom::handlers_v);
+  for (const auto& h : list)
+    if (h["handler"] == "users/Fast/Echo") {
+      CAF_CHECK_EQUAL(h["stats"]["calls"], 1);
+      CAF_CHECK_EQUAL(h["stats"]["non_blocking"], true);
+    }
+}
+
+CAF_TEST(a non-blocking handler that throws is handler_error) {
+  handler_options fast;
+  fast.non_blocking = true;
+  ask<caf::ok_atom>(reg, atom::add_v,
+                    make_json_handler({"users", "Fast", "Fail"},
+                                      [](const call_context&,
+                                         const json&) -> json {
+                                        throw std::runtime_error(
+                                          "api_key=abc123 rejected");
+                                      },
+                                      fast));
+  run();
+  self->send(client, test::make_dispatch("users", "Fast", "Fail"));
+  run();
+  CAF_REQUIRE_EQUAL(replies->dispatch.size(), 1u);
+  const auto& s = replies->dispatch.back().status();
+  CAF_CHECK(test::code_of(s) == status_code::handler_error);
+  CAF_CHECK(s.message().find("abc123") == std::string::npos);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
