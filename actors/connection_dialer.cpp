@@ -196,6 +196,11 @@ void connection_manager_state::discover(
       continue;
     if (dials.count(m.address()) > 0 || retry.count(m.address()) > 0)
       continue;
+    // Both ends learn of each other from the same gossip; only the one with
+    // the smaller id dials, so two nodes never dial each other at once
+    // (CAF 0.17's BASP can leave one of two crossing handshakes hanging).
+    if (cfg.node_id > m.node_id())
+      continue;
     log->debug("learned member {} at {}", m.node_id(), m.address());
     dial(m.address(), dial_reason::learned);
   }
