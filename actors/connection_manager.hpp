@@ -50,6 +50,7 @@ struct connection_manager_config {
   std::chrono::milliseconds connect_timeout{5000};
   caf::actor registry;
   caf::actor router;
+  caf::actor strategies; ///< offered to peers (may be null)
 };
 
 caf::actor spawn_connection_manager(caf::actor_system& sys,

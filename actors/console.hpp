@@ -31,6 +31,7 @@ struct console_config {
   caf::actor router;
   caf::actor registry;
   caf::actor cluster;   ///< connection_manager (may be null)
+  caf::actor strategies; ///< strategy_evaluator (may be null)
   /// Asks the node to leave the cluster (meshctl leave); runs on the
   /// console's thread and must not block.
   std::function<void()> request_leave;

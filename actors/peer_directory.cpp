@@ -85,6 +85,7 @@ peer_table_ptr peer_directory::snapshot() {
     r.connection_id = rec.connection_id;
     r.state = rec.state;
     r.router = rec.actors.router;
+    r.strategies = rec.actors.strategies;
     for (auto& ns : shared_with(rec))
       r.shared.insert(std::move(ns));
     r.methods = rec.methods;

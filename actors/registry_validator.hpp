@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/service_key.hpp"
+
 namespace mesh {
 
 class registry_validator {
@@ -43,11 +45,8 @@ public:
   const std::vector<std::string>& patterns() const { return patterns_; }
 
 private:
-  struct entry {
-    std::string ns, service, method; // "*" matches anything
-  };
   std::vector<std::string> patterns_;
-  std::vector<entry> entries_;
+  std::vector<service_pattern> entries_;
 };
 
 } // namespace mesh

@@ -14,6 +14,48 @@
 
 namespace mesh {
 
+namespace {
+
+// valijson 1.0 treats a boolean subschema `false` as `true` (everything
+// passes). Draft-07 allows a boolean wherever a schema may stand; rewrite
+// them as the equivalent objects before compiling: true -> {}, false ->
+// {"not": {}}.
+void normalize_booleans(nlohmann::json& schema);
+
+nlohmann::json normalized(const nlohmann::json& x) {
+  if (x.is_boolean())
+    return x.get<bool>() ? nlohmann::json::object()
+                         : nlohmann::json{{"not", nlohmann::json::object()}};
+  auto copy = x;
+  normalize_booleans(copy);
+  return copy;
+}
+
+void normalize_booleans(nlohmann::json& schema) {
+  if (!schema.is_object())
+    return;
+  // Keywords whose value is one schema.
+  for (const char* key : {"additionalProperties", "additionalItems", "items",
+                          "contains", "propertyNames", "if", "then", "else",
+                          "not"})
+    if (auto i = schema.find(key); i != schema.end() && !i->is_array())
+      *i = normalized(*i);
+  // Keywords whose value is a list of schemas.
+  for (const char* key : {"allOf", "anyOf", "oneOf", "items"})
+    if (auto i = schema.find(key); i != schema.end() && i->is_array())
+      for (auto& x : *i)
+        x = normalized(x);
+  // Keywords whose value maps names to schemas.
+  for (const char* key : {"properties", "patternProperties", "definitions",
+                          "dependencies"})
+    if (auto i = schema.find(key); i != schema.end() && i->is_object())
+      for (auto& [name, x] : i->items())
+        if (!x.is_array()) // dependencies may also list property names
+          x = normalized(x);
+}
+
+} // namespace
+
 struct json_schema::impl {
   nlohmann::json source; // valijson keeps references into the document
   valijson::Schema schema;
@@ -29,7 +71,7 @@ caf::expected<json_schema> json_schema::compile(const nlohmann::json& schema) {
     return make_error(status_code::invalid_argument,
                       "a JSON schema must be an object or a boolean");
   auto ptr = std::make_unique<impl>();
-  ptr->source = schema;
+  ptr->source = normalized(schema);
   try {
     valijson::SchemaParser parser{valijson::SchemaParser::kDraft7};
     valijson::adapters::NlohmannJsonAdapter adapter{ptr->source};
@@ -57,7 +99,27 @@ json_schema::validate(const nlohmann::json& doc) const {
   valijson::ValidationResults::Error err;
   while (results.popError(err))
     out.push_back({context_to_pointer(err.context), err.description});
-  return out;
+  // valijson also reports each enclosing object or array ("Failed to
+  // validate against schema associated with property name 'x'"); those
+  // only repeat a deeper violation, so they go when that one is listed.
+  auto is_summary = [](const schema_violation& v) {
+    return v.message.rfind("Failed to validate against schema associated", 0)
+             == 0
+           || v.message.rfind("Failed to validate item #", 0) == 0;
+  };
+  auto deeper = [&](const schema_violation& v) {
+    for (const auto& o : out)
+      if (o.pointer.size() > v.pointer.size()
+          && o.pointer.compare(0, v.pointer.size(), v.pointer) == 0
+          && o.pointer[v.pointer.size()] == '/' && !is_summary(o))
+        return true;
+    return false;
+  };
+  std::vector<schema_violation> kept;
+  for (const auto& v : out)
+    if (!is_summary(v) || !deeper(v))
+      kept.push_back(v);
+  return kept;
 }
 
 std::string context_to_pointer(const std::vector<std::string>& context) {

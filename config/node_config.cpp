@@ -8,8 +8,8 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "actors/registry_validator.hpp"
 #include "config/json_schema.hpp"
+#include "protocol/service_key.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh::embedded {
@@ -127,6 +127,10 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
     if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
       cfg.namespaces = i->get<std::vector<std::string>>();
     cfg.plugins = doc.value("plugins", std::vector<std::string>{});
+    if (auto i = doc.find("manifests"); i != doc.end() && i->is_string())
+      cfg.manifests_dir = i->get<std::string>();
+    if (auto i = doc.find("data_dir"); i != doc.end() && i->is_string())
+      cfg.data_dir = i->get<std::string>();
     cfg.log_level = doc.value("log_level", "info");
     if (auto i = doc.find("limits"); i != doc.end()) {
       auto& l = cfg.limits;
@@ -145,8 +149,9 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
     if (auto i = doc.find("registry_validator");
         i != doc.end() && !i->is_null()) {
       auto patterns = i->at("allow").get<std::vector<std::string>>();
-      if (!allow_list_validator::make(patterns, error))
-        return fail("/registry_validator/allow", error);
+      for (const auto& p : patterns)
+        if (!parse_service_pattern(p, error))
+          return fail("/registry_validator/allow", "allow-list " + error);
       cfg.allow_list = std::move(patterns);
     }
     if (auto i = doc.find("cluster"); i != doc.end()) {

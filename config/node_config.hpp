@@ -55,6 +55,8 @@ struct node_config {
   host_port console;
   std::optional<std::vector<std::string>> namespaces;
   std::vector<std::string> plugins;
+  std::string manifests_dir; ///< empty: no process manifests
+  std::string data_dir = "mesh-data"; ///< node state (bandit evidence)
   std::string log_level = "info";
   limits_config limits;
   std::optional<std::vector<std::string>> allow_list;

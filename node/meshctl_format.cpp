@@ -73,6 +73,68 @@ void print_dispatch(std::ostream& out, const nlohmann::json& r) {
     out << "payload:    " << r["payload"].dump() << "\n";
 }
 
+void print_process(std::ostream& out, const nlohmann::json& r) {
+  out << "status:     " << r.value("status", "") << "\n"
+      << "process:    " << r.value("process", "") << "\n"
+      << "variant:    " << r.value("variant", "") << " ("
+      << r.value("variant_path", "") << ")\n"
+      << "strategy:   " << r.value("strategy", "") << ": "
+      << r.value("reason", "") << "\n"
+      << "handled_by: " << r.value("handled_by", "") << "\n"
+      << "trace_id:   " << r.value("trace_id", "") << "\n";
+  if (r.contains("payload"))
+    out << "payload:    " << r["payload"].dump() << "\n";
+}
+
+void print_manifests(std::ostream& out, const nlohmann::json& list) {
+  out << std::left << std::setw(26) << "PROCESS" << std::setw(20)
+      << "STRATEGY" << std::setw(10) << "VARIANTS" << "STATUS\n";
+  for (const auto& m : list) {
+    out << std::left << std::setw(26) << m.value("process", "")
+        << std::setw(20) << m.value("strategy", "-") << std::setw(10)
+        << m.value("variants", 0) << m.value("status", "") << "\n";
+    if (m.contains("error"))
+      out << "  " << m["error"].get<std::string>() << "\n";
+  }
+  if (list.empty())
+    out << "(no manifests)\n";
+}
+
+void print_reload(std::ostream& out, const nlohmann::json& r) {
+  out << "loaded:  " << join(r.value("loaded", nlohmann::json::array()))
+      << "\n"
+      << "removed: " << join(r.value("removed", nlohmann::json::array()))
+      << "\n"
+      << "kept (last good version): "
+      << join(r.value("kept", nlohmann::json::array())) << "\n";
+  if (r.contains("error"))
+    out << "error:   " << r["error"].get<std::string>() << "\n";
+  for (const auto& f : r.value("failed", nlohmann::json::array()))
+    out << "failed:  " << f.value("text", "") << "\n";
+}
+
+void print_strategy_stats(std::ostream& out, const nlohmann::json& r) {
+  out << r.value("process", "") << " (" << r.value("strategy", "") << ") on "
+      << r.value("node", "") << ": " << r.value("decisions", 0)
+      << " decision(s)\n";
+  out << std::left << std::setw(20) << "VARIANT" << std::setw(10)
+      << "TRAFFIC" << std::setw(8) << "SHARE";
+  bool bandit = r.value("strategy", "") == "thompson_bandit";
+  if (bandit)
+    out << std::setw(11) << "SUCCESSES" << std::setw(10) << "FAILURES"
+        << "POSTERIOR_MEAN";
+  out << "\n";
+  for (const auto& v : r.value("variants", nlohmann::json::array())) {
+    out << std::left << std::setw(20) << v.value("variant", "")
+        << std::setw(10) << v.value("traffic", 0) << std::setw(8)
+        << std::fixed << std::setprecision(3) << v.value("share", 0.0);
+    if (bandit)
+      out << std::setw(11) << v.value("successes", 0) << std::setw(10)
+          << v.value("failures", 0) << v.value("posterior_mean", 0.0);
+    out << "\n";
+  }
+}
+
 } // namespace
 
 void print_human(std::ostream& out, const std::string& command,
@@ -85,6 +147,20 @@ void print_human(std::ostream& out, const std::string& command,
     print_peers(out, result);
   else if (command == "dispatch" || command == "serve")
     print_dispatch(out, result);
+  else if (command == "process")
+    print_process(out, result);
+  else if (command == "manifests" && result.is_array())
+    print_manifests(out, result);
+  else if (command == "manifests" && result.contains("loaded"))
+    print_reload(out, result);
+  else if (command == "manifests")
+    out << result.dump(2) << "\n";
+  else if (command == "strategy_stats")
+    print_strategy_stats(out, result);
+  else if (command == "outcome")
+    out << "recorded " << (result.value("success", false) ? "success" : "failure")
+        << " of " << result.value("process", "") << "/"
+        << result.value("variant", "") << "\n";
   else if (command == "connect")
     out << "connected to " << result.value("peer", "") << " at "
         << result.value("address", "") << " (connection "
@@ -105,6 +181,8 @@ void print_failure(std::ostream& out, const nlohmann::json& reply) {
   out << "status:     " << reply.value("status", "internal") << "\n";
   if (reply.contains("handled_by") && !reply["handled_by"].get<std::string>().empty())
     out << "handled_by: " << reply["handled_by"].get<std::string>() << "\n";
+  if (reply.contains("variant") && !reply["variant"].get<std::string>().empty())
+    out << "variant:    " << reply["variant"].get<std::string>() << "\n";
   if (reply.contains("trace_id"))
     out << "trace_id:   " << reply["trace_id"].get<std::string>() << "\n";
   out << "error:      " << reply.value("error", "") << "\n";

@@ -64,6 +64,7 @@ struct options {
   std::string error; // set by subcommand callbacks on bad input
   // arguments of the subcommands (only one runs)
   std::string ns, service, method, target, trace, payload_text, action;
+  std::string context_text, args_text, outcome;
   int64_t deadline_ms = -1;
   std::vector<std::string> allow;
 };
@@ -145,6 +146,75 @@ void add_commands(CLI::App& app, options& o) {
   });
 }
 
+// Parses a JSON flag into command[key]; a syntax error becomes o.error.
+void set_json(options& o, const char* flag, const std::string& text,
+              const char* key) {
+  if (text.empty())
+    return;
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded())
+    o.error = std::string{flag} + " is not valid JSON: " + text;
+  else
+    o.command[key] = std::move(doc);
+}
+
+void add_strategy_commands(CLI::App& app, options& o) {
+  auto* process = app.add_subcommand(
+    "process", "run a business process: its manifest's strategy picks the "
+               "variant, which runs anywhere in the cluster");
+  process->add_option("name", o.target, "process name")->required();
+  process->add_option("--context", o.context_text,
+                      "user context, a JSON object (e.g. {\"user_id\":\"u1\"})");
+  process->add_option("--args", o.args_text,
+                      "input args, JSON checked against the input_schema");
+  process->add_option("--trace", o.trace, "trace id (default: generated)");
+  process->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds");
+  process->callback([&o] {
+    o.command = {{"cmd", "process"}, {"process", o.target}};
+    set_json(o, "--context", o.context_text, "context");
+    set_json(o, "--args", o.args_text, "args");
+    if (!o.trace.empty())
+      o.command["trace"] = o.trace;
+    if (o.deadline_ms >= 0)
+      o.command["deadline_ms"] = o.deadline_ms;
+  });
+
+  auto* outcome = app.add_subcommand(
+    "outcome", "report how a variant did (feeds thompson_bandit)");
+  outcome->add_option("process", o.target)->required();
+  outcome->add_option("variant", o.ns)->required();
+  outcome->add_option("result", o.outcome, "success or failure")
+    ->required()
+    ->check(CLI::IsMember({"success", "failure"}));
+  outcome->callback([&o] {
+    o.command = {{"cmd", "outcome"}, {"process", o.target},
+                 {"variant", o.ns}, {"success", o.outcome == "success"}};
+  });
+
+  auto* manifests = app.add_subcommand(
+    "manifests", "list process manifests; 'show NAME'; 'reload' (as SIGHUP)");
+  manifests->add_option("action", o.action, "list, show or reload")
+    ->check(CLI::IsMember({"list", "show", "reload"}));
+  manifests->add_option("name", o.target, "process name (for show)");
+  manifests->callback([&o] {
+    auto action = o.action.empty() ? std::string{"list"} : o.action;
+    o.command = {{"cmd", "manifests"}, {"action", action}};
+    if (action == "show" && o.target.empty())
+      o.error = "manifests show needs a process name";
+    else if (!o.target.empty())
+      o.command["name"] = o.target;
+  });
+
+  auto* strategy = app.add_subcommand("strategy", "strategy statistics");
+  auto* stats = strategy->add_subcommand(
+    "stats", "per-variant traffic; for the bandit, outcomes and posteriors");
+  stats->add_option("process", o.target)->required();
+  stats->callback([&o] {
+    o.command = {{"cmd", "strategy_stats"}, {"process", o.target}};
+  });
+  strategy->require_subcommand(1);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -159,6 +229,7 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
   add_commands(app, o);
+  add_strategy_commands(app, o);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);

@@ -38,6 +38,10 @@ void add_flags(CLI::App& app, flags& f) {
   string_flag("--id", "id", "node id (default: <hostname>-<listen port>)");
   string_flag("--listen", "listen", "peer listener host:port (port 0: any)");
   string_flag("--console", "console", "console host:port for meshctl");
+  string_flag("--manifests", "manifests",
+              "folder of process manifests (SIGHUP reloads them)");
+  string_flag("--data-dir", "data_dir",
+              "folder for the node's state (default: mesh-data)");
   string_flag("--log-level", "log_level",
               "trace, debug, info, warn, error, critical or off");
   app.add_option_function<std::string>(
@@ -175,8 +179,10 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0)
       continue;
-    if (sig == SIGHUP) // reloads manifests once they exist; harmless now
+    if (sig == SIGHUP) {
+      node.reload_manifests();
       continue;
+    }
     break;
   }
   node.shutdown();

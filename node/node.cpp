@@ -13,7 +13,9 @@
 #include "actors/console.hpp"
 #include "actors/registry.hpp"
 #include "actors/request_router.hpp"
+#include "actors/strategy_evaluator.hpp"
 #include "cluster/handshake.hpp"
+#include "node/caf_settings.hpp"
 #include "node/plugin_loader.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/register.hpp"
@@ -33,6 +35,7 @@ struct node::impl {
   caf::actor registry;
   caf::actor router;
   caf::actor cluster;
+  caf::actor strategies;
   caf::actor console_actor;
   std::mutex mtx;
   bool stopped = false;
@@ -44,33 +47,11 @@ struct node::impl {
   std::shared_ptr<spdlog::logger> log = log::get("node");
 
   std::vector<caf::actor> actors() const {
-    return {console_actor, cluster, router, registry};
+    return {console_actor, strategies, cluster, router, registry};
   }
 };
 
 namespace {
-
-std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg) {
-  auto c = std::make_unique<caf::actor_system_config>();
-  register_types(*c);
-  c->load<caf::io::middleman>();
-  c->set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
-  c->set("scheduler.max-threads",
-         effective_scheduler_threads(cfg.scheduler.max_threads));
-  c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);
-  c->set("middleman.workers", cfg.scheduler.middleman_workers);
-  // CAF's own liveness for BASP connections, in step with ours: a silent
-  // connection is closed after interval x misses. Clients (meshctl) beat
-  // every 100 ms; the floor keeps a very short setting from cutting them.
-  auto interval = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
-  auto silence = std::max<std::chrono::milliseconds>(
-    interval * cfg.cluster.heartbeat_misses, std::chrono::milliseconds{1000});
-  c->set("middleman.heartbeat-interval",
-         std::chrono::duration_cast<caf::timespan>(interval));
-  c->set("middleman.connection-timeout",
-         std::chrono::duration_cast<caf::timespan>(silence));
-  return c;
-}
 
 std::string default_id(const node_config& cfg) {
   if (!cfg.id.empty() || cfg.listen.port != 0)
@@ -127,7 +108,18 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     = std::chrono::milliseconds{cfg.cluster.connect_timeout_ms};
   cm.registry = st->registry;
   cm.router = st->router;
+  // Peers learn the evaluator's handle from the manager (evidence goes
+  // there); the evaluator follows the manager's peer tables.
+  strategy_evaluator_config se;
+  se.node_id = st->id;
+  se.manifests_dir = cfg.manifests_dir;
+  se.data_dir = cfg.data_dir;
+  se.router = st->router;
+  se.deadline = std::chrono::milliseconds{lim.default_deadline_ms};
+  cm.strategies = spawn_strategy_evaluator(sys, se);
+  st->strategies = cm.strategies;
   st->cluster = spawn_connection_manager(sys, cm);
+  caf::anon_send(st->cluster, atom::subscribe_v, st->strategies);
   st->cfg = std::move(cfg);
   std::unique_ptr<node> result{new node(std::move(st))};
   auto& self = *result->impl_;
@@ -161,6 +153,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.router = self.router;
   cc.registry = self.registry;
   cc.cluster = self.cluster;
+  cc.strategies = self.strategies;
   cc.request_leave = [cb = self.leave_cb, cluster = self.cluster] {
     // meshnode turns this into its shutdown; an embedding program that
     // set no callback just leaves the cluster and keeps running.
@@ -223,16 +216,31 @@ caf::actor node::cluster() const {
   return impl_->cluster;
 }
 
+caf::actor node::strategies() const {
+  return impl_->strategies;
+}
+
 caf::actor node::console() const {
   return impl_->console_actor;
 }
 
-caf::error node::add_handler(handler_spec spec) {
-  caf::scoped_actor self{*impl_->sys};
+namespace {
+
+// Asks `dest` and waits for its ok_atom; its error otherwise.
+template <class... Ts>
+caf::error ask_ok(caf::actor_system& sys, const caf::actor& dest,
+                  Ts&&... xs) {
+  caf::scoped_actor self{sys};
   caf::error result;
-  self->request(impl_->registry, caf::infinite, atom::add_v, std::move(spec))
+  self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
     .receive([](caf::ok_atom) {}, [&](caf::error& err) { result = err; });
   return result;
+}
+
+} // namespace
+
+caf::error node::add_handler(handler_spec spec) {
+  return ask_ok(*impl_->sys, impl_->registry, atom::add_v, std::move(spec));
 }
 
 namespace {
@@ -262,19 +270,11 @@ void node::add_actor(service_key key, caf::actor handler,
 }
 
 caf::error node::remove_handler(const std::string& path) {
-  caf::scoped_actor self{*impl_->sys};
-  caf::error result;
-  self->request(impl_->registry, caf::infinite, atom::remove_v, path)
-    .receive([](caf::ok_atom) {}, [&](caf::error& err) { result = err; });
-  return result;
+  return ask_ok(*impl_->sys, impl_->registry, atom::remove_v, path);
 }
 
 caf::error node::set_validator(std::shared_ptr<const registry_validator> v) {
-  caf::scoped_actor self{*impl_->sys};
-  caf::error result;
-  self->request(impl_->registry, caf::infinite, atom::validator_v, v)
-    .receive([](caf::ok_atom) {}, [&](caf::error& err) { result = err; });
-  return result;
+  return ask_ok(*impl_->sys, impl_->registry, atom::validator_v, std::move(v));
 }
 
 pb::DispatchResponse node::dispatch(pb::DispatchRequest req) {
@@ -287,6 +287,38 @@ pb::DispatchResponse node::dispatch(pb::DispatchRequest req) {
                  static_cast<pb::StatusCode>(to_status_code(err)));
                result.mutable_status()->set_message(impl_->sys->render(err));
              });
+  return result;
+}
+
+pb::ProcessResponse node::process(pb::ProcessRequest req) {
+  caf::scoped_actor self{*impl_->sys};
+  pb::ProcessResponse result;
+  self->request(impl_->strategies, caf::infinite, std::move(req))
+    .receive([&](pb::ProcessResponse& r) { result = std::move(r); },
+             [&](caf::error& err) {
+               result.mutable_status()->set_code(
+                 static_cast<pb::StatusCode>(to_status_code(err)));
+               result.mutable_status()->set_message(error_text(err));
+             });
+  return result;
+}
+
+caf::error node::report_outcome(const std::string& process,
+                                const std::string& variant_id, bool success) {
+  pb::OutcomeReport report;
+  report.set_process_name(process);
+  report.set_variant_id(variant_id);
+  report.set_success(success);
+  return ask_ok(*impl_->sys, impl_->strategies, atom::outcome_v,
+                std::move(report));
+}
+
+caf::expected<nlohmann::json> node::reload_manifests() {
+  caf::scoped_actor self{*impl_->sys};
+  caf::expected<nlohmann::json> result{nlohmann::json{}};
+  self->request(impl_->strategies, caf::infinite, atom::reload_v)
+    .receive([&](nlohmann::json& report) { result = std::move(report); },
+             [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
@@ -331,6 +363,10 @@ void node::shutdown(std::chrono::milliseconds grace) {
                    st.log->warn("shutdown: handlers still busy after {} ms: {}",
                                 grace.count(), st.sys->render(err));
                  });
+    // Keep what the bandit learned (its file survives a restart).
+    if (st.strategies)
+      self->request(st.strategies, left(), atom::drain_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
     // 4. no new meshctl connections; answer the commands already received
     //    (the router now answers at once, so this is quick).
     if (st.console_actor) {
@@ -345,6 +381,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.registry = nullptr;
   st.router = nullptr;
   st.cluster = nullptr;
+  st.strategies = nullptr;
   st.console_actor = nullptr;
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();

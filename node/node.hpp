@@ -20,6 +20,7 @@
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "actors/registry_validator.hpp"
 #include "config/node_config.hpp"
@@ -30,6 +31,8 @@ namespace mesh {
 namespace pb {
 class DispatchRequest;
 class DispatchResponse;
+class ProcessRequest;
+class ProcessResponse;
 } // namespace pb
 
 class node : public handler_registrar {
@@ -54,6 +57,7 @@ public:
   caf::actor router() const override;
   caf::actor registry() const;
   caf::actor cluster() const; ///< the connection manager
+  caf::actor strategies() const; ///< the strategy evaluator
   caf::actor console() const;
 
   // -- handlers (handler_registrar; throw std::invalid_argument) ------------
@@ -77,6 +81,19 @@ public:
 
   /// Dispatches through this node's router and waits for the answer.
   pb::DispatchResponse dispatch(pb::DispatchRequest req);
+
+  /// Process dispatch (manifests): the strategy picks a variant, which runs
+  /// wherever it is served; the reply says which and why. Waits.
+  pb::ProcessResponse process(pb::ProcessRequest req);
+
+  /// Feeds the bandit: the outcome of one run of `variant_id`. Errors:
+  /// not_found for an unknown process or variant.
+  caf::error report_outcome(const std::string& process,
+                            const std::string& variant_id, bool success);
+
+  /// Re-reads the manifests folder (as SIGHUP does); a manifest that now
+  /// fails keeps its last good version. Returns what changed.
+  caf::expected<nlohmann::json> reload_manifests();
 
   // -- lifecycle -------------------------------------------------------------
 

@@ -42,4 +42,11 @@ MESH_ADD_ATOM(dial)
 MESH_ADD_ATOM(tick)
 MESH_ADD_ATOM(peers)
 
+// -- strategies -----------------------------------------------------------------
+MESH_ADD_ATOM(outcome)
+MESH_ADD_ATOM(manifests)
+MESH_ADD_ATOM(reload)
+MESH_ADD_ATOM(evidence)
+MESH_ADD_ATOM(flush)
+
 #undef MESH_ADD_ATOM

@@ -1,5 +1,7 @@
 #include "protocol/service_key.hpp"
 
+#include <vector>
+
 #include "protocol/type_ids.hpp"
 
 namespace mesh {
@@ -54,6 +56,34 @@ std::string check_name(std::string_view what, std::string_view value) {
              + "' may only contain letters, digits, '_', '-' and '.'";
   }
   return {};
+}
+
+std::optional<service_pattern> parse_service_pattern(std::string_view text,
+                                                     std::string& error) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    auto pos = text.find('/', start);
+    parts.emplace_back(text.substr(start, pos - start));
+    if (pos == std::string_view::npos)
+      break;
+    start = pos + 1;
+  }
+  if (parts.size() != 3) {
+    error = "pattern '" + std::string(text)
+            + "' must have the form namespace/Service/Method";
+    return std::nullopt;
+  }
+  const char* what[] = {"namespace", "service", "method"};
+  for (size_t i = 0; i < 3; ++i) {
+    if (parts[i] == "*")
+      continue;
+    if (auto err = check_name(what[i], parts[i]); !err.empty()) {
+      error = "pattern '" + std::string(text) + "': " + err;
+      return std::nullopt;
+    }
+  }
+  return service_pattern{parts[0], parts[1], parts[2]};
 }
 
 std::string check_service_key(const service_key& key) {

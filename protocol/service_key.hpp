@@ -51,6 +51,21 @@ std::string check_name(std::string_view what, std::string_view value);
 /// Checks all three parts; the first problem found, or an empty string.
 std::string check_service_key(const service_key& key);
 
+/// "namespace/Service/Method" where any part may be "*" (allow-lists).
+struct service_pattern {
+  std::string ns, service, method;
+
+  bool matches(std::string_view n, std::string_view s,
+               std::string_view m) const {
+    return (ns == "*" || ns == n) && (service == "*" || service == s)
+           && (method == "*" || method == m);
+  }
+};
+
+/// Parses a pattern; `nullopt` with `error` set when malformed.
+std::optional<service_pattern> parse_service_pattern(std::string_view text,
+                                                     std::string& error);
+
 } // namespace mesh
 
 template <>

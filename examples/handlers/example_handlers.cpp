@@ -9,6 +9,8 @@
 //   orders/OrderService/GetOrder    JSON: {"id": "o-1"} -> the order
 //   inventory/StockService/Reserve  actor handler: {"sku", "quantity"} ->
 //                                   remaining stock (state kept in the actor)
+//   pricing/, notify/, recommend/   the variants of examples/manifests/
+//                                   (process_variants.cpp)
 
 #include <atomic>
 #include <map>
@@ -17,6 +19,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "examples/handlers/process_variants.hpp"
 #include "node/plugin_api.hpp"
 #include "protocol/json_payload.hpp"
 #include "protocol/type_ids.hpp"
@@ -176,5 +179,6 @@ MESH_PLUGIN_ENTRY(registrar) {
                      idempotent);
   registrar.add_actor({"inventory", "StockService", "Reserve"},
                       registrar.system().spawn(stock_keeper));
+  add_process_variants(registrar);
   return 0;
 }

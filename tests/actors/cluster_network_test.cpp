@@ -102,7 +102,8 @@ CAF_TEST(a hello from itself or with another protocol version is refused) {
     req.set_protocol_version(version);
     auto slot = std::make_shared<caf::error>();
     earth.sys.spawn([=, cm = earth.cm](caf::event_based_actor* self) {
-      self->request(cm, caf::infinite, atom::hello_v, req, peer_actors{cm, cm})
+      self->request(cm, caf::infinite, atom::hello_v, req,
+                    peer_actors{cm, cm, nullptr})
         .then([](pb::ConnectResponse&, peer_actors&) {},
               [slot](caf::error& err) { *slot = err; });
     });

@@ -1,0 +1,53 @@
+#pragma once
+
+// strategy_evaluator: process dispatch (seed 000).
+//
+// A caller names a business process; its manifest's input_schema checks the
+// input (every violation is reported, and nothing runs), its strategy picks
+// a variant, the decision is logged with the trace id, and the variant's
+// handler is dispatched through the router, so it runs wherever it lives in
+// the cluster. The bandit's evidence (outcomes reported per variant) is
+// merged with every peer's as grow-only per-node counters and persisted in
+// the node's data directory, so it converges across the cluster and
+// survives restarts.
+//
+// Protocol (dynamically typed actor):
+//   (pb::ProcessRequest)                  -> pb::ProcessResponse
+//        invalid_argument: no trace id, user_context not an object,
+//        input_args violating the input_schema, a missing bucketing key;
+//        not_found: unknown process; else the variant's own answer
+//   (atom::outcome, pb::OutcomeReport)    -> caf::ok_atom
+//        not_found: unknown process or variant
+//   (atom::manifests)                     -> nlohmann::json  // the list
+//   (atom::manifests, std::string name)   -> nlohmann::json  // one, in full
+//   (atom::reload)                        -> nlohmann::json  // what changed
+//   (atom::stats, std::string process)    -> nlohmann::json  // traffic, bandit
+//   (atom::update, peer_table_ptr)        // from the connection manager
+//   (atom::evidence, pb::BanditEvidence)  // from peers' evaluators
+//   (atom::drain)                         -> caf::ok_atom  // evidence saved
+//   own timer: (atom::flush)
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace mesh {
+
+struct strategy_evaluator_config {
+  std::string node_id;
+  std::string manifests_dir; ///< empty: no manifests
+  std::string data_dir;      ///< evidence file lives here; empty: not kept
+  caf::actor router;
+  caf::actor cluster;        ///< connection manager (may be null)
+  std::chrono::milliseconds deadline{5000}; ///< when the caller sets none
+  /// How long new evidence waits before it is saved and sent to peers.
+  std::chrono::milliseconds flush_delay{100};
+  uint64_t seed = 0; ///< 0: random (tests fix it)
+};
+
+caf::actor spawn_strategy_evaluator(caf::actor_system& sys,
+                                    strategy_evaluator_config cfg);
+
+} // namespace mesh

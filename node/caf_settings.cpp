@@ -1,0 +1,35 @@
+#include "node/caf_settings.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "protocol/register.hpp"
+
+namespace mesh {
+
+std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg) {
+  auto c = std::make_unique<caf::actor_system_config>();
+  register_types(*c);
+  c->load<caf::io::middleman>();
+  c->set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
+  c->set("scheduler.max-threads",
+         effective_scheduler_threads(cfg.scheduler.max_threads));
+  c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);
+  c->set("middleman.workers", cfg.scheduler.middleman_workers);
+  // CAF's own liveness for BASP connections, in step with ours: a silent
+  // connection is closed after interval x misses. Clients (meshctl) beat
+  // every 100 ms; the floor keeps a very short setting from cutting them.
+  auto interval = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
+  auto silence = std::max<std::chrono::milliseconds>(
+    interval * cfg.cluster.heartbeat_misses, std::chrono::milliseconds{1000});
+  c->set("middleman.heartbeat-interval",
+         std::chrono::duration_cast<caf::timespan>(interval));
+  c->set("middleman.connection-timeout",
+         std::chrono::duration_cast<caf::timespan>(silence));
+  return c;
+}
+
+} // namespace mesh

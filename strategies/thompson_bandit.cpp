@@ -1,0 +1,116 @@
+// thompson_bandit: Beta-Bernoulli Thompson sampling over the variants (the
+// seed's multi_armed_bandit.py), with a floor: each variant always gets at
+// least `floor` of the traffic, so evidence keeps coming for every arm.
+
+#include <algorithm>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "strategies/builtin.hpp"
+
+namespace mesh::detail {
+
+namespace {
+
+class thompson_bandit : public strategy {
+public:
+  const char* name() const noexcept override {
+    return "thompson_bandit";
+  }
+
+  std::vector<manifest_problem> prepare(const nlohmann::json& args,
+                                        const std::vector<variant>& variants,
+                                        const std::string&) override {
+    std::vector<manifest_problem> problems;
+    auto add = [&](std::string pointer, std::string message) {
+      problems.push_back({std::move(pointer), std::move(message)});
+    };
+    variants_ = variants.size();
+    if (variants.empty())
+      add("/variants", "thompson_bandit needs at least one variant");
+    if (args.is_null())
+      return problems;
+    if (!args.is_object()) {
+      add("/strategy/args", "thompson_bandit takes {floor, prior_alpha, "
+                            "prior_beta}");
+      return problems;
+    }
+    auto number = [&](const char* key, double lo, double hi, double& out) {
+      auto i = args.find(key);
+      if (i == args.end())
+        return;
+      if (!i->is_number() || i->get<double>() < lo || i->get<double>() > hi)
+        add(std::string{"/strategy/args/"} + key,
+            "must be a number in [" + std::to_string(lo) + ", "
+              + std::to_string(hi) + "]");
+      else
+        out = i->get<double>();
+    };
+    number("floor", 0.0, 1.0, floor_);
+    number("prior_alpha", 1e-6, 1e6, alpha_);
+    number("prior_beta", 1e-6, 1e6, beta_);
+    for (auto i = args.begin(); i != args.end(); ++i)
+      if (i.key() != "floor" && i.key() != "prior_alpha"
+          && i.key() != "prior_beta")
+        add("/strategy/args/" + i.key(), "unknown argument of "
+                                         "thompson_bandit");
+    if (floor_ * static_cast<double>(variants_) > 1.0)
+      add("/strategy/args/floor",
+          "floor x " + std::to_string(variants_)
+            + " variants exceeds all the traffic");
+    return problems;
+  }
+
+  decision choose(const decision_input& in) const override {
+    std::uniform_real_distribution<double> u01{0.0, 1.0};
+    auto u = u01(in.rng);
+    auto n = static_cast<double>(variants_);
+    if (u < floor_ * n) // the floor: uniform exploration
+      return {std::min(variants_ - 1, static_cast<size_t>(u / floor_)),
+              decision_kind::explored, 0, {}};
+    size_t best = 0;
+    double best_sample = -1;
+    for (size_t i = 0; i < variants_; ++i) {
+      outcome_counts c;
+      if (in.evidence != nullptr && i < in.evidence->size())
+        c = (*in.evidence)[i];
+      std::gamma_distribution<double> ga{alpha_ + static_cast<double>(c.successes)};
+      std::gamma_distribution<double> gb{beta_ + static_cast<double>(c.failures)};
+      auto x = ga(in.rng);
+      auto y = gb(in.rng);
+      auto sample = x + y > 0 ? x / (x + y) : 0.0;
+      if (sample > best_sample) {
+        best_sample = sample;
+        best = i;
+      }
+    }
+    return {best, decision_kind::sampled,
+            static_cast<uint64_t>(best_sample * 1e6), {}};
+  }
+
+  std::string explain(const decision& d,
+                      const std::vector<variant>& variants) const override {
+    if (d.kind == decision_kind::explored)
+      return "floor share (exploration): " + variants.at(d.index).id;
+    char sample[32];
+    std::snprintf(sample, sizeof(sample), "%.3f",
+                  static_cast<double>(d.detail) / 1e6);
+    return std::string{"highest posterior sample ("} + sample
+           + "): " + variants.at(d.index).id;
+  }
+
+private:
+  size_t variants_ = 0;
+  double floor_ = 0.05;
+  double alpha_ = 1.0;
+  double beta_ = 1.0;
+};
+
+} // namespace
+
+std::unique_ptr<strategy> make_thompson_bandit() {
+  return std::make_unique<thompson_bandit>();
+}
+
+} // namespace mesh::detail
