@@ -1,6 +1,7 @@
 #include "bench/bench_env.hpp"
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include <unistd.h>
@@ -15,6 +16,20 @@ namespace {
 
 constexpr auto start_timeout = std::chrono::seconds{30};
 
+// The process scenarios' manifests: both variants are the local echo
+// handler, so a process dispatch differs from a plain one only by the
+// strategy evaluator's work.
+nlohmann::json bench_manifest(const std::string& strategy,
+                              nlohmann::json args) {
+  return {{"description", "meshbench: " + strategy},
+          {"owner", "meshbench"},
+          {"input_schema", {{"type", "object"}}},
+          {"strategy", {{"path", strategy}, {"args", std::move(args)}}},
+          {"variants",
+           {{{"id", "a"}, {"path", "bench/Local/Echo"}, {"weight", 0.5}},
+            {{"id", "b"}, {"path", "bench/Local/Echo"}, {"weight", 0.5}}}}};
+}
+
 } // namespace
 
 bench_env::~bench_env() {
@@ -24,6 +39,10 @@ bench_env::~bench_env() {
   node_b_.signal_and_wait(SIGTERM, std::chrono::seconds{10});
   if (!config_path_.empty())
     ::unlink(config_path_.c_str());
+  if (!manifests_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(manifests_dir_, ec);
+  }
 }
 
 std::vector<std::string> bench_env::caf_flags() const {
@@ -74,6 +93,14 @@ caf::error bench_env::start_nodes() {
       {"middleman_workers", opts.middleman_workers}}},
     {"cluster", {{"heartbeat_interval_ms", opts.heartbeat_ms}}}};
   std::ofstream{config_path_} << cfg.dump();
+  char dir[] = "/tmp/meshbench-manifests-XXXXXX";
+  if (::mkdtemp(dir) == nullptr)
+    return make_error(status_code::internal, "cannot create a temp folder");
+  manifests_dir_ = dir;
+  std::ofstream{manifests_dir_ + "/bench_rollout.json"}
+    << bench_manifest("percentage_rollout", {{"bucketing_key", "user_id"}});
+  std::ofstream{manifests_dir_ + "/bench_bandit.json"}
+    << bench_manifest("thompson_bandit", {{"floor", 0.05}});
   nlohmann::json ready_b, ready_a;
   auto b = start_node({"--id", "bench-b", "--namespaces", "echo", "--plugin",
                        opts.bin_dir + "/libmesh_example_handlers.so"},
@@ -83,6 +110,8 @@ caf::error bench_env::start_nodes() {
   node_b_ = std::move(*b);
   auto a = start_node({"--id", "bench-a", "--namespaces", "bench,echo",
                        "--plugin", opts.bin_dir + "/libmesh_bench_plugin.so",
+                       "--manifests", manifests_dir_, "--data-dir",
+                       manifests_dir_ + "/data",
                        "--seeds", ready_b["listen"].get<std::string>()},
                       ready_a);
   if (!a)
@@ -119,13 +148,27 @@ nlohmann::json bench_env::driver_args(const std::string& target,
 
 caf::expected<nlohmann::json>
 bench_env::drive_inside_a(const std::string& target, size_t in_flight) {
+  return call_driver("Run", driver_args(target, in_flight));
+}
+
+caf::expected<nlohmann::json>
+bench_env::drive_process_inside_a(const std::string& process,
+                                  size_t in_flight) {
+  auto args = driver_args("", in_flight);
+  args.erase("target");
+  args["process"] = process;
+  return call_driver("Process", std::move(args));
+}
+
+caf::expected<nlohmann::json>
+bench_env::call_driver(const std::string& method, nlohmann::json args) {
   auto budget = opts.warmup + opts.duration + std::chrono::seconds{30};
   auto r = client_a_->call({{"cmd", "dispatch"},
                             {"namespace", "bench"},
                             {"service", "Driver"},
-                            {"method", "Run"},
+                            {"method", method},
                             {"deadline_ms", budget.count()},
-                            {"payload", driver_args(target, in_flight)}},
+                            {"payload", std::move(args)}},
                            budget);
   if (!r)
     return r.error();

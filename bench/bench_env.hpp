@@ -63,6 +63,11 @@ public:
   caf::expected<nlohmann::json> drive_inside_a(const std::string& target,
                                                size_t in_flight);
 
+  /// Runs bench/Driver/Process on node A: process dispatch of `process`
+  /// (bench_rollout or bench_bandit, whose variants are bench/Local/Echo).
+  caf::expected<nlohmann::json> drive_process_inside_a(
+    const std::string& process, size_t in_flight);
+
   /// Runs `caf_echo MODE ARGS` to completion and parses its JSON line.
   caf::expected<nlohmann::json> run_caf_echo(std::vector<std::string> args);
 
@@ -81,7 +86,10 @@ public:
 private:
   caf::expected<child_process> start_node(const std::vector<std::string>& args,
                                           nlohmann::json& ready);
+  caf::expected<nlohmann::json> call_driver(const std::string& method,
+                                            nlohmann::json args);
   std::string config_path_;
+  std::string manifests_dir_;
   child_process node_a_, node_b_;
   std::unique_ptr<console_client> client_a_;
   std::vector<child_process> caf_servers_;

@@ -4,6 +4,9 @@
 //                      against its own router and answers with the figures:
 //                      {"target": "ns/Service/Method", "in_flight": N,
 //                       "warmup_ms": W, "duration_ms": D, "payload_bytes": B}
+//   bench/Driver/Process  the same for process dispatch through the strategy
+//                      evaluator: {"process": NAME, ...}; each request has a
+//                      new user_id, so percentage_rollout hashes every time
 // So "local dispatch" and "remote dispatch, one round trip" are measured
 // from a caller inside the mesh, without a network hop to reach it.
 
@@ -11,6 +14,7 @@
 
 #include "bench/load_driver.hpp"
 #include "node/plugin_api.hpp"
+#include "protocol/json_payload.hpp"
 #include "protocol/type_ids.hpp"
 
 namespace {
@@ -41,6 +45,37 @@ json run_driver(caf::actor_system& sys, const caf::actor& router,
   return result.to_json();
 }
 
+json run_process_driver(caf::actor_system& sys, const caf::actor& evaluator,
+                        const json& in) {
+  if (!evaluator)
+    throw mesh::handler_failure(mesh::status_code::unavailable,
+                                "this node has no strategy evaluator");
+  mesh::bench::load_spec spec;
+  spec.in_flight = in.value("in_flight", size_t{1});
+  spec.warmup = std::chrono::milliseconds{in.value("warmup_ms", 500)};
+  spec.duration = std::chrono::milliseconds{in.value("duration_ms", 2000)};
+  mesh::pb::ProcessRequest proto;
+  proto.set_process_name(in.value("process", ""));
+  proto.set_trace_id("bench");
+  mesh::json_to_value(
+    {{"data", std::string(in.value("payload_bytes", size_t{100}), 'x')}},
+    *proto.mutable_input_args());
+  auto* user = (*proto.mutable_user_context()->mutable_struct_value()
+                  ->mutable_fields())["user_id"]
+                 .mutable_string_value();
+  uint64_t n = 0;
+  auto result = mesh::bench::run_closed_loop<mesh::pb::ProcessResponse>(
+    sys, evaluator, spec,
+    [&proto, user, &n] {
+      *user = "u-" + std::to_string(++n);
+      return proto;
+    },
+    [](const mesh::pb::ProcessResponse& r) -> std::string {
+      return r.status().code() == 0 ? std::string{} : r.status().message();
+    });
+  return result.to_json();
+}
+
 } // namespace
 
 MESH_PLUGIN_ENTRY(registrar) {
@@ -56,6 +91,11 @@ MESH_PLUGIN_ENTRY(registrar) {
   registrar.add_json({"bench", "Driver", "Run"},
                      [sys, router](const mesh::call_context&, const json& in) {
                        return run_driver(*sys, router, in);
+                     });
+  registrar.add_json({"bench", "Driver", "Process"},
+                     [sys, evaluator = registrar.strategies()](
+                       const mesh::call_context&, const json& in) {
+                       return run_process_driver(*sys, evaluator, in);
                      });
   return 0;
 }

@@ -91,6 +91,29 @@ const std::vector<scenario>& scenarios() {
          return relay.error();
        return caf_client(env, *relay, n);
      }},
+    // Process dispatch against plain dispatch of the same handler: what
+    // the strategy evaluator (schema check, decision, log, one more actor
+    // hop) costs. The baseline is Mesh itself here, not bare CAF.
+    {"process_rollout",
+     "caller on A -> strategy evaluator (percentage_rollout) -> router -> "
+     "local echo",
+     "plain dispatch of the same handler: caller on A -> router -> local echo",
+     [](bench_env& env, size_t n) {
+       return env.drive_process_inside_a("bench_rollout", n);
+     },
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_a("bench/Local/Echo", n);
+     }},
+    {"process_bandit",
+     "caller on A -> strategy evaluator (thompson_bandit) -> router -> "
+     "local echo",
+     "plain dispatch of the same handler: caller on A -> router -> local echo",
+     [](bench_env& env, size_t n) {
+       return env.drive_process_inside_a("bench_bandit", n);
+     },
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_a("bench/Local/Echo", n);
+     }},
   };
   return all;
 }

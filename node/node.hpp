@@ -57,7 +57,7 @@ public:
   caf::actor router() const override;
   caf::actor registry() const;
   caf::actor cluster() const; ///< the connection manager
-  caf::actor strategies() const; ///< the strategy evaluator
+  caf::actor strategies() const override; ///< the strategy evaluator
   caf::actor console() const;
 
   // -- handlers (handler_registrar; throw std::invalid_argument) ------------

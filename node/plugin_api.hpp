@@ -59,6 +59,13 @@ public:
   /// request) to call any handler in the cluster, e.g. from a handler that
   /// composes others. It answers with a pb::DispatchResponse.
   virtual caf::actor router() const = 0;
+
+  /// The node's strategy evaluator: send it a pb::ProcessRequest to run a
+  /// business process by its manifest; it answers with a
+  /// pb::ProcessResponse. Null when the node has none.
+  virtual caf::actor strategies() const {
+    return {};
+  }
 };
 
 using plugin_entry_fn = int (*)(handler_registrar&, uint32_t abi_version);
