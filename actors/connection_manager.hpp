@@ -51,6 +51,7 @@ struct connection_manager_config {
   caf::actor registry;
   caf::actor router;
   caf::actor strategies; ///< offered to peers (may be null)
+  caf::actor topics;     ///< offered to peers (may be null)
 };
 
 caf::actor spawn_connection_manager(caf::actor_system& sys,

@@ -59,7 +59,7 @@ struct connection_manager_state {
   }
 
   peer_actors own_actors() const {
-    return {caf::actor{self}, cfg.router, cfg.strategies};
+    return {caf::actor{self}, cfg.router, cfg.strategies, cfg.topics};
   }
 
   // -- connection_manager.cpp ------------------------------------------------

@@ -61,6 +61,7 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
   add_core_commands(st.commands);
   add_cluster_commands(st.commands);
   add_strategy_commands(st.commands);
+  add_topic_commands(st.commands);
   return {
     [self](atom::update, const std::string& console_address) {
       // Sent by the node once the console's port is known (port 0).

@@ -32,6 +32,7 @@ struct console_config {
   caf::actor registry;
   caf::actor cluster;   ///< connection_manager (may be null)
   caf::actor strategies; ///< strategy_evaluator (may be null)
+  caf::actor topics;     ///< topic_dispatcher (may be null)
   /// Asks the node to leave the cluster (meshctl leave); runs on the
   /// console's thread and must not block.
   std::function<void()> request_leave;

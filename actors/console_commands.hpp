@@ -39,5 +39,6 @@ const std::string* string_arg(const nlohmann::json& args, const char* name);
 void add_core_commands(console_command_table& table);
 void add_cluster_commands(console_command_table& table);
 void add_strategy_commands(console_command_table& table);
+void add_topic_commands(console_command_table& table);
 
 } // namespace mesh

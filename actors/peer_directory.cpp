@@ -86,6 +86,7 @@ peer_table_ptr peer_directory::snapshot() {
     r.state = rec.state;
     r.router = rec.actors.router;
     r.strategies = rec.actors.strategies;
+    r.topics = rec.actors.topics;
     for (auto& ns : shared_with(rec))
       r.shared.insert(std::move(ns));
     r.methods = rec.methods;

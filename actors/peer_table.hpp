@@ -26,6 +26,7 @@ struct peer_route {
   peer_state state = peer_state::joining;
   caf::actor router; ///< the peer's request_router
   caf::actor strategies; ///< the peer's strategy_evaluator (may be null)
+  caf::actor topics;     ///< the peer's topic_dispatcher (may be null)
   /// Namespaces both this node and the peer serve: only these route.
   std::set<std::string, std::less<>> shared;
   /// Every handler the peer serves, with its idempotent flag.

@@ -181,6 +181,46 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       s.max_throughput = i->value("max_throughput", s.max_throughput);
       s.middleman_workers = i->value("middleman_workers", s.middleman_workers);
     }
+    if (auto i = doc.find("topics"); i != doc.end()) {
+      auto& t = cfg.topics;
+      t.dispatcher_timeout_ms = i->value("dispatcher_timeout_ms",
+                                         t.dispatcher_timeout_ms);
+      t.max_output_depth = i->value("max_output_depth", t.max_output_depth);
+      t.threads = i->value("threads", t.threads);
+      t.freeze = i->value("freeze", t.freeze);
+      auto list = i->value("dispatchers", nlohmann::json::array());
+      for (size_t k = 0; k < list.size(); ++k) {
+        const auto& d = list[k];
+        auto ptr = "/topics/dispatchers/" + std::to_string(k);
+        dispatcher_decl x;
+        x.id = d.at("id");
+        x.kind = d.at("kind");
+        x.category = *parse_message_category(d.at("category").get<std::string>());
+        x.message_types = d.value("message_types", std::set<std::string>{});
+        x.keep = d.value("keep", x.keep);
+        x.forward_to = d.value("forward_to", "");
+        if (x.kind == "forward" && x.forward_to.empty())
+          return fail(ptr, "a forward dispatcher needs forward_to "
+                           "(namespace/Service/Method)");
+        t.dispatchers.push_back(std::move(x));
+      }
+      auto routes = i->value("routes", nlohmann::json::array());
+      for (size_t k = 0; k < routes.size(); ++k) {
+        const auto& r = routes[k];
+        auto ptr = "/topics/routes/" + std::to_string(k);
+        topic_route x;
+        x.id = r.at("id");
+        x.pattern = r.at("pattern");
+        if (auto err = check_topic_pattern(x.pattern); !err.empty())
+          return fail(ptr + "/pattern", err);
+        x.category = *parse_message_category(r.at("category").get<std::string>());
+        x.dispatcher_id = r.at("dispatcher");
+        if (auto m = r.find("message_type"); m != r.end() && m->is_string())
+          x.message_type = m->get<std::string>();
+        x.enabled = r.value("enabled", true);
+        t.routes.push_back(std::move(x));
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     // Only reachable for a document that skipped the schema check.
     return fail("/", e.what());

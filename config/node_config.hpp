@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/address.hpp"
+#include "topics/route_table.hpp"
 
 namespace mesh {
 
@@ -46,6 +47,25 @@ struct cluster_config {
   std::string load_balancing = "round_robin";
 };
 
+/// A built-in dispatcher declared in the config (record or forward).
+struct dispatcher_decl {
+  std::string id;
+  std::string kind; ///< "record" or "forward"
+  message_category category = message_category::event;
+  std::set<std::string> message_types;
+  size_t keep = 100;
+  std::string forward_to;
+};
+
+struct topics_config {
+  uint32_t dispatcher_timeout_ms = 5000;
+  uint32_t max_output_depth = 4;
+  size_t threads = 4;
+  bool freeze = false;
+  std::vector<dispatcher_decl> dispatchers;
+  std::vector<topic_route> routes; ///< registered after the plug-ins
+};
+
 /// The environment variable that carries the cluster secret.
 inline constexpr const char* cluster_secret_env = "MESH_CLUSTER_SECRET";
 
@@ -62,6 +82,7 @@ struct node_config {
   std::optional<std::vector<std::string>> allow_list;
   cluster_config cluster;
   scheduler_config scheduler;
+  topics_config topics;
 };
 
 /// The embedded default configuration (config/default_node.json).

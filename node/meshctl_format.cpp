@@ -135,6 +135,56 @@ void print_strategy_stats(std::ostream& out, const nlohmann::json& r) {
   }
 }
 
+void print_publish(std::ostream& out, const nlohmann::json& r) {
+  out << "status:      " << r.value("status", "") << "\n"
+      << "dispatch_id: " << r.value("dispatch_id", "") << "\n"
+      << "trace_id:    " << r.value("trace_id", "") << "\n"
+      << "duration:    " << r.value("duration_us", 0) << " us\n"
+      << "outputs:     " << join(r.value("outputs", nlohmann::json::array()))
+      << "\n";
+  if (!r.value("error", "").empty())
+    out << "error:       " << r.value("error", "") << "\n";
+  for (const auto& d : r.value("dispatchers", nlohmann::json::array()))
+    out << "  " << std::left << std::setw(24) << d.value("dispatcher_id", "")
+        << std::setw(18) << d.value("node", "") << std::setw(17)
+        << d.value("status", "") << d.value("duration_us", 0) << " us\n";
+}
+
+void print_routes(std::ostream& out, const nlohmann::json& r) {
+  out << std::left << std::setw(22) << "ROUTE" << std::setw(26) << "PATTERN"
+      << std::setw(9) << "CATEGORY" << std::setw(22) << "DISPATCHER"
+      << std::setw(14) << "TYPE" << std::setw(9) << "ENABLED" << "NODE\n";
+  for (const auto& x : r.value("routes", nlohmann::json::array()))
+    out << std::left << std::setw(22) << x.value("route_id", "")
+        << std::setw(26) << x.value("pattern", "") << std::setw(9)
+        << x.value("category", "") << std::setw(22)
+        << x.value("dispatcher_id", "") << std::setw(14)
+        << (x.value("message_type", "").empty() ? "*" : x.value("message_type", ""))
+        << std::setw(9) << (x.value("enabled", false) ? "yes" : "no")
+        << x.value("node", "") << "\n";
+  if (r.value("frozen", false))
+    out << "(this node's routes are frozen)\n";
+}
+
+void print_metrics(std::ostream& out, const nlohmann::json& r) {
+  out << "publishes: " << r.value("publishes", 0) << ", success rate "
+      << std::fixed << std::setprecision(3) << r.value("success_rate", 0.0)
+      << "\n";
+  out << std::left << std::setw(24) << "DISPATCHER" << std::setw(12)
+      << "EXECUTIONS" << std::setw(8) << "ERRORS" << std::setw(10)
+      << "TIMEOUTS" << std::setw(11) << "ERROR_RATE" << std::setw(10)
+      << "MEAN_US" << std::setw(10) << "P50_US" << "P99_US\n";
+  for (const auto& d : r.value("dispatchers", nlohmann::json::array())) {
+    auto lat = d.value("latency_us", nlohmann::json::object());
+    out << std::left << std::setw(24) << d.value("dispatcher_id", "")
+        << std::setw(12) << d.value("executions", 0) << std::setw(8)
+        << d.value("errors", 0) << std::setw(10) << d.value("timeouts", 0)
+        << std::setw(11) << d.value("error_rate", 0.0) << std::setw(10)
+        << lat.value("mean", 0.0) << std::setw(10) << lat.value("p50", 0.0)
+        << lat.value("p99", 0.0) << "\n";
+  }
+}
+
 } // namespace
 
 void print_human(std::ostream& out, const std::string& command,
@@ -161,6 +211,12 @@ void print_human(std::ostream& out, const std::string& command,
     out << "recorded " << (result.value("success", false) ? "success" : "failure")
         << " of " << result.value("process", "") << "/"
         << result.value("variant", "") << "\n";
+  else if (command == "publish")
+    print_publish(out, result);
+  else if (command == "routes")
+    print_routes(out, result);
+  else if (command == "metrics")
+    print_metrics(out, result);
   else if (command == "connect")
     out << "connected to " << result.value("peer", "") << " at "
         << result.value("address", "") << " (connection "
@@ -178,6 +234,10 @@ void print_human(std::ostream& out, const std::string& command,
 }
 
 void print_failure(std::ostream& out, const nlohmann::json& reply) {
+  if (reply.contains("dispatch_id")) { // a publish that did not succeed
+    print_publish(out, reply);
+    return;
+  }
   out << "status:     " << reply.value("status", "internal") << "\n";
   if (reply.contains("handled_by") && !reply["handled_by"].get<std::string>().empty())
     out << "handled_by: " << reply["handled_by"].get<std::string>() << "\n";

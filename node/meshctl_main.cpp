@@ -64,7 +64,7 @@ struct options {
   std::string error; // set by subcommand callbacks on bad input
   // arguments of the subcommands (only one runs)
   std::string ns, service, method, target, trace, payload_text, action;
-  std::string context_text, args_text, outcome;
+  std::string context_text, args_text, outcome, category, message_type;
   int64_t deadline_ms = -1;
   std::vector<std::string> allow;
 };
@@ -215,6 +215,51 @@ void add_strategy_commands(CLI::App& app, options& o) {
   strategy->require_subcommand(1);
 }
 
+void add_topic_commands(CLI::App& app, options& o) {
+  auto* publish = app.add_subcommand(
+    "publish", "publish a message: every matching dispatcher in the cluster "
+               "runs once");
+  publish->add_option("topic", o.target, "dot-separated topic")->required();
+  publish->add_option("--category", o.category, "event, command or intent")
+    ->check(CLI::IsMember({"event", "command", "intent"}));
+  publish->add_option("--type", o.message_type, "message type");
+  publish->add_option("--payload", o.payload_text, "JSON payload");
+  publish->add_option("--trace", o.trace, "trace id (default: generated)");
+  publish->callback([&o] {
+    o.command = {{"cmd", "publish"},
+                 {"topic", o.target},
+                 {"category", o.category.empty() ? "event" : o.category}};
+    if (!o.message_type.empty())
+      o.command["message_type"] = o.message_type;
+    if (!o.trace.empty())
+      o.command["trace"] = o.trace;
+    set_json(o, "--payload", o.payload_text, "payload");
+  });
+  auto simple = [&](const char* name, const char* help) {
+    auto* sub = app.add_subcommand(name, help);
+    sub->callback([&o, name] { o.command = {{"cmd", name}}; });
+    return sub;
+  };
+  simple("routes", "topic routes of this node and of its peers, dispatchers");
+  simple("metrics", "per-dispatcher executions, errors, latency; success rate");
+  simple("freeze", "freeze this node's routes: later registrations fail");
+  auto* records = app.add_subcommand(
+    "records", "messages kept by a record dispatcher");
+  records->add_option("dispatcher", o.target)->required();
+  records->callback([&o] {
+    o.command = {{"cmd", "records"}, {"dispatcher", o.target}};
+  });
+  auto* route = app.add_subcommand("route", "enable or disable a route");
+  route->add_option("action", o.action, "enable or disable")
+    ->required()
+    ->check(CLI::IsMember({"enable", "disable"}));
+  route->add_option("route", o.target, "route id")->required();
+  route->callback([&o] {
+    o.command = {{"cmd", "route"}, {"route", o.target},
+                 {"enabled", o.action == "enable"}};
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -230,6 +275,7 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
   add_commands(app, o);
   add_strategy_commands(app, o);
+  add_topic_commands(app, o);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "node/node.hpp"
 
+#include "node/node_impl.hpp"
+
 #include <mutex>
 
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include "actors/registry.hpp"
 #include "actors/request_router.hpp"
 #include "actors/strategy_evaluator.hpp"
+#include "actors/topic_dispatcher.hpp"
+#include "actors/topic_handler.hpp"
 #include "cluster/handshake.hpp"
 #include "node/caf_settings.hpp"
 #include "node/plugin_loader.hpp"
@@ -23,33 +27,6 @@
 #include "telemetry/log.hpp"
 
 namespace mesh {
-
-struct node::impl {
-  node_config cfg;
-  std::string id;
-  host_port listen;
-  host_port console;
-  std::unique_ptr<caf::actor_system_config> sys_cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::string incarnation = random_hex_token();
-  caf::actor registry;
-  caf::actor router;
-  caf::actor cluster;
-  caf::actor strategies;
-  caf::actor console_actor;
-  std::mutex mtx;
-  bool stopped = false;
-  struct leave_callback {
-    std::mutex mtx;
-    std::function<void()> fn;
-  };
-  std::shared_ptr<leave_callback> leave_cb = std::make_shared<leave_callback>();
-  std::shared_ptr<spdlog::logger> log = log::get("node");
-
-  std::vector<caf::actor> actors() const {
-    return {console_actor, strategies, cluster, router, registry};
-  }
-};
 
 namespace {
 
@@ -118,8 +95,18 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   se.deadline = std::chrono::milliseconds{lim.default_deadline_ms};
   cm.strategies = spawn_strategy_evaluator(sys, se);
   st->strategies = cm.strategies;
+  topic_dispatcher_config td;
+  td.node_id = st->id;
+  td.router = st->router;
+  td.dispatcher_timeout
+    = std::chrono::milliseconds{cfg.topics.dispatcher_timeout_ms};
+  td.max_output_depth = cfg.topics.max_output_depth;
+  td.threads = cfg.topics.threads;
+  cm.topics = spawn_topic_dispatcher(sys, td);
+  st->topics = cm.topics;
   st->cluster = spawn_connection_manager(sys, cm);
   caf::anon_send(st->cluster, atom::subscribe_v, st->strategies);
+  caf::anon_send(st->cluster, atom::subscribe_v, st->topics);
   st->cfg = std::move(cfg);
   std::unique_ptr<node> result{new node(std::move(st))};
   auto& self = *result->impl_;
@@ -134,6 +121,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   for (const auto& p : self.cfg.plugins)
     if (auto err = load_plugin(p, *result))
       return err;
+  if (auto err = result->add_configured_topics())
+    return err;
   auto& mm = sys.middleman();
   // Peers reach the connection manager; everything else they learn from it.
   // SO_REUSEADDR: a node restarted on its port must not wait for the
@@ -154,6 +143,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.registry = self.registry;
   cc.cluster = self.cluster;
   cc.strategies = self.strategies;
+  cc.topics = self.topics;
   cc.request_leave = [cb = self.leave_cb, cluster = self.cluster] {
     // meshnode turns this into its shutdown; an embedding program that
     // set no callback just leaves the cluster and keeps running.
@@ -220,106 +210,12 @@ caf::actor node::strategies() const {
   return impl_->strategies;
 }
 
+caf::actor node::topics() const {
+  return impl_->topics;
+}
+
 caf::actor node::console() const {
   return impl_->console_actor;
-}
-
-namespace {
-
-// Asks `dest` and waits for its ok_atom; its error otherwise.
-template <class... Ts>
-caf::error ask_ok(caf::actor_system& sys, const caf::actor& dest,
-                  Ts&&... xs) {
-  caf::scoped_actor self{sys};
-  caf::error result;
-  self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
-    .receive([](caf::ok_atom) {}, [&](caf::error& err) { result = err; });
-  return result;
-}
-
-} // namespace
-
-caf::error node::add_handler(handler_spec spec) {
-  return ask_ok(*impl_->sys, impl_->registry, atom::add_v, std::move(spec));
-}
-
-namespace {
-
-void throw_if(caf::error err) {
-  if (!err)
-    return;
-  throw std::invalid_argument(error_text(err));
-}
-
-} // namespace
-
-void node::add(service_key key, any_handler fn, handler_options opts) {
-  throw_if(add_handler(make_function_handler(std::move(key), std::move(fn),
-                                             std::move(opts))));
-}
-
-void node::add_json(service_key key, json_handler fn, handler_options opts) {
-  throw_if(add_handler(make_json_handler(std::move(key), std::move(fn),
-                                         std::move(opts))));
-}
-
-void node::add_actor(service_key key, caf::actor handler,
-                     handler_options opts) {
-  throw_if(add_handler(make_actor_handler(std::move(key), std::move(handler),
-                                          std::move(opts))));
-}
-
-caf::error node::remove_handler(const std::string& path) {
-  return ask_ok(*impl_->sys, impl_->registry, atom::remove_v, path);
-}
-
-caf::error node::set_validator(std::shared_ptr<const registry_validator> v) {
-  return ask_ok(*impl_->sys, impl_->registry, atom::validator_v, std::move(v));
-}
-
-pb::DispatchResponse node::dispatch(pb::DispatchRequest req) {
-  caf::scoped_actor self{*impl_->sys};
-  pb::DispatchResponse result;
-  self->request(impl_->router, caf::infinite, std::move(req))
-    .receive([&](pb::DispatchResponse& r) { result = std::move(r); },
-             [&](caf::error& err) {
-               result.mutable_status()->set_code(
-                 static_cast<pb::StatusCode>(to_status_code(err)));
-               result.mutable_status()->set_message(impl_->sys->render(err));
-             });
-  return result;
-}
-
-pb::ProcessResponse node::process(pb::ProcessRequest req) {
-  caf::scoped_actor self{*impl_->sys};
-  pb::ProcessResponse result;
-  self->request(impl_->strategies, caf::infinite, std::move(req))
-    .receive([&](pb::ProcessResponse& r) { result = std::move(r); },
-             [&](caf::error& err) {
-               result.mutable_status()->set_code(
-                 static_cast<pb::StatusCode>(to_status_code(err)));
-               result.mutable_status()->set_message(error_text(err));
-             });
-  return result;
-}
-
-caf::error node::report_outcome(const std::string& process,
-                                const std::string& variant_id, bool success) {
-  pb::OutcomeReport report;
-  report.set_process_name(process);
-  report.set_variant_id(variant_id);
-  report.set_success(success);
-  return ask_ok(*impl_->sys, impl_->strategies, atom::outcome_v,
-                std::move(report));
-}
-
-caf::expected<nlohmann::json> node::reload_manifests() {
-  caf::scoped_actor self{*impl_->sys};
-  caf::expected<nlohmann::json> result{nlohmann::json{}};
-  self->request(impl_->strategies, caf::infinite, atom::reload_v)
-    .receive([&](nlohmann::json& report) { result = std::move(report); },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
 }
 
 void node::on_leave_request(std::function<void()> f) {
@@ -382,6 +278,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.router = nullptr;
   st.cluster = nullptr;
   st.strategies = nullptr;
+  st.topics = nullptr;
   st.console_actor = nullptr;
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();

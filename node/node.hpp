@@ -33,7 +33,11 @@ class DispatchRequest;
 class DispatchResponse;
 class ProcessRequest;
 class ProcessResponse;
+class PublishRequest;
+class PublishResponse;
 } // namespace pb
+
+struct dispatcher_spec;
 
 class node : public handler_registrar {
 public:
@@ -58,6 +62,7 @@ public:
   caf::actor registry() const;
   caf::actor cluster() const; ///< the connection manager
   caf::actor strategies() const override; ///< the strategy evaluator
+  caf::actor topics() const; ///< the topic dispatcher
   caf::actor console() const;
 
   // -- handlers (handler_registrar; throw std::invalid_argument) ------------
@@ -73,6 +78,27 @@ public:
 
   /// Unregisters "namespace/Service/Method"; in-flight calls finish.
   caf::error remove_handler(const std::string& path);
+
+  // -- topics (topic_handler.hpp) -------------------------------------------
+
+  /// Registers a dispatcher of any kind; an error says why it was refused
+  /// (duplicate id, frozen table: permission_denied, ...).
+  caf::error add_dispatcher(dispatcher_spec spec);
+
+  /// Registers a route; an error names a bad pattern or unknown dispatcher.
+  caf::error add_route(topic_route route);
+
+  /// handler_registrar: a function dispatcher / a route (throw on refusal).
+  void add_dispatcher(std::string id, message_category category,
+                      topic_handler fn,
+                      std::set<std::string> message_types = {}) override;
+  void add_topic_route(topic_route route) override;
+
+  /// Refuses every later registration; the table is then immutable.
+  caf::error freeze_routes();
+
+  /// Publishes and waits for the aggregated result (seed 004).
+  pb::PublishResponse publish(pb::PublishRequest req);
 
   /// Replaces the registry validator (null: none).
   caf::error set_validator(std::shared_ptr<const registry_validator> v);
@@ -108,6 +134,7 @@ public:
   void shutdown(std::chrono::milliseconds grace);
 
 private:
+  caf::error add_configured_topics();
   struct impl;
   explicit node(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;

@@ -22,12 +22,13 @@
 #include <caf/fwd.hpp>
 
 #include "actors/handler.hpp"
+#include "actors/topic_handler.hpp"
 
 namespace mesh {
 
 /// Bumped whenever handler_registrar or the handler types change
 /// incompatibly; a plug-in built against another version is refused.
-inline constexpr uint32_t plugin_abi_version = 1;
+inline constexpr uint32_t plugin_abi_version = 2; // 2: topics, strategies
 
 /// Where plug-ins (and embedding programs) register handlers.
 class handler_registrar {
@@ -66,6 +67,19 @@ public:
   virtual caf::actor strategies() const {
     return {};
   }
+
+  /// Registers a topic dispatcher: `fn` gets each message of `category`
+  /// (and of `message_types`, when not empty) that one of its routes
+  /// matches, and returns the output topics to publish next. Throws
+  /// std::invalid_argument when refused (duplicate id, frozen routes).
+  virtual void add_dispatcher(std::string id, message_category category,
+                              topic_handler fn,
+                              std::set<std::string> message_types = {})
+    = 0;
+
+  /// Registers a route to a dispatcher (topics/route_table.hpp); throws
+  /// std::invalid_argument for a bad pattern or an unknown dispatcher.
+  virtual void add_topic_route(topic_route route) = 0;
 };
 
 using plugin_entry_fn = int (*)(handler_registrar&, uint32_t abi_version);

@@ -49,4 +49,14 @@ MESH_ADD_ATOM(reload)
 MESH_ADD_ATOM(evidence)
 MESH_ADD_ATOM(flush)
 
+// -- topics ---------------------------------------------------------------------
+MESH_ADD_ATOM(publish)
+MESH_ADD_ATOM(routes)
+MESH_ADD_ATOM(dispatcher)
+MESH_ADD_ATOM(route)
+MESH_ADD_ATOM(freeze)
+MESH_ADD_ATOM(records)
+MESH_ADD_ATOM(metrics)
+MESH_ADD_ATOM(run)
+
 #undef MESH_ADD_ATOM

@@ -16,6 +16,8 @@ struct handler_outcome;
 struct handler_table;
 struct peer_table;
 class registry_validator;
+struct dispatcher_spec;
+struct topic_route;
 } // namespace mesh
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
@@ -24,3 +26,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::handler_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::handler_table>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::registry_validator>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::peer_table>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::dispatcher_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::topic_route)

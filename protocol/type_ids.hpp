@@ -36,5 +36,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesh, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::ProcessResponse))
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::OutcomeReport))
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::BanditEvidence))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::PublishRequest))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::PublishResponse))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::TopicRoutes))
 
 CAF_END_TYPE_ID_BLOCK(mesh)

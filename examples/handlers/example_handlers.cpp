@@ -11,6 +11,7 @@
 //                                   remaining stock (state kept in the actor)
 //   pricing/, notify/, recommend/   the variants of examples/manifests/
 //                                   (process_variants.cpp)
+// and topic dispatchers for order events (order_dispatchers.cpp).
 
 #include <atomic>
 #include <map>
@@ -19,6 +20,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "examples/handlers/order_dispatchers.hpp"
 #include "examples/handlers/process_variants.hpp"
 #include "node/plugin_api.hpp"
 #include "protocol/json_payload.hpp"
@@ -180,5 +182,6 @@ MESH_PLUGIN_ENTRY(registrar) {
   registrar.add_actor({"inventory", "StockService", "Reserve"},
                       registrar.system().spawn(stock_keeper));
   add_process_variants(registrar);
+  add_order_dispatchers(registrar);
   return 0;
 }

@@ -103,7 +103,7 @@ CAF_TEST(a hello from itself or with another protocol version is refused) {
     auto slot = std::make_shared<caf::error>();
     earth.sys.spawn([=, cm = earth.cm](caf::event_based_actor* self) {
       self->request(cm, caf::infinite, atom::hello_v, req,
-                    peer_actors{cm, cm, nullptr})
+                    peer_actors{cm, cm, nullptr, nullptr})
         .then([](pb::ConnectResponse&, peer_actors&) {},
               [slot](caf::error& err) { *slot = err; });
     });

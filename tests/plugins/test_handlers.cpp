@@ -3,6 +3,12 @@
 //   test/Faults/Sleep   sleeps {"ms": N} then answers {"slept_ms": N}
 //   test/Tight/Sleep    the same, with one slot and a queue of one
 //   test/Faults/Echo    answers with its payload (idempotent)
+// and topic dispatchers (routes come from the tests' configs):
+//   test-sleep          event; says "test-sleep started" on stderr, then
+//                       sleeps {"ms": N}
+//   test-throw          event; throws with a password in the message
+
+#include <iostream>
 
 #include <thread>
 
@@ -46,5 +52,16 @@ MESH_PLUGIN_ENTRY(registrar) {
                        return in;
                      },
                      idempotent);
+  registrar.add_dispatcher("test-sleep", mesh::message_category::event,
+                           [](const mesh::topic_message& m) {
+                             std::cerr << "test-sleep started" << std::endl;
+                             sleep_for(m.payload);
+                             return std::vector<std::string>{};
+                           });
+  registrar.add_dispatcher(
+    "test-throw", mesh::message_category::event,
+    [](const mesh::topic_message&) -> std::vector<std::string> {
+      throw std::runtime_error("broker login failed: password=hunter2");
+    });
   return 0;
 }

@@ -91,7 +91,7 @@ struct fixture {
   template <class T>
   std::enable_if_t<std::is_same_v<T, peer_actors>> round_trip() {
     auto a = sys.spawn([] { return caf::behavior{[](int) {}}; });
-    peer_actors original{a, nullptr, a};
+    peer_actors original{a, nullptr, a, a};
     std::vector<char> buf;
     caf::binary_serializer sink{sys, buf};
     CAF_REQUIRE(!sink(original));

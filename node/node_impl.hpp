@@ -1,0 +1,50 @@
+#pragma once
+
+// The inside of mesh::node, shared by node.cpp (start, shutdown) and
+// node_api.cpp (the blocking calls). Not installed; not for users.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "cluster/handshake.hpp"
+#include "node/node.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+struct node::impl {
+  node_config cfg;
+  std::string id;
+  host_port listen;
+  host_port console;
+  std::unique_ptr<caf::actor_system_config> sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::string incarnation = random_hex_token();
+  caf::actor registry;
+  caf::actor router;
+  caf::actor cluster;
+  caf::actor strategies;
+  caf::actor topics;
+  caf::actor console_actor;
+  std::mutex mtx;
+  bool stopped = false;
+  struct leave_callback {
+    std::mutex mtx;
+    std::function<void()> fn;
+  };
+  std::shared_ptr<leave_callback> leave_cb = std::make_shared<leave_callback>();
+  std::shared_ptr<spdlog::logger> log = log::get("node");
+
+  std::vector<caf::actor> actors() const {
+    return {console_actor, topics, strategies, cluster, router, registry};
+  }
+};
+
+} // namespace mesh

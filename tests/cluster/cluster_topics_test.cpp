@@ -1,0 +1,201 @@
+#define CAF_SUITE cluster.topics
+#include "check.hpp"
+
+#include <csignal>
+#include <future>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using namespace mesh::test;
+using nlohmann::json;
+
+namespace {
+
+// Node `id`: a record dispatcher "rec-ID" for "orders.>", plus `extra`
+// topics config; the test plug-in (its dispatchers test-sleep and
+// test-throw) and no example dispatchers.
+std::vector<std::string> topic_node(const temp_dir& dir, const std::string& id,
+                                    json extra_routes = json::array(),
+                                    json extra_dispatchers = json::array(),
+                                    std::vector<std::string> more = {}) {
+  json dispatchers = json::array(
+    {{{"id", "rec-" + id}, {"kind", "record"}, {"category", "event"},
+      {"keep", 1000}}});
+  for (auto& d : extra_dispatchers)
+    dispatchers.push_back(d);
+  json routes = json::array({{{"id", "orders-" + id},
+                              {"pattern", "orders.>"},
+                              {"category", "event"},
+                              {"dispatcher", "rec-" + id}}});
+  for (auto& r : extra_routes)
+    routes.push_back(r);
+  json cfg{{"listen", "127.0.0.1:0"},
+           {"console", "127.0.0.1:0"},
+           {"plugins", json::array({bin("libmesh_test_handlers.so")})},
+           {"namespaces", json::array({"test"})},
+           {"topics",
+            {{"dispatcher_timeout_ms", 8000},
+             {"dispatchers", dispatchers},
+             {"routes", routes}}}};
+  auto file = dir.write(id + ".json", cfg.dump());
+  std::vector<std::string> args{"--config", file, "--id", id,
+                                "--heartbeat-interval-ms", "100",
+                                "--heartbeat-misses", "5"};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+size_t records_of(const node_process& n, const std::string& dispatcher) {
+  auto r = meshctl_json(n.console(), {"records", dispatcher});
+  return r["result"].size();
+}
+
+// True when `n` knows `count` routes cluster-wide.
+bool knows_routes(const node_process& n, size_t count) {
+  auto r = meshctl_json(n.console(), {"routes"});
+  return r["result"]["routes"].size() == count;
+}
+
+json publish(const node_process& n, const std::string& topic,
+             const json& payload = json::object(), int exit = 0) {
+  return meshctl_json(n.console(), {"publish", topic, "--payload",
+                                    payload.dump()},
+                      exit);
+}
+
+} // namespace
+
+CAF_TEST(a publish on any node reaches every matching dispatcher exactly once) {
+  temp_dir dir;
+  node_process a{topic_node(dir, "a")};
+  node_process b{topic_node(dir, "b",
+                            json::array({{{"id", "pay-b"},
+                                          {"pattern", "payments.*"},
+                                          {"category", "event"},
+                                          {"dispatcher", "rec-b"}}}),
+                            json::array(), {"--seeds", a.listen()})};
+  node_process c{topic_node(dir, "c", json::array(), json::array(),
+                            {"--seeds", a.listen()})};
+  for (const auto* n : {&a, &b, &c})
+    CAF_REQUIRE(await_condition([&] { return knows_routes(*n, 4); }));
+  for (int i = 0; i < 10; ++i) {
+    auto r = publish(i % 2 == 0 ? a : c, "orders.eu.created",
+                     {{"order", i}});
+    CAF_CHECK_EQUAL(r.value("status", ""), "success");
+    CAF_CHECK_EQUAL(r["dispatchers"].size(), 3u);
+  }
+  CAF_CHECK_EQUAL(records_of(a, "rec-a"), 10u);
+  CAF_CHECK_EQUAL(records_of(b, "rec-b"), 10u);
+  CAF_CHECK_EQUAL(records_of(c, "rec-c"), 10u);
+  // A route only b has: only b runs, even when published on c.
+  auto pay = publish(c, "payments.card");
+  CAF_CHECK_EQUAL(pay["dispatchers"].size(), 1u);
+  CAF_CHECK_EQUAL(records_of(b, "rec-b"), 11u);
+  CAF_CHECK_EQUAL(records_of(c, "rec-c"), 10u);
+  // Nobody listens: no_dispatcher, exit 1.
+  auto none = publish(a, "inventory.low", json::object(), 1);
+  CAF_CHECK_EQUAL(none.value("status", ""), "no_dispatcher");
+  // Metrics on b count its executions.
+  auto metrics = meshctl_json(b.console(), {"metrics"})["result"];
+  for (const auto& d : metrics["dispatchers"])
+    if (d.value("dispatcher_id", "") == "rec-b")
+      CAF_CHECK_EQUAL(d.value("executions", 0), 11);
+}
+
+CAF_TEST(errors from other nodes are aggregated and sanitised) {
+  temp_dir dir;
+  node_process a{topic_node(dir, "a")};
+  node_process b{topic_node(dir, "b",
+                            json::array({{{"id", "fail-b"},
+                                          {"pattern", "orders.>"},
+                                          {"category", "event"},
+                                          {"dispatcher", "test-throw"}}}),
+                            json::array(), {"--seeds", a.listen()})};
+  CAF_REQUIRE(await_condition([&] { return knows_routes(a, 3); }));
+  auto r = publish(a, "orders.1", json::object(), 1);
+  CAF_CHECK_EQUAL(r.value("status", ""), "dispatcher_error");
+  auto error = r.value("error", "");
+  CAF_CHECK(error.find("test-throw on b") != std::string::npos);
+  CAF_CHECK(error.find("hunter2") == std::string::npos);
+  CAF_CHECK(r.dump().find("hunter2") == std::string::npos);
+  // The other dispatchers ran anyway.
+  CAF_CHECK_EQUAL(records_of(a, "rec-a"), 1u);
+  CAF_CHECK_EQUAL(records_of(b, "rec-b"), 1u);
+}
+
+CAF_TEST(a forward dispatcher triggers a handler on another node) {
+  temp_dir dir;
+  json forward = json::array({{{"id", "to-echo"},
+                               {"kind", "forward"},
+                               {"category", "event"},
+                               {"forward_to", "test/Faults/Throw"}}});
+  json route = json::array({{{"id", "fwd"},
+                             {"pattern", "audit.>"},
+                             {"category", "event"},
+                             {"dispatcher", "to-echo"}}});
+  // a has no handlers of its own; b serves test/.
+  node_process a{topic_node(dir, "a", route, forward,
+                            {"--plugin", bin("libmesh_example_handlers.so")})};
+  node_process b{topic_node(dir, "b", json::array(), json::array(),
+                            {"--seeds", a.listen()})};
+  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+  auto r = publish(a, "audit.login", {{"user", "u-1"}}, 1);
+  CAF_CHECK_EQUAL(r.value("status", ""), "dispatcher_error");
+  CAF_CHECK(r.value("error", "").find("handled by b") != std::string::npos);
+  CAF_CHECK(r.value("error", "").find("hunter2") == std::string::npos);
+}
+
+CAF_TEST(a node killed during a publish yields its part as an error) {
+  temp_dir dir;
+  json sleepy = json::array({{{"id", "sleep-c"},
+                              {"pattern", "orders.>"},
+                              {"category", "event"},
+                              {"dispatcher", "test-sleep"}}});
+  node_process a{topic_node(dir, "a")};
+  node_process b{topic_node(dir, "b", json::array(), json::array(),
+                            {"--seeds", a.listen()})};
+  node_process c{topic_node(dir, "c", sleepy, json::array(),
+                            {"--seeds", a.listen()})};
+  CAF_REQUIRE(await_condition([&] { return knows_routes(a, 4); }));
+  auto pending = std::async(std::launch::async, [&] {
+    return meshctl(a.console(), {"publish", "orders.slow",
+                                 "--payload", R"({"ms": 6000})"});
+  });
+  CAF_REQUIRE(await_condition([&] {
+    return c.log().find("test-sleep started") != std::string::npos;
+  }));
+  c.kill_hard();
+  auto done = pending.get();
+  auto r = json::parse(done.out, nullptr, false);
+  CAF_REQUIRE(!r.is_discarded());
+  CAF_CHECK_EQUAL(r.value("status", ""), "publish_failed");
+  CAF_CHECK(r.value("error", "").find("node c") != std::string::npos);
+  size_t ok = 0;
+  for (const auto& d : r["dispatchers"])
+    if (d.value("status", "") == "success")
+      ++ok;
+  CAF_CHECK_EQUAL(ok, 2u); // rec-a and rec-b; c's whole part is lost
+  // The cluster goes on: later publishes reach the survivors only.
+  CAF_CHECK(await_condition([&] {
+    auto run = meshctl(a.console(), {"publish", "orders.after"});
+    auto next = json::parse(run.out, nullptr, false);
+    return !next.is_discarded() && next.value("status", "") == "success"
+           && next["dispatchers"].size() == 2;
+  }));
+  CAF_CHECK(a.running());
+  CAF_CHECK(b.running());
+}
+
+CAF_TEST(freezing refuses later registrations) {
+  temp_dir dir;
+  node_process a{topic_node(dir, "a")};
+  meshctl_json(a.console(), {"freeze"});
+  auto routes = meshctl_json(a.console(), {"routes"})["result"];
+  CAF_CHECK_EQUAL(routes.value("frozen", false), true);
+  auto refused = meshctl_json(a.console(), {"route", "disable", "orders-a"}, 1);
+  CAF_CHECK_EQUAL(refused.value("status", ""), "permission_denied");
+  CAF_CHECK_EQUAL(publish(a, "orders.1").value("status", ""), "success");
+  auto human = meshctl(a.console(), {"routes"}, true);
+  CAF_CHECK(human.out.find("frozen") != std::string::npos);
+}
