@@ -118,9 +118,10 @@ void topic_dispatcher_state::on_peers(peer_table_ptr table_ptr) {
 }
 
 void topic_dispatcher_state::on_peer_routes(const pb::TopicRoutes& msg) {
+  // Messages from one peer arrive in order (CAF keeps FIFO per sender), so
+  // the last table received is the current one; a restarted peer starts
+  // its versions again, so they are shown, not compared.
   auto& entry = remote[msg.node_id()];
-  if (msg.version() < entry.version && entry.table.version() > 0)
-    return; // an older table overtaken by a newer one
   entry.version = msg.version();
   entry.table = route_table{false};
   for (const auto& x : msg.routes()) {
@@ -269,15 +270,7 @@ caf::behavior topic_dispatcher(caf::stateful_actor<topic_dispatcher_state>* self
         o.add_outputs(t.get<std::string>());
       self->state.part_done(seq, slot, std::move(o));
     },
-    [self](atom::sweep, uint64_t seq, size_t slot) {
-      // The dispatcher timeout of one part; a late answer is discarded.
-      pb::DispatcherOutcome o;
-      o.set_status("timeout");
-      o.set_error("no answer within "
-                  + std::to_string(self->state.cfg.dispatcher_timeout.count())
-                  + " ms");
-      self->state.part_done(seq, slot, std::move(o));
-    },
+    [self](atom::sweep) { self->state.sweep(); },
   };
 }
 

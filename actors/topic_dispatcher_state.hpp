@@ -46,6 +46,8 @@ struct publish_run {
   std::vector<std::vector<pb::DispatcherOutcome>> parts;
   std::vector<bool> done;
   size_t local_slots = 0;
+  /// When each slot's answer is overdue (the actor clock: tests move it).
+  std::vector<caf::actor_clock::time_point> deadline;
   std::vector<std::string> peer_of_slot; ///< node id per slot ("" if local)
   std::function<void(pb::PublishResponse)> finish;
 };
@@ -77,6 +79,10 @@ struct topic_dispatcher_state {
   // -- publishes in progress --------------------------------------------------
   uint64_t next_seq = 0;
   std::map<uint64_t, publish_run> runs;
+  // One timer for every deadline, not one per part: CAF's clock lives on
+  // its own thread, and waking it per publish costs more than the publish.
+  bool sweep_pending = false;
+  caf::actor_clock::time_point sweep_at;
 
   // topic_dispatcher.cpp
   caf::error add_dispatcher(dispatcher_spec spec);
@@ -100,6 +106,8 @@ struct topic_dispatcher_state {
   void part_done(uint64_t seq, size_t slot,
                  std::vector<pb::DispatcherOutcome> outcomes);
   void fail_parts_of_lost_peers();
+  void arm_sweep(caf::actor_clock::time_point when);
+  void sweep();
   void complete(uint64_t seq);
   void publish_outputs(pb::PublishResponse result, const pb::PublishRequest& req,
                        std::vector<std::string> outputs, size_t next,

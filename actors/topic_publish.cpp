@@ -149,6 +149,11 @@ void topic_dispatcher_state::publish(
   run.parts.resize(slots);
   run.done.assign(slots, false);
   run.peer_of_slot.assign(slots, "");
+  auto now = self->clock().now();
+  run.deadline.assign(slots, now + cfg.dispatcher_timeout);
+  // A peer bounds its own dispatchers; the margin covers the network.
+  for (size_t k = local.size(); k < slots; ++k)
+    run.deadline[k] += std::chrono::seconds{1};
   run.pending = slots + 1; // +1: parts that finish at once cannot end it early
   for (size_t i = 0; i < local.size(); ++i)
     run_local(run, i, specs.at(local[i]));
@@ -178,14 +183,14 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
     return;
   }
   // Every other kind may take time: bound it by the dispatcher timeout.
-  self->delayed_send(self, cfg.dispatcher_timeout, atom::sweep_v, seq, slot);
+  arm_sweep(run.deadline[slot]);
   if (kind == "function") {
     runner->submit([fn = spec.fn, msg = run.msg, me = caf::actor{self}, seq,
                     slot] {
       caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, msg));
     });
   } else if (kind == "actor") {
-    self->request(spec.actor, cfg.dispatcher_timeout, atom::publish_v, run.req)
+    self->request(spec.actor, caf::infinite, atom::publish_v, run.req)
       .then(
         [this, seq, slot](nlohmann::json& outputs) {
           pb::DispatcherOutcome o;
@@ -197,8 +202,7 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
         },
         [this, seq, slot](caf::error& err) {
           pb::DispatcherOutcome o;
-          o.set_status(err == caf::sec::request_timeout ? "timeout"
-                                                         : "dispatcher_error");
+          o.set_status("dispatcher_error");
           o.set_error(redact_secrets(error_text(err)));
           part_done(seq, slot, std::move(o));
         });
@@ -242,9 +246,8 @@ void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
   auto copy = run.req;
   copy.set_local_only(true);
   auto node = peer.id;
-  // The peer bounds its own dispatchers; the margin covers the network.
-  auto limit = cfg.dispatcher_timeout + std::chrono::seconds{1};
-  self->request(peer.topics, limit, atom::publish_v, std::move(copy))
+  arm_sweep(run.deadline[slot]);
+  self->request(peer.topics, caf::infinite, atom::publish_v, std::move(copy))
     .then(
       [this, seq, slot](pb::PublishResponse& r) {
         std::vector<pb::DispatcherOutcome> list(r.dispatchers().begin(),
@@ -278,6 +281,51 @@ void topic_dispatcher_state::fail_parts_of_lost_peers() {
     o.set_error("node " + node + " went down during the publish");
     part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
   }
+}
+
+void topic_dispatcher_state::arm_sweep(caf::actor_clock::time_point when) {
+  if (sweep_pending && sweep_at <= when)
+    return;
+  sweep_pending = true;
+  sweep_at = when;
+  auto delay = std::max(when - self->clock().now(),
+                        caf::actor_clock::duration_type{0});
+  self->delayed_send(self, delay, atom::sweep_v);
+}
+
+void topic_dispatcher_state::sweep() {
+  sweep_pending = false;
+  auto now = self->clock().now();
+  auto next = caf::actor_clock::time_point::max();
+  std::vector<std::pair<uint64_t, size_t>> overdue;
+  for (const auto& [seq, run] : runs)
+    for (size_t slot = 0; slot < run.parts.size(); ++slot) {
+      if (run.done[slot])
+        continue;
+      if (run.deadline[slot] <= now)
+        overdue.emplace_back(seq, slot);
+      else
+        next = std::min(next, run.deadline[slot]);
+    }
+  for (auto [seq, slot] : overdue) {
+    auto& run = runs[seq];
+    pb::DispatcherOutcome o;
+    if (slot < run.local_slots) {
+      // A late answer is discarded (part_done ignores finished slots).
+      o.set_status("timeout");
+      o.set_error("no answer within "
+                  + std::to_string(cfg.dispatcher_timeout.count()) + " ms");
+      part_done(seq, slot, std::move(o));
+    } else {
+      auto node = run.peer_of_slot[slot];
+      o.set_node_id(node);
+      o.set_status("timeout");
+      o.set_error("node " + node + " did not answer in time");
+      part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
+    }
+  }
+  if (next != caf::actor_clock::time_point::max())
+    arm_sweep(next);
 }
 
 void topic_dispatcher_state::part_done(uint64_t seq, size_t slot,

@@ -30,6 +30,22 @@ nlohmann::json bench_manifest(const std::string& strategy,
             {{"id", "b"}, {"path", "bench/Local/Echo"}, {"weight", 0.5}}}}};
 }
 
+// Two record dispatchers per node on "bench.fanout.>": a publish there runs
+// two here and two on the peer.
+nlohmann::json bench_topics() {
+  auto dispatchers = nlohmann::json::array();
+  auto routes = nlohmann::json::array();
+  for (const char* id : {"bench-rec-1", "bench-rec-2"}) {
+    dispatchers.push_back(
+      {{"id", id}, {"kind", "record"}, {"category", "event"}, {"keep", 16}});
+    routes.push_back({{"id", std::string{id} + "-route"},
+                      {"pattern", "bench.fanout.>"},
+                      {"category", "event"},
+                      {"dispatcher", id}});
+  }
+  return {{"dispatchers", dispatchers}, {"routes", routes}};
+}
+
 } // namespace
 
 bench_env::~bench_env() {
@@ -91,7 +107,8 @@ caf::error bench_env::start_nodes() {
      {{"policy", opts.policy},
       {"max_threads", opts.threads},
       {"middleman_workers", opts.middleman_workers}}},
-    {"cluster", {{"heartbeat_interval_ms", opts.heartbeat_ms}}}};
+    {"cluster", {{"heartbeat_interval_ms", opts.heartbeat_ms}}},
+    {"topics", bench_topics()}};
   std::ofstream{config_path_} << cfg.dump();
   char dir[] = "/tmp/meshbench-manifests-XXXXXX";
   if (::mkdtemp(dir) == nullptr)
@@ -158,6 +175,14 @@ bench_env::drive_process_inside_a(const std::string& process,
   args.erase("target");
   args["process"] = process;
   return call_driver("Process", std::move(args));
+}
+
+caf::expected<nlohmann::json>
+bench_env::drive_publish_inside_a(const std::string& topic, size_t in_flight) {
+  auto args = driver_args("", in_flight);
+  args.erase("target");
+  args["topic"] = topic;
+  return call_driver("Publish", std::move(args));
 }
 
 caf::expected<nlohmann::json>

@@ -44,7 +44,8 @@ public:
 
   /// Starts node B (example handlers; serves echo) and node A (bench
   /// plug-in; serves bench and declares echo, so echo runs on B), and waits
-  /// until A sees B up.
+  /// until A sees B up. Both have two record dispatchers on "bench.fanout.>"
+  /// (four dispatchers on two nodes for the publish scenario).
   caf::error start_nodes();
 
   /// The console client of node A (its CAF settings match the nodes').
@@ -67,6 +68,10 @@ public:
   /// (bench_rollout or bench_bandit, whose variants are bench/Local/Echo).
   caf::expected<nlohmann::json> drive_process_inside_a(
     const std::string& process, size_t in_flight);
+
+  /// Runs bench/Driver/Publish on node A: publishes of `topic`.
+  caf::expected<nlohmann::json> drive_publish_inside_a(const std::string& topic,
+                                                       size_t in_flight);
 
   /// Runs `caf_echo MODE ARGS` to completion and parses its JSON line.
   caf::expected<nlohmann::json> run_caf_echo(std::vector<std::string> args);

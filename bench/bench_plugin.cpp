@@ -7,6 +7,7 @@
 //   bench/Driver/Process  the same for process dispatch through the strategy
 //                      evaluator: {"process": NAME, ...}; each request has a
 //                      new user_id, so percentage_rollout hashes every time
+//   bench/Driver/Publish  the same for publishes: {"topic": T, ...}
 // So "local dispatch" and "remote dispatch, one round trip" are measured
 // from a caller inside the mesh, without a network hop to reach it.
 
@@ -21,16 +22,27 @@ namespace {
 
 using nlohmann::json;
 
+// The closed loop's shape, from a driver's JSON arguments.
+mesh::bench::load_spec load_spec_of(const json& in) {
+  mesh::bench::load_spec spec;
+  spec.in_flight = in.value("in_flight", size_t{1});
+  spec.warmup = std::chrono::milliseconds{in.value("warmup_ms", 500)};
+  spec.duration = std::chrono::milliseconds{in.value("duration_ms", 2000)};
+  return spec;
+}
+
+// A 100-byte (by default) JSON payload, as the drivers send it.
+json json_payload_of(const json& in) {
+  return {{"data", std::string(in.value("payload_bytes", size_t{100}), 'x')}};
+}
+
 json run_driver(caf::actor_system& sys, const caf::actor& router,
                 const json& in) {
   auto key = mesh::parse_service_path(in.value("target", ""));
   if (!key)
     throw mesh::handler_failure(mesh::status_code::invalid_argument,
                                 "target must be namespace/Service/Method");
-  mesh::bench::load_spec spec;
-  spec.in_flight = in.value("in_flight", size_t{1});
-  spec.warmup = std::chrono::milliseconds{in.value("warmup_ms", 500)};
-  spec.duration = std::chrono::milliseconds{in.value("duration_ms", 2000)};
+  auto spec = load_spec_of(in);
   mesh::pb::DispatchRequest proto;
   mesh::to_service_ref(*key, *proto.mutable_ref());
   google::protobuf::StringValue payload;
@@ -50,16 +62,11 @@ json run_process_driver(caf::actor_system& sys, const caf::actor& evaluator,
   if (!evaluator)
     throw mesh::handler_failure(mesh::status_code::unavailable,
                                 "this node has no strategy evaluator");
-  mesh::bench::load_spec spec;
-  spec.in_flight = in.value("in_flight", size_t{1});
-  spec.warmup = std::chrono::milliseconds{in.value("warmup_ms", 500)};
-  spec.duration = std::chrono::milliseconds{in.value("duration_ms", 2000)};
+  auto spec = load_spec_of(in);
   mesh::pb::ProcessRequest proto;
   proto.set_process_name(in.value("process", ""));
   proto.set_trace_id("bench");
-  mesh::json_to_value(
-    {{"data", std::string(in.value("payload_bytes", size_t{100}), 'x')}},
-    *proto.mutable_input_args());
+  mesh::json_to_value(json_payload_of(in), *proto.mutable_input_args());
   auto* user = (*proto.mutable_user_context()->mutable_struct_value()
                   ->mutable_fields())["user_id"]
                  .mutable_string_value();
@@ -72,6 +79,26 @@ json run_process_driver(caf::actor_system& sys, const caf::actor& evaluator,
     },
     [](const mesh::pb::ProcessResponse& r) -> std::string {
       return r.status().code() == 0 ? std::string{} : r.status().message();
+    });
+  return result.to_json();
+}
+
+json run_publish_driver(caf::actor_system& sys, const caf::actor& topics,
+                        const json& in) {
+  if (!topics)
+    throw mesh::handler_failure(mesh::status_code::unavailable,
+                                "this node has no topic dispatcher");
+  auto spec = load_spec_of(in);
+  mesh::pb::PublishRequest proto;
+  proto.set_topic(in.value("topic", ""));
+  proto.set_category("event");
+  proto.set_trace_id("bench");
+  mesh::json_to_value(json_payload_of(in), *proto.mutable_payload());
+  auto result = mesh::bench::run_closed_loop<mesh::pb::PublishResponse>(
+    sys, topics, spec, [&proto] { return proto; },
+    [](const mesh::pb::PublishResponse& r) -> std::string {
+      return r.status() == "success" ? std::string{}
+                                     : r.status() + ": " + r.error_message();
     });
   return result.to_json();
 }
@@ -91,6 +118,11 @@ MESH_PLUGIN_ENTRY(registrar) {
   registrar.add_json({"bench", "Driver", "Run"},
                      [sys, router](const mesh::call_context&, const json& in) {
                        return run_driver(*sys, router, in);
+                     });
+  registrar.add_json({"bench", "Driver", "Publish"},
+                     [sys, topics = registrar.topics()](
+                       const mesh::call_context&, const json& in) {
+                       return run_publish_driver(*sys, topics, in);
                      });
   registrar.add_json({"bench", "Driver", "Process"},
                      [sys, evaluator = registrar.strategies()](

@@ -28,6 +28,14 @@ caf::expected<nlohmann::json> caf_client(bench_env& env,
   return result;
 }
 
+// Two processes: a caller actor -> a remote echo actor, one round trip.
+caf::expected<nlohmann::json> remote_baseline(bench_env& env, size_t n) {
+  auto server = env.start_caf_server({"serve"});
+  if (!server)
+    return server.error();
+  return caf_client(env, *server, n);
+}
+
 // Scenario (c): this process is a client outside the mesh that sends
 // binary dispatches to node A's router, which forwards them to node B.
 caf::expected<nlohmann::json> outside_client(bench_env& env, size_t in_flight) {
@@ -72,12 +80,7 @@ const std::vector<scenario>& scenarios() {
      [](bench_env& env, size_t n) {
        return env.drive_inside_a("echo/EchoService/Echo", n);
      },
-     [](bench_env& env, size_t n) -> caf::expected<nlohmann::json> {
-       auto server = env.start_caf_server({"serve"});
-       if (!server)
-         return server.error();
-       return caf_client(env, *server, n);
-     }},
+     remote_baseline},
     {"client",
      "client process -> node A's router -> echo handler on node B",
      "three processes: client -> relay actor -> remote echo actor",
@@ -114,6 +117,17 @@ const std::vector<scenario>& scenarios() {
      [](bench_env& env, size_t n) {
        return env.drive_inside_a("bench/Local/Echo", n);
      }},
+    // Publish with fan-out to 4 record dispatchers, 2 on A and 2 on B: the
+    // local ones run in A's topic dispatcher, B's part is one round trip.
+    {"publish",
+     "caller on A -> A's topic dispatcher -> 2 dispatchers on A + B's topic "
+     "dispatcher (2 dispatchers) -> aggregated result",
+     "two processes: caller actor -> remote echo actor (the one round trip "
+     "a publish needs)",
+     [](bench_env& env, size_t n) {
+       return env.drive_publish_inside_a("bench.fanout.orders", n);
+     },
+     remote_baseline},
   };
   return all;
 }

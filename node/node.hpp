@@ -62,7 +62,7 @@ public:
   caf::actor registry() const;
   caf::actor cluster() const; ///< the connection manager
   caf::actor strategies() const override; ///< the strategy evaluator
-  caf::actor topics() const; ///< the topic dispatcher
+  caf::actor topics() const override; ///< the topic dispatcher
   caf::actor console() const;
 
   // -- handlers (handler_registrar; throw std::invalid_argument) ------------

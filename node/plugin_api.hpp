@@ -68,6 +68,12 @@ public:
     return {};
   }
 
+  /// The node's topic dispatcher: send it a pb::PublishRequest to publish;
+  /// it answers with a pb::PublishResponse. Null when the node has none.
+  virtual caf::actor topics() const {
+    return {};
+  }
+
   /// Registers a topic dispatcher: `fn` gets each message of `category`
   /// (and of `message_types`, when not empty) that one of its routes
   /// matches, and returns the output topics to publish next. Throws

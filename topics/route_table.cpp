@@ -39,9 +39,8 @@ std::string route_table::add_route(topic_route r) {
     return err;
   if (r.id.empty())
     return "a route needs an id";
-  for (const auto& x : routes_)
-    if (x.id == r.id)
-      return "route '" + r.id + "' is already registered";
+  if (by_id_.count(r.id) > 0)
+    return "route '" + r.id + "' is already registered";
   if (auto err = check_topic_pattern(r.pattern); !err.empty())
     return "route '" + r.id + "': " + err;
   if (check_dispatchers_) {
@@ -55,6 +54,7 @@ std::string route_table::add_route(topic_route r) {
              + to_string(d->category) + " messages";
   }
   trie_.insert(r.pattern, static_cast<uint32_t>(routes_.size()));
+  by_id_.emplace(r.id, routes_.size());
   routes_.push_back(std::move(r));
   ++version_;
   return {};
@@ -63,11 +63,10 @@ std::string route_table::add_route(topic_route r) {
 std::string route_table::remove_route(const std::string& id) {
   if (auto err = refuse_if_frozen("remove a route"); !err.empty())
     return err;
-  auto i = std::find_if(routes_.begin(), routes_.end(),
-                        [&](const topic_route& r) { return r.id == id; });
-  if (i == routes_.end())
+  auto i = by_id_.find(id);
+  if (i == by_id_.end())
     return "no route '" + id + "'";
-  routes_.erase(i);
+  routes_.erase(routes_.begin() + static_cast<std::ptrdiff_t>(i->second));
   rebuild(); // indices moved; removals are rare
   ++version_;
   return {};
@@ -76,19 +75,21 @@ std::string route_table::remove_route(const std::string& id) {
 std::string route_table::set_enabled(const std::string& id, bool enabled) {
   if (auto err = refuse_if_frozen("change a route"); !err.empty())
     return err;
-  for (auto& r : routes_)
-    if (r.id == id) {
-      r.enabled = enabled;
-      ++version_;
-      return {};
-    }
-  return "no route '" + id + "'";
+  auto i = by_id_.find(id);
+  if (i == by_id_.end())
+    return "no route '" + id + "'";
+  routes_[i->second].enabled = enabled;
+  ++version_;
+  return {};
 }
 
 void route_table::rebuild() {
   trie_ = topic_trie{};
-  for (size_t i = 0; i < routes_.size(); ++i)
+  by_id_.clear();
+  for (size_t i = 0; i < routes_.size(); ++i) {
     trie_.insert(routes_[i].pattern, static_cast<uint32_t>(i));
+    by_id_.emplace(routes_[i].id, i);
+  }
 }
 
 const dispatcher_info* route_table::dispatcher(std::string_view id) const {

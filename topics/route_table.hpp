@@ -94,6 +94,7 @@ private:
   bool frozen_ = false;
   uint64_t version_ = 0;
   std::vector<topic_route> routes_;
+  std::map<std::string, size_t, std::less<>> by_id_; ///< index into routes_
   std::map<std::string, dispatcher_info, std::less<>> dispatchers_;
   topic_trie trie_; ///< pattern -> index into routes_
 };

@@ -2,6 +2,7 @@
 #include "net_fixture.hpp"
 
 #include "check.hpp"
+#include "cluster/handshake.hpp"
 
 using namespace mesh;
 using namespace mesh::test;
@@ -110,7 +111,7 @@ CAF_TEST(a hello from itself or with another protocol version is refused) {
     exhaust();
     return *slot;
   };
-  auto self_hello = hello("earth", 1);
+  auto self_hello = hello("earth", protocol_version);
   CAF_CHECK(to_status_code(self_hello) == status_code::invalid_argument);
   CAF_CHECK(error_text(self_hello).find("cannot connect to itself")
             != std::string::npos);
