@@ -25,6 +25,14 @@
 
 namespace mesh {
 
+/// Microseconds since `t` (durations in results and metrics).
+inline uint64_t micros_since(std::chrono::steady_clock::time_point t) {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - t)
+      .count());
+}
+
 struct dispatcher_metrics {
   uint64_t executions = 0;
   uint64_t errors = 0;   ///< failed runs, timeouts included
