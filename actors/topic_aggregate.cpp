@@ -48,6 +48,11 @@ std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts) {
 void topic_dispatcher_state::complete(uint64_t seq) {
   auto node = runs.extract(seq);
   auto& run = node.mapped();
+  if (draining && runs.empty()) {
+    for (auto& rp : drained)
+      rp.deliver(caf::ok_atom::value);
+    drained.clear();
+  }
   pb::PublishResponse r;
   r.set_dispatch_id(run.req.dispatch_id());
   r.set_topic(run.req.topic());

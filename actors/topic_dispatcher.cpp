@@ -236,6 +236,16 @@ caf::behavior topic_dispatcher(caf::stateful_actor<topic_dispatcher_state>* self
     [self](atom::route, const std::string& id, bool enabled) {
       return ok_or(self->state.enable_route(id, enabled));
     },
+    [self](atom::drain) -> caf::result<caf::ok_atom> {
+      // Shutdown: refuse new publishes, answer once those running are done.
+      auto& st = self->state;
+      st.draining = true;
+      if (st.runs.empty())
+        return caf::ok_atom::value;
+      auto rp = self->make_response_promise();
+      st.drained.push_back(rp);
+      return rp;
+    },
     [self](atom::freeze) {
       self->state.table->freeze();
       self->state.log->info("route table frozen ({} routes)",

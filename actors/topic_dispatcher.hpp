@@ -27,6 +27,8 @@
 //   (atom::records, std::string id)        -> nlohmann::json  // record kind
 //   (atom::routes, pb::TopicRoutes)        // from peers
 //   (atom::update, peer_table_ptr)         // from the connection manager
+//   (atom::drain)                          -> caf::ok_atom  // shutdown: new
+//        publishes get publish_failed; answers when running ones are done
 // Refusals are `invalid_argument` errors with the reason; after a freeze,
 // registration is `permission_denied`.
 

@@ -92,6 +92,10 @@ struct topic_dispatcher_state {
   bool sweep_pending = false;
   caf::actor_clock::time_point sweep_at;
 
+  // -- shutdown -----------------------------------------------------------------
+  bool draining = false; ///< new publishes are refused
+  std::vector<caf::response_promise> drained; ///< answered once runs is empty
+
   // topic_dispatcher.cpp
   caf::error add_dispatcher(dispatcher_spec spec);
   caf::error add_route(topic_route r);

@@ -68,6 +68,12 @@ void topic_dispatcher_state::publish(
   early.set_dispatch_id(req.dispatch_id());
   early.set_topic(req.topic());
   early.set_trace_id(req.trace_id());
+  if (draining) {
+    early.set_status(to_string(dispatch_status::publish_failed));
+    early.set_error_message("node " + cfg.node_id + " is shutting down");
+    finish(std::move(early));
+    return;
+  }
   auto category = parse_message_category(req.category());
   std::string invalid;
   if (!category)

@@ -249,6 +249,9 @@ void node::shutdown(std::chrono::milliseconds grace) {
     if (st.cluster)
       self->request(st.cluster, left(), atom::leave_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
+    if (st.topics) // publishes first: their forward dispatchers use the router
+      self->request(st.topics, left(), atom::drain_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
     if (st.router)
       self->request(st.router, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});

@@ -285,6 +285,61 @@ CAF_TEST(a frozen table refuses registration) {
   CAF_CHECK_EQUAL(routes.value("frozen", false), true);
 }
 
+CAF_TEST(actor dispatchers answer with output topics or errors) {
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto actor = sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {
+      [seen](atom::publish, const pb::PublishRequest& req)
+        -> caf::result<json> {
+        seen->push_back(req.topic());
+        if (req.topic() == "orders.fail")
+          return make_error(status_code::internal, "token=abc123 expired");
+        return caf::expected<json>(json::array({"audit.done"}));
+      },
+    };
+  });
+  ask<caf::ok_atom>(topics, atom::dispatcher_v,
+                    make_actor_dispatcher("auditor", message_category::event,
+                                          actor));
+  add_counter("after");
+  add_route("a", "orders.*", "auditor");
+  add_route("d", "audit.done", "after");
+  auto r = publish("orders.1");
+  CAF_CHECK_EQUAL(r.status(), "success");
+  CAF_CHECK_EQUAL(r.output_count(), 1u);
+  CAF_CHECK_EQUAL(runs["after"], 1);
+  auto failed = publish("orders.fail");
+  CAF_CHECK_EQUAL(failed.status(), "dispatcher_error");
+  CAF_CHECK(failed.error_message().find("abc123") == std::string::npos);
+  CAF_CHECK_EQUAL(seen->size(), 2u);
+  stop({actor});
+}
+
+CAF_TEST(a drain waits for running publishes and refuses new ones) {
+  add_counter("audit");
+  add_route("a", "orders.>", "audit");
+  pb::PublishRequest req;
+  req.set_topic("orders.1");
+  req.set_category("event");
+  auto running = self->request(topics, caf::infinite, req);
+  run();
+  auto drain = self->request(topics, caf::infinite, atom::drain_v);
+  run();
+
+  // While draining, new publishes are refused.
+  CAF_CHECK_EQUAL(status_of("orders.2"), "publish_failed");
+  runner->run_all();
+  run();
+  running.receive(
+    [&](pb::PublishResponse& r) { CAF_CHECK_EQUAL(r.status(), "success"); },
+    [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  bool drained = false;
+  drain.receive([&](caf::ok_atom) { drained = true; },
+                [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK(drained);
+  CAF_CHECK_EQUAL(runs["audit"], 1);
+}
+
 CAF_TEST(record dispatchers keep the last messages) {
   dispatcher_spec spec;
   spec.info = {"recent", message_category::event, {}, "record"};
