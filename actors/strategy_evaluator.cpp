@@ -164,6 +164,14 @@ struct evaluator_state {
       schedule_flush(); // save it, and pass it on (converges, then stops)
   }
 
+  // What a (re)load found wrong, for the node's log.
+  void log_problems(const nlohmann::json& report) {
+    if (auto i = report.find("error"); i != report.end())
+      log->warn("manifests: {}", i->get<std::string>());
+    for (const auto& f : report["failed"])
+      log->warn("manifest error: {}", f["text"].get<std::string>());
+  }
+
   nlohmann::json stats(const std::string& process) {
     auto m = manifests.find(process);
     if (!m)
@@ -215,8 +223,7 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self,
   if (auto err = st.evidence.load(); !err.empty())
     st.log->warn("ignoring bandit evidence file: {}", err);
   auto report = st.manifests.load(st.cfg.manifests_dir);
-  for (const auto& f : report["failed"])
-    st.log->warn("manifest error: {}", f["text"].get<std::string>());
+  st.log_problems(report);
   if (!st.cfg.manifests_dir.empty())
     st.log->info("loaded {} process manifest(s) from {}",
                  report["loaded"].size(), st.cfg.manifests_dir);
@@ -242,8 +249,7 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self,
     [self](atom::reload) {
       auto& st = self->state;
       auto report = st.manifests.load(st.cfg.manifests_dir);
-      for (const auto& f : report["failed"])
-        st.log->warn("manifest error: {}", f["text"].get<std::string>());
+      st.log_problems(report);
       st.log->info("reloaded manifests: {}", report.dump());
       return report;
     },

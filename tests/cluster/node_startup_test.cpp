@@ -87,6 +87,26 @@ CAF_TEST(a bad address is reported) {
   check_refused({"--config", f.path}, 2, {"/console", "70000"});
 }
 
+CAF_TEST(a route naming an unknown dispatcher is a clear start-up error) {
+  temp_file f{R"({"listen": "127.0.0.1:0", "console": "127.0.0.1:0",
+                  "topics": {"routes": [{"id": "r", "pattern": "orders.>",
+                    "category": "event", "dispatcher": "nobody"}]}})"};
+  check_refused({"--config", f.path}, 1,
+                {"/topics/routes", "unknown dispatcher 'nobody'"});
+  temp_file g{R"({"topics": {"routes": [{"id": "r", "pattern": "a.>.b",
+                    "category": "event", "dispatcher": "x"}]}})"};
+  check_refused({"--config", g.path}, 2, {"/topics/routes/0/pattern"});
+}
+
+CAF_TEST(a manifests folder with a bad manifest does not stop the node) {
+  // Bad manifests are reported, never fatal (cluster.process checks the
+  // report); a folder that cannot be read is reported the same way.
+  node_process n{{"--manifests", "/nonexistent/manifests"}};
+  auto list = meshctl_json(n.console(), {"manifests"});
+  CAF_CHECK(list["result"].empty());
+  CAF_CHECK(n.log().find("/nonexistent/manifests") != std::string::npos);
+}
+
 CAF_TEST(a port in use is a clear start-up error) {
   node_process first{{"--id", "first"}};
   check_refused({"--listen", first.listen(), "--console", "127.0.0.1:0"}, 1,

@@ -138,6 +138,41 @@ CAF_TEST(inconsistent limits and bad allow-lists are refused) {
   CAF_CHECK(error_text(cfg.error()).find("/registry_validator/allow") == 0);
 }
 
+CAF_TEST(topics config is checked with pointers) {
+  json layer{{"topics",
+              {{"dispatchers",
+                {{{"id", "rec"}, {"kind", "record"}, {"category", "gossip"}}}}}}};
+  CAF_CHECK(mentions(check_config_layer(layer, "t.json"),
+                     "t.json: /topics/dispatchers/0/category"));
+  layer = {{"topics", {{"dispatchers", {{{"id", "x"}, {"kind", "shell"},
+                                          {"category", "event"}}}}}}};
+  CAF_CHECK(mentions(check_config_layer(layer, "t.json"),
+                     "/topics/dispatchers/0/kind"));
+  auto doc = default_node_config_json();
+  doc["topics"]["routes"] = {{{"id", "r"}, {"pattern", "orders.>.x"},
+                              {"category", "event"}, {"dispatcher", "rec"}}};
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(!cfg);
+  CAF_CHECK(error_text(cfg.error()).find("/topics/routes/0/pattern") == 0);
+  doc = default_node_config_json();
+  doc["topics"]["dispatchers"] = {{{"id", "f"}, {"kind", "forward"},
+                                   {"category", "event"}}};
+  cfg = to_node_config(doc);
+  CAF_REQUIRE(!cfg);
+  CAF_CHECK(error_text(cfg.error()).find("forward_to") != std::string::npos);
+  doc = default_node_config_json();
+  doc["topics"]["dispatchers"] = {{{"id", "rec"}, {"kind", "record"},
+                                   {"category", "event"}, {"keep", 5}}};
+  doc["topics"]["routes"] = {{{"id", "r"}, {"pattern", "orders.>"},
+                              {"category", "event"}, {"dispatcher", "rec"},
+                              {"message_type", "OrderCreated"}}};
+  cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_REQUIRE_EQUAL(cfg->topics.routes.size(), 1u);
+  CAF_CHECK_EQUAL(cfg->topics.routes[0].message_type, "OrderCreated");
+  CAF_CHECK_EQUAL(cfg->topics.dispatchers[0].keep, 5u);
+}
+
 CAF_TEST(layers merge objects key by key) {
   json base{{"a", 1}, {"o", {{"x", 1}, {"y", 2}}}};
   merge_json(base, json{{"o", {{"y", 3}}}, {"b", 2}});
