@@ -77,22 +77,6 @@ bool fill_request(const nlohmann::json& args, Request& req,
   return true;
 }
 
-template <class Response>
-nlohmann::json describe_response(const Response& r, const std::string& by) {
-  auto code = status_code_from_int(r.status().code())
-                .value_or(status_code::internal);
-  nlohmann::json result{{"ok", code == status_code::ok},
-                        {"status", to_string(code)},
-                        {"code", static_cast<int>(code)},
-                        {"handled_by", by},
-                        {"trace_id", r.trace_id()}};
-  if (code == status_code::ok)
-    result["payload"] = any_to_display_json(r.payload());
-  else
-    result["error"] = r.status().message();
-  return result;
-}
-
 void cmd_dispatch(caf::event_based_actor* self, const console_config& env,
                   const nlohmann::json& args, console_reply reply) {
   pb::DispatchRequest req;

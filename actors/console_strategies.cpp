@@ -13,50 +13,21 @@ namespace mesh {
 
 namespace {
 
-constexpr auto ask_timeout = std::chrono::seconds{5};
-
-bool require_strategies(const console_config& env, console_reply& reply) {
-  if (env.strategies)
-    return true;
-  reply(console_error(status_code::unavailable,
-                      "node " + env.node_id + " has no strategy evaluator"));
-  return false;
-}
-
-// Sends `xs` to the evaluator and replies with the JSON it answers.
-template <class... Ts>
-void ask_json(caf::event_based_actor* self, const console_config& env,
-              console_reply reply, Ts&&... xs) {
-  if (!require_strategies(env, reply))
-    return;
-  self->request(env.strategies, ask_timeout, std::forward<Ts>(xs)...)
-    .then([reply](nlohmann::json& r) { reply(console_ok(std::move(r))); },
-          [reply](caf::error& err) { reply(console_error(err)); });
-}
+constexpr const char* evaluator = "strategy evaluator";
 
 nlohmann::json describe(const pb::ProcessResponse& r) {
-  auto code = status_code_from_int(r.status().code())
-                .value_or(status_code::internal);
-  nlohmann::json result{{"ok", code == status_code::ok},
-                        {"status", to_string(code)},
-                        {"code", static_cast<int>(code)},
-                        {"process", r.process_name()},
-                        {"variant", r.variant_id()},
-                        {"variant_path", r.variant_path()},
-                        {"strategy", r.strategy()},
-                        {"reason", r.reason()},
-                        {"handled_by", r.handled_by()},
-                        {"trace_id", r.trace_id()}};
-  if (code == status_code::ok)
-    result["payload"] = any_to_display_json(r.payload());
-  else
-    result["error"] = r.status().message();
+  auto result = describe_response(r, r.handled_by());
+  result["process"] = r.process_name();
+  result["variant"] = r.variant_id();
+  result["variant_path"] = r.variant_path();
+  result["strategy"] = r.strategy();
+  result["reason"] = r.reason();
   return result;
 }
 
 void cmd_process(caf::event_based_actor* self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
-  if (!require_strategies(env, reply))
+  if (!require_actor(env.strategies, evaluator, env, reply))
     return;
   auto* name = string_arg(args, "process");
   if (name == nullptr) {
@@ -84,7 +55,7 @@ void cmd_process(caf::event_based_actor* self, const console_config& env,
 
 void cmd_outcome(caf::event_based_actor* self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
-  if (!require_strategies(env, reply))
+  if (!require_actor(env.strategies, evaluator, env, reply))
     return;
   auto* process = string_arg(args, "process");
   auto* variant = string_arg(args, "variant");
@@ -100,7 +71,7 @@ void cmd_outcome(caf::event_based_actor* self, const console_config& env,
   report.set_process_name(*process);
   report.set_variant_id(*variant);
   report.set_success(success->get<bool>());
-  self->request(env.strategies, ask_timeout, atom::outcome_v, report)
+  self->request(env.strategies, console_ask_timeout, atom::outcome_v, report)
     .then(
       [reply, report](caf::ok_atom) {
         reply(console_ok({{"process", report.process_name()},
@@ -114,16 +85,16 @@ void cmd_manifests(caf::event_based_actor* self, const console_config& env,
                    const nlohmann::json& args, console_reply reply) {
   auto action = args.value("action", std::string{"list"});
   if (action == "list")
-    ask_json(self, env, std::move(reply), atom::manifests_v);
+    ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::manifests_v);
   else if (action == "reload")
-    ask_json(self, env, std::move(reply), atom::reload_v);
+    ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::reload_v);
   else if (action == "show") {
     auto* name = string_arg(args, "name");
     if (name == nullptr)
       reply(console_error(status_code::invalid_argument,
                           "manifests show needs \"name\" (a process name)"));
     else
-      ask_json(self, env, std::move(reply), atom::manifests_v, *name);
+      ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::manifests_v, *name);
   } else
     reply(console_error(status_code::invalid_argument,
                         "manifests action must be list, show or reload, not '"
@@ -139,7 +110,7 @@ void cmd_strategy_stats(caf::event_based_actor* self,
                         "strategy_stats needs \"process\" (a process name)"));
     return;
   }
-  ask_json(self, env, std::move(reply), atom::stats_v, *name);
+  ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::stats_v, *name);
 }
 
 } // namespace

@@ -13,15 +13,7 @@ namespace mesh {
 
 namespace {
 
-constexpr auto ask_timeout = std::chrono::seconds{5};
-
-bool require_topics(const console_config& env, console_reply& reply) {
-  if (env.topics)
-    return true;
-  reply(console_error(status_code::unavailable,
-                      "node " + env.node_id + " has no topic dispatcher"));
-  return false;
-}
+constexpr const char* dispatcher = "topic dispatcher";
 
 // A publish result as JSON; "ok" follows the dispatch status.
 nlohmann::json describe(const pb::PublishResponse& r) {
@@ -49,7 +41,7 @@ nlohmann::json describe(const pb::PublishResponse& r) {
 
 void cmd_publish(caf::event_based_actor* self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
-  if (!require_topics(env, reply))
+  if (!require_actor(env.topics, dispatcher, env, reply))
     return;
   auto* topic = string_arg(args, "topic");
   if (topic == nullptr) {
@@ -72,34 +64,14 @@ void cmd_publish(caf::event_based_actor* self, const console_config& env,
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-template <class... Ts>
-void ask_json(caf::event_based_actor* self, const console_config& env,
-              console_reply reply, Ts&&... xs) {
-  if (!require_topics(env, reply))
-    return;
-  self->request(env.topics, ask_timeout, std::forward<Ts>(xs)...)
-    .then([reply](nlohmann::json& r) { reply(console_ok(std::move(r))); },
-          [reply](caf::error& err) { reply(console_error(err)); });
-}
-
-template <class... Ts>
-void ask_ok(caf::event_based_actor* self, const console_config& env,
-            console_reply reply, nlohmann::json result, Ts&&... xs) {
-  if (!require_topics(env, reply))
-    return;
-  self->request(env.topics, ask_timeout, std::forward<Ts>(xs)...)
-    .then([reply, result](caf::ok_atom) { reply(console_ok(result)); },
-          [reply](caf::error& err) { reply(console_error(err)); });
-}
-
 void cmd_routes(caf::event_based_actor* self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
-  ask_json(self, env, std::move(reply), atom::routes_v);
+  ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::routes_v);
 }
 
 void cmd_metrics(caf::event_based_actor* self, const console_config& env,
                  const nlohmann::json&, console_reply reply) {
-  ask_json(self, env, std::move(reply), atom::metrics_v);
+  ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::metrics_v);
 }
 
 void cmd_records(caf::event_based_actor* self, const console_config& env,
@@ -110,12 +82,12 @@ void cmd_records(caf::event_based_actor* self, const console_config& env,
                         "records needs \"dispatcher\" (a record dispatcher)"));
     return;
   }
-  ask_json(self, env, std::move(reply), atom::records_v, *id);
+  ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::records_v, *id);
 }
 
 void cmd_freeze(caf::event_based_actor* self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
-  ask_ok(self, env, std::move(reply), {{"frozen", true}}, atom::freeze_v);
+  ask_ok(self, env.topics, dispatcher, env, std::move(reply), {{"frozen", true}}, atom::freeze_v);
 }
 
 void cmd_route(caf::event_based_actor* self, const console_config& env,
@@ -127,7 +99,7 @@ void cmd_route(caf::event_based_actor* self, const console_config& env,
                         "route needs \"route\" (an id) and \"enabled\""));
     return;
   }
-  ask_ok(self, env, std::move(reply),
+  ask_ok(self, env.topics, dispatcher, env, std::move(reply),
          {{"route", *id}, {"enabled", enabled->get<bool>()}}, atom::route_v,
          *id, enabled->get<bool>());
 }

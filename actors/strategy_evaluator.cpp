@@ -206,12 +206,6 @@ struct evaluator_state {
   }
 };
 
-// caf::result<T>'s value constructor brace-initialises T, which turns a
-// nlohmann::json into a one-element array; expected<T> moves it as it is.
-caf::result<nlohmann::json> json_result(nlohmann::json doc) {
-  return caf::expected<nlohmann::json>(std::move(doc));
-}
-
 caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self,
                                  strategy_evaluator_config cfg) {
   auto& st = self->state;

@@ -119,11 +119,10 @@ void topic_dispatcher_state::on_peers(peer_table_ptr table_ptr) {
 
 void topic_dispatcher_state::on_peer_routes(const pb::TopicRoutes& msg) {
   // Messages from one peer arrive in order (CAF keeps FIFO per sender), so
-  // the last table received is the current one; a restarted peer starts
-  // its versions again, so they are shown, not compared.
+  // the last table received is the current one (a restarted peer starts
+  // its versions again: they are logged, not compared).
   auto& entry = remote[msg.node_id()];
-  entry.version = msg.version();
-  entry.table = route_table{false};
+  entry = route_table{false};
   for (const auto& x : msg.routes()) {
     topic_route r;
     r.id = x.route_id();
@@ -133,7 +132,7 @@ void topic_dispatcher_state::on_peer_routes(const pb::TopicRoutes& msg) {
     r.dispatcher_id = x.dispatcher_id();
     r.message_type = x.message_type();
     r.enabled = x.enabled();
-    if (auto err = entry.table.add_route(std::move(r)); !err.empty())
+    if (auto err = entry.add_route(std::move(r)); !err.empty())
       log->warn("ignoring a route of {}: {}", msg.node_id(), err);
   }
   log->debug("{} routes of {} (version {})", msg.routes_size(),
@@ -151,7 +150,7 @@ nlohmann::json topic_dispatcher_state::routes_json() const {
   };
   add(cfg.node_id, *table);
   for (const auto& [node, entry] : remote)
-    add(node, entry.table);
+    add(node, entry);
   auto dispatchers = nlohmann::json::array();
   for (const auto& [id, d] : table->dispatchers())
     dispatchers.push_back({{"dispatcher_id", id},
@@ -194,11 +193,6 @@ nlohmann::json topic_dispatcher_state::metrics_json() const {
 // -- the actor ----------------------------------------------------------------
 
 namespace {
-
-// caf::result<T> brace-initialises T; a nlohmann::json would become an array.
-caf::result<nlohmann::json> json_result(nlohmann::json doc) {
-  return caf::expected<nlohmann::json>(std::move(doc));
-}
 
 caf::result<caf::ok_atom> ok_or(caf::error err) {
   if (err)

@@ -77,11 +77,8 @@ struct topic_dispatcher_state {
 
   // -- peers ------------------------------------------------------------------
   peer_table_ptr peers;
-  struct remote_routes {
-    uint64_t version = 0;
-    route_table table{false};
-  };
-  std::map<std::string, remote_routes, std::less<>> remote;
+  /// What each peer told us of its routes (dispatchers unknown here).
+  std::map<std::string, route_table, std::less<>> remote;
   std::set<std::string> synced; ///< peers that have our current routes
 
   // -- publishes in progress --------------------------------------------------

@@ -91,7 +91,7 @@ void topic_dispatcher_state::publish(
   std::vector<const peer_route*> remote_parts;
   if (!req.local_only() && peers)
     for (const auto& [node, entry] : remote)
-      if (entry.table.any_route(req.topic(), *category, req.message_type()))
+      if (entry.any_route(req.topic(), *category, req.message_type()))
         if (auto* p = peers->find(node);
             p != nullptr && is_routable(p->state) && p->topics)
           remote_parts.push_back(p);

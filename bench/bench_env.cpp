@@ -203,14 +203,19 @@ bench_env::call_driver(const std::string& method, nlohmann::json args) {
   return (*r)["payload"];
 }
 
-caf::expected<nlohmann::json>
-bench_env::run_caf_echo(std::vector<std::string> args) {
+spawn_options bench_env::caf_echo_options(std::vector<std::string> args) const {
   spawn_options so;
   so.argv = {opts.bin_dir + "/caf_echo"};
   so.argv.insert(so.argv.end(), args.begin(), args.end());
   auto flags = caf_flags();
   so.argv.insert(so.argv.end(), flags.begin(), flags.end());
   so.pin_to_cpu0 = opts.pin;
+  return so;
+}
+
+caf::expected<nlohmann::json>
+bench_env::run_caf_echo(std::vector<std::string> args) {
+  auto so = caf_echo_options(std::move(args));
   auto budget = opts.warmup + opts.duration + std::chrono::seconds{60};
   auto r = run_to_completion(so, budget);
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
@@ -221,12 +226,7 @@ bench_env::run_caf_echo(std::vector<std::string> args) {
 
 caf::expected<std::string>
 bench_env::start_caf_server(std::vector<std::string> args) {
-  spawn_options so;
-  so.argv = {opts.bin_dir + "/caf_echo"};
-  so.argv.insert(so.argv.end(), args.begin(), args.end());
-  auto flags = caf_flags();
-  so.argv.insert(so.argv.end(), flags.begin(), flags.end());
-  so.pin_to_cpu0 = opts.pin;
+  auto so = caf_echo_options(std::move(args));
   auto child = child_process::spawn(so);
   if (!child)
     return child.error();

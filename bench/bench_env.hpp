@@ -91,6 +91,8 @@ public:
 private:
   caf::expected<child_process> start_node(const std::vector<std::string>& args,
                                           nlohmann::json& ready);
+  /// `caf_echo ARGS` with the nodes' CAF settings (and pinning).
+  spawn_options caf_echo_options(std::vector<std::string> args) const;
   caf::expected<nlohmann::json> call_driver(const std::string& method,
                                             nlohmann::json args);
   std::string config_path_;

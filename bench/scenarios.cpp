@@ -36,6 +36,23 @@ caf::expected<nlohmann::json> remote_baseline(bench_env& env, size_t n) {
   return caf_client(env, *server, n);
 }
 
+// Process dispatch of `process` (whose variants are bench/Local/Echo)
+// against plain dispatch of the same handler, in the same run.
+scenario process_scenario(std::string name, const std::string& strategy,
+                          std::string process) {
+  return {std::move(name),
+          "caller on A -> strategy evaluator (" + strategy
+            + ") -> router -> local echo",
+          "plain dispatch of the same handler: caller on A -> router -> "
+          "local echo",
+          [process](bench_env& env, size_t n) {
+            return env.drive_process_inside_a(process, n);
+          },
+          [](bench_env& env, size_t n) {
+            return env.drive_inside_a("bench/Local/Echo", n);
+          }};
+}
+
 // Scenario (c): this process is a client outside the mesh that sends
 // binary dispatches to node A's router, which forwards them to node B.
 caf::expected<nlohmann::json> outside_client(bench_env& env, size_t in_flight) {
@@ -97,26 +114,8 @@ const std::vector<scenario>& scenarios() {
     // Process dispatch against plain dispatch of the same handler: what
     // the strategy evaluator (schema check, decision, log, one more actor
     // hop) costs. The baseline is Mesh itself here, not bare CAF.
-    {"process_rollout",
-     "caller on A -> strategy evaluator (percentage_rollout) -> router -> "
-     "local echo",
-     "plain dispatch of the same handler: caller on A -> router -> local echo",
-     [](bench_env& env, size_t n) {
-       return env.drive_process_inside_a("bench_rollout", n);
-     },
-     [](bench_env& env, size_t n) {
-       return env.drive_inside_a("bench/Local/Echo", n);
-     }},
-    {"process_bandit",
-     "caller on A -> strategy evaluator (thompson_bandit) -> router -> "
-     "local echo",
-     "plain dispatch of the same handler: caller on A -> router -> local echo",
-     [](bench_env& env, size_t n) {
-       return env.drive_process_inside_a("bench_bandit", n);
-     },
-     [](bench_env& env, size_t n) {
-       return env.drive_inside_a("bench/Local/Echo", n);
-     }},
+    process_scenario("process_rollout", "percentage_rollout", "bench_rollout"),
+    process_scenario("process_bandit", "thompson_bandit", "bench_bandit"),
     // Publish with fan-out to 4 record dispatchers, 2 on A and 2 on B: the
     // local ones run in A's topic dispatcher, B's part is one round trip.
     {"publish",

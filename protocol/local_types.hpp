@@ -21,6 +21,21 @@ struct topic_route;
 } // namespace mesh
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
+
+#include <caf/expected.hpp>
+#include <caf/result.hpp>
+
+namespace mesh {
+
+/// A handler's JSON answer. caf::result<T>'s value constructor
+/// brace-initialises T, which turns a nlohmann::json into a one-element
+/// array; going through expected<T> moves the document as it is. Every
+/// `-> caf::result<nlohmann::json>` handler returns its JSON through this.
+inline caf::result<nlohmann::json> json_result(nlohmann::json doc) {
+  return caf::expected<nlohmann::json>(std::move(doc));
+}
+
+} // namespace mesh
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::handler_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mesh::handler_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const mesh::handler_table>)

@@ -137,11 +137,4 @@ void topic_trie::match(std::string_view topic,
   match_at(root_.get(), split(topic), 0, out);
 }
 
-bool topic_trie::matches_any(std::string_view topic) const {
-  thread_local std::vector<value_type> found;
-  found.clear();
-  match(topic, found);
-  return !found.empty();
-}
-
 } // namespace mesh

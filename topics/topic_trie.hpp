@@ -36,9 +36,6 @@ public:
   /// (a value under several matching patterns appears once per pattern).
   void match(std::string_view topic, std::vector<value_type>& out) const;
 
-  /// True when any pattern matches `topic`.
-  bool matches_any(std::string_view topic) const;
-
   size_t size() const {
     return size_;
   }

@@ -4,147 +4,15 @@
 
 #include <stdexcept>
 
-#include "actors/peer_table.hpp"
-#include "actors/topic_dispatcher.hpp"
-#include "actors/topic_handler.hpp"
-#include "protocol/json_payload.hpp"
+#include "topic_fixture.hpp"
 
 using namespace mesh;
 using nlohmann::json;
 
 namespace {
 
-// Peer topic dispatchers: one answers for a dispatcher of its own, one
-// never answers (a node that dies mid-publish).
-caf::behavior answering_peer(caf::event_based_actor*,
-                             std::shared_ptr<int> calls) {
-  return {
-    [calls](atom::publish, const pb::PublishRequest& req) {
-      ++*calls;
-      pb::PublishResponse r;
-      r.set_status("success");
-      auto* o = r.add_dispatchers();
-      o->set_dispatcher_id("remote-audit");
-      o->set_node_id("node-b");
-      o->set_status(req.local_only() ? "success" : "dispatcher_error");
-      return r;
-    },
-    [](atom::routes, const pb::TopicRoutes&) {},
-  };
-}
-
-caf::behavior silent_peer(caf::event_based_actor* self) {
-  return {
-    [self](atom::publish, const pb::PublishRequest&) {
-      // Keep the request open forever: the peer "died".
-      return self->make_response_promise<pb::PublishResponse>();
-    },
-    [](atom::routes, const pb::TopicRoutes&) {},
-  };
-}
-
-struct fixture : test::actor_fixture {
-  std::shared_ptr<test::manual_runner> runner
-    = std::make_shared<test::manual_runner>();
-  caf::actor topics;
-  std::map<std::string, int> runs; ///< executions per function dispatcher
-
-  fixture() {
-    topic_dispatcher_config cfg;
-    cfg.node_id = "node-a";
-    cfg.runner = runner;
-    cfg.dispatcher_timeout = std::chrono::milliseconds{500};
-    cfg.max_output_depth = 3;
-    topics = spawn_topic_dispatcher(sys, cfg);
-  }
-
-  ~fixture() {
-    stop({topics});
-  }
-
-  // A function dispatcher that counts its runs and returns `outputs`.
-  void add_counter(const std::string& id, std::vector<std::string> outputs = {},
-                   std::set<std::string> types = {}) {
-    auto* counter = &runs[id];
-    ask<caf::ok_atom>(topics, atom::dispatcher_v,
-                      make_function_dispatcher(
-                        id, message_category::event,
-                        [counter, outputs](const topic_message&) {
-                          ++*counter;
-                          return outputs;
-                        },
-                        std::move(types)));
-  }
-
-  void add_route(const std::string& id, const std::string& pattern,
-                 const std::string& dispatcher, std::string type = {},
-                 bool enabled = true) {
-    ask<caf::ok_atom>(topics, atom::route_v,
-                      topic_route{id, pattern, message_category::event,
-                                  dispatcher, std::move(type), enabled});
-  }
-
-  // Publishes, runs dispatcher jobs until nothing is left, returns the result.
-  pb::PublishResponse publish(const std::string& topic,
-                              const std::string& type = {},
-                              const std::string& category = "event") {
-    pb::PublishRequest req;
-    req.set_topic(topic);
-    req.set_category(category);
-    req.set_message_type(type);
-    json_to_value({{"order_id", "o-1"}}, *req.mutable_payload());
-    auto handle = self->request(topics, caf::infinite, std::move(req));
-    run();
-    while (runner->run_all() > 0)
-      run();
-    pb::PublishResponse result;
-    bool got = false;
-    handle.receive(
-      [&](pb::PublishResponse& r) {
-        result = std::move(r);
-        got = true;
-      },
-      [&](caf::error& err) { CAF_FAIL("publish failed: " << sys.render(err)); });
-    CAF_REQUIRE(got);
-    return result;
-  }
-
-  // By value: CAF_CHECK_EQUAL must not hold a reference into a temporary.
-  std::string status_of(const std::string& topic, const std::string& type = {},
-                        const std::string& category = "event") {
-    return publish(topic, type, category).status();
-  }
-
-  void connect_peer(const caf::actor& peer, const std::string& pattern,
-                    peer_state state = peer_state::up) {
-    auto table = std::make_shared<peer_table>();
-    peer_route route;
-    route.id = "node-b";
-    route.state = state;
-    route.topics = peer;
-    table->peers.emplace("node-b", route);
-    self->send(topics, atom::update_v, peer_table_ptr{table});
-    pb::TopicRoutes routes;
-    routes.set_node_id("node-b");
-    routes.set_version(1);
-    auto* r = routes.add_routes();
-    r->set_route_id("b1");
-    r->set_pattern(pattern);
-    r->set_category("event");
-    r->set_dispatcher_id("remote-audit");
-    r->set_enabled(true);
-    self->send(topics, atom::routes_v, routes);
-    run();
-  }
-};
-
-size_t count_status(const pb::PublishResponse& r, const std::string& status) {
-  size_t n = 0;
-  for (const auto& d : r.dispatchers())
-    if (d.status() == status)
-      ++n;
-  return n;
-}
+using fixture = test::topic_fixture;
+using test::count_status;
 
 } // namespace
 
@@ -353,53 +221,6 @@ CAF_TEST(record dispatchers keep the last messages) {
   CAF_CHECK_EQUAL(kept[1].value("topic", ""), "orders.3");
   auto missing = ask_error<json>(topics, atom::records_v, std::string{"nope"});
   CAF_CHECK_EQUAL(to_status_code(missing), status_code::not_found);
-}
-
-CAF_TEST(peers with matching routes run their part once) {
-  auto calls = std::make_shared<int>(0);
-  auto peer = sys.spawn(answering_peer, calls);
-  connect_peer(peer, "orders.>");
-  add_counter("audit");
-  add_route("a", "orders.>", "audit");
-  auto r = publish("orders.1");
-  CAF_CHECK_EQUAL(r.status(), "success");
-  CAF_CHECK_EQUAL(*calls, 1);
-  CAF_CHECK_EQUAL(r.dispatchers_size(), 2);
-  // A topic the peer has no route for does not go there.
-  add_route("p", "payments.>", "audit");
-  publish("payments.1");
-  CAF_CHECK_EQUAL(*calls, 1);
-  stop({peer});
-}
-
-CAF_TEST(a peer that goes down mid publish yields publish failed) {
-  auto peer = sys.spawn(silent_peer);
-  connect_peer(peer, "orders.>");
-  add_counter("audit");
-  add_route("a", "orders.>", "audit");
-  pb::PublishRequest req;
-  req.set_topic("orders.1");
-  req.set_category("event");
-  auto handle = self->request(topics, caf::infinite, std::move(req));
-  run();
-  runner->run_all();
-  run();
-  // The manager reports the peer down: its part fails at once.
-  auto table = std::make_shared<peer_table>();
-  peer_route down;
-  down.id = "node-b";
-  down.state = peer_state::down;
-  down.topics = peer;
-  table->peers.emplace("node-b", down);
-  self->send(topics, atom::update_v, peer_table_ptr{table});
-  run();
-  pb::PublishResponse r;
-  handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
-                 [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
-  CAF_CHECK_EQUAL(r.status(), "publish_failed");
-  CAF_CHECK_EQUAL(count_status(r, "success"), 1u);
-  CAF_CHECK(r.error_message().find("node-b") != std::string::npos);
-  stop({peer});
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -196,6 +196,9 @@ CAF_TEST(freezing refuses later registrations) {
   auto refused = meshctl_json(a.console(), {"route", "disable", "orders-a"}, 1);
   CAF_CHECK_EQUAL(refused.value("status", ""), "permission_denied");
   CAF_CHECK_EQUAL(publish(a, "orders.1").value("status", ""), "success");
+  auto bad_payload = meshctl(a.console(), {"publish", "orders.1", "--payload",
+                                           "{nope"});
+  CAF_CHECK_EQUAL(bad_payload.exit_code, 2);
   auto human = meshctl(a.console(), {"routes"}, true);
   CAF_CHECK(human.out.find("frozen") != std::string::npos);
 }
