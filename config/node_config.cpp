@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 
 #include <sched.h>
@@ -107,6 +109,28 @@ void merge_json(nlohmann::json& base, const nlohmann::json& layer) {
   }
 }
 
+namespace {
+
+// The token in a token file, without surrounding white space.
+std::optional<std::string> read_token_file(const std::string& path,
+                                           std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "cannot read token file '" + path + "'";
+    return std::nullopt;
+  }
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto first = text.find_first_not_of(" \t\r\n");
+  auto last = text.find_last_not_of(" \t\r\n");
+  if (first == std::string::npos || last - first + 1 < 8) {
+    error = "token file '" + path + "' holds no token of 8 characters or more";
+    return std::nullopt;
+  }
+  return text.substr(first, last - first + 1);
+}
+
+} // namespace
+
 caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
   auto fail = [](const std::string& pointer, const std::string& what) {
     return make_error(status_code::invalid_argument, pointer + ": " + what);
@@ -119,11 +143,24 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
     if (!listen)
       return fail("/listen", error);
     cfg.listen = *listen;
-    auto console = parse_host_port(doc.at("console").get<std::string>(),
-                                   error);
+    const auto& con = doc.at("console");
+    auto console_text = con.is_string()
+                          ? con.get<std::string>()
+                          : con.value("listen", std::string{"127.0.0.1:7421"});
+    auto console = parse_host_port(console_text, error);
     if (!console)
-      return fail("/console", error);
+      return fail(con.is_string() ? "/console" : "/console/listen", error);
     cfg.console = *console;
+    if (con.is_object()) {
+      if (auto t = con.find("token"); t != con.end() && t->is_string())
+        cfg.console_token = t->get<std::string>();
+      if (auto f = con.find("token_file"); f != con.end() && f->is_string()) {
+        auto token = read_token_file(f->get<std::string>(), error);
+        if (!token)
+          return fail("/console/token_file", error);
+        cfg.console_token = *token;
+      }
+    }
     if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
       cfg.namespaces = i->get<std::vector<std::string>>();
     cfg.plugins = doc.value("plugins", std::vector<std::string>{});
@@ -162,6 +199,13 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
           return fail("/cluster/seeds", error);
       if (auto s = i->find("secret"); s != i->end() && s->is_string())
         c.secret = s->get<std::string>();
+      if (auto t = i->find("tls"); t != i->end() && t->is_object()) {
+        c.tls.certificate = t->value("certificate", "");
+        c.tls.key = t->value("key", "");
+        c.tls.ca = t->value("ca", "");
+        if (auto pw = t->find("passphrase"); pw != t->end() && pw->is_string())
+          c.tls.passphrase = pw->get<std::string>();
+      }
       c.heartbeat_interval_ms = i->value("heartbeat_interval_ms",
                                          c.heartbeat_interval_ms);
       c.heartbeat_misses = i->value("heartbeat_misses", c.heartbeat_misses);
@@ -240,9 +284,30 @@ size_t effective_scheduler_threads(size_t configured) {
   return configured != 0 ? configured : usable_cpus();
 }
 
+void normalize_layer(nlohmann::json& layer) {
+  if (auto i = layer.find("console"); i != layer.end() && i->is_string())
+    *i = nlohmann::json{{"listen", *i}};
+}
+
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]"
+         || host.substr(0, 4) == "127.";
+}
+
+std::string check_console_exposure(const node_config& cfg) {
+  if (!cfg.console_token.empty() || is_loopback_host(cfg.console.host))
+    return {};
+  return "the console listens on " + to_string(cfg.console)
+         + ", which other hosts can reach, but has no token: set "
+           "console.token, console.token_file or MESH_CONSOLE_TOKEN (or "
+           "bind the console to 127.0.0.1)";
+}
+
 void apply_secret_from_environment(node_config& cfg) {
   if (const char* env = std::getenv(cluster_secret_env); env && *env)
     cfg.cluster.secret = env;
+  if (const char* env = std::getenv(console_token_env); env && *env)
+    cfg.console_token = env;
 }
 
 std::string effective_node_id(const node_config& cfg, uint16_t actual_port) {

@@ -36,9 +36,22 @@ struct scheduler_config {
   size_t middleman_workers = 0;
 };
 
+/// Mutual TLS between nodes (CAF's OpenSSL module): PEM file paths.
+struct tls_config {
+  std::string certificate;
+  std::string key;
+  std::string ca;
+  std::string passphrase;
+
+  bool enabled() const {
+    return !certificate.empty();
+  }
+};
+
 struct cluster_config {
   std::vector<std::string> seeds;
   std::string secret; ///< empty: none (MESH_CLUSTER_SECRET overrides)
+  tls_config tls;     ///< not enabled: plaintext
   uint32_t heartbeat_interval_ms = 500;
   uint32_t heartbeat_misses = 6;
   uint32_t redial_initial_ms = 200;
@@ -69,10 +82,14 @@ struct topics_config {
 /// The environment variable that carries the cluster secret.
 inline constexpr const char* cluster_secret_env = "MESH_CLUSTER_SECRET";
 
+/// The environment variable that carries the console token.
+inline constexpr const char* console_token_env = "MESH_CONSOLE_TOKEN";
+
 struct node_config {
   std::string id; ///< empty: derived from hostname and listen port
   host_port listen;
   host_port console;
+  std::string console_token; ///< empty: none (loopback consoles only)
   std::optional<std::vector<std::string>> namespaces;
   std::vector<std::string> plugins;
   std::string manifests_dir; ///< empty: no process manifests
@@ -108,9 +125,21 @@ void merge_json(nlohmann::json& base, const nlohmann::json& layer);
 /// (port ranges, allow-list patterns); errors name the JSON pointer.
 caf::expected<node_config> to_node_config(const nlohmann::json& doc);
 
-/// Overrides the configured cluster secret with MESH_CLUSTER_SECRET when
-/// that variable is set (and not empty).
+/// Overrides the configured cluster secret with MESH_CLUSTER_SECRET, and the
+/// console token with MESH_CONSOLE_TOKEN, when those are set (not empty).
 void apply_secret_from_environment(node_config& cfg);
+
+/// A layer whose "console" is a plain "host:port" gets it as
+/// {"listen": ...}, so layers merge key by key (a token in one file and an
+/// address in a flag both survive).
+void normalize_layer(nlohmann::json& layer);
+
+/// Why this configuration must not start, or an empty string: a console
+/// reachable from other hosts without a token.
+std::string check_console_exposure(const node_config& cfg);
+
+/// Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).
+bool is_loopback_host(std::string_view host);
 
 /// CPUs this process may run on (its affinity mask): 1 under taskset -c 0.
 size_t usable_cpus();

@@ -5,6 +5,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "protocol/register.hpp"
 
@@ -14,6 +15,16 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
   auto c = std::make_unique<caf::actor_system_config>();
   register_types(*c);
   c->load<caf::io::middleman>();
+  if (cfg.cluster.tls.enabled()) {
+    // Mutual TLS on the peer port (CAF's OpenSSL module: TLS 1.2, both
+    // sides present a certificate the CA signed). The console stays plain:
+    // it is loopback-only unless it has a token.
+    c->load<caf::openssl::manager>();
+    c->openssl_certificate = cfg.cluster.tls.certificate;
+    c->openssl_key = cfg.cluster.tls.key;
+    c->openssl_passphrase = cfg.cluster.tls.passphrase;
+    c->openssl_cafile = cfg.cluster.tls.ca;
+  }
   c->set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
   c->set("scheduler.max-threads",
          effective_scheduler_threads(cfg.scheduler.max_threads));

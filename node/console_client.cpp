@@ -28,6 +28,10 @@ console_client::~console_client() {
   impl_->console = nullptr;
 }
 
+void console_client::set_token(std::string token) {
+  token_ = std::move(token);
+}
+
 caf::expected<std::unique_ptr<console_client>>
 console_client::connect(const std::string& address) {
   return connect(address, [](caf::actor_system_config&) {});
@@ -69,7 +73,7 @@ console_client::router(std::chrono::milliseconds timeout) {
   caf::scoped_actor self{*impl_->sys};
   caf::expected<caf::actor> result
     = make_error(status_code::internal, "no reply from the console");
-  self->request(impl_->console, timeout, atom::router_v)
+  self->request(impl_->console, timeout, atom::router_v, token_)
     .receive([&](caf::actor& x) { result = std::move(x); },
              [&](caf::error& err) {
                result = make_error(to_status_code(err),
@@ -98,6 +102,7 @@ console_client::call(const nlohmann::json& command,
   };
   auto text = command.dump();
   auto node = address_;
+  auto token = token_;
   impl_->sys->spawn([=, console = impl_->console](caf::event_based_actor* self) {
     self->monitor(console);
     self->set_down_handler([=](caf::down_msg&) {
@@ -106,7 +111,7 @@ console_client::call(const nlohmann::json& command,
                           + " closed the connection before answering"));
       self->quit();
     });
-    self->request(console, timeout, atom::console_v, text)
+    self->request(console, timeout, atom::console_v, token, text)
       .then(
         [=](std::string& reply) {
           auto doc = nlohmann::json::parse(reply, nullptr, false);

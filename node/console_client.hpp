@@ -32,6 +32,9 @@ public:
   connect(const std::string& address,
           const std::function<void(caf::actor_system_config&)>& configure);
 
+  /// The console token every later call carries (empty: none).
+  void set_token(std::string token);
+
   /// Sends one command and waits for the reply (at most `timeout`). A node
   /// that closes the connection first is an `unavailable` error at once.
   caf::expected<nlohmann::json> call(const nlohmann::json& command,
@@ -50,6 +53,7 @@ private:
   explicit console_client(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;
   std::string address_;
+  std::string token_;
 };
 
 } // namespace mesh

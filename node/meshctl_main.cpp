@@ -1,9 +1,10 @@
 // meshctl: the admin CLI of a Mesh node. Talks to the node's console actor.
 //
-//   meshctl [--node HOST:PORT] [--json] [--timeout-ms N] COMMAND ...
+//   meshctl [--node HOST:PORT] [--token T] [--json] [--timeout-ms N] COMMAND ...
 //
 // Exit codes: 0 ok; 1 the node answered with a non-ok status (its name is
-// printed); 2 bad usage; 3 the node could not be reached or did not answer.
+// printed); 2 bad usage; 3 the node could not be reached or did not answer;
+// 4 the console refused the token (permission_denied).
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +26,7 @@ namespace {
 constexpr int exit_status = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_unreachable = 3;
+constexpr int exit_denied = 4;
 
 // Whatever happens below (a peer that accepts TCP but never speaks, a DNS
 // stall), meshctl ends within its timeout plus a small margin.
@@ -59,6 +61,7 @@ private:
 struct options {
   std::string node = "127.0.0.1:7421";
   bool json = false;
+  std::string token;
   int64_t timeout_ms = 10000;
   nlohmann::json command = nlohmann::json::object();
   std::string error; // set by subcommand callbacks on bad input
@@ -269,6 +272,10 @@ int main(int argc, char** argv) {
     o.node = env;
   app.add_option("--node", o.node, "console address of the node (host:port)")
     ->capture_default_str();
+  app.add_option("--token", o.token,
+                 "console token (default: the MESH_TOKEN variable)");
+  if (const char* env = std::getenv("MESH_TOKEN"))
+    o.token = env;
   app.add_flag("--json", o.json, "print the raw JSON reply");
   app.add_option("--timeout-ms", o.timeout_ms, "give up after this long")
     ->capture_default_str()
@@ -293,6 +300,7 @@ int main(int argc, char** argv) {
     std::cerr << "meshctl: " << mesh::error_text(client.error()) << "\n";
     return exit_unreachable;
   }
+  (*client)->set_token(o.token);
   auto reply = (*client)->call(o.command, limit);
   if (!reply) {
     std::cerr << "meshctl: " << mesh::error_text(reply.error()) << "\n";
@@ -307,5 +315,7 @@ int main(int argc, char** argv) {
   else
     mesh::print_failure(std::cout, *reply);
   std::cout.flush(); // before any exit-time reporting (e.g. sanitizers)
-  return ok ? 0 : exit_status;
+  if (ok)
+    return 0;
+  return reply->value("unauthenticated", false) ? exit_denied : exit_status;
 }

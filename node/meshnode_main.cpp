@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster/tls_files.hpp"
 #include "config/node_config.hpp"
 #include "node/node.hpp"
 #include "protocol/status.hpp"
@@ -37,7 +38,25 @@ void add_flags(CLI::App& app, flags& f) {
   };
   string_flag("--id", "id", "node id (default: <hostname>-<listen port>)");
   string_flag("--listen", "listen", "peer listener host:port (port 0: any)");
-  string_flag("--console", "console", "console host:port for meshctl");
+  app.add_option_function<std::string>(
+    "--console",
+    [&layer](const std::string& v) { layer["console"]["listen"] = v; },
+    "console host:port for meshctl");
+  app.add_option_function<std::string>(
+    "--console-token-file",
+    [&layer](const std::string& v) { layer["console"]["token_file"] = v; },
+    "file holding the token every console command must carry "
+    "(or MESH_CONSOLE_TOKEN)");
+  auto tls_flag = [&](const char* name, const char* key, const char* help) {
+    app.add_option_function<std::string>(
+      name, [&layer, key](const std::string& v) {
+        layer["cluster"]["tls"][key] = v;
+      }, help);
+  };
+  tls_flag("--tls-certificate", "certificate",
+           "PEM certificate of this node (mutual TLS between nodes)");
+  tls_flag("--tls-key", "key", "PEM private key of the certificate");
+  tls_flag("--tls-ca", "ca", "PEM certificate of the CA that signs members");
   string_flag("--manifests", "manifests",
               "folder of process manifests (SIGHUP reloads them)");
   string_flag("--data-dir", "data_dir",
@@ -144,11 +163,13 @@ int main(int argc, char** argv) {
     auto problems = mesh::check_config_layer(*file, f.config_file);
     if (!problems.empty())
       return config_error(CLI::detail::join(problems, "\n  "));
+    mesh::normalize_layer(*file);
     mesh::merge_json(doc, *file);
   }
   auto problems = mesh::check_config_layer(f.layer, "command line");
   if (!problems.empty())
     return config_error(CLI::detail::join(problems, "\n  "));
+  mesh::normalize_layer(f.layer);
   mesh::merge_json(doc, f.layer);
   auto cfg = mesh::to_node_config(doc);
   if (!cfg) {
@@ -157,7 +178,20 @@ int main(int argc, char** argv) {
                         + mesh::error_text(cfg.error()));
   }
   mesh::apply_secret_from_environment(*cfg);
+  if (auto why = mesh::check_console_exposure(*cfg); !why.empty())
+    return config_error(why);
+  if (auto why = mesh::check_tls_files(cfg->cluster.tls.certificate,
+                                       cfg->cluster.tls.key,
+                                       cfg->cluster.tls.ca,
+                                       cfg->cluster.tls.passphrase);
+      !why.empty())
+    return config_error("/cluster/tls: " + why);
   if (f.check_only) {
+    // Secrets are checked, never printed.
+    for (auto* ptr : {"/cluster/secret", "/console/token"})
+      if (auto p = nlohmann::json::json_pointer{ptr};
+          doc.contains(p) && doc[p].is_string())
+        doc[p] = "<redacted>";
     std::cout << doc.dump(2) << "\n";
     return 0;
   }

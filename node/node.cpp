@@ -11,14 +11,12 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/connection_manager.hpp"
-#include "actors/console.hpp"
-#include "actors/registry.hpp"
-#include "actors/request_router.hpp"
-#include "actors/strategy_evaluator.hpp"
-#include "actors/topic_dispatcher.hpp"
-#include "actors/topic_handler.hpp"
+#include "actors/node_actors.hpp"
+#include <caf/openssl/publish.hpp>
+#include "actors/console/console.hpp"
+#include "actors/topics/topic_handler.hpp"
 #include "cluster/handshake.hpp"
+#include "cluster/tls_files.hpp"
 #include "node/caf_settings.hpp"
 #include "node/plugin_loader.hpp"
 #include "protocol/local_types.hpp"
@@ -52,61 +50,24 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   st->sys_cfg = make_caf_config(cfg);
   st->sys = std::make_unique<caf::actor_system>(*st->sys_cfg);
   auto& sys = *st->sys;
-  const auto& lim = cfg.limits;
-  registry_config rc;
-  rc.node_id = st->id;
-  rc.namespaces = cfg.namespaces;
-  rc.max_concurrency = lim.max_concurrency;
-  rc.max_queue = lim.max_queue;
-  rc.default_deadline = std::chrono::milliseconds{lim.default_deadline_ms};
-  rc.max_deadline = std::chrono::milliseconds{lim.max_deadline_ms};
-  st->registry = spawn_registry(sys, rc);
-  router_config ro;
-  ro.node_id = st->id;
-  ro.max_payload_bytes = lim.max_payload_bytes;
-  ro.max_hops = lim.max_hops;
-  ro.default_deadline = std::chrono::milliseconds{lim.default_deadline_ms};
-  ro.max_deadline = std::chrono::milliseconds{lim.max_deadline_ms};
-  ro.load_balancing = cfg.cluster.load_balancing;
-  ro.registry = st->registry;
-  st->router = spawn_request_router(sys, ro);
-  connection_manager_config cm;
-  cm.node_id = st->id;
-  cm.incarnation = st->incarnation;
-  cm.secret = cfg.cluster.secret;
-  cm.seeds = cfg.cluster.seeds;
-  cm.timing.heartbeat_interval
-    = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
-  cm.timing.heartbeat_misses = cfg.cluster.heartbeat_misses;
-  cm.timing.redial_initial
-    = std::chrono::milliseconds{cfg.cluster.redial_initial_ms};
-  cm.timing.redial_max = std::chrono::milliseconds{cfg.cluster.redial_max_ms};
-  cm.connect_timeout
-    = std::chrono::milliseconds{cfg.cluster.connect_timeout_ms};
-  cm.registry = st->registry;
-  cm.router = st->router;
-  // Peers learn the evaluator's handle from the manager (evidence goes
-  // there); the evaluator follows the manager's peer tables.
-  strategy_evaluator_config se;
-  se.node_id = st->id;
-  se.manifests_dir = cfg.manifests_dir;
-  se.data_dir = cfg.data_dir;
-  se.router = st->router;
-  se.deadline = std::chrono::milliseconds{lim.default_deadline_ms};
-  cm.strategies = spawn_strategy_evaluator(sys, se);
-  st->strategies = cm.strategies;
-  topic_dispatcher_config td;
-  td.node_id = st->id;
-  td.router = st->router;
-  td.dispatcher_timeout
-    = std::chrono::milliseconds{cfg.topics.dispatcher_timeout_ms};
-  td.max_output_depth = cfg.topics.max_output_depth;
-  td.threads = cfg.topics.threads;
-  cm.topics = spawn_topic_dispatcher(sys, td);
-  st->topics = cm.topics;
-  st->cluster = spawn_connection_manager(sys, cm);
-  caf::anon_send(st->cluster, atom::subscribe_v, st->strategies);
-  caf::anon_send(st->cluster, atom::subscribe_v, st->topics);
+  // The same checks as meshnode's, for programs that embed a node.
+  if (auto why = check_console_exposure(cfg); !why.empty())
+    return make_error(status_code::invalid_argument, why);
+  const auto& tls = cfg.cluster.tls;
+  if (auto why = check_tls_files(tls.certificate, tls.key, tls.ca,
+                                 tls.passphrase);
+      !why.empty())
+    return make_error(status_code::invalid_argument, "TLS: " + why);
+  node_actors_options opts;
+  opts.node_id = st->id;
+  opts.incarnation = st->incarnation;
+  auto actors = spawn_node_actors(sys, cfg, opts);
+  st->registry = actors.registry;
+  st->router = actors.router;
+  st->strategies = actors.strategies;
+  st->topics = actors.topics;
+  st->cluster = actors.cluster;
+  st->gate = actors.gate;
   st->cfg = std::move(cfg);
   std::unique_ptr<node> result{new node(std::move(st))};
   auto& self = *result->impl_;
@@ -124,17 +85,26 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   if (auto err = result->add_configured_topics())
     return err;
   auto& mm = sys.middleman();
-  // Peers reach the connection manager; everything else they learn from it.
-  // SO_REUSEADDR: a node restarted on its port must not wait for the
-  // TIME_WAIT of its old connections; a live listener still makes it fail.
-  auto listen_port = mm.publish(self.cluster, self.cfg.listen.port,
-                                self.cfg.listen.host.c_str(), true);
+  // Peers reach the gate and nothing else; what they may use next comes in
+  // the answer to a successful handshake. SO_REUSEADDR: a node restarted
+  // on its port must not wait for the TIME_WAIT of its old connections; a
+  // live listener still makes it fail.
+  auto listen_port
+    = self.cfg.cluster.tls.enabled()
+        ? caf::openssl::publish(self.gate, self.cfg.listen.port,
+                                self.cfg.listen.host.c_str(), true)
+        : mm.publish(self.gate, self.cfg.listen.port,
+                     self.cfg.listen.host.c_str(), true);
   if (!listen_port)
     return make_error(status_code::unavailable,
                       "cannot listen on " + to_string(self.cfg.listen) + ": "
                         + sys.render(listen_port.error()));
   self.listen = {self.cfg.listen.host, *listen_port};
-  caf::anon_send(self.cluster, atom::update_v, to_string(self.listen));
+  {
+    // Local commands must come from a local sender (actors/console/).
+    caf::scoped_actor me{sys};
+    me->send(self.cluster, atom::update_v, to_string(self.listen));
+  }
   console_config cc;
   cc.node_id = self.id;
   cc.listen = to_string(self.listen);
@@ -144,6 +114,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.cluster = self.cluster;
   cc.strategies = self.strategies;
   cc.topics = self.topics;
+  cc.token = self.cfg.console_token;
   cc.request_leave = [cb = self.leave_cb, cluster = self.cluster] {
     // meshnode turns this into its shutdown; an embedding program that
     // set no callback just leaves the cluster and keeps running.
@@ -168,7 +139,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                         + to_string(self.cfg.console) + ": "
                         + sys.render(console_port.error()));
   self.console = {self.cfg.console.host, *console_port};
-  caf::anon_send(self.console_actor, atom::update_v, to_string(self.console));
+  {
+    caf::scoped_actor me{sys};
+    me->send(self.console_actor, atom::update_v, to_string(self.console));
+  }
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));
   return result;
@@ -283,6 +257,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.strategies = nullptr;
   st.topics = nullptr;
   st.console_actor = nullptr;
+  st.gate = gate_actor{};
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();
   // ...and those answers sit in the BASP broker's mailbox: a request that

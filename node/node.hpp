@@ -22,7 +22,7 @@
 #include <caf/fwd.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/registry_validator.hpp"
+#include "actors/routing/registry_validator.hpp"
 #include "config/node_config.hpp"
 #include "node/plugin_api.hpp"
 

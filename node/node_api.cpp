@@ -3,7 +3,7 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "actors/topic_handler.hpp"
+#include "actors/topics/topic_handler.hpp"
 #include "node/node_impl.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"

@@ -14,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "cluster/handshake.hpp"
+#include "protocol/peer_actors.hpp"
 #include "node/node.hpp"
 #include "telemetry/log.hpp"
 
@@ -33,6 +34,7 @@ struct node::impl {
   caf::actor strategies;
   caf::actor topics;
   caf::actor console_actor;
+  gate_actor gate;
   std::mutex mtx;
   bool stopped = false;
   struct leave_callback {
@@ -43,7 +45,8 @@ struct node::impl {
   std::shared_ptr<spdlog::logger> log = log::get("node");
 
   std::vector<caf::actor> actors() const {
-    return {console_actor, topics, strategies, cluster, router, registry};
+    return {console_actor, topics, strategies, caf::actor_cast<caf::actor>(gate),
+            cluster, router, registry};
   }
 };
 

@@ -21,8 +21,8 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/handler.hpp"
-#include "actors/topic_handler.hpp"
+#include "actors/handlers/handler.hpp"
+#include "actors/topics/topic_handler.hpp"
 
 namespace mesh {
 

@@ -1,30 +1,58 @@
 #pragma once
 
-// The actors one node offers its peers, exchanged in the Connect handshake
-// so that later messages go straight to the right actor (as Broker's cores
-// exchange their handles). Crosses the network; registered in type_ids.hpp.
+// The typed interfaces one node offers the network, and nothing more.
+//
+// gate_actor is the only actor published on a node's peer port: it answers
+// the Connect handshake and refuses everything else. A handshake that
+// passes (protocol version, cluster secret, identity) yields a peer_actor:
+// an ingress spawned for that one peer, which accepts messages only from
+// the CAF node the handshake came from and forwards them to the node's own
+// actors. The handles of the router, evaluator, topic dispatcher and
+// connection manager never leave the node. Crosses the network; registered
+// in type_ids.hpp.
+//
+//   gate_actor:
+//     (atom::hello, pb::ConnectRequest, peer_actor dialler_ingress)
+//        -> (pb::ConnectResponse, peer_actor acceptor_ingress)
+//        errors: invalid_argument (itself, bad version), permission_denied
+//        (cluster secret, anonymous sender), unavailable (leaving)
+//   peer_actor (one per authenticated peer, both directions):
+//     (atom::heartbeat, pb::Heartbeat)              // connection manager
+//     (atom::announce, pb::ServiceAnnouncement)     // connection manager
+//     (atom::leave, pb::Leave)                      // connection manager
+//     (pb::ServeRequest) -> pb::ServeResponse       // request router
+//     (atom::publish, pb::PublishRequest) -> pb::PublishResponse // topics
+//     (atom::routes, pb::TopicRoutes)               // topic dispatcher
+//     (atom::evidence, pb::BanditEvidence)          // strategy evaluator
+//   client_actor (the console's door for binary clients, after the token):
+//     (pb::DispatchRequest) -> pb::DispatchResponse
 
-#include <caf/actor.hpp>
-#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "protocol/atoms.hpp"
+#include "protocol/proto_inspect.hpp"
+
+CAF_PUSH_WARNINGS
+#include "protocol/mesh.pb.h"
+CAF_POP_WARNINGS
 
 namespace mesh {
 
-struct peer_actors {
-  caf::actor manager;    ///< connection_manager: membership, heartbeats
-  caf::actor router;     ///< request_router: Serve requests
-  caf::actor strategies; ///< strategy_evaluator: bandit evidence (may be null)
-  caf::actor topics;     ///< topic_dispatcher: routes, publishes (may be null)
+using peer_actor = caf::typed_actor<
+  caf::reacts_to<atom::heartbeat, pb::Heartbeat>,
+  caf::reacts_to<atom::announce, pb::ServiceAnnouncement>,
+  caf::reacts_to<atom::leave, pb::Leave>,
+  caf::replies_to<pb::ServeRequest>::with<pb::ServeResponse>,
+  caf::replies_to<atom::publish, pb::PublishRequest>::with<pb::PublishResponse>,
+  caf::reacts_to<atom::routes, pb::TopicRoutes>,
+  caf::reacts_to<atom::evidence, pb::BanditEvidence>>;
 
-  friend bool operator==(const peer_actors& x, const peer_actors& y) {
-    return x.manager == y.manager && x.router == y.router
-           && x.strategies == y.strategies && x.topics == y.topics;
-  }
-};
+using gate_actor = caf::typed_actor<
+  caf::replies_to<atom::hello, pb::ConnectRequest, peer_actor>::with<
+    pb::ConnectResponse, peer_actor>>;
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_actors& x) {
-  return f(caf::meta::type_name("mesh::peer_actors"), x.manager, x.router,
-           x.strategies, x.topics);
-}
+using client_actor = caf::typed_actor<
+  caf::replies_to<pb::DispatchRequest>::with<pb::DispatchResponse>>;
 
 } // namespace mesh

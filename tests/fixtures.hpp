@@ -14,7 +14,7 @@
 
 #include <caf/test/dsl.hpp>
 
-#include "actors/job_runner.hpp"
+#include "actors/handlers/job_runner.hpp"
 #include "protocol/status.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/register.hpp"

@@ -37,7 +37,7 @@ net_fixture::net_fixture() {
 net_fixture::~net_fixture() {
   for (auto* p : planets) {
     p->frozen = false;
-    for (auto& a : {p->cm, p->router, p->registry})
+    for (auto& a : p->actors.all())
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
@@ -46,27 +46,25 @@ net_fixture::~net_fixture() {
 
 void net_fixture::start(planet& p, std::vector<std::string> namespaces,
                         const std::string& secret) {
-  registry_config rc;
-  rc.node_id = p.id;
-  rc.namespaces = std::move(namespaces);
-  p.registry = spawn_registry(p.sys, rc);
-  router_config ro;
-  ro.node_id = p.id;
-  ro.registry = p.registry;
-  p.router = spawn_request_router(p.sys, ro);
-  connection_manager_config cc;
-  cc.node_id = p.id;
-  cc.incarnation = p.id + "-incarnation";
-  cc.secret = secret;
-  cc.timing.heartbeat_interval = heartbeat;
-  cc.timing.heartbeat_misses = misses;
-  cc.timing.redial_initial = std::chrono::milliseconds{100};
-  cc.timing.redial_max = std::chrono::milliseconds{400};
-  cc.registry = p.registry;
-  cc.router = p.router;
-  p.cm = spawn_connection_manager(p.sys, cc);
+  node_config cfg;
+  cfg.namespaces = std::move(namespaces);
+  cfg.data_dir.clear();
+  cfg.topics.threads = 1;
+  cfg.cluster.secret = secret;
+  cfg.cluster.heartbeat_interval_ms = heartbeat.count();
+  cfg.cluster.heartbeat_misses = misses;
+  cfg.cluster.redial_initial_ms = 100;
+  cfg.cluster.redial_max_ms = 400;
+  node_actors_options opts;
+  opts.node_id = p.id;
+  opts.incarnation = p.id + "-incarnation";
+  p.actors = spawn_node_actors(p.sys, cfg, opts);
+  p.registry = p.actors.registry;
+  p.router = p.actors.router;
+  p.cm = p.actors.cluster;
+  p.gate = p.actors.gate;
   p.mpx.provide_acceptor(planet::port, p.acceptor);
-  p.publish(p.cm, planet::port);
+  p.publish(p.gate, planet::port);
   caf::anon_send(p.cm, atom::update_v, p.address());
   exhaust();
 }

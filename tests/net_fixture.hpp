@@ -11,10 +11,10 @@
 #include <caf/io/middleman.hpp>
 #include <caf/test/io_dsl.hpp>
 
-#include "actors/connection_manager.hpp"
-#include "actors/handler.hpp"
-#include "actors/registry.hpp"
-#include "actors/request_router.hpp"
+#include "actors/node_actors.hpp"
+#include "actors/handlers/handler.hpp"
+#include "actors/routing/registry.hpp"
+#include "actors/routing/request_router.hpp"
 #include "fixtures.hpp"
 
 namespace mesh::test {
@@ -42,6 +42,8 @@ struct planet : test_node_fixture<planet_base> {
   std::string id;
   caf::io::accept_handle acceptor;
   caf::actor registry, router, cm;
+  gate_actor gate;
+  node_actors actors;
   bool frozen = false;
 
   std::string address() const {

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "actors/peer_table.hpp"
-#include "actors/topic_dispatcher.hpp"
-#include "actors/topic_handler.hpp"
+#include "actors/cluster/peer_table.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
+#include "actors/topics/topic_handler.hpp"
 #include "check.hpp"
 #include "fixtures.hpp"
 #include "protocol/json_payload.hpp"
@@ -97,7 +97,7 @@ struct topic_fixture : actor_fixture {
     peer_route route;
     route.id = "node-b";
     route.state = state;
-    route.topics = peer;
+    route.peer = peer;
     table->peers.emplace("node-b", route);
     self->send(topics, atom::update_v, peer_table_ptr{table});
     pb::TopicRoutes routes;

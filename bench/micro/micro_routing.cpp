@@ -5,9 +5,9 @@
 
 #include <google/protobuf/wrappers.pb.h>
 
-#include "actors/handler_table.hpp"
-#include "actors/request_checks.hpp"
-#include "actors/router_state.hpp"
+#include "actors/handlers/handler_table.hpp"
+#include "protocol/request_checks.hpp"
+#include "actors/routing/router_state.hpp"
 #include "cluster/load_balancer.hpp"
 
 namespace {

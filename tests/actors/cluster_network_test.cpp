@@ -102,10 +102,10 @@ CAF_TEST(a hello from itself or with another protocol version is refused) {
     req.set_node_id(id);
     req.set_protocol_version(version);
     auto slot = std::make_shared<caf::error>();
-    earth.sys.spawn([=, cm = earth.cm](caf::event_based_actor* self) {
-      self->request(cm, caf::infinite, atom::hello_v, req,
-                    peer_actors{cm, cm, nullptr, nullptr})
-        .then([](pb::ConnectResponse&, peer_actors&) {},
+    earth.sys.spawn([=, gate = earth.gate](caf::event_based_actor* self) {
+      self->request(gate, caf::infinite, atom::hello_v, req,
+                    caf::actor_cast<peer_actor>(self))
+        .then([](pb::ConnectResponse&, peer_actor&) {},
               [slot](caf::error& err) { *slot = err; });
     });
     exhaust();

@@ -1,10 +1,10 @@
 #define CAF_SUITE actors.console
 #include "fixtures.hpp"
 
-#include "actors/console.hpp"
-#include "actors/handler.hpp"
-#include "actors/registry.hpp"
-#include "actors/request_router.hpp"
+#include "actors/console/console.hpp"
+#include "actors/handlers/handler.hpp"
+#include "actors/routing/registry.hpp"
+#include "actors/routing/request_router.hpp"
 
 using namespace mesh;
 using nlohmann::json;
@@ -44,7 +44,7 @@ struct fixture : test::actor_fixture {
   }
 
   json command(const json& cmd) {
-    auto h = self->request(console, caf::infinite, atom::console_v, cmd.dump());
+    auto h = self->request(console, caf::infinite, atom::console_v, std::string{}, cmd.dump());
     run();
     runner->run_all();
     run();
@@ -107,7 +107,7 @@ CAF_TEST(bad commands are answered with a clear error) {
   r = command({{"nocmd", 1}});
   CAF_CHECK_EQUAL(r["status"], "invalid_argument");
   auto h = self->request(console, caf::infinite, atom::console_v,
-                         std::string{"{not json"});
+                         std::string{}, std::string{"{not json"});
   run();
   h.receive([](std::string& text) {
               CAF_CHECK_EQUAL(json::parse(text).value("status", ""), "invalid_argument");

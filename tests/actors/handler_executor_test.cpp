@@ -1,8 +1,8 @@
 #define CAF_SUITE actors.handler_executor
 #include "fixtures.hpp"
 
-#include "actors/handler.hpp"
-#include "actors/handler_executor.hpp"
+#include "actors/handlers/handler.hpp"
+#include "actors/handlers/handler_executor.hpp"
 #include "protocol/json_payload.hpp"
 
 using namespace mesh;

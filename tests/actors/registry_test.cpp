@@ -1,9 +1,9 @@
 #define CAF_SUITE actors.registry
 #include "fixtures.hpp"
 
-#include "actors/handler.hpp"
-#include "actors/handler_table.hpp"
-#include "actors/registry.hpp"
+#include "actors/handlers/handler.hpp"
+#include "actors/handlers/handler_table.hpp"
+#include "actors/routing/registry.hpp"
 
 using namespace mesh;
 using nlohmann::json;

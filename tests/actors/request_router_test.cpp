@@ -4,10 +4,10 @@
 
 #include <atomic>
 
-#include "actors/handler.hpp"
-#include "actors/registry.hpp"
-#include "actors/registry_validator.hpp"
-#include "actors/request_router.hpp"
+#include "actors/handlers/handler.hpp"
+#include "actors/routing/registry.hpp"
+#include "actors/routing/registry_validator.hpp"
+#include "actors/routing/request_router.hpp"
 #include "protocol/json_payload.hpp"
 
 using namespace mesh;

@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "actors/peer_table.hpp"
-#include "actors/strategy_evaluator.hpp"
+#include "actors/cluster/peer_table.hpp"
+#include "actors/processes/strategy_evaluator.hpp"
 #include "protocol/json_payload.hpp"
 #include "temp_dir.hpp"
 
@@ -207,7 +207,7 @@ CAF_TEST(evidence goes to peers and merges without double counting) {
   peer_route route;
   route.id = "node-b";
   route.state = peer_state::up;
-  route.strategies = peer;
+  route.peer = peer;
   table->peers.emplace("node-b", route);
   self->send(evaluator, atom::update_v, peer_table_ptr{table});
   run();

@@ -3,7 +3,7 @@
 
 #include <google/protobuf/wrappers.pb.h>
 
-#include "actors/handler.hpp"
+#include "actors/handlers/handler.hpp"
 #include "protocol/json_payload.hpp"
 
 using namespace mesh;

@@ -3,7 +3,7 @@
 
 #include <thread>
 
-#include "actors/inline_call.hpp"
+#include "actors/handlers/inline_call.hpp"
 #include "protocol/json_payload.hpp"
 
 using namespace mesh;

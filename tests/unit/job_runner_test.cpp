@@ -6,7 +6,7 @@
 #include <future>
 #include <mutex>
 
-#include "actors/job_runner.hpp"
+#include "actors/handlers/job_runner.hpp"
 
 using namespace mesh;
 using namespace std::chrono_literals;

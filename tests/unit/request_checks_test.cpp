@@ -3,8 +3,8 @@
 
 #include <set>
 
-#include "actors/registry_validator.hpp"
-#include "actors/request_checks.hpp"
+#include "actors/routing/registry_validator.hpp"
+#include "protocol/request_checks.hpp"
 #include "protocol/type_ids.hpp"
 
 using namespace mesh;

@@ -1,0 +1,238 @@
+// The dialling side of the connection manager: reaching an address through
+// CAF's middleman, the hello/welcome exchange, re-dialling with backoff, and
+// discovery of the members peers tell us about.
+
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
+
+#include "actors/cluster/connection_manager_state.hpp"
+#include "cluster/handshake.hpp"
+#include "protocol/address.hpp"
+#include "protocol/local_types.hpp"
+
+namespace mesh::detail {
+
+void connection_manager_state::fill_hello(pb::ConnectRequest& req,
+                                          const std::string& nonce) const {
+  req.set_node_id(cfg.node_id);
+  req.set_address(address);
+  for (const auto& ns : dir.local_namespaces())
+    req.add_namespaces(ns);
+  req.set_protocol_version(protocol_version);
+  req.set_incarnation(cfg.incarnation);
+  req.set_nonce(nonce);
+  req.set_secret_proof(make_secret_proof(cfg.secret, "hello", cfg.node_id,
+                                         cfg.incarnation, nonce));
+  *req.mutable_services() = services;
+  for (auto& m : dir.members())
+    *req.add_members() = std::move(m);
+}
+
+void connection_manager_state::dial(const std::string& addr,
+                                    dial_reason reason,
+                                    caf::response_promise* waiter) {
+  if (auto* rec = dir.find_by_address(addr);
+      rec != nullptr && is_routable(rec->state)) {
+    // Already connected (perhaps the peer dialled us meanwhile).
+    retry.erase(addr);
+    retry_reason.erase(addr);
+    if (waiter != nullptr)
+      waiter->deliver(describe_connection(*rec));
+    return;
+  }
+  auto [i, fresh] = dials.try_emplace(addr);
+  if (waiter != nullptr)
+    i->second.waiters.push_back(*waiter);
+  if (!fresh)
+    return; // the attempt under way answers every waiter
+  i->second.reason = reason;
+  if (!started || leaving) {
+    dial_failed(addr, make_error(status_code::unavailable,
+                                 "node " + cfg.node_id + " is "
+                                   + (leaving ? "leaving" : "not started")));
+    return;
+  }
+  std::string error;
+  auto hp = parse_host_port(addr, error);
+  if (!hp) {
+    dial_failed(addr, make_error(status_code::invalid_argument, error));
+    return;
+  }
+  log->debug("dialling {}", addr);
+  auto mm = cfg.tls ? self->system().openssl_manager().actor_handle()
+                    : self->system().middleman().actor_handle();
+  self->request(mm, cfg.connect_timeout, caf::connect_atom::value, hp->host,
+                hp->port)
+    .then(
+      [this, addr](caf::node_id&, caf::strong_actor_ptr& ptr,
+                   std::set<std::string>&) {
+        if (!ptr) {
+          dial_failed(addr, make_error(status_code::unavailable,
+                                       "no Mesh node listens at " + addr));
+          return;
+        }
+        auto gate = caf::actor_cast<gate_actor>(ptr);
+        auto node = ptr->node();
+        if (auto i = dials.find(addr); i != dials.end())
+          i->second.node = node;
+        // Handed over pending: it admits nothing until the answer proves
+        // that the other side knows the secret.
+        peer_actor ours{ingress_for(node).actor};
+        auto nonce = random_hex_token();
+        pb::ConnectRequest req;
+        fill_hello(req, nonce);
+        self->request(gate, cfg.connect_timeout, atom::hello_v, req, ours)
+          .then(
+            [this, addr, nonce, node](pb::ConnectResponse& resp,
+                                      peer_actor& theirs) {
+              welcomed(addr, nonce, node, resp, theirs);
+            },
+            [this, addr](caf::error& err) { dial_failed(addr, err); });
+      },
+      [this, addr](caf::error& err) {
+        dial_failed(addr, make_error(status_code::unavailable,
+                                     "cannot reach " + addr + ": "
+                                       + self->system().render(err)));
+      });
+}
+
+void connection_manager_state::welcomed(const std::string& addr,
+                                        const std::string& nonce,
+                                        const caf::node_id& node,
+                                        pb::ConnectResponse& resp,
+                                        peer_actor& theirs) {
+  auto refuse = [&](status_code code, const std::string& why) {
+    dial_failed(addr, make_error(code, why));
+  };
+  if (auto why = check_protocol_version(resp.protocol_version()); !why.empty())
+    return refuse(status_code::invalid_argument, why);
+  if (resp.peer_node_id() == cfg.node_id)
+    return refuse(status_code::invalid_argument,
+                  "node " + cfg.node_id + " cannot connect to itself");
+  if (auto why = check_secret_proof(cfg.secret, resp.secret_proof(), "welcome",
+                                    resp.peer_node_id(), resp.incarnation(),
+                                    nonce);
+      !why.empty())
+    return refuse(status_code::permission_denied, why);
+  if (!theirs)
+    return refuse(status_code::invalid_argument, "handshake without an ingress");
+  auto& entry = ingress_for(node);
+  if (!entry.peer_id.empty() && entry.peer_id != resp.peer_node_id())
+    return refuse(status_code::permission_denied,
+                  "its connection already speaks for node " + entry.peer_id);
+  if (entry.peer_id.empty()) { // the peer proved itself: admit it
+    entry.peer_id = resp.peer_node_id();
+    self->send(entry.actor, atom::connect_v, entry.peer_id);
+  }
+  auto& rec = dir.get_or_add(resp.peer_node_id());
+  bool same = rec.incarnation == resp.incarnation() && is_routable(rec.state);
+  rec.address = resp.peer_address().empty() ? addr : resp.peer_address();
+  rec.incarnation = resp.incarnation();
+  rec.dialer = true;
+  rec.redial.reset();
+  dir.apply(rec, resp.services());
+  mark_up(rec, theirs, node, same);
+  retry.erase(addr);
+  retry_reason.erase(addr);
+  publish();
+  auto i = dials.find(addr);
+  if (i != dials.end()) {
+    auto result = describe_connection(rec);
+    for (auto& rp : i->second.waiters)
+      rp.deliver(result);
+    dials.erase(i);
+  }
+  discover(resp.members());
+}
+
+void connection_manager_state::mark_up(peer_record& rec,
+                                       const peer_actor& theirs,
+                                       const caf::node_id& node, bool same) {
+  if (rec.node != node) { // a new process of that peer: the old door closes
+    if (rec.node != caf::node_id{})
+      drop_ingress(rec.node);
+    rec.node = node;
+  }
+  if (rec.remote != theirs) {
+    if (rec.remote)
+      self->demonitor(rec.remote.address());
+    rec.remote = theirs;
+    self->monitor(theirs);
+  }
+  if (same)
+    return;
+  rec.connection_id = make_connection_id(cfg.node_id, cfg.incarnation, rec.id,
+                                         rec.incarnation);
+  rec.detector.heard(now());
+  dir.set_state(rec, peer_state::up, now());
+  log->info("peer {} at {} is up (connection {}, shared: {})", rec.id,
+            rec.address, rec.connection_id, dir.shared_with(rec).size());
+}
+
+nlohmann::json
+connection_manager_state::describe_connection(const peer_record& rec) const {
+  return {{"peer", rec.id},
+          {"address", rec.address},
+          {"connection_id", rec.connection_id},
+          {"shared_namespaces", dir.shared_with(rec)},
+          {"state", to_string(rec.state)}};
+}
+
+void connection_manager_state::dial_failed(const std::string& addr,
+                                           const caf::error& err) {
+  auto i = dials.find(addr);
+  auto reason = i != dials.end() ? i->second.reason : dial_reason::learned;
+  if (i != dials.end()) {
+    // An ingress still pending was never admitted by anyone: it goes.
+    if (auto j = ingresses.find(i->second.node);
+        j != ingresses.end() && j->second.peer_id.empty())
+      drop_ingress(i->second.node);
+    for (auto& rp : i->second.waiters)
+      rp.deliver(err);
+    dials.erase(i);
+  }
+  log->info("cannot connect to {}: {}", addr, error_text(err));
+  if (reason != dial_reason::operator_ && !leaving)
+    schedule_retry(addr, reason);
+}
+
+void connection_manager_state::schedule_retry(const std::string& addr,
+                                              dial_reason reason) {
+  auto [i, added] = retry.emplace(addr, backoff{cfg.timing.redial_initial,
+                                                cfg.timing.redial_max});
+  if (reason == dial_reason::learned
+      && i->second.attempts() >= learned_attempts) {
+    retry.erase(i);
+    retry_reason.erase(addr);
+    return; // gossip about it was stale
+  }
+  retry_reason[addr] = reason;
+  auto delay = i->second.next(std::uniform_real_distribution<>{0, 1}(rng));
+  log->debug("re-dialling {} in {} ms", addr, delay.count());
+  self->delayed_send(self, delay, atom::dial_v, addr);
+}
+
+void connection_manager_state::discover(
+  const google::protobuf::RepeatedPtrField<pb::Member>& xs) {
+  for (const auto& m : xs) {
+    if (m.node_id() == cfg.node_id || m.address().empty()
+        || m.address() == address)
+      continue;
+    auto* rec = dir.find(m.node_id());
+    if (rec != nullptr && (is_routable(rec->state)
+                           || rec->state == peer_state::left))
+      continue;
+    if (dials.count(m.address()) > 0 || retry.count(m.address()) > 0)
+      continue;
+    // Both ends learn of each other from the same gossip; only the one with
+    // the smaller id dials, so two nodes never dial each other at once
+    // (CAF 0.17's BASP can leave one of two crossing handshakes hanging).
+    if (cfg.node_id > m.node_id())
+      continue;
+    log->debug("learned member {} at {}", m.node_id(), m.address());
+    dial(m.address(), dial_reason::learned);
+  }
+}
+
+} // namespace mesh::detail

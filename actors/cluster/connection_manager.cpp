@@ -1,0 +1,340 @@
+#include "actors/cluster/connection_manager.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/cluster/connection_manager_state.hpp"
+#include "cluster/handshake.hpp"
+#include "protocol/local_types.hpp"
+
+namespace mesh::detail {
+
+void connection_manager_state::start(const std::string& listen_address) {
+  address = listen_address;
+  started = true;
+  log->info("node {} joins the cluster as {} (incarnation {})", cfg.node_id,
+            address, cfg.incarnation);
+  for (const auto& seed : cfg.seeds)
+    if (seed != address)
+      dial(seed, dial_reason::seed);
+  if (cfg.timing.heartbeat_interval.count() > 0)
+    self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
+}
+
+void connection_manager_state::publish() {
+  auto table = dir.snapshot();
+  for (const auto& s : subscribers)
+    self->send(s, atom::update_v, table);
+}
+
+void connection_manager_state::services_changed(const handler_table& table) {
+  dir.set_local_namespaces(table.namespaces);
+  services.set_node_id(cfg.node_id);
+  services.set_version(table.version);
+  services.clear_namespaces();
+  for (const auto& ns : table.namespaces)
+    services.add_namespaces(ns);
+  services.clear_methods();
+  for (const auto& [key, route] : table.active) {
+    auto* m = services.add_methods();
+    to_service_ref(key, *m->mutable_ref());
+    m->set_idempotent(route.idempotent);
+  }
+  // Peers learn at once, without reconnecting.
+  for (auto& [id, rec] : dir.records())
+    if (is_routable(rec.state))
+      self->send(rec.remote, atom::announce_v, services);
+  publish();
+}
+
+ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
+  auto [i, fresh] = ingresses.try_emplace(node);
+  if (fresh) {
+    peer_ingress_config ic;
+    ic.node_id = cfg.node_id;
+    ic.peer_node = node;
+    ic.cluster = caf::actor{self};
+    ic.router = cfg.router;
+    ic.strategies = cfg.strategies;
+    ic.topics = cfg.topics;
+    i->second.actor = spawn_peer_ingress(self->system(), std::move(ic));
+  }
+  return i->second;
+}
+
+void connection_manager_state::drop_ingress(const caf::node_id& node) {
+  auto i = ingresses.find(node);
+  if (i == ingresses.end())
+    return;
+  self->send_exit(i->second.actor, caf::exit_reason::user_shutdown);
+  ingresses.erase(i);
+}
+
+caf::result<pb::ConnectResponse, peer_actor>
+connection_manager_state::accept(const pb::ConnectRequest& req,
+                                 const peer_actor& theirs,
+                                 const caf::node_id& from) {
+  auto refuse = [&](status_code code, const std::string& why) {
+    log->warn("refused connection from '{}' at {}: {}", req.node_id(),
+              req.address(), why);
+    return make_error(code, why);
+  };
+  if (!started || leaving)
+    return refuse(status_code::unavailable,
+                  "node " + cfg.node_id + (leaving ? " is leaving the cluster"
+                                                   : " is not ready yet"));
+  if (auto why = check_protocol_version(req.protocol_version()); !why.empty())
+    return refuse(status_code::invalid_argument, why);
+  if (req.node_id() == cfg.node_id)
+    return refuse(status_code::invalid_argument,
+                  "node " + cfg.node_id + " cannot connect to itself");
+  if (auto why = check_name("node id", req.node_id()); !why.empty())
+    return refuse(status_code::invalid_argument, why);
+  if (auto why = check_secret_proof(cfg.secret, req.secret_proof(), "hello",
+                                    req.node_id(), req.incarnation(),
+                                    req.nonce());
+      !why.empty())
+    return refuse(status_code::permission_denied, why);
+  if (!theirs)
+    return refuse(status_code::invalid_argument, "handshake without an ingress");
+  auto& entry = ingress_for(from);
+  if (!entry.peer_id.empty() && entry.peer_id != req.node_id())
+    return refuse(status_code::permission_denied,
+                  "its connection already speaks for node " + entry.peer_id);
+  if (entry.peer_id.empty()) {
+    entry.peer_id = req.node_id();
+    self->send(entry.actor, atom::connect_v, entry.peer_id);
+  }
+  peer_actor ours{entry.actor};
+  auto& rec = dir.get_or_add(req.node_id());
+  // A second connection of a live pair collapses into the first.
+  bool same = rec.incarnation == req.incarnation() && is_routable(rec.state);
+  rec.address = req.address();
+  rec.incarnation = req.incarnation();
+  dir.apply(rec, req.services());
+  mark_up(rec, theirs, from, same);
+  publish();
+  discover(req.members());
+  pb::ConnectResponse resp;
+  resp.mutable_status()->set_code(pb::OK);
+  resp.set_connection_id(rec.connection_id);
+  for (auto& ns : dir.shared_with(rec))
+    resp.add_shared_namespaces(std::move(ns));
+  resp.set_peer_node_id(cfg.node_id);
+  resp.set_peer_address(address);
+  resp.set_secret_proof(make_secret_proof(cfg.secret, "welcome", cfg.node_id,
+                                          cfg.incarnation, req.nonce()));
+  resp.set_protocol_version(protocol_version);
+  resp.set_incarnation(cfg.incarnation);
+  *resp.mutable_services() = services;
+  for (auto& m : dir.members())
+    if (m.node_id() != req.node_id())
+      *resp.add_members() = std::move(m);
+  return caf::make_result(std::move(resp), std::move(ours));
+}
+
+void connection_manager_state::on_heartbeat(const pb::Heartbeat& hb) {
+  auto* rec = dir.find(hb.node_id());
+  if (rec == nullptr || rec->state == peer_state::left
+      || rec->state == peer_state::joining)
+    return;
+  rec->detector.heard(now());
+  // A peer we gave up on is alive after all: reachable again.
+  if (dir.set_state(*rec, peer_state::up, now())) {
+    log->info("peer {} is up again", rec->id);
+    publish();
+  }
+  discover(hb.members());
+}
+
+void connection_manager_state::on_announce(const pb::ServiceAnnouncement& a) {
+  auto* rec = dir.find(a.node_id());
+  if (rec == nullptr || a.version() < rec->services_version)
+    return;
+  dir.apply(*rec, a);
+  log->debug("peer {} serves {} namespaces, {} methods (version {})", rec->id,
+             a.namespaces_size(), a.methods_size(), a.version());
+  publish();
+}
+
+void connection_manager_state::on_peer_leave(const pb::Leave& msg) {
+  auto* rec = dir.find(msg.node_id());
+  if (rec == nullptr)
+    return;
+  log->info("peer {} left the cluster: {}", rec->id, msg.reason());
+  dir.set_state(*rec, peer_state::left, now());
+  publish();
+}
+
+void connection_manager_state::on_down(const caf::down_msg& dm) {
+  for (auto& [id, rec] : dir.records()) {
+    if (!rec.remote || rec.remote.address() != dm.source)
+      continue;
+    rec.remote = peer_actor{};
+    drop_ingress(rec.node);
+    if (rec.state == peer_state::left || rec.state == peer_state::down)
+      return;
+    log->warn("lost connection to peer {}: {}", id, caf::to_string(dm.reason));
+    dir.set_state(rec, peer_state::down, now());
+    publish();
+    if (rec.dialer && !leaving)
+      schedule_retry(rec.address, dial_reason::redial);
+    return;
+  }
+}
+
+void connection_manager_state::tick() {
+  if (leaving)
+    return;
+  pb::Heartbeat hb;
+  hb.set_node_id(cfg.node_id);
+  hb.set_sequence(++heartbeat_seq);
+  hb.set_services_version(services.version());
+  for (auto& m : dir.members())
+    *hb.add_members() = std::move(m);
+  bool changed = false;
+  auto t = now();
+  for (auto& [id, rec] : dir.records()) {
+    if (!is_routable(rec.state))
+      continue;
+    self->send(rec.remote, atom::heartbeat_v, hb);
+    auto assessed = rec.detector.assess(t);
+    if (!dir.set_state(rec, assessed, t))
+      continue;
+    changed = true;
+    log->warn("peer {} is {} (silent for {} ms)", id, to_string(assessed),
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                t - rec.detector.last_heard())
+                .count());
+    if (assessed == peer_state::down && rec.dialer)
+      schedule_retry(rec.address, dial_reason::redial);
+  }
+  if (changed)
+    publish();
+  if (cfg.timing.heartbeat_interval.count() > 0)
+    self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
+}
+
+void connection_manager_state::leave() {
+  if (leaving)
+    return;
+  leaving = true;
+  pb::Leave msg;
+  msg.set_node_id(cfg.node_id);
+  msg.set_reason("graceful leave");
+  for (auto& [id, rec] : dir.records())
+    if (is_routable(rec.state))
+      self->send(rec.remote, atom::leave_v, msg);
+  log->info("node {} told {} peer(s) it is leaving", cfg.node_id,
+            dir.routable());
+}
+
+caf::error connection_manager_state::remove(const std::string& id) {
+  auto* rec = dir.find(id);
+  if (rec == nullptr)
+    return make_error(status_code::not_found,
+                      "node '" + id + "' is not a known peer of " + cfg.node_id);
+  if (is_routable(rec->state))
+    return make_error(status_code::invalid_argument,
+                      "peer " + id + " is " + to_string(rec->state)
+                        + "; only down or left peers can be removed");
+  retry.erase(rec->address);
+  retry_reason.erase(rec->address);
+  drop_ingress(rec->node);
+  dir.erase(id);
+  log->info("removed peer {}", id);
+  publish();
+  return caf::none;
+}
+
+nlohmann::json connection_manager_state::stats() const {
+  return {{"cluster_size", 1 + dir.routable()},
+          {"peers_up", dir.routable()},
+          {"peers_known", const_cast<peer_directory&>(dir).records().size()},
+          {"incarnation", cfg.incarnation},
+          {"leaving", leaving}};
+}
+
+} // namespace mesh::detail
+
+namespace mesh {
+
+namespace {
+
+using detail::connection_manager_state;
+
+caf::behavior
+connection_manager_behavior(caf::stateful_actor<connection_manager_state>* self,
+                            connection_manager_config cfg) {
+  auto& st = self->state;
+  st.self = self;
+  st.log = log::get("cluster");
+  st.dir = peer_directory{cfg.timing};
+  st.cfg = std::move(cfg);
+  st.services.set_node_id(st.cfg.node_id);
+  if (st.cfg.router)
+    st.subscribers.push_back(st.cfg.router);
+  if (st.cfg.registry)
+    self->send(st.cfg.registry, atom::subscribe_v, caf::actor{self});
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
+  return {
+    [self](atom::hello, const pb::ConnectRequest& req, const peer_actor& theirs,
+           const caf::node_id& from) {
+      // From the gate only: its handle is the one that peers can reach.
+      return self->state.accept(req, theirs, from);
+    },
+    [self](atom::heartbeat, const pb::Heartbeat& hb) {
+      self->state.on_heartbeat(hb);
+    },
+    [self](atom::announce, const pb::ServiceAnnouncement& a) {
+      self->state.on_announce(a);
+    },
+    [self](atom::leave, const pb::Leave& msg) { self->state.on_peer_leave(msg); },
+    [self](atom::update, const std::string& listen_address) {
+      self->state.start(listen_address);
+    },
+    [self](atom::update, const handler_table_ptr& table) {
+      if (table)
+        self->state.services_changed(*table);
+    },
+    [self](atom::subscribe, const caf::actor& who) {
+      self->state.subscribers.push_back(who);
+      self->send(who, atom::update_v, self->state.dir.snapshot());
+    },
+    [self](atom::connect, const std::string& address)
+      -> caf::result<nlohmann::json> {
+      auto rp = self->make_response_promise();
+      self->state.dial(address, detail::dial_reason::operator_, &rp);
+      return rp;
+    },
+    [self](atom::leave) {
+      self->state.leave();
+      return caf::ok_atom::value;
+    },
+    [self](atom::remove, const std::string& id) -> caf::result<caf::ok_atom> {
+      if (auto err = self->state.remove(id))
+        return err;
+      return caf::ok_atom::value;
+    },
+    [self](atom::peers, const nlohmann::json& in_flight) {
+      return self->state.dir.describe(self->state.now(), in_flight);
+    },
+    [self](atom::stats) { return self->state.stats(); },
+    [self](atom::tick) { self->state.tick(); },
+    [self](atom::dial, const std::string& address) {
+      auto i = self->state.retry_reason.find(address);
+      if (i != self->state.retry_reason.end())
+        self->state.dial(address, i->second);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_connection_manager(caf::actor_system& sys,
+                                    connection_manager_config cfg) {
+  return sys.spawn(connection_manager_behavior, std::move(cfg));
+}
+
+} // namespace mesh

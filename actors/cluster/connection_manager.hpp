@@ -1,0 +1,64 @@
+#pragma once
+
+// connection_manager: this node's view of the cluster.
+//
+// Reached by peers only through the gate (its hellos) and through the
+// ingress it spawns for each authenticated peer (actors/cluster/). Runs the
+// Connect handshake in both directions (either side can route over the
+// result), learns every member
+// from its peers' member lists and connects to them (discovery), sends and
+// checks heartbeats (failure detection), re-dials peers it dialled with
+// exponential backoff and jitter, and tells peers when this node leaves.
+// Every change is pushed to the router as an immutable peer_table; what this
+// node serves (from the registry) is announced to every peer.
+//
+// Protocol (dynamically typed actor):
+//  from the gate (a dialler's hello, with the CAF node it came from):
+//   (atom::hello, pb::ConnectRequest, peer_actor, caf::node_id)
+//        -> (pb::ConnectResponse, peer_actor)   // our ingress for the peer
+//        errors: invalid_argument (itself, bad version), permission_denied
+//        (cluster secret), unavailable (leaving)
+//  from a peer's ingress (checked: the authenticated peer, in its name):
+//   (atom::heartbeat, pb::Heartbeat)
+//   (atom::announce, pb::ServiceAnnouncement)
+//   (atom::leave, pb::Leave)
+//  from the node, console and registry:
+//   (atom::update, std::string listen_address)  // start: address known
+//   (atom::update, handler_table_ptr)           // what this node serves
+//   (atom::subscribe, caf::actor)               // gets (atom::update, peer_table_ptr)
+//   (atom::connect, std::string address) -> nlohmann::json  // meshctl connect
+//   (atom::leave)                        -> caf::ok_atom    // graceful leave
+//   (atom::remove, std::string node_id)  -> caf::ok_atom    // forget a down peer
+//   (atom::peers, nlohmann::json in_flight) -> nlohmann::json
+//   (atom::stats)                        -> nlohmann::json  // cluster size
+//  own timers: (atom::tick), (atom::dial, std::string address)
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/cluster/peer_directory.hpp"
+
+namespace mesh {
+
+struct connection_manager_config {
+  std::string node_id;
+  std::string incarnation; ///< random per process start
+  std::string secret;      ///< cluster secret; empty = none
+  std::vector<std::string> seeds;
+  cluster_timing timing;   ///< heartbeat_interval 0 disables the timer
+  std::chrono::milliseconds connect_timeout{5000};
+  bool tls = false; ///< dial through CAF's OpenSSL module (mutual TLS)
+  caf::actor registry;
+  caf::actor router;
+  caf::actor strategies; ///< offered to peers (may be null)
+  caf::actor topics;     ///< offered to peers (may be null)
+};
+
+caf::actor spawn_connection_manager(caf::actor_system& sys,
+                                    connection_manager_config cfg);
+
+} // namespace mesh

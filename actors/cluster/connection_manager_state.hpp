@@ -1,0 +1,108 @@
+#pragma once
+
+// Private to the connection manager: its state, shared by the two files
+// that implement it (connection_manager.cpp: the handshake's accepting side,
+// heartbeats, leave, console; connection_dialer.cpp: dialling, re-dialling,
+// discovery).
+
+#include <map>
+#include <random>
+#include <set>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/peer_ingress.hpp"
+#include "actors/handlers/handler_table.hpp"
+#include "protocol/status.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh::detail {
+
+/// Why an address is being dialled: decides what happens when it fails.
+enum class dial_reason : uint8_t {
+  seed,     ///< configured seed: retried forever
+  redial,   ///< a peer we dialled went down: retried until removed
+  learned,  ///< a member a peer told us about: retried a few times
+  operator_ ///< meshctl connect: the error goes back to the operator
+};
+
+struct pending_dial {
+  dial_reason reason = dial_reason::learned;
+  std::vector<caf::response_promise> waiters; ///< meshctl connect
+  caf::node_id node; ///< of the gate we reached (its ingress is pending)
+};
+
+/// Our ingress for one peer CAF node: spawned at its first handshake (by
+/// either side), reused by every later one, ended with the connection.
+struct ingress_entry {
+  peer_ingress_actor actor;
+  std::string peer_id; ///< empty while pending (we dialled, no answer yet)
+};
+
+struct connection_manager_state {
+  static inline const char* name = "mesh.connection_manager";
+  static constexpr uint32_t learned_attempts = 5;
+
+  caf::event_based_actor* self = nullptr;
+  connection_manager_config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  peer_directory dir{cluster_timing{}};
+  std::string address; ///< our listen address, once known
+  bool started = false;
+  bool leaving = false;
+  uint64_t heartbeat_seq = 0;
+  pb::ServiceAnnouncement services; ///< what we announce
+  std::vector<caf::actor> subscribers;
+  std::map<std::string, pending_dial> dials;     ///< by address
+  std::map<std::string, backoff> retry;          ///< by address, no record yet
+  std::map<std::string, dial_reason> retry_reason;
+  std::map<caf::node_id, ingress_entry> ingresses; ///< by peer CAF node
+  std::mt19937_64 rng{std::random_device{}()};
+
+  using clock = std::chrono::steady_clock;
+  clock::time_point now() const {
+    return self->clock().now();
+  }
+
+  /// Our ingress for the peer CAF node `node` (spawned pending when new).
+  ingress_entry& ingress_for(const caf::node_id& node);
+
+  /// Ends our ingress for `node` (the connection is gone or refused).
+  void drop_ingress(const caf::node_id& node);
+
+  // -- connection_manager.cpp ------------------------------------------------
+  void start(const std::string& listen_address);
+  void publish();
+  void services_changed(const handler_table& table);
+  caf::result<pb::ConnectResponse, peer_actor>
+  accept(const pb::ConnectRequest& req, const peer_actor& theirs,
+         const caf::node_id& from);
+  void on_heartbeat(const pb::Heartbeat& hb);
+  void on_announce(const pb::ServiceAnnouncement& a);
+  void on_peer_leave(const pb::Leave& msg);
+  void on_down(const caf::down_msg& dm);
+  void tick();
+  void leave();
+  caf::error remove(const std::string& id);
+  nlohmann::json stats() const;
+
+  // -- connection_dialer.cpp -------------------------------------------------
+  void dial(const std::string& address, dial_reason reason,
+            caf::response_promise* waiter = nullptr);
+  void welcomed(const std::string& address, const std::string& nonce,
+                const caf::node_id& node, pb::ConnectResponse& resp,
+                peer_actor& theirs);
+  void dial_failed(const std::string& address, const caf::error& err);
+  void schedule_retry(const std::string& address, dial_reason reason);
+  void discover(const google::protobuf::RepeatedPtrField<pb::Member>& xs);
+  void fill_hello(pb::ConnectRequest& req, const std::string& nonce) const;
+  void mark_up(peer_record& rec, const peer_actor& theirs,
+               const caf::node_id& node, bool same);
+  nlohmann::json describe_connection(const peer_record& rec) const;
+};
+
+} // namespace mesh::detail

@@ -1,0 +1,68 @@
+#include "actors/cluster/gate.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "protocol/status.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+namespace {
+
+struct gate_state {
+  static inline const char* name = "mesh.gate";
+  std::string node_id;
+  caf::actor cluster;
+  std::shared_ptr<spdlog::logger> log;
+  uint64_t refused = 0;
+
+  caf::error refuse(const std::string& what) {
+    if (refused++ % 1000 < 3)
+      log->warn("peer port of {} refused {} ({} so far)", node_id, what,
+                refused);
+    return make_error(status_code::permission_denied,
+                      "the peer port of node " + node_id
+                        + " accepts only the Mesh handshake (" + what
+                        + "); meshctl talks to the console port");
+  }
+};
+
+using self_ptr = gate_actor::stateful_pointer<gate_state>;
+
+gate_actor::behavior_type gate_behavior(self_ptr self, std::string node_id,
+                                        caf::actor cluster) {
+  auto& st = self->state;
+  st.node_id = std::move(node_id);
+  st.cluster = std::move(cluster);
+  st.log = log::get("cluster");
+  self->monitor(st.cluster);
+  self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
+  // Anything but a hello: refused, never an "unexpected message" on stdout.
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr, caf::message_view&) -> caf::result<caf::message> {
+      return static_cast<self_ptr>(ptr)->state.refuse("a message that is not "
+                                                      "a hello");
+    });
+  return {
+    [self](atom::hello, pb::ConnectRequest& req, peer_actor& theirs)
+      -> caf::result<pb::ConnectResponse, peer_actor> {
+      const auto& src = self->current_sender();
+      if (!src)
+        return self->state.refuse("an anonymous hello");
+      self->delegate(self->state.cluster, atom::hello_v, std::move(req),
+                     std::move(theirs), src->node());
+      return caf::delegated<pb::ConnectResponse, peer_actor>{};
+    },
+  };
+}
+
+} // namespace
+
+gate_actor spawn_gate(caf::actor_system& sys, std::string node_id,
+                      caf::actor cluster) {
+  return sys.spawn(gate_behavior, std::move(node_id), std::move(cluster));
+}
+
+} // namespace mesh

@@ -1,0 +1,25 @@
+#pragma once
+
+// gate: the only actor published on a node's peer port.
+//
+// It answers the Connect handshake and nothing else: a hello goes to the
+// connection manager together with the CAF node it came from (which the
+// peer's ingress will admit), and every other message is refused
+// (`permission_denied` for a request, dropped and counted otherwise), so a
+// stranger who reaches the port learns no handle and changes nothing.
+// Protocol: gate_actor (protocol/peer_actors.hpp). Ends with the
+// connection manager.
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "protocol/peer_actors.hpp"
+
+namespace mesh {
+
+gate_actor spawn_gate(caf::actor_system& sys, std::string node_id,
+                      caf::actor cluster);
+
+} // namespace mesh

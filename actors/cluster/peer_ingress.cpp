@@ -1,0 +1,159 @@
+#include "actors/cluster/peer_ingress.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "protocol/status.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+namespace {
+
+struct peer_ingress_state {
+  static inline const char* name = "mesh.peer_ingress";
+  peer_ingress_config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  uint64_t refused = 0;
+};
+
+using self_ptr = peer_ingress_actor::stateful_pointer<peer_ingress_state>;
+
+// Whether the current message comes from the authenticated peer's node.
+bool admitted(self_ptr self) {
+  const auto& src = self->current_sender();
+  if (src && src->node() == self->state.cfg.peer_node)
+    return true;
+  auto& st = self->state;
+  // Logged at warn for the first few, then every 1000th: a flood must not
+  // fill the log.
+  if (st.refused++ % 1000 < 3)
+    st.log->warn("node {} refused a message for peer {} from {} ({} so far)",
+                 st.cfg.node_id, st.cfg.peer_id,
+                 src ? caf::to_string(src->node()) : "an anonymous sender",
+                 st.refused);
+  return false;
+}
+
+// Whether a message that names a node names the authenticated peer.
+bool names_peer(self_ptr self, const std::string& node_id) {
+  if (node_id == self->state.cfg.peer_id)
+    return true;
+  self->state.log->warn("peer {} sent a message in the name of '{}': dropped",
+                        self->state.cfg.peer_id, node_id);
+  return false;
+}
+
+caf::error refusal(self_ptr self) {
+  return make_error(status_code::permission_denied,
+                    "node " + self->state.cfg.node_id
+                      + " accepts this only from an authenticated member");
+}
+
+peer_ingress_actor::behavior_type armed(self_ptr self) {
+  return {
+    [self](atom::heartbeat, pb::Heartbeat& hb) {
+      if (admitted(self) && names_peer(self, hb.node_id()))
+        caf::anon_send(self->state.cfg.cluster, atom::heartbeat_v, std::move(hb));
+    },
+    [self](atom::announce, pb::ServiceAnnouncement& a) {
+      if (admitted(self) && names_peer(self, a.node_id()))
+        caf::anon_send(self->state.cfg.cluster, atom::announce_v, std::move(a));
+    },
+    [self](atom::leave, pb::Leave& msg) {
+      if (admitted(self) && names_peer(self, msg.node_id()))
+        caf::anon_send(self->state.cfg.cluster, atom::leave_v, std::move(msg));
+    },
+    [self](pb::ServeRequest& req) -> caf::result<pb::ServeResponse> {
+      if (!admitted(self))
+        return refusal(self);
+      self->delegate(self->state.cfg.router, std::move(req));
+      return caf::delegated<pb::ServeResponse>{};
+    },
+    [self](atom::publish,
+           pb::PublishRequest& req) -> caf::result<pb::PublishResponse> {
+      if (!admitted(self))
+        return refusal(self);
+      if (!self->state.cfg.topics)
+        return make_error(status_code::unavailable,
+                          "node " + self->state.cfg.node_id
+                            + " has no topic dispatcher");
+      self->delegate(self->state.cfg.topics, atom::publish_v, std::move(req));
+      return caf::delegated<pb::PublishResponse>{};
+    },
+    [self](atom::routes, pb::TopicRoutes& msg) {
+      if (admitted(self) && names_peer(self, msg.node_id())
+          && self->state.cfg.topics)
+        caf::anon_send(self->state.cfg.topics, atom::routes_v, std::move(msg));
+    },
+    [self](atom::evidence, pb::BanditEvidence& msg) {
+      // Evidence is gossip: it carries every node's counters, not one.
+      if (admitted(self) && self->state.cfg.strategies)
+        caf::anon_send(self->state.cfg.strategies, atom::evidence_v,
+                   std::move(msg));
+    },
+    [](atom::connect, const std::string&) {
+      // Armed already.
+    },
+  };
+}
+
+peer_ingress_actor::behavior_type pending(self_ptr self) {
+  // Everything the peer sends waits in the mailbox until the connection
+  // manager has checked the peer's answer: then it is admitted (or the
+  // ingress ends, and with it what waited).
+  return {
+    [](atom::heartbeat, pb::Heartbeat&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [](atom::announce, pb::ServiceAnnouncement&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [](atom::leave, pb::Leave&) -> caf::result<void> { return caf::skip; },
+    [](pb::ServeRequest&) -> caf::result<pb::ServeResponse> {
+      return caf::skip;
+    },
+    [](atom::publish, pb::PublishRequest&) -> caf::result<pb::PublishResponse> {
+      return caf::skip;
+    },
+    [](atom::routes, pb::TopicRoutes&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [](atom::evidence, pb::BanditEvidence&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [self](atom::connect, std::string& peer_id) {
+      if (self->current_sender()
+          != caf::actor_cast<caf::strong_actor_ptr>(self->state.cfg.cluster))
+        return; // only the connection manager arms
+      self->state.cfg.peer_id = std::move(peer_id);
+      self->become(armed(self));
+    },
+  };
+}
+
+peer_ingress_actor::behavior_type
+peer_ingress_behavior(self_ptr self, peer_ingress_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.log = log::get("cluster");
+  self->monitor(st.cfg.cluster);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source == self->state.cfg.cluster)
+      self->quit(dm.reason);
+  });
+  if (st.cfg.peer_id.empty())
+    return pending(self);
+  return armed(self);
+}
+
+} // namespace
+
+peer_ingress_actor spawn_peer_ingress(caf::actor_system& sys,
+                                      peer_ingress_config cfg) {
+  return sys.spawn(peer_ingress_behavior, std::move(cfg));
+}
+
+} // namespace mesh

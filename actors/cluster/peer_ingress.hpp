@@ -1,0 +1,48 @@
+#pragma once
+
+// peer_ingress: the door one authenticated peer has into this node.
+//
+// The connection manager spawns one per peer CAF node during the handshake
+// and hands it to that peer (protocol/peer_actors.hpp). It accepts a message
+// only when its sender is an actor of that peer's CAF node; anything else
+// (a stranger who learned or guessed the handle, an anonymous send) is
+// refused: `permission_denied` for requests, dropped and counted otherwise.
+// Messages that name a node (heartbeats, announcements, routes, leave) must
+// name the authenticated peer. Admitted messages go to the node's own actors
+// (requests by delegation, so replies go straight back).
+//
+// An ingress the dialler spawns is handed over before the other side has
+// proved itself: it stays *pending* (admits nothing, keeps what arrives)
+// until the connection manager arms it with the peer's id, or kills it.
+//
+// Full interface: peer_actor, plus from the connection manager only:
+//   (atom::connect, std::string peer_id)   // arm: the peer is authenticated
+// It ends when the connection manager does.
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/node_id.hpp>
+
+#include "protocol/peer_actors.hpp"
+
+namespace mesh {
+
+using peer_ingress_actor
+  = peer_actor::extend<caf::reacts_to<atom::connect, std::string>>;
+
+struct peer_ingress_config {
+  std::string node_id;   ///< this node (for error messages)
+  caf::node_id peer_node; ///< admitted senders live on this CAF node
+  std::string peer_id;   ///< empty: pending until armed
+  caf::actor cluster;    ///< connection manager: arms it, owns it
+  caf::actor router;
+  caf::actor strategies; ///< may be null
+  caf::actor topics;     ///< may be null
+};
+
+peer_ingress_actor spawn_peer_ingress(caf::actor_system& sys,
+                                      peer_ingress_config cfg);
+
+} // namespace mesh

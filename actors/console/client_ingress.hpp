@@ -1,0 +1,25 @@
+#pragma once
+
+// client_ingress: the door of binary clients (meshbench, programs of users)
+// to a node's router, handed out by the console once a client has shown
+// the console token. It admits pb::DispatchRequest from the CAF nodes the
+// console has let in (from anyone when the node has no token) and delegates
+// it to the router; everything else is refused with `permission_denied`.
+//
+// Protocol (dynamically typed actor):
+//   (pb::DispatchRequest) -> pb::DispatchResponse   // admitted clients
+//   (atom::add, caf::node_id)                        // console: admit a node
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace mesh {
+
+/// `open`: no console token is configured, every client is admitted.
+caf::actor spawn_client_ingress(caf::actor_system& sys, std::string node_id,
+                                caf::actor router, caf::actor console,
+                                bool open);
+
+} // namespace mesh

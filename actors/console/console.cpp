@@ -1,0 +1,209 @@
+#include "actors/console/console.hpp"
+
+#include <openssl/crypto.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/console/client_ingress.hpp"
+#include "actors/console/console_commands.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+nlohmann::json console_ok(nlohmann::json result) {
+  return {{"ok", true}, {"status", "ok"}, {"result", std::move(result)}};
+}
+
+nlohmann::json console_error(status_code code, std::string message) {
+  return {{"ok", false},
+          {"status", to_string(code)},
+          {"code", static_cast<int>(code)},
+          {"error", std::move(message)}};
+}
+
+nlohmann::json console_error(const caf::error& err) {
+  return console_error(to_status_code(err), error_text(err));
+}
+
+bool require_actor(const caf::actor& actor, const char* what,
+                   const console_config& env, const console_reply& reply) {
+  if (actor)
+    return true;
+  reply(console_error(status_code::unavailable,
+                      "node " + env.node_id + " has no " + what));
+  return false;
+}
+
+const std::string* string_arg(const nlohmann::json& args, const char* name) {
+  auto i = args.find(name);
+  if (i == args.end() || !i->is_string())
+    return nullptr;
+  return i->get_ptr<const std::string*>();
+}
+
+namespace {
+
+// Compares in time that does not depend on where the first difference is.
+bool same_token(const std::string& a, const std::string& b) {
+  return a.size() == b.size()
+         && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+struct console_state {
+  static inline const char* name = "mesh.console";
+  console_config cfg;
+  caf::actor clients; ///< client_ingress
+  uint64_t refused = 0;
+  console_command_table commands;
+  std::shared_ptr<spdlog::logger> log;
+  size_t pending = 0; // commands not yet answered
+  bool closing = false; // drained: new commands are refused at once
+  std::vector<caf::response_promise> drain_waiters;
+
+  void answered() {
+    if (--pending == 0) {
+      for (auto& rp : drain_waiters)
+        rp.deliver(caf::ok_atom::value);
+      drain_waiters.clear();
+    }
+  }
+};
+
+caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
+                               console_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.log = log::get("console");
+  add_core_commands(st.commands);
+  add_cluster_commands(st.commands);
+  add_strategy_commands(st.commands);
+  add_topic_commands(st.commands);
+  st.clients = spawn_client_ingress(self->system(), st.cfg.node_id,
+                                    st.cfg.router, caf::actor{self},
+                                    st.cfg.token.empty());
+  // Whether the token shown is right (any, when none is configured).
+  auto token_ok = [self](const std::string& token) {
+    auto& st = self->state;
+    if (st.cfg.token.empty() || same_token(token, st.cfg.token))
+      return true;
+    const auto& src = self->current_sender();
+    if (st.refused++ % 1000 < 3)
+      st.log->warn("console of {} refused a command with a wrong or missing "
+                   "token from {} ({} so far)",
+                   st.cfg.node_id,
+                   src ? caf::to_string(src->node()) : "an anonymous sender",
+                   st.refused);
+    return false;
+  };
+  auto denied = [self] {
+    return make_error(status_code::permission_denied,
+                      "the console of node " + self->state.cfg.node_id
+                        + " needs a valid token (meshctl --token or "
+                          "MESH_TOKEN)");
+  };
+  // Commands that only the node itself may give.
+  auto local = [self] {
+    const auto& src = self->current_sender();
+    return src && src->node() == self->node();
+  };
+  self->set_default_handler(
+    [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      return make_error(status_code::invalid_argument,
+                        "not a Mesh console request");
+    });
+  self->set_down_handler([](caf::down_msg&) {});
+  return {
+    [self, local](atom::update, const std::string& console_address) {
+      // Sent by the node once the console's port is known (port 0).
+      if (local())
+        self->state.cfg.console = console_address;
+    },
+    [self, token_ok, denied](atom::router,
+                             const std::string& token) -> caf::result<caf::actor> {
+      // Clients outside the mesh (meshbench, programs of users) send
+      // pb::DispatchRequest in binary, through the client ingress.
+      if (!token_ok(token))
+        return denied();
+      if (const auto& src = self->current_sender())
+        self->send(self->state.clients, atom::add_v, src->node());
+      return self->state.clients;
+    },
+    [self, local](atom::drain) -> caf::result<caf::ok_atom> {
+      // Shutdown: answers once every command received so far is answered.
+      if (!local())
+        return make_error(status_code::permission_denied,
+                          "only the node itself drains its console");
+      auto& st = self->state;
+      st.closing = true;
+      if (st.pending == 0)
+        return caf::ok_atom::value;
+      st.drain_waiters.push_back(self->make_response_promise());
+      return caf::delegated<caf::ok_atom>{};
+    },
+    [self, token_ok](atom::console, const std::string& token,
+                     const std::string& text) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (!token_ok(token)) {
+        auto refusal = console_error(status_code::permission_denied,
+                                     "the console of node " + st.cfg.node_id
+                                       + " needs a valid token (meshctl "
+                                         "--token or MESH_TOKEN)");
+        refusal["unauthenticated"] = true; // meshctl's exit code 4
+        return refusal.dump();
+      }
+      if (st.closing)
+        return console_error(status_code::unavailable,
+                             "node " + st.cfg.node_id + " is shutting down")
+          .dump();
+      auto rp = self->make_response_promise<std::string>();
+      ++st.pending;
+      auto reply = [self, rp](nlohmann::json x) mutable {
+        if (!rp.pending())
+          return;
+        self->state.log->debug("answered: {}", x.value("status", "?"));
+        rp.deliver(x.dump(-1, ' ', false,
+                          nlohmann::json::error_handler_t::replace));
+        self->state.answered();
+      };
+      auto args = nlohmann::json::parse(text, nullptr, false);
+      if (args.is_discarded() || !args.is_object()) {
+        reply(console_error(status_code::invalid_argument,
+                            "console command is not a JSON object"));
+        return rp;
+      }
+      auto* name = string_arg(args, "cmd");
+      if (name == nullptr) {
+        reply(console_error(status_code::invalid_argument,
+                            "console command has no \"cmd\""));
+        return rp;
+      }
+      auto i = st.commands.find(*name);
+      if (i == st.commands.end()) {
+        reply(console_error(status_code::not_found,
+                            "unknown console command '" + *name + "'"));
+        return rp;
+      }
+      st.log->debug("command {}", *name);
+      try {
+        i->second(self, st.cfg, args, reply);
+      } catch (const std::exception& e) {
+        // Malformed arguments (wrong JSON types) end up here.
+        reply(console_error(status_code::invalid_argument,
+                            "bad arguments for '" + *name + "': " + e.what()));
+      }
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_console(caf::actor_system& sys, console_config cfg) {
+  return sys.spawn(console_behavior, std::move(cfg));
+}
+
+} // namespace mesh

@@ -1,0 +1,50 @@
+#pragma once
+
+// console: the node's admin interface, reached by meshctl over the network.
+//
+// One request type: a JSON command in, a JSON reply out, both as strings so
+// meshctl and the node agree without sharing C++ types. Every request from
+// the network carries the console token, checked (in constant time) before
+// anything else is read; with no token configured (a loopback console),
+// any token passes. A wrong token is `permission_denied`.
+//   (atom::console, std::string token, std::string command) -> std::string
+//   (atom::router, std::string token) -> caf::actor  // client_ingress, for
+//                                                    // binary clients
+//  from this node only (a local sender):
+//   (atom::drain) -> caf::ok_atom   // once every command so far is answered;
+//                                   // later commands get `unavailable`
+//   (atom::update, std::string console_address)
+// A command is {"cmd": NAME, ...arguments}. Every reply has "ok" (bool) and
+// "status" (a status name); failures add "error", successes a "result".
+// Commands are grouped by area (console_commands.hpp); each runs without
+// blocking: it asks the node's actors and answers when they have.
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace mesh {
+
+/// The actors and facts the console reports on or drives.
+struct console_config {
+  std::string node_id;
+  std::string listen;   ///< host:port of the peer listener
+  std::string console;  ///< host:port of this console
+  std::chrono::system_clock::time_point started;
+  caf::actor router;
+  caf::actor registry;
+  caf::actor cluster;   ///< connection_manager (may be null)
+  caf::actor strategies; ///< strategy_evaluator (may be null)
+  caf::actor topics;     ///< topic_dispatcher (may be null)
+  std::string token;     ///< console token; empty: none
+  /// Asks the node to leave the cluster (meshctl leave); runs on the
+  /// console's thread and must not block.
+  std::function<void()> request_leave;
+};
+
+caf::actor spawn_console(caf::actor_system& sys, console_config cfg);
+
+} // namespace mesh

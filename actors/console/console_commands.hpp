@@ -1,0 +1,96 @@
+#pragma once
+
+// The console's command table. Each area of the node adds its commands in
+// its own file (console_core.cpp, ...), so the console itself stays small.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/console/console.hpp"
+#include "protocol/json_payload.hpp"
+#include "protocol/status.hpp"
+
+namespace mesh {
+
+/// Delivers the reply of one command; call exactly once.
+using console_reply = std::function<void(nlohmann::json)>;
+
+using console_command
+  = std::function<void(caf::event_based_actor* self, const console_config& env,
+                       const nlohmann::json& args, console_reply reply)>;
+
+using console_command_table = std::map<std::string, console_command>;
+
+/// {"ok": true, "status": "ok", "result": result}.
+nlohmann::json console_ok(nlohmann::json result);
+
+/// {"ok": false, "status": NAME, "code": N, "error": message}.
+nlohmann::json console_error(status_code code, std::string message);
+
+/// The error reply for a failed request to one of the node's actors.
+nlohmann::json console_error(const caf::error& err);
+
+/// How long a console command waits for one of the node's actors.
+inline constexpr auto console_ask_timeout = std::chrono::seconds{5};
+
+/// True if `actor` exists; else replies `unavailable` ("node X has no
+/// `what`") and returns false.
+bool require_actor(const caf::actor& actor, const char* what,
+                   const console_config& env, const console_reply& reply);
+
+/// Sends `xs` to `dest` (if it exists) and replies with the JSON it answers.
+template <class... Ts>
+void ask_json(caf::event_based_actor* self, const caf::actor& dest,
+              const char* what, const console_config& env,
+              console_reply reply, Ts&&... xs) {
+  if (!require_actor(dest, what, env, reply))
+    return;
+  self->request(dest, console_ask_timeout, std::forward<Ts>(xs)...)
+    .then([reply](nlohmann::json& r) { reply(console_ok(std::move(r))); },
+          [reply](caf::error& err) { reply(console_error(err)); });
+}
+
+/// Sends `xs` to `dest` (if it exists); on its ok_atom replies `result`.
+template <class... Ts>
+void ask_ok(caf::event_based_actor* self, const caf::actor& dest,
+            const char* what, const console_config& env, console_reply reply,
+            nlohmann::json result, Ts&&... xs) {
+  if (!require_actor(dest, what, env, reply))
+    return;
+  self->request(dest, console_ask_timeout, std::forward<Ts>(xs)...)
+    .then([reply, result](caf::ok_atom) { reply(console_ok(result)); },
+          [reply](caf::error& err) { reply(console_error(err)); });
+}
+
+/// A request's answer as a console reply: ok, status, code, handled_by,
+/// trace_id, then the payload (ok) or the error.
+template <class Response>
+nlohmann::json describe_response(const Response& r, const std::string& by) {
+  auto code = status_code_from_int(r.status().code())
+                .value_or(status_code::internal);
+  nlohmann::json result{{"ok", code == status_code::ok},
+                        {"status", to_string(code)},
+                        {"code", static_cast<int>(code)},
+                        {"handled_by", by},
+                        {"trace_id", r.trace_id()}};
+  if (code == status_code::ok)
+    result["payload"] = any_to_display_json(r.payload());
+  else
+    result["error"] = r.status().message();
+  return result;
+}
+
+/// Reads a required string argument; nullopt (and sets `missing`) if absent.
+const std::string* string_arg(const nlohmann::json& args, const char* name);
+
+void add_core_commands(console_command_table& table);
+void add_cluster_commands(console_command_table& table);
+void add_strategy_commands(console_command_table& table);
+void add_topic_commands(console_command_table& table);
+
+} // namespace mesh

@@ -1,0 +1,170 @@
+// Console commands about this node and its handlers: status, handlers,
+// dispatch, serve, namespaces, validator.
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/console/console_commands.hpp"
+#include "actors/routing/registry_validator.hpp"
+#include "protocol/json_payload.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
+
+namespace mesh {
+
+namespace {
+
+constexpr auto ask_timeout = std::chrono::seconds{5};
+
+void cmd_status(caf::event_based_actor* self, const console_config& env,
+                const nlohmann::json&, console_reply reply) {
+  self->request(env.registry, ask_timeout, atom::stats_v)
+    .then(
+      [self, env, reply](nlohmann::json& summary) {
+        auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now() - env.started);
+        summary["id"] = env.node_id;
+        summary["listen"] = env.listen;
+        summary["console"] = env.console;
+        summary["uptime_s"] = uptime.count();
+        if (!env.cluster) {
+          summary["cluster_size"] = 1;
+          reply(console_ok(std::move(summary)));
+          return;
+        }
+        self->request(env.cluster, ask_timeout, atom::stats_v)
+          .then(
+            [reply, summary](nlohmann::json& cluster) mutable {
+              for (auto& [key, value] : cluster.items())
+                summary[key] = value;
+              reply(console_ok(std::move(summary)));
+            },
+            [reply](caf::error& err) { reply(console_error(err)); });
+      },
+      [reply](caf::error& err) { reply(console_error(err)); });
+}
+
+void cmd_handlers(caf::event_based_actor* self, const console_config& env,
+                  const nlohmann::json&, console_reply reply) {
+  self->request(env.registry, ask_timeout, atom::handlers_v)
+    .then([reply](nlohmann::json& list) { reply(console_ok(std::move(list))); },
+          [reply](caf::error& err) { reply(console_error(err)); });
+}
+
+template <class Request>
+bool fill_request(const nlohmann::json& args, Request& req,
+                  console_reply& reply) {
+  auto set = [&](const char* name, auto setter) {
+    if (auto* x = string_arg(args, name))
+      setter(*x);
+  };
+  set("namespace", [&](const std::string& x) {
+    req.mutable_ref()->set_namespace_(x);
+  });
+  set("service", [&](const std::string& x) { req.mutable_ref()->set_service(x); });
+  set("method", [&](const std::string& x) { req.mutable_ref()->set_method(x); });
+  set("trace", [&](const std::string& x) { req.set_trace_id(x); });
+  if (auto i = args.find("deadline_ms"); i != args.end()) {
+    if (!i->is_number_unsigned()) {
+      reply(console_error(status_code::invalid_argument,
+                          "deadline_ms must be a non-negative integer"));
+      return false;
+    }
+    req.set_deadline_ms(i->get<uint32_t>());
+  }
+  auto payload = args.find("payload");
+  *req.mutable_payload() = json_to_any(payload == args.end() ? nlohmann::json()
+                                                             : *payload);
+  return true;
+}
+
+void cmd_dispatch(caf::event_based_actor* self, const console_config& env,
+                  const nlohmann::json& args, console_reply reply) {
+  pb::DispatchRequest req;
+  if (!fill_request(args, req, reply))
+    return;
+  if (auto* target = string_arg(args, "target"))
+    req.set_target_node_id(*target);
+  self->request(env.router, caf::infinite, std::move(req))
+    .then(
+      [reply](pb::DispatchResponse& r) {
+        reply(describe_response(r, r.handled_by()));
+      },
+      [reply](caf::error& err) { reply(console_error(err)); });
+}
+
+void cmd_serve(caf::event_based_actor* self, const console_config& env,
+               const nlohmann::json& args, console_reply reply) {
+  pb::ServeRequest req;
+  if (!fill_request(args, req, reply))
+    return;
+  self->request(env.router, caf::infinite, std::move(req))
+    .then(
+      [reply](pb::ServeResponse& r) {
+        reply(describe_response(r, r.executor_id()));
+      },
+      [reply](caf::error& err) { reply(console_error(err)); });
+}
+
+void cmd_namespaces(caf::event_based_actor* self, const console_config& env,
+                    const nlohmann::json& args, console_reply reply) {
+  auto* action = string_arg(args, "action");
+  auto* name = string_arg(args, "namespace");
+  auto done = [reply](caf::ok_atom) {
+    reply(console_ok(nlohmann::json::object()));
+  };
+  auto fail = [reply](caf::error& err) { reply(console_error(err)); };
+  if (action != nullptr && name != nullptr && *action == "add") {
+    self->request(env.registry, ask_timeout, atom::namespaces_v, atom::add_v,
+                  *name)
+      .then(done, fail);
+  } else if (action != nullptr && name != nullptr && *action == "remove") {
+    self->request(env.registry, ask_timeout, atom::namespaces_v,
+                  atom::remove_v, *name)
+      .then(done, fail);
+  } else {
+    reply(console_error(status_code::invalid_argument,
+                        "namespaces needs \"action\" (add or remove) and "
+                        "\"namespace\""));
+  }
+}
+
+void cmd_validator(caf::event_based_actor* self, const console_config& env,
+                   const nlohmann::json& args, console_reply reply) {
+  registry_validator_ptr validator;
+  auto allow = args.find("allow");
+  if (allow != args.end()) {
+    if (!allow->is_array()) {
+      reply(console_error(status_code::invalid_argument,
+                          "\"allow\" must be a list of patterns"));
+      return;
+    }
+    std::string error;
+    auto v = allow_list_validator::make(allow->get<std::vector<std::string>>(),
+                                        error);
+    if (!v) {
+      reply(console_error(status_code::invalid_argument, error));
+      return;
+    }
+    validator = v;
+  }
+  auto description = validator ? validator->describe() : "none";
+  self->request(env.registry, ask_timeout, atom::validator_v, validator)
+    .then(
+      [reply, description](caf::ok_atom) {
+        reply(console_ok({{"validator", description}}));
+      },
+      [reply](caf::error& err) { reply(console_error(err)); });
+}
+
+} // namespace
+
+void add_core_commands(console_command_table& table) {
+  table.emplace("status", cmd_status);
+  table.emplace("handlers", cmd_handlers);
+  table.emplace("dispatch", cmd_dispatch);
+  table.emplace("serve", cmd_serve);
+  table.emplace("namespaces", cmd_namespaces);
+  table.emplace("validator", cmd_validator);
+}
+
+} // namespace mesh

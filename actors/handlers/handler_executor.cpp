@@ -1,0 +1,366 @@
+#include "actors/handlers/handler_executor.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/latency_histogram.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct executor_call {
+  uint64_t id = 0;
+  caf::response_promise promise;
+  bool reply_as_dispatch = false;
+  call_context ctx;
+  google::protobuf::Any payload;
+  clock_type::time_point received;
+  bool answered = false;
+};
+
+struct executor_state {
+  static inline const char* name = "mesh.handler_executor";
+
+  caf::event_based_actor* self = nullptr;
+  executor_config cfg;
+  job_runner_ptr runner;
+  std::shared_ptr<spdlog::logger> log;
+
+  uint64_t next_id = 1;
+  std::deque<executor_call> queued;
+  std::unordered_map<uint64_t, executor_call> running;
+  size_t running_unanswered = 0;
+  bool sweep_pending = false;
+  clock_type::time_point sweep_at;
+  std::vector<caf::response_promise> drain_waiters;
+  bool retiring = false;
+
+  // counters
+  uint64_t calls = 0, ok = 0, failed = 0, timeouts = 0, rejected = 0;
+  uint64_t late_results = 0;
+  latency_histogram latency;
+
+  size_t pending() const { return queued.size() + running_unanswered; }
+
+  // The actor clock, not the system clock: deterministic tests advance it.
+  clock_type::time_point now() const { return self->clock().now(); }
+
+  std::chrono::milliseconds deadline_budget(uint32_t requested_ms) const {
+    auto budget = requested_ms == 0
+                    ? cfg.default_deadline
+                    : std::chrono::milliseconds{requested_ms};
+    auto cap = cfg.spec.options.max_deadline.count() > 0
+                 ? cfg.spec.options.max_deadline
+                 : cfg.max_deadline;
+    return std::min(budget, cap);
+  }
+
+  void count(status_code code) {
+    if (code == status_code::ok)
+      ++ok;
+    else if (code == status_code::deadline_exceeded)
+      ++timeouts;
+    else if (code != status_code::overloaded)
+      ++failed;
+  }
+
+  template <class Response, class Request>
+  caf::result<Response> handle(const Request& req, bool as_dispatch) {
+    if (cfg.fast && !retiring)
+      return cfg.fast->run<Response>(req);
+    accept(req, as_dispatch);
+    return caf::delegated<Response>{};
+  }
+
+  template <class Request>
+  void accept(const Request& req, bool as_dispatch) {
+    ++calls;
+    executor_call call;
+    call.id = next_id++;
+    call.promise = self->make_response_promise();
+    call.reply_as_dispatch = as_dispatch;
+    call.received = now();
+    call.ctx.key = cfg.spec.key;
+    call.ctx.trace_id = req.trace_id();
+    call.ctx.node_id = cfg.node_id;
+    call.ctx.origin_node = req.origin_node();
+    call.ctx.hops = req.hops();
+    call.ctx.deadline = call.received + deadline_budget(req.deadline_ms());
+    call.payload = req.payload();
+    if (retiring) {
+      finish(call, {status_code::unavailable,
+                    "handler " + to_string(cfg.spec.key) + " on "
+                      + cfg.node_id + " was removed",
+                    {}});
+      return;
+    }
+    if (running.size() < cfg.spec.options.max_concurrency) {
+      start(std::move(call));
+    } else if (queued.size() < cfg.spec.options.max_queue) {
+      queued.push_back(std::move(call));
+      arm_sweep(queued.back().ctx.deadline);
+    } else {
+      ++rejected;
+      finish(call,
+             {status_code::overloaded,
+              "handler " + to_string(cfg.spec.key) + " on " + cfg.node_id
+                + " is overloaded: "
+                + std::to_string(cfg.spec.options.max_concurrency)
+                + " running and " + std::to_string(queued.size())
+                + " queued",
+              {}});
+    }
+  }
+
+  void start(executor_call call) {
+    auto id = call.id;
+    arm_sweep(call.ctx.deadline);
+    if (cfg.spec.kind == handler_kind::actor) {
+      pb::ServeRequest req;
+      to_service_ref(call.ctx.key, *req.mutable_ref());
+      req.set_trace_id(call.ctx.trace_id);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        call.ctx.deadline - now());
+      req.set_deadline_ms(static_cast<uint32_t>(
+        std::max<int64_t>(left.count(), 1)));
+      req.set_hops(call.ctx.hops);
+      req.set_origin_node(call.ctx.origin_node);
+      *req.mutable_payload() = std::move(call.payload);
+      auto ctx = call.ctx;
+      running.emplace(id, std::move(call));
+      ++running_unanswered;
+      self->request(cfg.spec.actor, caf::infinite, atom::handle_v,
+                    std::move(req))
+        .then(
+          [this, id](google::protobuf::Any& result) {
+            completed(id, {status_code::ok, {}, std::move(result)});
+          },
+          [this, id, ctx](caf::error& err) {
+            completed(id, outcome_from_error(err, ctx));
+          });
+      return;
+    }
+    auto job = [fn = cfg.spec.fn, ctx = call.ctx, payload = call.payload,
+                handle = caf::actor{self}, id]() {
+      auto out = run_handler(fn, ctx, payload);
+      caf::anon_send(handle, atom::job_done_v, id, std::move(out));
+    };
+    running.emplace(id, std::move(call));
+    ++running_unanswered;
+    runner->submit(std::move(job));
+  }
+
+  void completed(uint64_t id, handler_outcome out) {
+    auto i = running.find(id);
+    if (i == running.end())
+      return;
+    if (i->second.answered) {
+      ++late_results; // the caller already got deadline_exceeded
+    } else {
+      --running_unanswered;
+      finish(i->second, std::move(out));
+    }
+    running.erase(i);
+    start_queued();
+    check_drained();
+  }
+
+  void start_queued() {
+    while (!queued.empty()
+           && running.size() < cfg.spec.options.max_concurrency) {
+      auto call = std::move(queued.front());
+      queued.pop_front();
+      start(std::move(call));
+    }
+  }
+
+  void finish(executor_call& call, handler_outcome out) {
+    call.answered = true;
+    latency.record(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+        now() - call.received)
+        .count()));
+    count(out.code);
+    if (out.code != status_code::ok)
+      log->debug("trace={} {} answered {}: {}", call.ctx.trace_id,
+                 to_string(cfg.spec.key), to_string(out.code), out.message);
+    if (call.reply_as_dispatch) {
+      pb::DispatchResponse r;
+      r.mutable_status()->set_code(static_cast<pb::StatusCode>(out.code));
+      r.mutable_status()->set_message(std::move(out.message));
+      *r.mutable_payload() = std::move(out.payload);
+      r.set_handled_by(cfg.node_id);
+      r.set_trace_id(call.ctx.trace_id);
+      call.promise.deliver(std::move(r));
+    } else {
+      pb::ServeResponse r;
+      r.mutable_status()->set_code(static_cast<pb::StatusCode>(out.code));
+      r.mutable_status()->set_message(std::move(out.message));
+      *r.mutable_payload() = std::move(out.payload);
+      r.set_executor_id(cfg.node_id);
+      r.set_trace_id(call.ctx.trace_id);
+      call.promise.deliver(std::move(r));
+    }
+  }
+
+  handler_outcome expired_outcome(const executor_call& call) const {
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      call.ctx.deadline - call.received);
+    return {status_code::deadline_exceeded,
+            "handler " + to_string(cfg.spec.key) + " on " + cfg.node_id
+              + " did not answer within " + std::to_string(waited.count())
+              + " ms",
+            {}};
+  }
+
+  // One timer at a time, set for the earliest deadline: cheap under load.
+  void arm_sweep(clock_type::time_point deadline) {
+    if (sweep_pending && sweep_at <= deadline)
+      return;
+    sweep_pending = true;
+    sweep_at = deadline;
+    auto delay = std::max(deadline - now(), clock_type::duration{0});
+    self->delayed_send(self, delay + std::chrono::milliseconds{1},
+                       atom::sweep_v);
+  }
+
+  void sweep() {
+    sweep_pending = false;
+    auto now = this->now();
+    auto next = clock_type::time_point::max();
+    for (auto& [id, call] : running) {
+      if (call.answered)
+        continue;
+      if (call.ctx.deadline <= now) {
+        --running_unanswered;
+        finish(call, expired_outcome(call));
+      } else {
+        next = std::min(next, call.ctx.deadline);
+      }
+    }
+    // Actor handlers hold no thread of ours: free their slots at once.
+    if (cfg.spec.kind == handler_kind::actor) {
+      for (auto i = running.begin(); i != running.end();)
+        i = i->second.answered ? running.erase(i) : std::next(i);
+    }
+    for (auto i = queued.begin(); i != queued.end();) {
+      if (i->ctx.deadline <= now) {
+        finish(*i, expired_outcome(*i));
+        i = queued.erase(i);
+      } else {
+        next = std::min(next, i->ctx.deadline);
+        ++i;
+      }
+    }
+    start_queued();
+    if (next != clock_type::time_point::max())
+      arm_sweep(next);
+    check_drained();
+  }
+
+  void check_drained() {
+    if (pending() != 0)
+      return;
+    for (auto& rp : drain_waiters)
+      rp.deliver(caf::ok_atom::value);
+    drain_waiters.clear();
+    if (retiring && running.empty())
+      self->quit();
+  }
+
+  nlohmann::json stats() const {
+    if (cfg.fast) {
+      auto result = cfg.fast->stats();
+      result["handler"] = to_string(cfg.spec.key);
+      result["kind"] = to_string(cfg.spec.kind);
+      result["non_blocking"] = true;
+      result["running"] = 0;
+      result["queued"] = 0;
+      return result;
+    }
+    return {{"handler", to_string(cfg.spec.key)},
+            {"kind", to_string(cfg.spec.kind)},
+            {"calls", calls},
+            {"ok", ok},
+            {"errors", failed},
+            {"timeouts", timeouts},
+            {"overloaded", rejected},
+            {"late_results", late_results},
+            {"running", running_unanswered},
+            {"queued", queued.size()},
+            {"max_concurrency", cfg.spec.options.max_concurrency},
+            {"max_queue", cfg.spec.options.max_queue},
+            {"non_blocking", false},
+            {"latency", latency.to_json()}};
+  }
+};
+
+caf::behavior executor_behavior(caf::stateful_actor<executor_state>* self,
+                                executor_config cfg) {
+  auto& st = self->state;
+  st.self = self;
+  if (cfg.spec.options.max_concurrency == 0)
+    cfg.spec.options.max_concurrency = cfg.max_concurrency;
+  if (cfg.spec.options.max_queue == 0)
+    cfg.spec.options.max_queue = cfg.max_queue;
+  if (!cfg.runner_factory)
+    cfg.runner_factory = default_runner_factory(cfg.spec.key.method);
+  st.cfg = std::move(cfg);
+  if (st.cfg.fast) {
+    // Non-blocking: calls run through the shared fast path (usually called
+    // by the router directly); no worker threads.
+  } else if (st.cfg.spec.kind != handler_kind::actor) {
+    st.runner = st.cfg.runner_factory(st.cfg.spec.options.max_concurrency);
+  } else {
+    // The node owns registered handler actors: they stop with their
+    // executor (handler removed, node stopped), or the system never ends.
+    self->attach_functor([handler = st.cfg.spec.actor] {
+      caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
+    });
+  }
+  st.log = log::get("executor");
+  return {
+    [self](const pb::ServeRequest& req) {
+      return self->state.handle<pb::ServeResponse>(req, false);
+    },
+    [self](const pb::DispatchRequest& req) {
+      return self->state.handle<pb::DispatchResponse>(req, true);
+    },
+    [self](atom::job_done, uint64_t id, handler_outcome& out) {
+      self->state.completed(id, std::move(out));
+    },
+    [self](atom::sweep) { self->state.sweep(); },
+    [self](atom::drain) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (st.pending() == 0)
+        return caf::ok_atom::value;
+      st.drain_waiters.push_back(self->make_response_promise());
+      return caf::delegated<caf::ok_atom>{};
+    },
+    [self](atom::retire) {
+      self->state.retiring = true;
+      self->state.check_drained();
+    },
+    [self](atom::stats) { return self->state.stats(); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_handler_executor(caf::actor_system& sys,
+                                  executor_config cfg) {
+  return sys.spawn(executor_behavior, std::move(cfg));
+}
+
+} // namespace mesh

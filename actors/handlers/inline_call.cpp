@@ -1,0 +1,49 @@
+#include "actors/handlers/inline_call.hpp"
+
+namespace mesh {
+
+inline_call::inline_call(service_key key, any_handler fn, std::string node_id,
+                         std::chrono::milliseconds default_deadline,
+                         std::chrono::milliseconds max_deadline)
+  : fn_(std::move(fn)),
+    default_deadline_(default_deadline),
+    max_deadline_(max_deadline) {
+  ctx_.key = std::move(key);
+  ctx_.node_id = std::move(node_id);
+}
+
+std::chrono::milliseconds inline_call::budget_of(uint32_t requested_ms) const {
+  auto budget = requested_ms == 0 ? default_deadline_
+                                  : std::chrono::milliseconds{requested_ms};
+  return std::min(budget, max_deadline_);
+}
+
+void inline_call::finish(handler_outcome& out, clock::duration elapsed,
+                         std::chrono::milliseconds budget) {
+  ++calls_;
+  if (elapsed > budget)
+    out = {status_code::deadline_exceeded,
+           "handler " + to_string(ctx_.key) + " on " + ctx_.node_id
+             + " did not answer within " + std::to_string(budget.count())
+             + " ms",
+           {}};
+  if (out.code == status_code::ok)
+    ++ok_;
+  else if (out.code == status_code::deadline_exceeded)
+    ++timeouts_;
+  else
+    ++failed_;
+  latency_.record(static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+}
+
+nlohmann::json inline_call::stats() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {{"calls", calls_},
+          {"ok", ok_},
+          {"errors", failed_},
+          {"timeouts", timeouts_},
+          {"latency", latency_.to_json()}};
+}
+
+} // namespace mesh

@@ -1,0 +1,47 @@
+#pragma once
+
+// The one place that spawns a node's actors and wires them together:
+// registry, router, strategy evaluator, topic dispatcher, connection
+// manager (which spawns an ingress per peer) and the gate. meshnode's
+// mesh::node and the test fixtures both call it, so tests run the real
+// wiring. Publishing the gate (plain or TLS) and the console is the
+// caller's: the simulated network of the tests publishes differently.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/handlers/job_runner.hpp"
+#include "config/node_config.hpp"
+#include "protocol/peer_actors.hpp"
+
+namespace mesh {
+
+struct node_actors {
+  caf::actor registry;
+  caf::actor router;
+  caf::actor strategies;
+  caf::actor topics;
+  caf::actor cluster; ///< connection manager
+  gate_actor gate;    ///< what the peer port publishes
+
+  /// Every actor, in the order shutdown ends them.
+  std::vector<caf::actor> all() const;
+};
+
+struct node_actors_options {
+  std::string node_id;
+  std::string incarnation;
+  /// Where topic function dispatchers run (tests drive their own); null:
+  /// a pool of cfg.topics.threads threads.
+  job_runner_ptr topic_runner;
+};
+
+/// Spawns and wires the actors of one node from its configuration.
+node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
+                              const node_actors_options& opts);
+
+} // namespace mesh

@@ -1,0 +1,296 @@
+#include "actors/routing/registry.hpp"
+
+#include <map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/routing/gather.hpp"
+#include "actors/handlers/handler.hpp"
+#include "actors/handlers/handler_executor.hpp"
+#include "actors/handlers/handler_table.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+namespace {
+
+struct registered_handler {
+  handler_spec spec;
+  caf::actor executor;
+  inline_call_ptr fast;
+};
+
+struct registry_state {
+  static inline const char* name = "mesh.registry";
+
+  caf::event_based_actor* self = nullptr;
+  registry_config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  std::map<service_key, registered_handler> handlers;
+  std::optional<std::set<std::string, std::less<>>> declared;
+  registry_validator_ptr validator;
+  std::vector<caf::actor> subscribers;
+  std::vector<caf::actor> retiring; // removed, still finishing calls
+  uint64_t version = 0;
+  handler_table_ptr table;
+
+  std::set<std::string, std::less<>> served() const {
+    if (declared)
+      return *declared;
+    std::set<std::string, std::less<>> result;
+    for (const auto& [key, h] : handlers)
+      result.insert(key.ns);
+    return result;
+  }
+
+  void publish() {
+    auto t = std::make_shared<handler_table>();
+    t->version = ++version;
+    t->namespaces = served();
+    t->validator = validator;
+    for (const auto& [key, h] : handlers)
+      if (t->serves(key.ns))
+        t->active.emplace(key, handler_route{h.executor,
+                                             h.spec.options.idempotent,
+                                             h.fast});
+    table = std::move(t);
+    for (const auto& s : subscribers)
+      self->send(s, atom::update_v, table);
+  }
+
+  caf::error add(handler_spec& spec) {
+    if (auto err = check_service_key(spec.key); !err.empty())
+      return make_error(status_code::invalid_argument,
+                        "cannot register handler: " + err);
+    if (handlers.count(spec.key) > 0)
+      return make_error(status_code::invalid_argument,
+                        "handler " + to_string(spec.key)
+                          + " is already registered on " + cfg.node_id);
+    if (spec.kind == handler_kind::actor ? !spec.actor : !spec.fn)
+      return make_error(status_code::invalid_argument,
+                        "handler " + to_string(spec.key)
+                          + " has no function or actor");
+    executor_config ec;
+    ec.node_id = cfg.node_id;
+    ec.spec = spec;
+    ec.max_concurrency = cfg.max_concurrency;
+    ec.max_queue = cfg.max_queue;
+    ec.default_deadline = cfg.default_deadline;
+    ec.max_deadline = cfg.max_deadline;
+    ec.runner_factory = cfg.runner_factory;
+    if (spec.options.non_blocking && spec.kind != handler_kind::actor)
+      ec.fast = std::make_shared<inline_call>(
+        spec.key, spec.fn, cfg.node_id, cfg.default_deadline,
+        spec.options.max_deadline.count() > 0 ? spec.options.max_deadline
+                                              : cfg.max_deadline);
+    auto fast = ec.fast;
+    auto exec = spawn_handler_executor(self->system(), std::move(ec));
+    self->monitor(exec);
+    auto key = spec.key;
+    log->info("registered {} handler {}", to_string(spec.kind),
+              to_string(key));
+    handlers.emplace(key, registered_handler{std::move(spec), exec, fast});
+    publish();
+    return caf::none;
+  }
+
+  caf::error remove(const std::string& path) {
+    auto key = parse_service_path(path);
+    auto i = key ? handlers.find(*key) : handlers.end();
+    if (i == handlers.end())
+      return make_error(status_code::not_found,
+                        "handler " + path + " is not registered on "
+                          + cfg.node_id);
+    auto exec = i->second.executor;
+    handlers.erase(i);
+    publish();
+    // Stop routing first, then let the executor finish what it has.
+    retiring.push_back(exec);
+    self->send(exec, atom::retire_v);
+    log->info("removed handler {}", path);
+    return caf::none;
+  }
+
+  std::vector<caf::actor> executors() const {
+    std::vector<caf::actor> result;
+    for (const auto& [key, h] : handlers)
+      result.push_back(h.executor);
+    result.insert(result.end(), retiring.begin(), retiring.end());
+    return result;
+  }
+
+  nlohmann::json describe(const service_key& key,
+                          const registered_handler& h) const {
+    return {{"handler", to_string(key)},
+            {"namespace", key.ns},
+            {"service", key.service},
+            {"method", key.method},
+            {"kind", to_string(h.spec.kind)},
+            {"active", table && table->serves(key.ns)},
+            {"idempotent", h.spec.options.idempotent},
+            {"description", h.spec.options.description}};
+  }
+};
+
+caf::behavior registry_behavior(caf::stateful_actor<registry_state>* self,
+                                registry_config cfg) {
+  auto& st = self->state;
+  st.self = self;
+  st.log = log::get("registry");
+  if (cfg.namespaces)
+    st.declared.emplace(cfg.namespaces->begin(), cfg.namespaces->end());
+  st.cfg = std::move(cfg);
+  st.publish();
+  // Executors are monitored, not linked: take them down with the registry.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (const auto& e : self->state.executors())
+      self->send_exit(e, msg.reason);
+    self->quit(msg.reason);
+  });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto& r = st.retiring;
+    auto before = r.size();
+    r.erase(std::remove_if(r.begin(), r.end(),
+                           [&](const caf::actor& a) {
+                             return a.address() == dm.source;
+                           }),
+            r.end());
+    if (r.size() != before)
+      return;
+    // An executor of a live handler died: impossible unless Mesh has a bug.
+    for (auto i = st.handlers.begin(); i != st.handlers.end(); ++i) {
+      if (i->second.executor.address() == dm.source) {
+        st.log->error("executor of {} died: {}", to_string(i->first),
+                      caf::to_string(dm.reason));
+        st.handlers.erase(i);
+        st.publish();
+        return;
+      }
+    }
+  });
+  return {
+    [self](atom::add, handler_spec& spec) -> caf::result<caf::ok_atom> {
+      if (auto err = self->state.add(spec))
+        return err;
+      return caf::ok_atom::value;
+    },
+    [self](atom::remove, const std::string& path)
+      -> caf::result<caf::ok_atom> {
+      if (auto err = self->state.remove(path))
+        return err;
+      return caf::ok_atom::value;
+    },
+    [self](atom::namespaces, const std::vector<std::string>& names,
+           bool declared) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      for (const auto& n : names)
+        if (auto err = check_name("namespace", n); !err.empty())
+          return make_error(status_code::invalid_argument, err);
+      if (declared)
+        st.declared.emplace(names.begin(), names.end());
+      else
+        st.declared.reset();
+      st.publish();
+      return caf::ok_atom::value;
+    },
+    [self](atom::namespaces, atom::add, const std::string& name)
+      -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (auto err = check_name("namespace", name); !err.empty())
+        return make_error(status_code::invalid_argument, err);
+      if (!st.declared)
+        st.declared = st.served();
+      st.declared->insert(name);
+      st.publish();
+      return caf::ok_atom::value;
+    },
+    [self](atom::namespaces, atom::remove, const std::string& name)
+      -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (!st.declared)
+        st.declared = st.served();
+      if (st.declared->erase(name) == 0)
+        return make_error(status_code::not_found,
+                          "namespace '" + name + "' is not served by "
+                            + st.cfg.node_id);
+      st.publish();
+      return caf::ok_atom::value;
+    },
+    [self](atom::validator, registry_validator_ptr& v) {
+      auto& st = self->state;
+      st.log->info("registry validator: {}", v ? v->describe() : "none");
+      st.validator = std::move(v);
+      st.publish();
+      return caf::ok_atom::value;
+    },
+    [self](atom::subscribe, const caf::actor& who) {
+      auto& st = self->state;
+      st.subscribers.push_back(who);
+      self->send(who, atom::update_v, st.table);
+    },
+    [self](atom::handlers) -> caf::result<nlohmann::json> {
+      auto& st = self->state;
+      std::vector<caf::actor> execs;
+      auto list = nlohmann::json::array();
+      for (const auto& [key, h] : st.handlers) {
+        list.push_back(st.describe(key, h));
+        execs.push_back(h.executor);
+      }
+      auto rp = self->make_response_promise<nlohmann::json>();
+      gather_json(self, execs, caf::make_message(atom::stats_v),
+                  std::chrono::seconds{2},
+                  [rp, list](std::vector<nlohmann::json> stats) mutable {
+                    for (size_t i = 0; i < stats.size(); ++i)
+                      list[i]["stats"] = std::move(stats[i]);
+                    rp.deliver(std::move(list));
+                  });
+      return rp;
+    },
+    [self](atom::stats) {
+      auto& st = self->state;
+      return nlohmann::json{
+        {"namespaces", st.table->namespaces},
+        {"declared_namespaces", st.declared.has_value()},
+        {"handlers", st.handlers.size()},
+        {"active_handlers", st.table->active.size()},
+        {"validator", st.validator ? st.validator->describe() : "none"}};
+    },
+    [self](atom::drain) -> caf::result<caf::ok_atom> {
+      auto execs = self->state.executors();
+      if (execs.empty())
+        return caf::ok_atom::value;
+      // Only now: a promise claims the request, a returned value would not.
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto remaining = std::make_shared<size_t>(execs.size());
+      for (const auto& e : execs) {
+        // An executor that cannot drain in time is not waited for forever:
+        // the node's shutdown bound applies.
+        self->request(e, caf::infinite, atom::drain_v)
+          .then(
+            [rp, remaining](caf::ok_atom) mutable {
+              if (--*remaining == 0)
+                rp.deliver(caf::ok_atom::value);
+            },
+            [rp, remaining](caf::error&) mutable {
+              if (--*remaining == 0)
+                rp.deliver(caf::ok_atom::value);
+            });
+      }
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_registry(caf::actor_system& sys, registry_config cfg) {
+  return sys.spawn(registry_behavior, std::move(cfg));
+}
+
+} // namespace mesh

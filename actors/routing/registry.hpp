@@ -1,0 +1,55 @@
+#pragma once
+
+// registry: the handlers of this node, by (namespace, service, method).
+//
+// Owns one handler_executor per handler, the served namespaces and the
+// registry_validator hook. Every change produces a new immutable
+// handler_table, pushed to every subscriber as (atom::update, table).
+// Handlers can be added and removed at any time; a removed handler's
+// executor finishes its in-flight calls, then quits.
+//
+// Protocol (dynamically typed actor):
+//   (atom::add, handler_spec)            -> caf::ok_atom
+//        error invalid_argument: bad name, or the key is already registered
+//   (atom::remove, service_key_text)     -> caf::ok_atom      // "ns/S/M"
+//        error not_found: no such handler
+//   (atom::namespaces, std::vector<std::string> names, bool declared)
+//                                        -> caf::ok_atom
+//        declared=false: serve the namespaces of the registered handlers
+//   (atom::namespaces, atom::add|remove, std::string name)  -> caf::ok_atom
+//        adds or removes one declared namespace (declaring them if needed)
+//   (atom::validator, registry_validator_ptr)  -> caf::ok_atom  // null: none
+//   (atom::subscribe, caf::actor who)    // who gets (atom::update, table) now
+//                                        // and after every change
+//   (atom::handlers)                     -> nlohmann::json  // list + stats
+//   (atom::stats)                        -> nlohmann::json  // summary
+//   (atom::drain)                        -> caf::ok_atom    // all executors idle
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/handlers/job_runner.hpp"
+
+namespace mesh {
+
+struct registry_config {
+  std::string node_id;
+  /// Served namespaces; nullopt = the namespaces of registered handlers.
+  std::optional<std::vector<std::string>> namespaces;
+  size_t max_concurrency = 16;
+  size_t max_queue = 1024;
+  std::chrono::milliseconds default_deadline{5000};
+  std::chrono::milliseconds max_deadline{60000};
+  /// For tests: how executors run handler code (null = worker threads).
+  job_runner_factory runner_factory;
+};
+
+caf::actor spawn_registry(caf::actor_system& sys, registry_config cfg);
+
+} // namespace mesh

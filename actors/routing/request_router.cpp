@@ -1,0 +1,259 @@
+#include "actors/routing/request_router.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/routing/router_state.hpp"
+#include "protocol/local_types.hpp"
+
+namespace mesh::detail {
+
+namespace {
+
+template <class Response>
+Response make_reply(status_code code, std::string message,
+                    const std::string& trace_id) {
+  Response r;
+  r.mutable_status()->set_code(static_cast<pb::StatusCode>(code));
+  r.mutable_status()->set_message(std::move(message));
+  r.set_trace_id(trace_id);
+  return r;
+}
+
+std::string path_of(const pb::ServiceRef& ref) {
+  return ref.namespace_() + "/" + ref.service() + "/" + ref.method();
+}
+
+} // namespace
+
+template <class Request>
+request_problem router_state::admit(Request& req) {
+  if (req.trace_id().empty())
+    req.set_trace_id(make_trace_id());
+  if (draining)
+    return {status_code::unavailable,
+            "node " + cfg.node_id + " is shutting down"};
+  if (auto problem = check_request(req.ref(), req.payload(),
+                                   cfg.max_payload_bytes))
+    return problem;
+  if (req.hops() > cfg.max_hops)
+    return {status_code::unavailable,
+            "request crossed " + std::to_string(req.hops())
+              + " nodes, more than the limit of "
+              + std::to_string(cfg.max_hops)};
+  if (req.origin_node().empty())
+    req.set_origin_node(cfg.node_id);
+  return {};
+}
+
+template <class Request>
+const handler_route*
+router_state::local_route(const Request& req, request_problem& problem) const {
+  const auto& ref = req.ref();
+  if (table->validator) {
+    auto why = table->validator->validate(ref.namespace_(), ref.service(),
+                                          ref.method());
+    if (!why.empty()) {
+      problem = {status_code::not_found, "method " + path_of(ref)
+                                           + " is not registered on "
+                                           + cfg.node_id + " (" + why + ")"};
+      return nullptr;
+    }
+  }
+  if (!table->serves(ref.namespace_())) {
+    problem = {status_code::not_found, "namespace '" + ref.namespace_()
+                                         + "' is not served by " + cfg.node_id};
+    return nullptr;
+  }
+  auto* route = table->find({ref.namespace_(), ref.service(), ref.method()});
+  if (route == nullptr)
+    problem = {status_code::not_found, "method " + path_of(ref)
+                                         + " is not registered on "
+                                         + cfg.node_id};
+  return route;
+}
+
+bool router_state::has_local(const pb::DispatchRequest& req) const {
+  const auto& ref = req.ref();
+  return table->serves(ref.namespace_())
+         && table->find({ref.namespace_(), ref.service(), ref.method()})
+              != nullptr;
+}
+
+pb::DispatchResponse router_state::reject(const request_problem& p,
+                                          const std::string& trace_id) {
+  ++rejected;
+  log->debug("trace={} rejected: {}: {}", trace_id, to_string(p.code),
+             p.message);
+  return make_reply<pb::DispatchResponse>(p.code, p.message, trace_id);
+}
+
+caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
+  auto fail = [&](const request_problem& p) {
+    ++rejected;
+    log->debug("trace={} serve rejected: {}", req.trace_id(), p.message);
+    return make_reply<pb::ServeResponse>(p.code, p.message, req.trace_id());
+  };
+  if (auto p = admit(req))
+    return fail(p);
+  request_problem p;
+  auto* route = local_route(req, p);
+  if (route == nullptr)
+    return fail(p);
+  ++served;
+  log->debug("trace={} serve {} locally (from {})", req.trace_id(),
+             path_of(req.ref()), req.origin_node());
+  if (route->fast)
+    return route->fast->run<pb::ServeResponse>(req);
+  self->delegate(route->executor, std::move(req));
+  return caf::delegated<pb::ServeResponse>{};
+}
+
+request_problem router_state::no_route(const pb::DispatchRequest& req) const {
+  const auto& ns = req.ref().namespace_();
+  bool served_somewhere = table->serves(ns);
+  for (const auto& [id, peer] : peers->peers)
+    served_somewhere = served_somewhere
+                       || (is_routable(peer.state) && peer.shares(ns));
+  if (served_somewhere)
+    return {status_code::not_found, "method " + path_of(req.ref())
+                                      + " is not registered on any node "
+                                        "serving namespace '"
+                                      + ns + "'"};
+  return {status_code::not_found, "namespace '" + ns
+                                    + "' is not served by " + cfg.node_id
+                                    + " or any peer sharing it"};
+}
+
+caf::result<pb::DispatchResponse>
+router_state::dispatch(pb::DispatchRequest& req) {
+  if (auto p = admit(req))
+    return reject(p, req.trace_id());
+  // The origin fixes the deadline, so every hop shares one budget.
+  if (req.deadline_ms() == 0)
+    req.set_deadline_ms(static_cast<uint32_t>(cfg.default_deadline.count()));
+  req.set_deadline_ms(std::min<uint32_t>(
+    req.deadline_ms(), static_cast<uint32_t>(cfg.max_deadline.count())));
+  const auto& target = req.target_node_id();
+  bool local = target == cfg.node_id || (target.empty() && has_local(req));
+  if (local) {
+    request_problem p;
+    auto* route = local_route(req, p);
+    if (route == nullptr)
+      return reject(p, req.trace_id());
+    ++dispatched;
+    log->debug("trace={} dispatch {} locally", req.trace_id(),
+               path_of(req.ref()));
+    if (route->fast)
+      return route->fast->run<pb::DispatchResponse>(req);
+    self->delegate(route->executor, std::move(req));
+    return caf::delegated<pb::DispatchResponse>{};
+  }
+  if (!target.empty()) {
+    auto* peer = peers->find(target);
+    if (peer == nullptr)
+      return reject({status_code::unavailable,
+                     "target node '" + target + "' is not a known member"},
+                    req.trace_id());
+    if (!is_routable(peer->state))
+      return reject({status_code::unavailable, "target node '" + target
+                                                 + "' is "
+                                                 + to_string(peer->state)},
+                    req.trace_id());
+    if (!peer->shares(req.ref().namespace_()))
+      return reject({status_code::not_found,
+                     "target node '" + target + "' does not share namespace '"
+                       + req.ref().namespace_() + "' with " + cfg.node_id},
+                    req.trace_id());
+    forward(std::move(req), *peer, true);
+    return caf::delegated<pb::DispatchResponse>{};
+  }
+  auto choices = candidates(req);
+  if (choices.empty())
+    return reject(no_route(req), req.trace_id());
+  std::vector<peer_candidate> loads;
+  for (const auto* p : choices)
+    loads.push_back({p->id, in_flight[p->id]});
+  const auto* peer = choices[balancer->pick(loads)];
+  forward(std::move(req), *peer, false);
+  return caf::delegated<pb::DispatchResponse>{};
+}
+
+void router_state::check_drained() {
+  if (!draining || !remote.empty())
+    return;
+  for (auto& rp : drain_waiters)
+    rp.deliver(caf::ok_atom::value);
+  drain_waiters.clear();
+}
+
+nlohmann::json router_state::stats() const {
+  nlohmann::json flights = nlohmann::json::object();
+  for (const auto& [peer, n] : in_flight)
+    flights[peer] = n;
+  return {{"served", served},
+          {"dispatched", dispatched},
+          {"forwarded", forwarded},
+          {"retried", retried},
+          {"failed_over", failed_over},
+          {"rejected", rejected},
+          {"remote_pending", remote.size()},
+          {"in_flight", std::move(flights)},
+          {"load_balancing", balancer->name()},
+          {"draining", draining},
+          {"table_version", table->version},
+          {"peers_version", peers->version}};
+}
+
+} // namespace mesh::detail
+
+namespace mesh {
+
+namespace {
+
+using detail::router_state;
+
+caf::behavior router_behavior(caf::stateful_actor<router_state>* self,
+                              router_config cfg) {
+  auto& st = self->state;
+  st.self = self;
+  st.log = log::get("router");
+  st.balancer = make_load_balancer(cfg.load_balancing,
+                                   std::hash<std::string>{}(cfg.node_id));
+  if (!st.balancer)
+    st.balancer = make_load_balancer("round_robin", 0);
+  st.cfg = std::move(cfg);
+  if (st.cfg.registry)
+    self->send(st.cfg.registry, atom::subscribe_v, caf::actor{self});
+  return {
+    [self](pb::ServeRequest& req) { return self->state.serve(req); },
+    [self](pb::DispatchRequest& req) { return self->state.dispatch(req); },
+    [self](atom::update, handler_table_ptr& table) {
+      if (table)
+        self->state.table = std::move(table);
+    },
+    [self](atom::update, peer_table_ptr& table) {
+      if (table)
+        self->state.peers_changed(std::move(table));
+    },
+    [self](atom::drain) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      st.draining = true;
+      if (st.remote.empty())
+        return caf::ok_atom::value;
+      st.drain_waiters.push_back(self->make_response_promise());
+      return caf::delegated<caf::ok_atom>{};
+    },
+    [self](atom::stats) { return self->state.stats(); },
+    [self](atom::sweep) { self->state.sweep(); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_request_router(caf::actor_system& sys, router_config cfg) {
+  return sys.spawn(router_behavior, std::move(cfg));
+}
+
+} // namespace mesh

@@ -1,0 +1,149 @@
+// The end of a publish: the parts' outcomes become one result (the worst
+// part decides the status, errors are joined and sanitised), then the
+// outputs are published in turn, at most max_output_depth levels deep.
+
+#include <algorithm>
+
+#include "actors/topics/topic_dispatcher_state.hpp"
+#include "telemetry/redact.hpp"
+#include "topics/dispatch_status.hpp"
+
+namespace mesh {
+
+namespace {
+
+int severity(std::string_view status) {
+  auto s = parse_dispatch_status(status).value_or(dispatch_status::dispatcher_error);
+  switch (s) {
+    case dispatch_status::dispatcher_error:
+    case dispatch_status::invalid_message:
+      return 4;
+    case dispatch_status::timeout:
+      return 3;
+    case dispatch_status::publish_failed:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+} // namespace
+
+std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts) {
+  if (parts.empty())
+    return to_string(dispatch_status::no_dispatcher);
+  const pb::DispatcherOutcome* worst = nullptr;
+  for (const auto& p : parts)
+    if (severity(p.status()) > 0
+        && (worst == nullptr || severity(p.status()) > severity(worst->status())))
+      worst = &p;
+  if (worst == nullptr)
+    return to_string(dispatch_status::success);
+  // An invalid output topic is the dispatcher's error, not the caller's.
+  if (worst->status() == "invalid_message")
+    return to_string(dispatch_status::dispatcher_error);
+  return worst->status();
+}
+
+void topic_dispatcher_state::complete(uint64_t seq) {
+  auto node = runs.extract(seq);
+  auto& run = node.mapped();
+  if (draining && runs.empty()) {
+    for (auto& rp : drained)
+      rp.deliver(caf::ok_atom::value);
+    drained.clear();
+  }
+  pb::PublishResponse r;
+  r.set_dispatch_id(run.req.dispatch_id());
+  r.set_topic(run.req.topic());
+  r.set_trace_id(run.req.trace_id());
+  std::vector<pb::DispatcherOutcome> all;
+  std::vector<std::string> outputs;
+  std::string errors;
+  for (auto& slot : run.parts)
+    for (auto& o : slot) {
+      for (const auto& t : o.outputs())
+        outputs.push_back(t);
+      if (!o.error().empty())
+        errors += (errors.empty() ? "" : "; ") + o.dispatcher_id()
+                  + (o.dispatcher_id().empty() ? "" : " on ") + o.node_id()
+                  + ": " + o.error();
+      all.push_back(std::move(o));
+    }
+  r.set_status(aggregate_status(all));
+  r.set_error_message(redact_secrets(errors, 4096));
+  for (auto& o : all)
+    *r.add_dispatchers() = std::move(o);
+  for (const auto& t : outputs)
+    r.add_outputs(t);
+  r.set_output_count(static_cast<uint32_t>(outputs.size()));
+  r.set_duration_us(micros_since(run.started));
+  if (run.req.local_only() || outputs.empty()) {
+    run.finish(std::move(r));
+    return;
+  }
+  publish_outputs(std::move(r), run.req, std::move(outputs), 0,
+                  std::move(run.finish));
+}
+
+void topic_dispatcher_state::publish_outputs(
+  pb::PublishResponse result, const pb::PublishRequest& req,
+  std::vector<std::string> outputs, size_t next,
+  std::function<void(pb::PublishResponse)> finish) {
+  if (next == outputs.size()) {
+    finish(std::move(result));
+    return;
+  }
+  auto append_error = [](pb::PublishResponse& r, const std::string& text) {
+    r.set_error_message(r.error_message()
+                        + (r.error_message().empty() ? "" : "; ") + text);
+  };
+  if (req.depth() + 1 > cfg.max_output_depth) {
+    // A cycle of outputs ends here: say so, publish nothing more.
+    std::string dropped;
+    for (size_t i = next; i < outputs.size(); ++i)
+      dropped += (dropped.empty() ? "'" : ", '") + outputs[i] + "'";
+    pb::DispatcherOutcome o;
+    o.set_node_id(cfg.node_id);
+    o.set_status("skipped");
+    o.set_error("output depth limit (" + std::to_string(cfg.max_output_depth)
+                + ") reached; not published: " + dropped);
+    append_error(result, o.error());
+    *result.add_dispatchers() = std::move(o);
+    finish(std::move(result));
+    return;
+  }
+  pb::PublishRequest child = req;
+  child.set_topic(outputs[next]);
+  child.set_depth(req.depth() + 1);
+  child.set_dispatch_id(req.dispatch_id() + "." + std::to_string(next + 1));
+  child.set_local_only(false);
+  publish(std::move(child), [this, result = std::move(result), req,
+                             outputs = std::move(outputs), next, append_error,
+                             finish = std::move(finish)](
+                              pb::PublishResponse sub) mutable {
+    // An output nobody listens to is fine; anything else joins the result.
+    if (sub.status() != "no_dispatcher") {
+      for (auto& o : *sub.mutable_dispatchers())
+        *result.add_dispatchers() = std::move(o);
+      for (const auto& t : sub.outputs())
+        result.add_outputs(t);
+      result.set_output_count(static_cast<uint32_t>(result.outputs_size()));
+      if (!sub.error_message().empty())
+        append_error(result, "output '" + sub.topic() + "': "
+                               + sub.error_message());
+      std::vector<pb::DispatcherOutcome> parts(result.dispatchers().begin(),
+                                               result.dispatchers().end());
+      if (sub.status() == "invalid_message") {
+        pb::DispatcherOutcome bad;
+        bad.set_status("invalid_message");
+        parts.push_back(bad);
+      }
+      result.set_status(aggregate_status(parts));
+    }
+    publish_outputs(std::move(result), req, std::move(outputs), next + 1,
+                    std::move(finish));
+  });
+}
+
+} // namespace mesh

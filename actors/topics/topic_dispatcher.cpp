@@ -1,0 +1,288 @@
+#include "actors/topics/topic_dispatcher.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include "actors/topics/topic_dispatcher_state.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/service_key.hpp"
+
+namespace mesh {
+
+// -- registration -------------------------------------------------------------
+
+caf::error topic_dispatcher_state::add_dispatcher(dispatcher_spec spec) {
+  auto& kind = spec.info.kind;
+  if (kind.empty())
+    kind = spec.fn ? "function" : spec.actor ? "actor" : "";
+  std::string problem;
+  if (kind == "function" && !spec.fn)
+    problem = "a function dispatcher needs a function";
+  else if (kind == "actor" && !spec.actor)
+    problem = "an actor dispatcher needs an actor";
+  else if (kind == "record" && spec.keep == 0)
+    problem = "a record dispatcher must keep at least one message";
+  else if (kind == "forward" && !parse_service_path(spec.forward_to))
+    problem = "a forward dispatcher needs forward_to = namespace/Service/"
+              "Method, not '" + spec.forward_to + "'";
+  else if (kind != "function" && kind != "actor" && kind != "record"
+           && kind != "forward")
+    problem = "unknown dispatcher kind '" + kind
+              + "' (function, actor, record or forward)";
+  if (!problem.empty())
+    return make_error(status_code::invalid_argument,
+                      "dispatcher '" + spec.info.id + "': " + problem);
+  if (auto err = table->add_dispatcher(spec.info); !err.empty())
+    return make_error(table->frozen() ? status_code::permission_denied
+                                      : status_code::invalid_argument,
+                      err);
+  auto id = spec.info.id;
+  metrics[id];
+  if (kind == "record")
+    records[id];
+  specs.emplace(std::move(id), std::move(spec));
+  return caf::none;
+}
+
+caf::error topic_dispatcher_state::add_route(topic_route r) {
+  auto id = r.id;
+  if (auto err = table->add_route(std::move(r)); !err.empty())
+    return make_error(table->frozen() ? status_code::permission_denied
+                                      : status_code::invalid_argument,
+                      err);
+  log->debug("route {} registered", id);
+  routes_changed();
+  return caf::none;
+}
+
+caf::error topic_dispatcher_state::enable_route(const std::string& id,
+                                                bool enabled) {
+  if (auto err = table->set_enabled(id, enabled); !err.empty())
+    return make_error(table->frozen() ? status_code::permission_denied
+                                      : status_code::not_found,
+                      err);
+  routes_changed();
+  return caf::none;
+}
+
+// -- routes of peers ----------------------------------------------------------
+
+pb::TopicRoutes topic_dispatcher_state::routes_message() const {
+  pb::TopicRoutes msg;
+  msg.set_node_id(cfg.node_id);
+  msg.set_version(table->version());
+  for (const auto& r : table->routes()) {
+    auto* x = msg.add_routes();
+    x->set_route_id(r.id);
+    x->set_pattern(r.pattern);
+    x->set_category(to_string(r.category));
+    x->set_dispatcher_id(r.dispatcher_id);
+    x->set_message_type(r.message_type);
+    x->set_enabled(r.enabled);
+  }
+  return msg;
+}
+
+// Every peer gets the whole table again: tables are small and changes rare.
+void topic_dispatcher_state::routes_changed() {
+  synced.clear();
+  on_peers(peers);
+}
+
+void topic_dispatcher_state::on_peers(peer_table_ptr table_ptr) {
+  peers = std::move(table_ptr);
+  if (!peers)
+    return;
+  std::optional<pb::TopicRoutes> msg;
+  for (const auto& [id, peer] : peers->peers) {
+    if (!is_routable(peer.state) || !peer.peer) {
+      synced.erase(id);
+      continue;
+    }
+    if (synced.count(id) > 0)
+      continue;
+    if (!msg)
+      msg = routes_message();
+    self->send(peer.peer, atom::routes_v, *msg);
+    synced.insert(id);
+  }
+  // Forget the routes of peers that left or are down: they route nothing.
+  for (auto i = remote.begin(); i != remote.end();) {
+    auto* p = peers->find(i->first);
+    if (p == nullptr || !is_routable(p->state))
+      i = remote.erase(i);
+    else
+      ++i;
+  }
+  // A peer that went down answers nothing: its parts fail now.
+  fail_parts_of_lost_peers();
+}
+
+void topic_dispatcher_state::on_peer_routes(const pb::TopicRoutes& msg) {
+  // Messages from one peer arrive in order (CAF keeps FIFO per sender), so
+  // the last table received is the current one (a restarted peer starts
+  // its versions again: they are logged, not compared).
+  auto& entry = remote[msg.node_id()];
+  entry = route_table{false};
+  for (const auto& x : msg.routes()) {
+    topic_route r;
+    r.id = x.route_id();
+    r.pattern = x.pattern();
+    r.category = parse_message_category(x.category())
+                   .value_or(message_category::event);
+    r.dispatcher_id = x.dispatcher_id();
+    r.message_type = x.message_type();
+    r.enabled = x.enabled();
+    if (auto err = entry.add_route(std::move(r)); !err.empty())
+      log->warn("ignoring a route of {}: {}", msg.node_id(), err);
+  }
+  log->debug("{} routes of {} (version {})", msg.routes_size(),
+             msg.node_id(), msg.version());
+}
+
+nlohmann::json topic_dispatcher_state::routes_json() const {
+  auto list = nlohmann::json::array();
+  auto add = [&](const std::string& node, const route_table& t) {
+    for (const auto& r : t.routes()) {
+      auto row = to_json(r);
+      row["node"] = node;
+      list.push_back(std::move(row));
+    }
+  };
+  add(cfg.node_id, *table);
+  for (const auto& [node, entry] : remote)
+    add(node, entry);
+  auto dispatchers = nlohmann::json::array();
+  for (const auto& [id, d] : table->dispatchers())
+    dispatchers.push_back({{"dispatcher_id", id},
+                           {"kind", d.kind},
+                           {"category", to_string(d.category)},
+                           {"message_types", d.message_types}});
+  return {{"node", cfg.node_id},
+          {"frozen", table->frozen()},
+          {"routes", std::move(list)},
+          {"dispatchers", std::move(dispatchers)}};
+}
+
+nlohmann::json topic_dispatcher_state::metrics_json() const {
+  auto list = nlohmann::json::array();
+  for (const auto& [id, m] : metrics) {
+    auto us = [&](double q) {
+      return static_cast<double>(m.latency.quantile(q)) / 1000.0;
+    };
+    list.push_back(
+      {{"dispatcher_id", id},
+       {"executions", m.executions},
+       {"errors", m.errors},
+       {"timeouts", m.timeouts},
+       {"error_rate", m.executions == 0
+                        ? 0.0
+                        : static_cast<double>(m.errors)
+                            / static_cast<double>(m.executions)},
+       {"latency_us",
+        {{"mean", m.latency.mean() / 1000.0}, {"p50", us(0.5)}, {"p99", us(0.99)}}}});
+  }
+  return {{"node", cfg.node_id},
+          {"publishes", publishes},
+          {"successful", publishes_ok},
+          {"success_rate", publishes == 0 ? 0.0
+                                          : static_cast<double>(publishes_ok)
+                                              / static_cast<double>(publishes)},
+          {"dispatchers", std::move(list)}};
+}
+
+// -- the actor ----------------------------------------------------------------
+
+namespace {
+
+caf::result<caf::ok_atom> ok_or(caf::error err) {
+  if (err)
+    return err;
+  return caf::ok_atom::value;
+}
+
+caf::behavior topic_dispatcher(caf::stateful_actor<topic_dispatcher_state>* self,
+                               topic_dispatcher_config cfg) {
+  auto& st = self->state;
+  st.self = self;
+  st.log = log::get("topics");
+  st.runner = cfg.runner ? cfg.runner
+                         : make_thread_runner("mesh-topics", cfg.threads);
+  st.cfg = std::move(cfg);
+  using publish_result = caf::result<pb::PublishResponse>;
+  auto publish = [self](pb::PublishRequest& req) -> publish_result {
+    auto rp = self->make_response_promise<pb::PublishResponse>();
+    self->state.publish(std::move(req), [rp](pb::PublishResponse r) mutable {
+      rp.deliver(std::move(r));
+    });
+    return rp;
+  };
+  return {
+    publish,
+    [publish](atom::publish, pb::PublishRequest& req) mutable {
+      return publish(req);
+    },
+    [self](atom::dispatcher, dispatcher_spec& spec) {
+      return ok_or(self->state.add_dispatcher(std::move(spec)));
+    },
+    [self](atom::route, topic_route& r) {
+      return ok_or(self->state.add_route(std::move(r)));
+    },
+    [self](atom::route, const std::string& id, bool enabled) {
+      return ok_or(self->state.enable_route(id, enabled));
+    },
+    [self](atom::drain) -> caf::result<caf::ok_atom> {
+      // Shutdown: refuse new publishes, answer once those running are done.
+      auto& st = self->state;
+      st.draining = true;
+      if (st.runs.empty())
+        return caf::ok_atom::value;
+      auto rp = self->make_response_promise();
+      st.drained.push_back(rp);
+      return rp;
+    },
+    [self](atom::freeze) {
+      self->state.table->freeze();
+      self->state.log->info("route table frozen ({} routes)",
+                            self->state.table->routes().size());
+      return caf::ok_atom::value;
+    },
+    [self](atom::routes) { return json_result(self->state.routes_json()); },
+    [self](atom::metrics) { return json_result(self->state.metrics_json()); },
+    [self](atom::records, const std::string& id) -> caf::result<nlohmann::json> {
+      auto i = self->state.records.find(id);
+      if (i == self->state.records.end())
+        return make_error(status_code::not_found,
+                          "no record dispatcher '" + id + "' on "
+                            + self->state.cfg.node_id);
+      auto list = nlohmann::json::array();
+      for (const auto& m : i->second)
+        list.push_back(m);
+      return json_result(std::move(list));
+    },
+    [self](atom::routes, const pb::TopicRoutes& msg) {
+      self->state.on_peer_routes(msg);
+    },
+    [self](atom::update, peer_table_ptr& table) {
+      self->state.on_peers(std::move(table));
+    },
+    [self](atom::job_done, uint64_t seq, size_t slot, nlohmann::json& r) {
+      // A function dispatcher finished on a runner thread.
+      pb::DispatcherOutcome o;
+      o.set_status(r.value("status", "success"));
+      o.set_error(r.value("error", ""));
+      for (const auto& t : r.value("outputs", nlohmann::json::array()))
+        o.add_outputs(t.get<std::string>());
+      self->state.part_done(seq, slot, std::move(o));
+    },
+    [self](atom::sweep) { self->state.sweep(); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_topic_dispatcher(caf::actor_system& sys,
+                                  topic_dispatcher_config cfg) {
+  return sys.spawn(topic_dispatcher, std::move(cfg));
+}
+
+} // namespace mesh

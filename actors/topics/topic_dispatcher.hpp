@@ -1,0 +1,59 @@
+#pragma once
+
+// topic_dispatcher: publish once, fan out to every matching dispatcher in
+// the cluster (seed 004).
+//
+// Routes and dispatchers of this node live in a route_table (topics/). A
+// publish is validated (category, topic without wildcards, not reserved),
+// matched locally and against what each peer told us of its routes, then
+// run: local dispatchers here (functions off CAF's threads, each bounded by
+// the dispatcher timeout), and a local-only copy of the message to every
+// peer with a matching route, which runs its own. Every dispatcher runs once
+// per message. The outputs the dispatchers return are published in turn,
+// up to `max_output_depth` levels, and everything is aggregated into one
+// pb::PublishResponse. A peer that fails or dies during a publish yields a
+// publish_failed part, never a hang. Routes reach every peer as
+// pb::TopicRoutes whenever they change.
+//
+// Protocol (dynamically typed actor):
+//   (pb::PublishRequest)                   -> pb::PublishResponse
+//   (atom::publish, pb::PublishRequest)    -> pb::PublishResponse  // peers
+//   (atom::dispatcher, dispatcher_spec)    -> caf::ok_atom
+//   (atom::route, topic_route)             -> caf::ok_atom
+//   (atom::route, std::string id, bool enabled) -> caf::ok_atom
+//   (atom::freeze)                         -> caf::ok_atom
+//   (atom::routes)                         -> nlohmann::json  // local + peers
+//   (atom::metrics)                        -> nlohmann::json
+//   (atom::records, std::string id)        -> nlohmann::json  // record kind
+//   (atom::routes, pb::TopicRoutes)        // from peers
+//   (atom::update, peer_table_ptr)         // from the connection manager
+//   (atom::drain)                          -> caf::ok_atom  // shutdown: new
+//        publishes get publish_failed; answers when running ones are done
+// Refusals are `invalid_argument` errors with the reason; after a freeze,
+// registration is `permission_denied`.
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/handlers/job_runner.hpp"
+
+namespace mesh {
+
+struct topic_dispatcher_config {
+  std::string node_id;
+  caf::actor router; ///< for "forward" dispatchers
+  std::chrono::milliseconds dispatcher_timeout{5000};
+  uint32_t max_output_depth = 4;
+  size_t threads = 4; ///< threads for function dispatchers
+  /// Where function dispatchers run (tests drive their own); null: a pool
+  /// of `threads` threads.
+  job_runner_ptr runner;
+};
+
+caf::actor spawn_topic_dispatcher(caf::actor_system& sys,
+                                  topic_dispatcher_config cfg);
+
+} // namespace mesh

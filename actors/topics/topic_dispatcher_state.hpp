@@ -1,0 +1,130 @@
+#pragma once
+
+// The state of the topic_dispatcher (topic_dispatcher.cpp: registration,
+// routes of peers, metrics; topic_publish.cpp: the publish flow).
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/cluster/peer_table.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
+#include "actors/topics/topic_handler.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/latency_histogram.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+/// Microseconds since `t` (durations in results and metrics).
+inline uint64_t micros_since(std::chrono::steady_clock::time_point t) {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - t)
+      .count());
+}
+
+struct dispatcher_metrics {
+  uint64_t executions = 0;
+  uint64_t errors = 0;   ///< failed runs, timeouts included
+  uint64_t timeouts = 0;
+  latency_histogram latency;
+};
+
+struct topic_dispatcher_state;
+
+/// One publish in progress on this node (one level: outputs start their own).
+struct publish_run {
+  uint64_t seq = 0;
+  pb::PublishRequest req;
+  topic_message msg; ///< the request as dispatchers see it
+  std::chrono::steady_clock::time_point started;
+  size_t pending = 0; ///< parts not yet answered
+  /// One slot per local dispatcher, then one per peer; a peer's slot holds
+  /// the outcomes of all its dispatchers.
+  std::vector<std::vector<pb::DispatcherOutcome>> parts;
+  std::vector<bool> done;
+  size_t local_slots = 0;
+  /// When each slot's answer is overdue (the actor clock: tests move it).
+  std::vector<caf::actor_clock::time_point> deadline;
+  std::vector<std::string> peer_of_slot; ///< node id per slot ("" if local)
+  std::function<void(pb::PublishResponse)> finish;
+};
+
+struct topic_dispatcher_state {
+  static inline const char* name = "mesh.topic_dispatcher";
+
+  caf::event_based_actor* self = nullptr;
+  topic_dispatcher_config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  job_runner_ptr runner;
+
+  // -- local routes and dispatchers -----------------------------------------
+  std::shared_ptr<route_table> table = std::make_shared<route_table>();
+  std::map<std::string, dispatcher_spec, std::less<>> specs;
+  std::map<std::string, dispatcher_metrics, std::less<>> metrics;
+  std::map<std::string, std::deque<nlohmann::json>, std::less<>> records;
+  uint64_t publishes = 0, publishes_ok = 0;
+
+  // -- peers ------------------------------------------------------------------
+  peer_table_ptr peers;
+  /// What each peer told us of its routes (dispatchers unknown here).
+  std::map<std::string, route_table, std::less<>> remote;
+  std::set<std::string> synced; ///< peers that have our current routes
+
+  // -- publishes in progress --------------------------------------------------
+  uint64_t next_seq = 0;
+  std::map<uint64_t, publish_run> runs;
+  // One timer for every deadline, not one per part: CAF's clock lives on
+  // its own thread, and waking it per publish costs more than the publish.
+  bool sweep_pending = false;
+  caf::actor_clock::time_point sweep_at;
+
+  // -- shutdown -----------------------------------------------------------------
+  bool draining = false; ///< new publishes are refused
+  std::vector<caf::response_promise> drained; ///< answered once runs is empty
+
+  // topic_dispatcher.cpp
+  caf::error add_dispatcher(dispatcher_spec spec);
+  caf::error add_route(topic_route r);
+  caf::error enable_route(const std::string& id, bool enabled);
+  void routes_changed();
+  void on_peers(peer_table_ptr table);
+  void on_peer_routes(const pb::TopicRoutes& msg);
+  pb::TopicRoutes routes_message() const;
+  nlohmann::json routes_json() const;
+  nlohmann::json metrics_json() const;
+
+  // topic_publish.cpp
+  /// Validates, runs every part, publishes outputs in turn, then calls
+  /// `finish` exactly once.
+  void publish(pb::PublishRequest req,
+               std::function<void(pb::PublishResponse)> finish);
+  void run_local(publish_run& run, size_t slot, const dispatcher_spec& spec);
+  void run_remote(publish_run& run, size_t slot, const peer_route& peer);
+  void part_done(uint64_t seq, size_t slot, pb::DispatcherOutcome outcome);
+  void part_done(uint64_t seq, size_t slot,
+                 std::vector<pb::DispatcherOutcome> outcomes);
+  void fail_parts_of_lost_peers();
+  void arm_sweep(caf::actor_clock::time_point when);
+  void sweep();
+  void complete(uint64_t seq);
+  void publish_outputs(pb::PublishResponse result, const pb::PublishRequest& req,
+                       std::vector<std::string> outputs, size_t next,
+                       std::function<void(pb::PublishResponse)> finish);
+  void record_metrics(const pb::DispatcherOutcome& outcome);
+};
+
+/// Seed 004's statuses, aggregated: the worst part decides.
+std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts);
+
+} // namespace mesh

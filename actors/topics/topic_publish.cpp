@@ -1,0 +1,336 @@
+// The publish flow of the topic_dispatcher: validate, fan out to local
+// dispatchers and to peers with matching routes, and collect each part's
+// outcome (deadlines, lost peers). topic_aggregate.cpp turns the parts into
+// one result and publishes the outputs. Every publish calls `finish` once.
+
+#include <algorithm>
+
+#include "protocol/request_checks.hpp"
+#include "actors/topics/topic_dispatcher_state.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/json_payload.hpp"
+#include "protocol/service_key.hpp"
+#include "telemetry/redact.hpp"
+#include "topics/dispatch_status.hpp"
+
+namespace mesh {
+
+namespace {
+
+
+nlohmann::json message_json(const topic_message& m) {
+  return {{"topic", m.topic},
+          {"category", to_string(m.category)},
+          {"message_type", m.message_type},
+          {"payload", m.payload},
+          {"trace_id", m.trace_id},
+          {"dispatch_id", m.dispatch_id}};
+}
+
+// What a function dispatcher's run sends back to the actor.
+nlohmann::json run_function(const topic_handler& fn, const topic_message& m) {
+  try {
+    auto outputs = fn(m);
+    return {{"status", "success"}, {"outputs", outputs}};
+  } catch (const std::exception& e) {
+    return {{"status", "dispatcher_error"}, {"error", redact_secrets(e.what())}};
+  } catch (...) {
+    return {{"status", "dispatcher_error"},
+            {"error", "the dispatcher threw a non-standard exception"}};
+  }
+}
+
+} // namespace
+
+void topic_dispatcher_state::publish(
+  pb::PublishRequest req, std::function<void(pb::PublishResponse)> finish) {
+  auto started = std::chrono::steady_clock::now();
+  if (req.trace_id().empty())
+    req.set_trace_id(make_trace_id());
+  if (req.dispatch_id().empty())
+    req.set_dispatch_id(make_trace_id());
+  bool top = req.depth() == 0 && !req.local_only();
+  if (top) {
+    // Count the top-level publish and log its end, whatever happens below.
+    finish = [this, finish = std::move(finish), started](pb::PublishResponse r) {
+      ++publishes;
+      if (r.status() == "success")
+        ++publishes_ok;
+      r.set_duration_us(micros_since(started));
+      log->info("trace={} dispatch={} topic={} status={} dispatchers={} "
+                "outputs={}",
+                r.trace_id(), r.dispatch_id(), r.topic(), r.status(),
+                r.dispatchers_size(), r.output_count());
+      finish(std::move(r));
+    };
+  }
+  pb::PublishResponse early;
+  early.set_dispatch_id(req.dispatch_id());
+  early.set_topic(req.topic());
+  early.set_trace_id(req.trace_id());
+  if (draining) {
+    early.set_status(to_string(dispatch_status::publish_failed));
+    early.set_error_message("node " + cfg.node_id + " is shutting down");
+    finish(std::move(early));
+    return;
+  }
+  auto category = parse_message_category(req.category());
+  std::string invalid;
+  if (!category)
+    invalid = "category must be event, command or intent, not '"
+              + req.category() + "'";
+  else
+    invalid = check_topic(req.topic());
+  if (!invalid.empty()) {
+    early.set_status(to_string(dispatch_status::invalid_message));
+    early.set_error_message(invalid);
+    finish(std::move(early));
+    return;
+  }
+  auto local = table->match(req.topic(), *category, req.message_type());
+  std::vector<const peer_route*> remote_parts;
+  if (!req.local_only() && peers)
+    for (const auto& [node, entry] : remote)
+      if (entry.any_route(req.topic(), *category, req.message_type()))
+        if (auto* p = peers->find(node);
+            p != nullptr && is_routable(p->state) && p->peer)
+          remote_parts.push_back(p);
+  if (local.empty() && remote_parts.empty()) {
+    early.set_status(to_string(dispatch_status::no_dispatcher));
+    early.set_error_message("no dispatcher for " + req.category() + " '"
+                            + req.topic() + "'"
+                            + (req.message_type().empty()
+                                 ? std::string{}
+                                 : " of type '" + req.message_type() + "'"));
+    finish(std::move(early));
+    return;
+  }
+  auto seq = ++next_seq;
+  auto& run = runs[seq];
+  run.seq = seq;
+  run.started = started;
+  run.msg = {req.topic(), *category, req.message_type(),
+             value_to_json(req.payload()), req.trace_id(), req.dispatch_id()};
+  run.req = std::move(req);
+  run.finish = std::move(finish);
+  run.local_slots = local.size();
+  auto slots = local.size() + remote_parts.size();
+  run.parts.resize(slots);
+  run.done.assign(slots, false);
+  run.peer_of_slot.assign(slots, "");
+  auto now = self->clock().now();
+  run.deadline.assign(slots, now + cfg.dispatcher_timeout);
+  // A peer bounds its own dispatchers; the margin covers the network.
+  for (size_t k = local.size(); k < slots; ++k)
+    run.deadline[k] += std::chrono::seconds{1};
+  run.pending = slots + 1; // +1: parts that finish at once cannot end it early
+  for (size_t i = 0; i < local.size(); ++i)
+    run_local(run, i, specs.at(local[i]));
+  for (size_t j = 0; j < remote_parts.size(); ++j) {
+    run.peer_of_slot[local.size() + j] = remote_parts[j]->id;
+    run_remote(run, local.size() + j, *remote_parts[j]);
+  }
+  if (--runs[seq].pending == 0)
+    complete(seq);
+}
+
+void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
+                                       const dispatcher_spec& spec) {
+  auto seq = run.seq;
+  const auto& kind = spec.info.kind;
+  run.parts[slot] = {pb::DispatcherOutcome{}};
+  run.parts[slot][0].set_dispatcher_id(spec.info.id);
+  run.parts[slot][0].set_node_id(cfg.node_id);
+  pb::DispatcherOutcome ok;
+  ok.set_status("success");
+  if (kind == "record") {
+    auto& list = records[spec.info.id];
+    list.push_back(message_json(run.msg));
+    while (list.size() > spec.keep)
+      list.pop_front();
+    part_done(seq, slot, std::move(ok));
+    return;
+  }
+  // Every other kind may take time: bound it by the dispatcher timeout.
+  arm_sweep(run.deadline[slot]);
+  if (kind == "function") {
+    runner->submit([fn = spec.fn, msg = run.msg, me = caf::actor{self}, seq,
+                    slot] {
+      caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, msg));
+    });
+  } else if (kind == "actor") {
+    self->request(spec.actor, caf::infinite, atom::publish_v, run.req)
+      .then(
+        [this, seq, slot](nlohmann::json& outputs) {
+          pb::DispatcherOutcome o;
+          o.set_status("success");
+          for (const auto& t : outputs)
+            if (t.is_string())
+              o.add_outputs(t.get<std::string>());
+          part_done(seq, slot, std::move(o));
+        },
+        [this, seq, slot](caf::error& err) {
+          pb::DispatcherOutcome o;
+          o.set_status("dispatcher_error");
+          o.set_error(redact_secrets(error_text(err)));
+          part_done(seq, slot, std::move(o));
+        });
+  } else { // forward
+    pb::DispatchRequest dr;
+    to_service_ref(*parse_service_path(spec.forward_to), *dr.mutable_ref());
+    *dr.mutable_payload() = json_to_any(run.msg.payload);
+    dr.set_trace_id(run.msg.trace_id);
+    dr.set_deadline_ms(static_cast<uint32_t>(cfg.dispatcher_timeout.count()));
+    self->request(cfg.router, caf::infinite, std::move(dr))
+      .then(
+        [this, seq, slot, to = spec.forward_to](pb::DispatchResponse& r) {
+          pb::DispatcherOutcome o;
+          auto code = status_code_from_int(r.status().code())
+                        .value_or(status_code::internal);
+          if (code == status_code::ok) {
+            o.set_status("success");
+          } else {
+            o.set_status(code == status_code::deadline_exceeded
+                           ? "timeout"
+                           : "dispatcher_error");
+            o.set_error("forward to " + to + " (handled by "
+                        + (r.handled_by().empty() ? "-" : r.handled_by())
+                        + "): " + to_string(code) + ": "
+                        + redact_secrets(r.status().message()));
+          }
+          part_done(seq, slot, std::move(o));
+        },
+        [this, seq, slot](caf::error& err) {
+          pb::DispatcherOutcome o;
+          o.set_status("dispatcher_error");
+          o.set_error(redact_secrets(error_text(err)));
+          part_done(seq, slot, std::move(o));
+        });
+  }
+}
+
+void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
+                                        const peer_route& peer) {
+  auto seq = run.seq;
+  auto copy = run.req;
+  copy.set_local_only(true);
+  auto node = peer.id;
+  arm_sweep(run.deadline[slot]);
+  self->request(peer.peer, caf::infinite, atom::publish_v, std::move(copy))
+    .then(
+      [this, seq, slot](pb::PublishResponse& r) {
+        std::vector<pb::DispatcherOutcome> list(r.dispatchers().begin(),
+                                                r.dispatchers().end());
+        part_done(seq, slot, std::move(list)); // no_dispatcher: nothing ran
+      },
+      [this, seq, slot, node](caf::error& err) {
+        pb::DispatcherOutcome o;
+        o.set_node_id(node);
+        o.set_status("publish_failed");
+        o.set_error("node " + node + ": " + redact_secrets(error_text(err)));
+        part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
+      });
+}
+
+void topic_dispatcher_state::fail_parts_of_lost_peers() {
+  std::vector<std::pair<uint64_t, size_t>> lost;
+  for (const auto& [seq, run] : runs)
+    for (size_t slot = run.local_slots; slot < run.parts.size(); ++slot) {
+      if (run.done[slot])
+        continue;
+      auto* p = peers ? peers->find(run.peer_of_slot[slot]) : nullptr;
+      if (p == nullptr || !is_routable(p->state))
+        lost.emplace_back(seq, slot);
+    }
+  for (auto [seq, slot] : lost) {
+    auto node = runs[seq].peer_of_slot[slot];
+    pb::DispatcherOutcome o;
+    o.set_node_id(node);
+    o.set_status("publish_failed");
+    o.set_error("node " + node + " went down during the publish");
+    part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
+  }
+}
+
+void topic_dispatcher_state::arm_sweep(caf::actor_clock::time_point when) {
+  if (sweep_pending && sweep_at <= when)
+    return;
+  sweep_pending = true;
+  sweep_at = when;
+  auto delay = std::max(when - self->clock().now(),
+                        caf::actor_clock::duration_type{0});
+  self->delayed_send(self, delay, atom::sweep_v);
+}
+
+void topic_dispatcher_state::sweep() {
+  sweep_pending = false;
+  auto now = self->clock().now();
+  auto next = caf::actor_clock::time_point::max();
+  std::vector<std::pair<uint64_t, size_t>> overdue;
+  for (const auto& [seq, run] : runs)
+    for (size_t slot = 0; slot < run.parts.size(); ++slot) {
+      if (run.done[slot])
+        continue;
+      if (run.deadline[slot] <= now)
+        overdue.emplace_back(seq, slot);
+      else
+        next = std::min(next, run.deadline[slot]);
+    }
+  for (auto [seq, slot] : overdue) {
+    auto& run = runs[seq];
+    pb::DispatcherOutcome o;
+    if (slot < run.local_slots) {
+      // A late answer is discarded (part_done ignores finished slots).
+      o.set_status("timeout");
+      o.set_error("no answer within "
+                  + std::to_string(cfg.dispatcher_timeout.count()) + " ms");
+      part_done(seq, slot, std::move(o));
+    } else {
+      auto node = run.peer_of_slot[slot];
+      o.set_node_id(node);
+      o.set_status("timeout");
+      o.set_error("node " + node + " did not answer in time");
+      part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
+    }
+  }
+  if (next != caf::actor_clock::time_point::max())
+    arm_sweep(next);
+}
+
+void topic_dispatcher_state::part_done(uint64_t seq, size_t slot,
+                                       pb::DispatcherOutcome outcome) {
+  auto i = runs.find(seq);
+  if (i == runs.end() || i->second.done[slot])
+    return; // late: timed out already
+  auto& preset = i->second.parts[slot].at(0);
+  outcome.set_dispatcher_id(preset.dispatcher_id());
+  outcome.set_node_id(preset.node_id());
+  outcome.set_duration_us(micros_since(i->second.started));
+  record_metrics(outcome);
+  part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(outcome)});
+}
+
+void topic_dispatcher_state::part_done(
+  uint64_t seq, size_t slot, std::vector<pb::DispatcherOutcome> outcomes) {
+  auto i = runs.find(seq);
+  if (i == runs.end() || i->second.done[slot])
+    return;
+  auto& run = i->second;
+  run.parts[slot] = std::move(outcomes);
+  run.done[slot] = true;
+  if (--run.pending == 0)
+    complete(seq);
+}
+
+void topic_dispatcher_state::record_metrics(
+  const pb::DispatcherOutcome& outcome) {
+  auto& m = metrics[outcome.dispatcher_id()];
+  ++m.executions;
+  if (outcome.status() != "success")
+    ++m.errors;
+  if (outcome.status() == "timeout")
+    ++m.timeouts;
+  m.latency.record(outcome.duration_us() * 1000);
+}
+
+} // namespace mesh

@@ -1,0 +1,40 @@
+#include "protocol/request_checks.hpp"
+
+#include <random>
+
+#include "protocol/service_key.hpp"
+#include "protocol/type_ids.hpp"
+
+namespace mesh {
+
+request_problem check_request(const pb::ServiceRef& ref,
+                              const google::protobuf::Any& payload,
+                              size_t max_payload_bytes) {
+  if (auto err = check_name("namespace", ref.namespace_()); !err.empty())
+    return {status_code::invalid_argument, err};
+  if (auto err = check_name("service", ref.service()); !err.empty())
+    return {status_code::invalid_argument, err};
+  if (auto err = check_name("method", ref.method()); !err.empty())
+    return {status_code::invalid_argument, err};
+  auto size = payload.value().size() + payload.type_url().size();
+  if (size > max_payload_bytes)
+    return {status_code::invalid_argument,
+            "payload of " + std::to_string(size)
+              + " bytes exceeds the limit of "
+              + std::to_string(max_payload_bytes) + " bytes"};
+  return {};
+}
+
+std::string make_trace_id() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string result(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    auto x = engine();
+    for (int i = 0; i < 16; ++i)
+      result[half * 16 + i] = digits[(x >> (i * 4)) & 0xF];
+  }
+  return result;
+}
+
+} // namespace mesh
