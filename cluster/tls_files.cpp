@@ -49,9 +49,14 @@ std::string check_tls_files(const std::string& certificate,
   SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_cb);
   SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &pw);
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM)
-      != 1)
+      != 1) {
+    auto why = ssl_error();
+    if (why.find("mismatch") != std::string::npos)
+      return "key '" + key + "' does not belong to certificate '"
+             + certificate + "'";
     return "key '" + key + "' is unreadable, not PEM or needs a passphrase: "
-           + ssl_error();
+           + why;
+  }
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return "key '" + key + "' does not belong to certificate '" + certificate
            + "'";

@@ -13,6 +13,25 @@
 
 namespace mesh::detail {
 
+// CAF's reason for a failed dial, in Mesh's words.
+std::string connection_manager_state::explain_dial_error(
+  const caf::error& err) const {
+  auto tls_hint = std::string{cfg.tls ? " (this node speaks TLS)"
+                                      : " (this node speaks plaintext)"};
+  if (err == caf::sec::disconnect_during_handshake)
+    return "the connection closed during the handshake: a TLS node refused "
+           "the certificate, or one side speaks TLS and the other "
+           "plaintext"
+           + tls_hint;
+  if (err == caf::sec::cannot_connect_to_node)
+    return "nothing accepts connections there, or it is not a Mesh node "
+           "speaking the same transport"
+           + tls_hint;
+  if (err == caf::sec::request_timeout)
+    return "no answer within the connect timeout";
+  return self->system().render(err);
+}
+
 void connection_manager_state::fill_hello(pb::ConnectRequest& req,
                                           const std::string& nonce) const {
   req.set_node_id(cfg.node_id);
@@ -93,7 +112,7 @@ void connection_manager_state::dial(const std::string& addr,
       [this, addr](caf::error& err) {
         dial_failed(addr, make_error(status_code::unavailable,
                                      "cannot reach " + addr + ": "
-                                       + self->system().render(err)));
+                                       + explain_dial_error(err)));
       });
 }
 

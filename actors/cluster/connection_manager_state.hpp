@@ -97,6 +97,7 @@ struct connection_manager_state {
                 const caf::node_id& node, pb::ConnectResponse& resp,
                 peer_actor& theirs);
   void dial_failed(const std::string& address, const caf::error& err);
+  std::string explain_dial_error(const caf::error& err) const;
   void schedule_retry(const std::string& address, dial_reason reason);
   void discover(const google::protobuf::RepeatedPtrField<pb::Member>& xs);
   void fill_hello(pb::ConnectRequest& req, const std::string& nonce) const;

@@ -1,0 +1,123 @@
+#define CAF_SUITE cluster.tls
+#include "check.hpp"
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+// Mutual TLS between real nodes, with certificates made at test time by
+// examples/tls/make-certs.sh (the openssl command).
+
+using namespace mesh::test;
+using nlohmann::json;
+
+namespace {
+
+struct tls_fixture {
+  mesh::test::temp_dir ours;
+  mesh::test::temp_dir foreign;
+
+  tls_fixture() {
+    auto script = std::string{MESH_SOURCE_DIR} + "/examples/tls/make-certs.sh";
+    auto a = run_program({"/bin/bash", script, ours.path(), "n1", "n2", "n3"});
+    CAF_REQUIRE_EQUAL(a.exit_code, 0);
+    auto b = run_program({"/bin/bash", script, foreign.path(), "rogue"});
+    CAF_REQUIRE_EQUAL(b.exit_code, 0);
+  }
+
+  std::vector<std::string> args(const std::string& id,
+                                const temp_dir& dir) const {
+    return {"--id", id, "--plugin", bin("libmesh_example_handlers.so"),
+            "--heartbeat-interval-ms", "100", "--heartbeat-misses", "5",
+            "--tls-certificate", dir.file(id + ".pem"),
+            "--tls-key", dir.file(id + ".key"),
+            "--tls-ca", dir.file("ca.pem")};
+  }
+
+  std::vector<std::string> args(const std::string& id) const {
+    return args(id, ours);
+  }
+};
+
+std::vector<std::string> plain_args(const std::string& id) {
+  return {"--id", id, "--plugin", bin("libmesh_example_handlers.so")};
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(tls_tests, tls_fixture)
+
+CAF_TEST(nodes with certificates of one CA form a cluster and route) {
+  node_process n1{args("n1")};
+  node_process n2{args("n2")};
+  node_process n3{args("n3")};
+  meshctl_json(n2.console(), {"connect", n1.listen()});
+  meshctl_json(n3.console(), {"connect", n1.listen()});
+  // Discovery over TLS: n2 and n3 find each other through n1.
+  CAF_REQUIRE(await_condition([&] {
+    return sees(n1.console(), {"n2", "n3"}) && sees(n2.console(), {"n1", "n3"})
+           && sees(n3.console(), {"n1", "n2"});
+  }));
+  auto r = meshctl_json(n3.console(), {"dispatch", "echo", "EchoService", "Echo",
+                                       "--target", "n2", "--payload",
+                                       R"({"over":"tls"})"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(r["handled_by"], "n2");
+  // kill -9 of a member: the others notice, and it rejoins when restarted.
+  n2.kill_hard();
+  CAF_REQUIRE(await_condition([&] { return sees(n1.console(), {"n2"}, "down"); }));
+}
+
+CAF_TEST(a node whose certificate another CA signed cannot join) {
+  node_process n1{args("n1")};
+  node_process rogue{args("rogue", foreign)};
+  auto r = meshctl_json(rogue.console(), {"connect", n1.listen()}, 1);
+  CAF_CHECK_EQUAL(r["status"], "unavailable");
+  CAF_CHECK(r["error"].get<std::string>().find("TLS") != std::string::npos);
+  auto back = meshctl_json(n1.console(), {"connect", rogue.listen()}, 1);
+  CAF_CHECK_EQUAL(back["status"], "unavailable");
+  CAF_CHECK(peers_of(n1.console()).empty());
+  CAF_CHECK(peers_of(rogue.console()).empty());
+}
+
+CAF_TEST(plaintext and TLS nodes cannot join each other) {
+  node_process n1{args("n1")};
+  node_process plain{plain_args("plain")};
+  auto to_tls = meshctl_json(plain.console(), {"connect", n1.listen()}, 1);
+  CAF_CHECK_EQUAL(to_tls["status"], "unavailable");
+  auto to_plain = meshctl_json(n1.console(), {"connect", plain.listen()}, 1);
+  CAF_CHECK_EQUAL(to_plain["status"], "unavailable");
+  CAF_CHECK(peers_of(n1.console()).empty());
+  CAF_CHECK(peers_of(plain.console()).empty());
+}
+
+CAF_TEST(bad TLS files are a configuration error naming the file) {
+  auto start = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv{bin("meshnode"), "--listen", "127.0.0.1:0",
+                                  "--console", "127.0.0.1:0", "--plugin",
+                                  bin("libmesh_example_handlers.so")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_program(argv, 30s);
+  };
+  // A certificate without its key and CA.
+  auto partial = start({"--tls-certificate", ours.file("n1.pem")});
+  CAF_CHECK_EQUAL(partial.exit_code, 2);
+  CAF_CHECK(partial.err.find("/cluster/tls") != std::string::npos);
+  // A key that belongs to another certificate.
+  auto mismatch = start({"--tls-certificate", ours.file("n1.pem"), "--tls-key",
+                         ours.file("n2.key"), "--tls-ca", ours.file("ca.pem")});
+  CAF_CHECK_EQUAL(mismatch.exit_code, 2);
+  CAF_CHECK(mismatch.err.find("does not belong") != std::string::npos);
+  // A certificate the configured CA did not sign.
+  auto foreign_ca = start({"--tls-certificate", ours.file("n1.pem"), "--tls-key",
+                           ours.file("n1.key"), "--tls-ca",
+                           foreign.file("ca.pem")});
+  CAF_CHECK_EQUAL(foreign_ca.exit_code, 2);
+  CAF_CHECK(foreign_ca.err.find("not signed") != std::string::npos);
+  // A file that is not there.
+  auto missing = start({"--tls-certificate", ours.file("nope.pem"), "--tls-key",
+                        ours.file("n1.key"), "--tls-ca", ours.file("ca.pem")});
+  CAF_CHECK_EQUAL(missing.exit_code, 2);
+  CAF_CHECK(missing.err.find("nope.pem") != std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
