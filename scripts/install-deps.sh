@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ninja-build
-  libcaf-dev libssl-dev
+  libcaf-dev libssl-dev openssl
   libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libvalijson-dev json-schema-test-suite
