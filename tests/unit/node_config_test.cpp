@@ -185,3 +185,59 @@ CAF_TEST(the default id names host and port) {
   cfg.id = "fixed";
   CAF_CHECK_EQUAL(effective_node_id(cfg, 7420), "fixed");
 }
+
+CAF_TEST(the console takes an address or an object with a token) {
+  auto doc = default_node_config_json();
+  // A file that sets only the token, a flag that sets only the address:
+  // both survive the merge.
+  json file{{"console", {{"token", "tok-12345678"}}}};
+  json flags{{"console", "127.0.0.1:9999"}};
+  CAF_CHECK(check_config_layer(file, "f.json").empty());
+  CAF_CHECK(check_config_layer(flags, "command line").empty());
+  normalize_layer(file);
+  normalize_layer(flags);
+  merge_json(doc, file);
+  merge_json(doc, flags);
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_CHECK_EQUAL(cfg->console_token, "tok-12345678");
+  CAF_CHECK_EQUAL(cfg->console.port, 9999);
+  // A token shorter than 8 characters or an unknown key: schema errors.
+  CAF_CHECK(!check_config_layer(json{{"console", {{"token", "short"}}}}, "f")
+               .empty());
+  CAF_CHECK(!check_config_layer(json{{"console", {{"tokn", "x"}}}}, "f").empty());
+  // A token file that is not there names the pointer.
+  doc["console"]["token_file"] = "/nonexistent/token";
+  cfg = to_node_config(doc);
+  CAF_REQUIRE(!cfg);
+  CAF_CHECK(error_text(cfg.error()).find("/console/token_file")
+            != std::string::npos);
+}
+
+CAF_TEST(a console off loopback needs a token) {
+  node_config cfg;
+  cfg.console.host = "127.0.0.1";
+  CAF_CHECK(check_console_exposure(cfg).empty());
+  cfg.console.host = "0.0.0.0";
+  CAF_CHECK(check_console_exposure(cfg).find("no token") != std::string::npos);
+  cfg.console_token = "tok-12345678";
+  CAF_CHECK(check_console_exposure(cfg).empty());
+  CAF_CHECK(is_loopback_host("localhost"));
+  CAF_CHECK(is_loopback_host("::1"));
+  CAF_CHECK(!is_loopback_host("10.0.0.1"));
+}
+
+CAF_TEST(tls needs certificate key and ca together) {
+  auto doc = default_node_config_json();
+  CAF_CHECK(!check_config_layer(json{{"cluster", {{"tls", {{"certificate", "c.pem"}}}}}},
+                                "f")
+               .empty());
+  json full{{"cluster", {{"tls", {{"certificate", "c.pem"}, {"key", "k.pem"},
+                                  {"ca", "ca.pem"}}}}}};
+  CAF_CHECK(check_config_layer(full, "f").empty());
+  merge_json(doc, full);
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_CHECK(cfg->cluster.tls.enabled());
+  CAF_CHECK_EQUAL(cfg->cluster.tls.ca, "ca.pem");
+}
