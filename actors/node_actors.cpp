@@ -15,8 +15,10 @@
 namespace mesh {
 
 std::vector<caf::actor> node_actors::all() const {
-  return {topics, strategies, caf::actor_cast<caf::actor>(gate), cluster,
-          router, registry};
+  return {caf::actor_cast<caf::actor>(topics),
+          caf::actor_cast<caf::actor>(strategies),
+          caf::actor_cast<caf::actor>(gate),
+          caf::actor_cast<caf::actor>(cluster), router, registry};
 }
 
 node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
@@ -70,13 +72,16 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.connect_timeout = milliseconds{cfg.cluster.connect_timeout_ms};
   cm.registry = out.registry;
   cm.router = out.router;
-  cm.strategies = out.strategies;
-  cm.topics = out.topics;
+  cm.strategies = caf::actor_cast<caf::actor>(out.strategies);
+  cm.topics = caf::actor_cast<caf::actor>(out.topics);
   out.cluster = spawn_connection_manager(sys, cm);
   // The evaluator and the topic dispatcher follow the cluster's peer tables.
-  caf::anon_send(out.cluster, atom::subscribe_v, out.strategies);
-  caf::anon_send(out.cluster, atom::subscribe_v, out.topics);
-  out.gate = spawn_gate(sys, opts.node_id, out.cluster);
+  caf::anon_send(out.cluster, atom::subscribe_v,
+                 caf::actor_cast<caf::actor>(out.strategies));
+  caf::anon_send(out.cluster, atom::subscribe_v,
+                 caf::actor_cast<caf::actor>(out.topics));
+  out.gate = spawn_gate(sys, opts.node_id,
+                        caf::actor_cast<caf::actor>(out.cluster));
   return out;
 }
 

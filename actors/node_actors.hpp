@@ -14,7 +14,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/cluster/connection_manager.hpp"
 #include "actors/handlers/job_runner.hpp"
+#include "actors/processes/strategy_evaluator.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
 #include "config/node_config.hpp"
 #include "protocol/peer_actors.hpp"
 
@@ -23,9 +26,9 @@ namespace mesh {
 struct node_actors {
   caf::actor registry;
   caf::actor router;
-  caf::actor strategies;
-  caf::actor topics;
-  caf::actor cluster; ///< connection manager
+  strategies_actor strategies;
+  topics_actor topics;
+  cluster_actor cluster; ///< connection manager
   gate_actor gate;    ///< what the peer port publishes
 
   /// Every actor, in the order shutdown ends them.

@@ -51,8 +51,13 @@ nlohmann::json bench_topics() {
 bench_env::~bench_env() {
   stop_caf_servers();
   client_a_.reset();
-  node_a_.signal_and_wait(SIGTERM, std::chrono::seconds{10});
-  node_b_.signal_and_wait(SIGTERM, std::chrono::seconds{10});
+  tls_client_.reset();
+  for (auto* n : {&node_a_, &node_b_, &tls_a_, &tls_b_})
+    n->signal_and_wait(SIGTERM, std::chrono::seconds{10});
+  if (!tls_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(tls_dir_, ec);
+  }
   if (!config_path_.empty())
     ::unlink(config_path_.c_str());
   if (!manifests_dir_.empty()) {
@@ -118,40 +123,85 @@ caf::error bench_env::start_nodes() {
     << bench_manifest("percentage_rollout", {{"bucketing_key", "user_id"}});
   std::ofstream{manifests_dir_ + "/bench_bandit.json"}
     << bench_manifest("thompson_bandit", {{"floor", 0.05}});
+  return start_pair("", {"--manifests", manifests_dir_, "--data-dir",
+                         manifests_dir_ + "/data"},
+                    {}, node_a_, node_b_, client_a_);
+}
+
+caf::error bench_env::start_pair(const std::string& suffix,
+                                 const std::vector<std::string>& extra_a,
+                                 const std::vector<std::string>& extra_b,
+                                 child_process& a, child_process& b,
+                                 std::unique_ptr<console_client>& client) {
   nlohmann::json ready_b, ready_a;
-  auto b = start_node({"--id", "bench-b", "--namespaces", "echo", "--plugin",
-                       opts.bin_dir + "/libmesh_example_handlers.so"},
-                      ready_b);
-  if (!b)
-    return b.error();
-  node_b_ = std::move(*b);
-  auto a = start_node({"--id", "bench-a", "--namespaces", "bench,echo",
-                       "--plugin", opts.bin_dir + "/libmesh_bench_plugin.so",
-                       "--manifests", manifests_dir_, "--data-dir",
-                       manifests_dir_ + "/data",
-                       "--seeds", ready_b["listen"].get<std::string>()},
-                      ready_a);
-  if (!a)
-    return a.error();
-  node_a_ = std::move(*a);
-  auto client = console_client::connect(
+  std::vector<std::string> args_b{"--id", "bench-b" + suffix, "--namespaces",
+                                  "echo", "--plugin",
+                                  opts.bin_dir + "/libmesh_example_handlers.so"};
+  args_b.insert(args_b.end(), extra_b.begin(), extra_b.end());
+  auto cb = start_node(args_b, ready_b);
+  if (!cb)
+    return cb.error();
+  b = std::move(*cb);
+  std::vector<std::string> args_a{"--id", "bench-a" + suffix, "--namespaces",
+                                  "bench,echo", "--plugin",
+                                  opts.bin_dir + "/libmesh_bench_plugin.so",
+                                  "--seeds",
+                                  ready_b["listen"].get<std::string>()};
+  args_a.insert(args_a.end(), extra_a.begin(), extra_a.end());
+  auto ca = start_node(args_a, ready_a);
+  if (!ca)
+    return ca.error();
+  a = std::move(*ca);
+  auto c = console_client::connect(
     ready_a["console"].get<std::string>(),
-    [this](caf::actor_system_config& c) { configure(c); });
-  if (!client)
-    return client.error();
-  client_a_ = std::move(*client);
+    [this](caf::actor_system_config& cfg) { configure(cfg); });
+  if (!c)
+    return c.error();
+  client = std::move(*c);
   // Wait until A routes to B: a real round trip each time round.
   auto deadline = std::chrono::steady_clock::now() + start_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = client_a_->call({{"cmd", "dispatch"},
-                              {"namespace", "echo"},
-                              {"service", "EchoService"},
-                              {"method", "Echo"}},
-                             std::chrono::seconds{5});
-    if (r && r->value("handled_by", "") == "bench-b")
+    auto r = client->call({{"cmd", "dispatch"},
+                           {"namespace", "echo"},
+                           {"service", "EchoService"},
+                           {"method", "Echo"}},
+                          std::chrono::seconds{5});
+    if (r && r->value("handled_by", "") == "bench-b" + suffix)
       return caf::none;
   }
-  return make_error(status_code::unavailable, "node A never reached node B");
+  return make_error(status_code::unavailable,
+                    "node A" + suffix + " never reached node B" + suffix);
+}
+
+caf::error bench_env::start_tls_nodes() {
+  char dir[] = "/tmp/meshbench-tls-XXXXXX";
+  if (::mkdtemp(dir) == nullptr)
+    return make_error(status_code::internal, "cannot create a temp folder");
+  tls_dir_ = dir;
+  spawn_options so;
+  so.argv = {"/bin/bash", std::string{MESH_SOURCE_DIR}
+                            + "/examples/tls/make-certs.sh",
+             tls_dir_, "a", "b"};
+  auto r = run_to_completion(so, std::chrono::seconds{60});
+  if (r.exit_code != 0)
+    return make_error(status_code::internal,
+                      "make-certs.sh failed: " + r.err);
+  auto tls = [this](const std::string& who) {
+    return std::vector<std::string>{
+      "--tls-certificate", tls_dir_ + "/" + who + ".pem",
+      "--tls-key", tls_dir_ + "/" + who + ".key",
+      "--tls-ca", tls_dir_ + "/ca.pem",
+      "--data-dir", tls_dir_ + "/data-" + who};
+  };
+  return start_pair("-tls", tls("a"), tls("b"), tls_a_, tls_b_, tls_client_);
+}
+
+caf::expected<nlohmann::json>
+bench_env::drive_inside_tls_a(const std::string& target, size_t in_flight) {
+  if (!tls_client_)
+    if (auto err = start_tls_nodes())
+      return err;
+  return call_driver(*tls_client_, "Run", driver_args(target, in_flight));
 }
 
 nlohmann::json bench_env::driver_args(const std::string& target,
@@ -187,8 +237,14 @@ bench_env::drive_publish_inside_a(const std::string& topic, size_t in_flight) {
 
 caf::expected<nlohmann::json>
 bench_env::call_driver(const std::string& method, nlohmann::json args) {
+  return call_driver(*client_a_, method, std::move(args));
+}
+
+caf::expected<nlohmann::json>
+bench_env::call_driver(console_client& client, const std::string& method,
+                       nlohmann::json args) {
   auto budget = opts.warmup + opts.duration + std::chrono::seconds{30};
-  auto r = client_a_->call({{"cmd", "dispatch"},
+  auto r = client.call({{"cmd", "dispatch"},
                             {"namespace", "bench"},
                             {"service", "Driver"},
                             {"method", method},

@@ -73,6 +73,12 @@ public:
   caf::expected<nlohmann::json> drive_publish_inside_a(const std::string& topic,
                                                        size_t in_flight);
 
+  /// Runs bench/Driver/Run on a second pair of nodes, A' and B', whose
+  /// peer connection is mutual TLS (certificates made on first use by
+  /// examples/tls/make-certs.sh); the same settings as A and B otherwise.
+  caf::expected<nlohmann::json> drive_inside_tls_a(const std::string& target,
+                                                   size_t in_flight);
+
   /// Runs `caf_echo MODE ARGS` to completion and parses its JSON line.
   caf::expected<nlohmann::json> run_caf_echo(std::vector<std::string> args);
 
@@ -95,10 +101,24 @@ private:
   spawn_options caf_echo_options(std::vector<std::string> args) const;
   caf::expected<nlohmann::json> call_driver(const std::string& method,
                                             nlohmann::json args);
+  caf::expected<nlohmann::json> call_driver(console_client& client,
+                                            const std::string& method,
+                                            nlohmann::json args);
+  caf::error start_tls_nodes();
+  /// Starts B (serves echo) then A (bench plug-in, seeded with B) with
+  /// `extra` flags, and waits until A routes echo to B.
+  caf::error start_pair(const std::string& suffix,
+                        const std::vector<std::string>& extra_a,
+                        const std::vector<std::string>& extra_b,
+                        child_process& a, child_process& b,
+                        std::unique_ptr<console_client>& client);
   std::string config_path_;
   std::string manifests_dir_;
   child_process node_a_, node_b_;
   std::unique_ptr<console_client> client_a_;
+  std::string tls_dir_;
+  child_process tls_a_, tls_b_;
+  std::unique_ptr<console_client> tls_client_;
   std::vector<child_process> caf_servers_;
 };
 

@@ -111,6 +111,17 @@ const std::vector<scenario>& scenarios() {
          return relay.error();
        return caf_client(env, *relay, n);
      }},
+    // Remote dispatch over mutual TLS against the same over plaintext: what
+    // TLS costs. The baseline is Mesh itself here, not bare CAF.
+    {"remote_tls",
+     "caller on A' -> A''s router -> B''s router over mutual TLS -> echo on B'",
+     "the same path over plaintext (Mesh remote dispatch, nodes A and B)",
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_tls_a("echo/EchoService/Echo", n);
+     },
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_a("echo/EchoService/Echo", n);
+     }},
     // Process dispatch against plain dispatch of the same handler: what
     // the strategy evaluator (schema check, decision, log, one more actor
     // hop) costs. The baseline is Mesh itself here, not bare CAF.

@@ -176,16 +176,16 @@ caf::actor node::registry() const {
   return impl_->registry;
 }
 
-caf::actor node::cluster() const {
+cluster_actor node::cluster() const {
   return impl_->cluster;
 }
 
 caf::actor node::strategies() const {
-  return impl_->strategies;
+  return caf::actor_cast<caf::actor>(impl_->strategies);
 }
 
 caf::actor node::topics() const {
-  return impl_->topics;
+  return caf::actor_cast<caf::actor>(impl_->topics);
 }
 
 caf::actor node::console() const {
@@ -253,9 +253,9 @@ void node::shutdown(std::chrono::milliseconds grace) {
   }
   st.registry = nullptr;
   st.router = nullptr;
-  st.cluster = nullptr;
-  st.strategies = nullptr;
-  st.topics = nullptr;
+  st.cluster = cluster_actor{};
+  st.strategies = strategies_actor{};
+  st.topics = topics_actor{};
   st.console_actor = nullptr;
   st.gate = gate_actor{};
   // Every actor of ours answers its last requests while it ends...

@@ -22,6 +22,7 @@
 #include <caf/fwd.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "actors/cluster/connection_manager.hpp"
 #include "actors/routing/registry_validator.hpp"
 #include "config/node_config.hpp"
 #include "node/plugin_api.hpp"
@@ -60,7 +61,7 @@ public:
   std::string node_id() const override { return id(); }
   caf::actor router() const override;
   caf::actor registry() const;
-  caf::actor cluster() const; ///< the connection manager
+  cluster_actor cluster() const; ///< the connection manager
   caf::actor strategies() const override; ///< the strategy evaluator
   caf::actor topics() const override; ///< the topic dispatcher
   caf::actor console() const;

@@ -13,8 +13,8 @@ namespace mesh {
 namespace {
 
 // Asks `dest` and waits for its ok_atom; its error otherwise.
-template <class... Ts>
-caf::error ask_ok(caf::actor_system& sys, const caf::actor& dest,
+template <class Handle, class... Ts>
+caf::error ask_ok(caf::actor_system& sys, const Handle& dest,
                   Ts&&... xs) {
   caf::scoped_actor self{sys};
   caf::error result;

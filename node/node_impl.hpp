@@ -13,6 +13,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/processes/strategy_evaluator.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/handshake.hpp"
 #include "protocol/peer_actors.hpp"
 #include "node/node.hpp"
@@ -30,9 +32,9 @@ struct node::impl {
   std::string incarnation = random_hex_token();
   caf::actor registry;
   caf::actor router;
-  caf::actor cluster;
-  caf::actor strategies;
-  caf::actor topics;
+  cluster_actor cluster;
+  strategies_actor strategies;
+  topics_actor topics;
   caf::actor console_actor;
   gate_actor gate;
   std::mutex mtx;
@@ -45,8 +47,10 @@ struct node::impl {
   std::shared_ptr<spdlog::logger> log = log::get("node");
 
   std::vector<caf::actor> actors() const {
-    return {console_actor, topics, strategies, caf::actor_cast<caf::actor>(gate),
-            cluster, router, registry};
+    return {console_actor, caf::actor_cast<caf::actor>(topics),
+            caf::actor_cast<caf::actor>(strategies),
+            caf::actor_cast<caf::actor>(gate),
+            caf::actor_cast<caf::actor>(cluster), router, registry};
   }
 };
 

@@ -15,9 +15,9 @@ bool advance(planet& p) {
 }
 
 // Asks `dest` and keeps whatever comes back, without blocking the test.
-template <class... Ts>
+template <class Handle, class... Ts>
 std::shared_ptr<std::optional<caf::expected<nlohmann::json>>>
-ask_json(planet& p, const caf::actor& dest, Ts... xs) {
+ask_json(planet& p, const Handle& dest, Ts... xs) {
   auto slot = std::make_shared<std::optional<caf::expected<nlohmann::json>>>();
   p.sys.spawn([=](caf::event_based_actor* self) {
     self->request(dest, caf::infinite, xs...)

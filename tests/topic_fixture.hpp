@@ -31,7 +31,7 @@ struct topic_fixture : actor_fixture {
     cfg.runner = runner;
     cfg.dispatcher_timeout = std::chrono::milliseconds{500};
     cfg.max_output_depth = 3;
-    topics = spawn_topic_dispatcher(sys, cfg);
+    topics = caf::actor_cast<caf::actor>(spawn_topic_dispatcher(sys, cfg));
   }
 
   ~topic_fixture() {
@@ -97,7 +97,7 @@ struct topic_fixture : actor_fixture {
     peer_route route;
     route.id = "node-b";
     route.state = state;
-    route.peer = peer;
+    route.peer = caf::actor_cast<peer_actor>(peer);
     table->peers.emplace("node-b", route);
     self->send(topics, atom::update_v, peer_table_ptr{table});
     pb::TopicRoutes routes;

@@ -50,7 +50,7 @@ void connection_manager_state::fill_hello(pb::ConnectRequest& req,
 
 void connection_manager_state::dial(const std::string& addr,
                                     dial_reason reason,
-                                    caf::response_promise* waiter) {
+                                    caf::typed_response_promise<nlohmann::json>* waiter) {
   if (auto* rec = dir.find_by_address(addr);
       rec != nullptr && is_routable(rec->state)) {
     // Already connected (perhaps the peer dialled us meanwhile).

@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/cluster/connection_manager_state.hpp"
 #include "cluster/handshake.hpp"
@@ -25,7 +26,7 @@ void connection_manager_state::start(const std::string& listen_address) {
 void connection_manager_state::publish() {
   auto table = dir.snapshot();
   for (const auto& s : subscribers)
-    self->send(s, atom::update_v, table);
+    caf::anon_send(s, atom::update_v, table);
 }
 
 void connection_manager_state::services_changed(const handler_table& table) {
@@ -54,7 +55,7 @@ ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
     peer_ingress_config ic;
     ic.node_id = cfg.node_id;
     ic.peer_node = node;
-    ic.cluster = caf::actor{self};
+    ic.cluster = caf::actor_cast<caf::actor>(self);
     ic.router = cfg.router;
     ic.strategies = cfg.strategies;
     ic.topics = cfg.topics;
@@ -264,9 +265,9 @@ namespace {
 
 using detail::connection_manager_state;
 
-caf::behavior
-connection_manager_behavior(caf::stateful_actor<connection_manager_state>* self,
-                            connection_manager_config cfg) {
+cluster_actor::behavior_type connection_manager_behavior(
+  cluster_actor::stateful_pointer<connection_manager_state> self,
+  connection_manager_config cfg) {
   auto& st = self->state;
   st.self = self;
   st.log = log::get("cluster");
@@ -276,7 +277,8 @@ connection_manager_behavior(caf::stateful_actor<connection_manager_state>* self,
   if (st.cfg.router)
     st.subscribers.push_back(st.cfg.router);
   if (st.cfg.registry)
-    self->send(st.cfg.registry, atom::subscribe_v, caf::actor{self});
+    caf::anon_send(st.cfg.registry, atom::subscribe_v,
+                   caf::actor_cast<caf::actor>(self));
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
     [self](atom::hello, const pb::ConnectRequest& req, const peer_actor& theirs,
@@ -300,15 +302,15 @@ connection_manager_behavior(caf::stateful_actor<connection_manager_state>* self,
     },
     [self](atom::subscribe, const caf::actor& who) {
       self->state.subscribers.push_back(who);
-      self->send(who, atom::update_v, self->state.dir.snapshot());
+      caf::anon_send(who, atom::update_v, self->state.dir.snapshot());
     },
     [self](atom::connect, const std::string& address)
       -> caf::result<nlohmann::json> {
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<nlohmann::json>();
       self->state.dial(address, detail::dial_reason::operator_, &rp);
       return rp;
     },
-    [self](atom::leave) {
+    [self](atom::leave) -> caf::result<caf::ok_atom> {
       self->state.leave();
       return caf::ok_atom::value;
     },
@@ -317,10 +319,13 @@ connection_manager_behavior(caf::stateful_actor<connection_manager_state>* self,
         return err;
       return caf::ok_atom::value;
     },
-    [self](atom::peers, const nlohmann::json& in_flight) {
-      return self->state.dir.describe(self->state.now(), in_flight);
+    [self](atom::peers,
+           const nlohmann::json& in_flight) -> caf::result<nlohmann::json> {
+      return json_result(self->state.dir.describe(self->state.now(), in_flight));
     },
-    [self](atom::stats) { return self->state.stats(); },
+    [self](atom::stats) -> caf::result<nlohmann::json> {
+      return json_result(self->state.stats());
+    },
     [self](atom::tick) { self->state.tick(); },
     [self](atom::dial, const std::string& address) {
       auto i = self->state.retry_reason.find(address);
@@ -332,8 +337,8 @@ connection_manager_behavior(caf::stateful_actor<connection_manager_state>* self,
 
 } // namespace
 
-caf::actor spawn_connection_manager(caf::actor_system& sys,
-                                    connection_manager_config cfg) {
+cluster_actor spawn_connection_manager(caf::actor_system& sys,
+                                       connection_manager_config cfg) {
   return sys.spawn(connection_manager_behavior, std::move(cfg));
 }
 

@@ -12,7 +12,7 @@
 // Every change is pushed to the router as an immutable peer_table; what this
 // node serves (from the registry) is announced to every peer.
 //
-// Protocol (dynamically typed actor):
+// Protocol (cluster_actor below):
 //  from the gate (a dialler's hello, with the CAF node it came from):
 //   (atom::hello, pb::ConnectRequest, peer_actor, caf::node_id)
 //        -> (pb::ConnectResponse, peer_actor)   // our ingress for the peer
@@ -39,10 +39,33 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/cluster/peer_directory.hpp"
+#include "actors/handlers/handler_table.hpp"
+#include "protocol/local_types.hpp"
 
 namespace mesh {
+
+/// The connection manager's interface: what the gate, the ingresses, the
+/// node, the console and the registry may send it (never the network).
+using cluster_actor = caf::typed_actor<
+  caf::replies_to<atom::hello, pb::ConnectRequest, peer_actor,
+                  caf::node_id>::with<pb::ConnectResponse, peer_actor>,
+  caf::reacts_to<atom::heartbeat, pb::Heartbeat>,
+  caf::reacts_to<atom::announce, pb::ServiceAnnouncement>,
+  caf::reacts_to<atom::leave, pb::Leave>,
+  caf::reacts_to<atom::update, std::string>,
+  caf::reacts_to<atom::update, handler_table_ptr>,
+  caf::reacts_to<atom::subscribe, caf::actor>,
+  caf::replies_to<atom::connect, std::string>::with<nlohmann::json>,
+  caf::replies_to<atom::leave>::with<caf::ok_atom>,
+  caf::replies_to<atom::remove, std::string>::with<caf::ok_atom>,
+  caf::replies_to<atom::peers, nlohmann::json>::with<nlohmann::json>,
+  caf::replies_to<atom::stats>::with<nlohmann::json>,
+  caf::reacts_to<atom::tick>,             // own timer
+  caf::reacts_to<atom::dial, std::string>>; // own timer
 
 struct connection_manager_config {
   std::string node_id;
@@ -58,7 +81,7 @@ struct connection_manager_config {
   caf::actor topics;     ///< offered to peers (may be null)
 };
 
-caf::actor spawn_connection_manager(caf::actor_system& sys,
-                                    connection_manager_config cfg);
+cluster_actor spawn_connection_manager(caf::actor_system& sys,
+                                       connection_manager_config cfg);
 
 } // namespace mesh

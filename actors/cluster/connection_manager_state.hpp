@@ -9,7 +9,7 @@
 #include <random>
 #include <set>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <nlohmann/json.hpp>
 
@@ -32,7 +32,8 @@ enum class dial_reason : uint8_t {
 
 struct pending_dial {
   dial_reason reason = dial_reason::learned;
-  std::vector<caf::response_promise> waiters; ///< meshctl connect
+  /// meshctl connect
+  std::vector<caf::typed_response_promise<nlohmann::json>> waiters;
   caf::node_id node; ///< of the gate we reached (its ingress is pending)
 };
 
@@ -47,7 +48,7 @@ struct connection_manager_state {
   static inline const char* name = "mesh.connection_manager";
   static constexpr uint32_t learned_attempts = 5;
 
-  caf::event_based_actor* self = nullptr;
+  cluster_actor::pointer self = nullptr;
   connection_manager_config cfg;
   std::shared_ptr<spdlog::logger> log;
   peer_directory dir{cluster_timing{}};
@@ -92,7 +93,7 @@ struct connection_manager_state {
 
   // -- connection_dialer.cpp -------------------------------------------------
   void dial(const std::string& address, dial_reason reason,
-            caf::response_promise* waiter = nullptr);
+            caf::typed_response_promise<nlohmann::json>* waiter = nullptr);
   void welcomed(const std::string& address, const std::string& nonce,
                 const caf::node_id& node, pb::ConnectResponse& resp,
                 peer_actor& theirs);

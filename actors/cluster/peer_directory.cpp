@@ -84,7 +84,7 @@ peer_table_ptr peer_directory::snapshot() {
     r.address = rec.address;
     r.connection_id = rec.connection_id;
     r.state = rec.state;
-    r.peer = caf::actor_cast<caf::actor>(rec.remote);
+    r.peer = rec.remote;
     for (auto& ns : shared_with(rec))
       r.shared.insert(std::move(ns));
     r.methods = rec.methods;

@@ -16,6 +16,7 @@
 
 #include "actors/handlers/handler_table.hpp"
 #include "cluster/peer_state.hpp"
+#include "protocol/peer_actors.hpp"
 
 namespace mesh {
 
@@ -26,7 +27,7 @@ struct peer_route {
   peer_state state = peer_state::joining;
   /// The peer's ingress for this node (protocol/peer_actors.hpp): the one
   /// handle every request, publish and evidence for the peer goes to.
-  caf::actor peer;
+  peer_actor peer;
   /// Namespaces both this node and the peer serve: only these route.
   std::set<std::string, std::less<>> shared;
   /// Every handler the peer serves, with its idempotent flag.

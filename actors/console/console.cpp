@@ -29,14 +29,6 @@ nlohmann::json console_error(const caf::error& err) {
   return console_error(to_status_code(err), error_text(err));
 }
 
-bool require_actor(const caf::actor& actor, const char* what,
-                   const console_config& env, const console_reply& reply) {
-  if (actor)
-    return true;
-  reply(console_error(status_code::unavailable,
-                      "node " + env.node_id + " has no " + what));
-  return false;
-}
 
 const std::string* string_arg(const nlohmann::json& args, const char* name) {
   auto i = args.find(name);

@@ -26,6 +26,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/cluster/connection_manager.hpp"
+#include "actors/processes/strategy_evaluator.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
+
 namespace mesh {
 
 /// The actors and facts the console reports on or drives.
@@ -36,9 +40,9 @@ struct console_config {
   std::chrono::system_clock::time_point started;
   caf::actor router;
   caf::actor registry;
-  caf::actor cluster;   ///< connection_manager (may be null)
-  caf::actor strategies; ///< strategy_evaluator (may be null)
-  caf::actor topics;     ///< topic_dispatcher (may be null)
+  cluster_actor cluster; ///< connection_manager (may be null)
+  strategies_actor strategies; ///< strategy_evaluator (may be null)
+  topics_actor topics;   ///< topic_dispatcher (may be null)
   std::string token;     ///< console token; empty: none
   /// Asks the node to leave the cluster (meshctl leave); runs on the
   /// console's thread and must not block.

@@ -40,12 +40,19 @@ inline constexpr auto console_ask_timeout = std::chrono::seconds{5};
 
 /// True if `actor` exists; else replies `unavailable` ("node X has no
 /// `what`") and returns false.
-bool require_actor(const caf::actor& actor, const char* what,
-                   const console_config& env, const console_reply& reply);
+template <class Handle>
+bool require_actor(const Handle& actor, const char* what,
+                   const console_config& env, const console_reply& reply) {
+  if (actor)
+    return true;
+  reply(console_error(status_code::unavailable,
+                      "node " + env.node_id + " has no " + what));
+  return false;
+}
 
 /// Sends `xs` to `dest` (if it exists) and replies with the JSON it answers.
-template <class... Ts>
-void ask_json(caf::event_based_actor* self, const caf::actor& dest,
+template <class Handle, class... Ts>
+void ask_json(caf::event_based_actor* self, const Handle& dest,
               const char* what, const console_config& env,
               console_reply reply, Ts&&... xs) {
   if (!require_actor(dest, what, env, reply))
@@ -56,8 +63,8 @@ void ask_json(caf::event_based_actor* self, const caf::actor& dest,
 }
 
 /// Sends `xs` to `dest` (if it exists); on its ok_atom replies `result`.
-template <class... Ts>
-void ask_ok(caf::event_based_actor* self, const caf::actor& dest,
+template <class Handle, class... Ts>
+void ask_ok(caf::event_based_actor* self, const Handle& dest,
             const char* what, const console_config& env, console_reply reply,
             nlohmann::json result, Ts&&... xs) {
   if (!require_actor(dest, what, env, reply))

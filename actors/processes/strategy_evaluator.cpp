@@ -4,6 +4,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -22,7 +23,7 @@ namespace {
 struct evaluator_state {
   static inline const char* name = "mesh.strategy_evaluator";
 
-  caf::event_based_actor* self = nullptr;
+  strategies_actor::pointer self = nullptr;
   strategy_evaluator_config cfg;
   std::shared_ptr<spdlog::logger> log;
   manifest_set manifests;
@@ -206,8 +207,9 @@ struct evaluator_state {
   }
 };
 
-caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self,
-                                 strategy_evaluator_config cfg) {
+strategies_actor::behavior_type
+evaluator_behavior(strategies_actor::stateful_pointer<evaluator_state> self,
+                   strategy_evaluator_config cfg) {
   auto& st = self->state;
   st.self = self;
   st.log = log::get("strategy");
@@ -222,7 +224,8 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self,
     st.log->info("loaded {} process manifest(s) from {}",
                  report["loaded"].size(), st.cfg.manifests_dir);
   if (st.cfg.cluster)
-    self->send(st.cfg.cluster, atom::subscribe_v, caf::actor{self});
+    caf::anon_send(st.cfg.cluster, atom::subscribe_v,
+                   caf::actor_cast<caf::actor>(self));
   return {
     [self](const pb::ProcessRequest& req) { return self->state.process(req); },
     [self](atom::outcome, const pb::OutcomeReport& r)
@@ -263,7 +266,7 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self,
       self->state.merge(msg);
     },
     [self](atom::flush) { self->state.flush(); },
-    [self](atom::drain) {
+    [self](atom::drain) -> caf::result<caf::ok_atom> {
       self->state.flush(); // shutdown: keep what was learned
       return caf::ok_atom::value;
     },
@@ -272,8 +275,8 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self,
 
 } // namespace
 
-caf::actor spawn_strategy_evaluator(caf::actor_system& sys,
-                                    strategy_evaluator_config cfg) {
+strategies_actor spawn_strategy_evaluator(caf::actor_system& sys,
+                                          strategy_evaluator_config cfg) {
   return sys.spawn(evaluator_behavior, std::move(cfg));
 }
 

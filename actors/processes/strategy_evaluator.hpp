@@ -11,7 +11,7 @@
 // the node's data directory, so it converges across the cluster and
 // survives restarts.
 //
-// Protocol (dynamically typed actor):
+// Protocol (strategies_actor below):
 //   (pb::ProcessRequest)                  -> pb::ProcessResponse
 //        invalid_argument: no trace id, user_context not an object,
 //        input_args violating the input_schema, a missing bucketing key;
@@ -32,8 +32,26 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/cluster/peer_table.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
 
 namespace mesh {
+
+using strategies_actor = caf::typed_actor<
+  caf::replies_to<pb::ProcessRequest>::with<pb::ProcessResponse>,
+  caf::replies_to<atom::outcome, pb::OutcomeReport>::with<caf::ok_atom>,
+  caf::replies_to<atom::manifests>::with<nlohmann::json>,
+  caf::replies_to<atom::manifests, std::string>::with<nlohmann::json>,
+  caf::replies_to<atom::reload>::with<nlohmann::json>,
+  caf::replies_to<atom::stats, std::string>::with<nlohmann::json>,
+  caf::reacts_to<atom::update, peer_table_ptr>,
+  caf::reacts_to<atom::evidence, pb::BanditEvidence>,
+  caf::reacts_to<atom::flush>, // own timer
+  caf::replies_to<atom::drain>::with<caf::ok_atom>>;
 
 struct strategy_evaluator_config {
   std::string node_id;
@@ -47,7 +65,7 @@ struct strategy_evaluator_config {
   uint64_t seed = 0; ///< 0: random (tests fix it)
 };
 
-caf::actor spawn_strategy_evaluator(caf::actor_system& sys,
-                                    strategy_evaluator_config cfg);
+strategies_actor spawn_strategy_evaluator(caf::actor_system& sys,
+                                          strategy_evaluator_config cfg);
 
 } // namespace mesh

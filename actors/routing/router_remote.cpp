@@ -84,7 +84,8 @@ void router_state::send_attempt(uint64_t id, remote_call& call,
              call.request.ref().service(), call.request.ref().method(),
              peer.id, attempt);
   // No CAF timeout per request: arm_sweep covers every call with one timer.
-  self->request(peer.peer, caf::infinite, call.sent)
+  self->request(caf::actor_cast<caf::actor>(peer.peer), caf::infinite,
+                call.sent)
     .then(
       [this, id, attempt](pb::ServeResponse& r) { on_reply(id, attempt, r); },
       [this, id, attempt](caf::error& err) { on_error(id, attempt, err); });

@@ -200,8 +200,9 @@ caf::result<caf::ok_atom> ok_or(caf::error err) {
   return caf::ok_atom::value;
 }
 
-caf::behavior topic_dispatcher(caf::stateful_actor<topic_dispatcher_state>* self,
-                               topic_dispatcher_config cfg) {
+topics_actor::behavior_type
+topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
+                 topic_dispatcher_config cfg) {
   auto& st = self->state;
   st.self = self;
   st.log = log::get("topics");
@@ -218,9 +219,8 @@ caf::behavior topic_dispatcher(caf::stateful_actor<topic_dispatcher_state>* self
   };
   return {
     publish,
-    [publish](atom::publish, pb::PublishRequest& req) mutable {
-      return publish(req);
-    },
+    [publish](atom::publish, pb::PublishRequest& req) mutable
+      -> caf::result<pb::PublishResponse> { return publish(req); },
     [self](atom::dispatcher, dispatcher_spec& spec) {
       return ok_or(self->state.add_dispatcher(std::move(spec)));
     },
@@ -236,18 +236,22 @@ caf::behavior topic_dispatcher(caf::stateful_actor<topic_dispatcher_state>* self
       st.draining = true;
       if (st.runs.empty())
         return caf::ok_atom::value;
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<caf::ok_atom>();
       st.drained.push_back(rp);
       return rp;
     },
-    [self](atom::freeze) {
+    [self](atom::freeze) -> caf::result<caf::ok_atom> {
       self->state.table->freeze();
       self->state.log->info("route table frozen ({} routes)",
                             self->state.table->routes().size());
       return caf::ok_atom::value;
     },
-    [self](atom::routes) { return json_result(self->state.routes_json()); },
-    [self](atom::metrics) { return json_result(self->state.metrics_json()); },
+    [self](atom::routes) -> caf::result<nlohmann::json> {
+      return json_result(self->state.routes_json());
+    },
+    [self](atom::metrics) -> caf::result<nlohmann::json> {
+      return json_result(self->state.metrics_json());
+    },
     [self](atom::records, const std::string& id) -> caf::result<nlohmann::json> {
       auto i = self->state.records.find(id);
       if (i == self->state.records.end())
@@ -280,8 +284,8 @@ caf::behavior topic_dispatcher(caf::stateful_actor<topic_dispatcher_state>* self
 
 } // namespace
 
-caf::actor spawn_topic_dispatcher(caf::actor_system& sys,
-                                  topic_dispatcher_config cfg) {
+topics_actor spawn_topic_dispatcher(caf::actor_system& sys,
+                                    topic_dispatcher_config cfg) {
   return sys.spawn(topic_dispatcher, std::move(cfg));
 }
 

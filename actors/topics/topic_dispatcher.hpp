@@ -15,7 +15,7 @@
 // publish_failed part, never a hang. Routes reach every peer as
 // pb::TopicRoutes whenever they change.
 //
-// Protocol (dynamically typed actor):
+// Protocol (topics_actor below):
 //   (pb::PublishRequest)                   -> pb::PublishResponse
 //   (atom::publish, pb::PublishRequest)    -> pb::PublishResponse  // peers
 //   (atom::dispatcher, dispatcher_spec)    -> caf::ok_atom
@@ -37,10 +37,34 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/cluster/peer_table.hpp"
+#include "actors/topics/topic_handler.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
+#include "topics/route_table.hpp"
 
 #include "actors/handlers/job_runner.hpp"
 
 namespace mesh {
+
+using topics_actor = caf::typed_actor<
+  caf::replies_to<pb::PublishRequest>::with<pb::PublishResponse>,
+  caf::replies_to<atom::publish, pb::PublishRequest>::with<pb::PublishResponse>,
+  caf::replies_to<atom::dispatcher, dispatcher_spec>::with<caf::ok_atom>,
+  caf::replies_to<atom::route, topic_route>::with<caf::ok_atom>,
+  caf::replies_to<atom::route, std::string, bool>::with<caf::ok_atom>,
+  caf::replies_to<atom::drain>::with<caf::ok_atom>,
+  caf::replies_to<atom::freeze>::with<caf::ok_atom>,
+  caf::replies_to<atom::routes>::with<nlohmann::json>,
+  caf::replies_to<atom::metrics>::with<nlohmann::json>,
+  caf::replies_to<atom::records, std::string>::with<nlohmann::json>,
+  caf::reacts_to<atom::routes, pb::TopicRoutes>,
+  caf::reacts_to<atom::update, peer_table_ptr>,
+  caf::reacts_to<atom::job_done, uint64_t, size_t, nlohmann::json>, // runner
+  caf::reacts_to<atom::sweep>>;                                    // own timer
 
 struct topic_dispatcher_config {
   std::string node_id;
@@ -53,7 +77,7 @@ struct topic_dispatcher_config {
   job_runner_ptr runner;
 };
 
-caf::actor spawn_topic_dispatcher(caf::actor_system& sys,
-                                  topic_dispatcher_config cfg);
+topics_actor spawn_topic_dispatcher(caf::actor_system& sys,
+                                    topic_dispatcher_config cfg);
 
 } // namespace mesh

@@ -14,6 +14,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/cluster/peer_table.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
@@ -63,7 +64,7 @@ struct publish_run {
 struct topic_dispatcher_state {
   static inline const char* name = "mesh.topic_dispatcher";
 
-  caf::event_based_actor* self = nullptr;
+  topics_actor::pointer self = nullptr;
   topic_dispatcher_config cfg;
   std::shared_ptr<spdlog::logger> log;
   job_runner_ptr runner;
@@ -91,7 +92,8 @@ struct topic_dispatcher_state {
 
   // -- shutdown -----------------------------------------------------------------
   bool draining = false; ///< new publishes are refused
-  std::vector<caf::response_promise> drained; ///< answered once runs is empty
+  /// answered once runs is empty
+  std::vector<caf::typed_response_promise<caf::ok_atom>> drained;
 
   // topic_dispatcher.cpp
   caf::error add_dispatcher(dispatcher_spec spec);

@@ -154,7 +154,7 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
   // Every other kind may take time: bound it by the dispatcher timeout.
   arm_sweep(run.deadline[slot]);
   if (kind == "function") {
-    runner->submit([fn = spec.fn, msg = run.msg, me = caf::actor{self}, seq,
+    runner->submit([fn = spec.fn, msg = run.msg, me = caf::actor_cast<caf::actor>(self), seq,
                     slot] {
       caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, msg));
     });

@@ -89,7 +89,7 @@ struct fixture : test::actor_fixture {
     cfg.data_dir = data_dir;
     cfg.router = router;
     cfg.seed = 1;
-    auto result = spawn_strategy_evaluator(sys, cfg);
+    auto result = caf::actor_cast<caf::actor>(spawn_strategy_evaluator(sys, cfg));
     run();
     return result;
   }
@@ -207,7 +207,7 @@ CAF_TEST(evidence goes to peers and merges without double counting) {
   peer_route route;
   route.id = "node-b";
   route.state = peer_state::up;
-  route.peer = peer;
+  route.peer = caf::actor_cast<peer_actor>(peer);
   table->peers.emplace("node-b", route);
   self->send(evaluator, atom::update_v, peer_table_ptr{table});
   run();

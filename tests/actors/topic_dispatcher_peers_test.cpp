@@ -77,7 +77,7 @@ CAF_TEST(a peer that goes down mid publish yields publish failed) {
   peer_route down;
   down.id = "node-b";
   down.state = peer_state::down;
-  down.peer = peer;
+  down.peer = caf::actor_cast<peer_actor>(peer);
   table->peers.emplace("node-b", down);
   self->send(topics, atom::update_v, peer_table_ptr{table});
   run();
