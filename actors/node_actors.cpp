@@ -18,7 +18,8 @@ std::vector<caf::actor> node_actors::all() const {
   return {caf::actor_cast<caf::actor>(topics),
           caf::actor_cast<caf::actor>(strategies),
           caf::actor_cast<caf::actor>(gate),
-          caf::actor_cast<caf::actor>(cluster), router, registry};
+          caf::actor_cast<caf::actor>(cluster), router,
+          caf::actor_cast<caf::actor>(registry)};
 }
 
 node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,

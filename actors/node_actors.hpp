@@ -17,6 +17,7 @@
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/handlers/job_runner.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
+#include "actors/routing/registry.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "config/node_config.hpp"
 #include "protocol/peer_actors.hpp"
@@ -24,7 +25,7 @@
 namespace mesh {
 
 struct node_actors {
-  caf::actor registry;
+  registry_actor registry;
   caf::actor router;
   strategies_actor strategies;
   topics_actor topics;

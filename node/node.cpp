@@ -172,7 +172,7 @@ caf::actor node::router() const {
   return impl_->router;
 }
 
-caf::actor node::registry() const {
+registry_actor node::registry() const {
   return impl_->registry;
 }
 
@@ -251,7 +251,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
   }
-  st.registry = nullptr;
+  st.registry = registry_actor{};
   st.router = nullptr;
   st.cluster = cluster_actor{};
   st.strategies = strategies_actor{};

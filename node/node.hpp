@@ -23,6 +23,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "actors/cluster/connection_manager.hpp"
+#include "actors/routing/registry.hpp"
 #include "actors/routing/registry_validator.hpp"
 #include "config/node_config.hpp"
 #include "node/plugin_api.hpp"
@@ -60,7 +61,7 @@ public:
   caf::actor_system& system() override;
   std::string node_id() const override { return id(); }
   caf::actor router() const override;
-  caf::actor registry() const;
+  registry_actor registry() const;
   cluster_actor cluster() const; ///< the connection manager
   caf::actor strategies() const override; ///< the strategy evaluator
   caf::actor topics() const override; ///< the topic dispatcher

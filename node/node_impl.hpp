@@ -14,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/processes/strategy_evaluator.hpp"
+#include "actors/routing/registry.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/handshake.hpp"
 #include "protocol/peer_actors.hpp"
@@ -30,7 +31,7 @@ struct node::impl {
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::string incarnation = random_hex_token();
-  caf::actor registry;
+  registry_actor registry;
   caf::actor router;
   cluster_actor cluster;
   strategies_actor strategies;
@@ -50,7 +51,8 @@ struct node::impl {
     return {console_actor, caf::actor_cast<caf::actor>(topics),
             caf::actor_cast<caf::actor>(strategies),
             caf::actor_cast<caf::actor>(gate),
-            caf::actor_cast<caf::actor>(cluster), router, registry};
+            caf::actor_cast<caf::actor>(cluster), router,
+            caf::actor_cast<caf::actor>(registry)};
   }
 };
 

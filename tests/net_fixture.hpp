@@ -41,7 +41,8 @@ struct planet : test_node_fixture<planet_base> {
 
   std::string id;
   caf::io::accept_handle acceptor;
-  caf::actor registry, router;
+  registry_actor registry;
+  caf::actor router;
   cluster_actor cm;
   gate_actor gate;
   node_actors actors;

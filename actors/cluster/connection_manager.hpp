@@ -44,6 +44,7 @@
 
 #include "actors/cluster/peer_directory.hpp"
 #include "actors/handlers/handler_table.hpp"
+#include "actors/routing/registry.hpp"
 #include "protocol/local_types.hpp"
 
 namespace mesh {
@@ -75,7 +76,7 @@ struct connection_manager_config {
   cluster_timing timing;   ///< heartbeat_interval 0 disables the timer
   std::chrono::milliseconds connect_timeout{5000};
   bool tls = false; ///< dial through CAF's OpenSSL module (mutual TLS)
-  caf::actor registry;
+  registry_actor registry;
   caf::actor router;
   caf::actor strategies; ///< offered to peers (may be null)
   caf::actor topics;     ///< offered to peers (may be null)

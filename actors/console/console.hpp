@@ -28,6 +28,7 @@
 
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
+#include "actors/routing/registry.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 
 namespace mesh {
@@ -39,7 +40,7 @@ struct console_config {
   std::string console;  ///< host:port of this console
   std::chrono::system_clock::time_point started;
   caf::actor router;
-  caf::actor registry;
+  registry_actor registry;
   cluster_actor cluster; ///< connection_manager (may be null)
   strategies_actor strategies; ///< strategy_evaluator (may be null)
   topics_actor topics;   ///< topic_dispatcher (may be null)

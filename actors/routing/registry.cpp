@@ -6,6 +6,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/routing/gather.hpp"
 #include "actors/handlers/handler.hpp"
@@ -28,7 +30,7 @@ struct registered_handler {
 struct registry_state {
   static inline const char* name = "mesh.registry";
 
-  caf::event_based_actor* self = nullptr;
+  registry_actor::pointer self = nullptr;
   registry_config cfg;
   std::shared_ptr<spdlog::logger> log;
   std::map<service_key, registered_handler> handlers;
@@ -60,7 +62,7 @@ struct registry_state {
                                              h.fast});
     table = std::move(t);
     for (const auto& s : subscribers)
-      self->send(s, atom::update_v, table);
+      caf::anon_send(s, atom::update_v, table);
   }
 
   caf::error add(handler_spec& spec) {
@@ -111,7 +113,7 @@ struct registry_state {
     publish();
     // Stop routing first, then let the executor finish what it has.
     retiring.push_back(exec);
-    self->send(exec, atom::retire_v);
+    caf::anon_send(exec, atom::retire_v);
     log->info("removed handler {}", path);
     return caf::none;
   }
@@ -137,8 +139,9 @@ struct registry_state {
   }
 };
 
-caf::behavior registry_behavior(caf::stateful_actor<registry_state>* self,
-                                registry_config cfg) {
+registry_actor::behavior_type
+registry_behavior(registry_actor::stateful_pointer<registry_state> self,
+                  registry_config cfg) {
   auto& st = self->state;
   st.self = self;
   st.log = log::get("registry");
@@ -222,7 +225,8 @@ caf::behavior registry_behavior(caf::stateful_actor<registry_state>* self,
       st.publish();
       return caf::ok_atom::value;
     },
-    [self](atom::validator, registry_validator_ptr& v) {
+    [self](atom::validator,
+           registry_validator_ptr& v) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
       st.log->info("registry validator: {}", v ? v->describe() : "none");
       st.validator = std::move(v);
@@ -232,7 +236,7 @@ caf::behavior registry_behavior(caf::stateful_actor<registry_state>* self,
     [self](atom::subscribe, const caf::actor& who) {
       auto& st = self->state;
       st.subscribers.push_back(who);
-      self->send(who, atom::update_v, st.table);
+      caf::anon_send(who, atom::update_v, st.table);
     },
     [self](atom::handlers) -> caf::result<nlohmann::json> {
       auto& st = self->state;
@@ -252,14 +256,14 @@ caf::behavior registry_behavior(caf::stateful_actor<registry_state>* self,
                   });
       return rp;
     },
-    [self](atom::stats) {
+    [self](atom::stats) -> caf::result<nlohmann::json> {
       auto& st = self->state;
-      return nlohmann::json{
+      return json_result({
         {"namespaces", st.table->namespaces},
         {"declared_namespaces", st.declared.has_value()},
         {"handlers", st.handlers.size()},
         {"active_handlers", st.table->active.size()},
-        {"validator", st.validator ? st.validator->describe() : "none"}};
+        {"validator", st.validator ? st.validator->describe() : "none"}});
     },
     [self](atom::drain) -> caf::result<caf::ok_atom> {
       auto execs = self->state.executors();
@@ -289,7 +293,7 @@ caf::behavior registry_behavior(caf::stateful_actor<registry_state>* self,
 
 } // namespace
 
-caf::actor spawn_registry(caf::actor_system& sys, registry_config cfg) {
+registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg) {
   return sys.spawn(registry_behavior, std::move(cfg));
 }
 

@@ -8,7 +8,7 @@
 // Handlers can be added and removed at any time; a removed handler's
 // executor finishes its in-flight calls, then quits.
 //
-// Protocol (dynamically typed actor):
+// Protocol (registry_actor below):
 //   (atom::add, handler_spec)            -> caf::ok_atom
 //        error invalid_argument: bad name, or the key is already registered
 //   (atom::remove, service_key_text)     -> caf::ok_atom      // "ns/S/M"
@@ -33,10 +33,31 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/handlers/handler.hpp"
+#include "actors/routing/registry_validator.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
 
 #include "actors/handlers/job_runner.hpp"
 
 namespace mesh {
+
+using registry_actor = caf::typed_actor<
+  caf::replies_to<atom::add, handler_spec>::with<caf::ok_atom>,
+  caf::replies_to<atom::remove, std::string>::with<caf::ok_atom>,
+  caf::replies_to<atom::namespaces, std::vector<std::string>,
+                  bool>::with<caf::ok_atom>,
+  caf::replies_to<atom::namespaces, atom::add, std::string>::with<caf::ok_atom>,
+  caf::replies_to<atom::namespaces, atom::remove,
+                  std::string>::with<caf::ok_atom>,
+  caf::replies_to<atom::validator, registry_validator_ptr>::with<caf::ok_atom>,
+  caf::reacts_to<atom::subscribe, caf::actor>,
+  caf::replies_to<atom::handlers>::with<nlohmann::json>,
+  caf::replies_to<atom::stats>::with<nlohmann::json>,
+  caf::replies_to<atom::drain>::with<caf::ok_atom>>;
 
 struct registry_config {
   std::string node_id;
@@ -50,6 +71,6 @@ struct registry_config {
   job_runner_factory runner_factory;
 };
 
-caf::actor spawn_registry(caf::actor_system& sys, registry_config cfg);
+registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg);
 
 } // namespace mesh

@@ -48,6 +48,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/routing/registry.hpp"
+
 namespace mesh {
 
 struct router_config {
@@ -59,7 +61,7 @@ struct router_config {
   /// "round_robin", "least_in_flight" or "random" (cluster/load_balancer.hpp).
   std::string load_balancing = "round_robin";
   /// The registry to subscribe to (may be null in tests that feed tables).
-  caf::actor registry;
+  registry_actor registry;
 };
 
 caf::actor spawn_request_router(caf::actor_system& sys, router_config cfg);

@@ -20,10 +20,10 @@ struct fixture : test::actor_fixture {
     registry_config rc;
     rc.node_id = "node-a";
     rc.runner_factory = [r = runner](size_t) { return r; };
-    reg = spawn_registry(sys, rc);
+    reg = caf::actor_cast<caf::actor>(spawn_registry(sys, rc));
     router_config ro;
     ro.node_id = "node-a";
-    ro.registry = reg;
+    ro.registry = caf::actor_cast<registry_actor>(reg);
     router = spawn_request_router(sys, ro);
     console_config cc;
     cc.node_id = "node-a";
@@ -31,7 +31,7 @@ struct fixture : test::actor_fixture {
     cc.console = "127.0.0.1:2";
     cc.started = std::chrono::system_clock::now();
     cc.router = router;
-    cc.registry = reg;
+    cc.registry = caf::actor_cast<registry_actor>(reg);
     console = spawn_console(sys, cc);
     ask<caf::ok_atom>(reg, atom::add_v,
                       make_json_handler({"echo", "EchoService", "Echo"},

@@ -26,7 +26,7 @@ struct fixture : test::actor_fixture {
     cfg.node_id = "node-a";
     cfg.namespaces = std::move(namespaces);
     cfg.runner_factory = [r = runner](size_t) { return r; };
-    reg = spawn_registry(sys, cfg);
+    reg = caf::actor_cast<caf::actor>(spawn_registry(sys, cfg));
     auto subscriber = sys.spawn(
       [t = tables](caf::event_based_actor*) -> caf::behavior {
         return {[t](atom::update, handler_table_ptr& x) { t->push_back(x); }};

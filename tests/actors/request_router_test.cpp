@@ -42,11 +42,11 @@ struct fixture : test::actor_fixture {
     registry_config rc;
     rc.node_id = "node-a";
     rc.runner_factory = [r = runner](size_t) { return r; };
-    reg = spawn_registry(sys, rc);
+    reg = caf::actor_cast<caf::actor>(spawn_registry(sys, rc));
     router_config cfg;
     cfg.node_id = "node-a";
     cfg.max_payload_bytes = 1024;
-    cfg.registry = reg;
+    cfg.registry = caf::actor_cast<registry_actor>(reg);
     router = spawn_request_router(sys, cfg);
     client = sys.spawn(test::request_client, router, replies);
     add("users", "UserService", "GetUser");
