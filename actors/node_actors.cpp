@@ -18,7 +18,8 @@ std::vector<caf::actor> node_actors::all() const {
   return {caf::actor_cast<caf::actor>(topics),
           caf::actor_cast<caf::actor>(strategies),
           caf::actor_cast<caf::actor>(gate),
-          caf::actor_cast<caf::actor>(cluster), router,
+          caf::actor_cast<caf::actor>(cluster),
+          caf::actor_cast<caf::actor>(router),
           caf::actor_cast<caf::actor>(registry)};
 }
 
@@ -48,12 +49,12 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   se.node_id = opts.node_id;
   se.manifests_dir = cfg.manifests_dir;
   se.data_dir = cfg.data_dir;
-  se.router = out.router;
+  se.router = caf::actor_cast<caf::actor>(out.router);
   se.deadline = milliseconds{lim.default_deadline_ms};
   out.strategies = spawn_strategy_evaluator(sys, se);
   topic_dispatcher_config td;
   td.node_id = opts.node_id;
-  td.router = out.router;
+  td.router = caf::actor_cast<caf::actor>(out.router);
   td.dispatcher_timeout = milliseconds{cfg.topics.dispatcher_timeout_ms};
   td.max_output_depth = cfg.topics.max_output_depth;
   td.threads = cfg.topics.threads;
@@ -72,7 +73,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.timing.redial_max = milliseconds{cfg.cluster.redial_max_ms};
   cm.connect_timeout = milliseconds{cfg.cluster.connect_timeout_ms};
   cm.registry = out.registry;
-  cm.router = out.router;
+  cm.router = caf::actor_cast<caf::actor>(out.router);
   cm.strategies = caf::actor_cast<caf::actor>(out.strategies);
   cm.topics = caf::actor_cast<caf::actor>(out.topics);
   out.cluster = spawn_connection_manager(sys, cm);

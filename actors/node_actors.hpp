@@ -18,6 +18,7 @@
 #include "actors/handlers/job_runner.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
+#include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "config/node_config.hpp"
 #include "protocol/peer_actors.hpp"
@@ -26,7 +27,7 @@ namespace mesh {
 
 struct node_actors {
   registry_actor registry;
-  caf::actor router;
+  router_actor router;
   strategies_actor strategies;
   topics_actor topics;
   cluster_actor cluster; ///< connection manager

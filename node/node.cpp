@@ -169,7 +169,7 @@ caf::actor_system& node::system() {
 }
 
 caf::actor node::router() const {
-  return impl_->router;
+  return caf::actor_cast<caf::actor>(impl_->router);
 }
 
 registry_actor node::registry() const {
@@ -252,7 +252,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
         self->send_exit(a, caf::exit_reason::user_shutdown);
   }
   st.registry = registry_actor{};
-  st.router = nullptr;
+  st.router = router_actor{};
   st.cluster = cluster_actor{};
   st.strategies = strategies_actor{};
   st.topics = topics_actor{};

@@ -15,6 +15,7 @@
 
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
+#include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/handshake.hpp"
 #include "protocol/peer_actors.hpp"
@@ -32,7 +33,7 @@ struct node::impl {
   std::unique_ptr<caf::actor_system> sys;
   std::string incarnation = random_hex_token();
   registry_actor registry;
-  caf::actor router;
+  router_actor router;
   cluster_actor cluster;
   strategies_actor strategies;
   topics_actor topics;
@@ -51,7 +52,8 @@ struct node::impl {
     return {console_actor, caf::actor_cast<caf::actor>(topics),
             caf::actor_cast<caf::actor>(strategies),
             caf::actor_cast<caf::actor>(gate),
-            caf::actor_cast<caf::actor>(cluster), router,
+            caf::actor_cast<caf::actor>(cluster),
+            caf::actor_cast<caf::actor>(router),
             caf::actor_cast<caf::actor>(registry)};
   }
 };

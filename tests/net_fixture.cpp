@@ -60,7 +60,7 @@ void net_fixture::start(planet& p, std::vector<std::string> namespaces,
   opts.incarnation = p.id + "-incarnation";
   p.actors = spawn_node_actors(p.sys, cfg, opts);
   p.registry = p.actors.registry;
-  p.router = p.actors.router;
+  p.router = caf::actor_cast<caf::actor>(p.actors.router);
   p.cm = p.actors.cluster;
   p.gate = p.actors.gate;
   p.mpx.provide_acceptor(planet::port, p.acceptor);

@@ -75,7 +75,8 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
   add_strategy_commands(st.commands);
   add_topic_commands(st.commands);
   st.clients = spawn_client_ingress(self->system(), st.cfg.node_id,
-                                    st.cfg.router, caf::actor{self},
+                                    caf::actor_cast<caf::actor>(st.cfg.router),
+                                    caf::actor{self},
                                     st.cfg.token.empty());
   // Whether the token shown is right (any, when none is configured).
   auto token_ok = [self](const std::string& token) {

@@ -29,6 +29,7 @@
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
+#include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 
 namespace mesh {
@@ -39,7 +40,7 @@ struct console_config {
   std::string listen;   ///< host:port of the peer listener
   std::string console;  ///< host:port of this console
   std::chrono::system_clock::time_point started;
-  caf::actor router;
+  router_actor router;
   registry_actor registry;
   cluster_actor cluster; ///< connection_manager (may be null)
   strategies_actor strategies; ///< strategy_evaluator (may be null)

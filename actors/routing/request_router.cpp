@@ -214,8 +214,9 @@ namespace {
 
 using detail::router_state;
 
-caf::behavior router_behavior(caf::stateful_actor<router_state>* self,
-                              router_config cfg) {
+router_actor::behavior_type
+router_behavior(router_actor::stateful_pointer<router_state> self,
+                router_config cfg) {
   auto& st = self->state;
   st.self = self;
   st.log = log::get("router");
@@ -225,7 +226,8 @@ caf::behavior router_behavior(caf::stateful_actor<router_state>* self,
     st.balancer = make_load_balancer("round_robin", 0);
   st.cfg = std::move(cfg);
   if (st.cfg.registry)
-    self->send(st.cfg.registry, atom::subscribe_v, caf::actor{self});
+    caf::anon_send(st.cfg.registry, atom::subscribe_v,
+                   caf::actor_cast<caf::actor>(self));
   return {
     [self](pb::ServeRequest& req) { return self->state.serve(req); },
     [self](pb::DispatchRequest& req) { return self->state.dispatch(req); },
@@ -245,14 +247,16 @@ caf::behavior router_behavior(caf::stateful_actor<router_state>* self,
       st.drain_waiters.push_back(self->make_response_promise());
       return caf::delegated<caf::ok_atom>{};
     },
-    [self](atom::stats) { return self->state.stats(); },
+    [self](atom::stats) -> caf::result<nlohmann::json> {
+      return json_result(self->state.stats());
+    },
     [self](atom::sweep) { self->state.sweep(); },
   };
 }
 
 } // namespace
 
-caf::actor spawn_request_router(caf::actor_system& sys, router_config cfg) {
+router_actor spawn_request_router(caf::actor_system& sys, router_config cfg) {
   return sys.spawn(router_behavior, std::move(cfg));
 }
 

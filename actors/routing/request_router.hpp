@@ -30,7 +30,7 @@
 //   node shutting down                             -> unavailable
 // Every reply carries the trace id (generated here when the caller sent none).
 //
-// Protocol (dynamically typed actor):
+// Protocol (router_actor below):
 //   (pb::ServeRequest)          -> pb::ServeResponse
 //   (pb::DispatchRequest)       -> pb::DispatchResponse
 //   (atom::update, handler_table_ptr)   // from the registry
@@ -48,9 +48,19 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/cluster/peer_table.hpp"
 #include "actors/routing/registry.hpp"
 
 namespace mesh {
+
+using router_actor = caf::typed_actor<
+  caf::replies_to<pb::ServeRequest>::with<pb::ServeResponse>,
+  caf::replies_to<pb::DispatchRequest>::with<pb::DispatchResponse>,
+  caf::reacts_to<atom::update, handler_table_ptr>,
+  caf::reacts_to<atom::update, peer_table_ptr>,
+  caf::replies_to<atom::drain>::with<caf::ok_atom>,
+  caf::replies_to<atom::stats>::with<nlohmann::json>,
+  caf::reacts_to<atom::sweep>>; // own timer
 
 struct router_config {
   std::string node_id;
@@ -64,6 +74,6 @@ struct router_config {
   registry_actor registry;
 };
 
-caf::actor spawn_request_router(caf::actor_system& sys, router_config cfg);
+router_actor spawn_request_router(caf::actor_system& sys, router_config cfg);
 
 } // namespace mesh

@@ -10,6 +10,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/handlers/handler_table.hpp"
@@ -43,7 +44,7 @@ struct router_state {
   static inline const char* name = "mesh.request_router";
   using clock = std::chrono::steady_clock;
 
-  caf::event_based_actor* self = nullptr;
+  router_actor::pointer self = nullptr;
   router_config cfg;
   std::shared_ptr<spdlog::logger> log;
   handler_table_ptr table = std::make_shared<handler_table>();

@@ -24,13 +24,13 @@ struct fixture : test::actor_fixture {
     router_config ro;
     ro.node_id = "node-a";
     ro.registry = caf::actor_cast<registry_actor>(reg);
-    router = spawn_request_router(sys, ro);
+    router = caf::actor_cast<caf::actor>(spawn_request_router(sys, ro));
     console_config cc;
     cc.node_id = "node-a";
     cc.listen = "127.0.0.1:1";
     cc.console = "127.0.0.1:2";
     cc.started = std::chrono::system_clock::now();
-    cc.router = router;
+    cc.router = caf::actor_cast<router_actor>(router);
     cc.registry = caf::actor_cast<registry_actor>(reg);
     console = spawn_console(sys, cc);
     ask<caf::ok_atom>(reg, atom::add_v,

@@ -47,7 +47,7 @@ struct fixture : test::actor_fixture {
     cfg.node_id = "node-a";
     cfg.max_payload_bytes = 1024;
     cfg.registry = caf::actor_cast<registry_actor>(reg);
-    router = spawn_request_router(sys, cfg);
+    router = caf::actor_cast<caf::actor>(spawn_request_router(sys, cfg));
     client = sys.spawn(test::request_client, router, replies);
     add("users", "UserService", "GetUser");
     add("users", "UserService", "GetSecret");
