@@ -131,7 +131,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   // A console on port 0 learns its real address right after publishing.
   cc.console = to_string(self.cfg.console);
   self.console_actor = spawn_console(sys, cc);
-  auto console_port = mm.publish(self.console_actor, self.cfg.console.port,
+  // Published untyped: meshctl's remote_actor takes any console, and the
+  // console checks the token before anything else.
+  auto console_port = mm.publish(caf::actor_cast<caf::actor>(self.console_actor),
+                                 self.cfg.console.port,
                                  self.cfg.console.host.c_str(), true);
   if (!console_port)
     return make_error(status_code::unavailable,
@@ -189,7 +192,7 @@ caf::actor node::topics() const {
 }
 
 caf::actor node::console() const {
-  return impl_->console_actor;
+  return caf::actor_cast<caf::actor>(impl_->console_actor);
 }
 
 void node::on_leave_request(std::function<void()> f) {
@@ -243,7 +246,8 @@ void node::shutdown(std::chrono::milliseconds grace) {
     // 4. no new meshctl connections; answer the commands already received
     //    (the router now answers at once, so this is quick).
     if (st.console_actor) {
-      st.sys->middleman().unpublish(st.console_actor, st.console.port);
+      st.sys->middleman().unpublish(
+        caf::actor_cast<caf::actor>(st.console_actor), st.console.port);
       self->request(st.console_actor, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     }
@@ -256,7 +260,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.cluster = cluster_actor{};
   st.strategies = strategies_actor{};
   st.topics = topics_actor{};
-  st.console_actor = nullptr;
+  st.console_actor = mesh::console_actor{};
   st.gate = gate_actor{};
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();

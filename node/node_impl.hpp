@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/console/console.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
@@ -37,7 +38,7 @@ struct node::impl {
   cluster_actor cluster;
   strategies_actor strategies;
   topics_actor topics;
-  caf::actor console_actor;
+  mesh::console_actor console_actor;
   gate_actor gate;
   std::mutex mtx;
   bool stopped = false;
@@ -49,7 +50,8 @@ struct node::impl {
   std::shared_ptr<spdlog::logger> log = log::get("node");
 
   std::vector<caf::actor> actors() const {
-    return {console_actor, caf::actor_cast<caf::actor>(topics),
+    return {caf::actor_cast<caf::actor>(console_actor),
+            caf::actor_cast<caf::actor>(topics),
             caf::actor_cast<caf::actor>(strategies),
             caf::actor_cast<caf::actor>(gate),
             caf::actor_cast<caf::actor>(cluster),

@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/console/client_ingress.hpp"
 #include "actors/console/console_commands.hpp"
@@ -65,7 +66,8 @@ struct console_state {
   }
 };
 
-caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
+console_actor::behavior_type
+console_behavior(console_actor::stateful_pointer<console_state> self,
                                console_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -76,7 +78,7 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
   add_topic_commands(st.commands);
   st.clients = spawn_client_ingress(self->system(), st.cfg.node_id,
                                     caf::actor_cast<caf::actor>(st.cfg.router),
-                                    caf::actor{self},
+                                    caf::actor_cast<caf::actor>(self),
                                     st.cfg.token.empty());
   // Whether the token shown is right (any, when none is configured).
   auto token_ok = [self](const std::string& token) {
@@ -122,7 +124,9 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
       if (!token_ok(token))
         return denied();
       if (const auto& src = self->current_sender())
-        self->send(self->state.clients, atom::add_v, src->node());
+        self->request(self->state.clients, caf::infinite, atom::add_v,
+                      src->node())
+          .then([] {}, [](caf::error&) {});
       return self->state.clients;
     },
     [self, local](atom::drain) -> caf::result<caf::ok_atom> {
@@ -195,7 +199,7 @@ caf::behavior console_behavior(caf::stateful_actor<console_state>* self,
 
 } // namespace
 
-caf::actor spawn_console(caf::actor_system& sys, console_config cfg) {
+console_actor spawn_console(caf::actor_system& sys, console_config cfg) {
   return sys.spawn(console_behavior, std::move(cfg));
 }
 

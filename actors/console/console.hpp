@@ -34,6 +34,18 @@
 
 namespace mesh {
 
+/// What the network may send the console (it is published as this, and
+/// checks the token first).
+using console_gate_actor = caf::typed_actor<
+  caf::replies_to<atom::console, std::string, std::string>::with<std::string>,
+  caf::replies_to<atom::router, std::string>::with<caf::actor>>;
+
+/// The console's whole interface: the gate's, and the node's own commands
+/// (refused unless they come from this node).
+using console_actor = console_gate_actor::extend<
+  caf::replies_to<atom::drain>::with<caf::ok_atom>,
+  caf::reacts_to<atom::update, std::string>>;
+
 /// The actors and facts the console reports on or drives.
 struct console_config {
   std::string node_id;
@@ -51,6 +63,6 @@ struct console_config {
   std::function<void()> request_leave;
 };
 
-caf::actor spawn_console(caf::actor_system& sys, console_config cfg);
+console_actor spawn_console(caf::actor_system& sys, console_config cfg);
 
 } // namespace mesh

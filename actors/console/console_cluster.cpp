@@ -20,7 +20,7 @@ bool require_cluster(const console_config& env, console_reply& reply) {
   return false;
 }
 
-void cmd_peers(caf::event_based_actor* self, const console_config& env,
+void cmd_peers(console_actor::pointer self, const console_config& env,
                const nlohmann::json&, console_reply reply) {
   if (!require_cluster(env, reply))
     return;
@@ -39,7 +39,7 @@ void cmd_peers(caf::event_based_actor* self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_connect(caf::event_based_actor* self, const console_config& env,
+void cmd_connect(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
   if (!require_cluster(env, reply))
     return;
@@ -55,7 +55,7 @@ void cmd_connect(caf::event_based_actor* self, const console_config& env,
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_leave(caf::event_based_actor*, const console_config& env,
+void cmd_leave(console_actor::pointer, const console_config& env,
                const nlohmann::json&, console_reply reply) {
   if (!env.request_leave) {
     reply(console_error(status_code::unavailable,
@@ -66,7 +66,7 @@ void cmd_leave(caf::event_based_actor*, const console_config& env,
   reply(console_ok({{"leaving", env.node_id}}));
 }
 
-void cmd_remove(caf::event_based_actor* self, const console_config& env,
+void cmd_remove(console_actor::pointer self, const console_config& env,
                 const nlohmann::json& args, console_reply reply) {
   if (!require_cluster(env, reply))
     return;

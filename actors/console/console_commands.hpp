@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/console/console.hpp"
@@ -21,7 +21,7 @@ namespace mesh {
 using console_reply = std::function<void(nlohmann::json)>;
 
 using console_command
-  = std::function<void(caf::event_based_actor* self, const console_config& env,
+  = std::function<void(console_actor::pointer self, const console_config& env,
                        const nlohmann::json& args, console_reply reply)>;
 
 using console_command_table = std::map<std::string, console_command>;
@@ -52,7 +52,7 @@ bool require_actor(const Handle& actor, const char* what,
 
 /// Sends `xs` to `dest` (if it exists) and replies with the JSON it answers.
 template <class Handle, class... Ts>
-void ask_json(caf::event_based_actor* self, const Handle& dest,
+void ask_json(console_actor::pointer self, const Handle& dest,
               const char* what, const console_config& env,
               console_reply reply, Ts&&... xs) {
   if (!require_actor(dest, what, env, reply))
@@ -64,7 +64,7 @@ void ask_json(caf::event_based_actor* self, const Handle& dest,
 
 /// Sends `xs` to `dest` (if it exists); on its ok_atom replies `result`.
 template <class Handle, class... Ts>
-void ask_ok(caf::event_based_actor* self, const Handle& dest,
+void ask_ok(console_actor::pointer self, const Handle& dest,
             const char* what, const console_config& env, console_reply reply,
             nlohmann::json result, Ts&&... xs) {
   if (!require_actor(dest, what, env, reply))

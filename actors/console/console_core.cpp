@@ -15,7 +15,7 @@ namespace {
 
 constexpr auto ask_timeout = std::chrono::seconds{5};
 
-void cmd_status(caf::event_based_actor* self, const console_config& env,
+void cmd_status(console_actor::pointer self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
   self->request(env.registry, ask_timeout, atom::stats_v)
     .then(
@@ -43,7 +43,7 @@ void cmd_status(caf::event_based_actor* self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_handlers(caf::event_based_actor* self, const console_config& env,
+void cmd_handlers(console_actor::pointer self, const console_config& env,
                   const nlohmann::json&, console_reply reply) {
   self->request(env.registry, ask_timeout, atom::handlers_v)
     .then([reply](nlohmann::json& list) { reply(console_ok(std::move(list))); },
@@ -77,7 +77,7 @@ bool fill_request(const nlohmann::json& args, Request& req,
   return true;
 }
 
-void cmd_dispatch(caf::event_based_actor* self, const console_config& env,
+void cmd_dispatch(console_actor::pointer self, const console_config& env,
                   const nlohmann::json& args, console_reply reply) {
   pb::DispatchRequest req;
   if (!fill_request(args, req, reply))
@@ -92,7 +92,7 @@ void cmd_dispatch(caf::event_based_actor* self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_serve(caf::event_based_actor* self, const console_config& env,
+void cmd_serve(console_actor::pointer self, const console_config& env,
                const nlohmann::json& args, console_reply reply) {
   pb::ServeRequest req;
   if (!fill_request(args, req, reply))
@@ -105,7 +105,7 @@ void cmd_serve(caf::event_based_actor* self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_namespaces(caf::event_based_actor* self, const console_config& env,
+void cmd_namespaces(console_actor::pointer self, const console_config& env,
                     const nlohmann::json& args, console_reply reply) {
   auto* action = string_arg(args, "action");
   auto* name = string_arg(args, "namespace");
@@ -128,7 +128,7 @@ void cmd_namespaces(caf::event_based_actor* self, const console_config& env,
   }
 }
 
-void cmd_validator(caf::event_based_actor* self, const console_config& env,
+void cmd_validator(console_actor::pointer self, const console_config& env,
                    const nlohmann::json& args, console_reply reply) {
   registry_validator_ptr validator;
   auto allow = args.find("allow");

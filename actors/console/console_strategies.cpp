@@ -25,7 +25,7 @@ nlohmann::json describe(const pb::ProcessResponse& r) {
   return result;
 }
 
-void cmd_process(caf::event_based_actor* self, const console_config& env,
+void cmd_process(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
   if (!require_actor(env.strategies, evaluator, env, reply))
     return;
@@ -53,7 +53,7 @@ void cmd_process(caf::event_based_actor* self, const console_config& env,
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_outcome(caf::event_based_actor* self, const console_config& env,
+void cmd_outcome(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
   if (!require_actor(env.strategies, evaluator, env, reply))
     return;
@@ -81,7 +81,7 @@ void cmd_outcome(caf::event_based_actor* self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_manifests(caf::event_based_actor* self, const console_config& env,
+void cmd_manifests(console_actor::pointer self, const console_config& env,
                    const nlohmann::json& args, console_reply reply) {
   auto action = args.value("action", std::string{"list"});
   if (action == "list")
@@ -101,7 +101,7 @@ void cmd_manifests(caf::event_based_actor* self, const console_config& env,
                           + action + "'"));
 }
 
-void cmd_strategy_stats(caf::event_based_actor* self,
+void cmd_strategy_stats(console_actor::pointer self,
                         const console_config& env, const nlohmann::json& args,
                         console_reply reply) {
   auto* name = string_arg(args, "process");

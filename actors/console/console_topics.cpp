@@ -39,7 +39,7 @@ nlohmann::json describe(const pb::PublishResponse& r) {
           {"dispatchers", std::move(dispatchers)}};
 }
 
-void cmd_publish(caf::event_based_actor* self, const console_config& env,
+void cmd_publish(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
   if (!require_actor(env.topics, dispatcher, env, reply))
     return;
@@ -64,17 +64,17 @@ void cmd_publish(caf::event_based_actor* self, const console_config& env,
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-void cmd_routes(caf::event_based_actor* self, const console_config& env,
+void cmd_routes(console_actor::pointer self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
   ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::routes_v);
 }
 
-void cmd_metrics(caf::event_based_actor* self, const console_config& env,
+void cmd_metrics(console_actor::pointer self, const console_config& env,
                  const nlohmann::json&, console_reply reply) {
   ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::metrics_v);
 }
 
-void cmd_records(caf::event_based_actor* self, const console_config& env,
+void cmd_records(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
   auto* id = string_arg(args, "dispatcher");
   if (id == nullptr) {
@@ -85,12 +85,12 @@ void cmd_records(caf::event_based_actor* self, const console_config& env,
   ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::records_v, *id);
 }
 
-void cmd_freeze(caf::event_based_actor* self, const console_config& env,
+void cmd_freeze(console_actor::pointer self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
   ask_ok(self, env.topics, dispatcher, env, std::move(reply), {{"frozen", true}}, atom::freeze_v);
 }
 
-void cmd_route(caf::event_based_actor* self, const console_config& env,
+void cmd_route(console_actor::pointer self, const console_config& env,
                const nlohmann::json& args, console_reply reply) {
   auto* id = string_arg(args, "route");
   auto enabled = args.find("enabled");

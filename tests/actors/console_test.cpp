@@ -32,7 +32,7 @@ struct fixture : test::actor_fixture {
     cc.started = std::chrono::system_clock::now();
     cc.router = caf::actor_cast<router_actor>(router);
     cc.registry = caf::actor_cast<registry_actor>(reg);
-    console = spawn_console(sys, cc);
+    console = caf::actor_cast<caf::actor>(spawn_console(sys, cc));
     ask<caf::ok_atom>(reg, atom::add_v,
                       make_json_handler({"echo", "EchoService", "Echo"},
                                         [](const call_context&,
