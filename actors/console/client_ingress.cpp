@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "protocol/status.hpp"
 #include "protocol/type_ids.hpp"
@@ -22,8 +23,9 @@ struct client_ingress_state {
   std::set<caf::node_id> admitted;
 };
 
-caf::behavior client_ingress_behavior(
-  caf::stateful_actor<client_ingress_state>* self, std::string node_id,
+client_ingress_actor::behavior_type client_ingress_behavior(
+  client_ingress_actor::stateful_pointer<client_ingress_state> self,
+  std::string node_id,
   caf::actor router, caf::actor console, bool open) {
   auto& st = self->state;
   st.node_id = std::move(node_id);
@@ -51,7 +53,7 @@ caf::behavior client_ingress_behavior(
       self->delegate(st.router, std::move(req));
       return caf::delegated<pb::DispatchResponse>{};
     },
-    [self](atom::add, const caf::node_id& who) {
+    [self](atom::add, caf::node_id& who) {
       if (self->current_sender()
           == caf::actor_cast<caf::strong_actor_ptr>(self->state.console))
         self->state.admitted.insert(who);
@@ -61,7 +63,8 @@ caf::behavior client_ingress_behavior(
 
 } // namespace
 
-caf::actor spawn_client_ingress(caf::actor_system& sys, std::string node_id,
+client_ingress_actor
+spawn_client_ingress(caf::actor_system& sys, std::string node_id,
                                 caf::actor router, caf::actor console,
                                 bool open) {
   return sys.spawn(client_ingress_behavior, std::move(node_id),

@@ -6,7 +6,7 @@
 // console has let in (from anyone when the node has no token) and delegates
 // it to the router; everything else is refused with `permission_denied`.
 //
-// Protocol (dynamically typed actor):
+// Protocol (client_ingress_actor below):
 //   (pb::DispatchRequest) -> pb::DispatchResponse   // admitted clients
 //   (atom::add, caf::node_id)                        // console: admit a node
 
@@ -14,11 +14,18 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/node_id.hpp>
+
+#include "protocol/peer_actors.hpp"
 
 namespace mesh {
 
+using client_ingress_actor
+  = client_actor::extend<caf::reacts_to<atom::add, caf::node_id>>;
+
 /// `open`: no console token is configured, every client is admitted.
-caf::actor spawn_client_ingress(caf::actor_system& sys, std::string node_id,
+client_ingress_actor
+spawn_client_ingress(caf::actor_system& sys, std::string node_id,
                                 caf::actor router, caf::actor console,
                                 bool open);
 

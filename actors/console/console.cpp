@@ -49,7 +49,7 @@ bool same_token(const std::string& a, const std::string& b) {
 struct console_state {
   static inline const char* name = "mesh.console";
   console_config cfg;
-  caf::actor clients; ///< client_ingress
+  client_ingress_actor clients;
   uint64_t refused = 0;
   console_command_table commands;
   std::shared_ptr<spdlog::logger> log;
@@ -124,10 +124,8 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
       if (!token_ok(token))
         return denied();
       if (const auto& src = self->current_sender())
-        self->request(self->state.clients, caf::infinite, atom::add_v,
-                      src->node())
-          .then([] {}, [](caf::error&) {});
-      return self->state.clients;
+        self->send(self->state.clients, atom::add_v, src->node());
+      return caf::actor_cast<caf::actor>(self->state.clients);
     },
     [self, local](atom::drain) -> caf::result<caf::ok_atom> {
       // Shutdown: answers once every command received so far is answered.

@@ -7,6 +7,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
@@ -32,7 +33,7 @@ struct executor_call {
 struct executor_state {
   static inline const char* name = "mesh.handler_executor";
 
-  caf::event_based_actor* self = nullptr;
+  executor_actor::pointer self = nullptr;
   executor_config cfg;
   job_runner_ptr runner;
   std::shared_ptr<spdlog::logger> log;
@@ -152,7 +153,7 @@ struct executor_state {
       return;
     }
     auto job = [fn = cfg.spec.fn, ctx = call.ctx, payload = call.payload,
-                handle = caf::actor{self}, id]() {
+                handle = caf::actor_cast<caf::actor>(self), id]() {
       auto out = run_handler(fn, ctx, payload);
       caf::anon_send(handle, atom::job_done_v, id, std::move(out));
     };
@@ -306,8 +307,9 @@ struct executor_state {
   }
 };
 
-caf::behavior executor_behavior(caf::stateful_actor<executor_state>* self,
-                                executor_config cfg) {
+executor_actor::behavior_type
+executor_behavior(executor_actor::stateful_pointer<executor_state> self,
+                  executor_config cfg) {
   auto& st = self->state;
   st.self = self;
   if (cfg.spec.options.max_concurrency == 0)
@@ -352,14 +354,16 @@ caf::behavior executor_behavior(caf::stateful_actor<executor_state>* self,
       self->state.retiring = true;
       self->state.check_drained();
     },
-    [self](atom::stats) { return self->state.stats(); },
+    [self](atom::stats) -> caf::result<nlohmann::json> {
+      return json_result(self->state.stats());
+    },
   };
 }
 
 } // namespace
 
-caf::actor spawn_handler_executor(caf::actor_system& sys,
-                                  executor_config cfg) {
+executor_actor spawn_handler_executor(caf::actor_system& sys,
+                                      executor_config cfg) {
   return sys.spawn(executor_behavior, std::move(cfg));
 }
 

@@ -15,7 +15,7 @@
 // runs through its inline_call instead, which the router calls directly (no
 // actor hop, no thread hand-off); the executor then only reports it.
 //
-// Protocol (dynamically typed actor):
+// Protocol (executor_actor below):
 //   (pb::ServeRequest req)    -> pb::ServeResponse     // executor_id = node
 //   (pb::DispatchRequest req) -> pb::DispatchResponse  // handled_by = node
 //   (atom::drain)             -> caf::ok_atom          // once nothing pending
@@ -29,12 +29,25 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/handlers/handler.hpp"
 #include "actors/handlers/inline_call.hpp"
 #include "actors/handlers/job_runner.hpp"
+#include "protocol/local_types.hpp"
+#include "protocol/type_ids.hpp"
 
 namespace mesh {
+
+using executor_actor = caf::typed_actor<
+  caf::replies_to<pb::ServeRequest>::with<pb::ServeResponse>,
+  caf::replies_to<pb::DispatchRequest>::with<pb::DispatchResponse>,
+  caf::reacts_to<atom::job_done, uint64_t, handler_outcome>, // its runner
+  caf::reacts_to<atom::sweep>,                              // own timer
+  caf::replies_to<atom::drain>::with<caf::ok_atom>,
+  caf::reacts_to<atom::retire>,
+  caf::replies_to<atom::stats>::with<nlohmann::json>>;
 
 struct executor_config {
   std::string node_id;
@@ -51,6 +64,7 @@ struct executor_config {
 };
 
 /// Spawns an executor for `cfg.spec`.
-caf::actor spawn_handler_executor(caf::actor_system& sys, executor_config cfg);
+executor_actor spawn_handler_executor(caf::actor_system& sys,
+                                      executor_config cfg);
 
 } // namespace mesh

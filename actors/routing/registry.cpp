@@ -91,7 +91,8 @@ struct registry_state {
         spec.options.max_deadline.count() > 0 ? spec.options.max_deadline
                                               : cfg.max_deadline);
     auto fast = ec.fast;
-    auto exec = spawn_handler_executor(self->system(), std::move(ec));
+    auto exec = caf::actor_cast<caf::actor>(
+      spawn_handler_executor(self->system(), std::move(ec)));
     self->monitor(exec);
     auto key = spec.key;
     log->info("registered {} handler {}", to_string(spec.kind),

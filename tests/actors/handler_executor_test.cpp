@@ -37,7 +37,7 @@ struct fixture : test::actor_fixture {
   }
 
   void start(handler_spec spec) {
-    exec = spawn_handler_executor(sys, config(std::move(spec)));
+    exec = caf::actor_cast<caf::actor>(spawn_handler_executor(sys, config(std::move(spec))));
     client = sys.spawn(test::request_client, exec, replies);
     run();
   }
