@@ -47,9 +47,11 @@ std::vector<std::string> plain_args(const std::string& id) {
 CAF_TEST_FIXTURE_SCOPE(tls_tests, tls_fixture)
 
 CAF_TEST(nodes with certificates of one CA form a cluster and route) {
-  node_process n1{args("n1")};
-  node_process n2{args("n2")};
-  node_process n3{args("n3")};
+  // TLS and a cluster secret together, as a production cluster runs.
+  std::vector<std::string> secret{"MESH_CLUSTER_SECRET=tls-and-a-secret"};
+  node_process n1{args("n1"), 60s, true, secret};
+  node_process n2{args("n2"), 60s, true, secret};
+  node_process n3{args("n3"), 60s, true, secret};
   meshctl_json(n2.console(), {"connect", n1.listen()});
   meshctl_json(n3.console(), {"connect", n1.listen()});
   // Discovery over TLS: n2 and n3 find each other through n1.
@@ -65,6 +67,20 @@ CAF_TEST(nodes with certificates of one CA form a cluster and route) {
   // kill -9 of a member: the others notice, and it rejoins when restarted.
   n2.kill_hard();
   CAF_REQUIRE(await_condition([&] { return sees(n1.console(), {"n2"}, "down"); }));
+  auto again = args("n2");
+  again.insert(again.end(), {"--seeds", n1.listen()});
+  node_process n2b{again, 60s, true, secret};
+  CAF_REQUIRE(await_condition([&] {
+    return sees(n1.console(), {"n2"}) && sees(n3.console(), {"n2"})
+           && sees(n2b.console(), {"n1", "n3"});
+  }));
+  r = meshctl_json(n1.console(), {"dispatch", "echo", "EchoService", "Echo",
+                                  "--target", "n2", "--payload", "{}"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  // A node with the right certificate but without the secret stays out.
+  node_process nosecret{args("n3")};
+  auto refused = meshctl_json(nosecret.console(), {"connect", n1.listen()}, 1);
+  CAF_CHECK_EQUAL(refused["status"], "permission_denied");
 }
 
 CAF_TEST(a node whose certificate another CA signed cannot join) {
