@@ -5,6 +5,7 @@
 #include <set>
 
 #include "config/node_config.hpp"
+#include "protocol/json_payload.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh::embedded {
@@ -120,11 +121,13 @@ parse_manifest(const nlohmann::json& doc, const std::string& name,
 std::variant<manifest_ptr, manifest_load_error>
 load_manifest(const std::string& path) {
   auto name = std::filesystem::path{path}.stem().string();
-  auto doc = read_json_file(path);
+  auto doc = read_json_file(path, max_json_depth());
   if (!doc) {
     // read_json_file already says "file:line:col: ..."; keep it whole.
     auto text = error_text(doc.error());
     auto rest = text.rfind(path, 0) == 0 ? text.substr(path.size() + 1) : text;
+    if (!rest.empty() && rest.front() == ' ')
+      rest.erase(0, 1);
     return manifest_load_error{path, {{"", rest}}};
   }
   return parse_manifest(*doc, name, path);

@@ -1,5 +1,6 @@
 #include "config/node_config.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "config/json_schema.hpp"
+#include "protocol/safe_json.hpp"
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp"
 
@@ -43,43 +45,26 @@ const json_schema& node_schema() {
   return schema;
 }
 
-// nlohmann reports a byte offset; people want line and column.
-std::string line_and_column(const std::string& text, size_t offset) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(column);
-}
 
 } // namespace
 
-caf::expected<nlohmann::json> read_json_file(const std::string& path) {
+caf::expected<nlohmann::json> read_json_file(const std::string& path,
+                                             size_t max_depth) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return make_error(status_code::invalid_argument,
                       path + ": cannot open file: " + std::strerror(errno));
   std::stringstream buf;
   buf << in.rdbuf();
-  auto text = buf.str();
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    std::string what = e.what();
-    // Drop nlohmann's "[json.exception.parse_error.101] parse error at ..."
-    // prefix: we say where ourselves.
-    if (auto pos = what.find(": "); pos != std::string::npos)
-      what = what.substr(pos + 2);
-    return make_error(status_code::invalid_argument,
-                      path + ":" + line_and_column(text, e.byte > 0 ? e.byte - 1 : 0)
-                        + ": "
-                        + what);
-  }
+  auto doc = parse_json(buf.str(), max_depth);
+  if (doc)
+    return doc;
+  // "file:3:14: ..." for a position, "file: ..." otherwise.
+  auto what = error_text(doc.error());
+  auto sep = !what.empty() && std::isdigit(static_cast<unsigned char>(what[0]))
+               ? ":"
+               : ": ";
+  return make_error(status_code::invalid_argument, path + sep + what);
 }
 
 std::vector<std::string> check_config_layer(const nlohmann::json& layer,
@@ -178,6 +163,7 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       l.max_concurrency = i->value("max_concurrency", l.max_concurrency);
       l.max_queue = i->value("max_queue", l.max_queue);
       l.max_hops = i->value("max_hops", l.max_hops);
+      l.max_json_depth = i->value("max_json_depth", l.max_json_depth);
       l.shutdown_grace_ms = i->value("shutdown_grace_ms", l.shutdown_grace_ms);
       if (l.default_deadline_ms > l.max_deadline_ms)
         return fail("/limits/default_deadline_ms",

@@ -26,6 +26,7 @@ struct limits_config {
   size_t max_concurrency = 16;
   size_t max_queue = 1024;
   uint32_t max_hops = 4;
+  size_t max_json_depth = 64; ///< JSON payloads and manifests
   uint32_t shutdown_grace_ms = 10000;
 };
 
@@ -110,7 +111,10 @@ const nlohmann::json& node_config_schema_json();
 
 /// Reads and parses a JSON file. Errors say which file and, for a syntax
 /// error, the line and column: "cfg.json:3:14: syntax error ...".
-caf::expected<nlohmann::json> read_json_file(const std::string& path);
+/// Never throws: a number out of range, invalid UTF-8 or nesting deeper
+/// than `max_depth` is an error naming the file too.
+caf::expected<nlohmann::json> read_json_file(const std::string& path,
+                                             size_t max_depth = 64);
 
 /// Checks one layer (file or flags) against the schema. Each problem is
 /// returned as "<where>: <pointer>: <message>".

@@ -1,3 +1,4 @@
+#include "protocol/safe_json.hpp"
 #include "node/console_client.hpp"
 
 #include <future>
@@ -61,7 +62,7 @@ console_client::connect(
   if (!console)
     return make_error(status_code::unavailable,
                       "cannot reach a Mesh console at " + address + ": "
-                        + st->sys->render(console.error()));
+                        + error_text(console.error()));
   st->console = std::move(*console);
   std::unique_ptr<console_client> result{new console_client(std::move(st))};
   result->address_ = address;
@@ -77,7 +78,7 @@ console_client::router(std::chrono::milliseconds timeout) {
     .receive([&](caf::actor& x) { result = std::move(x); },
              [&](caf::error& err) {
                result = make_error(to_status_code(err),
-                                   impl_->sys->render(err));
+                                   error_text(err));
              });
   return result;
 }
@@ -100,7 +101,7 @@ console_client::call(const nlohmann::json& command,
       outcome->set_value(std::move(x));
     }
   };
-  auto text = command.dump();
+  auto text = mesh::dump_json(command);
   auto node = address_;
   auto token = token_;
   impl_->sys->spawn([=, console = impl_->console](caf::event_based_actor* self) {
@@ -132,7 +133,7 @@ console_client::call(const nlohmann::json& command,
                               "node " + node + " stopped before answering"));
           else
             finish(make_error(to_status_code(err),
-                              self->system().render(err)));
+                              error_text(err)));
           self->quit();
         });
   });

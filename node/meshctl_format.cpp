@@ -1,3 +1,4 @@
+#include "protocol/safe_json.hpp"
 #include "node/meshctl_format.hpp"
 
 #include <iomanip>
@@ -11,7 +12,7 @@ std::string join(const nlohmann::json& list) {
   for (const auto& x : list) {
     if (!result.empty())
       result += ", ";
-    result += x.is_string() ? x.get<std::string>() : x.dump();
+    result += x.is_string() ? x.get<std::string>() : mesh::dump_json(x);
   }
   return result.empty() ? "-" : result;
 }
@@ -70,7 +71,7 @@ void print_dispatch(std::ostream& out, const nlohmann::json& r) {
       << "handled_by: " << r.value("handled_by", "") << "\n"
       << "trace_id:   " << r.value("trace_id", "") << "\n";
   if (r.contains("payload"))
-    out << "payload:    " << r["payload"].dump() << "\n";
+    out << "payload:    " << mesh::dump_json(r["payload"]) << "\n";
 }
 
 void print_process(std::ostream& out, const nlohmann::json& r) {
@@ -83,7 +84,7 @@ void print_process(std::ostream& out, const nlohmann::json& r) {
       << "handled_by: " << r.value("handled_by", "") << "\n"
       << "trace_id:   " << r.value("trace_id", "") << "\n";
   if (r.contains("payload"))
-    out << "payload:    " << r["payload"].dump() << "\n";
+    out << "payload:    " << mesh::dump_json(r["payload"]) << "\n";
 }
 
 void print_manifests(std::ostream& out, const nlohmann::json& list) {
@@ -204,7 +205,7 @@ void print_human(std::ostream& out, const std::string& command,
   else if (command == "manifests" && result.contains("loaded"))
     print_reload(out, result);
   else if (command == "manifests")
-    out << result.dump(2) << "\n";
+    out << mesh::dump_json(result, 2) << "\n";
   else if (command == "strategy_stats")
     print_strategy_stats(out, result);
   else if (command == "outcome")
@@ -230,7 +231,7 @@ void print_human(std::ostream& out, const std::string& command,
   else if (result.is_object() && result.empty())
     out << "ok\n";
   else
-    out << result.dump(2) << "\n";
+    out << mesh::dump_json(result, 2) << "\n";
 }
 
 void print_failure(std::ostream& out, const nlohmann::json& reply) {

@@ -19,6 +19,7 @@
 
 #include "node/console_client.hpp"
 #include "node/meshctl_format.hpp"
+#include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
 
 namespace {
@@ -308,7 +309,7 @@ int main(int argc, char** argv) {
   }
   bool ok = reply->value("ok", false);
   if (o.json)
-    std::cout << reply->dump(2) << "\n";
+    std::cout << mesh::dump_json(*reply, 2) << "\n";
   else if (ok)
     mesh::print_human(std::cout, o.command.value("cmd", ""),
                       reply->contains("result") ? (*reply)["result"] : *reply);

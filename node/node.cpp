@@ -19,6 +19,7 @@
 #include "cluster/tls_files.hpp"
 #include "node/caf_settings.hpp"
 #include "node/plugin_loader.hpp"
+#include "protocol/json_payload.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/register.hpp"
 #include "protocol/type_ids.hpp"
@@ -50,6 +51,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   st->sys_cfg = make_caf_config(cfg);
   st->sys = std::make_unique<caf::actor_system>(*st->sys_cfg);
   auto& sys = *st->sys;
+  set_max_json_depth(cfg.limits.max_json_depth);
   // The same checks as meshnode's, for programs that embed a node.
   if (auto why = check_console_exposure(cfg); !why.empty())
     return make_error(status_code::invalid_argument, why);
@@ -98,7 +100,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   if (!listen_port)
     return make_error(status_code::unavailable,
                       "cannot listen on " + to_string(self.cfg.listen) + ": "
-                        + sys.render(listen_port.error()));
+                        + error_text(listen_port.error()));
   self.listen = {self.cfg.listen.host, *listen_port};
   {
     // Local commands must come from a local sender (actors/console/).
@@ -140,7 +142,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     return make_error(status_code::unavailable,
                       "cannot listen for the console on "
                         + to_string(self.cfg.console) + ": "
-                        + sys.render(console_port.error()));
+                        + error_text(console_port.error()));
   self.console = {self.cfg.console.host, *console_port};
   {
     caf::scoped_actor me{sys};
@@ -237,7 +239,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
         .receive([](caf::ok_atom) {},
                  [&](caf::error& err) {
                    st.log->warn("shutdown: handlers still busy after {} ms: {}",
-                                grace.count(), st.sys->render(err));
+                                grace.count(), error_text(err));
                  });
     // Keep what the bandit learned (its file survives a restart).
     if (st.strategies)

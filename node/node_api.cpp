@@ -71,7 +71,7 @@ pb::DispatchResponse node::dispatch(pb::DispatchRequest req) {
              [&](caf::error& err) {
                result.mutable_status()->set_code(
                  static_cast<pb::StatusCode>(to_status_code(err)));
-               result.mutable_status()->set_message(impl_->sys->render(err));
+               result.mutable_status()->set_message(error_text(err));
              });
   return result;
 }

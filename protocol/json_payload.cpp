@@ -1,5 +1,6 @@
 #include "protocol/json_payload.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -8,13 +9,45 @@
 #include <caf/config.hpp>
 CAF_PUSH_WARNINGS
 #include <google/protobuf/any.pb.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/wrappers.pb.h>
 CAF_POP_WARNINGS
 
+#include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh {
+
+namespace {
+
+std::atomic<size_t> max_depth{default_max_json_depth};
+
+// Each JSON level is up to three protobuf levels (Value, Struct, map
+// entry); protobuf's own default of 100 would cut JSON at about 33 levels.
+bool unpack_deep(const google::protobuf::Any& in,
+                 google::protobuf::Message& out) {
+  if (in.type_url().substr(in.type_url().rfind('/') + 1)
+      != out.GetDescriptor()->full_name())
+    return false;
+  google::protobuf::io::ArrayInputStream bytes{
+    in.value().data(), static_cast<int>(in.value().size())};
+  google::protobuf::io::CodedInputStream stream{&bytes};
+  stream.SetRecursionLimit(static_cast<int>(3 * max_json_depth() + 8));
+  return out.ParseFromCodedStream(&stream)
+         && stream.ConsumedEntireMessage();
+}
+
+} // namespace
+
+size_t max_json_depth() {
+  return max_depth.load(std::memory_order_relaxed);
+}
+
+void set_max_json_depth(size_t depth) {
+  max_depth.store(depth, std::memory_order_relaxed);
+}
 
 void json_to_value(const nlohmann::json& in, google::protobuf::Value& out) {
   using nlohmann::json;
@@ -105,27 +138,37 @@ caf::expected<nlohmann::json> any_to_json(const google::protobuf::Any& in) {
   auto malformed = [&] {
     return make_error(status_code::invalid_argument,
                       "payload of type '" + in.type_url()
-                        + "' has malformed bytes");
+                        + "' has malformed bytes or nests deeper than "
+                        + std::to_string(max_json_depth())
+                        + " levels (limits.max_json_depth)");
+  };
+  auto checked = [&](nlohmann::json doc) -> caf::expected<nlohmann::json> {
+    if (json_depth(doc) > max_json_depth())
+      return make_error(status_code::invalid_argument,
+                        "payload nests deeper than "
+                          + std::to_string(max_json_depth())
+                          + " levels (limits.max_json_depth)");
+    return doc;
   };
   if (in.type_url().empty() && in.value().empty())
     return nlohmann::json(nullptr);
   if (in.Is<google::protobuf::Value>()) {
     google::protobuf::Value x;
-    if (!in.UnpackTo(&x))
+    if (!unpack_deep(in, x))
       return malformed();
-    return value_to_json(x);
+    return checked(value_to_json(x));
   }
   if (in.Is<google::protobuf::Struct>()) {
     google::protobuf::Value x;
-    if (!in.UnpackTo(x.mutable_struct_value()))
+    if (!unpack_deep(in, *x.mutable_struct_value()))
       return malformed();
-    return value_to_json(x);
+    return checked(value_to_json(x));
   }
   if (in.Is<google::protobuf::ListValue>()) {
     google::protobuf::Value x;
-    if (!in.UnpackTo(x.mutable_list_value()))
+    if (!unpack_deep(in, *x.mutable_list_value()))
       return malformed();
-    return value_to_json(x);
+    return checked(value_to_json(x));
   }
   if (in.Is<google::protobuf::StringValue>()) {
     google::protobuf::StringValue x;

@@ -73,18 +73,72 @@ status_code to_status_code(const caf::error& err) noexcept {
       case caf::sec::no_route_to_receiving_node:
       case caf::sec::cannot_connect_to_node:
       case caf::sec::remote_linking_failed:
+      case caf::sec::disconnect_during_handshake:
         return status_code::unavailable;
+      case caf::sec::unexpected_message:
+      case caf::sec::unexpected_actor_messaging_interface:
+      case caf::sec::incompatible_versions:
+      case caf::sec::incompatible_application_ids:
+        return status_code::invalid_argument;
       default: break;
     }
   }
+  if (err.category() == caf::atom("exit"))
+    return status_code::unavailable; // the receiver or its link went away
   return status_code::internal;
 }
 
+namespace {
+
+// What CAF's own errors mean, in Mesh's words (never "system_error(...)").
+std::string explain_runtime_error(const caf::error& err) {
+  if (err.category() == caf::atom("exit"))
+    return "the connection or the actor that should answer went away";
+  if (err.category() != caf::atom("system"))
+    return "internal error (" + std::to_string(err.code()) + ")";
+  switch (static_cast<caf::sec>(err.code())) {
+    case caf::sec::request_timeout:
+      return "no answer within the time allowed";
+    case caf::sec::request_receiver_down:
+      return "the part of the node that should answer is not running (it "
+             "stopped, or the node is shutting down)";
+    case caf::sec::no_route_to_receiving_node:
+      return "no connection to the node that should answer";
+    case caf::sec::cannot_connect_to_node:
+      return "cannot connect to that address (nothing listens there, or it "
+             "is not a Mesh port of the same transport)";
+    case caf::sec::disconnect_during_handshake:
+      return "the connection closed during the handshake (a TLS and a "
+             "plaintext endpoint, or a certificate that was refused)";
+    case caf::sec::unexpected_message:
+      return "the receiver does not take this request (wrong port, or "
+             "another version of Mesh)";
+    case caf::sec::unexpected_actor_messaging_interface:
+      return "the actor at that port is not the one expected (wrong port?)";
+    case caf::sec::incompatible_versions:
+    case caf::sec::incompatible_application_ids:
+      return "the other side speaks another version of the protocol";
+    case caf::sec::unexpected_response:
+      return "the answer was not of the expected kind";
+    case caf::sec::runtime_error:
+      return "a part of the node failed with an internal error";
+    default:
+      return "internal error in the actor runtime (code "
+             + std::to_string(err.code()) + ")";
+  }
+}
+
+} // namespace
+
 std::string error_text(const caf::error& err) {
-  if (err.category() == status_category
-      && err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
-  return caf::to_string(err);
+  if (!err)
+    return "ok";
+  if (err.category() == status_category) {
+    if (err.context().match_elements<std::string>())
+      return err.context().get_as<std::string>(0);
+    return to_string(to_status_code(err));
+  }
+  return explain_runtime_error(err);
 }
 
 std::string render_status_error(uint8_t code, const caf::message& context) {

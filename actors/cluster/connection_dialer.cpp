@@ -29,7 +29,7 @@ std::string connection_manager_state::explain_dial_error(
            + tls_hint;
   if (err == caf::sec::request_timeout)
     return "no answer within the connect timeout";
-  return self->system().render(err);
+  return error_text(err);
 }
 
 void connection_manager_state::fill_hello(pb::ConnectRequest& req,

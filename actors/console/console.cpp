@@ -10,6 +10,8 @@
 
 #include "actors/console/client_ingress.hpp"
 #include "actors/console/console_commands.hpp"
+#include "protocol/json_payload.hpp"
+#include "protocol/safe_json.hpp"
 #include "protocol/type_ids.hpp"
 #include "telemetry/log.hpp"
 
@@ -164,8 +166,18 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
                           nlohmann::json::error_handler_t::replace));
         self->state.answered();
       };
-      auto args = nlohmann::json::parse(text, nullptr, false);
-      if (args.is_discarded() || !args.is_object()) {
+      // The command and its payload: the payload may nest up to the limit.
+      auto parsed = parse_json(text, max_json_depth() + 2);
+      if (!parsed) {
+        reply(console_error(status_code::invalid_argument,
+                            "console command: " + error_text(parsed.error())
+                              + "; payloads may nest "
+                              + std::to_string(max_json_depth())
+                              + " levels (limits.max_json_depth)"));
+        return rp;
+      }
+      auto args = std::move(*parsed);
+      if (!args.is_object()) {
         reply(console_error(status_code::invalid_argument,
                             "console command is not a JSON object"));
         return rp;

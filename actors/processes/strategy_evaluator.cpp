@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/processes/evidence_store.hpp"
+#include "protocol/safe_json.hpp"
 #include "actors/cluster/peer_table.hpp"
 #include "config/manifest_set.hpp"
 #include "protocol/json_payload.hpp"
@@ -247,7 +248,7 @@ evaluator_behavior(strategies_actor::stateful_pointer<evaluator_state> self,
       auto& st = self->state;
       auto report = st.manifests.load(st.cfg.manifests_dir);
       st.log_problems(report);
-      st.log->info("reloaded manifests: {}", report.dump());
+      st.log->info("reloaded manifests: {}", dump_json(report));
       return report;
     },
     [self](atom::stats, const std::string& process)

@@ -128,7 +128,7 @@ void router_state::on_error(uint64_t id, uint32_t attempt,
     return;
   finish(id, status_code::unavailable,
          "node " + call.peer + " failed while handling the request: "
-           + self->system().render(err));
+           + error_text(err));
 }
 
 bool router_state::retry(uint64_t id, remote_call& call) {
