@@ -10,7 +10,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -73,6 +76,43 @@ struct options {
   std::vector<std::string> allow;
 };
 
+// The text of a JSON flag: as given, or "@FILE" for a file's contents, or
+// "-" for standard input (a command line caps one argument at 128 KiB;
+// payloads may be up to the node's limit, 4 MiB by default).
+std::optional<std::string> flag_text(options& o, const char* flag,
+                                     const std::string& text) {
+  if (text == "-") {
+    return std::string{std::istreambuf_iterator<char>{std::cin}, {}};
+  }
+  if (!text.empty() && text.front() == '@') {
+    std::ifstream in{text.substr(1), std::ios::binary};
+    if (!in) {
+      o.error = std::string{flag} + ": cannot read file '" + text.substr(1)
+                + "'";
+      return std::nullopt;
+    }
+    return std::string{std::istreambuf_iterator<char>{in}, {}};
+  }
+  return text;
+}
+
+// Parses a JSON flag into command[key]; bad JSON becomes o.error, saying
+// where. The node checks the depth limit; this bound only keeps meshctl safe.
+void set_json(options& o, const char* flag, const std::string& text,
+              const char* key) {
+  if (text.empty())
+    return;
+  auto source = flag_text(o, flag, text);
+  if (!source)
+    return;
+  auto doc = mesh::parse_json(*source, 1024);
+  if (!doc)
+    o.error = std::string{flag} + " is not valid JSON: "
+              + mesh::error_text(doc.error());
+  else
+    o.command[key] = std::move(*doc);
+}
+
 void add_commands(CLI::App& app, options& o) {
   auto simple = [&](const char* name, const char* help) {
     auto* sub = app.add_subcommand(name, help);
@@ -90,7 +130,8 @@ void add_commands(CLI::App& app, options& o) {
     sub->add_option("namespace", o.ns)->required();
     sub->add_option("service", o.service)->required();
     sub->add_option("method", o.method)->required();
-    sub->add_option("--payload", o.payload_text, "JSON payload");
+    sub->add_option("--payload", o.payload_text,
+                    "JSON payload; @FILE reads a file, - standard input");
     if (std::string(name) == "dispatch")
       sub->add_option("--target", o.target, "node id to run the request on");
     sub->add_option("--trace", o.trace, "trace id (default: generated)");
@@ -107,13 +148,7 @@ void add_commands(CLI::App& app, options& o) {
         c["trace"] = o.trace;
       if (o.deadline_ms >= 0)
         c["deadline_ms"] = o.deadline_ms;
-      if (!o.payload_text.empty()) {
-        auto payload = nlohmann::json::parse(o.payload_text, nullptr, false);
-        if (payload.is_discarded())
-          o.error = "--payload is not valid JSON: " + o.payload_text;
-        else
-          c["payload"] = payload;
-      }
+      set_json(o, "--payload", o.payload_text, "payload");
     });
   }
 
@@ -148,18 +183,6 @@ void add_commands(CLI::App& app, options& o) {
     if (!o.allow.empty())
       o.command["allow"] = o.allow;
   });
-}
-
-// Parses a JSON flag into command[key]; a syntax error becomes o.error.
-void set_json(options& o, const char* flag, const std::string& text,
-              const char* key) {
-  if (text.empty())
-    return;
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded())
-    o.error = std::string{flag} + " is not valid JSON: " + text;
-  else
-    o.command[key] = std::move(doc);
 }
 
 void add_strategy_commands(CLI::App& app, options& o) {
@@ -227,7 +250,8 @@ void add_topic_commands(CLI::App& app, options& o) {
   publish->add_option("--category", o.category, "event, command or intent")
     ->check(CLI::IsMember({"event", "command", "intent"}));
   publish->add_option("--type", o.message_type, "message type");
-  publish->add_option("--payload", o.payload_text, "JSON payload");
+  publish->add_option("--payload", o.payload_text,
+                      "JSON payload; @FILE reads a file, - standard input");
   publish->add_option("--trace", o.trace, "trace id (default: generated)");
   publish->callback([&o] {
     o.command = {{"cmd", "publish"},

@@ -131,3 +131,39 @@ CAF_TEST(errors of the runtime reach users in Mesh words) {
   CAF_CHECK(r.err.find("system_error") == std::string::npos);
   CAF_CHECK(r.err.find("cannot") != std::string::npos);
 }
+
+CAF_TEST(meshctl takes large payloads from a file and from standard input) {
+  temp_dir dir;
+  node_process n{{"--plugin", bin("libmesh_example_handlers.so")}};
+  // 3 MiB: far past what one command-line argument may hold (128 KiB).
+  json big = {{"blob", std::string(3 * 1024 * 1024, 'x')}};
+  auto file = dir.write("big.json", big.dump());
+  auto r = meshctl(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+                                 "--payload", "@" + file});
+  CAF_CHECK_EQUAL(r.exit_code, 0);
+  auto doc = json::parse(r.out, nullptr, false);
+  CAF_REQUIRE(doc.is_object());
+  CAF_CHECK(doc["payload"] == big);
+  auto piped = run_program({"/bin/sh", "-c",
+                            bin("meshctl") + " --node " + n.console()
+                              + " --json dispatch echo EchoService Echo"
+                                " --payload - < " + file});
+  CAF_CHECK_EQUAL(piped.exit_code, 0);
+  CAF_CHECK(json::parse(piped.out)["payload"] == big);
+  // Past the node's limit (4 MiB): refused with the reason.
+  json huge = {{"blob", std::string(5 * 1024 * 1024, 'x')}};
+  auto over = meshctl(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+                                    "--payload",
+                                    "@" + dir.write("huge.json", huge.dump())});
+  CAF_CHECK_EQUAL(over.exit_code, 1);
+  CAF_CHECK(over.out.find("invalid_argument") != std::string::npos);
+  // A file that is not there, or is not JSON: usage errors naming it.
+  auto missing = meshctl(n.console(), {"dispatch", "echo", "EchoService",
+                                       "Echo", "--payload", "@/nonexistent"});
+  CAF_CHECK_EQUAL(missing.exit_code, 2);
+  CAF_CHECK(missing.err.find("/nonexistent") != std::string::npos);
+  auto bad = meshctl(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+                                   "--payload", "@" + dir.write("bad.json", "{")});
+  CAF_CHECK_EQUAL(bad.exit_code, 2);
+  CAF_CHECK(bad.err.find("not valid JSON") != std::string::npos);
+}
