@@ -1,5 +1,7 @@
 #define CAF_SUITE actors.request_router
 #include "check.hpp"
+
+#include <algorithm>
 #include "fixtures.hpp"
 
 #include <atomic>
@@ -216,11 +218,12 @@ CAF_TEST(a non-blocking handler runs on the router without its executor) {
   CAF_CHECK_EQUAL(calls, 1);
   // Its executor still reports it.
   auto list = ask<json>(reg, atom::handlers_v);
-  for (const auto& h : list)
-    if (h["handler"] == "users/Fast/Echo") {
-      CAF_CHECK_EQUAL(h["stats"]["calls"], 1);
-      CAF_CHECK_EQUAL(h["stats"]["non_blocking"], true);
-    }
+  auto row = std::find_if(list.begin(), list.end(), [](const json& h) {
+    return h["handler"] == "users/Fast/Echo";
+  });
+  CAF_REQUIRE(row != list.end());
+  CAF_CHECK_EQUAL((*row)["stats"]["calls"], 1);
+  CAF_CHECK_EQUAL((*row)["stats"]["non_blocking"], true);
 }
 
 CAF_TEST(a non-blocking handler that throws is handler_error) {

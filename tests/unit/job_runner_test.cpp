@@ -1,6 +1,8 @@
 #define CAF_SUITE actors.job_runner
 #include <caf/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -19,26 +21,36 @@ CAF_TEST(jobs run on other threads) {
   CAF_CHECK(id != std::this_thread::get_id());
 }
 
-CAF_TEST(up to max_threads jobs run at once) {
+CAF_TEST(up to max_threads jobs run at once and no more) {
   auto runner = make_thread_runner("t", 3);
   std::mutex mtx;
   std::condition_variable cv;
-  int running = 0;
-  bool release = false;
-  for (int i = 0; i < 3; ++i)
+  int running = 0, started = 0, peak = 0, released = 0;
+  for (int i = 0; i < 4; ++i)
     runner->submit([&] {
       std::unique_lock<std::mutex> guard{mtx};
       ++running;
+      ++started;
+      peak = std::max(peak, running);
       cv.notify_all();
-      cv.wait(guard, [&] { return release; });
+      int ticket = started;
+      cv.wait(guard, [&] { return released >= ticket; });
+      --running;
+      cv.notify_all();
     });
-  {
-    std::unique_lock<std::mutex> guard{mtx};
-    // All three run concurrently: none waits for another to finish.
-    CAF_CHECK(cv.wait_for(guard, 10s, [&] { return running == 3; }));
-    release = true;
-  }
+  std::unique_lock<std::mutex> guard{mtx};
+  // Three run concurrently: none waits for another to finish...
+  CAF_REQUIRE(cv.wait_for(guard, 10s, [&] { return running == 3; }));
+  // ...and the fourth waits at the bound while they run.
+  CAF_CHECK(!cv.wait_for(guard, 200ms, [&] { return started == 4; }));
+  CAF_CHECK_EQUAL(peak, 3);
+  released = 1; // one ends: the fourth starts in its place
   cv.notify_all();
+  CAF_CHECK(cv.wait_for(guard, 10s, [&] { return started == 4; }));
+  CAF_CHECK_EQUAL(peak, 3);
+  released = 4;
+  cv.notify_all();
+  CAF_CHECK(cv.wait_for(guard, 10s, [&] { return running == 0; }));
 }
 
 CAF_TEST(destruction does not wait forever for a stuck job) {
