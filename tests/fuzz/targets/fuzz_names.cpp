@@ -1,0 +1,32 @@
+// Fuzz target: topic names and patterns (and the trie that matches them),
+// and service paths ("namespace/Service/Method").
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/service_key.hpp"
+#include "topics/topic.hpp"
+#include "topics/topic_trie.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text{reinterpret_cast<const char*>(data), size};
+  (void) mesh::parse_service_path(text);
+  // "pattern\ntopic": a valid pattern goes into a trie, a valid topic is
+  // matched against it and against topic_matches: both must agree.
+  auto nl = text.find('\n');
+  auto pattern = text.substr(0, nl);
+  auto topic = nl == std::string_view::npos ? text : text.substr(nl + 1);
+  bool pattern_ok = mesh::check_topic_pattern(pattern).empty();
+  bool topic_ok = mesh::check_topic(topic).empty();
+  if (pattern_ok && topic_ok) {
+    mesh::topic_trie trie;
+    trie.insert(pattern, 7);
+    std::vector<mesh::topic_trie::value_type> hits;
+    trie.match(topic, hits);
+    if (hits.empty() == mesh::topic_matches(pattern, topic))
+      __builtin_trap(); // the trie and the reference matcher disagree
+  }
+  return 0;
+}
