@@ -174,6 +174,15 @@ void add_commands(CLI::App& app, options& o) {
   remove->add_option("node", o.target, "node id")->required();
   remove->callback([&o] { o.command = {{"cmd", "remove"}, {"node", o.target}}; });
 
+  // Tests of supervision only (the node must allow it); not in --help.
+  auto* inject = app.add_subcommand("inject_failure",
+                                    "kill one of the node's actors (tests)");
+  inject->group("");
+  inject->add_option("--actor", o.target, "router, registry, ...")->required();
+  inject->callback([&o] {
+    o.command = {{"cmd", "inject_failure"}, {"actor", o.target}};
+  });
+
   auto* val = app.add_subcommand("validator",
                                  "set the registry validator: an allow-list "
                                  "(--allow ns/Service/Method ...) or none");

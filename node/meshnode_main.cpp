@@ -220,5 +220,9 @@ int main(int argc, char** argv) {
     break;
   }
   node.shutdown();
+  if (auto why = node.failure(); !why.empty()) {
+    std::cerr << "meshnode: " << why << "\n";
+    return 70; // EX_SOFTWARE: restart me
+  }
   return 0;
 }

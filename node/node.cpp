@@ -117,6 +117,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.strategies = self.strategies;
   cc.topics = self.topics;
   cc.token = self.cfg.console_token;
+  if (const char* env = std::getenv("MESH_TEST_INJECT_FAILURES"))
+    cc.allow_fault_injection = std::string{env} == "1";
   cc.request_leave = [cb = self.leave_cb, cluster = self.cluster] {
     // meshnode turns this into its shutdown; an embedding program that
     // set no callback just leaves the cluster and keeps running.
@@ -148,9 +150,32 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     caf::scoped_actor me{sys};
     me->send(self.console_actor, atom::update_v, to_string(self.console));
   }
+  watchdog_config wc;
+  wc.node_id = self.id;
+  wc.watched = {{"router", caf::actor_cast<caf::actor>(self.router)},
+                {"registry", caf::actor_cast<caf::actor>(self.registry)},
+                {"connection manager", caf::actor_cast<caf::actor>(self.cluster)},
+                {"strategy evaluator",
+                 caf::actor_cast<caf::actor>(self.strategies)},
+                {"topic dispatcher", caf::actor_cast<caf::actor>(self.topics)},
+                {"gate", caf::actor_cast<caf::actor>(self.gate)},
+                {"console", caf::actor_cast<caf::actor>(self.console_actor)}};
+  wc.on_failure = [impl = &self, leave = cc.request_leave](const std::string& what) {
+    {
+      std::lock_guard<std::mutex> guard{impl->mtx};
+      impl->failure = what;
+    }
+    leave();
+  };
+  self.watchdog = spawn_node_watchdog(sys, std::move(wc));
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));
   return result;
+}
+
+std::string node::failure() const {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->failure;
 }
 
 const std::string& node::id() const {
@@ -217,6 +242,9 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.log->info("node {} shutting down", st.id);
   {
     caf::scoped_actor self{*st.sys};
+    if (st.watchdog) // from now on, actors end on purpose
+      self->request(st.watchdog, std::chrono::seconds{1}, atom::drain_v)
+        .receive([] {}, [](caf::error&) {});
     auto deadline = std::chrono::steady_clock::now() + grace;
     auto left = [&] {
       auto d = deadline - std::chrono::steady_clock::now();
@@ -256,6 +284,8 @@ void node::shutdown(std::chrono::milliseconds grace) {
     for (auto& a : st.actors())
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
+    if (st.watchdog)
+      self->send_exit(st.watchdog, caf::exit_reason::user_shutdown);
   }
   st.registry = registry_actor{};
   st.router = router_actor{};
@@ -263,6 +293,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.strategies = strategies_actor{};
   st.topics = topics_actor{};
   st.console_actor = mesh::console_actor{};
+  st.watchdog = watchdog_actor{};
   st.gate = gate_actor{};
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();

@@ -63,6 +63,10 @@ public:
   caf::actor router() const override;
   registry_actor registry() const;
   cluster_actor cluster() const; ///< the connection manager
+
+  /// Empty while the node is healthy; else what stopped unexpectedly (the
+  /// node then shuts down: meshnode exits 70 so its supervisor restarts it).
+  std::string failure() const;
   caf::actor strategies() const override; ///< the strategy evaluator
   caf::actor topics() const override; ///< the topic dispatcher
   caf::actor console() const;

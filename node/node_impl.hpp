@@ -14,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/console/console.hpp"
+#include "actors/node_watchdog.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
@@ -39,6 +40,8 @@ struct node::impl {
   strategies_actor strategies;
   topics_actor topics;
   mesh::console_actor console_actor;
+  watchdog_actor watchdog;
+  std::string failure; ///< what the watchdog saw die (guarded by mtx)
   gate_actor gate;
   std::mutex mtx;
   bool stopped = false;

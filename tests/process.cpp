@@ -136,6 +136,15 @@ node_process::~node_process() {
     ::unlink(log_path_.c_str());
 }
 
+int node_process::wait_exit(std::chrono::milliseconds timeout) {
+  auto code = child_.wait(timeout);
+  if (!code) {
+    kill_hard();
+    return -1;
+  }
+  return *code;
+}
+
 int node_process::terminate(std::chrono::milliseconds timeout) {
   auto code = child_.signal_and_wait(SIGTERM, timeout);
   if (!code) {

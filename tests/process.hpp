@@ -72,6 +72,10 @@ public:
   /// to be killed after `timeout`).
   int terminate(std::chrono::milliseconds timeout = 60s);
 
+  /// Waits for the node to exit on its own; its exit code (-1 if it was
+  /// still running after `timeout`, and then it is killed).
+  int wait_exit(std::chrono::milliseconds timeout = 60s);
+
   /// SIGKILL, no goodbye.
   void kill_hard();
 

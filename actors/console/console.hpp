@@ -61,6 +61,9 @@ struct console_config {
   /// Asks the node to leave the cluster (meshctl leave); runs on the
   /// console's thread and must not block.
   std::function<void()> request_leave;
+  /// Tests only (MESH_TEST_INJECT_FAILURES=1 at start): the console takes
+  /// {"cmd": "inject_failure", "actor": NAME}, which kills that actor.
+  bool allow_fault_injection = false;
 };
 
 console_actor spawn_console(caf::actor_system& sys, console_config cfg);

@@ -156,6 +156,38 @@ void cmd_validator(console_actor::pointer self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
+// Tests of supervision kill one of the node's actors on purpose.
+void cmd_inject_failure(console_actor::pointer self, const console_config& env,
+                        const nlohmann::json& args, console_reply reply) {
+  if (!env.allow_fault_injection) {
+    reply(console_error(status_code::permission_denied,
+                        "fault injection is off on node " + env.node_id));
+    return;
+  }
+  auto* name = string_arg(args, "actor");
+  caf::actor target;
+  if (name == nullptr) {
+  } else if (*name == "router") {
+    target = caf::actor_cast<caf::actor>(env.router);
+  } else if (*name == "registry") {
+    target = caf::actor_cast<caf::actor>(env.registry);
+  } else if (*name == "connection manager") {
+    target = caf::actor_cast<caf::actor>(env.cluster);
+  } else if (*name == "strategy evaluator") {
+    target = caf::actor_cast<caf::actor>(env.strategies);
+  } else if (*name == "topic dispatcher") {
+    target = caf::actor_cast<caf::actor>(env.topics);
+  }
+  if (!target) {
+    reply(console_error(status_code::invalid_argument,
+                        "actor: router, registry, connection manager, "
+                        "strategy evaluator or topic dispatcher"));
+    return;
+  }
+  self->send_exit(target, caf::exit_reason::unhandled_exception);
+  reply(console_ok({{"killed", *name}}));
+}
+
 } // namespace
 
 void add_core_commands(console_command_table& table) {
@@ -165,6 +197,7 @@ void add_core_commands(console_command_table& table) {
   table.emplace("serve", cmd_serve);
   table.emplace("namespaces", cmd_namespaces);
   table.emplace("validator", cmd_validator);
+  table.emplace("inject_failure", cmd_inject_failure);
 }
 
 } // namespace mesh
