@@ -74,6 +74,7 @@ status_code to_status_code(const caf::error& err) noexcept {
       case caf::sec::cannot_connect_to_node:
       case caf::sec::remote_linking_failed:
       case caf::sec::disconnect_during_handshake:
+      case caf::sec::connection_timeout:
         return status_code::unavailable;
       case caf::sec::unexpected_message:
       case caf::sec::unexpected_actor_messaging_interface:
@@ -110,6 +111,8 @@ std::string explain_runtime_error(const caf::error& err) {
     case caf::sec::disconnect_during_handshake:
       return "the connection closed during the handshake (a TLS and a "
              "plaintext endpoint, or a certificate that was refused)";
+    case caf::sec::connection_timeout:
+      return "the connection went silent and timed out";
     case caf::sec::unexpected_message:
       return "the receiver does not take this request (wrong port, or "
              "another version of Mesh)";
