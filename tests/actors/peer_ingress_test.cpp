@@ -45,6 +45,19 @@ struct fixture : actor_fixture {
   caf::actor cluster = sys.spawn(fake_cluster, seen);
   caf::actor router = sys.spawn(fake_router);
 
+  /// An ingress for `peer_id` at `peer_node` (no id: pending).
+  peer_ingress_actor ingress(caf::node_id peer_node, std::string peer_id) {
+    peer_ingress_config cfg;
+    cfg.node_id = "earth";
+    cfg.peer_node = std::move(peer_node);
+    cfg.peer_id = std::move(peer_id);
+    cfg.cluster = cluster;
+    cfg.router = router;
+    auto result = spawn_peer_ingress(sys, std::move(cfg));
+    run();
+    return result;
+  }
+
   void heartbeat(const peer_ingress_actor& in, const std::string& from) {
     pb::Heartbeat hb;
     hb.set_node_id(from);
@@ -75,16 +88,8 @@ caf::node_id other_node() {
 CAF_TEST_FIXTURE_SCOPE(peer_ingress_tests, fixture)
 
 CAF_TEST(messages from another CAF node are refused) {
-  auto in = spawn_peer_ingress(sys, [&] {
-    peer_ingress_config cfg;
-    cfg.node_id = "earth";
-    cfg.peer_node = other_node(); // the peer; our test actors are strangers
-    cfg.peer_id = "mars";
-    cfg.cluster = cluster;
-    cfg.router = router;
-    return cfg;
-  }());
-  run();
+  // The peer lives on another node: the test's own actors are strangers.
+  auto in = ingress(other_node(), "mars");
   heartbeat(in, "mars");
   CAF_CHECK(seen->empty());
   auto r = serve(in);
@@ -95,14 +100,7 @@ CAF_TEST(messages from another CAF node are refused) {
 }
 
 CAF_TEST(the peer is admitted only in its own name) {
-  peer_ingress_config cfg;
-  cfg.node_id = "earth";
-  cfg.peer_node = sys.node();
-  cfg.peer_id = "mars";
-  cfg.cluster = cluster;
-  cfg.router = router;
-  auto in = spawn_peer_ingress(sys, cfg);
-  run();
+  auto in = ingress(sys.node(), "mars");
   heartbeat(in, "mars");
   heartbeat(in, "venus"); // speaks for another member: dropped
   CAF_CHECK_EQUAL(*seen, std::vector<std::string>{"mars"});
@@ -114,13 +112,7 @@ CAF_TEST(the peer is admitted only in its own name) {
 }
 
 CAF_TEST(a pending ingress keeps everything until the cluster arms it) {
-  peer_ingress_config cfg;
-  cfg.node_id = "earth";
-  cfg.peer_node = sys.node();
-  cfg.cluster = cluster;
-  cfg.router = router; // no peer_id: pending
-  auto in = spawn_peer_ingress(sys, cfg);
-  run();
+  auto in = ingress(sys.node(), ""); // no peer id: pending
   heartbeat(in, "mars");
   CAF_CHECK(seen->empty());
   // Anyone but the connection manager cannot arm it.
@@ -135,13 +127,7 @@ CAF_TEST(a pending ingress keeps everything until the cluster arms it) {
 }
 
 CAF_TEST(the ingress ends with the connection manager) {
-  peer_ingress_config cfg;
-  cfg.peer_node = sys.node();
-  cfg.peer_id = "mars";
-  cfg.cluster = cluster;
-  cfg.router = router;
-  auto in = spawn_peer_ingress(sys, cfg);
-  run();
+  auto in = ingress(sys.node(), "mars");
   self->send_exit(cluster, caf::exit_reason::user_shutdown);
   run();
   auto r = serve(in);
