@@ -76,12 +76,10 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.router = caf::actor_cast<caf::actor>(out.router);
   cm.strategies = caf::actor_cast<caf::actor>(out.strategies);
   cm.topics = caf::actor_cast<caf::actor>(out.topics);
-  out.cluster = spawn_connection_manager(sys, cm);
   // The evaluator and the topic dispatcher follow the cluster's peer tables.
-  caf::anon_send(out.cluster, atom::subscribe_v,
-                 caf::actor_cast<caf::actor>(out.strategies));
-  caf::anon_send(out.cluster, atom::subscribe_v,
-                 caf::actor_cast<caf::actor>(out.topics));
+  cm.subscribers = {caf::actor_cast<caf::actor>(out.strategies),
+                    caf::actor_cast<caf::actor>(out.topics)};
+  out.cluster = spawn_connection_manager(sys, cm);
   out.gate = spawn_gate(sys, opts.node_id,
                         caf::actor_cast<caf::actor>(out.cluster));
   return out;

@@ -7,6 +7,8 @@
 // a failure to start (port in use, broken plug-in), exit code 1.
 
 #include <csignal>
+
+#include <unistd.h>
 #include <cstdio>
 #include <iostream>
 
@@ -209,6 +211,10 @@ int main(int argc, char** argv) {
                        {"listen", mesh::to_string(node.listen_address())},
                        {"console", mesh::to_string(node.console_address())}};
   std::cout << ready.dump() << std::endl;
+  // stdout carries the ready line and nothing else: whatever CAF's own
+  // actors print later (they print unexpected messages) goes to the log.
+  std::fflush(stdout);
+  ::dup2(STDERR_FILENO, STDOUT_FILENO);
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0)

@@ -65,7 +65,7 @@ void net_fixture::start(planet& p, std::vector<std::string> namespaces,
   p.gate = p.actors.gate;
   p.mpx.provide_acceptor(planet::port, p.acceptor);
   p.publish(p.gate, planet::port);
-  caf::anon_send(p.cm, atom::update_v, p.address());
+  p.self->send(p.cm, atom::update_v, p.address());
   exhaust();
 }
 

@@ -13,6 +13,40 @@
 
 namespace mesh::detail {
 
+namespace {
+
+// A one-shot actor that asks a gate for the handshake on the connection
+// manager's behalf: the other side, which has not proved itself yet, sees
+// this relay as the sender, never the connection manager.
+using hello_relay = caf::typed_actor<
+  caf::replies_to<atom::hello, gate_actor, pb::ConnectRequest,
+                  peer_actor>::with<pb::ConnectResponse, peer_actor>>;
+
+hello_relay::behavior_type relay_behavior(hello_relay::pointer self,
+                                          caf::timespan timeout) {
+  self->set_default_handler(caf::drop);
+  return {
+    [self, timeout](atom::hello, gate_actor& gate, pb::ConnectRequest& req,
+                    peer_actor& ours)
+      -> caf::result<pb::ConnectResponse, peer_actor> {
+      auto rp = self->make_response_promise<pb::ConnectResponse, peer_actor>();
+      self->request(gate, timeout, atom::hello_v, std::move(req), std::move(ours))
+        .then(
+          [self, rp](pb::ConnectResponse& resp, peer_actor& theirs) mutable {
+            rp.deliver(std::move(resp), std::move(theirs));
+            self->quit();
+          },
+          [self, rp](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+            self->quit();
+          });
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
 // CAF's reason for a failed dial, in Mesh's words.
 std::string connection_manager_state::explain_dial_error(
   const caf::error& err) const {
@@ -101,7 +135,10 @@ void connection_manager_state::dial(const std::string& addr,
         auto nonce = random_hex_token();
         pb::ConnectRequest req;
         fill_hello(req, nonce);
-        self->request(gate, cfg.connect_timeout, atom::hello_v, req, ours)
+        auto relay = self->spawn(relay_behavior,
+                                 caf::timespan{cfg.connect_timeout});
+        self->request(relay, cfg.connect_timeout + std::chrono::seconds{1},
+                      atom::hello_v, gate, req, ours)
           .then(
             [this, addr, nonce, node](pb::ConnectResponse& resp,
                                       peer_actor& theirs) {

@@ -7,6 +7,7 @@
 
 #include "actors/cluster/connection_manager_state.hpp"
 #include "cluster/handshake.hpp"
+#include "actors/local_only.hpp"
 #include "protocol/local_types.hpp"
 
 namespace mesh::detail {
@@ -55,10 +56,10 @@ ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
     peer_ingress_config ic;
     ic.node_id = cfg.node_id;
     ic.peer_node = node;
-    ic.cluster = caf::actor_cast<caf::actor>(self);
-    ic.router = cfg.router;
-    ic.strategies = cfg.strategies;
-    ic.topics = cfg.topics;
+    ic.cluster = caf::actor_cast<cluster_actor>(self);
+    ic.router = caf::actor_cast<router_actor>(cfg.router);
+    ic.strategies = caf::actor_cast<strategies_actor>(cfg.strategies);
+    ic.topics = caf::actor_cast<topics_actor>(cfg.topics);
     i->second.actor = spawn_peer_ingress(self->system(), std::move(ic));
   }
   return i->second;
@@ -276,45 +277,66 @@ cluster_actor::behavior_type connection_manager_behavior(
   st.services.set_node_id(st.cfg.node_id);
   if (st.cfg.router)
     st.subscribers.push_back(st.cfg.router);
+  for (const auto& s : st.cfg.subscribers) {
+    st.subscribers.push_back(s);
+    caf::anon_send(s, atom::update_v, st.dir.snapshot());
+  }
   if (st.cfg.registry)
     caf::anon_send(st.cfg.registry, atom::subscribe_v,
                    caf::actor_cast<caf::actor>(self));
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
     [self](atom::hello, const pb::ConnectRequest& req, const peer_actor& theirs,
-           const caf::node_id& from) {
+           const caf::node_id& from)
+      -> caf::result<pb::ConnectResponse, peer_actor> {
       // From the gate only: its handle is the one that peers can reach.
+      if (!from_this_node(self))
+        return refused_remote();
       return self->state.accept(req, theirs, from);
     },
     [self](atom::heartbeat, const pb::Heartbeat& hb) {
-      self->state.on_heartbeat(hb);
+      if (from_this_node(self)) // from the peer's ingress
+        self->state.on_heartbeat(hb);
     },
     [self](atom::announce, const pb::ServiceAnnouncement& a) {
-      self->state.on_announce(a);
+      if (from_this_node(self))
+        self->state.on_announce(a);
     },
-    [self](atom::leave, const pb::Leave& msg) { self->state.on_peer_leave(msg); },
+    [self](atom::leave, const pb::Leave& msg) {
+      if (from_this_node(self))
+        self->state.on_peer_leave(msg);
+    },
     [self](atom::update, const std::string& listen_address) {
-      self->state.start(listen_address);
+      if (from_this_node(self))
+        self->state.start(listen_address);
     },
     [self](atom::update, const handler_table_ptr& table) {
       if (table)
         self->state.services_changed(*table);
     },
     [self](atom::subscribe, const caf::actor& who) {
+      if (!from_this_node(self) || !who || who.node() != self->node())
+        return;
       self->state.subscribers.push_back(who);
       caf::anon_send(who, atom::update_v, self->state.dir.snapshot());
     },
     [self](atom::connect, const std::string& address)
       -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       auto rp = self->make_response_promise<nlohmann::json>();
       self->state.dial(address, detail::dial_reason::operator_, &rp);
       return rp;
     },
     [self](atom::leave) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       self->state.leave();
       return caf::ok_atom::value;
     },
     [self](atom::remove, const std::string& id) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       if (auto err = self->state.remove(id))
         return err;
       return caf::ok_atom::value;
@@ -324,10 +346,17 @@ cluster_actor::behavior_type connection_manager_behavior(
       return json_result(self->state.dir.describe(self->state.now(), in_flight));
     },
     [self](atom::stats) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       return json_result(self->state.stats());
     },
-    [self](atom::tick) { self->state.tick(); },
+    [self](atom::tick) {
+      if (from_this_node(self)) // own timer
+        self->state.tick();
+    },
     [self](atom::dial, const std::string& address) {
+      if (!from_this_node(self)) // own timer
+        return;
       auto i = self->state.retry_reason.find(address);
       if (i != self->state.retry_reason.end())
         self->state.dial(address, i->second);

@@ -80,6 +80,8 @@ struct connection_manager_config {
   caf::actor router;
   caf::actor strategies; ///< offered to peers (may be null)
   caf::actor topics;     ///< offered to peers (may be null)
+  /// Get (atom::update, peer_table_ptr) on every change, like the router.
+  std::vector<caf::actor> subscribers;
 };
 
 cluster_actor spawn_connection_manager(caf::actor_system& sys,

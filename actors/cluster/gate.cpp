@@ -1,5 +1,7 @@
 #include "actors/cluster/gate.hpp"
 
+#include "actors/cluster/connection_manager.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -14,7 +16,7 @@ namespace {
 struct gate_state {
   static inline const char* name = "mesh.gate";
   std::string node_id;
-  caf::actor cluster;
+  cluster_actor cluster;
   std::shared_ptr<spdlog::logger> log;
   uint64_t refused = 0;
 
@@ -35,7 +37,7 @@ gate_actor::behavior_type gate_behavior(self_ptr self, std::string node_id,
                                         caf::actor cluster) {
   auto& st = self->state;
   st.node_id = std::move(node_id);
-  st.cluster = std::move(cluster);
+  st.cluster = caf::actor_cast<cluster_actor>(cluster);
   st.log = log::get("cluster");
   self->monitor(st.cluster);
   self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
@@ -51,9 +53,20 @@ gate_actor::behavior_type gate_behavior(self_ptr self, std::string node_id,
       const auto& src = self->current_sender();
       if (!src)
         return self->state.refuse("an anonymous hello");
-      self->delegate(self->state.cluster, atom::hello_v, std::move(req),
-                     std::move(theirs), src->node());
-      return caf::delegated<pb::ConnectResponse, peer_actor>{};
+      // Read before the promise: making it takes the sender over.
+      auto from = src->node();
+      // Asked and answered here, not delegated: the answer (or refusal)
+      // comes from the gate, so the dialler never learns another handle.
+      auto rp = self->make_response_promise<pb::ConnectResponse, peer_actor>();
+      self
+        ->request(self->state.cluster, caf::infinite, atom::hello_v,
+                  std::move(req), std::move(theirs), std::move(from))
+        .then(
+          [rp](pb::ConnectResponse& resp, peer_actor& ours) mutable {
+            rp.deliver(std::move(resp), std::move(ours));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
   };
 }

@@ -56,21 +56,24 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
   return {
     [self](atom::heartbeat, pb::Heartbeat& hb) {
       if (admitted(self) && names_peer(self, hb.node_id()))
-        caf::anon_send(self->state.cfg.cluster, atom::heartbeat_v, std::move(hb));
+        self->send(self->state.cfg.cluster, atom::heartbeat_v, std::move(hb));
     },
     [self](atom::announce, pb::ServiceAnnouncement& a) {
       if (admitted(self) && names_peer(self, a.node_id()))
-        caf::anon_send(self->state.cfg.cluster, atom::announce_v, std::move(a));
+        self->send(self->state.cfg.cluster, atom::announce_v, std::move(a));
     },
     [self](atom::leave, pb::Leave& msg) {
       if (admitted(self) && names_peer(self, msg.node_id()))
-        caf::anon_send(self->state.cfg.cluster, atom::leave_v, std::move(msg));
+        self->send(self->state.cfg.cluster, atom::leave_v, std::move(msg));
     },
     [self](pb::ServeRequest& req) -> caf::result<pb::ServeResponse> {
       if (!admitted(self))
         return refusal(self);
-      self->delegate(self->state.cfg.router, std::move(req));
-      return caf::delegated<pb::ServeResponse>{};
+      auto rp = self->make_response_promise<pb::ServeResponse>();
+      self->request(self->state.cfg.router, caf::infinite, std::move(req))
+        .then([rp](pb::ServeResponse& r) mutable { rp.deliver(std::move(r)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [self](atom::publish,
            pb::PublishRequest& req) -> caf::result<pb::PublishResponse> {
@@ -80,18 +83,23 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         return make_error(status_code::unavailable,
                           "node " + self->state.cfg.node_id
                             + " has no topic dispatcher");
-      self->delegate(self->state.cfg.topics, atom::publish_v, std::move(req));
-      return caf::delegated<pb::PublishResponse>{};
+      auto rp = self->make_response_promise<pb::PublishResponse>();
+      self->request(self->state.cfg.topics, caf::infinite, atom::publish_v,
+                    std::move(req))
+        .then(
+          [rp](pb::PublishResponse& r) mutable { rp.deliver(std::move(r)); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [self](atom::routes, pb::TopicRoutes& msg) {
       if (admitted(self) && names_peer(self, msg.node_id())
           && self->state.cfg.topics)
-        caf::anon_send(self->state.cfg.topics, atom::routes_v, std::move(msg));
+        self->send(self->state.cfg.topics, atom::routes_v, std::move(msg));
     },
     [self](atom::evidence, pb::BanditEvidence& msg) {
       // Evidence is gossip: it carries every node's counters, not one.
       if (admitted(self) && self->state.cfg.strategies)
-        caf::anon_send(self->state.cfg.strategies, atom::evidence_v,
+        self->send(self->state.cfg.strategies, atom::evidence_v,
                    std::move(msg));
     },
     [](atom::connect, const std::string&) {
@@ -141,7 +149,7 @@ peer_ingress_behavior(self_ptr self, peer_ingress_config cfg) {
   st.log = log::get("cluster");
   self->monitor(st.cfg.cluster);
   self->set_down_handler([self](caf::down_msg& dm) {
-    if (dm.source == self->state.cfg.cluster)
+    if (dm.source == self->state.cfg.cluster.address())
       self->quit(dm.reason);
   });
   if (st.cfg.peer_id.empty())

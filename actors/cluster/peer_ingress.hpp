@@ -9,7 +9,9 @@
 // refused: `permission_denied` for requests, dropped and counted otherwise.
 // Messages that name a node (heartbeats, announcements, routes, leave) must
 // name the authenticated peer. Admitted messages go to the node's own actors
-// (requests by delegation, so replies go straight back).
+// with the ingress as their sender: those actors take messages from their
+// own node only, and their handles never reach the peer (requests are asked
+// and answered here, not delegated).
 //
 // An ingress the dialler spawns is handed over before the other side has
 // proved itself: it stays *pending* (admits nothing, keeps what arrives)
@@ -25,6 +27,10 @@
 #include <caf/fwd.hpp>
 #include <caf/node_id.hpp>
 
+#include "actors/cluster/connection_manager.hpp"
+#include "actors/processes/strategy_evaluator.hpp"
+#include "actors/routing/request_router.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
 #include "protocol/peer_actors.hpp"
 
 namespace mesh {
@@ -36,10 +42,10 @@ struct peer_ingress_config {
   std::string node_id;   ///< this node (for error messages)
   caf::node_id peer_node; ///< admitted senders live on this CAF node
   std::string peer_id;   ///< empty: pending until armed
-  caf::actor cluster;    ///< connection manager: arms it, owns it
-  caf::actor router;
-  caf::actor strategies; ///< may be null
-  caf::actor topics;     ///< may be null
+  cluster_actor cluster;     ///< connection manager: arms it, owns it
+  router_actor router;
+  strategies_actor strategies; ///< may be null
+  topics_actor topics;         ///< may be null
 };
 
 peer_ingress_actor spawn_peer_ingress(caf::actor_system& sys,

@@ -50,8 +50,12 @@ client_ingress_actor::behavior_type client_ingress_behavior(
       const auto& src = self->current_sender();
       if (!src || (!st.open && st.admitted.count(src->node()) == 0))
         return refuse();
-      self->delegate(st.router, std::move(req));
-      return caf::delegated<pb::DispatchResponse>{};
+      auto rp = self->make_response_promise<pb::DispatchResponse>();
+      self->request(st.router, caf::infinite, std::move(req))
+        .then(
+          [rp](pb::DispatchResponse& r) mutable { rp.deliver(std::move(r)); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [self](atom::add, caf::node_id& who) {
       if (self->current_sender()

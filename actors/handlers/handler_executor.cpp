@@ -1,5 +1,7 @@
 #include "actors/handlers/handler_executor.hpp"
 
+#include "actors/local_only.hpp"
+
 #include <deque>
 #include <unordered_map>
 
@@ -333,17 +335,26 @@ executor_behavior(executor_actor::stateful_pointer<executor_state> self,
   }
   st.log = log::get("executor");
   return {
-    [self](const pb::ServeRequest& req) {
+    [self](const pb::ServeRequest& req) -> caf::result<pb::ServeResponse> {
+      if (!from_this_node(self))
+        return refused_remote();
       return self->state.handle<pb::ServeResponse>(req, false);
     },
-    [self](const pb::DispatchRequest& req) {
+    [self](const pb::DispatchRequest& req) -> caf::result<pb::DispatchResponse> {
+      if (!from_this_node(self))
+        return refused_remote();
       return self->state.handle<pb::DispatchResponse>(req, true);
     },
     [self](atom::job_done, uint64_t id, handler_outcome& out) {
       self->state.completed(id, std::move(out));
     },
-    [self](atom::sweep) { self->state.sweep(); },
+    [self](atom::sweep) {
+      if (from_this_node(self)) // own timer
+        self->state.sweep();
+    },
     [self](atom::drain) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       auto& st = self->state;
       if (st.pending() == 0)
         return caf::ok_atom::value;
@@ -351,10 +362,14 @@ executor_behavior(executor_actor::stateful_pointer<executor_state> self,
       return caf::delegated<caf::ok_atom>{};
     },
     [self](atom::retire) {
+      if (!from_this_node(self))
+        return;
       self->state.retiring = true;
       self->state.check_drained();
     },
     [self](atom::stats) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       return json_result(self->state.stats());
     },
   };

@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/local_only.hpp"
 #include "actors/processes/evidence_store.hpp"
 #include "protocol/safe_json.hpp"
 #include "actors/cluster/peer_table.hpp"
@@ -228,31 +229,47 @@ evaluator_behavior(strategies_actor::stateful_pointer<evaluator_state> self,
     caf::anon_send(st.cfg.cluster, atom::subscribe_v,
                    caf::actor_cast<caf::actor>(self));
   return {
-    [self](const pb::ProcessRequest& req) { return self->state.process(req); },
+    [self](const pb::ProcessRequest& req) -> caf::result<pb::ProcessResponse> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return self->state.process(req);
+    },
     [self](atom::outcome, const pb::OutcomeReport& r)
       -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       if (auto err = self->state.outcome(r))
         return err;
       return caf::ok_atom::value;
     },
-    [self](atom::manifests) { return self->state.manifests.list(); },
+    [self](atom::manifests) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return json_result(self->state.manifests.list());
+    },
     [self](atom::manifests, const std::string& name)
       -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       auto doc = self->state.manifests.show(name);
       if (doc.is_null())
         return make_error(status_code::not_found,
                           "no manifest named '" + name + "'");
       return json_result(std::move(doc));
     },
-    [self](atom::reload) {
+    [self](atom::reload) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       auto& st = self->state;
       auto report = st.manifests.load(st.cfg.manifests_dir);
       st.log_problems(report);
       st.log->info("reloaded manifests: {}", dump_json(report));
-      return report;
+      return json_result(std::move(report));
     },
     [self](atom::stats, const std::string& process)
       -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       auto doc = self->state.stats(process);
       if (doc.is_null())
         return make_error(status_code::not_found,
@@ -264,10 +281,17 @@ evaluator_behavior(strategies_actor::stateful_pointer<evaluator_state> self,
       self->state.send_evidence_to_peers(true); // catch up new peers
     },
     [self](atom::evidence, const pb::BanditEvidence& msg) {
+      if (!from_this_node(self))
+        return;
       self->state.merge(msg);
     },
-    [self](atom::flush) { self->state.flush(); },
+    [self](atom::flush) {
+      if (from_this_node(self)) // own timer
+        self->state.flush();
+    },
     [self](atom::drain) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       self->state.flush(); // shutdown: keep what was learned
       return caf::ok_atom::value;
     },

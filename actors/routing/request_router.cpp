@@ -4,6 +4,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/local_only.hpp"
 #include "actors/routing/router_state.hpp"
 #include "protocol/local_types.hpp"
 
@@ -229,8 +230,17 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
     caf::anon_send(st.cfg.registry, atom::subscribe_v,
                    caf::actor_cast<caf::actor>(self));
   return {
-    [self](pb::ServeRequest& req) { return self->state.serve(req); },
-    [self](pb::DispatchRequest& req) { return self->state.dispatch(req); },
+    // Requests from other nodes come through this node's ingresses.
+    [self](pb::ServeRequest& req) -> caf::result<pb::ServeResponse> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return self->state.serve(req);
+    },
+    [self](pb::DispatchRequest& req) -> caf::result<pb::DispatchResponse> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return self->state.dispatch(req);
+    },
     [self](atom::update, handler_table_ptr& table) {
       if (table)
         self->state.table = std::move(table);
@@ -240,6 +250,8 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
         self->state.peers_changed(std::move(table));
     },
     [self](atom::drain) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       auto& st = self->state;
       st.draining = true;
       if (st.remote.empty())
@@ -248,9 +260,14 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
       return caf::delegated<caf::ok_atom>{};
     },
     [self](atom::stats) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       return json_result(self->state.stats());
     },
-    [self](atom::sweep) { self->state.sweep(); },
+    [self](atom::sweep) {
+      if (from_this_node(self)) // own timer
+        self->state.sweep();
+    },
   };
 }
 

@@ -1,5 +1,7 @@
 #include "actors/topics/topic_dispatcher.hpp"
 
+#include "actors/local_only.hpp"
+
 #include <caf/actor_system.hpp>
 
 #include "actors/topics/topic_dispatcher_state.hpp"
@@ -211,6 +213,8 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
   st.cfg = std::move(cfg);
   using publish_result = caf::result<pb::PublishResponse>;
   auto publish = [self](pb::PublishRequest& req) -> publish_result {
+    if (!from_this_node(self)) // peers publish through their ingress
+      return refused_remote();
     auto rp = self->make_response_promise<pb::PublishResponse>();
     self->state.publish(std::move(req), [rp](pb::PublishResponse r) mutable {
       rp.deliver(std::move(r));
@@ -228,9 +232,13 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
       return ok_or(self->state.add_route(std::move(r)));
     },
     [self](atom::route, const std::string& id, bool enabled) {
+      if (!from_this_node(self))
+        return ok_or(refused_remote());
       return ok_or(self->state.enable_route(id, enabled));
     },
     [self](atom::drain) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       // Shutdown: refuse new publishes, answer once those running are done.
       auto& st = self->state;
       st.draining = true;
@@ -241,18 +249,26 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
       return rp;
     },
     [self](atom::freeze) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
       self->state.table->freeze();
       self->state.log->info("route table frozen ({} routes)",
                             self->state.table->routes().size());
       return caf::ok_atom::value;
     },
     [self](atom::routes) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       return json_result(self->state.routes_json());
     },
     [self](atom::metrics) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       return json_result(self->state.metrics_json());
     },
     [self](atom::records, const std::string& id) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
       auto i = self->state.records.find(id);
       if (i == self->state.records.end())
         return make_error(status_code::not_found,
@@ -264,6 +280,8 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
       return json_result(std::move(list));
     },
     [self](atom::routes, const pb::TopicRoutes& msg) {
+      if (!from_this_node(self))
+        return;
       self->state.on_peer_routes(msg);
     },
     [self](atom::update, peer_table_ptr& table) {
@@ -278,7 +296,10 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
         o.add_outputs(t.get<std::string>());
       self->state.part_done(seq, slot, std::move(o));
     },
-    [self](atom::sweep) { self->state.sweep(); },
+    [self](atom::sweep) {
+      if (from_this_node(self)) // own timer
+        self->state.sweep();
+    },
   };
 }
 

@@ -259,7 +259,7 @@ CAF_TEST(a leaving peer is left at once and no longer routed to) {
   add_handler(mars, "users", "UserService", "Get");
   prepare_link(earth, mars);
   CAF_REQUIRE(connect(earth, mars));
-  caf::anon_send(mars.cm, atom::leave_v);
+  mars.self->send(mars.cm, atom::leave_v);
   exhaust();
   CAF_CHECK_EQUAL(state_of(earth, "mars"), "left");
   auto r = dispatch(earth, make_dispatch("users", "UserService", "Get"));

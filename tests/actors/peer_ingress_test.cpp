@@ -51,8 +51,8 @@ struct fixture : actor_fixture {
     cfg.node_id = "earth";
     cfg.peer_node = std::move(peer_node);
     cfg.peer_id = std::move(peer_id);
-    cfg.cluster = cluster;
-    cfg.router = router;
+    cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
+    cfg.router = caf::actor_cast<router_actor>(router);
     auto result = spawn_peer_ingress(sys, std::move(cfg));
     run();
     return result;

@@ -40,7 +40,7 @@ struct token_in_environment {
 json stranger(const std::string& address, std::vector<std::string> args) {
   std::vector<std::string> argv{bin("mesh_stranger"), address};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_program(argv, 30s);
+  auto r = run_program(argv, 90s);
   CAF_REQUIRE_EQUAL(r.exit_code, 0);
   auto out = json::parse(r.out, nullptr, false);
   CAF_REQUIRE(out.is_object());
@@ -96,6 +96,13 @@ void attack_peer_port(const node_process& victim, const node_process& other,
     CAF_CHECK_EQUAL(r["status"], "permission_denied");
     CAF_CHECK_EQUAL(r["handle"], false);
   }
+  // Guessed handles: every actor id up to 150, each sent the internal
+  // commands, a leave in the member's name and requests. Some ids reach
+  // real actors (they refuse), none obeys.
+  auto guessed = stranger(victim.listen(), {"guess", "150", other.id()});
+  CAF_MESSAGE("stranger guess: " << guessed.dump());
+  CAF_CHECK_EQUAL(guessed["answered_ok"], 0);
+  CAF_CHECK_GREATER(guessed["refused_by_actor"].get<int>(), 0);
   auto after = take(victim, tok);
   check_unchanged(before, after);
   CAF_CHECK(victim.log().find("is leaving") == std::string::npos);

@@ -8,6 +8,9 @@
 //     serve | dispatch                                  (requests)
 //     hello                                             (a hello, no proof)
 //     console TOKEN JSON | router TOKEN | drain         (console port)
+//     guess N            (every actor id 1..N of the node: leave, connect,
+//                         remove, update, serve, dispatch, hello-less
+//                         heartbeat and leave in a member's name)
 //
 // Prints one JSON line: {"reached": bool, "answered": bool, "status": ...,
 // "error": ..., "handle": bool}. "handle" is true when an actor handle came
@@ -18,6 +21,10 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/io/basp_broker.hpp>
+#include <caf/scoped_execution_unit.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -104,7 +111,62 @@ int main(int argc, char** argv) {
     self->request(target, timeout, xs...)
       .receive([&](caf::ok_atom) { answered_ok(); }, on_error);
   };
-  if (action == "leave") {
+  if (action == "guess") {
+    // A handle for each id, made by deserializing (id, node) the way a
+    // peer's handle arrives: what a stranger who guesses ids can do.
+    auto node = caf::actor_cast<caf::strong_actor_ptr>(target)->node();
+    // The proxies must belong to the BASP broker that holds the connection;
+    // a program of one's own may reach into its own middleman for that.
+    auto bb = sys.middleman().named_broker<caf::io::basp_broker>(
+      caf::atom("BASP"));
+    auto* broker = static_cast<caf::io::basp_broker*>(
+      caf::actor_cast<caf::abstract_actor*>(bb));
+    caf::scoped_execution_unit ctx{&sys};
+    ctx.proxy_registry_ptr(broker->proxy_registry_ptr());
+    size_t answered_ok = 0, refused_by_actor = 0;
+    auto n = static_cast<caf::actor_id>(std::stoul(arg.empty() ? "100" : arg));
+    for (caf::actor_id aid = 1; aid <= n; ++aid) {
+      std::vector<char> buf;
+      caf::binary_serializer sink{sys, buf};
+      if (sink(aid, node))
+        continue;
+      caf::strong_actor_ptr ptr;
+      caf::binary_deserializer source{&ctx, buf};
+      if (source(ptr) || !ptr)
+        continue;
+      auto guessed = caf::actor_cast<caf::actor>(ptr);
+      mesh::pb::ServeRequest serve;
+      *serve.mutable_ref() = echo_ref();
+      mesh::pb::DispatchRequest dispatch;
+      *dispatch.mutable_ref() = echo_ref();
+      mesh::pb::Leave bye;
+      bye.set_node_id(arg2);
+      caf::anon_send(guessed, mesh::atom::leave_v);
+      caf::anon_send(guessed, mesh::atom::leave_v, bye);
+      caf::anon_send(guessed, mesh::atom::update_v, std::string{"127.0.0.1:9"});
+      // An answer that is not an error means the guessed actor obeyed; a
+      // permission_denied means it was reached, and refused.
+      auto ignore = [&](caf::error& err) {
+        if (mesh::to_status_code(err) == mesh::status_code::permission_denied)
+          ++refused_by_actor;
+      };
+      self->send(guessed, mesh::atom::leave_v);
+      self->send(guessed, mesh::atom::leave_v, bye);
+      self->send(guessed, mesh::atom::remove_v, arg2);
+      self->send(guessed, mesh::atom::connect_v, std::string{"127.0.0.1:9"});
+      self->send(guessed, mesh::atom::drain_v);
+      self->request(guessed, std::chrono::milliseconds{50}, serve)
+        .receive([&](mesh::pb::ServeResponse&) { ++answered_ok; }, ignore);
+      self->request(guessed, std::chrono::milliseconds{50}, dispatch)
+        .receive([&](mesh::pb::DispatchResponse&) { ++answered_ok; }, ignore);
+      self->request(guessed, std::chrono::milliseconds{50}, mesh::atom::stats_v)
+        .receive([&](nlohmann::json&) { ++answered_ok; }, ignore);
+    }
+    out["answered"] = true;
+    out["status"] = answered_ok == 0 ? "permission_denied" : "ok";
+    out["answered_ok"] = answered_ok;
+    out["refused_by_actor"] = refused_by_actor;
+  } else if (action == "leave") {
     caf::anon_send(target, mesh::atom::leave_v); // as in the report
     ask(mesh::atom::leave_v);
   } else if (action == "connect") {
