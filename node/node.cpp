@@ -119,7 +119,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.token = self.cfg.console_token;
   if (const char* env = std::getenv("MESH_TEST_INJECT_FAILURES"))
     cc.allow_fault_injection = std::string{env} == "1";
-  cc.request_leave = [cb = self.leave_cb, cluster = self.cluster] {
+  cc.request_leave = [cb = self.leave_cb, cluster = self.cluster, &sys] {
     // meshnode turns this into its shutdown; an embedding program that
     // set no callback just leaves the cluster and keeps running.
     std::function<void()> fn;
@@ -127,10 +127,14 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       std::lock_guard<std::mutex> guard{cb->mtx};
       fn = cb->fn;
     }
-    if (fn)
+    if (fn) {
       fn();
-    else
-      caf::anon_send(cluster, atom::leave_v);
+    } else {
+      // The connection manager takes commands from this node's actors
+      // only, never anonymous ones.
+      caf::scoped_actor me{sys};
+      me->send(cluster, atom::leave_v);
+    }
   };
   // A console on port 0 learns its real address right after publishing.
   cc.console = to_string(self.cfg.console);

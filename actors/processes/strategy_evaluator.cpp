@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cluster/connection_manager.hpp"
 #include "actors/local_only.hpp"
 #include "actors/processes/evidence_store.hpp"
 #include "protocol/safe_json.hpp"
@@ -226,8 +227,8 @@ evaluator_behavior(strategies_actor::stateful_pointer<evaluator_state> self,
     st.log->info("loaded {} process manifest(s) from {}",
                  report["loaded"].size(), st.cfg.manifests_dir);
   if (st.cfg.cluster)
-    caf::anon_send(st.cfg.cluster, atom::subscribe_v,
-                   caf::actor_cast<caf::actor>(self));
+    self->send(caf::actor_cast<cluster_actor>(st.cfg.cluster),
+               atom::subscribe_v, caf::actor_cast<caf::actor>(self));
   return {
     [self](const pb::ProcessRequest& req) -> caf::result<pb::ProcessResponse> {
       if (!from_this_node(self))

@@ -114,7 +114,9 @@ struct registry_state {
     publish();
     // Stop routing first, then let the executor finish what it has.
     retiring.push_back(exec);
-    caf::anon_send(exec, atom::retire_v);
+    // With the registry as sender: executors take commands from this node
+    // only, and an anonymous message could come from anywhere.
+    caf::send_as(caf::actor_cast<caf::actor>(self), exec, atom::retire_v);
     log->info("removed handler {}", path);
     return caf::none;
   }

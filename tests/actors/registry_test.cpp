@@ -100,9 +100,19 @@ CAF_TEST(a duplicate or malformed registration is refused) {
 CAF_TEST(handlers can be removed at any time) {
   start();
   CAF_CHECK(!add(spec("users", "UserService", "Get")));
+  auto* route = latest().find({"users", "UserService", "Get"});
+  CAF_REQUIRE(route != nullptr);
+  auto executor = route->executor;
+  self->monitor(executor);
   auto ok = ask<caf::ok_atom>(reg, atom::remove_v,
                               std::string{"users/UserService/Get"});
   CAF_CHECK(ok == caf::ok_atom::value);
+  // Its executor is told to retire, and ends (nothing was in flight).
+  run();
+  bool ended = false;
+  self->receive([&](caf::down_msg& dm) { ended = dm.source == executor.address(); },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  CAF_CHECK(ended);
   CAF_CHECK(latest().active.empty());
   CAF_CHECK(!latest().serves("users"));
   auto err = ask_error(reg, atom::remove_v, std::string{"users/UserService/Get"});
