@@ -114,6 +114,8 @@ struct topic_dispatcher_state {
   void run_local(publish_run& run, size_t slot, const dispatcher_spec& spec);
   void run_remote(publish_run& run, size_t slot, const peer_route& peer);
   void part_done(uint64_t seq, size_t slot, pb::DispatcherOutcome outcome);
+  /// A dispatcher's request failed: its part is a sanitised dispatcher_error.
+  void part_failed(uint64_t seq, size_t slot, const caf::error& err);
   void part_done(uint64_t seq, size_t slot,
                  std::vector<pb::DispatcherOutcome> outcomes);
   void fail_parts_of_lost_peers();

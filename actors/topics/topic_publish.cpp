@@ -154,8 +154,8 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
   // Every other kind may take time: bound it by the dispatcher timeout.
   arm_sweep(run.deadline[slot]);
   if (kind == "function") {
-    runner->submit([fn = spec.fn, msg = run.msg, me = caf::actor_cast<caf::actor>(self), seq,
-                    slot] {
+    runner->submit([fn = spec.fn, msg = run.msg,
+                    me = caf::actor_cast<caf::actor>(self), seq, slot] {
       caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, msg));
     });
   } else if (kind == "actor") {
@@ -169,12 +169,7 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
               o.add_outputs(t.get<std::string>());
           part_done(seq, slot, std::move(o));
         },
-        [this, seq, slot](caf::error& err) {
-          pb::DispatcherOutcome o;
-          o.set_status("dispatcher_error");
-          o.set_error(redact_secrets(error_text(err)));
-          part_done(seq, slot, std::move(o));
-        });
+        [this, seq, slot](caf::error& err) { part_failed(seq, slot, err); });
   } else { // forward
     pb::DispatchRequest dr;
     to_service_ref(*parse_service_path(spec.forward_to), *dr.mutable_ref());
@@ -200,13 +195,16 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
           }
           part_done(seq, slot, std::move(o));
         },
-        [this, seq, slot](caf::error& err) {
-          pb::DispatcherOutcome o;
-          o.set_status("dispatcher_error");
-          o.set_error(redact_secrets(error_text(err)));
-          part_done(seq, slot, std::move(o));
-        });
+        [this, seq, slot](caf::error& err) { part_failed(seq, slot, err); });
   }
+}
+
+void topic_dispatcher_state::part_failed(uint64_t seq, size_t slot,
+                                         const caf::error& err) {
+  pb::DispatcherOutcome o;
+  o.set_status("dispatcher_error");
+  o.set_error(redact_secrets(error_text(err)));
+  part_done(seq, slot, std::move(o));
 }
 
 void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
