@@ -14,13 +14,47 @@
 
 namespace mesh {
 
+namespace {
+
+template <class Handle>
+caf::actor untyped(const Handle& h) {
+  return caf::actor_cast<caf::actor>(h);
+}
+
+/// How a restartable actor comes back: spawn it again from its config,
+/// install it in its slot, and, for a follower of the cluster's peer
+/// tables, subscribe it to the connection manager (which sends the current
+/// table at once). The successor asks as itself: the connection manager
+/// takes commands from this node's actors only.
+template <class Handle, class Spawn>
+supervised_child restartable(std::string name, actor_slot<Handle> slot,
+                             Spawn spawn, cluster_actor follows = {}) {
+  supervised_child c;
+  c.name = std::move(name);
+  c.current = [slot] { return untyped(slot.get()); };
+  c.restart = [slot, spawn, follows]() mutable {
+    auto successor = spawn();
+    slot.set(successor);
+    if (follows)
+      caf::send_as(untyped(successor), follows, atom::subscribe_v,
+                   untyped(successor));
+    return untyped(successor);
+  };
+  return c;
+}
+
+supervised_child permanent(std::string name, caf::actor current) {
+  supervised_child c;
+  c.name = std::move(name);
+  c.current = [current] { return current; };
+  return c;
+}
+
+} // namespace
+
 std::vector<caf::actor> node_actors::all() const {
-  return {caf::actor_cast<caf::actor>(topics),
-          caf::actor_cast<caf::actor>(strategies),
-          caf::actor_cast<caf::actor>(gate),
-          caf::actor_cast<caf::actor>(cluster),
-          caf::actor_cast<caf::actor>(router),
-          caf::actor_cast<caf::actor>(registry)};
+  return {untyped(topics.get()), untyped(strategies.get()), untyped(gate),
+          untyped(cluster),      untyped(router.get()),    untyped(registry.get())};
 }
 
 node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
@@ -35,7 +69,9 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   rc.max_queue = lim.max_queue;
   rc.default_deadline = milliseconds{lim.default_deadline_ms};
   rc.max_deadline = milliseconds{lim.max_deadline_ms};
-  out.registry = spawn_registry(sys, rc);
+  rc.memory = make_registry_memory();
+  auto spawn_reg = [&sys, rc] { return spawn_registry(sys, rc); };
+  out.registry.set(spawn_reg());
   router_config ro;
   ro.node_id = opts.node_id;
   ro.max_payload_bytes = lim.max_payload_bytes;
@@ -44,22 +80,27 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   ro.max_deadline = milliseconds{lim.max_deadline_ms};
   ro.load_balancing = cfg.cluster.load_balancing;
   ro.registry = out.registry;
-  out.router = spawn_request_router(sys, ro);
+  auto spawn_router = [&sys, ro] { return spawn_request_router(sys, ro); };
+  out.router.set(spawn_router());
   strategy_evaluator_config se;
   se.node_id = opts.node_id;
   se.manifests_dir = cfg.manifests_dir;
   se.data_dir = cfg.data_dir;
-  se.router = caf::actor_cast<caf::actor>(out.router);
+  se.router = out.router;
   se.deadline = milliseconds{lim.default_deadline_ms};
-  out.strategies = spawn_strategy_evaluator(sys, se);
+  // Its state is its files: a successor reads manifests and evidence again.
+  auto spawn_se = [&sys, se] { return spawn_strategy_evaluator(sys, se); };
+  out.strategies.set(spawn_se());
   topic_dispatcher_config td;
   td.node_id = opts.node_id;
-  td.router = caf::actor_cast<caf::actor>(out.router);
+  td.router = out.router;
   td.dispatcher_timeout = milliseconds{cfg.topics.dispatcher_timeout_ms};
   td.max_output_depth = cfg.topics.max_output_depth;
   td.threads = cfg.topics.threads;
   td.runner = opts.topic_runner;
-  out.topics = spawn_topic_dispatcher(sys, td);
+  td.memory = std::make_shared<topic_dispatcher_memory>();
+  auto spawn_td = [&sys, td] { return spawn_topic_dispatcher(sys, td); };
+  out.topics.set(spawn_td());
   connection_manager_config cm;
   cm.node_id = opts.node_id;
   cm.incarnation = opts.incarnation;
@@ -72,16 +113,22 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.timing.redial_initial = milliseconds{cfg.cluster.redial_initial_ms};
   cm.timing.redial_max = milliseconds{cfg.cluster.redial_max_ms};
   cm.connect_timeout = milliseconds{cfg.cluster.connect_timeout_ms};
-  cm.registry = out.registry;
-  cm.router = caf::actor_cast<caf::actor>(out.router);
-  cm.strategies = caf::actor_cast<caf::actor>(out.strategies);
-  cm.topics = caf::actor_cast<caf::actor>(out.topics);
+  cm.registry = out.registry.get();
+  cm.router = out.router;
+  cm.strategies = out.strategies;
+  cm.topics = out.topics;
   // The evaluator and the topic dispatcher follow the cluster's peer tables.
-  cm.subscribers = {caf::actor_cast<caf::actor>(out.strategies),
-                    caf::actor_cast<caf::actor>(out.topics)};
+  cm.subscribers = {untyped(out.strategies.get()), untyped(out.topics.get())};
   out.cluster = spawn_connection_manager(sys, cm);
-  out.gate = spawn_gate(sys, opts.node_id,
-                        caf::actor_cast<caf::actor>(out.cluster));
+  out.gate = spawn_gate(sys, opts.node_id, untyped(out.cluster));
+  out.children = {
+    restartable("registry", out.registry, spawn_reg),
+    restartable("router", out.router, spawn_router, out.cluster),
+    restartable("strategy evaluator", out.strategies, spawn_se, out.cluster),
+    restartable("topic dispatcher", out.topics, spawn_td, out.cluster),
+    permanent("connection manager", untyped(out.cluster)),
+    permanent("gate", untyped(out.gate)),
+  };
   return out;
 }
 

@@ -2,7 +2,8 @@
 
 // The one place that spawns a node's actors and wires them together:
 // registry, router, strategy evaluator, topic dispatcher, connection
-// manager (which spawns an ingress per peer) and the gate. meshnode's
+// manager (which spawns an ingress per peer) and the gate, and says how the
+// supervisor restarts each (node_supervisor.hpp). meshnode's
 // mesh::node and the test fixtures both call it, so tests run the real
 // wiring. Publishing the gate (plain or TLS) and the console is the
 // caller's: the simulated network of the tests publishes differently.
@@ -14,8 +15,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/actor_slot.hpp"
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/handlers/job_runner.hpp"
+#include "actors/node_supervisor.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
@@ -26,12 +29,18 @@
 namespace mesh {
 
 struct node_actors {
-  registry_actor registry;
-  router_actor router;
-  strategies_actor strategies;
-  topics_actor topics;
+  // Slots: the supervisor restarts these in place (actors/actor_slot.hpp).
+  actor_slot<registry_actor> registry;
+  actor_slot<router_actor> router;
+  actor_slot<strategies_actor> strategies;
+  actor_slot<topics_actor> topics;
   cluster_actor cluster; ///< connection manager
   gate_actor gate;    ///< what the peer port publishes
+
+  /// What the node's supervisor watches: each actor above, with how to
+  /// restart it with its state rebuilt (the connection manager and the gate
+  /// cannot be restarted on their own).
+  std::vector<supervised_child> children;
 
   /// Every actor, in the order shutdown ends them.
   std::vector<caf::actor> all() const;

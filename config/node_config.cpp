@@ -164,6 +164,8 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       l.max_queue = i->value("max_queue", l.max_queue);
       l.max_hops = i->value("max_hops", l.max_hops);
       l.max_json_depth = i->value("max_json_depth", l.max_json_depth);
+      l.max_restarts = i->value("max_restarts", l.max_restarts);
+      l.restart_window_ms = i->value("restart_window_ms", l.restart_window_ms);
       l.shutdown_grace_ms = i->value("shutdown_grace_ms", l.shutdown_grace_ms);
       if (l.default_deadline_ms > l.max_deadline_ms)
         return fail("/limits/default_deadline_ms",

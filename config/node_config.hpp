@@ -27,6 +27,10 @@ struct limits_config {
   size_t max_queue = 1024;
   uint32_t max_hops = 4;
   size_t max_json_depth = 64; ///< JSON payloads and manifests
+  /// The node's supervisor gives up (exit 70) after more restarts than
+  /// this within restart_window_ms.
+  uint32_t max_restarts = 5;
+  uint32_t restart_window_ms = 60000;
   uint32_t shutdown_grace_ms = 10000;
 };
 

@@ -30,6 +30,20 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
   if (r.contains("cluster_size"))
     out << "cluster:    " << r["cluster_size"] << " node(s), "
         << r.value("peers_up", 0) << " peer(s) up\n";
+  // One line for the node's actors; a line more for each that restarted.
+  auto actors = r.value("actors", nlohmann::json::array());
+  if (actors.empty())
+    return;
+  size_t running = 0;
+  for (const auto& a : actors)
+    if (a.value("health", "") == "running")
+      ++running;
+  out << "actors:     " << running << " of " << actors.size() << " running\n";
+  for (const auto& a : actors)
+    if (a.value("restarts", 0) > 0 || a.value("health", "") != "running")
+      out << "  " << a.value("name", "") << ": " << a.value("health", "")
+          << ", " << a.value("restarts", 0) << " restart(s), last: "
+          << a.value("last_failure", "-") << "\n";
 }
 
 void print_handlers(std::ostream& out, const nlohmann::json& list) {

@@ -70,6 +70,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   st->topics = actors.topics;
   st->cluster = actors.cluster;
   st->gate = actors.gate;
+  auto children = std::move(actors.children);
   st->cfg = std::move(cfg);
   std::unique_ptr<node> result{new node(std::move(st))};
   auto& self = *result->impl_;
@@ -117,6 +118,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.strategies = self.strategies;
   cc.topics = self.topics;
   cc.token = self.cfg.console_token;
+  actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
+  cc.supervisor = supervisor_slot;
   if (const char* env = std::getenv("MESH_TEST_INJECT_FAILURES"))
     cc.allow_fault_injection = std::string{env} == "1";
   cc.request_leave = [cb = self.leave_cb, cluster = self.cluster, &sys] {
@@ -154,24 +157,26 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     caf::scoped_actor me{sys};
     me->send(self.console_actor, atom::update_v, to_string(self.console));
   }
-  watchdog_config wc;
-  wc.node_id = self.id;
-  wc.watched = {{"router", caf::actor_cast<caf::actor>(self.router)},
-                {"registry", caf::actor_cast<caf::actor>(self.registry)},
-                {"connection manager", caf::actor_cast<caf::actor>(self.cluster)},
-                {"strategy evaluator",
-                 caf::actor_cast<caf::actor>(self.strategies)},
-                {"topic dispatcher", caf::actor_cast<caf::actor>(self.topics)},
-                {"gate", caf::actor_cast<caf::actor>(self.gate)},
-                {"console", caf::actor_cast<caf::actor>(self.console_actor)}};
-  wc.on_failure = [impl = &self, leave = cc.request_leave](const std::string& what) {
+  supervisor_config sc;
+  sc.node_id = self.id;
+  sc.children = std::move(children);
+  sc.children.push_back(
+    {"console",
+     [console = caf::actor_cast<caf::actor>(self.console_actor)] {
+       return console;
+     },
+     {}});
+  sc.max_restarts = self.cfg.limits.max_restarts;
+  sc.window = std::chrono::milliseconds{self.cfg.limits.restart_window_ms};
+  sc.on_failure = [impl = &self, leave = cc.request_leave](const std::string& what) {
     {
       std::lock_guard<std::mutex> guard{impl->mtx};
       impl->failure = what;
     }
     leave();
   };
-  self.watchdog = spawn_node_watchdog(sys, std::move(wc));
+  self.supervisor = spawn_node_supervisor(sys, std::move(sc));
+  supervisor_slot.set(self.supervisor);
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));
   return result;
@@ -203,11 +208,11 @@ caf::actor_system& node::system() {
 }
 
 caf::actor node::router() const {
-  return caf::actor_cast<caf::actor>(impl_->router);
+  return caf::actor_cast<caf::actor>(impl_->router.get());
 }
 
 registry_actor node::registry() const {
-  return impl_->registry;
+  return impl_->registry.get();
 }
 
 cluster_actor node::cluster() const {
@@ -215,11 +220,11 @@ cluster_actor node::cluster() const {
 }
 
 caf::actor node::strategies() const {
-  return caf::actor_cast<caf::actor>(impl_->strategies);
+  return caf::actor_cast<caf::actor>(impl_->strategies.get());
 }
 
 caf::actor node::topics() const {
-  return caf::actor_cast<caf::actor>(impl_->topics);
+  return caf::actor_cast<caf::actor>(impl_->topics.get());
 }
 
 caf::actor node::console() const {
@@ -246,9 +251,9 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.log->info("node {} shutting down", st.id);
   {
     caf::scoped_actor self{*st.sys};
-    if (st.watchdog) // from now on, actors end on purpose
-      self->request(st.watchdog, std::chrono::seconds{1}, atom::drain_v)
-        .receive([] {}, [](caf::error&) {});
+    if (st.supervisor) // from now on, actors end on purpose
+      self->request(st.supervisor, std::chrono::seconds{1}, atom::drain_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
     auto deadline = std::chrono::steady_clock::now() + grace;
     auto left = [&] {
       auto d = deadline - std::chrono::steady_clock::now();
@@ -260,22 +265,22 @@ void node::shutdown(std::chrono::milliseconds grace) {
     if (st.cluster)
       self->request(st.cluster, left(), atom::leave_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
-    if (st.topics) // publishes first: their forward dispatchers use the router
-      self->request(st.topics, left(), atom::drain_v)
+    if (auto a = st.topics.get()) // publishes first: their forward dispatchers use the router
+      self->request(a, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
-    if (st.router)
-      self->request(st.router, left(), atom::drain_v)
+    if (auto a = st.router.get())
+      self->request(a, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
-    if (st.registry)
-      self->request(st.registry, left(), atom::drain_v)
+    if (auto a = st.registry.get())
+      self->request(a, left(), atom::drain_v)
         .receive([](caf::ok_atom) {},
                  [&](caf::error& err) {
                    st.log->warn("shutdown: handlers still busy after {} ms: {}",
                                 grace.count(), error_text(err));
                  });
     // Keep what the bandit learned (its file survives a restart).
-    if (st.strategies)
-      self->request(st.strategies, left(), atom::drain_v)
+    if (auto a = st.strategies.get())
+      self->request(a, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     // 4. no new meshctl connections; answer the commands already received
     //    (the router now answers at once, so this is quick).
@@ -288,16 +293,16 @@ void node::shutdown(std::chrono::milliseconds grace) {
     for (auto& a : st.actors())
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
-    if (st.watchdog)
-      self->send_exit(st.watchdog, caf::exit_reason::user_shutdown);
+    if (st.supervisor)
+      self->send_exit(st.supervisor, caf::exit_reason::user_shutdown);
   }
-  st.registry = registry_actor{};
-  st.router = router_actor{};
+  st.registry.set(registry_actor{});
+  st.router.set(router_actor{});
   st.cluster = cluster_actor{};
-  st.strategies = strategies_actor{};
-  st.topics = topics_actor{};
+  st.strategies.set(strategies_actor{});
+  st.topics.set(topics_actor{});
   st.console_actor = mesh::console_actor{};
-  st.watchdog = watchdog_actor{};
+  st.supervisor = supervisor_actor{};
   st.gate = gate_actor{};
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();

@@ -26,7 +26,7 @@ caf::error ask_ok(caf::actor_system& sys, const Handle& dest,
 } // namespace
 
 caf::error node::add_handler(handler_spec spec) {
-  return ask_ok(*impl_->sys, impl_->registry, atom::add_v, std::move(spec));
+  return ask_ok(*impl_->sys, impl_->registry.get(), atom::add_v, std::move(spec));
 }
 
 namespace {
@@ -56,17 +56,17 @@ void node::add_actor(service_key key, caf::actor handler,
 }
 
 caf::error node::remove_handler(const std::string& path) {
-  return ask_ok(*impl_->sys, impl_->registry, atom::remove_v, path);
+  return ask_ok(*impl_->sys, impl_->registry.get(), atom::remove_v, path);
 }
 
 caf::error node::set_validator(std::shared_ptr<const registry_validator> v) {
-  return ask_ok(*impl_->sys, impl_->registry, atom::validator_v, std::move(v));
+  return ask_ok(*impl_->sys, impl_->registry.get(), atom::validator_v, std::move(v));
 }
 
 pb::DispatchResponse node::dispatch(pb::DispatchRequest req) {
   caf::scoped_actor self{*impl_->sys};
   pb::DispatchResponse result;
-  self->request(impl_->router, caf::infinite, std::move(req))
+  self->request(impl_->router.get(), caf::infinite, std::move(req))
     .receive([&](pb::DispatchResponse& r) { result = std::move(r); },
              [&](caf::error& err) {
                result.mutable_status()->set_code(
@@ -79,7 +79,7 @@ pb::DispatchResponse node::dispatch(pb::DispatchRequest req) {
 pb::ProcessResponse node::process(pb::ProcessRequest req) {
   caf::scoped_actor self{*impl_->sys};
   pb::ProcessResponse result;
-  self->request(impl_->strategies, caf::infinite, std::move(req))
+  self->request(impl_->strategies.get(), caf::infinite, std::move(req))
     .receive([&](pb::ProcessResponse& r) { result = std::move(r); },
              [&](caf::error& err) {
                result.mutable_status()->set_code(
@@ -95,14 +95,14 @@ caf::error node::report_outcome(const std::string& process,
   report.set_process_name(process);
   report.set_variant_id(variant_id);
   report.set_success(success);
-  return ask_ok(*impl_->sys, impl_->strategies, atom::outcome_v,
+  return ask_ok(*impl_->sys, impl_->strategies.get(), atom::outcome_v,
                 std::move(report));
 }
 
 caf::expected<nlohmann::json> node::reload_manifests() {
   caf::scoped_actor self{*impl_->sys};
   caf::expected<nlohmann::json> result{nlohmann::json{}};
-  self->request(impl_->strategies, caf::infinite, atom::reload_v)
+  self->request(impl_->strategies.get(), caf::infinite, atom::reload_v)
     .receive([&](nlohmann::json& report) { result = std::move(report); },
              [&](caf::error& err) { result = std::move(err); });
   return result;
@@ -111,11 +111,11 @@ caf::expected<nlohmann::json> node::reload_manifests() {
 // -- topics -------------------------------------------------------------------
 
 caf::error node::add_dispatcher(dispatcher_spec spec) {
-  return ask_ok(*impl_->sys, impl_->topics, atom::dispatcher_v, std::move(spec));
+  return ask_ok(*impl_->sys, impl_->topics.get(), atom::dispatcher_v, std::move(spec));
 }
 
 caf::error node::add_route(topic_route route) {
-  return ask_ok(*impl_->sys, impl_->topics, atom::route_v, std::move(route));
+  return ask_ok(*impl_->sys, impl_->topics.get(), atom::route_v, std::move(route));
 }
 
 void node::add_dispatcher(std::string id, message_category category,
@@ -130,7 +130,7 @@ void node::add_topic_route(topic_route route) {
 }
 
 caf::error node::freeze_routes() {
-  return ask_ok(*impl_->sys, impl_->topics, atom::freeze_v);
+  return ask_ok(*impl_->sys, impl_->topics.get(), atom::freeze_v);
 }
 
 caf::error node::add_configured_topics() {
@@ -156,7 +156,7 @@ caf::error node::add_configured_topics() {
 pb::PublishResponse node::publish(pb::PublishRequest req) {
   caf::scoped_actor self{*impl_->sys};
   pb::PublishResponse result;
-  self->request(impl_->topics, caf::infinite, std::move(req))
+  self->request(impl_->topics.get(), caf::infinite, std::move(req))
     .receive([&](pb::PublishResponse& r) { result = std::move(r); },
              [&](caf::error& err) {
                result.set_status("publish_failed");

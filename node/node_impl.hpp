@@ -14,7 +14,8 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/console/console.hpp"
-#include "actors/node_watchdog.hpp"
+#include "actors/actor_slot.hpp"
+#include "actors/node_supervisor.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
@@ -34,14 +35,15 @@ struct node::impl {
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::string incarnation = random_hex_token();
-  registry_actor registry;
-  router_actor router;
+  // Slots: the supervisor may restart these (actors/actor_slot.hpp).
+  actor_slot<registry_actor> registry;
+  actor_slot<router_actor> router;
   cluster_actor cluster;
-  strategies_actor strategies;
-  topics_actor topics;
+  actor_slot<strategies_actor> strategies;
+  actor_slot<topics_actor> topics;
   mesh::console_actor console_actor;
-  watchdog_actor watchdog;
-  std::string failure; ///< what the watchdog saw die (guarded by mtx)
+  supervisor_actor supervisor;
+  std::string failure; ///< why the supervisor gave up (guarded by mtx)
   gate_actor gate;
   std::mutex mtx;
   bool stopped = false;
@@ -54,12 +56,12 @@ struct node::impl {
 
   std::vector<caf::actor> actors() const {
     return {caf::actor_cast<caf::actor>(console_actor),
-            caf::actor_cast<caf::actor>(topics),
-            caf::actor_cast<caf::actor>(strategies),
+            caf::actor_cast<caf::actor>(topics.get()),
+            caf::actor_cast<caf::actor>(strategies.get()),
             caf::actor_cast<caf::actor>(gate),
             caf::actor_cast<caf::actor>(cluster),
-            caf::actor_cast<caf::actor>(router),
-            caf::actor_cast<caf::actor>(registry)};
+            caf::actor_cast<caf::actor>(router.get()),
+            caf::actor_cast<caf::actor>(registry.get())};
   }
 };
 

@@ -59,8 +59,8 @@ void net_fixture::start(planet& p, std::vector<std::string> namespaces,
   opts.node_id = p.id;
   opts.incarnation = p.id + "-incarnation";
   p.actors = spawn_node_actors(p.sys, cfg, opts);
-  p.registry = p.actors.registry;
-  p.router = caf::actor_cast<caf::actor>(p.actors.router);
+  p.registry = p.actors.registry.get();
+  p.router = caf::actor_cast<caf::actor>(p.actors.router.get());
   p.cm = p.actors.cluster;
   p.gate = p.actors.gate;
   p.mpx.provide_acceptor(planet::port, p.acceptor);

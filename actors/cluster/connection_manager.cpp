@@ -57,9 +57,9 @@ ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
     ic.node_id = cfg.node_id;
     ic.peer_node = node;
     ic.cluster = caf::actor_cast<cluster_actor>(self);
-    ic.router = caf::actor_cast<router_actor>(cfg.router);
-    ic.strategies = caf::actor_cast<strategies_actor>(cfg.strategies);
-    ic.topics = caf::actor_cast<topics_actor>(cfg.topics);
+    ic.router = cfg.router;
+    ic.strategies = cfg.strategies;
+    ic.topics = cfg.topics;
     i->second.actor = spawn_peer_ingress(self->system(), std::move(ic));
   }
   return i->second;
@@ -275,8 +275,8 @@ cluster_actor::behavior_type connection_manager_behavior(
   st.dir = peer_directory{cfg.timing};
   st.cfg = std::move(cfg);
   st.services.set_node_id(st.cfg.node_id);
-  if (st.cfg.router)
-    st.subscribers.push_back(st.cfg.router);
+  if (auto router = st.cfg.router.get())
+    st.subscribers.push_back(caf::actor_cast<caf::actor>(router));
   for (const auto& s : st.cfg.subscribers) {
     st.subscribers.push_back(s);
     caf::anon_send(s, atom::update_v, st.dir.snapshot());

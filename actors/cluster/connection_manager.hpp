@@ -42,7 +42,11 @@
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/actor_slot.hpp"
 #include "actors/cluster/peer_directory.hpp"
+#include "actors/processes/strategy_evaluator.hpp"
+#include "actors/routing/request_router.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
 #include "actors/handlers/handler_table.hpp"
 #include "actors/routing/registry.hpp"
 #include "protocol/local_types.hpp"
@@ -77,9 +81,10 @@ struct connection_manager_config {
   std::chrono::milliseconds connect_timeout{5000};
   bool tls = false; ///< dial through CAF's OpenSSL module (mutual TLS)
   registry_actor registry;
-  caf::actor router;
-  caf::actor strategies; ///< offered to peers (may be null)
-  caf::actor topics;     ///< offered to peers (may be null)
+  // Slots: the supervisor may restart these; ingresses reach the current one.
+  actor_slot<router_actor> router;
+  actor_slot<strategies_actor> strategies; ///< offered to peers (may be empty)
+  actor_slot<topics_actor> topics;         ///< offered to peers (may be empty)
   /// Get (atom::update, peer_table_ptr) on every change, like the router.
   std::vector<caf::actor> subscribers;
 };

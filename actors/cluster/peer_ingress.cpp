@@ -70,7 +70,7 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
       if (!admitted(self))
         return refusal(self);
       auto rp = self->make_response_promise<pb::ServeResponse>();
-      self->request(self->state.cfg.router, caf::infinite, std::move(req))
+      self->request(self->state.cfg.router.get(), caf::infinite, std::move(req))
         .then([rp](pb::ServeResponse& r) mutable { rp.deliver(std::move(r)); },
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
@@ -84,7 +84,7 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
                           "node " + self->state.cfg.node_id
                             + " has no topic dispatcher");
       auto rp = self->make_response_promise<pb::PublishResponse>();
-      self->request(self->state.cfg.topics, caf::infinite, atom::publish_v,
+      self->request(self->state.cfg.topics.get(), caf::infinite, atom::publish_v,
                     std::move(req))
         .then(
           [rp](pb::PublishResponse& r) mutable { rp.deliver(std::move(r)); },
@@ -94,12 +94,12 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
     [self](atom::routes, pb::TopicRoutes& msg) {
       if (admitted(self) && names_peer(self, msg.node_id())
           && self->state.cfg.topics)
-        self->send(self->state.cfg.topics, atom::routes_v, std::move(msg));
+        self->send(self->state.cfg.topics.get(), atom::routes_v, std::move(msg));
     },
     [self](atom::evidence, pb::BanditEvidence& msg) {
       // Evidence is gossip: it carries every node's counters, not one.
       if (admitted(self) && self->state.cfg.strategies)
-        self->send(self->state.cfg.strategies, atom::evidence_v,
+        self->send(self->state.cfg.strategies.get(), atom::evidence_v,
                    std::move(msg));
     },
     [](atom::connect, const std::string&) {

@@ -27,6 +27,7 @@
 #include <caf/fwd.hpp>
 #include <caf/node_id.hpp>
 
+#include "actors/actor_slot.hpp"
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
@@ -43,9 +44,10 @@ struct peer_ingress_config {
   caf::node_id peer_node; ///< admitted senders live on this CAF node
   std::string peer_id;   ///< empty: pending until armed
   cluster_actor cluster;     ///< connection manager: arms it, owns it
-  router_actor router;
-  strategies_actor strategies; ///< may be null
-  topics_actor topics;         ///< may be null
+  // Slots: the supervisor may restart these (actors/actor_slot.hpp).
+  actor_slot<router_actor> router;
+  actor_slot<strategies_actor> strategies; ///< may be empty
+  actor_slot<topics_actor> topics;         ///< may be empty
 };
 
 peer_ingress_actor spawn_peer_ingress(caf::actor_system& sys,

@@ -17,7 +17,7 @@ namespace {
 struct client_ingress_state {
   static inline const char* name = "mesh.client_ingress";
   std::string node_id;
-  caf::actor router;
+  actor_slot<router_actor> router;
   caf::actor console;
   bool open = false;
   std::set<caf::node_id> admitted;
@@ -26,7 +26,7 @@ struct client_ingress_state {
 client_ingress_actor::behavior_type client_ingress_behavior(
   client_ingress_actor::stateful_pointer<client_ingress_state> self,
   std::string node_id,
-  caf::actor router, caf::actor console, bool open) {
+  actor_slot<router_actor> router, caf::actor console, bool open) {
   auto& st = self->state;
   st.node_id = std::move(node_id);
   st.router = std::move(router);
@@ -51,7 +51,7 @@ client_ingress_actor::behavior_type client_ingress_behavior(
       if (!src || (!st.open && st.admitted.count(src->node()) == 0))
         return refuse();
       auto rp = self->make_response_promise<pb::DispatchResponse>();
-      self->request(st.router, caf::infinite, std::move(req))
+      self->request(st.router.get(), caf::infinite, std::move(req))
         .then(
           [rp](pb::DispatchResponse& r) mutable { rp.deliver(std::move(r)); },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
@@ -69,7 +69,7 @@ client_ingress_actor::behavior_type client_ingress_behavior(
 
 client_ingress_actor
 spawn_client_ingress(caf::actor_system& sys, std::string node_id,
-                                caf::actor router, caf::actor console,
+                                actor_slot<router_actor> router, caf::actor console,
                                 bool open) {
   return sys.spawn(client_ingress_behavior, std::move(node_id),
                    std::move(router), std::move(console), open);

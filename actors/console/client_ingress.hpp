@@ -16,6 +16,8 @@
 #include <caf/fwd.hpp>
 #include <caf/node_id.hpp>
 
+#include "actors/actor_slot.hpp"
+#include "actors/routing/request_router.hpp"
 #include "protocol/peer_actors.hpp"
 
 namespace mesh {
@@ -26,7 +28,7 @@ using client_ingress_actor
 /// `open`: no console token is configured, every client is admitted.
 client_ingress_actor
 spawn_client_ingress(caf::actor_system& sys, std::string node_id,
-                                caf::actor router, caf::actor console,
+                                actor_slot<router_actor> router, caf::actor console,
                                 bool open);
 
 } // namespace mesh

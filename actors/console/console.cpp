@@ -79,7 +79,7 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
   add_strategy_commands(st.commands);
   add_topic_commands(st.commands);
   st.clients = spawn_client_ingress(self->system(), st.cfg.node_id,
-                                    caf::actor_cast<caf::actor>(st.cfg.router),
+                                    st.cfg.router,
                                     caf::actor_cast<caf::actor>(self),
                                     st.cfg.token.empty());
   // Whether the token shown is right (any, when none is configured).

@@ -26,7 +26,9 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/actor_slot.hpp"
 #include "actors/cluster/connection_manager.hpp"
+#include "actors/node_supervisor.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
@@ -52,11 +54,15 @@ struct console_config {
   std::string listen;   ///< host:port of the peer listener
   std::string console;  ///< host:port of this console
   std::chrono::system_clock::time_point started;
-  router_actor router;
-  registry_actor registry;
+  // Slots: the supervisor may restart these (actors/actor_slot.hpp).
+  actor_slot<router_actor> router;
+  actor_slot<registry_actor> registry;
   cluster_actor cluster; ///< connection_manager (may be null)
-  strategies_actor strategies; ///< strategy_evaluator (may be null)
-  topics_actor topics;   ///< topic_dispatcher (may be null)
+  actor_slot<strategies_actor> strategies; ///< strategy_evaluator (may be empty)
+  actor_slot<topics_actor> topics;   ///< topic_dispatcher (may be empty)
+  /// The node's supervisor: `status` shows each actor's health and
+  /// restarts (a slot: it starts after the console; may stay empty).
+  actor_slot<supervisor_actor> supervisor;
   std::string token;     ///< console token; empty: none
   /// Asks the node to leave the cluster (meshctl leave); runs on the
   /// console's thread and must not block.

@@ -25,7 +25,7 @@ void cmd_peers(console_actor::pointer self, const console_config& env,
   if (!require_cluster(env, reply))
     return;
   // In-flight counts live in the router, membership in the manager.
-  self->request(env.router, ask_timeout, atom::stats_v)
+  self->request(env.router.get(), ask_timeout, atom::stats_v)
     .then(
       [self, env, reply](nlohmann::json& stats) {
         self->request(env.cluster, ask_timeout, atom::peers_v,

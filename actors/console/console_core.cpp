@@ -15,9 +15,26 @@ namespace {
 
 constexpr auto ask_timeout = std::chrono::seconds{5};
 
+// The last part of status: each actor's health and restarts.
+void add_actor_health(console_actor::pointer self, const console_config& env,
+                      nlohmann::json summary, console_reply reply) {
+  auto supervisor = env.supervisor.get();
+  if (!supervisor) {
+    reply(console_ok(std::move(summary)));
+    return;
+  }
+  self->request(supervisor, ask_timeout, atom::stats_v)
+    .then(
+      [reply, summary](nlohmann::json& actors) mutable {
+        summary["actors"] = std::move(actors);
+        reply(console_ok(std::move(summary)));
+      },
+      [reply](caf::error& err) { reply(console_error(err)); });
+}
+
 void cmd_status(console_actor::pointer self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
-  self->request(env.registry, ask_timeout, atom::stats_v)
+  self->request(env.registry.get(), ask_timeout, atom::stats_v)
     .then(
       [self, env, reply](nlohmann::json& summary) {
         auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
@@ -28,15 +45,16 @@ void cmd_status(console_actor::pointer self, const console_config& env,
         summary["uptime_s"] = uptime.count();
         if (!env.cluster) {
           summary["cluster_size"] = 1;
-          reply(console_ok(std::move(summary)));
+          add_actor_health(self, env, std::move(summary), std::move(reply));
           return;
         }
         self->request(env.cluster, ask_timeout, atom::stats_v)
           .then(
-            [reply, summary](nlohmann::json& cluster) mutable {
+            [self, env, reply, summary](nlohmann::json& cluster) mutable {
               for (auto& [key, value] : cluster.items())
                 summary[key] = value;
-              reply(console_ok(std::move(summary)));
+              add_actor_health(self, env, std::move(summary),
+                               std::move(reply));
             },
             [reply](caf::error& err) { reply(console_error(err)); });
       },
@@ -45,7 +63,7 @@ void cmd_status(console_actor::pointer self, const console_config& env,
 
 void cmd_handlers(console_actor::pointer self, const console_config& env,
                   const nlohmann::json&, console_reply reply) {
-  self->request(env.registry, ask_timeout, atom::handlers_v)
+  self->request(env.registry.get(), ask_timeout, atom::handlers_v)
     .then([reply](nlohmann::json& list) { reply(console_ok(std::move(list))); },
           [reply](caf::error& err) { reply(console_error(err)); });
 }
@@ -84,7 +102,7 @@ void cmd_dispatch(console_actor::pointer self, const console_config& env,
     return;
   if (auto* target = string_arg(args, "target"))
     req.set_target_node_id(*target);
-  self->request(env.router, caf::infinite, std::move(req))
+  self->request(env.router.get(), caf::infinite, std::move(req))
     .then(
       [reply](pb::DispatchResponse& r) {
         reply(describe_response(r, r.handled_by()));
@@ -97,7 +115,7 @@ void cmd_serve(console_actor::pointer self, const console_config& env,
   pb::ServeRequest req;
   if (!fill_request(args, req, reply))
     return;
-  self->request(env.router, caf::infinite, std::move(req))
+  self->request(env.router.get(), caf::infinite, std::move(req))
     .then(
       [reply](pb::ServeResponse& r) {
         reply(describe_response(r, r.executor_id()));
@@ -114,11 +132,11 @@ void cmd_namespaces(console_actor::pointer self, const console_config& env,
   };
   auto fail = [reply](caf::error& err) { reply(console_error(err)); };
   if (action != nullptr && name != nullptr && *action == "add") {
-    self->request(env.registry, ask_timeout, atom::namespaces_v, atom::add_v,
+    self->request(env.registry.get(), ask_timeout, atom::namespaces_v, atom::add_v,
                   *name)
       .then(done, fail);
   } else if (action != nullptr && name != nullptr && *action == "remove") {
-    self->request(env.registry, ask_timeout, atom::namespaces_v,
+    self->request(env.registry.get(), ask_timeout, atom::namespaces_v,
                   atom::remove_v, *name)
       .then(done, fail);
   } else {
@@ -148,7 +166,7 @@ void cmd_validator(console_actor::pointer self, const console_config& env,
     validator = v;
   }
   auto description = validator ? validator->describe() : "none";
-  self->request(env.registry, ask_timeout, atom::validator_v, validator)
+  self->request(env.registry.get(), ask_timeout, atom::validator_v, validator)
     .then(
       [reply, description](caf::ok_atom) {
         reply(console_ok({{"validator", description}}));
@@ -168,15 +186,15 @@ void cmd_inject_failure(console_actor::pointer self, const console_config& env,
   caf::actor target;
   if (name == nullptr) {
   } else if (*name == "router") {
-    target = caf::actor_cast<caf::actor>(env.router);
+    target = caf::actor_cast<caf::actor>(env.router.get());
   } else if (*name == "registry") {
-    target = caf::actor_cast<caf::actor>(env.registry);
+    target = caf::actor_cast<caf::actor>(env.registry.get());
   } else if (*name == "connection manager") {
     target = caf::actor_cast<caf::actor>(env.cluster);
   } else if (*name == "strategy evaluator") {
-    target = caf::actor_cast<caf::actor>(env.strategies);
+    target = caf::actor_cast<caf::actor>(env.strategies.get());
   } else if (*name == "topic dispatcher") {
-    target = caf::actor_cast<caf::actor>(env.topics);
+    target = caf::actor_cast<caf::actor>(env.topics.get());
   }
   if (!target) {
     reply(console_error(status_code::invalid_argument,

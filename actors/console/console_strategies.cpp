@@ -27,7 +27,7 @@ nlohmann::json describe(const pb::ProcessResponse& r) {
 
 void cmd_process(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
-  if (!require_actor(env.strategies, evaluator, env, reply))
+  if (!require_actor(env.strategies.get(), evaluator, env, reply))
     return;
   auto* name = string_arg(args, "process");
   if (name == nullptr) {
@@ -48,14 +48,14 @@ void cmd_process(console_actor::pointer self, const console_config& env,
   if (auto i = args.find("deadline_ms");
       i != args.end() && i->is_number_unsigned())
     req.set_deadline_ms(i->get<uint32_t>());
-  self->request(env.strategies, caf::infinite, std::move(req))
+  self->request(env.strategies.get(), caf::infinite, std::move(req))
     .then([reply](pb::ProcessResponse& r) { reply(describe(r)); },
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
 void cmd_outcome(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
-  if (!require_actor(env.strategies, evaluator, env, reply))
+  if (!require_actor(env.strategies.get(), evaluator, env, reply))
     return;
   auto* process = string_arg(args, "process");
   auto* variant = string_arg(args, "variant");
@@ -71,7 +71,7 @@ void cmd_outcome(console_actor::pointer self, const console_config& env,
   report.set_process_name(*process);
   report.set_variant_id(*variant);
   report.set_success(success->get<bool>());
-  self->request(env.strategies, console_ask_timeout, atom::outcome_v, report)
+  self->request(env.strategies.get(), console_ask_timeout, atom::outcome_v, report)
     .then(
       [reply, report](caf::ok_atom) {
         reply(console_ok({{"process", report.process_name()},
@@ -85,16 +85,16 @@ void cmd_manifests(console_actor::pointer self, const console_config& env,
                    const nlohmann::json& args, console_reply reply) {
   auto action = args.value("action", std::string{"list"});
   if (action == "list")
-    ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::manifests_v);
+    ask_json(self, env.strategies.get(), evaluator, env, std::move(reply), atom::manifests_v);
   else if (action == "reload")
-    ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::reload_v);
+    ask_json(self, env.strategies.get(), evaluator, env, std::move(reply), atom::reload_v);
   else if (action == "show") {
     auto* name = string_arg(args, "name");
     if (name == nullptr)
       reply(console_error(status_code::invalid_argument,
                           "manifests show needs \"name\" (a process name)"));
     else
-      ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::manifests_v, *name);
+      ask_json(self, env.strategies.get(), evaluator, env, std::move(reply), atom::manifests_v, *name);
   } else
     reply(console_error(status_code::invalid_argument,
                         "manifests action must be list, show or reload, not '"
@@ -110,7 +110,7 @@ void cmd_strategy_stats(console_actor::pointer self,
                         "strategy_stats needs \"process\" (a process name)"));
     return;
   }
-  ask_json(self, env.strategies, evaluator, env, std::move(reply), atom::stats_v, *name);
+  ask_json(self, env.strategies.get(), evaluator, env, std::move(reply), atom::stats_v, *name);
 }
 
 } // namespace

@@ -41,7 +41,7 @@ nlohmann::json describe(const pb::PublishResponse& r) {
 
 void cmd_publish(console_actor::pointer self, const console_config& env,
                  const nlohmann::json& args, console_reply reply) {
-  if (!require_actor(env.topics, dispatcher, env, reply))
+  if (!require_actor(env.topics.get(), dispatcher, env, reply))
     return;
   auto* topic = string_arg(args, "topic");
   if (topic == nullptr) {
@@ -59,19 +59,19 @@ void cmd_publish(console_actor::pointer self, const console_config& env,
     req.set_trace_id(*trace);
   json_to_value(args.value("payload", nlohmann::json()),
                 *req.mutable_payload());
-  self->request(env.topics, caf::infinite, std::move(req))
+  self->request(env.topics.get(), caf::infinite, std::move(req))
     .then([reply](pb::PublishResponse& r) { reply(describe(r)); },
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
 void cmd_routes(console_actor::pointer self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
-  ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::routes_v);
+  ask_json(self, env.topics.get(), dispatcher, env, std::move(reply), atom::routes_v);
 }
 
 void cmd_metrics(console_actor::pointer self, const console_config& env,
                  const nlohmann::json&, console_reply reply) {
-  ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::metrics_v);
+  ask_json(self, env.topics.get(), dispatcher, env, std::move(reply), atom::metrics_v);
 }
 
 void cmd_records(console_actor::pointer self, const console_config& env,
@@ -82,12 +82,12 @@ void cmd_records(console_actor::pointer self, const console_config& env,
                         "records needs \"dispatcher\" (a record dispatcher)"));
     return;
   }
-  ask_json(self, env.topics, dispatcher, env, std::move(reply), atom::records_v, *id);
+  ask_json(self, env.topics.get(), dispatcher, env, std::move(reply), atom::records_v, *id);
 }
 
 void cmd_freeze(console_actor::pointer self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
-  ask_ok(self, env.topics, dispatcher, env, std::move(reply), {{"frozen", true}}, atom::freeze_v);
+  ask_ok(self, env.topics.get(), dispatcher, env, std::move(reply), {{"frozen", true}}, atom::freeze_v);
 }
 
 void cmd_route(console_actor::pointer self, const console_config& env,
@@ -99,7 +99,7 @@ void cmd_route(console_actor::pointer self, const console_config& env,
                         "route needs \"route\" (an id) and \"enabled\""));
     return;
   }
-  ask_ok(self, env.topics, dispatcher, env, std::move(reply),
+  ask_ok(self, env.topics.get(), dispatcher, env, std::move(reply),
          {{"route", *id}, {"enabled", enabled->get<bool>()}}, atom::route_v,
          *id, enabled->get<bool>());
 }

@@ -1,5 +1,6 @@
 #include "actors/handlers/handler_executor.hpp"
 
+#include "actors/guarded_promise.hpp"
 #include "actors/local_only.hpp"
 
 #include <deque>
@@ -55,6 +56,18 @@ struct executor_state {
   latency_histogram latency;
 
   size_t pending() const { return queued.size() + running_unanswered; }
+
+  // However the executor ends, every call it holds gets its answer.
+  ~executor_state() {
+    auto who = "the executor of " + to_string(cfg.spec.key) + " on node "
+               + cfg.node_id;
+    for (auto& c : queued)
+      answer_unanswered(c.promise, who);
+    for (auto& [id, c] : running)
+      answer_unanswered(c.promise, who);
+    for (auto& w : drain_waiters)
+      answer_unanswered(w, who);
+  }
 
   // The actor clock, not the system clock: deterministic tests advance it.
   clock_type::time_point now() const { return self->clock().now(); }

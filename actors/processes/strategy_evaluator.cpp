@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/cluster/connection_manager.hpp"
+#include "actors/guarded_promise.hpp"
 #include "actors/local_only.hpp"
 #include "actors/processes/evidence_store.hpp"
 #include "protocol/safe_json.hpp"
@@ -101,19 +102,21 @@ struct evaluator_state {
     out.set_reason(std::move(reason));
     out.set_trace_id(req.trace_id());
     auto rp = self->make_response_promise<pb::ProcessResponse>();
-    self->request(cfg.router, caf::infinite, std::move(dr))
+    guarded_typed_promise<pb::ProcessResponse> answer{
+      rp, "the strategy evaluator of node " + cfg.node_id};
+    self->request(cfg.router.get(), caf::infinite, std::move(dr))
       .then(
-        [rp, out](pb::DispatchResponse& r) mutable {
+        [answer, out](pb::DispatchResponse& r) mutable {
           *out.mutable_status() = std::move(*r.mutable_status());
           *out.mutable_payload() = std::move(*r.mutable_payload());
           out.set_handled_by(r.handled_by());
-          rp.deliver(std::move(out));
+          answer.deliver(std::move(out));
         },
-        [rp, out](caf::error& err) mutable {
+        [answer, out](caf::error& err) mutable {
           out.mutable_status()->set_code(
             static_cast<pb::StatusCode>(to_status_code(err)));
           out.mutable_status()->set_message(error_text(err));
-          rp.deliver(std::move(out));
+          answer.deliver(std::move(out));
         });
     return rp;
   }

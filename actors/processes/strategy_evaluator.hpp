@@ -35,7 +35,9 @@
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/actor_slot.hpp"
 #include "actors/cluster/peer_table.hpp"
+#include "actors/routing/request_router.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
 
@@ -57,7 +59,7 @@ struct strategy_evaluator_config {
   std::string node_id;
   std::string manifests_dir; ///< empty: no manifests
   std::string data_dir;      ///< evidence file lives here; empty: not kept
-  caf::actor router;
+  actor_slot<router_actor> router; ///< the supervisor may restart it
   caf::actor cluster;        ///< connection manager (may be null)
   std::chrono::milliseconds deadline{5000}; ///< when the caller sets none
   /// How long new evidence waits before it is saved and sent to peers.

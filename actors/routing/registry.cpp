@@ -19,6 +19,21 @@
 
 namespace mesh {
 
+/// What a restarted registry starts from: the handlers (its successor spawns
+/// fresh executors for them), namespaces, validator and subscribers.
+struct registry_memory {
+  bool saved = false;
+  std::vector<handler_spec> specs;
+  std::optional<std::set<std::string, std::less<>>> declared;
+  registry_validator_ptr validator;
+  std::vector<caf::actor> subscribers;
+  uint64_t version = 0;
+};
+
+std::shared_ptr<registry_memory> make_registry_memory() {
+  return std::make_shared<registry_memory>();
+}
+
 namespace {
 
 struct registered_handler {
@@ -40,6 +55,39 @@ struct registry_state {
   std::vector<caf::actor> retiring; // removed, still finishing calls
   uint64_t version = 0;
   handler_table_ptr table;
+
+  // The executors end with the registry, whatever ends it: a successor
+  // spawns its own, and a node never waits at shutdown for orphans.
+  ~registry_state() {
+    for (const auto& e : executors())
+      caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
+  }
+
+  void keep() {
+    auto& m = cfg.memory;
+    if (!m)
+      return;
+    m->saved = true;
+    m->specs.clear();
+    for (const auto& [key, h] : handlers)
+      m->specs.push_back(h.spec);
+    m->declared = declared;
+    m->validator = validator;
+    m->subscribers = subscribers;
+    m->version = version;
+  }
+
+  /// A restarted registry takes over what its predecessor kept.
+  void adopt(const registry_memory& m) {
+    declared = m.declared;
+    validator = m.validator;
+    subscribers = m.subscribers;
+    version = m.version;
+    for (auto spec : m.specs)
+      if (auto err = add(spec, false))
+        log->error("restart: {}", caf::to_string(err));
+    log->info("restarted with {} handlers", handlers.size());
+  }
 
   std::set<std::string, std::less<>> served() const {
     if (declared)
@@ -63,9 +111,10 @@ struct registry_state {
     table = std::move(t);
     for (const auto& s : subscribers)
       caf::anon_send(s, atom::update_v, table);
+    keep();
   }
 
-  caf::error add(handler_spec& spec) {
+  caf::error add(handler_spec& spec, bool announce = true) {
     if (auto err = check_service_key(spec.key); !err.empty())
       return make_error(status_code::invalid_argument,
                         "cannot register handler: " + err);
@@ -98,7 +147,8 @@ struct registry_state {
     log->info("registered {} handler {}", to_string(spec.kind),
               to_string(key));
     handlers.emplace(key, registered_handler{std::move(spec), exec, fast});
-    publish();
+    if (announce)
+      publish();
     return caf::none;
   }
 
@@ -151,13 +201,9 @@ registry_behavior(registry_actor::stateful_pointer<registry_state> self,
   if (cfg.namespaces)
     st.declared.emplace(cfg.namespaces->begin(), cfg.namespaces->end());
   st.cfg = std::move(cfg);
+  if (st.cfg.memory && st.cfg.memory->saved)
+    st.adopt(*st.cfg.memory);
   st.publish();
-  // Executors are monitored, not linked: take them down with the registry.
-  self->set_exit_handler([self](caf::exit_msg& msg) {
-    for (const auto& e : self->state.executors())
-      self->send_exit(e, msg.reason);
-    self->quit(msg.reason);
-  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto& r = st.retiring;
@@ -239,6 +285,7 @@ registry_behavior(registry_actor::stateful_pointer<registry_state> self,
     [self](atom::subscribe, const caf::actor& who) {
       auto& st = self->state;
       st.subscribers.push_back(who);
+      st.keep();
       caf::anon_send(who, atom::update_v, st.table);
     },
     [self](atom::handlers) -> caf::result<nlohmann::json> {

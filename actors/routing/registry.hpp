@@ -26,6 +26,7 @@
 //   (atom::drain)                        -> caf::ok_atom    // all executors idle
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -59,6 +60,8 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<atom::stats>::with<nlohmann::json>,
   caf::replies_to<atom::drain>::with<caf::ok_atom>>;
 
+struct registry_memory; // registry.cpp
+
 struct registry_config {
   std::string node_id;
   /// Served namespaces; nullopt = the namespaces of registered handlers.
@@ -69,7 +72,13 @@ struct registry_config {
   std::chrono::milliseconds max_deadline{60000};
   /// For tests: how executors run handler code (null = worker threads).
   job_runner_factory runner_factory;
+  /// Kept across restarts by the supervisor (make_registry_memory); null:
+  /// nothing is kept.
+  std::shared_ptr<registry_memory> memory;
 };
+
+/// An empty memory for a registry the supervisor may restart.
+std::shared_ptr<registry_memory> make_registry_memory();
 
 registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg);
 

@@ -226,8 +226,8 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
   if (!st.balancer)
     st.balancer = make_load_balancer("round_robin", 0);
   st.cfg = std::move(cfg);
-  if (st.cfg.registry)
-    caf::anon_send(st.cfg.registry, atom::subscribe_v,
+  if (auto registry = st.cfg.registry.get())
+    caf::anon_send(registry, atom::subscribe_v,
                    caf::actor_cast<caf::actor>(self));
   return {
     // Requests from other nodes come through this node's ingresses.

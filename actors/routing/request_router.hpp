@@ -48,6 +48,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/actor_slot.hpp"
 #include "actors/cluster/peer_table.hpp"
 #include "actors/routing/registry.hpp"
 
@@ -71,7 +72,7 @@ struct router_config {
   /// "round_robin", "least_in_flight" or "random" (cluster/load_balancer.hpp).
   std::string load_balancing = "round_robin";
   /// The registry to subscribe to (may be null in tests that feed tables).
-  registry_actor registry;
+  actor_slot<registry_actor> registry;
 };
 
 router_actor spawn_request_router(caf::actor_system& sys, router_config cfg);

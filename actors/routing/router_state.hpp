@@ -17,6 +17,7 @@
 #include "actors/cluster/peer_table.hpp"
 #include "protocol/request_checks.hpp"
 #include "actors/routing/request_router.hpp"
+#include "actors/guarded_promise.hpp"
 #include "cluster/load_balancer.hpp"
 #include "protocol/type_ids.hpp"
 #include "telemetry/log.hpp"
@@ -58,6 +59,15 @@ struct router_state {
   bool sweep_pending = false;
   clock::time_point sweep_at;
   std::unordered_map<std::string, size_t> in_flight; ///< by peer id
+
+  // However the router ends, every request it forwarded gets its answer.
+  ~router_state() {
+    auto who = "the router of node " + cfg.node_id;
+    for (auto& [id, call] : remote)
+      answer_unanswered(call.promise, who);
+    for (auto& w : drain_waiters)
+      answer_unanswered(w, who);
+  }
 
   // counters
   uint64_t served = 0, dispatched = 0, forwarded = 0, rejected = 0,

@@ -1,5 +1,6 @@
 #include "actors/topics/topic_dispatcher.hpp"
 
+#include "actors/guarded_promise.hpp"
 #include "actors/local_only.hpp"
 
 #include <caf/actor_system.hpp>
@@ -42,6 +43,7 @@ caf::error topic_dispatcher_state::add_dispatcher(dispatcher_spec spec) {
   if (kind == "record")
     records[id];
   specs.emplace(std::move(id), std::move(spec));
+  keep();
   return caf::none;
 }
 
@@ -88,6 +90,29 @@ pb::TopicRoutes topic_dispatcher_state::routes_message() const {
 void topic_dispatcher_state::routes_changed() {
   synced.clear();
   on_peers(peers);
+  keep();
+}
+
+void topic_dispatcher_state::keep() {
+  if (!cfg.memory)
+    return;
+  cfg.memory->saved = true;
+  cfg.memory->table = table;
+  cfg.memory->specs = specs;
+  cfg.memory->remote = remote;
+}
+
+void topic_dispatcher_state::adopt(const topic_dispatcher_memory& m) {
+  table = m.table;
+  specs = m.specs;
+  remote = m.remote;
+  for (const auto& [id, spec] : specs) {
+    metrics[id];
+    if (spec.info.kind == "record")
+      records[id];
+  }
+  log->info("restarted with {} routes and {} dispatchers",
+            table->routes().size(), specs.size());
 }
 
 void topic_dispatcher_state::on_peers(peer_table_ptr table_ptr) {
@@ -108,13 +133,18 @@ void topic_dispatcher_state::on_peers(peer_table_ptr table_ptr) {
     synced.insert(id);
   }
   // Forget the routes of peers that left or are down: they route nothing.
+  // A peer's routes can arrive before our table shows it up (it saw us
+  // first), so a peer still unknown or joining keeps them; publishes only
+  // ever use the routes of routable peers.
   for (auto i = remote.begin(); i != remote.end();) {
     auto* p = peers->find(i->first);
-    if (p == nullptr || !is_routable(p->state))
+    if (p != nullptr
+        && (p->state == peer_state::down || p->state == peer_state::left))
       i = remote.erase(i);
     else
       ++i;
   }
+  keep();
   // A peer that went down answers nothing: its parts fail now.
   fail_parts_of_lost_peers();
 }
@@ -139,6 +169,7 @@ void topic_dispatcher_state::on_peer_routes(const pb::TopicRoutes& msg) {
   }
   log->debug("{} routes of {} (version {})", msg.routes_size(),
              msg.node_id(), msg.version());
+  keep();
 }
 
 nlohmann::json topic_dispatcher_state::routes_json() const {
@@ -211,13 +242,17 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
   st.runner = cfg.runner ? cfg.runner
                          : make_thread_runner("mesh-topics", cfg.threads);
   st.cfg = std::move(cfg);
+  if (st.cfg.memory && st.cfg.memory->saved)
+    st.adopt(*st.cfg.memory);
   using publish_result = caf::result<pb::PublishResponse>;
   auto publish = [self](pb::PublishRequest& req) -> publish_result {
     if (!from_this_node(self)) // peers publish through their ingress
       return refused_remote();
     auto rp = self->make_response_promise<pb::PublishResponse>();
-    self->state.publish(std::move(req), [rp](pb::PublishResponse r) mutable {
-      rp.deliver(std::move(r));
+    guarded_typed_promise<pb::PublishResponse> answer{
+      rp, "the topic dispatcher of node " + self->state.cfg.node_id};
+    self->state.publish(std::move(req), [answer](pb::PublishResponse r) {
+      answer.deliver(std::move(r));
     });
     return rp;
   };

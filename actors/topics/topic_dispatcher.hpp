@@ -33,6 +33,8 @@
 // registration is `permission_denied`.
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -40,7 +42,9 @@
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/actor_slot.hpp"
 #include "actors/cluster/peer_table.hpp"
+#include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_handler.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
@@ -66,15 +70,27 @@ using topics_actor = caf::typed_actor<
   caf::reacts_to<atom::job_done, uint64_t, size_t, nlohmann::json>, // runner
   caf::reacts_to<atom::sweep>>;                                    // own timer
 
+/// What a restarted topic dispatcher starts from: its routes and
+/// dispatchers and what peers told it of theirs (metrics and kept records
+/// start again).
+struct topic_dispatcher_memory {
+  bool saved = false;
+  std::shared_ptr<route_table> table;
+  std::map<std::string, dispatcher_spec, std::less<>> specs;
+  std::map<std::string, route_table, std::less<>> remote;
+};
+
 struct topic_dispatcher_config {
   std::string node_id;
-  caf::actor router; ///< for "forward" dispatchers
+  actor_slot<router_actor> router; ///< for "forward" dispatchers
   std::chrono::milliseconds dispatcher_timeout{5000};
   uint32_t max_output_depth = 4;
   size_t threads = 4; ///< threads for function dispatchers
   /// Where function dispatchers run (tests drive their own); null: a pool
   /// of `threads` threads.
   job_runner_ptr runner;
+  /// Kept across restarts by the supervisor; null: nothing is kept.
+  std::shared_ptr<topic_dispatcher_memory> memory;
 };
 
 topics_actor spawn_topic_dispatcher(caf::actor_system& sys,

@@ -100,6 +100,9 @@ struct topic_dispatcher_state {
   caf::error add_route(topic_route r);
   caf::error enable_route(const std::string& id, bool enabled);
   void routes_changed();
+  /// Saves routes, dispatchers and peers' routes for a successor.
+  void keep();
+  void adopt(const topic_dispatcher_memory& m);
   void on_peers(peer_table_ptr table);
   void on_peer_routes(const pb::TopicRoutes& msg);
   pb::TopicRoutes routes_message() const;

@@ -176,7 +176,7 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
     *dr.mutable_payload() = json_to_any(run.msg.payload);
     dr.set_trace_id(run.msg.trace_id);
     dr.set_deadline_ms(static_cast<uint32_t>(cfg.dispatcher_timeout.count()));
-    self->request(cfg.router, caf::infinite, std::move(dr))
+    self->request(cfg.router.get(), caf::infinite, std::move(dr))
       .then(
         [this, seq, slot, to = spec.forward_to](pb::DispatchResponse& r) {
           pb::DispatcherOutcome o;

@@ -87,7 +87,7 @@ struct fixture : test::actor_fixture {
     cfg.node_id = id;
     cfg.manifests_dir = manifests.path();
     cfg.data_dir = data_dir;
-    cfg.router = router;
+    cfg.router = caf::actor_cast<router_actor>(router);
     cfg.seed = 1;
     auto result = caf::actor_cast<caf::actor>(spawn_strategy_evaluator(sys, cfg));
     run();

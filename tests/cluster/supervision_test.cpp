@@ -1,30 +1,215 @@
 #define CAF_SUITE cluster.supervision
 #include "check.hpp"
 
-#include "process.hpp"
+#include <thread>
 
-// An actor of the node that dies (an injected failure) is never silent:
-// the node logs which one and why, answers what was waiting, and exits 70
-// so that its supervisor restarts it whole; a clean shutdown exits 0.
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+// An actor of the node that dies (an injected failure) is restarted in
+// place with its state rebuilt while the node keeps serving; `meshctl
+// status` shows each actor's health and restarts. An actor that cannot be
+// restarted, or too many restarts in the window, stop the node with exit
+// code 70 and a log that says why.
 
 using namespace mesh::test;
 using nlohmann::json;
 
-CAF_TEST(a node whose actor dies says which and exits for a restart) {
-  for (const char* actor : {"router", "registry", "connection manager",
-                            "strategy evaluator", "topic dispatcher"}) {
+namespace {
+
+const std::string manifests = std::string{MESH_SOURCE_DIR}
+                              + "/examples/manifests";
+
+// Node a: example handlers, the example manifests, a record dispatcher for
+// "orders.>", and whatever `limits` says.
+std::vector<std::string> victim_args(const temp_dir& dir,
+                                     json limits = json::object()) {
+  json cfg{{"listen", "127.0.0.1:0"},
+           {"console", "127.0.0.1:0"},
+           {"plugins", json::array({bin("libmesh_example_handlers.so")})},
+           {"manifests", manifests},
+           // Its handlers' namespaces, and "test", which only b serves.
+           {"namespaces", json::array({"echo", "inventory", "notify", "orders",
+                                       "pricing", "recommend", "users",
+                                       "test"})},
+           {"data_dir", dir.path()},
+           {"limits", limits},
+           {"topics",
+            {{"dispatchers", json::array({{{"id", "rec-a"},
+                                           {"kind", "record"},
+                                           {"category", "event"},
+                                           {"keep", 100}}})},
+             {"routes", json::array({{{"id", "orders-a"},
+                                      {"pattern", "orders.>"},
+                                      {"category", "event"},
+                                      {"dispatcher", "rec-a"}}})}}}};
+  auto file = dir.write("a.json", cfg.dump());
+  return {"--config", file, "--id", "a", "--heartbeat-interval-ms", "100"};
+}
+
+// Node b: the test handlers (test/Faults/Echo runs only there) and its own
+// record dispatcher for "orders.>".
+std::vector<std::string> peer_args(const temp_dir& dir,
+                                   const std::string& seed) {
+  json cfg{{"listen", "127.0.0.1:0"},
+           {"console", "127.0.0.1:0"},
+           {"plugins", json::array({bin("libmesh_test_handlers.so")})},
+           {"topics",
+            {{"dispatchers", json::array({{{"id", "rec-b"},
+                                           {"kind", "record"},
+                                           {"category", "event"},
+                                           {"keep", 100}}})},
+             {"routes", json::array({{{"id", "orders-b"},
+                                      {"pattern", "orders.>"},
+                                      {"category", "event"},
+                                      {"dispatcher", "rec-b"}}})}}}};
+  auto file = dir.write("b.json", cfg.dump());
+  return {"--config", file, "--id", "b", "--seeds", seed,
+          "--heartbeat-interval-ms", "100"};
+}
+
+const std::vector<std::string> inject_env{"MESH_TEST_INJECT_FAILURES=1"};
+
+json actor_row(const std::string& console, const std::string& name) {
+  auto r = meshctl(console, {"status"});
+  if (r.exit_code != 0)
+    return nullptr;
+  auto status = json::parse(r.out);
+  for (const auto& row : status["result"].value("actors", json::array()))
+    if (row.value("name", "") == name)
+      return row;
+  return nullptr;
+}
+
+// Every way to work, tried on node a: each must still answer well.
+void check_serving(const node_process& a, const node_process& b) {
+  auto local = meshctl_json(a.console(), {"dispatch", "echo", "EchoService",
+                                          "Echo", "--payload", R"({"n":1})"});
+  CAF_CHECK_EQUAL(local["status"], "ok");
+  CAF_CHECK_EQUAL(local["handled_by"], "a");
+  auto remote = meshctl_json(a.console(), {"dispatch", "test", "Faults", "Echo",
+                                           "--payload", R"({"n":2})"});
+  CAF_CHECK_EQUAL(remote["status"], "ok");
+  CAF_CHECK_EQUAL(remote["handled_by"], "b");
+  auto process = meshctl_json(a.console(), {"process", "welcome_message",
+                                            "--args", R"({"user_id":"u-1"})"});
+  CAF_CHECK_EQUAL(process["status"], "ok");
+  CAF_CHECK_EQUAL(process["variant"], "email");
+  auto handlers = meshctl_json(a.console(), {"handlers"})["result"];
+  CAF_CHECK(handlers.size() > 3);
+  // The publish reaches a's dispatcher and b's, exactly once each.
+  auto before_a = meshctl_json(a.console(), {"records", "rec-a"})["result"].size();
+  auto before_b = meshctl_json(b.console(), {"records", "rec-b"})["result"].size();
+  auto pub = meshctl_json(a.console(), {"publish", "orders.1", "--payload",
+                                        R"({"id":1})"});
+  CAF_CHECK_EQUAL(pub["status"], "success");
+  CAF_CHECK_EQUAL(meshctl_json(a.console(), {"records", "rec-a"})["result"].size(),
+                  before_a + 1);
+  CAF_CHECK_EQUAL(meshctl_json(b.console(), {"records", "rec-b"})["result"].size(),
+                  before_b + 1);
+}
+
+} // namespace
+
+CAF_TEST(each restartable actor comes back with its state and the node serves) {
+  temp_dir da, db;
+  node_process a{victim_args(da), 60s, true, inject_env};
+  node_process b{peer_args(db, a.listen())};
+  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+  CAF_REQUIRE(await_condition([&] {
+    auto routes = meshctl_json(a.console(), {"routes"});
+    for (const auto& r : routes["result"]["routes"])
+      if (r.value("node", "") == "b")
+        return true;
+    return false;
+  }));
+  check_serving(a, b);
+  for (const char* actor : {"router", "registry", "strategy evaluator",
+                            "topic dispatcher"}) {
     CAF_MESSAGE("killing the " << actor);
-    node_process n{{"--plugin", bin("libmesh_example_handlers.so")}, 60s, true,
-                   {"MESH_TEST_INJECT_FAILURES=1"}};
-    auto r = meshctl_json(n.console(), {"inject_failure", "--actor", actor});
+    auto r = meshctl_json(a.console(), {"inject_failure", "--actor", actor});
     CAF_CHECK_EQUAL(r["result"]["killed"], actor);
-    auto code = n.wait_exit(30s);
-    CAF_CHECK_EQUAL(code, 70);
-    auto log = n.log();
-    CAF_CHECK(log.find(std::string{"the "} + actor + " of node")
+    CAF_REQUIRE(await_condition([&] {
+      auto row = actor_row(a.console(), actor);
+      return row.is_object() && row.value("restarts", 0) == 1
+             && row.value("health", "") == "running";
+    }));
+    auto row = actor_row(a.console(), actor);
+    CAF_CHECK_EQUAL(row.value("last_failure", ""), "an exception escaped it");
+    CAF_CHECK(a.running());
+    check_serving(a, b);
+    auto log = a.log();
+    CAF_CHECK(log.find(std::string{"the "} + actor
+                       + " of node a stopped unexpectedly")
               != std::string::npos);
-    CAF_CHECK(log.find("stopped unexpectedly") != std::string::npos);
+    CAF_CHECK(log.find(std::string{"the "} + actor + " of node a runs again")
+              != std::string::npos);
   }
+  CAF_CHECK_EQUAL(a.terminate(), 0);
+}
+
+CAF_TEST(a call waiting on an actor that dies is answered at once) {
+  node_process n{{"--plugin", bin("libmesh_test_handlers.so")}, 60s, true,
+                 inject_env};
+  run_result slow;
+  std::thread caller([&] {
+    slow = meshctl(n.console(), {"dispatch", "test", "Faults", "Sleep",
+                                 "--payload", R"({"ms":3000})"});
+  });
+  CAF_REQUIRE(await_condition([&] {
+    auto list = meshctl_json(n.console(), {"handlers"});
+    for (const auto& h : list["result"])
+      if (h.value("handler", "") == "test/Faults/Sleep")
+        return h["stats"].value("running", 0) == 1;
+    return false;
+  }));
+  // The registry takes its executors down with it: the call they held is
+  // answered `unavailable` now, not left to its 5 s deadline.
+  meshctl_json(n.console(), {"inject_failure", "--actor", "registry"});
+  caller.join();
+  auto doc = json::parse(slow.out, nullptr, false);
+  CAF_REQUIRE(!doc.is_discarded());
+  CAF_CHECK_EQUAL(doc["status"], "unavailable");
+  CAF_CHECK(doc.value("error", "").find("stopped before answering")
+            != std::string::npos);
+  // Its successor serves the same handlers with fresh executors.
+  CAF_REQUIRE(await_condition([&] {
+    return actor_row(n.console(), "registry").value("restarts", 0) == 1;
+  }));
+  auto again = meshctl_json(n.console(), {"dispatch", "test", "Faults", "Echo",
+                                          "--payload", R"({"k":1})"});
+  CAF_CHECK_EQUAL(again["status"], "ok");
+  CAF_CHECK_EQUAL(n.terminate(), 0);
+}
+
+CAF_TEST(an actor that cannot restart alone stops the node for its supervisor) {
+  temp_dir dir;
+  node_process n{victim_args(dir), 60s, true, inject_env};
+  auto row = actor_row(n.console(), "connection manager");
+  CAF_CHECK_EQUAL(row.value("restartable", true), false);
+  meshctl_json(n.console(), {"inject_failure", "--actor", "connection manager"});
+  CAF_CHECK_EQUAL(n.wait_exit(30s), 70);
+  auto log = n.log();
+  CAF_CHECK(log.find("the connection manager of node a stopped unexpectedly")
+            != std::string::npos);
+  CAF_CHECK(log.find("cannot be restarted on its own") != std::string::npos);
+}
+
+CAF_TEST(too many restarts in the window stop the node) {
+  temp_dir dir;
+  node_process n{victim_args(dir, {{"max_restarts", 2},
+                                   {"restart_window_ms", 600000}}),
+                 60s, true, inject_env};
+  for (uint32_t i = 1; i <= 2; ++i) {
+    meshctl_json(n.console(), {"inject_failure", "--actor", "router"});
+    CAF_REQUIRE(await_condition([&] {
+      return actor_row(n.console(), "router").value("restarts", 0u) == i;
+    }));
+  }
+  meshctl_json(n.console(), {"inject_failure", "--actor", "router"});
+  CAF_CHECK_EQUAL(n.wait_exit(30s), 70);
+  CAF_CHECK(n.log().find("2 restarts within 600000 ms is the limit")
+            != std::string::npos);
 }
 
 CAF_TEST(fault injection is off unless the test environment asks for it) {
