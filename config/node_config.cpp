@@ -104,7 +104,25 @@ std::optional<std::string> read_token_file(const std::string& path,
     error = "cannot read token file '" + path + "'";
     return std::nullopt;
   }
-  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  // A token is a line of text: a larger file is a mistake (the wrong path),
+  // and is not read whole.
+  constexpr size_t max_bytes = 4096;
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > max_bytes) {
+    error = "token file '" + path + "' is larger than "
+            + std::to_string(max_bytes) + " bytes: is it the right file?";
+    return std::nullopt;
+  }
+  bool printable = valid_utf8(text) == text;
+  for (unsigned char c : text)
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+      printable = false;
+  if (!printable) {
+    error = "token file '" + path + "' is not printable UTF-8 text";
+    return std::nullopt;
+  }
   auto first = text.find_first_not_of(" \t\r\n");
   auto last = text.find_last_not_of(" \t\r\n");
   if (first == std::string::npos || last - first + 1 < 8) {
@@ -165,6 +183,8 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       l.max_hops = i->value("max_hops", l.max_hops);
       l.max_json_depth = i->value("max_json_depth", l.max_json_depth);
       l.max_restarts = i->value("max_restarts", l.max_restarts);
+      l.max_peer_backlog_bytes
+        = i->value("max_peer_backlog_bytes", l.max_peer_backlog_bytes);
       l.restart_window_ms = i->value("restart_window_ms", l.restart_window_ms);
       l.shutdown_grace_ms = i->value("shutdown_grace_ms", l.shutdown_grace_ms);
       if (l.default_deadline_ms > l.max_deadline_ms)

@@ -30,6 +30,9 @@ struct limits_config {
   /// The node's supervisor gives up (exit 70) after more restarts than
   /// this within restart_window_ms.
   uint32_t max_restarts = 5;
+  /// Bytes waiting to be written to one peer before its connection is
+  /// closed as one that stopped reading (node/guarded_transport.hpp).
+  size_t max_peer_backlog_bytes = 256 * 1024 * 1024;
   uint32_t restart_window_ms = 60000;
   uint32_t shutdown_grace_ms = 10000;
 };

@@ -7,14 +7,20 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "node/guarded_transport.hpp"
 #include "protocol/register.hpp"
 
 namespace mesh {
 
 std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg) {
-  auto c = std::make_unique<caf::actor_system_config>();
+  auto c = std::make_unique<guarded_config>();
   register_types(*c);
-  c->load<caf::io::middleman>();
+  // Room for a request of the largest payload and its envelope, from a peer
+  // whose limit is up to twice ours (node/guarded_transport.hpp).
+  c->transport.max_message_bytes = 2 * cfg.limits.max_payload_bytes
+                                   + 1024 * 1024;
+  c->transport.max_backlog_bytes = cfg.limits.max_peer_backlog_bytes;
+  c->load<caf::io::middleman, guarded_multiplexer>();
   if (cfg.cluster.tls.enabled()) {
     // Mutual TLS on the peer port (CAF's OpenSSL module: TLS 1.2, both
     // sides present a certificate the CA signed). The console stays plain:

@@ -87,6 +87,8 @@ struct connection_manager_config {
   actor_slot<topics_actor> topics;         ///< offered to peers (may be empty)
   /// Get (atom::update, peer_table_ptr) on every change, like the router.
   std::vector<caf::actor> subscribers;
+  /// Bound on reply payloads to peers (limits.max_payload_bytes; 0: none).
+  size_t max_reply_bytes = 0;
 };
 
 cluster_actor spawn_connection_manager(caf::actor_system& sys,

@@ -12,6 +12,18 @@ namespace mesh {
 
 namespace {
 
+void bound_reply(pb::ServeResponse& r, size_t max, const std::string& node) {
+  auto size = r.payload().ByteSizeLong();
+  if (max == 0 || size <= max)
+    return;
+  r.clear_payload();
+  r.mutable_status()->set_code(pb::INTERNAL);
+  r.mutable_status()->set_message(
+    "the reply from node " + node + " is " + std::to_string(size)
+    + " bytes, above limits.max_payload_bytes (" + std::to_string(max)
+    + "): a handler must not answer more than a request may carry");
+}
+
 struct peer_ingress_state {
   static inline const char* name = "mesh.peer_ingress";
   peer_ingress_config cfg;
@@ -71,7 +83,11 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         return refusal(self);
       auto rp = self->make_response_promise<pb::ServeResponse>();
       self->request(self->state.cfg.router.get(), caf::infinite, std::move(req))
-        .then([rp](pb::ServeResponse& r) mutable { rp.deliver(std::move(r)); },
+        .then([rp, max = self->state.cfg.max_reply_bytes,
+               node = self->state.cfg.node_id](pb::ServeResponse& r) mutable {
+                bound_reply(r, max, node);
+                rp.deliver(std::move(r));
+              },
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },

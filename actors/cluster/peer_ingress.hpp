@@ -48,6 +48,10 @@ struct peer_ingress_config {
   actor_slot<router_actor> router;
   actor_slot<strategies_actor> strategies; ///< may be empty
   actor_slot<topics_actor> topics;         ///< may be empty
+  /// Replies to the peer with a larger payload become `internal` errors: a
+  /// message over the transport's limit would cut the connection
+  /// (node/guarded_transport.hpp). 0: no bound.
+  size_t max_reply_bytes = 0;
 };
 
 peer_ingress_actor spawn_peer_ingress(caf::actor_system& sys,

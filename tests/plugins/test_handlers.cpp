@@ -3,6 +3,7 @@
 //   test/Faults/Sleep   sleeps {"ms": N} then answers {"slept_ms": N}
 //   test/Tight/Sleep    the same, with one slot and a queue of one
 //   test/Faults/Echo    answers with its payload (idempotent)
+//   test/Faults/Big     answers {"blob": "xxx..."} of {"bytes": N} bytes
 // and topic dispatchers (routes come from the tests' configs):
 //   test-sleep          event; says "test-sleep started" on stderr, then
 //                       sleeps {"ms": N}
@@ -52,6 +53,11 @@ MESH_PLUGIN_ENTRY(registrar) {
                        return in;
                      },
                      idempotent);
+  registrar.add_json({"test", "Faults", "Big"},
+                     [](const mesh::call_context&, const json& in) {
+                       return json{{"blob", std::string(in.value("bytes", 0u),
+                                                        'x')}};
+                     });
   registrar.add_dispatcher("test-sleep", mesh::message_category::event,
                            [](const mesh::topic_message& m) {
                              std::cerr << "test-sleep started" << std::endl;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config/node_config.hpp"
+#include "temp_dir.hpp"
 #include "protocol/status.hpp"
 
 using namespace mesh;
@@ -212,6 +213,25 @@ CAF_TEST(the console takes an address or an object with a token) {
   CAF_REQUIRE(!cfg);
   CAF_CHECK(error_text(cfg.error()).find("/console/token_file")
             != std::string::npos);
+}
+
+CAF_TEST(a token file holds one line of printable text) {
+  mesh::test::temp_dir dir;
+  auto error_for = [&](const std::string& content) {
+    auto doc = default_node_config_json();
+    doc["console"] = {{"listen", "127.0.0.1:7421"},
+                      {"token_file", dir.write("token", content)}};
+    auto cfg = to_node_config(doc);
+    return cfg ? std::string{} : error_text(cfg.error());
+  };
+  CAF_CHECK_EQUAL(error_for("  tok-12345678\n"), "");
+  auto huge = error_for(std::string(1 << 20, 'a'));
+  CAF_CHECK(huge.find("/console/token_file") != std::string::npos);
+  CAF_CHECK(huge.find("larger than 4096 bytes") != std::string::npos);
+  auto binary = error_for("tok-1234\xff\xfe" "5678");
+  CAF_CHECK(binary.find("not printable UTF-8 text") != std::string::npos);
+  auto control = error_for(std::string{"tok-1234\0" "5678", 13});
+  CAF_CHECK(control.find("not printable UTF-8 text") != std::string::npos);
 }
 
 CAF_TEST(a console off loopback needs a token) {

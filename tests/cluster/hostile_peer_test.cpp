@@ -1,0 +1,185 @@
+#define CAF_SUITE cluster.hostile_peer
+#include "check.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+// A peer or stranger that misbehaves on the wire is cut off or answered,
+// memory stays bounded, and the node keeps serving everyone else
+// (node/guarded_transport.hpp, actors/cluster/peer_ingress.cpp).
+
+using namespace mesh::test;
+using nlohmann::json;
+
+namespace {
+
+// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
+size_t rss_kib(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      size_t kib = 0;
+      in >> kib;
+      return kib;
+    }
+    std::getline(in, key);
+  }
+  return 0;
+}
+
+// Connects to host:port (127.0.0.1 only), or returns -1.
+int dial(const std::string& address) {
+  auto colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd >= 0
+      && ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A BASP header (client handshake) announcing `payload_len` bytes.
+std::string basp_header(uint32_t payload_len) {
+  std::string h(32, '\0');
+  h[0] = 1; // client_handshake
+  h[4] = static_cast<char>((payload_len >> 24) & 0xff);
+  h[5] = static_cast<char>((payload_len >> 16) & 0xff);
+  h[6] = static_cast<char>((payload_len >> 8) & 0xff);
+  h[7] = static_cast<char>(payload_len & 0xff);
+  return h;
+}
+
+// True once the other side has closed `fd` (reads until EOF or reset).
+bool closed_by_peer(int fd) {
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+      return true;
+    if (n < 0)
+      return false; // timed out: still open
+  }
+}
+
+std::string blob_payload(size_t bytes) {
+  return json{{"blob", std::string(bytes, 'y')}}.dump();
+}
+
+} // namespace
+
+CAF_TEST(a stranger announcing a huge message is cut off before anything is allocated) {
+  node_process n{{"--plugin", bin("libmesh_example_handlers.so")}};
+  auto before = rss_kib(n.pid());
+  // 20 connections, each announcing a 2 GiB message: CAF alone would have
+  // committed 2 GiB for each.
+  for (int i = 0; i < 20; ++i) {
+    int fd = dial(n.listen());
+    CAF_REQUIRE(fd >= 0);
+    auto h = basp_header(0x7fffffff);
+    CAF_CHECK_EQUAL(::send(fd, h.data(), h.size(), MSG_NOSIGNAL),
+                    static_cast<ssize_t>(h.size()));
+    CAF_CHECK(closed_by_peer(fd));
+    ::close(fd);
+  }
+  auto after = rss_kib(n.pid());
+  CAF_MESSAGE("RSS before " << before << " KiB, after " << after << " KiB");
+  CAF_CHECK_LESS(after, before + 64 * 1024);
+  // The console port is guarded the same way.
+  int fd = dial(n.console());
+  CAF_REQUIRE(fd >= 0);
+  auto h = basp_header(0x40000000);
+  ::send(fd, h.data(), h.size(), MSG_NOSIGNAL);
+  CAF_CHECK(closed_by_peer(fd));
+  ::close(fd);
+  CAF_CHECK(n.log().find("announced a message of 2147483647 bytes")
+            != std::string::npos);
+  auto r = meshctl_json(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+                                      "--payload", R"({"still":"serving"})"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(n.terminate(), 0);
+}
+
+CAF_TEST(a reply larger than the payload limit is an error and the link stays) {
+  node_process a{{"--id", "a", "--namespaces", "test", "--max-payload-bytes",
+                  "1048576", "--heartbeat-interval-ms", "100"}};
+  node_process b{{"--id", "b", "--plugin", bin("libmesh_test_handlers.so"),
+                  "--max-payload-bytes", "1048576", "--seeds", a.listen(),
+                  "--heartbeat-interval-ms", "100"}};
+  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+  // 4 MB is above a's transport limit (2 x 1 MiB + 1 MiB): sent as is, it
+  // would cut the connection and every request on it.
+  auto r = meshctl_json(a.console(), {"dispatch", "test", "Faults", "Big",
+                                      "--payload", R"({"bytes":4000000})"},
+                        1);
+  CAF_CHECK_EQUAL(r["status"], "internal");
+  CAF_CHECK(r.value("error", "").find("limits.max_payload_bytes")
+            != std::string::npos);
+  CAF_CHECK(sees(a.console(), {"b"}));
+  auto ok = meshctl_json(a.console(), {"dispatch", "test", "Faults", "Echo",
+                                       "--payload", R"({"k":1})"});
+  CAF_CHECK_EQUAL(ok["status"], "ok");
+  CAF_CHECK_EQUAL(ok["handled_by"], "b");
+}
+
+CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
+  temp_dir dir;
+  auto cfg = dir.write("a.json", json{{"limits",
+                                       {{"max_payload_bytes", 1048576},
+                                        {"max_peer_backlog_bytes", 1048576}}}}
+                                   .dump());
+  node_process a{{"--id", "a", "--config", cfg, "--namespaces", "echo,test",
+                  "--plugin", bin("libmesh_example_handlers.so"),
+                  "--heartbeat-interval-ms", "100", "--heartbeat-misses", "50"}};
+  node_process c{{"--id", "c", "--plugin", bin("libmesh_test_handlers.so"),
+                  "--seeds", a.listen(), "--heartbeat-interval-ms", "100",
+                  "--heartbeat-misses", "50"}};
+  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"c"}); }));
+  auto before = rss_kib(a.pid());
+  ::kill(c.pid(), SIGSTOP); // c's process stops: nothing reads its socket
+  // Requests to c pile up behind the kernel's socket buffers until the
+  // backlog bound cuts the connection; each still gets exactly one answer.
+  auto payload = blob_payload(900 * 1024);
+  auto file = dir.write("blob.json", payload);
+  size_t sent = 0, answered = 0;
+  for (; sent < 40 && a.log().find("stopped reading") == std::string::npos;
+       ++sent) {
+    auto r = meshctl(a.console(), {"dispatch", "test", "Faults", "Echo",
+                                   "--target", "c", "--deadline-ms", "200",
+                                   "--payload", "@" + file});
+    auto doc = json::parse(r.out, nullptr, false);
+    if (doc.is_object() && doc.contains("status")) {
+      ++answered;
+      CAF_CHECK_NOT_EQUAL(doc["status"], "ok");
+    }
+  }
+  CAF_MESSAGE(sent << " requests of 900 KiB sent to the stopped peer");
+  CAF_CHECK(a.log().find("stopped reading") != std::string::npos);
+  CAF_CHECK_EQUAL(answered, sent);
+  auto after = rss_kib(a.pid());
+  CAF_MESSAGE("RSS of a before " << before << " KiB, after " << after
+                                 << " KiB");
+  CAF_CHECK_LESS(after, before + 64 * 1024);
+  // a serves everyone else meanwhile.
+  auto r = meshctl_json(a.console(), {"dispatch", "echo", "EchoService", "Echo",
+                                      "--payload", R"({"k":2})"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  ::kill(c.pid(), SIGCONT);
+  CAF_CHECK_EQUAL(a.terminate(), 0);
+}
