@@ -38,8 +38,9 @@ struct node_actors {
   gate_actor gate;    ///< what the peer port publishes
 
   /// What the node's supervisor watches: each actor above, with how to
-  /// restart it with its state rebuilt (the connection manager and the gate
-  /// cannot be restarted on their own).
+  /// restart it with its state rebuilt (the connection manager cannot be
+  /// restarted on its own; the gate's restart is the node's, which knows
+  /// where it is published: node/node_ports.hpp).
   std::vector<supervised_child> children;
 
   /// Every actor, in the order shutdown ends them.

@@ -122,6 +122,24 @@ supervisor_actor::behavior_type supervisor(self_ptr self,
       self->state.stopping = true;
       return caf::ok_atom::value;
     },
+    [self](atom::kill, const std::string& name) -> caf::result<caf::ok_atom> {
+      if (!from_this_node(self))
+        return refused_remote();
+      for (auto& c : self->state.children)
+        if (c.spec.name == name) {
+          // Answer first: the console may be asking to fail itself.
+          auto rp = self->make_response_promise<caf::ok_atom>();
+          rp.deliver(caf::ok_atom::value);
+          self->send_exit(c.spec.current(),
+                          caf::exit_reason::unhandled_exception);
+          return rp;
+        }
+      std::string names;
+      for (auto& c : self->state.children)
+        names += (names.empty() ? "" : ", ") + c.spec.name;
+      return make_error(status_code::invalid_argument,
+                        "actor: one of " + names);
+    },
     [self](atom::stats) -> caf::result<nlohmann::json> {
       if (!from_this_node(self))
         return refused_remote();

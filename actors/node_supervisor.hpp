@@ -10,14 +10,16 @@
 //
 // Restarts are bounded like OTP's intensity and period: more than
 // `max_restarts` in `window`, or the death of an actor that cannot be
-// restarted (the connection manager and the gate hold the node's
-// membership; the console its published port), and the supervisor gives
-// up: it says so and calls on_failure, and meshnode stops with exit code 70
+// restarted (the connection manager, which holds the node's membership),
+// and the supervisor gives up: it says so and calls on_failure, and meshnode stops with exit code 70
 // for its process supervisor (examples/systemd) to restart it whole.
 //
 // Protocol (supervisor_actor below):
 //   (atom::stats) -> nlohmann::json  // per actor: state, restarts, last failure
 //   (atom::drain) -> caf::ok_atom    // the node is stopping: deaths expected
+//   (atom::kill, std::string name) -> caf::ok_atom  // tests: fails that
+//        actor on purpose (the console allows it only under
+//        MESH_TEST_INJECT_FAILURES=1); not_found: no such actor
 
 #include <chrono>
 #include <cstdint>
@@ -37,7 +39,8 @@ namespace mesh {
 
 using supervisor_actor
   = caf::typed_actor<caf::replies_to<atom::drain>::with<caf::ok_atom>,
-                     caf::replies_to<atom::stats>::with<nlohmann::json>>;
+                     caf::replies_to<atom::stats>::with<nlohmann::json>,
+                     caf::replies_to<atom::kill, std::string>::with<caf::ok_atom>>;
 
 /// One actor the supervisor watches.
 struct supervised_child {

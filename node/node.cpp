@@ -12,12 +12,12 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/node_actors.hpp"
-#include <caf/openssl/publish.hpp>
 #include "actors/console/console.hpp"
 #include "actors/topics/topic_handler.hpp"
 #include "cluster/handshake.hpp"
 #include "cluster/tls_files.hpp"
 #include "node/caf_settings.hpp"
+#include "node/node_ports.hpp"
 #include "node/plugin_loader.hpp"
 #include "protocol/json_payload.hpp"
 #include "protocol/local_types.hpp"
@@ -69,7 +69,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   st->strategies = actors.strategies;
   st->topics = actors.topics;
   st->cluster = actors.cluster;
-  st->gate = actors.gate;
+  st->gate.set(actors.gate);
   auto children = std::move(actors.children);
   st->cfg = std::move(cfg);
   std::unique_ptr<node> result{new node(std::move(st))};
@@ -87,17 +87,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       return err;
   if (auto err = result->add_configured_topics())
     return err;
-  auto& mm = sys.middleman();
   // Peers reach the gate and nothing else; what they may use next comes in
-  // the answer to a successful handshake. SO_REUSEADDR: a node restarted
-  // on its port must not wait for the TIME_WAIT of its old connections; a
-  // live listener still makes it fail.
-  auto listen_port
-    = self.cfg.cluster.tls.enabled()
-        ? caf::openssl::publish(self.gate, self.cfg.listen.port,
-                                self.cfg.listen.host.c_str(), true)
-        : mm.publish(self.gate, self.cfg.listen.port,
-                     self.cfg.listen.host.c_str(), true);
+  // the answer to a successful handshake.
+  auto listen_port = node_ports::publish_gate(self, self.cfg.listen.port);
   if (!listen_port)
     return make_error(status_code::unavailable,
                       "cannot listen on " + to_string(self.cfg.listen) + ": "
@@ -141,12 +133,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   };
   // A console on port 0 learns its real address right after publishing.
   cc.console = to_string(self.cfg.console);
-  self.console_actor = spawn_console(sys, cc);
-  // Published untyped: meshctl's remote_actor takes any console, and the
-  // console checks the token before anything else.
-  auto console_port = mm.publish(caf::actor_cast<caf::actor>(self.console_actor),
-                                 self.cfg.console.port,
-                                 self.cfg.console.host.c_str(), true);
+  self.console_actor.set(spawn_console(sys, cc));
+  auto console_port = node_ports::publish_console(self, self.cfg.console.port);
   if (!console_port)
     return make_error(status_code::unavailable,
                       "cannot listen for the console on "
@@ -155,17 +143,18 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   self.console = {self.cfg.console.host, *console_port};
   {
     caf::scoped_actor me{sys};
-    me->send(self.console_actor, atom::update_v, to_string(self.console));
+    me->send(self.console_actor.get(), atom::update_v, to_string(self.console));
   }
+  // A restarted console knows its address from the start.
+  cc.console = to_string(self.console);
+  self.console_cfg = cc;
   supervisor_config sc;
   sc.node_id = self.id;
   sc.children = std::move(children);
-  sc.children.push_back(
-    {"console",
-     [console = caf::actor_cast<caf::actor>(self.console_actor)] {
-       return console;
-     },
-     {}});
+  for (auto& c : sc.children)
+    if (c.name == "gate")
+      c = node_ports::gate_child(self);
+  sc.children.push_back(node_ports::console_child(self));
   sc.max_restarts = self.cfg.limits.max_restarts;
   sc.window = std::chrono::milliseconds{self.cfg.limits.restart_window_ms};
   sc.on_failure = [impl = &self, leave = cc.request_leave](const std::string& what) {
@@ -228,7 +217,7 @@ caf::actor node::topics() const {
 }
 
 caf::actor node::console() const {
-  return caf::actor_cast<caf::actor>(impl_->console_actor);
+  return caf::actor_cast<caf::actor>(impl_->console_actor.get());
 }
 
 void node::on_leave_request(std::function<void()> f) {
@@ -284,10 +273,10 @@ void node::shutdown(std::chrono::milliseconds grace) {
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     // 4. no new meshctl connections; answer the commands already received
     //    (the router now answers at once, so this is quick).
-    if (st.console_actor) {
-      st.sys->middleman().unpublish(
-        caf::actor_cast<caf::actor>(st.console_actor), st.console.port);
-      self->request(st.console_actor, left(), atom::drain_v)
+    if (auto console = st.console_actor.get()) {
+      st.sys->middleman().unpublish(caf::actor_cast<caf::actor>(console),
+                                    st.console.port);
+      self->request(console, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     }
     for (auto& a : st.actors())
@@ -301,9 +290,9 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.cluster = cluster_actor{};
   st.strategies.set(strategies_actor{});
   st.topics.set(topics_actor{});
-  st.console_actor = mesh::console_actor{};
+  st.console_actor.set(mesh::console_actor{});
   st.supervisor = supervisor_actor{};
-  st.gate = gate_actor{};
+  st.gate.set(gate_actor{});
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();
   // ...and those answers sit in the BASP broker's mailbox: a request that

@@ -142,6 +142,7 @@ public:
 private:
   caf::error add_configured_topics();
   struct impl;
+  friend struct node_ports; // node/node_ports.hpp: publishing, restarts
   explicit node(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;
 };

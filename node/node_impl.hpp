@@ -41,10 +41,11 @@ struct node::impl {
   cluster_actor cluster;
   actor_slot<strategies_actor> strategies;
   actor_slot<topics_actor> topics;
-  mesh::console_actor console_actor;
+  actor_slot<mesh::console_actor> console_actor;
+  console_config console_cfg; ///< what a restarted console starts from
   supervisor_actor supervisor;
   std::string failure; ///< why the supervisor gave up (guarded by mtx)
-  gate_actor gate;
+  actor_slot<gate_actor> gate;
   std::mutex mtx;
   bool stopped = false;
   struct leave_callback {
@@ -55,10 +56,10 @@ struct node::impl {
   std::shared_ptr<spdlog::logger> log = log::get("node");
 
   std::vector<caf::actor> actors() const {
-    return {caf::actor_cast<caf::actor>(console_actor),
+    return {caf::actor_cast<caf::actor>(console_actor.get()),
             caf::actor_cast<caf::actor>(topics.get()),
             caf::actor_cast<caf::actor>(strategies.get()),
-            caf::actor_cast<caf::actor>(gate),
+            caf::actor_cast<caf::actor>(gate.get()),
             caf::actor_cast<caf::actor>(cluster),
             caf::actor_cast<caf::actor>(router.get()),
             caf::actor_cast<caf::actor>(registry.get())};

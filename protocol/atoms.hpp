@@ -31,6 +31,7 @@ MESH_ADD_ATOM(drain)
 MESH_ADD_ATOM(retire)
 MESH_ADD_ATOM(stats)
 MESH_ADD_ATOM(get)
+MESH_ADD_ATOM(kill) // tests: the supervisor kills a child on purpose
 
 // -- cluster --------------------------------------------------------------------
 MESH_ADD_ATOM(hello)

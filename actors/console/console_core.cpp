@@ -183,27 +183,16 @@ void cmd_inject_failure(console_actor::pointer self, const console_config& env,
     return;
   }
   auto* name = string_arg(args, "actor");
-  caf::actor target;
-  if (name == nullptr) {
-  } else if (*name == "router") {
-    target = caf::actor_cast<caf::actor>(env.router.get());
-  } else if (*name == "registry") {
-    target = caf::actor_cast<caf::actor>(env.registry.get());
-  } else if (*name == "connection manager") {
-    target = caf::actor_cast<caf::actor>(env.cluster);
-  } else if (*name == "strategy evaluator") {
-    target = caf::actor_cast<caf::actor>(env.strategies.get());
-  } else if (*name == "topic dispatcher") {
-    target = caf::actor_cast<caf::actor>(env.topics.get());
-  }
-  if (!target) {
+  auto supervisor = env.supervisor.get();
+  if (name == nullptr || !supervisor) {
     reply(console_error(status_code::invalid_argument,
-                        "actor: router, registry, connection manager, "
-                        "strategy evaluator or topic dispatcher"));
+                        "actor: the name of one of the node's actors"));
     return;
   }
-  self->send_exit(target, caf::exit_reason::unhandled_exception);
-  reply(console_ok({{"killed", *name}}));
+  self->request(supervisor, ask_timeout, atom::kill_v, *name)
+    .then([reply, killed = *name](
+            caf::ok_atom) { reply(console_ok({{"killed", killed}})); },
+          [reply](caf::error& err) { reply(console_error(err)); });
 }
 
 } // namespace

@@ -127,6 +127,20 @@ CAF_TEST(a child that cannot be restarted makes the supervisor give up) {
   stop({caf::actor_cast<caf::actor>(sup)});
 }
 
+CAF_TEST(a child is failed on purpose by name and an unknown name is refused) {
+  auto sup = supervise(true, 5);
+  auto first = slot.get();
+  ask<caf::ok_atom>(caf::actor_cast<caf::actor>(sup), atom::kill_v,
+                    std::string{"thrower"});
+  run();
+  CAF_CHECK(slot.get() != first);
+  CAF_CHECK_EQUAL(row(sup).value("restarts", -1), 1);
+  auto err = ask_error(caf::actor_cast<caf::actor>(sup), atom::kill_v,
+                       std::string{"nobody"});
+  CAF_CHECK(error_text(err).find("one of thrower") != std::string::npos);
+  stop({slot.get(), caf::actor_cast<caf::actor>(sup)});
+}
+
 CAF_TEST(deaths after drain are expected and not restarted) {
   auto sup = supervise(true, 5);
   ask<caf::ok_atom>(caf::actor_cast<caf::actor>(sup), atom::drain_v);

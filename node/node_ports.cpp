@@ -1,0 +1,70 @@
+#include "node/node_ports.hpp"
+
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
+
+#include "actors/cluster/gate.hpp"
+#include "actors/console/console.hpp"
+#include "protocol/status.hpp"
+
+namespace mesh {
+
+caf::expected<uint16_t> node_ports::publish_gate(node::impl& st, uint16_t port) {
+  // SO_REUSEADDR: a node restarted on its port must not wait for the
+  // TIME_WAIT of its old connections; a live listener still makes it fail.
+  auto gate = st.gate.get();
+  const auto* host = st.cfg.listen.host.c_str();
+  if (st.cfg.cluster.tls.enabled())
+    return caf::openssl::publish(gate, port, host, true);
+  return st.sys->middleman().publish(gate, port, host, true);
+}
+
+caf::expected<uint16_t> node_ports::publish_console(node::impl& st, uint16_t port) {
+  // Published untyped: meshctl's remote_actor takes any console, and the
+  // console checks the token before anything else.
+  return st.sys->middleman().publish(
+    caf::actor_cast<caf::actor>(st.console_actor.get()), port,
+    st.cfg.console.host.c_str(), true);
+}
+
+supervised_child node_ports::gate_child(node::impl& st) {
+  supervised_child c;
+  c.name = "gate";
+  c.current = [&st] { return caf::actor_cast<caf::actor>(st.gate.get()); };
+  c.restart = [&st]() -> caf::actor {
+    // The BASP broker holds the published actors of both transports (CAF
+    // 0.17.6's own openssl::unpublish does not compile).
+    st.sys->middleman().unpublish(st.gate.get(), st.listen.port);
+    st.gate.set(spawn_gate(*st.sys, st.id,
+                           caf::actor_cast<caf::actor>(st.cluster)));
+    if (auto port = publish_gate(st, st.listen.port); !port) {
+      st.log->error("cannot listen on {} again: {}", to_string(st.listen),
+                    error_text(port.error()));
+      return {};
+    }
+    return caf::actor_cast<caf::actor>(st.gate.get());
+  };
+  return c;
+}
+
+supervised_child node_ports::console_child(node::impl& st) {
+  supervised_child c;
+  c.name = "console";
+  c.current = [&st] {
+    return caf::actor_cast<caf::actor>(st.console_actor.get());
+  };
+  c.restart = [&st]() -> caf::actor {
+    st.sys->middleman().unpublish(
+      caf::actor_cast<caf::actor>(st.console_actor.get()), st.console.port);
+    st.console_actor.set(spawn_console(*st.sys, st.console_cfg));
+    if (auto port = publish_console(st, st.console.port); !port) {
+      st.log->error("cannot listen for the console on {} again: {}",
+                    to_string(st.console), error_text(port.error()));
+      return {};
+    }
+    return caf::actor_cast<caf::actor>(st.console_actor.get());
+  };
+  return c;
+}
+
+} // namespace mesh
