@@ -10,6 +10,7 @@
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
+#include "cluster/handshake.hpp"
 #include "protocol/type_ids.hpp"
 
 namespace mesh {
@@ -28,22 +29,26 @@ caf::actor untyped(const Handle& h) {
 /// takes commands from this node's actors only.
 template <class Handle, class Spawn>
 supervised_child restartable(std::string name, actor_slot<Handle> slot,
-                             Spawn spawn, cluster_actor follows = {}) {
+                             Spawn spawn,
+                             actor_slot<cluster_actor> follows = {}) {
   supervised_child c;
   c.name = std::move(name);
   c.current = [slot] { return untyped(slot.get()); };
   c.restart = [slot, spawn, follows]() mutable {
     auto successor = spawn();
     slot.set(successor);
-    if (follows)
-      caf::send_as(untyped(successor), follows, atom::subscribe_v,
+    if (auto cm = follows.get())
+      caf::send_as(untyped(successor), cm, atom::subscribe_v,
                    untyped(successor));
     return untyped(successor);
   };
   return c;
 }
 
-supervised_child permanent(std::string name, caf::actor current) {
+// Watched without a restart here: the gate's successor must be published
+// where it was, which only the node knows (node/node_ports.hpp replaces
+// this entry).
+supervised_child watched_only(std::string name, caf::actor current) {
   supervised_child c;
   c.name = std::move(name);
   c.current = [current] { return current; };
@@ -53,8 +58,9 @@ supervised_child permanent(std::string name, caf::actor current) {
 } // namespace
 
 std::vector<caf::actor> node_actors::all() const {
-  return {untyped(topics.get()), untyped(strategies.get()), untyped(gate),
-          untyped(cluster),      untyped(router.get()),    untyped(registry.get())};
+  return {untyped(topics.get()),  untyped(strategies.get()),
+          untyped(gate),          untyped(cluster.get()),
+          untyped(router.get()),  untyped(registry.get())};
 }
 
 node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
@@ -114,21 +120,32 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.timing.redial_max = milliseconds{cfg.cluster.redial_max_ms};
   cm.connect_timeout = milliseconds{cfg.cluster.connect_timeout_ms};
   cm.max_reply_bytes = lim.max_payload_bytes;
-  cm.registry = out.registry.get();
+  cm.registry = out.registry;
   cm.router = out.router;
   cm.strategies = out.strategies;
   cm.topics = out.topics;
-  // The evaluator and the topic dispatcher follow the cluster's peer tables.
-  cm.subscribers = {untyped(out.strategies.get()), untyped(out.topics.get())};
-  out.cluster = spawn_connection_manager(sys, cm);
-  out.gate = spawn_gate(sys, opts.node_id, untyped(out.cluster));
+  cm.memory = std::make_shared<connection_manager_memory>();
+  // A successor is a new incarnation of this node to its peers (they drop
+  // the old one's connection and take the new one's handshake); it follows
+  // the evaluator and the topic dispatcher running now.
+  auto spawn_cm = [&sys, cm, strategies = out.strategies,
+                   topics = out.topics](bool first) mutable {
+    if (!first)
+      cm.incarnation = random_hex_token();
+    // The evaluator and the topic dispatcher follow the peer tables.
+    cm.subscribers = {untyped(strategies.get()), untyped(topics.get())};
+    return spawn_connection_manager(sys, cm);
+  };
+  out.cluster.set(spawn_cm(true));
+  out.gate = spawn_gate(sys, opts.node_id, out.cluster);
   out.children = {
     restartable("registry", out.registry, spawn_reg),
     restartable("router", out.router, spawn_router, out.cluster),
     restartable("strategy evaluator", out.strategies, spawn_se, out.cluster),
     restartable("topic dispatcher", out.topics, spawn_td, out.cluster),
-    permanent("connection manager", untyped(out.cluster)),
-    permanent("gate", untyped(out.gate)),
+    restartable("connection manager", out.cluster,
+                [spawn_cm]() mutable { return spawn_cm(false); }),
+    watched_only("gate", untyped(out.gate)),
   };
   return out;
 }

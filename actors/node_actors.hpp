@@ -34,13 +34,12 @@ struct node_actors {
   actor_slot<router_actor> router;
   actor_slot<strategies_actor> strategies;
   actor_slot<topics_actor> topics;
-  cluster_actor cluster; ///< connection manager
+  actor_slot<cluster_actor> cluster; ///< connection manager
   gate_actor gate;    ///< what the peer port publishes
 
   /// What the node's supervisor watches: each actor above, with how to
-  /// restart it with its state rebuilt (the connection manager cannot be
-  /// restarted on its own; the gate's restart is the node's, which knows
-  /// where it is published: node/node_ports.hpp).
+  /// restart it with its state rebuilt (the gate's restart is the node's,
+  /// which knows where it is published: node/node_ports.hpp).
   std::vector<supervised_child> children;
 
   /// Every actor, in the order shutdown ends them.

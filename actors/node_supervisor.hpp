@@ -9,9 +9,8 @@
 // promise (actors/guarded_promise.hpp), never silence.
 //
 // Restarts are bounded like OTP's intensity and period: more than
-// `max_restarts` in `window`, or the death of an actor that cannot be
-// restarted (the connection manager, which holds the node's membership),
-// and the supervisor gives up: it says so and calls on_failure, and meshnode stops with exit code 70
+// `max_restarts` in `window`, or the death of a child without a restart
+// function, and the supervisor gives up: it says so and calls on_failure, and meshnode stops with exit code 70
 // for its process supervisor (examples/systemd) to restart it whole.
 //
 // Protocol (supervisor_actor below):

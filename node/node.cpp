@@ -98,7 +98,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   {
     // Local commands must come from a local sender (actors/console/).
     caf::scoped_actor me{sys};
-    me->send(self.cluster, atom::update_v, to_string(self.listen));
+    me->send(self.cluster.get(), atom::update_v, to_string(self.listen));
   }
   console_config cc;
   cc.node_id = self.id;
@@ -128,7 +128,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       // The connection manager takes commands from this node's actors
       // only, never anonymous ones.
       caf::scoped_actor me{sys};
-      me->send(cluster, atom::leave_v);
+      me->send(cluster.get(), atom::leave_v);
     }
   };
   // A console on port 0 learns its real address right after publishing.
@@ -205,7 +205,7 @@ registry_actor node::registry() const {
 }
 
 cluster_actor node::cluster() const {
-  return impl_->cluster;
+  return impl_->cluster.get();
 }
 
 caf::actor node::strategies() const {
@@ -251,8 +251,8 @@ void node::shutdown(std::chrono::milliseconds grace) {
     };
     // 1. tell peers first, so nobody waits for a time-out; 2. refuse new
     // requests; 3. let in-flight ones finish, within grace.
-    if (st.cluster)
-      self->request(st.cluster, left(), atom::leave_v)
+    if (auto cm = st.cluster.get())
+      self->request(cm, left(), atom::leave_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     if (auto a = st.topics.get()) // publishes first: their forward dispatchers use the router
       self->request(a, left(), atom::drain_v)
@@ -287,7 +287,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   }
   st.registry.set(registry_actor{});
   st.router.set(router_actor{});
-  st.cluster = cluster_actor{};
+  st.cluster.set(cluster_actor{});
   st.strategies.set(strategies_actor{});
   st.topics.set(topics_actor{});
   st.console_actor.set(mesh::console_actor{});

@@ -38,7 +38,7 @@ struct node::impl {
   // Slots: the supervisor may restart these (actors/actor_slot.hpp).
   actor_slot<registry_actor> registry;
   actor_slot<router_actor> router;
-  cluster_actor cluster;
+  actor_slot<cluster_actor> cluster;
   actor_slot<strategies_actor> strategies;
   actor_slot<topics_actor> topics;
   actor_slot<mesh::console_actor> console_actor;
@@ -60,7 +60,7 @@ struct node::impl {
             caf::actor_cast<caf::actor>(topics.get()),
             caf::actor_cast<caf::actor>(strategies.get()),
             caf::actor_cast<caf::actor>(gate.get()),
-            caf::actor_cast<caf::actor>(cluster),
+            caf::actor_cast<caf::actor>(cluster.get()),
             caf::actor_cast<caf::actor>(router.get()),
             caf::actor_cast<caf::actor>(registry.get())};
   }

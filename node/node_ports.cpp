@@ -35,8 +35,7 @@ supervised_child node_ports::gate_child(node::impl& st) {
     // The BASP broker holds the published actors of both transports (CAF
     // 0.17.6's own openssl::unpublish does not compile).
     st.sys->middleman().unpublish(st.gate.get(), st.listen.port);
-    st.gate.set(spawn_gate(*st.sys, st.id,
-                           caf::actor_cast<caf::actor>(st.cluster)));
+    st.gate.set(spawn_gate(*st.sys, st.id, st.cluster));
     if (auto port = publish_gate(st, st.listen.port); !port) {
       st.log->error("cannot listen on {} again: {}", to_string(st.listen),
                     error_text(port.error()));

@@ -61,7 +61,7 @@ void net_fixture::start(planet& p, std::vector<std::string> namespaces,
   p.actors = spawn_node_actors(p.sys, cfg, opts);
   p.registry = p.actors.registry.get();
   p.router = caf::actor_cast<caf::actor>(p.actors.router.get());
-  p.cm = p.actors.cluster;
+  p.cm = p.actors.cluster.get();
   p.gate = p.actors.gate;
   p.mpx.provide_acceptor(planet::port, p.acceptor);
   p.publish(p.gate, planet::port);

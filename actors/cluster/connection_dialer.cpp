@@ -216,6 +216,8 @@ void connection_manager_state::mark_up(peer_record& rec,
     rec.remote = theirs;
     self->monitor(theirs);
   }
+  if (cfg.memory && !rec.address.empty())
+    cfg.memory->peer_addresses.insert(rec.address);
   if (same)
     return;
   rec.connection_id = make_connection_id(cfg.node_id, cfg.incarnation, rec.id,

@@ -20,6 +20,13 @@ void connection_manager_state::start(const std::string& listen_address) {
   for (const auto& seed : cfg.seeds)
     if (seed != address)
       dial(seed, dial_reason::seed);
+  if (!cfg.memory)
+    return;
+  // A restarted connection manager finds the peers its predecessor knew.
+  cfg.memory->listen_address = address;
+  for (const auto& peer : cfg.memory->peer_addresses)
+    if (peer != address && dials.count(peer) == 0)
+      dial(peer, dial_reason::learned);
   if (cfg.timing.heartbeat_interval.count() > 0)
     self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
 }
@@ -244,6 +251,8 @@ caf::error connection_manager_state::remove(const std::string& id) {
                         + "; only down or left peers can be removed");
   retry.erase(rec->address);
   retry_reason.erase(rec->address);
+  if (cfg.memory)
+    cfg.memory->peer_addresses.erase(rec->address);
   drop_ingress(rec->node);
   dir.erase(id);
   log->info("removed peer {}", id);
@@ -276,15 +285,19 @@ cluster_actor::behavior_type connection_manager_behavior(
   st.dir = peer_directory{cfg.timing};
   st.cfg = std::move(cfg);
   st.services.set_node_id(st.cfg.node_id);
-  if (auto router = st.cfg.router.get())
+  if (auto router = st.cfg.router.get()) {
     st.subscribers.push_back(caf::actor_cast<caf::actor>(router));
+    caf::anon_send(router, atom::update_v, st.dir.snapshot());
+  }
   for (const auto& s : st.cfg.subscribers) {
     st.subscribers.push_back(s);
     caf::anon_send(s, atom::update_v, st.dir.snapshot());
   }
-  if (st.cfg.registry)
-    caf::anon_send(st.cfg.registry, atom::subscribe_v,
+  if (auto registry = st.cfg.registry.get())
+    caf::anon_send(registry, atom::subscribe_v,
                    caf::actor_cast<caf::actor>(self));
+  if (st.cfg.memory && !st.cfg.memory->listen_address.empty())
+    st.start(st.cfg.memory->listen_address);
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
     [self](atom::hello, const pb::ConnectRequest& req, const peer_actor& theirs,

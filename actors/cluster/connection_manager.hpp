@@ -34,6 +34,8 @@
 //  own timers: (atom::tick), (atom::dial, std::string address)
 
 #include <chrono>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,13 @@ using cluster_actor = caf::typed_actor<
   caf::reacts_to<atom::tick>,             // own timer
   caf::reacts_to<atom::dial, std::string>>; // own timer
 
+/// What a restarted connection manager starts from (the supervisor keeps
+/// it): its listen address, and the peers it knew, which it dials again.
+struct connection_manager_memory {
+  std::string listen_address;
+  std::set<std::string> peer_addresses;
+};
+
 struct connection_manager_config {
   std::string node_id;
   std::string incarnation; ///< random per process start
@@ -80,7 +89,7 @@ struct connection_manager_config {
   cluster_timing timing;   ///< heartbeat_interval 0 disables the timer
   std::chrono::milliseconds connect_timeout{5000};
   bool tls = false; ///< dial through CAF's OpenSSL module (mutual TLS)
-  registry_actor registry;
+  actor_slot<registry_actor> registry;
   // Slots: the supervisor may restart these; ingresses reach the current one.
   actor_slot<router_actor> router;
   actor_slot<strategies_actor> strategies; ///< offered to peers (may be empty)
@@ -89,6 +98,8 @@ struct connection_manager_config {
   std::vector<caf::actor> subscribers;
   /// Bound on reply payloads to peers (limits.max_payload_bytes; 0: none).
   size_t max_reply_bytes = 0;
+  /// Kept across restarts; null: nothing is kept.
+  std::shared_ptr<connection_manager_memory> memory;
 };
 
 cluster_actor spawn_connection_manager(caf::actor_system& sys,

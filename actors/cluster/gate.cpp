@@ -16,7 +16,7 @@ namespace {
 struct gate_state {
   static inline const char* name = "mesh.gate";
   std::string node_id;
-  cluster_actor cluster;
+  actor_slot<cluster_actor> cluster;
   std::shared_ptr<spdlog::logger> log;
   uint64_t refused = 0;
 
@@ -34,13 +34,11 @@ struct gate_state {
 using self_ptr = gate_actor::stateful_pointer<gate_state>;
 
 gate_actor::behavior_type gate_behavior(self_ptr self, std::string node_id,
-                                        caf::actor cluster) {
+                                        actor_slot<cluster_actor> cluster) {
   auto& st = self->state;
   st.node_id = std::move(node_id);
-  st.cluster = caf::actor_cast<cluster_actor>(cluster);
+  st.cluster = std::move(cluster);
   st.log = log::get("cluster");
-  self->monitor(st.cluster);
-  self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
   // Anything but a hello: refused, never an "unexpected message" on stdout.
   self->set_default_handler(
     [](caf::scheduled_actor* ptr, caf::message_view&) -> caf::result<caf::message> {
@@ -59,7 +57,7 @@ gate_actor::behavior_type gate_behavior(self_ptr self, std::string node_id,
       // comes from the gate, so the dialler never learns another handle.
       auto rp = self->make_response_promise<pb::ConnectResponse, peer_actor>();
       self
-        ->request(self->state.cluster, caf::infinite, atom::hello_v,
+        ->request(self->state.cluster.get(), caf::infinite, atom::hello_v,
                   std::move(req), std::move(theirs), std::move(from))
         .then(
           [rp](pb::ConnectResponse& resp, peer_actor& ours) mutable {
@@ -74,7 +72,7 @@ gate_actor::behavior_type gate_behavior(self_ptr self, std::string node_id,
 } // namespace
 
 gate_actor spawn_gate(caf::actor_system& sys, std::string node_id,
-                      caf::actor cluster) {
+                      actor_slot<cluster_actor> cluster) {
   return sys.spawn(gate_behavior, std::move(node_id), std::move(cluster));
 }
 

@@ -57,7 +57,7 @@ struct console_config {
   // Slots: the supervisor may restart these (actors/actor_slot.hpp).
   actor_slot<router_actor> router;
   actor_slot<registry_actor> registry;
-  cluster_actor cluster; ///< connection_manager (may be null)
+  actor_slot<cluster_actor> cluster; ///< connection_manager (may be empty)
   actor_slot<strategies_actor> strategies; ///< strategy_evaluator (may be empty)
   actor_slot<topics_actor> topics;   ///< topic_dispatcher (may be empty)
   /// The node's supervisor: `status` shows each actor's health and

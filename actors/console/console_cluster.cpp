@@ -13,7 +13,7 @@ namespace {
 constexpr auto ask_timeout = std::chrono::seconds{5};
 
 bool require_cluster(const console_config& env, console_reply& reply) {
-  if (env.cluster)
+  if (env.cluster.get())
     return true;
   reply(console_error(status_code::unavailable,
                       "node " + env.node_id + " has no cluster manager"));
@@ -28,7 +28,7 @@ void cmd_peers(console_actor::pointer self, const console_config& env,
   self->request(env.router.get(), ask_timeout, atom::stats_v)
     .then(
       [self, env, reply](nlohmann::json& stats) {
-        self->request(env.cluster, ask_timeout, atom::peers_v,
+        self->request(env.cluster.get(), ask_timeout, atom::peers_v,
                       stats.value("in_flight", nlohmann::json::object()))
           .then(
             [reply](nlohmann::json& peers) {
@@ -50,7 +50,7 @@ void cmd_connect(console_actor::pointer self, const console_config& env,
     return;
   }
   // The dial itself is bounded by the connect timeout.
-  self->request(env.cluster, caf::infinite, atom::connect_v, *address)
+  self->request(env.cluster.get(), caf::infinite, atom::connect_v, *address)
     .then([reply](nlohmann::json& r) { reply(console_ok(std::move(r))); },
           [reply](caf::error& err) { reply(console_error(err)); });
 }
@@ -76,7 +76,7 @@ void cmd_remove(console_actor::pointer self, const console_config& env,
                         "remove needs \"node\" (a node id)"));
     return;
   }
-  self->request(env.cluster, ask_timeout, atom::remove_v, *id)
+  self->request(env.cluster.get(), ask_timeout, atom::remove_v, *id)
     .then([reply, id = *id](caf::ok_atom) { reply(console_ok({{"removed", id}})); },
           [reply](caf::error& err) { reply(console_error(err)); });
 }

@@ -43,12 +43,12 @@ void cmd_status(console_actor::pointer self, const console_config& env,
         summary["listen"] = env.listen;
         summary["console"] = env.console;
         summary["uptime_s"] = uptime.count();
-        if (!env.cluster) {
+        if (!env.cluster.get()) {
           summary["cluster_size"] = 1;
           add_actor_health(self, env, std::move(summary), std::move(reply));
           return;
         }
-        self->request(env.cluster, ask_timeout, atom::stats_v)
+        self->request(env.cluster.get(), ask_timeout, atom::stats_v)
           .then(
             [self, env, reply, summary](nlohmann::json& cluster) mutable {
               for (auto& [key, value] : cluster.items())

@@ -119,6 +119,10 @@ void topic_dispatcher_state::on_peers(peer_table_ptr table_ptr) {
   peers = std::move(table_ptr);
   if (!peers)
     return;
+  // A peer missing from the table (a restarted connection manager starts
+  // with none) gets our routes again when it is back.
+  for (auto i = synced.begin(); i != synced.end();)
+    i = peers->find(*i) == nullptr ? synced.erase(i) : std::next(i);
   std::optional<pb::TopicRoutes> msg;
   for (const auto& [id, peer] : peers->peers) {
     if (!is_routable(peer.state) || !peer.peer) {
