@@ -10,6 +10,10 @@
 // check. (Messages carrying local-only types, such as the routing tables,
 // cannot be deserialized from the network and need none.)
 
+#include <algorithm>
+#include <vector>
+
+#include <caf/actor.hpp>
 #include <caf/actor_control_block.hpp>
 #include <caf/error.hpp>
 
@@ -22,6 +26,16 @@ template <class Self>
 bool from_this_node(Self* self) {
   const auto& src = self->current_sender();
   return src != nullptr && src->node() == self->node();
+}
+
+/// Removes `who` from `xs`; true if it was there (a subscriber that died:
+/// restarted actors must not leave their predecessors behind).
+inline bool erase_actor(std::vector<caf::actor>& xs, const caf::actor_addr& who) {
+  auto before = xs.size();
+  xs.erase(std::remove_if(xs.begin(), xs.end(),
+                          [&](const caf::actor& a) { return a.address() == who; }),
+           xs.end());
+  return xs.size() != before;
 }
 
 /// The refusal of a request that came from elsewhere.

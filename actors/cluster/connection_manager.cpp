@@ -178,6 +178,8 @@ void connection_manager_state::on_peer_leave(const pb::Leave& msg) {
 }
 
 void connection_manager_state::on_down(const caf::down_msg& dm) {
+  if (erase_actor(subscribers, dm.source))
+    return;
   for (auto& [id, rec] : dir.records()) {
     if (!rec.remote || rec.remote.address() != dm.source)
       continue;
@@ -298,6 +300,8 @@ cluster_actor::behavior_type connection_manager_behavior(
                    caf::actor_cast<caf::actor>(self));
   if (st.cfg.memory && !st.cfg.memory->listen_address.empty())
     st.start(st.cfg.memory->listen_address);
+  for (const auto& s : st.subscribers)
+    self->monitor(s);
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
     [self](atom::hello, const pb::ConnectRequest& req, const peer_actor& theirs,
@@ -332,6 +336,7 @@ cluster_actor::behavior_type connection_manager_behavior(
       if (!from_this_node(self) || !who || who.node() != self->node())
         return;
       self->state.subscribers.push_back(who);
+      self->monitor(who);
       caf::anon_send(who, atom::update_v, self->state.dir.snapshot());
     },
     [self](atom::connect, const std::string& address)

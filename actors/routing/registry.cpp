@@ -9,6 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/local_only.hpp"
 #include "actors/routing/gather.hpp"
 #include "actors/handlers/handler.hpp"
 #include "actors/handlers/handler_executor.hpp"
@@ -204,8 +205,14 @@ registry_behavior(registry_actor::stateful_pointer<registry_state> self,
   if (st.cfg.memory && st.cfg.memory->saved)
     st.adopt(*st.cfg.memory);
   st.publish();
+  for (const auto& s : st.subscribers)
+    self->monitor(s);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    if (erase_actor(st.subscribers, dm.source)) {
+      st.keep();
+      return;
+    }
     auto& r = st.retiring;
     auto before = r.size();
     r.erase(std::remove_if(r.begin(), r.end(),
@@ -285,6 +292,7 @@ registry_behavior(registry_actor::stateful_pointer<registry_state> self,
     [self](atom::subscribe, const caf::actor& who) {
       auto& st = self->state;
       st.subscribers.push_back(who);
+      self->monitor(who);
       st.keep();
       caf::anon_send(who, atom::update_v, st.table);
     },
