@@ -56,6 +56,9 @@ struct registry_state {
   std::vector<caf::actor> retiring; // removed, still finishing calls
   uint64_t version = 0;
   handler_table_ptr table;
+  /// Executors restarted per handler since it was registered.
+  static constexpr uint32_t max_executor_restarts = 5;
+  std::map<service_key, uint32_t> executor_restarts;
 
   // The executors end with the registry, whatever ends it: a successor
   // spawns its own, and a node never waits at shutdown for orphans.
@@ -161,6 +164,7 @@ struct registry_state {
                         "handler " + path + " is not registered on "
                           + cfg.node_id);
     auto exec = i->second.executor;
+    executor_restarts.erase(i->first);
     handlers.erase(i);
     publish();
     // Stop routing first, then let the executor finish what it has.
@@ -222,15 +226,29 @@ registry_behavior(registry_actor::stateful_pointer<registry_state> self,
             r.end());
     if (r.size() != before)
       return;
-    // An executor of a live handler died: impossible unless Mesh has a bug.
+    // An executor of a live handler died (a bug in Mesh): it is restarted,
+    // like the node's own actors, up to executor_restarts per handler; its
+    // calls in flight were answered `unavailable` as it ended.
     for (auto i = st.handlers.begin(); i != st.handlers.end(); ++i) {
-      if (i->second.executor.address() == dm.source) {
-        st.log->error("executor of {} died: {}", to_string(i->first),
-                      caf::to_string(dm.reason));
-        st.handlers.erase(i);
+      if (i->second.executor.address() != dm.source)
+        continue;
+      auto key = i->first;
+      auto spec = std::move(i->second.spec);
+      st.handlers.erase(i);
+      auto& restarts = st.executor_restarts[key];
+      if (++restarts > registry_state::max_executor_restarts) {
+        st.log->error("executor of {} died ({}) after {} restarts: the "
+                      "handler is removed",
+                      to_string(key), caf::to_string(dm.reason), restarts - 1);
         st.publish();
         return;
       }
+      st.log->error("executor of {} died ({}); restarting it",
+                    to_string(key), caf::to_string(dm.reason));
+      if (auto err = st.add(spec))
+        st.log->error("cannot restart the executor of {}: {}", to_string(key),
+                      caf::to_string(err));
+      return;
     }
   });
   return {

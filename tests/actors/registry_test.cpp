@@ -164,4 +164,23 @@ CAF_TEST(handlers lists each handler with its executor stats) {
   CAF_CHECK_EQUAL(list[0]["stats"]["calls"], 0);
 }
 
+CAF_TEST(an executor that dies is restarted and the handler keeps serving) {
+  start();
+  CAF_CHECK(!add(spec("users", "UserService", "Get")));
+  auto first = latest().find({"users", "UserService", "Get"})->executor;
+  self->send_exit(first, caf::exit_reason::unhandled_exception);
+  run();
+  auto* route = latest().find({"users", "UserService", "Get"});
+  CAF_REQUIRE(route != nullptr);
+  CAF_CHECK(route->executor != first);
+  // A handler whose executor keeps dying is removed after five restarts.
+  for (int i = 0; i < 5; ++i) {
+    auto* r = latest().find({"users", "UserService", "Get"});
+    CAF_REQUIRE(r != nullptr);
+    self->send_exit(r->executor, caf::exit_reason::unhandled_exception);
+    run();
+  }
+  CAF_CHECK(latest().find({"users", "UserService", "Get"}) == nullptr);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
