@@ -60,12 +60,15 @@ public:
 
   caf::actor_system& system() override;
   std::string node_id() const override { return id(); }
+  // The node's actors as they run now: the node's supervisor may replace
+  // one after a failure, so ask again rather than keep a handle for long.
   caf::actor router() const override;
   registry_actor registry() const;
   cluster_actor cluster() const; ///< the connection manager
 
-  /// Empty while the node is healthy; else what stopped unexpectedly (the
-  /// node then shuts down: meshnode exits 70 so its supervisor restarts it).
+  /// Empty while the node is healthy; else why its supervisor gave up (too
+  /// many restarts: the node then shuts down, and meshnode exits 70 so that
+  /// its own supervisor restarts it).
   std::string failure() const;
   caf::actor strategies() const override; ///< the strategy evaluator
   caf::actor topics() const override; ///< the topic dispatcher
