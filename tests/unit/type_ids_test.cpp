@@ -160,4 +160,26 @@ CAF_TEST(malformed bytes are an error and not a crash) {
   CAF_CHECK(source(out));
 }
 
+CAF_TEST(truncated protobuf bytes from the network are an error) {
+  pb::DispatchRequest full;
+  fill(full);
+  auto wire = full.SerializeAsString();
+  CAF_REQUIRE(wire.size() > 8);
+  // The protobuf bytes cut short inside CAF's intact framing...
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  CAF_REQUIRE(!sink(wire.substr(0, wire.size() / 2)));
+  pb::DispatchRequest out;
+  caf::binary_deserializer source{sys, buf};
+  auto err = source(out);
+  CAF_CHECK(err != caf::none);
+  // ...and the frame itself cut short.
+  std::vector<char> whole;
+  caf::binary_serializer sink2{sys, whole};
+  CAF_REQUIRE(!sink2(full));
+  whole.resize(whole.size() / 2);
+  caf::binary_deserializer source2{sys, whole};
+  CAF_CHECK(source2(out) != caf::none);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
