@@ -79,9 +79,18 @@ bool closed_by_peer(int fd) {
   }
 }
 
-// Under AddressSanitizer (MESH_SANITIZE=1) freed memory waits in a
-// quarantine of 256 MiB and would count as growth: the nodes measured here
-// run without one. Other builds ignore the variable.
+// What a node may grow by while it is attacked. Under AddressSanitizer
+// (MESH_SANITIZE=1) the allocator keeps what was freed, so transient copies
+// of the payloads count too; unguarded, one announcement alone committed
+// 2 GiB.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t growth_bound_kib = 256 * 1024;
+#else
+constexpr size_t growth_bound_kib = 64 * 1024;
+#endif
+
+// Under AddressSanitizer freed memory also waits in a quarantine of 256 MiB:
+// the nodes measured here run without one. Other builds ignore the variable.
 std::vector<std::string> measurable_env() {
   std::string opts = "ASAN_OPTIONS=quarantine_size_mb=0";
   if (const char* given = std::getenv("ASAN_OPTIONS"); given && *given)
@@ -112,7 +121,7 @@ CAF_TEST(a stranger announcing a huge message is cut off before anything is allo
   }
   auto after = rss_kib(n.pid());
   CAF_MESSAGE("RSS before " << before << " KiB, after " << after << " KiB");
-  CAF_CHECK_LESS(after, before + 64 * 1024);
+  CAF_CHECK_LESS(after, before + growth_bound_kib);
   // The console port is guarded the same way.
   int fd = dial(n.console());
   CAF_REQUIRE(fd >= 0);
@@ -188,7 +197,7 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
   auto after = rss_kib(a.pid());
   CAF_MESSAGE("RSS of a before " << before << " KiB, after " << after
                                  << " KiB");
-  CAF_CHECK_LESS(after, before + 64 * 1024);
+  CAF_CHECK_LESS(after, before + growth_bound_kib);
   // a serves everyone else meanwhile.
   auto r = meshctl_json(a.console(), {"dispatch", "echo", "EchoService", "Echo",
                                       "--payload", R"({"k":2})"});
