@@ -20,13 +20,13 @@ void connection_manager_state::start(const std::string& listen_address) {
   for (const auto& seed : cfg.seeds)
     if (seed != address)
       dial(seed, dial_reason::seed);
-  if (!cfg.memory)
-    return;
-  // A restarted connection manager finds the peers its predecessor knew.
-  cfg.memory->listen_address = address;
-  for (const auto& peer : cfg.memory->peer_addresses)
-    if (peer != address && dials.count(peer) == 0)
-      dial(peer, dial_reason::learned);
+  if (cfg.memory) {
+    // A restarted connection manager finds the peers its predecessor knew.
+    cfg.memory->listen_address = address;
+    for (const auto& peer : cfg.memory->peer_addresses)
+      if (peer != address && dials.count(peer) == 0)
+        dial(peer, dial_reason::learned);
+  }
   if (cfg.timing.heartbeat_interval.count() > 0)
     self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
 }
