@@ -8,7 +8,7 @@
 // one promise: a delivery through any of them counts for all.
 //
 // Use: `auto rp = self->make_response_promise<T>();` return `rp` from the
-// handler as usual, and deliver through `guarded_promise{rp, who}`. Actors
+// handler as usual, and deliver through `guarded_typed_promise<T>{rp, who}`. Actors
 // that keep their promises in their state answer them from the state's
 // destructor instead (answer_unanswered): no cost per request.
 
@@ -47,10 +47,6 @@ public:
       state_->rp.deliver(std::forward<Ts>(xs)...);
   }
 
-  bool pending() const {
-    return state_ && state_->rp.pending();
-  }
-
 private:
   struct state {
     state(Promise p, std::string w) : rp(std::move(p)), who(std::move(w)) {
@@ -63,8 +59,6 @@ private:
   };
   std::shared_ptr<state> state_;
 };
-
-using guarded_promise = guarded<caf::response_promise>;
 
 template <class... Ts>
 using guarded_typed_promise = guarded<caf::typed_response_promise<Ts...>>;

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
+
 #include <caf/actor_system.hpp>
 #include <caf/io/basp/header.hpp>
 #include <caf/io/network/scribe_impl.hpp>
@@ -96,10 +98,6 @@ caf::io::scribe_ptr
 guarded_multiplexer::new_scribe(caf::io::network::native_socket fd) {
   // Launched by its first configure_read, like CAF's own.
   return caf::make_counted<guarded_scribe>(*this, fd, limits_);
-}
-
-size_t guarded_multiplexer::refused() {
-  return refused_count.load();
 }
 
 } // namespace mesh

@@ -18,7 +18,6 @@
 // `load<caf::io::middleman, guarded_multiplexer>()`; the limits come from
 // the node's config through guarded_config.
 
-#include <atomic>
 #include <cstddef>
 
 #include <caf/actor_system_config.hpp>
@@ -41,9 +40,6 @@ public:
   explicit guarded_multiplexer(caf::actor_system* sys);
 
   caf::io::scribe_ptr new_scribe(caf::io::network::native_socket fd) override;
-
-  /// Connections closed for breaking a limit, since start (for tests).
-  static size_t refused();
 
 private:
   transport_limits limits_;

@@ -21,6 +21,18 @@ namespace {
 const std::string manifests = std::string{MESH_SOURCE_DIR}
                               + "/examples/manifests";
 
+// Topics config of node `id`: a record dispatcher rec-ID for "orders.>".
+json record_topics(const std::string& id) {
+  return {{"dispatchers", json::array({{{"id", "rec-" + id},
+                                        {"kind", "record"},
+                                        {"category", "event"},
+                                        {"keep", 100}}})},
+          {"routes", json::array({{{"id", "orders-" + id},
+                                   {"pattern", "orders.>"},
+                                   {"category", "event"},
+                                   {"dispatcher", "rec-" + id}}})}};
+}
+
 // Node a: example handlers, the example manifests, a record dispatcher for
 // "orders.>", and whatever `limits` says.
 std::vector<std::string> victim_args(const temp_dir& dir,
@@ -35,15 +47,7 @@ std::vector<std::string> victim_args(const temp_dir& dir,
                                        "test"})},
            {"data_dir", dir.path()},
            {"limits", limits},
-           {"topics",
-            {{"dispatchers", json::array({{{"id", "rec-a"},
-                                           {"kind", "record"},
-                                           {"category", "event"},
-                                           {"keep", 100}}})},
-             {"routes", json::array({{{"id", "orders-a"},
-                                      {"pattern", "orders.>"},
-                                      {"category", "event"},
-                                      {"dispatcher", "rec-a"}}})}}}};
+           {"topics", record_topics("a")}};
   auto file = dir.write("a.json", cfg.dump());
   return {"--config", file, "--id", "a", "--heartbeat-interval-ms", "100"};
 }
@@ -55,15 +59,7 @@ std::vector<std::string> peer_args(const temp_dir& dir,
   json cfg{{"listen", "127.0.0.1:0"},
            {"console", "127.0.0.1:0"},
            {"plugins", json::array({bin("libmesh_test_handlers.so")})},
-           {"topics",
-            {{"dispatchers", json::array({{{"id", "rec-b"},
-                                           {"kind", "record"},
-                                           {"category", "event"},
-                                           {"keep", 100}}})},
-             {"routes", json::array({{{"id", "orders-b"},
-                                      {"pattern", "orders.>"},
-                                      {"category", "event"},
-                                      {"dispatcher", "rec-b"}}})}}}};
+           {"topics", record_topics("b")}};
   auto file = dir.write("b.json", cfg.dump());
   return {"--config", file, "--id", "b", "--seeds", seed,
           "--heartbeat-interval-ms", "100"};
