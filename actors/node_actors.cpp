@@ -1,7 +1,10 @@
 #include "actors/node_actors.hpp"
 
+#include <filesystem>
+
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/cluster/connection_manager.hpp"
@@ -55,10 +58,77 @@ supervised_child watched_only(std::string name, caf::actor current) {
   return c;
 }
 
+// ctx.heartbeat(): to this node's task dispatcher, or through the router
+// to the peer holding the task's queue. From a scoped actor: the node's
+// actors take messages from their own node only, never anonymous ones.
+task_heartbeat_sink heartbeat_sink(caf::actor_system& sys, std::string node_id,
+                                   actor_slot<tasks_actor> tasks,
+                                   actor_slot<router_actor> router) {
+  return [&sys, node_id, tasks, router](const task_context& t) {
+    pb::TaskHeartbeat hb;
+    hb.set_task_id(t.id);
+    hb.set_attempt(t.attempt);
+    hb.set_queue_node(t.queue_node);
+    hb.set_from_node(node_id);
+    caf::scoped_actor me{sys};
+    if (t.queue_node == node_id) {
+      if (auto a = tasks.get())
+        me->send(a, atom::heartbeat_v, std::move(hb));
+    } else if (auto r = router.get()) {
+      me->send(r, atom::heartbeat_v, std::move(hb));
+    }
+  };
+}
+
+task_dispatcher_config task_config(const node_config& cfg,
+                                   const node_actors_options& opts,
+                                   const node_actors& out) {
+  using std::chrono::milliseconds;
+  const auto& t = cfg.tasks;
+  task_dispatcher_config tc;
+  tc.node_id = opts.node_id;
+  tc.jobs_dir = t.jobs_dir;
+  tc.store_path = task_store_path(cfg, opts.node_id);
+  tc.sync = sync_mode_of(t.synchronous);
+  tc.runtimes = t.runtimes;
+  tc.group_commit = milliseconds{t.group_commit_ms};
+  tc.group_commit_max = t.group_commit_max;
+  tc.tick = milliseconds{t.tick_ms};
+  tc.max_deadline = milliseconds{cfg.limits.max_deadline_ms};
+  tc.router = out.router;
+  tc.strategies = out.strategies;
+  tc.functions = opts.task_functions ? opts.task_functions
+                                     : std::make_shared<task_functions>();
+  if (!cfg.manifests_dir.empty())
+    tc.process_exists = [dir = cfg.manifests_dir](const std::string& name) {
+      std::error_code ec;
+      return std::filesystem::is_regular_file(dir + "/" + name + ".json", ec);
+    };
+  else
+    tc.process_exists = [](const std::string&) { return false; };
+  return tc;
+}
+
 } // namespace
 
+std::string task_store_path(const node_config& cfg,
+                            const std::string& node_id) {
+  if (!cfg.tasks.store.empty())
+    return cfg.tasks.store;
+  return cfg.data_dir + "/tasks-" + node_id + ".db";
+}
+
+sync_mode sync_mode_of(const std::string& name) {
+  if (name == "normal")
+    return sync_mode::normal;
+  if (name == "off")
+    return sync_mode::off;
+  return sync_mode::full;
+}
+
 std::vector<caf::actor> node_actors::all() const {
-  return {untyped(topics.get()),  untyped(strategies.get()),
+  return {untyped(tasks.get()),   untyped(topics.get()),
+          untyped(strategies.get()),
           untyped(gate),          untyped(cluster.get()),
           untyped(router.get()),  untyped(registry.get())};
 }
@@ -67,6 +137,10 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
                               const node_actors_options& opts) {
   using std::chrono::milliseconds;
   node_actors out;
+  // Created now (null) so that every copy shares the cell the dispatcher
+  // is installed in later.
+  out.tasks = actor_slot<tasks_actor>{tasks_actor{}};
+  out.router = actor_slot<router_actor>{router_actor{}};
   const auto& lim = cfg.limits;
   registry_config rc;
   rc.node_id = opts.node_id;
@@ -76,6 +150,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   rc.default_deadline = milliseconds{lim.default_deadline_ms};
   rc.max_deadline = milliseconds{lim.max_deadline_ms};
   rc.memory = make_registry_memory();
+  rc.heartbeat = heartbeat_sink(sys, opts.node_id, out.tasks, out.router);
   auto spawn_reg = [&sys, rc] { return spawn_registry(sys, rc); };
   out.registry.set(spawn_reg());
   router_config ro;
@@ -124,6 +199,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.router = out.router;
   cm.strategies = out.strategies;
   cm.topics = out.topics;
+  cm.tasks = out.tasks;
   cm.memory = std::make_shared<connection_manager_memory>();
   // A successor is a new incarnation of this node to its peers (they drop
   // the old one's connection and take the new one's handshake); it follows
@@ -147,6 +223,15 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
                 [spawn_cm]() mutable { return spawn_cm(false); }),
     watched_only("gate", untyped(out.gate)),
   };
+  // Durable tasks only where there are jobs: its state is its store, which
+  // a successor opens again (leased tasks are then delivered again).
+  if (!cfg.tasks.jobs_dir.empty()) {
+    auto spawn_tasks = [&sys, tc = task_config(cfg, opts, out)] {
+      return spawn_task_dispatcher(sys, tc);
+    };
+    out.tasks.set(spawn_tasks());
+    out.children.push_back(restartable("task dispatcher", out.tasks, spawn_tasks));
+  }
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
+#include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "config/node_config.hpp"
 #include "protocol/peer_actors.hpp"
@@ -35,6 +36,7 @@ struct node_actors {
   actor_slot<strategies_actor> strategies;
   actor_slot<topics_actor> topics;
   actor_slot<cluster_actor> cluster; ///< connection manager
+  actor_slot<tasks_actor> tasks; ///< empty unless the node has a jobs folder
   gate_actor gate;    ///< what the peer port publishes
 
   /// What the node's supervisor watches: each actor above, with how to
@@ -52,7 +54,16 @@ struct node_actors_options {
   /// Where topic function dispatchers run (tests drive their own); null:
   /// a pool of cfg.topics.threads threads.
   job_runner_ptr topic_runner;
+  /// Functions plug-ins register for tasks (null: none can be).
+  task_functions_ptr task_functions;
 };
+
+/// Where the node keeps its tasks: tasks.store, or
+/// <data_dir>/tasks-<node id>.db.
+std::string task_store_path(const node_config& cfg, const std::string& node_id);
+
+/// config's tasks.synchronous as a sync_mode.
+sync_mode sync_mode_of(const std::string& name);
 
 /// Spawns and wires the actors of one node from its configuration.
 node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,

@@ -171,6 +171,19 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       cfg.manifests_dir = i->get<std::string>();
     if (auto i = doc.find("data_dir"); i != doc.end() && i->is_string())
       cfg.data_dir = i->get<std::string>();
+    if (auto i = doc.find("jobs"); i != doc.end() && i->is_string())
+      cfg.tasks.jobs_dir = i->get<std::string>();
+    if (auto i = doc.find("runtimes"); i != doc.end() && i->is_object())
+      cfg.tasks.runtimes = *i;
+    if (auto i = doc.find("tasks"); i != doc.end() && i->is_object()) {
+      auto& t = cfg.tasks;
+      if (auto s = i->find("store"); s != i->end() && s->is_string())
+        t.store = s->get<std::string>();
+      t.synchronous = i->value("synchronous", t.synchronous);
+      t.group_commit_ms = i->value("group_commit_ms", t.group_commit_ms);
+      t.group_commit_max = i->value("group_commit_max", t.group_commit_max);
+      t.tick_ms = i->value("tick_ms", t.tick_ms);
+    }
     cfg.log_level = doc.value("log_level", "info");
     if (auto i = doc.find("limits"); i != doc.end()) {
       auto& l = cfg.limits;

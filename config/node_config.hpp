@@ -87,6 +87,17 @@ struct topics_config {
   std::vector<topic_route> routes; ///< registered after the plug-ins
 };
 
+/// Durable tasks (seed 002): where they are stored and how they commit.
+struct tasks_config {
+  std::string jobs_dir;   ///< empty: no jobs, no task dispatcher
+  std::string store;      ///< empty: <data_dir>/tasks-<node id>.db
+  std::string synchronous = "full"; ///< SQLite: full, normal or off
+  uint32_t group_commit_ms = 2;     ///< 0: when the mailbox is empty
+  uint32_t group_commit_max = 1000; ///< changes per transaction, at most
+  uint32_t tick_ms = 100;           ///< reaper, retries and pressure
+  nlohmann::json runtimes = nlohmann::json::object(); ///< name -> spec
+};
+
 /// The environment variable that carries the cluster secret.
 inline constexpr const char* cluster_secret_env = "MESH_CLUSTER_SECRET";
 
@@ -108,6 +119,7 @@ struct node_config {
   cluster_config cluster;
   scheduler_config scheduler;
   topics_config topics;
+  tasks_config tasks;
 };
 
 /// The embedded default configuration (config/default_node.json).

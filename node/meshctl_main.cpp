@@ -22,8 +22,12 @@
 
 #include "node/console_client.hpp"
 #include "node/meshctl_format.hpp"
+#include "node/meshctl_options.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
+
+using mesh::meshctl::options;
+using mesh::meshctl::set_json;
 
 namespace {
 
@@ -61,57 +65,6 @@ private:
   bool done_ = false;
   std::thread thread_;
 };
-
-struct options {
-  std::string node = "127.0.0.1:7421";
-  bool json = false;
-  std::string token;
-  int64_t timeout_ms = 10000;
-  nlohmann::json command = nlohmann::json::object();
-  std::string error; // set by subcommand callbacks on bad input
-  // arguments of the subcommands (only one runs)
-  std::string ns, service, method, target, trace, payload_text, action;
-  std::string context_text, args_text, outcome, category, message_type;
-  int64_t deadline_ms = -1;
-  std::vector<std::string> allow;
-};
-
-// The text of a JSON flag: as given, or "@FILE" for a file's contents, or
-// "-" for standard input (a command line caps one argument at 128 KiB;
-// payloads may be up to the node's limit, 4 MiB by default).
-std::optional<std::string> flag_text(options& o, const char* flag,
-                                     const std::string& text) {
-  if (text == "-") {
-    return std::string{std::istreambuf_iterator<char>{std::cin}, {}};
-  }
-  if (!text.empty() && text.front() == '@') {
-    std::ifstream in{text.substr(1), std::ios::binary};
-    if (!in) {
-      o.error = std::string{flag} + ": cannot read file '" + text.substr(1)
-                + "'";
-      return std::nullopt;
-    }
-    return std::string{std::istreambuf_iterator<char>{in}, {}};
-  }
-  return text;
-}
-
-// Parses a JSON flag into command[key]; bad JSON becomes o.error, saying
-// where. The node checks the depth limit; this bound only keeps meshctl safe.
-void set_json(options& o, const char* flag, const std::string& text,
-              const char* key) {
-  if (text.empty())
-    return;
-  auto source = flag_text(o, flag, text);
-  if (!source)
-    return;
-  auto doc = mesh::parse_json(*source, 1024);
-  if (!doc)
-    o.error = std::string{flag} + " is not valid JSON: "
-              + mesh::error_text(doc.error());
-  else
-    o.command[key] = std::move(*doc);
-}
 
 void add_commands(CLI::App& app, options& o) {
   auto simple = [&](const char* name, const char* help) {
@@ -317,6 +270,7 @@ int main(int argc, char** argv) {
   add_commands(app, o);
   add_strategy_commands(app, o);
   add_topic_commands(app, o);
+  mesh::meshctl::add_task_commands(app, o);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);

@@ -61,6 +61,8 @@ void add_flags(CLI::App& app, flags& f) {
   tls_flag("--tls-ca", "ca", "PEM certificate of the CA that signs members");
   string_flag("--manifests", "manifests",
               "folder of process manifests (SIGHUP reloads them)");
+  string_flag("--jobs", "jobs",
+              "folder of job definitions for durable tasks (SIGHUP reloads them)");
   string_flag("--data-dir", "data_dir",
               "folder for the node's state (default: mesh-data)");
   string_flag("--log-level", "log_level",
@@ -221,6 +223,8 @@ int main(int argc, char** argv) {
       continue;
     if (sig == SIGHUP) {
       node.reload_manifests();
+      if (node.tasks())
+        node.reload_jobs();
       continue;
     }
     break;

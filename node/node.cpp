@@ -60,14 +60,18 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                                  tls.passphrase);
       !why.empty())
     return make_error(status_code::invalid_argument, "TLS: " + why);
+  if (auto err = check_task_store(cfg, st->id))
+    return err;
   node_actors_options opts;
   opts.node_id = st->id;
   opts.incarnation = st->incarnation;
+  opts.task_functions = st->task_functions;
   auto actors = spawn_node_actors(sys, cfg, opts);
   st->registry = actors.registry;
   st->router = actors.router;
   st->strategies = actors.strategies;
   st->topics = actors.topics;
+  st->tasks = actors.tasks;
   st->cluster = actors.cluster;
   st->gate.set(actors.gate);
   auto children = std::move(actors.children);
@@ -86,6 +90,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     if (auto err = load_plugin(p, *result))
       return err;
   if (auto err = result->add_configured_topics())
+    return err;
+  // Jobs are checked once the plug-ins have registered their functions;
+  // a store that cannot be opened stops the start here.
+  if (auto err = result->start_tasks())
     return err;
   // Peers reach the gate and nothing else; what they may use next comes in
   // the answer to a successful handshake.
@@ -109,6 +117,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.cluster = self.cluster;
   cc.strategies = self.strategies;
   cc.topics = self.topics;
+  cc.tasks = self.tasks;
   cc.token = self.cfg.console_token;
   actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
   cc.supervisor = supervisor_slot;
@@ -267,6 +276,10 @@ void node::shutdown(std::chrono::milliseconds grace) {
                    st.log->warn("shutdown: handlers still busy after {} ms: {}",
                                 grace.count(), error_text(err));
                  });
+    // Commit what the task store has pending; no new deliveries.
+    if (auto a = st.tasks.get())
+      self->request(a, left(), atom::drain_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
     // Keep what the bandit learned (its file survives a restart).
     if (auto a = st.strategies.get())
       self->request(a, left(), atom::drain_v)
@@ -290,6 +303,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.cluster.set(cluster_actor{});
   st.strategies.set(strategies_actor{});
   st.topics.set(topics_actor{});
+  st.tasks.set(tasks_actor{});
   st.console_actor.set(mesh::console_actor{});
   st.supervisor = supervisor_actor{};
   st.gate.set(gate_actor{});

@@ -126,6 +126,26 @@ public:
   caf::error report_outcome(const std::string& process,
                             const std::string& variant_id, bool success);
 
+  // -- durable tasks (seed 002) ----------------------------------------------
+
+  /// Emits an event: {"dataset", "cursor", "partition"?, "payload"?}. Returns
+  /// once its tasks are committed: {"created", "skipped", "held", "tasks"}.
+  /// Errors: invalid_argument (malformed event), unavailable (no jobs
+  /// folder, store failure, shutting down).
+  caf::expected<nlohmann::json> emit(const nlohmann::json& event);
+
+  /// handler_registrar: a function that runs the tasks of `dispatcher`
+  /// jobs whose target is `name` / every task of a new kind.
+  void add_task_dispatcher(std::string name, task_function fn) override;
+  void add_task_kind(std::string kind, task_function fn) override;
+
+  /// Re-reads the jobs folder (as SIGHUP does), keeping the last good
+  /// version of a job that now fails. Returns what changed.
+  caf::expected<nlohmann::json> reload_jobs();
+
+  /// The task dispatcher (null without a jobs folder).
+  tasks_actor tasks() const;
+
   /// Re-reads the manifests folder (as SIGHUP does); a manifest that now
   /// fails keeps its last good version. Returns what changed.
   caf::expected<nlohmann::json> reload_manifests();
@@ -144,6 +164,7 @@ public:
 
 private:
   caf::error add_configured_topics();
+  caf::error start_tasks();
   struct impl;
   friend struct node_ports; // node/node_ports.hpp: publishing, restarts
   explicit node(std::unique_ptr<impl> ptr);

@@ -19,6 +19,7 @@
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"
+#include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/handshake.hpp"
 #include "protocol/peer_actors.hpp"
@@ -41,6 +42,8 @@ struct node::impl {
   actor_slot<cluster_actor> cluster;
   actor_slot<strategies_actor> strategies;
   actor_slot<topics_actor> topics;
+  actor_slot<tasks_actor> tasks; ///< empty without a jobs folder
+  task_functions_ptr task_functions = std::make_shared<mesh::task_functions>();
   actor_slot<mesh::console_actor> console_actor;
   console_config console_cfg; ///< what a restarted console starts from
   supervisor_actor supervisor;
@@ -57,6 +60,7 @@ struct node::impl {
 
   std::vector<caf::actor> actors() const {
     return {caf::actor_cast<caf::actor>(console_actor.get()),
+            caf::actor_cast<caf::actor>(tasks.get()),
             caf::actor_cast<caf::actor>(topics.get()),
             caf::actor_cast<caf::actor>(strategies.get()),
             caf::actor_cast<caf::actor>(gate.get()),
@@ -65,5 +69,9 @@ struct node::impl {
             caf::actor_cast<caf::actor>(registry.get())};
   }
 };
+
+/// Before the node starts: a jobs folder that exists, a task store that
+/// opens (node_tasks.cpp).
+caf::error check_task_store(const node_config& cfg, const std::string& id);
 
 } // namespace mesh

@@ -22,13 +22,14 @@
 #include <caf/fwd.hpp>
 
 #include "actors/handlers/handler.hpp"
+#include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_handler.hpp"
 
 namespace mesh {
 
 /// Bumped whenever handler_registrar or the handler types change
 /// incompatibly; a plug-in built against another version is refused.
-inline constexpr uint32_t plugin_abi_version = 2; // 2: topics, strategies
+inline constexpr uint32_t plugin_abi_version = 3; // 3: durable tasks
 
 /// Where plug-ins (and embedding programs) register handlers.
 class handler_registrar {
@@ -82,6 +83,17 @@ public:
                               topic_handler fn,
                               std::set<std::string> message_types = {})
     = 0;
+
+  /// Registers the function that runs tasks of jobs with runtime kind
+  /// `dispatcher` and target `name` (actors/tasks/task_dispatcher.hpp). It
+  /// runs on worker threads; it returns the answer (the payload of the
+  /// job's outputs) or throws (handler_failure for a specific status).
+  /// Throws std::invalid_argument for an empty or duplicate name.
+  virtual void add_task_dispatcher(std::string name, task_function fn) = 0;
+
+  /// Registers a task kind: runtimes of this kind (config's "runtimes") run
+  /// every task through `fn`, which sees the job's target in task_call.
+  virtual void add_task_kind(std::string kind, task_function fn) = 0;
 
   /// Registers a route to a dispatcher (topics/route_table.hpp); throws
   /// std::invalid_argument for a bad pattern or an unknown dispatcher.

@@ -59,5 +59,13 @@ MESH_ADD_ATOM(freeze)
 MESH_ADD_ATOM(records)
 MESH_ADD_ATOM(metrics)
 MESH_ADD_ATOM(run)
+// -- durable tasks --------------------------------------------------------------
+MESH_ADD_ATOM(emit)
+MESH_ADD_ATOM(jobs)
+MESH_ADD_ATOM(tasks)
+MESH_ADD_ATOM(dead)
+MESH_ADD_ATOM(revive)
+MESH_ADD_ATOM(purge)
+MESH_ADD_ATOM(pause)
 
 #undef MESH_ADD_ATOM

@@ -24,6 +24,7 @@
 //     (atom::publish, pb::PublishRequest) -> pb::PublishResponse // topics
 //     (atom::routes, pb::TopicRoutes)               // topic dispatcher
 //     (atom::evidence, pb::BanditEvidence)          // strategy evaluator
+//     (atom::heartbeat, pb::TaskHeartbeat)          // a task's lease (router)
 //   client_actor (the console's door for binary clients, after the token):
 //     (pb::DispatchRequest) -> pb::DispatchResponse
 
@@ -46,7 +47,8 @@ using peer_actor = caf::typed_actor<
   caf::replies_to<pb::ServeRequest>::with<pb::ServeResponse>,
   caf::replies_to<atom::publish, pb::PublishRequest>::with<pb::PublishResponse>,
   caf::reacts_to<atom::routes, pb::TopicRoutes>,
-  caf::reacts_to<atom::evidence, pb::BanditEvidence>>;
+  caf::reacts_to<atom::evidence, pb::BanditEvidence>,
+  caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>>;
 
 using gate_actor = caf::typed_actor<
   caf::replies_to<atom::hello, pb::ConnectRequest, peer_actor>::with<

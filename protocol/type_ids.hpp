@@ -40,5 +40,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesh, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::PublishResponse))
   CAF_ADD_TYPE_ID(mesh, (mesh::pb::TopicRoutes))
   CAF_ADD_TYPE_ID(mesh, (mesh::client_actor))
+  CAF_ADD_TYPE_ID(mesh, (mesh::pb::TaskHeartbeat))
 
 CAF_END_TYPE_ID_BLOCK(mesh)

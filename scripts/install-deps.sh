@@ -10,7 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libvalijson-dev json-schema-test-suite
-  libmurmurhash-dev libcli11-dev
+  libmurmurhash-dev libcli11-dev libsqlite3-dev
   libbenchmark-dev
   procps util-linux
 )

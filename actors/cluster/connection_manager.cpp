@@ -67,6 +67,7 @@ ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
     ic.router = cfg.router;
     ic.strategies = cfg.strategies;
     ic.topics = cfg.topics;
+    ic.tasks = cfg.tasks;
     ic.max_reply_bytes = cfg.max_reply_bytes;
     i->second.actor = spawn_peer_ingress(self->system(), std::move(ic));
   }

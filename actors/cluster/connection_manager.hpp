@@ -48,6 +48,7 @@
 #include "actors/cluster/peer_directory.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
+#include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/handlers/handler_table.hpp"
 #include "actors/routing/registry.hpp"
@@ -94,6 +95,7 @@ struct connection_manager_config {
   actor_slot<router_actor> router;
   actor_slot<strategies_actor> strategies; ///< offered to peers (may be empty)
   actor_slot<topics_actor> topics;         ///< offered to peers (may be empty)
+  actor_slot<tasks_actor> tasks;           ///< task heartbeats (may be empty)
   /// Get (atom::update, peer_table_ptr) on every change, like the router.
   std::vector<caf::actor> subscribers;
   /// Bound on reply payloads to peers (limits.max_payload_bytes; 0: none).

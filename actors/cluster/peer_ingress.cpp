@@ -118,6 +118,13 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         self->send(self->state.cfg.strategies.get(), atom::evidence_v,
                    std::move(msg));
     },
+    [self](atom::heartbeat, pb::TaskHeartbeat& hb) {
+      // A handler on the peer extends the lease of a task queued here.
+      if (admitted(self) && names_peer(self, hb.from_node())
+          && hb.queue_node() == self->state.cfg.node_id)
+        if (auto tasks = self->state.cfg.tasks.get())
+          self->send(tasks, atom::heartbeat_v, std::move(hb));
+    },
     [](atom::connect, const std::string&) {
       // Armed already.
     },
@@ -146,6 +153,9 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
       return caf::skip;
     },
     [](atom::evidence, pb::BanditEvidence&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [](atom::heartbeat, pb::TaskHeartbeat&) -> caf::result<void> {
       return caf::skip;
     },
     [self](atom::connect, std::string& peer_id) {

@@ -31,6 +31,7 @@
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
+#include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "protocol/peer_actors.hpp"
 
@@ -48,6 +49,7 @@ struct peer_ingress_config {
   actor_slot<router_actor> router;
   actor_slot<strategies_actor> strategies; ///< may be empty
   actor_slot<topics_actor> topics;         ///< may be empty
+  actor_slot<tasks_actor> tasks;           ///< may be empty
   /// Replies to the peer with a larger payload become `internal` errors: a
   /// message over the transport's limit would cut the connection
   /// (node/guarded_transport.hpp). 0: no bound.

@@ -99,5 +99,6 @@ void add_core_commands(console_command_table& table);
 void add_cluster_commands(console_command_table& table);
 void add_strategy_commands(console_command_table& table);
 void add_topic_commands(console_command_table& table);
+void add_task_commands(console_command_table& table);
 
 } // namespace mesh

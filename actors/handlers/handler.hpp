@@ -35,6 +35,21 @@ CAF_POP_WARNINGS
 
 namespace mesh {
 
+/// The durable task a call delivers (seed 002), when it delivers one.
+struct task_context {
+  std::string id;            ///< the idempotency key
+  uint32_t attempt = 0;      ///< 1 for the first delivery
+  int64_t lease_deadline_ms = 0; ///< wall clock, ms since the epoch
+  std::string queue_node;    ///< the node holding the task's queue
+  std::string job;
+  std::string dataset;
+  int64_t cursor = 0;
+  std::string partition;
+};
+
+/// Tells the queue node that a task is still running (set by the node).
+using task_heartbeat_sink = std::function<void(const task_context&)>;
+
 /// What a handler knows about the call it serves.
 struct call_context {
   service_key key;
@@ -44,9 +59,23 @@ struct call_context {
   uint32_t hops = 0;        ///< nodes crossed before this one
   std::chrono::steady_clock::time_point deadline;
 
+  task_context task;         ///< empty id: the call delivers no task
+  task_heartbeat_sink beat;  ///< set when it does
+
   /// Time left before the caller stops waiting (zero when past).
   std::chrono::milliseconds remaining() const;
   bool expired() const { return remaining().count() <= 0; }
+
+  /// True when this call delivers a durable task.
+  bool is_task() const { return !task.id.empty(); }
+
+  /// Extends the task's lease (by the job's lease_ms, from now), from any
+  /// node; call it more often than the job's heartbeat_ms. Does nothing
+  /// when the call delivers no task. Never blocks.
+  void heartbeat() const {
+    if (beat && is_task())
+      beat(task);
+  }
 };
 
 /// Throw from a handler to answer with a specific status, e.g.

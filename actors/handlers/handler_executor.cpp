@@ -113,6 +113,7 @@ struct executor_state {
     call.ctx.origin_node = req.origin_node();
     call.ctx.hops = req.hops();
     call.ctx.deadline = call.received + deadline_budget(req.deadline_ms());
+    set_task_context(call.ctx, req.task(), req.has_task(), cfg.heartbeat);
     call.payload = req.payload();
     if (retiring) {
       finish(call, {status_code::unavailable,

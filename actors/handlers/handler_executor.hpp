@@ -61,6 +61,8 @@ struct executor_config {
   /// Set for a non-blocking function handler: calls run through it, on the
   /// caller's thread (the router's), and its counters are reported here.
   inline_call_ptr fast;
+  /// Where ctx.heartbeat() of task deliveries goes (null: nowhere).
+  task_heartbeat_sink heartbeat;
 };
 
 /// Spawns an executor for `cfg.spec`.

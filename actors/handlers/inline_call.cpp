@@ -2,6 +2,24 @@
 
 namespace mesh {
 
+void set_task_context(call_context& ctx, const pb::TaskInfo& info,
+                      bool has_task, const task_heartbeat_sink& sink) {
+  if (!has_task) {
+    ctx.task = task_context{};
+    ctx.beat = nullptr;
+    return;
+  }
+  ctx.task.id = info.task_id();
+  ctx.task.attempt = info.attempt();
+  ctx.task.lease_deadline_ms = info.lease_deadline_ms();
+  ctx.task.queue_node = info.queue_node();
+  ctx.task.job = info.job();
+  ctx.task.dataset = info.dataset();
+  ctx.task.cursor = info.cursor();
+  ctx.task.partition = info.partition();
+  ctx.beat = sink;
+}
+
 inline_call::inline_call(service_key key, any_handler fn, std::string node_id,
                          std::chrono::milliseconds default_deadline,
                          std::chrono::milliseconds max_deadline)

@@ -19,6 +19,11 @@
 
 namespace mesh {
 
+/// Fills ctx.task from a request that delivers a durable task (and clears
+/// it for one that does not: contexts are reused).
+void set_task_context(call_context& ctx, const pb::TaskInfo& info,
+                      bool has_task, const task_heartbeat_sink& sink);
+
 class inline_call {
 public:
   using clock = std::chrono::steady_clock;
@@ -38,6 +43,7 @@ public:
     ctx_.trace_id = req.trace_id();
     ctx_.origin_node = req.origin_node();
     ctx_.hops = req.hops();
+    set_task_context(ctx_, req.task(), req.has_task(), heartbeat_);
     ctx_.deadline = started + budget;
     auto out = run_handler(fn_, ctx_, req.payload());
     finish(out, clock::now() - started, budget);
@@ -49,6 +55,11 @@ public:
     set_node(r);
     r.set_trace_id(req.trace_id());
     return r;
+  }
+
+  /// Where ctx.heartbeat() of task deliveries goes.
+  void set_heartbeat(task_heartbeat_sink sink) {
+    heartbeat_ = std::move(sink);
   }
 
   /// Counters and latency, as the executor reports them.
@@ -68,6 +79,7 @@ private:
   mutable std::mutex mtx_;
   any_handler fn_;
   call_context ctx_; ///< reused: one call at a time
+  task_heartbeat_sink heartbeat_;
   std::chrono::milliseconds default_deadline_;
   std::chrono::milliseconds max_deadline_;
   uint64_t calls_ = 0, ok_ = 0, failed_ = 0, timeouts_ = 0;

@@ -138,11 +138,14 @@ struct registry_state {
     ec.default_deadline = cfg.default_deadline;
     ec.max_deadline = cfg.max_deadline;
     ec.runner_factory = cfg.runner_factory;
+    ec.heartbeat = cfg.heartbeat;
     if (spec.options.non_blocking && spec.kind != handler_kind::actor)
       ec.fast = std::make_shared<inline_call>(
         spec.key, spec.fn, cfg.node_id, cfg.default_deadline,
         spec.options.max_deadline.count() > 0 ? spec.options.max_deadline
                                               : cfg.max_deadline);
+    if (ec.fast)
+      ec.fast->set_heartbeat(cfg.heartbeat);
     auto fast = ec.fast;
     auto exec = caf::actor_cast<caf::actor>(
       spawn_handler_executor(self->system(), std::move(ec)));

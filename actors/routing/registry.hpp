@@ -72,6 +72,8 @@ struct registry_config {
   std::chrono::milliseconds max_deadline{60000};
   /// For tests: how executors run handler code (null = worker threads).
   job_runner_factory runner_factory;
+  /// Where handlers' ctx.heartbeat() goes (node_actors.cpp sets it).
+  task_heartbeat_sink heartbeat;
   /// Kept across restarts by the supervisor (make_registry_memory); null:
   /// nothing is kept.
   std::shared_ptr<registry_memory> memory;

@@ -268,6 +268,13 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
       if (from_this_node(self)) // own timer
         self->state.sweep();
     },
+    [self](atom::heartbeat, const pb::TaskHeartbeat& hb) {
+      // A handler here runs a task queued on a peer: pass its heartbeat on.
+      if (!from_this_node(self) || !self->state.peers)
+        return;
+      if (auto* peer = self->state.peers->find(hb.queue_node()))
+        self->send(peer->peer, atom::heartbeat_v, hb);
+    },
   };
 }
 

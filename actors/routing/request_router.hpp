@@ -39,6 +39,8 @@
 //                                                // now on; answer when no
 //                                                // forwarded call is pending
 //   (atom::stats)               -> nlohmann::json  // counters, in-flight
+//   (atom::heartbeat, pb::TaskHeartbeat)  // a task's heartbeat, passed on
+//                                         // to the peer holding its queue
 
 #include <chrono>
 #include <cstddef>
@@ -61,7 +63,8 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<atom::update, peer_table_ptr>,
   caf::replies_to<atom::drain>::with<caf::ok_atom>,
   caf::replies_to<atom::stats>::with<nlohmann::json>,
-  caf::reacts_to<atom::sweep>>; // own timer
+  caf::reacts_to<atom::sweep>, // own timer
+  caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>>;
 
 struct router_config {
   std::string node_id;

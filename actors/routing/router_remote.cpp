@@ -67,6 +67,8 @@ void router_state::send_attempt(uint64_t id, remote_call& call,
     req.set_deadline_ms(budget);
     req.set_hops(call.request.hops() + 1);
     req.set_origin_node(call.request.origin_node());
+    if (call.request.has_task())
+      *req.mutable_task() = call.request.task();
     call.sent = caf::make_message(std::move(req));
   } else {
     // A retry: same request, the budget that is left.

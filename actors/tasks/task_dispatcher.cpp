@@ -1,0 +1,358 @@
+// task_dispatcher: loading the store and the jobs, turning events into
+// tasks, group commit, and the actor's behaviour. Delivery is in
+// task_delivery.cpp, reports in task_reports.cpp.
+
+#include "actors/tasks/task_dispatcher.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/local_only.hpp"
+#include "actors/tasks/task_dispatcher_state.hpp"
+#include "protocol/status.hpp"
+
+namespace mesh {
+
+int64_t task_dispatcher_state::now_ms() const {
+  auto elapsed = self->clock().now() - steady_base;
+  return wall_base
+         + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+}
+
+caf::error task_dispatcher_state::open_store() {
+  try {
+    auto dir = std::filesystem::path(cfg.store_path).parent_path();
+    if (!dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+    }
+    store = open_sqlite_task_store(cfg.store_path, cfg.sync);
+    cursors = store->load_cursors();
+    auto done = store->count_done();
+    for (auto& [job, n] : done)
+      per_job[job].done = n;
+    for (auto& [job, paused] : store->load_paused())
+      per_job[job].operator_paused = paused;
+    auto now = now_ms();
+    size_t recovered = 0;
+    for (auto& t : store->load_open()) {
+      // A task leased when the node stopped is delivered again (attempt + 1).
+      if (t.state == task_state::leased && task_machine::recover(t, now)) {
+        ++recovered;
+        dirty.insert(t.id);
+      }
+      add_task(std::move(t));
+    }
+    log->info("task store {}: {} open tasks ({} leased at the last stop are "
+              "delivered again)",
+              store->location(), open.size(), recovered);
+    return {};
+  } catch (const std::exception& e) {
+    return make_error(status_code::unavailable, e.what());
+  }
+}
+
+nlohmann::json task_dispatcher_state::reload() {
+  std::vector<std::string> kinds;
+  if (cfg.functions)
+    kinds = cfg.functions->kinds();
+  nlohmann::json report;
+  try {
+    runtimes = make_runtime_table(cfg.runtimes, kinds);
+  } catch (const std::exception& e) {
+    return {{"loaded", nlohmann::json::array()},
+            {"failed", {{{"file", "config: /runtimes"}, {"errors", {e.what()}}}}}};
+  }
+  auto check = [this](const std::string& kind, const std::string& target) {
+    if (kind == "process") {
+      if (cfg.process_exists && !cfg.process_exists(target))
+        return "no process manifest named '" + target + "' on " + cfg.node_id;
+      return std::string{};
+    }
+    if (kind == "mesh")
+      return std::string{};
+    return cfg.functions ? cfg.functions->check(kind, target)
+                         : "no function registered for kind '" + kind + "'";
+  };
+  report = jobs.load(cfg.jobs_dir, runtimes, check);
+  by_dataset.clear();
+  for (auto& [id, jr] : per_job)
+    jr.def = nullptr;
+  for (const auto& [id, def] : jobs.active()) {
+    per_job[id].def = def;
+    for (const auto& in : def->inputs)
+      by_dataset[in].push_back(id);
+  }
+  pressure.set_jobs(jobs.active());
+  log->info("jobs from {}: {} active, {} failed", cfg.jobs_dir,
+            jobs.active().size(), report.value("failed", nlohmann::json::array()).size());
+  for (const auto& f : report.value("failed", nlohmann::json::array()))
+    log->error("job file {}", f.value("text", f.dump()));
+  refresh_pauses();
+  pump();
+  return report;
+}
+
+void task_dispatcher_state::add_task(task_record t) {
+  auto& jr = per_job[t.job];
+  switch (t.state) {
+    case task_state::held:
+      jr.held.emplace(t.created_ms, t.id);
+      break;
+    case task_state::queued:
+      jr.ready.emplace(t.due_ms, t.id);
+      break;
+    case task_state::leased:
+      jr.leased.insert(t.id);
+      break;
+    case task_state::dead:
+      jr.dead.insert(t.id);
+      break;
+    case task_state::done:
+      ++jr.done;
+      return;
+  }
+  auto id = t.id;
+  open.insert_or_assign(std::move(id), std::move(t));
+}
+
+void task_dispatcher_state::touch(const std::string& id) {
+  dirty.insert(id);
+  ++pending_changes;
+  arm_flush();
+}
+
+nlohmann::json task_dispatcher_state::emit(const task_event& ev,
+                                           bool internal) {
+  size_t created = 0, skipped = 0, held = 0;
+  auto ids = nlohmann::json::array();
+  auto i = by_dataset.find(ev.dataset);
+  if (i != by_dataset.end()) {
+    auto now = now_ms();
+    for (const auto& job : i->second) {
+      auto& jr = per_job[job];
+      cursor_key key{job, ev.dataset, ev.partition};
+      auto c = cursors.find(key);
+      // Outputs of tasks finish in any order: only outside events must
+      // move the cursor forward; tasks' own outputs are created once.
+      if (!internal && c != cursors.end() && ev.cursor <= c->second) {
+        ++skipped;
+        ++jr.skipped;
+        continue;
+      }
+      if (c == cursors.end() || ev.cursor > c->second) {
+        cursors[key] = ev.cursor;
+        batch.cursors[key] = ev.cursor;
+      }
+      task_record t;
+      t.id = make_task_id(job, ev);
+      if (open.count(t.id) != 0) {
+        ++skipped;
+        ++jr.skipped;
+        continue;
+      }
+      t.job = job;
+      t.event = ev;
+      t.created_ms = now;
+      t.due_ms = now;
+      t.state = paused_by_pressure(job) ? task_state::held : task_state::queued;
+      held += t.state == task_state::held ? 1 : 0;
+      ++created;
+      ++jr.created;
+      ids.push_back(t.id);
+      touch(t.id);
+      add_task(std::move(t));
+      update_pressure(job);
+    }
+  }
+  pump();
+  return {{"created", created}, {"skipped", skipped}, {"held", held},
+          {"tasks", std::move(ids)}};
+}
+
+void task_dispatcher_state::arm_flush() {
+  if (flush_armed)
+    return;
+  flush_armed = true;
+  if (cfg.group_commit.count() == 0)
+    self->send(self, atom::flush_v);
+  else
+    self->delayed_send(self, cfg.group_commit, atom::flush_v);
+}
+
+void task_dispatcher_state::flush() {
+  flush_armed = false;
+  for (const auto& id : dirty)
+    if (auto i = open.find(id); i != open.end())
+      batch.tasks.push_back(i->second);
+  if (!batch.empty()) {
+    try {
+      store->commit(batch);
+      ++commits;
+    } catch (const std::exception& e) {
+      // Kept: the next flush tries again; the emits waiting now are told.
+      ++commit_failures;
+      batch.tasks.clear();
+      log->error("{}", e.what());
+      for (auto& a : acks)
+        a.promise.deliver(make_error(status_code::unavailable,
+                                     std::string{"tasks not stored: "}
+                                       + e.what()));
+      acks.clear();
+      arm_flush();
+      return;
+    }
+  }
+  batch.clear();
+  dirty.clear();
+  pending_changes = 0;
+  for (auto& a : acks)
+    a.promise.deliver(std::move(a.result));
+  acks.clear();
+}
+
+void task_dispatcher_state::arm_tick() {
+  if (tick_armed || draining)
+    return;
+  tick_armed = true;
+  self->delayed_send(self, cfg.tick, atom::tick_v);
+}
+
+namespace {
+
+caf::error bad_event(const std::string& why) {
+  return make_error(status_code::invalid_argument, "bad event: " + why);
+}
+
+// {"dataset", "cursor", "partition"?, "payload"?} -> task_event.
+caf::expected<task_event> parse_event(const nlohmann::json& doc) {
+  if (!doc.is_object())
+    return bad_event("expected an object");
+  task_event ev;
+  auto ds = doc.find("dataset");
+  if (ds == doc.end() || !ds->is_string()
+      || !valid_dataset_name(ds->get<std::string>()))
+    return bad_event("\"dataset\" must be a name of 1 to 128 characters "
+                     "A-Z a-z 0-9 . _ -");
+  ev.dataset = ds->get<std::string>();
+  auto cur = doc.find("cursor");
+  if (cur == doc.end() || !cur->is_number_integer())
+    return bad_event("\"cursor\" must be an integer");
+  if (cur->is_number_unsigned()
+      && cur->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    return bad_event("\"cursor\" is out of range");
+  ev.cursor = cur->get<int64_t>();
+  if (auto p = doc.find("partition"); p != doc.end() && !p->is_null()) {
+    if (!p->is_string() || p->get<std::string>().size() > 256)
+      return bad_event("\"partition\" must be a string of at most 256 bytes");
+    ev.partition = p->get<std::string>();
+  }
+  if (auto p = doc.find("payload"); p != doc.end())
+    ev.payload = *p;
+  return ev;
+}
+
+tasks_actor::behavior_type
+task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
+                task_dispatcher_config cfg) {
+  auto& st = self->state;
+  st.self = self;
+  st.log = log::get("tasks");
+  st.wall_base = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  st.steady_base = self->clock().now();
+  st.runner = cfg.runner ? cfg.runner : make_thread_runner("mesh-tasks", 4);
+  st.cfg = std::move(cfg);
+  if (auto err = st.open_store()) {
+    // Ends at once (the supervisor sees why); the behaviour is never used.
+    st.log->error("the task dispatcher of {} cannot start: {}",
+                  st.cfg.node_id, error_text(err));
+    self->quit(err);
+  } else {
+    st.reload();
+    st.arm_tick();
+  }
+  auto local = [self] { return from_this_node(self); };
+  using jres = caf::result<nlohmann::json>;
+  return {
+    [self, local](atom::emit, const nlohmann::json& doc) -> jres {
+      if (!local())
+        return refused_remote();
+      auto& st = self->state;
+      if (st.draining)
+        return make_error(status_code::unavailable,
+                          "node " + st.cfg.node_id + " is shutting down");
+      auto ev = parse_event(doc);
+      if (!ev)
+        return ev.error();
+      auto result = st.emit(*ev, false);
+      auto rp = self->make_response_promise<nlohmann::json>();
+      st.acks.push_back({rp, std::move(result)});
+      if (st.pending_changes >= st.cfg.group_commit_max)
+        st.flush();
+      else
+        st.arm_flush();
+      return rp;
+    },
+    [self](atom::jobs) -> jres { return json_result(self->state.list_jobs()); },
+    [self](atom::jobs, const std::string& id) -> jres {
+      auto doc = self->state.show_job(id);
+      if (doc.is_null())
+        return make_error(status_code::not_found,
+                          "no job '" + id + "' on " + self->state.cfg.node_id);
+      return json_result(std::move(doc));
+    },
+    [self](atom::tasks, const nlohmann::json& q) -> jres {
+      return self->state.query_tasks(q);
+    },
+    [self](atom::dead, const std::string& job) -> jres {
+      return self->state.dead_letters(job);
+    },
+    [self](atom::revive, const std::string& id) -> jres {
+      return self->state.revive(id);
+    },
+    [self](atom::purge, const std::string& job) -> jres {
+      return self->state.purge(job);
+    },
+    [self](atom::pause, const std::string& job, bool pause) -> jres {
+      return self->state.set_paused(job, pause);
+    },
+    [self](atom::reload) -> jres { return json_result(self->state.reload()); },
+    [self](atom::heartbeat, const pb::TaskHeartbeat& hb) {
+      if (from_this_node(self))
+        self->state.beat(hb);
+    },
+    [self, local](atom::drain) -> caf::result<caf::ok_atom> {
+      if (!local())
+        return refused_remote();
+      auto& st = self->state;
+      st.draining = true;
+      st.flush();
+      return caf::ok_atom::value;
+    },
+    [self](atom::stats) -> jres { return json_result(self->state.stats()); },
+    [self](atom::flush) { self->state.flush(); },
+    [self](atom::tick) {
+      self->state.tick_armed = false;
+      self->state.on_tick();
+      self->state.arm_tick();
+    },
+    [self](atom::job_done, const std::string& id, uint32_t attempt,
+           const nlohmann::json& outcome) {
+      self->state.on_result(id, attempt, outcome);
+    },
+  };
+}
+
+} // namespace
+
+tasks_actor spawn_task_dispatcher(caf::actor_system& sys,
+                                  task_dispatcher_config cfg) {
+  return sys.spawn(task_dispatcher, std::move(cfg));
+}
+
+} // namespace mesh

@@ -1,0 +1,131 @@
+#pragma once
+
+// The state of the task_dispatcher (task_dispatcher.cpp: loading, events,
+// group commit; task_delivery.cpp: delivery, results, reaper, pressure;
+// task_reports.cpp: what meshctl sees and the operator's commands).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/tasks/task_dispatcher.hpp"
+#include "tasks/job_set.hpp"
+#include "tasks/pressure_graph.hpp"
+#include "tasks/task_store.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+/// Tasks ordered by a time, then id (queued: by due time; held: by age).
+using task_queue = std::set<std::pair<int64_t, std::string>>;
+
+/// One job as the dispatcher runs it. A job removed from the folder keeps
+/// its entry (def null) while it still has open tasks, which then wait.
+struct job_runtime {
+  job_ptr def;
+  task_queue ready;            ///< queued
+  task_queue held;             ///< events kept under backpressure
+  std::set<std::string> leased; ///< in flight
+  std::set<std::string> dead;
+  bool operator_paused = false;
+  uint64_t done = 0;           ///< loaded from the store, then counted
+  uint64_t created = 0;
+  uint64_t skipped = 0;        ///< events not past the committed cursor
+  uint64_t failures = 0;       ///< failed attempts (retried or not)
+  uint64_t expired = 0;        ///< leases that ran out
+  int64_t oldest_age_ms = 0;   ///< of the oldest queued task, at the last tick
+};
+
+/// An emit waiting for its tasks to be committed.
+struct pending_ack {
+  caf::typed_response_promise<nlohmann::json> promise;
+  nlohmann::json result;
+};
+
+struct task_dispatcher_state {
+  static inline const char* name = "task_dispatcher";
+
+  tasks_actor::stateful_pointer<task_dispatcher_state> self = nullptr;
+  task_dispatcher_config cfg;
+  std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<task_store> store;
+  runtime_table runtimes;
+  job_set jobs;
+  pressure_graph pressure;
+  std::map<std::string, job_runtime> per_job;
+  std::map<std::string, std::vector<std::string>> by_dataset; ///< -> jobs
+  std::unordered_map<std::string, task_record> open; ///< not done
+  std::unordered_map<std::string, int64_t> last_beat; ///< leased: ms
+  std::map<cursor_key, int64_t> cursors;
+
+  // -- group commit ----------------------------------------------------------
+  store_batch batch;
+  std::set<std::string> dirty; ///< open tasks to write
+  std::vector<pending_ack> acks;
+  bool flush_armed = false;
+  size_t pending_changes = 0;
+
+  // -- the rest --------------------------------------------------------------
+  bool draining = false;
+  bool tick_armed = false;
+  std::mt19937_64 rng{std::random_device{}()};
+  int64_t wall_base = 0;
+  caf::actor_clock::time_point steady_base;
+  job_runner_ptr runner;
+  bool pressure_changed = false;
+  uint64_t commits = 0;
+  uint64_t commit_failures = 0;
+  uint64_t heartbeats = 0;
+
+  /// Wall-clock milliseconds, advanced by the actor's clock (so simulated
+  /// time in tests moves leases and backoff).
+  int64_t now_ms() const;
+
+  // task_dispatcher.cpp
+  caf::error open_store();
+  nlohmann::json reload();
+  nlohmann::json emit(const task_event& ev, bool internal);
+  void add_task(task_record t);
+  void touch(const std::string& id);
+  void arm_flush();
+  void flush();
+  void arm_tick();
+
+  // task_delivery.cpp
+  void pump();
+  void deliver(task_record& t, job_runtime& jr);
+  void on_result(const std::string& id, uint32_t attempt,
+                 const nlohmann::json& outcome);
+  void on_tick();
+  void update_pressure(const std::string& job);
+  void refresh_pauses();
+  void beat(const pb::TaskHeartbeat& hb);
+  bool paused_by_pressure(const std::string& job) const;
+
+  // task_reports.cpp
+  caf::result<nlohmann::json> query_tasks(const nlohmann::json& q);
+  caf::result<nlohmann::json> dead_letters(const std::string& job) const;
+  caf::result<nlohmann::json> revive(const std::string& id);
+  caf::result<nlohmann::json> purge(const std::string& job);
+  caf::result<nlohmann::json> set_paused(const std::string& job, bool pause);
+  nlohmann::json list_jobs() const;
+  nlohmann::json show_job(const std::string& id) const;
+  nlohmann::json describe_job(const std::string& id,
+                              const job_runtime& jr) const;
+  nlohmann::json stats() const;
+};
+
+/// A task as meshctl shows it.
+nlohmann::json task_to_json(const task_record& t);
+
+} // namespace mesh

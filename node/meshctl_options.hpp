@@ -1,0 +1,48 @@
+#pragma once
+
+// meshctl's parsed command line, shared by the files that add its
+// subcommands (meshctl_main.cpp, meshctl_tasks.cpp).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace mesh::meshctl {
+
+struct options {
+  std::string node = "127.0.0.1:7421";
+  bool json = false;
+  std::string token;
+  int64_t timeout_ms = 10000;
+  nlohmann::json command = nlohmann::json::object();
+  std::string error; // set by subcommand callbacks on bad input
+  // arguments of the subcommands (only one runs)
+  std::string ns, service, method, target, trace, payload_text, action;
+  std::string context_text, args_text, outcome, category, message_type;
+  std::string partition, state;
+  int64_t deadline_ms = -1;
+  int64_t cursor = 0;
+  int64_t limit = -1;
+  std::vector<std::string> allow;
+};
+
+/// The text of a JSON flag: as given, or "@FILE" for a file's contents, or
+/// "-" for standard input (a command line caps one argument at 128 KiB;
+/// payloads may be up to the node's limit, 4 MiB by default).
+std::optional<std::string> flag_text(options& o, const char* flag,
+                                     const std::string& text);
+
+/// Parses a JSON flag into command[key]; bad JSON becomes o.error, saying
+/// where. The node checks the depth limit; this bound only keeps meshctl
+/// safe.
+void set_json(options& o, const char* flag, const std::string& text,
+              const char* key);
+
+/// jobs, job, tasks, emit, dead-letters, dead-letter.
+void add_task_commands(CLI::App& app, options& o);
+
+} // namespace mesh::meshctl

@@ -1,0 +1,96 @@
+#pragma once
+
+// Where tasks live durably. The dispatcher keeps every open task in memory
+// and writes each change through a store; `commit` applies a whole batch in
+// one transaction (group commit: many events and acknowledgements share one
+// fsync). Only the embedded SQLite store exists now; a shared PostgreSQL
+// store can implement the same interface.
+//
+// Every function throws store_error with a message naming the file and the
+// operation when the database fails (full disk, corrupt file, ...).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tasks/task.hpp"
+
+namespace mesh {
+
+class store_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The committed cursor of one job for one (dataset, partition).
+struct cursor_key {
+  std::string job;
+  std::string dataset;
+  std::string partition;
+
+  friend bool operator<(const cursor_key& x, const cursor_key& y) {
+    return std::tie(x.job, x.dataset, x.partition)
+           < std::tie(y.job, y.dataset, y.partition);
+  }
+};
+
+/// Changes to apply together.
+struct store_batch {
+  std::vector<task_record> tasks;             ///< inserted or replaced by id
+  std::map<cursor_key, int64_t> cursors;      ///< set
+  std::vector<std::string> deleted;           ///< task ids to remove
+  std::map<std::string, bool> paused;         ///< job -> paused by an operator
+
+  bool empty() const {
+    return tasks.empty() && cursors.empty() && deleted.empty() && paused.empty();
+  }
+  void clear() {
+    tasks.clear();
+    cursors.clear();
+    deleted.clear();
+    paused.clear();
+  }
+};
+
+class task_store {
+public:
+  virtual ~task_store() = default;
+
+  /// Applies `batch` in one transaction: all of it or none of it.
+  virtual void commit(const store_batch& batch) = 0;
+
+  /// Every task that is not done (held, queued, leased, dead).
+  virtual std::vector<task_record> load_open() = 0;
+
+  virtual std::map<cursor_key, int64_t> load_cursors() = 0;
+
+  /// Jobs an operator paused (and did not resume).
+  virtual std::map<std::string, bool> load_paused() = 0;
+
+  /// Done tasks per job.
+  virtual std::map<std::string, uint64_t> count_done() = 0;
+
+  /// Up to `limit` tasks of `job` (in any state, or only `state`), oldest
+  /// first.
+  virtual std::vector<task_record> list(const std::string& job,
+                                        std::optional<task_state> state,
+                                        size_t limit) = 0;
+
+  /// Where the data is ("/path/tasks.db").
+  virtual std::string location() const = 0;
+};
+
+enum class sync_mode : uint8_t { full, normal, off };
+
+/// Opens (creating if needed) a SQLite store at `path`: WAL journal,
+/// `synchronous` as given, a busy timeout, the schema created or checked.
+/// Throws store_error naming the path.
+std::unique_ptr<task_store> open_sqlite_task_store(const std::string& path,
+                                                   sync_mode sync);
+
+} // namespace mesh
