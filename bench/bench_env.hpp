@@ -94,9 +94,12 @@ public:
   /// Applies the same settings to a CAF config (meshbench's own client).
   void configure(caf::actor_system_config& cfg) const;
 
-private:
+  /// Starts one more meshnode with the bench settings and `args`; `ready`
+  /// is its ready line.
   caf::expected<child_process> start_node(const std::vector<std::string>& args,
                                           nlohmann::json& ready);
+
+private:
   /// `caf_echo ARGS` with the nodes' CAF settings (and pinning).
   spawn_options caf_echo_options(std::vector<std::string> args) const;
   caf::expected<nlohmann::json> call_driver(const std::string& method,

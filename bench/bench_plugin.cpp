@@ -8,12 +8,17 @@
 //                      evaluator: {"process": NAME, ...}; each request has a
 //                      new user_id, so percentage_rollout hashes every time
 //   bench/Driver/Publish  the same for publishes: {"topic": T, ...}
+//   bench/Task/Run     a durable task's handler: records emit-to-start
+//   bench/Task/Report  those latencies ({"reset": true} clears them)
 // So "local dispatch" and "remote dispatch, one round trip" are measured
 // from a caller inside the mesh, without a network hop to reach it.
 
 #include <google/protobuf/wrappers.pb.h>
 
+#include <mutex>
+
 #include "bench/load_driver.hpp"
+#include "telemetry/latency_histogram.hpp"
 #include "node/plugin_api.hpp"
 #include "protocol/json_payload.hpp"
 #include "protocol/type_ids.hpp"
@@ -103,9 +108,49 @@ json run_publish_driver(caf::actor_system& sys, const caf::actor& topics,
   return result.to_json();
 }
 
+// Emit-to-start latency of task deliveries: each task's payload carries
+// {"t": wall-clock microseconds at emit}; bench/Task/Report reads (and with
+// {"reset": true} clears) what bench/Task/Run recorded.
+struct task_latency {
+  std::mutex mtx;
+  mesh::latency_histogram hist; // nanoseconds
+};
+
+json task_run(task_latency& lat, const json& in) {
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  auto t = in.is_object() ? in.value("t", int64_t{0}) : int64_t{0};
+  std::lock_guard<std::mutex> guard{lat.mtx};
+  if (t > 0 && now >= t)
+    lat.hist.record(static_cast<uint64_t>(now - t) * 1000);
+  return json::object();
+}
+
+json task_report(task_latency& lat, const json& in) {
+  std::lock_guard<std::mutex> guard{lat.mtx};
+  json out{{"count", lat.hist.count()},
+           {"p50_us", lat.hist.quantile(0.5) / 1000},
+           {"p90_us", lat.hist.quantile(0.9) / 1000},
+           {"p99_us", lat.hist.quantile(0.99) / 1000},
+           {"max_us", lat.hist.max() / 1000}};
+  if (in.is_object() && in.value("reset", false))
+    lat.hist = mesh::latency_histogram{};
+  return out;
+}
+
 } // namespace
 
 MESH_PLUGIN_ENTRY(registrar) {
+  auto lat = std::make_shared<task_latency>();
+  registrar.add_json({"bench", "Task", "Run"},
+                     [lat](const mesh::call_context&, const json& in) {
+                       return task_run(*lat, in);
+                     });
+  registrar.add_json({"bench", "Task", "Report"},
+                     [lat](const mesh::call_context&, const json& in) {
+                       return task_report(*lat, in);
+                     });
   mesh::handler_options fast;
   fast.idempotent = true;
   fast.non_blocking = true;

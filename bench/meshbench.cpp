@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/scenarios.hpp"
+#include "bench/task_bench.hpp"
 #include "config/node_config.hpp"
 #include "protocol/status.hpp"
 
@@ -120,7 +121,8 @@ int main(int argc, char** argv) {
                  "the median run is reported")
     ->capture_default_str()
     ->check(CLI::Range(size_t{1}, size_t{20}));
-  app.add_option("--scenarios", o.scenarios, "subset, e.g. local,remote")
+  app.add_option("--scenarios", o.scenarios,
+                 "subset, e.g. local,remote; tasks: the durable-task scenario")
     ->delimiter(',');
   app.add_option("--policy", o.policy, "CAF scheduler policy")
     ->capture_default_str();
@@ -130,6 +132,10 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms)->capture_default_str();
   app.add_option("--json", o.json_path, "write the results as JSON here");
+  size_t task_count = 20000;
+  app.add_option("--tasks", task_count, "tasks of the durable-task scenario")
+    ->capture_default_str()
+    ->check(CLI::Range(size_t{1000}, size_t{1000000}));
   CLI11_PARSE(app, argc, argv);
   if (o.threads == 0) // what meshnode's default picks for the same mask
     o.threads = o.pin ? 1 : mesh::usable_cpus();
@@ -213,6 +219,14 @@ int main(int argc, char** argv) {
                                    {"mesh_runs", meshes},
                                    {"baseline_runs", bases}});
     }
+  }
+  // Durable tasks: their own table (tasks per second, emit-to-start).
+  if (o.scenarios.empty()
+      || std::find(o.scenarios.begin(), o.scenarios.end(), "tasks")
+           != o.scenarios.end()) {
+    report["tasks"] = mesh::bench::run_task_bench(env, task_count);
+    for (const auto& r : report["tasks"].value("runs", json::array()))
+      failures += r.contains("error") ? 1 : 0;
   }
   if (!o.json_path.empty())
     std::ofstream{o.json_path} << report.dump(2) << "\n";

@@ -264,6 +264,10 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
         x.message_types = d.value("message_types", std::set<std::string>{});
         x.keep = d.value("keep", x.keep);
         x.forward_to = d.value("forward_to", "");
+        x.dataset = d.value("dataset", "");
+        if (x.kind == "emit" && cfg.tasks.jobs_dir.empty())
+          return fail(ptr, "an emit dispatcher turns messages into task "
+                           "events: the node needs a jobs folder (\"jobs\")");
         if (x.kind == "forward" && x.forward_to.empty())
           return fail(ptr, "a forward dispatcher needs forward_to "
                            "(namespace/Service/Method)");

@@ -76,6 +76,7 @@ struct dispatcher_decl {
   std::set<std::string> message_types;
   size_t keep = 100;
   std::string forward_to;
+  std::string dataset; ///< kind "emit": the events' dataset (empty: the topic)
 };
 
 struct topics_config {

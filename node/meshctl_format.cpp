@@ -204,6 +204,8 @@ void print_metrics(std::ostream& out, const nlohmann::json& r) {
 
 void print_human(std::ostream& out, const std::string& command,
                  const nlohmann::json& result) {
+  if (print_task_human(out, command, result))
+    return;
   if (command == "status")
     print_status(out, result);
   else if (command == "handlers")
@@ -261,6 +263,10 @@ void print_failure(std::ostream& out, const nlohmann::json& reply) {
   if (reply.contains("trace_id"))
     out << "trace_id:   " << reply["trace_id"].get<std::string>() << "\n";
   out << "error:      " << reply.value("error", "") << "\n";
+  // A reload that failed: which files, and why.
+  if (reply.contains("result") && reply["result"].is_object())
+    for (const auto& f : reply["result"].value("failed", nlohmann::json::array()))
+      out << "failed:     " << f.value("text", f.value("file", "")) << "\n";
 }
 
 } // namespace mesh

@@ -12,6 +12,10 @@ namespace mesh {
 void print_human(std::ostream& out, const std::string& command,
                  const nlohmann::json& result);
 
+/// The task commands' part of print_human; false for another command.
+bool print_task_human(std::ostream& out, const std::string& command,
+                      const nlohmann::json& result);
+
 /// Prints a failed reply: "status: NAME\nerror: TEXT".
 void print_failure(std::ostream& out, const nlohmann::json& reply);
 

@@ -85,11 +85,26 @@ void add_task_commands(CLI::App& app, options& o) {
   emit->add_option("--partition", o.partition, "partition key");
   emit->add_option("--payload", o.payload_text,
                    "JSON payload; @FILE reads a file, - standard input");
+  emit->add_option("--count", o.limit,
+                   "emit this many events, cursors N, N+1, ... (one commit)")
+    ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   emit->callback([&o] {
-    o.command = {{"cmd", "emit"}, {"dataset", o.target}, {"cursor", o.cursor}};
+    nlohmann::json ev{{"dataset", o.target}, {"cursor", o.cursor}};
     if (!o.partition.empty())
-      o.command["partition"] = o.partition;
+      ev["partition"] = o.partition;
+    o.command = ev;
     set_json(o, "--payload", o.payload_text, "payload");
+    if (o.command.contains("payload"))
+      ev["payload"] = o.command["payload"];
+    if (o.limit > 1) {
+      auto events = nlohmann::json::array();
+      for (int64_t i = 0; i < o.limit; ++i) {
+        events.push_back(ev);
+        events.back()["cursor"] = o.cursor + i;
+      }
+      o.command = {{"events", std::move(events)}};
+    }
+    o.command["cmd"] = "emit";
   });
 
   auto* dead = app.add_subcommand(

@@ -63,6 +63,11 @@ void add_flags(CLI::App& app, flags& f) {
               "folder of process manifests (SIGHUP reloads them)");
   string_flag("--jobs", "jobs",
               "folder of job definitions for durable tasks (SIGHUP reloads them)");
+  app.add_option_function<std::string>(
+       "--tasks-sync",
+       [&layer](const std::string& v) { layer["tasks"]["synchronous"] = v; },
+       "task store durability: full (default), normal or off")
+    ->check(CLI::IsMember({"full", "normal", "off"}));
   string_flag("--data-dir", "data_dir",
               "folder for the node's state (default: mesh-data)");
   string_flag("--log-level", "log_level",

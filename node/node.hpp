@@ -165,6 +165,7 @@ public:
 private:
   caf::error add_configured_topics();
   caf::error start_tasks();
+  dispatcher_spec emit_dispatcher(const dispatcher_decl& decl);
   struct impl;
   friend struct node_ports; // node/node_ports.hpp: publishing, restarts
   explicit node(std::unique_ptr<impl> ptr);

@@ -136,6 +136,13 @@ caf::error node::freeze_routes() {
 caf::error node::add_configured_topics() {
   const auto& t = impl_->cfg.topics;
   for (const auto& d : t.dispatchers) {
+    if (d.kind == "emit") {
+      // Topics to tasks: each message becomes an event (node_tasks.cpp).
+      if (auto err = add_dispatcher(emit_dispatcher(d)))
+        return make_error(status_code::invalid_argument,
+                          "config /topics/dispatchers: " + error_text(err));
+      continue;
+    }
     dispatcher_spec spec;
     spec.info = {d.id, d.category, d.message_types, d.kind};
     spec.keep = d.keep;

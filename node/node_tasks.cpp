@@ -1,11 +1,15 @@
 // mesh::node's durable tasks: emit, the functions plug-ins register, and
 // the checks made at start.
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 
 #include <caf/scoped_actor.hpp>
 
 #include "actors/node_actors.hpp"
+#include "actors/topics/topic_handler.hpp"
 #include "node/node_impl.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
@@ -54,6 +58,37 @@ caf::error check_task_store(const node_config& cfg, const std::string& id) {
     return make_error(status_code::unavailable, e.what());
   }
   return caf::none;
+}
+
+dispatcher_spec node::emit_dispatcher(const dispatcher_decl& decl) {
+  // The cursor is the message's "cursor" when it has an integer one, else
+  // a number that grows with every message of this node (microseconds).
+  auto last = std::make_shared<std::atomic<int64_t>>(0);
+  auto fn = [this, dataset = decl.dataset, last](const topic_message& m) {
+    nlohmann::json ev{{"dataset", dataset.empty() ? m.topic : dataset},
+                      {"payload", m.payload}};
+    const auto& p = m.payload;
+    if (p.is_object() && p.contains("cursor") && p["cursor"].is_number_integer()) {
+      ev["cursor"] = p["cursor"];
+    } else {
+      auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+      auto prev = last->load();
+      while (!last->compare_exchange_weak(prev, std::max(prev + 1, now))) {
+      }
+      ev["cursor"] = std::max(prev + 1, now);
+    }
+    if (p.is_object() && p.contains("partition") && p["partition"].is_string())
+      ev["partition"] = p["partition"];
+    auto r = emit(ev);
+    if (!r)
+      throw std::runtime_error("emit to dataset " + ev["dataset"].get<std::string>()
+                               + ": " + error_text(r.error()));
+    return std::vector<std::string>{};
+  };
+  return make_function_dispatcher(decl.id, decl.category, std::move(fn),
+                                  decl.message_types);
 }
 
 caf::error node::start_tasks() {

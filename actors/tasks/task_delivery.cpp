@@ -71,7 +71,9 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
   touch(t.id);
   auto id = t.id;
   auto attempt = t.attempts;
-  auto budget = std::min(def.lease, cfg.max_deadline);
+  // The lease is the reaper's (heartbeats extend it); the call itself may
+  // run up to the node's longest deadline.
+  auto budget = cfg.max_deadline;
   pb::TaskInfo info;
   info.set_task_id(t.id);
   info.set_attempt(attempt);
@@ -180,6 +182,7 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
                 .value_or(status_code::internal);
   if (code == status_code::ok) {
     task_machine::complete(t, attempt);
+    undelivered.erase(id);
     ++jr.done;
     batch.tasks.push_back(t);
     ++pending_changes;
@@ -204,10 +207,27 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
   rec.node = out.value("node", "");
   rec.at_ms = now;
   auto max_attempts = jr.def ? jr.def->max_attempts : attempt;
+  // No node took it (no route yet: a restarted node still joining its
+  // peers): the attempt does not count, up to a bound, so that a restart
+  // does not use up attempts of healthy tasks.
+  bool nothing_ran = rec.node.empty()
+                     && (code == status_code::not_found
+                         || code == status_code::unavailable);
+  bool free_try = nothing_ran && undelivered[id] < max_free_tries;
+  if (free_try) {
+    ++undelivered[id];
+    max_attempts = attempt + 1;
+  }
+  // Free tries back off further each time (the cluster may need a while).
   std::uniform_real_distribution<double> uni{0.0, 1.0};
-  auto backoff = jr.def ? jr.def->retry.delay(attempt + 1, uni(rng)).count() : 0;
+  auto next = attempt + 1 + (free_try ? undelivered[id] - 1 : 0);
+  auto backoff = jr.def ? jr.def->retry.delay(next, uni(rng)).count() : 0;
   auto state = task_machine::fail(t, attempt, std::move(rec), max_attempts,
                                   backoff, now);
+  if (free_try && state == task_state::queued)
+    --t.attempts; // the next delivery has the same number
+  if (state != task_state::queued)
+    undelivered.erase(id);
   if (state == task_state::queued) {
     jr.ready.emplace(t.due_ms, id);
     log->debug("task {} failed (attempt {}): {}; again in {} ms", id, attempt,

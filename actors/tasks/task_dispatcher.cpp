@@ -286,10 +286,39 @@ task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
       if (st.draining)
         return make_error(status_code::unavailable,
                           "node " + st.cfg.node_id + " is shutting down");
-      auto ev = parse_event(doc);
-      if (!ev)
-        return ev.error();
-      auto result = st.emit(*ev, false);
+      // One event, or {"events": [...]}: all checked before any is taken.
+      std::vector<task_event> events;
+      if (auto list = doc.find("events"); doc.is_object() && list != doc.end()) {
+        if (!list->is_array() || list->empty() || list->size() > 100000)
+          return bad_event("\"events\" must be an array of 1 to 100000 events");
+        for (size_t i = 0; i < list->size(); ++i) {
+          auto ev = parse_event((*list)[i]);
+          if (!ev)
+            return make_error(status_code::invalid_argument,
+                              "event " + std::to_string(i) + ": "
+                                + error_text(ev.error()));
+          events.push_back(std::move(*ev));
+        }
+      } else {
+        auto ev = parse_event(doc);
+        if (!ev)
+          return ev.error();
+        events.push_back(std::move(*ev));
+      }
+      nlohmann::json result;
+      for (const auto& ev : events) {
+        auto r = st.emit(ev, false);
+        if (result.is_null()) {
+          result = std::move(r);
+          continue;
+        }
+        for (const char* k : {"created", "skipped", "held"})
+          result[k] = result[k].get<size_t>() + r[k].get<size_t>();
+        for (auto& id : r["tasks"])
+          result["tasks"].push_back(std::move(id));
+      }
+      if (result["tasks"].size() > 1000) // a bulk emit: counts, not ids
+        result.erase("tasks");
       auto rp = self->make_response_promise<nlohmann::json>();
       st.acks.push_back({rp, std::move(result)});
       if (st.pending_changes >= st.cfg.group_commit_max)

@@ -67,6 +67,9 @@ struct task_dispatcher_state {
   std::unordered_map<std::string, task_record> open; ///< not done
   std::unordered_map<std::string, int64_t> last_beat; ///< leased: ms
   std::map<cursor_key, int64_t> cursors;
+  /// Failed deliveries that no node took (not counted as attempts).
+  std::unordered_map<std::string, uint32_t> undelivered;
+  static constexpr uint32_t max_free_tries = 20;
 
   // -- group commit ----------------------------------------------------------
   store_batch batch;
