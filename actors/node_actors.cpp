@@ -95,6 +95,7 @@ task_dispatcher_config task_config(const node_config& cfg,
   tc.group_commit_max = t.group_commit_max;
   tc.tick = milliseconds{t.tick_ms};
   tc.max_deadline = milliseconds{cfg.limits.max_deadline_ms};
+  tc.defer_load = true;
   tc.router = out.router;
   tc.strategies = out.strategies;
   tc.functions = opts.task_functions ? opts.task_functions
@@ -226,8 +227,12 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   // Durable tasks only where there are jobs: its state is its store, which
   // a successor opens again (leased tasks are then delivered again).
   if (!cfg.tasks.jobs_dir.empty()) {
-    auto spawn_tasks = [&sys, tc = task_config(cfg, opts, out)] {
-      return spawn_task_dispatcher(sys, tc);
+    // The first one loads its jobs when the node says so (plug-ins register
+    // their task functions first); a successor loads them at once.
+    auto spawn_tasks = [&sys, tc = task_config(cfg, opts, out)]() mutable {
+      auto a = spawn_task_dispatcher(sys, tc);
+      tc.defer_load = false;
+      return a;
     };
     out.tasks.set(spawn_tasks());
     out.children.push_back(restartable("task dispatcher", out.tasks, spawn_tasks));

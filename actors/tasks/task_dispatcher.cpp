@@ -273,7 +273,8 @@ task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
                   st.cfg.node_id, error_text(err));
     self->quit(err);
   } else {
-    st.reload();
+    if (!st.cfg.defer_load)
+      st.reload();
     st.arm_tick();
   }
   auto local = [self] { return from_this_node(self); };

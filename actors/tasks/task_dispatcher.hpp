@@ -147,6 +147,9 @@ struct task_dispatcher_config {
   actor_slot<strategies_actor> strategies;
   task_functions_ptr functions;
   job_runner_ptr runner; ///< runs function kinds; null: a pool of 4 threads
+  /// Loads the jobs only on (atom::reload), not at spawn (the node's first
+  /// dispatcher: plug-ins register task functions after it spawns).
+  bool defer_load = false;
   /// Knows the processes for `process` targets (null: any name passes).
   std::function<bool(const std::string&)> process_exists;
 };

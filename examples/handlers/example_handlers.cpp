@@ -11,9 +11,11 @@
 //                                   remaining stock (state kept in the actor)
 //   pricing/, notify/, recommend/   the variants of examples/manifests/
 //                                   (process_variants.cpp)
-// and topic dispatchers for order events (order_dispatchers.cpp).
+// and topic dispatchers for order events (order_dispatchers.cpp), and the
+// task function "audit-order" (examples/jobs/).
 
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <mutex>
 
@@ -183,5 +185,13 @@ MESH_PLUGIN_ENTRY(registrar) {
                       registrar.system().spawn(stock_keeper));
   add_process_variants(registrar);
   add_order_dispatchers(registrar);
+  // A task function (examples/jobs/audit-order.json): runs on worker
+  // threads; what it returns would feed the job's outputs.
+  registrar.add_task_dispatcher(
+    "audit-order", [](const mesh::task_call& task, const json& order) {
+      std::cerr << "audit: order " << order.value("id", "?") << " (task "
+                << task.task_id << ", attempt " << task.attempt << ")\n";
+      return json{{"audited", order.value("id", "")}};
+    });
   return 0;
 }

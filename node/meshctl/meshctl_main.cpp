@@ -21,8 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "node/console_client.hpp"
-#include "node/meshctl_format.hpp"
-#include "node/meshctl_options.hpp"
+#include "node/meshctl/meshctl_format.hpp"
+#include "node/meshctl/meshctl_options.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
 

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <iterator>
 
-#include "node/meshctl_options.hpp"
+#include "node/meshctl/meshctl_options.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <iomanip>
 
-#include "node/meshctl_format.hpp"
+#include "node/meshctl/meshctl_format.hpp"
 #include "protocol/safe_json.hpp"
 
 namespace mesh {
@@ -20,13 +20,13 @@ std::string join_words(const nlohmann::json& list) {
 
 void print_jobs(std::ostream& out, const nlohmann::json& r) {
   out << std::left << std::setw(20) << "JOB" << std::setw(8) << "QUEUED"
-      << std::setw(7) << "HELD" << std::setw(9) << "IN_FLIGHT" << std::setw(9)
+      << std::setw(7) << "HELD" << std::setw(10) << "IN_FLIGHT" << std::setw(9)
       << "DONE" << std::setw(7) << "DEAD" << std::setw(11) << "OLDEST_MS"
       << std::setw(10) << "BACKFILL" << "PAUSED BY\n";
   for (const auto& j : r.value("jobs", nlohmann::json::array()))
     out << std::left << std::setw(20) << j.value("id", "") << std::setw(8)
         << j.value("queued", 0) << std::setw(7) << j.value("held", 0)
-        << std::setw(9) << j.value("in_flight", 0) << std::setw(9)
+        << std::setw(10) << j.value("in_flight", 0) << std::setw(9)
         << j.value("done", 0) << std::setw(7) << j.value("dead", 0)
         << std::setw(11) << j.value("oldest_age_ms", 0) << std::setw(10)
         << j.value("backfill_held", 0)

@@ -1,5 +1,5 @@
 #include "protocol/safe_json.hpp"
-#include "node/meshctl_format.hpp"
+#include "node/meshctl/meshctl_format.hpp"
 
 #include <iomanip>
 
