@@ -30,7 +30,7 @@ caf::error task_dispatcher_state::open_store() {
       std::filesystem::create_directories(dir, ec);
     }
     store = open_sqlite_task_store(cfg.store_path, cfg.sync);
-    cursors = store->load_cursors();
+    cursors.load(store->load_cursors());
     auto done = store->count_done();
     for (auto& [job, n] : done)
       per_job[job].done = n;
@@ -134,18 +134,11 @@ nlohmann::json task_dispatcher_state::emit(const task_event& ev,
     auto now = now_ms();
     for (const auto& job : i->second) {
       auto& jr = per_job[job];
-      cursor_key key{job, ev.dataset, ev.partition};
-      auto c = cursors.find(key);
-      // Outputs of tasks finish in any order: only outside events must
-      // move the cursor forward; tasks' own outputs are created once.
-      if (!internal && c != cursors.end() && ev.cursor <= c->second) {
+      if (!cursors.admit({job, ev.dataset, ev.partition}, ev.cursor, !internal,
+                         batch.cursors)) {
         ++skipped;
         ++jr.skipped;
         continue;
-      }
-      if (c == cursors.end() || ev.cursor > c->second) {
-        cursors[key] = ev.cursor;
-        batch.cursors[key] = ev.cursor;
       }
       task_record t;
       t.id = make_task_id(job, ev);

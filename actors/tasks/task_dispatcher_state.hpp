@@ -19,6 +19,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/tasks/task_dispatcher.hpp"
+#include "tasks/cursor_table.hpp"
 #include "tasks/job_set.hpp"
 #include "tasks/pressure_graph.hpp"
 #include "tasks/task_store.hpp"
@@ -66,7 +67,7 @@ struct task_dispatcher_state {
   std::map<std::string, std::vector<std::string>> by_dataset; ///< -> jobs
   std::unordered_map<std::string, task_record> open; ///< not done
   std::unordered_map<std::string, int64_t> last_beat; ///< leased: ms
-  std::map<cursor_key, int64_t> cursors;
+  cursor_table cursors;
   /// Failed deliveries that no node took (not counted as attempts).
   std::unordered_map<std::string, uint32_t> undelivered;
   static constexpr uint32_t max_free_tries = 20;
