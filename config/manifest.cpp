@@ -32,6 +32,14 @@ std::string manifest_load_error::to_string() const {
   return result;
 }
 
+nlohmann::json manifest_load_error::to_json() const {
+  auto list = nlohmann::json::array();
+  for (const auto& p : problems)
+    list.push_back({{"pointer", p.pointer.empty() ? "/" : p.pointer},
+                    {"message", p.message}});
+  return list;
+}
+
 const nlohmann::json& manifest_schema_json() {
   static const auto doc = nlohmann::json::parse(embedded::manifest_schema_json);
   return doc;

@@ -49,6 +49,9 @@ struct manifest_load_error {
 
   /// "file: /pointer: message" per problem, one per line.
   std::string to_string() const;
+
+  /// [{"pointer", "message"}] (pointer "/" for the whole document).
+  nlohmann::json to_json() const;
 };
 
 /// Loads one manifest file; its name is the file name without ".json".

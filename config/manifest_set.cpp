@@ -7,13 +7,6 @@ namespace mesh {
 
 namespace {
 
-nlohmann::json problems_json(const manifest_load_error& err) {
-  auto list = nlohmann::json::array();
-  for (const auto& p : err.problems)
-    list.push_back({{"pointer", p.pointer.empty() ? "/" : p.pointer},
-                    {"message", p.message}});
-  return list;
-}
 
 } // namespace
 
@@ -42,7 +35,7 @@ nlohmann::json manifest_set::load(const std::string& dir) {
       auto& err = std::get<manifest_load_error>(result);
       report["failed"].push_back({{"process", name},
                                   {"file", file},
-                                  {"errors", problems_json(err)},
+                                  {"errors", err.to_json()},
                                   {"text", err.to_string()}});
       if (active_.count(name) > 0)
         report["kept"].push_back(name); // last good version stays active
@@ -109,7 +102,7 @@ nlohmann::json manifest_set::show(const std::string& process) const {
     result["manifest"] = m->source;
   }
   if (e != errors_.end())
-    result["errors"] = problems_json(e->second);
+    result["errors"] = e->second.to_json();
   result["status"] = e == errors_.end() ? "ok" : "error";
   return result;
 }

@@ -30,9 +30,12 @@ bool valid_dataset_name(const std::string& name) noexcept {
   });
 }
 
-namespace {
+const std::vector<std::string>& builtin_task_kinds() {
+  static const std::vector<std::string> kinds{"mesh", "process", "dispatcher"};
+  return kinds;
+}
 
-constexpr const char* builtin_kinds[] = {"mesh", "process", "dispatcher"};
+namespace {
 
 const json_schema& job_schema() {
   static const auto schema = [] {
@@ -221,7 +224,7 @@ runtime_spec configured_runtime(const std::string& name,
 runtime_table make_runtime_table(const nlohmann::json& configured,
                                  const std::vector<std::string>& kinds) {
   runtime_table result;
-  for (const char* k : builtin_kinds) {
+  for (const auto& k : builtin_task_kinds()) {
     runtime_spec spec;
     spec.name = k;
     spec.kind = k;
@@ -234,8 +237,7 @@ runtime_table make_runtime_table(const nlohmann::json& configured,
                                 "...}}, not "
                                 + std::string{configured.type_name()});
   // The built-in kinds always exist, whatever the caller passes.
-  std::vector<std::string> known{std::begin(builtin_kinds),
-                                 std::end(builtin_kinds)};
+  std::vector<std::string> known = builtin_task_kinds();
   for (const auto& k : kinds)
     if (std::find(known.begin(), known.end(), k) == known.end())
       known.push_back(k);

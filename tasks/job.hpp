@@ -38,6 +38,9 @@ struct runtime_spec {
   uint32_t max_attempts = 3;
 };
 
+/// The kinds every node has: mesh, process, dispatcher.
+const std::vector<std::string>& builtin_task_kinds();
+
 /// Runtimes by name.
 using runtime_table = std::map<std::string, runtime_spec, std::less<>>;
 

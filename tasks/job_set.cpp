@@ -6,18 +6,11 @@ namespace mesh {
 
 namespace {
 
-nlohmann::json problems_json(const manifest_load_error& err) {
-  auto list = nlohmann::json::array();
-  for (const auto& p : err.problems)
-    list.push_back({{"pointer", p.pointer.empty() ? "/" : p.pointer},
-                    {"message", p.message}});
-  return list;
-}
 
 nlohmann::json failure_json(const std::string& file,
                             const manifest_load_error& err) {
   return {{"file", file},
-          {"errors", problems_json(err)},
+          {"errors", err.to_json()},
           {"text", err.to_string()}};
 }
 

@@ -1,21 +1,19 @@
 // The functions plug-ins register to run tasks: `dispatcher` targets by
 // name, and whole kinds (a kind's function gets every target of its jobs).
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "actors/tasks/task_dispatcher.hpp"
+#include "tasks/job.hpp"
 
 namespace mesh {
 
 namespace {
 
-const char* const builtin_kinds[] = {"mesh", "process", "dispatcher"};
-
 bool is_builtin(const std::string& kind) {
-  for (auto* k : builtin_kinds)
-    if (kind == k)
-      return true;
-  return false;
+  const auto& xs = builtin_task_kinds();
+  return std::find(xs.begin(), xs.end(), kind) != xs.end();
 }
 
 } // namespace
@@ -51,7 +49,7 @@ task_function task_functions::find(const std::string& kind,
 }
 
 std::vector<std::string> task_functions::kinds() const {
-  std::vector<std::string> out(std::begin(builtin_kinds), std::end(builtin_kinds));
+  auto out = builtin_task_kinds();
   std::lock_guard<std::mutex> guard{mtx_};
   for (const auto& [k, fn] : kinds_)
     out.push_back(k);
