@@ -1,105 +1,14 @@
 #define CAF_SUITE actors.task_dispatcher
-#include "check.hpp"
-#include "fixtures.hpp"
+#include "task_fixture.hpp"
 
-#include <memory>
-#include <vector>
-
-#include "actors/tasks/task_dispatcher.hpp"
-#include "temp_dir.hpp"
+// The task dispatcher's normal life: delivery, dedupe, leases, heartbeats,
+// retries and dead letters, pause, backpressure, backfill, restart, job
+// files. Deliveries no node took are in task_dispatcher_failures_test.cpp.
 
 using namespace mesh;
-using nlohmann::json;
-using namespace std::chrono_literals;
+using namespace mesh::test;
 
-namespace {
-
-// A job run by the test's own function ("work"), on a runner the test
-// drives: each test decides when a delivery ends and how.
-std::string job_file(const std::string& id, const json& extra) {
-  json doc{{"id", id},
-           {"runtime", "dispatcher"},
-           {"target", "work"},
-           {"inputs", {id + "-in"}},
-           {"lease_ms", 1000},
-           {"retry", {{"initial_ms", 100}, {"multiplier", 2.0},
-                      {"max_ms", 1000}, {"jitter", 0.0}}}};
-  doc.update(extra);
-  return doc.dump();
-}
-
-struct fixture : test::actor_fixture {
-  test::temp_dir dir;
-  std::shared_ptr<test::manual_runner> runner
-    = std::make_shared<test::manual_runner>();
-  task_functions_ptr functions = std::make_shared<task_functions>();
-  std::vector<task_call> calls;
-  /// What the function does: answer (default: its payload) or throw.
-  std::function<json(const task_call&, const json&)> work
-    = [](const task_call&, const json& in) { return in; };
-  caf::actor tasks;
-
-  fixture() {
-    std::filesystem::create_directories(dir.file("jobs"));
-    functions->add_dispatcher("work", [this](const task_call& c, const json& in) {
-      calls.push_back(c);
-      return work(c, in);
-    });
-  }
-
-  ~fixture() {
-    stop({tasks});
-  }
-
-  void add_job(const std::string& id, const json& extra = json::object()) {
-    dir.write("jobs/" + id + ".json", job_file(id, extra));
-  }
-
-  void start() {
-    task_dispatcher_config cfg;
-    cfg.node_id = "n1";
-    cfg.jobs_dir = dir.file("jobs");
-    cfg.store_path = dir.file("tasks.db");
-    cfg.sync = sync_mode::off;
-    cfg.group_commit = 0ms;
-    cfg.tick = 100ms;
-    cfg.functions = functions;
-    cfg.runner = runner;
-    tasks = caf::actor_cast<caf::actor>(spawn_task_dispatcher(sys, cfg));
-    run();
-  }
-
-  json emit(const std::string& dataset, int64_t cursor,
-            const json& payload = nullptr) {
-    json ev{{"dataset", dataset}, {"cursor", cursor}};
-    if (!payload.is_null())
-      ev["payload"] = payload;
-    return ask<json>(tasks, atom::emit_v, ev);
-  }
-
-  json job(const std::string& id) {
-    return ask<json>(tasks, atom::jobs_v, id);
-  }
-
-  /// Moves simulated time by `d` in tick-sized steps (timers fire in order).
-  void wait(caf::timespan d) {
-    for (auto left = d; left.count() > 0; left -= caf::timespan{10ms}) {
-      sched.advance_time(10ms);
-      run();
-    }
-  }
-
-  /// Runs the deliveries waiting on the runner, then lets the answers in.
-  size_t finish_all() {
-    auto n = runner->run_all();
-    run();
-    return n;
-  }
-};
-
-} // namespace
-
-CAF_TEST_FIXTURE_SCOPE(task_dispatcher_tests, fixture)
+CAF_TEST_FIXTURE_SCOPE(task_dispatcher_tests, task_fixture)
 
 CAF_TEST(an event becomes a task that is delivered and done) {
   add_job("a");

@@ -1,24 +1,17 @@
 #define CAF_SUITE cluster.tasks
 #include "check.hpp"
 
-#include <chrono>
-#include <filesystem>
 #include <map>
-#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
+#include "task_cluster.hpp"
 
-#include "process.hpp"
-#include "temp_dir.hpp"
-
-// Durable tasks across real nodes: a chain of jobs whose queue node is
-// killed with SIGKILL mid-stream, dead letters and their retry,
-// backpressure from a slow job, backfill waiting while a job is under
-// pressure, heartbeats from another node keeping a short lease alive, and
-// job files that fail to load.
+// Durable tasks across real nodes, the flows that work: a chain of jobs
+// whose queue node is killed with SIGKILL mid-stream, backpressure from a
+// slow job, and backfill waiting while a job is under pressure. Failures
+// (dead letters, heartbeats, bad job files) are in tasks_failures_test.cpp.
 //
 // The node holding a queue runs no handlers of its own (MESH_TEST_TASKS=none)
 // and declares the namespaces of its jobs' targets, like a gateway: the
@@ -26,115 +19,6 @@
 
 using namespace mesh::test;
 using nlohmann::json;
-
-namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-int64_t ms_since(clock_type::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           clock_type::now() - start)
-    .count();
-}
-
-const std::string plugin = bin("libmesh_test_tasks.so");
-
-// A node serving the handler groups `groups` (MESH_TEST_TASKS).
-std::unique_ptr<node_process>
-start_node(const temp_dir& dir, const std::string& id,
-           const std::string& groups, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--id",       id,
-                                "--plugin",   plugin,
-                                "--data-dir", dir.file("data-" + id),
-                                "--heartbeat-interval-ms", "100",
-                                "--heartbeat-misses", "5"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return std::make_unique<node_process>(args, 60s, true,
-                                        std::vector<std::string>{
-                                          "MESH_TEST_TASKS=" + groups});
-}
-
-// Writes one job file per job into dir/jobs; returns the folder.
-std::string write_jobs(const temp_dir& dir, const std::vector<json>& jobs) {
-  auto folder = dir.file("jobs");
-  std::filesystem::create_directories(folder);
-  for (const auto& j : jobs)
-    dir.write("jobs/" + j["id"].get<std::string>() + ".json", j.dump(2));
-  return folder;
-}
-
-json mesh_job(const std::string& id, const std::string& target,
-              std::vector<std::string> inputs,
-              std::vector<std::string> outputs = {}, json extra = {}) {
-  json j{{"id", id},
-         {"runtime", "mesh"},
-         {"target", target},
-         {"inputs", inputs},
-         {"outputs", outputs}};
-  if (extra.is_object())
-    j.update(extra);
-  return j;
-}
-
-// `meshctl jobs` as {id: row}; null when the node does not answer.
-json jobs_of(const std::string& console) {
-  auto r = meshctl(console, {"jobs"});
-  auto doc = json::parse(r.out, nullptr, false);
-  if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false))
-    return nullptr;
-  json by_id = json::object();
-  for (const auto& j : doc["result"]["jobs"])
-    by_id[j["id"].get<std::string>()] = j;
-  return by_id;
-}
-
-// The Report of handler group `group` at `console`: {deliveries, unique,
-// duplicates, max_attempt}; null when there is no answer.
-json report_of(const std::string& console, const std::string& group) {
-  auto r = meshctl(console, {"dispatch", group, "Sink", "Report"});
-  auto doc = json::parse(r.out, nullptr, false);
-  if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false))
-    return nullptr;
-  if (doc.contains("payload"))
-    return doc["payload"];
-  if (doc.contains("result") && doc["result"].contains("payload"))
-    return doc["result"]["payload"];
-  return nullptr;
-}
-
-uint64_t count(const json& doc, const std::string& key) {
-  if (!doc.is_object() || !doc.contains(key) || !doc[key].is_number())
-    return 0;
-  return doc[key].get<uint64_t>();
-}
-
-// A job row's open tasks: queued, leased and held.
-uint64_t open_tasks(const json& row) {
-  return count(row, "queued") + count(row, "leased") + count(row, "held");
-}
-
-std::string brief(const json& row) {
-  if (!row.is_object())
-    return row.dump();
-  json b = json::object();
-  for (const char* k : {"queued", "held", "leased", "done", "dead", "created",
-                        "skipped", "failures", "expired_leases", "paused_by",
-                        "under_pressure", "backfill_held"})
-    if (row.contains(k))
-      b[k] = row[k];
-  return b.dump();
-}
-
-bool contains_text(const json& list, const std::string& text) {
-  if (!list.is_array())
-    return false;
-  for (const auto& x : list)
-    if (x.is_string() && x.get<std::string>().find(text) != std::string::npos)
-      return true;
-  return false;
-}
-
-} // namespace
 
 CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue node) {
   auto start = clock_type::now();
@@ -279,90 +163,6 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
                           << ms_since(start) << " ms");
 }
 
-CAF_TEST(a handler that always fails ends in dead letters and retry brings one back) {
-  auto start = clock_type::now();
-  temp_dir dir;
-  auto jobs = write_jobs(
-    dir, {mesh_job("f", "fail/Always/Fail", {"bad"}, {},
-                   {{"max_attempts", 3},
-                    {"retry", {{"initial_ms", 50}, {"max_ms", 200},
-                               {"jitter", 0}}}})});
-  auto node = start_node(dir, "w", "fail", {"--jobs", jobs});
-  auto console = node->console();
-  auto emitted = meshctl_json(console, {"emit", "bad", "--cursor", "1",
-                                        "--count", "2"});
-  CAF_CHECK_EQUAL(count(emitted["result"], "created"), 2u);
-  json dead;
-  auto dead_letters = [&](size_t n, size_t history) {
-    return await_condition([&] {
-      auto r = meshctl(console, {"dead-letters", "f"});
-      auto doc = json::parse(r.out, nullptr, false);
-      if (r.exit_code != 0 || doc.is_discarded())
-        return false;
-      dead = doc["result"];
-      if (!dead.is_array() || dead.size() != n)
-        return false;
-      for (const auto& t : dead)
-        if (t["history"].size() != history)
-          return false;
-      return true;
-    });
-  };
-  MESH_CHECK_MSG(dead_letters(2, 3), "dead letters: " << dead.dump(2));
-  CAF_REQUIRE(dead.size() == 2);
-  for (const auto& t : dead) {
-    CAF_CHECK_EQUAL(t["state"], "dead");
-    CAF_CHECK_EQUAL(t["attempts"], 3);
-    uint32_t n = 0;
-    for (const auto& h : t["history"]) {
-      CAF_CHECK_EQUAL(h["attempt"], ++n);
-      MESH_CHECK_MSG(h["error"].get<std::string>().find("failed on purpose")
-                       != std::string::npos,
-                     "error: " << h["error"]);
-      CAF_CHECK_EQUAL(h["node"], "w");
-    }
-  }
-  auto report = report_of(console, "fail");
-  CAF_CHECK_EQUAL(count(report, "deliveries"), 6u);
-  CAF_CHECK_EQUAL(count(report, "unique"), 2u);
-  auto view = jobs_of(console);
-  CAF_CHECK_EQUAL(count(view["f"], "dead"), 2u);
-  CAF_CHECK_EQUAL(count(view["f"], "failures"), 6u);
-  // Retry one: three more attempts, then a dead letter again with all six.
-  auto id = dead[0]["id"].get<std::string>();
-  auto revived = meshctl_json(console, {"dead-letter", "retry", id});
-  CAF_CHECK_EQUAL(revived["result"]["id"], id);
-  bool redelivered = await_condition([&] {
-    report = report_of(console, "fail");
-    return count(report, "deliveries") == 9;
-  });
-  MESH_CHECK_MSG(redelivered, "fail report: " << report.dump());
-  bool dead_again = await_condition([&] {
-    auto r = meshctl(console, {"dead-letters", "f"});
-    auto doc = json::parse(r.out, nullptr, false);
-    if (r.exit_code != 0 || doc.is_discarded())
-      return false;
-    dead = doc["result"];
-    for (const auto& t : dead)
-      if (t["id"] == id)
-        return t["history"].size() == 6;
-    return false;
-  });
-  MESH_CHECK_MSG(dead_again, "dead letters: " << dead.dump(2));
-  CAF_CHECK_EQUAL(dead.size(), 2u);
-  CAF_CHECK_EQUAL(count(report_of(console, "fail"), "unique"), 2u);
-  // Purge: nothing left.
-  auto purged = meshctl_json(console, {"dead-letter", "purge", "f"});
-  CAF_CHECK_EQUAL(count(purged["result"], "purged"), 2u);
-  auto after = meshctl_json(console, {"dead-letters", "f"});
-  CAF_CHECK(after["result"].is_array() && after["result"].empty());
-  // An unknown id is not found.
-  auto unknown = meshctl_json(console,
-                              {"dead-letter", "retry", "f:bad::404"}, 1);
-  CAF_CHECK_EQUAL(unknown["status"], "not_found");
-  CAF_MESSAGE("took " << ms_since(start) << " ms");
-}
-
 CAF_TEST(a slow job pauses its upstream and once it catches up every event has become a task) {
   auto start = clock_type::now();
   temp_dir dir;
@@ -464,127 +264,5 @@ CAF_TEST(backfill waits while normal flows) {
   CAF_CHECK(!view["S"].value("under_pressure", true));
   CAF_CHECK_EQUAL(count(view["BF"], "backfill_held"), 0u);
   CAF_CHECK_EQUAL(count(report_of(console, "sink"), "unique"), 20u);
-  CAF_MESSAGE("took " << ms_since(start) << " ms");
-}
-
-CAF_TEST(ctx.heartbeat from another node keeps a short lease alive) {
-  auto start = clock_type::now();
-  temp_dir dir;
-  auto jobs = write_jobs(
-    dir, {mesh_job("hb", "beat/Beat/Run", {"hb"}, {},
-                   {{"lease_ms", 500}, {"heartbeat_ms", 300}}),
-          mesh_job("nohb", "slow/Slow/Run", {"nohb"}, {},
-                   {{"lease_ms", 300},
-                    {"max_attempts", 5},
-                    {"retry", {{"initial_ms", 50}, {"max_ms", 100}}}})});
-  auto n2 = start_node(dir, "n2", "beat,slow");
-  auto n1 = start_node(dir, "n1", "none",
-                       {"--jobs", jobs, "--namespaces", "beat,slow",
-                        "--seeds", n2->listen()});
-  CAF_REQUIRE(await_condition([&] { return sees(n1->console(), {"n2"}); }));
-  meshctl_json(n1->console(), {"emit", "hb", "--cursor", "1", "--payload",
-                               R"({"ms":1500})"});
-  json view;
-  bool done = await_condition([&] {
-    view = jobs_of(n1->console());
-    return !view.is_null()
-           && (count(view["hb"], "done") == 1 || count(view["hb"], "dead") == 1);
-  });
-  MESH_CHECK_MSG(done, "jobs: " << view.dump());
-  CAF_MESSAGE("hb: " << brief(view["hb"]));
-  CAF_CHECK_EQUAL(count(view["hb"], "done"), 1u);
-  CAF_CHECK_EQUAL(count(view["hb"], "expired_leases"), 0u);
-  CAF_CHECK_EQUAL(count(view["hb"], "failures"), 0u);
-  auto beat = report_of(n2->console(), "beat");
-  CAF_CHECK_EQUAL(count(beat, "deliveries"), 1u);
-  if (count(view["hb"], "done") != 1 || count(beat, "deliveries") != 1) {
-    auto tasks = meshctl_json(n1->console(), {"tasks", "hb"});
-    CAF_MESSAGE("hb tasks: " << tasks["result"].dump());
-  }
-  // The control: no heartbeats, the 300 ms lease runs out under an 800 ms
-  // handler.
-  meshctl_json(n1->console(), {"emit", "nohb", "--cursor", "1", "--payload",
-                               R"({"ms":800})"});
-  // Awaited until the lease has run out once, or every attempt is used up.
-  bool settled = await_condition([&] {
-    view = jobs_of(n1->console());
-    return !view.is_null()
-           && (count(view["nohb"], "expired_leases") >= 1
-               || count(view["nohb"], "dead") == 1);
-  });
-  MESH_CHECK_MSG(settled, "nohb: " << brief(view["nohb"]));
-  CAF_CHECK_GREATER_OR_EQUAL(count(view["nohb"], "expired_leases"), 1u);
-  CAF_CHECK_EQUAL(count(view["nohb"], "done"), 0u);
-  CAF_MESSAGE("nohb: " << brief(view["nohb"]));
-  auto tasks = meshctl_json(n1->console(), {"tasks", "nohb"});
-  if (tasks["result"].is_array() && !tasks["result"].empty())
-    CAF_MESSAGE("nohb history: " << tasks["result"][0]["history"].dump());
-  CAF_MESSAGE("took " << ms_since(start) << " ms");
-}
-
-CAF_TEST(bad job files are reported each with its file and pointer) {
-  auto start = clock_type::now();
-  temp_dir dir;
-  auto folder = write_jobs(dir, {mesh_job("good", "stepa/Step/Run", {"raw"})});
-  std::map<std::string, std::string> bad{
-    {"invalid.json", "/"},
-    {"runtime.json", "/runtime"},
-    {"target.json", "/target"},
-    {"unknown.json", "/colour"}};
-  dir.write("jobs/invalid.json", R"({"id": "invalid", "runtime": )");
-  dir.write("jobs/runtime.json",
-            mesh_job("runtime", "stepa/Step/Run", {"raw"}, {},
-                     {{"runtime", "warp-drive"}})
-              .dump());
-  dir.write("jobs/target.json",
-            mesh_job("target", "not-a-path", {"raw"}).dump());
-  dir.write("jobs/unknown.json", mesh_job("unknown", "stepa/Step/Run", {"raw"},
-                                          {}, {{"colour", "blue"}})
-                                   .dump());
-  auto node = start_node(dir, "j", "stepa", {"--jobs", folder});
-  auto doc = meshctl_json(node->console(), {"jobs"});
-  const auto& result = doc["result"];
-  std::vector<std::string> ids;
-  for (const auto& j : result["jobs"])
-    ids.push_back(j["id"]);
-  CAF_CHECK_EQUAL(ids, std::vector<std::string>{"good"});
-  CAF_CHECK_EQUAL(result["failed"].size(), bad.size());
-  for (const auto& [name, pointer] : bad) {
-    auto path = folder + "/" + name;
-    bool found = false;
-    for (const auto& f : result["failed"]) {
-      if (f["file"] != path)
-        continue;
-      found = true;
-      auto error = f["error"].get<std::string>();
-      MESH_CHECK_MSG(error.find(path + ": " + pointer) != std::string::npos,
-                     name << ": the error does not name the file and "
-                          << pointer << ": " << error);
-      CAF_MESSAGE(error);
-    }
-    MESH_CHECK_MSG(found, "no failure for " << path << ": "
-                                            << result["failed"].dump(2));
-  }
-  auto reload = meshctl_json(node->console(), {"jobs", "reload"}, 1);
-  CAF_CHECK_EQUAL(reload["ok"], false);
-  CAF_MESSAGE("jobs reload: status " << reload["status"] << ", "
-                                     << reload.value("error", ""));
-  // A jobs folder that does not exist stops the node at start.
-  auto missing = "/no/such/folder-" + std::to_string(::getpid());
-  auto t0 = clock_type::now();
-  auto r = run_program({bin("meshnode"), "--id", "x", "--listen",
-                        "127.0.0.1:0", "--console", "127.0.0.1:0", "--plugin",
-                        plugin, "--data-dir", dir.file("data-x"), "--jobs",
-                        missing},
-                       20s);
-  auto took = ms_since(t0);
-  CAF_MESSAGE("meshnode --jobs " << missing << ": exit " << r.exit_code
-                                 << " in " << took << " ms: " << r.err);
-  CAF_CHECK(!r.timed_out);
-  CAF_CHECK_NOT_EQUAL(r.exit_code, 0);
-  CAF_CHECK_LESS(took, 10000);
-  MESH_CHECK_MSG(r.err.find(missing) != std::string::npos,
-                 "stderr does not name the folder: " << r.err);
-  CAF_CHECK(r.out.find("\"ready\"") == std::string::npos);
   CAF_MESSAGE("took " << ms_since(start) << " ms");
 }

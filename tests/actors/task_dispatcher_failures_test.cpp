@@ -1,0 +1,128 @@
+#define CAF_SUITE actors.task_dispatcher_failures
+#include "task_fixture.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/json_payload.hpp"
+#include "protocol/status.hpp"
+
+// Deliveries no node took: a `mesh` job whose router answers not_found
+// without a node (no route yet, as while a restarted node rejoins its
+// peers). Such a failure does not use up an attempt, up to a bound of free
+// tries, after which attempts count again.
+
+using namespace mesh;
+using namespace mesh::test;
+
+namespace {
+
+/// What the fake router saw: the attempt number of every request.
+struct router_log {
+  std::vector<uint32_t> attempts;
+};
+
+/// A router whose first `misses` answers are not_found from no node (every
+/// answer when `misses` is negative), and later ones ok from node n2.
+router_actor::behavior_type fake_router(router_actor::pointer,
+                                        std::shared_ptr<router_log> log,
+                                        int misses) {
+  return {
+    [=](pb::DispatchRequest& req) {
+      log->attempts.push_back(req.task().attempt());
+      pb::DispatchResponse r;
+      auto n = static_cast<int>(log->attempts.size());
+      if (misses < 0 || n <= misses) {
+        r.mutable_status()->set_code(
+          static_cast<pb::StatusCode>(status_code::not_found));
+        r.mutable_status()->set_message("no node serves sink/Sink/Count");
+      } else {
+        r.mutable_status()->set_code(
+          static_cast<pb::StatusCode>(status_code::ok));
+        *r.mutable_payload() = json_to_any(json{{"counted", true}});
+        r.set_handled_by("n2");
+      }
+      return r;
+    },
+    [](pb::ServeRequest&) { return pb::ServeResponse{}; },
+    [](atom::update, handler_table_ptr&) {},
+    [](atom::update, peer_table_ptr&) {},
+    [](atom::drain) { return caf::ok_atom::value; },
+    [](atom::stats) { return json::object(); },
+    [](atom::sweep) {},
+    [](atom::heartbeat, pb::TaskHeartbeat&) {},
+  };
+}
+
+// A `mesh` job with short backoffs, so that many tries fit in little
+// simulated time.
+json mesh_job(uint32_t max_attempts) {
+  return {{"runtime", "mesh"},
+          {"target", "sink/Sink/Count"},
+          {"max_attempts", max_attempts},
+          {"retry", {{"initial_ms", 10}, {"max_ms", 50}, {"jitter", 0}}}};
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(task_dispatcher_failures_tests, task_fixture)
+
+CAF_TEST(a delivery no node took does not use up an attempt) {
+  auto log = std::make_shared<router_log>();
+  router = sys.spawn(fake_router, log, 3);
+  add_job("a", mesh_job(1));
+  start();
+  emit("a-in", 1);
+  bool settled = wait_until(
+    [&] {
+      auto j = job("a");
+      return j["done"].get<int>() + j["dead"].get<int>() == 1;
+    },
+    5s);
+  CAF_REQUIRE(settled);
+  auto j = job("a");
+  CAF_CHECK_EQUAL(j["done"].get<int>(), 1);
+  CAF_CHECK_EQUAL(j["dead"].get<int>(), 0);
+  // Four deliveries, all of them attempt 1: the three misses were free.
+  CAF_CHECK_EQUAL(log->attempts, (std::vector<uint32_t>{1, 1, 1, 1}));
+  auto list = ask<json>(tasks, atom::tasks_v, json{{"job", "a"}});
+  CAF_REQUIRE_EQUAL(list.size(), 1u);
+  const auto& t = list[0];
+  CAF_CHECK_EQUAL(t["state"].get<std::string>(), "done");
+  CAF_CHECK_EQUAL(t["attempts"].get<int>(), 1);
+  CAF_REQUIRE_EQUAL(t["history"].size(), 3u);
+  for (const auto& h : t["history"]) {
+    CAF_CHECK_EQUAL(h["status"].get<std::string>(), "not_found");
+    CAF_CHECK_EQUAL(h["node"].get<std::string>(), "");
+  }
+}
+
+CAF_TEST(free tries are bounded and a task no node ever takes ends dead) {
+  auto log = std::make_shared<router_log>();
+  router = sys.spawn(fake_router, log, -1);
+  add_job("a", mesh_job(2));
+  start();
+  emit("a-in", 1);
+  bool settled = wait_until([&] { return job("a")["dead"].get<int>() == 1; },
+                            10s);
+  CAF_REQUIRE(settled);
+  // 20 free tries (the dispatcher's bound), then both attempts count:
+  // attempt 1 a 21st time and attempt 2 once, 22 deliveries in all.
+  std::vector<uint32_t> expected(21, 1);
+  expected.push_back(2);
+  CAF_CHECK_EQUAL(log->attempts, expected);
+  auto dead = ask<json>(tasks, atom::dead_v, std::string{"a"});
+  CAF_REQUIRE_EQUAL(dead.size(), 1u);
+  CAF_CHECK_EQUAL(dead[0]["attempts"].get<int>(), 2);
+  CAF_REQUIRE_EQUAL(dead[0]["history"].size(), 22u);
+  for (const auto& h : dead[0]["history"])
+    CAF_CHECK_EQUAL(h["status"].get<std::string>(), "not_found");
+  CAF_CHECK_EQUAL(job("a")["done"].get<int>(), 0);
+  // Dead means nothing more is tried.
+  wait(1s);
+  CAF_CHECK_EQUAL(log->attempts.size(), 22u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
