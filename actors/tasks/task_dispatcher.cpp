@@ -178,6 +178,9 @@ void task_dispatcher_state::arm_flush() {
 
 void task_dispatcher_state::flush() {
   flush_armed = false;
+  // batch holds what left memory (done tasks, cursors, deletes, pauses);
+  // open tasks are written as they are now.
+  auto tasks_before = batch.tasks.size();
   for (const auto& id : dirty)
     if (auto i = open.find(id); i != open.end())
       batch.tasks.push_back(i->second);
@@ -188,14 +191,16 @@ void task_dispatcher_state::flush() {
     } catch (const std::exception& e) {
       // Kept: the next flush tries again; the emits waiting now are told.
       ++commit_failures;
-      batch.tasks.clear();
+      batch.tasks.resize(tasks_before);
       log->error("{}", e.what());
       for (auto& a : acks)
         a.promise.deliver(make_error(status_code::unavailable,
                                      std::string{"tasks not stored: "}
                                        + e.what()));
       acks.clear();
-      arm_flush();
+      // Try again, not in a tight loop (a full disk stays full a while).
+      flush_armed = true;
+      self->delayed_send(self, std::chrono::seconds{1}, atom::flush_v);
       return;
     }
   }
