@@ -13,6 +13,7 @@
 #include "actors/local_only.hpp"
 #include "actors/tasks/task_dispatcher_state.hpp"
 #include "protocol/status.hpp"
+#include "tasks/event_json.hpp"
 
 namespace mesh {
 
@@ -221,38 +222,6 @@ void task_dispatcher_state::arm_tick() {
 
 namespace {
 
-caf::error bad_event(const std::string& why) {
-  return make_error(status_code::invalid_argument, "bad event: " + why);
-}
-
-// {"dataset", "cursor", "partition"?, "payload"?} -> task_event.
-caf::expected<task_event> parse_event(const nlohmann::json& doc) {
-  if (!doc.is_object())
-    return bad_event("expected an object");
-  task_event ev;
-  auto ds = doc.find("dataset");
-  if (ds == doc.end() || !ds->is_string()
-      || !valid_dataset_name(ds->get<std::string>()))
-    return bad_event("\"dataset\" must be a name of 1 to 128 characters "
-                     "A-Z a-z 0-9 . _ -");
-  ev.dataset = ds->get<std::string>();
-  auto cur = doc.find("cursor");
-  if (cur == doc.end() || !cur->is_number_integer())
-    return bad_event("\"cursor\" must be an integer");
-  if (cur->is_number_unsigned()
-      && cur->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-    return bad_event("\"cursor\" is out of range");
-  ev.cursor = cur->get<int64_t>();
-  if (auto p = doc.find("partition"); p != doc.end() && !p->is_null()) {
-    if (!p->is_string() || p->get<std::string>().size() > 256)
-      return bad_event("\"partition\" must be a string of at most 256 bytes");
-    ev.partition = p->get<std::string>();
-  }
-  if (auto p = doc.find("payload"); p != doc.end())
-    ev.payload = *p;
-  return ev;
-}
-
 tasks_actor::behavior_type
 task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
                 task_dispatcher_config cfg) {
@@ -287,23 +256,8 @@ task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
                           "node " + st.cfg.node_id + " is shutting down");
       // One event, or {"events": [...]}: all checked before any is taken.
       std::vector<task_event> events;
-      if (auto list = doc.find("events"); doc.is_object() && list != doc.end()) {
-        if (!list->is_array() || list->empty() || list->size() > 100000)
-          return bad_event("\"events\" must be an array of 1 to 100000 events");
-        for (size_t i = 0; i < list->size(); ++i) {
-          auto ev = parse_event((*list)[i]);
-          if (!ev)
-            return make_error(status_code::invalid_argument,
-                              "event " + std::to_string(i) + ": "
-                                + error_text(ev.error()));
-          events.push_back(std::move(*ev));
-        }
-      } else {
-        auto ev = parse_event(doc);
-        if (!ev)
-          return ev.error();
-        events.push_back(std::move(*ev));
-      }
+      if (auto err = parse_events(doc, events); !err.empty())
+        return make_error(status_code::invalid_argument, err);
       nlohmann::json result;
       for (const auto& ev : events) {
         auto r = st.emit(ev, false);
@@ -326,8 +280,16 @@ task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
         st.arm_flush();
       return rp;
     },
-    [self](atom::jobs) -> jres { return json_result(self->state.list_jobs()); },
-    [self](atom::jobs, const std::string& id) -> jres {
+    // Every request checks its sender first: the handle never leaves the
+    // node, but a guessed actor id must not be enough (local_only.hpp).
+    [self, local](atom::jobs) -> jres {
+      if (!local())
+        return refused_remote();
+      return json_result(self->state.list_jobs());
+    },
+    [self, local](atom::jobs, const std::string& id) -> jres {
+      if (!local())
+        return refused_remote();
       auto doc = self->state.show_job(id);
       if (doc.is_null())
         return make_error(status_code::not_found,
@@ -337,19 +299,31 @@ task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
     [self](atom::tasks, const nlohmann::json& q) -> jres {
       return self->state.query_tasks(q);
     },
-    [self](atom::dead, const std::string& job) -> jres {
+    [self, local](atom::dead, const std::string& job) -> jres {
+      if (!local())
+        return refused_remote();
       return self->state.dead_letters(job);
     },
-    [self](atom::revive, const std::string& id) -> jres {
+    [self, local](atom::revive, const std::string& id) -> jres {
+      if (!local())
+        return refused_remote();
       return self->state.revive(id);
     },
-    [self](atom::purge, const std::string& job) -> jres {
+    [self, local](atom::purge, const std::string& job) -> jres {
+      if (!local())
+        return refused_remote();
       return self->state.purge(job);
     },
-    [self](atom::pause, const std::string& job, bool pause) -> jres {
+    [self, local](atom::pause, const std::string& job, bool pause) -> jres {
+      if (!local())
+        return refused_remote();
       return self->state.set_paused(job, pause);
     },
-    [self](atom::reload) -> jres { return json_result(self->state.reload()); },
+    [self, local](atom::reload) -> jres {
+      if (!local())
+        return refused_remote();
+      return json_result(self->state.reload());
+    },
     [self](atom::heartbeat, const pb::TaskHeartbeat& hb) {
       if (from_this_node(self))
         self->state.beat(hb);
@@ -362,9 +336,18 @@ task_dispatcher(tasks_actor::stateful_pointer<task_dispatcher_state> self,
       st.flush();
       return caf::ok_atom::value;
     },
-    [self](atom::stats) -> jres { return json_result(self->state.stats()); },
-    [self](atom::flush) { self->state.flush(); },
-    [self](atom::tick) {
+    [self, local](atom::stats) -> jres {
+      if (!local())
+        return refused_remote();
+      return json_result(self->state.stats());
+    },
+    [self, local](atom::flush) {
+      if (local()) // own timer
+        self->state.flush();
+    },
+    [self, local](atom::tick) {
+      if (!local()) // own timer
+        return;
       self->state.tick_armed = false;
       self->state.on_tick();
       self->state.arm_tick();

@@ -35,7 +35,8 @@
 // Protocol (tasks_actor below); JSON in and out, local senders only:
 //   (atom::emit, json event)        -> json {"created", "skipped", "held", "tasks"}
 //        event: {"dataset", "cursor", "partition"?, "payload"?}, or
-//        {"events": [event, ...]} (up to 100000; "tasks" only up to 1000)
+//        {"events": [event, ...]} (tasks/event_json.hpp; "tasks" only up
+//        to 1000)
 //   (atom::jobs)                    -> json   every job, its counts and status
 //   (atom::jobs, std::string id)    -> json   one job in full
 //   (atom::tasks, json query)       -> json   {"job", "state"?, "limit"?}
