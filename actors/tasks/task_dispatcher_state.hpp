@@ -18,6 +18,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/guarded_promise.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "tasks/cursor_table.hpp"
 #include "tasks/job_set.hpp"
@@ -90,6 +91,14 @@ struct task_dispatcher_state {
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
   uint64_t heartbeats = 0;
+
+  /// Emits waiting for a commit when the dispatcher dies are answered
+  /// `unavailable` (their events may not be stored: emit them again).
+  ~task_dispatcher_state() {
+    auto who = "the task dispatcher of node " + cfg.node_id;
+    for (auto& a : acks)
+      answer_unanswered(a.promise, who);
+  }
 
   /// Wall-clock milliseconds, advanced by the actor's clock (so simulated
   /// time in tests moves leases and backoff).

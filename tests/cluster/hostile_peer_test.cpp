@@ -161,7 +161,11 @@ CAF_TEST(a reply larger than the payload limit is an error and the link stays) {
 
 CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
   temp_dir dir;
-  auto cfg = dir.write("a.json", json{{"limits",
+  // Ephemeral ports: with --config the helper adds none, and the default
+  // ones belong to the node_startup suite.
+  auto cfg = dir.write("a.json", json{{"listen", "127.0.0.1:0"},
+                                      {"console", "127.0.0.1:0"},
+                                      {"limits",
                                        {{"max_payload_bytes", 1048576},
                                         {"max_peer_backlog_bytes", 1048576}}}}
                                    .dump());

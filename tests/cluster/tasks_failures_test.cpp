@@ -241,8 +241,14 @@ CAF_TEST(a topic route into an emit dispatcher turns messages into tasks) {
                              {"pattern", "orders.>"},
                              {"category", "event"},
                              {"dispatcher", "to-tasks"}}})}};
+  // With --config the helper adds no addresses: ephemeral ports here, or
+  // the node would take the default ones other suites use.
   auto config = dir.write("emit.json",
-                          json{{"jobs", jobs}, {"topics", topics}}.dump(2));
+                          json{{"listen", "127.0.0.1:0"},
+                               {"console", "127.0.0.1:0"},
+                               {"jobs", jobs},
+                               {"topics", topics}}
+                            .dump(2));
   auto node = start_node(dir, "e", "sink", {"--config", config});
   auto console = node->console();
   // A publish answers once its dispatchers ran, so the four events reach
@@ -314,4 +320,47 @@ CAF_TEST(an emit dispatcher without a jobs folder stops the node naming the fold
                    "stderr does not point at the dispatcher: " << r.err);
     CAF_CHECK(r.out.find("\"ready\"") == std::string::npos);
   }
+}
+
+CAF_TEST(a task dispatcher that crashes is restarted and loses no task) {
+  // The node's supervisor restarts it from its store: tasks it had leased
+  // are delivered again, queued ones go on, nothing ends dead.
+  temp_dir dir;
+  auto jobs = write_jobs(dir, {mesh_job("s", "slow/Slow/Run", {"s"}, {},
+                                        {{"max_in_flight", 2}})});
+  node_process n{{"--id", "n1", "--plugin", task_plugin(), "--data-dir",
+                  dir.file("data"), "--jobs", jobs},
+                 60s,
+                 true,
+                 {"MESH_TEST_TASKS=slow", "MESH_TEST_INJECT_FAILURES=1"}};
+  auto emitted = meshctl_json(n.console(), {"emit", "s", "--cursor", "1",
+                                            "--count", "10", "--payload",
+                                            R"({"ms": 200})"});
+  CAF_REQUIRE_EQUAL(emitted["result"]["created"].get<int>(), 10);
+  CAF_REQUIRE(await_condition(
+    [&] { return count(jobs_of(n.console())["s"], "leased") > 0; }));
+  auto killed = meshctl_json(n.console(),
+                             {"inject_failure", "--actor", "task dispatcher"});
+  CAF_CHECK_EQUAL(killed["result"]["killed"], "task dispatcher");
+  CAF_REQUIRE(await_condition([&] {
+    auto r = meshctl(n.console(), {"status"});
+    auto status = json::parse(r.out, nullptr, false);
+    if (r.exit_code != 0 || status.is_discarded())
+      return false;
+    for (const auto& row : status["result"].value("actors", json::array()))
+      if (row.value("name", "") == "task dispatcher")
+        return row.value("restarts", 0) == 1
+               && row.value("health", "") == "running";
+    return false;
+  }));
+  CAF_REQUIRE(await_condition(
+    [&] { return count(jobs_of(n.console())["s"], "done") == 10; }, 30s));
+  auto row = jobs_of(n.console())["s"];
+  CAF_CHECK_EQUAL(count(row, "dead"), 0u);
+  CAF_CHECK_EQUAL(open_tasks(row), 0u);
+  auto report = report_of(n.console(), "slow");
+  CAF_CHECK_EQUAL(count(report, "unique"), 10u);
+  CAF_MESSAGE("deliveries after the restart: " << report.dump());
+  CAF_CHECK(n.log().find("the task dispatcher of node n1 runs again")
+            != std::string::npos);
 }
