@@ -171,11 +171,14 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
                                    .dump());
   node_process a{{"--id", "a", "--config", cfg, "--namespaces", "echo,test",
                   "--plugin", bin("libmesh_example_handlers.so"),
-                  "--heartbeat-interval-ms", "100", "--heartbeat-misses", "50"},
+                  "--heartbeat-interval-ms", "500", "--heartbeat-misses", "100"},
                  60s, true, measurable_env()};
+  // c must stay "up" for a while it is stopped (50 s of missed heartbeats):
+  // on a loaded machine the 40 requests below take longer than 5 s, and
+  // requests to a peer already down are refused before anything is written.
   node_process c{{"--id", "c", "--plugin", bin("libmesh_test_handlers.so"),
-                  "--seeds", a.listen(), "--heartbeat-interval-ms", "100",
-                  "--heartbeat-misses", "50"}};
+                  "--seeds", a.listen(), "--heartbeat-interval-ms", "500",
+                  "--heartbeat-misses", "100"}};
   CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"c"}); }));
   auto before = rss_kib(a.pid());
   ::kill(c.pid(), SIGSTOP); // c's process stops: nothing reads its socket
