@@ -172,6 +172,9 @@ CAF_TEST(a slow job pauses its upstream and once it catches up every event has b
                    {{"max_in_flight", 1}, {"max_queue_depth", 20}})});
   auto node = start_node(dir, "p", "stepa,slow", {"--jobs", jobs});
   auto console = node->console();
+  // S is held by its operator until the second emit is in: however slow
+  // or fast this machine is, its queue stays over the bound meanwhile.
+  meshctl_json(console, {"job", "pause", "S"});
   auto first = meshctl_json(console, {"emit", "raw", "--cursor", "1", "--count",
                                       "100", "--payload", R"({"ms":10})"});
   CAF_CHECK_EQUAL(count(first["result"], "created"), 100u);
@@ -192,6 +195,7 @@ CAF_TEST(a slow job pauses its upstream and once it catches up every event has b
   CAF_MESSAGE("second emit: " << second["result"].dump());
   CAF_CHECK_EQUAL(count(second["result"], "created"), 50u);
   CAF_CHECK_EQUAL(count(second["result"], "held"), 50u);
+  meshctl_json(console, {"job", "resume", "S"});
   bool drained = await_condition(
     [&] {
       view = jobs_of(console);
@@ -224,8 +228,10 @@ CAF_TEST(backfill waits while normal flows) {
           mesh_job("N", "stepa/Step/Run", {"n"})});
   auto node = start_node(dir, "bf", "stepa,slow,sink", {"--jobs", jobs});
   auto console = node->console();
-  // Fill S: 100 tasks of 30 ms, one at a time, keep it under pressure (a
-  // queue above 20, until below 16) for about 2.5 s.
+  // Fill S (100 tasks of 30 ms, one at a time) and hold it (its operator
+  // pauses it) so that it stays under pressure, a queue above 20, until the
+  // checks below are done, however loaded the machine.
+  meshctl_json(console, {"job", "pause", "S"});
   meshctl_json(console, {"emit", "mid", "--cursor", "1", "--count", "100",
                          "--payload", R"({"ms":30})"});
   json view;
@@ -252,6 +258,7 @@ CAF_TEST(backfill waits while normal flows) {
   CAF_CHECK_EQUAL(count(view["BF"], "done"), 0u);
   CAF_CHECK_GREATER(count(view["BF"], "backfill_held"), 0u);
   CAF_CHECK_EQUAL(count(view["BF"], "leased"), 0u);
+  meshctl_json(console, {"job", "resume", "S"});
   bool backfill_done = await_condition(
     [&] {
       view = jobs_of(console);
