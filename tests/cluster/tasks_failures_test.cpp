@@ -333,10 +333,12 @@ CAF_TEST(a task dispatcher that crashes is restarted and loses no task) {
                  60s,
                  true,
                  {"MESH_TEST_TASKS=slow", "MESH_TEST_INJECT_FAILURES=1"}};
+  // 20 tasks of 500 ms, two at a time: about 5 s of work, so some are
+  // leased when the dispatcher is killed, even on a loaded machine.
   auto emitted = meshctl_json(n.console(), {"emit", "s", "--cursor", "1",
-                                            "--count", "10", "--payload",
-                                            R"({"ms": 200})"});
-  CAF_REQUIRE_EQUAL(emitted["result"]["created"].get<int>(), 10);
+                                            "--count", "20", "--payload",
+                                            R"({"ms": 500})"});
+  CAF_REQUIRE_EQUAL(emitted["result"]["created"].get<int>(), 20);
   CAF_REQUIRE(await_condition(
     [&] { return count(jobs_of(n.console())["s"], "leased") > 0; }));
   auto killed = meshctl_json(n.console(),
@@ -354,12 +356,12 @@ CAF_TEST(a task dispatcher that crashes is restarted and loses no task) {
     return false;
   }));
   CAF_REQUIRE(await_condition(
-    [&] { return count(jobs_of(n.console())["s"], "done") == 10; }, 30s));
+    [&] { return count(jobs_of(n.console())["s"], "done") == 20; }, 60s));
   auto row = jobs_of(n.console())["s"];
   CAF_CHECK_EQUAL(count(row, "dead"), 0u);
   CAF_CHECK_EQUAL(open_tasks(row), 0u);
   auto report = report_of(n.console(), "slow");
-  CAF_CHECK_EQUAL(count(report, "unique"), 10u);
+  CAF_CHECK_EQUAL(count(report, "unique"), 20u);
   CAF_MESSAGE("deliveries after the restart: " << report.dump());
   CAF_CHECK(n.log().find("the task dispatcher of node n1 runs again")
             != std::string::npos);
