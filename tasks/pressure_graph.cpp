@@ -76,10 +76,10 @@ pressure_graph::paused_by(const std::string& job) const {
   // back to it neither loops nor makes it pause itself.
   std::set<std::string> seen{job};
   std::set<std::string> found;
-  std::deque<std::string> todo{job};
-  while (!todo.empty()) {
-    auto cur = std::move(todo.front());
-    todo.pop_front();
+  std::deque<std::string> pending{job};
+  while (!pending.empty()) {
+    auto cur = std::move(pending.front());
+    pending.pop_front();
     auto i = down_.find(cur);
     if (i == down_.end())
       continue;
@@ -88,7 +88,7 @@ pressure_graph::paused_by(const std::string& job) const {
         continue;
       if (pressured_.count(next) > 0)
         found.insert(next);
-      todo.push_back(next);
+      pending.push_back(next);
     }
   }
   result.assign(found.begin(), found.end());

@@ -2,6 +2,7 @@
 // never block the writer, and a commit is one append + fsync of the log),
 // every statement prepared once and reused for the store's lifetime.
 
+#include "tasks/task_json.hpp"
 #include "tasks/task_store.hpp"
 
 #include <sqlite3.h>
@@ -71,24 +72,6 @@ public:
 private:
   sqlite3_stmt* s_;
 };
-
-// Invalid UTF-8 (a handler's error text, a payload built in code) is
-// replaced rather than thrown: one bad string must not fail every other
-// change of its batch again and again.
-std::string dump(const nlohmann::json& x) {
-  return x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string history_json(const std::vector<attempt_record>& history) {
-  auto list = nlohmann::json::array();
-  for (const auto& r : history)
-    list.push_back({{"attempt", r.attempt},
-                    {"status", r.status},
-                    {"error", r.error},
-                    {"node", r.node},
-                    {"at_ms", r.at_ms}});
-  return dump(list);
-}
 
 std::string column_text(sqlite3_stmt* s, int col) {
   auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
@@ -347,14 +330,14 @@ private:
     if (t.event.payload.is_null()) {
       check(sqlite3_bind_null(s, 6), "bind parameter");
     } else {
-      payload = dump(t.event.payload);
+      payload = dump_lenient(t.event.payload);
       bind(s, 6, payload);
     }
     bind(s, 7, to_string(t.state));
     bind(s, 8, static_cast<int64_t>(t.attempts));
     bind(s, 9, t.created_ms);
     bind(s, 10, t.due_ms);
-    auto history = history_json(t.history);
+    auto history = dump_lenient(history_to_json(t.history));
     bind(s, 11, history);
     step(s, "write task", t.id);
   }
@@ -393,14 +376,7 @@ private:
       if (sqlite3_column_type(s, 5) != SQLITE_NULL)
         t.event.payload = nlohmann::json::parse(column_text(s, 5));
       part = "history";
-      auto history = nlohmann::json::parse(column_text(s, 10));
-      if (!history.is_array())
-        throw bad("history is not a JSON array");
-      for (const auto& h : history)
-        t.history.push_back(
-            {h.at("attempt").get<uint32_t>(), h.at("status").get<std::string>(),
-             h.at("error").get<std::string>(), h.at("node").get<std::string>(),
-             h.at("at_ms").get<int64_t>()});
+      t.history = history_from_json(nlohmann::json::parse(column_text(s, 10)));
     } catch (const nlohmann::json::exception& e) {
       throw bad(std::string{"bad "} + part + ": " + e.what());
     }

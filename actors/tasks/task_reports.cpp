@@ -6,17 +6,11 @@
 #include "actors/tasks/task_dispatcher_state.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/status.hpp"
+#include "tasks/task_json.hpp"
 
 namespace mesh {
 
 nlohmann::json task_to_json(const task_record& t) {
-  auto history = nlohmann::json::array();
-  for (const auto& a : t.history)
-    history.push_back({{"attempt", a.attempt},
-                       {"status", a.status},
-                       {"error", a.error},
-                       {"node", a.node},
-                       {"at_ms", a.at_ms}});
   return {{"id", t.id},
           {"job", t.job},
           {"state", to_string(t.state)},
@@ -27,7 +21,7 @@ nlohmann::json task_to_json(const task_record& t) {
           {"payload", t.event.payload},
           {"created_ms", t.created_ms},
           {"due_ms", t.due_ms},
-          {"history", std::move(history)}};
+          {"history", history_to_json(t.history)}};
 }
 
 nlohmann::json task_dispatcher_state::describe_job(const std::string& id,
