@@ -162,6 +162,11 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   ro.max_deadline = milliseconds{lim.max_deadline_ms};
   ro.load_balancing = cfg.cluster.load_balancing;
   ro.registry = out.registry;
+  ro.pipeline = opts.pipeline;
+  if (!ro.pipeline) {
+    ro.pipeline = std::make_shared<pipeline_memory>();
+    ro.pipeline->set(cfg.pipeline.policies);
+  }
   auto spawn_router = [&sys, ro] { return spawn_request_router(sys, ro); };
   out.router.set(spawn_router());
   strategy_evaluator_config se;

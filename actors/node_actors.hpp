@@ -56,6 +56,9 @@ struct node_actors_options {
   job_runner_ptr topic_runner;
   /// Functions plug-ins register for tasks (null: none can be).
   task_functions_ptr task_functions;
+  /// Policies and hooks of the dispatch pipeline (null: the config's
+  /// policies, no hooks).
+  pipeline_memory_ptr pipeline;
 };
 
 /// Where the node keeps its tasks: tasks.store, or

@@ -184,6 +184,23 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       t.group_commit_max = i->value("group_commit_max", t.group_commit_max);
       t.tick_ms = i->value("tick_ms", t.tick_ms);
     }
+    if (auto i = doc.find("policies"); i != doc.end() && !i->is_null()) {
+      policy_set set;
+      std::vector<std::string> errors;
+      if (!parse_policies(*i, "", set, errors)) {
+        // parse_policies names the file first; the caller adds it here.
+        std::string text;
+        for (auto& e : errors) {
+          auto line = e.rfind(": ", 0) == 0 ? e.substr(2) : e;
+          text += (text.empty() ? "" : "\n") + line;
+        }
+        return make_error(status_code::invalid_argument, text);
+      }
+      cfg.pipeline.policies = std::make_shared<const policy_set>(std::move(set));
+    }
+    if (auto i = doc.find("audit"); i != doc.end() && i->is_object())
+      if (auto f = i->find("file"); f != i->end() && f->is_string())
+        cfg.pipeline.audit_file = f->get<std::string>();
     cfg.log_level = doc.value("log_level", "info");
     if (auto i = doc.find("limits"); i != doc.end()) {
       auto& l = cfg.limits;
@@ -295,6 +312,24 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
     return fail("/", e.what());
   }
   return cfg;
+}
+
+bool reload_policies_from(const std::string& path, policy_set& out,
+                          std::vector<std::string>& errors) {
+  auto file = read_json_file(path);
+  if (!file) {
+    errors.push_back(error_text(file.error()));
+    return false;
+  }
+  errors = check_config_layer(*file, path);
+  if (!errors.empty())
+    return false;
+  auto i = file->find("policies");
+  if (i == file->end() || i->is_null()) {
+    out = policy_set{};
+    return true;
+  }
+  return parse_policies(*i, path, out, errors);
 }
 
 size_t usable_cpus() {

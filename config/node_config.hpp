@@ -6,6 +6,7 @@
 // an error names its source (file, or "command line") and the JSON pointer.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,8 @@
 
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
+
+#include "pipeline/policy.hpp"
 
 #include "protocol/address.hpp"
 #include "topics/route_table.hpp"
@@ -105,6 +108,14 @@ inline constexpr const char* cluster_secret_env = "MESH_CLUSTER_SECRET";
 /// The environment variable that carries the console token.
 inline constexpr const char* console_token_env = "MESH_CONSOLE_TOKEN";
 
+/// The dispatch pipeline's configuration: policies (pipeline/policy.hpp)
+/// and the built-in audit hook's file.
+struct pipeline_config {
+  std::shared_ptr<const policy_set> policies
+    = std::make_shared<const policy_set>();
+  std::string audit_file; ///< empty: the "audit" logger
+};
+
 struct node_config {
   std::string id; ///< empty: derived from hostname and listen port
   host_port listen;
@@ -121,6 +132,10 @@ struct node_config {
   scheduler_config scheduler;
   topics_config topics;
   tasks_config tasks;
+  pipeline_config pipeline;
+  /// The file the configuration came from (empty: defaults and flags):
+  /// where `meshctl policies reload` and SIGHUP read policies again.
+  std::string source_file;
 };
 
 /// The embedded default configuration (config/default_node.json).
@@ -148,6 +163,11 @@ void merge_json(nlohmann::json& base, const nlohmann::json& layer);
 /// Converts a merged, schema-valid document. Checks what the schema cannot
 /// (port ranges, allow-list patterns); errors name the JSON pointer.
 caf::expected<node_config> to_node_config(const nlohmann::json& doc);
+
+/// Reads the policies of the configuration file `path` again (schema and
+/// rules). False with errors "path: /policies/...: message".
+bool reload_policies_from(const std::string& path, policy_set& out,
+                          std::vector<std::string>& errors);
 
 /// Overrides the configured cluster secret with MESH_CLUSTER_SECRET, and the
 /// console token with MESH_CONSOLE_TOKEN, when those are set (not empty).

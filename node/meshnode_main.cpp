@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -182,10 +183,15 @@ int main(int argc, char** argv) {
   mesh::merge_json(doc, f.layer);
   auto cfg = mesh::to_node_config(doc);
   if (!cfg) {
+    // One line per problem, each naming where it is.
     auto where = f.config_file.empty() ? "command line" : f.config_file;
-    return config_error(where + std::string{": "}
-                        + mesh::error_text(cfg.error()));
+    std::string text, line;
+    std::istringstream lines{mesh::error_text(cfg.error())};
+    while (std::getline(lines, line))
+      text += (text.empty() ? "" : "\n  ") + where + ": " + line;
+    return config_error(text);
   }
+  cfg->source_file = f.config_file;
   mesh::apply_secret_from_environment(*cfg);
   if (auto why = mesh::check_console_exposure(*cfg); !why.empty())
     return config_error(why);
@@ -228,6 +234,7 @@ int main(int argc, char** argv) {
       continue;
     if (sig == SIGHUP) {
       node.reload_manifests();
+      node.reload_policies();
       if (node.tasks())
         node.reload_jobs();
       continue;

@@ -66,6 +66,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   opts.node_id = st->id;
   opts.incarnation = st->incarnation;
   opts.task_functions = st->task_functions;
+  if (auto err = setup_pipeline(*st->pipeline, cfg))
+    return err;
+  opts.pipeline = st->pipeline;
   auto actors = spawn_node_actors(sys, cfg, opts);
   st->registry = actors.registry;
   st->router = actors.router;
@@ -89,6 +92,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   for (const auto& p : self.cfg.plugins)
     if (auto err = load_plugin(p, *result))
       return err;
+  if (auto err = check_policy_hooks(*self.pipeline))
+    return err;
   if (auto err = result->add_configured_topics())
     return err;
   // Jobs are checked once the plug-ins have registered their functions;

@@ -139,6 +139,16 @@ public:
   void add_task_dispatcher(std::string name, task_function fn) override;
   void add_task_kind(std::string kind, task_function fn) override;
 
+  // -- the dispatch pipeline (seed 003) --------------------------------------
+
+  /// handler_registrar: a pre- or post-hook that policies can name.
+  void add_hook(std::string name, hook_stage stage, hook_fn fn) override;
+
+  /// Reads the policies of the configuration file again (as SIGHUP does),
+  /// keeping the last good set when they fail: {"ok", "errors",
+  /// "policies"}.
+  nlohmann::json reload_policies();
+
   /// Re-reads the jobs folder (as SIGHUP does), keeping the last good
   /// version of a job that now fails. Returns what changed.
   caf::expected<nlohmann::json> reload_jobs();

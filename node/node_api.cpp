@@ -173,3 +173,59 @@ pb::PublishResponse node::publish(pb::PublishRequest req) {
 }
 
 } // namespace mesh
+
+namespace mesh {
+
+caf::error setup_pipeline(pipeline_memory& mem, const node_config& cfg) {
+  mem.set(cfg.pipeline.policies);
+  if (!cfg.source_file.empty())
+    mem.load = [file = cfg.source_file](policy_set& out,
+                                        std::vector<std::string>& errors) {
+      return reload_policies_from(file, out, errors);
+    };
+  try {
+    add_builtin_hooks(*mem.hooks, {cfg.pipeline.audit_file}, mem.metrics);
+  } catch (const std::exception& e) {
+    return make_error(status_code::invalid_argument,
+                      std::string{"/audit/file: "} + e.what());
+  }
+  return caf::none;
+}
+
+caf::error check_policy_hooks(const pipeline_memory& mem) {
+  auto set = mem.policies;
+  std::vector<const policy*> all;
+  for (const auto& p : set->list())
+    all.push_back(&p);
+  all.push_back(&set->default_policy());
+  for (const auto* p : all)
+    for (const auto& h : p->hooks)
+      if (mem.hooks->find(h) == nullptr) {
+        std::string known;
+        for (const auto& e : mem.hooks->all())
+          known += (known.empty() ? "" : ", ") + e->name;
+        return make_error(status_code::invalid_argument,
+                          "policy '" + p->name + "' names hook '" + h
+                            + "', which is neither built in nor registered "
+                              "by a plug-in (known: "
+                            + known + ")");
+      }
+  return caf::none;
+}
+
+void node::add_hook(std::string name, hook_stage stage, hook_fn fn) {
+  impl_->pipeline->hooks->add(std::move(name), stage, std::move(fn));
+}
+
+nlohmann::json node::reload_policies() {
+  caf::scoped_actor self{*impl_->sys};
+  nlohmann::json out;
+  self->request(impl_->router.get(), std::chrono::seconds{10}, atom::reload_v)
+    .receive([&](nlohmann::json& r) { out = std::move(r); },
+             [&](caf::error& err) {
+               out = {{"ok", false}, {"errors", {error_text(err)}}};
+             });
+  return out;
+}
+
+} // namespace mesh

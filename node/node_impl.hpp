@@ -44,6 +44,7 @@ struct node::impl {
   actor_slot<topics_actor> topics;
   actor_slot<tasks_actor> tasks; ///< empty without a jobs folder
   task_functions_ptr task_functions = std::make_shared<mesh::task_functions>();
+  pipeline_memory_ptr pipeline = std::make_shared<pipeline_memory>();
   actor_slot<mesh::console_actor> console_actor;
   console_config console_cfg; ///< what a restarted console starts from
   supervisor_actor supervisor;
@@ -73,5 +74,13 @@ struct node::impl {
 /// Before the node starts: a jobs folder that exists, a task store that
 /// opens (node_tasks.cpp).
 caf::error check_task_store(const node_config& cfg, const std::string& id);
+
+/// Before the node starts: the pipeline's policies and built-in hooks
+/// (an audit file that cannot be opened stops the start), and how a reload
+/// reads the policies again (node_api.cpp).
+caf::error setup_pipeline(pipeline_memory& mem, const node_config& cfg);
+
+/// Once the plug-ins are loaded: every hook a policy names exists.
+caf::error check_policy_hooks(const pipeline_memory& mem);
 
 } // namespace mesh

@@ -23,13 +23,14 @@
 
 #include "actors/handlers/handler.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
+#include "pipeline/hooks.hpp"
 #include "actors/topics/topic_handler.hpp"
 
 namespace mesh {
 
 /// Bumped whenever handler_registrar or the handler types change
 /// incompatibly; a plug-in built against another version is refused.
-inline constexpr uint32_t plugin_abi_version = 3; // 3: durable tasks
+inline constexpr uint32_t plugin_abi_version = 4; // 4: pipeline hooks
 
 /// Where plug-ins (and embedding programs) register handlers.
 class handler_registrar {
@@ -94,6 +95,13 @@ public:
   /// Registers a task kind: runtimes of this kind (config's "runtimes") run
   /// every task through `fn`, which sees the job's target in task_call.
   virtual void add_task_kind(std::string kind, task_function fn) = 0;
+
+  /// Registers a hook of the dispatch pipeline (pipeline/hooks.hpp): a
+  /// policy's `hooks` list names it to run it, before (pre: may reject the
+  /// request or add to its context) or after (post: sees the outcome)
+  /// execution. Runs on the router's thread: keep it quick. Throws
+  /// std::invalid_argument for a malformed or duplicate name.
+  virtual void add_hook(std::string name, hook_stage stage, hook_fn fn) = 0;
 
   /// Registers a route to a dispatcher (topics/route_table.hpp); throws
   /// std::invalid_argument for a bad pattern or an unknown dispatcher.

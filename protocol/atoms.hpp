@@ -67,5 +67,8 @@ MESH_ADD_ATOM(dead)
 MESH_ADD_ATOM(revive)
 MESH_ADD_ATOM(purge)
 MESH_ADD_ATOM(pause)
+MESH_ADD_ATOM(policies)
+MESH_ADD_ATOM(hooks)
+MESH_ADD_ATOM(breakers)
 
 #undef MESH_ADD_ATOM

@@ -102,10 +102,15 @@ void cmd_dispatch(console_actor::pointer self, const console_config& env,
     return;
   if (auto* target = string_arg(args, "target"))
     req.set_target_node_id(*target);
+  if (!fill_directives(args, req, reply))
+    return;
   self->request(env.router.get(), caf::infinite, std::move(req))
     .then(
       [reply](pb::DispatchResponse& r) {
-        reply(describe_response(r, r.handled_by()));
+        auto out = describe_response(r, r.handled_by());
+        if (r.has_explain())
+          out["explain"] = explain_json(r.explain());
+        reply(std::move(out));
       },
       [reply](caf::error& err) { reply(console_error(err)); });
 }

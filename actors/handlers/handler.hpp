@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <map>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -58,6 +59,10 @@ struct call_context {
   std::string origin_node;  ///< the node that accepted the request
   uint32_t hops = 0;        ///< nodes crossed before this one
   std::chrono::steady_clock::time_point deadline;
+
+  /// Key/value pairs the dispatch pipeline's pre-hooks added (e.g. the
+  /// caller's identity an auth hook established).
+  std::map<std::string, std::string> context;
 
   task_context task;         ///< empty id: the call delivers no task
   task_heartbeat_sink beat;  ///< set when it does

@@ -114,6 +114,8 @@ struct executor_state {
     call.ctx.hops = req.hops();
     call.ctx.deadline = call.received + deadline_budget(req.deadline_ms());
     set_task_context(call.ctx, req.task(), req.has_task(), cfg.heartbeat);
+    for (const auto& [k, v] : req.context())
+      call.ctx.context.emplace(k, v);
     call.payload = req.payload();
     if (retiring) {
       finish(call, {status_code::unavailable,
@@ -153,6 +155,8 @@ struct executor_state {
         std::max<int64_t>(left.count(), 1)));
       req.set_hops(call.ctx.hops);
       req.set_origin_node(call.ctx.origin_node);
+      for (const auto& [k, v] : call.ctx.context)
+        (*req.mutable_context())[k] = v;
       *req.mutable_payload() = std::move(call.payload);
       auto ctx = call.ctx;
       running.emplace(id, std::move(call));

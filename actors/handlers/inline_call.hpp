@@ -44,6 +44,9 @@ public:
     ctx_.origin_node = req.origin_node();
     ctx_.hops = req.hops();
     set_task_context(ctx_, req.task(), req.has_task(), heartbeat_);
+    ctx_.context.clear();
+    for (const auto& [k, v] : req.context())
+      ctx_.context.emplace(k, v);
     ctx_.deadline = started + budget;
     auto out = run_handler(fn_, ctx_, req.payload());
     finish(out, clock::now() - started, budget);

@@ -22,10 +22,6 @@ Response make_reply(status_code code, std::string message,
   return r;
 }
 
-std::string path_of(const pb::ServiceRef& ref) {
-  return ref.namespace_() + "/" + ref.service() + "/" + ref.method();
-}
-
 } // namespace
 
 template <class Request>
@@ -74,6 +70,10 @@ router_state::local_route(const Request& req, request_problem& problem) const {
                                          + cfg.node_id};
   return route;
 }
+
+// router_pipeline.cpp's dry run asks too.
+template const handler_route*
+router_state::local_route(const pb::DispatchRequest&, request_problem&) const;
 
 bool router_state::has_local(const pb::DispatchRequest& req) const {
   const auto& ref = req.ref();
@@ -131,58 +131,71 @@ caf::result<pb::DispatchResponse>
 router_state::dispatch(pb::DispatchRequest& req) {
   if (auto p = admit(req))
     return reject(p, req.trace_id());
-  // The origin fixes the deadline, so every hop shares one budget.
-  if (req.deadline_ms() == 0)
-    req.set_deadline_ms(static_cast<uint32_t>(cfg.default_deadline.count()));
-  req.set_deadline_ms(std::min<uint32_t>(
-    req.deadline_ms(), static_cast<uint32_t>(cfg.max_deadline.count())));
+  return run_pipeline(req);
+}
+
+caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
+  auto& req = call.request;
   const auto& target = req.target_node_id();
   bool local = target == cfg.node_id || (target.empty() && has_local(req));
+  auto fail = [&](const request_problem& p) {
+    auto r = reject(p, req.trace_id());
+    complete(call, r);
+    return r;
+  };
   if (local) {
     request_problem p;
     auto* route = local_route(req, p);
     if (route == nullptr)
-      return reject(p, req.trace_id());
+      return fail(p);
     ++dispatched;
     log->debug("trace={} dispatch {} locally", req.trace_id(),
                path_of(req.ref()));
-    if (route->fast)
-      return route->fast->run<pb::DispatchResponse>(req);
-    self->delegate(route->executor, std::move(req));
+    if (route->fast) {
+      auto started = now();
+      auto r = route->fast->run<pb::DispatchResponse>(req);
+      if (call.explain) {
+        call_attempt a;
+        a.node = cfg.node_id;
+        a.out = false;
+        a.status = static_cast<status_code>(r.status().code());
+        a.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+          now() - started);
+        call.attempts.push_back(std::move(a));
+      }
+      complete(call, r);
+      return r;
+    }
+    call.local = true;
+    call.targeted = true;
+    start(next_call++, std::move(call), nullptr, route->executor);
     return caf::delegated<pb::DispatchResponse>{};
   }
   if (!target.empty()) {
     auto* peer = peers->find(target);
     if (peer == nullptr)
-      return reject({status_code::unavailable,
-                     "target node '" + target + "' is not a known member"},
-                    req.trace_id());
+      return fail({status_code::unavailable,
+                   "target node '" + target + "' is not a known member"});
     if (!is_routable(peer->state))
-      return reject({status_code::unavailable, "target node '" + target
-                                                 + "' is "
-                                                 + to_string(peer->state)},
-                    req.trace_id());
+      return fail({status_code::unavailable,
+                   "target node '" + target + "' is " + to_string(peer->state)});
     if (!peer->shares(req.ref().namespace_()))
-      return reject({status_code::not_found,
-                     "target node '" + target + "' does not share namespace '"
-                       + req.ref().namespace_() + "' with " + cfg.node_id},
-                    req.trace_id());
-    forward(std::move(req), *peer, true);
+      return fail({status_code::not_found,
+                   "target node '" + target + "' does not share namespace '"
+                     + req.ref().namespace_() + "' with " + cfg.node_id});
+    call.targeted = true;
+    start(next_call++, std::move(call), peer, {});
     return caf::delegated<pb::DispatchResponse>{};
   }
-  auto choices = candidates(req);
-  if (choices.empty())
-    return reject(no_route(req), req.trace_id());
-  std::vector<peer_candidate> loads;
-  for (const auto* p : choices)
-    loads.push_back({p->id, in_flight[p->id]});
-  const auto* peer = choices[balancer->pick(loads)];
-  forward(std::move(req), *peer, false);
+  auto chosen = choose(call);
+  if (chosen.peer == nullptr)
+    return fail(no_route(req));
+  start(next_call++, std::move(call), chosen.peer, {}, chosen.probe);
   return caf::delegated<pb::DispatchResponse>{};
 }
 
 void router_state::check_drained() {
-  if (!draining || !remote.empty())
+  if (!draining || !calls.empty())
     return;
   for (auto& rp : drain_waiters)
     rp.deliver(caf::ok_atom::value);
@@ -199,7 +212,15 @@ nlohmann::json router_state::stats() const {
           {"retried", retried},
           {"failed_over", failed_over},
           {"rejected", rejected},
-          {"remote_pending", remote.size()},
+          {"hedged", hedged},
+          {"hedge_wins", hedge_wins},
+          {"hedge_dropped", hedge_dropped},
+          {"rate_limited", rate_limited},
+          {"hook_rejected", hook_rejected},
+          {"ejections", ejections},
+          {"dry_runs", dry_runs},
+          {"budget_exhausted", budget_exhausted},
+          {"pending", calls.size()},
           {"in_flight", std::move(flights)},
           {"load_balancing", balancer->name()},
           {"draining", draining},
@@ -226,6 +247,10 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
   if (!st.balancer)
     st.balancer = make_load_balancer("round_robin", 0);
   st.cfg = std::move(cfg);
+  if (!st.cfg.pipeline)
+    st.cfg.pipeline = std::make_shared<pipeline_memory>();
+  st.policies = st.cfg.pipeline->current();
+  st.rng.seed(std::hash<std::string>{}(st.cfg.node_id) ^ 0x9e3779b97f4a7c15ULL);
   if (auto registry = st.cfg.registry.get())
     caf::anon_send(registry, atom::subscribe_v,
                    caf::actor_cast<caf::actor>(self));
@@ -254,7 +279,7 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
         return refused_remote();
       auto& st = self->state;
       st.draining = true;
-      if (st.remote.empty())
+      if (st.calls.empty())
         return caf::ok_atom::value;
       st.drain_waiters.push_back(self->make_response_promise());
       return caf::delegated<caf::ok_atom>{};
@@ -267,6 +292,33 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
     [self](atom::sweep) {
       if (from_this_node(self)) // own timer
         self->state.sweep();
+    },
+    [self](atom::policies, const std::string& name)
+      -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
+      request_problem p;
+      auto out = self->state.policies_json(name, p);
+      if (p)
+        return make_error(p.code, p.message);
+      return json_result(std::move(out));
+    },
+    [self](atom::reload) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return json_result(self->state.reload_policies());
+    },
+    [self](atom::hooks) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
+      auto& mem = *self->state.cfg.pipeline;
+      return json_result({{"hooks", mem.hooks->to_json()},
+                          {"metrics", mem.metrics->to_json()}});
+    },
+    [self](atom::breakers) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return json_result(self->state.breakers_json());
     },
     [self](atom::heartbeat, const pb::TaskHeartbeat& hb) {
       // A handler here runs a task queued on a peer: pass its heartbeat on.

@@ -7,16 +7,30 @@
 // then the local handler, then its executor, which answers the caller
 // directly (the router delegates; it never waits on a handler).
 //
-// Dispatch routes. A target equal to this node runs locally; another target
+// Dispatch runs the pipeline (seed 003): directives (from the request) ->
+// policy (matched by path, pipeline/policy.hpp) -> context (trace id,
+// caller, deadline) -> rate limit and pre-hooks -> execute -> post-hooks ->
+// the explanation attached to the reply (which policy, which hooks, every
+// attempt, the peers skipped and why). A dry run stops before execute and
+// says who would run the request. Hooks run on this actor's thread; nothing
+// in the pipeline waits.
+//
+// Execute routes. A target equal to this node runs locally; another target
 // is forwarded to that member if it is up and shares the namespace. With no
 // target: a local handler first; else a peer that shares the namespace and
 // serves the method, chosen by the load-balancing policy among up peers
-// (suspect ones only when none is up). A peer's answer passes through as it
-// is (a handler error on B stays handler_error naming B). Retries, only while
-// the deadline allows and only for untargeted requests: a peer that answers
-// unavailable or not_found (nothing ran there) is replaced by another; a
-// peer that goes down mid-request is replaced when the method is idempotent,
-// otherwise the caller gets `unavailable`. Every request is answered once.
+// (suspect ones only when none is up), skipping peers ejected as outliers
+// (unless none would be left; an ejected peer whose time is up gets one
+// probe). A peer's answer passes through as it is (a handler error on B stays
+// handler_error naming B). Retries, only for untargeted requests, within the
+// deadline, the policy's max_attempts and its retry budget, after an
+// exponential backoff with jitter: for the policy's retry_on statuses when
+// the method is idempotent, or whatever the method when nothing ran
+// (not_found or unavailable from the peer, a per-try timeout never counts as
+// that). A peer that goes down mid-request is replaced when the method is
+// idempotent, otherwise the caller gets `unavailable`. With hedging, an
+// idempotent request also goes to a second peer after the hedge delay; the
+// first answer wins. Every request is answered once.
 //
 // Errors, exactly:
 //   missing/malformed namespace, service or method -> invalid_argument naming it
@@ -28,6 +42,10 @@
 //   target that does not share the namespace       -> not_found saying so
 //   more hops than max_hops                        -> unavailable
 //   node shutting down                             -> unavailable
+//   the policy's rate limit reached                -> overloaded
+//   a pre-hook said no                             -> the hook's status
+//   a pre-hook threw                               -> handler_error naming it
+//   a policy naming a hook nobody registered       -> internal naming both
 // Every reply carries the trace id (generated here when the caller sent none).
 //
 // Protocol (router_actor below):
@@ -41,10 +59,16 @@
 //   (atom::stats)               -> nlohmann::json  // counters, in-flight
 //   (atom::heartbeat, pb::TaskHeartbeat)  // a task's heartbeat, passed on
 //                                         // to the peer holding its queue
+//   (atom::policies, std::string name) -> nlohmann::json  // "" lists them
+//   (atom::reload)              -> nlohmann::json  // policies, from the file
+//   (atom::hooks)               -> nlohmann::json  // hooks and counters
+//   (atom::breakers)            -> nlohmann::json  // outlier states
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -53,6 +77,8 @@
 #include "actors/actor_slot.hpp"
 #include "actors/cluster/peer_table.hpp"
 #include "actors/routing/registry.hpp"
+#include "pipeline/hooks.hpp"
+#include "pipeline/policy.hpp"
 
 namespace mesh {
 
@@ -64,7 +90,38 @@ using router_actor = caf::typed_actor<
   caf::replies_to<atom::drain>::with<caf::ok_atom>,
   caf::replies_to<atom::stats>::with<nlohmann::json>,
   caf::reacts_to<atom::sweep>, // own timer
-  caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>>;
+  caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>,
+  caf::replies_to<atom::policies, std::string>::with<nlohmann::json>,
+  caf::replies_to<atom::reload>::with<nlohmann::json>,
+  caf::replies_to<atom::hooks>::with<nlohmann::json>,
+  caf::replies_to<atom::breakers>::with<nlohmann::json>>;
+
+/// What the pipeline keeps across router restarts and shares with the
+/// node: the policies in force, the hooks, the metrics hook's figures.
+struct pipeline_memory {
+  /// The policies in force; a reload swaps them (guarded by mtx).
+  std::shared_ptr<const policy_set> policies
+    = std::make_shared<const policy_set>();
+  hook_table_ptr hooks = std::make_shared<hook_table>();
+  path_metrics_ptr metrics = std::make_shared<path_metrics>();
+  /// Reads the policies again (the config file); empty: nothing to reload.
+  /// Returns false with errors ("file: /pointer: message").
+  std::function<bool(policy_set&, std::vector<std::string>&)> load;
+  /// The benchmark's baseline: no policy, hooks, limits or explanation.
+  bool bypass = false;
+  std::mutex mtx;
+
+  std::shared_ptr<const policy_set> current() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return policies;
+  }
+  void set(std::shared_ptr<const policy_set> p) {
+    std::lock_guard<std::mutex> guard{mtx};
+    policies = std::move(p);
+  }
+};
+
+using pipeline_memory_ptr = std::shared_ptr<pipeline_memory>;
 
 struct router_config {
   std::string node_id;
@@ -76,6 +133,8 @@ struct router_config {
   std::string load_balancing = "round_robin";
   /// The registry to subscribe to (may be null in tests that feed tables).
   actor_slot<registry_actor> registry;
+  /// Policies and hooks (null: defaults, no hooks).
+  pipeline_memory_ptr pipeline;
 };
 
 router_actor spawn_request_router(caf::actor_system& sys, router_config cfg);

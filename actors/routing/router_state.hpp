@@ -1,10 +1,14 @@
 #pragma once
 
 // Private to the request router: its state, shared by request_router.cpp
-// (admission, local execution, the routing decision) and router_remote.cpp
-// (forwarding to peers, retries, failover, deadlines).
+// (admission, the routing decision, the actor), router_pipeline.cpp
+// (directives, policy, hooks, dry runs, the explanation and the reports)
+// and router_remote.cpp (attempts: forwarding, retries, hedging, outlier
+// ejection, deadlines).
 
 #include <algorithm>
+#include <map>
+#include <random>
 #include <string_view>
 #include <unordered_map>
 
@@ -13,37 +17,109 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/handlers/handler_table.hpp"
 #include "actors/cluster/peer_table.hpp"
-#include "protocol/request_checks.hpp"
-#include "actors/routing/request_router.hpp"
 #include "actors/guarded_promise.hpp"
+#include "actors/handlers/handler_table.hpp"
+#include "actors/routing/request_router.hpp"
 #include "cluster/load_balancer.hpp"
+#include "pipeline/admission.hpp"
+#include "pipeline/outlier_detector.hpp"
+#include "protocol/request_checks.hpp"
 #include "protocol/type_ids.hpp"
+#include "telemetry/latency_histogram.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh::detail {
 
-/// A dispatch forwarded to a peer, kept until it is answered exactly once.
-struct remote_call {
+using router_clock = std::chrono::steady_clock;
+
+/// How much longer than a request's own deadline the router waits for a
+/// peer's answer: the peer's executor answers deadline_exceeded itself,
+/// which is better than our guess.
+inline constexpr auto answer_grace = std::chrono::milliseconds{250};
+
+inline std::string path_of(const pb::ServiceRef& ref) {
+  return ref.namespace_() + "/" + ref.service() + "/" + ref.method();
+}
+
+/// One attempt of a call: at a peer, or at this node's executor.
+struct call_attempt {
+  std::string node;
+  caf::actor to;
+  router_clock::time_point started;
+  router_clock::time_point per_try_until = router_clock::time_point::max();
+  bool out = true;       ///< still waiting for its answer
+  bool hedged = false;   ///< sent while another attempt was out
+  bool probe = false;    ///< the half-open probe of an ejected peer
+  bool budgeted = false; ///< holds a slot of the retry budget
+  bool abandoned = false;
+  status_code status = status_code::ok;
+  std::chrono::microseconds duration{0};
+};
+
+/// A request in the pipeline's execute step, kept until it is answered
+/// exactly once.
+struct pipeline_call {
   caf::response_promise promise;
   pb::DispatchRequest request; ///< routing fields (the payload moves on)
   caf::message sent;           ///< the Serve request, shared: for retries
-  std::string peer;            ///< where the current attempt went
-  uint32_t attempt = 0;
-  std::chrono::steady_clock::time_point deadline;
+  std::shared_ptr<const policy_set> policies; ///< keeps `pol` alive
+  const policy* pol = nullptr;
+  std::string service;         ///< "ns/Service": the outlier key
+  std::vector<call_attempt> attempts;
+  std::vector<std::string> hooks_run;
+  std::vector<std::pair<std::string, std::string>> skipped;
+  router_clock::time_point started;
+  router_clock::time_point deadline;
+  /// When a backed-off retry is due (max: none waiting).
+  router_clock::time_point retry_at = router_clock::time_point::max();
+  /// When the hedge goes out (max: no hedge).
+  router_clock::time_point hedge_at = router_clock::time_point::max();
+  uint32_t max_attempts = 1;
   bool idempotent = false;
-  bool targeted = false;       ///< the caller named the node: no retries
-  std::vector<std::string> tried; ///< peers already asked (usually one)
+  bool targeted = false; ///< the caller named the node: no retries
+  bool local = false;    ///< runs at this node's executor
+  bool explain = true;   ///< build the explanation (off: bypassed pipeline)
+  bool hedging = false;  ///< a hedge may go out
+  bool retry_budgeted = false; ///< the waiting retry holds a budget slot
+  /// The last failed attempt's answer: what the caller gets when no other
+  /// attempt can be made.
+  status_code last_code = status_code::unavailable;
+  std::string last_message;
+  std::string last_node;
 
-  bool has_tried(std::string_view id) const {
-    return std::find(tried.begin(), tried.end(), id) != tried.end();
+  size_t outstanding() const {
+    return static_cast<size_t>(std::count_if(
+      attempts.begin(), attempts.end(), [](const auto& a) { return a.out; }));
   }
+  bool has_tried(std::string_view id) const {
+    return std::any_of(attempts.begin(), attempts.end(),
+                       [id](const auto& a) { return a.node == id; });
+  }
+  /// The earliest moment the sweep must look at this call.
+  router_clock::time_point wake() const;
+};
+
+/// Recent latency of one peer, for the adaptive hedge delay: two windows of
+/// `window` samples, the older one dropped when the newer one fills.
+struct peer_latency {
+  static constexpr uint64_t window = 512;
+  latency_histogram current, previous;
+  void record(std::chrono::microseconds d);
+  /// The p95 over both windows (0 with fewer than 20 samples).
+  std::chrono::microseconds p95() const;
+};
+
+/// A peer chosen for an attempt, and whether it is the probe of an ejected
+/// one.
+struct chosen_peer {
+  const peer_route* peer = nullptr;
+  bool probe = false;
 };
 
 struct router_state {
   static inline const char* name = "mesh.request_router";
-  using clock = std::chrono::steady_clock;
+  using clock = router_clock;
 
   router_actor::pointer self = nullptr;
   router_config cfg;
@@ -54,16 +130,24 @@ struct router_state {
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;
 
+  // The pipeline's state.
+  std::shared_ptr<const policy_set> policies;
+  outlier_detector outliers;
+  std::map<std::string, retry_budget, std::less<>> budgets;   ///< by policy
+  std::map<std::string, rate_limiter, std::less<>> limiters;  ///< by policy
+  std::unordered_map<std::string, peer_latency> latencies;    ///< by peer
+  std::mt19937_64 rng;
+
   uint64_t next_call = 1;
-  std::unordered_map<uint64_t, remote_call> remote;
+  std::unordered_map<uint64_t, pipeline_call> calls;
   bool sweep_pending = false;
   clock::time_point sweep_at;
   std::unordered_map<std::string, size_t> in_flight; ///< by peer id
 
-  // However the router ends, every request it forwarded gets its answer.
+  // However the router ends, every request it holds gets its answer.
   ~router_state() {
     auto who = "the router of node " + cfg.node_id;
-    for (auto& [id, call] : remote)
+    for (auto& [id, call] : calls)
       answer_unanswered(call.promise, who);
     for (auto& w : drain_waiters)
       answer_unanswered(w, who);
@@ -71,10 +155,13 @@ struct router_state {
 
   // counters
   uint64_t served = 0, dispatched = 0, forwarded = 0, rejected = 0,
-           retried = 0, failed_over = 0;
+           retried = 0, failed_over = 0, hedged = 0, hedge_wins = 0,
+           hedge_dropped = 0, rate_limited = 0, hook_rejected = 0,
+           ejections = 0, dry_runs = 0, budget_exhausted = 0;
 
   clock::time_point now() const {
-    return self->clock().now();
+    // Without an actor (micro benchmarks): the real clock.
+    return self != nullptr ? self->clock().now() : clock::now();
   }
 
   // -- request_router.cpp ----------------------------------------------------
@@ -91,25 +178,58 @@ struct router_state {
                               const std::string& trace_id);
   nlohmann::json stats() const;
   void check_drained();
+  /// The execute step: local handler, named target, or a chosen peer.
+  caf::result<pb::DispatchResponse> execute(pipeline_call&& call);
+
+  // -- router_pipeline.cpp ---------------------------------------------------
+  /// Directives, policy, context and pre-hooks; then the execute step.
+  caf::result<pb::DispatchResponse> run_pipeline(pb::DispatchRequest& req);
+  /// Runs the policy's pre-hooks (those not skipped); a problem rejects.
+  request_problem run_pre_hooks(pipeline_call& call);
+  /// Post-hooks and the explanation, then the answer.
+  void complete(pipeline_call& call, pb::DispatchResponse& r);
+  void explain(const pipeline_call& call, pb::DispatchResponse& r) const;
+  /// The dry run's answer: who would run the request, and why.
+  pb::DispatchResponse dry_run(pipeline_call& call);
+  /// Takes a new policy set (from a reload).
+  void set_policies(std::shared_ptr<const policy_set> set);
+  nlohmann::json policies_json(const std::string& name,
+                               request_problem& problem) const;
+  nlohmann::json breakers_json() const;
+  nlohmann::json reload_policies();
 
   // -- router_remote.cpp -----------------------------------------------------
-  /// Peers that can take `req` now, up ones before suspect ones.
-  std::vector<const peer_route*>
-  candidates(const pb::DispatchRequest& req,
-             const remote_call* exclude = nullptr) const;
-  /// Forwards to `peer`; the reply reaches the caller through `promise`.
-  void forward(pb::DispatchRequest&& req, const peer_route& peer,
-               bool targeted);
-  void send_attempt(uint64_t id, remote_call& call, const peer_route& peer);
-  void on_reply(uint64_t id, uint32_t attempt, pb::ServeResponse& r);
-  void on_error(uint64_t id, uint32_t attempt, const caf::error& err);
-  /// Tries another peer; false when none can take the call.
-  bool retry(uint64_t id, remote_call& call);
+  /// Peers that can take the call now: up ones before suspect ones, ejected
+  /// ones skipped (noted in call.skipped) unless none would be left.
+  chosen_peer choose(pipeline_call& call, bool mark_probe = true);
+  /// Starts the execute step of a call (local executor or a peer).
+  void start(uint64_t id, pipeline_call&& call, const peer_route* peer,
+             caf::actor local_executor, bool probe = false);
+  void send_attempt(uint64_t id, pipeline_call& call, const std::string& node,
+                    caf::actor to, bool probe, bool hedge);
+  void on_reply(uint64_t id, size_t attempt, pb::ServeResponse& r);
+  void on_error(uint64_t id, size_t attempt, const caf::error& err);
+  /// An attempt ended with a failure worth another try: retries (now or
+  /// after the backoff), waits for another attempt still out, or answers
+  /// with the failure.
+  void attempt_failed(uint64_t id, pipeline_call& call, status_code code,
+                      std::string message, bool retryable);
+  /// Marks an attempt over, with its counters, budget and outlier record.
+  void end_attempt(pipeline_call& call, call_attempt& a, status_code code);
+  /// Schedules a retry within max_attempts, the deadline and the budget;
+  /// false when none may be made.
+  bool retry(uint64_t id, pipeline_call& call);
+  /// Sends a scheduled retry to a peer not tried yet; false when none.
+  bool launch_retry(uint64_t id, pipeline_call& call);
+  void hedge(uint64_t id, pipeline_call& call);
+  /// Answers with the last failure (no attempt left).
+  void give_up(uint64_t id, pipeline_call& call);
+  void sweep_call(uint64_t id, clock::time_point t);
   void finish(uint64_t id, pb::DispatchResponse&& r);
   void finish(uint64_t id, status_code code, std::string message);
   void peers_changed(peer_table_ptr table);
-  /// One timer for the earliest deadline (not one per request): answers
-  /// calls whose peer stayed silent past their deadline.
+  /// One timer for the earliest moment a call needs attention (deadline,
+  /// per-try timeout, hedge, backoff), not one per request.
   void arm_sweep(clock::time_point when);
   void sweep();
 };

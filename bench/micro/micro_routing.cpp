@@ -66,10 +66,13 @@ void peer_candidates(benchmark::State& state) {
   }
   peers->index();
   st.peers = peers;
-  pb::DispatchRequest req;
-  to_service_ref({"orders", "OrderService", "CreateOrder"}, *req.mutable_ref());
+  st.balancer = make_load_balancer("round_robin", 0);
+  detail::pipeline_call call;
+  to_service_ref({"orders", "OrderService", "CreateOrder"},
+                 *call.request.mutable_ref());
+  call.service = "orders/OrderService";
   for (auto _ : state)
-    benchmark::DoNotOptimize(st.candidates(req));
+    benchmark::DoNotOptimize(st.choose(call, false));
 }
 BENCHMARK(peer_candidates)->Arg(2)->Arg(16)->Arg(64);
 

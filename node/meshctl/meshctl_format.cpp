@@ -86,6 +86,8 @@ void print_dispatch(std::ostream& out, const nlohmann::json& r) {
       << "trace_id:   " << r.value("trace_id", "") << "\n";
   if (r.contains("payload"))
     out << "payload:    " << mesh::dump_json(r["payload"]) << "\n";
+  if (r.contains("explain"))
+    print_explain(out, r["explain"]);
 }
 
 void print_process(std::ostream& out, const nlohmann::json& r) {
@@ -204,7 +206,8 @@ void print_metrics(std::ostream& out, const nlohmann::json& r) {
 
 void print_human(std::ostream& out, const std::string& command,
                  const nlohmann::json& result) {
-  if (print_task_human(out, command, result))
+  if (print_task_human(out, command, result)
+      || print_pipeline_human(out, command, result))
     return;
   if (command == "status")
     print_status(out, result);
@@ -263,6 +266,8 @@ void print_failure(std::ostream& out, const nlohmann::json& reply) {
   if (reply.contains("trace_id"))
     out << "trace_id:   " << reply["trace_id"].get<std::string>() << "\n";
   out << "error:      " << reply.value("error", "") << "\n";
+  if (reply.contains("explain"))
+    print_explain(out, reply["explain"]);
   // A reload that failed: which files, and why.
   if (reply.contains("result") && reply["result"].is_object())
     for (const auto& f : reply["result"].value("failed", nlohmann::json::array()))

@@ -16,6 +16,13 @@ void print_human(std::ostream& out, const std::string& command,
 bool print_task_human(std::ostream& out, const std::string& command,
                       const nlohmann::json& result);
 
+/// The pipeline commands' part of print_human; false for another command.
+bool print_pipeline_human(std::ostream& out, const std::string& command,
+                          const nlohmann::json& result);
+
+/// Prints a dispatch's explanation (meshctl dispatch --explain).
+void print_explain(std::ostream& out, const nlohmann::json& explain);
+
 /// Prints a failed reply: "status: NAME\nerror: TEXT".
 void print_failure(std::ostream& out, const nlohmann::json& reply);
 

@@ -85,8 +85,10 @@ void add_commands(CLI::App& app, options& o) {
     sub->add_option("method", o.method)->required();
     sub->add_option("--payload", o.payload_text,
                     "JSON payload; @FILE reads a file, - standard input");
-    if (std::string(name) == "dispatch")
+    if (std::string(name) == "dispatch") {
       sub->add_option("--target", o.target, "node id to run the request on");
+      mesh::meshctl::add_directive_flags(*sub, o);
+    }
     sub->add_option("--trace", o.trace, "trace id (default: generated)");
     sub->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds");
     sub->callback([&o, name] {
@@ -102,6 +104,8 @@ void add_commands(CLI::App& app, options& o) {
       if (o.deadline_ms >= 0)
         c["deadline_ms"] = o.deadline_ms;
       set_json(o, "--payload", o.payload_text, "payload");
+      if (std::string(name) == "dispatch")
+        mesh::meshctl::set_directives(o, c);
     });
   }
 
@@ -271,6 +275,7 @@ int main(int argc, char** argv) {
   add_strategy_commands(app, o);
   add_topic_commands(app, o);
   mesh::meshctl::add_task_commands(app, o);
+  mesh::meshctl::add_pipeline_commands(app, o);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -295,6 +300,9 @@ int main(int argc, char** argv) {
     return exit_unreachable;
   }
   bool ok = reply->value("ok", false);
+  // The explanation comes with every dispatch; shown when asked for.
+  if (!o.explain && !o.dry_run)
+    reply->erase("explain");
   if (o.json)
     std::cout << mesh::dump_json(*reply, 2) << "\n";
   else if (ok)

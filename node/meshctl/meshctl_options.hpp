@@ -28,6 +28,12 @@ struct options {
   int64_t cursor = 0;
   int64_t limit = -1;
   std::vector<std::string> allow;
+  // dispatch directives
+  bool explain = false, dry_run = false;
+  std::string hedge;
+  int max_attempts = 0;
+  std::vector<std::string> skip_hooks;
+  int64_t request_timeout_ms = 0;
 };
 
 /// The text of a JSON flag: as given, or "@FILE" for a file's contents, or
@@ -44,5 +50,13 @@ void set_json(options& o, const char* flag, const std::string& text,
 
 /// jobs, job, tasks, emit, dead-letters, dead-letter.
 void add_task_commands(CLI::App& app, options& o);
+
+/// policies, hooks, breakers (meshctl_pipeline.cpp).
+void add_pipeline_commands(CLI::App& app, options& o);
+
+/// dispatch's --explain, --dry-run, --hedge, --max-attempts, --skip-hooks,
+/// --request-timeout-ms; set_directives puts them in the command.
+void add_directive_flags(CLI::App& sub, options& o);
+void set_directives(const options& o, nlohmann::json& command);
 
 } // namespace mesh::meshctl

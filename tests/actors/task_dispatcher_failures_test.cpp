@@ -53,6 +53,10 @@ router_actor::behavior_type fake_router(router_actor::pointer,
     [](atom::stats) { return json::object(); },
     [](atom::sweep) {},
     [](atom::heartbeat, pb::TaskHeartbeat&) {},
+    [](atom::policies, std::string&) { return json::array(); },
+    [](atom::reload) { return json::object(); },
+    [](atom::hooks) { return json::object(); },
+    [](atom::breakers) { return json::array(); },
   };
 }
 
