@@ -52,7 +52,9 @@ bench_env::~bench_env() {
   stop_caf_servers();
   client_a_.reset();
   tls_client_.reset();
-  for (auto* n : {&node_a_, &node_b_, &tls_a_, &tls_b_})
+  bypass_client_.reset();
+  for (auto* n :
+       {&node_a_, &node_b_, &tls_a_, &tls_b_, &bypass_a_, &bypass_b_})
     n->signal_and_wait(SIGTERM, std::chrono::seconds{10});
   if (!tls_dir_.empty()) {
     std::error_code ec;
@@ -87,6 +89,7 @@ bench_env::start_node(const std::vector<std::string>& args,
              "--log-level", "warn"};
   so.argv.insert(so.argv.end(), args.begin(), args.end());
   so.pin_to_cpu0 = opts.pin;
+  so.env = node_env_;
   auto child = child_process::spawn(so);
   if (!child)
     return child.error();
@@ -194,6 +197,21 @@ caf::error bench_env::start_tls_nodes() {
       "--data-dir", tls_dir_ + "/data-" + who};
   };
   return start_pair("-tls", tls("a"), tls("b"), tls_a_, tls_b_, tls_client_);
+}
+
+caf::expected<nlohmann::json>
+bench_env::drive_inside_bypass_a(const std::string& target, size_t in_flight) {
+  if (!bypass_client_) {
+    node_env_ = {"MESH_PIPELINE_BYPASS=1"};
+    auto dir = manifests_dir_ + "/bypass";
+    auto err = start_pair("-bypass", {"--data-dir", dir + "-a"},
+                          {"--data-dir", dir + "-b"}, bypass_a_, bypass_b_,
+                          bypass_client_);
+    node_env_.clear();
+    if (err)
+      return err;
+  }
+  return call_driver(*bypass_client_, "Run", driver_args(target, in_flight));
 }
 
 caf::expected<nlohmann::json>

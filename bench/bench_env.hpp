@@ -79,6 +79,11 @@ public:
   caf::expected<nlohmann::json> drive_inside_tls_a(const std::string& target,
                                                    size_t in_flight);
 
+  /// Runs bench/Driver/Run on a third pair, A" and B", started with
+  /// MESH_PIPELINE_BYPASS=1: the dispatch pipeline's baseline.
+  caf::expected<nlohmann::json> drive_inside_bypass_a(const std::string& target,
+                                                      size_t in_flight);
+
   /// Runs `caf_echo MODE ARGS` to completion and parses its JSON line.
   caf::expected<nlohmann::json> run_caf_echo(std::vector<std::string> args);
 
@@ -122,6 +127,9 @@ private:
   std::string tls_dir_;
   child_process tls_a_, tls_b_;
   std::unique_ptr<console_client> tls_client_;
+  child_process bypass_a_, bypass_b_;
+  std::unique_ptr<console_client> bypass_client_;
+  std::vector<std::string> node_env_; ///< for the nodes start_node starts
   std::vector<child_process> caf_servers_;
 };
 

@@ -122,6 +122,27 @@ const std::vector<scenario>& scenarios() {
      [](bench_env& env, size_t n) {
        return env.drive_inside_a("echo/EchoService/Echo", n);
      }},
+    // The dispatch pipeline (default policy, no hooks) against the same
+    // build with it bypassed (nodes A" and B" under MESH_PIPELINE_BYPASS=1):
+    // what directives, policy, context, hooks and the explanation cost.
+    {"pipeline_local",
+     "local dispatch on node A through the pipeline (default policy)",
+     "the same on node A\" with the pipeline bypassed",
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_a("bench/Local/Echo", n);
+     },
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_bypass_a("bench/Local/Echo", n);
+     }},
+    {"pipeline_remote",
+     "remote dispatch A -> B through the pipeline (default policy)",
+     "the same A\" -> B\" with the pipeline bypassed",
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_a("echo/EchoService/Echo", n);
+     },
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_bypass_a("echo/EchoService/Echo", n);
+     }},
     // Process dispatch against plain dispatch of the same handler: what
     // the strategy evaluator (schema check, decision, log, one more actor
     // hop) costs. The baseline is Mesh itself here, not bare CAF.

@@ -178,6 +178,13 @@ namespace mesh {
 
 caf::error setup_pipeline(pipeline_memory& mem, const node_config& cfg) {
   mem.set(cfg.pipeline.policies);
+  // The pipeline's benchmark baseline (bench/pipeline_cost.sh) only.
+  if (const char* env = std::getenv("MESH_PIPELINE_BYPASS");
+      env != nullptr && std::string{env} == "1") {
+    mem.bypass = true;
+    log::get("node")->warn("MESH_PIPELINE_BYPASS=1: no policies, hooks, "
+                           "limits or explanations (benchmark baseline)");
+  }
   if (!cfg.source_file.empty())
     mem.load = [file = cfg.source_file](policy_set& out,
                                         std::vector<std::string>& errors) {

@@ -1,0 +1,275 @@
+// The request router's choices and timers: which peer takes an attempt
+// (up before suspect, ejected outliers skipped, one probe after an
+// ejection), retries within the policy (statuses, max_attempts, backoff,
+// budget, deadline), hedges, per-try timeouts and deadlines (one timer for
+// the earliest), and failover when the connection manager reports a peer
+// down.
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/routing/router_state.hpp"
+#include "protocol/local_types.hpp"
+
+namespace mesh::detail {
+
+router_clock::time_point pipeline_call::wake() const {
+  auto t = std::min({deadline + answer_grace, retry_at, hedge_at});
+  for (const auto& a : attempts)
+    if (a.out)
+      t = std::min(t, a.per_try_until);
+  return t;
+}
+
+void peer_latency::record(std::chrono::microseconds d) {
+  if (current.count() >= window) {
+    previous = current;
+    current = latency_histogram{};
+  }
+  current.record(static_cast<uint64_t>(d.count()) * 1000);
+}
+
+std::chrono::microseconds peer_latency::p95() const {
+  if (current.count() + previous.count() < 20)
+    return std::chrono::microseconds{0};
+  auto both = previous;
+  both.merge(current);
+  return std::chrono::microseconds{both.quantile(0.95) / 1000};
+}
+
+chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
+  const auto& ref = call.request.ref();
+  auto* serving = peers->serving({ref.namespace_(), ref.service(),
+                                  ref.method()});
+  if (serving == nullptr)
+    return {};
+  auto t = now();
+  std::vector<const peer_route*> up, suspect, probes, ejected;
+  for (const auto* peer : *serving) {
+    if (!is_routable(peer->state) || call.has_tried(peer->id))
+      continue;
+    switch (outliers.peek(peer->id, call.service, t)) {
+      case outlier_detector::admission::allow:
+        (peer->state == peer_state::up ? up : suspect).push_back(peer);
+        break;
+      case outlier_detector::admission::probe:
+        probes.push_back(peer);
+        break;
+      case outlier_detector::admission::skip:
+        ejected.push_back(peer);
+        break;
+    }
+  }
+  auto note = [&call](const peer_route* p, const char* why) {
+    for (const auto& [node, reason] : call.skipped)
+      if (node == p->id)
+        return;
+    call.skipped.emplace_back(p->id, why);
+  };
+  if (!probes.empty()) {
+    // The ejection is over: this request is the peer's one probe.
+    auto* peer = probes.front();
+    if (mark_probe)
+      outliers.admit(peer->id, call.service, t);
+    return {peer, true};
+  }
+  auto& pool = up.empty() ? suspect : up;
+  if (!up.empty())
+    for (auto* p : suspect)
+      note(p, "suspect: missed heartbeats");
+  if (pool.empty()) {
+    // Never leave a service without a peer: an ejected one beats none.
+    if (ejected.empty())
+      return {};
+    pool = ejected;
+  } else {
+    for (auto* p : ejected)
+      note(p, "ejected as an outlier");
+  }
+  std::vector<peer_candidate> loads;
+  loads.reserve(pool.size());
+  for (const auto* p : pool)
+    loads.push_back({p->id, in_flight[p->id]});
+  return {pool[balancer->pick(loads)], false};
+}
+
+bool router_state::retry(uint64_t id, pipeline_call& call) {
+  if (call.targeted || call.local || call.attempts.size() >= call.max_attempts)
+    return false;
+  auto t = now();
+  if (t >= call.deadline)
+    return false;
+  auto& budget = budgets[call.pol->name];
+  if (!budget.try_acquire(call.pol->retry_budget)) {
+    ++budget_exhausted;
+    log->debug("trace={} no retry: the retry budget of policy {} is spent",
+               call.request.trace_id(), call.pol->name);
+    return false;
+  }
+  auto retries = static_cast<uint32_t>(call.attempts.size());
+  auto delay = retry_delay(call.pol->retry, retries,
+                           std::uniform_real_distribution<double>{}(rng));
+  if (t + delay >= call.deadline) {
+    budget.release();
+    return false;
+  }
+  call.retry_budgeted = true;
+  if (delay.count() == 0)
+    return launch_retry(id, call);
+  call.retry_at = t + delay;
+  arm_sweep(call.wake());
+  return true;
+}
+
+bool router_state::launch_retry(uint64_t id, pipeline_call& call) {
+  call.retry_at = clock::time_point::max();
+  auto chosen = choose(call);
+  if (chosen.peer == nullptr) {
+    budgets[call.pol->name].release();
+    call.retry_budgeted = false;
+    return false;
+  }
+  ++retried;
+  log->info("trace={} retrying on {} after {}: {}", call.request.trace_id(),
+            chosen.peer->id, call.attempts.back().node,
+            to_string(call.last_code));
+  send_attempt(id, call, chosen.peer->id,
+               caf::actor_cast<caf::actor>(chosen.peer->peer), chosen.probe,
+               false);
+  call.attempts.back().budgeted = true;
+  call.retry_budgeted = false;
+  return true;
+}
+
+void router_state::hedge(uint64_t id, pipeline_call& call) {
+  call.hedge_at = clock::time_point::max();
+  if (call.outstanding() == 0 || call.attempts.size() > call.max_attempts)
+    return;
+  auto& budget = budgets[call.pol->name];
+  if (!budget.try_acquire(call.pol->retry_budget)) {
+    ++budget_exhausted;
+    return;
+  }
+  auto chosen = choose(call);
+  if (chosen.peer == nullptr) {
+    budget.release();
+    return;
+  }
+  ++hedged;
+  send_attempt(id, call, chosen.peer->id,
+               caf::actor_cast<caf::actor>(chosen.peer->peer), chosen.probe,
+               true);
+  call.attempts.back().budgeted = true;
+}
+
+void router_state::arm_sweep(clock::time_point when) {
+  if (sweep_pending && sweep_at <= when)
+    return;
+  sweep_pending = true;
+  sweep_at = when;
+  auto delay = std::max(when - now(), clock::duration{0});
+  self->delayed_send(self, delay, atom::sweep_v);
+}
+
+void router_state::sweep() {
+  sweep_pending = false;
+  auto t = now();
+  std::vector<uint64_t> due;
+  for (const auto& [id, call] : calls)
+    if (call.wake() <= t)
+      due.push_back(id);
+  for (auto id : due)
+    sweep_call(id, t);
+  auto next = clock::time_point::max();
+  for (const auto& [id, call] : calls)
+    next = std::min(next, call.wake());
+  if (next != clock::time_point::max())
+    arm_sweep(next);
+}
+
+void router_state::sweep_call(uint64_t id, clock::time_point t) {
+  auto i = calls.find(id);
+  if (i == calls.end())
+    return;
+  auto& call = i->second;
+  if (call.deadline + answer_grace <= t) {
+    std::string silent;
+    for (auto& a : call.attempts)
+      if (a.out) {
+        end_attempt(call, a, status_code::deadline_exceeded);
+        silent = a.node;
+      }
+    if (silent.empty())
+      silent = call.attempts.empty() ? cfg.node_id : call.attempts.back().node;
+    finish(id, status_code::deadline_exceeded,
+           "no answer from node " + silent + " within "
+             + std::to_string(call.request.deadline_ms()) + " ms");
+    return;
+  }
+  for (auto& a : call.attempts)
+    if (a.out && a.per_try_until <= t) {
+      end_attempt(call, a, status_code::deadline_exceeded);
+      auto per_try = call.pol->retry.per_try_timeout.count();
+      attempt_failed(id, call, status_code::deadline_exceeded,
+                     "no answer from node " + a.node
+                       + " within the per-try timeout of "
+                       + std::to_string(per_try) + " ms",
+                     !call.targeted && call.idempotent
+                       && call.pol->retry.retries(
+                         status_code::deadline_exceeded));
+      if (calls.find(id) == calls.end())
+        return;
+    }
+  if (call.retry_at <= t && !launch_retry(id, call)) {
+    give_up(id, call);
+    return;
+  }
+  if (call.hedge_at <= t)
+    hedge(id, call);
+}
+
+void router_state::peers_changed(peer_table_ptr table) {
+  peers = std::move(table);
+  // A peer that went down (or left) starts afresh when it comes back: its
+  // ejection judged a process that is gone.
+  std::string last;
+  for (const auto& row : outliers.snapshot(now())) {
+    if (row.peer == last)
+      continue;
+    last = row.peer;
+    auto* peer = peers->find(row.peer);
+    if (peer == nullptr || peer->state == peer_state::down)
+      outliers.forget(row.peer);
+  }
+  // Attempts on a peer that is gone: retry (idempotent) or answer
+  // unavailable.
+  std::vector<uint64_t> hit;
+  for (const auto& [id, call] : calls) {
+    if (call.local)
+      continue;
+    for (const auto& a : call.attempts) {
+      auto* peer = peers->find(a.node);
+      if (a.out && (peer == nullptr || peer->state == peer_state::down)) {
+        hit.push_back(id);
+        break;
+      }
+    }
+  }
+  for (auto id : hit) {
+    auto& call = calls[id];
+    std::string gone;
+    for (auto& a : call.attempts) {
+      auto* peer = peers->find(a.node);
+      if (a.out && (peer == nullptr || peer->state == peer_state::down)) {
+        end_attempt(call, a, status_code::unavailable);
+        gone = a.node;
+        ++failed_over;
+      }
+    }
+    call.last_node.clear();
+    attempt_failed(id, call, status_code::unavailable,
+                   "node " + gone + " went down while handling the request",
+                   !call.targeted && call.idempotent);
+  }
+}
+
+} // namespace mesh::detail
