@@ -7,6 +7,10 @@ namespace {
 class round_robin : public load_balancer {
 public:
   size_t pick(const std::vector<peer_candidate>& xs) override {
+    // A pool of one (a hedge, a retry) is no turn: the rotation stays fair
+    // for the requests that do choose.
+    if (xs.size() == 1)
+      return 0;
     return next_++ % xs.size();
   }
   const char* name() const noexcept override {

@@ -106,6 +106,13 @@ void router_state::send_attempt(uint64_t id, pipeline_call& call,
       [this, id, index](caf::error& err) { on_error(id, index, err); });
 }
 
+size_t router_state::serving_count(const pipeline_call& call) const {
+  const auto& ref = call.request.ref();
+  auto* serving = peers->serving({ref.namespace_(), ref.service(),
+                                  ref.method()});
+  return serving == nullptr ? size_t{1} : serving->size();
+}
+
 void router_state::end_attempt(pipeline_call& call, call_attempt& a,
                                status_code code) {
   a.out = false;
@@ -119,12 +126,8 @@ void router_state::end_attempt(pipeline_call& call, call_attempt& a,
     return;
   --in_flight[a.node];
   if (is_outlier_failure(code)) {
-    auto* serving = peers->serving({call.request.ref().namespace_(),
-                                    call.request.ref().service(),
-                                    call.request.ref().method()});
-    auto n = serving == nullptr ? size_t{1} : serving->size();
     if (outliers.record_failure(a.node, call.service, now(),
-                                call.pol->outlier, n)) {
+                                call.pol->outlier, serving_count(call))) {
       ++ejections;
       log->warn("node {} ejected for {} after failing with {}", a.node,
                 call.service, to_string(code));
@@ -164,8 +167,19 @@ void router_state::on_reply(uint64_t id, size_t index, pb::ServeResponse& r) {
   if (a.hedged)
     ++hedge_wins;
   // The first answer wins; any other attempt still out is dropped.
+  auto winner_started = a.started;
   for (auto& other : call.attempts)
     if (other.out) {
+      // Outrun by a later attempt: as good as a timeout for the outlier
+      // record, so a frozen peer behind hedging is still ejected.
+      if (other.started < winner_started && !call.local)
+        if (outliers.record_failure(other.node, call.service, now(),
+                                    call.pol->outlier,
+                                    serving_count(call))) {
+          ++ejections;
+          log->warn("node {} ejected for {}: outrun by a hedge", other.node,
+                    call.service);
+        }
       other.out = false;
       other.abandoned = true;
       other.duration = since(other.started, now());

@@ -149,8 +149,15 @@ void router_state::hedge(uint64_t id, pipeline_call& call) {
     ++budget_exhausted;
     return;
   }
-  auto chosen = choose(call);
-  if (chosen.peer == nullptr) {
+  // A probe's result must be recorded, so a probe never races a hedge: it
+  // would be dropped, and its peer left waiting for a verdict.
+  for (const auto& a : call.attempts)
+    if (a.out && a.probe) {
+      budget.release();
+      return;
+    }
+  auto chosen = choose(call, false);
+  if (chosen.peer == nullptr || chosen.probe) {
     budget.release();
     return;
   }
@@ -205,20 +212,29 @@ void router_state::sweep_call(uint64_t id, clock::time_point t) {
              + std::to_string(call.request.deadline_ms()) + " ms");
     return;
   }
-  for (auto& a : call.attempts)
-    if (a.out && a.per_try_until <= t) {
-      end_attempt(call, a, status_code::deadline_exceeded);
-      auto per_try = call.pol->retry.per_try_timeout.count();
-      attempt_failed(id, call, status_code::deadline_exceeded,
-                     "no answer from node " + a.node
-                       + " within the per-try timeout of "
-                       + std::to_string(per_try) + " ms",
-                     !call.targeted && call.idempotent
-                       && call.pol->retry.retries(
-                         status_code::deadline_exceeded));
-      if (calls.find(id) == calls.end())
-        return;
-    }
+  // By index: a retry adds attempts while we look.
+  std::vector<size_t> timed_out;
+  for (size_t k = 0; k < call.attempts.size(); ++k)
+    if (call.attempts[k].out && call.attempts[k].per_try_until <= t)
+      timed_out.push_back(k);
+  for (auto k : timed_out) {
+    auto j = calls.find(id);
+    if (j == calls.end())
+      return;
+    auto& c = j->second;
+    if (!c.attempts[k].out)
+      continue;
+    end_attempt(c, c.attempts[k], status_code::deadline_exceeded);
+    auto message = "no answer from node " + c.attempts[k].node
+                   + " within the per-try timeout of "
+                   + std::to_string(c.pol->retry.per_try_timeout.count())
+                   + " ms";
+    attempt_failed(id, c, status_code::deadline_exceeded, std::move(message),
+                   !c.targeted && c.idempotent
+                     && c.pol->retry.retries(status_code::deadline_exceeded));
+  }
+  if (calls.find(id) == calls.end())
+    return;
   if (call.retry_at <= t && !launch_retry(id, call)) {
     give_up(id, call);
     return;

@@ -214,6 +214,8 @@ struct router_state {
   /// with the failure.
   void attempt_failed(uint64_t id, pipeline_call& call, status_code code,
                       std::string message, bool retryable);
+  /// How many peers serve the call's method (the outlier detector's cap).
+  size_t serving_count(const pipeline_call& call) const;
   /// Marks an attempt over, with its counters, budget and outlier record.
   void end_attempt(pipeline_call& call, call_attempt& a, status_code code);
   /// Schedules a retry within max_attempts, the deadline and the budget;
