@@ -103,7 +103,7 @@ void add_task_commands(console_command_table& table);
 void add_pipeline_commands(console_command_table& table);
 
 /// Reads a dispatch's directives (skip_hooks, timeout_ms, max_attempts,
-/// hedge "on"/"off"/"policy", dry_run); false (and replies
+/// hedge "on"/"off"/"policy", dry_run, explain); false (and replies
 /// invalid_argument) when one is malformed.
 bool fill_directives(const nlohmann::json& args, pb::DispatchRequest& req,
                      const console_reply& reply);

@@ -95,10 +95,16 @@ bool fill_directives(const nlohmann::json& args, pb::DispatchRequest& req,
     else if (v != "policy")
       return bad("hedge must be \"on\", \"off\" or \"policy\"");
   }
-  if (auto i = args.find("dry_run"); i != args.end()) {
+  for (const char* key : {"dry_run", "explain"}) {
+    auto i = args.find(key);
+    if (i == args.end())
+      continue;
     if (!i->is_boolean())
-      return bad("dry_run must be true or false");
-    d.set_dry_run(i->get<bool>());
+      return bad(std::string{key} + " must be true or false");
+    if (std::string_view{key} == "dry_run")
+      d.set_dry_run(i->get<bool>());
+    else
+      d.set_explain(i->get<bool>());
   }
   return true;
 }

@@ -154,7 +154,9 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
     if (route->fast) {
       auto started = now();
       auto r = route->fast->run<pb::DispatchResponse>(req);
-      if (call.explain) {
+      if (call.explain
+          && (call.request.directives().explain()
+              || r.status().code() != pb::OK)) {
         call_attempt a;
         a.node = cfg.node_id;
         a.out = false;

@@ -53,10 +53,10 @@ router_state::run_pipeline(pb::DispatchRequest& req) {
   auto& mem = *cfg.pipeline;
   pipeline_call call;
   call.started = now();
-  call.policies = policies;
+  // `policies` stays put while this runs; a call that outlives it (execute
+  // at a peer) takes a reference in start().
   const auto& ref = req.ref();
   call.pol = &policies->match(ref.namespace_(), ref.service(), ref.method());
-  call.service = ref.namespace_() + "/" + ref.service();
   call.explain = !mem.bypass;
   const auto& pol = *call.pol;
   const auto& d = req.directives();
@@ -77,7 +77,8 @@ router_state::run_pipeline(pb::DispatchRequest& req) {
   call.request = std::move(req);
   if (mem.bypass)
     return execute(std::move(call));
-  if (!limiters[pol.name].try_take(pol.rate_limit, call.started)) {
+  if (pol.rate_limit.per_second > 0
+      && !limiters[pol.name].try_take(pol.rate_limit, call.started)) {
     ++rate_limited;
     auto r = reject({status_code::overloaded,
                      "the rate limit of policy '" + pol.name + "' ("
@@ -160,7 +161,12 @@ void router_state::complete(pipeline_call& call, pb::DispatchResponse& r) {
                 return true;
               });
   }
-  explain(call, r);
+  // A plain success (one attempt, nothing skipped, no hook) carries no
+  // explanation unless asked for: it would only say "ran on handled_by".
+  if (call.request.directives().explain() || r.status().code() != pb::OK
+      || call.attempts.size() > 1 || !call.skipped.empty()
+      || !call.hooks_run.empty() || call.request.directives().dry_run())
+    explain(call, r);
 }
 
 void router_state::explain(const pipeline_call& call,

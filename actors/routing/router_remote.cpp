@@ -25,6 +25,7 @@ void router_state::start(uint64_t id, pipeline_call&& in,
                          bool probe) {
   auto& call = calls.emplace(id, std::move(in)).first->second;
   call.promise = self->make_response_promise();
+  call.policies = policies; // keeps call.pol alive across a reload
   const auto& pol = *call.pol;
   budgets[pol.name].request_started();
   if (peer == nullptr) {
@@ -33,6 +34,8 @@ void router_state::start(uint64_t id, pipeline_call&& in,
     return;
   }
   const auto& ref = call.request.ref();
+  if (call.service.empty())
+    call.service = ref.namespace_() + "/" + ref.service();
   call.idempotent = peer->method({ref.namespace_(), ref.service(),
                                   ref.method()})
                       .value_or(false);

@@ -42,6 +42,8 @@ chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
                                   ref.method()});
   if (serving == nullptr)
     return {};
+  if (call.service.empty())
+    call.service = ref.namespace_() + "/" + ref.service();
   auto t = now();
   std::vector<const peer_route*> up, suspect, probes, ejected;
   for (const auto* peer : *serving) {

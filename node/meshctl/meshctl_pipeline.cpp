@@ -32,6 +32,8 @@ void add_directive_flags(CLI::App& sub, options& o) {
 }
 
 void set_directives(const options& o, nlohmann::json& c) {
+  if (o.explain)
+    c["explain"] = true;
   if (o.dry_run)
     c["dry_run"] = true;
   if (!o.hedge.empty())

@@ -130,8 +130,9 @@ public:
     return std::move(*r);
   }
 
-  /// dispatch pipe/Svc/METHOD with `payload`; `extra` adds keys to the
-  /// command (target, directives).
+  /// dispatch pipe/Svc/METHOD with `payload`, asking for the explanation
+  /// (which a plain success carries only when asked); `extra` adds keys to
+  /// the command (target, directives).
   nlohmann::json dispatch(const std::string& method,
                           const nlohmann::json& payload
                           = nlohmann::json::object(),
@@ -139,7 +140,7 @@ public:
                           = nlohmann::json::object()) {
     nlohmann::json cmd{{"cmd", "dispatch"}, {"namespace", "pipe"},
                        {"service", "Svc"},  {"method", method},
-                       {"payload", payload}};
+                       {"payload", payload}, {"explain", true}};
     cmd.update(extra);
     return call(cmd);
   }
