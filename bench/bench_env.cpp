@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <unistd.h>
 
@@ -53,8 +54,9 @@ bench_env::~bench_env() {
   client_a_.reset();
   tls_client_.reset();
   bypass_client_.reset();
-  for (auto* n :
-       {&node_a_, &node_b_, &tls_a_, &tls_b_, &bypass_a_, &bypass_b_})
+  hedge_client_.reset();
+  for (auto* n : {&node_a_, &node_b_, &tls_a_, &tls_b_, &bypass_a_,
+                  &bypass_b_, &hedge_h_, &hedge_s1_, &hedge_s2_})
     n->signal_and_wait(SIGTERM, std::chrono::seconds{10});
   if (!tls_dir_.empty()) {
     std::error_code ec;
@@ -83,9 +85,10 @@ void bench_env::configure(caf::actor_system_config& cfg) const {
 
 caf::expected<child_process>
 bench_env::start_node(const std::vector<std::string>& args,
-                      nlohmann::json& ready) {
+                      nlohmann::json& ready, const std::string& config) {
   spawn_options so;
-  so.argv = {opts.bin_dir + "/meshnode", "--config", config_path_,
+  so.argv = {opts.bin_dir + "/meshnode", "--config",
+             config.empty() ? config_path_ : config,
              "--log-level", "warn"};
   so.argv.insert(so.argv.end(), args.begin(), args.end());
   so.pin_to_cpu0 = opts.pin;
@@ -197,6 +200,81 @@ caf::error bench_env::start_tls_nodes() {
       "--data-dir", tls_dir_ + "/data-" + who};
   };
   return start_pair("-tls", tls("a"), tls("b"), tls_a_, tls_b_, tls_client_);
+}
+
+caf::error bench_env::start_hedge_nodes() {
+  auto dir = manifests_dir_ + "/hedge";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto plugin = opts.bin_dir + "/libmesh_bench_plugin.so";
+  nlohmann::json ready;
+  node_env_ = {"MESH_BENCH_TAIL=1"};
+  std::vector<std::string> seeds;
+  for (auto [id, child] : {std::pair{"bench-s1", &hedge_s1_},
+                           std::pair{"bench-s2", &hedge_s2_}}) {
+    std::vector<std::string> args{"--id", id, "--namespaces",
+                                  "tailfixed,tailadapt", "--plugin", plugin,
+                                  "--data-dir", dir + "/" + id};
+    if (!seeds.empty())
+      args.insert(args.end(), {"--seeds", seeds.front()});
+    auto c = start_node(args, ready);
+    if (!c) {
+      node_env_.clear();
+      return c.error();
+    }
+    *child = std::move(*c);
+    seeds.push_back(ready["listen"].get<std::string>());
+  }
+  node_env_.clear();
+  // The caller: the bench settings plus the two hedging policies.
+  std::ifstream in{config_path_};
+  auto cfg = nlohmann::json::parse(in, nullptr, false);
+  cfg["policies"] = nlohmann::json::array(
+    {{{"name", "fixed"}, {"match", "tailfixed/*/*"},
+      {"hedging", {{"delay_ms", 5}}}, {"outlier", {{"consecutive_failures", 0}}}},
+     {{"name", "adaptive"}, {"match", "tailadapt/*/*"},
+      {"hedging", {{"adaptive", true}}},
+      {"outlier", {{"consecutive_failures", 0}}}}});
+  auto cfg_path = dir + "/caller.json";
+  std::ofstream{cfg_path} << cfg.dump();
+  auto h = start_node({"--id", "bench-h", "--namespaces",
+                       "bench,tailfixed,tailadapt", "--plugin", plugin,
+                       "--seeds", seeds[0] + "," + seeds[1], "--data-dir",
+                       dir + "/h"},
+                      ready, cfg_path);
+  if (!h)
+    return h.error();
+  hedge_h_ = std::move(*h);
+  auto c = console_client::connect(
+    ready["console"].get<std::string>(),
+    [this](caf::actor_system_config& cfg) { configure(cfg); });
+  if (!c)
+    return c.error();
+  hedge_client_ = std::move(*c);
+  // Wait until H routes to both servers.
+  std::set<std::string> seen;
+  auto deadline = std::chrono::steady_clock::now() + start_timeout;
+  while (seen.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    auto r = hedge_client_->call({{"cmd", "dispatch"},
+                                  {"namespace", "tailfixed"},
+                                  {"service", "Tail"},
+                                  {"method", "Echo"}},
+                                 std::chrono::seconds{5});
+    if (r && r->value("ok", false))
+      seen.insert(r->value("handled_by", ""));
+  }
+  if (seen.size() < 2)
+    return make_error(status_code::unavailable,
+                      "the hedging caller never reached both servers");
+  return caf::none;
+}
+
+caf::expected<nlohmann::json>
+bench_env::drive_inside_hedge(const std::string& target, size_t in_flight) {
+  if (!hedge_client_)
+    if (auto err = start_hedge_nodes())
+      return err;
+  return call_driver(*hedge_client_, "Run", driver_args(target, in_flight));
 }
 
 caf::expected<nlohmann::json>

@@ -79,6 +79,12 @@ public:
   caf::expected<nlohmann::json> drive_inside_tls_a(const std::string& target,
                                                    size_t in_flight);
 
+  /// Runs bench/Driver/Run on a caller H whose two peers S1 and S2 serve an
+  /// echo with a slow tail (2 % of calls take 20 ms); H's policies hedge
+  /// tailfixed/*/* after 5 ms and tailadapt/*/* after the peer's p95.
+  caf::expected<nlohmann::json> drive_inside_hedge(const std::string& target,
+                                                   size_t in_flight);
+
   /// Runs bench/Driver/Run on a third pair, A" and B", started with
   /// MESH_PIPELINE_BYPASS=1: the dispatch pipeline's baseline.
   caf::expected<nlohmann::json> drive_inside_bypass_a(const std::string& target,
@@ -102,7 +108,8 @@ public:
   /// Starts one more meshnode with the bench settings and `args`; `ready`
   /// is its ready line.
   caf::expected<child_process> start_node(const std::vector<std::string>& args,
-                                          nlohmann::json& ready);
+                                          nlohmann::json& ready,
+                                          const std::string& config = {});
 
 private:
   /// `caf_echo ARGS` with the nodes' CAF settings (and pinning).
@@ -127,7 +134,10 @@ private:
   std::string tls_dir_;
   child_process tls_a_, tls_b_;
   std::unique_ptr<console_client> tls_client_;
+  caf::error start_hedge_nodes();
   child_process bypass_a_, bypass_b_;
+  child_process hedge_h_, hedge_s1_, hedge_s2_;
+  std::unique_ptr<console_client> hedge_client_;
   std::unique_ptr<console_client> bypass_client_;
   std::vector<std::string> node_env_; ///< for the nodes start_node starts
   std::vector<child_process> caf_servers_;

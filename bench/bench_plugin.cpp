@@ -10,12 +10,18 @@
 //   bench/Driver/Publish  the same for publishes: {"topic": T, ...}
 //   bench/Task/Run     a durable task's handler: records emit-to-start
 //   bench/Task/Report  those latencies ({"reset": true} clears them)
+//   tailfixed/Tail/Echo, tailadapt/Tail/Echo  (only with MESH_BENCH_TAIL=1)
+//                      an echo with a slow tail: 2 % of calls take 20 ms
+//                      (the hedging scenario's servers)
 // So "local dispatch" and "remote dispatch, one round trip" are measured
 // from a caller inside the mesh, without a network hop to reach it.
 
 #include <google/protobuf/wrappers.pb.h>
 
+#include <cstdlib>
 #include <mutex>
+#include <random>
+#include <thread>
 
 #include "bench/load_driver.hpp"
 #include "telemetry/latency_histogram.hpp"
@@ -158,6 +164,24 @@ MESH_PLUGIN_ENTRY(registrar) {
                 [](const mesh::call_context&, const google::protobuf::Any& in)
                   -> caf::expected<google::protobuf::Any> { return in; },
                 fast);
+  if (const char* tail = std::getenv("MESH_BENCH_TAIL");
+      tail != nullptr && std::string{tail} == "1") {
+    mesh::handler_options slow_tail;
+    slow_tail.idempotent = true;
+    slow_tail.max_concurrency = 256;
+    for (const char* ns : {"tailfixed", "tailadapt"})
+      registrar.add({ns, "Tail", "Echo"},
+                    [](const mesh::call_context&,
+                       const google::protobuf::Any& in)
+                      -> caf::expected<google::protobuf::Any> {
+                      thread_local std::mt19937 rng{std::random_device{}()};
+                      if (std::uniform_int_distribution<int>{0, 99}(rng) < 2)
+                        std::this_thread::sleep_for(
+                          std::chrono::milliseconds{20});
+                      return in;
+                    },
+                    slow_tail);
+  }
   auto* sys = &registrar.system();
   auto router = registrar.router();
   registrar.add_json({"bench", "Driver", "Run"},

@@ -143,6 +143,18 @@ const std::vector<scenario>& scenarios() {
      [](bench_env& env, size_t n) {
        return env.drive_inside_bypass_a("echo/EchoService/Echo", n);
      }},
+    // Hedging after the peer's recent p95 against a fixed 5 ms delay, on
+    // two servers whose echo has a slow tail (2 % take 20 ms). The
+    // baseline is Mesh with the fixed delay, not bare CAF.
+    {"hedge_adaptive",
+     "caller H -> S1 or S2 (2 % slow), hedged after the peer's p95",
+     "the same, hedged after a fixed 5 ms",
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_hedge("tailadapt/Tail/Echo", n);
+     },
+     [](bench_env& env, size_t n) {
+       return env.drive_inside_hedge("tailfixed/Tail/Echo", n);
+     }},
     // Process dispatch against plain dispatch of the same handler: what
     // the strategy evaluator (schema check, decision, log, one more actor
     // hop) costs. The baseline is Mesh itself here, not bare CAF.
