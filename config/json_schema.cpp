@@ -11,6 +11,7 @@
 #include <valijson/validator.hpp>
 
 #include "protocol/status.hpp"
+#include "protocol/safe_json.hpp"
 
 namespace mesh {
 
@@ -128,14 +129,8 @@ std::string context_to_pointer(const std::vector<std::string>& context) {
     if (part.size() < 2 || part.front() != '[' || part.back() != ']')
       continue; // "<root>"
     result += '/';
-    for (char c : part.substr(1, part.size() - 2)) {
-      if (c == '~')
-        result += "~0";
-      else if (c == '/')
-        result += "~1";
-      else
-        result += c;
-    }
+    result += json_pointer_token(
+      std::string_view{part}.substr(1, part.size() - 2));
   }
   return result;
 }

@@ -55,35 +55,7 @@ void outlier_detector::settle(entry& e, clock::time_point now) const {
 }
 
 outlier_detector::admission
-outlier_detector::admit(const std::string& peer, const std::string& service,
-                        clock::time_point now) {
-  auto i = entries_.find({peer, service});
-  if (i == entries_.end())
-    return admission::allow;
-  auto& e = i->second;
-  settle(e, now);
-  switch (e.state) {
-    case breaker_state::closed:
-      return admission::allow;
-    case breaker_state::ejected:
-      return admission::skip;
-    case breaker_state::probing:
-      if (e.probe_out)
-        return admission::skip;
-      e.probe_out = true;
-      return admission::probe;
-  }
-  return admission::skip;
-}
-
-outlier_detector::admission
-outlier_detector::peek(const std::string& peer, const std::string& service,
-                       clock::time_point now) const {
-  auto i = entries_.find({peer, service});
-  if (i == entries_.end())
-    return admission::allow;
-  auto e = i->second;
-  settle(e, now);
+outlier_detector::verdict(const entry& e) {
   switch (e.state) {
     case breaker_state::closed:
       return admission::allow;
@@ -93,6 +65,31 @@ outlier_detector::peek(const std::string& peer, const std::string& service,
       return e.probe_out ? admission::skip : admission::probe;
   }
   return admission::skip;
+}
+
+outlier_detector::admission
+outlier_detector::admit(const std::string& peer, const std::string& service,
+                        clock::time_point now) {
+  auto i = entries_.find({peer, service});
+  if (i == entries_.end())
+    return admission::allow;
+  auto& e = i->second;
+  settle(e, now);
+  auto result = verdict(e);
+  if (result == admission::probe)
+    e.probe_out = true; // the one probe is out
+  return result;
+}
+
+outlier_detector::admission
+outlier_detector::peek(const std::string& peer, const std::string& service,
+                       clock::time_point now) const {
+  auto i = entries_.find({peer, service});
+  if (i == entries_.end())
+    return admission::allow;
+  auto e = i->second; // settled on a copy: peeking changes nothing
+  settle(e, now);
+  return verdict(e);
 }
 
 void outlier_detector::record_success(const std::string& peer,

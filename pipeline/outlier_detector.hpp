@@ -98,6 +98,7 @@ private:
   };
   // Settles time-driven transitions (ejection over -> probing).
   void settle(entry& e, clock::time_point now) const;
+  static admission verdict(const entry& e);
   std::map<std::pair<std::string, std::string>, entry> entries_;
 };
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/policy.hpp"
+#include "protocol/safe_json.hpp"
 
 namespace mesh {
 
@@ -26,19 +27,6 @@ using nlohmann::json;
 constexpr int64_t max_duration_ms = std::numeric_limits<int32_t>::max();
 constexpr int64_t max_u32 = std::numeric_limits<uint32_t>::max();
 constexpr double no_limit = std::numeric_limits<double>::infinity();
-
-std::string pointer_token(const std::string& key) {
-  std::string result;
-  for (char c : key) {
-    if (c == '~')
-      result += "~0";
-    else if (c == '/')
-      result += "~1";
-    else
-      result += c;
-  }
-  return result;
-}
 
 std::string join(const std::vector<std::string>& xs) {
   std::string result;
@@ -112,7 +100,7 @@ public:
     std::vector<std::string> names(valid.begin(), valid.end());
     for (auto i = j.begin(); i != j.end(); ++i)
       if (std::find(names.begin(), names.end(), i.key()) == names.end())
-        error(ptr + "/" + pointer_token(i.key()),
+        error(ptr + "/" + json_pointer_token(i.key()),
               "unknown key " + text(i.key()) + " (valid keys: " + join(names)
                 + ")");
     return true;

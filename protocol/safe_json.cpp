@@ -146,4 +146,17 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
+std::string json_pointer_token(std::string_view key) {
+  std::string result;
+  for (char c : key) {
+    if (c == '~')
+      result += "~0";
+    else if (c == '/')
+      result += "~1";
+    else
+      result += c;
+  }
+  return result;
+}
+
 } // namespace mesh

@@ -42,4 +42,8 @@ std::string dump_json(const nlohmann::json& doc, int indent = -1);
 /// message that quotes input is always printable and serialisable.
 std::string valid_utf8(std::string_view text);
 
+/// One reference token of a JSON pointer (RFC 6901): "~" as "~0", "/" as
+/// "~1".
+std::string json_pointer_token(std::string_view key);
+
 } // namespace mesh
