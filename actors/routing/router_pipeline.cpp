@@ -165,7 +165,8 @@ void router_state::complete(pipeline_call& call, pb::DispatchResponse& r) {
   // explanation unless asked for: it would only say "ran on handled_by".
   if (call.request.directives().explain() || r.status().code() != pb::OK
       || call.attempts.size() > 1 || !call.skipped.empty()
-      || !call.hooks_run.empty() || call.request.directives().dry_run())
+      || !call.hooks_run.empty() || call.request.directives().dry_run()
+      || (!call.attempts.empty() && call.attempts.front().probe))
     explain(call, r);
 }
 
