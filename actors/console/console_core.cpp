@@ -32,6 +32,23 @@ void add_actor_health(console_actor::pointer self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
+// Then the router's counters: requests, retries, hedges, ejections, limits.
+void add_router_stats(console_actor::pointer self, const console_config& env,
+                      nlohmann::json summary, console_reply reply) {
+  auto router = env.router.get();
+  if (!router) {
+    add_actor_health(self, env, std::move(summary), std::move(reply));
+    return;
+  }
+  self->request(router, ask_timeout, atom::stats_v)
+    .then(
+      [self, env, reply, summary](nlohmann::json& stats) mutable {
+        summary["router"] = std::move(stats);
+        add_actor_health(self, env, std::move(summary), std::move(reply));
+      },
+      [reply](caf::error& err) { reply(console_error(err)); });
+}
+
 void cmd_status(console_actor::pointer self, const console_config& env,
                 const nlohmann::json&, console_reply reply) {
   self->request(env.registry.get(), ask_timeout, atom::stats_v)
@@ -45,7 +62,7 @@ void cmd_status(console_actor::pointer self, const console_config& env,
         summary["uptime_s"] = uptime.count();
         if (!env.cluster.get()) {
           summary["cluster_size"] = 1;
-          add_actor_health(self, env, std::move(summary), std::move(reply));
+          add_router_stats(self, env, std::move(summary), std::move(reply));
           return;
         }
         self->request(env.cluster.get(), ask_timeout, atom::stats_v)
@@ -53,7 +70,7 @@ void cmd_status(console_actor::pointer self, const console_config& env,
             [self, env, reply, summary](nlohmann::json& cluster) mutable {
               for (auto& [key, value] : cluster.items())
                 summary[key] = value;
-              add_actor_health(self, env, std::move(summary),
+              add_router_stats(self, env, std::move(summary),
                                std::move(reply));
             },
             [reply](caf::error& err) { reply(console_error(err)); });

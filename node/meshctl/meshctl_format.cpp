@@ -30,6 +30,17 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
   if (r.contains("cluster_size"))
     out << "cluster:    " << r["cluster_size"] << " node(s), "
         << r.value("peers_up", 0) << " peer(s) up\n";
+  if (r.contains("router") && r["router"].is_object()) {
+    const auto& x = r["router"];
+    out << "requests:   " << x.value("dispatched", 0) << " local, "
+        << x.value("forwarded", 0) << " forwarded, " << x.value("served", 0)
+        << " served for peers, " << x.value("rejected", 0) << " rejected\n"
+        << "resilience: " << x.value("retried", 0) << " retried, "
+        << x.value("hedged", 0) << " hedged (" << x.value("hedge_wins", 0)
+        << " won), " << x.value("ejections", 0) << " ejections, "
+        << x.value("budget_exhausted", 0) << " retries refused by budget, "
+        << x.value("rate_limited", 0) << " rate-limited\n";
+  }
   // One line for the node's actors; a line more for each that restarted.
   auto actors = r.value("actors", nlohmann::json::array());
   if (actors.empty())
@@ -84,7 +95,8 @@ void print_dispatch(std::ostream& out, const nlohmann::json& r) {
   out << "status:     " << r.value("status", "") << "\n"
       << "handled_by: " << r.value("handled_by", "") << "\n"
       << "trace_id:   " << r.value("trace_id", "") << "\n";
-  if (r.contains("payload"))
+  bool dry = r.contains("explain") && r["explain"].value("dry_run", false);
+  if (r.contains("payload") && !dry) // a dry run has no answer
     out << "payload:    " << mesh::dump_json(r["payload"]) << "\n";
   if (r.contains("explain"))
     print_explain(out, r["explain"]);
