@@ -3,6 +3,8 @@
 // explanation attached to every reply; and the reports of the policies and
 // breakers.
 
+#include <sstream>
+
 #include <caf/event_based_actor.hpp>
 
 #include "actors/routing/router_state.hpp"
@@ -80,10 +82,11 @@ router_state::run_pipeline(pb::DispatchRequest& req) {
   if (pol.rate_limit.per_second > 0
       && !limiters[pol.name].try_take(pol.rate_limit, call.started)) {
     ++rate_limited;
+    std::ostringstream rate;
+    rate << pol.rate_limit.per_second; // 500, 0.05: as configured
     auto r = reject({status_code::overloaded,
                      "the rate limit of policy '" + pol.name + "' ("
-                       + std::to_string(pol.rate_limit.per_second)
-                       + " requests/s) is reached; retry later"},
+                       + rate.str() + " requests/s) is reached; retry later"},
                     call.request.trace_id());
     complete(call, r);
     return r;
