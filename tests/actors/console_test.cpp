@@ -117,6 +117,50 @@ CAF_TEST(bad commands are answered with a clear error) {
   CAF_CHECK_EQUAL(r["status"], "invalid_argument");
 }
 
+CAF_TEST(malformed directives are invalid_argument naming the directive) {
+  auto base = json{{"cmd", "dispatch"}, {"namespace", "echo"},
+                   {"service", "EchoService"}, {"method", "Echo"}};
+  auto bad = [&](const char* key, json value) {
+    auto cmd = base;
+    cmd[key] = std::move(value);
+    auto r = command(cmd);
+    CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+    CAF_CHECK(r.value("error", "").find(key) != std::string::npos);
+  };
+  bad("skip_hooks", "audit");                 // not a list
+  bad("skip_hooks", json::array({1, 2}));     // not names
+  bad("skip_hooks", json::array({json::array({json::array({"deep"})})}));
+  bad("timeout_ms", -5);
+  bad("timeout_ms", 1e12);                    // beyond the limit
+  bad("timeout_ms", "soon");
+  bad("max_attempts", 4294967296.0);
+  bad("hedge", "maybe");
+  bad("hedge", true);
+  bad("dry_run", "yes");
+  bad("explain", 1);
+  // A hook name that is not UTF-8 never reaches the router.
+  std::string text = R"({"cmd":"dispatch","namespace":"echo",)"
+                     R"("service":"EchoService","method":"Echo",)"
+                     R"("skip_hooks":[")"
+                     + std::string{"\xff\xfe"} + R"("]})";
+  auto h = self->request(console, caf::infinite, atom::console_v,
+                         std::string{}, text);
+  run();
+  h.receive([](std::string& reply) {
+              CAF_CHECK_EQUAL(json::parse(reply).value("status", ""),
+                              "invalid_argument");
+            },
+            [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  // Well-formed directives pass.
+  auto good = base;
+  good["skip_hooks"] = json::array({"audit"});
+  good["hedge"] = "off";
+  good["max_attempts"] = 1;
+  good["explain"] = true;
+  auto ok = command(good);
+  CAF_CHECK_EQUAL(ok.value("status", ""), "ok");
+}
+
 CAF_TEST(namespaces and validator change the registry) {
   auto r = command({{"cmd", "namespaces"}, {"action", "add"},
                     {"namespace", "extra"}});
