@@ -27,7 +27,8 @@ void router_state::start(uint64_t id, pipeline_call&& in,
   call.promise = self->make_response_promise();
   call.policies = policies; // keeps call.pol alive across a reload
   const auto& pol = *call.pol;
-  budgets[pol.name].request_started();
+  call.budget = &budgets[pol.name]; // map nodes stay put
+  call.budget->request_started();
   if (peer == nullptr) {
     send_attempt(id, call, cfg.node_id, std::move(local_executor), false,
                  false);
@@ -122,7 +123,7 @@ void router_state::end_attempt(pipeline_call& call, call_attempt& a,
   a.status = code;
   a.duration = since(a.started, now());
   if (a.budgeted) {
-    budgets[call.pol->name].release();
+    call.budget->release();
     a.budgeted = false;
   }
   if (call.local)
@@ -187,7 +188,7 @@ void router_state::on_reply(uint64_t id, size_t index, pb::ServeResponse& r) {
       other.abandoned = true;
       other.duration = since(other.started, now());
       if (other.budgeted)
-        budgets[call.pol->name].release();
+        call.budget->release();
       other.budgeted = false;
       --in_flight[other.node];
       ++hedge_dropped;
@@ -244,8 +245,8 @@ void router_state::finish(uint64_t id, pb::DispatchResponse&& r) {
     return;
   auto& call = i->second;
   if (call.retry_budgeted)
-    budgets[call.pol->name].release();
-  budgets[call.pol->name].request_finished();
+    call.budget->release();
+  call.budget->request_finished();
   complete(call, r);
   call.promise.deliver(std::move(r));
   calls.erase(i);

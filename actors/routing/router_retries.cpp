@@ -100,7 +100,7 @@ bool router_state::retry(uint64_t id, pipeline_call& call) {
   auto t = now();
   if (t >= call.deadline)
     return false;
-  auto& budget = budgets[call.pol->name];
+  auto& budget = *call.budget;
   if (!budget.try_acquire(call.pol->retry_budget)) {
     ++budget_exhausted;
     log->debug("trace={} no retry: the retry budget of policy {} is spent",
@@ -126,7 +126,7 @@ bool router_state::launch_retry(uint64_t id, pipeline_call& call) {
   call.retry_at = clock::time_point::max();
   auto chosen = choose(call);
   if (chosen.peer == nullptr) {
-    budgets[call.pol->name].release();
+    call.budget->release();
     call.retry_budgeted = false;
     return false;
   }
@@ -146,7 +146,7 @@ void router_state::hedge(uint64_t id, pipeline_call& call) {
   call.hedge_at = clock::time_point::max();
   if (call.outstanding() == 0 || call.attempts.size() > call.max_attempts)
     return;
-  auto& budget = budgets[call.pol->name];
+  auto& budget = *call.budget;
   if (!budget.try_acquire(call.pol->retry_budget)) {
     ++budget_exhausted;
     return;

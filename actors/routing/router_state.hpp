@@ -66,6 +66,7 @@ struct pipeline_call {
   std::shared_ptr<const policy_set> policies; ///< keeps `pol` alive
   const policy* pol = nullptr;
   std::string service;         ///< "ns/Service": the outlier key
+  retry_budget* budget = nullptr; ///< the policy's, set by start()
   std::vector<call_attempt> attempts;
   std::vector<std::string> hooks_run;
   std::vector<std::pair<std::string, std::string>> skipped;
