@@ -128,7 +128,7 @@ sync_mode sync_mode_of(const std::string& name) {
 }
 
 std::vector<caf::actor> node_actors::all() const {
-  return {untyped(tasks.get()),   untyped(topics.get()),
+  return {untyped(workflows.get()), untyped(tasks.get()), untyped(topics.get()),
           untyped(strategies.get()),
           untyped(gate),          untyped(cluster.get()),
           untyped(router.get()),  untyped(registry.get())};
@@ -141,6 +141,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   // Created now (null) so that every copy shares the cell the dispatcher
   // is installed in later.
   out.tasks = actor_slot<tasks_actor>{tasks_actor{}};
+  out.workflows = actor_slot<workflows_actor>{workflows_actor{}};
   out.router = actor_slot<router_actor>{router_actor{}};
   const auto& lim = cfg.limits;
   registry_config rc;
@@ -241,6 +242,28 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
     };
     out.tasks.set(spawn_tasks());
     out.children.push_back(restartable("task dispatcher", out.tasks, spawn_tasks));
+  }
+  // Workflows only where there are definitions: the runner's state is its
+  // store, from which a successor resumes the runs under way.
+  if (!cfg.workflows.dir.empty()) {
+    const auto& w = cfg.workflows;
+    workflow_runner_config wc;
+    wc.node_id = opts.node_id;
+    wc.workflows_dir = w.dir;
+    wc.store_path = task_store_path(cfg, opts.node_id);
+    wc.sync = sync_mode_of(w.synchronous);
+    wc.max_parallel = w.max_parallel;
+    wc.history = w.history;
+    wc.step_deadline = milliseconds{w.step_timeout_ms};
+    wc.router = out.router;
+    wc.strategies = out.strategies;
+    wc.topics = out.topics;
+    wc.tasks = out.tasks;
+    auto spawn_wf = [&sys, wc] { return spawn_workflow_runner(sys, wc); };
+    out.children.push_back(restartable("workflow runner", out.workflows, spawn_wf));
+    out.start_workflows = [slot = out.workflows, spawn_wf]() mutable {
+      slot.set(spawn_wf());
+    };
   }
   return out;
 }

@@ -9,6 +9,7 @@
 // caller's: the simulated network of the tests publishes differently.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
+#include "actors/workflows/workflow_runner.hpp"
 #include "config/node_config.hpp"
 #include "protocol/peer_actors.hpp"
 
@@ -37,6 +39,11 @@ struct node_actors {
   actor_slot<topics_actor> topics;
   actor_slot<cluster_actor> cluster; ///< connection manager
   actor_slot<tasks_actor> tasks; ///< empty unless the node has a jobs folder
+  /// Empty unless the node has a workflows folder, and until the node calls
+  /// start_workflows: the runner resumes runs at once, so it starts after
+  /// the plug-ins have registered their handlers.
+  actor_slot<workflows_actor> workflows;
+  std::function<void()> start_workflows;
   gate_actor gate;    ///< what the peer port publishes
 
   /// What the node's supervisor watches: each actor above, with how to

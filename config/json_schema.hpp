@@ -42,6 +42,14 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// The same violations in clearer words (config/schema_messages.cpp): an
+/// enum names its values, a type or pattern the expected one, an unknown
+/// property (additionalProperties false) its name and the allowed ones,
+/// without valijson's summary of the same at the parent. `schema` is the
+/// schema the document was validated against.
+std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
+                                                 std::vector<schema_violation> vs);
+
 /// Turns valijson's context path ("<root>", "[limits]", "[0]") into a JSON
 /// pointer ("/limits/0").
 std::string context_to_pointer(const std::vector<std::string>& context);

@@ -184,6 +184,15 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       t.group_commit_max = i->value("group_commit_max", t.group_commit_max);
       t.tick_ms = i->value("tick_ms", t.tick_ms);
     }
+    if (auto i = doc.find("workflows"); i != doc.end() && i->is_string())
+      cfg.workflows.dir = i->get<std::string>();
+    if (auto i = doc.find("workflow_runs"); i != doc.end() && i->is_object()) {
+      auto& w = cfg.workflows;
+      w.history = i->value("history", w.history);
+      w.max_parallel = i->value("max_parallel", w.max_parallel);
+      w.step_timeout_ms = i->value("step_timeout_ms", w.step_timeout_ms);
+      w.synchronous = i->value("synchronous", w.synchronous);
+    }
     if (auto i = doc.find("policies"); i != doc.end() && !i->is_null()) {
       policy_set set;
       std::vector<std::string> errors;

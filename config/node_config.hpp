@@ -102,6 +102,15 @@ struct tasks_config {
   nlohmann::json runtimes = nlohmann::json::object(); ///< name -> spec
 };
 
+/// Workflows (seed 003): where definitions are and how runs go.
+struct workflows_config {
+  std::string dir;                  ///< empty: no workflows, no runner
+  uint32_t history = 1000;          ///< finished runs kept in the store
+  uint32_t max_parallel = 8;        ///< steps of one run at once
+  uint32_t step_timeout_ms = 30000; ///< a step that sets no timeout_ms
+  std::string synchronous = "normal"; ///< SQLite: full, normal or off
+};
+
 /// The environment variable that carries the cluster secret.
 inline constexpr const char* cluster_secret_env = "MESH_CLUSTER_SECRET";
 
@@ -132,6 +141,7 @@ struct node_config {
   scheduler_config scheduler;
   topics_config topics;
   tasks_config tasks;
+  workflows_config workflows;
   pipeline_config pipeline;
   /// The file the configuration came from (empty: defaults and flags):
   /// where `meshctl policies reload` and SIGHUP read policies again.

@@ -64,6 +64,8 @@ void add_flags(CLI::App& app, flags& f) {
               "folder of process manifests (SIGHUP reloads them)");
   string_flag("--jobs", "jobs",
               "folder of job definitions for durable tasks (SIGHUP reloads them)");
+  string_flag("--workflows", "workflows",
+              "folder of workflow definitions (SIGHUP reloads them)");
   app.add_option_function<std::string>(
        "--tasks-sync",
        [&layer](const std::string& v) { layer["tasks"]["synchronous"] = v; },
@@ -237,6 +239,8 @@ int main(int argc, char** argv) {
       node.reload_policies();
       if (node.tasks())
         node.reload_jobs();
+      if (node.workflows())
+        node.reload_workflows();
       continue;
     }
     break;

@@ -62,6 +62,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     return make_error(status_code::invalid_argument, "TLS: " + why);
   if (auto err = check_task_store(cfg, st->id))
     return err;
+  if (auto err = check_workflow_store(cfg, st->id))
+    return err;
   node_actors_options opts;
   opts.node_id = st->id;
   opts.incarnation = st->incarnation;
@@ -75,6 +77,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   st->strategies = actors.strategies;
   st->topics = actors.topics;
   st->tasks = actors.tasks;
+  st->workflows = actors.workflows;
   st->cluster = actors.cluster;
   st->gate.set(actors.gate);
   auto children = std::move(actors.children);
@@ -100,6 +103,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   // a store that cannot be opened stops the start here.
   if (auto err = result->start_tasks())
     return err;
+  // Runs resume as soon as the runner starts: after the plug-ins, so that
+  // their handlers take the steps.
+  if (actors.start_workflows)
+    actors.start_workflows();
   // Peers reach the gate and nothing else; what they may use next comes in
   // the answer to a successful handshake.
   auto listen_port = node_ports::publish_gate(self, self.cfg.listen.port);
@@ -123,6 +130,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.strategies = self.strategies;
   cc.topics = self.topics;
   cc.tasks = self.tasks;
+  cc.workflows = self.workflows;
   cc.token = self.cfg.console_token;
   actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
   cc.supervisor = supervisor_slot;
@@ -268,6 +276,10 @@ void node::shutdown(std::chrono::milliseconds grace) {
     if (auto cm = st.cluster.get())
       self->request(cm, left(), atom::leave_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
+    // No new workflow steps; runs under way resume at the next start.
+    if (auto a = st.workflows.get())
+      self->request(a, left(), atom::drain_v)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
     if (auto a = st.topics.get()) // publishes first: their forward dispatchers use the router
       self->request(a, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
@@ -309,6 +321,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.strategies.set(strategies_actor{});
   st.topics.set(topics_actor{});
   st.tasks.set(tasks_actor{});
+  st.workflows.set(workflows_actor{});
   st.console_actor.set(mesh::console_actor{});
   st.supervisor = supervisor_actor{};
   st.gate.set(gate_actor{});

@@ -25,6 +25,7 @@
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/registry_validator.hpp"
+#include "actors/workflows/workflow_runner.hpp"
 #include "config/node_config.hpp"
 #include "node/plugin_api.hpp"
 
@@ -159,6 +160,35 @@ public:
   /// Re-reads the manifests folder (as SIGHUP does); a manifest that now
   /// fails keeps its last good version. Returns what changed.
   caf::expected<nlohmann::json> reload_manifests();
+
+  // -- workflows (seed 003) --------------------------------------------------
+
+  /// Runs workflow `name` with `input` (checked against its input_schema)
+  /// and waits for the end: the run as JSON (workflows/workflow_run.hpp:
+  /// "status", "steps", "output", ...). A run that fails is still a value;
+  /// errors: invalid_argument (input), not_found (no such workflow),
+  /// unavailable (no workflows folder, shutting down).
+  caf::expected<nlohmann::json> run_workflow(const std::string& name,
+                                             const nlohmann::json& input);
+
+  /// The same with the whole request: {"workflow": NAME | "definition":
+  /// {... as a file, e.g. workflow_builder::build()}, "input", "context",
+  /// "trace_id", "async"}. With "async": true it returns {"run_id", ...} at
+  /// once.
+  caf::expected<nlohmann::json> run_workflow(const nlohmann::json& request);
+
+  /// One run (under way or kept in the history), as JSON.
+  caf::expected<nlohmann::json> workflow_run(const std::string& run_id);
+
+  /// Cancels a run and returns it as it ended (after its compensation).
+  caf::expected<nlohmann::json> cancel_workflow_run(const std::string& run_id);
+
+  /// Re-reads the workflows folder (as SIGHUP does), keeping the last good
+  /// version of a workflow that now fails. Returns what changed.
+  caf::expected<nlohmann::json> reload_workflows();
+
+  /// The workflow runner (null without a workflows folder).
+  workflows_actor workflows() const;
 
   // -- lifecycle -------------------------------------------------------------
 

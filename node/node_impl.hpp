@@ -12,6 +12,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/console/console.hpp"
 #include "actors/actor_slot.hpp"
@@ -43,6 +45,7 @@ struct node::impl {
   actor_slot<strategies_actor> strategies;
   actor_slot<topics_actor> topics;
   actor_slot<tasks_actor> tasks; ///< empty without a jobs folder
+  actor_slot<workflows_actor> workflows; ///< empty without a workflows folder
   task_functions_ptr task_functions = std::make_shared<mesh::task_functions>();
   pipeline_memory_ptr pipeline = std::make_shared<pipeline_memory>();
   actor_slot<mesh::console_actor> console_actor;
@@ -61,6 +64,7 @@ struct node::impl {
 
   std::vector<caf::actor> actors() const {
     return {caf::actor_cast<caf::actor>(console_actor.get()),
+            caf::actor_cast<caf::actor>(workflows.get()),
             caf::actor_cast<caf::actor>(tasks.get()),
             caf::actor_cast<caf::actor>(topics.get()),
             caf::actor_cast<caf::actor>(strategies.get()),
@@ -74,6 +78,23 @@ struct node::impl {
 /// Before the node starts: a jobs folder that exists, a task store that
 /// opens (node_tasks.cpp).
 caf::error check_task_store(const node_config& cfg, const std::string& id);
+
+/// Asks one of the node's actors (from a scoped actor: they take requests
+/// from this node only) and waits for its JSON answer.
+template <class Handle, class... Ts>
+caf::expected<nlohmann::json> ask_and_wait(caf::actor_system& sys,
+                                           const Handle& dest, Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  caf::expected<nlohmann::json> result{nlohmann::json{}};
+  self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
+    .receive([&](nlohmann::json& r) { result = std::move(r); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// Before the node starts: a workflows folder that exists, a run store
+/// that opens (node_workflows.cpp).
+caf::error check_workflow_store(const node_config& cfg, const std::string& id);
 
 /// Before the node starts: the pipeline's policies and built-in hooks
 /// (an audit file that cannot be opened stops the start), and how a reload

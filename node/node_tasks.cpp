@@ -30,12 +30,7 @@ caf::expected<nlohmann::json> ask_tasks(caf::actor_system& sys,
                                         const std::string& id, Ts&&... xs) {
   if (!tasks)
     return no_tasks(id);
-  caf::scoped_actor self{sys};
-  caf::expected<nlohmann::json> result{nlohmann::json{}};
-  self->request(tasks, caf::infinite, std::forward<Ts>(xs)...)
-    .receive([&](nlohmann::json& r) { result = std::move(r); },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
+  return ask_and_wait(sys, tasks, std::forward<Ts>(xs)...);
 }
 
 } // namespace

@@ -70,5 +70,10 @@ MESH_ADD_ATOM(pause)
 MESH_ADD_ATOM(policies)
 MESH_ADD_ATOM(hooks)
 MESH_ADD_ATOM(breakers)
+MESH_ADD_ATOM(idempotent)
+// -- workflows ------------------------------------------------------------------
+MESH_ADD_ATOM(workflows)
+MESH_ADD_ATOM(runs)
+MESH_ADD_ATOM(cancel)
 
 #undef MESH_ADD_ATOM

@@ -49,108 +49,6 @@ std::string join(const std::vector<std::string>& xs) {
   return result;
 }
 
-// One JSON pointer token as written ("a~1b" -> "a/b").
-std::string unescape(std::string token) {
-  for (size_t i = 0; (i = token.find("~1", i)) != std::string::npos; ++i)
-    token.replace(i, 2, "/");
-  for (size_t i = 0; (i = token.find("~0", i)) != std::string::npos; ++i)
-    token.replace(i, 2, "~");
-  return token;
-}
-
-// The subschema that a document pointer lands in (following properties,
-// items and local $refs), or null. Only used to enrich messages.
-const nlohmann::json* schema_at(const std::string& pointer) {
-  const auto& root = job_schema_json();
-  auto deref = [&](const nlohmann::json* s) -> const nlohmann::json* {
-    if (s == nullptr || !s->is_object() || !s->contains("$ref"))
-      return s;
-    auto ref = s->at("$ref");
-    if (!ref.is_string() || ref.get<std::string>().rfind("#/", 0) != 0)
-      return nullptr;
-    try {
-      return &root.at(
-          nlohmann::json::json_pointer{ref.get<std::string>().substr(1)});
-    } catch (const std::exception&) {
-      return nullptr;
-    }
-  };
-  const nlohmann::json* s = &root;
-  size_t pos = 0;
-  while (s != nullptr && pos < pointer.size()) {
-    auto next = pointer.find('/', pos + 1);
-    auto token
-        = pointer.substr(pos + 1, next == std::string::npos ? std::string::npos
-                                                            : next - pos - 1);
-    pos = next == std::string::npos ? pointer.size() : next;
-    token = unescape(std::move(token));
-    s = deref(s);
-    if (s == nullptr)
-      break;
-    if (auto p = s->find("properties");
-        p != s->end() && p->is_object() && p->contains(token))
-      s = &p->at(token);
-    else if (auto it = s->find("items"); it != s->end() && it->is_object())
-      s = &*it;
-    else
-      s = nullptr;
-  }
-  return deref(s);
-}
-
-// valijson's words for three common mistakes say little: "Failed to match
-// against any enum values" (name the values), "Value type not permitted by
-// 'type' constraint" (name the type), and, as additionalProperties
-// false is compiled to {"not": {}}, "Target should not validate against
-// schema specified in 'not' constraint" plus a summary at the parent (say
-// which property is unknown and which are allowed).
-std::vector<schema_violation> explained(std::vector<schema_violation> vs) {
-  std::set<std::string> unknown_parents;
-  for (auto& v : vs) {
-    if (v.message.find("enum") != std::string::npos) {
-      const auto* s = schema_at(v.pointer);
-      if (s != nullptr && s->contains("enum") && s->at("enum").is_array()) {
-        std::vector<std::string> values;
-        for (const auto& x : s->at("enum"))
-          values.push_back(x.is_string() ? x.get<std::string>() : x.dump());
-        v.message += " (expected one of: " + join(values) + ")";
-      }
-      continue;
-    }
-    if (v.message.find("'type' constraint") != std::string::npos) {
-      const auto* s = schema_at(v.pointer);
-      if (s != nullptr && s->contains("type") && s->at("type").is_string())
-        v.message += " (expected " + s->at("type").get<std::string>() + ")";
-      continue;
-    }
-    auto slash = v.pointer.rfind('/');
-    if (v.message.find("'not' constraint") == std::string::npos
-        || slash == std::string::npos)
-      continue;
-    auto parent = v.pointer.substr(0, slash);
-    const auto* s = schema_at(parent);
-    auto extra = s == nullptr
-                     ? nlohmann::json()
-                     : s->value("additionalProperties", nlohmann::json());
-    if (extra != false || !s->contains("properties"))
-      continue;
-    std::vector<std::string> allowed;
-    for (const auto& [name, sub] : s->at("properties").items())
-      allowed.push_back(name);
-    auto name = unescape(v.pointer.substr(slash + 1));
-    v.message
-        = "unknown property '" + name + "' (allowed: " + join(allowed) + ")";
-    unknown_parents.insert(parent);
-  }
-  std::vector<schema_violation> result;
-  for (auto& v : vs)
-    if (unknown_parents.count(v.pointer) == 0
-        || v.message.find("additional properties") == std::string::npos)
-      result.push_back(std::move(v));
-  return result;
-}
-
-
 } // namespace
 
 std::variant<job_ptr, manifest_load_error>
@@ -164,7 +62,8 @@ parse_job(const nlohmann::json& doc, const std::string& file,
     add("", std::string{"a job must be a JSON object, not "} + doc.type_name());
     return err;
   }
-  for (auto& v : explained(job_schema().validate(doc)))
+  for (auto& v :
+       explain_violations(job_schema_json(), job_schema().validate(doc)))
     add(v.pointer, v.message);
   if (!err.problems.empty())
     return err; // the shape is wrong: the rules below would only repeat it

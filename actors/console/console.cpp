@@ -80,6 +80,7 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
   add_topic_commands(st.commands);
   add_task_commands(st.commands);
   add_pipeline_commands(st.commands);
+  add_workflow_commands(st.commands);
   st.clients = spawn_client_ingress(self->system(), st.cfg.node_id,
                                     st.cfg.router,
                                     caf::actor_cast<caf::actor>(self),

@@ -34,6 +34,7 @@
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
+#include "actors/workflows/workflow_runner.hpp"
 
 namespace mesh {
 
@@ -62,6 +63,7 @@ struct console_config {
   actor_slot<strategies_actor> strategies; ///< strategy_evaluator (may be empty)
   actor_slot<topics_actor> topics;   ///< topic_dispatcher (may be empty)
   actor_slot<tasks_actor> tasks;     ///< task_dispatcher (may be empty)
+  actor_slot<workflows_actor> workflows; ///< workflow_runner (may be empty)
   /// The node's supervisor: `status` shows each actor's health and
   /// restarts (a slot: it starts after the console; may stay empty).
   actor_slot<supervisor_actor> supervisor;

@@ -101,6 +101,7 @@ void add_strategy_commands(console_command_table& table);
 void add_topic_commands(console_command_table& table);
 void add_task_commands(console_command_table& table);
 void add_pipeline_commands(console_command_table& table);
+void add_workflow_commands(console_command_table& table);
 
 /// Reads a dispatch's directives (skip_hooks, timeout_ms, max_attempts,
 /// hedge "on"/"off"/"policy", dry_run, explain); false (and replies

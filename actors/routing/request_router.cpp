@@ -322,6 +322,11 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
         return refused_remote();
       return json_result(self->state.breakers_json());
     },
+    [self](atom::idempotent, const std::string& path) -> caf::result<int32_t> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return self->state.idempotency(path);
+    },
     [self](atom::heartbeat, const pb::TaskHeartbeat& hb) {
       // A handler here runs a task queued on a peer: pass its heartbeat on.
       if (!from_this_node(self) || !self->state.peers)

@@ -94,7 +94,10 @@ using router_actor = caf::typed_actor<
   caf::replies_to<atom::policies, std::string>::with<nlohmann::json>,
   caf::replies_to<atom::reload>::with<nlohmann::json>,
   caf::replies_to<atom::hooks>::with<nlohmann::json>,
-  caf::replies_to<atom::breakers>::with<nlohmann::json>>;
+  caf::replies_to<atom::breakers>::with<nlohmann::json>,
+  // Whether "ns/Service/Method" may run twice: 1 yes, 0 no, -1 no handler
+  // known here or on a peer (the workflow runner asks before a step).
+  caf::replies_to<atom::idempotent, std::string>::with<int32_t>>;
 
 /// What the pipeline keeps across router restarts and shares with the
 /// node: the policies in force, the hooks, the metrics hook's figures.

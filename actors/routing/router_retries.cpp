@@ -290,4 +290,18 @@ void router_state::peers_changed(peer_table_ptr table) {
   }
 }
 
+int32_t router_state::idempotency(const std::string& path) const {
+  auto key = parse_service_path(path);
+  if (!key)
+    return -1;
+  service_key_view view{key->ns, key->service, key->method};
+  if (const auto* local = table->find(view))
+    return local->idempotent ? 1 : 0;
+  if (const auto* serving = peers->serving(view))
+    for (const auto* peer : *serving)
+      if (auto flag = peer->method(view))
+        return *flag ? 1 : 0;
+  return -1;
+}
+
 } // namespace mesh::detail

@@ -197,6 +197,9 @@ struct router_state {
   nlohmann::json policies_json(const std::string& name,
                                request_problem& problem) const;
   nlohmann::json breakers_json() const;
+  /// 1: "ns/Service/Method" is idempotent here or on a peer serving it;
+  /// 0: it is not; -1: nobody known serves it.
+  int32_t idempotency(const std::string& path) const;
   nlohmann::json reload_policies();
 
   // -- router_remote.cpp -----------------------------------------------------

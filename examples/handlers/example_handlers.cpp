@@ -105,6 +105,16 @@ public:
     return orders_[id];
   }
 
+  // Undoes create (a workflow's compensation): the order stays, cancelled.
+  json cancel(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = orders_.find(id);
+    if (i == orders_.end())
+      throw handler_failure(status_code::not_found, "no order '" + id + "'");
+    i->second["status"] = "cancelled";
+    return i->second;
+  }
+
   json get(const std::string& id) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = orders_.find(id);
@@ -119,7 +129,8 @@ private:
   std::map<std::string, json> orders_;
 };
 
-// The actor form: state lives in the actor, so no locks are needed.
+// The actor form: state lives in the actor, so no locks are needed. One
+// actor serves Reserve and Release (a workflow's compensation of Reserve).
 caf::behavior stock_keeper(caf::event_based_actor* self) {
   auto stock = std::make_shared<std::map<std::string, int64_t>>(
     std::map<std::string, int64_t>{{"sku-1", 100}, {"sku-2", 5}});
@@ -135,6 +146,14 @@ caf::behavior stock_keeper(caf::event_based_actor* self) {
       if (i == stock->end())
         return mesh::make_error(status_code::not_found,
                                 "unknown sku '" + sku + "'");
+      if (req.ref().method() == "Release") {
+        if (qty <= 0)
+          return mesh::make_error(status_code::invalid_argument,
+                                  "cannot release " + std::to_string(qty));
+        i->second += qty;
+        return mesh::json_to_any({{"sku", sku}, {"released", qty},
+                                  {"remaining", i->second}});
+      }
       if (qty <= 0 || qty > i->second)
         return mesh::make_error(status_code::invalid_argument,
                                 "cannot reserve " + std::to_string(qty)
@@ -181,8 +200,14 @@ MESH_PLUGIN_ENTRY(registrar) {
                        return orders->get(require_string(in, "id"));
                      },
                      idempotent);
-  registrar.add_actor({"inventory", "StockService", "Reserve"},
-                      registrar.system().spawn(stock_keeper));
+  registrar.add_json({"orders", "OrderService", "CancelOrder"},
+                     [orders](const call_context&, const json& in) {
+                       return orders->cancel(require_string(in, "id"));
+                     },
+                     idempotent);
+  auto stock = registrar.system().spawn(stock_keeper);
+  registrar.add_actor({"inventory", "StockService", "Reserve"}, stock);
+  registrar.add_actor({"inventory", "StockService", "Release"}, stock);
   add_process_variants(registrar);
   add_order_dispatchers(registrar);
   // A task function (examples/jobs/audit-order.json): runs on worker

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -19,6 +20,14 @@ bool print_task_human(std::ostream& out, const std::string& command,
 /// The pipeline commands' part of print_human; false for another command.
 bool print_pipeline_human(std::ostream& out, const std::string& command,
                           const nlohmann::json& result);
+
+/// Prints the reply of a workflow command (meshctl_workflows.cpp), as JSON
+/// or for people, and returns meshctl's exit code; nullopt for another
+/// command or a failure printed the common way.
+std::optional<int> print_workflow_reply(std::ostream& out,
+                                        const nlohmann::json& command,
+                                        const nlohmann::json& reply,
+                                        bool as_json);
 
 /// Prints a dispatch's explanation (meshctl dispatch --explain).
 void print_explain(std::ostream& out, const nlohmann::json& explain);

@@ -3,8 +3,9 @@
 //   meshctl [--node HOST:PORT] [--token T] [--json] [--timeout-ms N] COMMAND ...
 //
 // Exit codes: 0 ok; 1 the node answered with a non-ok status (its name is
-// printed); 2 bad usage; 3 the node could not be reached or did not answer;
-// 4 the console refused the token (permission_denied).
+// printed), or `workflow run` ended other than success; 2 bad usage; 3 the
+// node could not be reached or did not answer; 4 the console refused the
+// token (permission_denied).
 
 #include <atomic>
 #include <chrono>
@@ -276,6 +277,7 @@ int main(int argc, char** argv) {
   add_topic_commands(app, o);
   mesh::meshctl::add_task_commands(app, o);
   mesh::meshctl::add_pipeline_commands(app, o);
+  mesh::meshctl::add_workflow_commands(app, o);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -303,6 +305,10 @@ int main(int argc, char** argv) {
   // The explanation comes with every dispatch; shown when asked for.
   if (!o.explain && !o.dry_run)
     reply->erase("explain");
+  // Workflow commands print and choose their exit code themselves.
+  if (auto code = mesh::print_workflow_reply(std::cout, o.command, *reply,
+                                             o.json))
+    return *code;
   if (o.json)
     std::cout << mesh::dump_json(*reply, 2) << "\n";
   else if (ok)

@@ -54,6 +54,9 @@ void add_task_commands(CLI::App& app, options& o);
 /// policies, hooks, breakers (meshctl_pipeline.cpp).
 void add_pipeline_commands(CLI::App& app, options& o);
 
+/// workflows, workflow, runs, run (meshctl_workflows.cpp).
+void add_workflow_commands(CLI::App& app, options& o);
+
 /// dispatch's --explain, --dry-run, --hedge, --max-attempts, --skip-hooks,
 /// --request-timeout-ms; set_directives puts them in the command.
 void add_directive_flags(CLI::App& sub, options& o);

@@ -57,6 +57,7 @@ router_actor::behavior_type fake_router(router_actor::pointer,
     [](atom::reload) { return json::object(); },
     [](atom::hooks) { return json::object(); },
     [](atom::breakers) { return json::array(); },
+    [](atom::idempotent, std::string&) { return int32_t{0}; },
   };
 }
 

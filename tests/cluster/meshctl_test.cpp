@@ -41,7 +41,7 @@ CAF_TEST(status and handlers describe the node) {
   CAF_CHECK_EQUAL(status["result"]["listen"], node.listen());
   // The example plug-in: 6 handlers of its own, 6 process variants, and
   // the test plug-in's 5.
-  CAF_CHECK_EQUAL(status["result"]["handlers"], 17);
+  CAF_CHECK_EQUAL(status["result"]["handlers"], 19);
   auto handlers = meshctl_json(node.console(), {"handlers"});
   bool found = false;
   for (const auto& h : handlers["result"])

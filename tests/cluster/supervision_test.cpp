@@ -92,9 +92,9 @@ void check_serving(const node_process& a, const node_process& b) {
                                             "--args", R"({"user_id":"u-1"})"});
   CAF_CHECK_EQUAL(process["status"], "ok");
   CAF_CHECK_EQUAL(process["variant"], "email");
-  // The example plug-in's twelve handlers, all of them, after any restart.
+  // The example plug-in's fourteen handlers, all of them, after any restart.
   auto handlers = meshctl_json(a.console(), {"handlers"})["result"];
-  CAF_CHECK_EQUAL(handlers.size(), 12u);
+  CAF_CHECK_EQUAL(handlers.size(), 14u);
   // The publish reaches a's dispatcher and b's, exactly once each.
   auto before_a = meshctl_json(a.console(), {"records", "rec-a"})["result"].size();
   auto before_b = meshctl_json(b.console(), {"records", "rec-b"})["result"].size();
