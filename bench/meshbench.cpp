@@ -21,6 +21,7 @@
 
 #include "bench/scenarios.hpp"
 #include "bench/task_bench.hpp"
+#include "bench/workflow_bench.hpp"
 #include "config/node_config.hpp"
 #include "protocol/status.hpp"
 
@@ -122,7 +123,8 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(size_t{1}, size_t{20}));
   app.add_option("--scenarios", o.scenarios,
-                 "subset, e.g. local,remote; tasks: the durable-task scenario")
+                 "subset, e.g. local,remote; tasks: the durable-task scenario; "
+                 "workflows: the workflow scenario")
     ->delimiter(',');
   app.add_option("--policy", o.policy, "CAF scheduler policy")
     ->capture_default_str();
@@ -136,6 +138,11 @@ int main(int argc, char** argv) {
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")
     ->capture_default_str()
     ->check(CLI::Range(size_t{1000}, size_t{1000000}));
+  size_t workflow_runs = 2000;
+  app.add_option("--workflow-runs", workflow_runs,
+                 "async runs of the workflow scenario's 3-step workflow")
+    ->capture_default_str()
+    ->check(CLI::Range(size_t{100}, size_t{1000000}));
   CLI11_PARSE(app, argc, argv);
   if (o.threads == 0) // what meshnode's default picks for the same mask
     o.threads = o.pin ? 1 : mesh::usable_cpus();
@@ -226,6 +233,14 @@ int main(int argc, char** argv) {
            != o.scenarios.end()) {
     report["tasks"] = mesh::bench::run_task_bench(env, task_count);
     for (const auto& r : report["tasks"].value("runs", json::array()))
+      failures += r.contains("error") ? 1 : 0;
+  }
+  // Workflows: their own table (per-step overhead, runs per second).
+  if (o.scenarios.empty()
+      || std::find(o.scenarios.begin(), o.scenarios.end(), "workflows")
+           != o.scenarios.end()) {
+    report["workflows"] = mesh::bench::run_workflow_bench(env, workflow_runs);
+    for (const auto& r : report["workflows"].value("runs", json::array()))
       failures += r.contains("error") ? 1 : 0;
   }
   if (!o.json_path.empty())

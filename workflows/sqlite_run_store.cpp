@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "tasks/task_json.hpp" // dump_lenient
@@ -20,7 +22,10 @@ namespace mesh {
 
 namespace {
 
-// The columns besides `doc` are copies of its fields, for the indexes.
+// The columns besides `doc` and `definition` are copies of the record's
+// fields, for the indexes. The definition (which never changes during a
+// run) is written once, with the first save; every later save rewrites
+// only the rest of the record.
 constexpr const char* schema_sql = R"(
 CREATE TABLE IF NOT EXISTS workflow_runs(
   id TEXT PRIMARY KEY,
@@ -28,11 +33,14 @@ CREATE TABLE IF NOT EXISTS workflow_runs(
   status TEXT NOT NULL,
   started_ms INTEGER NOT NULL,
   completed_ms INTEGER NOT NULL,
+  definition TEXT NOT NULL,
   doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS workflow_runs_by_status
   ON workflow_runs(status, started_ms);
 CREATE INDEX IF NOT EXISTS workflow_runs_by_workflow
   ON workflow_runs(workflow, started_ms);
+CREATE INDEX IF NOT EXISTS workflow_runs_by_end
+  ON workflow_runs(completed_ms);
 )";
 
 // Newest first; the id breaks ties so that the order is stable.
@@ -106,18 +114,22 @@ public:
          "set synchronous");
     create_schema();
     save_ = prepare("INSERT OR REPLACE INTO workflow_runs(id, workflow, "
-                    "status, started_ms, completed_ms, doc) "
-                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    find_ = prepare("SELECT id, doc FROM workflow_runs WHERE id = ?1");
-    unfinished_ = prepare("SELECT id, doc FROM workflow_runs WHERE status = "
-                          "'running' ORDER BY started_ms, id");
-    list_all_ = prepare("SELECT id, doc FROM workflow_runs" MESH_RUNS_NEWEST);
-    list_workflow_ = prepare("SELECT id, doc FROM workflow_runs "
+                    "status, started_ms, completed_ms, doc, definition) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    update_ = prepare("UPDATE workflow_runs SET status = ?3, "
+                      "completed_ms = ?5, doc = ?6 WHERE id = ?1");
+    find_ = prepare("SELECT id, doc, definition FROM workflow_runs "
+                    "WHERE id = ?1");
+    unfinished_ = prepare("SELECT id, doc, definition FROM workflow_runs "
+                          "WHERE status = 'running' ORDER BY started_ms, id");
+    list_all_ = prepare("SELECT id, doc, definition FROM workflow_runs"
+                        MESH_RUNS_NEWEST);
+    list_workflow_ = prepare("SELECT id, doc, definition FROM workflow_runs "
                              "WHERE workflow = ?2" MESH_RUNS_NEWEST);
-    list_status_ = prepare("SELECT id, doc FROM workflow_runs "
+    list_status_ = prepare("SELECT id, doc, definition FROM workflow_runs "
                            "WHERE status = ?3" MESH_RUNS_NEWEST);
     list_both_
-        = prepare("SELECT id, doc FROM workflow_runs "
+        = prepare("SELECT id, doc, definition FROM workflow_runs "
                   "WHERE workflow = ?2 AND status = ?3" MESH_RUNS_NEWEST);
     // The newest finished runs are the ones that finished last.
     trim_ = prepare(
@@ -127,17 +139,41 @@ public:
   }
 
   void save(const run_record& run) override {
-    auto* s = save_.get();
-    auto doc = dump_lenient(to_json(run));
-    resetter r{s};
-    bind(s, 1, run.id);
-    bind(s, 2, run.workflow);
-    bind(s, 3, to_string(run.status));
-    bind(s, 4, run.started_ms);
-    bind(s, 5, run.completed_ms);
-    bind(s, 6, doc);
-    if (sqlite3_step(s) != SQLITE_DONE)
-      fail("write run " + run.id);
+    auto full = to_json(run);
+    full.erase("definition");
+    auto doc = dump_lenient(full);
+    // A run this store wrote before: the rest of the record only.
+    bool known = written_.count(run.id) > 0;
+    if (known) {
+      auto* s = update_.get();
+      resetter r{s};
+      bind(s, 1, run.id);
+      bind(s, 3, to_string(run.status));
+      bind(s, 5, run.completed_ms);
+      bind(s, 6, doc);
+      if (sqlite3_step(s) != SQLITE_DONE)
+        fail("write run " + run.id);
+      known = sqlite3_changes(db()) > 0; // trimmed meanwhile: insert it
+    }
+    if (!known) {
+      auto definition = dump_lenient(run.definition);
+      auto* s = save_.get();
+      resetter r{s};
+      bind(s, 1, run.id);
+      bind(s, 2, run.workflow);
+      bind(s, 3, to_string(run.status));
+      bind(s, 4, run.started_ms);
+      bind(s, 5, run.completed_ms);
+      bind(s, 6, doc);
+      bind(s, 7, definition);
+      if (sqlite3_step(s) != SQLITE_DONE)
+        fail("write run " + run.id);
+    }
+    // Runs under way only: the set stays as small as the runs in flight.
+    if (run.finished())
+      written_.erase(run.id);
+    else
+      written_.insert(run.id);
   }
 
   std::vector<run_record> load_unfinished() override {
@@ -258,10 +294,13 @@ private:
     check(sqlite3_bind_int64(s, i, x), "bind parameter");
   }
 
-  // The run in the current row (id, doc), or none with `why` set.
+  // The run in the current row (id, doc, definition), or none with `why`
+  // set.
   static std::optional<run_record> parse(sqlite3_stmt* s, std::string& why) {
     try {
-      return run_from_json(nlohmann::json::parse(column_text(s, 1)));
+      auto doc = nlohmann::json::parse(column_text(s, 1));
+      doc["definition"] = nlohmann::json::parse(column_text(s, 2));
+      return run_from_json(doc);
     } catch (const nlohmann::json::exception& e) {
       why = std::string{"bad document: "} + e.what();
     } catch (const std::invalid_argument& e) {
@@ -296,7 +335,8 @@ private:
   // Destroyed last: the statements are finalized first, then db_ closes the
   // database (checkpointing the WAL when it is the last connection).
   std::unique_ptr<sqlite3, db_closer> db_;
-  stmt_ptr save_, find_, unfinished_;
+  stmt_ptr save_, update_, find_, unfinished_;
+  std::set<std::string> written_; ///< runs under way this store has written
   stmt_ptr list_all_, list_workflow_, list_status_, list_both_, trim_;
 };
 

@@ -177,7 +177,10 @@ void workflow_runner_state::dispatch_step(active_run& run, size_t step,
       auto cached = idempotent_cache.find(def.target);
       if (cached != idempotent_cache.end() && cached->second.second > now_ms()) {
         st.idempotent = cached->second.first;
-        persist(run); // the step is in flight from here on
+        // In flight from here on: written down first unless it may run
+        // twice (then a crash runs it again either way).
+        if (!st.idempotent)
+          persist(run);
         send_call(id, step, attempt, def.target, std::move(params), deadline);
         return;
       }
@@ -201,7 +204,8 @@ void workflow_runner_state::dispatch_step(active_run& run, size_t step,
             // Unknown (-1: nobody serves it yet) keeps what was known.
             if (flag >= 0)
               run->rec.steps[step].idempotent = flag == 1;
-            persist(*run);
+            if (!run->rec.steps[step].idempotent)
+              persist(*run);
             send_call(id, step, attempt, target, std::move(params), deadline);
           },
           failed("the router"));
