@@ -1,9 +1,10 @@
 #pragma once
 
-// Where workflow runs live durably: one row per run holding its whole
-// record (workflow_run.hpp), replaced on every change (a step started, a
-// step's result, the end), in one SQLite transaction each. The node keeps
-// it in the same file as its tasks (a table of its own), WAL journal.
+// Where workflow runs live durably: one row per run holding its record
+// (workflow_run.hpp), rewritten on every save in one SQLite transaction;
+// the definition, which never changes during a run, is written with the
+// first save only. The node keeps it in the same file as its tasks (a
+// table of its own), WAL journal.
 //
 // Every function throws store_error (tasks/task_store.hpp) with a message
 // naming the file and the operation when the database fails.

@@ -183,8 +183,12 @@ std::vector<size_t> compensation_order(const workflow_definition& def,
     auto k = *i;
     if (k >= def.steps.size() || k >= run.steps.size() || taken[k])
       continue;
+    // A compensation that ended (and failed: the step is not
+    // `compensated`) is not tried again, after a restart either.
+    const auto& comp = run.steps[k].compensation;
+    bool tried = comp.has_value() && comp->completed_ms > 0;
     if (run.steps[k].status == step_status::success
-        && def.steps[k].compensate.has_value()) {
+        && def.steps[k].compensate.has_value() && !tried) {
       order.push_back(k);
       taken[k] = true;
     }

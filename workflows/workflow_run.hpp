@@ -134,8 +134,8 @@ bool run_settled(const workflow_definition& def, const run_record& run,
 run_status settled_status(const workflow_definition& def,
                           const run_record& run);
 
-/// The steps to compensate, in order: succeeded steps with a `compensate`,
-/// latest completion first.
+/// The steps to compensate, in order: succeeded steps with a `compensate`
+/// whose compensation has not ended yet, latest completion first.
 std::vector<size_t> compensation_order(const workflow_definition& def,
                                        const run_record& run);
 

@@ -90,7 +90,11 @@ std::string workflow_runner_state::start_run(workflow_ptr def,
   run.depth = depth;
   ++counters.started;
   auto& stored = runs.insert_or_assign(id, std::move(run)).first->second;
-  persist(stored);
+  if (!persist(stored)) {
+    // A run that is not written down would not survive a crash: refused.
+    runs.erase(id);
+    return {};
+  }
   log->info("workflow {} run {} started (trace {})", stored.rec.workflow, id,
             stored.rec.trace_id);
   arm_tick();
@@ -109,14 +113,14 @@ void workflow_runner_state::advance(const std::string& id) {
     if (!any_running(run->rec) && !run->compensation_in_flight) {
       if (run->to_compensate.empty())
         finish(*run, run->rec.ending);
-      else
+      else if (!draining) // the next start compensates
         compensate_next(*run);
     }
     return;
   }
-  if (draining)
-    return; // resumed at the next start
-  for (bool again = true; again;) {
+  // Shutting down: nothing new starts (the next start resumes the run),
+  // but a run whose last step has just ended still ends.
+  for (bool again = !draining; again;) {
     again = false;
     if (!skip_unreachable(*run->def, run->rec).empty())
       persist(*run);
@@ -231,14 +235,16 @@ void workflow_runner_state::finish(active_run& run, run_status status) {
     child_finished(ended);
 }
 
-void workflow_runner_state::persist(const active_run& run) {
+bool workflow_runner_state::persist(const active_run& run) {
   if (!store)
-    return;
+    return true;
   try {
     store->save(run.rec);
+    return true;
   } catch (const std::exception& e) {
     ++counters.store_failures;
     log->error("workflow run {}: {}", run.rec.id, e.what());
+    return false;
   }
 }
 
@@ -280,10 +286,15 @@ void workflow_runner_state::resume_all() {
   std::vector<std::string> ids;
   for (auto& rec : recs) {
     auto parsed = parse_workflow(rec.definition, "run " + rec.id);
-    if (auto* err = std::get_if<manifest_load_error>(&parsed)) {
+    std::string why;
+    if (auto* err = std::get_if<manifest_load_error>(&parsed))
+      why = "its definition no longer checks: " + err->to_string();
+    else if (std::get<workflow_ptr>(parsed)->steps.size() != rec.steps.size())
+      why = "its record does not match its definition (damaged)";
+    if (!why.empty()) {
+      // One damaged run must not keep the others (or the runner) down.
       rec.status = run_status::failed;
-      rec.error = "cannot resume: its definition no longer checks: "
-                  + err->to_string();
+      rec.error = "cannot resume: " + why;
       rec.completed_ms = now_ms();
       try {
         store->save(rec);
@@ -302,8 +313,10 @@ void workflow_runner_state::resume_all() {
       if (st.status != step_status::running
           || run.def->steps[i].kind == step_kind::workflow)
         continue;
-      // In flight at the crash: it may or may not have run.
-      if (st.idempotent) {
+      // In flight at the crash: it may or may not have run (unless it was
+      // still waiting to learn whether it may run twice).
+      if (st.idempotent || st.detail.contains("asking")) {
+        st.detail.erase("asking");
         st.status = step_status::pending;
       } else {
         st.status = step_status::failed;

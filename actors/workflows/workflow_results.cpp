@@ -32,6 +32,12 @@ void workflow_runner_state::step_answered(const std::string& run_id,
     return;
   }
   auto& st = run->rec.steps[step];
+  if (draining && out.node.empty() && out.code != status_code::ok) {
+    // The node is stopping under it (the router drains): no handler said
+    // so. Not recorded: the next start treats the step as in flight.
+    ++counters.late_answers;
+    return;
+  }
   auto now = now_ms();
   st.node = std::move(out.node);
   if (out.code == status_code::ok) {
@@ -114,8 +120,15 @@ void workflow_runner_state::start_child(active_run& run, size_t step,
   st.detail["run"] = id;
   persist(run); // the parent knows its child before the child exists
   auto parent_id = run.rec.id;
-  start_run(child_def, std::move(input), run.rec.context, run.rec.trace_id,
-            run.depth + 1, parent_id, def.id, id);
+  auto attempt = st.attempts;
+  if (start_run(child_def, std::move(input), run.rec.context,
+                run.rec.trace_id, run.depth + 1, parent_id, def.id, id)
+        .empty()) {
+    step_answered(parent_id, step, attempt,
+                  {status_code::unavailable, nullptr,
+                   "the run store cannot write the sub-workflow's run", {}});
+    return;
+  }
   advance(id);
 }
 
@@ -157,6 +170,8 @@ void workflow_runner_state::compensate_next(active_run& run) {
     if (run == nullptr)
       return;
     auto& st = run->rec.steps[step];
+    if (draining && out.node.empty() && out.code != status_code::ok)
+      return; // stopping under it: the next start compensates again
     auto& c = *st.compensation;
     c.status = to_string(out.code);
     c.output = std::move(out.output);

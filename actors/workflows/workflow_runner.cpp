@@ -76,6 +76,10 @@ caf::result<nlohmann::json> run_request(runner_actor self,
   auto id = st.start_run(def, std::move(input), std::move(context),
                          trace != req.end() ? trace->get<std::string>() : "",
                          0);
+  if (id.empty())
+    return make_error(status_code::unavailable,
+                      "the run store of node " + st.cfg.node_id
+                        + " cannot write the run (see its log)");
   if (async != req.end() && async->get<bool>()) {
     auto trace_id = st.find_run(id)->rec.trace_id;
     st.advance(id);
@@ -265,7 +269,18 @@ workflows_actor::behavior_type runner_behavior(runner_actor self,
         return refused_remote();
       // Runs under way stay `running` in the store: the next start resumes
       // them. Nothing new starts from here on.
-      self->state.draining = true;
+      auto& st = self->state;
+      st.draining = true;
+      // Whoever waits for a run gets an answer now; the run itself stays
+      // `running` in the store and resumes at the next start.
+      for (auto& [id, run] : st.runs) {
+        for (auto& waiter : run.waiters)
+          waiter.deliver(make_error(status_code::unavailable,
+                                    "node " + st.cfg.node_id
+                                      + " is shutting down; workflow run "
+                                      + id + " resumes at its next start"));
+        run.waiters.clear();
+      }
       return caf::ok_atom::value;
     },
     [self, local](atom::stats) -> caf::result<nlohmann::json> {

@@ -5,9 +5,15 @@
 // order (at most max_parallel at once per run), each step is a request
 // through the dispatch pipeline (a `call` through the router, so policies,
 // hooks, retries and hedging apply, and it runs wherever its handler is),
-// `${...}` references are resolved as the step starts, and every change of
-// a run (a step started, a step's result, the end) is written to the run
-// store before anything depends on it.
+// `${...}` references are resolved as the step starts, and a run's start,
+// each step's start (unless its handler is idempotent), each step's result
+// and the end are written to the run store before anything depends on
+// them. A run the store cannot write is refused; a later failed write is
+// logged and counted (`store_failures`).
+//
+// Shutdown (atom::drain). Nothing new starts; callers waiting for a run
+// get `unavailable`; failures that no handler reported (the node stopping
+// under a step) are not recorded, so the next start resumes the run.
 //
 // Failure. A step that fails is retried by its `retry`; then under `stop`
 // nothing more starts, the running steps are awaited, and the `compensate`

@@ -95,7 +95,8 @@ struct workflow_runner_state {
 
   // -- workflow_engine.cpp ---------------------------------------------------
 
-  /// Starts a run of `def` (input already checked); returns its id.
+  /// Starts a run of `def` (input already checked); returns its id, or
+  /// "" when the store cannot write it.
   std::string start_run(workflow_ptr def, nlohmann::json input,
                         nlohmann::json context, std::string trace_id,
                         size_t depth, std::string parent_run = {},
@@ -106,8 +107,8 @@ struct workflow_runner_state {
   /// `stop`) and the end with `status`.
   void stop_run(active_run& run, run_status status, const std::string& why);
   /// Writes the run; a store failure is logged and counted (the run goes on
-  /// in memory).
-  void persist(const active_run& run);
+  /// in memory) and the result is false.
+  bool persist(const active_run& run);
   /// Resumes the unfinished runs of the store (at start).
   void resume_all();
   /// Deadlines and retries that are due.

@@ -191,6 +191,9 @@ void workflow_runner_state::dispatch_step(active_run& run, size_t step,
         answered({status_code::unavailable, nullptr, "no router", {}});
         return;
       }
+      // Not sent yet: should the run be written meanwhile (another step
+      // ends) and the node crash, the step is pending, not in flight.
+      st.detail["asking"] = true;
       self->request(router, wait, atom::idempotent_v, def.target)
         .then(
           [this, id, step, attempt, deadline, target = def.target,
@@ -201,10 +204,12 @@ void workflow_runner_state::dispatch_step(active_run& run, size_t step,
             if (run == nullptr || run->rec.steps[step].attempts != attempt
                 || run->rec.steps[step].status != step_status::running)
               return;
+            auto& st = run->rec.steps[step];
+            st.detail.erase("asking");
             // Unknown (-1: nobody serves it yet) keeps what was known.
             if (flag >= 0)
-              run->rec.steps[step].idempotent = flag == 1;
-            if (!run->rec.steps[step].idempotent)
+              st.idempotent = flag == 1;
+            if (!st.idempotent)
               persist(*run);
             send_call(id, step, attempt, target, std::move(params), deadline);
           },

@@ -349,7 +349,10 @@ std::optional<int> print_workflow_reply(std::ostream& out,
       && cmd != "workflow_run" && cmd != "runs" && cmd != "run")
     return std::nullopt;
   constexpr int exit_failed = 1; // meshctl_main.cpp's exit_status
-  bool ok = reply.value("ok", false);
+  if (!reply.is_object())
+    return std::nullopt; // printed as it came, by every command's path
+  auto okay = reply.find("ok");
+  bool ok = okay != reply.end() && okay->is_boolean() && okay->get<bool>();
   // A reload with failures lists them by file; other failures print (and
   // exit) as every command's do.
   if (!ok

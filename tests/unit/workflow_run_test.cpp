@@ -282,6 +282,12 @@ CAF_TEST(compensation runs backwards over succeeded steps with a compensate) {
   // A step already compensated is not undone twice.
   run.steps[0].status = step_status::compensated;
   CAF_CHECK_EQUAL(compensation_order(def, run), (indexes{1, 2}));
+  // One whose compensation ended (and failed) is not tried again, after a
+  // restart either; one whose compensation was still running is.
+  run.steps[1].compensation = compensation_result{};
+  run.steps[1].compensation->completed_ms = 42;
+  run.steps[2].compensation = compensation_result{};
+  CAF_CHECK_EQUAL(compensation_order(def, run), (indexes{2}));
   auto none = start(def);
   CAF_CHECK(compensation_order(def, none).empty());
 }

@@ -1,0 +1,78 @@
+#define CAF_SUITE actors.workflow_shutdown
+
+// The workflow runner while its node shuts down (atom::drain): callers get
+// an answer, nothing new starts, and a failure that no handler reported
+// (the node stopping under a step) is not recorded, so that the next start
+// resumes the run instead of failing or compensating it.
+
+#include "workflow_fixture.hpp"
+
+using namespace mesh;
+using namespace mesh::test;
+
+namespace {
+
+json two_steps() {
+  return {{"name", "pair"},
+          {"mode", "sequential"},
+          {"steps",
+           {call_step("a", "p/P/a", json::object(),
+                      {{"compensate", {{"call", "u/Undo/a"}}}}),
+            call_step("b", "p/P/b")}}};
+}
+
+caf::error drain(workflow_fixture& f) {
+  auto handle = f.self->request(f.wf, caf::infinite, atom::drain_v);
+  f.run();
+  caf::error result;
+  handle.receive([](caf::ok_atom) {}, [&](caf::error& e) { result = e; });
+  return result;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(workflow_shutdown_tests, workflow_fixture)
+
+CAF_TEST(a drain answers the callers and keeps the run for the next start) {
+  add_workflow(two_steps());
+  start();
+  auto waiting = post_run({{"workflow", "pair"}});
+  answer("p/P/a", {{"id", 1}});
+  CAF_REQUIRE_EQUAL(log->in_flight_paths(), std::vector<std::string>{"p/P/b"});
+  CAF_CHECK(!drain(*this));
+  // The caller waiting for the run is answered at once, in Mesh's words.
+  CAF_REQUIRE(waiting->error.has_value());
+  CAF_CHECK_EQUAL(to_status_code(*waiting->error), status_code::unavailable);
+  MESH_CHECK_MSG(contains(error_text(*waiting->error), "shutting down"),
+                 error_text(*waiting->error));
+  // The router stops under b: no handler said so, nothing is recorded.
+  reply(log->pending("p/P/b"),
+        fake_reply::no_node(status_code::unavailable, "the node is stopping"));
+  auto doc = show(str(ask<json>(wf, atom::runs_v, json::object())["runs"][0],
+                      "id"));
+  CAF_CHECK_EQUAL(str(doc, "status"), "running");
+  CAF_CHECK_EQUAL(str(step_of(doc, "b"), "status"), "running");
+  // Nothing was compensated either.
+  CAF_CHECK(log->of("u/Undo/a").empty());
+}
+
+CAF_TEST(a drained run resumes at the next start without running a again) {
+  add_workflow(two_steps());
+  log->idempotent["p/P/b"] = 1;
+  start();
+  auto waiting = post_run({{"workflow", "pair"}});
+  CAF_CHECK(!waiting->done());
+  answer("p/P/a", {{"id", 1}});
+  CAF_CHECK(!drain(*this));
+  reply(log->pending("p/P/b"),
+        fake_reply::no_node(status_code::unavailable, "the node is stopping"));
+  auto id = str(ask<json>(wf, atom::runs_v, json::object())["runs"][0], "id");
+  restart();
+  // b is idempotent: sent again; a is not called again.
+  answer("p/P/b", {{"done", true}});
+  CAF_CHECK_EQUAL(status_of(id), "success");
+  CAF_CHECK_EQUAL(log->of("p/P/a").size(), 1u);
+  CAF_CHECK_EQUAL(log->of("p/P/b").size(), 2u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
