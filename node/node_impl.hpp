@@ -92,6 +92,13 @@ caf::expected<nlohmann::json> ask_and_wait(caf::actor_system& sys,
   return result;
 }
 
+/// Before the node starts: `folder` (the `what` folder: "jobs") exists,
+/// and `open` opens its store at `path` (its folder created first; what it
+/// throws is the error).
+caf::error check_folder_and_store(const std::string& folder, const char* what,
+                                  const std::string& path,
+                                  const std::function<void(const std::string&)>& open);
+
 /// Before the node starts: a workflows folder that exists, a run store
 /// that opens (node_workflows.cpp).
 caf::error check_workflow_store(const node_config& cfg, const std::string& id);

@@ -35,24 +35,34 @@ caf::expected<nlohmann::json> ask_tasks(caf::actor_system& sys,
 
 } // namespace
 
-caf::error check_task_store(const node_config& cfg, const std::string& id) {
-  if (cfg.tasks.jobs_dir.empty())
-    return caf::none;
+caf::error check_folder_and_store(
+  const std::string& folder, const char* what, const std::string& path,
+  const std::function<void(const std::string&)>& open) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(cfg.tasks.jobs_dir, ec))
+  if (!std::filesystem::is_directory(folder, ec))
     return make_error(status_code::invalid_argument,
-                      "the jobs folder " + cfg.tasks.jobs_dir
+                      std::string{"the "} + what + " folder " + folder
                         + " does not exist or is not a folder");
   try {
-    auto path = task_store_path(cfg, id);
     auto dir = std::filesystem::path(path).parent_path();
     if (!dir.empty())
       std::filesystem::create_directories(dir, ec);
-    open_sqlite_task_store(path, sync_mode_of(cfg.tasks.synchronous));
+    open(path);
   } catch (const std::exception& e) {
     return make_error(status_code::unavailable, e.what());
   }
   return caf::none;
+}
+
+caf::error check_task_store(const node_config& cfg, const std::string& id) {
+  if (cfg.tasks.jobs_dir.empty())
+    return caf::none;
+  auto sync = sync_mode_of(cfg.tasks.synchronous);
+  return check_folder_and_store(cfg.tasks.jobs_dir, "jobs",
+                                task_store_path(cfg, id),
+                                [sync](const std::string& path) {
+                                  open_sqlite_task_store(path, sync);
+                                });
 }
 
 dispatcher_spec node::emit_dispatcher(const dispatcher_decl& decl) {

@@ -1,8 +1,6 @@
 // mesh::node's workflows: the checks made at start and the blocking calls
 // for code outside the actor world.
 
-#include <filesystem>
-
 #include "actors/node_actors.hpp"
 #include "node/node_impl.hpp"
 #include "protocol/type_ids.hpp"
@@ -23,21 +21,12 @@ caf::error no_workflows(const std::string& id) {
 caf::error check_workflow_store(const node_config& cfg, const std::string& id) {
   if (cfg.workflows.dir.empty())
     return caf::none;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(cfg.workflows.dir, ec))
-    return make_error(status_code::invalid_argument,
-                      "the workflows folder " + cfg.workflows.dir
-                        + " does not exist or is not a folder");
-  try {
-    auto path = task_store_path(cfg, id);
-    auto dir = std::filesystem::path(path).parent_path();
-    if (!dir.empty())
-      std::filesystem::create_directories(dir, ec);
-    open_sqlite_run_store(path, sync_mode_of(cfg.workflows.synchronous));
-  } catch (const std::exception& e) {
-    return make_error(status_code::unavailable, e.what());
-  }
-  return caf::none;
+  auto sync = sync_mode_of(cfg.workflows.synchronous);
+  return check_folder_and_store(cfg.workflows.dir, "workflows",
+                                task_store_path(cfg, id),
+                                [sync](const std::string& path) {
+                                  open_sqlite_run_store(path, sync);
+                                });
 }
 
 caf::expected<nlohmann::json> node::run_workflow(const std::string& name,

@@ -2,6 +2,7 @@
 // never block the writer, and a commit is one append + fsync of the log),
 // every statement prepared once and reused for the store's lifetime.
 
+#include "tasks/sqlite_util.hpp"
 #include "tasks/task_json.hpp"
 #include "tasks/task_store.hpp"
 
@@ -44,40 +45,7 @@ CREATE TABLE IF NOT EXISTS paused_jobs(job TEXT PRIMARY KEY);
   "SELECT id, job, dataset, cursor, \"partition\", payload, state, "           \
   "attempts, created_ms, due_ms, history FROM tasks "
 
-struct db_closer {
-  void operator()(sqlite3* db) const {
-    sqlite3_close_v2(db);
-  }
-};
-
-struct stmt_finalizer {
-  void operator()(sqlite3_stmt* s) const {
-    sqlite3_finalize(s);
-  }
-};
-
-using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
-
-// Resets a statement when leaving the scope, also on an exception: a
-// statement left mid-way would keep its read transaction open.
-class resetter {
-public:
-  explicit resetter(sqlite3_stmt* s) : s_(s) {}
-  ~resetter() {
-    sqlite3_reset(s_);
-  }
-  resetter(const resetter&) = delete;
-  resetter& operator=(const resetter&) = delete;
-
-private:
-  sqlite3_stmt* s_;
-};
-
-std::string column_text(sqlite3_stmt* s, int col) {
-  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
-  return p != nullptr ? std::string(p, sqlite3_column_bytes(s, col))
-                      : std::string{};
-}
+using namespace sqlite; // handles, resetter, column_text
 
 class sqlite_task_store final : public task_store {
 public:
@@ -386,7 +354,7 @@ private:
   std::string path_;
   // Destroyed last: the statements are finalized first, then db_ closes the
   // database (checkpointing the WAL when it is the last connection).
-  std::unique_ptr<sqlite3, db_closer> db_;
+  db_ptr db_;
   stmt_ptr begin_, commit_, rollback_;
   stmt_ptr put_task_, put_cursor_, delete_task_, pause_, resume_;
   stmt_ptr load_open_, load_cursors_, load_paused_, count_done_;

@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "tasks/sqlite_util.hpp"
 #include "tasks/task_json.hpp" // dump_lenient
 #include "telemetry/log.hpp"
 
@@ -46,42 +47,7 @@ CREATE INDEX IF NOT EXISTS workflow_runs_by_end
 // Newest first; the id breaks ties so that the order is stable.
 #define MESH_RUNS_NEWEST " ORDER BY started_ms DESC, id DESC LIMIT ?1"
 
-struct db_closer {
-  void operator()(sqlite3* db) const {
-    sqlite3_close_v2(db);
-  }
-};
-
-struct stmt_finalizer {
-  void operator()(sqlite3_stmt* s) const {
-    sqlite3_finalize(s);
-  }
-};
-
-using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
-
-// Resets a statement when leaving the scope, also on an exception: a
-// statement left mid-way would keep its read transaction open and block
-// the WAL checkpoint of both stores.
-class resetter {
-public:
-  explicit resetter(sqlite3_stmt* s) : s_(s) {}
-  ~resetter() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  resetter(const resetter&) = delete;
-  resetter& operator=(const resetter&) = delete;
-
-private:
-  sqlite3_stmt* s_;
-};
-
-std::string column_text(sqlite3_stmt* s, int col) {
-  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
-  return p != nullptr ? std::string(p, sqlite3_column_bytes(s, col))
-                      : std::string{};
-}
+using namespace sqlite; // handles, resetter, column_text
 
 int64_t clamp_limit(size_t n) {
   constexpr auto most
@@ -334,7 +300,7 @@ private:
   std::shared_ptr<spdlog::logger> log_;
   // Destroyed last: the statements are finalized first, then db_ closes the
   // database (checkpointing the WAL when it is the last connection).
-  std::unique_ptr<sqlite3, db_closer> db_;
+  db_ptr db_;
   stmt_ptr save_, update_, find_, unfinished_;
   std::set<std::string> written_; ///< runs under way this store has written
   stmt_ptr list_all_, list_workflow_, list_status_, list_both_, trim_;

@@ -17,6 +17,22 @@
 
 namespace mesh {
 
+nlohmann::json reload_reply(nlohmann::json report, const char* what) {
+  if (!report.is_object())
+    return console_error(status_code::internal,
+                         std::string{"the "} + what
+                           + " reload answered something other than a JSON "
+                             "object");
+  auto failed = report.value("failed", nlohmann::json::array());
+  if (failed.empty())
+    return console_ok(std::move(report));
+  auto doc = console_error(status_code::invalid_argument,
+                           std::to_string(failed.size()) + " " + what
+                             + " file(s) failed to load");
+  doc["result"] = std::move(report);
+  return doc;
+}
+
 nlohmann::json console_ok(nlohmann::json result) {
   return {{"ok", true}, {"status", "ok"}, {"result", std::move(result)}};
 }

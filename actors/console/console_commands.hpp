@@ -92,6 +92,11 @@ nlohmann::json describe_response(const Response& r, const std::string& by) {
   return result;
 }
 
+/// The reply to a folder reload's report ({"failed": [...], ...}): ok when
+/// nothing failed, else invalid_argument "N `what` file(s) failed to load"
+/// with the report as "result" (meshctl then exits non-zero).
+nlohmann::json reload_reply(nlohmann::json report, const char* what);
+
 /// Reads a required string argument; nullopt (and sets `missing`) if absent.
 const std::string* string_arg(const nlohmann::json& args, const char* name);
 

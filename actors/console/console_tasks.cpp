@@ -53,17 +53,7 @@ void cmd_jobs_reload(console_actor::pointer self, const console_config& env,
   self->request(env.tasks.get(), console_ask_timeout, atom::reload_v)
     .then(
       [reply](nlohmann::json& report) {
-        // A reload with failures is not a success (meshctl exits non-zero).
-        auto failed = report.value("failed", nlohmann::json::array());
-        if (failed.empty()) {
-          reply(console_ok(std::move(report)));
-          return;
-        }
-        auto doc = console_error(status_code::invalid_argument,
-                                 std::to_string(failed.size())
-                                   + " job file(s) failed to load");
-        doc["result"] = std::move(report);
-        reply(std::move(doc));
+        reply(reload_reply(std::move(report), "job"));
       },
       [reply](caf::error& err) { reply(console_error(err)); });
 }

@@ -158,23 +158,7 @@ void cmd_workflows_reload(console_actor::pointer self,
   self->request(env.workflows.get(), console_ask_timeout, atom::reload_v)
     .then(
       [reply](json& report) {
-        if (!report.is_object()) {
-          reply(console_error(status_code::internal,
-                              "the workflow runner answered a reload with "
-                              "something other than a JSON object"));
-          return;
-        }
-        // A reload with failures is not a success (meshctl exits non-zero).
-        auto failed = report.value("failed", json::array());
-        if (failed.empty()) {
-          reply(console_ok(std::move(report)));
-          return;
-        }
-        auto doc = console_error(status_code::invalid_argument,
-                                 std::to_string(failed.size())
-                                   + " workflow file(s) failed to load");
-        doc["result"] = std::move(report);
-        reply(std::move(doc));
+        reply(reload_reply(std::move(report), "workflow"));
       },
       [reply](caf::error& err) { reply(console_error(err)); });
 }
