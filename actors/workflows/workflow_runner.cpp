@@ -303,6 +303,16 @@ workflows_actor::behavior_type runner_behavior(runner_actor self,
 
 namespace detail {
 
+workflow_runner_state::~workflow_runner_state() {
+  for (auto& [id, run] : runs)
+    for (auto& waiter : run.waiters)
+      if (waiter.pending())
+        waiter.deliver(make_error(status_code::unavailable,
+                                  "the workflow runner of node " + cfg.node_id
+                                    + " stopped; workflow run " + id
+                                    + " resumes when it starts again"));
+}
+
 void workflow_runner_state::arm_tick() {
   if (tick_armed || runs.empty())
     return;

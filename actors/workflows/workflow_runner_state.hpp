@@ -93,6 +93,14 @@ struct workflow_runner_state {
 
   static inline const char* name = "workflow_runner";
 
+  workflow_runner_state() = default;
+  workflow_runner_state(const workflow_runner_state&) = delete;
+  workflow_runner_state& operator=(const workflow_runner_state&) = delete;
+
+  /// Runs when the runner ends, however it ends (a crash included): every
+  /// caller still waiting for a run gets `unavailable` rather than nothing.
+  ~workflow_runner_state();
+
   // -- workflow_engine.cpp ---------------------------------------------------
 
   /// Starts a run of `def` (input already checked); returns its id, or

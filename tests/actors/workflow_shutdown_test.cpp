@@ -1,7 +1,7 @@
 #define CAF_SUITE actors.workflow_shutdown
 
-// The workflow runner while its node shuts down (atom::drain): callers get
-// an answer, nothing new starts, and a failure that no handler reported
+// The workflow runner while its node shuts down (atom::drain) or when it
+// crashes: callers get an answer, nothing new starts, and a failure that no handler reported
 // (the node stopping under a step) is not recorded, so that the next start
 // resumes the run instead of failing or compensating it.
 
@@ -73,6 +73,18 @@ CAF_TEST(a drained run resumes at the next start without running a again) {
   CAF_CHECK_EQUAL(status_of(id), "success");
   CAF_CHECK_EQUAL(log->of("p/P/a").size(), 1u);
   CAF_CHECK_EQUAL(log->of("p/P/b").size(), 2u);
+}
+
+CAF_TEST(a caller waiting when the runner crashes gets an answer) {
+  add_workflow(two_steps());
+  start();
+  auto waiting = post_run({{"workflow", "pair"}});
+  CAF_REQUIRE_EQUAL(log->in_flight_paths(), std::vector<std::string>{"p/P/a"});
+  restart(); // killed: its successor resumes the run
+  CAF_REQUIRE(waiting->error.has_value());
+  CAF_CHECK_EQUAL(to_status_code(*waiting->error), status_code::unavailable);
+  MESH_CHECK_MSG(contains(error_text(*waiting->error), "resumes"),
+                 error_text(*waiting->error));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
