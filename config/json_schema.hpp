@@ -42,6 +42,11 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// Compiles one of our own embedded schemas (node config, manifest, job,
+/// workflow): it is part of the build, so a failure is a bug and throws
+/// std::logic_error naming `what`. Callers keep the result in a static.
+json_schema compile_embedded(const nlohmann::json& schema, const char* what);
+
 /// The same violations in clearer words (config/schema_messages.cpp): an
 /// enum names its values, a type or pattern the expected one, an unknown
 /// property (additionalProperties false) its name and the allowed ones,

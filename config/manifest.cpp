@@ -48,12 +48,7 @@ const nlohmann::json& manifest_schema_json() {
 namespace {
 
 const json_schema& manifest_schema() {
-  static const auto schema = [] {
-    auto compiled = json_schema::compile(manifest_schema_json());
-    if (!compiled) // ours, embedded: a failure is a bug
-      throw std::logic_error("embedded manifest schema does not compile");
-    return std::move(*compiled);
-  }();
+  static const auto schema = compile_embedded(manifest_schema_json(), "manifest");
   return schema;
 }
 

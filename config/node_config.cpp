@@ -36,12 +36,7 @@ const nlohmann::json& node_config_schema_json() {
 namespace {
 
 const json_schema& node_schema() {
-  static const auto schema = [] {
-    auto compiled = json_schema::compile(node_config_schema_json());
-    if (!compiled) // the embedded schema is ours: a failure here is a bug
-      throw std::logic_error("embedded node schema does not compile");
-    return std::move(*compiled);
-  }();
+  static const auto schema = compile_embedded(node_config_schema_json(), "node");
   return schema;
 }
 

@@ -1,21 +1,17 @@
-// Clearer words for valijson's messages (config/json_schema.hpp).
+// Our own schemas compiled once, and valijson's messages in clearer words
+// (config/json_schema.hpp).
 
 #include <set>
+#include <stdexcept>
 
 #include "config/json_schema.hpp"
+#include "protocol/text.hpp"
 
 namespace mesh {
 
 namespace {
 
 using json = nlohmann::json;
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (const auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result;
-}
 
 // The subschema a document pointer lands in (through properties, items and
 // local $refs), or null; only used to make the messages say more.
@@ -51,6 +47,14 @@ const json* schema_at(const json& root, const json::json_pointer& pointer) {
 }
 
 } // namespace
+
+json_schema compile_embedded(const nlohmann::json& schema, const char* what) {
+  auto compiled = json_schema::compile(schema);
+  if (!compiled)
+    throw std::logic_error(std::string{"embedded "} + what
+                           + " schema does not compile");
+  return std::move(*compiled);
+}
 
 std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
                                                  std::vector<schema_violation> vs) {

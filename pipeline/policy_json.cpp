@@ -15,6 +15,7 @@
 
 #include "pipeline/policy.hpp"
 #include "protocol/safe_json.hpp"
+#include "protocol/text.hpp"
 
 namespace mesh {
 
@@ -27,13 +28,6 @@ using nlohmann::json;
 constexpr int64_t max_duration_ms = std::numeric_limits<int32_t>::max();
 constexpr int64_t max_u32 = std::numeric_limits<uint32_t>::max();
 constexpr double no_limit = std::numeric_limits<double>::infinity();
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (const auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result;
-}
 
 bool is_name(std::string_view x, size_t max_len) {
   auto name_char = [](char c) {

@@ -9,6 +9,7 @@
 #include "protocol/json_payload.hpp" // max_json_depth
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp" // error_text
+#include "protocol/text.hpp"
 
 namespace mesh::embedded {
 extern const char* const job_schema_json;
@@ -33,20 +34,8 @@ bool valid_dataset_name(const std::string& name) noexcept {
 namespace {
 
 const json_schema& job_schema() {
-  static const auto schema = [] {
-    auto compiled = json_schema::compile(job_schema_json());
-    if (!compiled) // ours, embedded: a failure is a bug
-      throw std::logic_error("embedded job schema does not compile");
-    return std::move(*compiled);
-  }();
+  static const auto schema = compile_embedded(job_schema_json(), "job");
   return schema;
-}
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (const auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result;
 }
 
 } // namespace

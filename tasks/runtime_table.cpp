@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "tasks/job.hpp"
+#include "protocol/text.hpp"
 
 namespace mesh {
 
@@ -14,13 +15,6 @@ const std::vector<std::string>& builtin_task_kinds() {
 }
 
 namespace {
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (const auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result;
-}
 
 // An integer field of a configured runtime, in [lo, hi].
 int64_t runtime_int(const std::string& name, const nlohmann::json& entry,

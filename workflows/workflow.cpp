@@ -13,6 +13,7 @@
 #include "tasks/job.hpp" // valid_dataset_name
 #include "topics/topic.hpp"
 #include "workflows/workflow_parse.hpp" // checker, resolve_deps
+#include "protocol/text.hpp"
 
 namespace mesh::embedded {
 extern const char* const workflow_schema_json;
@@ -73,20 +74,8 @@ using detail::checker;
 using detail::resolve_deps;
 
 const json_schema& workflow_schema() {
-  static const auto schema = [] {
-    auto compiled = json_schema::compile(workflow_schema_json());
-    if (!compiled) // ours, embedded: a failure is a bug
-      throw std::logic_error("embedded workflow schema does not compile");
-    return std::move(*compiled);
-  }();
+  static const auto schema = compile_embedded(workflow_schema_json(), "workflow");
   return schema;
-}
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (const auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result;
 }
 
 constexpr std::pair<const char*, step_kind> step_kinds[] = {

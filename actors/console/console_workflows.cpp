@@ -33,13 +33,9 @@ using nlohmann::json;
 constexpr const char* runner
   = "workflow runner (start it with --workflows DIR)";
 
-/// How long workflow_run waits for a run by default, and at most.
-constexpr int64_t default_wait_ms = 300000;
-constexpr int64_t max_wait_ms = 86400000;
-
-/// Added to the wait, so that the runner's own answer (a run that ends right
-/// at the limit) wins over our timeout.
-constexpr int64_t wait_margin_ms = 2000;
+constexpr int64_t default_wait_ms = run_wait::default_ms;
+constexpr int64_t max_wait_ms = run_wait::max_ms;
+constexpr int64_t wait_margin_ms = run_wait::console_margin_ms;
 
 constexpr int64_t max_runs_limit = 10000;
 

@@ -204,7 +204,7 @@ void workflow_runner_state::compensate_next(active_run& run) {
   persist(run);
   auto deadline = comp.timeout.count() > 0 ? comp.timeout : cfg.step_deadline;
   auto req = call_request(*key, params, run.rec, deadline);
-  self->request(router, deadline + std::chrono::seconds{2}, std::move(req))
+  self->request(router, deadline + answer_margin, std::move(req))
     .then(
       [done](pb::DispatchResponse& r) { done(dispatch_outcome(r)); },
       [done](caf::error& err) { done(failed_request(err, "the router")); });

@@ -50,6 +50,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -77,6 +78,16 @@ using workflows_actor = caf::typed_actor<
   caf::replies_to<atom::drain>::with<caf::ok_atom>,
   caf::replies_to<atom::stats>::with<nlohmann::json>,
   caf::reacts_to<atom::tick>>; // own timer: deadlines and retry backoff
+
+/// How long a caller (the console, meshctl) waits for a run to end: by
+/// default and at most (its "wait_ms"); the console adds `console_margin`
+/// so that the runner's own answer at the limit wins over its timeout, and
+/// meshctl waits longer still.
+struct run_wait {
+  static constexpr int64_t default_ms = 300000;
+  static constexpr int64_t max_ms = 86400000;
+  static constexpr int64_t console_margin_ms = 2000;
+};
 
 struct workflow_runner_config {
   std::string node_id;

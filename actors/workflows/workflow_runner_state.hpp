@@ -8,6 +8,7 @@
 // workflow_engine.cpp (moving a run on, compensation, the end, resuming),
 // workflow_steps.cpp (sending one step and reading its answer).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,6 +36,11 @@ struct step_outcome {
   std::string error;
   std::string node;
 };
+
+/// How long the runner waits beyond a step's (or a compensation's) own
+/// deadline before it gives the attempt up: the actor asked answers by the
+/// deadline itself.
+inline constexpr auto answer_margin = std::chrono::milliseconds{2000};
 
 /// An actor that did not answer, in Mesh's words ("the router did not
 /// answer in time"); an error of ours keeps its status and text.

@@ -20,10 +20,6 @@ namespace mesh::detail {
 
 namespace {
 
-// How long the runner waits beyond a step's own deadline before it gives
-// the attempt up (the actor asked answers by the deadline itself).
-constexpr auto answer_margin = std::chrono::milliseconds{2000};
-
 // The run's context as the string map requests carry.
 void fill_context(const nlohmann::json& ctx,
                   google::protobuf::Map<std::string, std::string>& out) {

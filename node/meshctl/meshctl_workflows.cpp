@@ -6,10 +6,12 @@
 // exit code is 0 only when the run ends `success`; a run that ends failed,
 // partial, cancelled or timed_out exits 1, the code of a failed dispatch.
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
 
+#include "actors/workflows/workflow_runner.hpp" // run_wait
 #include "node/meshctl/meshctl_format.hpp"
 #include "node/meshctl/meshctl_options.hpp"
 #include "protocol/safe_json.hpp"
@@ -18,17 +20,18 @@ namespace mesh::meshctl {
 
 namespace {
 
-/// How long `workflow run` and `run cancel` wait by default.
-constexpr int64_t default_wait_ms = 300000;
-
 /// meshctl waits this much longer than the node (which answers a run it
-/// stopped waiting for with deadline_exceeded 2 s after wait_ms).
-constexpr int64_t reply_margin_ms = 5000;
+/// stopped waiting for with deadline_exceeded run_wait::console_margin_ms
+/// after wait_ms).
+constexpr int64_t reply_margin_ms = run_wait::console_margin_ms + 3000;
 
-/// Puts wait_ms in the command and lengthens meshctl's own timeout to match.
+/// Puts wait_ms in the command and lengthens meshctl's own timeout to match
+/// (a --timeout-ms past what the node accepts waits as long as it allows).
 void wait_for_end(CLI::App& app, options& o) {
   auto* timeout = app.get_option("--timeout-ms");
-  int64_t wait = timeout->count() > 0 ? o.timeout_ms : default_wait_ms;
+  int64_t wait = timeout->count() > 0
+                   ? std::clamp<int64_t>(o.timeout_ms, 1, run_wait::max_ms)
+                   : run_wait::default_ms;
   o.command["wait_ms"] = wait;
   o.timeout_ms = wait + reply_margin_ms;
 }

@@ -332,6 +332,14 @@ CAF_TEST(files load with clear errors) {
   path = dir.write("deep.json", std::string(200, '[') + std::string(200, ']'));
   result = load_workflow(path);
   CAF_CHECK(std::holds_alternative<manifest_load_error>(result));
+  // Not UTF-8 (a Latin-1 byte in a string): refused, saying so.
+  path = dir.write("latin1.json", "{\"name\": \"caf\xe9\", \"steps\": []}");
+  result = load_workflow(path);
+  err = std::get_if<manifest_load_error>(&result);
+  CAF_REQUIRE(err != nullptr);
+  CAF_REQUIRE_EQUAL(err->problems.size(), 1u);
+  MESH_CHECK_MSG(err->problems[0].message.find("UTF-8") != std::string::npos,
+                 err->problems[0].message);
   path = dir.write("good.json", good_dag().dump(2));
   result = load_workflow(path);
   CAF_REQUIRE(std::holds_alternative<workflow_ptr>(result));
