@@ -98,6 +98,7 @@ task_dispatcher_config task_config(const node_config& cfg,
   tc.defer_load = true;
   tc.router = out.router;
   tc.strategies = out.strategies;
+  tc.traces = out.traces;
   tc.functions = opts.task_functions ? opts.task_functions
                                      : std::make_shared<task_functions>();
   if (!cfg.manifests_dir.empty())
@@ -143,6 +144,10 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   out.tasks = actor_slot<tasks_actor>{tasks_actor{}};
   out.workflows = actor_slot<workflows_actor>{workflows_actor{}};
   out.router = actor_slot<router_actor>{router_actor{}};
+  // One ring per node, shared by every actor that decides about a request
+  // (and by the ingresses, which read it for peers); successors keep it.
+  if (cfg.trace_capacity > 0)
+    out.traces = std::make_shared<trace_ring>(opts.node_id, cfg.trace_capacity);
   const auto& lim = cfg.limits;
   registry_config rc;
   rc.node_id = opts.node_id;
@@ -153,6 +158,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   rc.max_deadline = milliseconds{lim.max_deadline_ms};
   rc.memory = make_registry_memory();
   rc.heartbeat = heartbeat_sink(sys, opts.node_id, out.tasks, out.router);
+  rc.traces = out.traces;
   auto spawn_reg = [&sys, rc] { return spawn_registry(sys, rc); };
   out.registry.set(spawn_reg());
   router_config ro;
@@ -163,6 +169,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   ro.max_deadline = milliseconds{lim.max_deadline_ms};
   ro.load_balancing = cfg.cluster.load_balancing;
   ro.registry = out.registry;
+  ro.traces = out.traces;
   ro.pipeline = opts.pipeline;
   if (!ro.pipeline) {
     ro.pipeline = std::make_shared<pipeline_memory>();
@@ -174,8 +181,10 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   se.node_id = opts.node_id;
   se.manifests_dir = cfg.manifests_dir;
   se.data_dir = cfg.data_dir;
+  se.keep_evidence = !node_id_is_per_process(cfg);
   se.router = out.router;
   se.deadline = milliseconds{lim.default_deadline_ms};
+  se.traces = out.traces;
   // Its state is its files: a successor reads manifests and evidence again.
   auto spawn_se = [&sys, se] { return spawn_strategy_evaluator(sys, se); };
   out.strategies.set(spawn_se());
@@ -187,6 +196,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   td.threads = cfg.topics.threads;
   td.runner = opts.topic_runner;
   td.memory = std::make_shared<topic_dispatcher_memory>();
+  td.traces = out.traces;
   auto spawn_td = [&sys, td] { return spawn_topic_dispatcher(sys, td); };
   out.topics.set(spawn_td());
   connection_manager_config cm;
@@ -208,6 +218,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.topics = out.topics;
   cm.tasks = out.tasks;
   cm.memory = std::make_shared<connection_manager_memory>();
+  cm.traces = out.traces;
   // A successor is a new incarnation of this node to its peers (they drop
   // the old one's connection and take the new one's handshake); it follows
   // the evaluator and the topic dispatcher running now.
@@ -259,6 +270,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
     wc.strategies = out.strategies;
     wc.topics = out.topics;
     wc.tasks = out.tasks;
+    wc.traces = out.traces;
     auto spawn_wf = [&sys, wc] { return spawn_workflow_runner(sys, wc); };
     out.children.push_back(restartable("workflow runner", out.workflows, spawn_wf));
     out.start_workflows = [slot = out.workflows, spawn_wf]() mutable {

@@ -45,6 +45,8 @@ struct node_actors {
   actor_slot<workflows_actor> workflows;
   std::function<void()> start_workflows;
   gate_actor gate;    ///< what the peer port publishes
+  /// This node's decision records (null: traces.capacity is 0).
+  trace_ring_ptr traces;
 
   /// What the node's supervisor watches: each actor above, with how to
   /// restart it with its state rebuilt (the gate's restart is the node's,

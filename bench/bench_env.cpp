@@ -114,6 +114,7 @@ caf::error bench_env::start_nodes() {
   nlohmann::json cfg{
     {"listen", "127.0.0.1:0"},
     {"console", "127.0.0.1:0"},
+    {"http", "127.0.0.1:0"}, // never the default 7422 a real node may hold
     {"scheduler",
      {{"policy", opts.policy},
       {"max_threads", opts.threads},
@@ -172,7 +173,9 @@ caf::error bench_env::start_pair(const std::string& suffix,
                            {"service", "EchoService"},
                            {"method", "Echo"}},
                           std::chrono::seconds{5});
-    if (r && r->value("handled_by", "") == "bench-b" + suffix)
+    auto result = r ? r->value("result", nlohmann::json::object())
+                    : nlohmann::json::object();
+    if (result.value("handled_by", "") == "bench-b" + suffix)
       return caf::none;
   }
   return make_error(status_code::unavailable,
@@ -261,7 +264,8 @@ caf::error bench_env::start_hedge_nodes() {
                                   {"method", "Echo"}},
                                  std::chrono::seconds{5});
     if (r && r->value("ok", false))
-      seen.insert(r->value("handled_by", ""));
+      seen.insert(r->value("result", nlohmann::json::object())
+                    .value("handled_by", ""));
   }
   if (seen.size() < 2)
     return make_error(status_code::unavailable,
@@ -352,7 +356,7 @@ bench_env::call_driver(console_client& client, const std::string& method,
   if (!r->value("ok", false))
     return make_error(status_code::internal,
                       "driver failed: " + r->value("error", r->dump()));
-  return (*r)["payload"];
+  return (*r)["result"]["payload"];
 }
 
 spawn_options bench_env::caf_echo_options(std::vector<std::string> args) const {

@@ -203,7 +203,7 @@ caf::expected<json> in_node_dispatch(bench_env& env, console_client& c) {
     return r.error();
   if (!r->value("ok", false))
     return make_error(status_code::internal, "driver: " + r->dump());
-  return (*r)["payload"];
+  return (*r)["result"]["payload"];
 }
 
 // N runs of `three` started with async by a few client threads, timed

@@ -47,12 +47,21 @@ private:
 /// std::logic_error naming `what`. Callers keep the result in a static.
 json_schema compile_embedded(const nlohmann::json& schema, const char* what);
 
-/// The same violations in clearer words (config/schema_messages.cpp): an
-/// enum names its values, a type or pattern the expected one, an unknown
-/// property (additionalProperties false) its name and the allowed ones,
-/// without valijson's summary of the same at the parent. `schema` is the
-/// schema the document was validated against.
+/// The same violations in clearer words (config/schema_messages.cpp), for
+/// node configs, manifests, jobs and workflows alike:
+/// - an unknown key (additionalProperties false) is named, with the allowed
+///   key it most likely meant ("unknown key 'lisen'; did you mean
+///   'listen'?") and the allowed keys when they are few (or when nothing
+///   is close); valijson's summary of the same at the parent goes;
+/// - an enum names the value and the valid ones ("'verbose' is not one of:
+///   trace, debug, ...");
+/// - a type names the expected and the actual one ("expected integer, not
+///   string 'ten'"), a pattern the value and the pattern;
+/// - of a oneOf/anyOf, only the alternatives of the value's type speak
+///   (one "expected null or string" when none has it).
+/// `schema` is the schema `doc` was validated against.
 std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
+                                                 const nlohmann::json& doc,
                                                  std::vector<schema_violation> vs);
 
 /// Turns valijson's context path ("<root>", "[limits]", "[0]") into a JSON

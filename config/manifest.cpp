@@ -61,7 +61,8 @@ parse_manifest(const nlohmann::json& doc, const std::string& name,
   auto add = [&](std::string pointer, std::string message) {
     err.problems.push_back({std::move(pointer), std::move(message)});
   };
-  for (auto& v : manifest_schema().validate(doc))
+  for (auto& v : explain_violations(manifest_schema_json(), doc,
+                                    manifest_schema().validate(doc)))
     add(v.pointer, v.message);
   if (!err.problems.empty())
     return err; // the shape is wrong: the rules below would only repeat it

@@ -20,8 +20,14 @@ nlohmann::json manifest_set::load(const std::string& dir) {
   if (!dir.empty()) {
     std::string error;
     auto files = manifest_files(dir, error);
-    if (!error.empty())
-      report["error"] = error;
+    if (!error.empty()) {
+      // One failure naming the folder (as jobs and workflows report it):
+      // a reload that could not read it must not look like a success.
+      manifest_load_error err{dir, {{"", error}}};
+      report["failed"].push_back({{"file", dir},
+                                  {"errors", err.to_json()},
+                                  {"text", err.to_string()}});
+    }
     for (const auto& file : files) {
       auto name = std::filesystem::path{file}.stem().string();
       seen.insert(name);

@@ -69,7 +69,8 @@ std::vector<std::string> check_config_layer(const nlohmann::json& layer,
     result.push_back(where + ": /: the configuration must be a JSON object");
     return result;
   }
-  for (auto& v : node_schema().validate(layer))
+  for (auto& v : explain_violations(node_config_schema_json(), layer,
+                                    node_schema().validate(layer)))
     result.push_back(where + ": " + (v.pointer.empty() ? "/" : v.pointer)
                      + ": " + v.message);
   return result;
@@ -159,6 +160,12 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
         cfg.console_token = *token;
       }
     }
+    if (auto i = doc.find("http"); i != doc.end() && i->is_string()) {
+      auto http = parse_host_port(i->get<std::string>(), error);
+      if (!http)
+        return fail("/http", error);
+      cfg.http = *http;
+    }
     if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
       cfg.namespaces = i->get<std::vector<std::string>>();
     cfg.plugins = doc.value("plugins", std::vector<std::string>{});
@@ -206,6 +213,9 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       if (auto f = i->find("file"); f != i->end() && f->is_string())
         cfg.pipeline.audit_file = f->get<std::string>();
     cfg.log_level = doc.value("log_level", "info");
+    cfg.log_format = doc.value("log_format", "text");
+    if (auto i = doc.find("traces"); i != doc.end() && i->is_object())
+      cfg.trace_capacity = i->value("capacity", cfg.trace_capacity);
     if (auto i = doc.find("limits"); i != doc.end()) {
       auto& l = cfg.limits;
       l.max_payload_bytes = i->value("max_payload_bytes", l.max_payload_bytes);
@@ -359,6 +369,11 @@ bool is_loopback_host(std::string_view host) {
 }
 
 std::string check_console_exposure(const node_config& cfg) {
+  if (cfg.console_token.empty() && cfg.http && !is_loopback_host(cfg.http->host))
+    return "the HTTP API listens on " + to_string(*cfg.http)
+           + " (not loopback) without a console token: set console.token, "
+             "console.token_file or MESH_CONSOLE_TOKEN (or bind it to "
+             "127.0.0.1)";
   if (!cfg.console_token.empty() || is_loopback_host(cfg.console.host))
     return {};
   return "the console listens on " + to_string(cfg.console)

@@ -130,11 +130,16 @@ struct node_config {
   host_port listen;
   host_port console;
   std::string console_token; ///< empty: none (loopback consoles only)
+  /// The HTTP API (meshctl, curl, the dashboard, /metrics); its bearer
+  /// token is the console token. nullopt: no HTTP listener.
+  std::optional<host_port> http;
   std::optional<std::vector<std::string>> namespaces;
   std::vector<std::string> plugins;
   std::string manifests_dir; ///< empty: no process manifests
   std::string data_dir = "mesh-data"; ///< node state (bandit evidence)
   std::string log_level = "info";
+  std::string log_format = "text"; ///< "text" or "json" (one object a line)
+  size_t trace_capacity = 10000;   ///< traces kept for meshctl trace
   limits_config limits;
   std::optional<std::vector<std::string>> allow_list;
   cluster_config cluster;
@@ -203,5 +208,12 @@ size_t effective_scheduler_threads(size_t configured);
 
 /// The node id to use: `cfg.id`, or "<hostname>-<port>".
 std::string effective_node_id(const node_config& cfg, uint16_t actual_port);
+
+/// True when the node's id is made from its process ("<hostname>-p<pid>":
+/// no id and listen port 0, node/node.cpp): state kept under that id
+/// cannot be found by the next process, so it is not kept past this one.
+inline bool node_id_is_per_process(const node_config& cfg) {
+  return cfg.id.empty() && cfg.listen.port == 0;
+}
 
 } // namespace mesh

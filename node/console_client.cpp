@@ -10,11 +10,34 @@
 #include <caf/scoped_actor.hpp>
 
 #include "protocol/address.hpp"
+#include "protocol/peer_actors.hpp"
 #include "protocol/register.hpp"
 #include "protocol/status.hpp"
 #include "protocol/type_ids.hpp"
 
 namespace mesh {
+
+namespace {
+
+// A typed actor at the address is not a console: when it is a node's gate
+// (its peer port), the gate itself says so, naming its node. Empty when it
+// is not a gate either.
+std::string explain_peer_port(caf::actor_system& sys, const std::string& host,
+                              uint16_t port) {
+  auto gate = sys.middleman().remote_actor<gate_actor>(host, port);
+  if (!gate)
+    return {};
+  std::string why;
+  caf::scoped_actor self{sys};
+  self
+    ->request(caf::actor_cast<caf::actor>(*gate), std::chrono::seconds{5},
+              atom::console_v, std::string{}, std::string{"{}"})
+    .receive([](std::string&) {}, // a gate never answers this
+             [&](caf::error& err) { why = error_text(err); });
+  return why;
+}
+
+} // namespace
 
 struct console_client::impl {
   caf::actor_system_config cfg;
@@ -59,6 +82,12 @@ console_client::connect(
   configure(st->cfg);
   st->sys = std::make_unique<caf::actor_system>(st->cfg);
   auto console = st->sys->middleman().remote_actor(hp->host, hp->port);
+  if (!console
+      && console.error() == caf::sec::unexpected_actor_messaging_interface)
+    if (auto why = explain_peer_port(*st->sys, hp->host, hp->port);
+        !why.empty())
+      return make_error(status_code::unavailable,
+                        address + " is not a Mesh console: " + why);
   if (!console)
     return make_error(status_code::unavailable,
                       "cannot reach a Mesh console at " + address + ": "

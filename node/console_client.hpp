@@ -1,7 +1,8 @@
 #pragma once
 
-// A blocking client of a node's console: what meshctl (and meshbench) use to
-// talk to a running node. Owns a small CAF actor system of its own.
+// A blocking client of a node's console over CAF: what meshbench and
+// programs that send binary requests use to talk to a running node (meshctl
+// uses the HTTP API instead). Owns a small CAF actor system of its own.
 
 #include <chrono>
 #include <functional>
@@ -21,8 +22,7 @@ public:
 
   /// Connects to the console at "host:port". Unreachable or not a Mesh
   /// console: an `unavailable` error saying so. CAF offers no bound on the
-  /// TCP connect itself: callers that must not hang add a watchdog (meshctl
-  /// does).
+  /// TCP connect itself: callers that must not hang add a watchdog.
   static caf::expected<std::unique_ptr<console_client>>
   connect(const std::string& address);
 

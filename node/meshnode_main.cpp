@@ -2,9 +2,13 @@
 //
 // Configuration: the embedded default, overlaid by --config FILE, overlaid by
 // flags; the cluster secret may come from MESH_CLUSTER_SECRET instead. On start it prints exactly one JSON line to stdout:
-//   {"event":"ready","id":...,"listen":"HOST:PORT","console":"HOST:PORT"}
-// Logs go to stderr. A bad configuration prints what and where, exit code 2;
-// a failure to start (port in use, broken plug-in), exit code 1.
+//   {"event":"ready","id":...,"listen":"HOST:PORT","console":"HOST:PORT",
+//    "http":"HOST:PORT"}   (http: only with the HTTP API on)
+// Logs go to stderr. A bad configuration prints what and where, exit code 2
+// (a definition folder that is missing too); a failure to start (port in use,
+// broken plug-in), exit code 1. --check-config runs every check of a start
+// (node/config_check.hpp) and prints the effective configuration, secrets
+// as "***".
 
 #include <csignal>
 
@@ -17,9 +21,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/tls_files.hpp"
+#include "config/config_redact.hpp"
 #include "config/node_config.hpp"
+#include "node/config_check.hpp"
 #include "node/node.hpp"
+#include "node/sd_notify.hpp"
 #include "protocol/status.hpp"
+#include "protocol/version.hpp"
 #include "telemetry/log.hpp"
 
 namespace {
@@ -44,7 +52,10 @@ void add_flags(CLI::App& app, flags& f) {
   app.add_option_function<std::string>(
     "--console",
     [&layer](const std::string& v) { layer["console"]["listen"] = v; },
-    "console host:port for meshctl");
+    "console host:port for CAF clients (meshbench; meshctl uses --http)");
+  string_flag("--http", "http",
+              "HTTP API host:port for meshctl, curl, the dashboard and "
+              "/metrics (port 0: any)");
   app.add_option_function<std::string>(
     "--console-token-file",
     [&layer](const std::string& v) { layer["console"]["token_file"] = v; },
@@ -75,6 +86,11 @@ void add_flags(CLI::App& app, flags& f) {
               "folder for the node's state (default: mesh-data)");
   string_flag("--log-level", "log_level",
               "trace, debug, info, warn, error, critical or off");
+  app.add_option_function<std::string>(
+       "--log-format",
+       [&layer](const std::string& v) { layer["log_format"] = v; },
+       "text (default) or json: one JSON object per line with the node id")
+    ->check(CLI::IsMember({"text", "json"}));
   app.add_option_function<std::string>(
     "--namespaces",
     [&layer](const std::string& v) {
@@ -142,6 +158,13 @@ int config_error(const std::string& text) {
   return 2;
 }
 
+int config_error(const std::vector<mesh::config_problem>& problems) {
+  std::vector<std::string> lines;
+  for (const auto& p : problems)
+    lines.push_back(mesh::to_string(p));
+  return config_error(CLI::detail::join(lines, "\n  "));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -155,6 +178,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"meshnode: one node of a Mesh cluster"};
+  app.set_version_flag("--version",
+                       std::string{"meshnode "} + mesh::mesh_version,
+                       "print meshnode's version and exit");
   flags f;
   add_flags(app, f);
   try {
@@ -168,6 +194,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto doc = mesh::default_node_config_json();
+  // Where each value came from, for the problems found after the merge.
+  std::vector<mesh::config_layer> layers{{"default", doc}};
   if (!f.config_file.empty()) {
     auto file = mesh::read_json_file(f.config_file);
     if (!file)
@@ -177,12 +205,14 @@ int main(int argc, char** argv) {
       return config_error(CLI::detail::join(problems, "\n  "));
     mesh::normalize_layer(*file);
     mesh::merge_json(doc, *file);
+    layers.push_back({f.config_file, *file});
   }
   auto problems = mesh::check_config_layer(f.layer, "command line");
   if (!problems.empty())
     return config_error(CLI::detail::join(problems, "\n  "));
   mesh::normalize_layer(f.layer);
   mesh::merge_json(doc, f.layer);
+  layers.push_back({"command line", f.layer});
   auto cfg = mesh::to_node_config(doc);
   if (!cfg) {
     // One line per problem, each naming where it is.
@@ -195,6 +225,17 @@ int main(int argc, char** argv) {
   }
   cfg->source_file = f.config_file;
   mesh::apply_secret_from_environment(*cfg);
+  if (f.check_only) {
+    // Everything the start would check, and nothing started; secrets are
+    // checked, never printed.
+    if (auto found = mesh::check_node_start(*cfg, layers); !found.empty())
+      return config_error(found);
+    std::cout << mesh::redact_config(doc, *cfg).dump(2) << "\n";
+    return 0;
+  }
+  // A definition folder that is not there is a configuration error too.
+  if (auto found = mesh::check_node_folders(*cfg, layers); !found.empty())
+    return config_error(found);
   if (auto why = mesh::check_console_exposure(*cfg); !why.empty())
     return config_error(why);
   if (auto why = mesh::check_tls_files(cfg->cluster.tls.certificate,
@@ -203,16 +244,9 @@ int main(int argc, char** argv) {
                                        cfg->cluster.tls.passphrase);
       !why.empty())
     return config_error("/cluster/tls: " + why);
-  if (f.check_only) {
-    // Secrets are checked, never printed.
-    for (auto* ptr : {"/cluster/secret", "/console/token"})
-      if (auto p = nlohmann::json::json_pointer{ptr};
-          doc.contains(p) && doc[p].is_string())
-        doc[p] = "<redacted>";
-    std::cout << doc.dump(2) << "\n";
-    return 0;
-  }
-  mesh::log::init(cfg->log_level);
+  mesh::log::init(cfg->log_level, cfg->log_format);
+  // CAF's actors print to std::cout (an unexpected message): into the log.
+  mesh::log::capture_stdout();
   auto n = mesh::node::start(*cfg);
   if (!n) {
     std::cerr << "meshnode: cannot start: "
@@ -225,11 +259,16 @@ int main(int argc, char** argv) {
                        {"id", node.id()},
                        {"listen", mesh::to_string(node.listen_address())},
                        {"console", mesh::to_string(node.console_address())}};
-  std::cout << ready.dump() << std::endl;
+  if (auto http = node.http_address(); !http.empty())
+    ready["http"] = http;
+  mesh::log::write_stdout(ready.dump());
   // stdout carries the ready line and nothing else: whatever CAF's own
   // actors print later (they print unexpected messages) goes to the log.
   std::fflush(stdout);
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  // Under systemd (Type=notify): ready once the ready line is out.
+  if (auto why = mesh::notify_service_manager("READY=1"); !why.empty())
+    mesh::log::get("node")->warn("{}", why);
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0)
@@ -245,6 +284,7 @@ int main(int argc, char** argv) {
     }
     break;
   }
+  mesh::notify_service_manager("STOPPING=1"); // best effort: we are leaving
   node.shutdown();
   if (auto why = node.failure(); !why.empty()) {
     std::cerr << "meshnode: " << why << "\n";

@@ -17,6 +17,7 @@
 #include "cluster/handshake.hpp"
 #include "cluster/tls_files.hpp"
 #include "node/caf_settings.hpp"
+#include "node/config_check.hpp"
 #include "node/node_ports.hpp"
 #include "node/plugin_loader.hpp"
 #include "protocol/json_payload.hpp"
@@ -48,6 +49,7 @@ node::~node() {
 caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   auto st = std::make_unique<impl>();
   st->id = default_id(cfg);
+  log::set_node(st->id); // the "node" of every JSON log line
   st->sys_cfg = make_caf_config(cfg);
   st->sys = std::make_unique<caf::actor_system>(*st->sys_cfg);
   auto& sys = *st->sys;
@@ -60,6 +62,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                                  tls.passphrase);
       !why.empty())
     return make_error(status_code::invalid_argument, "TLS: " + why);
+  if (auto why = unreadable_folder(cfg.manifests_dir, "manifests"); !why.empty())
+    return make_error(status_code::invalid_argument, why);
   if (auto err = check_task_store(cfg, st->id))
     return err;
   if (auto err = check_workflow_store(cfg, st->id))
@@ -188,6 +192,12 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   };
   self.supervisor = spawn_node_supervisor(sys, std::move(sc));
   supervisor_slot.set(self.supervisor);
+  if (self.cfg.http) { // last: what it forwards finds the console up
+    self.http = std::make_unique<http_server>(
+      sys, http_config_of(self.cfg, self.id, self.console_actor));
+    if (auto err = self.http->start())
+      return err;
+  }
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));
   return result;
@@ -208,6 +218,10 @@ const host_port& node::listen_address() const {
 
 const host_port& node::console_address() const {
   return impl_->console;
+}
+
+std::string node::http_address() const {
+  return impl_->http ? to_string(impl_->http->address()) : std::string{};
 }
 
 const node_config& node::config() const {
@@ -260,6 +274,8 @@ void node::shutdown(std::chrono::milliseconds grace) {
     st.stopped = true;
   }
   st.log->info("node {} shutting down", st.id);
+  if (st.http) // load balancers stop sending us work first
+    st.http->set_draining();
   {
     caf::scoped_actor self{*st.sys};
     if (st.supervisor) // from now on, actors end on purpose
@@ -309,6 +325,10 @@ void node::shutdown(std::chrono::milliseconds grace) {
       self->request(console, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     }
+    // The console now answers at once, so HTTP requests in flight end: then
+    // no scoped actor of the HTTP threads outlives the actor system.
+    if (st.http)
+      st.http->stop();
     for (auto& a : st.actors())
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);

@@ -57,6 +57,8 @@ public:
   const std::string& id() const;
   const host_port& listen_address() const; ///< with the actual port
   const host_port& console_address() const;
+  /// "HOST:PORT" of the HTTP API, with the actual port; empty without one.
+  std::string http_address() const;
   const node_config& config() const;
 
   caf::actor_system& system() override;

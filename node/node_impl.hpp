@@ -24,6 +24,7 @@
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/handshake.hpp"
+#include "http/http_server.hpp"
 #include "protocol/peer_actors.hpp"
 #include "node/node.hpp"
 #include "telemetry/log.hpp"
@@ -53,6 +54,9 @@ struct node::impl {
   supervisor_actor supervisor;
   std::string failure; ///< why the supervisor gave up (guarded by mtx)
   actor_slot<gate_actor> gate;
+  /// The HTTP API (null when cfg.http is unset); stopped before the actor
+  /// system ends, since its requests run in scoped actors.
+  std::unique_ptr<http_server> http;
   std::mutex mtx;
   bool stopped = false;
   struct leave_callback {

@@ -14,7 +14,11 @@
 //
 // `meshnode --plugin path/libx.so` loads it at start-up and calls the entry
 // once with a registrar. Return 0 on success; anything else (or an exception)
-// aborts the node's start with an error naming the plug-in.
+// aborts the node's start with an error naming the plug-in and the code. A
+// plug-in built against another plugin_abi_version is refused before its
+// entry runs. A bare file name is looked for in the working directory, next
+// to meshnode, then in <meshnode's folder>/../lib/mesh/plugins
+// (node/plugin_loader.hpp).
 
 #include <cstdint>
 #include <string>
@@ -113,10 +117,23 @@ using plugin_entry_fn = int (*)(handler_registrar&, uint32_t abi_version);
 /// The symbol meshnode looks up.
 inline constexpr const char* plugin_entry_symbol = "mesh_register_handlers";
 
+/// The symbol that tells which ABI version a plug-in was built for
+/// (MESH_PLUGIN_ENTRY defines it), so that a refused version and a failed
+/// registration are told apart before the entry runs. Plug-ins built
+/// before it existed lack it; their entry's -1 may mean either.
+using plugin_abi_fn = uint32_t (*)();
+inline constexpr const char* plugin_abi_symbol = "mesh_plugin_abi_version";
+
 } // namespace mesh
 
-/// Declares the plug-in's entry point; checks the ABI version for you.
+/// Declares the plug-in's entry point; checks the ABI version for you (and
+/// exports the version it was built for, mesh_plugin_abi_version). The body
+/// returns 0 on success, anything else for a failed registration.
 #define MESH_PLUGIN_ENTRY(registrar_name)                                      \
+  extern "C" __attribute__((visibility("default"))) uint32_t                   \
+  mesh_plugin_abi_version() {                                                  \
+    return ::mesh::plugin_abi_version;                                         \
+  }                                                                            \
   static int mesh_plugin_register_impl(::mesh::handler_registrar&);            \
   extern "C" __attribute__((visibility("default"))) int                        \
   mesh_register_handlers(::mesh::handler_registrar& r, uint32_t abi) {         \

@@ -27,13 +27,44 @@ std::string executable_dir() {
   return path.substr(0, path.rfind('/'));
 }
 
+std::string working_dir() {
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof(buf)) == nullptr)
+    return ".";
+  return buf;
+}
+
+std::string list_places(const std::vector<std::string>& places) {
+  std::string out;
+  for (const auto& place : places)
+    out += (out.empty() ? "" : ", ") + place;
+  return out;
+}
+
 } // namespace
 
+std::vector<std::string> plugin_search_places(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (name.front() == '/')
+      return {name};
+    return {working_dir() + "/" + name};
+  }
+  std::vector<std::string> places{working_dir() + "/" + name};
+  auto exe = executable_dir();
+  if (!exe.empty()) {
+    places.push_back(exe + "/" + name);
+    // The installed layout: bin/meshnode beside lib/mesh/plugins/.
+    places.push_back(exe.substr(0, exe.rfind('/')) + "/lib/mesh/plugins/"
+                     + name);
+  }
+  return places;
+}
+
 std::string resolve_plugin_path(const std::string& name) {
-  if (name.find('/') != std::string::npos)
-    return name;
-  auto beside = executable_dir() + "/" + name;
-  return file_exists(beside) ? beside : name;
+  for (const auto& place : plugin_search_places(name))
+    if (file_exists(place))
+      return place;
+  return name;
 }
 
 caf::error load_plugin(const std::string& name, handler_registrar& registrar) {
@@ -42,12 +73,32 @@ caf::error load_plugin(const std::string& name, handler_registrar& registrar) {
                       "plug-in '" + name + "': " + why);
   };
   auto path = resolve_plugin_path(name);
-  if (path.find('/') != std::string::npos && !file_exists(path))
-    return fail("no such file");
+  bool bare = name.find('/') == std::string::npos;
+  if (!bare && !file_exists(path))
+    return fail("no such file (looked for " + plugin_search_places(name).front()
+                + ")");
   auto* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     const char* err = ::dlerror();
-    return fail(std::string{"cannot load: "} + (err ? err : "unknown error"));
+    std::string what = err ? err : "unknown error";
+    if (bare && path == name && what.find("No such file") != std::string::npos)
+      // Found nowhere: say everywhere it was looked for.
+      return fail("no such file: looked in "
+                  + list_places(plugin_search_places(name))
+                  + ", then the dynamic loader's search path "
+                    "(LD_LIBRARY_PATH, the system's library folders): "
+                  + what);
+    return fail("cannot load: " + what);
+  }
+  // A plug-in that names its ABI version is refused before its code runs.
+  auto* abi_sym = ::dlsym(lib, plugin_abi_symbol);
+  if (abi_sym != nullptr) {
+    auto theirs = reinterpret_cast<plugin_abi_fn>(abi_sym)();
+    if (theirs != plugin_abi_version)
+      return fail("built for plug-in ABI version " + std::to_string(theirs)
+                  + ", this node speaks version "
+                  + std::to_string(plugin_abi_version)
+                  + ": rebuild it against this node's headers");
   }
   auto* sym = ::dlsym(lib, plugin_entry_symbol);
   if (sym == nullptr)
@@ -62,9 +113,16 @@ caf::error load_plugin(const std::string& name, handler_registrar& registrar) {
   } catch (...) {
     return fail("registration threw an unknown exception");
   }
-  if (rc == -1)
-    return fail("built for another plug-in ABI version (this node speaks "
+  if (rc == -1 && abi_sym == nullptr)
+    // Built before plug-ins named their ABI version: MESH_PLUGIN_ENTRY
+    // answered -1 for another version, so -1 may mean either.
+    return fail(std::string{"its "} + plugin_entry_symbol
+                + " returned -1: registration failed, or it was built for "
+                  "another plug-in ABI version (this node speaks version "
                 + std::to_string(plugin_abi_version) + ")");
+  if (rc == -1)
+    return fail(std::string{"its "} + plugin_entry_symbol
+                + " returned -1 (registration failed)");
   if (rc != 0)
     return fail("registration failed with code " + std::to_string(rc));
   log::get("node")->info("loaded plug-in {}", path);

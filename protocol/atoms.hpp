@@ -75,5 +75,7 @@ MESH_ADD_ATOM(idempotent)
 MESH_ADD_ATOM(workflows)
 MESH_ADD_ATOM(runs)
 MESH_ADD_ATOM(cancel)
+// -- traces ---------------------------------------------------------------------
+MESH_ADD_ATOM(trace)
 
 #undef MESH_ADD_ATOM

@@ -20,11 +20,15 @@
 //     (atom::heartbeat, pb::Heartbeat)              // connection manager
 //     (atom::announce, pb::ServiceAnnouncement)     // connection manager
 //     (atom::leave, pb::Leave)                      // connection manager
+//     (atom::remove, pb::Leave)  // connection manager: an operator removed
+//          node_id on the sender; forget it too (`meshctl remove`)
 //     (pb::ServeRequest) -> pb::ServeResponse       // request router
 //     (atom::publish, pb::PublishRequest) -> pb::PublishResponse // topics
 //     (atom::routes, pb::TopicRoutes)               // topic dispatcher
 //     (atom::evidence, pb::BanditEvidence)          // strategy evaluator
 //     (atom::heartbeat, pb::TaskHeartbeat)          // a task's lease (router)
+//     (atom::trace, std::string trace_id) -> std::string // the peer's
+//          decision records of that trace: a JSON array (console `trace`)
 //   client_actor (the console's door for binary clients, after the token):
 //     (pb::DispatchRequest) -> pb::DispatchResponse
 
@@ -44,11 +48,13 @@ using peer_actor = caf::typed_actor<
   caf::reacts_to<atom::heartbeat, pb::Heartbeat>,
   caf::reacts_to<atom::announce, pb::ServiceAnnouncement>,
   caf::reacts_to<atom::leave, pb::Leave>,
+  caf::reacts_to<atom::remove, pb::Leave>,
   caf::replies_to<pb::ServeRequest>::with<pb::ServeResponse>,
   caf::replies_to<atom::publish, pb::PublishRequest>::with<pb::PublishResponse>,
   caf::reacts_to<atom::routes, pb::TopicRoutes>,
   caf::reacts_to<atom::evidence, pb::BanditEvidence>,
-  caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>>;
+  caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>,
+  caf::replies_to<atom::trace, std::string>::with<std::string>>;
 
 using gate_actor = caf::typed_actor<
   caf::replies_to<atom::hello, pb::ConnectRequest, peer_actor>::with<

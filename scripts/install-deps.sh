@@ -2,6 +2,7 @@
 # Installs every Debian 12 package Mesh needs to build, test and benchmark.
 # Idempotent: asks dpkg what is already there and only calls apt-get for the
 # rest, so a second run is quiet and takes well under a second.
+# `--tests` adds what only the tests need (a headless browser, curl, Python).
 set -euo pipefail
 
 packages=(
@@ -11,9 +12,12 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libvalijson-dev json-schema-test-suite
   libmurmurhash-dev libcli11-dev libsqlite3-dev
-  libbenchmark-dev
+  libbenchmark-dev libcpp-httplib-dev
   procps util-linux
 )
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium curl python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,7 +5,7 @@
 # (in build-asan/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh" --tests
 if [ "${MESH_SANITIZE:-0}" = 1 ]; then
   export MESH_BUILD_DIR=${MESH_BUILD_DIR:-$root/build-asan}
   "$root/scripts/build.sh" -DMESH_SANITIZE=ON

@@ -52,7 +52,7 @@ parse_job(const nlohmann::json& doc, const std::string& file,
     return err;
   }
   for (auto& v :
-       explain_violations(job_schema_json(), job_schema().validate(doc)))
+       explain_violations(job_schema_json(), doc, job_schema().validate(doc)))
     add(v.pointer, v.message);
   if (!err.problems.empty())
     return err; // the shape is wrong: the rules below would only repeat it

@@ -33,18 +33,18 @@ run_result run_program(const std::vector<std::string>& argv,
   return run_to_completion(mesh::spawn_options{argv, {}, {}, false}, timeout);
 }
 
-run_result meshctl(const std::string& console, std::vector<std::string> args,
+run_result meshctl(const std::string& http, std::vector<std::string> args,
                    bool human, std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv{bin("meshctl"), "--node", console};
+  std::vector<std::string> argv{bin("meshctl"), "--node", http};
   if (!human)
     argv.push_back("--json");
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(argv, timeout);
 }
 
-nlohmann::json meshctl_json(const std::string& console,
+nlohmann::json meshctl_json(const std::string& http,
                             std::vector<std::string> args, int expected_exit) {
-  auto r = meshctl(console, args);
+  auto r = meshctl(http, args);
   std::string cmd;
   for (const auto& a : args)
     cmd += a + " ";
@@ -58,6 +58,13 @@ nlohmann::json meshctl_json(const std::string& console,
   return doc;
 }
 
+nlohmann::json result_of(const nlohmann::json& envelope) {
+  if (!envelope.is_object())
+    return nlohmann::json::object();
+  auto i = envelope.find("result");
+  return i != envelope.end() && i->is_object() ? *i : nlohmann::json::object();
+}
+
 bool await_condition(const std::function<bool()>& probe,
                      std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
@@ -68,8 +75,8 @@ bool await_condition(const std::function<bool()>& probe,
   return false;
 }
 
-nlohmann::json peers_of(const std::string& console) {
-  auto r = meshctl(console, {"peers"});
+nlohmann::json peers_of(const std::string& http) {
+  auto r = meshctl(http, {"peers"});
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
   auto result = nlohmann::json::object();
   if (doc.is_discarded() || !doc.value("ok", false))
@@ -79,9 +86,9 @@ nlohmann::json peers_of(const std::string& console) {
   return result;
 }
 
-bool sees(const std::string& console, const std::vector<std::string>& ids,
+bool sees(const std::string& http, const std::vector<std::string>& ids,
           const std::string& state) {
-  auto view = peers_of(console);
+  auto view = peers_of(http);
   for (const auto& id : ids)
     if (!view.contains(id) || view[id].value("state", "") != state)
       return false;
@@ -106,6 +113,10 @@ node_process::node_process(std::vector<std::string> args,
     argv.push_back("--console");
     argv.push_back("127.0.0.1:0");
   }
+  if (add_addresses && !has("--http")) {
+    argv.push_back("--http");
+    argv.push_back("127.0.0.1:0");
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   char path[] = "/tmp/mesh-node-log-XXXXXX";
   int log_fd = ::mkstemp(path);
@@ -127,6 +138,7 @@ node_process::node_process(std::vector<std::string> args,
   id_ = ready["id"];
   listen_ = ready["listen"];
   console_ = ready["console"];
+  http_ = ready.value("http", "");
   started_ = true;
 }
 

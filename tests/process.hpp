@@ -27,32 +27,43 @@ using run_result = mesh::completed_run;
 run_result run_program(const std::vector<std::string>& argv,
                        std::chrono::milliseconds timeout = 60s);
 
-/// Runs meshctl against a console ("host:port"), with --json unless `human`.
-run_result meshctl(const std::string& console, std::vector<std::string> args,
+/// Runs meshctl against a node's HTTP address ("host:port", the ready
+/// line's "http": node_process::http()), with --json unless `human`.
+run_result meshctl(const std::string& http, std::vector<std::string> args,
                    bool human = false, std::chrono::milliseconds timeout = 60s);
 
-/// meshctl --json that must exit with `expected_exit`; returns parsed JSON.
-nlohmann::json meshctl_json(const std::string& console,
+/// meshctl --json that must exit with `expected_exit`; returns the parsed
+/// envelope ({"ok", "status", "code", "result" | "error"}).
+nlohmann::json meshctl_json(const std::string& http,
                             std::vector<std::string> args,
                             int expected_exit = 0);
+
+/// The "result" of an envelope, or an empty object when it has none: what
+/// a dispatch, process or publish answered (failed ones included: who
+/// handled it, the trace id, the strategy's choice).
+nlohmann::json result_of(const nlohmann::json& envelope);
 
 /// Calls `probe` (which must do a real round trip, e.g. run meshctl) until
 /// it returns true or `timeout` passes: a condition awaited, not a sleep.
 bool await_condition(const std::function<bool()>& probe,
                      std::chrono::milliseconds timeout = 30s);
 
-/// `meshctl peers` of a node as {id: peer}; empty when it cannot answer.
-nlohmann::json peers_of(const std::string& console);
+/// `meshctl peers` of a node (its HTTP address) as {id: peer}; empty when
+/// it cannot answer.
+nlohmann::json peers_of(const std::string& http);
 
-/// True when the node at `console` sees every id in `ids` in `state`.
-bool sees(const std::string& console, const std::vector<std::string>& ids,
+/// True when the node at `http` sees every id in `ids` in `state`.
+bool sees(const std::string& http, const std::vector<std::string>& ids,
           const std::string& state = "up");
 
 /// A running meshnode. The constructor waits for its ready line.
 class node_process {
 public:
-  /// Starts `meshnode ARGS --listen 127.0.0.1:0 --console 127.0.0.1:0` (the
-  /// address flags only when ARGS has none) and waits for the ready line.
+  /// Starts `meshnode ARGS --listen 127.0.0.1:0 --console 127.0.0.1:0
+  /// --http 127.0.0.1:0` and waits for the ready line. --listen and
+  /// --console are added only when ARGS has neither them nor --config;
+  /// --http whenever ARGS lacks it (a config file's "http" too is
+  /// overridden: no test node ever takes the default port 7422).
   explicit node_process(std::vector<std::string> args,
                         std::chrono::milliseconds ready_timeout = 60s,
                         bool add_addresses = true,
@@ -64,7 +75,10 @@ public:
 
   const std::string& id() const { return id_; }
   const std::string& listen() const { return listen_; }
+  /// The console's address (CAF: console_client, bench clients).
   const std::string& console() const { return console_; }
+  /// The HTTP API's address (meshctl, curl): the ready line's "http".
+  const std::string& http() const { return http_; }
   pid_t pid() const { return child_.pid(); }
   bool started() const { return started_; }
 
@@ -87,7 +101,7 @@ public:
 private:
   mesh::child_process child_;
   bool started_ = false;
-  std::string id_, listen_, console_, log_path_;
+  std::string id_, listen_, console_, http_, log_path_;
 };
 
 } // namespace mesh::test

@@ -185,7 +185,7 @@ parse_workflow(const json& doc, const std::string& file) {
                  + doc.type_name()});
     return err;
   }
-  for (auto& v : explain_violations(workflow_schema_json(),
+  for (auto& v : explain_violations(workflow_schema_json(), doc,
                                     workflow_schema().validate(doc)))
     err.problems.push_back({v.pointer, v.message});
   if (!err.problems.empty())
@@ -273,7 +273,8 @@ std::string check_input(const workflow_definition& def,
     return {};
   auto schema = def.source.value("input_schema", nlohmann::json::object());
   return "the input does not match the input_schema of workflow " + def.name
-         + ":\n" + to_string(explain_violations(schema, std::move(violations)));
+         + ":\n"
+         + to_string(explain_violations(schema, input, std::move(violations)));
 }
 
 } // namespace mesh

@@ -144,7 +144,11 @@ void connection_manager_state::dial(const std::string& addr,
                                       peer_actor& theirs) {
               welcomed(addr, nonce, node, resp, theirs);
             },
-            [this, addr](caf::error& err) { dial_failed(addr, err); });
+            [this, addr](caf::error& err) {
+              if (to_status_code(err) == status_code::permission_denied)
+                warn_refused(addr, error_text(err), true);
+              dial_failed(addr, err);
+            });
       },
       [this, addr](caf::error& err) {
         dial_failed(addr, make_error(status_code::unavailable,
@@ -169,8 +173,10 @@ void connection_manager_state::welcomed(const std::string& addr,
   if (auto why = check_secret_proof(cfg.secret, resp.secret_proof(), "welcome",
                                     resp.peer_node_id(), resp.incarnation(),
                                     nonce);
-      !why.empty())
+      !why.empty()) {
+    warn_refused(addr, why, false);
     return refuse(status_code::permission_denied, why);
+  }
   if (!theirs)
     return refuse(status_code::invalid_argument, "handshake without an ingress");
   auto& entry = ingress_for(node);
@@ -191,6 +197,8 @@ void connection_manager_state::welcomed(const std::string& addr,
   mark_up(rec, theirs, node, same);
   retry.erase(addr);
   retry_reason.erase(addr);
+  refusals.erase(addr);
+  removed.erase(rec.id); // reached and welcomed: no longer removed
   publish();
   auto i = dials.find(addr);
   if (i != dials.end()) {
@@ -255,6 +263,31 @@ void connection_manager_state::dial_failed(const std::string& addr,
     schedule_retry(addr, reason);
 }
 
+void connection_manager_state::warn_refused(const std::string& addr,
+                                            const std::string& why,
+                                            bool by_them) {
+  // A seed is re-dialled for ever: one warning a minute per address, the
+  // attempts in between at debug.
+  auto t = now();
+  auto [i, fresh] = refusals.try_emplace(addr, t);
+  if (!fresh && t - i->second < std::chrono::minutes{1}) {
+    log->debug("{} refused the handshake again: {}", addr, why);
+    return;
+  }
+  i->second = t;
+  auto d = dials.find(addr);
+  bool seed = d != dials.end() && d->second.reason == dial_reason::seed;
+  auto who = std::string{seed ? "seed " : "node at "} + addr;
+  bool secret = why.find("secret") != std::string::npos;
+  if (by_them)
+    log->warn("{} refused us: {} ({})", who,
+              secret ? "wrong cluster secret" : "not admitted", why);
+  else
+    log->warn("{} answered without proof of our cluster secret ({}): not "
+              "admitted",
+              who, why);
+}
+
 void connection_manager_state::schedule_retry(const std::string& addr,
                                               dial_reason reason) {
   auto [i, added] = retry.emplace(addr, backoff{cfg.timing.redial_initial,
@@ -280,6 +313,10 @@ void connection_manager_state::discover(
     auto* rec = dir.find(m.node_id());
     if (rec != nullptr && (is_routable(rec->state)
                            || rec->state == peer_state::left))
+      continue;
+    // Removed by an operator: a peer that still saw it must not bring it
+    // back (a new process of it may come).
+    if (tombstoned(m.node_id(), m.incarnation()))
       continue;
     if (dials.count(m.address()) > 0 || retry.count(m.address()) > 0)
       continue;

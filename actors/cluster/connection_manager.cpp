@@ -69,6 +69,7 @@ ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
     ic.topics = cfg.topics;
     ic.tasks = cfg.tasks;
     ic.max_reply_bytes = cfg.max_reply_bytes;
+    ic.traces = cfg.traces;
     i->second.actor = spawn_peer_ingress(self->system(), std::move(ic));
   }
   return i->second;
@@ -125,6 +126,7 @@ connection_manager_state::accept(const pb::ConnectRequest& req,
   rec.incarnation = req.incarnation();
   dir.apply(rec, req.services());
   mark_up(rec, theirs, from, same);
+  removed.erase(rec.id); // it came back by itself: no longer removed
   publish();
   discover(req.members());
   pb::ConnectResponse resp;
@@ -190,6 +192,12 @@ void connection_manager_state::on_down(const caf::down_msg& dm) {
       return;
     log->warn("lost connection to peer {}: {}", id, caf::to_string(dm.reason));
     dir.set_state(rec, peer_state::down, now());
+    if (tombstoned(rec.id, rec.incarnation)) {
+      // Removed on a peer while still up here: forgotten now it is down.
+      forget(rec);
+      publish();
+      return;
+    }
     publish();
     if (rec.dialer && !leaving)
       schedule_retry(rec.address, dial_reason::redial);
@@ -208,6 +216,7 @@ void connection_manager_state::tick() {
     *hb.add_members() = std::move(m);
   bool changed = false;
   auto t = now();
+  std::vector<std::string> gone; // removed on a peer, down here now
   for (auto& [id, rec] : dir.records()) {
     if (!is_routable(rec.state))
       continue;
@@ -220,9 +229,14 @@ void connection_manager_state::tick() {
               std::chrono::duration_cast<std::chrono::milliseconds>(
                 t - rec.detector.last_heard())
                 .count());
-    if (assessed == peer_state::down && rec.dialer)
+    if (assessed == peer_state::down && tombstoned(id, rec.incarnation))
+      gone.push_back(id);
+    else if (assessed == peer_state::down && rec.dialer)
       schedule_retry(rec.address, dial_reason::redial);
   }
+  for (const auto& id : gone)
+    if (auto* rec = dir.find(id))
+      forget(*rec);
   if (changed)
     publish();
   if (cfg.timing.heartbeat_interval.count() > 0)
@@ -241,26 +255,6 @@ void connection_manager_state::leave() {
       self->send(rec.remote, atom::leave_v, msg);
   log->info("node {} told {} peer(s) it is leaving", cfg.node_id,
             dir.routable());
-}
-
-caf::error connection_manager_state::remove(const std::string& id) {
-  auto* rec = dir.find(id);
-  if (rec == nullptr)
-    return make_error(status_code::not_found,
-                      "node '" + id + "' is not a known peer of " + cfg.node_id);
-  if (is_routable(rec->state))
-    return make_error(status_code::invalid_argument,
-                      "peer " + id + " is " + to_string(rec->state)
-                        + "; only down or left peers can be removed");
-  retry.erase(rec->address);
-  retry_reason.erase(rec->address);
-  if (cfg.memory)
-    cfg.memory->peer_addresses.erase(rec->address);
-  drop_ingress(rec->node);
-  dir.erase(id);
-  log->info("removed peer {}", id);
-  publish();
-  return caf::none;
 }
 
 nlohmann::json connection_manager_state::stats() const {
@@ -354,6 +348,10 @@ cluster_actor::behavior_type connection_manager_behavior(
       self->state.leave();
       return caf::ok_atom::value;
     },
+    [self](atom::remove, const pb::Leave& msg) {
+      if (from_this_node(self)) // from a peer's ingress
+        self->state.on_forget(msg);
+    },
     [self](atom::remove, const std::string& id) -> caf::result<caf::ok_atom> {
       if (!from_this_node(self))
         return refused_remote();
@@ -369,6 +367,11 @@ cluster_actor::behavior_type connection_manager_behavior(
       if (!from_this_node(self))
         return refused_remote();
       return json_result(self->state.stats());
+    },
+    [self](atom::trace, const std::string& id) -> caf::result<nlohmann::json> {
+      if (!from_this_node(self))
+        return refused_remote();
+      return self->state.gather_trace(id);
     },
     [self](atom::tick) {
       if (from_this_node(self)) // own timer

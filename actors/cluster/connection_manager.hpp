@@ -22,15 +22,21 @@
 //   (atom::heartbeat, pb::Heartbeat)
 //   (atom::announce, pb::ServiceAnnouncement)
 //   (atom::leave, pb::Leave)
+//   (atom::remove, pb::Leave)  // the peer's operator removed node_id: forget
+//                              // it too (actors/cluster/connection_removal.cpp)
 //  from the node, console and registry:
 //   (atom::update, std::string listen_address)  // start: address known
 //   (atom::update, handler_table_ptr)           // what this node serves
 //   (atom::subscribe, caf::actor)               // gets (atom::update, peer_table_ptr)
 //   (atom::connect, std::string address) -> nlohmann::json  // meshctl connect
 //   (atom::leave)                        -> caf::ok_atom    // graceful leave
-//   (atom::remove, std::string node_id)  -> caf::ok_atom    // forget a down peer
+//   (atom::remove, std::string node_id)  -> caf::ok_atom    // forget a down
+//        peer, on every node: up peers are told to forget it too
 //   (atom::peers, nlohmann::json in_flight) -> nlohmann::json
 //   (atom::stats)                        -> nlohmann::json  // cluster size
+//   (atom::trace, std::string id)        -> nlohmann::json  // console `trace`:
+//        {"trace_id", "records" (every node's, by time), "nodes_asked",
+//        "nodes_missing"}; not_found when no node has a record of it
 //  own timers: (atom::tick), (atom::dial, std::string address)
 
 #include <chrono>
@@ -53,6 +59,7 @@
 #include "actors/handlers/handler_table.hpp"
 #include "actors/routing/registry.hpp"
 #include "protocol/local_types.hpp"
+#include "telemetry/trace_ring.hpp"
 
 namespace mesh {
 
@@ -64,6 +71,7 @@ using cluster_actor = caf::typed_actor<
   caf::reacts_to<atom::heartbeat, pb::Heartbeat>,
   caf::reacts_to<atom::announce, pb::ServiceAnnouncement>,
   caf::reacts_to<atom::leave, pb::Leave>,
+  caf::reacts_to<atom::remove, pb::Leave>,
   caf::reacts_to<atom::update, std::string>,
   caf::reacts_to<atom::update, handler_table_ptr>,
   caf::reacts_to<atom::subscribe, caf::actor>,
@@ -72,6 +80,7 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::remove, std::string>::with<caf::ok_atom>,
   caf::replies_to<atom::peers, nlohmann::json>::with<nlohmann::json>,
   caf::replies_to<atom::stats>::with<nlohmann::json>,
+  caf::replies_to<atom::trace, std::string>::with<nlohmann::json>,
   caf::reacts_to<atom::tick>,             // own timer
   caf::reacts_to<atom::dial, std::string>>; // own timer
 
@@ -102,7 +111,13 @@ struct connection_manager_config {
   size_t max_reply_bytes = 0;
   /// Kept across restarts; null: nothing is kept.
   std::shared_ptr<connection_manager_memory> memory;
+  /// This node's decision records: answered to peers by the ingresses and
+  /// gathered with theirs for `trace` (null: this node keeps none).
+  trace_ring_ptr traces;
 };
+
+/// How long `trace` waits for each peer's records.
+inline constexpr auto trace_gather_timeout = std::chrono::milliseconds{1500};
 
 cluster_actor spawn_connection_manager(caf::actor_system& sys,
                                        connection_manager_config cfg);

@@ -30,6 +30,13 @@ enum class dial_reason : uint8_t {
   operator_ ///< meshctl connect: the error goes back to the operator
 };
 
+/// A peer an operator removed: its process is not dialled again from
+/// gossip (peers that still saw it would otherwise bring it back at once).
+struct tombstone {
+  std::string incarnation; ///< of the removed process
+  std::chrono::steady_clock::time_point since;
+};
+
 struct pending_dial {
   dial_reason reason = dial_reason::learned;
   /// meshctl connect
@@ -47,6 +54,7 @@ struct ingress_entry {
 struct connection_manager_state {
   static inline const char* name = "mesh.connection_manager";
   static constexpr uint32_t learned_attempts = 5;
+  static constexpr auto removal_memory = std::chrono::minutes{10};
 
   cluster_actor::pointer self = nullptr;
   connection_manager_config cfg;
@@ -62,6 +70,12 @@ struct connection_manager_state {
   std::map<std::string, backoff> retry;          ///< by address, no record yet
   std::map<std::string, dial_reason> retry_reason;
   std::map<caf::node_id, ingress_entry> ingresses; ///< by peer CAF node
+  /// When we last warned that the node at an address refused our secret.
+  std::map<std::string, std::chrono::steady_clock::time_point> refusals;
+  /// Peers an operator removed (here or on a peer), by id: not dialled again
+  /// from gossip until they connect themselves or a new process of theirs
+  /// shows up; forgotten after removal_memory.
+  std::map<std::string, tombstone> removed;
   std::mt19937_64 rng{std::random_device{}()};
 
   using clock = std::chrono::steady_clock;
@@ -89,6 +103,13 @@ struct connection_manager_state {
   void tick();
   void leave();
   caf::error remove(const std::string& id);
+  /// A peer tells us its operator removed a node (`msg.node_id`).
+  void on_forget(const pb::Leave& msg);
+  /// Drops `rec` (which must not be routable) and everything that dials it.
+  void forget(peer_record& rec);
+  /// Whether the process `incarnation` of node `id` was removed recently
+  /// (an empty incarnation, from an older node, counts as that process).
+  bool tombstoned(const std::string& id, const std::string& incarnation);
   nlohmann::json stats() const;
 
   // -- connection_dialer.cpp -------------------------------------------------
@@ -98,6 +119,11 @@ struct connection_manager_state {
                 const caf::node_id& node, pb::ConnectResponse& resp,
                 peer_actor& theirs);
   void dial_failed(const std::string& address, const caf::error& err);
+  /// Warns (at most once a minute per address) that the node at `address`
+  /// refused our hello (`by_them`) or that its answer failed our checks
+  /// (the cluster secret above all): else a wrong secret is silent.
+  void warn_refused(const std::string& address, const std::string& why,
+                    bool by_them);
   std::string explain_dial_error(const caf::error& err) const;
   void schedule_retry(const std::string& address, dial_reason reason);
   void discover(const google::protobuf::RepeatedPtrField<pb::Member>& xs);
@@ -105,6 +131,10 @@ struct connection_manager_state {
   void mark_up(peer_record& rec, const peer_actor& theirs,
                const caf::node_id& node, bool same);
   nlohmann::json describe_connection(const peer_record& rec) const;
+
+  // -- connection_traces.cpp -------------------------------------------------
+  /// This node's and every routable peer's records of trace `id`.
+  caf::result<nlohmann::json> gather_trace(const std::string& id);
 };
 
 } // namespace mesh::detail

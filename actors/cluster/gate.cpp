@@ -25,9 +25,9 @@ struct gate_state {
       log->warn("peer port of {} refused {} ({} so far)", node_id, what,
                 refused);
     return make_error(status_code::permission_denied,
-                      "the peer port of node " + node_id
-                        + " accepts only the Mesh handshake (" + what
-                        + "); meshctl talks to the console port");
+                      "this is the peer port of node " + node_id
+                        + ": it accepts only the Mesh handshake (" + what
+                        + "); meshctl talks to the node's HTTP address");
   }
 };
 

@@ -63,6 +63,7 @@ std::vector<pb::Member> peer_directory::members() const {
     pb::Member m;
     m.set_node_id(id);
     m.set_address(rec.address);
+    m.set_incarnation(rec.incarnation);
     result.push_back(std::move(m));
   }
   return result;

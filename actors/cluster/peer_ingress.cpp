@@ -24,6 +24,22 @@ void bound_reply(pb::ServeResponse& r, size_t max, const std::string& node) {
     + "): a handler must not answer more than a request may carry");
 }
 
+// This node's records of one trace as a JSON array; oldest records are
+// dropped to stay within the reply bound (a peer must never get a reply the
+// transport would cut the connection for).
+std::string trace_reply(const peer_ingress_config& cfg, const std::string& id) {
+  if (!cfg.traces)
+    return "[]";
+  auto records = cfg.traces->to_json(id);
+  auto text = records.dump();
+  while (cfg.max_reply_bytes > 0 && text.size() > cfg.max_reply_bytes
+         && !records.empty()) {
+    records.erase(records.begin());
+    text = records.dump();
+  }
+  return text;
+}
+
 struct peer_ingress_state {
   static inline const char* name = "mesh.peer_ingress";
   peer_ingress_config cfg;
@@ -78,6 +94,11 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
       if (admitted(self) && names_peer(self, msg.node_id()))
         self->send(self->state.cfg.cluster, atom::leave_v, std::move(msg));
     },
+    [self](atom::remove, pb::Leave& msg) {
+      // Names a third node (the one removed), never the sender.
+      if (admitted(self) && msg.node_id() != self->state.cfg.peer_id)
+        self->send(self->state.cfg.cluster, atom::remove_v, std::move(msg));
+    },
     [self](pb::ServeRequest& req) -> caf::result<pb::ServeResponse> {
       if (!admitted(self))
         return refusal(self);
@@ -125,6 +146,13 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         if (auto tasks = self->state.cfg.tasks.get())
           self->send(tasks, atom::heartbeat_v, std::move(hb));
     },
+    [self](atom::trace, const std::string& id) -> caf::result<std::string> {
+      // Answered here from the ring (thread-safe): no actor of the node is
+      // bothered for a read.
+      if (!admitted(self))
+        return refusal(self);
+      return trace_reply(self->state.cfg, id);
+    },
     [](atom::connect, const std::string&) {
       // Armed already.
     },
@@ -143,6 +171,7 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
       return caf::skip;
     },
     [](atom::leave, pb::Leave&) -> caf::result<void> { return caf::skip; },
+    [](atom::remove, pb::Leave&) -> caf::result<void> { return caf::skip; },
     [](pb::ServeRequest&) -> caf::result<pb::ServeResponse> {
       return caf::skip;
     },
@@ -156,6 +185,9 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
       return caf::skip;
     },
     [](atom::heartbeat, pb::TaskHeartbeat&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [](atom::trace, std::string&) -> caf::result<std::string> {
       return caf::skip;
     },
     [self](atom::connect, std::string& peer_id) {
@@ -174,6 +206,24 @@ peer_ingress_behavior(self_ptr self, peer_ingress_config cfg) {
   st.cfg = std::move(cfg);
   st.log = log::get("cluster");
   self->monitor(st.cfg.cluster);
+  // A message outside peer_actor (another Mesh version, or a program that
+  // took the ingress for something else): refused in Mesh's words, never
+  // CAF's "*** unexpected message" print.
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr,
+       caf::message_view&) -> caf::result<caf::message> {
+      auto& st = static_cast<self_ptr>(ptr)->state;
+      if (st.refused++ % 1000 < 3)
+        st.log->warn("node {} refused a message peer {} may not send it "
+                     "(another version of Mesh?) ({} so far)",
+                     st.cfg.node_id,
+                     st.cfg.peer_id.empty() ? "(pending)" : st.cfg.peer_id,
+                     st.refused);
+      return make_error(status_code::invalid_argument,
+                        "node " + st.cfg.node_id
+                          + " does not take this message from a peer "
+                            "(another version of Mesh?)");
+    });
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.cfg.cluster.address())
       self->quit(dm.reason);

@@ -34,6 +34,7 @@
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "protocol/peer_actors.hpp"
+#include "telemetry/trace_ring.hpp"
 
 namespace mesh {
 
@@ -50,6 +51,8 @@ struct peer_ingress_config {
   actor_slot<strategies_actor> strategies; ///< may be empty
   actor_slot<topics_actor> topics;         ///< may be empty
   actor_slot<tasks_actor> tasks;           ///< may be empty
+  /// This node's decision records, read for a peer's `trace` (null: none).
+  trace_ring_ptr traces;
   /// Replies to the peer with a larger payload become `internal` errors: a
   /// message over the transport's limit would cut the connection
   /// (node/guarded_transport.hpp). 0: no bound.

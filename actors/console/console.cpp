@@ -34,7 +34,10 @@ nlohmann::json reload_reply(nlohmann::json report, const char* what) {
 }
 
 nlohmann::json console_ok(nlohmann::json result) {
-  return {{"ok", true}, {"status", "ok"}, {"result", std::move(result)}};
+  return {{"ok", true},
+          {"status", to_string(status_code::ok)},
+          {"code", static_cast<int>(status_code::ok)},
+          {"result", std::move(result)}};
 }
 
 nlohmann::json console_error(status_code code, std::string message) {
@@ -97,6 +100,7 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
   add_task_commands(st.commands);
   add_pipeline_commands(st.commands);
   add_workflow_commands(st.commands);
+  add_trace_commands(st.commands);
   st.clients = spawn_client_ingress(self->system(), st.cfg.node_id,
                                     st.cfg.router,
                                     caf::actor_cast<caf::actor>(self),

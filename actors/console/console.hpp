@@ -1,9 +1,10 @@
 #pragma once
 
-// console: the node's admin interface, reached by meshctl over the network.
+// console: the node's admin interface, reached through the HTTP API (meshctl,
+// curl, the dashboard) and by CAF clients (console_client) over the network.
 //
 // One request type: a JSON command in, a JSON reply out, both as strings so
-// meshctl and the node agree without sharing C++ types. Every request from
+// clients and the node agree without sharing C++ types. Every request from
 // the network carries the console token, checked (in constant time) before
 // anything else is read; with no token configured (a loopback console),
 // any token passes. A wrong token is `permission_denied`.
@@ -14,8 +15,10 @@
 //   (atom::drain) -> caf::ok_atom   // once every command so far is answered;
 //                                   // later commands get `unavailable`
 //   (atom::update, std::string console_address)
-// A command is {"cmd": NAME, ...arguments}. Every reply has "ok" (bool) and
-// "status" (a status name); failures add "error", successes a "result".
+// A command is {"cmd": NAME, ...arguments}. Every reply is one envelope:
+// {"ok": bool, "status": a status name, "code": its number, "result": ...};
+// failures have "error" and may keep a "result" (e.g. the handled_by and
+// trace_id of a failed dispatch).
 // Commands are grouped by area (console_commands.hpp); each runs without
 // blocking: it asks the node's actors and answers when they have.
 

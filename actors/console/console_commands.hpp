@@ -26,10 +26,13 @@ using console_command
 
 using console_command_table = std::map<std::string, console_command>;
 
-/// {"ok": true, "status": "ok", "result": result}.
+/// {"ok": true, "status": "ok", "code": 0, "result": result}: the one
+/// envelope of every console reply (and of the HTTP API, which passes it
+/// on).
 nlohmann::json console_ok(nlohmann::json result);
 
-/// {"ok": false, "status": NAME, "code": N, "error": message}.
+/// {"ok": false, "status": NAME, "code": N, "error": message}; a failure
+/// may add "result" (what is known despite it, e.g. a reload's report).
 nlohmann::json console_error(status_code code, std::string message);
 
 /// The error reply for a failed request to one of the node's actors.
@@ -74,22 +77,24 @@ void ask_ok(console_actor::pointer self, const Handle& dest,
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-/// A request's answer as a console reply: ok, status, code, handled_by,
-/// trace_id, then the payload (ok) or the error.
+/// A request's answer as a console reply, in the one envelope: ok,
+/// {"ok": true, "status": "ok", "code": 0, "result": {"handled_by",
+/// "trace_id", "payload"}}; else {"ok": false, "status", "code", "error",
+/// "result": {"handled_by", "trace_id"}} (who answered, and the trace to
+/// look up, matter most when a request failed). Callers add keys to
+/// "result" (explain, the strategy's choice).
 template <class Response>
 nlohmann::json describe_response(const Response& r, const std::string& by) {
   auto code = status_code_from_int(r.status().code())
                 .value_or(status_code::internal);
-  nlohmann::json result{{"ok", code == status_code::ok},
-                        {"status", to_string(code)},
-                        {"code", static_cast<int>(code)},
-                        {"handled_by", by},
-                        {"trace_id", r.trace_id()}};
-  if (code == status_code::ok)
-    result["payload"] = any_to_display_json(r.payload());
-  else
-    result["error"] = r.status().message();
-  return result;
+  nlohmann::json about{{"handled_by", by}, {"trace_id", r.trace_id()}};
+  if (code != status_code::ok) {
+    auto out = console_error(code, r.status().message());
+    out["result"] = std::move(about);
+    return out;
+  }
+  about["payload"] = any_to_display_json(r.payload());
+  return console_ok(std::move(about));
 }
 
 /// The reply to a folder reload's report ({"failed": [...], ...}): ok when
@@ -107,6 +112,7 @@ void add_topic_commands(console_command_table& table);
 void add_task_commands(console_command_table& table);
 void add_pipeline_commands(console_command_table& table);
 void add_workflow_commands(console_command_table& table);
+void add_trace_commands(console_command_table& table);
 
 /// Reads a dispatch's directives (skip_hooks, timeout_ms, max_attempts,
 /// hedge "on"/"off"/"policy", dry_run, explain); false (and replies

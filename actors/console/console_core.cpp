@@ -126,7 +126,7 @@ void cmd_dispatch(console_actor::pointer self, const console_config& env,
       [reply](pb::DispatchResponse& r) {
         auto out = describe_response(r, r.handled_by());
         if (r.has_explain())
-          out["explain"] = explain_json(r.explain());
+          out["result"]["explain"] = explain_json(r.explain());
         reply(std::move(out));
       },
       [reply](caf::error& err) { reply(console_error(err)); });

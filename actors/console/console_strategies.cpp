@@ -16,13 +16,15 @@ namespace {
 constexpr const char* evaluator = "strategy evaluator";
 
 nlohmann::json describe(const pb::ProcessResponse& r) {
-  auto result = describe_response(r, r.handled_by());
+  // The strategy's choice is shown whether or not the variant succeeded.
+  auto out = describe_response(r, r.handled_by());
+  auto& result = out["result"];
   result["process"] = r.process_name();
   result["variant"] = r.variant_id();
   result["variant_path"] = r.variant_path();
   result["strategy"] = r.strategy();
   result["reason"] = r.reason();
-  return result;
+  return out;
 }
 
 void cmd_process(console_actor::pointer self, const console_config& env,
@@ -86,9 +88,18 @@ void cmd_manifests(console_actor::pointer self, const console_config& env,
   auto action = args.value("action", std::string{"list"});
   if (action == "list")
     ask_json(self, env.strategies.get(), evaluator, env, std::move(reply), atom::manifests_v);
-  else if (action == "reload")
-    ask_json(self, env.strategies.get(), evaluator, env, std::move(reply), atom::reload_v);
-  else if (action == "show") {
+  else if (action == "reload") {
+    // A file that fails is an error (meshctl exits non-zero), the report
+    // still in "result", as jobs and workflows reloads answer.
+    if (!require_actor(env.strategies.get(), evaluator, env, reply))
+      return;
+    self->request(env.strategies.get(), console_ask_timeout, atom::reload_v)
+      .then(
+        [reply](nlohmann::json& report) {
+          reply(reload_reply(std::move(report), "manifest"));
+        },
+        [reply](caf::error& err) { reply(console_error(err)); });
+  } else if (action == "show") {
     auto* name = string_arg(args, "name");
     if (name == nullptr)
       reply(console_error(status_code::invalid_argument,
@@ -101,13 +112,62 @@ void cmd_manifests(console_actor::pointer self, const console_config& env,
                           + action + "'"));
 }
 
+// strategy_stats without "process": {"processes": [the figures of every
+// loaded process]}, so GET /metrics and the dashboard need one command. A
+// process unloaded in between is left out.
+void all_strategy_stats(console_actor::pointer self, const console_config& env,
+                        console_reply reply) {
+  if (!require_actor(env.strategies.get(), evaluator, env, reply))
+    return;
+  auto strategies = env.strategies.get();
+  self->request(strategies, console_ask_timeout, atom::manifests_v)
+    .then(
+      [self, strategies, reply](nlohmann::json& list) {
+        struct pending {
+          std::vector<nlohmann::json> rows;
+          size_t remaining = 0;
+        };
+        auto st = std::make_shared<pending>();
+        std::vector<std::string> names;
+        for (const auto& m : list)
+          if (m.is_object() && m.value("status", "") == "ok"
+              && m.contains("process") && m["process"].is_string())
+            names.push_back(m["process"].get<std::string>());
+        st->rows.resize(names.size());
+        st->remaining = names.size();
+        auto finish = [st, reply] {
+          auto out = nlohmann::json::array();
+          for (auto& row : st->rows)
+            if (!row.is_null())
+              out.push_back(std::move(row));
+          reply(console_ok({{"processes", std::move(out)}}));
+        };
+        if (names.empty()) {
+          finish();
+          return;
+        }
+        for (size_t i = 0; i < names.size(); ++i)
+          self->request(strategies, console_ask_timeout, atom::stats_v, names[i])
+            .then(
+              [st, finish, i](nlohmann::json& row) {
+                st->rows[i] = std::move(row);
+                if (--st->remaining == 0)
+                  finish();
+              },
+              [st, finish](caf::error&) {
+                if (--st->remaining == 0)
+                  finish();
+              });
+      },
+      [reply](caf::error& err) { reply(console_error(err)); });
+}
+
 void cmd_strategy_stats(console_actor::pointer self,
                         const console_config& env, const nlohmann::json& args,
                         console_reply reply) {
   auto* name = string_arg(args, "process");
   if (name == nullptr) {
-    reply(console_error(status_code::invalid_argument,
-                        "strategy_stats needs \"process\" (a process name)"));
+    all_strategy_stats(self, env, std::move(reply));
     return;
   }
   ask_json(self, env.strategies.get(), evaluator, env, std::move(reply), atom::stats_v, *name);

@@ -8,6 +8,7 @@
 #include "protocol/json_payload.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
+#include "topics/dispatch_status.hpp"
 
 namespace mesh {
 
@@ -15,7 +16,31 @@ namespace {
 
 constexpr const char* dispatcher = "topic dispatcher";
 
-// A publish result as JSON; "ok" follows the dispatch status.
+// A publish's dispatch status (seed 004) as the status of the envelope.
+status_code publish_code(const std::string& status) {
+  auto s = parse_dispatch_status(status);
+  if (!s)
+    return status_code::internal;
+  switch (*s) {
+    case dispatch_status::success:
+      return status_code::ok;
+    case dispatch_status::no_dispatcher:
+      return status_code::not_found;
+    case dispatch_status::timeout:
+      return status_code::deadline_exceeded;
+    case dispatch_status::invalid_message:
+      return status_code::invalid_argument;
+    case dispatch_status::publish_failed:
+      return status_code::unavailable;
+    case dispatch_status::dispatcher_error:
+      return status_code::handler_error;
+    default:
+      return status_code::internal;
+  }
+}
+
+// A publish result in the envelope: "result" describes the publish (with
+// its own seed-004 "status") whether or not it succeeded.
 nlohmann::json describe(const pb::PublishResponse& r) {
   auto dispatchers = nlohmann::json::array();
   for (const auto& d : r.dispatchers())
@@ -26,17 +51,26 @@ nlohmann::json describe(const pb::PublishResponse& r) {
                            {"error", d.error()},
                            {"outputs", std::vector<std::string>(
                                          d.outputs().begin(), d.outputs().end())}});
-  return {{"ok", r.status() == "success"},
-          {"status", r.status()},
-          {"dispatch_id", r.dispatch_id()},
-          {"topic", r.topic()},
-          {"trace_id", r.trace_id()},
-          {"duration_us", r.duration_us()},
-          {"outputs", std::vector<std::string>(r.outputs().begin(),
-                                               r.outputs().end())},
-          {"output_count", r.output_count()},
-          {"error", r.error_message()},
-          {"dispatchers", std::move(dispatchers)}};
+  nlohmann::json result{
+    {"status", r.status()},
+    {"dispatch_id", r.dispatch_id()},
+    {"topic", r.topic()},
+    {"trace_id", r.trace_id()},
+    {"duration_us", r.duration_us()},
+    {"outputs", std::vector<std::string>(r.outputs().begin(),
+                                         r.outputs().end())},
+    {"output_count", r.output_count()},
+    {"error", r.error_message()},
+    {"dispatchers", std::move(dispatchers)}};
+  auto code = publish_code(r.status());
+  if (code == status_code::ok)
+    return console_ok(std::move(result));
+  auto out = console_error(code, r.error_message().empty()
+                                   ? "publish of '" + r.topic()
+                                       + "': " + r.status()
+                                   : r.error_message());
+  out["result"] = std::move(result);
+  return out;
 }
 
 void cmd_publish(console_actor::pointer self, const console_config& env,

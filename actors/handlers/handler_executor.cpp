@@ -208,11 +208,19 @@ struct executor_state {
 
   void finish(executor_call& call, handler_outcome out) {
     call.answered = true;
-    latency.record(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-        now() - call.received)
-        .count()));
+    auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      now() - call.received);
+    latency.record(static_cast<uint64_t>(took.count()));
     count(out.code);
+    if (tracing(cfg.traces)) // the node's record of running the handler
+      cfg.traces->record(call.ctx.trace_id, "execute",
+                         "handler " + to_string(cfg.spec.key) + " answered "
+                           + to_string(out.code),
+                         {{"path", to_string(cfg.spec.key)},
+                          {"status", to_string(out.code)},
+                          {"error", out.message}},
+                         std::chrono::duration_cast<std::chrono::microseconds>(
+                           took));
     if (out.code != status_code::ok)
       log->debug("trace={} {} answered {}: {}", call.ctx.trace_id,
                  to_string(cfg.spec.key), to_string(out.code), out.message);

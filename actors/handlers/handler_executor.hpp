@@ -37,6 +37,7 @@
 #include "actors/handlers/job_runner.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
+#include "telemetry/trace_ring.hpp"
 
 namespace mesh {
 
@@ -63,6 +64,8 @@ struct executor_config {
   inline_call_ptr fast;
   /// Where ctx.heartbeat() of task deliveries goes (null: nowhere).
   task_heartbeat_sink heartbeat;
+  /// Where each call's "execute" record goes (null: not recorded).
+  trace_ring_ptr traces;
 };
 
 /// Spawns an executor for `cfg.spec`.

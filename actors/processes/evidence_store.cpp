@@ -4,15 +4,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace mesh {
 
 evidence_store::evidence_store(std::string node_id,
-                               const std::string& data_dir)
-  : node_(std::move(node_id)) {
+                               const std::string& data_dir, bool durable)
+  : node_(std::move(node_id)), durable_(durable) {
   // One file per node id: nodes sharing a folder never write each other's.
   if (data_dir.empty())
     return;
@@ -29,6 +28,7 @@ void evidence_store::record(const std::string& node,
                             const std::string& variant, bool success) {
   evidence_.record(node, process, variant, success);
   cache_.erase(process);
+  dirty_ = true;
 }
 
 bool evidence_store::merge(const pb::BanditEvidence& msg) {
@@ -39,6 +39,7 @@ bool evidence_store::merge(const pb::BanditEvidence& msg) {
         if (evidence_.merge(n.node_id(), p.process_name(), v.variant_id(),
                             {v.successes(), v.failures()})) {
           grew = true;
+          dirty_ = true;
           cache_.erase(p.process_name());
         }
   return grew;
@@ -75,43 +76,41 @@ pb::BanditEvidence evidence_store::to_proto() const {
 }
 
 std::string evidence_store::load() {
-  // Every evidence file of the folder: a node restarted under another id
-  // (port 0) still starts from what it knew. Counters are per node and
-  // merged by maximum, so reading the same counts twice changes nothing.
   if (file_.empty())
     return {};
-  auto dir = std::filesystem::path{file_}.parent_path();
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec))
+  if (!std::filesystem::exists(file_, ec))
     return {};
-  std::string errors;
-  for (const auto& entry : std::filesystem::directory_iterator{dir, ec}) {
-    auto name = entry.path().filename().string();
-    static constexpr std::string_view suffix = ".bandit-evidence.json";
-    if (name.size() <= suffix.size()
-        || name.compare(name.size() - suffix.size(), suffix.size(), suffix)
-             != 0)
-      continue;
-    std::ifstream in{entry.path()};
-    auto doc = nlohmann::json::parse(in, nullptr, false);
-    bandit_evidence loaded;
-    if (doc.is_discarded() || !doc.is_object()
-        || !loaded.from_json(doc.value("evidence", nlohmann::json())))
-      errors += (errors.empty() ? "" : "; ") + entry.path().string()
-                + " is not a valid evidence file";
-    else
-      evidence_.merge(loaded);
-  }
+  std::ifstream in{file_};
+  auto doc = nlohmann::json::parse(in, nullptr, false);
+  bandit_evidence loaded;
+  if (doc.is_discarded() || !doc.is_object()
+      || !loaded.from_json(doc.value("evidence", nlohmann::json())))
+    return file_ + " is not a valid evidence file";
+  evidence_.merge(loaded);
   cache_.clear();
-  return errors;
+  return {};
 }
 
-std::string evidence_store::save() const {
-  if (file_.empty())
+std::string evidence_store::close() {
+  if (durable_ || file_.empty())
+    return save();
+  std::error_code ec;
+  std::filesystem::remove(file_, ec);
+  if (ec)
+    return "cannot remove " + file_ + ": " + ec.message();
+  if (created_dir_) // ours, and empty now: leave the folder as it was
+    std::filesystem::remove(std::filesystem::path{file_}.parent_path(), ec);
+  return {};
+}
+
+std::string evidence_store::save() {
+  if (file_.empty() || !dirty_)
     return {};
   std::error_code ec;
-  std::filesystem::create_directories(
-    std::filesystem::path{file_}.parent_path(), ec);
+  if (std::filesystem::create_directories(
+        std::filesystem::path{file_}.parent_path(), ec))
+    created_dir_ = true;
   if (ec)
     return "cannot create " + std::filesystem::path{file_}.parent_path().string()
            + ": " + ec.message();
@@ -126,6 +125,7 @@ std::string evidence_store::save() const {
   }
   if (std::rename(tmp.c_str(), file_.c_str()) != 0)
     return "cannot replace " + file_;
+  dirty_ = false;
   return {};
 }
 

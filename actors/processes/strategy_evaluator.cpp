@@ -87,6 +87,16 @@ struct evaluator_state {
     ++traffic[m->name][chosen.id];
     log->info("trace={} process={} strategy={} variant={} reason={}",
               req.trace_id(), m->name, m->chooser->name(), chosen.id, reason);
+    if (tracing(cfg.traces))
+      cfg.traces->record(req.trace_id(), "strategy",
+                         "process " + m->name + ": " + m->chooser->name()
+                           + " chose variant " + chosen.id + " (" + reason
+                           + ")",
+                         {{"process", m->name},
+                          {"strategy", m->chooser->name()},
+                          {"variant", chosen.id},
+                          {"path", chosen.path},
+                          {"reason", reason}});
     pb::DispatchRequest dr;
     to_service_ref(chosen.key, *dr.mutable_ref());
     dr.mutable_payload()->PackFrom(req.input_args());
@@ -221,9 +231,19 @@ evaluator_behavior(strategies_actor::stateful_pointer<evaluator_state> self,
   st.log = log::get("strategy");
   st.rng.seed(cfg.seed != 0 ? cfg.seed : std::random_device{}());
   st.cfg = std::move(cfg);
-  st.evidence = evidence_store{st.cfg.node_id, st.cfg.data_dir};
+  // Evidence is kept for the manifests' bandits: without manifests there
+  // is nothing of ours to keep (peers keep their own).
+  st.evidence = evidence_store{
+    st.cfg.node_id,
+    st.cfg.manifests_dir.empty() ? std::string{} : st.cfg.data_dir,
+    st.cfg.keep_evidence};
   if (auto err = st.evidence.load(); !err.empty())
     st.log->warn("ignoring bandit evidence file: {}", err);
+  if (!st.cfg.manifests_dir.empty() && !st.cfg.keep_evidence)
+    st.log->info("bandit evidence of node {} lasts as long as this process: "
+                 "its id comes from listen port 0 (give it an id to keep "
+                 "the evidence across restarts)",
+                 st.cfg.node_id);
   auto report = st.manifests.load(st.cfg.manifests_dir);
   st.log_problems(report);
   if (!st.cfg.manifests_dir.empty())
@@ -296,7 +316,10 @@ evaluator_behavior(strategies_actor::stateful_pointer<evaluator_state> self,
     [self](atom::drain) -> caf::result<caf::ok_atom> {
       if (!from_this_node(self))
         return refused_remote();
-      self->state.flush(); // shutdown: keep what was learned
+      auto& st = self->state;
+      st.flush(); // shutdown: keep what was learned
+      if (auto err = st.evidence.close(); !err.empty())
+        st.log->warn("bandit evidence: {}", err);
       return caf::ok_atom::value;
     },
   };

@@ -40,6 +40,7 @@
 #include "actors/routing/request_router.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
+#include "telemetry/trace_ring.hpp"
 
 namespace mesh {
 
@@ -59,12 +60,17 @@ struct strategy_evaluator_config {
   std::string node_id;
   std::string manifests_dir; ///< empty: no manifests
   std::string data_dir;      ///< evidence file lives here; empty: not kept
+  /// false: the node id lasts as long as the process (listen port 0, no
+  /// id): the file serves a restarted evaluator only and goes at drain.
+  bool keep_evidence = true;
   actor_slot<router_actor> router; ///< the supervisor may restart it
   caf::actor cluster;        ///< connection manager (may be null)
   std::chrono::milliseconds deadline{5000}; ///< when the caller sets none
   /// How long new evidence waits before it is saved and sent to peers.
   std::chrono::milliseconds flush_delay{100};
   uint64_t seed = 0; ///< 0: random (tests fix it)
+  /// Where each decision goes, by trace id (null: not recorded).
+  trace_ring_ptr traces;
 };
 
 strategies_actor spawn_strategy_evaluator(caf::actor_system& sys,

@@ -139,6 +139,7 @@ struct registry_state {
     ec.max_deadline = cfg.max_deadline;
     ec.runner_factory = cfg.runner_factory;
     ec.heartbeat = cfg.heartbeat;
+    ec.traces = cfg.traces;
     if (spec.options.non_blocking && spec.kind != handler_kind::actor)
       ec.fast = std::make_shared<inline_call>(
         spec.key, spec.fn, cfg.node_id, cfg.default_deadline,

@@ -39,6 +39,7 @@
 
 #include "actors/handlers/handler.hpp"
 #include "actors/routing/registry_validator.hpp"
+#include "telemetry/trace_ring.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
 
@@ -74,6 +75,8 @@ struct registry_config {
   job_runner_factory runner_factory;
   /// Where handlers' ctx.heartbeat() goes (node_actors.cpp sets it).
   task_heartbeat_sink heartbeat;
+  /// Handed to every executor for its "execute" records (null: none).
+  trace_ring_ptr traces;
   /// Kept across restarts by the supervisor (make_registry_memory); null:
   /// nothing is kept.
   std::shared_ptr<registry_memory> memory;

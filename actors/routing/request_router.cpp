@@ -105,8 +105,17 @@ caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
   ++served;
   log->debug("trace={} serve {} locally (from {})", req.trace_id(),
              path_of(req.ref()), req.origin_node());
-  if (route->fast)
-    return route->fast->run<pb::ServeResponse>(req);
+  trace_serve(req, route->fast != nullptr);
+  if (route->fast) {
+    if (!tracing(cfg.traces))
+      return route->fast->run<pb::ServeResponse>(req);
+    auto started = now();
+    auto r = route->fast->run<pb::ServeResponse>(req);
+    trace_inline(req.trace_id(), req.ref(), r.status().code(),
+                 std::chrono::duration_cast<std::chrono::microseconds>(
+                   now() - started));
+    return r;
+  }
   self->delegate(route->executor, std::move(req));
   return caf::delegated<pb::ServeResponse>{};
 }
@@ -151,9 +160,14 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
     ++dispatched;
     log->debug("trace={} dispatch {} locally", req.trace_id(),
                path_of(req.ref()));
+    trace_route(call, cfg.node_id, "local");
     if (route->fast) {
       auto started = now();
       auto r = route->fast->run<pb::DispatchResponse>(req);
+      if (traced(call))
+        trace_inline(req.trace_id(), req.ref(), r.status().code(),
+                     std::chrono::duration_cast<std::chrono::microseconds>(
+                       now() - started));
       if (call.explain
           && (call.request.directives().explain()
               || r.status().code() != pb::OK)) {
@@ -186,12 +200,14 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
                    "target node '" + target + "' does not share namespace '"
                      + req.ref().namespace_() + "' with " + cfg.node_id});
     call.targeted = true;
+    trace_route(call, target, "target");
     start(next_call++, std::move(call), peer, {});
     return caf::delegated<pb::DispatchResponse>{};
   }
   auto chosen = choose(call);
   if (chosen.peer == nullptr)
     return fail(no_route(req));
+  trace_route(call, chosen.peer->id, chosen.probe ? "probe" : "balanced");
   start(next_call++, std::move(call), chosen.peer, {}, chosen.probe);
   return caf::delegated<pb::DispatchResponse>{};
 }

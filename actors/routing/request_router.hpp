@@ -47,6 +47,9 @@
 //   a pre-hook threw                               -> handler_error naming it
 //   a policy naming a hook nobody registered       -> internal naming both
 // Every reply carries the trace id (generated here when the caller sent none).
+// With a trace ring, each decision is recorded under that id (router_trace.cpp):
+// the policy, the route (candidates, the one chosen and why), each retry and
+// hedge, the result; on the serving node, the serve and its execution.
 //
 // Protocol (router_actor below):
 //   (pb::ServeRequest)          -> pb::ServeResponse
@@ -79,6 +82,7 @@
 #include "actors/routing/registry.hpp"
 #include "pipeline/hooks.hpp"
 #include "pipeline/policy.hpp"
+#include "telemetry/trace_ring.hpp"
 
 namespace mesh {
 
@@ -138,6 +142,8 @@ struct router_config {
   actor_slot<registry_actor> registry;
   /// Policies and hooks (null: defaults, no hooks).
   pipeline_memory_ptr pipeline;
+  /// Where the routing decisions go, by trace id (null: not recorded).
+  trace_ring_ptr traces;
 };
 
 router_actor spawn_request_router(caf::actor_system& sys, router_config cfg);

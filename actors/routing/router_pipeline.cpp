@@ -97,6 +97,7 @@ router_state::run_pipeline(pb::DispatchRequest& req) {
     complete(call, r);
     return r;
   }
+  trace_pipeline(call);
   if (call.request.directives().dry_run())
     return dry_run(call);
   return execute(std::move(call));
@@ -164,6 +165,7 @@ void router_state::complete(pipeline_call& call, pb::DispatchResponse& r) {
                 return true;
               });
   }
+  trace_result(call, r);
   // A plain success (one attempt, nothing skipped, no hook) carries no
   // explanation unless asked for: it would only say "ran on handled_by".
   if (call.request.directives().explain() || r.status().code() != pb::OK

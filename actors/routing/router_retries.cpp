@@ -139,6 +139,7 @@ bool router_state::launch_retry(uint64_t id, pipeline_call& call) {
                false);
   call.attempts.back().budgeted = true;
   call.retry_budgeted = false;
+  trace_attempt(call, "retry");
   return true;
 }
 
@@ -168,6 +169,7 @@ void router_state::hedge(uint64_t id, pipeline_call& call) {
                caf::actor_cast<caf::actor>(chosen.peer->peer), chosen.probe,
                true);
   call.attempts.back().budgeted = true;
+  trace_attempt(call, "hedge");
 }
 
 void router_state::arm_sweep(clock::time_point when) {

@@ -238,6 +238,25 @@ struct router_state {
   /// per-try timeout, hedge, backoff), not one per request.
   void arm_sweep(clock::time_point when);
   void sweep();
+
+  // -- router_trace.cpp: decision records (only when tracing) ----------------
+  bool traced(const pipeline_call& call) const {
+    return call.explain && tracing(cfg.traces);
+  }
+  /// The policy applied and the pre-hooks run.
+  void trace_pipeline(const pipeline_call& call);
+  /// Where the first attempt goes and why ("local", "target", "balanced",
+  /// "probe"), with the candidates it was chosen from.
+  void trace_route(const pipeline_call& call, const std::string& node,
+                   const char* why);
+  /// A retry or a hedge just sent (the call's last attempt).
+  void trace_attempt(const pipeline_call& call, const char* step);
+  /// The answer the caller gets, with every attempt and the total time.
+  void trace_result(const pipeline_call& call, const pb::DispatchResponse& r);
+  /// This node runs a request for `origin` (serve), or ran it inline.
+  void trace_serve(const pb::ServeRequest& req, bool inline_call);
+  void trace_inline(const std::string& trace_id, const pb::ServiceRef& ref,
+                    int32_t code, std::chrono::microseconds took);
 };
 
 } // namespace mesh::detail

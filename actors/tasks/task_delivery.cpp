@@ -89,6 +89,16 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
   };
   // The router and the evaluator always answer; the timeout is a backstop.
   auto wait = budget + std::chrono::seconds{5};
+  bool traced = tracing(cfg.traces);
+  if (traced)
+    cfg.traces->record(t.id, "task",
+                       "attempt " + std::to_string(attempt) + " delivered to "
+                         + def.kind + " " + def.target,
+                       {{"job", t.job},
+                        {"attempt", attempt},
+                        {"kind", def.kind},
+                        {"target", def.target},
+                        {"lease_ms", def.lease.count()}});
   if (def.kind == "mesh") {
     auto key = parse_service_path(def.target);
     pb::DispatchRequest req;
@@ -97,6 +107,9 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
     req.mutable_ref()->set_method(key->method);
     *req.mutable_payload() = json_to_any(t.event.payload);
     req.set_deadline_ms(static_cast<uint32_t>(budget.count()));
+    // Traced, the delivery's routing is recorded under the task id too.
+    if (traced)
+      req.set_trace_id(t.id);
     *req.mutable_task() = std::move(info);
     self->request(cfg.router.get(), wait, std::move(req))
       .then(
@@ -109,7 +122,7 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
   if (def.kind == "process") {
     pb::ProcessRequest req;
     req.set_process_name(def.target);
-    req.set_trace_id(make_trace_id());
+    req.set_trace_id(traced ? t.id : make_trace_id());
     req.set_deadline_ms(static_cast<uint32_t>(budget.count()));
     json_to_value(t.event.payload.is_null() ? nlohmann::json::object()
                                             : t.event.payload,
@@ -181,6 +194,13 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
   auto code = status_code_from_int(out.value("code", 0))
                 .value_or(status_code::internal);
   if (code == status_code::ok) {
+    if (tracing(cfg.traces))
+      cfg.traces->record(id, "task",
+                         "attempt " + std::to_string(attempt) + " done on "
+                           + out.value("node", std::string{"-"}),
+                         {{"attempt", attempt},
+                          {"node", out.value("node", "")},
+                          {"status", "ok"}});
     task_machine::complete(t, attempt);
     undelivered.erase(id);
     ++jr.done;
@@ -228,6 +248,27 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
     --t.attempts; // the next delivery has the same number
   if (state != task_state::queued)
     undelivered.erase(id);
+  if (tracing(cfg.traces) && state && !t.history.empty()) {
+    const auto& last = t.history.back();
+    std::string line = "attempt " + std::to_string(attempt) + " failed on "
+                       + (last.node.empty() ? "-" : last.node) + " ("
+                       + last.status + ": " + last.error + "); ";
+    if (state == task_state::queued)
+      line += free_try ? "no node took it: again in " + std::to_string(backoff)
+                           + " ms, not counted"
+                       : "retry in " + std::to_string(backoff) + " ms";
+    else if (state == task_state::dead)
+      line += "dead letter after " + std::to_string(attempt) + " of "
+              + std::to_string(max_attempts) + " attempts";
+    cfg.traces->record(id, "task", std::move(line),
+                       {{"attempt", attempt},
+                        {"node", last.node},
+                        {"status", last.status},
+                        {"error", last.error},
+                        {"backoff_ms", backoff},
+                        {"free_try", free_try},
+                        {"state", state == task_state::dead ? "dead" : "queued"}});
+  }
   if (state == task_state::queued) {
     jr.ready.emplace(t.due_ms, id);
     log->debug("task {} failed (attempt {}): {}; again in {} ms", id, attempt,

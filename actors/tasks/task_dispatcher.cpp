@@ -157,6 +157,19 @@ nlohmann::json task_dispatcher_state::emit(const task_event& ev,
       ++created;
       ++jr.created;
       ids.push_back(t.id);
+      if (tracing(cfg.traces))
+        cfg.traces->record(t.id, "task",
+                           "task created for job " + job + " from "
+                             + ev.dataset + " (cursor "
+                             + std::to_string(ev.cursor) + ")"
+                             + (t.state == task_state::held
+                                  ? ", held: the job is under backpressure"
+                                  : ""),
+                           {{"job", job},
+                            {"dataset", ev.dataset},
+                            {"partition", ev.partition},
+                            {"cursor", ev.cursor},
+                            {"internal", internal}});
       touch(t.id);
       add_task(std::move(t));
       update_pressure(job);

@@ -64,6 +64,7 @@
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "telemetry/trace_ring.hpp"
 #include "actors/actor_slot.hpp"
 #include "actors/handlers/job_runner.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
@@ -153,6 +154,10 @@ struct task_dispatcher_config {
   bool defer_load = false;
   /// Knows the processes for `process` targets (null: any name passes).
   std::function<bool(const std::string&)> process_exists;
+  /// Where each task's life goes (created, delivered, retried, dead), under
+  /// the task id, which is also the trace id of its deliveries (null: not
+  /// recorded; deliveries then get a fresh trace id each).
+  trace_ring_ptr traces;
 };
 
 /// Spawns the dispatcher; it opens the store and loads the jobs first, and

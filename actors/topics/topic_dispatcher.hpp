@@ -48,6 +48,7 @@
 #include "actors/topics/topic_handler.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"
+#include "telemetry/trace_ring.hpp"
 #include "topics/route_table.hpp"
 
 #include "actors/handlers/job_runner.hpp"
@@ -91,6 +92,8 @@ struct topic_dispatcher_config {
   job_runner_ptr runner;
   /// Kept across restarts by the supervisor; null: nothing is kept.
   std::shared_ptr<topic_dispatcher_memory> memory;
+  /// Where each publish's fan-out goes, by trace id (null: not recorded).
+  trace_ring_ptr traces;
 };
 
 topics_actor spawn_topic_dispatcher(caf::actor_system& sys,

@@ -115,6 +115,10 @@ struct topic_dispatcher_state {
   void publish(pb::PublishRequest req,
                std::function<void(pb::PublishResponse)> finish);
   void run_local(publish_run& run, size_t slot, const dispatcher_spec& spec);
+  /// The "fanout" record: which dispatchers here and which peers (tracing).
+  void trace_fanout(const pb::PublishRequest& req,
+                    const std::vector<std::string>& local,
+                    const std::vector<const peer_route*>& remote_parts);
   void run_remote(publish_run& run, size_t slot, const peer_route& peer);
   void part_done(uint64_t seq, size_t slot, pb::DispatcherOutcome outcome);
   /// A dispatcher's request failed: its part is a sanitised dispatcher_error.

@@ -61,6 +61,17 @@ void topic_dispatcher_state::publish(
                 "outputs={}",
                 r.trace_id(), r.dispatch_id(), r.topic(), r.status(),
                 r.dispatchers_size(), r.output_count());
+      if (tracing(cfg.traces))
+        cfg.traces->record(
+          r.trace_id(), "publish",
+          "publish of " + r.topic() + " ended " + r.status() + ": "
+            + std::to_string(r.dispatchers_size()) + " dispatcher run(s), "
+            + std::to_string(r.output_count()) + " output(s)",
+          {{"topic", r.topic()},
+           {"dispatch_id", r.dispatch_id()},
+           {"status", r.status()},
+           {"error", r.error_message()}},
+          std::chrono::microseconds{r.duration_us()});
       finish(std::move(r));
     };
   }
@@ -95,6 +106,8 @@ void topic_dispatcher_state::publish(
         if (auto* p = peers->find(node);
             p != nullptr && is_routable(p->state) && p->peer)
           remote_parts.push_back(p);
+  if (tracing(cfg.traces))
+    trace_fanout(req, local, remote_parts);
   if (local.empty() && remote_parts.empty()) {
     early.set_status(to_string(dispatch_status::no_dispatcher));
     early.set_error_message("no dispatcher for " + req.category() + " '"
@@ -132,6 +145,36 @@ void topic_dispatcher_state::publish(
   }
   if (--runs[seq].pending == 0)
     complete(seq);
+}
+
+void topic_dispatcher_state::trace_fanout(
+  const pb::PublishRequest& req, const std::vector<std::string>& local,
+  const std::vector<const peer_route*>& remote_parts) {
+  auto nodes = nlohmann::json::array();
+  std::string names;
+  for (const auto* p : remote_parts) {
+    nodes.push_back(p->id);
+    names += (names.empty() ? "" : ", ") + p->id;
+  }
+  std::string here;
+  for (const auto& id : local)
+    here += (here.empty() ? "" : ", ") + id;
+  auto line = req.category() + " " + req.topic() + " (depth "
+              + std::to_string(req.depth()) + "): ";
+  if (local.empty() && remote_parts.empty())
+    line += "no dispatcher matches";
+  else
+    line += std::to_string(local.size()) + " local dispatcher(s) [" + here
+            + "], " + std::to_string(remote_parts.size()) + " peer(s) ["
+            + names + "]";
+  cfg.traces->record(req.trace_id(), "fanout", std::move(line),
+                     {{"topic", req.topic()},
+                      {"category", req.category()},
+                      {"message_type", req.message_type()},
+                      {"depth", req.depth()},
+                      {"local_only", req.local_only()},
+                      {"dispatchers", local},
+                      {"nodes", std::move(nodes)}});
 }
 
 void topic_dispatcher_state::run_local(publish_run& run, size_t slot,

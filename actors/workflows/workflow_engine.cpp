@@ -97,6 +97,13 @@ std::string workflow_runner_state::start_run(workflow_ptr def,
   }
   log->info("workflow {} run {} started (trace {})", stored.rec.workflow, id,
             stored.rec.trace_id);
+  if (tracing(cfg.traces))
+    cfg.traces->record(stored.rec.trace_id, "workflow",
+                       "workflow " + stored.rec.workflow + " run " + id
+                         + " started",
+                       {{"run_id", id},
+                        {"workflow", stored.rec.workflow},
+                        {"depth", depth}});
   arm_tick();
   return id;
 }
@@ -217,6 +224,14 @@ void workflow_runner_state::finish(active_run& run, run_status status) {
   log->info("workflow {} run {} ended {} in {} ms{}{}", rec.workflow, rec.id,
             to_string(status), rec.completed_ms - rec.started_ms,
             rec.error.empty() ? "" : ": ", rec.error);
+  if (tracing(cfg.traces))
+    cfg.traces->record(rec.trace_id, "workflow",
+                       "workflow " + rec.workflow + " run " + rec.id + " ended "
+                         + to_string(status)
+                         + (rec.error.empty() ? "" : ": " + rec.error),
+                       {{"run_id", rec.id}, {"status", to_string(status)}},
+                       std::chrono::milliseconds{rec.completed_ms
+                                                 - rec.started_ms});
   auto doc = to_json(rec);
   for (auto& waiter : run.waiters)
     waiter.deliver(doc);

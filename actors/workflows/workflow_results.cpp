@@ -40,6 +40,8 @@ void workflow_runner_state::step_answered(const std::string& run_id,
   }
   auto now = now_ms();
   st.node = std::move(out.node);
+  if (tracing(cfg.traces))
+    trace_step_result(*run, step, out);
   if (out.code == status_code::ok) {
     st.status = step_status::success;
     st.output = std::move(out.output);
@@ -81,6 +83,28 @@ void workflow_runner_state::step_answered(const std::string& run_id,
   st.completed_ms = now;
   persist(*run);
   advance(run_id);
+}
+
+void workflow_runner_state::trace_step_result(const active_run& run,
+                                              size_t step,
+                                              const step_outcome& out) {
+  const auto& st = run.rec.steps[step];
+  const auto& id = run.def->steps[step].id;
+  auto line = "step " + id + " attempt " + std::to_string(st.attempts) + " "
+              + (out.code == status_code::ok ? "succeeded"
+                                             : std::string{"failed with "}
+                                                 + to_string(out.code))
+              + (st.node.empty() ? "" : " on " + st.node)
+              + (out.code == status_code::ok || out.error.empty()
+                   ? ""
+                   : ": " + out.error);
+  cfg.traces->record(run.rec.trace_id, "workflow", std::move(line),
+                     {{"run_id", run.rec.id},
+                      {"step", id},
+                      {"attempt", st.attempts},
+                      {"status", to_string(out.code)},
+                      {"node", st.node}},
+                     std::chrono::milliseconds{now_ms() - st.started_ms});
 }
 
 void workflow_runner_state::start_child(active_run& run, size_t step,

@@ -57,6 +57,7 @@
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "telemetry/trace_ring.hpp"
 #include "actors/actor_slot.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
@@ -108,6 +109,9 @@ struct workflow_runner_config {
   actor_slot<strategies_actor> strategies;
   actor_slot<topics_actor> topics;
   actor_slot<tasks_actor> tasks;
+  /// Where each run's steps go, under the run's trace id (null: not
+  /// recorded).
+  trace_ring_ptr traces;
 };
 
 /// Spawns the runner; it opens the store, loads the definitions and

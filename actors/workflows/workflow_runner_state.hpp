@@ -133,6 +133,9 @@ struct workflow_runner_state {
   /// Resolves the step's references and sends its next attempt.
   void start_step(active_run& run, size_t step);
   /// The answer of attempt `attempt` of a step.
+  /// The step's "workflow" record: its outcome (tracing only).
+  void trace_step_result(const active_run& run, size_t step,
+                         const step_outcome& out);
   void step_answered(const std::string& run_id, size_t step, uint32_t attempt,
                      step_outcome out);
   /// Sends the compensation of the next step in run.to_compensate.

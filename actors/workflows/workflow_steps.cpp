@@ -149,6 +149,16 @@ void workflow_runner_state::start_step(active_run& run, size_t step) {
   if (st.started_ms == 0)
     st.started_ms = now_ms();
   ++st.attempts;
+  if (tracing(cfg.traces))
+    cfg.traces->record(run.rec.trace_id, "workflow",
+                       "step " + def.id + " (" + to_string(def.kind) + " "
+                         + def.target + ") attempt "
+                         + std::to_string(st.attempts) + " started",
+                       {{"run_id", run.rec.id},
+                        {"step", def.id},
+                        {"kind", to_string(def.kind)},
+                        {"target", def.target},
+                        {"attempt", st.attempts}});
   dispatch_step(run, step, std::move(params));
 }
 

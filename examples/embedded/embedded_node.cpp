@@ -18,6 +18,7 @@ int main() {
   doc["id"] = "embedded-1";
   doc["listen"] = "127.0.0.1:0";
   doc["console"] = "127.0.0.1:0";
+  doc["http"] = "127.0.0.1:0";
   doc["plugins"] = nlohmann::json::array(); // only our own handlers
   auto cfg = mesh::to_node_config(doc);
   if (!cfg) {

@@ -92,7 +92,7 @@ void print_peers(std::ostream& out, const nlohmann::json& list) {
 }
 
 void print_dispatch(std::ostream& out, const nlohmann::json& r) {
-  out << "status:     " << r.value("status", "") << "\n"
+  out << "status:     ok\n"
       << "handled_by: " << r.value("handled_by", "") << "\n"
       << "trace_id:   " << r.value("trace_id", "") << "\n";
   bool dry = r.contains("explain") && r["explain"].value("dry_run", false);
@@ -103,7 +103,7 @@ void print_dispatch(std::ostream& out, const nlohmann::json& r) {
 }
 
 void print_process(std::ostream& out, const nlohmann::json& r) {
-  out << "status:     " << r.value("status", "") << "\n"
+  out << "status:     ok\n"
       << "process:    " << r.value("process", "") << "\n"
       << "variant:    " << r.value("variant", "") << " ("
       << r.value("variant_path", "") << ")\n"
@@ -214,7 +214,69 @@ void print_metrics(std::ostream& out, const nlohmann::json& r) {
   }
 }
 
+void print_records(std::ostream& out, const nlohmann::json& list) {
+  out << std::left << std::setw(28) << "TOPIC" << std::setw(9) << "CATEGORY"
+      << std::setw(16) << "TYPE" << std::setw(34) << "TRACE_ID" << "PAYLOAD\n";
+  for (const auto& m : list)
+    out << std::left << std::setw(28) << m.value("topic", "") << std::setw(9)
+        << m.value("category", "") << std::setw(16)
+        << (m.value("message_type", "").empty() ? "-"
+                                                : m.value("message_type", ""))
+        << std::setw(34) << m.value("trace_id", "")
+        << (m.contains("payload") ? mesh::dump_json(m["payload"]) : "-")
+        << "\n";
+  if (list.empty())
+    out << "(no records)\n";
+}
+
+std::string scalar_text(const nlohmann::json& x) {
+  if (x.is_string())
+    return x.get<std::string>();
+  if (x.is_null())
+    return "-";
+  return mesh::dump_json(x);
+}
+
+bool is_scalar_list(const nlohmann::json& x) {
+  if (!x.is_array())
+    return false;
+  for (const auto& item : x)
+    if (item.is_structured())
+      return false;
+  return true;
+}
+
 } // namespace
+
+void print_fields(std::ostream& out, const nlohmann::json& value,
+                  int indent) {
+  std::string pad(static_cast<size_t>(indent), ' ');
+  if (value.is_object()) {
+    if (value.empty())
+      out << pad << "(none)\n";
+    for (const auto& [key, x] : value.items()) {
+      if (!x.is_structured() || is_scalar_list(x) || x.empty()) {
+        out << pad << key << ": "
+            << (x.is_array() ? join(x) : scalar_text(x)) << "\n";
+        continue;
+      }
+      out << pad << key << ":\n";
+      print_fields(out, x, indent + 2);
+    }
+  } else if (value.is_array()) {
+    if (is_scalar_list(value)) {
+      out << pad << join(value) << "\n";
+      return;
+    }
+    size_t n = 0;
+    for (const auto& x : value) {
+      out << pad << "[" << ++n << "]\n";
+      print_fields(out, x, indent + 2);
+    }
+  } else {
+    out << pad << scalar_text(value) << "\n";
+  }
+}
 
 void print_human(std::ostream& out, const std::string& command,
                  const nlohmann::json& result) {
@@ -236,7 +298,7 @@ void print_human(std::ostream& out, const std::string& command,
   else if (command == "manifests" && result.contains("loaded"))
     print_reload(out, result);
   else if (command == "manifests")
-    out << mesh::dump_json(result, 2) << "\n";
+    print_fields(out, result);
   else if (command == "strategy_stats")
     print_strategy_stats(out, result);
   else if (command == "outcome")
@@ -259,31 +321,44 @@ void print_human(std::ostream& out, const std::string& command,
     out << "node " << result.value("leaving", "") << " is leaving\n";
   else if (command == "remove")
     out << "removed " << result.value("removed", "") << "\n";
+  else if (command == "validator")
+    out << "validator: " << result.value("validator", "none") << "\n";
+  else if (command == "records")
+    print_records(out, result);
+  else if (command == "route")
+    out << "route " << result.value("route", "") << " "
+        << (result.value("enabled", false) ? "enabled" : "disabled") << "\n";
+  else if (command == "freeze")
+    out << "routes of this node frozen: later registrations fail\n";
+  else if (command == "inject_failure")
+    out << "killed " << result.value("killed", "") << "\n";
+  else if (print_trace_human(out, command, result))
+    return;
   else if (result.is_object() && result.empty())
     out << "ok\n";
   else
-    out << mesh::dump_json(result, 2) << "\n";
+    print_fields(out, result);
 }
 
 void print_failure(std::ostream& out, const nlohmann::json& reply) {
-  if (reply.contains("dispatch_id")) { // a publish that did not succeed
-    print_publish(out, reply);
+  const auto& r = reply.contains("result") && reply["result"].is_object()
+                    ? reply["result"]
+                    : nlohmann::json::object();
+  if (r.contains("dispatch_id")) { // a publish that did not succeed
+    print_publish(out, r);
     return;
   }
   out << "status:     " << reply.value("status", "internal") << "\n";
-  if (reply.contains("handled_by") && !reply["handled_by"].get<std::string>().empty())
-    out << "handled_by: " << reply["handled_by"].get<std::string>() << "\n";
-  if (reply.contains("variant") && !reply["variant"].get<std::string>().empty())
-    out << "variant:    " << reply["variant"].get<std::string>() << "\n";
-  if (reply.contains("trace_id"))
-    out << "trace_id:   " << reply["trace_id"].get<std::string>() << "\n";
+  for (const char* key : {"handled_by", "variant", "trace_id"})
+    if (r.contains(key) && r[key].is_string() && !r[key].get<std::string>().empty())
+      out << std::left << std::setw(12) << (std::string{key} + ":")
+          << r[key].get<std::string>() << "\n";
   out << "error:      " << reply.value("error", "") << "\n";
-  if (reply.contains("explain"))
-    print_explain(out, reply["explain"]);
+  if (r.contains("explain"))
+    print_explain(out, r["explain"]);
   // A reload that failed: which files, and why.
-  if (reply.contains("result") && reply["result"].is_object())
-    for (const auto& f : reply["result"].value("failed", nlohmann::json::array()))
-      out << "failed:     " << f.value("text", f.value("file", "")) << "\n";
+  for (const auto& f : r.value("failed", nlohmann::json::array()))
+    out << "failed:     " << f.value("text", f.value("file", "")) << "\n";
 }
 
 } // namespace mesh

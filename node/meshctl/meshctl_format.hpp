@@ -8,10 +8,21 @@
 
 namespace mesh {
 
-/// Prints a successful console reply for people (meshctl without --json).
-/// `command` is the console command name; unknown ones print as JSON.
+/// Prints the result of a successful console reply for people (meshctl
+/// without --json): tables and text, never raw JSON. `command` is the
+/// console command name; one without its own layout prints as indented
+/// "key: value" lines (print_fields).
 void print_human(std::ostream& out, const std::string& command,
                  const nlohmann::json& result);
+
+/// `value` as indented "key: value" lines (lists of objects as numbered
+/// items): how a result without a layout of its own is shown.
+void print_fields(std::ostream& out, const nlohmann::json& value,
+                  int indent = 0);
+
+/// The trace command's part of print_human (meshctl_trace.cpp).
+bool print_trace_human(std::ostream& out, const std::string& command,
+                       const nlohmann::json& result);
 
 /// The task commands' part of print_human; false for another command.
 bool print_task_human(std::ostream& out, const std::string& command,
@@ -32,7 +43,8 @@ std::optional<int> print_workflow_reply(std::ostream& out,
 /// Prints a dispatch's explanation (meshctl dispatch --explain).
 void print_explain(std::ostream& out, const nlohmann::json& explain);
 
-/// Prints a failed reply: "status: NAME\nerror: TEXT".
+/// Prints a failed reply (an envelope with ok false): "status: NAME",
+/// what its "result" tells (handled_by, trace_id, ...), "error: TEXT".
 void print_failure(std::ostream& out, const nlohmann::json& reply);
 
 } // namespace mesh

@@ -68,7 +68,7 @@ bool print_task_human(std::ostream& out, const std::string& command,
   if (command == "jobs") {
     print_jobs(out, result);
   } else if (command == "job" || command == "dead_letter_retry") {
-    out << dump_json(result, 2) << "\n";
+    print_fields(out, result);
   } else if (command == "tasks") {
     print_tasks(out, result);
   } else if (command == "emit") {

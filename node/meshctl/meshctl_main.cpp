@@ -1,53 +1,55 @@
-// meshctl: the admin CLI of a Mesh node. Talks to the node's console actor.
+// meshctl: the admin CLI of a Mesh node, a thin client of the node's HTTP
+// API (each command is `POST /v1/<cmd>` with its arguments as the body).
 //
-//   meshctl [--node HOST:PORT] [--token T] [--json] [--timeout-ms N] COMMAND ...
+//   meshctl COMMAND ... [--node HOST:PORT] [--token T] [--json | -o json]
+//                       [--timeout-ms N]
 //
-// Exit codes: 0 ok; 1 the node answered with a non-ok status (its name is
-// printed), or `workflow run` ended other than success; 2 bad usage; 3 the
-// node could not be reached or did not answer; 4 the console refused the
-// token (permission_denied).
+// The global flags go before or after the command. --node (or MESH_NODE)
+// is the node's HTTP address, default 127.0.0.1:7422; --token (or
+// MESH_TOKEN) the console token. With --json every outcome, a failure to
+// reach the node included, is printed as the one envelope {"ok", "status",
+// "code", "result" | "error"}.
+//
+// Exit codes (exit_code in meshctl_options.hpp): 0 ok; 1 the node answered
+// with a non-ok status, or `workflow run` ended other than success; 2 bad
+// usage (an unknown command, a --node that is not HOST:PORT); 3 nothing,
+// or no HTTP, answered at --node; 4 the token was refused; 5 the node did
+// not answer within --timeout-ms.
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
-#include <optional>
 #include <mutex>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "node/console_client.hpp"
 #include "node/meshctl/meshctl_format.hpp"
+#include "node/meshctl/meshctl_http.hpp"
 #include "node/meshctl/meshctl_options.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
+#include "protocol/version.hpp"
 
+namespace exit_code = mesh::meshctl::exit_code;
 using mesh::meshctl::options;
 using mesh::meshctl::set_json;
 
 namespace {
 
-constexpr int exit_status = 1;
-constexpr int exit_usage = 2;
-constexpr int exit_unreachable = 3;
-constexpr int exit_denied = 4;
-
-// Whatever happens below (a peer that accepts TCP but never speaks, a DNS
-// stall), meshctl ends within its timeout plus a small margin.
+// Whatever happens below (a server that accepts TCP and then trickles
+// bytes, a DNS stall), meshctl ends within its timeout plus a small
+// margin, saying so as it would say any other timeout.
 class watchdog {
 public:
-  watchdog(std::chrono::milliseconds limit, std::string node)
-    : thread_([this, limit, node] {
+  watchdog(std::chrono::milliseconds limit, std::string text)
+    : thread_([this, limit, text] {
         std::unique_lock<std::mutex> guard{mtx_};
         if (!cv_.wait_for(guard, limit, [this] { return done_; })) {
-          std::cerr << "meshctl: no answer from " << node << " within "
-                    << limit.count() << " ms\n";
-          std::_Exit(exit_unreachable);
+          std::cout << text << std::flush;
+          std::_Exit(exit_code::timeout);
         }
       }) {}
 
@@ -255,69 +257,104 @@ void add_topic_commands(CLI::App& app, options& o) {
   });
 }
 
+void add_completion_command(CLI::App& app, options& o) {
+  auto* completion = app.add_subcommand(
+    "completion", "print a shell completion script: source <(meshctl "
+                  "completion bash)");
+  completion->add_option("shell", o.target, "bash")
+    ->required()
+    ->check(CLI::IsMember({"bash"}));
+  completion->callback([&o] { o.command = {{"cmd", "completion"}}; });
+}
+
+// Prints an outcome that meshctl made up (the node did not answer): the
+// envelope with --json, else one line on stderr.
+int print_client_failure(const nlohmann::json& envelope, int code,
+                         bool as_json) {
+  if (as_json)
+    std::cout << mesh::dump_json(envelope, 2) << "\n";
+  else
+    std::cerr << "meshctl: " << envelope.value("error", "") << "\n";
+  return code;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"meshctl: administer a Mesh node"};
+  CLI::App app{"meshctl: administer a Mesh node through its HTTP API"};
   options o;
   if (const char* env = std::getenv("MESH_NODE"))
     o.node = env;
-  app.add_option("--node", o.node, "console address of the node (host:port)")
-    ->capture_default_str();
-  app.add_option("--token", o.token,
-                 "console token (default: the MESH_TOKEN variable)");
   if (const char* env = std::getenv("MESH_TOKEN"))
     o.token = env;
-  app.add_flag("--json", o.json, "print the raw JSON reply");
-  app.add_option("--timeout-ms", o.timeout_ms, "give up after this long")
-    ->capture_default_str()
-    ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
+  app.set_version_flag("--version", std::string{"meshctl "} + mesh::mesh_version,
+                       "print meshctl's version and exit");
   add_commands(app, o);
   add_strategy_commands(app, o);
   add_topic_commands(app, o);
   mesh::meshctl::add_task_commands(app, o);
   mesh::meshctl::add_pipeline_commands(app, o);
   mesh::meshctl::add_workflow_commands(app, o);
+  mesh::meshctl::add_trace_command(app, o);
+  add_completion_command(app, o);
+  mesh::meshctl::add_global_flags(app, o);
   app.require_subcommand(1);
+  if (auto unknown = mesh::meshctl::unknown_command(app, argc, argv)) {
+    std::cerr << "meshctl: " << *unknown << "\n";
+    return exit_code::usage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : exit_usage;
+    return app.exit(e) == 0 ? 0 : exit_code::usage;
   }
+  if (!o.output.empty())
+    o.json = o.output == "json";
   if (!o.error.empty()) {
     std::cerr << "meshctl: " << o.error << "\n";
-    return exit_usage;
+    return exit_code::usage;
+  }
+  if (o.command.value("cmd", "") == "completion") {
+    std::cout << mesh::meshctl::bash_completion(app);
+    return 0;
+  }
+  auto node = mesh::meshctl::parse_node_address(o.node);
+  if (!node) {
+    std::cerr << "meshctl: --node '" << o.node
+              << "' is not HOST:PORT (the node's HTTP address, e.g. "
+              << mesh::meshctl::default_node << "; also MESH_NODE)\n";
+    return exit_code::usage;
   }
   auto limit = std::chrono::milliseconds{o.timeout_ms};
-  watchdog guard{limit + std::chrono::milliseconds{1000}, o.node};
-  auto client = mesh::console_client::connect(o.node);
-  if (!client) {
-    std::cerr << "meshctl: " << mesh::error_text(client.error()) << "\n";
-    return exit_unreachable;
-  }
-  (*client)->set_token(o.token);
-  auto reply = (*client)->call(o.command, limit);
-  if (!reply) {
-    std::cerr << "meshctl: " << mesh::error_text(reply.error()) << "\n";
-    return exit_unreachable;
-  }
-  bool ok = reply->value("ok", false);
+  auto late = mesh::meshctl::client_envelope(
+    "deadline_exceeded", static_cast<int>(mesh::status_code::deadline_exceeded),
+    "no answer from " + o.node + " within " + std::to_string(o.timeout_ms)
+      + " ms (--timeout-ms)");
+  watchdog guard{limit + std::chrono::milliseconds{1000},
+                 o.json ? mesh::dump_json(late, 2) + "\n"
+                        : "meshctl: " + late.value("error", "") + "\n"};
+  auto [reply, code] = mesh::meshctl::call_node(*node, o.token, o.command,
+                                                limit);
+  if (code == exit_code::unreachable || code == exit_code::timeout)
+    return print_client_failure(reply, code, o.json);
+  bool ok = reply.value("ok", false);
   // The explanation comes with every dispatch; shown when asked for.
-  if (!o.explain && !o.dry_run)
-    reply->erase("explain");
+  if (!o.explain && !o.dry_run && reply.contains("result")
+      && reply["result"].is_object())
+    reply["result"].erase("explain");
   // Workflow commands print and choose their exit code themselves.
-  if (auto code = mesh::print_workflow_reply(std::cout, o.command, *reply,
-                                             o.json))
-    return *code;
+  if (ok || code == exit_code::failed)
+    if (auto run_code = mesh::print_workflow_reply(std::cout, o.command,
+                                                   reply, o.json))
+      return *run_code;
   if (o.json)
-    std::cout << mesh::dump_json(*reply, 2) << "\n";
+    std::cout << mesh::dump_json(reply, 2) << "\n";
   else if (ok)
     mesh::print_human(std::cout, o.command.value("cmd", ""),
-                      reply->contains("result") ? (*reply)["result"] : *reply);
+                      reply.contains("result") ? reply["result"]
+                                               : nlohmann::json::object());
   else
-    mesh::print_failure(std::cout, *reply);
+    mesh::print_failure(std::cout, reply);
   std::cout.flush(); // before any exit-time reporting (e.g. sanitizers)
-  if (ok)
-    return 0;
-  return reply->value("unauthenticated", false) ? exit_denied : exit_status;
+  return code;
 }

@@ -1,7 +1,8 @@
 #pragma once
 
 // meshctl's parsed command line, shared by the files that add its
-// subcommands (meshctl_main.cpp, meshctl_tasks.cpp).
+// subcommands (meshctl_main.cpp, meshctl_format_tasks.cpp, ...), and its
+// exit codes.
 
 #include <cstdint>
 #include <optional>
@@ -13,11 +14,26 @@
 
 namespace mesh::meshctl {
 
+/// meshctl's exit codes (documented in --help and the README).
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int failed = 1;          ///< the node answered: not ok
+inline constexpr int usage = 2;           ///< bad command line
+inline constexpr int unreachable = 3;     ///< no node (HTTP) at --node
+inline constexpr int unauthenticated = 4; ///< the token was refused
+inline constexpr int timeout = 5;         ///< no answer within --timeout-ms
+} // namespace exit_code
+
+/// The node's HTTP address when neither --node nor MESH_NODE names one.
+inline constexpr const char* default_node = "127.0.0.1:7422";
+
 struct options {
-  std::string node = "127.0.0.1:7421";
+  std::string node = default_node;
   bool json = false;
+  std::string output; // -o json|table ("json" sets json)
   std::string token;
   int64_t timeout_ms = 10000;
+  bool timeout_given = false; // --timeout-ms on the command line
   nlohmann::json command = nlohmann::json::object();
   std::string error; // set by subcommand callbacks on bad input
   // arguments of the subcommands (only one runs)
@@ -56,6 +72,24 @@ void add_pipeline_commands(CLI::App& app, options& o);
 
 /// workflows, workflow, runs, run (meshctl_workflows.cpp).
 void add_workflow_commands(CLI::App& app, options& o);
+
+/// Adds --node, --token, --json, -o/--output and --timeout-ms to `app` and
+/// to every subcommand below it, so they work before or after the command
+/// and every --help lists them (with the environment variables and
+/// examples); call once every command is added.
+void add_global_flags(CLI::App& app, options& o);
+
+/// When the first command word of `argv` names no command of `app`: the
+/// message "unknown command 'X'" with the closest command suggested.
+std::optional<std::string> unknown_command(const CLI::App& app, int argc,
+                                           char** argv);
+
+/// A bash completion script for `app`: its commands (and theirs) and their
+/// flags (`meshctl completion bash`).
+std::string bash_completion(const CLI::App& app);
+
+/// trace ID: every node's decision records of one trace (meshctl_trace.cpp).
+void add_trace_command(CLI::App& app, options& o);
 
 /// dispatch's --explain, --dry-run, --hedge, --max-attempts, --skip-hooks,
 /// --request-timeout-ms; set_directives puts them in the command.

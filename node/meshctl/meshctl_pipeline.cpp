@@ -173,7 +173,7 @@ bool print_pipeline_human(std::ostream& out, const std::string& command,
   if (command == "policies" && result.is_array())
     print_policies(out, result);
   else if (command == "policies")
-    out << mesh::dump_json(result, 2) << "\n";
+    print_fields(out, result);
   else if (command == "policies_reload")
     out << "reloaded " << result.value("policies", 0) << " policies\n";
   else if (command == "hooks")

@@ -27,9 +27,8 @@ constexpr int64_t reply_margin_ms = run_wait::console_margin_ms + 3000;
 
 /// Puts wait_ms in the command and lengthens meshctl's own timeout to match
 /// (a --timeout-ms past what the node accepts waits as long as it allows).
-void wait_for_end(CLI::App& app, options& o) {
-  auto* timeout = app.get_option("--timeout-ms");
-  int64_t wait = timeout->count() > 0
+void wait_for_end(options& o) {
+  int64_t wait = o.timeout_given
                    ? std::clamp<int64_t>(o.timeout_ms, 1, run_wait::max_ms)
                    : run_wait::default_ms;
   o.command["wait_ms"] = wait;
@@ -73,7 +72,7 @@ void add_workflow_commands(CLI::App& app, options& o) {
   auto* file = run->add_option("--file", "run this definition (a workflow "
                                          "JSON file) instead of a loaded one")
                 ->type_name("FILE");
-  run->callback([&app, &o, async, file] {
+  run->callback([&o, async, file] {
     o.command = {{"cmd", "workflow_run"}};
     auto path = file->count() > 0 ? file->as<std::string>() : std::string{};
     if (o.target.empty() == path.empty()) {
@@ -93,7 +92,7 @@ void add_workflow_commands(CLI::App& app, options& o) {
     if (async->count() > 0)
       o.command["async"] = true;
     else
-      wait_for_end(app, o);
+      wait_for_end(o);
   });
 
   auto* runs = app.add_subcommand("runs", "workflow runs, with filters");
@@ -126,9 +125,9 @@ void add_workflow_commands(CLI::App& app, options& o) {
     "cancel", "cancel a run; waits until it has ended (its compensations "
               "done) and shows it");
   cancel->add_option("id", o.target, "run id")->required();
-  cancel->callback([&app, &o] {
+  cancel->callback([&o] {
     o.command = {{"cmd", "run"}, {"id", o.target}, {"action", "cancel"}};
-    wait_for_end(app, o);
+    wait_for_end(o);
   });
 }
 
@@ -351,7 +350,7 @@ std::optional<int> print_workflow_reply(std::ostream& out,
   if (cmd != "workflows" && cmd != "workflows_reload" && cmd != "workflow"
       && cmd != "workflow_run" && cmd != "runs" && cmd != "run")
     return std::nullopt;
-  constexpr int exit_failed = 1; // meshctl_main.cpp's exit_status
+  constexpr int exit_failed = meshctl::exit_code::failed;
   if (!reply.is_object())
     return std::nullopt; // printed as it came, by every command's path
   auto okay = reply.find("ok");
@@ -373,7 +372,11 @@ std::optional<int> print_workflow_reply(std::ostream& out,
     if (!as_json)
       print_result(text, cmd, r, async);
   } catch (const json::exception&) { // not the documented shape: as it came
-    text.str(dump_json(reply, 2) + "\n");
+    text.str("");
+    if (as_json)
+      text << dump_json(reply, 2) << "\n";
+    else
+      print_fields(text, reply);
   }
   out << text.str();
   out.flush();

@@ -62,6 +62,7 @@ CAF_TEST_FIXTURE_SCOPE(console_tests, fixture)
 CAF_TEST(status reports id and addresses and namespaces and handlers) {
   auto r = command({{"cmd", "status"}});
   CAF_REQUIRE_EQUAL(r["ok"], true);
+  CAF_CHECK_EQUAL(r["code"], 0);
   CAF_CHECK_EQUAL(r["result"]["id"], "node-a");
   CAF_CHECK_EQUAL(r["result"]["console"], "127.0.0.1:2");
   CAF_CHECK_EQUAL(r["result"]["handlers"], 1);
@@ -82,11 +83,14 @@ CAF_TEST(dispatch carries the JSON payload both ways) {
                     {"method", "Echo"},
                     {"trace", "t-1"},
                     {"payload", {{"hello", "world"}}}});
+  // The one envelope: ok, status, code, and the answer under "result".
   CAF_CHECK_EQUAL(r["ok"], true);
   CAF_CHECK_EQUAL(r["status"], "ok");
-  CAF_CHECK_EQUAL(r["handled_by"], "node-a");
-  CAF_CHECK_EQUAL(r["trace_id"], "t-1");
-  CAF_CHECK_EQUAL(r["payload"]["hello"], "world");
+  CAF_CHECK_EQUAL(r["code"], 0);
+  CAF_CHECK_EQUAL(r["result"]["handled_by"], "node-a");
+  CAF_CHECK_EQUAL(r["result"]["trace_id"], "t-1");
+  CAF_CHECK_EQUAL(r["result"]["payload"]["hello"], "world");
+  CAF_CHECK(!r.contains("payload"));
 }
 
 CAF_TEST(a failed dispatch reports its status and error) {
@@ -98,6 +102,10 @@ CAF_TEST(a failed dispatch reports its status and error) {
   CAF_CHECK_EQUAL(r["status"], "not_found");
   CAF_CHECK_EQUAL(r["code"], 5);
   CAF_CHECK(r["error"].get<std::string>().find("Nope") != std::string::npos);
+  // Who answered and the trace id stay known for a failure.
+  CAF_CHECK(r["result"].contains("handled_by"));
+  CAF_CHECK(r["result"].contains("trace_id"));
+  CAF_CHECK(!r["result"].contains("payload"));
 }
 
 CAF_TEST(bad commands are answered with a clear error) {

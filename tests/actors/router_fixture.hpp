@@ -112,6 +112,7 @@ inline const service_key run_key{"misc", "Tool", "Run"};
 
 struct router_fixture : actor_fixture {
   pipeline_memory_ptr mem = std::make_shared<pipeline_memory>();
+  trace_ring_ptr traces; ///< set before start() to record decisions
   std::map<std::string, fake_peer_ptr> peers; ///< by id
   std::map<std::string, caf::actor> fakes;    ///< by id
   std::shared_ptr<reply_log> replies = std::make_shared<reply_log>();
@@ -138,6 +139,7 @@ struct router_fixture : actor_fixture {
     router_config cfg;
     cfg.node_id = "node-a";
     cfg.pipeline = mem;
+    cfg.traces = traces;
     router = caf::actor_cast<caf::actor>(spawn_request_router(sys, cfg));
     client = sys.spawn(request_client, router, replies);
     auto table = std::make_shared<peer_table>();

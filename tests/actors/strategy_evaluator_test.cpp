@@ -82,11 +82,13 @@ struct fixture : test::actor_fixture {
     stop({evaluator, router});
   }
 
-  caf::actor spawn(const std::string& data_dir, const std::string& id) {
+  caf::actor spawn(const std::string& data_dir, const std::string& id,
+                   bool keep_evidence = true) {
     strategy_evaluator_config cfg;
     cfg.node_id = id;
     cfg.manifests_dir = manifests.path();
     cfg.data_dir = data_dir;
+    cfg.keep_evidence = keep_evidence;
     cfg.router = caf::actor_cast<router_actor>(router);
     cfg.seed = 1;
     auto result = caf::actor_cast<caf::actor>(spawn_strategy_evaluator(sys, cfg));
@@ -238,16 +240,45 @@ CAF_TEST(evidence goes to peers and merges without double counting) {
 }
 
 CAF_TEST(evidence survives a restart through the data directory) {
+  // Nothing learned, nothing written: not even the folder.
+  ask<caf::ok_atom>(evaluator, atom::drain_v);
+  CAF_CHECK(std::filesystem::is_empty(data.path()));
   outcome("popular", true);
   outcome("popular", false);
   ask<caf::ok_atom>(evaluator, atom::drain_v);
   CAF_CHECK(std::filesystem::exists(data.file("node-a.bandit-evidence.json")));
-  // A new evaluator, even under another id, starts from what was kept.
-  auto again = spawn(data.path(), "node-a2");
+  // The same node starts from what it kept...
+  auto again = spawn(data.path(), "node-a");
   auto row = variant_row(stats(again, "recommendations"), "popular");
   CAF_CHECK_EQUAL(row.value("successes", 0), 1);
   CAF_CHECK_EQUAL(row.value("failures", 0), 1);
-  stop({again});
+  // ...and another node in the same folder does not inherit it.
+  auto other = spawn(data.path(), "node-b");
+  row = variant_row(stats(other, "recommendations"), "popular");
+  CAF_CHECK_EQUAL(row.value("successes", 0), 0);
+  CAF_CHECK_EQUAL(row.value("failures", 0), 0);
+  stop({again, other});
+}
+
+CAF_TEST(a per-process node keeps its evidence for its own life only) {
+  auto sub = data.file("state");
+  auto short_lived = spawn(sub, "host-p123", false);
+  pb::OutcomeReport r;
+  r.set_process_name("recommendations");
+  r.set_variant_id("personal");
+  r.set_success(true);
+  ask<caf::ok_atom>(short_lived, atom::outcome_v, r);
+  // A restarted evaluator of the same process still finds it...
+  sched.trigger_timeouts(); // the flush timer
+  run();
+  CAF_CHECK(std::filesystem::exists(sub + "/host-p123.bandit-evidence.json"));
+  auto restarted = spawn(sub, "host-p123", false);
+  auto row = variant_row(stats(restarted, "recommendations"), "personal");
+  CAF_CHECK_EQUAL(row.value("successes", 0), 1);
+  // ...and at shutdown the file and the folder it made are gone.
+  ask<caf::ok_atom>(short_lived, atom::drain_v);
+  CAF_CHECK(!std::filesystem::exists(sub));
+  stop({short_lived, restarted});
 }
 
 CAF_TEST(manifests list show and reload keep the last good version) {

@@ -45,7 +45,7 @@ std::vector<std::string> node_args(const temp_dir& dir) {
 }
 
 bool quote_works(const node_process& n) {
-  auto r = meshctl(n.console(), {"process", "price_quote", "--context",
+  auto r = meshctl(n.http(), {"process", "price_quote", "--context",
                                  R"({"user_id":"u-42"})", "--args",
                                  R"({"sku":"sku-1","quantity":3})"});
   auto doc = json::parse(r.out, nullptr, false);
@@ -65,14 +65,14 @@ CAF_TEST(defective manifests never take the evaluator down) {
                            + nested_schema(10000) + "}");
   node_process n{node_args(dir)};
   CAF_CHECK(quote_works(n));
-  auto listed = meshctl_json(n.console(), {"manifests"});
+  auto listed = meshctl_json(n.http(), {"manifests"});
   std::string errors = listed.dump();
   CAF_CHECK(errors.find("1e400") != std::string::npos);
   CAF_CHECK(errors.find("UTF-8") != std::string::npos);
   CAF_CHECK(errors.find("nested deeper than") != std::string::npos);
   // The reloads that used to kill the evaluator (or time out): at once.
   for (int i = 0; i < 3; ++i) {
-    auto r = meshctl(n.console(), {"manifests", "reload"}, false, 10s);
+    auto r = meshctl(n.http(), {"manifests", "reload"}, false, 10s);
     CAF_CHECK_LESS(r.elapsed, std::chrono::milliseconds{5000});
     auto doc = json::parse(r.out, nullptr, false);
     CAF_REQUIRE(doc.is_object());
@@ -89,7 +89,8 @@ CAF_TEST(a config number out of range is a configuration error) {
   for (auto extra : {std::vector<std::string>{},
                      std::vector<std::string>{"--check-config"}}) {
     std::vector<std::string> argv{bin("meshnode"), "--config", cfg, "--listen",
-                                  "127.0.0.1:0", "--console", "127.0.0.1:0"};
+                                  "127.0.0.1:0", "--console", "127.0.0.1:0",
+                                  "--http", "127.0.0.1:0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto r = run_program(argv, 30s);
     CAF_CHECK_EQUAL(r.exit_code, 2);
@@ -102,20 +103,20 @@ CAF_TEST(deep payloads are carried faithfully up to the limit and refused past i
   node_process a{{"--id", "a", "--namespaces", "users,echo", "--plugin",
                   bin("libmesh_example_handlers.so")}};
   node_process b{{"--id", "b", "--plugin", bin("libmesh_example_handlers.so")}};
-  meshctl_json(a.console(), {"connect", b.listen()});
-  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+  meshctl_json(a.http(), {"connect", b.listen()});
+  CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"b"}); }));
   // Local (on b) and remote (from a, run on b): the same rule.
   for (const auto* via : {&b, &a}) {
     for (size_t depth : {10u, 50u, 60u}) {
       auto doc = nested_payload(depth);
-      auto r = meshctl_json(via->console(),
+      auto r = meshctl_json(via->http(),
                             {"dispatch", "echo", "EchoService", "Echo",
                              "--target", "b", "--payload", doc.dump()});
       CAF_CHECK_EQUAL(r["status"], "ok");
-      CAF_CHECK_EQUAL(r["handled_by"], "b");
-      CAF_CHECK(r["payload"] == doc);
+      CAF_CHECK_EQUAL(r["result"]["handled_by"], "b");
+      CAF_CHECK(r["result"]["payload"] == doc);
     }
-    auto r = meshctl(via->console(), {"dispatch", "echo", "EchoService", "Echo",
+    auto r = meshctl(via->http(), {"dispatch", "echo", "EchoService", "Echo",
                                       "--target", "b", "--payload",
                                       nested_payload(70).dump()});
     CAF_CHECK_EQUAL(r.exit_code, 1);
@@ -138,31 +139,31 @@ CAF_TEST(meshctl takes large payloads from a file and from standard input) {
   // 3 MiB: far past what one command-line argument may hold (128 KiB).
   json big = {{"blob", std::string(3 * 1024 * 1024, 'x')}};
   auto file = dir.write("big.json", big.dump());
-  auto r = meshctl(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+  auto r = meshctl(n.http(), {"dispatch", "echo", "EchoService", "Echo",
                                  "--payload", "@" + file});
   CAF_CHECK_EQUAL(r.exit_code, 0);
   auto doc = json::parse(r.out, nullptr, false);
   CAF_REQUIRE(doc.is_object());
-  CAF_CHECK(doc["payload"] == big);
+  CAF_CHECK(doc["result"]["payload"] == big);
   auto piped = run_program({"/bin/sh", "-c",
-                            bin("meshctl") + " --node " + n.console()
+                            bin("meshctl") + " --node " + n.http()
                               + " --json dispatch echo EchoService Echo"
                                 " --payload - < " + file});
   CAF_CHECK_EQUAL(piped.exit_code, 0);
-  CAF_CHECK(json::parse(piped.out)["payload"] == big);
+  CAF_CHECK(json::parse(piped.out)["result"]["payload"] == big);
   // Past the node's limit (4 MiB): refused with the reason.
   json huge = {{"blob", std::string(5 * 1024 * 1024, 'x')}};
-  auto over = meshctl(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+  auto over = meshctl(n.http(), {"dispatch", "echo", "EchoService", "Echo",
                                     "--payload",
                                     "@" + dir.write("huge.json", huge.dump())});
   CAF_CHECK_EQUAL(over.exit_code, 1);
   CAF_CHECK(over.out.find("invalid_argument") != std::string::npos);
   // A file that is not there, or is not JSON: usage errors naming it.
-  auto missing = meshctl(n.console(), {"dispatch", "echo", "EchoService",
+  auto missing = meshctl(n.http(), {"dispatch", "echo", "EchoService",
                                        "Echo", "--payload", "@/nonexistent"});
   CAF_CHECK_EQUAL(missing.exit_code, 2);
   CAF_CHECK(missing.err.find("/nonexistent") != std::string::npos);
-  auto bad = meshctl(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+  auto bad = meshctl(n.http(), {"dispatch", "echo", "EchoService", "Echo",
                                    "--payload", "@" + dir.write("bad.json", "{")});
   CAF_CHECK_EQUAL(bad.exit_code, 2);
   CAF_CHECK(bad.err.find("not valid JSON") != std::string::npos);

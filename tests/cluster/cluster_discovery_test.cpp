@@ -32,10 +32,10 @@ CAF_TEST(five nodes given only the first as seed become a full mesh) {
     for (const auto* m : all)
       if (m != n)
         others.push_back(m->id());
-    MESH_CHECK_MSG(await_condition([&] { return sees(n->console(), others); }),
-                   n->id() << " sees " << peers_of(n->console()).dump());
+    MESH_CHECK_MSG(await_condition([&] { return sees(n->http(), others); }),
+                   n->id() << " sees " << peers_of(n->http()).dump());
   }
-  auto status = meshctl_json(rest.back()->console(), {"status"});
+  auto status = meshctl_json(rest.back()->http(), {"status"});
   CAF_CHECK_EQUAL(status["result"]["cluster_size"], 5);
 }
 
@@ -49,21 +49,21 @@ CAF_TEST(a seed that is down at start-up is retried while the node runs) {
   }
   node_process joiner{node_args("joiner", {"--seeds", seed_address})};
   // It runs alone meanwhile and answers.
-  auto alone = meshctl_json(joiner.console(), {"status"});
+  auto alone = meshctl_json(joiner.http(), {"status"});
   CAF_CHECK_EQUAL(alone["result"]["cluster_size"], 1);
   node_process seed{node_args("seed", {"--listen", seed_address})};
-  CAF_CHECK(await_condition([&] { return sees(joiner.console(), {"seed"}); }));
-  CAF_CHECK(await_condition([&] { return sees(seed.console(), {"joiner"}); }));
+  CAF_CHECK(await_condition([&] { return sees(joiner.http(), {"seed"}); }));
+  CAF_CHECK(await_condition([&] { return sees(seed.http(), {"joiner"}); }));
 }
 
 CAF_TEST(meshctl connect joins a running node by hand) {
   node_process a{node_args("a")};
   node_process b{node_args("b")};
   node_process c{node_args("c", {"--seeds", b.listen()})};
-  CAF_REQUIRE(await_condition([&] { return sees(b.console(), {"c"}); }));
-  CAF_CHECK(peers_of(a.console()).empty());
-  meshctl_json(a.console(), {"connect", b.listen()});
+  CAF_REQUIRE(await_condition([&] { return sees(b.http(), {"c"}); }));
+  CAF_CHECK(peers_of(a.http()).empty());
+  meshctl_json(a.http(), {"connect", b.listen()});
   // a learns c through b and joins it too.
-  CAF_CHECK(await_condition([&] { return sees(a.console(), {"b", "c"}); }));
-  CAF_CHECK(await_condition([&] { return sees(c.console(), {"a", "b"}); }));
+  CAF_CHECK(await_condition([&] { return sees(a.http(), {"b", "c"}); }));
+  CAF_CHECK(await_condition([&] { return sees(c.http(), {"a", "b"}); }));
 }

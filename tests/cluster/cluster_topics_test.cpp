@@ -47,21 +47,25 @@ std::vector<std::string> topic_node(const temp_dir& dir, const std::string& id,
 }
 
 size_t records_of(const node_process& n, const std::string& dispatcher) {
-  auto r = meshctl_json(n.console(), {"records", dispatcher});
+  auto r = meshctl_json(n.http(), {"records", dispatcher});
   return r["result"].size();
 }
 
 // True when `n` knows `count` routes cluster-wide.
 bool knows_routes(const node_process& n, size_t count) {
-  auto r = meshctl_json(n.console(), {"routes"});
+  auto r = meshctl_json(n.http(), {"routes"});
   return r["result"]["routes"].size() == count;
 }
 
+// A publish's result (seed 004's status, dispatchers, outputs, error);
+// the envelope around it is ok only for a success.
 json publish(const node_process& n, const std::string& topic,
              const json& payload = json::object(), int exit = 0) {
-  return meshctl_json(n.console(), {"publish", topic, "--payload",
-                                    payload.dump()},
-                      exit);
+  auto doc = meshctl_json(n.http(), {"publish", topic, "--payload",
+                                     payload.dump()},
+                          exit);
+  CAF_CHECK_EQUAL(doc.value("ok", false), exit == 0);
+  return result_of(doc);
 }
 
 } // namespace
@@ -97,7 +101,7 @@ CAF_TEST(a publish on any node reaches every matching dispatcher exactly once) {
   auto none = publish(a, "inventory.low", json::object(), 1);
   CAF_CHECK_EQUAL(none.value("status", ""), "no_dispatcher");
   // Metrics on b count its executions.
-  auto metrics = meshctl_json(b.console(), {"metrics"})["result"];
+  auto metrics = meshctl_json(b.http(), {"metrics"})["result"];
   int seen = 0;
   for (const auto& d : metrics["dispatchers"])
     if (d.value("dispatcher_id", "") == "rec-b") {
@@ -143,7 +147,7 @@ CAF_TEST(a forward dispatcher triggers a handler on another node) {
                             {"--plugin", bin("libmesh_example_handlers.so")})};
   node_process b{topic_node(dir, "b", json::array(), json::array(),
                             {"--seeds", a.listen()})};
-  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+  CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"b"}); }));
   auto r = publish(a, "audit.login", {{"user", "u-1"}}, 1);
   CAF_CHECK_EQUAL(r.value("status", ""), "dispatcher_error");
   CAF_CHECK(r.value("error", "").find("handled by b") != std::string::npos);
@@ -163,7 +167,7 @@ CAF_TEST(a node killed during a publish yields its part as an error) {
                             {"--seeds", a.listen()})};
   CAF_REQUIRE(await_condition([&] { return knows_routes(a, 4); }));
   auto pending = std::async(std::launch::async, [&] {
-    return meshctl(a.console(), {"publish", "orders.slow",
+    return meshctl(a.http(), {"publish", "orders.slow",
                                  "--payload", R"({"ms": 6000})"});
   });
   CAF_REQUIRE(await_condition([&] {
@@ -171,8 +175,10 @@ CAF_TEST(a node killed during a publish yields its part as an error) {
   }));
   c.kill_hard();
   auto done = pending.get();
-  auto r = json::parse(done.out, nullptr, false);
-  CAF_REQUIRE(!r.is_discarded());
+  auto doc = json::parse(done.out, nullptr, false);
+  CAF_REQUIRE(!doc.is_discarded());
+  CAF_CHECK_EQUAL(doc.value("status", ""), "unavailable");
+  auto r = result_of(doc);
   CAF_CHECK_EQUAL(r.value("status", ""), "publish_failed");
   CAF_CHECK(r.value("error", "").find("node c") != std::string::npos);
   size_t ok = 0;
@@ -182,9 +188,9 @@ CAF_TEST(a node killed during a publish yields its part as an error) {
   CAF_CHECK_EQUAL(ok, 2u); // rec-a and rec-b; c's whole part is lost
   // The cluster goes on: later publishes reach the survivors only.
   CAF_CHECK(await_condition([&] {
-    auto run = meshctl(a.console(), {"publish", "orders.after"});
-    auto next = json::parse(run.out, nullptr, false);
-    return !next.is_discarded() && next.value("status", "") == "success"
+    auto run = meshctl(a.http(), {"publish", "orders.after"});
+    auto next = result_of(json::parse(run.out, nullptr, false));
+    return next.value("status", "") == "success"
            && next["dispatchers"].size() == 2;
   }));
   CAF_CHECK(a.running());
@@ -194,15 +200,15 @@ CAF_TEST(a node killed during a publish yields its part as an error) {
 CAF_TEST(freezing refuses later registrations) {
   temp_dir dir;
   node_process a{topic_node(dir, "a")};
-  meshctl_json(a.console(), {"freeze"});
-  auto routes = meshctl_json(a.console(), {"routes"})["result"];
+  meshctl_json(a.http(), {"freeze"});
+  auto routes = meshctl_json(a.http(), {"routes"})["result"];
   CAF_CHECK_EQUAL(routes.value("frozen", false), true);
-  auto refused = meshctl_json(a.console(), {"route", "disable", "orders-a"}, 1);
+  auto refused = meshctl_json(a.http(), {"route", "disable", "orders-a"}, 1);
   CAF_CHECK_EQUAL(refused.value("status", ""), "permission_denied");
   CAF_CHECK_EQUAL(publish(a, "orders.1").value("status", ""), "success");
-  auto bad_payload = meshctl(a.console(), {"publish", "orders.1", "--payload",
+  auto bad_payload = meshctl(a.http(), {"publish", "orders.1", "--payload",
                                            "{nope"});
   CAF_CHECK_EQUAL(bad_payload.exit_code, 2);
-  auto human = meshctl(a.console(), {"routes"}, true);
+  auto human = meshctl(a.http(), {"routes"}, true);
   CAF_CHECK(human.out.find("frozen") != std::string::npos);
 }

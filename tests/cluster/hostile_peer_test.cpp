@@ -131,7 +131,7 @@ CAF_TEST(a stranger announcing a huge message is cut off before anything is allo
   ::close(fd);
   CAF_CHECK(n.log().find("announced a message of 2147483647 bytes")
             != std::string::npos);
-  auto r = meshctl_json(n.console(), {"dispatch", "echo", "EchoService", "Echo",
+  auto r = meshctl_json(n.http(), {"dispatch", "echo", "EchoService", "Echo",
                                       "--payload", R"({"still":"serving"})"});
   CAF_CHECK_EQUAL(r["status"], "ok");
   CAF_CHECK_EQUAL(n.terminate(), 0);
@@ -143,20 +143,20 @@ CAF_TEST(a reply larger than the payload limit is an error and the link stays) {
   node_process b{{"--id", "b", "--plugin", bin("libmesh_test_handlers.so"),
                   "--max-payload-bytes", "1048576", "--seeds", a.listen(),
                   "--heartbeat-interval-ms", "100"}};
-  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+  CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"b"}); }));
   // 4 MB is above a's transport limit (2 x 1 MiB + 1 MiB): sent as is, it
   // would cut the connection and every request on it.
-  auto r = meshctl_json(a.console(), {"dispatch", "test", "Faults", "Big",
+  auto r = meshctl_json(a.http(), {"dispatch", "test", "Faults", "Big",
                                       "--payload", R"({"bytes":4000000})"},
                         1);
   CAF_CHECK_EQUAL(r["status"], "internal");
   CAF_CHECK(r.value("error", "").find("limits.max_payload_bytes")
             != std::string::npos);
-  CAF_CHECK(sees(a.console(), {"b"}));
-  auto ok = meshctl_json(a.console(), {"dispatch", "test", "Faults", "Echo",
+  CAF_CHECK(sees(a.http(), {"b"}));
+  auto ok = meshctl_json(a.http(), {"dispatch", "test", "Faults", "Echo",
                                        "--payload", R"({"k":1})"});
   CAF_CHECK_EQUAL(ok["status"], "ok");
-  CAF_CHECK_EQUAL(ok["handled_by"], "b");
+  CAF_CHECK_EQUAL(ok["result"]["handled_by"], "b");
 }
 
 CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
@@ -179,7 +179,7 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
   node_process c{{"--id", "c", "--plugin", bin("libmesh_test_handlers.so"),
                   "--seeds", a.listen(), "--heartbeat-interval-ms", "500",
                   "--heartbeat-misses", "100"}};
-  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"c"}); }));
+  CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"c"}); }));
   auto before = rss_kib(a.pid());
   ::kill(c.pid(), SIGSTOP); // c's process stops: nothing reads its socket
   // Requests to c pile up behind the kernel's socket buffers until the
@@ -189,7 +189,7 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
   size_t sent = 0, answered = 0;
   for (; sent < 40 && a.log().find("stopped reading") == std::string::npos;
        ++sent) {
-    auto r = meshctl(a.console(), {"dispatch", "test", "Faults", "Echo",
+    auto r = meshctl(a.http(), {"dispatch", "test", "Faults", "Echo",
                                    "--target", "c", "--deadline-ms", "200",
                                    "--payload", "@" + file});
     auto doc = json::parse(r.out, nullptr, false);
@@ -206,7 +206,7 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
                                  << " KiB");
   CAF_CHECK_LESS(after, before + growth_bound_kib);
   // a serves everyone else meanwhile.
-  auto r = meshctl_json(a.console(), {"dispatch", "echo", "EchoService", "Echo",
+  auto r = meshctl_json(a.http(), {"dispatch", "echo", "EchoService", "Echo",
                                       "--payload", R"({"k":2})"});
   CAF_CHECK_EQUAL(r["status"], "ok");
   ::kill(c.pid(), SIGCONT);

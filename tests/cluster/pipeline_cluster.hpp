@@ -47,6 +47,7 @@ inline nlohmann::json pipe_config(const temp_dir& dir, const std::string& id,
   nlohmann::json cfg{{"id", id},
                      {"listen", "127.0.0.1:0"},
                      {"console", "127.0.0.1:0"},
+                     {"http", "127.0.0.1:0"},
                      {"data_dir", dir.file("data-" + id)},
                      {"plugins", nlohmann::json::array()}};
   cfg.merge_patch(extra);
@@ -210,9 +211,10 @@ inline int64_t quantile(std::vector<int64_t> xs, double q) {
 
 /// The explain attempts of a dispatch reply (an empty array when none).
 inline nlohmann::json attempts_of(const nlohmann::json& reply) {
-  if (!reply.contains("explain") || !reply["explain"].contains("attempts"))
+  auto result = result_of(reply);
+  if (!result.contains("explain") || !result["explain"].contains("attempts"))
     return nlohmann::json::array();
-  return reply["explain"]["attempts"];
+  return result["explain"]["attempts"];
 }
 
 /// Waits until a dispatch of pipe/Svc/Echo targeted at each server answers
@@ -224,7 +226,7 @@ inline bool await_routes(console_session& s,
     bool ok = await_condition([&] {
       auto r = s.dispatch("Echo", nlohmann::json::object(),
                           {{"target", srv->id()}});
-      return r.value("handled_by", "") == srv->id();
+      return result_of(r).value("handled_by", "") == srv->id();
     });
     if (!ok)
       return false;

@@ -29,7 +29,7 @@ namespace {
 
 std::string brief(const json& reply) {
   json b{{"status", reply.value("status", "")},
-         {"handled_by", reply.value("handled_by", "")},
+         {"handled_by", result_of(reply).value("handled_by", "")},
          {"attempts", attempts_of(reply)}};
   if (reply.contains("error"))
     b["error"] = reply["error"];
@@ -37,9 +37,10 @@ std::string brief(const json& reply) {
 }
 
 bool skipped_as_outlier(const json& reply, const std::string& node) {
-  if (!reply.contains("explain"))
+  auto result = result_of(reply);
+  if (!result.contains("explain"))
     return false;
-  for (const auto& s : reply["explain"].value("skipped", json::array()))
+  for (const auto& s : result["explain"].value("skipped", json::array()))
     if (s.value("node", "") == node
         && s.value("reason", "").find("outlier") != std::string::npos)
       return true;
@@ -65,7 +66,7 @@ CAF_TEST(a frozen peer is ejected and skipped then taken back when it thaws) {
   auto c = start_caller(dir, "C", {a.get(), b.get(), d.get()},
                         json::array({policy}));
   CAF_REQUIRE(
-    await_condition([&] { return sees(c->console(), {"A", "B", "D"}); }));
+    await_condition([&] { return sees(c->http(), {"A", "B", "D"}); }));
   console_session s{c->console()};
   CAF_REQUIRE(await_routes(s, {a.get(), b.get(), d.get()}));
   CAF_MESSAGE("4 nodes up in " << us_since(start) / 1000 << " ms");
@@ -100,7 +101,7 @@ CAF_TEST(a frozen peer is ejected and skipped then taken back when it thaws) {
     auto r = s.dispatch("Echo", {{"i", i}});
     if (r.value("ok", false)) {
       ++ok;
-      ++by_node[r.value("handled_by", "")];
+      ++by_node[result_of(r).value("handled_by", "")];
     } else {
       ++failures[brief(r)];
     }
@@ -145,7 +146,7 @@ CAF_TEST(a frozen peer is ejected and skipped then taken back when it thaws) {
   CAF_CHECK_EQUAL(probe_attempts[0].value("node", ""), "D");
   CAF_CHECK_EQUAL(probe_attempts[0].value("probe", false), true);
   CAF_CHECK_EQUAL(probe_attempts[0].value("status", ""), "deadline_exceeded");
-  CAF_CHECK_NOT_EQUAL(probe.value("handled_by", "D"), "D");
+  CAF_CHECK_NOT_EQUAL(result_of(probe).value("handled_by", "D"), "D");
   view = s.breakers();
   CAF_CHECK_EQUAL(breaker_state(view, "D"), "ejected");
   CAF_CHECK_EQUAL(view["D"].value("times_ejected", 0), 2);
@@ -160,7 +161,8 @@ CAF_TEST(a frozen peer is ejected and skipped then taken back when it thaws) {
     [&] {
       auto r = s.dispatch("Echo");
       saw_d = saw_d
-              || (r.value("ok", false) && r.value("handled_by", "") == "D");
+              || (r.value("ok", false)
+                  && result_of(r).value("handled_by", "") == "D");
       view = s.breakers();
       if (saw_d && breaker_state(view, "D") == "closed")
         return true;
@@ -180,7 +182,7 @@ CAF_TEST(a frozen peer is ejected and skipped then taken back when it thaws) {
   for (int i = 0; i < 30; ++i) {
     auto r = s.dispatch("Echo");
     CAF_CHECK(r.value("ok", false));
-    if (r.value("handled_by", "") == "D")
+    if (result_of(r).value("handled_by", "") == "D")
       ++on_d;
   }
   CAF_MESSAGE(on_d << " of 30 requests on D after it came back");
@@ -202,7 +204,7 @@ CAF_TEST(hedging bounds the latency of requests to a frozen peer) {
               {"outlier", {{"consecutive_failures", 0}}}};
   auto c = start_caller(dir, "C", {h1.get(), h2.get()}, json::array({policy}));
   CAF_REQUIRE(
-    await_condition([&] { return sees(c->console(), {"H1", "H2"}); }));
+    await_condition([&] { return sees(c->http(), {"H1", "H2"}); }));
   console_session s{c->console()};
   CAF_REQUIRE(await_routes(s, {h1.get(), h2.get()}));
   constexpr int n = 200;
@@ -242,7 +244,7 @@ CAF_TEST(hedging bounds the latency of requests to a frozen peer) {
     if (!r.value("ok", false))
       continue;
     ++ok;
-    CAF_CHECK_EQUAL(r.value("handled_by", ""), "H1");
+    CAF_CHECK_EQUAL(result_of(r).value("handled_by", ""), "H1");
     auto at = attempts_of(r);
     if (at.empty() || at[0].value("node", "") != "H2")
       continue;
@@ -282,7 +284,7 @@ CAF_TEST(the retry budget bounds the retries a broken peer causes) {
   auto c = start_caller(dir, "C", {broken.get(), healthy.get()},
                         json::array({policy}));
   CAF_REQUIRE(
-    await_condition([&] { return sees(c->console(), {"X", "Y"}); }));
+    await_condition([&] { return sees(c->http(), {"X", "Y"}); }));
   console_session s{c->console()};
   CAF_REQUIRE(await_routes(s, {broken.get(), healthy.get()}));
   // N requests at once; each runs 200 ms on Y. A retry holds the budget's
@@ -325,7 +327,7 @@ CAF_TEST(the retry budget bounds the retries a broken peer causes) {
     } else if (at.size() == 2 && at[0].value("node", "") == "X"
                && at[0].value("status", "") == "unavailable"
                && at[1].value("node", "") == "Y" && r.value("ok", false)
-               && r.value("handled_by", "") == "Y") {
+               && result_of(r).value("handled_by", "") == "Y") {
       ++retried_ok;
     } else if (at.size() == 1 && at[0].value("node", "") == "X"
                && r.value("status", "") == "unavailable") {

@@ -29,37 +29,37 @@ struct ctl_result {
   std::string text;
 };
 
-ctl_result ctl(const std::string& console,
+ctl_result ctl(const std::string& http,
                const std::vector<std::string>& args) {
-  auto r = meshctl(console, args);
+  auto r = meshctl(http, args);
   auto doc = json::parse(r.out, nullptr, false);
   return {r.exit_code, doc.is_discarded() ? json() : doc, r.out + r.err};
 }
 
 /// meshctl --json dispatch pipe Svc METHOD --payload PAYLOAD EXTRA...
-ctl_result dispatch(const std::string& console, const std::string& method,
+ctl_result dispatch(const std::string& http, const std::string& method,
                     std::vector<std::string> extra = {},
                     const json& payload = json::object()) {
   std::vector<std::string> args{"dispatch", "pipe",      "Svc",
                                 method,     "--payload", payload.dump()};
   args.insert(args.end(), extra.begin(), extra.end());
-  return ctl(console, args);
+  return ctl(http, args);
 }
 
 /// How often each pipe handler ran on the node (its Stats handler, called
 /// with `serve`, which bypasses the pipeline).
-json runs_on(const std::string& console) {
-  auto r = meshctl_json(console, {"serve", "pipe", "Svc", "Stats"});
-  return r["payload"]["runs"];
+json runs_on(const std::string& http) {
+  auto r = meshctl_json(http, {"serve", "pipe", "Svc", "Stats"});
+  return r["result"]["payload"]["runs"];
 }
 
-uint64_t runs_of(const std::string& console, const std::string& method) {
-  return runs_on(console).value(method, uint64_t{0});
+uint64_t runs_of(const std::string& http, const std::string& method) {
+  return runs_on(http).value(method, uint64_t{0});
 }
 
 /// `meshctl hooks` result: {"hooks": {name: row}, "metrics": {...}}.
-json hooks_of(const std::string& console) {
-  auto r = meshctl_json(console, {"hooks"});
+json hooks_of(const std::string& http) {
+  auto r = meshctl_json(http, {"hooks"});
   json by_name = json::object();
   for (const auto& h : r["result"]["hooks"])
     by_name[h["name"].get<std::string>()] = h;
@@ -118,13 +118,13 @@ CAF_TEST(policies from the config file are listed and shown) {
     dir, pipe_config(dir, "p1",
                      {{"plugins", {pipe_plugin()}},
                       {"policies", gateway_policies()}}));
-  auto list = meshctl_json(node->console(), {"policies"});
+  auto list = meshctl_json(node->http(), {"policies"});
   auto names = names_of(list["result"]);
   for (const char* n : {"echo-hooks", "write-guard", "down-explode",
                         "sleep-limited", "default"})
     MESH_CHECK_MSG(has(names, n), "no policy " << n << " in " << list.dump());
   CAF_CHECK_EQUAL(names.size(), 5u);
-  auto show = meshctl_json(node->console(), {"policies", "show", "echo-hooks"});
+  auto show = meshctl_json(node->http(), {"policies", "show", "echo-hooks"});
   const auto& p = show["result"];
   CAF_CHECK_EQUAL(p.value("name", ""), "echo-hooks");
   CAF_CHECK_EQUAL(p.value("match", ""), "pipe/Svc/Echo");
@@ -134,12 +134,12 @@ CAF_TEST(policies from the config file are listed and shown) {
   auto echo_hooks = echo_policy()["hooks"];
   CAF_CHECK_EQUAL(p["hooks"], echo_hooks);
   CAF_CHECK_EQUAL(p["missing_hooks"], json::array());
-  auto limited = meshctl_json(node->console(),
+  auto limited = meshctl_json(node->http(),
                               {"policies", "show", "sleep-limited"});
   const auto& limit = limited["result"]["rate_limit"];
   CAF_CHECK_EQUAL(limit.value("per_second", 0.0), 0.05);
   CAF_CHECK_EQUAL(limit.value("burst", 0), 2);
-  auto missing = ctl(node->console(), {"policies", "show", "no-such-policy"});
+  auto missing = ctl(node->http(), {"policies", "show", "no-such-policy"});
   CAF_CHECK_EQUAL(missing.exit, 1);
   CAF_CHECK_EQUAL(missing.doc.value("status", ""), "not_found");
   MESH_CHECK_MSG(missing.text.find("no-such-policy") != std::string::npos,
@@ -188,14 +188,14 @@ CAF_TEST(policies reload from the edited file and keep the last good set) {
   auto cfg = pipe_config(dir, "reload", {{"policies", json::array({one})}});
   auto node = start_configured(dir, cfg);
   auto names = [&] {
-    return names_of(meshctl_json(node->console(), {"policies"})["result"]);
+    return names_of(meshctl_json(node->http(), {"policies"})["result"]);
   };
   CAF_CHECK(has(names(), "first"));
   CAF_CHECK(!has(names(), "second"));
   // An edit, then `policies reload`.
   cfg["policies"] = json::array({one, two});
   auto file = write_config(dir, cfg);
-  auto ok = ctl(node->console(), {"policies", "reload"});
+  auto ok = ctl(node->http(), {"policies", "reload"});
   MESH_CHECK_MSG(ok.exit == 0, ok.text);
   CAF_CHECK_EQUAL(ok.doc["result"].value("policies", 0), 2);
   CAF_CHECK(has(names(), "first"));
@@ -205,7 +205,7 @@ CAF_TEST(policies reload from the edited file and keep the last good set) {
   broken["policies"] = json::array(
     {one, {{"name", "third"}, {"match", "pipe/Svc"}}});
   write_config(dir, broken);
-  auto refused = ctl(node->console(), {"policies", "reload"});
+  auto refused = ctl(node->http(), {"policies", "reload"});
   CAF_CHECK_NOT_EQUAL(refused.exit, 0);
   MESH_CHECK_MSG(refused.text.find(file + ": /policies/1/match")
                    != std::string::npos,
@@ -236,7 +236,7 @@ CAF_TEST(hooks of a gateway run around a remote dispatch) {
                  {"policies", gateway_policies()},
                  {"audit", {{"file", audit}}}}),
     {"MESH_TEST_PIPE_HANDLERS=0"});
-  const auto& gw = gateway->console();
+  const auto& gw = gateway->http();
   CAF_REQUIRE(await_condition([&] { return sees(gw, {"srv"}); }));
   // Every Echo through the gateway runs the echo-hooks policy: count them.
   uint64_t echoes = 0;
@@ -251,12 +251,12 @@ CAF_TEST(hooks of a gateway run around a remote dispatch) {
   ++echoes;
   MESH_CHECK_MSG(echo.exit == 0, echo.text);
   CAF_CHECK_EQUAL(echo.doc.value("status", ""), "ok");
-  CAF_CHECK_EQUAL(echo.doc.value("handled_by", ""), "srv");
-  const auto& payload = echo.doc["payload"];
+  CAF_CHECK_EQUAL(result_of(echo.doc).value("handled_by", ""), "srv");
+  const auto& payload = echo.doc["result"]["payload"];
   CAF_CHECK_EQUAL(payload.value("node", ""), "srv");
   CAF_CHECK_EQUAL(payload["context"], json({{"tagged_by", "gw"}}));
   CAF_CHECK_EQUAL(payload["in"], json({{"x", 1}}));
-  const auto& ex = echo.doc["explain"];
+  const auto& ex = echo.doc["result"]["explain"];
   CAF_CHECK_EQUAL(ex.value("policy", ""), "echo-hooks");
   auto echo_hooks = echo_policy()["hooks"];
   CAF_CHECK_EQUAL(ex["hooks"], echo_hooks);
@@ -268,6 +268,7 @@ CAF_TEST(hooks of a gateway run around a remote dispatch) {
   auto plain = dispatch(gw, "Echo");
   ++echoes;
   CAF_CHECK_EQUAL(plain.exit, 0);
+  CAF_CHECK(!result_of(plain.doc).contains("explain"));
   CAF_CHECK(!plain.doc.contains("explain"));
   // A post-hook that throws never changes the answer; its failures count.
   auto hooks = hooks_of(gw);
@@ -286,7 +287,7 @@ CAF_TEST(hooks of a gateway run around a remote dispatch) {
                                                           uint64_t{0}),
                   echoes);
   // "deny" rejects before any handler runs; skipping it lets Write run.
-  CAF_CHECK_EQUAL(runs_of(server->console(), "Write"), 0u);
+  CAF_CHECK_EQUAL(runs_of(server->http(), "Write"), 0u);
   auto denied = dispatch(gw, "Write", {"--explain"});
   CAF_CHECK_EQUAL(denied.exit, 1);
   CAF_CHECK_EQUAL(denied.doc.value("status", ""), "permission_denied");
@@ -294,13 +295,13 @@ CAF_TEST(hooks of a gateway run around a remote dispatch) {
                    != std::string::npos,
                  denied.text);
   CAF_CHECK_EQUAL(attempts_of(denied.doc).size(), 0u);
-  CAF_CHECK_EQUAL(denied.doc["explain"]["hooks"], json({"deny"}));
-  CAF_CHECK_EQUAL(runs_of(server->console(), "Write"), 0u);
+  CAF_CHECK_EQUAL(denied.doc["result"]["explain"]["hooks"], json({"deny"}));
+  CAF_CHECK_EQUAL(runs_of(server->http(), "Write"), 0u);
   auto skipped = dispatch(gw, "Write", {"--explain", "--skip-hooks", "deny"});
   MESH_CHECK_MSG(skipped.exit == 0, skipped.text);
-  CAF_CHECK_EQUAL(skipped.doc.value("handled_by", ""), "srv");
-  CAF_CHECK_EQUAL(skipped.doc["explain"]["hooks"], json::array());
-  CAF_CHECK_EQUAL(runs_of(server->console(), "Write"), 1u);
+  CAF_CHECK_EQUAL(result_of(skipped.doc).value("handled_by", ""), "srv");
+  CAF_CHECK_EQUAL(skipped.doc["result"]["explain"]["hooks"], json::array());
+  CAF_CHECK_EQUAL(runs_of(server->http(), "Write"), 1u);
   CAF_CHECK_EQUAL(hooks_of(gw)["hooks"]["deny"].value("rejected", 0), 1);
   // A pre-hook that throws: handler_error naming it, no handler ran.
   auto exploded = dispatch(gw, "Down");
@@ -309,20 +310,20 @@ CAF_TEST(hooks of a gateway run around a remote dispatch) {
   MESH_CHECK_MSG(exploded.doc.value("error", "").find("hook explode")
                    != std::string::npos,
                  exploded.text);
-  CAF_CHECK_EQUAL(runs_of(server->console(), "Down"), 0u);
+  CAF_CHECK_EQUAL(runs_of(server->http(), "Down"), 0u);
   CAF_CHECK_EQUAL(hooks_of(gw)["hooks"]["explode"].value("failed", 0), 1);
   // A dry run: ok, says who would run it, and runs nothing.
-  auto echo_runs = runs_of(server->console(), "Echo");
+  auto echo_runs = runs_of(server->http(), "Echo");
   auto dry = dispatch(gw, "Echo", {"--dry-run", "--trace", "t-dry"});
   ++echoes;
   MESH_CHECK_MSG(dry.exit == 0, dry.text);
   CAF_CHECK_EQUAL(dry.doc.value("status", ""), "ok");
-  CAF_CHECK_EQUAL(dry.doc["explain"].value("dry_run", false), true);
-  auto decision = dry.doc["explain"].value("decision", "");
+  CAF_CHECK_EQUAL(dry.doc["result"]["explain"].value("dry_run", false), true);
+  auto decision = dry.doc["result"]["explain"].value("decision", "");
   MESH_CHECK_MSG(decision.find("would run on srv") != std::string::npos,
                  "decision: " << decision);
   CAF_CHECK_EQUAL(attempts_of(dry.doc).size(), 0u);
-  CAF_CHECK_EQUAL(runs_of(server->console(), "Echo"), echo_runs);
+  CAF_CHECK_EQUAL(runs_of(server->http(), "Echo"), echo_runs);
   // The audit hook: one JSON line per Echo request, with its trace id.
   std::vector<std::string> lines;
   bool all_there = await_condition(
@@ -367,7 +368,7 @@ CAF_TEST(a rate limit answers overloaded at once past its burst) {
   auto start = clock_type::now();
   std::vector<ctl_result> rs;
   for (int i = 0; i < 3; ++i)
-    rs.push_back(dispatch(node->console(), "Sleep", {"--explain"},
+    rs.push_back(dispatch(node->http(), "Sleep", {"--explain"},
                           {{"ms", 0}}));
   auto elapsed_ms = us_since(start) / 1000;
   CAF_MESSAGE("three requests in " << elapsed_ms << " ms");
@@ -383,6 +384,6 @@ CAF_TEST(a rate limit answers overloaded at once past its burst) {
                    != std::string::npos,
                  rs[2].text);
   CAF_CHECK_EQUAL(attempts_of(rs[2].doc).size(), 0u);
-  CAF_CHECK_EQUAL(rs[2].doc.value("handled_by", "x"), "");
-  CAF_CHECK_EQUAL(runs_of(node->console(), "Sleep"), 2u);
+  CAF_CHECK_EQUAL(result_of(rs[2].doc).value("handled_by", "x"), "");
+  CAF_CHECK_EQUAL(runs_of(node->http(), "Sleep"), 2u);
 }

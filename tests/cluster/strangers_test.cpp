@@ -58,13 +58,13 @@ struct snapshot {
 
 snapshot take(const node_process& n, const std::string& tok) {
   snapshot s;
-  auto peers = peers_of(n.console());
+  auto peers = peers_of(n.http());
   for (auto& [id, p] : peers.items())
     s.peers[id] = p["state"];
-  auto status = meshctl_json(n.console(), {"--token", tok, "status"});
+  auto status = meshctl_json(n.http(), {"--token", tok, "status"});
   s.leaving = status["result"]["leaving"].get<bool>();
   s.listen = status["result"]["listen"].get<std::string>();
-  auto handlers = meshctl_json(n.console(), {"--token", tok, "handlers"});
+  auto handlers = meshctl_json(n.http(), {"--token", tok, "handlers"});
   for (auto& h : handlers["result"])
     if (h["handler"] == "echo/EchoService/Echo")
       s.echo_calls = h["stats"]["calls"];
@@ -107,7 +107,7 @@ void attack_peer_port(const node_process& victim, const node_process& other,
   check_unchanged(before, after);
   CAF_CHECK(victim.log().find("is leaving") == std::string::npos);
   // Still a working member: a request from its peer runs on it.
-  auto r = meshctl_json(other.console(),
+  auto r = meshctl_json(other.http(),
                         {"--token", tok, "dispatch", "echo", "EchoService",
                          "Echo", "--target", victim.id(), "--payload",
                          R"({"x":1})"});
@@ -120,24 +120,24 @@ CAF_TEST(a stranger gets nothing done on the peer port of a node with a secret) 
   token_in_environment guard{token};
   node_process victim{node_args("victim"), 60s, true, env(true)};
   node_process member{node_args("member"), 60s, true, env(true)};
-  meshctl_json(member.console(), {"--token", token, "connect", victim.listen()});
+  meshctl_json(member.http(), {"--token", token, "connect", victim.listen()});
   CAF_REQUIRE(await_condition([&] {
-    return sees(victim.console(), {"member"}) && sees(member.console(), {"victim"});
+    return sees(victim.http(), {"member"}) && sees(member.http(), {"victim"});
   }));
   attack_peer_port(victim, member, token);
   // A hello without a proof of the secret: refused, and nothing recorded.
   auto r = stranger(victim.listen(), {"hello"});
   CAF_CHECK_EQUAL(r["status"], "permission_denied");
   CAF_CHECK_EQUAL(r["handle"], false);
-  CAF_CHECK(!peers_of(victim.console()).contains("stranger"));
+  CAF_CHECK(!peers_of(victim.http()).contains("stranger"));
 }
 
 CAF_TEST(a stranger gets nothing done on the peer port of a node without one) {
   node_process victim{node_args("victim")};
   node_process member{node_args("member")};
-  meshctl_json(member.console(), {"connect", victim.listen()});
+  meshctl_json(member.http(), {"connect", victim.listen()});
   CAF_REQUIRE(await_condition([&] {
-    return sees(victim.console(), {"member"}) && sees(member.console(), {"victim"});
+    return sees(victim.http(), {"member"}) && sees(member.http(), {"victim"});
   }));
   attack_peer_port(victim, member, "");
 }
@@ -147,12 +147,12 @@ CAF_TEST(the console refuses every command without the token) {
   node_process victim{node_args("victim"), 60s, true, env(true)};
   auto before = take(victim, token);
   // meshctl: no token, a wrong one (exit 4), the right one (exit 0).
-  auto none = meshctl(victim.console(), {"--token", "", "status"});
+  auto none = meshctl(victim.http(), {"--token", "", "status"});
   CAF_CHECK_EQUAL(none.exit_code, 4);
-  auto wrong = meshctl(victim.console(), {"--token", "not-the-token", "leave"});
+  auto wrong = meshctl(victim.http(), {"--token", "not-the-token", "leave"});
   CAF_CHECK_EQUAL(wrong.exit_code, 4);
   CAF_CHECK(json::parse(wrong.out)["status"] == "permission_denied");
-  auto right = meshctl(victim.console(), {"--token", token, "status"});
+  auto right = meshctl(victim.http(), {"--token", token, "status"});
   CAF_CHECK_EQUAL(right.exit_code, 0);
   // The same from a program of our own, and the node's own commands.
   auto cmd = stranger(victim.console(), {"console", "", R"({"cmd":"leave"})"});
@@ -173,7 +173,7 @@ CAF_TEST(the console refuses every command without the token) {
 
 CAF_TEST(a console other hosts can reach needs a token to start) {
   auto r = run_program({bin("meshnode"), "--listen", "127.0.0.1:0", "--console",
-                        "0.0.0.0:0", "--plugin",
+                        "0.0.0.0:0", "--http", "127.0.0.1:0", "--plugin",
                         bin("libmesh_example_handlers.so")},
                        30s);
   CAF_CHECK_EQUAL(r.exit_code, 2);

@@ -67,8 +67,8 @@ std::vector<std::string> peer_args(const temp_dir& dir,
 
 const std::vector<std::string> inject_env{"MESH_TEST_INJECT_FAILURES=1"};
 
-json actor_row(const std::string& console, const std::string& name) {
-  auto r = meshctl(console, {"status"});
+json actor_row(const std::string& http, const std::string& name) {
+  auto r = meshctl(http, {"status"});
   if (r.exit_code != 0)
     return nullptr;
   auto status = json::parse(r.out);
@@ -80,37 +80,38 @@ json actor_row(const std::string& console, const std::string& name) {
 
 // Every way to work, tried on node a: each must still answer well.
 void check_serving(const node_process& a, const node_process& b) {
-  auto local = meshctl_json(a.console(), {"dispatch", "echo", "EchoService",
+  auto local = meshctl_json(a.http(), {"dispatch", "echo", "EchoService",
                                           "Echo", "--payload", R"({"n":1})"});
   CAF_CHECK_EQUAL(local["status"], "ok");
-  CAF_CHECK_EQUAL(local["handled_by"], "a");
-  auto remote = meshctl_json(a.console(), {"dispatch", "test", "Faults", "Echo",
+  CAF_CHECK_EQUAL(local["result"]["handled_by"], "a");
+  auto remote = meshctl_json(a.http(), {"dispatch", "test", "Faults", "Echo",
                                            "--payload", R"({"n":2})"});
   CAF_CHECK_EQUAL(remote["status"], "ok");
-  CAF_CHECK_EQUAL(remote["handled_by"], "b");
-  auto process = meshctl_json(a.console(), {"process", "welcome_message",
+  CAF_CHECK_EQUAL(remote["result"]["handled_by"], "b");
+  auto process = meshctl_json(a.http(), {"process", "welcome_message",
                                             "--args", R"({"user_id":"u-1"})"});
   CAF_CHECK_EQUAL(process["status"], "ok");
-  CAF_CHECK_EQUAL(process["variant"], "email");
+  CAF_CHECK_EQUAL(process["result"]["variant"], "email");
   // The example plug-in's fourteen handlers, all of them, after any restart.
-  auto handlers = meshctl_json(a.console(), {"handlers"})["result"];
+  auto handlers = meshctl_json(a.http(), {"handlers"})["result"];
   CAF_CHECK_EQUAL(handlers.size(), 14u);
   // The publish reaches a's dispatcher and b's, exactly once each.
-  auto before_a = meshctl_json(a.console(), {"records", "rec-a"})["result"].size();
-  auto before_b = meshctl_json(b.console(), {"records", "rec-b"})["result"].size();
-  auto pub = meshctl_json(a.console(), {"publish", "orders.1", "--payload",
+  auto before_a = meshctl_json(a.http(), {"records", "rec-a"})["result"].size();
+  auto before_b = meshctl_json(b.http(), {"records", "rec-b"})["result"].size();
+  auto pub = meshctl_json(a.http(), {"publish", "orders.1", "--payload",
                                         R"({"id":1})"});
-  CAF_CHECK_EQUAL(pub["status"], "success");
-  CAF_CHECK_EQUAL(meshctl_json(a.console(), {"records", "rec-a"})["result"].size(),
+  CAF_CHECK_EQUAL(pub["status"], "ok");
+  CAF_CHECK_EQUAL(pub["result"]["status"], "success");
+  CAF_CHECK_EQUAL(meshctl_json(a.http(), {"records", "rec-a"})["result"].size(),
                   before_a + 1);
-  CAF_CHECK_EQUAL(meshctl_json(b.console(), {"records", "rec-b"})["result"].size(),
+  CAF_CHECK_EQUAL(meshctl_json(b.http(), {"records", "rec-b"})["result"].size(),
                   before_b + 1);
   // And the other way: b still knows a's routes (a publishes them again to
   // a peer it lost and found).
   CAF_CHECK(await_condition([&] {
-    auto before = meshctl_json(a.console(), {"records", "rec-a"})["result"].size();
-    meshctl_json(b.console(), {"publish", "orders.2", "--payload", "{}"});
-    return meshctl_json(a.console(), {"records", "rec-a"})["result"].size()
+    auto before = meshctl_json(a.http(), {"records", "rec-a"})["result"].size();
+    meshctl_json(b.http(), {"publish", "orders.2", "--payload", "{}"});
+    return meshctl_json(a.http(), {"records", "rec-a"})["result"].size()
            == before + 1;
   }));
 }
@@ -123,9 +124,9 @@ CAF_TEST(each restartable actor comes back with its state and the node serves) {
   node_process a{victim_args(da, {{"max_restarts", 10}}), 60s, true,
                  inject_env};
   node_process b{peer_args(db, a.listen())};
-  CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+  CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"b"}); }));
   CAF_REQUIRE(await_condition([&] {
-    auto routes = meshctl_json(a.console(), {"routes"});
+    auto routes = meshctl_json(a.http(), {"routes"});
     for (const auto& r : routes["result"]["routes"])
       if (r.value("node", "") == "b")
         return true;
@@ -136,18 +137,18 @@ CAF_TEST(each restartable actor comes back with its state and the node serves) {
                             "topic dispatcher", "gate", "console",
                             "connection manager"}) {
     CAF_MESSAGE("killing the " << actor);
-    auto r = meshctl_json(a.console(), {"inject_failure", "--actor", actor});
+    auto r = meshctl_json(a.http(), {"inject_failure", "--actor", actor});
     CAF_CHECK_EQUAL(r["result"]["killed"], actor);
     CAF_REQUIRE(await_condition([&] {
-      auto row = actor_row(a.console(), actor);
+      auto row = actor_row(a.http(), actor);
       return row.is_object() && row.value("restarts", 0) == 1
              && row.value("health", "") == "running";
     }));
-    auto row = actor_row(a.console(), actor);
+    auto row = actor_row(a.http(), actor);
     CAF_CHECK_EQUAL(row.value("last_failure", ""), "an exception escaped it");
     CAF_CHECK(a.running());
     // A new connection manager dials the peers its predecessor knew.
-    CAF_REQUIRE(await_condition([&] { return sees(a.console(), {"b"}); }));
+    CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"b"}); }));
     check_serving(a, b);
     auto log = a.log();
     CAF_CHECK(log.find(std::string{"the "} + actor
@@ -159,7 +160,7 @@ CAF_TEST(each restartable actor comes back with its state and the node serves) {
   // The restarted gate listens on a's port: a new node joins through it.
   node_process c{{"--id", "c", "--seeds", a.listen(),
                   "--heartbeat-interval-ms", "100"}};
-  CAF_CHECK(await_condition([&] { return sees(a.console(), {"b", "c"}); }));
+  CAF_CHECK(await_condition([&] { return sees(a.http(), {"b", "c"}); }));
   CAF_CHECK_EQUAL(a.terminate(), 0);
 }
 
@@ -168,11 +169,11 @@ CAF_TEST(a call waiting on an actor that dies is answered at once) {
                  inject_env};
   run_result slow;
   std::thread caller([&] {
-    slow = meshctl(n.console(), {"dispatch", "test", "Faults", "Sleep",
+    slow = meshctl(n.http(), {"dispatch", "test", "Faults", "Sleep",
                                  "--payload", R"({"ms":3000})"});
   });
   CAF_REQUIRE(await_condition([&] {
-    auto list = meshctl_json(n.console(), {"handlers"});
+    auto list = meshctl_json(n.http(), {"handlers"});
     for (const auto& h : list["result"])
       if (h.value("handler", "") == "test/Faults/Sleep")
         return h["stats"].value("running", 0) == 1;
@@ -180,7 +181,7 @@ CAF_TEST(a call waiting on an actor that dies is answered at once) {
   }));
   // The registry takes its executors down with it: the call they held is
   // answered `unavailable` now, not left to its 5 s deadline.
-  meshctl_json(n.console(), {"inject_failure", "--actor", "registry"});
+  meshctl_json(n.http(), {"inject_failure", "--actor", "registry"});
   caller.join();
   auto doc = json::parse(slow.out, nullptr, false);
   CAF_REQUIRE(!doc.is_discarded());
@@ -189,9 +190,9 @@ CAF_TEST(a call waiting on an actor that dies is answered at once) {
             != std::string::npos);
   // Its successor serves the same handlers with fresh executors.
   CAF_REQUIRE(await_condition([&] {
-    return actor_row(n.console(), "registry").value("restarts", 0) == 1;
+    return actor_row(n.http(), "registry").value("restarts", 0) == 1;
   }));
-  auto again = meshctl_json(n.console(), {"dispatch", "test", "Faults", "Echo",
+  auto again = meshctl_json(n.http(), {"dispatch", "test", "Faults", "Echo",
                                           "--payload", R"({"k":1})"});
   CAF_CHECK_EQUAL(again["status"], "ok");
   CAF_CHECK_EQUAL(n.terminate(), 0);
@@ -203,12 +204,12 @@ CAF_TEST(too many restarts in the window stop the node) {
                                    {"restart_window_ms", 600000}}),
                  60s, true, inject_env};
   for (uint32_t i = 1; i <= 2; ++i) {
-    meshctl_json(n.console(), {"inject_failure", "--actor", "router"});
+    meshctl_json(n.http(), {"inject_failure", "--actor", "router"});
     CAF_REQUIRE(await_condition([&] {
-      return actor_row(n.console(), "router").value("restarts", 0u) == i;
+      return actor_row(n.http(), "router").value("restarts", 0u) == i;
     }));
   }
-  meshctl_json(n.console(), {"inject_failure", "--actor", "router"});
+  meshctl_json(n.http(), {"inject_failure", "--actor", "router"});
   CAF_CHECK_EQUAL(n.wait_exit(30s), 70);
   CAF_CHECK(n.log().find("2 restarts within 600000 ms is the limit")
             != std::string::npos);
@@ -216,7 +217,7 @@ CAF_TEST(too many restarts in the window stop the node) {
 
 CAF_TEST(fault injection is off unless the test environment asks for it) {
   node_process n{{"--plugin", bin("libmesh_example_handlers.so")}};
-  auto r = meshctl_json(n.console(), {"inject_failure", "--actor", "router"},
+  auto r = meshctl_json(n.http(), {"inject_failure", "--actor", "router"},
                         1);
   CAF_CHECK_EQUAL(r["status"], "permission_denied");
   CAF_CHECK_EQUAL(n.terminate(), 0);

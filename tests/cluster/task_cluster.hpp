@@ -72,8 +72,8 @@ inline nlohmann::json mesh_job(const std::string& id,
 }
 
 /// `meshctl jobs` as {id: row}; null when the node does not answer.
-inline nlohmann::json jobs_of(const std::string& console) {
-  auto r = meshctl(console, {"jobs"});
+inline nlohmann::json jobs_of(const std::string& http) {
+  auto r = meshctl(http, {"jobs"});
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false))
     return nullptr;
@@ -83,16 +83,14 @@ inline nlohmann::json jobs_of(const std::string& console) {
   return by_id;
 }
 
-/// The Report of handler group `group` at `console`: {deliveries, unique,
+/// The Report of handler group `group` at `http`: {deliveries, unique,
 /// duplicates, max_attempt}; null when there is no answer.
-inline nlohmann::json report_of(const std::string& console,
+inline nlohmann::json report_of(const std::string& http,
                                 const std::string& group) {
-  auto r = meshctl(console, {"dispatch", group, "Sink", "Report"});
+  auto r = meshctl(http, {"dispatch", group, "Sink", "Report"});
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false))
     return nullptr;
-  if (doc.contains("payload"))
-    return doc["payload"];
   if (doc.contains("result") && doc["result"].contains("payload"))
     return doc["result"]["payload"];
   return nullptr;

@@ -28,14 +28,14 @@ CAF_TEST(a handler that always fails ends in dead letters and retry brings one b
                     {"retry", {{"initial_ms", 50}, {"max_ms", 200},
                                {"jitter", 0}}}})});
   auto node = start_node(dir, "w", "fail", {"--jobs", jobs});
-  auto console = node->console();
-  auto emitted = meshctl_json(console, {"emit", "bad", "--cursor", "1",
+  auto http = node->http();
+  auto emitted = meshctl_json(http, {"emit", "bad", "--cursor", "1",
                                         "--count", "2"});
   CAF_CHECK_EQUAL(count(emitted["result"], "created"), 2u);
   json dead;
   auto dead_letters = [&](size_t n, size_t history) {
     return await_condition([&] {
-      auto r = meshctl(console, {"dead-letters", "f"});
+      auto r = meshctl(http, {"dead-letters", "f"});
       auto doc = json::parse(r.out, nullptr, false);
       if (r.exit_code != 0 || doc.is_discarded())
         return false;
@@ -62,23 +62,23 @@ CAF_TEST(a handler that always fails ends in dead letters and retry brings one b
       CAF_CHECK_EQUAL(h["node"], "w");
     }
   }
-  auto report = report_of(console, "fail");
+  auto report = report_of(http, "fail");
   CAF_CHECK_EQUAL(count(report, "deliveries"), 6u);
   CAF_CHECK_EQUAL(count(report, "unique"), 2u);
-  auto view = jobs_of(console);
+  auto view = jobs_of(http);
   CAF_CHECK_EQUAL(count(view["f"], "dead"), 2u);
   CAF_CHECK_EQUAL(count(view["f"], "failures"), 6u);
   // Retry one: three more attempts, then a dead letter again with all six.
   auto id = dead[0]["id"].get<std::string>();
-  auto revived = meshctl_json(console, {"dead-letter", "retry", id});
+  auto revived = meshctl_json(http, {"dead-letter", "retry", id});
   CAF_CHECK_EQUAL(revived["result"]["id"], id);
   bool redelivered = await_condition([&] {
-    report = report_of(console, "fail");
+    report = report_of(http, "fail");
     return count(report, "deliveries") == 9;
   });
   MESH_CHECK_MSG(redelivered, "fail report: " << report.dump());
   bool dead_again = await_condition([&] {
-    auto r = meshctl(console, {"dead-letters", "f"});
+    auto r = meshctl(http, {"dead-letters", "f"});
     auto doc = json::parse(r.out, nullptr, false);
     if (r.exit_code != 0 || doc.is_discarded())
       return false;
@@ -90,14 +90,14 @@ CAF_TEST(a handler that always fails ends in dead letters and retry brings one b
   });
   MESH_CHECK_MSG(dead_again, "dead letters: " << dead.dump(2));
   CAF_CHECK_EQUAL(dead.size(), 2u);
-  CAF_CHECK_EQUAL(count(report_of(console, "fail"), "unique"), 2u);
+  CAF_CHECK_EQUAL(count(report_of(http, "fail"), "unique"), 2u);
   // Purge: nothing left.
-  auto purged = meshctl_json(console, {"dead-letter", "purge", "f"});
+  auto purged = meshctl_json(http, {"dead-letter", "purge", "f"});
   CAF_CHECK_EQUAL(count(purged["result"], "purged"), 2u);
-  auto after = meshctl_json(console, {"dead-letters", "f"});
+  auto after = meshctl_json(http, {"dead-letters", "f"});
   CAF_CHECK(after["result"].is_array() && after["result"].empty());
   // An unknown id is not found.
-  auto unknown = meshctl_json(console,
+  auto unknown = meshctl_json(http,
                               {"dead-letter", "retry", "f:bad::404"}, 1);
   CAF_CHECK_EQUAL(unknown["status"], "not_found");
   CAF_MESSAGE("took " << ms_since(start) << " ms");
@@ -117,12 +117,12 @@ CAF_TEST(ctx.heartbeat from another node keeps a short lease alive) {
   auto n1 = start_node(dir, "n1", "none",
                        {"--jobs", jobs, "--namespaces", "beat,slow",
                         "--seeds", n2->listen()});
-  CAF_REQUIRE(await_condition([&] { return sees(n1->console(), {"n2"}); }));
-  meshctl_json(n1->console(), {"emit", "hb", "--cursor", "1", "--payload",
+  CAF_REQUIRE(await_condition([&] { return sees(n1->http(), {"n2"}); }));
+  meshctl_json(n1->http(), {"emit", "hb", "--cursor", "1", "--payload",
                                R"({"ms":1500})"});
   json view;
   bool done = await_condition([&] {
-    view = jobs_of(n1->console());
+    view = jobs_of(n1->http());
     return !view.is_null()
            && (count(view["hb"], "done") == 1 || count(view["hb"], "dead") == 1);
   });
@@ -131,19 +131,19 @@ CAF_TEST(ctx.heartbeat from another node keeps a short lease alive) {
   CAF_CHECK_EQUAL(count(view["hb"], "done"), 1u);
   CAF_CHECK_EQUAL(count(view["hb"], "expired_leases"), 0u);
   CAF_CHECK_EQUAL(count(view["hb"], "failures"), 0u);
-  auto beat = report_of(n2->console(), "beat");
+  auto beat = report_of(n2->http(), "beat");
   CAF_CHECK_EQUAL(count(beat, "deliveries"), 1u);
   if (count(view["hb"], "done") != 1 || count(beat, "deliveries") != 1) {
-    auto tasks = meshctl_json(n1->console(), {"tasks", "hb"});
+    auto tasks = meshctl_json(n1->http(), {"tasks", "hb"});
     CAF_MESSAGE("hb tasks: " << tasks["result"].dump());
   }
   // The control: no heartbeats, the 300 ms lease runs out under an 800 ms
   // handler.
-  meshctl_json(n1->console(), {"emit", "nohb", "--cursor", "1", "--payload",
+  meshctl_json(n1->http(), {"emit", "nohb", "--cursor", "1", "--payload",
                                R"({"ms":800})"});
   // Awaited until the lease has run out once, or every attempt is used up.
   bool settled = await_condition([&] {
-    view = jobs_of(n1->console());
+    view = jobs_of(n1->http());
     return !view.is_null()
            && (count(view["nohb"], "expired_leases") >= 1
                || count(view["nohb"], "dead") == 1);
@@ -152,7 +152,7 @@ CAF_TEST(ctx.heartbeat from another node keeps a short lease alive) {
   CAF_CHECK_GREATER_OR_EQUAL(count(view["nohb"], "expired_leases"), 1u);
   CAF_CHECK_EQUAL(count(view["nohb"], "done"), 0u);
   CAF_MESSAGE("nohb: " << brief(view["nohb"]));
-  auto tasks = meshctl_json(n1->console(), {"tasks", "nohb"});
+  auto tasks = meshctl_json(n1->http(), {"tasks", "nohb"});
   if (tasks["result"].is_array() && !tasks["result"].empty())
     CAF_MESSAGE("nohb history: " << tasks["result"][0]["history"].dump());
   CAF_MESSAGE("took " << ms_since(start) << " ms");
@@ -178,7 +178,7 @@ CAF_TEST(bad job files are reported each with its file and pointer) {
                                           {}, {{"colour", "blue"}})
                                    .dump());
   auto node = start_node(dir, "j", "stepa", {"--jobs", folder});
-  auto doc = meshctl_json(node->console(), {"jobs"});
+  auto doc = meshctl_json(node->http(), {"jobs"});
   const auto& result = doc["result"];
   std::vector<std::string> ids;
   for (const auto& j : result["jobs"])
@@ -201,7 +201,7 @@ CAF_TEST(bad job files are reported each with its file and pointer) {
     MESH_CHECK_MSG(found, "no failure for " << path << ": "
                                             << result["failed"].dump(2));
   }
-  auto reload = meshctl_json(node->console(), {"jobs", "reload"}, 1);
+  auto reload = meshctl_json(node->http(), {"jobs", "reload"}, 1);
   CAF_CHECK_EQUAL(reload["ok"], false);
   CAF_MESSAGE("jobs reload: status " << reload["status"] << ", "
                                      << reload.value("error", ""));
@@ -209,8 +209,9 @@ CAF_TEST(bad job files are reported each with its file and pointer) {
   auto missing = "/no/such/folder-" + std::to_string(::getpid());
   auto t0 = clock_type::now();
   auto r = run_program({bin("meshnode"), "--id", "x", "--listen",
-                        "127.0.0.1:0", "--console", "127.0.0.1:0", "--plugin",
-                        task_plugin(), "--data-dir", dir.file("data-x"),
+                        "127.0.0.1:0", "--console", "127.0.0.1:0", "--http",
+                        "127.0.0.1:0", "--plugin", task_plugin(),
+                        "--data-dir", dir.file("data-x"),
                         "--jobs", missing},
                        20s);
   auto took = ms_since(t0);
@@ -241,8 +242,8 @@ CAF_TEST(a topic route into an emit dispatcher turns messages into tasks) {
                              {"pattern", "orders.>"},
                              {"category", "event"},
                              {"dispatcher", "to-tasks"}}})}};
-  // With --config the helper adds no addresses: ephemeral ports here, or
-  // the node would take the default ones other suites use.
+  // With --config the helper adds no peer or console address (only --http):
+  // ephemeral ports here, or the node would take the default ones.
   auto config = dir.write("emit.json",
                           json{{"listen", "127.0.0.1:0"},
                                {"console", "127.0.0.1:0"},
@@ -250,14 +251,16 @@ CAF_TEST(a topic route into an emit dispatcher turns messages into tasks) {
                                {"topics", topics}}
                             .dump(2));
   auto node = start_node(dir, "e", "sink", {"--config", config});
-  auto console = node->console();
+  auto http = node->http();
   // A publish answers once its dispatchers ran, so the four events reach
   // the dispatcher in this order: the second cursor 2 is not past job t's
   // cursor (3) and must be skipped.
   for (int cursor : {1, 2, 3, 2}) {
-    auto r = meshctl_json(console, {"publish", "orders.eu.created",
-                                    "--payload",
-                                    json{{"cursor", cursor}}.dump()});
+    auto doc = meshctl_json(http, {"publish", "orders.eu.created",
+                                      "--payload",
+                                      json{{"cursor", cursor}}.dump()});
+    CAF_CHECK_EQUAL(doc["status"], "ok");
+    auto r = result_of(doc);
     CAF_CHECK_EQUAL(r["status"], "success");
     CAF_REQUIRE_EQUAL(r["dispatchers"].size(), 1u);
     CAF_CHECK_EQUAL(r["dispatchers"][0]["dispatcher_id"], "to-tasks");
@@ -266,7 +269,7 @@ CAF_TEST(a topic route into an emit dispatcher turns messages into tasks) {
   }
   json view;
   bool settled = await_condition([&] {
-    view = jobs_of(console);
+    view = jobs_of(http);
     return count(view["t"], "done") == 3 && count(view["t"], "skipped") == 1
            && open_tasks(view["t"]) == 0;
   });
@@ -276,7 +279,7 @@ CAF_TEST(a topic route into an emit dispatcher turns messages into tasks) {
   CAF_CHECK_EQUAL(count(view["t"], "created"), 3u);
   CAF_CHECK_EQUAL(count(view["t"], "dead"), 0u);
   // One task per distinct message, keyed by the message's cursor.
-  auto done = meshctl_json(console, {"tasks", "t", "--state", "done"});
+  auto done = meshctl_json(http, {"tasks", "t", "--state", "done"});
   std::set<std::string> ids;
   for (const auto& t : done["result"])
     ids.insert(t["id"].get<std::string>());
@@ -284,7 +287,7 @@ CAF_TEST(a topic route into an emit dispatcher turns messages into tasks) {
                                               "t:orders::3"}));
   json sink;
   bool sunk = await_condition([&] {
-    sink = report_of(console, "sink");
+    sink = report_of(http, "sink");
     return count(sink, "unique") == 3;
   });
   MESH_CHECK_MSG(sunk, "sink report: " << sink.dump());
@@ -304,7 +307,8 @@ CAF_TEST(an emit dispatcher without a jobs folder stops the node naming the fold
   for (bool check_only : {true, false}) {
     std::vector<std::string> argv{bin("meshnode"), "--config", config,
                                   "--listen", "127.0.0.1:0", "--console",
-                                  "127.0.0.1:0", "--plugin", task_plugin(),
+                                  "127.0.0.1:0", "--http", "127.0.0.1:0",
+                                  "--plugin", task_plugin(),
                                   "--data-dir", dir.file("data")};
     if (check_only)
       argv.emplace_back("--check-config");
@@ -335,17 +339,17 @@ CAF_TEST(a task dispatcher that crashes is restarted and loses no task) {
                  {"MESH_TEST_TASKS=slow", "MESH_TEST_INJECT_FAILURES=1"}};
   // 20 tasks of 500 ms, two at a time: about 5 s of work, so some are
   // leased when the dispatcher is killed, even on a loaded machine.
-  auto emitted = meshctl_json(n.console(), {"emit", "s", "--cursor", "1",
+  auto emitted = meshctl_json(n.http(), {"emit", "s", "--cursor", "1",
                                             "--count", "20", "--payload",
                                             R"({"ms": 500})"});
   CAF_REQUIRE_EQUAL(emitted["result"]["created"].get<int>(), 20);
   CAF_REQUIRE(await_condition(
-    [&] { return count(jobs_of(n.console())["s"], "leased") > 0; }));
-  auto killed = meshctl_json(n.console(),
+    [&] { return count(jobs_of(n.http())["s"], "leased") > 0; }));
+  auto killed = meshctl_json(n.http(),
                              {"inject_failure", "--actor", "task dispatcher"});
   CAF_CHECK_EQUAL(killed["result"]["killed"], "task dispatcher");
   CAF_REQUIRE(await_condition([&] {
-    auto r = meshctl(n.console(), {"status"});
+    auto r = meshctl(n.http(), {"status"});
     auto status = json::parse(r.out, nullptr, false);
     if (r.exit_code != 0 || status.is_discarded())
       return false;
@@ -356,11 +360,11 @@ CAF_TEST(a task dispatcher that crashes is restarted and loses no task) {
     return false;
   }));
   CAF_REQUIRE(await_condition(
-    [&] { return count(jobs_of(n.console())["s"], "done") == 20; }, 60s));
-  auto row = jobs_of(n.console())["s"];
+    [&] { return count(jobs_of(n.http())["s"], "done") == 20; }, 60s));
+  auto row = jobs_of(n.http())["s"];
   CAF_CHECK_EQUAL(count(row, "dead"), 0u);
   CAF_CHECK_EQUAL(open_tasks(row), 0u);
-  auto report = report_of(n.console(), "slow");
+  auto report = report_of(n.http(), "slow");
   CAF_CHECK_EQUAL(count(report, "unique"), 20u);
   CAF_MESSAGE("deliveries after the restart: " << report.dump());
   CAF_CHECK(n.log().find("the task dispatcher of node n1 runs again")

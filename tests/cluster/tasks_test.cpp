@@ -34,7 +34,7 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
     n2->listen() + "," + n3->listen()};
   // Its data dir is "data-n1" under `dir`: the same for the restarted node.
   auto n1 = start_node(dir, "n1", "none", queue_args);
-  CAF_REQUIRE(await_condition([&] { return sees(n1->console(), {"n2", "n3"}); }));
+  CAF_REQUIRE(await_condition([&] { return sees(n1->http(), {"n2", "n3"}); }));
   constexpr int chunks = 10;
   constexpr int per_chunk = 1000;
   constexpr int total = chunks * per_chunk;
@@ -44,7 +44,7 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
   int64_t recovered = -1;
   for (int c = 0; c < chunks; ++c) {
     if (c == 5) {
-      auto before = jobs_of(n1->console());
+      auto before = jobs_of(n1->http());
       CAF_MESSAGE("before the kill: A " << brief(before["A"]) << ", B "
                                         << brief(before["B"]) << ", C "
                                         << brief(before["C"]));
@@ -55,7 +55,7 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
                              << " chunks");
       n1 = start_node(dir, "n1", "none", queue_args);
       CAF_REQUIRE(
-        await_condition([&] { return sees(n1->console(), {"n2", "n3"}); }));
+        await_condition([&] { return sees(n1->http(), {"n2", "n3"}); }));
       std::smatch m;
       auto log = n1->log();
       static const std::regex leased_re{
@@ -73,7 +73,7 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
     // Emitted again until answered: dedupe makes a repeat harmless.
     json answer;
     for (int attempt = 0; attempt < 5 && answer.is_null(); ++attempt) {
-      auto r = meshctl(n1->console(), {"emit", "raw", "--cursor", cursor,
+      auto r = meshctl(n1->http(), {"emit", "raw", "--cursor", cursor,
                                        "--count", std::to_string(per_chunk)});
       auto doc = json::parse(r.out, nullptr, false);
       if (r.exit_code == 0 && !doc.is_discarded() && doc.value("ok", false))
@@ -97,7 +97,7 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
   json sink;
   bool all_sunk = await_condition(
     [&] {
-      sink = report_of(n3->console(), "sink");
+      sink = report_of(n3->http(), "sink");
       return count(sink, "unique") == total;
     },
     90s);
@@ -106,7 +106,7 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
   json view;
   bool all_done = await_condition(
     [&] {
-      view = jobs_of(n1->console());
+      view = jobs_of(n1->http());
       if (view.is_null())
         return false;
       for (const char* id : {"A", "B", "C"})
@@ -125,7 +125,7 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
   // What the failed attempts were (a restarted queue node starts delivering
   // before it has rejoined its peers: those attempts fail with not_found).
   for (const char* id : {"A", "B", "C"}) {
-    auto done = meshctl_json(n1->console(), {"tasks", id, "--state", "done",
+    auto done = meshctl_json(n1->http(), {"tasks", id, "--state", "done",
                                              "--limit", "100000"});
     std::map<std::string, int> kinds;
     for (const auto& t : done["result"])
@@ -136,8 +136,8 @@ CAF_TEST(a chain of three jobs across three nodes survives kill -9 of the queue 
     for (const auto& [k, n] : kinds)
       CAF_MESSAGE("job " << id << " failed attempts: " << n << " x " << k);
   }
-  auto stepa = report_of(n2->console(), "stepa");
-  auto stepb = report_of(n3->console(), "stepb");
+  auto stepa = report_of(n2->http(), "stepa");
+  auto stepb = report_of(n3->http(), "stepb");
   CAF_CHECK_EQUAL(count(stepa, "unique"), static_cast<uint64_t>(total));
   CAF_CHECK_EQUAL(count(stepb, "unique"), static_cast<uint64_t>(total));
   auto dups = count(stepa, "duplicates") + count(stepb, "duplicates")
@@ -171,16 +171,16 @@ CAF_TEST(a slow job pauses its upstream and once it catches up every event has b
           mesh_job("S", "slow/Slow/Run", {"mid"}, {},
                    {{"max_in_flight", 1}, {"max_queue_depth", 20}})});
   auto node = start_node(dir, "p", "stepa,slow", {"--jobs", jobs});
-  auto console = node->console();
+  auto http = node->http();
   // S is held by its operator until the second emit is in: however slow
   // or fast this machine is, its queue stays over the bound meanwhile.
-  meshctl_json(console, {"job", "pause", "S"});
-  auto first = meshctl_json(console, {"emit", "raw", "--cursor", "1", "--count",
+  meshctl_json(http, {"job", "pause", "S"});
+  auto first = meshctl_json(http, {"emit", "raw", "--cursor", "1", "--count",
                                       "100", "--payload", R"({"ms":10})"});
   CAF_CHECK_EQUAL(count(first["result"], "created"), 100u);
   json view;
   bool paused = await_condition([&] {
-    view = jobs_of(console);
+    view = jobs_of(http);
     return !view.is_null()
            && (contains_text(view["A"]["paused_by"], "backpressure from S")
                || count(view["A"], "held") > 0);
@@ -189,16 +189,16 @@ CAF_TEST(a slow job pauses its upstream and once it catches up every event has b
   CAF_MESSAGE("A " << brief(view["A"]) << "; S " << brief(view["S"]));
   CAF_CHECK(view["S"].value("under_pressure", false));
   // While A is paused, its events are kept as held tasks.
-  auto second = meshctl_json(console, {"emit", "raw", "--cursor", "101",
+  auto second = meshctl_json(http, {"emit", "raw", "--cursor", "101",
                                        "--count", "50", "--payload",
                                        R"({"ms":10})"});
   CAF_MESSAGE("second emit: " << second["result"].dump());
   CAF_CHECK_EQUAL(count(second["result"], "created"), 50u);
   CAF_CHECK_EQUAL(count(second["result"], "held"), 50u);
-  meshctl_json(console, {"job", "resume", "S"});
+  meshctl_json(http, {"job", "resume", "S"});
   bool drained = await_condition(
     [&] {
-      view = jobs_of(console);
+      view = jobs_of(http);
       return !view.is_null() && count(view["A"], "done") == 150
              && count(view["S"], "done") == 150 && open_tasks(view["A"]) == 0
              && open_tasks(view["S"]) == 0;
@@ -211,7 +211,7 @@ CAF_TEST(a slow job pauses its upstream and once it catches up every event has b
     CAF_CHECK_EQUAL(count(view[id], "created"), 150u);
     CAF_CHECK(!view[id].value("paused", true));
   }
-  auto slow = report_of(console, "slow");
+  auto slow = report_of(http, "slow");
   CAF_CHECK_EQUAL(count(slow, "unique"), 150u);
   CAF_MESSAGE("slow report " << slow.dump() << "; took " << ms_since(start)
                              << " ms");
@@ -227,27 +227,27 @@ CAF_TEST(backfill waits while normal flows) {
                    {{"priority", "backfill"}}),
           mesh_job("N", "stepa/Step/Run", {"n"})});
   auto node = start_node(dir, "bf", "stepa,slow,sink", {"--jobs", jobs});
-  auto console = node->console();
+  auto http = node->http();
   // Fill S (100 tasks of 30 ms, one at a time) and hold it (its operator
   // pauses it) so that it stays under pressure, a queue above 20, until the
   // checks below are done, however loaded the machine.
-  meshctl_json(console, {"job", "pause", "S"});
-  meshctl_json(console, {"emit", "mid", "--cursor", "1", "--count", "100",
+  meshctl_json(http, {"job", "pause", "S"});
+  meshctl_json(http, {"emit", "mid", "--cursor", "1", "--count", "100",
                          "--payload", R"({"ms":30})"});
   json view;
   bool pressured = await_condition([&] {
-    view = jobs_of(console);
+    view = jobs_of(http);
     return !view.is_null() && view["S"].value("under_pressure", false);
   });
   MESH_CHECK_MSG(pressured, "jobs: " << view.dump());
-  auto bf = meshctl_json(console, {"emit", "bf", "--cursor", "1", "--count",
+  auto bf = meshctl_json(http, {"emit", "bf", "--cursor", "1", "--count",
                                    "20"});
-  auto n = meshctl_json(console, {"emit", "n", "--cursor", "1", "--count",
+  auto n = meshctl_json(http, {"emit", "n", "--cursor", "1", "--count",
                                   "20"});
   CAF_CHECK_EQUAL(count(bf["result"], "created"), 20u);
   CAF_CHECK_EQUAL(count(n["result"], "created"), 20u);
   bool normal_done = await_condition([&] {
-    view = jobs_of(console);
+    view = jobs_of(http);
     return !view.is_null() && count(view["N"], "done") == 20;
   });
   MESH_CHECK_MSG(normal_done, "jobs: " << view.dump());
@@ -258,10 +258,10 @@ CAF_TEST(backfill waits while normal flows) {
   CAF_CHECK_EQUAL(count(view["BF"], "done"), 0u);
   CAF_CHECK_GREATER(count(view["BF"], "backfill_held"), 0u);
   CAF_CHECK_EQUAL(count(view["BF"], "leased"), 0u);
-  meshctl_json(console, {"job", "resume", "S"});
+  meshctl_json(http, {"job", "resume", "S"});
   bool backfill_done = await_condition(
     [&] {
-      view = jobs_of(console);
+      view = jobs_of(http);
       return !view.is_null() && count(view["BF"], "done") == 20;
     },
     60s);
@@ -270,6 +270,6 @@ CAF_TEST(backfill waits while normal flows) {
   // Backfill ran once the pressure cleared (S below 80 % of its depth).
   CAF_CHECK(!view["S"].value("under_pressure", true));
   CAF_CHECK_EQUAL(count(view["BF"], "backfill_held"), 0u);
-  CAF_CHECK_EQUAL(count(report_of(console, "sink"), "unique"), 20u);
+  CAF_CHECK_EQUAL(count(report_of(http, "sink"), "unique"), 20u);
   CAF_MESSAGE("took " << ms_since(start) << " ms");
 }

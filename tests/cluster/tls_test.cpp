@@ -61,58 +61,59 @@ CAF_TEST(nodes with certificates of one CA form a cluster and route) {
   node_process n3{seeded("n3"), 60s, true, secret};
   // Discovery over TLS: n2 and n3 find each other through n1.
   CAF_REQUIRE(await_condition([&] {
-    return sees(n1.console(), {"n2", "n3"}) && sees(n2.console(), {"n1", "n3"})
-           && sees(n3.console(), {"n1", "n2"});
+    return sees(n1.http(), {"n2", "n3"}) && sees(n2.http(), {"n1", "n3"})
+           && sees(n3.http(), {"n1", "n2"});
   }));
-  auto r = meshctl_json(n3.console(), {"dispatch", "echo", "EchoService", "Echo",
+  auto r = meshctl_json(n3.http(), {"dispatch", "echo", "EchoService", "Echo",
                                        "--target", "n2", "--payload",
                                        R"({"over":"tls"})"});
   CAF_CHECK_EQUAL(r["status"], "ok");
-  CAF_CHECK_EQUAL(r["handled_by"], "n2");
+  CAF_CHECK_EQUAL(r["result"]["handled_by"], "n2");
   // kill -9 of a member: the others notice, and it rejoins when restarted.
   n2.kill_hard();
-  CAF_REQUIRE(await_condition([&] { return sees(n1.console(), {"n2"}, "down"); }));
+  CAF_REQUIRE(await_condition([&] { return sees(n1.http(), {"n2"}, "down"); }));
   node_process n2b{seeded("n2"), 60s, true, secret};
   CAF_REQUIRE(await_condition([&] {
-    return sees(n1.console(), {"n2"}) && sees(n3.console(), {"n2"})
-           && sees(n2b.console(), {"n1", "n3"});
+    return sees(n1.http(), {"n2"}) && sees(n3.http(), {"n2"})
+           && sees(n2b.http(), {"n1", "n3"});
   }));
-  r = meshctl_json(n1.console(), {"dispatch", "echo", "EchoService", "Echo",
+  r = meshctl_json(n1.http(), {"dispatch", "echo", "EchoService", "Echo",
                                   "--target", "n2", "--payload", "{}"});
   CAF_CHECK_EQUAL(r["status"], "ok");
   // A node with the right certificate but without the secret stays out.
   node_process nosecret{args("n3")};
-  auto refused = meshctl_json(nosecret.console(), {"connect", n1.listen()}, 1);
+  auto refused = meshctl_json(nosecret.http(), {"connect", n1.listen()}, 1);
   CAF_CHECK_EQUAL(refused["status"], "permission_denied");
 }
 
 CAF_TEST(a node whose certificate another CA signed cannot join) {
   node_process n1{args("n1")};
   node_process rogue{args("rogue", foreign)};
-  auto r = meshctl_json(rogue.console(), {"connect", n1.listen()}, 1);
+  auto r = meshctl_json(rogue.http(), {"connect", n1.listen()}, 1);
   CAF_CHECK_EQUAL(r["status"], "unavailable");
   CAF_CHECK(r["error"].get<std::string>().find("TLS") != std::string::npos);
-  auto back = meshctl_json(n1.console(), {"connect", rogue.listen()}, 1);
+  auto back = meshctl_json(n1.http(), {"connect", rogue.listen()}, 1);
   CAF_CHECK_EQUAL(back["status"], "unavailable");
-  CAF_CHECK(peers_of(n1.console()).empty());
-  CAF_CHECK(peers_of(rogue.console()).empty());
+  CAF_CHECK(peers_of(n1.http()).empty());
+  CAF_CHECK(peers_of(rogue.http()).empty());
 }
 
 CAF_TEST(plaintext and TLS nodes cannot join each other) {
   node_process n1{args("n1")};
   node_process plain{plain_args("plain")};
-  auto to_tls = meshctl_json(plain.console(), {"connect", n1.listen()}, 1);
+  auto to_tls = meshctl_json(plain.http(), {"connect", n1.listen()}, 1);
   CAF_CHECK_EQUAL(to_tls["status"], "unavailable");
-  auto to_plain = meshctl_json(n1.console(), {"connect", plain.listen()}, 1);
+  auto to_plain = meshctl_json(n1.http(), {"connect", plain.listen()}, 1);
   CAF_CHECK_EQUAL(to_plain["status"], "unavailable");
-  CAF_CHECK(peers_of(n1.console()).empty());
-  CAF_CHECK(peers_of(plain.console()).empty());
+  CAF_CHECK(peers_of(n1.http()).empty());
+  CAF_CHECK(peers_of(plain.http()).empty());
 }
 
 CAF_TEST(bad TLS files are a configuration error naming the file) {
   auto start = [&](std::vector<std::string> extra) {
     std::vector<std::string> argv{bin("meshnode"), "--listen", "127.0.0.1:0",
-                                  "--console", "127.0.0.1:0", "--plugin",
+                                  "--console", "127.0.0.1:0", "--http",
+                                  "127.0.0.1:0", "--plugin",
                                   bin("libmesh_example_handlers.so")};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run_program(argv, 30s);

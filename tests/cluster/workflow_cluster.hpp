@@ -128,9 +128,9 @@ inline std::string joined(const std::vector<std::string>& xs) {
 }
 
 /// `meshctl run show ID` as the run's JSON; null when there is no answer.
-inline nlohmann::json run_of(const std::string& console,
+inline nlohmann::json run_of(const std::string& http,
                              const std::string& id) {
-  auto r = meshctl(console, {"run", "show", id});
+  auto r = meshctl(http, {"run", "show", id});
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false)
       || !doc.contains("result"))
@@ -196,10 +196,10 @@ inline std::string step_summary(const nlohmann::json& run) {
 }
 
 /// Starts a run with --async; returns {"run_id", "trace_id", ...}.
-inline nlohmann::json start_async(const std::string& console,
+inline nlohmann::json start_async(const std::string& http,
                                   const std::string& workflow,
                                   const nlohmann::json& input) {
-  auto doc = meshctl_json(console, {"workflow", "run", workflow, "--input",
+  auto doc = meshctl_json(http, {"workflow", "run", workflow, "--input",
                                     input.dump(), "--async"});
   CAF_REQUIRE(doc.value("ok", false));
   auto r = doc["result"];
@@ -210,13 +210,13 @@ inline nlohmann::json start_async(const std::string& console,
 
 /// Waits until run `id` has ended; returns it (null when it did not end
 /// within `timeout`).
-inline nlohmann::json await_end(const std::string& console,
+inline nlohmann::json await_end(const std::string& http,
                                 const std::string& id,
                                 std::chrono::milliseconds timeout = 30s) {
   nlohmann::json last;
   bool ended = await_condition(
     [&] {
-      last = run_of(console, id);
+      last = run_of(http, id);
       return last.is_object() && last.value("status", "running") != "running";
     },
     timeout);
@@ -229,10 +229,10 @@ inline nlohmann::json await_end(const std::string& console,
 
 /// `meshctl runs` (with `args`, e.g. --workflow X) as a list of summaries;
 /// null when the node does not answer.
-inline nlohmann::json runs_of(const std::string& console,
+inline nlohmann::json runs_of(const std::string& http,
                               std::vector<std::string> args = {}) {
   args.insert(args.begin(), "runs");
-  auto r = meshctl(console, args);
+  auto r = meshctl(http, args);
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false))
     return nullptr;

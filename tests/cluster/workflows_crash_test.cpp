@@ -71,12 +71,12 @@ json slow_chain(const std::string& name, const std::string& method) {
 
 /// Waits until step `step` of run `id` is running and its handler has been
 /// called (its line is in the call log): the call is in flight.
-bool await_in_flight(const temp_dir& dir, const std::string& console,
+bool await_in_flight(const temp_dir& dir, const std::string& http,
                      const std::string& id, const std::string& trace,
                      const std::string& step, const std::string& method) {
   json last;
   bool ok = await_condition([&] {
-    last = run_of(console, id);
+    last = run_of(http, id);
     return step_status_of(last, step) == "running"
            && calls_of(call_log(dir), method, trace) == 1;
   });
@@ -99,16 +99,16 @@ CAF_TEST(kill -9 of the node running a diamond DAG across three nodes) {
                       {"--workflows", folder, "--seeds",
                        b->listen() + "," + c->listen()}};
   auto a = start_wf_node(dir, a_spec);
-  CAF_REQUIRE(await_condition([&] { return sees(a->console(), {"B", "C"}); }));
-  auto started = start_async(a->console(), "slow_diamond",
+  CAF_REQUIRE(await_condition([&] { return sees(a->http(), {"B", "C"}); }));
+  auto started = start_async(a->http(), "slow_diamond",
                              {{"sku", "sku-3"}, {"label_ms", 3000}});
   auto id = started["run_id"].get<std::string>();
   auto trace = started.value("trace_id", "");
   CAF_MESSAGE("run " << id << " trace " << trace);
   // Create, reserve and charge have succeeded; label is running on B.
-  CAF_REQUIRE(await_in_flight(dir, a->console(), id, trace, "label",
+  CAF_REQUIRE(await_in_flight(dir, a->http(), id, trace, "label",
                               "Ship/Label"));
-  auto before = run_of(a->console(), id);
+  auto before = run_of(a->http(), id);
   CAF_MESSAGE("before the kill: " << step_summary(before));
   for (const char* s : {"create", "reserve", "charge"})
     CAF_CHECK_EQUAL(step_status_of(before, s), "success");
@@ -117,7 +117,7 @@ CAF_TEST(kill -9 of the node running a diamond DAG across three nodes) {
   CAF_REQUIRE(!a->running());
   auto t0 = clock_type::now();
   a = start_wf_node(dir, a_spec);
-  auto run = await_end(a->console(), id, 30s);
+  auto run = await_end(a->http(), id, 30s);
   CAF_MESSAGE("ended " << wf_ms_since(t0) << " ms after the restart: "
                        << step_summary(run) << " " << run.value("error", ""));
   MESH_CHECK_MSG(a->log().find("workflow runs: 1 resumed") != std::string::npos,
@@ -150,7 +150,7 @@ CAF_TEST(kill -9 of the node running a diamond DAG across three nodes) {
   CAF_CHECK_EQUAL(calls_of(log, "Ship/Label", trace), 2u);
   CAF_CHECK_EQUAL(calls_of(log, "Orders/Confirm", trace), 1u);
   // The history has it after the kill.
-  CAF_CHECK(lists_run(runs_of(a->console(), {"--workflow", "slow_diamond"}),
+  CAF_CHECK(lists_run(runs_of(a->http(), {"--workflow", "slow_diamond"}),
                       id));
   CAF_MESSAGE("took " << wf_ms_since(start) << " ms");
 }
@@ -164,19 +164,19 @@ CAF_TEST(a step in flight at kill -9 runs again only when idempotent) {
   wf_node_spec spec{"A", "", {"--workflows", folder}};
   auto a = start_wf_node(dir, spec);
   // Both runs reach their slow step, then the node dies.
-  auto again = start_async(a->console(), "again",
+  auto again = start_async(a->http(), "again",
                            {{"sku", "s-1"}, {"ms", 2500}});
-  auto interrupted = start_async(a->console(), "interrupted",
+  auto interrupted = start_async(a->http(), "interrupted",
                                  {{"sku", "s-2"}, {"ms", 60000}});
   auto again_id = again["run_id"].get<std::string>();
   auto again_trace = again.value("trace_id", "");
   auto int_id = interrupted["run_id"].get<std::string>();
   auto int_trace = interrupted.value("trace_id", "");
-  CAF_REQUIRE(await_in_flight(dir, a->console(), again_id, again_trace,
+  CAF_REQUIRE(await_in_flight(dir, a->http(), again_id, again_trace,
                               "slow", "Slow/Wait"));
-  CAF_REQUIRE(await_in_flight(dir, a->console(), int_id, int_trace, "slow",
+  CAF_REQUIRE(await_in_flight(dir, a->http(), int_id, int_trace, "slow",
                               "Slow/Hold"));
-  CAF_CHECK_EQUAL(step_of(run_of(a->console(), int_id), "slow")
+  CAF_CHECK_EQUAL(step_of(run_of(a->http(), int_id), "slow")
                     .value("idempotent", true),
                   false);
   a->kill_hard();
@@ -184,7 +184,7 @@ CAF_TEST(a step in flight at kill -9 runs again only when idempotent) {
   auto t0 = clock_type::now();
   a = start_wf_node(dir, spec);
   // The idempotent step ran again and the run succeeded.
-  auto done = await_end(a->console(), again_id);
+  auto done = await_end(a->http(), again_id);
   if (!done.is_object() || done.value("status", "") != "success")
     CAF_MESSAGE("the log after the restart:\n" << a->log());
   MESH_CHECK_MSG(a->log().find("workflow runs: 2 resumed") != std::string::npos,
@@ -197,7 +197,7 @@ CAF_TEST(a step in flight at kill -9 runs again only when idempotent) {
                   json(2500));
   // The other one failed "interrupted by a node restart", and `stop`
   // compensated its create.
-  auto failed = await_end(a->console(), int_id);
+  auto failed = await_end(a->http(), int_id);
   CAF_REQUIRE(failed.is_object());
   CAF_MESSAGE("'interrupted' ended: " << step_summary(failed) << "; "
                                       << failed.value("error", ""));
@@ -229,9 +229,9 @@ CAF_TEST(a step in flight at kill -9 runs again only when idempotent) {
   auto seq = methods_of(log, int_trace);
   MESH_CHECK_MSG(seq == expected, "interrupted: " << joined(seq));
   // Both are in the history after the kill.
-  auto runs = runs_of(a->console());
+  auto runs = runs_of(a->http());
   CAF_CHECK(lists_run(runs, again_id));
   CAF_CHECK(lists_run(runs, int_id));
-  CAF_CHECK(lists_run(runs_of(a->console(), {"--status", "failed"}), int_id));
+  CAF_CHECK(lists_run(runs_of(a->http(), {"--status", "failed"}), int_id));
   CAF_MESSAGE("took " << wf_ms_since(start) << " ms");
 }

@@ -81,7 +81,7 @@ struct three_nodes {
                             "Orders/Create,Orders/Cancel",
                             {"--workflows", workflows, "--seeds",
                              b->listen() + "," + c->listen()}});
-    CAF_REQUIRE(await_condition([&] { return sees(a->console(), {"B", "C"}); }));
+    CAF_REQUIRE(await_condition([&] { return sees(a->http(), {"B", "C"}); }));
   }
 };
 
@@ -94,7 +94,7 @@ CAF_TEST(a diamond DAG runs its steps on three nodes with references) {
   CAF_MESSAGE("cluster up in " << wf_ms_since(start) << " ms");
   auto t0 = clock_type::now();
   json input{{"sku", "sku-7"}, {"qty", 3}, {"amount", 42}};
-  auto doc = meshctl_json(cl.a->console(), {"workflow", "run", "diamond",
+  auto doc = meshctl_json(cl.a->http(), {"workflow", "run", "diamond",
                                             "--input", input.dump()});
   CAF_MESSAGE("run took " << wf_ms_since(t0) << " ms");
   CAF_REQUIRE(doc.value("ok", false));
@@ -151,7 +151,7 @@ CAF_TEST(a diamond DAG runs its steps on three nodes with references) {
   CAF_CHECK_EQUAL(seq[3], "Ship/Label");
   CAF_CHECK_EQUAL(seq.back(), "Orders/Confirm");
   // An input that misses a required field is refused before any step runs.
-  auto bad = meshctl(cl.a->console(), {"workflow", "run", "diamond", "--input",
+  auto bad = meshctl(cl.a->http(), {"workflow", "run", "diamond", "--input",
                                        R"({"sku": "x"})"});
   CAF_CHECK_NOT_EQUAL(bad.exit_code, 0);
   MESH_CHECK_MSG(bad.out.find("invalid_argument") != std::string::npos,
@@ -164,7 +164,7 @@ CAF_TEST(a failing step compensates the steps before it in reverse order) {
   auto start = clock_type::now();
   temp_dir dir;
   three_nodes cl{dir, write_workflows(dir, {refund_chain()})};
-  auto r = meshctl(cl.a->console(), {"workflow", "run", "refund_chain",
+  auto r = meshctl(cl.a->http(), {"workflow", "run", "refund_chain",
                                      "--input", R"({"sku": "sku-9"})"});
   CAF_CHECK_NOT_EQUAL(r.exit_code, 0); // the run failed
   auto doc = json::parse(r.out, nullptr, false);
@@ -204,7 +204,7 @@ CAF_TEST(a failing step compensates the steps before it in reverse order) {
   CAF_CHECK_LESS_OR_EQUAL(refund.value("completed_ms", int64_t{0}),
                           cancel.value("started_ms", int64_t{0}));
   // The same run in the history, as it ended.
-  auto stored = run_of(cl.a->console(), run.value("id", ""));
+  auto stored = run_of(cl.a->http(), run.value("id", ""));
   CAF_CHECK_EQUAL(stored.value("status", ""), "failed");
   CAF_CHECK_EQUAL(step_status_of(stored, "charge"), "compensated");
   CAF_MESSAGE("took " << wf_ms_since(start) << " ms");
@@ -215,7 +215,7 @@ CAF_TEST(a workflows folder with every kind of defect) {
   temp_dir dir;
   auto folder = wf_defects_dir();
   auto n = start_wf_node(dir, {"D", "", {"--workflows", folder}});
-  auto doc = meshctl_json(n->console(), {"workflows"});
+  auto doc = meshctl_json(n->http(), {"workflows"});
   CAF_REQUIRE(doc.value("ok", false));
   auto result = object_at(doc, "result");
   // The good file is loaded, and only it.
@@ -239,7 +239,7 @@ CAF_TEST(a workflows folder with every kind of defect) {
     {"bad_call_path.json", "/steps/0/call",
      "'wf/Orders' is not namespace/Service/Method"},
     {"two_kinds.json", "/steps/0", "has both call and publish"},
-    {"typo_key.json", "/steps/1/depend_on", "unknown property 'depend_on'"},
+    {"typo_key.json", "/steps/1/depend_on", "unknown key 'depend_on'"},
     {"bad_input_schema.json", "/input_schema",
      "is not a valid draft-07 schema"},
     {"malformed.json", "", ""},
@@ -276,7 +276,7 @@ CAF_TEST(a workflows folder with every kind of defect) {
                                  << found["errors"].dump());
   }
   // The same for people: "error: FILE: POINTER: MESSAGE".
-  auto human = meshctl(n->console(), {"workflows"}, true);
+  auto human = meshctl(n->http(), {"workflows"}, true);
   CAF_CHECK_EQUAL(human.exit_code, 0);
   auto line = "error: " + folder
               + "/duplicate_step_ids.json: /steps/1/id: duplicate step id";
@@ -284,15 +284,15 @@ CAF_TEST(a workflows folder with every kind of defect) {
                  "no line '" << line << "' in:\n"
                              << human.out);
   // The good one runs; a broken one is not there to run.
-  auto ok = meshctl_json(n->console(), {"workflow", "run", "good_order",
+  auto ok = meshctl_json(n->http(), {"workflow", "run", "good_order",
                                         "--input", R"({"sku": "s-1"})"});
   CAF_CHECK_EQUAL(object_at(ok, "result").value("status", ""), "success");
-  auto missing = meshctl(n->console(), {"workflow", "run", "cyclic"});
+  auto missing = meshctl(n->http(), {"workflow", "run", "cyclic"});
   CAF_CHECK_NOT_EQUAL(missing.exit_code, 0);
   MESH_CHECK_MSG(missing.out.find("not_found") != std::string::npos,
                  "out: " << missing.out << " err: " << missing.err);
   // A reload with broken files fails, listing them.
-  auto reload = meshctl_json(n->console(), {"workflows", "reload"}, 1);
+  auto reload = meshctl_json(n->http(), {"workflows", "reload"}, 1);
   CAF_CHECK_EQUAL(reload.value("ok", true), false);
   auto failed_files = reload.contains("result") && reload["result"].is_object()
                         ? object_at(reload, "result").value("failed", json::array())
@@ -306,8 +306,9 @@ CAF_TEST(a workflows folder with every kind of defect) {
   auto nope = "/nope-" + std::to_string(::getpid());
   auto t0 = clock_type::now();
   auto r = run_program({bin("meshnode"), "--id", "x", "--listen",
-                        "127.0.0.1:0", "--console", "127.0.0.1:0",
-                        "--data-dir", dir.file("data-x"), "--workflows", nope},
+                        "127.0.0.1:0", "--console", "127.0.0.1:0", "--http",
+                        "127.0.0.1:0", "--data-dir", dir.file("data-x"),
+                        "--workflows", nope},
                        20s);
   CAF_MESSAGE("meshnode --workflows " << nope << ": exit " << r.exit_code
                                       << " in " << wf_ms_since(t0)
@@ -338,28 +339,28 @@ CAF_TEST(meshctl runs keeps the history across a restart) {
   auto n = start_wf_node(dir, spec);
   std::vector<std::string> ids;
   for (int i = 0; i < 2; ++i) {
-    auto doc = meshctl_json(n->console(), {"workflow", "run", "short",
+    auto doc = meshctl_json(n->http(), {"workflow", "run", "short",
                                            "--input", R"({"sku": "s"})"});
     CAF_CHECK_EQUAL(object_at(doc, "result").value("status", ""), "success");
     ids.push_back(object_at(doc, "result").value("id", ""));
   }
-  auto doomed = meshctl_json(n->console(), {"workflow", "run", "doomed"}, 1);
+  auto doomed = meshctl_json(n->http(), {"workflow", "run", "doomed"}, 1);
   auto doomed_id = object_at(doomed, "result").value("id", "");
   CAF_CHECK_EQUAL(object_at(doomed, "result").value("status", ""), "failed");
   auto check_history = [&](const char* when) {
-    auto shorts = runs_of(n->console(), {"--workflow", "short"});
+    auto shorts = runs_of(n->http(), {"--workflow", "short"});
     CAF_MESSAGE(when << ": runs --workflow short: " << shorts.dump());
     CAF_CHECK_EQUAL(shorts.size(), 2u);
     for (const auto& id : ids)
       MESH_CHECK_MSG(lists_run(shorts, id), when << ": no run " << id);
     for (const auto& r : shorts)
       CAF_CHECK_EQUAL(r.value("status", ""), "success");
-    auto failed = runs_of(n->console(), {"--status", "failed"});
+    auto failed = runs_of(n->http(), {"--status", "failed"});
     CAF_CHECK_EQUAL(failed.size(), 1u);
     CAF_CHECK(lists_run(failed, doomed_id));
-    auto all = runs_of(n->console());
+    auto all = runs_of(n->http());
     CAF_CHECK_EQUAL(all.size(), 3u);
-    auto one = run_of(n->console(), ids[0]);
+    auto one = run_of(n->http(), ids[0]);
     CAF_CHECK_EQUAL(one.value("status", ""), "success");
     CAF_CHECK_EQUAL(step_status_of(one, "confirm"), "success");
   };

@@ -118,7 +118,7 @@ CAF_TEST(schema violations name the pointer) {
   CAF_CHECK(has(problems(doc), "", "id"));
   doc = good_job();
   doc["colour"] = "blue";
-  CAF_CHECK(has(problems(doc), "/colour", "unknown property 'colour'"));
+  CAF_CHECK(has(problems(doc), "/colour", "unknown key 'colour'"));
   doc = good_job();
   doc["priority"] = "urgent";
   CAF_CHECK(has(problems(doc), "/priority", "normal, backfill"));
@@ -132,7 +132,7 @@ CAF_TEST(schema violations name the pointer) {
   doc["retry"] = {{"delay", 1}};
   auto ps = problems(doc);
   CAF_CHECK(has(ps, "/retry/delay",
-                "unknown property 'delay' (allowed: initial_ms, jitter, "
+                "unknown key 'delay' (allowed: initial_ms, jitter, "
                 "max_ms, multiplier)"));
   CAF_CHECK_EQUAL(ps.size(), 1u); // not repeated by valijson's summary
   doc = good_job();

@@ -190,7 +190,8 @@ CAF_TEST(the schema names the property the shape and the values) {
   doc["steps"][1]["dependson"] = {"a"};
   auto ps = problems(doc);
   CAF_CHECK(has(ps, "/steps/1/dependson",
-                "unknown property 'dependson' (allowed: call, compensate, "
+                "unknown key 'dependson'; did you mean 'depends_on'? "
+                "(allowed: call, compensate, "
                 "depends_on, emit, id, params, process, publish, retry, "
                 "timeout_ms, when, workflow)"));
   CAF_CHECK_EQUAL(ps.size(), 1u); // not repeated by valijson's summary
@@ -291,7 +292,7 @@ CAF_TEST(input schema and retry bounds are checked) {
   CAF_CHECK(
       has(problems(doc), "/input_schema", "is not a valid draft-07 schema"));
   doc["input_schema"] = 5;
-  CAF_CHECK(has(problems(doc), "/input_schema", "expected object, boolean"));
+  CAF_CHECK(has(problems(doc), "/input_schema", "expected object or boolean"));
   doc = three_steps();
   doc["steps"][0]["retry"] = {{"backoff_ms", 20000}};
   CAF_CHECK(has(problems(doc), "/steps/0/retry/backoff_ms",

@@ -1,0 +1,330 @@
+// The routes of the HTTP API (http_server.hpp has the list): each turns a
+// request into a console command, or answers the probes, /metrics and the
+// dashboard page itself. Every handler answers with an envelope; nothing
+// they throw leaves them (the exception handler answers 500).
+
+#include "http/http_routes.hpp"
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/console/console_commands.hpp"
+#include "http/http_envelope.hpp"
+#include "protocol/json_payload.hpp"
+#include "protocol/request_checks.hpp"
+#include "protocol/safe_json.hpp"
+#include "protocol/type_ids.hpp"
+#include "telemetry/prometheus.hpp"
+#include "web/dashboard.hpp"
+
+namespace mesh {
+
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+/// /readyz: how long the console has to answer `status`.
+constexpr milliseconds ready_timeout{2000};
+
+/// /metrics: how long each source command may take (the console's own
+/// bound on asking an actor, plus the way back).
+constexpr milliseconds metrics_timeout
+    = std::chrono::duration_cast<milliseconds>(console_ask_timeout)
+      + milliseconds{2000};
+
+void send_envelope(httplib::Response& res, const json& envelope) {
+  res.status = http_status(envelope);
+  res.set_content(dump_json(envelope), "application/json");
+  auto i = envelope.find("unauthenticated");
+  if (i != envelope.end() && i->is_boolean() && i->get<bool>())
+    res.set_header("WWW-Authenticate", "Bearer realm=\"mesh\"");
+}
+
+std::string request_token(const httplib::Request& req) {
+  return bearer_token(req.get_header_value("Authorization")).value_or("");
+}
+
+/// Sends `command` to the console with `token` and waits (at most
+/// `timeout`) for its answer, as an envelope.
+json ask_console(http_context& ctx, const std::string& token,
+                 const json& command, milliseconds timeout) {
+  const auto& node = ctx.cfg.node_id;
+  auto console = ctx.cfg.console.get();
+  if (!console)
+    return envelope_error(status_code::unavailable,
+                          "node " + node + " has no console running");
+  caf::scoped_actor self{ctx.sys};
+  json out;
+  self->request(console, timeout, atom::console_v, token, dump_json(command))
+      .receive(
+          [&](std::string& text) {
+            // The console's answer nests the payload (max_json_depth) a few
+            // levels deep.
+            auto parsed = parse_json(text, max_json_depth() + 8);
+            if (parsed)
+              out = to_envelope(std::move(*parsed));
+            else
+              out = envelope_error(status_code::internal,
+                                   "the console of node " + node
+                                       + " answered malformed JSON: "
+                                       + error_text(parsed.error()));
+          },
+          [&](caf::error& err) {
+            if (err == caf::sec::request_timeout)
+              out = envelope_error(
+                  status_code::deadline_exceeded,
+                  "the console of node " + node + " did not answer '"
+                      + command.value("cmd", std::string{}) + "' within "
+                      + std::to_string(timeout.count()) + " ms");
+            else
+              out = envelope_error(to_status_code(err), "the console of node "
+                                                            + node + ": "
+                                                            + error_text(err));
+          });
+  return out;
+}
+
+/// The arguments of a request: its query string and, for a POST, its JSON
+/// object body (which wins). nullopt, after answering 400, when the body is
+/// not a JSON object.
+std::optional<json> request_args(const httplib::Request& req,
+                                 httplib::Response& res) {
+  // From the target, not req.params: httplib also puts a form-encoded body
+  // there (curl -d sends one by default).
+  httplib::Params query;
+  if (auto pos = req.target.find('?'); pos != std::string::npos)
+    httplib::detail::parse_query_text(req.target.substr(pos + 1), query);
+  auto args = query_args(query);
+  if (req.method != "POST"
+      || req.body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return args;
+  auto where = "the body of POST " + req.path;
+  auto body = parse_json(req.body, max_json_depth() + 2);
+  if (!body) {
+    send_envelope(res, envelope_error(status_code::invalid_argument,
+                                      where + " is not JSON: "
+                                          + error_text(body.error())
+                                          + "; payloads may nest "
+                                          + std::to_string(max_json_depth())
+                                          + " levels "
+                                            "(limits.max_json_depth)"));
+    return std::nullopt;
+  }
+  if (!body->is_object()) {
+    send_envelope(res, envelope_error(status_code::invalid_argument,
+                                      where
+                                          + " must be a JSON object: the "
+                                            "command's arguments"));
+    return std::nullopt;
+  }
+  for (auto& [key, value] : body->items())
+    args[key] = std::move(value);
+  return args;
+}
+
+/// Runs console command `cmd` with `args` and answers with its envelope; a
+/// traceparent header gives the command its trace, and an answer with a
+/// trace id carries it back in a traceparent header.
+void run_command(http_context& ctx, const httplib::Request& req,
+                 httplib::Response& res, const std::string& cmd, json args) {
+  args["cmd"] = cmd;
+  if (auto trace = parse_traceparent(req.get_header_value("traceparent")))
+    adopt_trace(args, *trace);
+  auto envelope = ask_console(ctx, request_token(req), args,
+                              reply_timeout(args, ctx.cfg.max_deadline));
+  if (auto id = reply_trace_id(envelope))
+    res.set_header("traceparent",
+                   make_traceparent(*id, make_trace_id().substr(0, 16)));
+  send_envelope(res, envelope);
+}
+
+/// A route for a resource alias: command `cmd` with the path's one capture
+/// as argument `key` (and `extra` arguments), after the query's.
+httplib::Server::Handler alias(http_context& ctx, std::string cmd,
+                               std::string key, json extra = json::object()) {
+  return [&ctx, cmd, key, extra](const httplib::Request& req,
+                                 httplib::Response& res) {
+    auto args = request_args(req, res);
+    if (!args)
+      return;
+    (*args)[key] = req.matches[1].str();
+    for (auto& [k, v] : extra.items())
+      (*args)[k] = v;
+    run_command(ctx, req, res, cmd, std::move(*args));
+  };
+}
+
+void command_routes(httplib::Server& srv, http_context& ctx) {
+  auto generic = [&ctx](const httplib::Request& req, httplib::Response& res) {
+    auto args = request_args(req, res);
+    if (args)
+      run_command(ctx, req, res, req.matches[1].str(), std::move(*args));
+  };
+  // Aliases first: a route matches the whole path, so the generic pattern
+  // never takes "/v1/workflows/NAME".
+  srv.Get(R"(/v1/workflows/([^/]+))", alias(ctx, "workflow", "name"));
+  srv.Get(R"(/v1/runs/([^/]+))", alias(ctx, "run", "id"));
+  srv.Get(R"(/v1/jobs/([^/]+))", alias(ctx, "job", "id"));
+  srv.Get(R"(/v1/traces/([^/]+))", alias(ctx, "trace", "id"));
+  srv.Get(R"(/v1/([A-Za-z0-9_]+))", generic);
+  struct post_route {
+    std::regex regex;
+    httplib::Server::Handler handler;
+  };
+  auto posts = std::make_shared<std::vector<post_route>>();
+  auto post = [&](std::string pattern, httplib::Server::Handler handler) {
+    srv.Post(pattern, handler);
+    posts->push_back({std::regex{pattern}, std::move(handler)});
+  };
+  post(R"(/v1/runs/([^/]+)/cancel)",
+       alias(ctx, "run", "id", {{"action", "cancel"}}));
+  post(R"(/v1/([A-Za-z0-9_]+))", generic);
+  // A POST with neither Content-Length nor chunked encoding has no body
+  // (RFC 9112; `curl -X POST URL` sends such), but httplib would read until
+  // the connection closes and answer 400: route it here, with no body.
+  srv.set_pre_routing_handler(
+      [posts](const httplib::Request& req, httplib::Response& res) {
+        if (req.method != "POST" || req.has_header("Content-Length")
+            || req.has_header("Transfer-Encoding"))
+          return httplib::Server::HandlerResponse::Unhandled;
+        httplib::Request bodiless = req;
+        for (const auto& route : *posts)
+          if (std::regex_match(bodiless.path, bodiless.matches, route.regex)) {
+            route.handler(bodiless, res);
+            return httplib::Server::HandlerResponse::Handled;
+          }
+        send_envelope(res,
+                      envelope_error(status_code::not_found,
+                                     "no resource at POST " + req.path
+                                         + " (commands are at /v1/<command>)"));
+        return httplib::Server::HandlerResponse::Handled;
+      });
+}
+
+/// True when `req` carries the console token (any, with none configured);
+/// compared in constant time, as the console does.
+bool token_ok(const http_context& ctx, const httplib::Request& req) {
+  const auto& want = ctx.cfg.token;
+  if (want.empty())
+    return true;
+  auto got = request_token(req);
+  return got.size() == want.size()
+         && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+}
+
+void probe_routes(httplib::Server& srv, http_context& ctx) {
+  srv.Get("/healthz", [&ctx](const httplib::Request&, httplib::Response& res) {
+    send_envelope(res, envelope_ok({{"node", ctx.cfg.node_id}}));
+  });
+  srv.Get("/readyz", [&ctx](const httplib::Request&, httplib::Response& res) {
+    const auto& node = ctx.cfg.node_id;
+    if (ctx.draining) {
+      send_envelope(res, envelope_error(status_code::unavailable,
+                                        "node " + node + " is shutting down"));
+      return;
+    }
+    // The server's own token: readiness is about the node, not the caller.
+    auto status
+        = ask_console(ctx, ctx.cfg.token, {{"cmd", "status"}}, ready_timeout);
+    if (status.value("ok", false))
+      send_envelope(res, envelope_ok({{"node", node}, {"ready", true}}));
+    else
+      send_envelope(res, envelope_error(status_code::unavailable,
+                                        "node " + node + " is not ready: "
+                                            + status.value("error", "")));
+  });
+  srv.Get("/metrics", [&ctx](const httplib::Request& req,
+                             httplib::Response& res) {
+    if (!token_ok(ctx, req)) {
+      auto refusal = envelope_error(status_code::permission_denied,
+                                    "/metrics of node " + ctx.cfg.node_id
+                                        + " needs a valid token "
+                                          "(Authorization: Bearer TOKEN)");
+      refusal["unauthenticated"] = true;
+      send_envelope(res, refusal);
+      return;
+    }
+    json results = json::object();
+    for (const auto& cmd : metrics_sources()) {
+      auto reply
+          = ask_console(ctx, ctx.cfg.token, {{"cmd", cmd}}, metrics_timeout);
+      results[cmd] = reply.value("ok", false) ? reply["result"] : json{};
+    }
+    res.set_content(render_prometheus(results, ctx.cfg.node_id),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  });
+  srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string{dashboard_html()}, "text/html; charset=utf-8");
+  });
+}
+
+} // namespace
+
+void install_routes(httplib::Server& srv, http_context& ctx) {
+  command_routes(srv, ctx);
+  probe_routes(srv, ctx);
+  // Whatever httplib refuses itself (no route, a body over the limit, a
+  // malformed request) still answers with an envelope.
+  srv.set_error_handler([&ctx](const httplib::Request& req,
+                               httplib::Response& res) {
+    if (!res.body.empty())
+      return; // a route answered already
+    auto http = res.status;
+    json envelope;
+    if (http == 404)
+      envelope = envelope_error(status_code::not_found,
+                                "no resource at " + req.method + " " + req.path
+                                    + " (commands are at /v1/<command>)");
+    else if (http == 413)
+      envelope = envelope_error(
+          status_code::invalid_argument,
+          "the request body exceeds "
+              + std::to_string(max_body_bytes(ctx.cfg.max_payload_bytes))
+              + " bytes (twice limits.max_payload_bytes, "
+              + std::to_string(ctx.cfg.max_payload_bytes) + ", plus 64 KiB)");
+    else
+      envelope = envelope_error(http < 500 ? status_code::invalid_argument
+                                           : status_code::internal,
+                                "HTTP " + std::to_string(http) + " for "
+                                    + req.method + " " + req.path);
+    send_envelope(res, envelope);
+    res.status = http; // 413 stays 413, 405 stays 405
+  });
+  srv.set_exception_handler([&ctx](const httplib::Request& req,
+                                   httplib::Response& res,
+                                   std::exception_ptr ep) {
+    std::string what = "an unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    ctx.log->error("HTTP {} {} failed: {}", req.method, req.path, what);
+    send_envelope(res, envelope_error(status_code::internal,
+                                      "node " + ctx.cfg.node_id
+                                          + " failed to answer " + req.method
+                                          + " " + req.path + ": " + what));
+  });
+  srv.set_logger(
+      [&ctx](const httplib::Request& req, const httplib::Response& res) {
+        if (ctx.log->should_log(spdlog::level::debug))
+          ctx.log->debug("HTTP {} {} from {} -> {}", req.method, req.path,
+                         req.remote_addr, res.status);
+      });
+}
+
+} // namespace mesh
