@@ -146,8 +146,10 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   out.router = actor_slot<router_actor>{router_actor{}};
   // One ring per node, shared by every actor that decides about a request
   // (and by the ingresses, which read it for peers); successors keep it.
-  if (cfg.trace_capacity > 0)
+  if (cfg.trace_capacity > 0) {
     out.traces = std::make_shared<trace_ring>(opts.node_id, cfg.trace_capacity);
+    out.traces->set_sample(cfg.trace_sample);
+  }
   const auto& lim = cfg.limits;
   registry_config rc;
   rc.node_id = opts.node_id;

@@ -214,8 +214,10 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
         cfg.pipeline.audit_file = f->get<std::string>();
     cfg.log_level = doc.value("log_level", "info");
     cfg.log_format = doc.value("log_format", "text");
-    if (auto i = doc.find("traces"); i != doc.end() && i->is_object())
+    if (auto i = doc.find("traces"); i != doc.end() && i->is_object()) {
       cfg.trace_capacity = i->value("capacity", cfg.trace_capacity);
+      cfg.trace_sample = i->value("sample", cfg.trace_sample);
+    }
     if (auto i = doc.find("limits"); i != doc.end()) {
       auto& l = cfg.limits;
       l.max_payload_bytes = i->value("max_payload_bytes", l.max_payload_bytes);

@@ -140,6 +140,7 @@ struct node_config {
   std::string log_level = "info";
   std::string log_format = "text"; ///< "text" or "json" (one object a line)
   size_t trace_capacity = 10000;   ///< traces kept for meshctl trace
+  double trace_sample = 0.01; ///< share of untraced traffic recorded anyway
   limits_config limits;
   std::optional<std::vector<std::string>> allow_list;
   cluster_config cluster;

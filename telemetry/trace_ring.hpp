@@ -83,6 +83,23 @@ public:
   /// Traces kept now.
   size_t size() const;
 
+  /// The share of requests (0..1) whose decisions are kept when the caller
+  /// did not ask (traces.sample). Requests through the console and HTTP
+  /// always ask; in-process and binary-client traffic is sampled, so the
+  /// records cost nothing measurable on the hot path.
+  void set_sample(double share) noexcept { sample_ = share; }
+
+  /// Whether `trace_id` is in the sample: the same answer on every node
+  /// (a hash of the id), so a sampled trace is whole.
+  bool sampled(std::string_view trace_id) const noexcept {
+    if (sample_ >= 1.0)
+      return true;
+    uint64_t h = 1469598103934665603ull; // FNV-1a
+    for (unsigned char c : trace_id)
+      h = (h ^ c) * 1099511628211ull;
+    return static_cast<double>(h % 1000000) < sample_ * 1000000.0;
+  }
+
   /// Unix time now in microseconds (the records' clock).
   static int64_t now_us();
 
@@ -95,6 +112,7 @@ private:
   std::string node_id_;
   size_t capacity_;
   size_t per_trace_;
+  double sample_ = 0.01;
   mutable std::mutex mtx_;
   std::unordered_map<std::string, entry> traces_;
   std::deque<std::string> order_; ///< trace ids, oldest first

@@ -61,6 +61,7 @@ void cmd_breakers(console_actor::pointer self, const console_config& env,
 bool fill_directives(const nlohmann::json& args, pb::DispatchRequest& req,
                      const console_reply& reply) {
   auto& d = *req.mutable_directives();
+  d.set_trace(true); // a request through the console is always traced
   auto bad = [&reply](const std::string& why) {
     reply(console_error(status_code::invalid_argument, why));
     return false;

@@ -38,6 +38,7 @@ void cmd_process(console_actor::pointer self, const console_config& env,
     return;
   }
   pb::ProcessRequest req;
+  req.set_trace(true); // through the console: always traced
   req.set_process_name(*name);
   json_to_value(args.value("context", nlohmann::json::object()),
                 *req.mutable_user_context());

@@ -23,6 +23,14 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+bool is_traced(const pb::ServeRequest& req) {
+  return req.traced();
+}
+
+bool is_traced(const pb::DispatchRequest& req) {
+  return req.directives().trace();
+}
+
 struct executor_call {
   uint64_t id = 0;
   caf::response_promise promise;
@@ -31,6 +39,7 @@ struct executor_call {
   google::protobuf::Any payload;
   clock_type::time_point received;
   bool answered = false;
+  bool traced = false; ///< keep a decision record (the request says so)
 };
 
 struct executor_state {
@@ -107,6 +116,7 @@ struct executor_state {
     call.promise = self->make_response_promise();
     call.reply_as_dispatch = as_dispatch;
     call.received = now();
+    call.traced = is_traced(req);
     call.ctx.key = cfg.spec.key;
     call.ctx.trace_id = req.trace_id();
     call.ctx.node_id = cfg.node_id;
@@ -212,7 +222,7 @@ struct executor_state {
       now() - call.received);
     latency.record(static_cast<uint64_t>(took.count()));
     count(out.code);
-    if (tracing(cfg.traces)) // the node's record of running the handler
+    if (call.traced && tracing(cfg.traces)) // the record of running it
       cfg.traces->record(call.ctx.trace_id, "execute",
                          "handler " + to_string(cfg.spec.key) + " answered "
                            + to_string(out.code),

@@ -87,7 +87,9 @@ struct evaluator_state {
     ++traffic[m->name][chosen.id];
     log->info("trace={} process={} strategy={} variant={} reason={}",
               req.trace_id(), m->name, m->chooser->name(), chosen.id, reason);
-    if (tracing(cfg.traces))
+    bool traced = tracing(cfg.traces)
+                  && (req.trace() || cfg.traces->sampled(req.trace_id()));
+    if (traced)
       cfg.traces->record(req.trace_id(), "strategy",
                          "process " + m->name + ": " + m->chooser->name()
                            + " chose variant " + chosen.id + " (" + reason
@@ -101,6 +103,7 @@ struct evaluator_state {
     to_service_ref(chosen.key, *dr.mutable_ref());
     dr.mutable_payload()->PackFrom(req.input_args());
     dr.set_trace_id(req.trace_id());
+    dr.mutable_directives()->set_trace(traced);
     dr.set_deadline_ms(req.deadline_ms() > 0
                          ? req.deadline_ms()
                          : static_cast<uint32_t>(cfg.deadline.count()));

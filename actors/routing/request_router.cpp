@@ -107,7 +107,7 @@ caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
              path_of(req.ref()), req.origin_node());
   trace_serve(req, route->fast != nullptr);
   if (route->fast) {
-    if (!tracing(cfg.traces))
+    if (!req.traced() || !tracing(cfg.traces))
       return route->fast->run<pb::ServeResponse>(req);
     auto started = now();
     auto r = route->fast->run<pb::ServeResponse>(req);

@@ -60,6 +60,9 @@ router_state::run_pipeline(pb::DispatchRequest& req) {
   const auto& ref = req.ref();
   call.pol = &policies->match(ref.namespace_(), ref.service(), ref.method());
   call.explain = !mem.bypass;
+  call.traced = call.explain && tracing(cfg.traces)
+                && (req.directives().trace()
+                    || cfg.traces->sampled(req.trace_id()));
   const auto& pol = *call.pol;
   const auto& d = req.directives();
   // Directives, then the caller's deadline, then the policy's; all capped.

@@ -76,6 +76,7 @@ void router_state::send_attempt(uint64_t id, pipeline_call& call,
     req.set_deadline_ms(budget);
     req.set_hops(call.request.hops() + (call.local ? 0 : 1));
     req.set_origin_node(call.request.origin_node());
+    req.set_traced(call.traced);
     if (call.request.has_task())
       *req.mutable_task() = call.request.task();
     if (!call.request.context().empty())

@@ -61,6 +61,9 @@ struct call_attempt {
 /// exactly once.
 struct pipeline_call {
   caf::response_promise promise;
+  /// Decision records are kept for this request (the caller asked, or its
+  /// trace id is in the sample): set once, passed on to every peer.
+  bool traced = false;
   pb::DispatchRequest request; ///< routing fields (the payload moves on)
   caf::message sent;           ///< the Serve request, shared: for retries
   std::shared_ptr<const policy_set> policies; ///< keeps `pol` alive
@@ -241,7 +244,7 @@ struct router_state {
 
   // -- router_trace.cpp: decision records (only when tracing) ----------------
   bool traced(const pipeline_call& call) const {
-    return call.explain && tracing(cfg.traces);
+    return call.traced;
   }
   /// The policy applied and the pre-hooks run.
   void trace_pipeline(const pipeline_call& call);

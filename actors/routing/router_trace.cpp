@@ -153,7 +153,7 @@ void router_state::trace_result(const pipeline_call& call,
 }
 
 void router_state::trace_serve(const pb::ServeRequest& req, bool inline_call) {
-  if (!tracing(cfg.traces))
+  if (!req.traced() || !tracing(cfg.traces))
     return;
   auto path = path_of(req.ref());
   cfg.traces->record(req.trace_id(), "serve",

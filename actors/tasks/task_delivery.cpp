@@ -108,8 +108,10 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
     *req.mutable_payload() = json_to_any(t.event.payload);
     req.set_deadline_ms(static_cast<uint32_t>(budget.count()));
     // Traced, the delivery's routing is recorded under the task id too.
-    if (traced)
+    if (traced) {
       req.set_trace_id(t.id);
+      req.mutable_directives()->set_trace(true);
+    }
     *req.mutable_task() = std::move(info);
     self->request(cfg.router.get(), wait, std::move(req))
       .then(

@@ -85,6 +85,7 @@ pb::DispatchRequest call_request(const service_key& key,
   req.mutable_ref()->set_method(key.method);
   *req.mutable_payload() = json_to_any(params);
   req.set_trace_id(run.trace_id);
+  req.mutable_directives()->set_trace(true); // a run's steps are traced whole
   req.set_deadline_ms(static_cast<uint32_t>(deadline.count()));
   fill_context(run.context, *req.mutable_context());
   return req;

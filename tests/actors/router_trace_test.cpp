@@ -17,6 +17,7 @@ namespace {
 struct fixture : test::router_fixture {
   fixture() {
     traces = std::make_shared<trace_ring>("node-a", 100);
+    traces->set_sample(1.0); // every request: the tests below read them all
   }
 
   std::vector<trace_record> records(const std::string& trace_id) {
@@ -146,6 +147,34 @@ CAF_TEST(a ring of capacity zero records nothing) {
   auto r = dispatch(test::request(test::get_key, "t1"));
   CAF_CHECK_EQUAL(r.handled_by(), "node-c");
   CAF_CHECK_EQUAL(traces->size(), 0u);
+}
+
+CAF_TEST(outside the sample only requests that ask are recorded) {
+  traces->set_sample(0.0);
+  start({test::make_policy("retrying", "ns/*/*")}, {"node-b", "node-c"});
+  auto r = dispatch(test::request(test::get_key, "plain"));
+  CAF_CHECK_EQUAL(test::code_name(r), "ok");
+  CAF_CHECK_EQUAL(traces->size(), 0u);
+  auto asked = test::request(test::get_key, "asked");
+  asked.mutable_directives()->set_trace(true);
+  r = dispatch(asked);
+  CAF_CHECK_EQUAL(test::code_name(r), "ok");
+  CAF_CHECK_EQUAL(steps("asked"), (strings{"pipeline", "route", "result"}));
+}
+
+CAF_TEST(the sample is the same for a trace id on every node) {
+  trace_ring a{"node-a", 10}, b{"node-b", 10};
+  a.set_sample(0.5);
+  b.set_sample(0.5);
+  size_t in = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto id = "trace-" + std::to_string(i);
+    CAF_CHECK_EQUAL(a.sampled(id), b.sampled(id));
+    in += a.sampled(id) ? 1 : 0;
+  }
+  // About half (FNV-1a spreads these ids evenly).
+  CAF_CHECK_GREATER(in, 400u);
+  CAF_CHECK_LESS(in, 600u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
