@@ -49,7 +49,7 @@ supervised_child restartable(std::string name, actor_slot<Handle> slot,
 }
 
 // Watched without a restart here: the gate's successor must be published
-// where it was, which only the node knows (node/node_ports.hpp replaces
+// where it was, which only the node knows (node/net/node_ports.hpp replaces
 // this entry).
 supervised_child watched_only(std::string name, caf::actor current) {
   supervised_child c;

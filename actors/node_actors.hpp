@@ -50,7 +50,7 @@ struct node_actors {
 
   /// What the node's supervisor watches: each actor above, with how to
   /// restart it with its state rebuilt (the gate's restart is the node's,
-  /// which knows where it is published: node/node_ports.hpp).
+  /// which knows where it is published: node/net/node_ports.hpp).
   std::vector<supervised_child> children;
 
   /// Every actor, in the order shutdown ends them.

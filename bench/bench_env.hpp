@@ -13,8 +13,8 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
-#include "node/child_process.hpp"
-#include "node/console_client.hpp"
+#include "node/os/child_process.hpp"
+#include "node/net/console_client.hpp"
 
 namespace mesh::bench {
 

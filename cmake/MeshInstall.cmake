@@ -65,7 +65,7 @@ install(TARGETS ${MESH_SDK_LIBRARIES} mesh_plugin meshnode meshctl
   ARCHIVE DESTINATION "${MESH_INSTALL_LIBDIR}")
 install(EXPORT MeshTargets NAMESPACE Mesh:: DESTINATION "${MESH_CMAKE_DIR}")
 
-# The plug-ins meshnode loads by bare name (node/plugin_loader.cpp looks in
+# The plug-ins meshnode loads by bare name (node/plugins/plugin_loader.cpp looks in
 # <bin>/../lib/mesh/plugins); from there the libraries are two levels up.
 set_target_properties(mesh_example_handlers PROPERTIES
   INSTALL_RPATH "$ORIGIN/../..")

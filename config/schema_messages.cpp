@@ -102,23 +102,6 @@ const json* with_keyword(const json& root, const json* s, const char* key) {
   return nullptr;
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                         diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // The allowed key a typo most likely meant, or "": close in edits (at most
 // a third of the key, and never more than 3), or one contains the other.
 std::string closest_key(const std::string& key,
@@ -155,6 +138,15 @@ std::string unknown_key_message(const std::string& key,
 std::string show_value(const json& v) {
   auto text = v.is_string() ? "'" + v.get<std::string>() + "'" : v.dump();
   return text.size() > 60 ? text.substr(0, 57) + "..." : text;
+}
+
+// A secret's value never appears in a message, even a malformed one.
+bool names_secret(const std::string& pointer) {
+  auto last = pointer.substr(pointer.rfind('/') + 1);
+  for (const char* word : {"secret", "token", "passphrase", "password"})
+    if (last.find(word) != std::string::npos && last != "token_file")
+      return true;
+  return false;
 }
 
 // The JSON type names a schema accepts ("string", "null or object").
@@ -285,6 +277,10 @@ std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
       continue;
     }
     const json* value = doc.contains(at) ? &doc.at(at) : nullptr;
+    bool secret = names_secret(v.pointer);
+    auto show = [secret](const json& x) {
+      return secret ? std::string{"(hidden)"} : show_value(x);
+    };
     const auto* s = schema_at(schema, at);
     auto has = [&](const char* word) {
       return v.message.find(word) != std::string::npos;
@@ -295,7 +291,7 @@ std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
       std::vector<std::string> values;
       for (const auto& x : with_enum->at("enum"))
         values.push_back(x.is_string() ? x.get<std::string>() : x.dump());
-      v.message = (value ? show_value(*value) : std::string{"the value"})
+      v.message = (value ? show(*value) : std::string{"the value"})
                   + " is not one of: " + join(values);
     } else if (has("'type' constraint")) {
       auto types = types_of(schema, s);
@@ -304,10 +300,10 @@ std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
       v.message = "expected " + or_list(types);
       if (value != nullptr)
         v.message += ", not " + std::string{value->type_name()} + " "
-                     + show_value(*value);
+                     + show(*value);
     } else if (has("'pattern'") && with_pattern != nullptr
                && with_pattern->at("pattern").is_string()) {
-      v.message = (value ? show_value(*value) : std::string{"the value"})
+      v.message = (value ? show(*value) : std::string{"the value"})
                   + " does not have the expected form (pattern "
                   + with_pattern->at("pattern").get<std::string>() + ")";
     } else if (starts_with(v.message, "Missing required property '")) {

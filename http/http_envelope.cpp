@@ -77,20 +77,6 @@ int http_status(const json& envelope) {
   return http_status(*code, unauthenticated);
 }
 
-json envelope_ok(json result) {
-  return {{"ok", true},
-          {"status", "ok"},
-          {"code", static_cast<int>(status_code::ok)},
-          {"result", std::move(result)}};
-}
-
-json envelope_error(status_code code, std::string message) {
-  return {{"ok", false},
-          {"status", to_string(code)},
-          {"code", static_cast<int>(code)},
-          {"error", std::move(message)}};
-}
-
 json to_envelope(json reply) {
   auto ok_field = reply.is_object() ? reply.find("ok") : reply.end();
   if (!reply.is_object() || ok_field == reply.end() || !ok_field->is_boolean())

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/envelope.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh {
@@ -33,11 +34,6 @@ int http_status(status_code code, bool unauthenticated = false);
 /// else, or a malformed envelope, is 500).
 int http_status(const nlohmann::json& envelope);
 
-/// {"ok": true, "status": "ok", "code": 0, "result": result}.
-nlohmann::json envelope_ok(nlohmann::json result);
-
-/// {"ok": false, "status": NAME, "code": N, "error": message}.
-nlohmann::json envelope_error(status_code code, std::string message);
 
 /// `reply` as an envelope. An envelope passes unchanged, "code" added if it
 /// lacked one. A reply without a boolean "ok" is a plain result (an ok

@@ -22,6 +22,7 @@
 
 #include "actors/console/console_commands.hpp"
 #include "http/http_envelope.hpp"
+#include "http/http_guard.hpp"
 #include "protocol/json_payload.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/safe_json.hpp"
@@ -140,6 +141,21 @@ std::optional<json> request_args(const httplib::Request& req,
 /// trace id carries it back in a traceparent header.
 void run_command(http_context& ctx, const httplib::Request& req,
                  httplib::Response& res, const std::string& cmd, json args) {
+  auto verdict = check_browser_rules(
+    {req.method, cmd, req.get_header_value("Host"),
+     req.get_header_value("Origin"), req.get_header_value("Content-Type"),
+     !ctx.cfg.token.empty()},
+    args);
+  if (verdict.http_status != 0) {
+    send_envelope(res, envelope_error(verdict.http_status == 405
+                                        ? status_code::invalid_argument
+                                        : status_code::permission_denied,
+                                      std::move(verdict.reason)));
+    res.status = verdict.http_status;
+    if (verdict.http_status == 405)
+      res.set_header("Allow", "POST");
+    return;
+  }
   args["cmd"] = cmd;
   if (auto trace = parse_traceparent(req.get_header_value("traceparent")))
     adopt_trace(args, *trace);
@@ -257,11 +273,30 @@ void probe_routes(httplib::Server& srv, http_context& ctx) {
       send_envelope(res, refusal);
       return;
     }
+    // Every source asked at once, under one deadline: a scrape takes as
+    // long as its slowest part (at most metrics_timeout), and a part that
+    // does not answer is left out.
     json results = json::object();
-    for (const auto& cmd : metrics_sources()) {
-      auto reply
-          = ask_console(ctx, ctx.cfg.token, {{"cmd", cmd}}, metrics_timeout);
-      results[cmd] = reply.value("ok", false) ? reply["result"] : json{};
+    if (auto console = ctx.cfg.console.get()) {
+      caf::scoped_actor self{ctx.sys};
+      std::vector<std::pair<std::string, decltype(self->request(
+                                            console, metrics_timeout,
+                                            atom::console_v, std::string{},
+                                            std::string{}))>>
+          asked;
+      for (const auto& cmd : metrics_sources())
+        asked.emplace_back(cmd, self->request(console, metrics_timeout,
+                                              atom::console_v, ctx.cfg.token,
+                                              dump_json({{"cmd", cmd}})));
+      for (auto& [cmd, handle] : asked)
+        handle.receive(
+            [&, name = cmd](std::string& text) {
+              auto reply = parse_json(text, max_json_depth() + 8);
+              results[name] = reply && reply->value("ok", false)
+                                  ? (*reply)["result"]
+                                  : json{};
+            },
+            [&, name = cmd](caf::error&) { results[name] = json{}; });
     }
     res.set_content(render_prometheus(results, ctx.cfg.node_id),
                     "text/plain; version=0.0.4; charset=utf-8");

@@ -7,7 +7,7 @@
 // Logs go to stderr. A bad configuration prints what and where, exit code 2
 // (a definition folder that is missing too); a failure to start (port in use,
 // broken plug-in), exit code 1. --check-config runs every check of a start
-// (node/config_check.hpp) and prints the effective configuration, secrets
+// (node/check/config_check.hpp) and prints the effective configuration, secrets
 // as "***".
 
 #include <csignal>
@@ -23,9 +23,9 @@
 #include "cluster/tls_files.hpp"
 #include "config/config_redact.hpp"
 #include "config/node_config.hpp"
-#include "node/config_check.hpp"
+#include "node/check/config_check.hpp"
 #include "node/node.hpp"
-#include "node/sd_notify.hpp"
+#include "node/os/sd_notify.hpp"
 #include "protocol/status.hpp"
 #include "protocol/version.hpp"
 #include "telemetry/log.hpp"

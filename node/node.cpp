@@ -16,10 +16,10 @@
 #include "actors/topics/topic_handler.hpp"
 #include "cluster/handshake.hpp"
 #include "cluster/tls_files.hpp"
-#include "node/caf_settings.hpp"
-#include "node/config_check.hpp"
-#include "node/node_ports.hpp"
-#include "node/plugin_loader.hpp"
+#include "node/net/caf_settings.hpp"
+#include "node/check/config_check.hpp"
+#include "node/net/node_ports.hpp"
+#include "node/plugins/plugin_loader.hpp"
 #include "protocol/json_payload.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/register.hpp"
@@ -169,7 +169,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   self.console = {self.cfg.console.host, *console_port};
   {
     caf::scoped_actor me{sys};
-    me->send(self.console_actor.get(), atom::update_v, to_string(self.console));
+    me->send(self.console_actor.get(), atom::update_v, to_string(self.console),
+             std::string{});
   }
   // A restarted console knows its address from the start.
   cc.console = to_string(self.console);
@@ -197,6 +198,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       sys, http_config_of(self.cfg, self.id, self.console_actor));
     if (auto err = self.http->start())
       return err;
+    auto http = to_string(self.http->address());
+    self.console_cfg.http = http; // a restarted console knows it too
+    caf::scoped_actor me{sys};
+    me->send(self.console_actor.get(), atom::update_v, to_string(self.console),
+             http);
   }
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));
@@ -325,15 +331,16 @@ void node::shutdown(std::chrono::milliseconds grace) {
       self->request(console, left(), atom::drain_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
     }
-    // The console now answers at once, so HTTP requests in flight end: then
-    // no scoped actor of the HTTP threads outlives the actor system.
-    if (st.http)
-      st.http->stop();
     for (auto& a : st.actors())
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
     if (st.supervisor)
       self->send_exit(st.supervisor, caf::exit_reason::user_shutdown);
+    // The console has answered (or, past the grace, is gone: a request still
+    // waiting on it fails at once), so the HTTP threads end now, and no
+    // scoped actor of theirs outlives the actor system.
+    if (st.http)
+      st.http->stop();
   }
   st.registry.set(registry_actor{});
   st.router.set(router_actor{});

@@ -209,7 +209,7 @@ private:
   caf::error start_tasks();
   dispatcher_spec emit_dispatcher(const dispatcher_decl& decl);
   struct impl;
-  friend struct node_ports; // node/node_ports.hpp: publishing, restarts
+  friend struct node_ports; // node/net/node_ports.hpp: publishing, restarts
   explicit node(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;
 };

@@ -18,7 +18,7 @@
 // plug-in built against another plugin_abi_version is refused before its
 // entry runs. A bare file name is looked for in the working directory, next
 // to meshnode, then in <meshnode's folder>/../lib/mesh/plugins
-// (node/plugin_loader.hpp).
+// (node/plugins/plugin_loader.hpp).
 
 #include <cstdint>
 #include <string>

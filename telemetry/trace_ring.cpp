@@ -29,9 +29,13 @@ void trace_ring::add(std::string_view trace_id, trace_record rec) {
   std::string key{trace_id};
   auto i = traces_.find(key);
   if (i == traces_.end()) {
-    while (traces_.size() >= capacity_ && !order_.empty()) {
-      traces_.erase(order_.front());
-      order_.pop_front();
+    // Whole traces go, oldest first: beyond the trace count, or beyond the
+    // record budget (callers choose trace ids, so long traces must not add
+    // up to capacity * per_trace records).
+    while (!order_.empty()
+           && (traces_.size() >= capacity_
+               || records_ >= capacity_ * records_per_trace_budget)) {
+      evict_oldest();
     }
     order_.push_back(key);
     i = traces_.emplace(std::move(key), entry{}).first;
@@ -42,6 +46,16 @@ void trace_ring::add(std::string_view trace_id, trace_record rec) {
     return;
   }
   e.records.push_back(std::move(rec));
+  ++records_;
+}
+
+void trace_ring::evict_oldest() {
+  auto i = traces_.find(order_.front());
+  if (i != traces_.end()) {
+    records_ -= i->second.records.size();
+    traces_.erase(i);
+  }
+  order_.pop_front();
 }
 
 void trace_ring::record(std::string_view trace_id, std::string step,

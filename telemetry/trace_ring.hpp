@@ -49,6 +49,9 @@ class trace_ring {
 public:
   static constexpr size_t default_capacity = 10000;
   static constexpr size_t default_per_trace = 256;
+  /// Records kept on average per trace: a new trace evicts old ones while
+  /// capacity * this many records are kept, whatever the traces' lengths.
+  static constexpr size_t records_per_trace_budget = 16;
 
   /// `capacity` traces of at most `per_trace` records each; records added
   /// through `record` carry `node_id`.
@@ -113,6 +116,8 @@ private:
   size_t capacity_;
   size_t per_trace_;
   double sample_ = 0.01;
+  size_t records_ = 0; ///< records kept, in all traces
+  void evict_oldest();
   mutable std::mutex mtx_;
   std::unordered_map<std::string, entry> traces_;
   std::deque<std::string> order_; ///< trace ids, oldest first

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 #include <caf/test/unit_test.hpp>
@@ -71,8 +72,11 @@ bool await_condition(const std::function<bool()>& probe,
   do {
     if (probe())
       return true;
+    // A pause between probes, not a wait for the condition: a probe may
+    // run a program or read a log, and CI has two cores.
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
   } while (clock_type::now() < deadline);
-  return false;
+  return probe();
 }
 
 nlohmann::json peers_of(const std::string& http) {

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node/child_process.hpp"
+#include "node/os/child_process.hpp"
 
 namespace mesh::test {
 

@@ -55,7 +55,7 @@ struct peer_ingress_config {
   trace_ring_ptr traces;
   /// Replies to the peer with a larger payload become `internal` errors: a
   /// message over the transport's limit would cut the connection
-  /// (node/guarded_transport.hpp). 0: no bound.
+  /// (node/net/guarded_transport.hpp). 0: no bound.
   size_t max_reply_bytes = 0;
 };
 

@@ -10,6 +10,7 @@
 
 #include "actors/console/client_ingress.hpp"
 #include "actors/console/console_commands.hpp"
+#include "protocol/envelope.hpp"
 #include "protocol/json_payload.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/type_ids.hpp"
@@ -34,17 +35,11 @@ nlohmann::json reload_reply(nlohmann::json report, const char* what) {
 }
 
 nlohmann::json console_ok(nlohmann::json result) {
-  return {{"ok", true},
-          {"status", to_string(status_code::ok)},
-          {"code", static_cast<int>(status_code::ok)},
-          {"result", std::move(result)}};
+  return envelope_ok(std::move(result));
 }
 
 nlohmann::json console_error(status_code code, std::string message) {
-  return {{"ok", false},
-          {"status", to_string(code)},
-          {"code", static_cast<int>(code)},
-          {"error", std::move(message)}};
+  return envelope_error(code, std::move(message));
 }
 
 nlohmann::json console_error(const caf::error& err) {
@@ -137,10 +132,14 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
     });
   self->set_down_handler([](caf::down_msg&) {});
   return {
-    [self, local](atom::update, const std::string& console_address) {
-      // Sent by the node once the console's port is known (port 0).
-      if (local())
-        self->state.cfg.console = console_address;
+    [self, local](atom::update, const std::string& console_address,
+                  const std::string& http_address) {
+      // Sent by the node once the ports are known (port 0).
+      if (!local())
+        return;
+      self->state.cfg.console = console_address;
+      if (!http_address.empty())
+        self->state.cfg.http = http_address;
     },
     [self, token_ok, denied](atom::router,
                              const std::string& token) -> caf::result<caf::actor> {

@@ -14,7 +14,7 @@
 //  from this node only (a local sender):
 //   (atom::drain) -> caf::ok_atom   // once every command so far is answered;
 //                                   // later commands get `unavailable`
-//   (atom::update, std::string console_address)
+//   (atom::update, std::string console_address, std::string http_address)
 // A command is {"cmd": NAME, ...arguments}. Every reply is one envelope:
 // {"ok": bool, "status": a status name, "code": its number, "result": ...};
 // failures have "error" and may keep a "result" (e.g. the handled_by and
@@ -51,13 +51,14 @@ using console_gate_actor = caf::typed_actor<
 /// (refused unless they come from this node).
 using console_actor = console_gate_actor::extend<
   caf::replies_to<atom::drain>::with<caf::ok_atom>,
-  caf::reacts_to<atom::update, std::string>>;
+  caf::reacts_to<atom::update, std::string, std::string>>;
 
 /// The actors and facts the console reports on or drives.
 struct console_config {
   std::string node_id;
   std::string listen;   ///< host:port of the peer listener
   std::string console;  ///< host:port of this console
+  std::string http;     ///< host:port of the node's HTTP API (empty: none)
   std::chrono::system_clock::time_point started;
   // Slots: the supervisor may restart these (actors/actor_slot.hpp).
   actor_slot<router_actor> router;

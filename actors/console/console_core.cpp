@@ -59,6 +59,7 @@ void cmd_status(console_actor::pointer self, const console_config& env,
         summary["id"] = env.node_id;
         summary["listen"] = env.listen;
         summary["console"] = env.console;
+        summary["http"] = env.http;
         summary["uptime_s"] = uptime.count();
         if (!env.cluster.get()) {
           summary["cluster_size"] = 1;
@@ -135,6 +136,7 @@ void cmd_dispatch(console_actor::pointer self, const console_config& env,
 void cmd_serve(console_actor::pointer self, const console_config& env,
                const nlohmann::json& args, console_reply reply) {
   pb::ServeRequest req;
+  req.set_traced(true); // through the console: always traced
   if (!fill_request(args, req, reply))
     return;
   self->request(env.router.get(), caf::infinite, std::move(req))

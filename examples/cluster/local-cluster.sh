@@ -16,7 +16,7 @@
 # addresses it prints:
 #   curl -s http://HTTP_OF_A/v1/peers
 #   curl -s -X POST http://HTTP_OF_B/v1/dispatch \
-#     -d '{"namespace":"users","service":"UserService","method":"GetUser","payload":{"id":"u-1"}}'
+#     --json '{"namespace":"users","service":"UserService","method":"GetUser","payload":{"id":"u-1"}}'
 #   build/bin/meshctl --node HTTP_OF_C peers
 # (node-c does not serve orders, so an orders request there answers
 # not_found: shared namespaces decide what routes between two nodes.)

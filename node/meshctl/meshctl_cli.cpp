@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "node/meshctl/meshctl_options.hpp"
+#include "protocol/text.hpp"
 
 namespace mesh::meshctl {
 
@@ -109,23 +110,6 @@ void add_flags_to(CLI::App& app, options& o) {
     add_flags_to(*sub, o);
     sub->footer(footer_of(*sub));
   }
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
 }
 
 std::vector<std::string> visible_commands(const CLI::App& app) {

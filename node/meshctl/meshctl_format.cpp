@@ -21,6 +21,7 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
   out << "id:         " << r.value("id", "") << "\n"
       << "listen:     " << r.value("listen", "") << "\n"
       << "console:    " << r.value("console", "") << "\n"
+      << "http:       " << r.value("http", "") << "\n"
       << "uptime:     " << r.value("uptime_s", 0) << " s\n"
       << "namespaces: " << join(r.value("namespaces", nlohmann::json::array()))
       << "\n"

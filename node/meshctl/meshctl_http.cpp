@@ -10,6 +10,7 @@
 #include <httplib.h>
 
 #include "node/meshctl/meshctl_options.hpp"
+#include "protocol/address.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
 
@@ -23,15 +24,6 @@ using clock_type = std::chrono::steady_clock;
 // httplib 0.11 reports both as Error::Read); earlier, the other side
 // closed or answered something that is not HTTP.
 constexpr auto timeout_slack = std::chrono::milliseconds{50};
-
-bool all_digits(const std::string& s) {
-  if (s.empty() || s.size() > 5)
-    return false;
-  for (char c : s)
-    if (!std::isdigit(static_cast<unsigned char>(c)))
-      return false;
-  return true;
-}
 
 // Letters, digits, '.', '-', '_' (names and IPv4); ':' and hex inside [].
 bool plausible_host(const std::string& h, bool bracketed) {
@@ -92,34 +84,18 @@ std::string no_answer(const node_address& node) {
 
 } // namespace
 
-nlohmann::json client_envelope(const char* status, int code,
-                               std::string error) {
-  return {{"ok", false},
-          {"status", status},
-          {"code", code},
-          {"error", std::move(error)}};
-}
-
 std::optional<node_address> parse_node_address(const std::string& text) {
   auto rest = text;
   if (rest.rfind("http://", 0) == 0)
     rest = rest.substr(7);
   if (!rest.empty() && rest.back() == '/')
     rest.pop_back();
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos)
+  std::string error;
+  auto hp = parse_host_port(rest, error);
+  bool bracketed = !rest.empty() && rest.front() == '[';
+  if (!hp || hp->port == 0 || !plausible_host(hp->host, bracketed))
     return std::nullopt;
-  auto host = rest.substr(0, colon);
-  auto port = rest.substr(colon + 1);
-  bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
-  if (bracketed)
-    host = host.substr(1, host.size() - 2);
-  if (!plausible_host(host, bracketed) || !all_digits(port))
-    return std::nullopt;
-  auto number = std::stoi(port);
-  if (number < 1 || number > 65535)
-    return std::nullopt;
-  return node_address{host, number, text};
+  return node_address{hp->host, hp->port, text};
 }
 
 call_outcome call_node(const node_address& node, const std::string& token,
@@ -144,8 +120,7 @@ call_outcome call_node(const node_address& node, const std::string& token,
     auto err = res.error();
     auto ms = std::to_string(timeout.count());
     if (err == httplib::Error::Read && waited + timeout_slack >= timeout)
-      return {client_envelope(to_string(status_code::deadline_exceeded),
-                              static_cast<int>(status_code::deadline_exceeded),
+      return {envelope_error(status_code::deadline_exceeded,
                               "no answer from " + node.text + " within " + ms
                                   + " ms (--timeout-ms)"),
               exit_code::timeout};
@@ -170,7 +145,7 @@ call_outcome call_node(const node_address& node, const std::string& token,
             = "request to " + node.text + " failed: " + httplib::to_string(err);
     }
     auto code = status_code::unavailable;
-    return {client_envelope(to_string(code), static_cast<int>(code),
+    return {envelope_error(code,
                             std::move(text)),
             exit_code::unreachable};
   }
@@ -178,7 +153,7 @@ call_outcome call_node(const node_address& node, const std::string& token,
   auto doc = parse_json(res->body, 1024);
   if (!doc || !is_envelope(*doc)) {
     auto code = status_code::unavailable;
-    return {client_envelope(to_string(code), static_cast<int>(code),
+    return {envelope_error(code,
                             node.text + " answered HTTP "
                                 + std::to_string(res->status)
                                 + " without a Mesh reply: is it a Mesh "

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/envelope.hpp"
+
 namespace mesh::meshctl {
 
 /// Where the node's HTTP API listens.
@@ -42,7 +44,7 @@ call_outcome call_node(const node_address& node, const std::string& token,
                        const nlohmann::json& command,
                        std::chrono::milliseconds timeout);
 
-/// The envelope meshctl writes when the node could not answer.
-nlohmann::json client_envelope(const char* status, int code, std::string error);
+// The envelope meshctl writes when the node could not answer is
+// protocol/envelope.hpp's envelope_error, as the node's own.
 
 } // namespace mesh::meshctl

@@ -326,8 +326,8 @@ int main(int argc, char** argv) {
     return exit_code::usage;
   }
   auto limit = std::chrono::milliseconds{o.timeout_ms};
-  auto late = mesh::meshctl::client_envelope(
-    "deadline_exceeded", static_cast<int>(mesh::status_code::deadline_exceeded),
+  auto late = mesh::envelope_error(
+    mesh::status_code::deadline_exceeded,
     "no answer from " + o.node + " within " + std::to_string(o.timeout_ms)
       + " ms (--timeout-ms)");
   watchdog guard{limit + std::chrono::milliseconds{1000},

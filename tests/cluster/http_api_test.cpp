@@ -133,12 +133,41 @@ CAF_TEST(POST v1 dispatch runs a handler of the example plug - in) {
   CAF_CHECK_EQUAL(doc["result"]["handled_by"], "api");
 }
 
-CAF_TEST(GET takes the arguments from the query with JSON values) {
-  auto doc = envelope(http.get("/v1/dispatch?namespace=echo&service="
-                               "EchoService&method=Echo&payload="
-                               "%7B%22n%22%3A%5B7%2C%22x%22%5D%7D"),
+CAF_TEST(the query gives arguments with JSON values) {
+  auto doc = envelope(http.post("/v1/dispatch?namespace=echo&service="
+                                "EchoService&method=Echo&payload="
+                                "%7B%22n%22%3A%5B7%2C%22x%22%5D%7D",
+                                ""),
                       200, "ok");
   CAF_CHECK_EQUAL(doc["result"]["payload"], json({{"n", {7, "x"}}}));
+  // GET reads with them too.
+  doc = envelope(http.get("/v1/runs?limit=2"), 200, "ok");
+  CAF_CHECK(doc["result"]["runs"].is_array());
+}
+
+CAF_TEST(a browser page cannot drive the node) {
+  // GET only reads: a command that changes the node needs POST (an <img>
+  // tag cannot send one).
+  auto doc = envelope(http.get("/v1/leave"), 405, "invalid_argument");
+  check_error(doc, "GET only reads");
+  doc = envelope(http.get("/v1/namespaces?action=add&namespace=x"), 405,
+                 "invalid_argument");
+  check_error(doc, "send it with POST");
+  // A form (not JSON) or a page of another origin is refused.
+  // (A text/plain form can carry a body that parses as JSON.)
+  auto form = http.cli->Post("/v1/leave", R"({"x": "=y"})", "text/plain");
+  check_error(envelope(form, 403, "permission_denied"), "must be JSON");
+  httplib::Headers evil{{"Origin", "http://evil.example"}};
+  auto cross = http.cli->Post("/v1/leave", evil, "{}", "application/json");
+  check_error(envelope(cross, 403, "permission_denied"), "evil.example");
+  // Without a token, only loopback names (DNS rebinding).
+  httplib::Headers rebound{{"Host", "evil.example:7422"}};
+  check_error(envelope(http.get("/v1/status", rebound), 403,
+                       "permission_denied"),
+              "loopback");
+  // The node is still there and the page's own origin passes.
+  httplib::Headers own{{"Origin", "http://" + node.http()}};
+  envelope(http.get("/v1/status", own), 200, "ok");
 }
 
 CAF_TEST(a handler that fails is 500 with its error) {
@@ -150,7 +179,7 @@ CAF_TEST(a handler that fails is 500 with its error) {
 }
 
 CAF_TEST(unknown commands and paths are 404 envelopes) {
-  check_error(envelope(http.get("/v1/no_such_cmd"), 404, "not_found"),
+  check_error(envelope(http.post("/v1/no_such_cmd", "{}"), 404, "not_found"),
               "no_such_cmd");
   check_error(envelope(http.get("/nowhere"), 404, "not_found"), "GET /nowhere");
   check_error(envelope(http.cli->Delete("/v1/status"), 404, "not_found"),
@@ -236,7 +265,7 @@ CAF_TEST(probes metrics and the page are served) {
 
 CAF_TEST(curl works as the README shows) {
   auto r = run_program({which("curl"), "-s", "-X", "POST",
-                        "http://" + node.http() + "/v1/dispatch", "-d",
+                        "http://" + node.http() + "/v1/dispatch", "--json",
                         echo_body});
   CAF_REQUIRE_EQUAL(r.exit_code, 0);
   auto doc = json::parse(r.out, nullptr, false);

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node/child_process.hpp"
-#include "node/console_client.hpp"
+#include "node/os/child_process.hpp"
+#include "node/net/console_client.hpp"
 #include "process.hpp"
 #include "protocol/status.hpp"
 #include "temp_dir.hpp"

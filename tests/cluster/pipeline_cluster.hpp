@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check.hpp"
-#include "node/console_client.hpp"
+#include "node/net/console_client.hpp"
 #include "process.hpp"
 #include "protocol/status.hpp"
 #include "temp_dir.hpp"

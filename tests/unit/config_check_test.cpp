@@ -3,7 +3,7 @@
 #include <caf/test/unit_test.hpp>
 
 // What `meshnode --check-config` finds without starting anything
-// (node/config_check.hpp), and the configuration it prints
+// (node/check/config_check.hpp), and the configuration it prints
 // (config/config_redact.hpp).
 
 #include <filesystem>
@@ -12,7 +12,7 @@
 
 #include "config/config_redact.hpp"
 #include "config/node_config.hpp"
-#include "node/config_check.hpp"
+#include "node/check/config_check.hpp"
 #include "temp_dir.hpp"
 
 using namespace mesh;

@@ -160,6 +160,14 @@ CAF_TEST(manifests jobs and workflows get the same words) {
                   "/mode: 'graph' is not one of: sequential, parallel, dag");
 }
 
+CAF_TEST(a secret of the wrong form is not shown) {
+  auto text = only(node_problems({{"console", {{"token", 12345678}}}}));
+  CAF_CHECK(text.find("12345678") == std::string::npos);
+  CAF_CHECK(text.find("(hidden)") != std::string::npos);
+  text = only(node_problems({{"cluster", {{"secret", 987654}}}}));
+  CAF_CHECK(text.find("987654") == std::string::npos);
+}
+
 CAF_TEST(missing keys are named) {
   CAF_CHECK(manifest_problems(good_manifest()).empty());
   auto m = good_manifest();

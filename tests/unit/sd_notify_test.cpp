@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "node/sd_notify.hpp"
+#include "node/os/sd_notify.hpp"
 #include "temp_dir.hpp"
 
 using namespace mesh;

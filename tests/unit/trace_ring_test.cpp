@@ -73,6 +73,21 @@ CAF_TEST(one trace keeps at most per_trace records and counts the rest) {
   CAF_CHECK_EQUAL(ring.find("quiet").size(), 1u);
 }
 
+CAF_TEST(long traces are evicted by the record budget) {
+  // 4 traces of a budget of 16 records each on average: 64 in all.
+  trace_ring ring{"n", 4, 256};
+  for (const char* trace : {"a", "b", "c"})
+    for (int i = 0; i < 30; ++i)
+      add_one(ring, trace, std::to_string(i));
+  CAF_CHECK_EQUAL(ring.size(), 3u);
+  // 90 records kept: the next trace first drops the oldest whole.
+  add_one(ring, "d", "x");
+  CAF_CHECK(ring.find("a").empty());
+  CAF_CHECK_EQUAL(ring.find("b").size(), 30u);
+  CAF_CHECK_EQUAL(ring.find("d").size(), 1u);
+  CAF_CHECK_EQUAL(ring.size(), 3u);
+}
+
 CAF_TEST(capacity zero keeps nothing) {
   trace_ring ring{"n", 0};
   CAF_CHECK(!ring.enabled());

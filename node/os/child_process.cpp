@@ -1,4 +1,4 @@
-#include "node/child_process.hpp"
+#include "node/os/child_process.hpp"
 
 #include <cerrno>
 #include <csignal>

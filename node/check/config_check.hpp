@@ -11,7 +11,7 @@
 // and can be read), the data directory and the task store's folder (could
 // be written, or created, when the node will need them), the plug-ins
 // (each loaded, its entry point called with a registrar that records what
-// it registers: node/check_registrar.hpp), the policies' hooks, the topic
+// it registers: node/check/check_registrar.hpp), the policies' hooks, the topic
 // dispatchers and routes (the node's route table, built-ins from the config
 // plus the plug-ins'), and every file of the folders (manifests, jobs and
 // workflows loaded with the node's own loaders). Every problem is reported,

@@ -1,4 +1,4 @@
-#include "node/guarded_transport.hpp"
+#include "node/net/guarded_transport.hpp"
 
 #include <sys/socket.h>
 

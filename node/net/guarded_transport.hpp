@@ -14,7 +14,7 @@
 // TLS connections use CAF's OpenSSL transport, which this does not cover:
 // there only holders of a certificate of the cluster's CA get that far.
 //
-// Installed by make_caf_config (node/caf_settings.cpp) through
+// Installed by make_caf_config (node/net/caf_settings.cpp) through
 // `load<caf::io::middleman, guarded_multiplexer>()`; the limits come from
 // the node's config through guarded_config.
 

@@ -1,4 +1,4 @@
-#include "node/plugin_loader.hpp"
+#include "node/plugins/plugin_loader.hpp"
 
 #include <climits>
 
@@ -49,7 +49,9 @@ std::vector<std::string> plugin_search_places(const std::string& name) {
       return {name};
     return {working_dir() + "/" + name};
   }
-  std::vector<std::string> places{working_dir() + "/" + name};
+  // Our own folders first: a library planted in whatever folder the node
+  // was started from must not stand in for the plug-in we ship.
+  std::vector<std::string> places;
   auto exe = executable_dir();
   if (!exe.empty()) {
     places.push_back(exe + "/" + name);
@@ -57,6 +59,7 @@ std::vector<std::string> plugin_search_places(const std::string& name) {
     places.push_back(exe.substr(0, exe.rfind('/')) + "/lib/mesh/plugins/"
                      + name);
   }
+  places.push_back(working_dir() + "/" + name);
   return places;
 }
 

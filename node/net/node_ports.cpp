@@ -1,4 +1,4 @@
-#include "node/node_ports.hpp"
+#include "node/net/node_ports.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>

@@ -1,4 +1,4 @@
-#include "node/sd_notify.hpp"
+#include "node/os/sd_notify.hpp"
 
 #include <cerrno>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "node/check_registrar.hpp"
+#include "node/check/check_registrar.hpp"
 
 #include <stdexcept>
 

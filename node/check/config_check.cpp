@@ -1,4 +1,4 @@
-#include "node/config_check.hpp"
+#include "node/check/config_check.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -14,9 +14,9 @@
 #include "actors/node_actors.hpp"
 #include "cluster/tls_files.hpp"
 #include "config/manifest_set.hpp"
-#include "node/check_registrar.hpp"
+#include "node/check/check_registrar.hpp"
 #include "node/node_impl.hpp"
-#include "node/plugin_loader.hpp"
+#include "node/plugins/plugin_loader.hpp"
 #include "protocol/register.hpp"
 #include "protocol/status.hpp"
 #include "tasks/job_set.hpp"

@@ -1,5 +1,5 @@
 #include "protocol/safe_json.hpp"
-#include "node/console_client.hpp"
+#include "node/net/console_client.hpp"
 
 #include <future>
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // check_registrar: what a plug-in registers, recorded instead of served, for
-// `meshnode --check-config` (node/config_check.hpp). Each add_* refuses what
+// `meshnode --check-config` (node/check/config_check.hpp). Each add_* refuses what
 // the node would refuse at start (a malformed or duplicate handler key, a
 // duplicate dispatcher, a route to a dispatcher not registered before it, a
 // duplicate hook or task function) by throwing std::invalid_argument, as

@@ -1,0 +1,49 @@
+#pragma once
+
+// http_guard: what keeps a web browser from being used against the node.
+//
+// A page open in a browser on the node's host can send requests to
+// 127.0.0.1:7422 (an <img>, a form, a fetch), and with DNS rebinding even
+// read the answers. The bearer token stops all of that when one is set; a
+// loopback node without a token relies on these rules instead, and they
+// hold with a token too:
+//  - a request whose Origin is not the node's own is refused (browsers send
+//    Origin on every cross-origin POST and fetch);
+//  - a POST body must be JSON (Content-Type application/json, or none): a
+//    form cannot send that without a CORS preflight, which we never grant;
+//  - GET only reads: a command that changes the node needs POST;
+//  - without a token, the Host must be a loopback name (127.0.0.1,
+//    localhost, [::1]): a rebound DNS name is refused.
+// Pure: tested without a server (tests/unit/http_guard_test.cpp).
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace mesh {
+
+/// The parts of an HTTP request the guard looks at.
+struct browser_facts {
+  std::string method;       ///< "GET" or "POST"
+  std::string command;      ///< the console command the request names
+  std::string host;         ///< the Host header
+  std::string origin;       ///< the Origin header ("" when absent)
+  std::string content_type; ///< the Content-Type header ("" when absent)
+  bool token_configured = false;
+};
+
+/// How the guard answered: `http_status` 0 lets the request through; else
+/// the HTTP status (403 or 405) and why, in words for the caller.
+struct guard_verdict {
+  int http_status = 0;
+  std::string reason;
+};
+
+/// Whether `command` with `args` only reads (may be sent with GET).
+bool read_only_command(const std::string& command, const nlohmann::json& args);
+
+/// The verdict on one request to /v1/.
+guard_verdict check_browser_rules(const browser_facts& request,
+                                  const nlohmann::json& args);
+
+} // namespace mesh
