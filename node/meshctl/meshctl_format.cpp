@@ -8,13 +8,7 @@ namespace mesh {
 namespace {
 
 std::string join(const nlohmann::json& list) {
-  std::string result;
-  for (const auto& x : list) {
-    if (!result.empty())
-      result += ", ";
-    result += x.is_string() ? x.get<std::string>() : mesh::dump_json(x);
-  }
-  return result.empty() ? "-" : result;
+  return list_text(list, "-");
 }
 
 void print_status(std::ostream& out, const nlohmann::json& r) {
@@ -248,6 +242,15 @@ bool is_scalar_list(const nlohmann::json& x) {
 }
 
 } // namespace
+
+std::string list_text(const nlohmann::json& list, const std::string& none) {
+  std::string out;
+  if (list.is_array())
+    for (const auto& x : list)
+      out += (out.empty() ? "" : ", ")
+             + (x.is_string() ? x.get<std::string>() : dump_json(x));
+  return out.empty() ? none : out;
+}
 
 void print_fields(std::ostream& out, const nlohmann::json& value,
                   int indent) {

@@ -40,6 +40,10 @@ std::optional<int> print_workflow_reply(std::ostream& out,
                                         const nlohmann::json& reply,
                                         bool as_json);
 
+/// A JSON list as "a, b, c" (strings bare, anything else as JSON); `none`
+/// when it is empty.
+std::string list_text(const nlohmann::json& list, const std::string& none = "");
+
 /// Prints a dispatch's explanation (meshctl dispatch --explain).
 void print_explain(std::ostream& out, const nlohmann::json& explain);
 

@@ -54,14 +54,6 @@ std::string duration_text(const json& r) {
   return out.str();
 }
 
-std::string names(const json& list) {
-  std::string out;
-  for (const auto& x : list)
-    out += (out.empty() ? "" : ", ")
-           + (x.is_string() ? x.get<std::string>() : dump_json(x));
-  return out;
-}
-
 void print_trace(std::ostream& out, const json& r) {
   auto records = r.value("records", json::array());
   out << "trace " << r.value("trace_id", "") << ": " << records.size()
@@ -85,7 +77,7 @@ void print_trace(std::ostream& out, const json& r) {
   }
   auto missing = r.value("nodes_missing", json::array());
   if (!missing.empty())
-    out << "no answer from: " << names(missing)
+    out << "no answer from: " << list_text(missing)
         << " (their records are not shown)\n";
 }
 

@@ -184,11 +184,7 @@ std::string time_text(const json& j, const char* key) {
 }
 
 std::string join(const json& list) {
-  std::string out;
-  for (const auto& x : list)
-    out += (out.empty() ? "" : ", ")
-           + (x.is_string() ? x.get<std::string>() : dump_json(x));
-  return out.empty() ? "-" : out;
+  return list_text(list, "-");
 }
 
 /// "error: FILE: /POINTER: MESSAGE" for each error of each failed file.
