@@ -14,7 +14,6 @@
 #include <vector>
 
 #include <httplib.h>
-#include <openssl/crypto.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -233,12 +232,7 @@ void command_routes(httplib::Server& srv, http_context& ctx) {
 /// True when `req` carries the console token (any, with none configured);
 /// compared in constant time, as the console does.
 bool token_ok(const http_context& ctx, const httplib::Request& req) {
-  const auto& want = ctx.cfg.token;
-  if (want.empty())
-    return true;
-  auto got = request_token(req);
-  return got.size() == want.size()
-         && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+  return token_accepted(ctx.cfg.token, request_token(req));
 }
 
 void probe_routes(httplib::Server& srv, http_context& ctx) {

@@ -54,13 +54,16 @@ const std::string* string_arg(const nlohmann::json& args, const char* name) {
   return i->get_ptr<const std::string*>();
 }
 
-namespace {
-
-// Compares in time that does not depend on where the first difference is.
-bool same_token(const std::string& a, const std::string& b) {
-  return a.size() == b.size()
-         && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+bool token_accepted(const std::string& configured, const std::string& given) {
+  // Compared in time that does not depend on where the first difference is.
+  return configured.empty()
+         || (given.size() == configured.size()
+             && CRYPTO_memcmp(given.data(), configured.data(),
+                              configured.size())
+                  == 0);
 }
+
+namespace {
 
 struct console_state {
   static inline const char* name = "mesh.console";
@@ -103,7 +106,7 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
   // Whether the token shown is right (any, when none is configured).
   auto token_ok = [self](const std::string& token) {
     auto& st = self->state;
-    if (st.cfg.token.empty() || same_token(token, st.cfg.token))
+    if (token_accepted(st.cfg.token, token))
       return true;
     const auto& src = self->current_sender();
     if (st.refused++ % 1000 < 3)

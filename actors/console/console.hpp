@@ -82,4 +82,8 @@ struct console_config {
 
 console_actor spawn_console(caf::actor_system& sys, console_config cfg);
 
+/// Whether `given` is the console token `configured` (anything is, when none
+/// is configured); constant time. The console and /metrics both ask this.
+bool token_accepted(const std::string& configured, const std::string& given);
+
 } // namespace mesh
