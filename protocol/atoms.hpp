@@ -77,5 +77,6 @@ MESH_ADD_ATOM(runs)
 MESH_ADD_ATOM(cancel)
 // -- traces ---------------------------------------------------------------------
 MESH_ADD_ATOM(trace)
+MESH_ADD_ATOM(batch) // data-plane batches (issue 16)
 
 #undef MESH_ADD_ATOM
