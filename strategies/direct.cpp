@@ -29,6 +29,10 @@ public:
     return {0, decision_kind::first, 0, {}};
   }
 
+  bool reads_context_value() const noexcept override {
+    return true; // reads no context
+  }
+
   std::string explain(const decision&,
                       const std::vector<variant>& variants) const override {
     return "direct: the first variant (" + variants.at(0).id + ")";

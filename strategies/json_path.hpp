@@ -42,6 +42,11 @@ public:
     return text_;
   }
 
+  /// The parts, in order ("region", "code").
+  const std::vector<std::string>& parts() const {
+    return parts_;
+  }
+
 private:
   std::string text_;
   std::vector<std::string> parts_;

@@ -21,6 +21,10 @@
 
 #include "strategies/variant.hpp"
 
+namespace google::protobuf {
+class Value;
+} // namespace google::protobuf
+
 namespace mesh {
 
 /// A problem with a manifest: where (a JSON pointer) and what.
@@ -42,6 +46,11 @@ struct decision_input {
   /// Evidence per variant, in manifest order (thompson_bandit); may be
   /// null or shorter than the variant list (missing counts are zero).
   const std::vector<outcome_counts>* evidence = nullptr;
+  /// The same user_context as the request carried it (a protobuf Value),
+  /// for strategies that read it so (reads_context_value()): the evaluator
+  /// then skips the conversion to JSON and `user_context` is an empty
+  /// object. Null: read `user_context`.
+  const google::protobuf::Value* context_value = nullptr;
 };
 
 enum class decision_kind : uint8_t {
@@ -85,6 +94,22 @@ public:
   /// Says why, for logs and replies: "bucket 4326 of user_id < 9000".
   virtual std::string explain(const decision& d,
                               const std::vector<variant>& variants) const;
+
+  /// The same text as explain(), appended to `out` (the evaluator writes it
+  /// straight into the reply; strategies override it to skip temporaries).
+  virtual void explain_to(const decision& d,
+                          const std::vector<variant>& variants,
+                          std::string& out) const {
+    out += explain(d, variants);
+  }
+
+  /// True when choose() reads the user context from
+  /// decision_input::context_value whenever it is set (or reads no context
+  /// at all): the evaluator then passes the request's protobuf Value as is
+  /// instead of converting it to JSON per request.
+  virtual bool reads_context_value() const noexcept {
+    return false;
+  }
 };
 
 /// A new instance of the strategy called `name_or_path`; null if unknown.

@@ -91,13 +91,30 @@ public:
 
   std::string explain(const decision& d,
                       const std::vector<variant>& variants) const override {
-    if (d.kind == decision_kind::explored)
-      return "floor share (exploration): " + variants.at(d.index).id;
+    std::string out;
+    explain_to(d, variants, out);
+    return out;
+  }
+
+  void explain_to(const decision& d, const std::vector<variant>& variants,
+                  std::string& out) const override {
+    const auto& id = variants.at(d.index).id;
+    if (d.kind == decision_kind::explored) {
+      out.append("floor share (exploration): ").append(id);
+      return;
+    }
     char sample[32];
-    std::snprintf(sample, sizeof(sample), "%.3f",
-                  static_cast<double>(d.detail) / 1e6);
-    return std::string{"highest posterior sample ("} + sample
-           + "): " + variants.at(d.index).id;
+    auto n = std::snprintf(sample, sizeof(sample), "%.3f",
+                           static_cast<double>(d.detail) / 1e6);
+    out.reserve(out.size() + 32 + id.size());
+    out.append("highest posterior sample (")
+      .append(sample, static_cast<size_t>(n))
+      .append("): ")
+      .append(id);
+  }
+
+  bool reads_context_value() const noexcept override {
+    return true; // reads no context
   }
 
 private:

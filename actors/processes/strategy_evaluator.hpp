@@ -11,6 +11,11 @@
 // the node's data directory, so it converges across the cluster and
 // survives restarts.
 //
+// The handle is a process gate (process_gate.hpp): process requests and
+// outcomes are handled in the caller's thread (no queue behind one actor,
+// no extra hops), everything else by the evaluator actor behind it; both
+// share process_core.hpp.
+//
 // Protocol (strategies_actor below):
 //   (pb::ProcessRequest)                  -> pb::ProcessResponse
 //        invalid_argument: no trace id, user_context not an object,

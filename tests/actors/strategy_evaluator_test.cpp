@@ -297,4 +297,63 @@ CAF_TEST(manifests list show and reload keep the last good version) {
   CAF_CHECK_EQUAL(code_of(r.status()), status_code::ok);
 }
 
+CAF_TEST(a call waiting on the router is answered when the evaluator stops) {
+  // A router that takes the dispatch and never answers.
+  auto silent = sys.spawn([](caf::event_based_actor* s) -> caf::behavior {
+    return {[s](const pb::DispatchRequest&) {
+      return s->make_response_promise<pb::DispatchResponse>();
+    }};
+  });
+  strategy_evaluator_config cfg;
+  cfg.node_id = "node-s";
+  cfg.manifests_dir = manifests.path();
+  cfg.router = caf::actor_cast<router_actor>(silent);
+  cfg.seed = 1;
+  auto ev = caf::actor_cast<caf::actor>(spawn_strategy_evaluator(sys, cfg));
+  run();
+  pb::ProcessRequest req;
+  req.set_process_name("price_quote");
+  json_to_value({{"user_id", "u-1"}}, *req.mutable_user_context());
+  json_to_value({{"sku", "s"}, {"quantity", 1}}, *req.mutable_input_args());
+  req.set_trace_id("t-stop");
+  auto handle = self->request(ev, caf::infinite, std::move(req));
+  run();
+  self->send_exit(ev, caf::exit_reason::unhandled_exception);
+  run();
+  caf::error got;
+  handle.receive([](pb::ProcessResponse&) { CAF_FAIL("expected an error"); },
+                 [&](caf::error& err) { got = std::move(err); });
+  CAF_CHECK_EQUAL(to_status_code(got), status_code::unavailable);
+  CAF_CHECK(error_text(got).find("the strategy evaluator of node node-s "
+                                 "stopped before answering")
+            != std::string::npos);
+  // Dead now: a new request is refused at once, not left waiting.
+  auto late = ask_error<pb::ProcessResponse>(ev, pb::ProcessRequest{});
+  CAF_CHECK(late != caf::none);
+  stop({silent});
+}
+
+CAF_TEST(an outcome sent without waiting counts for the next decision) {
+  pb::OutcomeReport r;
+  r.set_process_name("recommendations");
+  r.set_variant_id("personal");
+  r.set_success(true);
+  self->send(evaluator, atom::outcome_v, r);
+  auto row = variant_row(stats(evaluator, "recommendations"), "personal");
+  CAF_CHECK_EQUAL(row.value("successes", 0), 1);
+}
+
+CAF_TEST(the reason is the explanation of the strategy) {
+  auto r = process("price_quote", {{"user_id", 42}},
+                   {{"sku", "s"}, {"quantity", 1}});
+  CAF_CHECK_EQUAL(code_of(r.status()), status_code::ok);
+  // "bucket N of user_id is in [lo, hi): variant", as explain() says.
+  CAF_CHECK(r.reason().rfind("bucket ", 0) == 0);
+  CAF_CHECK(r.reason().find(" of user_id is in [") != std::string::npos);
+  CAF_CHECK(r.reason().find("): " + r.variant_id()) != std::string::npos);
+  auto b = process("recommendations", json::object(), json::object());
+  CAF_CHECK_EQUAL(code_of(b.status()), status_code::ok);
+  CAF_CHECK(b.reason().find(b.variant_id()) != std::string::npos);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <google/protobuf/struct.pb.h>
+
+#include "protocol/json_payload.hpp"
 #include "strategies/bandit_evidence.hpp"
 #include "strategies/strategy.hpp"
 
@@ -288,6 +291,52 @@ CAF_TEST(evidence merges by node and is never counted twice) {
   CAF_REQUIRE(back.from_json(a.to_json()));
   CAF_CHECK_EQUAL(back.total("p", "v1").successes, 2u);
   CAF_CHECK(!back.from_json(json{{"A", 5}}));
+}
+
+CAF_TEST(percentage_rollout decides alike from JSON and from protobuf) {
+  // The evaluator hands the request's protobuf context as is: every key
+  // form must hash and fail exactly as its JSON form does.
+  auto vs = make_variants({{"a", 0.3}, {"b", 0.3}, {"c", 0.4}});
+  auto s = prepared("percentage_rollout", {{"bucketing_key", "user.id"}}, vs);
+  CAF_CHECK(s->reads_context_value());
+  std::vector<json> contexts{
+    {{"user", {{"id", "u-1"}}}},   {{"user", {{"id", 12345}}}},
+    {{"user", {{"id", -7}}}},      {{"user", {{"id", 1.5}}}},
+    {{"user", {{"id", 1e300}}}},   {{"user", {{"id", true}}}},
+    {{"user", {{"id", {1, 2}}}}},  {{"user", {{"id", {{"k", "v"}}}}}},
+    {{"user", {{"id", nullptr}}}}, {{"user", "flat"}},
+    json::object()};
+  for (const auto& ctx : contexts) {
+    google::protobuf::Value v;
+    json_to_value(ctx, v);
+    auto from_json = s->choose({value_to_json(v), rng, nullptr});
+    auto from_value = s->choose({json::object(), rng, nullptr, &v});
+    CAF_CHECK_EQUAL(from_json.index, from_value.index);
+    CAF_CHECK_EQUAL(from_json.detail, from_value.detail);
+    CAF_CHECK_EQUAL(from_json.error, from_value.error);
+    if (from_json.ok()) {
+      std::string text;
+      s->explain_to(from_value, vs, text);
+      CAF_CHECK_EQUAL(text, s->explain(from_json, vs));
+    }
+  }
+}
+
+CAF_TEST(explain_to says what explain says) {
+  auto vs = make_variants({{"a", -1}, {"b", -1}});
+  auto bandit = prepared("thompson_bandit", {{"floor", 0.1}}, vs);
+  std::vector<outcome_counts> evidence{{3, 7}, {6, 4}};
+  for (int i = 0; i < 50; ++i) {
+    auto d = choose(*bandit, json::object(), &evidence);
+    std::string text = "x";
+    bandit->explain_to(d, vs, text);
+    CAF_CHECK_EQUAL(text, "x" + bandit->explain(d, vs));
+  }
+  auto direct = prepared("direct", json::object(), vs);
+  auto d = choose(*direct, json::object());
+  std::string text;
+  direct->explain_to(d, vs, text);
+  CAF_CHECK_EQUAL(text, direct->explain(d, vs));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,234 @@
+#include "actors/processes/process_gate.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/default_attachable.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/monitorable_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/sec.hpp>
+#include <caf/system_messages.hpp>
+
+#include "actors/local_only.hpp"
+#include "protocol/status.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+namespace {
+
+class process_gate : public caf::monitorable_actor {
+public:
+  process_gate(caf::actor_config& cfg, process_core_ptr core)
+    : caf::monitorable_actor(cfg), core_(std::move(core)) {
+  }
+
+  const char* name() const override {
+    return "mesh.process_gate";
+  }
+
+  void init(caf::actor evaluator) {
+    evaluator_ = std::move(evaluator);
+    evaluator_->attach(caf::default_attachable::make_monitor(
+      evaluator_.address(), address()));
+  }
+
+  void enqueue(caf::mailbox_element_ptr what,
+               caf::execution_unit* eu) override {
+    if (closed_.load(std::memory_order_acquire)) {
+      bounce(what); // requests get "receiver down", as from a dead actor
+      return;
+    }
+    try {
+      if (what->mid.is_response())
+        return on_reply(what, eu);
+      auto& content = what->content();
+      if (content.match_elements<pb::ProcessRequest>())
+        return on_process(what, eu);
+      if (content.match_elements<caf::atom_value, pb::OutcomeReport>()
+          && content.get_as<caf::atom_value>(0) == atom::outcome::value)
+        return on_outcome(what, eu);
+      if (content.match_elements<caf::exit_msg>()) {
+        auto reason = content.get_as<caf::exit_msg>(0).reason;
+        if (reason) // a normal exit does not end an actor that is not linked
+          stop(std::move(reason), eu);
+        return;
+      }
+      if (content.match_elements<caf::down_msg>()) {
+        const auto& dm = content.get_as<caf::down_msg>(0);
+        if (dm.source == evaluator_.address())
+          stop(dm.reason ? dm.reason : caf::make_error(caf::exit_reason::normal),
+               eu);
+        return;
+      }
+    } catch (const std::exception& e) {
+      // Work done in a caller's thread must not end the caller.
+      core_->log->error("process dispatch failed: {}", e.what());
+      if (what)
+        answer(*what, caf::make_message(make_error(
+                        status_code::internal,
+                        core_->who + " failed: " + e.what())),
+               eu);
+      return;
+    }
+    evaluator_->enqueue(std::move(what), eu);
+  }
+
+  void on_destroy() override {
+    if (!closed_.load())
+      stop(caf::make_error(caf::exit_reason::unreachable), nullptr);
+    monitorable_actor::on_destroy();
+  }
+
+private:
+  struct pending {
+    caf::strong_actor_ptr source;
+    caf::message_id mid;
+    caf::mailbox_element::forwarding_stack stages;
+    process_call call;
+  };
+
+  // As a response promise delivers: to the next stage, else the sender.
+  void answer(caf::mailbox_element& src, caf::message msg,
+              caf::execution_unit* eu) {
+    answer(src.sender, src.mid, src.stages, std::move(msg), eu);
+  }
+
+  void answer(caf::strong_actor_ptr& source, caf::message_id mid,
+              caf::mailbox_element::forwarding_stack& stages,
+              caf::message msg, caf::execution_unit* eu) {
+    if (mid.is_response())
+      return;
+    if (!stages.empty()) {
+      auto next = std::move(stages.back());
+      stages.pop_back();
+      next->enqueue(caf::make_mailbox_element(std::move(source), mid,
+                                              std::move(stages),
+                                              std::move(msg)),
+                    eu);
+      return;
+    }
+    if (source)
+      source->enqueue(caf::strong_actor_ptr{ctrl()}, mid.response_id(), std::move(msg), eu);
+  }
+
+  bool from_here(const caf::mailbox_element& x) const {
+    return x.sender != nullptr && x.sender->node() == node();
+  }
+
+  void on_process(caf::mailbox_element_ptr& what, caf::execution_unit* eu) {
+    if (!from_here(*what))
+      return answer(*what, caf::make_message(refused_remote()), eu);
+    const auto& req = what->content().get_as<pb::ProcessRequest>(0);
+    pending p;
+    pb::DispatchRequest dr;
+    if (auto refusal = core_->decide(req, p.call, dr))
+      return answer(*what, caf::make_message(std::move(*refusal)), eu);
+    auto router = core_->cfg.router.get();
+    if (!router) {
+      auto reply = core_->finish(
+        p.call, make_error(status_code::unavailable,
+                           "the router of node " + core_->cfg.node_id
+                             + " is not running"));
+      return answer(*what, caf::make_message(std::move(reply)), eu);
+    }
+    auto id = next_id_.fetch_add(1, std::memory_order_relaxed)
+              & caf::message_id::request_id_mask;
+    p.source = std::move(what->sender);
+    p.mid = what->mid;
+    p.stages = std::move(what->stages);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      pending_.emplace(id, std::move(p));
+    }
+    // A stop() racing with us answers the call; the router's answer then
+    // finds nothing and is dropped.
+    caf::actor_cast<caf::abstract_actor*>(router)->enqueue(
+      caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
+                                caf::make_message_id(id), {},
+                                std::move(dr)),
+      eu);
+  }
+
+  void on_outcome(caf::mailbox_element_ptr& what, caf::execution_unit* eu) {
+    if (!from_here(*what))
+      return answer(*what, caf::make_message(refused_remote()), eu);
+    const auto& report = what->content().get_as<pb::OutcomeReport>(1);
+    if (auto err = core_->outcome(report))
+      return answer(*what, caf::make_message(std::move(err)), eu);
+    answer(*what, caf::make_message(caf::ok_atom::value), eu);
+  }
+
+  void on_reply(caf::mailbox_element_ptr& what, caf::execution_unit* eu) {
+    // Only what this node's actors say counts, or CAF's own bounce (an
+    // error without a sender).
+    if (what->sender != nullptr ? what->sender->node() != node()
+                                : !what->content().match_elements<caf::error>())
+      return;
+    pending p;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = pending_.find(what->mid.request_id().integer_value());
+      if (i == pending_.end())
+        return; // answered already (stopped), or not ours
+      p = std::move(i->second);
+      pending_.erase(i);
+    }
+    auto msg = what->move_content_to_message();
+    pb::ProcessResponse reply;
+    if (msg.match_elements<pb::DispatchResponse>())
+      reply = core_->finish(p.call, msg.get_mutable_as<pb::DispatchResponse>(0));
+    else if (msg.match_elements<caf::error>())
+      reply = core_->finish(p.call, msg.get_as<caf::error>(0));
+    else
+      reply = core_->finish(p.call, caf::make_error(caf::sec::unexpected_response));
+    answer(p.source, p.mid, p.stages, caf::make_message(std::move(reply)), eu);
+  }
+
+  void stop(caf::error reason, caf::execution_unit* eu) {
+    if (closed_.exchange(true))
+      return;
+    std::unordered_map<uint64_t, pending> left;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      left.swap(pending_);
+    }
+    for (auto& [id, p] : left)
+      answer(p.source, p.mid, p.stages,
+             caf::make_message(make_error(status_code::unavailable,
+                                          core_->who
+                                            + " stopped before answering")),
+             eu);
+    if (evaluator_)
+      evaluator_->enqueue(nullptr, caf::make_message_id(),
+                          caf::make_message(caf::exit_msg{address(), reason}),
+                          eu);
+    cleanup(std::move(reason), eu);
+  }
+
+  process_core_ptr core_;
+  caf::actor evaluator_;
+  std::atomic<bool> closed_{false};
+  std::atomic<uint64_t> next_id_{1};
+  std::mutex mtx_;
+  std::unordered_map<uint64_t, pending> pending_;
+};
+
+} // namespace
+
+caf::actor spawn_process_gate(caf::actor_system& sys, process_core_ptr core,
+                              caf::actor evaluator) {
+  caf::actor_config cfg;
+  auto gate = caf::make_actor<process_gate, caf::actor>(
+    sys.next_actor_id(), sys.node(), &sys, cfg, std::move(core));
+  auto* ptr = static_cast<process_gate*>(
+    caf::actor_cast<caf::abstract_actor*>(gate));
+  ptr->init(std::move(evaluator));
+  return gate;
+}
+
+} // namespace mesh
