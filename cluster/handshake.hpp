@@ -11,7 +11,7 @@
 namespace mesh {
 
 /// The protocol this build speaks. Peers must speak the same major version.
-inline constexpr uint32_t protocol_version = 3; // 3: gate and per-peer ingress
+inline constexpr uint32_t protocol_version = 4; // 4: batched Serve (issue 16)
 
 /// Why a version is incompatible, or an empty string.
 std::string check_protocol_version(uint32_t theirs);

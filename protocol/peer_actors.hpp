@@ -23,6 +23,11 @@
 //     (atom::remove, pb::Leave)  // connection manager: an operator removed
 //          node_id on the sender; forget it too (`meshctl remove`)
 //     (pb::ServeRequest) -> pb::ServeResponse       // request router
+//     (atom::batch, pb::ServeBatch)   // request router: many Serve requests,
+//          each with a tag; answered by one or more ServeReplies sent to the
+//          sender node's ingress for this node (not to the sender)
+//     (atom::batch, pb::ServeReplies) // a peer's ingress: answers to our
+//          batches, by tag, passed on to the request router
 //     (atom::publish, pb::PublishRequest) -> pb::PublishResponse // topics
 //     (atom::routes, pb::TopicRoutes)               // topic dispatcher
 //     (atom::evidence, pb::BanditEvidence)          // strategy evaluator
@@ -31,6 +36,9 @@
 //          decision records of that trace: a JSON array (console `trace`)
 //   client_actor (the console's door for binary clients, after the token):
 //     (pb::DispatchRequest) -> pb::DispatchResponse
+//     (atom::batch, pb::DispatchBatch)  // many requests, each with a tag;
+//          answered by one or more (atom::batch, pb::DispatchReplies) sent
+//          to the batch's sender (actors/console/client_ingress.hpp)
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -50,6 +58,8 @@ using peer_actor = caf::typed_actor<
   caf::reacts_to<atom::leave, pb::Leave>,
   caf::reacts_to<atom::remove, pb::Leave>,
   caf::replies_to<pb::ServeRequest>::with<pb::ServeResponse>,
+  caf::reacts_to<atom::batch, pb::ServeBatch>,
+  caf::reacts_to<atom::batch, pb::ServeReplies>,
   caf::replies_to<atom::publish, pb::PublishRequest>::with<pb::PublishResponse>,
   caf::reacts_to<atom::routes, pb::TopicRoutes>,
   caf::reacts_to<atom::evidence, pb::BanditEvidence>,
@@ -61,6 +71,7 @@ using gate_actor = caf::typed_actor<
     pb::ConnectResponse, peer_actor>>;
 
 using client_actor = caf::typed_actor<
-  caf::replies_to<pb::DispatchRequest>::with<pb::DispatchResponse>>;
+  caf::replies_to<pb::DispatchRequest>::with<pb::DispatchResponse>,
+  caf::reacts_to<atom::batch, pb::DispatchBatch>>;
 
 } // namespace mesh

@@ -183,10 +183,10 @@ void connection_manager_state::welcomed(const std::string& addr,
   if (!entry.peer_id.empty() && entry.peer_id != resp.peer_node_id())
     return refuse(status_code::permission_denied,
                   "its connection already speaks for node " + entry.peer_id);
-  if (entry.peer_id.empty()) { // the peer proved itself: admit it
+  if (entry.peer_id.empty()) // the peer proved itself: admit it
     entry.peer_id = resp.peer_node_id();
-    self->send(entry.actor, atom::connect_v, entry.peer_id);
-  }
+  // Arms it and hands it the peer's ingress: answers to batches go there.
+  self->send(entry.actor, atom::connect_v, entry.peer_id, theirs);
   auto& rec = dir.get_or_add(resp.peer_node_id());
   bool same = rec.incarnation == resp.incarnation() && is_routable(rec.state);
   rec.address = resp.peer_address().empty() ? addr : resp.peer_address();

@@ -114,10 +114,10 @@ connection_manager_state::accept(const pb::ConnectRequest& req,
   if (!entry.peer_id.empty() && entry.peer_id != req.node_id())
     return refuse(status_code::permission_denied,
                   "its connection already speaks for node " + entry.peer_id);
-  if (entry.peer_id.empty()) {
+  if (entry.peer_id.empty())
     entry.peer_id = req.node_id();
-    self->send(entry.actor, atom::connect_v, entry.peer_id);
-  }
+  // Arms it and hands it the peer's ingress: answers to batches go there.
+  self->send(entry.actor, atom::connect_v, entry.peer_id, theirs);
   peer_actor ours{entry.actor};
   auto& rec = dir.get_or_add(req.node_id());
   // A second connection of a live pair collapses into the first.

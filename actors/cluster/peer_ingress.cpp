@@ -45,6 +45,11 @@ struct peer_ingress_state {
   peer_ingress_config cfg;
   std::shared_ptr<spdlog::logger> log;
   uint64_t refused = 0;
+  // Answers to the peer's batches, waiting for the flush.
+  pb::ServeReplies replies;
+  size_t reply_bytes = 0;
+  bool flush_pending = false;
+  uint64_t dropped_batches = 0;
 };
 
 using self_ptr = peer_ingress_actor::stateful_pointer<peer_ingress_state>;
@@ -72,6 +77,71 @@ bool names_peer(self_ptr self, const std::string& node_id) {
   self->state.log->warn("peer {} sent a message in the name of '{}': dropped",
                         self->state.cfg.peer_id, node_id);
   return false;
+}
+
+void flush_replies(self_ptr self) {
+  auto& st = self->state;
+  if (st.replies.tags_size() == 0)
+    return;
+  if (st.cfg.reply_to)
+    self->send(st.cfg.reply_to, atom::batch_v, std::move(st.replies));
+  else // never armed with the peer's ingress: its router's deadline answers
+    st.log->warn("node {} has no way back to peer {}: {} answers dropped",
+                 st.cfg.node_id, st.cfg.peer_id, st.replies.tags_size());
+  st.replies = pb::ServeReplies{};
+  st.reply_bytes = 0;
+}
+
+void queue_reply(self_ptr self, uint64_t tag, pb::ServeResponse&& r) {
+  auto& st = self->state;
+  bound_reply(r, st.cfg.max_reply_bytes, st.cfg.node_id);
+  auto size = r.payload().ByteSizeLong() + 64;
+  // One transport message stays within its bound: a large answer leaves
+  // what waits first, then travels alone.
+  if (st.replies.tags_size() > 0 && st.reply_bytes + size > batch_max_bytes)
+    flush_replies(self);
+  *st.replies.add_responses() = std::move(r);
+  st.replies.add_tags(tag);
+  st.reply_bytes += size;
+  if (st.replies.tags_size() >= batch_max_count || self->mailbox().empty()) {
+    flush_replies(self); // full, or nothing else to batch with
+  } else if (!st.flush_pending) {
+    // Behind everything already in the mailbox: answers that complete
+    // together leave together, and a lone one is not held back.
+    st.flush_pending = true;
+    self->send(self, atom::flush_v);
+  }
+}
+
+void serve_batch(self_ptr self, pb::ServeBatch& b) {
+  auto& st = self->state;
+  if (b.requests_size() != b.tags_size()) {
+    if (st.dropped_batches++ % 1000 < 3)
+      st.log->warn("peer {} sent a batch of {} requests with {} tags: dropped",
+                   st.cfg.peer_id, b.requests_size(), b.tags_size());
+    return;
+  }
+  auto router = st.cfg.router.get();
+  for (int i = 0; i < b.requests_size(); ++i) {
+    auto tag = b.tags(i);
+    self->request(router, caf::infinite, std::move(*b.mutable_requests(i)))
+      .then([self, tag](pb::ServeResponse& r) {
+              queue_reply(self, tag, std::move(r));
+            },
+            [self, tag](caf::error& err) {
+              // The router could not answer (restarting, gone): said in
+              // Mesh's words, naming this node, so only a policy that
+              // retries the status sends it elsewhere.
+              pb::ServeResponse r;
+              r.mutable_status()->set_code(
+                static_cast<pb::StatusCode>(to_status_code(err)));
+              r.mutable_status()->set_message(
+                "node " + self->state.cfg.node_id
+                + " failed while handling the request: " + error_text(err));
+              r.set_executor_id(self->state.cfg.node_id);
+              queue_reply(self, tag, std::move(r));
+            });
+  }
 }
 
 caf::error refusal(self_ptr self) {
@@ -111,6 +181,30 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
               },
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
+    },
+    [self](atom::batch, pb::ServeBatch& b) {
+      if (admitted(self))
+        serve_batch(self, b);
+    },
+    [self](atom::batch, pb::ServeReplies& r) {
+      auto& st = self->state;
+      if (!admitted(self))
+        return;
+      if (r.responses_size() != r.tags_size()) {
+        if (st.dropped_batches++ % 1000 < 3)
+          st.log->warn("peer {} sent {} answers with {} tags: dropped",
+                       st.cfg.peer_id, r.responses_size(), r.tags_size());
+        return;
+      }
+      // The router checks each tag names an attempt at this very peer.
+      self->send(st.cfg.router.get(), atom::batch_v, st.cfg.peer_id,
+                 std::move(r));
+    },
+    [self](atom::flush) {
+      if (self->current_sender().get() != self->ctrl())
+        return; // own message only
+      self->state.flush_pending = false;
+      flush_replies(self);
     },
     [self](atom::publish,
            pb::PublishRequest& req) -> caf::result<pb::PublishResponse> {
@@ -153,8 +247,14 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         return refusal(self);
       return trace_reply(self->state.cfg, id);
     },
-    [](atom::connect, const std::string&) {
-      // Armed already.
+    [self](atom::connect, const std::string& id, peer_actor& theirs) {
+      // Armed already; a later handshake of the same peer may bring its
+      // ingress again.
+      auto& st = self->state;
+      if (self->current_sender()
+            == caf::actor_cast<caf::strong_actor_ptr>(st.cfg.cluster)
+          && id == st.cfg.peer_id && theirs)
+        st.cfg.reply_to = std::move(theirs);
     },
   };
 }
@@ -175,6 +275,11 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
     [](pb::ServeRequest&) -> caf::result<pb::ServeResponse> {
       return caf::skip;
     },
+    [](atom::batch, pb::ServeBatch&) -> caf::result<void> { return caf::skip; },
+    [](atom::batch, pb::ServeReplies&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [](atom::flush) -> caf::result<void> { return caf::skip; },
     [](atom::publish, pb::PublishRequest&) -> caf::result<pb::PublishResponse> {
       return caf::skip;
     },
@@ -190,11 +295,12 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
     [](atom::trace, std::string&) -> caf::result<std::string> {
       return caf::skip;
     },
-    [self](atom::connect, std::string& peer_id) {
+    [self](atom::connect, std::string& peer_id, peer_actor& theirs) {
       if (self->current_sender()
           != caf::actor_cast<caf::strong_actor_ptr>(self->state.cfg.cluster))
         return; // only the connection manager arms
       self->state.cfg.peer_id = std::move(peer_id);
+      self->state.cfg.reply_to = std::move(theirs);
       self->become(armed(self));
     },
   };

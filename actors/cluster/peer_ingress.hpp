@@ -17,8 +17,18 @@
 // proved itself: it stays *pending* (admits nothing, keeps what arrives)
 // until the connection manager arms it with the peer's id, or kills it.
 //
+// Batches (issue 16): a ServeBatch's requests each go through the router;
+// their answers, tagged as the batch tagged them, collect in one outbox and
+// leave as one ServeReplies to the peer's ingress for this node (the handle
+// the connection manager arms us with) when the mailbox holds nothing more
+// (a flush message to ourselves), or at a count or byte bound. A batch whose
+// arrays differ in length is dropped. The peer's ServeReplies go to the
+// router, which matches the tags to its attempts at that peer.
+//
 // Full interface: peer_actor, plus from the connection manager only:
-//   (atom::connect, std::string peer_id)   // arm: the peer is authenticated
+//   (atom::connect, std::string peer_id, peer_actor theirs)  // arm: the peer
+//        is authenticated; `theirs` is its ingress for us (replies go there)
+// and from itself: (atom::flush)  // the reply outbox leaves
 // It ends when the connection manager does.
 
 #include <string>
@@ -39,12 +49,20 @@
 namespace mesh {
 
 using peer_ingress_actor
-  = peer_actor::extend<caf::reacts_to<atom::connect, std::string>>;
+  = peer_actor::extend<caf::reacts_to<atom::connect, std::string, peer_actor>,
+                       caf::reacts_to<atom::flush>>;
+
+/// When a batch leaves before the mailbox is empty: at this many entries,
+/// or when the next one would take it past this many bytes (one larger
+/// entry travels alone, bounded by the payload limit).
+inline constexpr int batch_max_count = 256;
+inline constexpr size_t batch_max_bytes = 256 * 1024;
 
 struct peer_ingress_config {
   std::string node_id;   ///< this node (for error messages)
   caf::node_id peer_node; ///< admitted senders live on this CAF node
   std::string peer_id;   ///< empty: pending until armed
+  peer_actor reply_to;   ///< the peer's ingress for us (set when armed)
   cluster_actor cluster;     ///< connection manager: arms it, owns it
   // Slots: the supervisor may restart these (actors/actor_slot.hpp).
   actor_slot<router_actor> router;

@@ -1,5 +1,8 @@
 #include "actors/routing/request_router.hpp"
 
+#include <cstdlib>
+#include <string_view>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -238,6 +241,8 @@ nlohmann::json router_state::stats() const {
           {"ejections", ejections},
           {"dry_runs", dry_runs},
           {"budget_exhausted", budget_exhausted},
+          {"batches", batches},
+          {"batched", batched},
           {"pending", calls.size()},
           {"in_flight", std::move(flights)},
           {"load_balancing", balancer->name()},
@@ -269,6 +274,11 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
     st.cfg.pipeline = std::make_shared<pipeline_memory>();
   st.policies = st.cfg.pipeline->current();
   st.rng.seed(std::hash<std::string>{}(st.cfg.node_id) ^ 0x9e3779b97f4a7c15ULL);
+  if (const char* v = std::getenv("MESH_PEER_BATCHING"))
+    st.batching = std::string_view{v} != "0";
+  self->set_down_handler([self](caf::down_msg& dm) {
+    self->state.ingress_down(dm.source, dm.reason);
+  });
   if (auto registry = st.cfg.registry.get())
     caf::anon_send(registry, atom::subscribe_v,
                    caf::actor_cast<caf::actor>(self));
@@ -310,6 +320,14 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
     [self](atom::sweep) {
       if (from_this_node(self)) // own timer
         self->state.sweep();
+    },
+    [self](atom::batch) {
+      if (from_this_node(self)) // own flush message
+        self->state.flush_all();
+    },
+    [self](atom::batch, const std::string& peer, pb::ServeReplies& r) {
+      if (from_this_node(self)) // our ingress for that peer
+        self->state.on_replies(peer, r);
     },
     [self](atom::policies, const std::string& name)
       -> caf::result<nlohmann::json> {

@@ -32,6 +32,12 @@
 // idempotent request also goes to a second peer after the hedge delay; the
 // first answer wins. Every request is answered once.
 //
+// Attempts at peers travel in batches (router_outbox.cpp): one outbox per
+// peer, tagged by (call, attempt); it leaves at once when the mailbox holds
+// nothing more, else behind what is queued (a message to ourselves), or at
+// a count or byte bound. A peer's ingress that goes away fails its
+// attempts as a lost request did (monitored).
+//
 // Errors, exactly:
 //   missing/malformed namespace, service or method -> invalid_argument naming it
 //   payload over the limit                         -> invalid_argument
@@ -60,6 +66,8 @@
 //                                                // now on; answer when no
 //                                                // forwarded call is pending
 //   (atom::stats)               -> nlohmann::json  // counters, in-flight
+//   (atom::batch, std::string peer, pb::ServeReplies)  // from the ingress
+//        of `peer`: answers to the attempts we batched to it, by tag
 //   (atom::heartbeat, pb::TaskHeartbeat)  // a task's heartbeat, passed on
 //                                         // to the peer holding its queue
 //   (atom::policies, std::string name) -> nlohmann::json  // "" lists them
@@ -94,6 +102,9 @@ using router_actor = caf::typed_actor<
   caf::replies_to<atom::drain>::with<caf::ok_atom>,
   caf::replies_to<atom::stats>::with<nlohmann::json>,
   caf::reacts_to<atom::sweep>, // own timer
+  caf::reacts_to<atom::batch>, // own: the outboxes to peers leave
+  // Answers to our batches from the ingress of peer `id` (router_outbox.cpp).
+  caf::reacts_to<atom::batch, std::string, pb::ServeReplies>,
   caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>,
   caf::replies_to<atom::policies, std::string>::with<nlohmann::json>,
   caf::replies_to<atom::reload>::with<nlohmann::json>,

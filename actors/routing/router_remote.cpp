@@ -104,6 +104,11 @@ void router_state::send_attempt(uint64_t id, pipeline_call& call,
   log->debug("trace={} {} to {} (attempt {}{})", call.request.trace_id(),
              path_of(call.request.ref()), node, index + 1,
              hedge ? ", hedged" : "");
+  if (!call.local && batching && index < (size_t{1} << tag_index_bits)) {
+    // To a peer: in its batch (router_outbox.cpp).
+    enqueue(id, index, node, to, call.sent.get_as<pb::ServeRequest>(0));
+    return;
+  }
   // No CAF timeout per request: arm_sweep covers every call with one timer.
   self->request(to, caf::infinite, call.sent)
     .then(

@@ -260,6 +260,15 @@ void router_state::peers_changed(peer_table_ptr table) {
     if (peer == nullptr || peer->state == peer_state::down)
       outliers.forget(row.peer);
   }
+  // What waits to leave for a peer that is gone stays here: its attempts
+  // are failed below, and must not run there after all.
+  for (auto i = outboxes.begin(); i != outboxes.end();) {
+    auto* peer = peers->find(i->first);
+    if (peer == nullptr || peer->state == peer_state::down)
+      i = outboxes.erase(i);
+    else
+      ++i;
+  }
   // Attempts on a peer that is gone: retry (idempotent) or answer
   // unavailable.
   std::vector<uint64_t> hit;

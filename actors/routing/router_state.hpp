@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -114,6 +115,17 @@ struct peer_latency {
   std::chrono::microseconds p95() const;
 };
 
+/// Attempts waiting to leave for one peer in one batch.
+struct peer_outbox {
+  caf::actor to;
+  pb::ServeBatch batch;
+  size_t bytes = 0;
+};
+
+/// The tag of an attempt in a batch: (call id, attempt index); an answer
+/// whose call or attempt is gone (or was at another peer) is ignored.
+inline constexpr unsigned tag_index_bits = 16;
+
 /// A peer chosen for an attempt, and whether it is the probe of an ejected
 /// one.
 struct chosen_peer {
@@ -147,6 +159,12 @@ struct router_state {
   bool sweep_pending = false;
   clock::time_point sweep_at;
   std::unordered_map<std::string, size_t> in_flight; ///< by peer id
+  std::unordered_map<std::string, peer_outbox> outboxes; ///< by peer id
+  bool flush_pending = false;
+  /// Off (MESH_PEER_BATCHING=0): one request per attempt, as before issue
+  /// 16, to measure the difference or rule batching out.
+  bool batching = true;
+  std::set<caf::actor_addr> monitored; ///< peer ingresses we sent batches
 
   // However the router ends, every request it holds gets its answer.
   ~router_state() {
@@ -162,6 +180,7 @@ struct router_state {
            retried = 0, failed_over = 0, hedged = 0, hedge_wins = 0,
            hedge_dropped = 0, rate_limited = 0, hook_rejected = 0,
            ejections = 0, dry_runs = 0, budget_exhausted = 0;
+  uint64_t batches = 0, batched = 0; ///< to peers: messages, attempts in them
 
   clock::time_point now() const {
     // Without an actor (micro benchmarks): the real clock.
@@ -237,6 +256,18 @@ struct router_state {
   void finish(uint64_t id, pb::DispatchResponse&& r);
   void finish(uint64_t id, status_code code, std::string message);
   void peers_changed(peer_table_ptr table);
+
+  // -- router_outbox.cpp: batches to peers -----------------------------------
+  /// Adds attempt `index` of call `id` to the outbox of `node`.
+  void enqueue(uint64_t id, size_t index, const std::string& node,
+               const caf::actor& to, const pb::ServeRequest& req);
+  void flush(peer_outbox& box);
+  /// Every outbox leaves (the flush message, or an empty mailbox).
+  void flush_all();
+  /// A peer's answers to our batches, by tag.
+  void on_replies(const std::string& peer, pb::ServeReplies& r);
+  /// A peer ingress we sent batches to is gone: its attempts failed.
+  void ingress_down(const caf::actor_addr& who, const caf::error& reason);
   /// One timer for the earliest moment a call needs attention (deadline,
   /// per-try timeout, hedge, backoff), not one per request.
   void arm_sweep(clock::time_point when);

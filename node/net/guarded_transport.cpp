@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/io/basp/header.hpp>
+#include <caf/io/network/native_socket.hpp>
 #include <caf/io/network/scribe_impl.hpp>
 
 #include "telemetry/log.hpp"
@@ -96,6 +97,10 @@ guarded_multiplexer::guarded_multiplexer(caf::actor_system* sys)
 
 caf::io::scribe_ptr
 guarded_multiplexer::new_scribe(caf::io::network::native_socket fd) {
+  // Every peer connection (accepted or dialled) without Nagle: a lone
+  // request or a small batch must not wait for the previous segment's ACK
+  // (issue 16). Best effort: a socket that refuses still works.
+  static_cast<void>(caf::io::network::tcp_nodelay(fd, true));
   // Launched by its first configure_read, like CAF's own.
   return caf::make_counted<guarded_scribe>(*this, fd, limits_);
 }

@@ -24,7 +24,7 @@ caf::behavior fake_cluster(caf::event_based_actor* self, seen_list seen) {
       seen->push_back(hb.node_id());
     },
     [self](atom::connect, const std::string& id, const peer_ingress_actor& who) {
-      self->send(who, atom::connect_v, id);
+      self->send(who, atom::connect_v, id, peer_actor{});
     },
   };
 }
@@ -116,7 +116,7 @@ CAF_TEST(a pending ingress keeps everything until the cluster arms it) {
   heartbeat(in, "mars");
   CAF_CHECK(seen->empty());
   // Anyone but the connection manager cannot arm it.
-  self->send(in, atom::connect_v, std::string{"mars"});
+  self->send(in, atom::connect_v, std::string{"mars"}, peer_actor{});
   run();
   CAF_CHECK(seen->empty());
   self->send(cluster, atom::connect_v, std::string{"mars"}, in);

@@ -180,6 +180,8 @@ fake_router(fake_router_actor::pointer self, std::shared_ptr<router_log> log) {
       [](atom::drain) { return caf::ok_atom::value; },
       [](atom::stats) { return json::object(); },
       [](atom::sweep) {},
+      [](atom::batch) {},
+      [](atom::batch, const std::string&, pb::ServeReplies&) {},
       [=](atom::sweep, uint64_t i) {
         auto& call = *log->calls.at(i);
         call.promise.deliver(make_response(call.reply));

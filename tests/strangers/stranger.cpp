@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
     mesh::pb::ConnectRequest req;
     req.set_node_id("stranger");
     req.set_address("127.0.0.1:1");
-    req.set_protocol_version(3);
+    req.set_protocol_version(4); // cluster/handshake.hpp
     req.set_incarnation("x");
     req.set_nonce("n");
     auto me = caf::actor_cast<mesh::peer_actor>(self);

@@ -1,0 +1,103 @@
+// The request router's batches to peers (issue 16): every attempt at a peer
+// joins that peer's outbox, tagged with its call and attempt; the outbox
+// leaves as one (atom::batch, pb::ServeBatch) to the peer's ingress. CAF
+// spends most of a remote message's cost per message, not per byte, so
+// requests that are ready together travel together. A lone request is never
+// held back: when the mailbox holds nothing more, the outbox leaves at once;
+// otherwise a message to ourselves, queued behind everything already
+// there, sends it. The peer's ingress answers with ServeReplies (through
+// our ingress for that peer), matched here by tag.
+//
+// Exactly one answer per request stays the attempt table's job
+// (router_remote.cpp): a tag only names (call, attempt), so a late answer,
+// an answer for a call already finished or one from another peer than the
+// attempt's is ignored, and nothing is kept per tag that could leak.
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/cluster/peer_ingress.hpp"
+#include "actors/routing/router_state.hpp"
+
+namespace mesh::detail {
+
+void router_state::enqueue(uint64_t id, size_t index, const std::string& node,
+                           const caf::actor& to, const pb::ServeRequest& req) {
+  auto& box = outboxes[node];
+  if (box.to != to) {
+    flush(box); // the peer's ingress changed (a new connection)
+    box.to = to;
+  }
+  auto size = req.payload().ByteSizeLong() + req.trace_id().size() + 64;
+  // One transport message stays within its bound: a large request leaves
+  // what waits first, then travels alone.
+  if (box.batch.tags_size() > 0 && box.bytes + size > batch_max_bytes)
+    flush(box);
+  *box.batch.add_requests() = req;
+  box.batch.add_tags((id << tag_index_bits) | index);
+  box.bytes += size;
+  if (box.batch.tags_size() >= batch_max_count) {
+    flush(box);
+  } else if (self->mailbox().empty()) {
+    // Nothing else to batch with: no reason to wait.
+    flush(box);
+  } else if (!flush_pending) {
+    flush_pending = true;
+    self->send(self, atom::batch_v);
+  }
+}
+
+void router_state::flush(peer_outbox& box) {
+  if (box.batch.tags_size() == 0)
+    return;
+  // Its loss fails the attempts out there (ingress_down), as a request to
+  // it would have failed.
+  if (monitored.insert(box.to.address()).second)
+    self->monitor(box.to);
+  ++batches;
+  batched += static_cast<uint64_t>(box.batch.tags_size());
+  self->send(caf::actor_cast<peer_actor>(box.to), atom::batch_v,
+             std::move(box.batch));
+  box.batch = pb::ServeBatch{};
+  box.bytes = 0;
+}
+
+void router_state::flush_all() {
+  flush_pending = false;
+  for (auto& [node, box] : outboxes)
+    flush(box);
+}
+
+void router_state::on_replies(const std::string& peer, pb::ServeReplies& r) {
+  constexpr uint64_t mask = (uint64_t{1} << tag_index_bits) - 1;
+  for (int k = 0; k < r.tags_size(); ++k) {
+    auto tag = r.tags(k);
+    auto id = tag >> tag_index_bits;
+    auto index = static_cast<size_t>(tag & mask);
+    auto i = calls.find(id);
+    if (i == calls.end() || index >= i->second.attempts.size()
+        || i->second.attempts[index].node != peer)
+      continue; // finished already, or not this peer's to answer
+    on_reply(id, index, *r.mutable_responses(k));
+  }
+}
+
+void router_state::ingress_down(const caf::actor_addr& who,
+                                const caf::error& reason) {
+  monitored.erase(who);
+  for (auto i = outboxes.begin(); i != outboxes.end();)
+    if (i->second.to.address() == who)
+      i = outboxes.erase(i);
+    else
+      ++i;
+  std::vector<std::pair<uint64_t, size_t>> lost;
+  for (const auto& [id, call] : calls)
+    for (size_t k = 0; k < call.attempts.size(); ++k)
+      if (call.attempts[k].out && !call.local
+          && call.attempts[k].to.address() == who)
+        lost.emplace_back(id, k);
+  // on_error checks each is still out: a retry may be sent meanwhile.
+  for (const auto& [id, k] : lost)
+    on_error(id, k, reason);
+}
+
+} // namespace mesh::detail

@@ -1,0 +1,210 @@
+#define CAF_SUITE actors.batch_ingress
+#include "check.hpp"
+
+#include "actors/cluster/peer_ingress.hpp"
+#include "fixtures.hpp"
+
+// The serving side of a batch (issue 16): the peer's ingress runs each
+// request of a ServeBatch through the router and sends the answers, tagged
+// as the batch tagged them, to the peer's ingress for this node, together
+// when they complete together. A batch whose arrays differ is dropped.
+
+using namespace mesh;
+using namespace mesh::test;
+
+namespace {
+
+struct seen_batches {
+  std::vector<pb::ServeReplies> replies;  ///< at the peer's ingress
+  std::vector<pb::ServeRequest> requests; ///< at the router
+  std::vector<std::string> passed_on;     ///< ServeReplies at the router, by peer
+};
+
+using seen_ptr = std::shared_ptr<seen_batches>;
+
+// Stands in for the peer's ingress for us: records the answers.
+caf::behavior fake_return(caf::event_based_actor*, seen_ptr seen) {
+  return {
+    [seen](atom::batch, pb::ServeReplies& r) {
+      seen->replies.push_back(std::move(r));
+    },
+  };
+}
+
+// Stands in for the router: answers every Serve request ok, echoing its
+// trace id ("big": with a payload of 200 bytes); records the peer's
+// answers passed on to it.
+caf::behavior echo_router(caf::event_based_actor*, seen_ptr seen) {
+  return {
+    [seen](const pb::ServeRequest& req) {
+      seen->requests.push_back(req);
+      pb::ServeResponse r;
+      r.set_executor_id("earth");
+      r.set_trace_id(req.trace_id());
+      if (req.trace_id() == "big")
+        r.mutable_payload()->set_value(std::string(200, 'x'));
+      return r;
+    },
+    [seen](atom::batch, const std::string& peer, const pb::ServeReplies&) {
+      seen->passed_on.push_back(peer);
+    },
+  };
+}
+
+caf::behavior idle_cluster() {
+  return {[](atom::heartbeat, const pb::Heartbeat&) {}};
+}
+
+struct fixture : actor_fixture {
+  seen_ptr seen = std::make_shared<seen_batches>();
+  caf::actor cluster = sys.spawn(idle_cluster);
+  caf::actor router = sys.spawn(echo_router, seen);
+  caf::actor back = sys.spawn(fake_return, seen);
+  peer_ingress_actor in;
+
+  fixture() {
+    peer_ingress_config cfg;
+    cfg.node_id = "earth";
+    cfg.peer_node = sys.node(); // the test's own actors play the peer
+    cfg.peer_id = "mars";
+    cfg.reply_to = caf::actor_cast<peer_actor>(back);
+    cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
+    cfg.router = caf::actor_cast<router_actor>(router);
+    in = spawn_peer_ingress(sys, std::move(cfg));
+    run();
+  }
+
+  ~fixture() {
+    stop({caf::actor_cast<caf::actor>(in), cluster, router, back});
+  }
+
+  static pb::ServeBatch batch(int n, uint64_t first_tag) {
+    pb::ServeBatch b;
+    for (int i = 0; i < n; ++i) {
+      auto* req = b.add_requests();
+      req->set_trace_id("t" + std::to_string(first_tag + i));
+      b.add_tags(first_tag + static_cast<uint64_t>(i));
+    }
+    return b;
+  }
+
+  size_t answers() const {
+    size_t n = 0;
+    for (const auto& r : seen->replies)
+      n += static_cast<size_t>(r.responses_size());
+    return n;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(batch_ingress_tests, fixture)
+
+CAF_TEST(a batch of n is answered with n tagged replies) {
+  self->send(in, atom::batch_v, batch(8, 100));
+  run();
+  CAF_CHECK_EQUAL(seen->requests.size(), 8u);
+  CAF_REQUIRE_EQUAL(answers(), 8u);
+  // Completed together: one message back, not eight.
+  CAF_REQUIRE_EQUAL(seen->replies.size(), 1u);
+  const auto& r = seen->replies.front();
+  CAF_REQUIRE_EQUAL(r.tags_size(), r.responses_size());
+  std::set<uint64_t> tags;
+  for (int i = 0; i < r.tags_size(); ++i) {
+    // Each answer under the tag of its own request.
+    CAF_CHECK_EQUAL(r.responses(i).trace_id(), "t" + std::to_string(r.tags(i)));
+    tags.insert(r.tags(i));
+  }
+  CAF_CHECK_EQUAL(tags, (std::set<uint64_t>{100, 101, 102, 103, 104, 105,
+                                            106, 107}));
+}
+
+CAF_TEST(a lone request is answered at once) {
+  self->send(in, atom::batch_v, batch(1, 7));
+  run();
+  CAF_REQUIRE_EQUAL(seen->replies.size(), 1u);
+  CAF_CHECK_EQUAL(seen->replies.front().tags(0), 7u);
+}
+
+CAF_TEST(a batch with mismatched arrays is dropped) {
+  auto b = batch(3, 1);
+  b.mutable_tags()->RemoveLast(); // three requests, two tags
+  self->send(in, atom::batch_v, std::move(b));
+  run();
+  CAF_CHECK(seen->requests.empty()); // nothing ran
+  CAF_CHECK(seen->replies.empty());
+  // The ingress still serves the next, well-formed batch.
+  self->send(in, atom::batch_v, batch(2, 10));
+  run();
+  CAF_CHECK_EQUAL(answers(), 2u);
+}
+
+CAF_TEST(answers of the peer go to the router in its name unless malformed) {
+  pb::ServeReplies bad;
+  bad.add_responses();
+  bad.add_tags(1);
+  bad.add_tags(2);
+  self->send(in, atom::batch_v, std::move(bad));
+  run();
+  CAF_CHECK(seen->passed_on.empty());
+  pb::ServeReplies good;
+  good.add_responses();
+  good.add_tags(1);
+  self->send(in, atom::batch_v, std::move(good));
+  run();
+  CAF_CHECK_EQUAL(seen->passed_on, std::vector<std::string>{"mars"});
+}
+
+CAF_TEST(a batch from another CAF node is refused) {
+  peer_ingress_config cfg;
+  cfg.node_id = "earth";
+  cfg.peer_node
+    = *caf::make_node_id(4711, "0102030405060708090A0B0C0D0E0F1011121314");
+  cfg.peer_id = "mars";
+  cfg.reply_to = caf::actor_cast<peer_actor>(back);
+  cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
+  cfg.router = caf::actor_cast<router_actor>(router);
+  auto other = spawn_peer_ingress(sys, std::move(cfg));
+  run();
+  self->send(other, atom::batch_v, batch(2, 1));
+  run();
+  CAF_CHECK(seen->requests.empty());
+  CAF_CHECK(seen->replies.empty());
+  self->send_exit(other, caf::exit_reason::user_shutdown);
+  run();
+}
+
+CAF_TEST(answers above the reply bound become internal errors) {
+  self->send_exit(in, caf::exit_reason::user_shutdown);
+  run();
+  peer_ingress_config cfg;
+  cfg.node_id = "earth";
+  cfg.peer_node = sys.node();
+  cfg.peer_id = "mars";
+  cfg.reply_to = caf::actor_cast<peer_actor>(back);
+  cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
+  cfg.router = caf::actor_cast<router_actor>(router);
+  cfg.max_reply_bytes = 100;
+  in = spawn_peer_ingress(sys, std::move(cfg));
+  run();
+  pb::ServeBatch b;
+  b.add_requests()->set_trace_id("big");
+  b.add_tags(1);
+  b.add_requests()->set_trace_id("small");
+  b.add_tags(2);
+  self->send(in, atom::batch_v, std::move(b));
+  run();
+  CAF_REQUIRE_EQUAL(answers(), 2u);
+  for (const auto& r : seen->replies)
+    for (int i = 0; i < r.tags_size(); ++i) {
+      const auto& resp = r.responses(i);
+      if (r.tags(i) == 1) {
+        CAF_CHECK_EQUAL(resp.status().code(), pb::INTERNAL);
+        CAF_CHECK_EQUAL(resp.payload().value().size(), 0u);
+      } else {
+        CAF_CHECK_EQUAL(resp.status().code(), pb::OK);
+      }
+    }
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
