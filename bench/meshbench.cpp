@@ -4,12 +4,16 @@
 // each in-flight count (closed loop, warm-up excluded, fixed duration), runs
 // the matching bare-CAF baseline with the same settings and payload, and
 // prints a table plus JSON (--json FILE). --pin runs every process on CPU 0,
-// where figures repeat within a few percent on a 2-vCPU VM.
+// where figures repeat within a few percent on a 2-vCPU VM. The same run
+// measures raw TCP ping-pong (bench/tcp_echo.cpp) at each in-flight count,
+// and every figure is also given as a ratio to it; `scale` starts a cluster
+// of --scale-nodes nodes (bench/scale_bench.cpp).
 
 #include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -19,6 +23,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/raw_tcp.hpp"
+#include "bench/scale_bench.hpp"
 #include "bench/scenarios.hpp"
 #include "bench/task_bench.hpp"
 #include "bench/workflow_bench.hpp"
@@ -82,8 +88,20 @@ json median_run(std::vector<json> runs) {
   return runs[runs.size() / 2];
 }
 
+double ratio(double x, double y) {
+  return y > 0 ? x / y : 0.0;
+}
+
+// Throughput and p50 of `x` as ratios to those of `y`.
+json ratios(const json& x, const json& y) {
+  return {{"requests_per_s", ratio(x.value("requests_per_s", 0.0),
+                                   y.value("requests_per_s", 0.0))},
+          {"p50", ratio(x.value("p50_us", 0.0), y.value("p50_us", 0.0))}};
+}
+
+// `tcp`: the raw TCP figures at the same depth (null when not measured).
 void print_row(const std::string& scenario, size_t n, const json& mesh,
-               const json& base) {
+               const json& base, const json& tcp) {
   auto rps = mesh.value("requests_per_s", 0.0);
   auto base_rps = base.value("requests_per_s", 0.0);
   auto p50 = mesh.value("p50_us", 0.0);
@@ -96,8 +114,13 @@ void print_row(const std::string& scenario, size_t n, const json& mesh,
             << fmt(mesh.value("max_us", 0.0)) << " |" << std::setw(11)
             << fmt(base_rps, 0) << std::setw(9) << fmt(base_p50) << " |"
             << std::setw(8) << fmt(base_rps > 0 ? rps / base_rps : 0, 2)
-            << std::setw(8) << fmt(base_p50 > 0 ? p50 / base_p50 : 0, 2)
-            << "\n";
+            << std::setw(8) << fmt(base_p50 > 0 ? p50 / base_p50 : 0, 2);
+  if (tcp.is_object()) {
+    auto r = ratios(mesh, tcp);
+    std::cout << " |" << std::setw(8) << fmt(r["requests_per_s"], 3)
+              << std::setw(8) << fmt(r["p50"], 2);
+  }
+  std::cout << "\n";
 }
 
 } // namespace
@@ -124,7 +147,9 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(size_t{1}, size_t{20}));
   app.add_option("--scenarios", o.scenarios,
                  "subset, e.g. local,remote; tasks: the durable-task scenario; "
-                 "workflows: the workflow scenario")
+                 "workflows: the workflow scenario; raw_tcp: TCP ping-pong "
+                 "alone (it runs with every table); scale: a cluster of "
+                 "--scale-nodes nodes")
     ->delimiter(',');
   app.add_option("--policy", o.policy, "CAF scheduler policy")
     ->capture_default_str();
@@ -143,7 +168,27 @@ int main(int argc, char** argv) {
                  "async runs of the workflow scenario's 3-step workflow")
     ->capture_default_str()
     ->check(CLI::Range(size_t{100}, size_t{1000000}));
+  size_t scale_nodes = 16;
+  app.add_option("--scale-nodes", scale_nodes, "nodes of the scale scenario")
+    ->capture_default_str()
+    ->check(CLI::Range(size_t{2}, size_t{64}));
+  int64_t scale_idle_ms = 10000;
+  app.add_option("--scale-idle-ms", scale_idle_ms,
+                 "idle CPU measurement of the scale scenario's cluster")
+    ->capture_default_str()
+    ->check(CLI::Range(int64_t{100}, int64_t{600000}));
   CLI11_PARSE(app, argc, argv);
+  auto selected = [&o](const std::string& name) {
+    return o.scenarios.empty()
+           || std::find(o.scenarios.begin(), o.scenarios.end(), name)
+                != o.scenarios.end();
+  };
+  // Nodes A and B serve every scenario but raw_tcp and scale (and their
+  // idle CPU is measured only when they run).
+  bool table = false;
+  for (const auto& s : mesh::bench::scenarios())
+    table = table || selected(s.name);
+  bool pair = table || selected("tasks") || selected("workflows");
   if (o.threads == 0) // what meshnode's default picks for the same mask
     o.threads = o.pin ? 1 : mesh::usable_cpus();
   o.warmup = std::chrono::milliseconds{warmup_ms};
@@ -156,7 +201,7 @@ int main(int argc, char** argv) {
     ::sched_setaffinity(0, sizeof(cpu0), &cpu0);
   }
   bench_env env{o};
-  if (auto err = env.start_nodes()) {
+  if (auto err = pair ? env.start_nodes() : caf::error{}) {
     std::cerr << "meshbench: " << mesh::error_text(err) << "\n";
     return 1;
   }
@@ -172,7 +217,31 @@ int main(int argc, char** argv) {
                 {"warmup_ms", warmup_ms},
                 {"duration_ms", duration_ms}}},
               {"results", json::array()}};
-  if (o.idle.count() > 0) {
+  // Raw TCP at every depth, before the scenarios that are read against it.
+  std::map<size_t, json> tcp;
+  int failures = 0;
+  if (table || selected("raw_tcp")) {
+    report["raw_tcp"] = json::array();
+    for (auto n : o.in_flight) {
+      std::vector<json> runs;
+      for (size_t r = 0; r < o.repeat; ++r) {
+        auto run = mesh::bench::run_raw_tcp(o, n);
+        if (!run) {
+          std::cerr << "meshbench: raw_tcp x" << n << ": "
+                    << mesh::error_text(run.error()) << "\n";
+          ++failures;
+          break;
+        }
+        runs.push_back(*run);
+      }
+      if (runs.size() < o.repeat)
+        continue;
+      tcp[n] = median_run(runs);
+      report["raw_tcp"].push_back(
+        {{"in_flight", n}, {"result", tcp[n]}, {"runs", runs}});
+    }
+  }
+  if (pair && o.idle.count() > 0) {
     auto before = cpu_seconds(env.pid_of_a());
     std::this_thread::sleep_for(o.idle); // the measurement itself: idling
     auto used = cpu_seconds(env.pid_of_a()) - before;
@@ -183,12 +252,14 @@ int main(int argc, char** argv) {
   }
   // The baseline is bare CAF, except for the process scenarios, whose
   // baseline is Mesh's plain dispatch of the same handler (see the JSON's
-  // baseline_what).
-  std::cout << "                               Mesh                              "
-               "|  baseline          |  Mesh / baseline\n"
+  // baseline_what). Raw TCP's own row gives its figures (ratios 1).
+  if (table || !tcp.empty())
+    std::cout << "                               Mesh                              "
+               "|  baseline          |  Mesh / baseline |  Mesh / raw TCP\n"
             << "scenario         n     req/s   p50_us   p90_us   p99_us    max_us "
-               "|      req/s   p50_us |   req/s     p50\n";
-  int failures = 0;
+               "|      req/s   p50_us |   req/s     p50 |   req/s     p50\n";
+  for (const auto& [n, t] : tcp)
+    print_row("raw_tcp", n, t, t, t);
   for (const auto& s : mesh::bench::scenarios()) {
     if (!o.scenarios.empty()
         && std::find(o.scenarios.begin(), o.scenarios.end(), s.name)
@@ -216,13 +287,20 @@ int main(int argc, char** argv) {
       }
       auto mesh = median_run(meshes);
       auto base = median_run(bases);
-      print_row(s.name, n, mesh, base);
+      auto t = tcp.count(n) > 0 ? tcp[n] : json{};
+      print_row(s.name, n, mesh, base, t);
+      json ratio_doc{{"mesh_vs_baseline", ratios(mesh, base)}};
+      if (t.is_object()) {
+        ratio_doc["mesh_vs_raw_tcp"] = ratios(mesh, t);
+        ratio_doc["baseline_vs_raw_tcp"] = ratios(base, t);
+      }
       report["results"].push_back({{"scenario", s.name},
                                    {"what", s.what},
                                    {"baseline_what", s.baseline_what},
                                    {"in_flight", n},
                                    {"mesh", mesh},
                                    {"baseline", base},
+                                   {"ratios", ratio_doc},
                                    {"mesh_runs", meshes},
                                    {"baseline_runs", bases}});
     }
@@ -242,6 +320,12 @@ int main(int argc, char** argv) {
     report["workflows"] = mesh::bench::run_workflow_bench(env, workflow_runs);
     for (const auto& r : report["workflows"].value("runs", json::array()))
       failures += r.contains("error") ? 1 : 0;
+  }
+  // Scale: its own cluster, its own table.
+  if (selected("scale")) {
+    report["scale"] = mesh::bench::run_scale_bench(
+      o, scale_nodes, std::chrono::milliseconds{scale_idle_ms});
+    failures += report["scale"].contains("error") ? 1 : 0;
   }
   if (!o.json_path.empty())
     std::ofstream{o.json_path} << report.dump(2) << "\n";

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/wrappers.pb.h>
 
+#include "bench/client_driver.hpp"
 #include "bench/load_driver.hpp"
 #include "protocol/service_key.hpp"
 #include "protocol/type_ids.hpp"
@@ -51,28 +52,6 @@ scenario process_scenario(std::string name, const std::string& strategy,
           [](bench_env& env, size_t n) {
             return env.drive_inside_a("bench/Local/Echo", n);
           }};
-}
-
-// Scenario (c): this process is a client outside the mesh that sends
-// binary dispatches to node A's router, which forwards them to node B.
-caf::expected<nlohmann::json> outside_client(bench_env& env, size_t in_flight) {
-  auto& client = env.client_of_a();
-  auto router = client.router(std::chrono::seconds{5});
-  if (!router)
-    return router.error();
-  pb::DispatchRequest proto;
-  to_service_ref({"echo", "EchoService", "Echo"}, *proto.mutable_ref());
-  google::protobuf::StringValue payload;
-  payload.set_value(std::string(env.opts.payload_bytes, 'x'));
-  proto.mutable_payload()->PackFrom(payload);
-  proto.set_trace_id("bench");
-  load_spec spec{in_flight, env.opts.warmup, env.opts.duration};
-  auto result = run_closed_loop<pb::DispatchResponse>(
-    client.system(), *router, spec, [&proto] { return proto; },
-    [](const pb::DispatchResponse& r) -> std::string {
-      return r.status().code() == 0 ? std::string{} : r.status().message();
-    });
-  return result.to_json();
 }
 
 } // namespace

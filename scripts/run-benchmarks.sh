@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Re-runs every benchmark (a few minutes on a 2-vCPU machine):
 #  1. meshbench pinned (every process on CPU 0) and unpinned: Mesh against
-#     bare CAF, same run, same settings; results in build/bench-results/.
+#     bare CAF and against raw TCP ping-pong (tcp_echo), same run, same
+#     settings, plus the scale scenario (16 nodes from one seed: time to a
+#     full mesh, idle CPU of the cluster over 10 s, memory of each node);
+#     results in build/bench-results/.
 #  2. the micro benchmarks (Google Benchmark).
 # Extra arguments go to both meshbench runs (e.g. --repeat 5).
 set -euo pipefail
@@ -11,7 +14,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${MESH_BUILD_DIR:-$root/build}/bin
 out=${MESH_BUILD_DIR:-$root/build}/bench-results
 mkdir -p "$out"
-common=(--warmup-ms 500 --duration-ms 2000 --repeat 3 --idle-ms 3000)
+common=(--warmup-ms 500 --duration-ms 2000 --repeat 3 --idle-ms 3000
+        --scale-nodes 16 --scale-idle-ms 10000)
 
 echo "== meshbench, pinned to CPU 0 (taskset -c 0 for every process)"
 "$bin/meshbench" --pin "${common[@]}" --json "$out/meshbench-pinned.json" "$@"
