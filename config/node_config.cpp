@@ -166,6 +166,12 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
         return fail("/http", error);
       cfg.http = *http;
     }
+    if (auto i = doc.find("grpc"); i != doc.end() && i->is_object()) {
+      auto grpc = parse_host_port(i->value("listen", ""), error);
+      if (!grpc)
+        return fail("/grpc/listen", error);
+      cfg.grpc = *grpc;
+    }
     if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
       cfg.namespaces = i->get<std::vector<std::string>>();
     cfg.plugins = doc.value("plugins", std::vector<std::string>{});
@@ -373,6 +379,11 @@ bool is_loopback_host(std::string_view host) {
 std::string check_console_exposure(const node_config& cfg) {
   if (cfg.console_token.empty() && cfg.http && !is_loopback_host(cfg.http->host))
     return "the HTTP API listens on " + to_string(*cfg.http)
+           + " (not loopback) without a console token: set console.token, "
+             "console.token_file or MESH_CONSOLE_TOKEN (or bind it to "
+             "127.0.0.1)";
+  if (cfg.console_token.empty() && cfg.grpc && !is_loopback_host(cfg.grpc->host))
+    return "the gRPC front door listens on " + to_string(*cfg.grpc)
            + " (not loopback) without a console token: set console.token, "
              "console.token_file or MESH_CONSOLE_TOKEN (or bind it to "
              "127.0.0.1)";

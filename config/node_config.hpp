@@ -133,6 +133,9 @@ struct node_config {
   /// The HTTP API (meshctl, curl, the dashboard, /metrics); its bearer
   /// token is the console token. nullopt: no HTTP listener.
   std::optional<host_port> http;
+  /// The gRPC front door (grpc/front_door.hpp); its bearer token is the
+  /// console token. nullopt: no gRPC listener.
+  std::optional<host_port> grpc;
   std::optional<std::vector<std::string>> namespaces;
   std::vector<std::string> plugins;
   std::string manifests_dir; ///< empty: no process manifests

@@ -3,7 +3,7 @@
 // Configuration: the embedded default, overlaid by --config FILE, overlaid by
 // flags; the cluster secret may come from MESH_CLUSTER_SECRET instead. On start it prints exactly one JSON line to stdout:
 //   {"event":"ready","id":...,"listen":"HOST:PORT","console":"HOST:PORT",
-//    "http":"HOST:PORT"}   (http: only with the HTTP API on)
+//    "http":"HOST:PORT","grpc":"HOST:PORT"}   (each only when it is on)
 // Logs go to stderr. A bad configuration prints what and where, exit code 2
 // (a definition folder that is missing too); a failure to start (port in use,
 // broken plug-in), exit code 1. --check-config runs every check of a start
@@ -56,6 +56,11 @@ void add_flags(CLI::App& app, flags& f) {
   string_flag("--http", "http",
               "HTTP API host:port for meshctl, curl, the dashboard and "
               "/metrics (port 0: any)");
+  app.add_option_function<std::string>(
+    "--grpc",
+    [&layer](const std::string& v) { layer["grpc"]["listen"] = v; },
+    "gRPC front door host:port: the seed's CollectiveDispatcher and "
+    "mesh.v1.Mesh (port 0: any)");
   app.add_option_function<std::string>(
     "--console-token-file",
     [&layer](const std::string& v) { layer["console"]["token_file"] = v; },
@@ -261,6 +266,8 @@ int main(int argc, char** argv) {
                        {"console", mesh::to_string(node.console_address())}};
   if (auto http = node.http_address(); !http.empty())
     ready["http"] = http;
+  if (auto grpc = node.grpc_address(); !grpc.empty())
+    ready["grpc"] = grpc;
   mesh::log::write_stdout(ready.dump());
   // stdout carries the ready line and nothing else: whatever CAF's own
   // actors print later (they print unexpected messages) goes to the log.

@@ -204,6 +204,19 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     me->send(self.console_actor.get(), atom::update_v, to_string(self.console),
              http);
   }
+  if (self.cfg.grpc) { // like http: what it calls finds the actors up
+    grpc_front_door_config gc;
+    gc.address = *self.cfg.grpc;
+    gc.max_payload_bytes = self.cfg.limits.max_payload_bytes;
+    gc.tls = self.cfg.cluster.tls;
+    gc.node = {&sys, self.id, self.cfg.console_token,
+               std::chrono::milliseconds{self.cfg.limits.max_deadline_ms},
+               self.router, self.cluster, self.strategies, self.topics,
+               self.tasks, self.workflows};
+    self.grpc = std::make_unique<grpc_front_door>(std::move(gc));
+    if (auto err = self.grpc->start())
+      return err;
+  }
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));
   return result;
@@ -228,6 +241,10 @@ const host_port& node::console_address() const {
 
 std::string node::http_address() const {
   return impl_->http ? to_string(impl_->http->address()) : std::string{};
+}
+
+std::string node::grpc_address() const {
+  return impl_->grpc ? to_string(impl_->grpc->address()) : std::string{};
 }
 
 const node_config& node::config() const {
@@ -341,6 +358,8 @@ void node::shutdown(std::chrono::milliseconds grace) {
     // scoped actor of theirs outlives the actor system.
     if (st.http)
       st.http->stop();
+    if (st.grpc) // its calls are answered by now: their actors are gone
+      st.grpc->stop();
   }
   st.registry.set(registry_actor{});
   st.router.set(router_actor{});

@@ -59,6 +59,9 @@ public:
   const host_port& console_address() const;
   /// "HOST:PORT" of the HTTP API, with the actual port; empty without one.
   std::string http_address() const;
+  /// "HOST:PORT" of the gRPC front door, with the actual port; empty
+  /// without one.
+  std::string grpc_address() const;
   const node_config& config() const;
 
   caf::actor_system& system() override;

@@ -24,6 +24,7 @@
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/handshake.hpp"
+#include "grpc/front_door.hpp"
 #include "http/http_server.hpp"
 #include "protocol/peer_actors.hpp"
 #include "node/node.hpp"
@@ -57,6 +58,9 @@ struct node::impl {
   /// The HTTP API (null when cfg.http is unset); stopped before the actor
   /// system ends, since its requests run in scoped actors.
   std::unique_ptr<http_server> http;
+  /// The gRPC front door (null when cfg.grpc is unset); stopped before the
+  /// actor system ends, since actors answer its calls.
+  std::unique_ptr<grpc_front_door> grpc;
   std::mutex mtx;
   bool stopped = false;
   struct leave_callback {

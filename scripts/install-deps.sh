@@ -2,13 +2,15 @@
 # Installs every Debian 12 package Mesh needs to build, test and benchmark.
 # Idempotent: asks dpkg what is already there and only calls apt-get for the
 # rest, so a second run is quiet and takes well under a second.
-# `--tests` adds what only the tests need (a headless browser, curl, Python).
+# `--tests` adds what only the tests need (a headless browser, curl, Python
+# with gRPC and protobuf for the Python client example).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ninja-build
   libcaf-dev libssl-dev openssl
   libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libvalijson-dev json-schema-test-suite
   libmurmurhash-dev libcli11-dev libsqlite3-dev
@@ -16,7 +18,7 @@ packages=(
   procps util-linux
 )
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium curl python3)
+  packages+=(chromium curl python3 python3-grpcio python3-protobuf)
 fi
 
 missing=()

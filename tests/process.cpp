@@ -143,6 +143,7 @@ node_process::node_process(std::vector<std::string> args,
   listen_ = ready["listen"];
   console_ = ready["console"];
   http_ = ready.value("http", "");
+  grpc_ = ready.value("grpc", "");
   started_ = true;
 }
 

@@ -79,6 +79,9 @@ public:
   const std::string& console() const { return console_; }
   /// The HTTP API's address (meshctl, curl): the ready line's "http".
   const std::string& http() const { return http_; }
+  /// The gRPC front door's address (the ready line's "grpc"); empty unless
+  /// the node was started with --grpc.
+  const std::string& grpc() const { return grpc_; }
   pid_t pid() const { return child_.pid(); }
   bool started() const { return started_; }
 
@@ -101,7 +104,7 @@ public:
 private:
   mesh::child_process child_;
   bool started_ = false;
-  std::string id_, listen_, console_, http_, log_path_;
+  std::string id_, listen_, console_, http_, grpc_, log_path_;
 };
 
 } // namespace mesh::test

@@ -152,11 +152,14 @@ struct checker {
   }
 
   void security() {
+    auto exposed = [this](const std::optional<host_port>& address) {
+      return address && cfg.console_token.empty()
+             && !is_loopback_host(address->host);
+    };
     if (auto why = check_console_exposure(cfg); !why.empty())
-      add(cfg.http && cfg.console_token.empty()
-              && !is_loopback_host(cfg.http->host)
-            ? "/http"
-            : "/console",
+      add(exposed(cfg.http)   ? "/http"
+          : exposed(cfg.grpc) ? "/grpc/listen"
+                              : "/console",
           why);
     const auto& tls = cfg.cluster.tls;
     if (auto why = check_tls_files(tls.certificate, tls.key, tls.ca,

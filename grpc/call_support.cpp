@@ -1,0 +1,139 @@
+#include "grpc/call_support.hpp"
+
+#include <algorithm>
+
+#include "actors/console/console.hpp"
+#include "http/http_envelope.hpp"
+
+namespace mesh::grpc_door {
+
+namespace {
+
+std::string metadata(const grpc::CallbackServerContext& ctx, const char* key) {
+  const auto& md = ctx.client_metadata();
+  auto i = md.find(key);
+  if (i == md.end())
+    return {};
+  return std::string{i->second.data(), i->second.size()};
+}
+
+} // namespace
+
+int32_t http_code(status_code code) noexcept {
+  switch (code) {
+    case status_code::ok:
+      return 200;
+    case status_code::invalid_argument:
+      return 400;
+    case status_code::permission_denied:
+      return 403;
+    case status_code::not_found:
+      return 404;
+    case status_code::overloaded:
+      return 429;
+    case status_code::unavailable:
+      return 503;
+    case status_code::deadline_exceeded:
+      return 504;
+    case status_code::handler_error:
+    case status_code::internal:
+      break;
+  }
+  return 500;
+}
+
+grpc::StatusCode grpc_code(status_code code) noexcept {
+  switch (code) {
+    case status_code::ok:
+      return grpc::StatusCode::OK;
+    case status_code::invalid_argument:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case status_code::permission_denied:
+      return grpc::StatusCode::PERMISSION_DENIED;
+    case status_code::not_found:
+      return grpc::StatusCode::NOT_FOUND;
+    case status_code::overloaded:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case status_code::unavailable:
+      return grpc::StatusCode::UNAVAILABLE;
+    case status_code::deadline_exceeded:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case status_code::handler_error:
+    case status_code::internal:
+      break;
+  }
+  return grpc::StatusCode::INTERNAL;
+}
+
+grpc::Status call_status(status_code code, const std::string& message,
+                         const google::protobuf::Message& body) {
+  if (code == status_code::ok)
+    return grpc::Status::OK;
+  // Both are INTERNAL on the wire: the prefix keeps a handler's failure
+  // apart from Mesh's own.
+  auto text = code == status_code::handler_error ? "handler error: " + message
+                                                 : message;
+  return {grpc_code(code), text, body.SerializeAsString()};
+}
+
+std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
+                                        const std::string& token) {
+  if (token.empty())
+    return std::nullopt;
+  auto header = metadata(ctx, "authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (header.compare(0, bearer.size(), bearer) == 0
+      && token_accepted(token, header.substr(bearer.size())))
+    return std::nullopt;
+  return grpc::Status{grpc::StatusCode::UNAUTHENTICATED,
+                      header.empty()
+                        ? "this node needs the console token as metadata "
+                          "'authorization: Bearer <token>'"
+                        : "wrong console token"};
+}
+
+std::string trace_id_of(const grpc::CallbackServerContext& ctx) {
+  if (auto id = metadata(ctx, "x-mesh-trace-id"); !id.empty())
+    return id;
+  if (auto tp = parse_traceparent(metadata(ctx, "traceparent")))
+    return tp->trace_id;
+  return {};
+}
+
+uint32_t deadline_ms_of(const grpc::CallbackServerContext& ctx,
+                        std::chrono::milliseconds cap) {
+  auto deadline = ctx.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max())
+    return 0;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+    deadline - std::chrono::system_clock::now());
+  auto ms = std::clamp<int64_t>(left.count(), 1, cap.count());
+  return static_cast<uint32_t>(ms);
+}
+
+std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
+                          std::chrono::milliseconds max_deadline) {
+  auto budget = deadline_ms != 0 ? std::chrono::milliseconds{deadline_ms}
+                                 : max_deadline;
+  return budget + std::chrono::milliseconds{2000};
+}
+
+void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
+            const std::string& trace_id, grpc::Status status) {
+  if (!trace_id.empty())
+    ctx->AddTrailingMetadata("x-mesh-trace-id", trace_id);
+  r->Finish(std::move(status));
+}
+
+call begin(grpc::CallbackServerContext* ctx, const node_handles& node) {
+  call c{ctx, ctx->DefaultReactor(), {}, false};
+  if (auto denied = check_token(*ctx, node.token)) {
+    c.reactor->Finish(std::move(*denied));
+    c.finished = true;
+    return c;
+  }
+  c.trace_id = trace_id_of(*ctx);
+  return c;
+}
+
+} // namespace mesh::grpc_door

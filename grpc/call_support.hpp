@@ -1,0 +1,95 @@
+#pragma once
+
+// What every gRPC call of the front door does before and after the node
+// answers it (grpc/front_door.hpp): the bearer token, the trace id and the
+// deadline from the call, Mesh's status as the seed's HTTP-style number
+// and as a gRPC code, and the hop from a gRPC thread into CAF.
+//
+// gRPC's callback threads never block on CAF: a call spawns a short-lived
+// event-based actor that asks the node's actor and finishes the call from
+// the answer (run_in_actor). Every call is finished exactly once: the ask
+// is bounded by the request's deadline plus a margin, so even an actor that
+// never answers ends in `deadline_exceeded`.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <grpcpp/grpcpp.h>
+#include <google/protobuf/message.h>
+
+#include "grpc/node_handles.hpp"
+#include "protocol/status.hpp"
+
+namespace mesh::grpc_door {
+
+/// The seed's HTTP-style number of a status (200, 400, 403, 404, 429, 500,
+/// 503, 504).
+int32_t http_code(status_code code) noexcept;
+
+/// The gRPC code carrying a status (handler errors and internal ones are
+/// both INTERNAL; the message tells them apart).
+grpc::StatusCode grpc_code(status_code code) noexcept;
+
+/// The status of a call that answered `code`: OK, or the gRPC code with
+/// `message` and the whole answer `body` as the error details, so a
+/// client reading the gRPC status loses nothing of the answer.
+grpc::Status call_status(status_code code, const std::string& message,
+                         const google::protobuf::Message& body);
+
+/// Checks the call's `authorization: Bearer <token>` against the node's
+/// token; nullopt when it passes, else the UNAUTHENTICATED status.
+std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
+                                        const std::string& token);
+
+/// The trace id the caller sent (`x-mesh-trace-id`, or the trace id of a
+/// W3C `traceparent`); empty when none.
+std::string trace_id_of(const grpc::CallbackServerContext& ctx);
+
+/// Milliseconds left until the call's deadline, at most `cap`; 0 when the
+/// call has none, at least 1 when it has one.
+uint32_t deadline_ms_of(const grpc::CallbackServerContext& ctx,
+                        std::chrono::milliseconds cap);
+
+/// How long to wait for an actor's answer: the request's own budget (or
+/// the node's max deadline) and a margin, so the node's own deadline
+/// answer arrives first.
+std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
+                          std::chrono::milliseconds max_deadline);
+
+/// Runs `f(self)` in a fresh event-based actor, which ends once its
+/// requests are answered.
+template <class F>
+void run_in_actor(caf::actor_system& sys, F f) {
+  sys.spawn([f = std::move(f)](caf::event_based_actor* self) mutable {
+    f(self);
+  });
+}
+
+/// Finishes `reactor` with `status` after recording the trace id in the
+/// trailing metadata (x-mesh-trace-id) when there is one.
+void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
+            const std::string& trace_id, grpc::Status status);
+
+/// One call in flight: what finishing it needs. Copied into the actor that
+/// answers it; gRPC keeps ctx and reactor alive until it is finished.
+struct call {
+  grpc::CallbackServerContext* ctx = nullptr;
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  std::string trace_id;
+  bool finished = false;
+
+  void done(grpc::Status status) const {
+    finish(ctx, reactor, trace_id, std::move(status));
+  }
+};
+
+/// Starts a call: checks the token (finishing the call when it fails:
+/// `finished` is then true) and reads the trace id.
+call begin(grpc::CallbackServerContext* ctx, const node_handles& node);
+
+} // namespace mesh::grpc_door

@@ -1,0 +1,190 @@
+// collector.CollectiveDispatcher (seed 001) on a Mesh node. The seed's
+// collectors are Mesh nodes: a collector id is a node id, Dispatch routes
+// through the router (local handler first, then peers, with the pipeline's
+// policies and hooks), Serve runs a handler of this node only, Connect
+// joins this node to another (meshctl connect). Status.code is the seed's
+// HTTP-style number; the call's gRPC status carries the same outcome.
+
+#include <algorithm>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "grpc/services.hpp"
+#include "protocol/grpc/collector.grpc.pb.h"
+#include "protocol/type_ids.hpp"
+
+namespace mesh::grpc_door {
+
+namespace {
+
+template <class Out>
+void fail(const call& c, Out* out, status_code code, const std::string& text) {
+  out->mutable_status()->set_code(http_code(code));
+  out->mutable_status()->set_message(text);
+  c.done(call_status(code, text, *out));
+}
+
+/// The ref of a seed request: namespace, service, method.
+template <class In>
+pb::ServiceRef ref_of(const In& in) {
+  pb::ServiceRef ref;
+  ref.set_namespace_(in.namespace_());
+  ref.set_service(in.service().service_name());
+  ref.set_method(in.method_name());
+  return ref;
+}
+
+status_code code_of(const pb::Status& st) {
+  return status_code_from_int(st.code()).value_or(status_code::internal);
+}
+
+std::string unavailable_text(const node_handles& node, const char* what) {
+  return "node " + node.node_id + " has no " + what + " (restarting?)";
+}
+
+class collector_service final
+  : public collector::CollectiveDispatcher::CallbackService {
+public:
+  explicit collector_service(node_handles node) : node_(std::move(node)) {
+  }
+
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
+                                     const collector::DispatchRequest* in,
+                                     collector::DispatchResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    auto router = node_.router.get();
+    if (!router) {
+      fail(c, out, status_code::unavailable, unavailable_text(node_, "router"));
+      return c.reactor;
+    }
+    pb::DispatchRequest req;
+    *req.mutable_ref() = ref_of(*in);
+    if (in->has_input())
+      *req.mutable_payload() = in->input();
+    req.set_target_node_id(in->target_collector_id());
+    req.set_trace_id(c.trace_id);
+    req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
+    auto timeout = ask_timeout(req.deadline_ms(), node_.max_deadline);
+    run_in_actor(*node_.sys, [c, out, router, timeout, req](
+                               caf::event_based_actor* self) mutable {
+      self->request(router, timeout, std::move(req))
+        .then(
+          [c, out](pb::DispatchResponse& r) mutable {
+            c.trace_id = r.trace_id();
+            auto code = code_of(r.status());
+            out->mutable_status()->set_code(http_code(code));
+            out->mutable_status()->set_message(r.status().message());
+            if (r.has_payload())
+              out->mutable_output()->Swap(r.mutable_payload());
+            out->set_handled_by_collector_id(r.handled_by());
+            c.done(call_status(code, r.status().message(), *out));
+          },
+          [c, out](caf::error& err) {
+            fail(c, out, to_status_code(err), error_text(err));
+          });
+    });
+    return c.reactor;
+  }
+
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
+                                  const collector::ServeRequest* in,
+                                  collector::ServeResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    auto router = node_.router.get();
+    if (!router) {
+      fail(c, out, status_code::unavailable, unavailable_text(node_, "router"));
+      return c.reactor;
+    }
+    pb::ServeRequest req;
+    *req.mutable_ref() = ref_of(*in);
+    if (in->has_input())
+      *req.mutable_payload() = in->input();
+    req.set_trace_id(c.trace_id);
+    req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
+    auto timeout = ask_timeout(req.deadline_ms(), node_.max_deadline);
+    run_in_actor(*node_.sys, [c, out, router, timeout, req](
+                               caf::event_based_actor* self) mutable {
+      self->request(router, timeout, std::move(req))
+        .then(
+          [c, out](pb::ServeResponse& r) mutable {
+            c.trace_id = r.trace_id();
+            auto code = code_of(r.status());
+            out->mutable_status()->set_code(http_code(code));
+            out->mutable_status()->set_message(r.status().message());
+            if (r.has_payload())
+              out->mutable_output()->Swap(r.mutable_payload());
+            out->set_executor_id(r.executor_id());
+            c.done(call_status(code, r.status().message(), *out));
+          },
+          [c, out](caf::error& err) {
+            fail(c, out, to_status_code(err), error_text(err));
+          });
+    });
+    return c.reactor;
+  }
+
+  grpc::ServerUnaryReactor* Connect(grpc::CallbackServerContext* ctx,
+                                    const collector::ConnectRequest* in,
+                                    collector::ConnectResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    if (in->address().empty()) {
+      fail(c, out, status_code::invalid_argument,
+           "Connect needs \"address\": the host:port of a Mesh node's peer "
+           "listener");
+      return c.reactor;
+    }
+    auto cluster = node_.cluster.get();
+    if (!cluster) {
+      fail(c, out, status_code::unavailable,
+           "node " + node_.node_id + " has no cluster manager");
+      return c.reactor;
+    }
+    // The seed intersects both sides' namespaces: the caller's, when it
+    // names any, narrow what the two nodes share.
+    std::set<std::string> wanted(in->namespaces().begin(),
+                                 in->namespaces().end());
+    auto timeout = ask_timeout(deadline_ms_of(*ctx, node_.max_deadline),
+                               node_.max_deadline);
+    run_in_actor(*node_.sys, [c, out, cluster, timeout, wanted,
+                              address = in->address()](
+                               caf::event_based_actor* self) {
+      self->request(cluster, timeout, atom::connect_v, address)
+        .then(
+          [c, out, wanted](nlohmann::json& r) {
+            out->mutable_status()->set_code(http_code(status_code::ok));
+            out->mutable_status()->set_message("connected");
+            out->set_connection_id(r.value("connection_id", ""));
+            out->set_target_collector_id(r.value("peer", ""));
+            if (auto i = r.find("shared_namespaces");
+                i != r.end() && i->is_array())
+              for (auto& ns : *i)
+                if (ns.is_string()
+                    && (wanted.empty() || wanted.count(ns.get<std::string>())))
+                  out->add_shared_namespaces(ns.get<std::string>());
+            c.done(grpc::Status::OK);
+          },
+          [c, out](caf::error& err) {
+            fail(c, out, to_status_code(err), error_text(err));
+          });
+    });
+    return c.reactor;
+  }
+
+private:
+  node_handles node_;
+};
+
+} // namespace
+
+std::unique_ptr<grpc::Service> make_collector_service(node_handles node) {
+  return std::make_unique<collector_service>(std::move(node));
+}
+
+} // namespace mesh::grpc_door

@@ -1,0 +1,146 @@
+#include "grpc/front_door.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <grpcpp/grpcpp.h>
+#include <openssl/pem.h>
+
+#include "grpc/services.hpp"
+#include "protocol/status.hpp"
+#include "telemetry/log.hpp"
+
+namespace mesh {
+
+namespace {
+
+/// Room for the rest of a request beside its payload (names, trace id,
+/// directives, protobuf framing).
+constexpr size_t envelope_bytes = 64 * 1024;
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return false;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  out = buf.str();
+  return true;
+}
+
+/// gRPC takes an unencrypted PEM key only: a key with a passphrase (as
+/// CAF's OpenSSL module accepts it) is decrypted in memory.
+bool decrypt_key(std::string& pem, const std::string& passphrase) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> in{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free};
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
+    PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr,
+                            const_cast<char*>(passphrase.c_str())),
+    EVP_PKEY_free};
+  if (!key)
+    return false;
+  std::unique_ptr<BIO, decltype(&BIO_free)> out{BIO_new(BIO_s_mem()), BIO_free};
+  if (!PEM_write_bio_PrivateKey(out.get(), key.get(), nullptr, nullptr, 0,
+                                nullptr, nullptr))
+    return false;
+  char* data = nullptr;
+  auto len = BIO_get_mem_data(out.get(), &data);
+  pem.assign(data, static_cast<size_t>(len));
+  return true;
+}
+
+/// The server's credentials: TLS with the node's certificate when the node
+/// has one. Clients are not asked for a certificate: they show the token.
+std::shared_ptr<grpc::ServerCredentials> credentials(const tls_config& tls,
+                                                     std::string& error) {
+  if (!tls.enabled())
+    return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions opts{GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE};
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  if (!read_file(tls.certificate, pair.cert_chain)) {
+    error = "cannot read the TLS certificate " + tls.certificate;
+    return nullptr;
+  }
+  if (!read_file(tls.key, pair.private_key)) {
+    error = "cannot read the TLS key " + tls.key;
+    return nullptr;
+  }
+  if (!tls.passphrase.empty() && !decrypt_key(pair.private_key, tls.passphrase)) {
+    error = "cannot decrypt the TLS key " + tls.key + " with its passphrase";
+    return nullptr;
+  }
+  if (!tls.ca.empty() && !read_file(tls.ca, opts.pem_root_certs)) {
+    error = "cannot read the TLS CA " + tls.ca;
+    return nullptr;
+  }
+  opts.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(opts);
+}
+
+} // namespace
+
+struct grpc_front_door::impl {
+  grpc_front_door_config cfg;
+  host_port bound;
+  std::unique_ptr<grpc::Service> collector;
+  std::unique_ptr<grpc::Service> mesh;
+  std::unique_ptr<grpc::Server> server;
+};
+
+grpc_front_door::grpc_front_door(grpc_front_door_config cfg)
+  : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+  impl_->bound = impl_->cfg.address;
+}
+
+grpc_front_door::~grpc_front_door() {
+  stop();
+}
+
+caf::error grpc_front_door::start() {
+  auto& st = *impl_;
+  auto where = to_string(st.cfg.address);
+  std::string error;
+  auto creds = credentials(st.cfg.tls, error);
+  if (!creds)
+    return make_error(status_code::unavailable, "gRPC on " + where + ": " + error);
+  st.collector = grpc_door::make_collector_service(st.cfg.node);
+  st.mesh = grpc_door::make_mesh_service(st.cfg.node);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(where, creds, &port);
+  // A request larger than the node takes is refused before it is read
+  // (RESOURCE_EXHAUSTED, "received message larger than max").
+  builder.SetMaxReceiveMessageSize(
+    static_cast<int>(st.cfg.max_payload_bytes + envelope_bytes));
+  builder.RegisterService(st.collector.get());
+  builder.RegisterService(st.mesh.get());
+  st.server = builder.BuildAndStart();
+  if (!st.server || port == 0) {
+    st.server.reset();
+    return make_error(status_code::unavailable,
+                      "cannot listen for gRPC on " + where
+                        + " (in use, or not an address of this host)");
+  }
+  st.bound.port = static_cast<uint16_t>(port);
+  log::get("node")->info("gRPC front door on {}{}", to_string(st.bound),
+                         st.cfg.tls.enabled() ? " (TLS)" : "");
+  return {};
+}
+
+const host_port& grpc_front_door::address() const {
+  return impl_->bound;
+}
+
+void grpc_front_door::stop() {
+  auto& st = *impl_;
+  if (!st.server)
+    return;
+  // Calls in flight get a moment to finish; their actors answer them even
+  // when cancelled, so Wait() returns.
+  st.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds{1});
+  st.server->Wait();
+  st.server.reset();
+}
+
+} // namespace mesh

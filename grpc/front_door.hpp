@@ -1,0 +1,69 @@
+#pragma once
+
+// grpc_front_door: the node's optional gRPC listener (issue 17), serving
+//   collector.CollectiveDispatcher  the seed's service, wire-compatible
+//                                   (protocol/grpc/collector.proto)
+//   mesh.v1.Mesh                    Mesh's own API (protocol/grpc/mesh_service.proto)
+// on gRPC's own threads (the callback API); each call is answered by the
+// node's actors (grpc/call_support.hpp), through the router's pipeline like
+// any other request.
+//
+// Security and limits: the console token as `authorization: Bearer <token>`
+// metadata (checked before anything runs: UNAUTHENTICATED); TLS with the
+// node's certificate and key (cluster.tls) when the node has them, clients
+// verify the server against the cluster CA; a message larger than
+// limits.max_payload_bytes (plus 64 KiB for the envelope) is refused by
+// gRPC with RESOURCE_EXHAUSTED before it is read.
+//
+//   grpc_front_door door{cfg};
+//   if (auto err = door.start()) ...;  // bound: door.address() has the port
+//   door.stop();                       // before the actor system ends
+//
+// stop() waits for the calls in flight: each is answered by an actor, so it
+// must run while the actor system is up. Start and stop from one thread.
+
+#include <cstddef>
+#include <memory>
+
+#include <caf/error.hpp>
+
+#include "config/node_config.hpp"
+#include "grpc/node_handles.hpp"
+#include "protocol/address.hpp"
+
+namespace mesh {
+
+struct grpc_front_door_config {
+  host_port address;                          ///< port 0: any
+  size_t max_payload_bytes = 4 * 1024 * 1024; ///< limits.max_payload_bytes
+  tls_config tls;                             ///< not enabled: plaintext
+  grpc_door::node_handles node;
+};
+
+class grpc_front_door {
+public:
+  explicit grpc_front_door(grpc_front_door_config cfg);
+
+  /// Stops the server if it still runs.
+  ~grpc_front_door();
+
+  grpc_front_door(const grpc_front_door&) = delete;
+  grpc_front_door& operator=(const grpc_front_door&) = delete;
+
+  /// Binds the configured address and starts answering. An address that
+  /// cannot be bound, or TLS files that cannot be read, are an
+  /// `unavailable` error naming them; nothing is left running.
+  caf::error start();
+
+  /// The bound address, with the real port once started.
+  const host_port& address() const;
+
+  /// Refuses new calls and waits for those in flight. Idempotent.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mesh

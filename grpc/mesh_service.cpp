@@ -1,0 +1,363 @@
+// mesh.v1.Mesh: Mesh's own API over gRPC, in Mesh's messages. Each call asks
+// the node's actor that serves it, as the console does (one hop fewer: no
+// JSON envelope): Dispatch the router (its whole pipeline), Process and
+// Outcome the strategy evaluator, Publish the topic dispatcher, Emit the
+// task dispatcher, RunWorkflow and GetRun the workflow runner.
+
+#include <nlohmann/json.hpp>
+
+#include "grpc/services.hpp"
+#include "protocol/grpc/mesh_service.grpc.pb.h"
+#include "protocol/json_payload.hpp"
+#include "protocol/request_checks.hpp"
+#include "protocol/type_ids.hpp"
+#include "topics/dispatch_status.hpp"
+
+namespace mesh::grpc_door {
+
+namespace {
+
+using nlohmann::json;
+
+void set_status(pb::Status* st, status_code code, const std::string& text) {
+  st->set_code(static_cast<pb::StatusCode>(code));
+  st->set_message(text);
+}
+
+template <class Out>
+void fail(const call& c, Out* out, status_code code, const std::string& text) {
+  set_status(out->mutable_status(), code, text);
+  c.done(call_status(code, text, *out));
+}
+
+void fail(const call& c, pb::PublishResponse* out, status_code code,
+          const std::string& text) {
+  out->set_error_message(text);
+  c.done(call_status(code, text, *out));
+}
+
+status_code code_of(const pb::Status& st) {
+  return status_code_from_int(st.code()).value_or(status_code::internal);
+}
+
+/// Seed 004's dispatch status of a publish as a Mesh status (as the
+/// console's publish command answers it).
+status_code publish_code(const std::string& status) {
+  auto s = parse_dispatch_status(status);
+  if (!s)
+    return status_code::internal;
+  switch (*s) {
+    case dispatch_status::success:
+      return status_code::ok;
+    case dispatch_status::no_dispatcher:
+      return status_code::not_found;
+    case dispatch_status::timeout:
+      return status_code::deadline_exceeded;
+    case dispatch_status::invalid_message:
+      return status_code::invalid_argument;
+    case dispatch_status::publish_failed:
+      return status_code::unavailable;
+    case dispatch_status::dispatcher_error:
+      return status_code::handler_error;
+    default:
+      return status_code::internal;
+  }
+}
+
+google::protobuf::Struct to_struct(const json& j) {
+  google::protobuf::Value v;
+  json_to_value(j, v);
+  return v.struct_value();
+}
+
+json struct_json(const google::protobuf::Struct& s) {
+  google::protobuf::Value v;
+  *v.mutable_struct_value() = s;
+  return value_to_json(v);
+}
+
+/// A run as the runner describes it (workflows/run_json.cpp), or the
+/// answer of an async start {"run_id", "trace_id", "status"}.
+void fill_run(const json& r, mesh::v1::Run* out) {
+  set_status(out->mutable_status(), status_code::ok, "");
+  out->set_run_id(r.contains("run_id") ? r.value("run_id", "")
+                                       : r.value("id", ""));
+  out->set_workflow(r.value("workflow", ""));
+  out->set_run_status(r.value("status", ""));
+  out->set_trace_id(r.value("trace_id", ""));
+  out->set_error(r.value("error", ""));
+  if (auto i = r.find("output"); i != r.end())
+    json_to_value(*i, *out->mutable_output());
+  if (r.is_object())
+    *out->mutable_detail() = to_struct(r);
+}
+
+/// Asks `actor` (a slot's handle) for the answer to `xs...`; `on_answer`
+/// takes the answer and finishes the call; failures finish it with their
+/// status. `missing`: why the node has no such actor.
+template <class Out, class Handle, class OnAnswer, class... Ts>
+void ask(const node_handles& node, const call& c, Out* out,
+         const Handle& actor, const std::string& missing,
+         std::chrono::milliseconds timeout, OnAnswer on_answer, Ts... xs) {
+  if (!actor) {
+    fail(c, out, status_code::unavailable,
+         "node " + node.node_id + " has no " + missing);
+    return;
+  }
+  run_in_actor(*node.sys, [=](caf::event_based_actor* self) {
+    self->request(actor, timeout, xs...)
+      .then(on_answer, [c, out](caf::error& err) {
+        fail(c, out, to_status_code(err), error_text(err));
+      });
+  });
+}
+
+constexpr const char* no_router = "router (restarting?)";
+constexpr const char* no_evaluator
+  = "strategy evaluator (start it with --manifests DIR)";
+constexpr const char* no_topics = "topic dispatcher";
+constexpr const char* no_tasks = "task dispatcher (start it with --jobs DIR)";
+constexpr const char* no_runner
+  = "workflow runner (start it with --workflows DIR)";
+
+class mesh_service final : public mesh::v1::Mesh::CallbackService {
+public:
+  explicit mesh_service(node_handles node) : node_(std::move(node)) {
+  }
+
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
+                                     const pb::DispatchRequest* in,
+                                     pb::DispatchResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    auto req = *in;
+    adopt(*ctx, c, req);
+    ask(node_, c, out, node_.router.get(), no_router, timeout(req.deadline_ms()),
+        [c, out](pb::DispatchResponse& r) mutable {
+          out->Swap(&r);
+          c.trace_id = out->trace_id();
+          c.done(call_status(code_of(out->status()), out->status().message(),
+                             *out));
+        },
+        std::move(req));
+    return c.reactor;
+  }
+
+  grpc::ServerUnaryReactor* Process(grpc::CallbackServerContext* ctx,
+                                    const pb::ProcessRequest* in,
+                                    pb::ProcessResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    auto req = *in;
+    adopt(*ctx, c, req);
+    // The library API insists on a trace id (as the seed does); a gRPC
+    // client that sent none gets one made up, as meshctl does.
+    if (req.trace_id().empty())
+      req.set_trace_id(make_trace_id());
+    c.trace_id = req.trace_id();
+    ask(node_, c, out, node_.strategies.get(), no_evaluator,
+        timeout(req.deadline_ms()),
+        [c, out](pb::ProcessResponse& r) {
+          out->Swap(&r);
+          c.done(call_status(code_of(out->status()), out->status().message(),
+                             *out));
+        },
+        std::move(req));
+    return c.reactor;
+  }
+
+  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx,
+                                    const pb::PublishRequest* in,
+                                    pb::PublishResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    auto req = *in;
+    if (req.trace_id().empty())
+      req.set_trace_id(c.trace_id);
+    if (req.category().empty())
+      req.set_category("event");
+    ask(node_, c, out, node_.topics.get(), no_topics,
+        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
+        [c, out](pb::PublishResponse& r) mutable {
+          out->Swap(&r);
+          c.trace_id = out->trace_id();
+          auto code = publish_code(out->status());
+          auto text = out->error_message().empty()
+                        ? "publish of '" + out->topic() + "': " + out->status()
+                        : out->error_message();
+          c.done(call_status(code, text, *out));
+        },
+        std::move(req));
+    return c.reactor;
+  }
+
+  grpc::ServerUnaryReactor* Emit(grpc::CallbackServerContext* ctx,
+                                 const mesh::v1::EmitRequest* in,
+                                 mesh::v1::EmitResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    if (in->events().empty()) {
+      fail(c, out, status_code::invalid_argument, "Emit needs an event");
+      return c.reactor;
+    }
+    auto events = json::array();
+    for (const auto& e : in->events()) {
+      json ev{{"dataset", e.dataset()}, {"cursor", e.cursor()}};
+      if (!e.partition().empty())
+        ev["partition"] = e.partition();
+      if (e.has_payload())
+        ev["payload"] = value_to_json(e.payload());
+      events.push_back(std::move(ev));
+    }
+    auto event = events.size() == 1 ? std::move(events[0])
+                                    : json{{"events", std::move(events)}};
+    ask(node_, c, out, node_.tasks.get(), no_tasks,
+        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
+        [c, out](json& r) {
+          set_status(out->mutable_status(), status_code::ok, "");
+          out->set_created(r.value("created", uint64_t{0}));
+          out->set_skipped(r.value("skipped", uint64_t{0}));
+          out->set_held(r.value("held", uint64_t{0}));
+          if (auto i = r.find("tasks"); i != r.end() && i->is_array())
+            for (auto& id : *i)
+              if (id.is_string())
+                out->add_task_ids(id.get<std::string>());
+          c.done(grpc::Status::OK);
+        },
+        atom::emit_v, std::move(event));
+    return c.reactor;
+  }
+
+  grpc::ServerUnaryReactor* RunWorkflow(grpc::CallbackServerContext* ctx,
+                                        const mesh::v1::RunWorkflowRequest* in,
+                                        mesh::v1::Run* out) override;
+
+  grpc::ServerUnaryReactor* GetRun(grpc::CallbackServerContext* ctx,
+                                   const mesh::v1::GetRunRequest* in,
+                                   mesh::v1::Run* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    if (in->run_id().empty()) {
+      fail(c, out, status_code::invalid_argument, "GetRun needs \"run_id\"");
+      return c.reactor;
+    }
+    ask(node_, c, out, node_.workflows.get(), no_runner,
+        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
+        [c, out](json& r) {
+          fill_run(r, out);
+          c.done(grpc::Status::OK);
+        },
+        atom::runs_v, in->run_id());
+    return c.reactor;
+  }
+
+  grpc::ServerUnaryReactor* Outcome(grpc::CallbackServerContext* ctx,
+                                    const pb::OutcomeReport* in,
+                                    mesh::v1::OutcomeResponse* out) override {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    ask(node_, c, out, node_.strategies.get(), no_evaluator,
+        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
+        [c, out](caf::ok_atom) {
+          set_status(out->mutable_status(), status_code::ok, "");
+          c.done(grpc::Status::OK);
+        },
+        atom::outcome_v, *in);
+    return c.reactor;
+  }
+
+private:
+  /// The call's trace id and deadline, where the request has none.
+  template <class Request>
+  void adopt(const grpc::CallbackServerContext& ctx, const call& c,
+             Request& req) const {
+    if (req.trace_id().empty())
+      req.set_trace_id(c.trace_id);
+    if (req.deadline_ms() == 0)
+      req.set_deadline_ms(deadline_ms_of(ctx, node_.max_deadline));
+  }
+
+  std::chrono::milliseconds timeout(uint32_t deadline_ms) const {
+    return ask_timeout(deadline_ms, node_.max_deadline);
+  }
+
+  node_handles node_;
+};
+
+grpc::ServerUnaryReactor*
+mesh_service::RunWorkflow(grpc::CallbackServerContext* ctx,
+                          const mesh::v1::RunWorkflowRequest* in,
+                          mesh::v1::Run* out) {
+  auto c = begin(ctx, node_);
+  if (c.finished)
+    return c.reactor;
+  if (in->workflow().empty() == !in->has_definition()) {
+    fail(c, out, status_code::invalid_argument,
+         "RunWorkflow needs \"workflow\" (a name) or \"definition\" (a "
+         "workflow document), one of them");
+    return c.reactor;
+  }
+  json request = json::object();
+  if (!in->workflow().empty())
+    request["workflow"] = in->workflow();
+  else
+    request["definition"] = struct_json(in->definition());
+  if (in->has_input())
+    request["input"] = value_to_json(in->input());
+  if (in->has_context())
+    request["context"] = struct_json(in->context());
+  // A run we stop waiting for can still be found by its trace id.
+  auto trace = !in->trace_id().empty() ? in->trace_id()
+               : !c.trace_id.empty()   ? c.trace_id
+                                       : make_trace_id();
+  c.trace_id = trace;
+  request["trace_id"] = trace;
+  request["async"] = in->async();
+  int64_t wait = in->wait_ms();
+  if (wait == 0) {
+    auto left = deadline_ms_of(*ctx, std::chrono::milliseconds{run_wait::max_ms});
+    wait = left != 0 ? left : run_wait::default_ms;
+  }
+  wait = std::min(wait, run_wait::max_ms);
+  auto timeout = std::chrono::milliseconds{wait + run_wait::console_margin_ms};
+  auto runner = node_.workflows.get();
+  if (!runner) {
+    fail(c, out, status_code::unavailable,
+         "node " + node_.node_id + " has no " + no_runner);
+    return c.reactor;
+  }
+  run_in_actor(*node_.sys, [c, out, runner, timeout, wait, request](
+                             caf::event_based_actor* self) {
+    self->request(runner, timeout, atom::run_v, request)
+      .then(
+        [c, out](json& r) {
+          fill_run(r, out);
+          c.done(grpc::Status::OK);
+        },
+        [c, out, wait](caf::error& err) {
+          if (err != caf::sec::request_timeout) {
+            fail(c, out, to_status_code(err), error_text(err));
+            return;
+          }
+          out->set_trace_id(c.trace_id);
+          fail(c, out, status_code::deadline_exceeded,
+               "the workflow did not finish within " + std::to_string(wait)
+                 + " ms (wait_ms); the run goes on: trace id " + c.trace_id);
+        });
+  });
+  return c.reactor;
+}
+
+} // namespace
+
+std::unique_ptr<grpc::Service> make_mesh_service(node_handles node) {
+  return std::make_unique<mesh_service>(std::move(node));
+}
+
+} // namespace mesh::grpc_door

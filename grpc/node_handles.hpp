@@ -1,0 +1,36 @@
+#pragma once
+
+// What the gRPC front door's services need of their node: its actors (in
+// slots: the supervisor may restart an actor, so each call looks its actor
+// up), its id, token and deadline cap. No gRPC type here: the node includes
+// this without gRPC's headers.
+
+#include <chrono>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/actor_slot.hpp"
+#include "actors/cluster/connection_manager.hpp"
+#include "actors/processes/strategy_evaluator.hpp"
+#include "actors/routing/request_router.hpp"
+#include "actors/tasks/task_dispatcher.hpp"
+#include "actors/topics/topic_dispatcher.hpp"
+#include "actors/workflows/workflow_runner.hpp"
+
+namespace mesh::grpc_door {
+
+struct node_handles {
+  caf::actor_system* sys = nullptr;
+  std::string node_id;
+  std::string token; ///< the console token; empty: none
+  std::chrono::milliseconds max_deadline{60000}; ///< limits.max_deadline_ms
+  actor_slot<router_actor> router;
+  actor_slot<cluster_actor> cluster;     ///< may stay empty
+  actor_slot<strategies_actor> strategies;
+  actor_slot<topics_actor> topics;
+  actor_slot<tasks_actor> tasks;         ///< empty without --jobs
+  actor_slot<workflows_actor> workflows; ///< empty without --workflows
+};
+
+} // namespace mesh::grpc_door

@@ -1,0 +1,281 @@
+#define CAF_SUITE cluster.grpc_front_door
+#include "check.hpp"
+
+// The gRPC front door (issue 17) against real meshnode processes, through
+// the generated C++ stubs of protocol/grpc/*.proto: the seed's
+// CollectiveDispatcher (Connect, Serve, Dispatch: local, remote, a handler
+// error, an unknown method, a deadline) and Mesh's own service; the token.
+
+#include <fstream>
+
+#include <grpcpp/grpcpp.h>
+
+#include "process.hpp"
+#include "protocol/grpc/collector.grpc.pb.h"
+#include "protocol/grpc/mesh_service.grpc.pb.h"
+#include "protocol/json_payload.hpp"
+#include "temp_dir.hpp"
+
+using namespace mesh::test;
+using nlohmann::json;
+
+namespace {
+
+using stub = collector::CollectiveDispatcher::Stub;
+
+std::unique_ptr<stub> dispatcher_at(const std::string& address) {
+  return collector::CollectiveDispatcher::NewStub(
+    grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+/// A context with a deadline (every call of the tests is bounded) and the
+/// token, when there is one.
+std::unique_ptr<grpc::ClientContext>
+context(const std::string& token = {},
+        std::chrono::milliseconds deadline = 20s) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+  if (!token.empty())
+    ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
+collector::DispatchRequest request(const std::string& ns,
+                                   const std::string& service,
+                                   const std::string& method,
+                                   const json& input = json::object()) {
+  collector::DispatchRequest req;
+  req.set_namespace_(ns);
+  req.mutable_service()->set_service_name(service);
+  req.set_method_name(method);
+  *req.mutable_input() = mesh::json_to_any(input);
+  return req;
+}
+
+struct dispatched {
+  grpc::Status status;
+  collector::DispatchResponse response;
+};
+
+/// A Dispatch; a failed call's answer comes from its error details.
+dispatched dispatch(stub& s, const collector::DispatchRequest& req,
+                    const std::string& token = {},
+                    std::chrono::milliseconds deadline = 20s) {
+  dispatched out;
+  auto ctx = context(token, deadline);
+  out.status = s.Dispatch(ctx.get(), req, &out.response);
+  if (!out.status.ok())
+    out.response.ParseFromString(out.status.error_details());
+  return out;
+}
+
+json output_of(const collector::DispatchResponse& r) {
+  auto j = mesh::any_to_json(r.output());
+  return j ? *j : json{};
+}
+
+std::vector<std::string> with_grpc(std::vector<std::string> args) {
+  args.insert(args.end(), {"--grpc", "127.0.0.1:0", "--heartbeat-interval-ms",
+                           "100", "--heartbeat-misses", "5"});
+  return args;
+}
+
+} // namespace
+
+CAF_TEST(the ready line names the gRPC address) {
+  node_process a{with_grpc({"--id", "a"})};
+  CAF_REQUIRE(!a.grpc().empty());
+  CAF_CHECK(a.grpc().rfind("127.0.0.1:", 0) == 0);
+  CAF_CHECK(a.grpc() != "127.0.0.1:0");
+}
+
+CAF_TEST(the seed Connect Serve and Dispatch work across two nodes) {
+  // As the seed's complete example: collector 1 serves users, collector 2
+  // what collector 1 has no handler for (here: test), and they share it.
+  node_process a{with_grpc({"--id", "collector-1", "--namespaces",
+                            "users,test", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  node_process b{with_grpc({"--id", "collector-2", "--plugin",
+                            bin("libmesh_test_handlers.so")})};
+  auto s = dispatcher_at(a.grpc());
+  collector::ConnectRequest creq;
+  creq.set_collector_id("client");
+  creq.set_address(b.listen());
+  creq.add_namespaces("users");
+  creq.add_namespaces("test");
+  collector::ConnectResponse cres;
+  auto cctx = context();
+  auto st = s->Connect(cctx.get(), creq, &cres);
+  MESH_CHECK_MSG(st.ok(), st.error_message());
+  CAF_CHECK_EQUAL(cres.status().code(), 200);
+  CAF_CHECK_EQUAL(cres.target_collector_id(), "collector-2");
+  CAF_CHECK(!cres.connection_id().empty());
+  CAF_REQUIRE_EQUAL(cres.shared_namespaces_size(), 1);
+  CAF_CHECK_EQUAL(cres.shared_namespaces(0), "test");
+  // Local: a handler of this node.
+  auto local = dispatch(*s, request("users", "UserService", "GetUser",
+                                    {{"id", "u-1"}}));
+  MESH_CHECK_MSG(local.status.ok(), local.status.error_message());
+  CAF_CHECK_EQUAL(local.response.status().code(), 200);
+  CAF_CHECK_EQUAL(local.response.handled_by_collector_id(), "collector-1");
+  MESH_CHECK_MSG(output_of(local.response).value("name", "") == "Ada Lovelace",
+                 output_of(local.response).dump() << " type "
+                   << local.response.output().type_url());
+  // Remote: once the peer's handlers are known here.
+  auto echo = request("test", "Faults", "Echo", {{"word", "hi"}});
+  dispatched remote;
+  CAF_REQUIRE(await_condition([&] {
+    remote = dispatch(*s, echo);
+    return remote.status.ok();
+  }));
+  CAF_CHECK_EQUAL(remote.response.status().code(), 200);
+  CAF_CHECK_EQUAL(remote.response.handled_by_collector_id(), "collector-2");
+  CAF_CHECK_EQUAL(output_of(remote.response), json({{"word", "hi"}}));
+  // A handler error on the peer: 500 in the answer, INTERNAL on the call.
+  auto err = dispatch(*s, request("test", "Faults", "Throw"));
+  CAF_CHECK_EQUAL(err.status.error_code(), grpc::StatusCode::INTERNAL);
+  CAF_CHECK(err.status.error_message().rfind("handler error: ", 0) == 0);
+  CAF_CHECK_EQUAL(err.response.status().code(), 500);
+  CAF_CHECK_EQUAL(err.response.handled_by_collector_id(), "collector-2");
+  CAF_CHECK(err.status.error_message().find("hunter2") == std::string::npos);
+  // An unknown method: 404, NOT_FOUND.
+  auto missing = dispatch(*s, request("users", "UserService", "Nope"));
+  CAF_CHECK_EQUAL(missing.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  CAF_CHECK_EQUAL(missing.response.status().code(), 404);
+  // A target that is not in the cluster: 503, UNAVAILABLE.
+  auto to = request("test", "Faults", "Echo");
+  to.set_target_collector_id("collector-9");
+  auto down = dispatch(*s, to);
+  CAF_CHECK_EQUAL(down.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  CAF_CHECK_EQUAL(down.response.status().code(), 503);
+  // The call's deadline is the request's: 504, DEADLINE_EXCEEDED.
+  auto slow = dispatch(*s, request("test", "Faults", "Sleep", {{"ms", 3000}}),
+                       {}, 300ms);
+  CAF_CHECK_EQUAL(slow.status.error_code(),
+                  grpc::StatusCode::DEADLINE_EXCEEDED);
+  // Serve runs a handler of this node only: test has none here.
+  collector::ServeRequest sreq;
+  sreq.set_namespace_("test");
+  sreq.mutable_service()->set_service_name("Faults");
+  sreq.set_method_name("Echo");
+  collector::ServeResponse sres;
+  auto sctx = context();
+  auto served = s->Serve(sctx.get(), sreq, &sres);
+  CAF_CHECK(!served.ok());
+  sreq.set_namespace_("users");
+  sreq.mutable_service()->set_service_name("UserService");
+  sreq.set_method_name("GetUser");
+  *sreq.mutable_input() = mesh::json_to_any({{"id", "u-2"}});
+  auto sctx2 = context();
+  served = s->Serve(sctx2.get(), sreq, &sres);
+  MESH_CHECK_MSG(served.ok(), served.error_message());
+  CAF_CHECK_EQUAL(sres.executor_id(), "collector-1");
+}
+
+CAF_TEST(mesh v1 dispatch keeps the trace id of the metadata) {
+  node_process a{with_grpc({"--id", "a", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  mesh::pb::DispatchRequest req;
+  req.mutable_ref()->set_namespace_("users");
+  req.mutable_ref()->set_service("UserService");
+  req.mutable_ref()->set_method("GetUser");
+  *req.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
+  std::string trace = "0af7651916cd43dd8448eb211c80319c";
+  auto ctx = context();
+  ctx->AddMetadata("x-mesh-trace-id", trace);
+  mesh::pb::DispatchResponse res;
+  auto st = s->Dispatch(ctx.get(), req, &res);
+  MESH_CHECK_MSG(st.ok(), st.error_message());
+  CAF_CHECK_EQUAL(res.handled_by(), "a");
+  CAF_CHECK_EQUAL(res.trace_id(), trace);
+  // A process that does not exist: NOT_FOUND or UNAVAILABLE (no
+  // manifests), in Mesh's words either way.
+  mesh::pb::ProcessRequest preq;
+  preq.set_process_name("nope");
+  mesh::pb::ProcessResponse pres;
+  auto pctx = context();
+  auto pst = s->Process(pctx.get(), preq, &pres);
+  CAF_CHECK(!pst.ok());
+  // Emit without a task dispatcher: UNAVAILABLE naming --jobs.
+  mesh::v1::EmitRequest ereq;
+  auto* ev = ereq.add_events();
+  ev->set_dataset("orders");
+  ev->set_cursor(1);
+  mesh::v1::EmitResponse eres;
+  auto ectx = context();
+  auto est = s->Emit(ectx.get(), ereq, &eres);
+  CAF_CHECK_EQUAL(est.error_code(), grpc::StatusCode::UNAVAILABLE);
+  CAF_CHECK(est.error_message().find("--jobs") != std::string::npos);
+}
+
+CAF_TEST(with a token every call needs it as a bearer token) {
+  temp_dir dir;
+  std::ofstream{dir.file("token")} << "s3cret-token\n";
+  node_process a{with_grpc({"--id", "guarded", "--console-token-file",
+                            dir.file("token"), "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = dispatcher_at(a.grpc());
+  auto req = request("users", "UserService", "GetUser", {{"id", "u-1"}});
+  for (const auto& token : {std::string{}, std::string{"wrong-token"}}) {
+    auto r = dispatch(*s, req, token);
+    CAF_CHECK_EQUAL(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  auto ok = dispatch(*s, req, "s3cret-token");
+  MESH_CHECK_MSG(ok.status.ok(), ok.status.error_message());
+  CAF_CHECK_EQUAL(ok.response.handled_by_collector_id(), "guarded");
+}
+
+CAF_TEST(a gRPC port other hosts can reach needs a token) {
+  auto r = run_program({bin("meshnode"), "--listen", "127.0.0.1:0",
+                        "--console", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                        "--grpc", "0.0.0.0:0"},
+                       30s);
+  CAF_CHECK_NOT_EQUAL(r.exit_code, 0);
+  MESH_CHECK_MSG(r.err.find("gRPC") != std::string::npos, r.err);
+}
+
+CAF_TEST(with the node certificate the front door speaks TLS) {
+  temp_dir dir;
+  auto script = std::string{MESH_SOURCE_DIR} + "/examples/tls/make-certs.sh";
+  CAF_REQUIRE_EQUAL(run_program({"/bin/bash", script, dir.path(), "n1"}).exit_code,
+                    0);
+  node_process a{with_grpc({"--id", "n1", "--plugin",
+                            bin("libmesh_example_handlers.so"),
+                            "--tls-certificate", dir.file("n1.pem"),
+                            "--tls-key", dir.file("n1.key"), "--tls-ca",
+                            dir.file("ca.pem")})};
+  std::ifstream in{dir.file("ca.pem")};
+  grpc::SslCredentialsOptions opts;
+  opts.pem_root_certs.assign(std::istreambuf_iterator<char>{in}, {});
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("n1"); // the certificate names the node
+  auto secure = collector::CollectiveDispatcher::NewStub(grpc::CreateCustomChannel(
+    a.grpc(), grpc::SslCredentials(opts), args));
+  auto req = request("users", "UserService", "GetUser", {{"id", "u-1"}});
+  auto ok = dispatch(*secure, req);
+  MESH_CHECK_MSG(ok.status.ok(), ok.status.error_message());
+  CAF_CHECK_EQUAL(ok.response.handled_by_collector_id(), "n1");
+  // A plaintext client gets no answer from a TLS port.
+  auto plain = dispatcher_at(a.grpc());
+  auto refused = dispatch(*plain, req, {}, 3s);
+  CAF_CHECK(!refused.status.ok());
+}
+
+CAF_TEST(a request over the payload limit is refused) {
+  node_process a{with_grpc({"--id", "a", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = dispatcher_at(a.grpc());
+  // limits.max_payload_bytes is 4 MiB: gRPC refuses what is far larger
+  // before reading it, the router what is a little larger.
+  auto huge = dispatch(*s, request("users", "UserService", "GetUser",
+                                   {{"id", std::string(5 << 20, 'x')}}));
+  CAF_CHECK_EQUAL(huge.status.error_code(),
+                  grpc::StatusCode::RESOURCE_EXHAUSTED);
+  auto over = dispatch(*s, request("users", "UserService", "GetUser",
+                                   {{"id", std::string((4 << 20) + 100, 'x')}}));
+  MESH_CHECK_MSG(over.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT,
+                 over.status.error_code() << " " << over.status.error_message());
+  CAF_CHECK_EQUAL(over.response.status().code(), 400);
+}
