@@ -174,6 +174,8 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
     }
     if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
       cfg.namespaces = i->get<std::vector<std::string>>();
+    if (auto i = doc.find("handlers"); i != doc.end() && !i->is_null())
+      cfg.handlers = i->get<std::vector<std::string>>();
     cfg.plugins = doc.value("plugins", std::vector<std::string>{});
     if (auto i = doc.find("manifests"); i != doc.end() && i->is_string())
       cfg.manifests_dir = i->get<std::string>();
@@ -352,69 +354,6 @@ bool reload_policies_from(const std::string& path, policy_set& out,
     return true;
   }
   return parse_policies(*i, path, out, errors);
-}
-
-size_t usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0)
-    return 1;
-  return std::max(1, CPU_COUNT(&set));
-}
-
-size_t effective_scheduler_threads(size_t configured) {
-  return configured != 0 ? configured : usable_cpus();
-}
-
-void normalize_layer(nlohmann::json& layer) {
-  if (auto i = layer.find("console"); i != layer.end() && i->is_string())
-    *i = nlohmann::json{{"listen", *i}};
-}
-
-bool is_loopback_host(std::string_view host) {
-  return host == "localhost" || host == "::1" || host == "[::1]"
-         || host.substr(0, 4) == "127.";
-}
-
-std::string check_console_exposure(const node_config& cfg) {
-  if (cfg.console_token.empty() && cfg.http && !is_loopback_host(cfg.http->host))
-    return "the HTTP API listens on " + to_string(*cfg.http)
-           + " (not loopback) without a console token: set console.token, "
-             "console.token_file or MESH_CONSOLE_TOKEN (or bind it to "
-             "127.0.0.1)";
-  if (cfg.console_token.empty() && cfg.grpc && !is_loopback_host(cfg.grpc->host))
-    return "the gRPC front door listens on " + to_string(*cfg.grpc)
-           + " (not loopback) without a console token: set console.token, "
-             "console.token_file or MESH_CONSOLE_TOKEN (or bind it to "
-             "127.0.0.1)";
-  if (!cfg.console_token.empty() || is_loopback_host(cfg.console.host))
-    return {};
-  return "the console listens on " + to_string(cfg.console)
-         + ", which other hosts can reach, but has no token: set "
-           "console.token, console.token_file or MESH_CONSOLE_TOKEN (or "
-           "bind the console to 127.0.0.1)";
-}
-
-void apply_secret_from_environment(node_config& cfg) {
-  if (const char* env = std::getenv(cluster_secret_env); env && *env)
-    cfg.cluster.secret = env;
-  if (const char* env = std::getenv(console_token_env); env && *env)
-    cfg.console_token = env;
-}
-
-std::string effective_node_id(const node_config& cfg, uint16_t actual_port) {
-  if (!cfg.id.empty())
-    return cfg.id;
-  char host[256] = {0};
-  std::string name = gethostname(host, sizeof(host) - 1) == 0 ? host : "node";
-  // Keep only characters a node id may hold (see check_name).
-  std::string clean;
-  for (char c : name.substr(0, name.find('.')))
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')
-      clean += c;
-  if (clean.empty())
-    clean = "node";
-  return clean + "-" + std::to_string(actual_port);
 }
 
 } // namespace mesh

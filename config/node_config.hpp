@@ -18,6 +18,7 @@
 #include "pipeline/policy.hpp"
 
 #include "protocol/address.hpp"
+#include "protocol/service_key.hpp"
 #include "topics/route_table.hpp"
 
 namespace mesh {
@@ -137,6 +138,10 @@ struct node_config {
   /// console token. nullopt: no gRPC listener.
   std::optional<host_port> grpc;
   std::optional<std::vector<std::string>> namespaces;
+  /// Which registered handlers this node serves: patterns "ns",
+  /// "ns/Service" or "ns/Service/Method", "*" for any one part. nullopt:
+  /// every handler the plug-ins register.
+  std::optional<std::vector<std::string>> handlers;
   std::vector<std::string> plugins;
   std::string manifests_dir; ///< empty: no process manifests
   std::string data_dir = "mesh-data"; ///< node state (bandit evidence)
@@ -212,6 +217,11 @@ size_t effective_scheduler_threads(size_t configured);
 
 /// The node id to use: `cfg.id`, or "<hostname>-<port>".
 std::string effective_node_id(const node_config& cfg, uint16_t actual_port);
+
+/// Whether `key` matches one of `patterns` (node_config::handlers); true
+/// when there are none (nullopt).
+bool handler_selected(const std::optional<std::vector<std::string>>& patterns,
+                      const service_key& key);
 
 /// True when the node's id is made from its process ("<hostname>-p<pid>":
 /// no id and listen port 0, node/node.cpp): state kept under that id

@@ -106,6 +106,17 @@ void add_flags(CLI::App& app, flags& f) {
       layer["namespaces"] = list;
     },
     "comma-separated namespaces to serve (default: those of the handlers)");
+  app.add_option_function<std::string>(
+    "--handlers",
+    [&layer](const std::string& v) {
+      auto list = nlohmann::json::array();
+      for (auto& part : CLI::detail::split(v, ','))
+        if (!part.empty())
+          list.push_back(part);
+      layer["handlers"] = list;
+    },
+    "comma-separated handlers to serve: ns, ns/Service or ns/Service/Method "
+    "(default: every handler the plug-ins register)");
   app.add_option_function<std::vector<std::string>>(
     "--plugin",
     [&layer](const std::vector<std::string>& v) { layer["plugins"] = v; },

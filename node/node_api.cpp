@@ -26,6 +26,12 @@ caf::error ask_ok(caf::actor_system& sys, const Handle& dest,
 } // namespace
 
 caf::error node::add_handler(handler_spec spec) {
+  if (!handler_selected(impl_->cfg.handlers, spec.key)) {
+    // Not an error: a plug-in offers more than this node is set to serve.
+    impl_->log->debug("handler {} not served here (config handlers)",
+                      to_string(spec.key));
+    return {};
+  }
   return ask_ok(*impl_->sys, impl_->registry.get(), atom::add_v, std::move(spec));
 }
 

@@ -145,27 +145,30 @@ def main():
     import mesh_client
     mesh_client.load_stubs(gen)
 
+    # As in the seed, each collector serves its own handlers: the example
+    # plug-in offers users and orders on both, `--handlers` picks.
     _, ready2 = start_node("collector-2", ["orders", "inventory", "test"],
                            ["libmesh_example_handlers.so",
-                            "libmesh_test_handlers.so"])
+                            "libmesh_test_handlers.so"],
+                           ["--handlers", "orders,test"])
     _, ready1 = start_node("collector-1",
                            ["users", "orders", "pricing", "test"],
                            ["libmesh_example_handlers.so"],
-                           ["--manifests",
+                           ["--handlers", "users,pricing",
+                            "--manifests",
                             os.path.join(source_dir, "examples",
                                          "manifests")])
     G = grpc.StatusCode
 
     # The seed's complete example, as a program of its own: Connect
     # collector-1 to collector-2, users on collector-1, orders on
-    # collector-2 (targeted: collector-1 has the example plug-in's orders
-    # handlers too, and a local handler comes first in Mesh).
+    # collector-2 (routed there: collector-1 declares orders but serves
+    # only users and pricing handlers).
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     out = subprocess.run([sys.executable,
                           os.path.join(example_dir, "seed_example.py"),
                           "--collector-1", ready1["grpc"],
                           "--collector-2-peer", ready2["listen"],
-                          "--orders-target", "collector-2",
                           "--stubs", gen],
                          capture_output=True, text=True, timeout=120,
                          env=env)
@@ -196,6 +199,10 @@ def main():
         check("Dispatch remote (auto-routed): 200 by collector-2, echoed",
               r.code == 200 and r.handled_by == "collector-2"
               and r.output == {"hello": "remote"}, repr(r))
+
+        r = c1.dispatch("orders", "OrderService", "GetOrder", {"id": "o-1"})
+        check("Dispatch orders (auto-routed, as the seed): by collector-2",
+              r.handled_by == "collector-2", repr(r))
 
         r = c1.dispatch("orders", "OrderService", "CreateOrder",
                         {"user_id": "u-1",

@@ -261,3 +261,27 @@ CAF_TEST(tls needs certificate key and ca together) {
   CAF_CHECK(cfg->cluster.tls.enabled());
   CAF_CHECK_EQUAL(cfg->cluster.tls.ca, "ca.pem");
 }
+
+CAF_TEST(handlers patterns select registered handlers) {
+  std::optional<std::vector<std::string>> none;
+  CAF_CHECK(handler_selected(none, {"orders", "OrderService", "CreateOrder"}));
+  std::optional<std::vector<std::string>> some{
+    {"users", "orders/OrderService/GetOrder", "*/EchoService"}};
+  CAF_CHECK(handler_selected(some, {"users", "UserService", "GetUser"}));
+  CAF_CHECK(handler_selected(some, {"orders", "OrderService", "GetOrder"}));
+  CAF_CHECK(!handler_selected(some, {"orders", "OrderService", "CreateOrder"}));
+  CAF_CHECK(handler_selected(some, {"echo", "EchoService", "Echo"}));
+  CAF_CHECK(!handler_selected(some, {"echo", "Other", "Echo"}));
+  std::optional<std::vector<std::string>> empty{std::vector<std::string>{}};
+  CAF_CHECK(!handler_selected(empty, {"users", "UserService", "GetUser"}));
+  // The schema refuses patterns that could never match.
+  CAF_CHECK(check_config_layer(json{{"handlers", {"users"}}}, "f").empty());
+  CAF_CHECK(!check_config_layer(json{{"handlers", {"a/b/c/d"}}}, "f").empty());
+  CAF_CHECK(!check_config_layer(json{{"handlers", {""}}}, "f").empty());
+  auto doc = default_node_config_json();
+  merge_json(doc, json{{"handlers", {"users/*"}}});
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_REQUIRE(cfg->handlers.has_value());
+  CAF_CHECK_EQUAL(cfg->handlers->front(), "users/*");
+}
