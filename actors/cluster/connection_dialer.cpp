@@ -2,6 +2,8 @@
 // CAF's middleman, the hello/welcome exchange, re-dialling with backoff, and
 // discovery of the members peers tell us about.
 
+#include <optional>
+
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
@@ -210,9 +212,38 @@ void connection_manager_state::welcomed(const std::string& addr,
   discover(resp.members());
 }
 
+pb::Heartbeat connection_manager_state::make_heartbeat(bool with_members) const {
+  pb::Heartbeat hb;
+  hb.set_node_id(cfg.node_id);
+  hb.set_sequence(heartbeat_seq);
+  hb.set_services_version(services.version());
+  if (with_members)
+    for (auto& m : dir.members())
+      *hb.add_members() = std::move(m);
+  return hb;
+}
+
+void connection_manager_state::gossip_members() {
+  // Every state change ends in publish(), so this sees every change of the
+  // member list; peers then learn of a new member without waiting a beat.
+  if (leaving || !started)
+    return;
+  auto digest = dir.members_digest();
+  std::optional<pb::Heartbeat> hb;
+  for (auto& [id, rec] : dir.records()) {
+    if (!is_routable(rec.state) || rec.members_sent == digest)
+      continue;
+    if (!hb)
+      hb = make_heartbeat(true);
+    self->send(rec.remote, atom::heartbeat_v, *hb);
+    rec.members_sent = digest;
+  }
+}
+
 void connection_manager_state::mark_up(peer_record& rec,
                                        const peer_actor& theirs,
                                        const caf::node_id& node, bool same) {
+  rec.members_sent = 0; // this connection has not had our member list yet
   if (rec.node != node) { // a new process of that peer: the old door closes
     if (rec.node != caf::node_id{})
       drop_ingress(rec.node);

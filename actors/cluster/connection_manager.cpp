@@ -1,5 +1,7 @@
 #include "actors/cluster/connection_manager.hpp"
 
+#include <optional>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -35,6 +37,7 @@ void connection_manager_state::publish() {
   auto table = dir.snapshot();
   for (const auto& s : subscribers)
     caf::anon_send(s, atom::update_v, table);
+  gossip_members();
 }
 
 void connection_manager_state::services_changed(const handler_table& table) {
@@ -208,19 +211,28 @@ void connection_manager_state::on_down(const caf::down_msg& dm) {
 void connection_manager_state::tick() {
   if (leaving)
     return;
-  pb::Heartbeat hb;
-  hb.set_node_id(cfg.node_id);
-  hb.set_sequence(++heartbeat_seq);
-  hb.set_services_version(services.version());
-  for (auto& m : dir.members())
-    *hb.add_members() = std::move(m);
+  ++heartbeat_seq;
+  // The full member list (16 members at 16 nodes) only to a peer that has
+  // not had the current one, and on every Nth beat as a safety net; else a
+  // bare beat: that is most of an idle cluster's traffic.
+  auto digest = dir.members_digest();
+  bool full_beat = heartbeat_seq % full_members_every == 0;
+  auto bare = make_heartbeat(false);
+  std::optional<pb::Heartbeat> full;
   bool changed = false;
   auto t = now();
   std::vector<std::string> gone; // removed on a peer, down here now
   for (auto& [id, rec] : dir.records()) {
     if (!is_routable(rec.state))
       continue;
-    self->send(rec.remote, atom::heartbeat_v, hb);
+    if (full_beat || rec.members_sent != digest) {
+      if (!full)
+        full = make_heartbeat(true);
+      self->send(rec.remote, atom::heartbeat_v, *full);
+      rec.members_sent = digest;
+    } else {
+      self->send(rec.remote, atom::heartbeat_v, bare);
+    }
     auto assessed = rec.detector.assess(t);
     if (!dir.set_state(rec, assessed, t))
       continue;

@@ -55,6 +55,9 @@ struct connection_manager_state {
   static inline const char* name = "mesh.connection_manager";
   static constexpr uint32_t learned_attempts = 5;
   static constexpr auto removal_memory = std::chrono::minutes{10};
+  /// Every Nth heartbeat carries the full member list even when the peer
+  /// has it: a safety net for discovery (anti-entropy).
+  static constexpr uint64_t full_members_every = 10;
 
   cluster_actor::pointer self = nullptr;
   connection_manager_config cfg;
@@ -92,6 +95,10 @@ struct connection_manager_state {
   // -- connection_manager.cpp ------------------------------------------------
   void start(const std::string& listen_address);
   void publish();
+  /// Sends the member list at once to every routable peer that has not
+  /// got the current one (a change spreads now, not at the next beat).
+  void gossip_members();
+  pb::Heartbeat make_heartbeat(bool with_members) const;
   void services_changed(const handler_table& table);
   caf::result<pb::ConnectResponse, peer_actor>
   accept(const pb::ConnectRequest& req, const peer_actor& theirs,

@@ -69,6 +69,24 @@ std::vector<pb::Member> peer_directory::members() const {
   return result;
 }
 
+uint64_t peer_directory::members_digest() const {
+  // FNV-1a over what members() lists, in the same (sorted) order.
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](std::string_view x) {
+    for (unsigned char c : x)
+      h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xffu) * 1099511628211ull; // field separator
+  };
+  for (const auto& [id, rec] : records_) {
+    if (!is_routable(rec.state) || rec.address.empty())
+      continue;
+    mix(id);
+    mix(rec.address);
+    mix(rec.incarnation);
+  }
+  return h == 0 ? 1 : h;
+}
+
 size_t peer_directory::routable() const {
   size_t n = 0;
   for (const auto& [id, rec] : records_)

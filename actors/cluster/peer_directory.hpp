@@ -46,6 +46,9 @@ struct peer_record {
   uint64_t services_version = 0;
   failure_detector detector;
   bool dialer = false; ///< we dialled: we re-dial after a failure
+  /// Digest of the member list last sent to this peer (0: none yet on this
+  /// connection): heartbeats carry the full list only when it differs.
+  uint64_t members_sent = 0;
   backoff redial;
   std::chrono::steady_clock::time_point since; ///< of the last state change
 
@@ -94,6 +97,9 @@ public:
 
   /// Routable peers as members (node id and address), for discovery.
   std::vector<pb::Member> members() const;
+
+  /// A digest of members() (never 0): changes whenever the list does.
+  uint64_t members_digest() const;
 
   /// Number of routable peers.
   size_t routable() const;
