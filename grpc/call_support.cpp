@@ -133,6 +133,7 @@ call begin(grpc::CallbackServerContext* ctx, const node_handles& node) {
     return c;
   }
   c.trace_id = trace_id_of(*ctx);
+  c.status_in_body = metadata(*ctx, "x-mesh-status-in-body") == "1";
   return c;
 }
 

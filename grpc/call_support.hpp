@@ -82,8 +82,16 @@ struct call {
   grpc::ServerUnaryReactor* reactor = nullptr;
   std::string trace_id;
   bool finished = false;
+  /// `x-mesh-status-in-body: 1`: seed-style clients read the outcome from
+  /// the response's Status only, so a failed Mesh status ends as an OK call
+  /// (the body, already filled, carries it).
+  bool status_in_body = false;
 
   void done(grpc::Status status) const {
+    // Only answers of the node carry their body as error details
+    // (call_status); gRPC's own failures stay what they are.
+    if (status_in_body && !status.ok() && !status.error_details().empty())
+      status = grpc::Status::OK;
     finish(ctx, reactor, trace_id, std::move(status));
   }
 };

@@ -279,3 +279,22 @@ CAF_TEST(a request over the payload limit is refused) {
                  over.status.error_code() << " " << over.status.error_message());
   CAF_CHECK_EQUAL(over.response.status().code(), 400);
 }
+
+CAF_TEST(x mesh status in body answers a failed status as an OK call) {
+  node_process a{with_grpc({"--id", "a", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = dispatcher_at(a.grpc());
+  auto req = request("users", "UserService", "NoSuchMethod");
+  // Default: the gRPC status carries the code.
+  auto plain = dispatch(*s, req);
+  CAF_CHECK_EQUAL(plain.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  CAF_CHECK_EQUAL(plain.response.status().code(), 404);
+  // Opted in: an OK call whose body's Status carries it.
+  collector::DispatchResponse res;
+  auto ctx = context();
+  ctx->AddMetadata("x-mesh-status-in-body", "1");
+  auto st = s->Dispatch(ctx.get(), req, &res);
+  MESH_CHECK_MSG(st.ok(), st.error_message());
+  CAF_CHECK_EQUAL(res.status().code(), 404);
+  CAF_CHECK(!res.status().message().empty());
+}
