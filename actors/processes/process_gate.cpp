@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -40,7 +41,9 @@ public:
   void enqueue(caf::mailbox_element_ptr what,
                caf::execution_unit* eu) override {
     if (closed_.load(std::memory_order_acquire)) {
-      bounce(what); // requests get "receiver down", as from a dead actor
+      // Requests get "receiver down", as from a dead actor (explicitly: the
+      // fail state is set only at the end of stop()).
+      bounce(what, caf::make_error(caf::sec::request_receiver_down));
       return;
     }
     try {
@@ -79,8 +82,21 @@ public:
   }
 
   void on_destroy() override {
-    if (!closed_.load())
-      stop(caf::make_error(caf::exit_reason::unreachable), nullptr);
+    // No strong reference may be made now (the count is 0): calls left
+    // (a router dropped them) are answered without a sender, as CAF's own
+    // bounces are.
+    if (auto left = close()) {
+      for (auto& [id, p] : *left)
+        if (p.source)
+          p.source->enqueue(nullptr, p.mid.response_id(),
+                            caf::make_message(stopped_error()), nullptr);
+      if (evaluator_)
+        evaluator_->enqueue(nullptr, caf::make_message_id(),
+                            caf::make_message(caf::exit_msg{
+                              address(), caf::exit_reason::unreachable}),
+                            nullptr);
+      cleanup(caf::make_error(caf::exit_reason::unreachable), nullptr);
+    }
     monitorable_actor::on_destroy();
   }
 
@@ -142,11 +158,17 @@ private:
     p.mid = what->mid;
     p.stages = std::move(what->stages);
     {
+      // Checked under the lock stop() empties the table with: a call is
+      // either in the table when it is emptied, or refused here.
       std::lock_guard<std::mutex> guard{mtx_};
-      pending_.emplace(id, std::move(p));
+      if (!closed_.load(std::memory_order_acquire))
+        pending_.emplace(id, std::move(p));
     }
-    // A stop() racing with us answers the call; the router's answer then
-    // finds nothing and is dropped.
+    if (p.source) { // not moved into the table: stopped meanwhile
+      auto reply = core_->finish(p.call, stopped_error());
+      return answer(p.source, p.mid, p.stages,
+                    caf::make_message(std::move(reply)), eu);
+    }
     caf::actor_cast<caf::abstract_actor*>(router)->enqueue(
       caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
                                 caf::make_message_id(id), {},
@@ -179,29 +201,49 @@ private:
       pending_.erase(i);
     }
     auto msg = what->move_content_to_message();
-    pb::ProcessResponse reply;
-    if (msg.match_elements<pb::DispatchResponse>())
-      reply = core_->finish(p.call, msg.get_mutable_as<pb::DispatchResponse>(0));
-    else if (msg.match_elements<caf::error>())
-      reply = core_->finish(p.call, msg.get_as<caf::error>(0));
-    else
-      reply = core_->finish(p.call, caf::make_error(caf::sec::unexpected_response));
-    answer(p.source, p.mid, p.stages, caf::make_message(std::move(reply)), eu);
+    caf::message out;
+    try {
+      pb::ProcessResponse reply;
+      if (msg.match_elements<pb::DispatchResponse>())
+        reply = core_->finish(p.call,
+                              msg.get_mutable_as<pb::DispatchResponse>(0));
+      else if (msg.match_elements<caf::error>())
+        reply = core_->finish(p.call, msg.get_as<caf::error>(0));
+      else
+        reply = core_->finish(p.call,
+                              caf::make_error(caf::sec::unexpected_response));
+      out = caf::make_message(std::move(reply));
+    } catch (const std::exception& e) {
+      // The entry is gone: this caller must still get its one answer.
+      core_->log->error("process dispatch failed: {}", e.what());
+      out = caf::make_message(make_error(status_code::internal,
+                                         core_->who + " failed: " + e.what()));
+    }
+    answer(p.source, p.mid, p.stages, std::move(out), eu);
+  }
+
+  caf::error stopped_error() const {
+    return make_error(status_code::unavailable,
+                      core_->who + " stopped before answering");
+  }
+
+  // Closes the gate once: the calls still waiting, or nothing when it was
+  // closed already.
+  std::optional<std::unordered_map<uint64_t, pending>> close() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_.exchange(true))
+      return std::nullopt;
+    std::unordered_map<uint64_t, pending> left;
+    left.swap(pending_);
+    return left;
   }
 
   void stop(caf::error reason, caf::execution_unit* eu) {
-    if (closed_.exchange(true))
+    auto left = close();
+    if (!left)
       return;
-    std::unordered_map<uint64_t, pending> left;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      left.swap(pending_);
-    }
-    for (auto& [id, p] : left)
-      answer(p.source, p.mid, p.stages,
-             caf::make_message(make_error(status_code::unavailable,
-                                          core_->who
-                                            + " stopped before answering")),
+    for (auto& [id, p] : *left)
+      answer(p.source, p.mid, p.stages, caf::make_message(stopped_error()),
              eu);
     if (evaluator_)
       evaluator_->enqueue(nullptr, caf::make_message_id(),

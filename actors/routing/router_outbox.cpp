@@ -69,6 +69,12 @@ void router_state::flush_all() {
 
 void router_state::on_replies(const std::string& peer, pb::ServeReplies& r) {
   constexpr uint64_t mask = (uint64_t{1} << tag_index_bits) - 1;
+  if (r.tags_size() != r.responses_size()) {
+    // The ingress drops these already; never index past the answers.
+    log->warn("peer {} sent {} tags for {} answers: dropped", peer,
+              r.tags_size(), r.responses_size());
+    return;
+  }
   for (int k = 0; k < r.tags_size(); ++k) {
     auto tag = r.tags(k);
     auto id = tag >> tag_index_bits;
