@@ -24,6 +24,7 @@ using batch_client = caf::typed_actor<
 struct client_outbox {
   caf::strong_actor_ptr to;
   pb::DispatchReplies replies;
+  size_t bytes = 0; ///< payload bytes in `replies`, roughly
 };
 
 struct client_ingress_state {
@@ -64,6 +65,7 @@ void send_replies(self_ptr self, client_outbox& box) {
   self->send(caf::actor_cast<batch_client>(box.to), atom::batch_v,
              std::move(box.replies));
   box.replies = pb::DispatchReplies{};
+  box.bytes = 0;
 }
 
 void flush(self_ptr self) {
@@ -83,8 +85,14 @@ void answer(self_ptr self, const caf::strong_actor_ptr& to, uint64_t tag,
   auto& box = st.outboxes[to.get()];
   if (!box.to)
     box.to = to;
+  // One transport message stays within its bound (as the peer ingress
+  // does): a large answer leaves what waits first, then travels alone.
+  auto size = r.payload().ByteSizeLong() + 64;
+  if (box.replies.tags_size() > 0 && box.bytes + size > kMaxReplyBytesPerMessage)
+    send_replies(self, box);
   *box.replies.add_responses() = std::move(r);
   box.replies.add_tags(tag);
+  box.bytes += size;
   if (box.replies.tags_size() >= kMaxRepliesPerMessage)
     send_replies(self, box);
   if (!st.flush_pending) {

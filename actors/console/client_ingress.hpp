@@ -47,6 +47,8 @@ using client_ingress_actor
 
 /// Answers to one client are sent at once when this many are waiting.
 inline constexpr int kMaxRepliesPerMessage = 256;
+/// ... and at most about this many payload bytes (one large answer alone).
+inline constexpr size_t kMaxReplyBytesPerMessage = 256 * 1024;
 
 /// `open`: no console token is configured, every client is admitted.
 client_ingress_actor

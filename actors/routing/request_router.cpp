@@ -187,7 +187,7 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
     }
     call.local = true;
     call.targeted = true;
-    start(next_call++, std::move(call), nullptr, route->executor);
+    start(new_call_id(), std::move(call), nullptr, route->executor);
     return caf::delegated<pb::DispatchResponse>{};
   }
   if (!target.empty()) {
@@ -204,14 +204,14 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
                      + req.ref().namespace_() + "' with " + cfg.node_id});
     call.targeted = true;
     trace_route(call, target, "target");
-    start(next_call++, std::move(call), peer, {});
+    start(new_call_id(), std::move(call), peer, {});
     return caf::delegated<pb::DispatchResponse>{};
   }
   auto chosen = choose(call);
   if (chosen.peer == nullptr)
     return fail(no_route(req));
   trace_route(call, chosen.peer->id, chosen.probe ? "probe" : "balanced");
-  start(next_call++, std::move(call), chosen.peer, {}, chosen.probe);
+  start(new_call_id(), std::move(call), chosen.peer, {}, chosen.probe);
   return caf::delegated<pb::DispatchResponse>{};
 }
 

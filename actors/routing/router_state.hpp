@@ -6,6 +6,7 @@
 // and router_remote.cpp (attempts: forwarding, retries, hedging, outlier
 // ejection, deadlines).
 
+#include <atomic>
 #include <algorithm>
 #include <map>
 #include <random>
@@ -154,7 +155,13 @@ struct router_state {
   std::unordered_map<std::string, peer_latency> latencies;    ///< by peer
   std::mt19937_64 rng;
 
-  uint64_t next_call = 1;
+  /// A call id unique in the process, not only in this router: a batch's
+  /// late replies to a router that was restarted must not match a call of
+  /// its successor (tags carry the id; see router_outbox.cpp).
+  static uint64_t new_call_id() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
   std::unordered_map<uint64_t, pipeline_call> calls;
   bool sweep_pending = false;
   clock::time_point sweep_at;

@@ -38,7 +38,9 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
   c->set("middleman.workers", cfg.scheduler.middleman_workers);
   // CAF's own liveness for BASP connections: a silent connection is closed
   // after interval x misses. CAF counts any bytes received as life, and
-  // Mesh's own heartbeats already cross every peer connection each interval,
+  // Mesh's own heartbeats cross every routable peer's connection each
+  // interval (others, joining or down, rely on CAF's beat, still within the
+  // timeout),
   // so CAF's beat only has to keep a quiet connection (meshctl) from timing
   // out: half the timeout suffices, instead of an extra message per
   // interval on every connection (idle CPU at 16 nodes). The floor keeps a

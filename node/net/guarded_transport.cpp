@@ -97,7 +97,8 @@ guarded_multiplexer::guarded_multiplexer(caf::actor_system* sys)
 
 caf::io::scribe_ptr
 guarded_multiplexer::new_scribe(caf::io::network::native_socket fd) {
-  // Every peer connection (accepted or dialled) without Nagle: a lone
+  // Every plaintext peer connection (accepted or dialled) without Nagle (TLS
+  // connections use CAF's OpenSSL transport, which this does not reach): a lone
   // request or a small batch must not wait for the previous segment's ACK
   // (issue 16). Best effort: a socket that refuses still works.
   static_cast<void>(caf::io::network::tcp_nodelay(fd, true));

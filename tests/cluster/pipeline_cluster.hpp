@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <dirent.h>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <sys/types.h>
@@ -181,6 +183,10 @@ class freeze_guard {
 public:
   explicit freeze_guard(pid_t pid) : pid_(pid) {
     CAF_REQUIRE(::kill(pid_, SIGSTOP) == 0);
+    // SIGSTOP takes effect when each thread is next scheduled: on a loaded
+    // machine a request can still be answered meanwhile. Frozen means every
+    // thread of the process is in state T.
+    CAF_REQUIRE(await_condition([this] { return all_stopped(); }));
   }
   ~freeze_guard() {
     thaw();
@@ -195,6 +201,29 @@ public:
   }
 
 private:
+  bool all_stopped() const {
+    auto dir = "/proc/" + std::to_string(pid_) + "/task";
+    std::unique_ptr<DIR, int (*)(DIR*)> d{::opendir(dir.c_str()), ::closedir};
+    if (!d)
+      return false;
+    int threads = 0;
+    while (auto* e = ::readdir(d.get())) {
+      if (e->d_name[0] == '.')
+        continue;
+      std::ifstream in{dir + "/" + e->d_name + "/stat"};
+      std::string line;
+      std::getline(in, line);
+      // The state follows the command name, which is in parentheses.
+      auto close = line.rfind(')');
+      if (close == std::string::npos || close + 2 >= line.size())
+        return false;
+      if (line[close + 2] != 'T' && line[close + 2] != 't')
+        return false;
+      ++threads;
+    }
+    return threads > 0;
+  }
+
   pid_t pid_;
 };
 
