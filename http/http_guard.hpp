@@ -14,7 +14,7 @@
 //  - GET only reads: a command that changes the node needs POST;
 //  - without a token, the Host must be a loopback name (127.0.0.1,
 //    localhost, [::1]): a rebound DNS name is refused.
-// Pure: tested without a server (tests/unit/http_guard_test.cpp).
+// Pure: tested without a server (tests/unit/http/http_guard_test.cpp).
 
 #include <string>
 
