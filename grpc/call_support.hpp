@@ -5,9 +5,10 @@
 // deadline from the call, Mesh's status as the seed's HTTP-style number
 // and as a gRPC code, and the hop from a gRPC thread into CAF.
 //
-// gRPC's callback threads never block on CAF: a call spawns a short-lived
-// event-based actor that asks the node's actor and finishes the call from
-// the answer (run_in_actor). Every call is finished exactly once: the ask
+// gRPC's callback threads never block on CAF: Dispatch and Serve go to the
+// front door's long-lived bridges (grpc/bridge.hpp); any other call spawns
+// a short-lived event-based actor that asks the node's actor and finishes
+// the call from the answer (run_in_actor). Every call is finished exactly once: the ask
 // is bounded by the request's deadline plus a margin, so even an actor that
 // never answers ends in `deadline_exceeded`.
 

@@ -46,7 +46,8 @@ std::string unavailable_text(const node_handles& node, const char* what) {
 class collector_service final
   : public collector::CollectiveDispatcher::CallbackService {
 public:
-  explicit collector_service(node_handles node) : node_(std::move(node)) {
+  collector_service(node_handles node, std::shared_ptr<bridge_pool> bridges)
+    : node_(std::move(node)), bridges_(std::move(bridges)) {
   }
 
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
@@ -60,32 +61,31 @@ public:
       fail(c, out, status_code::unavailable, unavailable_text(node_, "router"));
       return c.reactor;
     }
-    pb::DispatchRequest req;
+    bridge_job job;
+    auto& req = job.request.emplace<pb::DispatchRequest>();
     *req.mutable_ref() = ref_of(*in);
-    if (in->has_input())
+    if (in->has_input()) // gRPC's request is const: the one copy
       *req.mutable_payload() = in->input();
     req.set_target_node_id(in->target_collector_id());
     req.set_trace_id(c.trace_id);
     req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
-    auto timeout = ask_timeout(req.deadline_ms(), node_.max_deadline);
-    run_in_actor(*node_.sys, [c, out, router, timeout, req](
-                               caf::event_based_actor* self) mutable {
-      self->request(router, timeout, std::move(req))
-        .then(
-          [c, out](pb::DispatchResponse& r) mutable {
-            c.trace_id = r.trace_id();
-            auto code = code_of(r.status());
-            out->mutable_status()->set_code(http_code(code));
-            out->mutable_status()->set_message(r.status().message());
-            if (r.has_payload())
-              out->mutable_output()->Swap(r.mutable_payload());
-            out->set_handled_by_collector_id(r.handled_by());
-            c.done(call_status(code, r.status().message(), *out));
-          },
-          [c, out](caf::error& err) {
-            fail(c, out, to_status_code(err), error_text(err));
-          });
-    });
+    job.give_up = give_up_at(req.deadline_ms());
+    job.done = [c, out](bridge_answer&& a) mutable {
+      if (auto* err = std::get_if<caf::error>(&a)) {
+        fail(c, out, to_status_code(*err), error_text(*err));
+        return;
+      }
+      auto& r = std::get<pb::DispatchResponse>(a);
+      c.trace_id = r.trace_id();
+      auto code = code_of(r.status());
+      out->mutable_status()->set_code(http_code(code));
+      out->mutable_status()->set_message(r.status().message());
+      if (r.has_payload())
+        out->mutable_output()->Swap(r.mutable_payload());
+      out->set_handled_by_collector_id(r.handled_by());
+      c.done(call_status(code, r.status().message(), *out));
+    };
+    bridges_->submit(std::move(job));
     return c.reactor;
   }
 
@@ -100,31 +100,30 @@ public:
       fail(c, out, status_code::unavailable, unavailable_text(node_, "router"));
       return c.reactor;
     }
-    pb::ServeRequest req;
+    bridge_job job;
+    auto& req = job.request.emplace<pb::ServeRequest>();
     *req.mutable_ref() = ref_of(*in);
-    if (in->has_input())
+    if (in->has_input()) // gRPC's request is const: the one copy
       *req.mutable_payload() = in->input();
     req.set_trace_id(c.trace_id);
     req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
-    auto timeout = ask_timeout(req.deadline_ms(), node_.max_deadline);
-    run_in_actor(*node_.sys, [c, out, router, timeout, req](
-                               caf::event_based_actor* self) mutable {
-      self->request(router, timeout, std::move(req))
-        .then(
-          [c, out](pb::ServeResponse& r) mutable {
-            c.trace_id = r.trace_id();
-            auto code = code_of(r.status());
-            out->mutable_status()->set_code(http_code(code));
-            out->mutable_status()->set_message(r.status().message());
-            if (r.has_payload())
-              out->mutable_output()->Swap(r.mutable_payload());
-            out->set_executor_id(r.executor_id());
-            c.done(call_status(code, r.status().message(), *out));
-          },
-          [c, out](caf::error& err) {
-            fail(c, out, to_status_code(err), error_text(err));
-          });
-    });
+    job.give_up = give_up_at(req.deadline_ms());
+    job.done = [c, out](bridge_answer&& a) mutable {
+      if (auto* err = std::get_if<caf::error>(&a)) {
+        fail(c, out, to_status_code(*err), error_text(*err));
+        return;
+      }
+      auto& r = std::get<pb::ServeResponse>(a);
+      c.trace_id = r.trace_id();
+      auto code = code_of(r.status());
+      out->mutable_status()->set_code(http_code(code));
+      out->mutable_status()->set_message(r.status().message());
+      if (r.has_payload())
+        out->mutable_output()->Swap(r.mutable_payload());
+      out->set_executor_id(r.executor_id());
+      c.done(call_status(code, r.status().message(), *out));
+    };
+    bridges_->submit(std::move(job));
     return c.reactor;
   }
 
@@ -178,13 +177,22 @@ public:
   }
 
 private:
+  /// When the bridge's sweep gives up on a call with this budget.
+  std::chrono::steady_clock::time_point give_up_at(uint32_t deadline_ms) const {
+    return std::chrono::steady_clock::now()
+           + ask_timeout(deadline_ms, node_.max_deadline);
+  }
+
   node_handles node_;
+  std::shared_ptr<bridge_pool> bridges_;
 };
 
 } // namespace
 
-std::unique_ptr<grpc::Service> make_collector_service(node_handles node) {
-  return std::make_unique<collector_service>(std::move(node));
+std::unique_ptr<grpc::Service> make_collector_service(node_handles node,
+                       std::shared_ptr<bridge_pool> bridges) {
+  return std::make_unique<collector_service>(std::move(node),
+                                             std::move(bridges));
 }
 
 } // namespace mesh::grpc_door

@@ -1,6 +1,7 @@
 #include "grpc/front_door.hpp"
 
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include <grpcpp/grpcpp.h>
@@ -82,6 +83,7 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const tls_config& tls,
 struct grpc_front_door::impl {
   grpc_front_door_config cfg;
   host_port bound;
+  std::shared_ptr<grpc_door::bridge_pool> bridges;
   std::unique_ptr<grpc::Service> collector;
   std::unique_ptr<grpc::Service> mesh;
   std::unique_ptr<grpc::Server> server;
@@ -104,8 +106,11 @@ caf::error grpc_front_door::start() {
   auto creds = credentials(st.cfg.tls, error);
   if (!creds)
     return make_error(status_code::unavailable, "gRPC on " + where + ": " + error);
-  st.collector = grpc_door::make_collector_service(st.cfg.node);
-  st.mesh = grpc_door::make_mesh_service(st.cfg.node);
+  // Two bridges: one per core of a small node; calls are short hops.
+  st.bridges = std::make_shared<grpc_door::bridge_pool>(
+    *st.cfg.node.sys, st.cfg.node.router, 2);
+  st.collector = grpc_door::make_collector_service(st.cfg.node, st.bridges);
+  st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.bridges);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(where, creds, &port);
@@ -118,6 +123,7 @@ caf::error grpc_front_door::start() {
   st.server = builder.BuildAndStart();
   if (!st.server || port == 0) {
     st.server.reset();
+    st.bridges->stop();
     return make_error(status_code::unavailable,
                       "cannot listen for gRPC on " + where
                         + " (in use, or not an address of this host)");
@@ -136,9 +142,18 @@ void grpc_front_door::stop() {
   auto& st = *impl_;
   if (!st.server)
     return;
-  // Calls in flight get a moment to finish; their actors answer them even
-  // when cancelled, so Wait() returns.
-  st.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds{1});
+  // Calls in flight get a moment to finish. Shutdown may block until every
+  // call is finished, so it runs aside: once its deadline passes, the
+  // bridges answer what they still hold (UNAVAILABLE) and Wait() cannot
+  // hang. The other calls' short-lived actors answer them even when
+  // cancelled.
+  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds{1};
+  auto shutdown = std::async(std::launch::async,
+                             [&st, deadline] { st.server->Shutdown(deadline); });
+  // A little before it: their UNAVAILABLE leaves before gRPC cancels.
+  shutdown.wait_until(deadline - std::chrono::milliseconds{100});
+  st.bridges->stop();
+  shutdown.wait();
   st.server->Wait();
   st.server.reset();
 }

@@ -122,7 +122,8 @@ constexpr const char* no_runner
 
 class mesh_service final : public mesh::v1::Mesh::CallbackService {
 public:
-  explicit mesh_service(node_handles node) : node_(std::move(node)) {
+  mesh_service(node_handles node, std::shared_ptr<bridge_pool> bridges)
+    : node_(std::move(node)), bridges_(std::move(bridges)) {
   }
 
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
@@ -131,16 +132,22 @@ public:
     auto c = begin(ctx, node_);
     if (c.finished)
       return c.reactor;
-    auto req = *in;
+    bridge_job job;
+    // gRPC's request is const: the one copy.
+    auto& req = job.request.emplace<pb::DispatchRequest>(*in);
     adopt(*ctx, c, req);
-    ask(node_, c, out, node_.router.get(), no_router, timeout(req.deadline_ms()),
-        [c, out](pb::DispatchResponse& r) mutable {
-          out->Swap(&r);
-          c.trace_id = out->trace_id();
-          c.done(call_status(code_of(out->status()), out->status().message(),
-                             *out));
-        },
-        std::move(req));
+    job.give_up = std::chrono::steady_clock::now() + timeout(req.deadline_ms());
+    job.done = [c, out](bridge_answer&& a) mutable {
+      if (auto* err = std::get_if<caf::error>(&a)) {
+        fail(c, out, to_status_code(*err), error_text(*err));
+        return;
+      }
+      out->Swap(&std::get<pb::DispatchResponse>(a));
+      c.trace_id = out->trace_id();
+      c.done(call_status(code_of(out->status()), out->status().message(),
+                         *out));
+    };
+    bridges_->submit(std::move(job));
     return c.reactor;
   }
 
@@ -288,6 +295,7 @@ private:
   }
 
   node_handles node_;
+  std::shared_ptr<bridge_pool> bridges_;
 };
 
 grpc::ServerUnaryReactor*
@@ -356,8 +364,9 @@ mesh_service::RunWorkflow(grpc::CallbackServerContext* ctx,
 
 } // namespace
 
-std::unique_ptr<grpc::Service> make_mesh_service(node_handles node) {
-  return std::make_unique<mesh_service>(std::move(node));
+std::unique_ptr<grpc::Service>
+make_mesh_service(node_handles node, std::shared_ptr<bridge_pool> bridges) {
+  return std::make_unique<mesh_service>(std::move(node), std::move(bridges));
 }
 
 } // namespace mesh::grpc_door
