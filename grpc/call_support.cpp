@@ -1,6 +1,7 @@
 #include "grpc/call_support.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "actors/console/console.hpp"
 #include "http/http_envelope.hpp"
@@ -20,26 +21,7 @@ std::string metadata(const grpc::CallbackServerContext& ctx, const char* key) {
 } // namespace
 
 int32_t http_code(status_code code) noexcept {
-  switch (code) {
-    case status_code::ok:
-      return 200;
-    case status_code::invalid_argument:
-      return 400;
-    case status_code::permission_denied:
-      return 403;
-    case status_code::not_found:
-      return 404;
-    case status_code::overloaded:
-      return 429;
-    case status_code::unavailable:
-      return 503;
-    case status_code::deadline_exceeded:
-      return 504;
-    case status_code::handler_error:
-    case status_code::internal:
-      break;
-  }
-  return 500;
+  return http_code_of(code);
 }
 
 grpc::StatusCode grpc_code(status_code code) noexcept {
@@ -81,9 +63,15 @@ std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
   if (token.empty())
     return std::nullopt;
   auto header = metadata(ctx, "authorization");
-  constexpr std::string_view bearer = "Bearer ";
-  if (header.compare(0, bearer.size(), bearer) == 0
-      && token_accepted(token, header.substr(bearer.size())))
+  // The scheme is case-insensitive (RFC 6750), the token is not.
+  constexpr std::string_view bearer = "bearer ";
+  bool scheme = header.size() >= bearer.size()
+                && std::equal(bearer.begin(), bearer.end(), header.begin(),
+                              [](char a, char b) {
+                                return a == std::tolower(
+                                         static_cast<unsigned char>(b));
+                              });
+  if (scheme && token_accepted(token, header.substr(bearer.size())))
     return std::nullopt;
   return grpc::Status{grpc::StatusCode::UNAUTHENTICATED,
                       header.empty()
@@ -107,7 +95,8 @@ uint32_t deadline_ms_of(const grpc::CallbackServerContext& ctx,
     return 0;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
     deadline - std::chrono::system_clock::now());
-  auto ms = std::clamp<int64_t>(left.count(), 1, cap.count());
+  auto ms = std::clamp<int64_t>(left.count(), 1,
+                                std::max<int64_t>(cap.count(), 1));
   return static_cast<uint32_t>(ms);
 }
 

@@ -1,6 +1,8 @@
 #include "grpc/front_door.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
 #include <future>
 #include <sstream>
 
@@ -117,7 +119,8 @@ caf::error grpc_front_door::start() {
   // A request larger than the node takes is refused before it is read
   // (RESOURCE_EXHAUSTED, "received message larger than max").
   builder.SetMaxReceiveMessageSize(
-    static_cast<int>(st.cfg.max_payload_bytes + envelope_bytes));
+    static_cast<int>(std::min<size_t>(st.cfg.max_payload_bytes + envelope_bytes,
+                                      std::numeric_limits<int>::max())));
   builder.RegisterService(st.collector.get());
   builder.RegisterService(st.mesh.get());
   st.server = builder.BuildAndStart();

@@ -42,27 +42,6 @@ status_code code_of(const pb::Status& st) {
 
 /// Seed 004's dispatch status of a publish as a Mesh status (as the
 /// console's publish command answers it).
-status_code publish_code(const std::string& status) {
-  auto s = parse_dispatch_status(status);
-  if (!s)
-    return status_code::internal;
-  switch (*s) {
-    case dispatch_status::success:
-      return status_code::ok;
-    case dispatch_status::no_dispatcher:
-      return status_code::not_found;
-    case dispatch_status::timeout:
-      return status_code::deadline_exceeded;
-    case dispatch_status::invalid_message:
-      return status_code::invalid_argument;
-    case dispatch_status::publish_failed:
-      return status_code::unavailable;
-    case dispatch_status::dispatcher_error:
-      return status_code::handler_error;
-    default:
-      return status_code::internal;
-  }
-}
 
 google::protobuf::Struct to_struct(const json& j) {
   google::protobuf::Value v;
@@ -191,7 +170,7 @@ public:
         [c, out](pb::PublishResponse& r) mutable {
           out->Swap(&r);
           c.trace_id = out->trace_id();
-          auto code = publish_code(out->status());
+          auto code = publish_status_code(out->status());
           auto text = out->error_message().empty()
                         ? "publish of '" + out->topic() + "': " + out->status()
                         : out->error_message();

@@ -42,26 +42,9 @@ bool is_envelope_key(const std::string& key) {
 } // namespace
 
 int http_status(status_code code, bool unauthenticated) {
-  switch (code) {
-    case status_code::ok:
-      return 200;
-    case status_code::invalid_argument:
-      return 400;
-    case status_code::permission_denied:
-      return unauthenticated ? 401 : 403;
-    case status_code::not_found:
-      return 404;
-    case status_code::overloaded:
-      return 429;
-    case status_code::unavailable:
-      return 503;
-    case status_code::deadline_exceeded:
-      return 504;
-    case status_code::handler_error:
-    case status_code::internal:
-      break;
-  }
-  return 500;
+  if (code == status_code::permission_denied && unauthenticated)
+    return 401;
+  return http_code_of(code);
 }
 
 int http_status(const json& envelope) {

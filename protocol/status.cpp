@@ -157,4 +157,27 @@ std::string render_status_error(uint8_t code, const caf::message& context) {
   return result;
 }
 
+int32_t http_code_of(status_code code) noexcept {
+  switch (code) {
+    case status_code::ok:
+      return 200;
+    case status_code::invalid_argument:
+      return 400;
+    case status_code::permission_denied:
+      return 403;
+    case status_code::not_found:
+      return 404;
+    case status_code::overloaded:
+      return 429;
+    case status_code::unavailable:
+      return 503;
+    case status_code::deadline_exceeded:
+      return 504;
+    case status_code::handler_error:
+    case status_code::internal:
+      break;
+  }
+  return 500;
+}
+
 } // namespace mesh

@@ -38,6 +38,10 @@ inline constexpr status_code all_status_codes[] = {
 /// The lower-case name of `x`, e.g. "not_found".
 const char* to_string(status_code x) noexcept;
 
+/// The HTTP-style number of a status (seed 001's Status.code, and the HTTP
+/// API's response status): 200, 400, 403, 404, 429, 500, 503, 504.
+int32_t http_code_of(status_code x) noexcept;
+
 /// Parses a name produced by `to_string`.
 std::optional<status_code> status_code_from_string(std::string_view name);
 

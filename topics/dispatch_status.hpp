@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "protocol/status.hpp"
+
 namespace mesh {
 
 enum class dispatch_status : uint8_t {
@@ -21,6 +23,12 @@ enum class dispatch_status : uint8_t {
 
 const char* to_string(dispatch_status x);
 std::optional<dispatch_status> parse_dispatch_status(std::string_view x);
+
+/// The Mesh status a publish's outcome answers with (console, gRPC):
+/// success ok, no_dispatcher not_found, timeout deadline_exceeded,
+/// invalid_message invalid_argument, publish_failed unavailable,
+/// dispatcher_error handler_error, anything else internal.
+status_code publish_status_code(std::string_view status);
 
 /// Everything but `routed`.
 constexpr bool is_terminal(dispatch_status x) {

@@ -17,27 +17,6 @@ namespace {
 constexpr const char* dispatcher = "topic dispatcher";
 
 // A publish's dispatch status (seed 004) as the status of the envelope.
-status_code publish_code(const std::string& status) {
-  auto s = parse_dispatch_status(status);
-  if (!s)
-    return status_code::internal;
-  switch (*s) {
-    case dispatch_status::success:
-      return status_code::ok;
-    case dispatch_status::no_dispatcher:
-      return status_code::not_found;
-    case dispatch_status::timeout:
-      return status_code::deadline_exceeded;
-    case dispatch_status::invalid_message:
-      return status_code::invalid_argument;
-    case dispatch_status::publish_failed:
-      return status_code::unavailable;
-    case dispatch_status::dispatcher_error:
-      return status_code::handler_error;
-    default:
-      return status_code::internal;
-  }
-}
 
 // A publish result in the envelope: "result" describes the publish (with
 // its own seed-004 "status") whether or not it succeeded.
@@ -62,7 +41,7 @@ nlohmann::json describe(const pb::PublishResponse& r) {
     {"output_count", r.output_count()},
     {"error", r.error_message()},
     {"dispatchers", std::move(dispatchers)}};
-  auto code = publish_code(r.status());
+  auto code = publish_status_code(r.status());
   if (code == status_code::ok)
     return console_ok(std::move(result));
   auto out = console_error(code, r.error_message().empty()

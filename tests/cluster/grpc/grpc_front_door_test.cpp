@@ -227,6 +227,19 @@ CAF_TEST(with a token every call needs it as a bearer token) {
   auto ok = dispatch(*s, req, "s3cret-token");
   MESH_CHECK_MSG(ok.status.ok(), ok.status.error_message());
   CAF_CHECK_EQUAL(ok.response.handled_by_collector_id(), "guarded");
+  // The scheme is case-insensitive (RFC 6750); the token is not.
+  for (const auto& [header, code] :
+       {std::pair{std::string{"bearer s3cret-token"}, grpc::StatusCode::OK},
+        std::pair{std::string{"BEARER s3cret-token"}, grpc::StatusCode::OK},
+        std::pair{std::string{"Bearer S3CRET-TOKEN"},
+                  grpc::StatusCode::UNAUTHENTICATED}}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 20s);
+    ctx.AddMetadata("authorization", header);
+    collector::DispatchResponse out;
+    auto st = s->Dispatch(&ctx, req, &out);
+    MESH_CHECK_MSG(st.error_code() == code, header << ": " << st.error_message());
+  }
 }
 
 CAF_TEST(a gRPC port other hosts can reach needs a token) {
