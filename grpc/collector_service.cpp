@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -39,10 +40,6 @@ status_code code_of(const pb::Status& st) {
   return status_code_from_int(st.code()).value_or(status_code::internal);
 }
 
-std::string unavailable_text(const node_handles& node, const char* what) {
-  return "node " + node.node_id + " has no " + what + " (restarting?)";
-}
-
 class collector_service final
   : public collector::CollectiveDispatcher::CallbackService {
 public:
@@ -53,78 +50,13 @@ public:
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
                                      const collector::DispatchRequest* in,
                                      collector::DispatchResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
-    auto router = node_.router.get();
-    if (!router) {
-      fail(c, out, status_code::unavailable, unavailable_text(node_, "router"));
-      return c.reactor;
-    }
-    bridge_job job;
-    auto& req = job.request.emplace<pb::DispatchRequest>();
-    *req.mutable_ref() = ref_of(*in);
-    if (in->has_input()) // gRPC's request is const: the one copy
-      *req.mutable_payload() = in->input();
-    req.set_target_node_id(in->target_collector_id());
-    req.set_trace_id(c.trace_id);
-    req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
-    job.give_up = give_up_at(req.deadline_ms());
-    job.done = [c, out](bridge_answer&& a) mutable {
-      if (auto* err = std::get_if<caf::error>(&a)) {
-        fail(c, out, to_status_code(*err), error_text(*err));
-        return;
-      }
-      auto& r = std::get<pb::DispatchResponse>(a);
-      c.trace_id = r.trace_id();
-      auto code = code_of(r.status());
-      out->mutable_status()->set_code(http_code(code));
-      out->mutable_status()->set_message(r.status().message());
-      if (r.has_payload())
-        out->mutable_output()->Swap(r.mutable_payload());
-      out->set_handled_by_collector_id(r.handled_by());
-      c.done(call_status(code, r.status().message(), *out));
-    };
-    bridges_->submit(std::move(job));
-    return c.reactor;
+    return bridged<pb::DispatchRequest, pb::DispatchResponse>(ctx, *in, out);
   }
 
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                   const collector::ServeRequest* in,
                                   collector::ServeResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
-    auto router = node_.router.get();
-    if (!router) {
-      fail(c, out, status_code::unavailable, unavailable_text(node_, "router"));
-      return c.reactor;
-    }
-    bridge_job job;
-    auto& req = job.request.emplace<pb::ServeRequest>();
-    *req.mutable_ref() = ref_of(*in);
-    if (in->has_input()) // gRPC's request is const: the one copy
-      *req.mutable_payload() = in->input();
-    req.set_trace_id(c.trace_id);
-    req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
-    job.give_up = give_up_at(req.deadline_ms());
-    job.done = [c, out](bridge_answer&& a) mutable {
-      if (auto* err = std::get_if<caf::error>(&a)) {
-        fail(c, out, to_status_code(*err), error_text(*err));
-        return;
-      }
-      auto& r = std::get<pb::ServeResponse>(a);
-      c.trace_id = r.trace_id();
-      auto code = code_of(r.status());
-      out->mutable_status()->set_code(http_code(code));
-      out->mutable_status()->set_message(r.status().message());
-      if (r.has_payload())
-        out->mutable_output()->Swap(r.mutable_payload());
-      out->set_executor_id(r.executor_id());
-      c.done(call_status(code, r.status().message(), *out));
-    };
-    bridges_->submit(std::move(job));
-    return c.reactor;
+    return bridged<pb::ServeRequest, pb::ServeResponse>(ctx, *in, out);
   }
 
   grpc::ServerUnaryReactor* Connect(grpc::CallbackServerContext* ctx,
@@ -177,6 +109,47 @@ public:
   }
 
 private:
+  // Dispatch and Serve: the seed's request to the router through a bridge
+  // (which answers `unavailable` itself while the router restarts), the
+  // router's answer into the seed's response.
+  template <class Request, class Answer, class In, class Out>
+  grpc::ServerUnaryReactor* bridged(grpc::CallbackServerContext* ctx,
+                                    const In& in, Out* out) {
+    auto c = begin(ctx, node_);
+    if (c.finished)
+      return c.reactor;
+    bridge_job job;
+    auto& req = job.request.template emplace<Request>();
+    *req.mutable_ref() = ref_of(in);
+    if (in.has_input()) // gRPC's request is const: the one copy
+      *req.mutable_payload() = in.input();
+    if constexpr (std::is_same_v<Request, pb::DispatchRequest>)
+      req.set_target_node_id(in.target_collector_id());
+    req.set_trace_id(c.trace_id);
+    req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
+    job.give_up = give_up_at(req.deadline_ms());
+    job.done = [c, out](bridge_answer&& a) mutable {
+      if (auto* err = std::get_if<caf::error>(&a)) {
+        fail(c, out, to_status_code(*err), error_text(*err));
+        return;
+      }
+      auto& r = std::get<Answer>(a);
+      c.trace_id = r.trace_id();
+      auto code = code_of(r.status());
+      out->mutable_status()->set_code(http_code(code));
+      out->mutable_status()->set_message(r.status().message());
+      if (r.has_payload())
+        out->mutable_output()->Swap(r.mutable_payload());
+      if constexpr (std::is_same_v<Answer, pb::DispatchResponse>)
+        out->set_handled_by_collector_id(r.handled_by());
+      else
+        out->set_executor_id(r.executor_id());
+      c.done(call_status(code, r.status().message(), *out));
+    };
+    bridges_->submit(std::move(job));
+    return c.reactor;
+  }
+
   /// When the bridge's sweep gives up on a call with this budget.
   std::chrono::steady_clock::time_point give_up_at(uint32_t deadline_ms) const {
     return std::chrono::steady_clock::now()
