@@ -1,4 +1,5 @@
 #include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/peer_ingress_publish.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -51,6 +52,7 @@ struct peer_ingress_state {
   size_t reply_bytes = 0;
   bool flush_pending = false;
   uint64_t dropped_batches = 0;
+  ingress_publishes publishes; // peer_ingress_publish.cpp
 };
 
 using self_ptr = peer_ingress_actor::stateful_pointer<peer_ingress_state>;
@@ -208,6 +210,17 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         return; // own message only
       self->state.flush_pending = false;
       flush_replies(self);
+      flush_publish_replies(self, self->state.cfg, self->state.publishes);
+    },
+    [self](atom::batch, pb::PublishBatch& b) {
+      auto& st = self->state;
+      if (admitted(self))
+        serve_publish_batch(self, st.cfg, st.publishes, *st.log, b);
+    },
+    [self](atom::batch, pb::PublishReplies& r) {
+      auto& st = self->state;
+      if (admitted(self))
+        pass_on_publish_replies(self, st.cfg, st.publishes, *st.log, r);
     },
     [self](atom::publish,
            pb::PublishRequest& req) -> caf::result<pb::PublishResponse> {
@@ -283,6 +296,12 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
       return caf::skip;
     },
     [](atom::flush) -> caf::result<void> { return caf::skip; },
+    [](atom::batch, pb::PublishBatch&) -> caf::result<void> {
+      return caf::skip;
+    },
+    [](atom::batch, pb::PublishReplies&) -> caf::result<void> {
+      return caf::skip;
+    },
     [](atom::publish, pb::PublishRequest&) -> caf::result<pb::PublishResponse> {
       return caf::skip;
     },

@@ -48,9 +48,14 @@
 
 namespace mesh {
 
+// Publish batches (peer_ingress_publish.hpp) are not in peer_actor (a
+// change there rebuilds most of the tree): senders cast the peer's handle
+// to this type.
 using peer_ingress_actor
   = peer_actor::extend<caf::reacts_to<atom::connect, std::string, peer_actor>,
-                       caf::reacts_to<atom::flush>>;
+                       caf::reacts_to<atom::flush>,
+                       caf::reacts_to<atom::batch, pb::PublishBatch>,
+                       caf::reacts_to<atom::batch, pb::PublishReplies>>;
 
 /// When a batch leaves before the mailbox is empty: at this many entries,
 /// or when the next one would take it past this many bytes (one larger

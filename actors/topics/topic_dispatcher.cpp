@@ -150,6 +150,7 @@ void topic_dispatcher_state::on_peers(peer_table_ptr table_ptr) {
   }
   keep();
   // A peer that went down answers nothing: its parts fail now.
+  drop_outboxes_of_lost_peers();
   fail_parts_of_lost_peers();
 }
 
@@ -224,6 +225,8 @@ nlohmann::json topic_dispatcher_state::metrics_json() const {
           {"success_rate", publishes == 0 ? 0.0
                                           : static_cast<double>(publishes_ok)
                                               / static_cast<double>(publishes)},
+          {"peer_batches", batches},
+          {"peer_batched", batched},
           {"dispatchers", std::move(list)}};
 }
 
@@ -315,7 +318,7 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
                             + self->state.cfg.node_id);
       auto list = nlohmann::json::array();
       for (const auto& m : i->second)
-        list.push_back(m);
+        list.push_back(record_json(*m));
       return json_result(std::move(list));
     },
     [self](atom::routes, const pb::TopicRoutes& msg) {
@@ -334,6 +337,15 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
       for (const auto& t : r.value("outputs", nlohmann::json::array()))
         o.add_outputs(t.get<std::string>());
       self->state.part_done(seq, slot, std::move(o));
+    },
+    [self](atom::batch, const std::string& peer, pb::PublishReplies& r) {
+      // From our ingress for `peer` (it checked the sender is that peer).
+      if (from_this_node(self))
+        self->state.on_replies(peer, r);
+    },
+    [self](atom::flush) {
+      if (self->current_sender().get() == self->ctrl()) // own message only
+        self->state.flush_all();
     },
     [self](atom::sweep) {
       if (from_this_node(self)) // own timer

@@ -8,7 +8,9 @@
 // matched locally and against what each peer told us of its routes, then
 // run: local dispatchers here (functions off CAF's threads, each bounded by
 // the dispatcher timeout), and a local-only copy of the message to every
-// peer with a matching route, which runs its own. Every dispatcher runs once
+// peer with a matching route, which runs its own. Copies to one peer that
+// are ready together travel as one pb::PublishBatch to its ingress, and
+// come back as pb::PublishReplies matched by tag (topic_outbox.cpp). Every dispatcher runs once
 // per message. The outputs the dispatchers return are published in turn,
 // up to `max_output_depth` levels, and everything is aggregated into one
 // pb::PublishResponse. A peer that fails or dies during a publish yields a
@@ -27,6 +29,9 @@
 //   (atom::records, std::string id)        -> nlohmann::json  // record kind
 //   (atom::routes, pb::TopicRoutes)        // from peers
 //   (atom::update, peer_table_ptr)         // from the connection manager
+//   (atom::batch, std::string peer, pb::PublishReplies) // our ingress for
+//        `peer`: its answers to our PublishBatch, by tag (issue 16)
+//   (atom::flush)                          // own: the peer outboxes leave
 //   (atom::drain)                          -> caf::ok_atom  // shutdown: new
 //        publishes get publish_failed; answers when running ones are done
 // Refusals are `invalid_argument` errors with the reason; after a freeze,
@@ -68,6 +73,8 @@ using topics_actor = caf::typed_actor<
   caf::replies_to<atom::records, std::string>::with<nlohmann::json>,
   caf::reacts_to<atom::routes, pb::TopicRoutes>,
   caf::reacts_to<atom::update, peer_table_ptr>,
+  caf::reacts_to<atom::batch, std::string, pb::PublishReplies>, // ingress
+  caf::reacts_to<atom::flush>,                                  // own
   caf::reacts_to<atom::job_done, uint64_t, size_t, nlohmann::json>, // runner
   caf::reacts_to<atom::sweep>>;                                    // own timer
 

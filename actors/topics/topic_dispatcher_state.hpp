@@ -47,7 +47,12 @@ struct topic_dispatcher_state;
 struct publish_run {
   uint64_t seq = 0;
   pb::PublishRequest req;
-  topic_message msg; ///< the request as dispatchers see it
+  message_category category = message_category::event;
+  /// The request as function and forward dispatchers see it: built on
+  /// first use (record dispatchers need none), shared by every job.
+  std::shared_ptr<const topic_message> msg;
+  /// The request as record dispatchers keep it: one copy for all of them.
+  std::shared_ptr<const pb::PublishRequest> kept;
   std::chrono::steady_clock::time_point started;
   size_t pending = 0; ///< parts not yet answered
   /// One slot per local dispatcher, then one per peer; a peer's slot holds
@@ -61,6 +66,16 @@ struct publish_run {
   std::function<void(pb::PublishResponse)> finish;
 };
 
+/// Publishes to one peer that leave together (topic_outbox.cpp).
+struct publish_outbox {
+  caf::actor to; ///< the peer's ingress for this node
+  pb::PublishBatch batch;
+  size_t bytes = 0;
+};
+
+/// A batch tag: the publish's seq above, its slot in the low bits.
+inline constexpr unsigned publish_tag_slot_bits = 16;
+
 struct topic_dispatcher_state {
   static inline const char* name = "mesh.topic_dispatcher";
 
@@ -73,7 +88,11 @@ struct topic_dispatcher_state {
   std::shared_ptr<route_table> table = std::make_shared<route_table>();
   std::map<std::string, dispatcher_spec, std::less<>> specs;
   std::map<std::string, dispatcher_metrics, std::less<>> metrics;
-  std::map<std::string, std::deque<nlohmann::json>, std::less<>> records;
+  /// Kept messages of record dispatchers, as published: their JSON is
+  /// built when someone reads them (atom::records), not per publish.
+  std::map<std::string, std::deque<std::shared_ptr<const pb::PublishRequest>>,
+           std::less<>>
+    records;
   uint64_t publishes = 0, publishes_ok = 0;
 
   // -- peers ------------------------------------------------------------------
@@ -83,12 +102,16 @@ struct topic_dispatcher_state {
   std::set<std::string> synced; ///< peers that have our current routes
 
   // -- publishes in progress --------------------------------------------------
-  uint64_t next_seq = 0;
   std::map<uint64_t, publish_run> runs;
   // One timer for every deadline, not one per part: CAF's clock lives on
   // its own thread, and waking it per publish costs more than the publish.
   bool sweep_pending = false;
   caf::actor_clock::time_point sweep_at;
+
+  // -- batches to peers (topic_outbox.cpp) -------------------------------------
+  std::map<std::string, publish_outbox, std::less<>> outboxes; ///< by node id
+  bool flush_pending = false; ///< an (atom::flush) to ourselves is queued
+  uint64_t batches = 0, batched = 0;
 
   // -- shutdown -----------------------------------------------------------------
   bool draining = false; ///< new publishes are refused
@@ -115,6 +138,7 @@ struct topic_dispatcher_state {
   void publish(pb::PublishRequest req,
                std::function<void(pb::PublishResponse)> finish);
   void run_local(publish_run& run, size_t slot, const dispatcher_spec& spec);
+  const std::shared_ptr<const topic_message>& message_of(publish_run& run);
   /// The "fanout" record: which dispatchers here and which peers (tracing).
   void trace_fanout(const pb::PublishRequest& req,
                     const std::vector<std::string>& local,
@@ -133,7 +157,25 @@ struct topic_dispatcher_state {
                        std::vector<std::string> outputs, size_t next,
                        std::function<void(pb::PublishResponse)> finish);
   void record_metrics(const pb::DispatcherOutcome& outcome);
+
+  // topic_outbox.cpp
+  /// A peer's part of a publish joins that peer's outbox.
+  void enqueue(const peer_route& peer, uint64_t seq, size_t slot,
+               const pb::PublishRequest& req);
+  void flush(publish_outbox& box);
+  void flush_all();
+  /// Answers of `peer` (passed on by our ingress for it), matched by tag.
+  void on_replies(const std::string& peer, pb::PublishReplies& r);
+  /// Outboxes of peers no longer routable go: their parts fail anyway.
+  void drop_outboxes_of_lost_peers();
 };
+
+/// Publish numbers unique in the process: a restarted topic dispatcher
+/// never takes a late batched answer meant for its predecessor.
+uint64_t next_publish_seq();
+
+/// A kept message as `meshctl records` shows it.
+nlohmann::json record_json(const pb::PublishRequest& m);
 
 /// Seed 004's statuses, aggregated: the worst part decides.
 std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts);

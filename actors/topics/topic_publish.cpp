@@ -18,15 +18,6 @@ namespace mesh {
 namespace {
 
 
-nlohmann::json message_json(const topic_message& m) {
-  return {{"topic", m.topic},
-          {"category", to_string(m.category)},
-          {"message_type", m.message_type},
-          {"payload", m.payload},
-          {"trace_id", m.trace_id},
-          {"dispatch_id", m.dispatch_id}};
-}
-
 // What a function dispatcher's run sends back to the actor.
 nlohmann::json run_function(const topic_handler& fn, const topic_message& m) {
   try {
@@ -41,6 +32,15 @@ nlohmann::json run_function(const topic_handler& fn, const topic_message& m) {
 }
 
 } // namespace
+
+nlohmann::json record_json(const pb::PublishRequest& m) {
+  return {{"topic", m.topic()},
+          {"category", m.category()}, // validated before it was kept
+          {"message_type", m.message_type()},
+          {"payload", value_to_json(m.payload())},
+          {"trace_id", m.trace_id()},
+          {"dispatch_id", m.dispatch_id()}};
+}
 
 void topic_dispatcher_state::publish(
   pb::PublishRequest req, std::function<void(pb::PublishResponse)> finish) {
@@ -118,12 +118,11 @@ void topic_dispatcher_state::publish(
     finish(std::move(early));
     return;
   }
-  auto seq = ++next_seq;
+  auto seq = next_publish_seq();
   auto& run = runs[seq];
   run.seq = seq;
   run.started = started;
-  run.msg = {req.topic(), *category, req.message_type(),
-             value_to_json(req.payload()), req.trace_id(), req.dispatch_id()};
+  run.category = *category;
   run.req = std::move(req);
   run.finish = std::move(finish);
   run.local_slots = local.size();
@@ -177,6 +176,17 @@ void topic_dispatcher_state::trace_fanout(
                       {"nodes", std::move(nodes)}});
 }
 
+const std::shared_ptr<const topic_message>&
+topic_dispatcher_state::message_of(publish_run& run) {
+  if (!run.msg) {
+    const auto& req = run.req;
+    run.msg = std::make_shared<const topic_message>(topic_message{
+      req.topic(), run.category, req.message_type(),
+      value_to_json(req.payload()), req.trace_id(), req.dispatch_id()});
+  }
+  return run.msg;
+}
+
 void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
                                        const dispatcher_spec& spec) {
   auto seq = run.seq;
@@ -188,7 +198,9 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
   ok.set_status("success");
   if (kind == "record") {
     auto& list = records[spec.info.id];
-    list.push_back(message_json(run.msg));
+    if (!run.kept)
+      run.kept = std::make_shared<const pb::PublishRequest>(run.req);
+    list.push_back(run.kept);
     while (list.size() > spec.keep)
       list.pop_front();
     part_done(seq, slot, std::move(ok));
@@ -197,9 +209,9 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
   // Every other kind may take time: bound it by the dispatcher timeout.
   arm_sweep(run.deadline[slot]);
   if (kind == "function") {
-    runner->submit([fn = spec.fn, msg = run.msg,
+    runner->submit([fn = spec.fn, msg = message_of(run),
                     me = caf::actor_cast<caf::actor>(self), seq, slot] {
-      caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, msg));
+      caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, *msg));
     });
   } else if (kind == "actor") {
     self->request(spec.actor, caf::infinite, atom::publish_v, run.req)
@@ -216,8 +228,9 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
   } else { // forward
     pb::DispatchRequest dr;
     to_service_ref(*parse_service_path(spec.forward_to), *dr.mutable_ref());
-    *dr.mutable_payload() = json_to_any(run.msg.payload);
-    dr.set_trace_id(run.msg.trace_id);
+    const auto& msg = *message_of(run);
+    *dr.mutable_payload() = json_to_any(msg.payload);
+    dr.set_trace_id(msg.trace_id);
     dr.set_deadline_ms(static_cast<uint32_t>(cfg.dispatcher_timeout.count()));
     self->request(cfg.router.get(), caf::infinite, std::move(dr))
       .then(
@@ -253,10 +266,15 @@ void topic_dispatcher_state::part_failed(uint64_t seq, size_t slot,
 void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
                                         const peer_route& peer) {
   auto seq = run.seq;
+  arm_sweep(run.deadline[slot]);
+  if (slot < (size_t{1} << publish_tag_slot_bits)) {
+    enqueue(peer, seq, slot, run.req); // topic_outbox.cpp
+    return;
+  }
+  // More parts than a tag can number (never in practice): one request.
   auto copy = run.req;
   copy.set_local_only(true);
   auto node = peer.id;
-  arm_sweep(run.deadline[slot]);
   self->request(peer.peer, caf::infinite, atom::publish_v, std::move(copy))
     .then(
       [this, seq, slot](pb::PublishResponse& r) {

@@ -7,20 +7,35 @@ using nlohmann::json;
 
 namespace {
 
-// Peer topic dispatchers: one answers for a dispatcher of its own, one
-// never answers (a node that dies mid-publish).
-caf::behavior answering_peer(caf::event_based_actor*,
-                             std::shared_ptr<int> calls) {
+// Peers: one answers for a dispatcher of its own, one never answers (a
+// node that dies mid-publish). A peer gets publishes in batches and its
+// answers reach the topic dispatcher through our ingress for it, which the
+// answering peer plays too.
+pb::PublishResponse remote_answer(const pb::PublishRequest& req) {
+  pb::PublishResponse r;
+  r.set_status("success");
+  auto* o = r.add_dispatchers();
+  o->set_dispatcher_id("remote-audit");
+  o->set_node_id("node-b");
+  o->set_status(req.local_only() ? "success" : "dispatcher_error");
+  return r;
+}
+
+caf::behavior answering_peer(caf::event_based_actor* self,
+                             std::shared_ptr<int> calls, caf::actor topics) {
   return {
     [calls](atom::publish, const pb::PublishRequest& req) {
       ++*calls;
-      pb::PublishResponse r;
-      r.set_status("success");
-      auto* o = r.add_dispatchers();
-      o->set_dispatcher_id("remote-audit");
-      o->set_node_id("node-b");
-      o->set_status(req.local_only() ? "success" : "dispatcher_error");
-      return r;
+      return remote_answer(req);
+    },
+    [self, calls, topics](atom::batch, const pb::PublishBatch& b) {
+      pb::PublishReplies replies;
+      for (int i = 0; i < b.requests_size(); ++i) {
+        ++*calls;
+        *replies.add_responses() = remote_answer(b.requests(i));
+        replies.add_tags(b.tags(i));
+      }
+      self->send(topics, atom::batch_v, std::string{"node-b"}, replies);
     },
     [](atom::routes, const pb::TopicRoutes&) {},
   };
@@ -32,6 +47,7 @@ caf::behavior silent_peer(caf::event_based_actor* self) {
       // Keep the request open forever: the peer "died".
       return self->make_response_promise<pb::PublishResponse>();
     },
+    [](atom::batch, const pb::PublishBatch&) {}, // never answered
     [](atom::routes, const pb::TopicRoutes&) {},
   };
 }
@@ -45,7 +61,7 @@ CAF_TEST_FIXTURE_SCOPE(topic_dispatcher_peer_tests, fixture)
 
 CAF_TEST(peers with matching routes run their part once) {
   auto calls = std::make_shared<int>(0);
-  auto peer = sys.spawn(answering_peer, calls);
+  auto peer = sys.spawn(answering_peer, calls, topics);
   connect_peer(peer, "orders.>");
   add_counter("audit");
   add_route("a", "orders.>", "audit");

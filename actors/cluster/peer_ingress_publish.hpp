@@ -1,0 +1,47 @@
+#pragma once
+
+// The publish batches of a peer's ingress (issue 16; peer_ingress.cpp calls
+// these, its state holds an ingress_publishes).
+//
+// A PublishBatch from the authenticated peer: each of its publishes goes to
+// this node's topic dispatcher as a local-only publish (a peer runs only
+// this node's dispatchers here); the answers, tagged as the batch tagged
+// them, collect in one PublishReplies that leaves for the peer's ingress for
+// this node when the mailbox holds nothing more (the ingress's own flush
+// message), or at a count or byte bound. Every tag is answered exactly
+// once: an error becomes a publish_failed answer in Mesh's words. A batch
+// whose arrays differ in length is dropped whole (its origin's deadlines
+// answer). The peer's PublishReplies go to the topic dispatcher in the
+// peer's name, which matches the tags to its own parts at that peer.
+
+#include <cstdint>
+
+#include <spdlog/fwd.h>
+
+#include "actors/cluster/peer_ingress.hpp"
+
+namespace mesh {
+
+/// What an ingress keeps for its peer's publish batches.
+struct ingress_publishes {
+  pb::PublishReplies replies; ///< answers waiting for the flush
+  size_t bytes = 0;
+  bool flush_pending = false; ///< an (atom::flush) to ourselves is queued
+  uint64_t dropped = 0;       ///< malformed batches and answer sets
+};
+
+void serve_publish_batch(peer_ingress_actor::pointer self,
+                         const peer_ingress_config& cfg, ingress_publishes& st,
+                         spdlog::logger& log, pb::PublishBatch& b);
+
+void pass_on_publish_replies(peer_ingress_actor::pointer self,
+                             const peer_ingress_config& cfg,
+                             ingress_publishes& st, spdlog::logger& log,
+                             pb::PublishReplies& r);
+
+/// Sends the waiting answers to the peer's ingress for this node.
+void flush_publish_replies(peer_ingress_actor::pointer self,
+                           const peer_ingress_config& cfg,
+                           ingress_publishes& st);
+
+} // namespace mesh
