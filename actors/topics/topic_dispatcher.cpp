@@ -8,6 +8,7 @@
 #include "actors/topics/topic_dispatcher_state.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/service_key.hpp"
+#include "protocol/status.hpp"
 
 namespace mesh {
 
@@ -251,6 +252,16 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
   st.cfg = std::move(cfg);
   if (st.cfg.memory && st.cfg.memory->saved)
     st.adopt(*st.cfg.memory);
+  // An error that answers no request (a peer's ingress of an older build
+  // refusing a PublishBatch) must not stop the dispatcher, as CAF's default
+  // handler would: the parts it concerns end at their deadlines.
+  self->set_error_handler([self, seen = std::make_shared<uint64_t>(0)](
+                            caf::error& err) {
+    if ((*seen)++ % 1000 < 3)
+      self->state.log->warn("topic dispatcher of {} ignored an error that "
+                            "answers no request ({} so far): {}",
+                            self->state.cfg.node_id, *seen, error_text(err));
+  });
   using publish_result = caf::result<pb::PublishResponse>;
   auto publish = [self](pb::PublishRequest& req) -> publish_result {
     if (!from_this_node(self)) // peers publish through their ingress

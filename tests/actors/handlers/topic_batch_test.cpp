@@ -285,4 +285,14 @@ CAF_TEST(a foreign or malformed publish batch runs nothing) {
   run();
 }
 
+CAF_TEST(an error that answers no request does not stop the dispatcher) {
+  // What a peer's ingress of an older build sends back for a batch.
+  caf::anon_send(caf::actor_cast<caf::actor>(topics_a),
+                 make_error(status_code::invalid_argument, "unknown message"));
+  run();
+  publish_many(2);
+  CAF_CHECK_EQUAL(out->got.size(), 2u);
+  CAF_CHECK_EQUAL(out->errors, 0u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
