@@ -55,6 +55,14 @@ bench_env::drive_inside_a(const std::string& target, size_t in_flight) {
 }
 
 caf::expected<nlohmann::json>
+bench_env::drive_prebuilt_inside_a(const std::string& target,
+                                   size_t in_flight) {
+  auto args = driver_args(target, in_flight);
+  args["prebuilt"] = true;
+  return call_driver("Run", std::move(args));
+}
+
+caf::expected<nlohmann::json>
 bench_env::drive_process_inside_a(const std::string& process,
                                   size_t in_flight) {
   auto args = driver_args("", in_flight);

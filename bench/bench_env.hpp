@@ -64,6 +64,12 @@ public:
   caf::expected<nlohmann::json> drive_inside_a(const std::string& target,
                                                size_t in_flight);
 
+  /// The same with one prebuilt request message sent each time (the
+  /// driver copies nothing per request): the process scenarios' baseline,
+  /// whose driver does the same.
+  caf::expected<nlohmann::json> drive_prebuilt_inside_a(
+    const std::string& target, size_t in_flight);
+
   /// Runs bench/Driver/Process on node A: process dispatch of `process`
   /// (bench_rollout or bench_bandit, whose variants are bench/Local/Echo).
   caf::expected<nlohmann::json> drive_process_inside_a(

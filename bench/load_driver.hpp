@@ -46,7 +46,8 @@ struct load_result {
 };
 
 /// Runs the loop and blocks until it ends. `make_request()` returns the
-/// message content to send (a fresh copy each time); `check(response)`
+/// message content to send (a fresh copy each time, or a caf::message
+/// the driver keeps and sends again: no copy per request); `check(response)`
 /// returns an empty string for success or an error text.
 template <class Response, class MakeRequest, class Check>
 load_result run_closed_loop(caf::actor_system& sys, caf::actor target,

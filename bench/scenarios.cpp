@@ -50,7 +50,7 @@ scenario process_scenario(std::string name, const std::string& strategy,
             return env.drive_process_inside_a(process, n);
           },
           [](bench_env& env, size_t n) {
-            return env.drive_inside_a("bench/Local/Echo", n);
+            return env.drive_prebuilt_inside_a("bench/Local/Echo", n);
           }};
 }
 

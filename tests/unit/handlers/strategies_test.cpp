@@ -1,6 +1,7 @@
 #define CAF_SUITE strategies
 #include "check.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <random>
 
@@ -337,6 +338,24 @@ CAF_TEST(explain_to says what explain says) {
   std::string text;
   direct->explain_to(d, vs, text);
   CAF_CHECK_EQUAL(text, direct->explain(d, vs));
+}
+
+CAF_TEST(the bandit writes its sample with three decimals as printf did) {
+  // explain_to formats with to_chars; the text stays what "%.3f" wrote.
+  auto vs = make_variants({{"a", -1}, {"b", -1}});
+  auto bandit = prepared("thompson_bandit", {{"floor", 0.1}}, vs);
+  for (uint64_t detail : {0ull, 1ull, 499ull, 500ull, 1500ull, 2500ull,
+                          62500ull, 999499ull, 999500ull, 999999ull,
+                          1000000ull, 123456ull, 987654ull}) {
+    decision d{1, decision_kind::sampled, detail, {}};
+    char want[32];
+    std::snprintf(want, sizeof(want), "%.3f",
+                  static_cast<double>(detail) / 1e6);
+    std::string text;
+    bandit->explain_to(d, vs, text);
+    CAF_CHECK_EQUAL(text, std::string{"highest posterior sample ("} + want
+                            + "): b");
+  }
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
