@@ -1,78 +1,107 @@
 #pragma once
 
-// bridge_pool: the hop from gRPC's callback threads to the router for the
-// hot calls (Dispatch and Serve of both services). Spawning an actor per
-// call cost more than the rest of the front door together (issue 17,
-// section 5), so a few long-lived bridge actors carry every such call:
+// bridge: the hop from gRPC's callback threads into the node's actors, for
+// every call of the front door. Spawning an actor per call cost more than
+// the rest of the front door together (issue 17, section 5), and a pool of
+// bridge actors still cost two more messages per call (gRPC thread -> bridge
+// -> router -> bridge) and a second wake-up. The bridge is an actor
+// without a mailbox of its own (like actors/processes/process_gate.cpp):
 //
-//   gRPC thread: submit(job)  -> the job joins a bridge's queue (a mutex);
-//                                only an empty -> non-empty queue wakes the
-//                                bridge (one `flush` message)
-//   bridge:      flush        -> drains its queue, asks the router for each
-//                                job (no CAF timeout: the router answers
-//                                every request once, by its deadline) and
-//                                finishes the call from the answer
+//   gRPC thread: ask(dest, ...)   -> the call joins the bridge's table (a
+//                                    mutex) and the request goes straight
+//                                    into dest's mailbox, the bridge as its
+//                                    sender
+//   dest's thread: its answer     -> enqueued to the bridge, which takes the
+//                                    call out of its table and finishes it
+//                                    right there (no second hop)
 //
-// Exactly once: a job is finished by whoever takes it out of its bridge's
-// queue or in-flight table under the bridge's lock. A bridge that stops
-// (stop(), or it dies) finishes all it holds with `unavailable`, and a job
-// arriving afterwards is finished at once. Safety net at no cost per call:
-// each bridge sweeps its table once a second and finishes calls past their
-// deadline plus the margin (ask_timeout) with `deadline_exceeded`, so a
-// router that dies holding a request cannot leave a call open.
+// So a Dispatch costs two actor messages (request, answer).
+//
+// Exactly once: a call is finished by whoever takes it out of the table
+// under its lock: the answer; a down message of the actor it was sent to
+// (the bridge monitors every actor it asks: one that dies or restarts
+// holding calls ends them with `unavailable` at once); its timer (calls
+// with their own timeout); the sweep (once a second: calls past their
+// timeout, the safety net for calls without a timer); stop(). A call asked
+// after stop() is finished at once with `unavailable`. The answer function
+// runs in the thread that decides: a CAF worker (the answer), the clock's
+// thread (timer, sweep), the caller of stop(), or the gRPC thread (refused
+// at once); it must not throw (an exception is logged, never propagated).
 
-#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
-#include <memory>
-#include <variant>
-#include <vector>
+#include <utility>
 
-#include <caf/error.hpp>
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
-
-#include "actors/actor_slot.hpp"
-#include "actors/routing/request_router.hpp"
+#include <caf/mailbox_element.hpp>
+#include <caf/message_id.hpp>
 
 namespace mesh::grpc_door {
 
-/// The router's answer to a bridged call, or why there is none.
-using bridge_answer
-  = std::variant<pb::DispatchResponse, pb::ServeResponse, caf::error>;
+/// Runs once with the answer: what the actor answered, or a caf::error.
+using answer_fn = std::function<void(caf::type_erased_tuple&)>;
 
-struct bridge_job {
-  std::variant<pb::DispatchRequest, pb::ServeRequest> request;
-  /// Finishes the call; runs exactly once, on a bridge or in submit/stop.
-  std::function<void(bridge_answer&&)> done;
-  /// When the sweep gives up on the call (its deadline and a margin).
-  std::chrono::steady_clock::time_point give_up;
-};
-
-class bridge_pool {
+class bridge {
 public:
-  /// Spawns `n` bridges (at least one) asking the router in `router`.
-  bridge_pool(caf::actor_system& sys, actor_slot<router_actor> router,
-              size_t n = 2);
+  explicit bridge(caf::actor_system& sys);
 
-  /// Stops the bridges if still running.
-  ~bridge_pool();
+  /// Stops the bridge if still running.
+  ~bridge();
 
-  bridge_pool(const bridge_pool&) = delete;
-  bridge_pool& operator=(const bridge_pool&) = delete;
+  bridge(const bridge&) = delete;
+  bridge& operator=(const bridge&) = delete;
 
-  /// Hands a call to a bridge (round robin). Thread-safe, never blocks on
-  /// CAF; after stop() it finishes the call at once with `unavailable`.
-  void submit(bridge_job job);
+  /// Sends (xs...) as a request to `dest` (an actor of this node; null: the
+  /// call is finished with `unavailable` naming `what`, e.g. "router").
+  /// `done` gets the answer exactly once. `timeout`: when the call gives
+  /// up (`deadline_exceeded`; with `timer` a timer of its own for a precise
+  /// answer, else the next sweep). Never throws.
+  template<class... Ts>
+  void ask(const caf::strong_actor_ptr& dest, const char* what, answer_fn done,
+           std::chrono::milliseconds timeout, bool timer, Ts&&... xs) noexcept {
+    if (auto id = open(dest, what, std::move(done), timeout, timer))
+      post(dest, id, [&] {
+        return caf::make_mailbox_element(nullptr, caf::make_message_id(id), {},
+                                         std::forward<Ts>(xs)...);
+      });
+  }
 
-  /// Finishes every queued and in-flight call with `unavailable` and ends
-  /// the bridges. Idempotent.
-  void stop();
+  /// Finishes every call in flight with `unavailable`; later calls are
+  /// finished at once the same way. Idempotent.
+  void stop() noexcept;
 
-  struct lane;
+  class sink;
 
 private:
-  std::vector<std::shared_ptr<lane>> lanes_;
-  std::atomic<size_t> next_{0};
+  /// Tables a call; 0 when it was finished at once (no destination,
+  /// stopped).
+  uint64_t open(const caf::strong_actor_ptr& dest, const char* what,
+                answer_fn done, std::chrono::milliseconds timeout,
+                bool timer) noexcept;
+
+  template<class F>
+  void post(const caf::strong_actor_ptr& dest, uint64_t id, F make) noexcept {
+    caf::mailbox_element_ptr what;
+    try {
+      what = make();
+    } catch (...) {
+      failed(id);
+      return;
+    }
+    deliver(dest, std::move(what));
+  }
+
+  /// Hands a request to dest, the bridge as its sender.
+  void deliver(const caf::strong_actor_ptr& dest,
+               caf::mailbox_element_ptr what) noexcept;
+
+  /// Finishes call `id` with `internal` (its request could not be built).
+  void failed(uint64_t id) noexcept;
+
+  caf::actor handle_; ///< keeps the sink alive
+  sink* sink_;
 };
 
 } // namespace mesh::grpc_door

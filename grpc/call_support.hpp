@@ -5,12 +5,11 @@
 // deadline from the call, Mesh's status as the seed's HTTP-style number
 // and as a gRPC code, and the hop from a gRPC thread into CAF.
 //
-// gRPC's callback threads never block on CAF: Dispatch and Serve go to the
-// front door's long-lived bridges (grpc/bridge.hpp); any other call spawns
-// a short-lived event-based actor that asks the node's actor and finishes
-// the call from the answer (run_in_actor). Every call is finished exactly once: the ask
-// is bounded by the request's deadline plus a margin, so even an actor that
-// never answers ends in `deadline_exceeded`.
+// gRPC's callback threads never block on CAF: every call asks the node's
+// actor through the front door's bridge (grpc/bridge.hpp), which finishes it
+// from the answer. Every call is finished exactly once: the ask is bounded
+// by the request's deadline plus a margin (ask_timeout), so even an actor
+// that never answers ends in `deadline_exceeded`.
 
 #include <chrono>
 #include <cstdint>
@@ -18,8 +17,6 @@
 #include <string>
 #include <utility>
 
-#include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <grpcpp/grpcpp.h>
 #include <google/protobuf/message.h>
 
@@ -62,22 +59,13 @@ uint32_t deadline_ms_of(const grpc::CallbackServerContext& ctx,
 std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
                           std::chrono::milliseconds max_deadline);
 
-/// Runs `f(self)` in a fresh event-based actor, which ends once its
-/// requests are answered.
-template <class F>
-void run_in_actor(caf::actor_system& sys, F f) {
-  sys.spawn([f = std::move(f)](caf::event_based_actor* self) mutable {
-    f(self);
-  });
-}
-
 /// Finishes `reactor` with `status` after recording the trace id in the
 /// trailing metadata (x-mesh-trace-id) when there is one.
 void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
             const std::string& trace_id, grpc::Status status);
 
-/// One call in flight: what finishing it needs. Copied into the actor that
-/// answers it; gRPC keeps ctx and reactor alive until it is finished.
+/// One call in flight: what finishing it needs. Copied into the bridge's
+/// answer function; gRPC keeps ctx and reactor alive until it is finished.
 struct call {
   grpc::CallbackServerContext* ctx = nullptr;
   grpc::ServerUnaryReactor* reactor = nullptr;

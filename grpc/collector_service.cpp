@@ -43,8 +43,8 @@ status_code code_of(const pb::Status& st) {
 class collector_service final
   : public collector::CollectiveDispatcher::CallbackService {
 public:
-  collector_service(node_handles node, std::shared_ptr<bridge_pool> bridges)
-    : node_(std::move(node)), bridges_(std::move(bridges)) {
+  collector_service(node_handles node, std::shared_ptr<bridge> hop)
+    : node_(std::move(node)), hop_(std::move(hop)) {
   }
 
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
@@ -83,43 +83,40 @@ public:
                                  in->namespaces().end());
     auto timeout = ask_timeout(deadline_ms_of(*ctx, node_.max_deadline),
                                node_.max_deadline);
-    run_in_actor(*node_.sys, [c, out, cluster, timeout, wanted,
-                              address = in->address()](
-                               caf::event_based_actor* self) {
-      self->request(cluster, timeout, atom::connect_v, address)
-        .then(
-          [c, out, wanted](nlohmann::json& r) {
-            out->mutable_status()->set_code(http_code(status_code::ok));
-            out->mutable_status()->set_message("connected");
-            out->set_connection_id(r.value("connection_id", ""));
-            out->set_target_collector_id(r.value("peer", ""));
-            if (auto i = r.find("shared_namespaces");
-                i != r.end() && i->is_array())
-              for (auto& ns : *i)
-                if (ns.is_string()
-                    && (wanted.empty() || wanted.count(ns.get<std::string>())))
-                  out->add_shared_namespaces(ns.get<std::string>());
-            c.done(grpc::Status::OK);
-          },
-          [c, out](caf::error& err) {
-            fail(c, out, to_status_code(err), error_text(err));
-          });
-    });
+    hop_->ask(
+      ptr_of(cluster), "cluster manager",
+      expect<nlohmann::json>(
+        [c, out, wanted](nlohmann::json& r) {
+          out->mutable_status()->set_code(http_code(status_code::ok));
+          out->mutable_status()->set_message("connected");
+          out->set_connection_id(r.value("connection_id", ""));
+          out->set_target_collector_id(r.value("peer", ""));
+          if (auto i = r.find("shared_namespaces");
+              i != r.end() && i->is_array())
+            for (auto& ns : *i)
+              if (ns.is_string()
+                  && (wanted.empty() || wanted.count(ns.get<std::string>())))
+                out->add_shared_namespaces(ns.get<std::string>());
+          c.done(grpc::Status::OK);
+        },
+        [c, out](caf::error& err) {
+          fail(c, out, to_status_code(err), error_text(err));
+        }),
+      timeout, true, atom::connect_v, in->address());
     return c.reactor;
   }
 
 private:
-  // Dispatch and Serve: the seed's request to the router through a bridge
-  // (which answers `unavailable` itself while the router restarts), the
-  // router's answer into the seed's response.
+  // Dispatch and Serve: the seed's request to the router through the
+  // bridge (which answers `unavailable` itself while the router restarts),
+  // the router's answer into the seed's response.
   template <class Request, class Answer, class In, class Out>
   grpc::ServerUnaryReactor* bridged(grpc::CallbackServerContext* ctx,
                                     const In& in, Out* out) {
     auto c = begin(ctx, node_);
     if (c.finished)
       return c.reactor;
-    bridge_job job;
-    auto& req = job.request.template emplace<Request>();
+    Request req;
     *req.mutable_ref() = ref_of(in);
     if (in.has_input()) // gRPC's request is const: the one copy
       *req.mutable_payload() = in.input();
@@ -127,13 +124,8 @@ private:
       req.set_target_node_id(in.target_collector_id());
     req.set_trace_id(c.trace_id);
     req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
-    job.give_up = give_up_at(req.deadline_ms());
-    job.done = [c, out](bridge_answer&& a) mutable {
-      if (auto* err = std::get_if<caf::error>(&a)) {
-        fail(c, out, to_status_code(*err), error_text(*err));
-        return;
-      }
-      auto& r = std::get<Answer>(a);
+    auto timeout = ask_timeout(req.deadline_ms(), node_.max_deadline);
+    auto on_answer = [c, out](Answer& r) mutable {
       c.trace_id = r.trace_id();
       auto code = code_of(r.status());
       out->mutable_status()->set_code(http_code(code));
@@ -146,26 +138,27 @@ private:
         out->set_executor_id(r.executor_id());
       c.done(call_status(code, r.status().message(), *out));
     };
-    bridges_->submit(std::move(job));
+    // No timer per call: the router answers by the deadline, the bridge's
+    // sweep is the safety net.
+    hop_->ask(ptr_of(node_.router.get()), "router",
+              expect<Answer>(std::move(on_answer),
+                             [c, out](caf::error& err) {
+                               fail(c, out, to_status_code(err),
+                                    error_text(err));
+                             }),
+              timeout, false, std::move(req));
     return c.reactor;
   }
 
-  /// When the bridge's sweep gives up on a call with this budget.
-  std::chrono::steady_clock::time_point give_up_at(uint32_t deadline_ms) const {
-    return std::chrono::steady_clock::now()
-           + ask_timeout(deadline_ms, node_.max_deadline);
-  }
-
   node_handles node_;
-  std::shared_ptr<bridge_pool> bridges_;
+  std::shared_ptr<bridge> hop_;
 };
 
 } // namespace
 
-std::unique_ptr<grpc::Service> make_collector_service(node_handles node,
-                       std::shared_ptr<bridge_pool> bridges) {
-  return std::make_unique<collector_service>(std::move(node),
-                                             std::move(bridges));
+std::unique_ptr<grpc::Service>
+make_collector_service(node_handles node, std::shared_ptr<bridge> hop) {
+  return std::make_unique<collector_service>(std::move(node), std::move(hop));
 }
 
 } // namespace mesh::grpc_door

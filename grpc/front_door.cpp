@@ -85,7 +85,7 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const tls_config& tls,
 struct grpc_front_door::impl {
   grpc_front_door_config cfg;
   host_port bound;
-  std::shared_ptr<grpc_door::bridge_pool> bridges;
+  std::shared_ptr<grpc_door::bridge> hop;
   std::unique_ptr<grpc::Service> collector;
   std::unique_ptr<grpc::Service> mesh;
   std::unique_ptr<grpc::Server> server;
@@ -108,11 +108,9 @@ caf::error grpc_front_door::start() {
   auto creds = credentials(st.cfg.tls, error);
   if (!creds)
     return make_error(status_code::unavailable, "gRPC on " + where + ": " + error);
-  // Two bridges: one per core of a small node; calls are short hops.
-  st.bridges = std::make_shared<grpc_door::bridge_pool>(
-    *st.cfg.node.sys, st.cfg.node.router, 2);
-  st.collector = grpc_door::make_collector_service(st.cfg.node, st.bridges);
-  st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.bridges);
+  st.hop = std::make_shared<grpc_door::bridge>(*st.cfg.node.sys);
+  st.collector = grpc_door::make_collector_service(st.cfg.node, st.hop);
+  st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.hop);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(where, creds, &port);
@@ -126,7 +124,7 @@ caf::error grpc_front_door::start() {
   st.server = builder.BuildAndStart();
   if (!st.server || port == 0) {
     st.server.reset();
-    st.bridges->stop();
+    st.hop->stop();
     return make_error(status_code::unavailable,
                       "cannot listen for gRPC on " + where
                         + " (in use, or not an address of this host)");
@@ -147,15 +145,15 @@ void grpc_front_door::stop() {
     return;
   // Calls in flight get a moment to finish. Shutdown may block until every
   // call is finished, so it runs aside: once its deadline passes, the
-  // bridges answer what they still hold (UNAVAILABLE) and Wait() cannot
-  // hang. The other calls' short-lived actors answer them even when
-  // cancelled.
+  // bridge answers what it still holds (UNAVAILABLE) and Wait() cannot
+  // hang. (On the node's shutdown its actors have ended already: the
+  // bridge answered their calls when they went down.)
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds{1};
   auto shutdown = std::async(std::launch::async,
                              [&st, deadline] { st.server->Shutdown(deadline); });
   // A little before it: their UNAVAILABLE leaves before gRPC cancels.
   shutdown.wait_until(deadline - std::chrono::milliseconds{100});
-  st.bridges->stop();
+  st.hop->stop();
   shutdown.wait();
   st.server->Wait();
   st.server.reset();

@@ -71,24 +71,26 @@ void fill_run(const json& r, mesh::v1::Run* out) {
     *out->mutable_detail() = to_struct(r);
 }
 
-/// Asks `actor` (a slot's handle) for the answer to `xs...`; `on_answer`
-/// takes the answer and finishes the call; failures finish it with their
-/// status. `missing`: why the node has no such actor.
-template <class Out, class Handle, class OnAnswer, class... Ts>
-void ask(const node_handles& node, const call& c, Out* out,
-         const Handle& actor, const std::string& missing,
-         std::chrono::milliseconds timeout, OnAnswer on_answer, Ts... xs) {
+/// Asks `actor` (a slot's handle) through the bridge for the answer to
+/// `xs...` (an `Answer`); `on_answer` takes it and finishes the call;
+/// failures finish it with their status. `missing`: why the node has no
+/// such actor. A timer of its own: these calls are not the hot path, and a
+/// late answer should come at the timeout, not at the next sweep.
+template <class Answer, class Out, class Handle, class OnAnswer, class... Ts>
+void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
+         const Handle& actor, const char* missing,
+         std::chrono::milliseconds timeout, OnAnswer on_answer, Ts&&... xs) {
   if (!actor) {
     fail(c, out, status_code::unavailable,
          "node " + node.node_id + " has no " + missing);
     return;
   }
-  run_in_actor(*node.sys, [=](caf::event_based_actor* self) {
-    self->request(actor, timeout, xs...)
-      .then(on_answer, [c, out](caf::error& err) {
-        fail(c, out, to_status_code(err), error_text(err));
-      });
-  });
+  hop.ask(ptr_of(actor), missing,
+          expect<Answer>(std::move(on_answer),
+                         [c, out](caf::error& err) {
+                           fail(c, out, to_status_code(err), error_text(err));
+                         }),
+          timeout, true, std::forward<Ts>(xs)...);
 }
 
 constexpr const char* no_router = "router (restarting?)";
@@ -101,8 +103,8 @@ constexpr const char* no_runner
 
 class mesh_service final : public mesh::v1::Mesh::CallbackService {
 public:
-  mesh_service(node_handles node, std::shared_ptr<bridge_pool> bridges)
-    : node_(std::move(node)), bridges_(std::move(bridges)) {
+  mesh_service(node_handles node, std::shared_ptr<bridge> hop)
+    : node_(std::move(node)), hop_(std::move(hop)) {
   }
 
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
@@ -111,22 +113,24 @@ public:
     auto c = begin(ctx, node_);
     if (c.finished)
       return c.reactor;
-    bridge_job job;
-    // gRPC's request is const: the one copy.
-    auto& req = job.request.emplace<pb::DispatchRequest>(*in);
+    auto req = *in; // gRPC's request is const: the one copy
     adopt(*ctx, c, req);
-    job.give_up = std::chrono::steady_clock::now() + timeout(req.deadline_ms());
-    job.done = [c, out](bridge_answer&& a) mutable {
-      if (auto* err = std::get_if<caf::error>(&a)) {
-        fail(c, out, to_status_code(*err), error_text(*err));
-        return;
-      }
-      out->Swap(&std::get<pb::DispatchResponse>(a));
+    auto on_answer = [c, out](pb::DispatchResponse& r) mutable {
+      out->Swap(&r);
       c.trace_id = out->trace_id();
       c.done(call_status(code_of(out->status()), out->status().message(),
                          *out));
     };
-    bridges_->submit(std::move(job));
+    // No timer per call: the router answers by the deadline, the bridge's
+    // sweep is the safety net.
+    auto t = timeout(req.deadline_ms());
+    hop_->ask(ptr_of(node_.router.get()), "router",
+              expect<pb::DispatchResponse>(std::move(on_answer),
+                                           [c, out](caf::error& err) {
+                                             fail(c, out, to_status_code(err),
+                                                  error_text(err));
+                                           }),
+              t, false, std::move(req));
     return c.reactor;
   }
 
@@ -143,8 +147,8 @@ public:
     if (req.trace_id().empty())
       req.set_trace_id(make_trace_id());
     c.trace_id = req.trace_id();
-    ask(node_, c, out, node_.strategies.get(), no_evaluator,
-        timeout(req.deadline_ms()),
+    ask<pb::ProcessResponse>(*hop_, node_, c, out, node_.strategies.get(),
+        no_evaluator, timeout(req.deadline_ms()),
         [c, out](pb::ProcessResponse& r) {
           out->Swap(&r);
           c.done(call_status(code_of(out->status()), out->status().message(),
@@ -165,7 +169,7 @@ public:
       req.set_trace_id(c.trace_id);
     if (req.category().empty())
       req.set_category("event");
-    ask(node_, c, out, node_.topics.get(), no_topics,
+    ask<pb::PublishResponse>(*hop_, node_, c, out, node_.topics.get(), no_topics,
         timeout(deadline_ms_of(*ctx, node_.max_deadline)),
         [c, out](pb::PublishResponse& r) mutable {
           out->Swap(&r);
@@ -201,7 +205,7 @@ public:
     }
     auto event = events.size() == 1 ? std::move(events[0])
                                     : json{{"events", std::move(events)}};
-    ask(node_, c, out, node_.tasks.get(), no_tasks,
+    ask<json>(*hop_, node_, c, out, node_.tasks.get(), no_tasks,
         timeout(deadline_ms_of(*ctx, node_.max_deadline)),
         [c, out](json& r) {
           set_status(out->mutable_status(), status_code::ok, "");
@@ -232,7 +236,7 @@ public:
       fail(c, out, status_code::invalid_argument, "GetRun needs \"run_id\"");
       return c.reactor;
     }
-    ask(node_, c, out, node_.workflows.get(), no_runner,
+    ask<json>(*hop_, node_, c, out, node_.workflows.get(), no_runner,
         timeout(deadline_ms_of(*ctx, node_.max_deadline)),
         [c, out](json& r) {
           fill_run(r, out);
@@ -248,9 +252,9 @@ public:
     auto c = begin(ctx, node_);
     if (c.finished)
       return c.reactor;
-    ask(node_, c, out, node_.strategies.get(), no_evaluator,
-        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
-        [c, out](caf::ok_atom) {
+    ask<caf::atom_value>(*hop_, node_, c, out, node_.strategies.get(),
+        no_evaluator, timeout(deadline_ms_of(*ctx, node_.max_deadline)),
+        [c, out](caf::atom_value) {
           set_status(out->mutable_status(), status_code::ok, "");
           c.done(grpc::Status::OK);
         },
@@ -274,7 +278,7 @@ private:
   }
 
   node_handles node_;
-  std::shared_ptr<bridge_pool> bridges_;
+  std::shared_ptr<bridge> hop_;
 };
 
 grpc::ServerUnaryReactor*
@@ -319,33 +323,32 @@ mesh_service::RunWorkflow(grpc::CallbackServerContext* ctx,
          "node " + node_.node_id + " has no " + no_runner);
     return c.reactor;
   }
-  run_in_actor(*node_.sys, [c, out, runner, timeout, wait, request](
-                             caf::event_based_actor* self) {
-    self->request(runner, timeout, atom::run_v, request)
-      .then(
-        [c, out](json& r) {
-          fill_run(r, out);
-          c.done(grpc::Status::OK);
-        },
-        [c, out, wait](caf::error& err) {
-          if (err != caf::sec::request_timeout) {
-            fail(c, out, to_status_code(err), error_text(err));
-            return;
-          }
-          out->set_trace_id(c.trace_id);
-          fail(c, out, status_code::deadline_exceeded,
-               "the workflow did not finish within " + std::to_string(wait)
-                 + " ms (wait_ms); the run goes on: trace id " + c.trace_id);
-        });
-  });
+  hop_->ask(
+    ptr_of(runner), no_runner,
+    expect<json>(
+      [c, out](json& r) {
+        fill_run(r, out);
+        c.done(grpc::Status::OK);
+      },
+      [c, out, wait](caf::error& err) {
+        if (err != caf::sec::request_timeout) {
+          fail(c, out, to_status_code(err), error_text(err));
+          return;
+        }
+        out->set_trace_id(c.trace_id);
+        fail(c, out, status_code::deadline_exceeded,
+             "the workflow did not finish within " + std::to_string(wait)
+               + " ms (wait_ms); the run goes on: trace id " + c.trace_id);
+      }),
+    timeout, true, atom::run_v, std::move(request));
   return c.reactor;
 }
 
 } // namespace
 
 std::unique_ptr<grpc::Service>
-make_mesh_service(node_handles node, std::shared_ptr<bridge_pool> bridges) {
-  return std::make_unique<mesh_service>(std::move(node), std::move(bridges));
+make_mesh_service(node_handles node, std::shared_ptr<bridge> hop) {
+  return std::make_unique<mesh_service>(std::move(node), std::move(hop));
 }
 
 } // namespace mesh::grpc_door
