@@ -1,6 +1,9 @@
 #include "actors/cluster/peer_ingress.hpp"
 #include "actors/cluster/peer_ingress_publish.hpp"
 
+#include <memory>
+#include <vector>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -97,7 +100,10 @@ void flush_replies(self_ptr self) {
   st.reply_bytes = 0;
 }
 
-void queue_reply(self_ptr self, uint64_t tag, pb::ServeResponse&& r) {
+// Adds one answer to the outbox; leaves what waits first when the answer
+// would take the message past its byte bound, and leaves at the count
+// bound. send_or_schedule() decides about the rest.
+void add_reply(self_ptr self, uint64_t tag, pb::ServeResponse&& r) {
   auto& st = self->state;
   bound_reply(r, st.cfg.max_reply_bytes, st.cfg.node_id);
   auto size = r.payload().ByteSizeLong() + 64;
@@ -108,14 +114,83 @@ void queue_reply(self_ptr self, uint64_t tag, pb::ServeResponse&& r) {
   *st.replies.add_responses() = std::move(r);
   st.replies.add_tags(tag);
   st.reply_bytes += size;
-  if (st.replies.tags_size() >= batch_max_count || self->mailbox().empty()) {
-    flush_replies(self); // full, or nothing else to batch with
+  if (st.replies.tags_size() >= batch_max_count)
+    flush_replies(self);
+}
+
+void send_or_schedule(self_ptr self) {
+  auto& st = self->state;
+  if (st.replies.tags_size() == 0)
+    return;
+  if (self->mailbox().empty()) {
+    flush_replies(self); // nothing else to batch with
   } else if (!st.flush_pending) {
     // Behind everything already in the mailbox: answers that complete
     // together leave together, and a lone one is not held back.
     st.flush_pending = true;
     self->send(self, atom::flush_v);
   }
+}
+
+void queue_reply(self_ptr self, uint64_t tag, pb::ServeResponse&& r) {
+  add_reply(self, tag, std::move(r));
+  send_or_schedule(self);
+}
+
+// The answer to a request the router could not answer (restarting, gone):
+// said in Mesh's words, naming this node, so only a policy that retries
+// the status sends it elsewhere.
+pb::ServeResponse router_failure(self_ptr self, const caf::error& err) {
+  pb::ServeResponse r;
+  r.mutable_status()->set_code(
+    static_cast<pb::StatusCode>(to_status_code(err)));
+  r.mutable_status()->set_message("node " + self->state.cfg.node_id
+                                  + " failed while handling the request: "
+                                  + error_text(err));
+  r.set_executor_id(self->state.cfg.node_id);
+  return r;
+}
+
+// One request alone through the router (a blocking handler's: it answers
+// when its executor does).
+void serve_one(self_ptr self, uint64_t tag, pb::ServeRequest&& req) {
+  self->request(self->state.cfg.router.get(), caf::infinite, std::move(req))
+    .then(
+      [self, tag](pb::ServeResponse& r) { queue_reply(self, tag, std::move(r)); },
+      [self, tag](caf::error& err) {
+        queue_reply(self, tag, router_failure(self, err));
+      });
+}
+
+// The router's answer to a whole batch: the answers it had at once, and the
+// requests that need an executor, each sent on alone. Every tag of the
+// batch is in exactly one of the two; one that is in neither (never, unless
+// the router is broken) is answered `internal` here, so nothing waits for
+// its deadline.
+void batch_served(self_ptr self, const std::vector<uint64_t>& tags,
+                  pb::ServeReplies& done, pb::ServeBatch& rest) {
+  auto& st = self->state;
+  bool whole = done.tags_size() == done.responses_size()
+               && rest.tags_size() == rest.requests_size()
+               && static_cast<size_t>(done.tags_size() + rest.tags_size())
+                    == tags.size();
+  if (!whole) {
+    st.log->error("node {}: the router answered a batch of {} with {} + {} "
+                  "entries",
+                  st.cfg.node_id, tags.size(), done.tags_size(),
+                  rest.tags_size());
+    auto err = make_error(status_code::internal,
+                          "the router lost track of a batch");
+    for (auto tag : tags)
+      add_reply(self, tag, router_failure(self, err));
+    send_or_schedule(self);
+    return;
+  }
+  for (int i = 0; i < done.tags_size(); ++i)
+    add_reply(self, done.tags(i), std::move(*done.mutable_responses(i)));
+  send_or_schedule(self);
+  for (int i = 0; i < rest.tags_size(); ++i)
+    serve_one(self, rest.tags(i), std::move(*rest.mutable_requests(i)));
 }
 
 void serve_batch(self_ptr self, pb::ServeBatch& b) {
@@ -126,27 +201,24 @@ void serve_batch(self_ptr self, pb::ServeBatch& b) {
                    st.cfg.peer_id, b.requests_size(), b.tags_size());
     return;
   }
-  auto router = st.cfg.router.get();
-  for (int i = 0; i < b.requests_size(); ++i) {
-    auto tag = b.tags(i);
-    self->request(router, caf::infinite, std::move(*b.mutable_requests(i)))
-      .then([self, tag](pb::ServeResponse& r) {
-              queue_reply(self, tag, std::move(r));
-            },
-            [self, tag](caf::error& err) {
-              // The router could not answer (restarting, gone): said in
-              // Mesh's words, naming this node, so only a policy that
-              // retries the status sends it elsewhere.
-              pb::ServeResponse r;
-              r.mutable_status()->set_code(
-                static_cast<pb::StatusCode>(to_status_code(err)));
-              r.mutable_status()->set_message(
-                "node " + self->state.cfg.node_id
-                + " failed while handling the request: " + error_text(err));
-              r.set_executor_id(self->state.cfg.node_id);
-              queue_reply(self, tag, std::move(r));
-            });
-  }
+  if (b.tags_size() == 0)
+    return;
+  // The whole batch in one message: the router answers what it can at once
+  // (router_serve_batch.cpp). The tags stay here, so a router that fails
+  // still gets every request answered.
+  auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
+                                                           b.tags().end());
+  self
+    ->request(st.cfg.router.get(), caf::infinite, atom::batch_v, std::move(b))
+    .then(
+      [self, tags](pb::ServeReplies& done, pb::ServeBatch& rest) {
+        batch_served(self, *tags, done, rest);
+      },
+      [self, tags](caf::error& err) {
+        for (auto tag : *tags)
+          add_reply(self, tag, router_failure(self, err));
+        send_or_schedule(self);
+      });
 }
 
 caf::error refusal(self_ptr self) {

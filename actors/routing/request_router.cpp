@@ -93,32 +93,48 @@ pb::DispatchResponse router_state::reject(const request_problem& p,
   return make_reply<pb::DispatchResponse>(p.code, p.message, trace_id);
 }
 
+const handler_route* router_state::serve_route(pb::ServeRequest& req,
+                                               request_problem& p) {
+  if ((p = admit(req)))
+    return nullptr;
+  return local_route(req, p);
+}
+
+pb::ServeResponse router_state::refuse_serve(const pb::ServeRequest& req,
+                                             const request_problem& p) {
+  ++rejected;
+  log->debug("trace={} serve rejected: {}", req.trace_id(), p.message);
+  return make_reply<pb::ServeResponse>(p.code, p.message, req.trace_id());
+}
+
+pb::ServeResponse router_state::serve_inline(const handler_route& route,
+                                             const pb::ServeRequest& req) {
+  ++served;
+  if (log->should_log(spdlog::level::debug)) // path_of allocates
+    log->debug("trace={} serve {} locally (from {})", req.trace_id(),
+               path_of(req.ref()), req.origin_node());
+  trace_serve(req, true);
+  if (!req.traced() || !tracing(cfg.traces))
+    return route.fast->run<pb::ServeResponse>(req);
+  auto started = now();
+  auto r = route.fast->run<pb::ServeResponse>(req);
+  trace_inline(req.trace_id(), req.ref(), r.status().code(),
+               std::chrono::duration_cast<std::chrono::microseconds>(
+                 now() - started));
+  return r;
+}
+
 caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
-  auto fail = [&](const request_problem& p) {
-    ++rejected;
-    log->debug("trace={} serve rejected: {}", req.trace_id(), p.message);
-    return make_reply<pb::ServeResponse>(p.code, p.message, req.trace_id());
-  };
-  if (auto p = admit(req))
-    return fail(p);
   request_problem p;
-  auto* route = local_route(req, p);
+  auto* route = serve_route(req, p);
   if (route == nullptr)
-    return fail(p);
+    return refuse_serve(req, p);
+  if (route->fast)
+    return serve_inline(*route, req);
   ++served;
   log->debug("trace={} serve {} locally (from {})", req.trace_id(),
              path_of(req.ref()), req.origin_node());
-  trace_serve(req, route->fast != nullptr);
-  if (route->fast) {
-    if (!req.traced() || !tracing(cfg.traces))
-      return route->fast->run<pb::ServeResponse>(req);
-    auto started = now();
-    auto r = route->fast->run<pb::ServeResponse>(req);
-    trace_inline(req.trace_id(), req.ref(), r.status().code(),
-                 std::chrono::duration_cast<std::chrono::microseconds>(
-                   now() - started));
-    return r;
-  }
+  trace_serve(req, false);
   self->delegate(route->executor, std::move(req));
   return caf::delegated<pb::ServeResponse>{};
 }
@@ -328,6 +344,15 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
     [self](atom::batch, const std::string& peer, pb::ServeReplies& r) {
       if (from_this_node(self)) // our ingress for that peer
         self->state.on_replies(peer, r);
+    },
+    [self](atom::batch, pb::ServeBatch& b)
+      -> caf::result<pb::ServeReplies, pb::ServeBatch> {
+      if (!from_this_node(self)) // our ingress of the peer that sent it
+        return refused_remote();
+      pb::ServeReplies done;
+      pb::ServeBatch rest;
+      self->state.serve_batch(b, done, rest);
+      return {std::move(done), std::move(rest)};
     },
     [self](atom::policies, const std::string& name)
       -> caf::result<nlohmann::json> {

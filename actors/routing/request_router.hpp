@@ -68,6 +68,11 @@
 //   (atom::stats)               -> nlohmann::json  // counters, in-flight
 //   (atom::batch, std::string peer, pb::ServeReplies)  // from the ingress
 //        of `peer`: answers to the attempts we batched to it, by tag
+//   (atom::batch, pb::ServeBatch) -> (pb::ServeReplies, pb::ServeBatch)
+//        // from this node's ingress of a peer: the batch's requests with
+//        // an inline handler run here at once and are answered by tag
+//        // with the refusals; those needing an executor come back as
+//        // they were, for the ingress to send one by one
 //   (atom::heartbeat, pb::TaskHeartbeat)  // a task's heartbeat, passed on
 //                                         // to the peer holding its queue
 //   (atom::policies, std::string name) -> nlohmann::json  // "" lists them
@@ -105,6 +110,11 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<atom::batch>, // own: the outboxes to peers leave
   // Answers to our batches from the ingress of peer `id` (router_outbox.cpp).
   caf::reacts_to<atom::batch, std::string, pb::ServeReplies>,
+  // A peer's batch, from its ingress here (router_serve_batch.cpp): the
+  // answers of inline handlers and refusals, and the requests that need
+  // an executor, untouched, for the ingress to send alone.
+  caf::replies_to<atom::batch, pb::ServeBatch>::with<pb::ServeReplies,
+                                                     pb::ServeBatch>,
   caf::reacts_to<atom::heartbeat, pb::TaskHeartbeat>,
   caf::replies_to<atom::policies, std::string>::with<nlohmann::json>,
   caf::replies_to<atom::reload>::with<nlohmann::json>,

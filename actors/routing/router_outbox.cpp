@@ -20,21 +20,27 @@
 
 namespace mesh::detail {
 
-void router_state::enqueue(uint64_t id, size_t index, const std::string& node,
-                           const caf::actor& to, const pb::ServeRequest& req) {
+pb::ServeRequest& router_state::enqueue_slot(const std::string& node,
+                                             const caf::actor& to,
+                                             size_t bytes) {
   auto& box = outboxes[node];
   if (box.to != to) {
     flush(box); // the peer's ingress changed (a new connection)
     box.to = to;
   }
-  auto size = req.payload().ByteSizeLong() + req.trace_id().size() + 64;
+  auto size = bytes + 64;
   // One transport message stays within its bound: a large request leaves
   // what waits first, then travels alone.
   if (box.batch.tags_size() > 0 && box.bytes + size > batch_max_bytes)
     flush(box);
-  *box.batch.add_requests() = req;
-  box.batch.add_tags((id << tag_index_bits) | index);
   box.bytes += size;
+  return *box.batch.add_requests();
+}
+
+void router_state::enqueued(uint64_t id, size_t index,
+                            const std::string& node) {
+  auto& box = outboxes[node];
+  box.batch.add_tags((id << tag_index_bits) | index);
   if (box.batch.tags_size() >= batch_max_count) {
     flush(box);
   } else if (self->mailbox().empty()) {

@@ -66,12 +66,18 @@ void router_state::send_attempt(uint64_t id, pipeline_call& call,
   if (per_try.count() > 0 && !call.local)
     left = std::min(left, per_try);
   auto budget = static_cast<uint32_t>(std::max<int64_t>(left.count(), 1));
-  if (call.sent.empty()) {
-    // First attempt: the payload moves into the message; the message itself
-    // (copy-on-write, shared) is kept for a retry.
-    pb::ServeRequest req;
+  auto index = call.attempts.size();
+  bool batched = !call.local && batching
+                 && index < (size_t{1} << tag_index_bits);
+  // The Serve request of this attempt. In a batch it is built once, right
+  // there (router_outbox.cpp), its payload copied from the call, which keeps
+  // it for another attempt: no message of its own, no second copy.
+  auto build = [&](pb::ServeRequest& req, bool move_payload) {
     *req.mutable_ref() = call.request.ref();
-    *req.mutable_payload() = std::move(*call.request.mutable_payload());
+    if (move_payload)
+      *req.mutable_payload() = std::move(*call.request.mutable_payload());
+    else
+      *req.mutable_payload() = call.request.payload();
     req.set_trace_id(call.request.trace_id());
     req.set_deadline_ms(budget);
     req.set_hops(call.request.hops() + (call.local ? 0 : 1));
@@ -81,6 +87,14 @@ void router_state::send_attempt(uint64_t id, pipeline_call& call,
       *req.mutable_task() = call.request.task();
     if (!call.request.context().empty())
       *req.mutable_context() = call.request.context();
+  };
+  if (batched) {
+    // Below.
+  } else if (call.sent.empty()) {
+    // First attempt: the payload moves into the message; the message itself
+    // (copy-on-write, shared) is kept for a retry.
+    pb::ServeRequest req;
+    build(req, true);
     call.sent = caf::make_message(std::move(req));
   } else if (call.sent.get_as<pb::ServeRequest>(0).deadline_ms() != budget) {
     // Another attempt: same request, the budget that is left.
@@ -96,17 +110,20 @@ void router_state::send_attempt(uint64_t id, pipeline_call& call,
     a.per_try_until = t + per_try;
   a.hedged = hedge;
   a.probe = probe;
-  auto index = call.attempts.size();
   call.attempts.push_back(std::move(a));
   arm_sweep(call.wake());
   if (!call.local)
     ++in_flight[node];
-  log->debug("trace={} {} to {} (attempt {}{})", call.request.trace_id(),
-             path_of(call.request.ref()), node, index + 1,
-             hedge ? ", hedged" : "");
-  if (!call.local && batching && index < (size_t{1} << tag_index_bits)) {
+  if (log->should_log(spdlog::level::debug)) // path_of allocates
+    log->debug("trace={} {} to {} (attempt {}{})", call.request.trace_id(),
+               path_of(call.request.ref()), node, index + 1,
+               hedge ? ", hedged" : "");
+  if (batched) {
     // To a peer: in its batch (router_outbox.cpp).
-    enqueue(id, index, node, to, call.sent.get_as<pb::ServeRequest>(0));
+    auto& req = enqueue_slot(node, to, call.request.payload().ByteSizeLong()
+                                         + call.request.trace_id().size());
+    build(req, false);
+    enqueued(id, index, node);
     return;
   }
   // No CAF timeout per request: arm_sweep covers every call with one timer.

@@ -202,6 +202,13 @@ struct router_state {
                                    request_problem& problem) const;
   bool has_local(const pb::DispatchRequest& req) const;
   caf::result<pb::ServeResponse> serve(pb::ServeRequest& req);
+  /// serve()'s steps, shared with serve_batch: admission and the local
+  /// route (null: refused, why in `p`), the refusal, the inline call.
+  const handler_route* serve_route(pb::ServeRequest& req, request_problem& p);
+  pb::ServeResponse refuse_serve(const pb::ServeRequest& req,
+                                 const request_problem& p);
+  pb::ServeResponse serve_inline(const handler_route& route,
+                                 const pb::ServeRequest& req);
   caf::result<pb::DispatchResponse> dispatch(pb::DispatchRequest& req);
   request_problem no_route(const pb::DispatchRequest& req) const;
   pb::DispatchResponse reject(const request_problem& p,
@@ -265,9 +272,12 @@ struct router_state {
   void peers_changed(peer_table_ptr table);
 
   // -- router_outbox.cpp: batches to peers -----------------------------------
-  /// Adds attempt `index` of call `id` to the outbox of `node`.
-  void enqueue(uint64_t id, size_t index, const std::string& node,
-               const caf::actor& to, const pb::ServeRequest& req);
+  /// A new request in the outbox of `node` (about `bytes` large), for the
+  /// caller to fill in; then enqueued() tags it as attempt `index` of call
+  /// `id` and sends the outbox when it should leave.
+  pb::ServeRequest& enqueue_slot(const std::string& node, const caf::actor& to,
+                                 size_t bytes);
+  void enqueued(uint64_t id, size_t index, const std::string& node);
   void flush(peer_outbox& box);
   /// Every outbox leaves (the flush message, or an empty mailbox).
   void flush_all();
@@ -279,6 +289,13 @@ struct router_state {
   /// per-try timeout, hedge, backoff), not one per request.
   void arm_sweep(clock::time_point when);
   void sweep();
+
+  // -- router_serve_batch.cpp: a peer's batch, served here -----------------
+  /// Runs the requests of `in` with an inline handler and answers the
+  /// refused ones into `out` (tagged as `in` tagged them); those that need
+  /// an executor go to `rest` untouched. Each request lands in one of both.
+  void serve_batch(pb::ServeBatch& in, pb::ServeReplies& out,
+                   pb::ServeBatch& rest);
 
   // -- router_trace.cpp: decision records (only when tracing) ----------------
   bool traced(const pipeline_call& call) const {

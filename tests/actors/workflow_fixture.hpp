@@ -182,6 +182,10 @@ fake_router(fake_router_actor::pointer self, std::shared_ptr<router_log> log) {
       [](atom::sweep) {},
       [](atom::batch) {},
       [](atom::batch, const std::string&, pb::ServeReplies&) {},
+      [](atom::batch, pb::ServeBatch&)
+        -> caf::result<pb::ServeReplies, pb::ServeBatch> {
+        return {pb::ServeReplies{}, pb::ServeBatch{}};
+      },
       [=](atom::sweep, uint64_t i) {
         auto& call = *log->calls.at(i);
         call.promise.deliver(make_response(call.reply));

@@ -1,6 +1,9 @@
 #define CAF_SUITE actors.batch_ingress
 #include "check.hpp"
 
+#include <map>
+#include <set>
+
 #include "actors/cluster/peer_ingress.hpp"
 #include "fixtures.hpp"
 
@@ -34,16 +37,39 @@ caf::behavior fake_return(caf::event_based_actor*, seen_ptr seen) {
 // Stands in for the router: answers every Serve request ok, echoing its
 // trace id ("big": with a payload of 200 bytes); records the peer's
 // answers passed on to it.
+pb::ServeResponse echo(const pb::ServeRequest& req) {
+  pb::ServeResponse r;
+  r.set_executor_id("earth");
+  r.set_trace_id(req.trace_id());
+  if (req.trace_id() == "big")
+    r.mutable_payload()->set_value(std::string(200, 'x'));
+  return r;
+}
+
+// As the real router does with a whole batch: answers at once, except the
+// requests whose trace id starts with "exec" (they need an executor: sent
+// back, for the ingress to send alone).
 caf::behavior echo_router(caf::event_based_actor*, seen_ptr seen) {
   return {
     [seen](const pb::ServeRequest& req) {
       seen->requests.push_back(req);
-      pb::ServeResponse r;
-      r.set_executor_id("earth");
-      r.set_trace_id(req.trace_id());
-      if (req.trace_id() == "big")
-        r.mutable_payload()->set_value(std::string(200, 'x'));
-      return r;
+      return echo(req);
+    },
+    [seen](atom::batch, pb::ServeBatch& b) {
+      pb::ServeReplies done;
+      pb::ServeBatch rest;
+      for (int i = 0; i < b.requests_size(); ++i) {
+        const auto& req = b.requests(i);
+        if (req.trace_id().rfind("exec", 0) == 0) {
+          *rest.add_requests() = req;
+          rest.add_tags(b.tags(i));
+          continue;
+        }
+        seen->requests.push_back(req);
+        *done.add_responses() = echo(req);
+        done.add_tags(b.tags(i));
+      }
+      return caf::make_message(std::move(done), std::move(rest));
     },
     [seen](atom::batch, const std::string& peer, const pb::ServeReplies&) {
       seen->passed_on.push_back(peer);
@@ -117,6 +143,39 @@ CAF_TEST(a batch of n is answered with n tagged replies) {
   }
   CAF_CHECK_EQUAL(tags, (std::set<uint64_t>{100, 101, 102, 103, 104, 105,
                                             106, 107}));
+}
+
+CAF_TEST(requests the router sends back go alone and are answered once) {
+  pb::ServeBatch b;
+  for (auto id : {"exec1", "t2", "exec3", "t4"}) {
+    b.add_requests()->set_trace_id(id);
+    b.add_tags(static_cast<uint64_t>(b.tags_size() + 1));
+  }
+  self->send(in, atom::batch_v, std::move(b));
+  run();
+  CAF_CHECK_EQUAL(seen->requests.size(), 4u);
+  CAF_REQUIRE_EQUAL(answers(), 4u);
+  std::map<uint64_t, std::string> by_tag;
+  for (const auto& r : seen->replies)
+    for (int i = 0; i < r.tags_size(); ++i)
+      CAF_CHECK(by_tag.emplace(r.tags(i), r.responses(i).trace_id()).second);
+  CAF_CHECK_EQUAL(by_tag, (std::map<uint64_t, std::string>{
+                            {1, "exec1"}, {2, "t2"}, {3, "exec3"}, {4, "t4"}}));
+}
+
+CAF_TEST(a router that is gone answers every tag of the batch once) {
+  self->send_exit(router, caf::exit_reason::kill);
+  run();
+  self->send(in, atom::batch_v, batch(3, 20));
+  run();
+  CAF_REQUIRE_EQUAL(answers(), 3u);
+  std::set<uint64_t> tags;
+  for (const auto& r : seen->replies)
+    for (int i = 0; i < r.tags_size(); ++i) {
+      CAF_CHECK(tags.insert(r.tags(i)).second);
+      CAF_CHECK_NOT_EQUAL(r.responses(i).status().code(), pb::OK);
+    }
+  CAF_CHECK_EQUAL(tags, (std::set<uint64_t>{20, 21, 22}));
 }
 
 CAF_TEST(a lone request is answered at once) {

@@ -54,6 +54,10 @@ router_actor::behavior_type fake_router(router_actor::pointer,
     [](atom::sweep) {},
     [](atom::batch) {},
     [](atom::batch, const std::string&, pb::ServeReplies&) {},
+    [](atom::batch, pb::ServeBatch&)
+      -> caf::result<pb::ServeReplies, pb::ServeBatch> {
+      return {pb::ServeReplies{}, pb::ServeBatch{}};
+    },
     [](atom::heartbeat, pb::TaskHeartbeat&) {},
     [](atom::policies, std::string&) { return json::array(); },
     [](atom::reload) { return json::object(); },
