@@ -64,8 +64,8 @@ struct cluster_config {
   std::vector<std::string> seeds;
   std::string secret; ///< empty: none (MESH_CLUSTER_SECRET overrides)
   tls_config tls;     ///< not enabled: plaintext
-  uint32_t heartbeat_interval_ms = 500;
-  uint32_t heartbeat_misses = 6;
+  uint32_t heartbeat_interval_ms = 1000;
+  uint32_t heartbeat_misses = 3;
   uint32_t redial_initial_ms = 200;
   uint32_t redial_max_ms = 5000;
   uint32_t connect_timeout_ms = 5000;

@@ -8,7 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" --tests
 if [ "${MESH_SANITIZE:-0}" = 1 ]; then
   export MESH_BUILD_DIR=${MESH_BUILD_DIR:-$root/build-asan}
-  "$root/scripts/build.sh" -DMESH_SANITIZE=ON
+  # No benchmarks here: no test runs them, and instrumented they measure nothing.
+  "$root/scripts/build.sh" -DMESH_SANITIZE=ON -DMESH_BUILD_BENCH=OFF
 else
   "$root/scripts/build.sh"
 fi

@@ -27,8 +27,8 @@ class ServiceAnnouncement;
 } // namespace pb
 
 struct cluster_timing {
-  std::chrono::milliseconds heartbeat_interval{500};
-  uint32_t heartbeat_misses = 6;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  uint32_t heartbeat_misses = 3;
   std::chrono::milliseconds redial_initial{200};
   std::chrono::milliseconds redial_max{5000};
 };

@@ -17,8 +17,10 @@
 // proved itself: it stays *pending* (admits nothing, keeps what arrives)
 // until the connection manager arms it with the peer's id, or kills it.
 //
-// Batches (issue 16): a ServeBatch's requests each go through the router;
-// their answers, tagged as the batch tagged them, collect in one outbox and
+// Batches (issue 16): a ServeBatch goes to the router whole; it answers
+// inline handlers and refusals at once and hands back the requests that need
+// an executor, which go alone. The answers, tagged as the batch tagged them,
+// collect in one outbox and
 // leave as one ServeReplies to the peer's ingress for this node (the handle
 // the connection manager arms us with) when the mailbox holds nothing more
 // (a flush message to ourselves), or at a count or byte bound. A batch whose
