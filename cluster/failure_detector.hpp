@@ -9,8 +9,8 @@ namespace mesh {
 
 /// Heartbeat bookkeeping for one peer: pure arithmetic over time points, so
 /// it is tested without clocks or actors. A peer that was heard from within
-/// `interval` is up; one silent for half the miss threshold is suspect; one
-/// silent for `interval x misses` is down.
+/// `interval` is up; one silent for half the miss threshold (and at least
+/// 1.5 intervals) is suspect; one silent for `interval x misses` is down.
 class failure_detector {
 public:
   using clock = std::chrono::steady_clock;

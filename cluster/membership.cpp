@@ -30,8 +30,11 @@ peer_state failure_detector::assess(clock::time_point now) const noexcept {
   auto silence = now - last_;
   if (silence >= timeout())
     return peer_state::down;
-  // Half the threshold (at least one interval) without news: suspect.
-  auto suspect_after = interval_ * std::max<uint32_t>(1, misses_ / 2);
+  // Half the threshold without news: suspect; but never before one and a
+  // half intervals, or a beat that is merely on time (1000 ms x 3) would
+  // make a healthy peer flap between up and suspect.
+  auto suspect_after
+    = std::max(timeout() / 2, interval_ + interval_ / 2);
   if (silence > suspect_after)
     return peer_state::suspect;
   return peer_state::up;

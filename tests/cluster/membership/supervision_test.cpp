@@ -49,7 +49,8 @@ std::vector<std::string> victim_args(const temp_dir& dir,
            {"limits", limits},
            {"topics", record_topics("a")}};
   auto file = dir.write("a.json", cfg.dump());
-  return {"--config", file, "--id", "a", "--heartbeat-interval-ms", "100"};
+  return {"--config", file, "--id", "a", "--heartbeat-interval-ms", "100",
+          "--heartbeat-misses", "6"};
 }
 
 // Node b: the test handlers (test/Faults/Echo runs only there) and its own
@@ -62,7 +63,8 @@ std::vector<std::string> peer_args(const temp_dir& dir,
            {"topics", record_topics("b")}};
   auto file = dir.write("b.json", cfg.dump());
   return {"--config", file, "--id", "b", "--seeds", seed,
-          "--heartbeat-interval-ms", "100"};
+          "--heartbeat-interval-ms", "100",
+          "--heartbeat-misses", "6"};
 }
 
 const std::vector<std::string> inject_env{"MESH_TEST_INJECT_FAILURES=1"};
@@ -159,7 +161,8 @@ CAF_TEST(each restartable actor comes back with its state and the node serves) {
   }
   // The restarted gate listens on a's port: a new node joins through it.
   node_process c{{"--id", "c", "--seeds", a.listen(),
-                  "--heartbeat-interval-ms", "100"}};
+                  "--heartbeat-interval-ms", "100",
+          "--heartbeat-misses", "6"}};
   CAF_CHECK(await_condition([&] { return sees(a.http(), {"b", "c"}); }));
   CAF_CHECK_EQUAL(a.terminate(), 0);
 }

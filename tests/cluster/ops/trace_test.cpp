@@ -21,13 +21,15 @@ std::vector<std::string> front_args(const std::string& data_dir) {
   return {"--id", "a", "--plugin", bin("libmesh_test_handlers.so"),
           "--namespaces", "test,pricing,notify,recommend,orders,echo",
           "--manifests", examples, "--data-dir", data_dir,
-          "--heartbeat-interval-ms", "100"};
+          "--heartbeat-interval-ms", "100",
+          "--heartbeat-misses", "6"};
 }
 
 std::vector<std::string> back_args(const std::string& data_dir,
                                    const std::string& seed) {
   return {"--id", "b", "--manifests", examples, "--data-dir", data_dir,
-          "--seeds", seed, "--heartbeat-interval-ms", "100"};
+          "--seeds", seed, "--heartbeat-interval-ms", "100",
+          "--heartbeat-misses", "6"};
 }
 
 // The records of `trace` gathered by node `http` ({} when it failed).

@@ -28,6 +28,18 @@ CAF_TEST(silence beyond half the misses is suspect and beyond all is down) {
   CAF_CHECK(fd.assess(t0 + 3200ms) == peer_state::up);
 }
 
+CAF_TEST(a beat that is merely late by jitter never makes a peer suspect) {
+  // The defaults, 1000 ms x 3: half the threshold would be one interval,
+  // which a beat on time but re-armed after its tick overshoots.
+  failure_detector fd{1000ms, 3};
+  failure_detector::clock::time_point t0{};
+  fd.heard(t0);
+  CAF_CHECK(fd.assess(t0 + 1010ms) == peer_state::up);
+  CAF_CHECK(fd.assess(t0 + 1500ms) == peer_state::up);
+  CAF_CHECK(fd.assess(t0 + 1501ms) == peer_state::suspect);
+  CAF_CHECK(fd.assess(t0 + 3000ms) == peer_state::down);
+}
+
 CAF_TEST(one miss threshold goes straight from up to down) {
   failure_detector fd{100ms, 1};
   failure_detector::clock::time_point t0{};
