@@ -58,8 +58,8 @@ public:
 
   /// Tables a call (see bridge::open).
   uint64_t open(const caf::strong_actor_ptr& dest, const char* what,
-                answer_fn& done, std::chrono::milliseconds timeout,
-                bool timer) {
+                answer_fn& done, std::chrono::milliseconds timeout, bool timer,
+                bool watch) {
     if (!dest) {
       run(done,
           make_error(status_code::unavailable, std::string{"the node has no "}
@@ -78,9 +78,11 @@ public:
       if (closed_) {
         id = 0;
       } else {
-        calls_.emplace(
-            id, pending{std::move(done), now + timeout, dest->id(), what});
-        monitor = monitored_.insert(dest->id()).second;
+        // Unwatched calls name no actor: no down message ends them.
+        auto watched = watch ? dest->id() : caf::invalid_actor_id;
+        calls_.emplace(id,
+                       pending{std::move(done), now + timeout, watched, what});
+        monitor = watch && monitored_.insert(dest->id()).second;
       }
     }
     if (id == 0) {
@@ -273,9 +275,9 @@ bridge::~bridge() {
 
 uint64_t bridge::open(const caf::strong_actor_ptr& dest, const char* what,
                       answer_fn done, std::chrono::milliseconds timeout,
-                      bool timer) noexcept {
+                      bool timer, bool watch) noexcept {
   try {
-    return sink_->open(dest, what, done, timeout, timer);
+    return sink_->open(dest, what, done, timeout, timer, watch);
   } catch (const std::exception& e) {
     // Out of memory, at worst: the call still gets its one answer.
     log::get("grpc")->error("gRPC bridge: {}", e.what());

@@ -140,13 +140,18 @@ private:
     };
     // No timer per call: the router answers by the deadline, the bridge's
     // sweep is the safety net.
-    hop_->ask(ptr_of(node_.router.get()), "router",
-              expect<Answer>(std::move(on_answer),
-                             [c, out](caf::error& err) {
-                               fail(c, out, to_status_code(err),
-                                    error_text(err));
-                             }),
-              timeout, false, std::move(req));
+    auto done = expect<Answer>(std::move(on_answer), [c, out](caf::error& err) {
+      fail(c, out, to_status_code(err), error_text(err));
+    });
+    auto router = ptr_of(node_.router.get());
+    // The router keeps a Dispatch until it answers, but hands a Serve to
+    // the handler's executor: a router restart must not end that one.
+    if constexpr (std::is_same_v<Request, pb::ServeRequest>)
+      hop_->ask_handed_on(router, "router", std::move(done), timeout, false,
+                          std::move(req));
+    else
+      hop_->ask(router, "router", std::move(done), timeout, false,
+                std::move(req));
     return c.reactor;
   }
 

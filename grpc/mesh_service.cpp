@@ -4,6 +4,8 @@
 // Outcome the strategy evaluator, Publish the topic dispatcher, Emit the
 // task dispatcher, RunWorkflow and GetRun the workflow runner.
 
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
 
 #include "grpc/services.hpp"
@@ -74,8 +76,11 @@ void fill_run(const json& r, mesh::v1::Run* out) {
 /// Asks `actor` (a slot's handle) through the bridge for the answer to
 /// `xs...` (an `Answer`); `on_answer` takes it and finishes the call;
 /// failures finish it with their status. `missing`: why the node has no
-/// such actor. A timer of its own: these calls are not the hot path, and a
-/// late answer should come at the timeout, not at the next sweep.
+/// such actor. A timer of its own, so a late answer comes at the timeout,
+/// not at the next sweep; but not for Process and Publish, which clients
+/// call at high rates: a timer stays in CAF's clock (holding the bridge)
+/// until it fires, answered or not, and their actors answer by the
+/// deadline themselves (the sweep is the safety net).
 template <class Answer, class Out, class Handle, class OnAnswer, class... Ts>
 void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
          const Handle& actor, const char* missing,
@@ -85,12 +90,14 @@ void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
          "node " + node.node_id + " has no " + missing);
     return;
   }
+  constexpr bool hot = std::is_same_v<Answer, pb::ProcessResponse>
+                       || std::is_same_v<Answer, pb::PublishResponse>;
   hop.ask(ptr_of(actor), missing,
           expect<Answer>(std::move(on_answer),
                          [c, out](caf::error& err) {
                            fail(c, out, to_status_code(err), error_text(err));
                          }),
-          timeout, true, std::forward<Ts>(xs)...);
+          timeout, !hot, std::forward<Ts>(xs)...);
 }
 
 constexpr const char* no_router = "router (restarting?)";
