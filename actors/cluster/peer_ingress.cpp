@@ -1,8 +1,8 @@
 #include "actors/cluster/peer_ingress.hpp"
 #include "actors/cluster/peer_ingress_publish.hpp"
+#include "actors/cluster/peer_ingress_serve.hpp"
 
 #include <memory>
-#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -15,18 +15,6 @@
 namespace mesh {
 
 namespace {
-
-void bound_reply(pb::ServeResponse& r, size_t max, const std::string& node) {
-  auto size = r.payload().ByteSizeLong();
-  if (max == 0 || size <= max)
-    return;
-  r.clear_payload();
-  r.mutable_status()->set_code(pb::INTERNAL);
-  r.mutable_status()->set_message(
-    "the reply from node " + node + " is " + std::to_string(size)
-    + " bytes, above limits.max_payload_bytes (" + std::to_string(max)
-    + "): a handler must not answer more than a request may carry");
-}
 
 // This node's records of one trace as a JSON array; oldest records are
 // dropped to stay within the reply bound (a peer must never get a reply the
@@ -49,12 +37,7 @@ struct peer_ingress_state {
   peer_ingress_config cfg;
   std::shared_ptr<spdlog::logger> log;
   uint64_t refused = 0;
-  uint64_t no_way_back = 0; ///< reply batches dropped for want of reply_to
-  // Answers to the peer's batches, waiting for the flush.
-  pb::ServeReplies replies;
-  size_t reply_bytes = 0;
-  bool flush_pending = false;
-  uint64_t dropped_batches = 0;
+  ingress_serves serves;       // peer_ingress_serve.cpp
   ingress_publishes publishes; // peer_ingress_publish.cpp
 };
 
@@ -83,142 +66,6 @@ bool names_peer(self_ptr self, const std::string& node_id) {
   self->state.log->warn("peer {} sent a message in the name of '{}': dropped",
                         self->state.cfg.peer_id, node_id);
   return false;
-}
-
-void flush_replies(self_ptr self) {
-  auto& st = self->state;
-  if (st.replies.tags_size() == 0)
-    return;
-  if (st.cfg.reply_to)
-    self->send(st.cfg.reply_to, atom::batch_v, std::move(st.replies));
-  else if (st.no_way_back++ % 1000 == 0)
-    // Armed without the peer's ingress (only a test builds one so: the
-    // handshake refuses a peer without it); the origin's deadline answers.
-    st.log->warn("node {} has no way back to peer {}: {} answers dropped",
-                 st.cfg.node_id, st.cfg.peer_id, st.replies.tags_size());
-  st.replies = pb::ServeReplies{};
-  st.reply_bytes = 0;
-}
-
-// Adds one answer to the outbox; leaves what waits first when the answer
-// would take the message past its byte bound, and leaves at the count
-// bound. send_or_schedule() decides about the rest.
-void add_reply(self_ptr self, uint64_t tag, pb::ServeResponse&& r) {
-  auto& st = self->state;
-  bound_reply(r, st.cfg.max_reply_bytes, st.cfg.node_id);
-  auto size = r.payload().ByteSizeLong() + 64;
-  // One transport message stays within its bound: a large answer leaves
-  // what waits first, then travels alone.
-  if (st.replies.tags_size() > 0 && st.reply_bytes + size > batch_max_bytes)
-    flush_replies(self);
-  *st.replies.add_responses() = std::move(r);
-  st.replies.add_tags(tag);
-  st.reply_bytes += size;
-  if (st.replies.tags_size() >= batch_max_count)
-    flush_replies(self);
-}
-
-void send_or_schedule(self_ptr self) {
-  auto& st = self->state;
-  if (st.replies.tags_size() == 0)
-    return;
-  if (self->mailbox().empty()) {
-    flush_replies(self); // nothing else to batch with
-  } else if (!st.flush_pending) {
-    // Behind everything already in the mailbox: answers that complete
-    // together leave together, and a lone one is not held back.
-    st.flush_pending = true;
-    self->send(self, atom::flush_v);
-  }
-}
-
-void queue_reply(self_ptr self, uint64_t tag, pb::ServeResponse&& r) {
-  add_reply(self, tag, std::move(r));
-  send_or_schedule(self);
-}
-
-// The answer to a request the router could not answer (restarting, gone):
-// said in Mesh's words, naming this node, so only a policy that retries
-// the status sends it elsewhere.
-pb::ServeResponse router_failure(self_ptr self, const caf::error& err) {
-  pb::ServeResponse r;
-  r.mutable_status()->set_code(
-    static_cast<pb::StatusCode>(to_status_code(err)));
-  r.mutable_status()->set_message("node " + self->state.cfg.node_id
-                                  + " failed while handling the request: "
-                                  + error_text(err));
-  r.set_executor_id(self->state.cfg.node_id);
-  return r;
-}
-
-// One request alone through the router (a blocking handler's: it answers
-// when its executor does).
-void serve_one(self_ptr self, uint64_t tag, pb::ServeRequest&& req) {
-  self->request(self->state.cfg.router.get(), caf::infinite, std::move(req))
-    .then(
-      [self, tag](pb::ServeResponse& r) { queue_reply(self, tag, std::move(r)); },
-      [self, tag](caf::error& err) {
-        queue_reply(self, tag, router_failure(self, err));
-      });
-}
-
-// The router's answer to a whole batch: the answers it had at once, and the
-// requests that need an executor, each sent on alone. Every tag of the
-// batch is in exactly one of the two; one that is in neither (never, unless
-// the router is broken) is answered `internal` here, so nothing waits for
-// its deadline.
-void batch_served(self_ptr self, const std::vector<uint64_t>& tags,
-                  pb::ServeReplies& done, pb::ServeBatch& rest) {
-  auto& st = self->state;
-  bool whole = done.tags_size() == done.responses_size()
-               && rest.tags_size() == rest.requests_size()
-               && static_cast<size_t>(done.tags_size() + rest.tags_size())
-                    == tags.size();
-  if (!whole) {
-    st.log->error("node {}: the router answered a batch of {} with {} + {} "
-                  "entries",
-                  st.cfg.node_id, tags.size(), done.tags_size(),
-                  rest.tags_size());
-    auto err = make_error(status_code::internal,
-                          "the router lost track of a batch");
-    for (auto tag : tags)
-      add_reply(self, tag, router_failure(self, err));
-    send_or_schedule(self);
-    return;
-  }
-  for (int i = 0; i < done.tags_size(); ++i)
-    add_reply(self, done.tags(i), std::move(*done.mutable_responses(i)));
-  send_or_schedule(self);
-  for (int i = 0; i < rest.tags_size(); ++i)
-    serve_one(self, rest.tags(i), std::move(*rest.mutable_requests(i)));
-}
-
-void serve_batch(self_ptr self, pb::ServeBatch& b) {
-  auto& st = self->state;
-  if (b.requests_size() != b.tags_size()) {
-    if (st.dropped_batches++ % 1000 < 3)
-      st.log->warn("peer {} sent a batch of {} requests with {} tags: dropped",
-                   st.cfg.peer_id, b.requests_size(), b.tags_size());
-    return;
-  }
-  if (b.tags_size() == 0)
-    return;
-  // The whole batch in one message: the router answers what it can at once
-  // (router_serve_batch.cpp). The tags stay here, so a router that fails
-  // still gets every request answered.
-  auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
-                                                           b.tags().end());
-  self
-    ->request(st.cfg.router.get(), caf::infinite, atom::batch_v, std::move(b))
-    .then(
-      [self, tags](pb::ServeReplies& done, pb::ServeBatch& rest) {
-        batch_served(self, *tags, done, rest);
-      },
-      [self, tags](caf::error& err) {
-        for (auto tag : *tags)
-          add_reply(self, tag, router_failure(self, err));
-        send_or_schedule(self);
-      });
 }
 
 caf::error refusal(self_ptr self) {
@@ -260,15 +107,16 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
       return rp;
     },
     [self](atom::batch, pb::ServeBatch& b) {
+      auto& st = self->state;
       if (admitted(self))
-        serve_batch(self, b);
+        serve_batch(self, st.cfg, st.serves, *st.log, b);
     },
     [self](atom::batch, pb::ServeReplies& r) {
       auto& st = self->state;
       if (!admitted(self))
         return;
       if (r.responses_size() != r.tags_size()) {
-        if (st.dropped_batches++ % 1000 < 3)
+        if (st.serves.dropped++ % 1000 < 3)
           st.log->warn("peer {} sent {} answers with {} tags: dropped",
                        st.cfg.peer_id, r.responses_size(), r.tags_size());
         return;
@@ -280,9 +128,10 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
     [self](atom::flush) {
       if (self->current_sender().get() != self->ctrl())
         return; // own message only
-      self->state.flush_pending = false;
-      flush_replies(self);
-      flush_publish_replies(self, self->state.cfg, self->state.publishes);
+      auto& st = self->state;
+      st.serves.flush_pending = false;
+      flush_serve_replies(self, st.cfg, st.serves, *st.log);
+      flush_publish_replies(self, st.cfg, st.publishes);
     },
     [self](atom::batch, pb::PublishBatch& b) {
       auto& st = self->state;

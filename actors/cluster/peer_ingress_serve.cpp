@@ -1,0 +1,179 @@
+#include "actors/cluster/peer_ingress_serve.hpp"
+
+#include <memory>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "protocol/status.hpp"
+#include "protocol/type_ids.hpp"
+
+namespace mesh {
+
+namespace {
+
+using self_ptr = peer_ingress_actor::pointer;
+
+// Adds one answer to the outbox; leaves what waits first when the answer
+// would take the message past its byte bound, and leaves at the count
+// bound. send_or_schedule() decides about the rest.
+void add_reply(self_ptr self, const peer_ingress_config& cfg,
+               ingress_serves& st, spdlog::logger& log, uint64_t tag,
+               pb::ServeResponse&& r) {
+  bound_reply(r, cfg.max_reply_bytes, cfg.node_id);
+  auto size = r.payload().ByteSizeLong() + 64;
+  // One transport message stays within its bound: a large answer leaves
+  // what waits first, then travels alone.
+  if (st.replies.tags_size() > 0 && st.bytes + size > batch_max_bytes)
+    flush_serve_replies(self, cfg, st, log);
+  *st.replies.add_responses() = std::move(r);
+  st.replies.add_tags(tag);
+  st.bytes += size;
+  if (st.replies.tags_size() >= batch_max_count)
+    flush_serve_replies(self, cfg, st, log);
+}
+
+void send_or_schedule(self_ptr self, const peer_ingress_config& cfg,
+                      ingress_serves& st, spdlog::logger& log) {
+  if (st.replies.tags_size() == 0)
+    return;
+  if (self->mailbox().empty()) {
+    flush_serve_replies(self, cfg, st, log); // nothing else to batch with
+  } else if (!st.flush_pending) {
+    // Behind everything already in the mailbox: answers that complete
+    // together leave together, and a lone one is not held back.
+    st.flush_pending = true;
+    self->send(self, atom::flush_v);
+  }
+}
+
+// The answer to a request the router could not answer (restarting, gone):
+// said in Mesh's words, naming this node, so only a policy that retries
+// the status sends it elsewhere.
+pb::ServeResponse router_failure(const peer_ingress_config& cfg,
+                                 const caf::error& err) {
+  pb::ServeResponse r;
+  r.mutable_status()->set_code(
+    static_cast<pb::StatusCode>(to_status_code(err)));
+  r.mutable_status()->set_message("node " + cfg.node_id
+                                  + " failed while handling the request: "
+                                  + error_text(err));
+  r.set_executor_id(cfg.node_id);
+  return r;
+}
+
+// Every tag answered with the router's failure.
+void fail_all(self_ptr self, const peer_ingress_config& cfg,
+              ingress_serves& st, spdlog::logger& log,
+              const std::vector<uint64_t>& tags, const caf::error& err) {
+  for (auto tag : tags)
+    add_reply(self, cfg, st, log, tag, router_failure(cfg, err));
+  send_or_schedule(self, cfg, st, log);
+}
+
+// One request alone through the router (a blocking handler's: it answers
+// when its executor does). The callbacks run only while the ingress lives,
+// so its state (cfg, st, log) does too.
+void serve_one(self_ptr self, const peer_ingress_config& cfg,
+               ingress_serves& st, spdlog::logger& log, uint64_t tag,
+               pb::ServeRequest&& req) {
+  self->request(cfg.router.get(), caf::infinite, std::move(req))
+    .then(
+      [self, &cfg, &st, &log, tag](pb::ServeResponse& r) {
+        add_reply(self, cfg, st, log, tag, std::move(r));
+        send_or_schedule(self, cfg, st, log);
+      },
+      [self, &cfg, &st, &log, tag](caf::error& err) {
+        add_reply(self, cfg, st, log, tag, router_failure(cfg, err));
+        send_or_schedule(self, cfg, st, log);
+      });
+}
+
+// The router's answer to a whole batch: the answers it had at once, and the
+// requests that need an executor, each sent on alone. Every tag of the
+// batch is in exactly one of the two; one that is in neither (never, unless
+// the router is broken) is answered `internal` here, so nothing waits for
+// its deadline.
+void batch_served(self_ptr self, const peer_ingress_config& cfg,
+                  ingress_serves& st, spdlog::logger& log,
+                  const std::vector<uint64_t>& tags, pb::ServeReplies& done,
+                  pb::ServeBatch& rest) {
+  bool whole = done.tags_size() == done.responses_size()
+               && rest.tags_size() == rest.requests_size()
+               && static_cast<size_t>(done.tags_size() + rest.tags_size())
+                    == tags.size();
+  if (!whole) {
+    log.error("node {}: the router answered a batch of {} with {} + {} "
+              "entries",
+              cfg.node_id, tags.size(), done.tags_size(), rest.tags_size());
+    fail_all(self, cfg, st, log, tags,
+             make_error(status_code::internal,
+                        "the router lost track of a batch"));
+    return;
+  }
+  for (int i = 0; i < done.tags_size(); ++i)
+    add_reply(self, cfg, st, log, done.tags(i),
+              std::move(*done.mutable_responses(i)));
+  send_or_schedule(self, cfg, st, log);
+  for (int i = 0; i < rest.tags_size(); ++i)
+    serve_one(self, cfg, st, log, rest.tags(i),
+              std::move(*rest.mutable_requests(i)));
+}
+
+} // namespace
+
+void bound_reply(pb::ServeResponse& r, size_t max, const std::string& node) {
+  auto size = r.payload().ByteSizeLong();
+  if (max == 0 || size <= max)
+    return;
+  r.clear_payload();
+  r.mutable_status()->set_code(pb::INTERNAL);
+  r.mutable_status()->set_message(
+    "the reply from node " + node + " is " + std::to_string(size)
+    + " bytes, above limits.max_payload_bytes (" + std::to_string(max)
+    + "): a handler must not answer more than a request may carry");
+}
+
+void serve_batch(self_ptr self, const peer_ingress_config& cfg,
+                 ingress_serves& st, spdlog::logger& log, pb::ServeBatch& b) {
+  if (b.requests_size() != b.tags_size()) {
+    if (st.dropped++ % 1000 < 3)
+      log.warn("peer {} sent a batch of {} requests with {} tags: dropped",
+               cfg.peer_id, b.requests_size(), b.tags_size());
+    return;
+  }
+  if (b.tags_size() == 0)
+    return;
+  // The whole batch in one message: the router answers what it can at once
+  // (router_serve_batch.cpp). The tags stay here, so a router that fails
+  // still gets every request answered.
+  auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
+                                                           b.tags().end());
+  self->request(cfg.router.get(), caf::infinite, atom::batch_v, std::move(b))
+    .then(
+      [self, &cfg, &st, &log, tags](pb::ServeReplies& done,
+                                    pb::ServeBatch& rest) {
+        batch_served(self, cfg, st, log, *tags, done, rest);
+      },
+      [self, &cfg, &st, &log, tags](caf::error& err) {
+        fail_all(self, cfg, st, log, *tags, err);
+      });
+}
+
+void flush_serve_replies(self_ptr self, const peer_ingress_config& cfg,
+                         ingress_serves& st, spdlog::logger& log) {
+  if (st.replies.tags_size() == 0)
+    return;
+  if (cfg.reply_to)
+    self->send(cfg.reply_to, atom::batch_v, std::move(st.replies));
+  else if (st.no_way_back++ % 1000 == 0)
+    // Armed without the peer's ingress (only a test builds one so: the
+    // handshake refuses a peer without it); the origin's deadline answers.
+    log.warn("node {} has no way back to peer {}: {} answers dropped",
+             cfg.node_id, cfg.peer_id, st.replies.tags_size());
+  st.replies = pb::ServeReplies{};
+  st.bytes = 0;
+}
+
+} // namespace mesh

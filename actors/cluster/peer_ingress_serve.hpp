@@ -1,0 +1,47 @@
+#pragma once
+
+// The serve batches of a peer's ingress (issue 16; peer_ingress.cpp calls
+// these, its state holds an ingress_serves).
+//
+// A ServeBatch from the authenticated peer goes to this node's router
+// whole: it answers inline handlers and refusals at once and hands back the
+// requests that need an executor, which go alone. The answers, tagged as
+// the batch tagged them, collect in one ServeReplies that leaves for the
+// peer's ingress for this node when the mailbox holds nothing more (the
+// ingress's own flush message), or at a count or byte bound. Every tag is
+// answered exactly once, also when the router fails. A batch whose arrays
+// differ in length is dropped whole (its origin's deadlines answer).
+
+#include <cstddef>
+#include <cstdint>
+
+#include <spdlog/fwd.h>
+
+#include "actors/cluster/peer_ingress.hpp"
+
+namespace mesh {
+
+/// What an ingress keeps for its peer's serve batches.
+struct ingress_serves {
+  pb::ServeReplies replies; ///< answers waiting for the flush
+  size_t bytes = 0;
+  bool flush_pending = false; ///< an (atom::flush) to ourselves is queued
+  uint64_t dropped = 0;       ///< malformed batches
+  uint64_t no_way_back = 0;   ///< answer sets dropped for want of reply_to
+};
+
+/// Cuts a handler's answer that is above the payload limit down to an
+/// `internal` status naming this node (a peer must never get a reply the
+/// transport would cut the connection for).
+void bound_reply(pb::ServeResponse& r, size_t max, const std::string& node);
+
+void serve_batch(peer_ingress_actor::pointer self,
+                 const peer_ingress_config& cfg, ingress_serves& st,
+                 spdlog::logger& log, pb::ServeBatch& b);
+
+/// Sends the waiting answers to the peer's ingress for this node.
+void flush_serve_replies(peer_ingress_actor::pointer self,
+                         const peer_ingress_config& cfg, ingress_serves& st,
+                         spdlog::logger& log);
+
+} // namespace mesh
