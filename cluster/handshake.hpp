@@ -10,8 +10,10 @@
 
 namespace mesh {
 
-/// The protocol this build speaks. Peers must speak the same major version.
-inline constexpr uint32_t protocol_version = 4; // 4: batched Serve (issue 16)
+/// The protocol this build speaks. Peers must speak the same version: one
+/// of another is refused at the handshake, so no node sends a message its
+/// peer cannot read (4: Serve batches, 5: publish batches; issue 16).
+inline constexpr uint32_t protocol_version = 5;
 
 /// Why a version is incompatible, or an empty string.
 std::string check_protocol_version(uint32_t theirs);

@@ -30,6 +30,7 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster/handshake.hpp"
 #include "protocol/address.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/register.hpp"
@@ -189,7 +190,7 @@ int main(int argc, char** argv) {
     mesh::pb::ConnectRequest req;
     req.set_node_id("stranger");
     req.set_address("127.0.0.1:1");
-    req.set_protocol_version(4); // cluster/handshake.hpp
+    req.set_protocol_version(mesh::protocol_version);
     req.set_incarnation("x");
     req.set_nonce("n");
     auto me = caf::actor_cast<mesh::peer_actor>(self);
