@@ -146,7 +146,7 @@ void serve_batch(self_ptr self, const peer_ingress_config& cfg,
   if (b.tags_size() == 0)
     return;
   // The whole batch in one message: the router answers what it can at once
-  // (router_serve_batch.cpp). The tags stay here, so a router that fails
+  // (router_serve.cpp). The tags stay here, so a router that fails
   // still gets every request answered.
   auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
                                                            b.tags().end());

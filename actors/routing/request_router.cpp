@@ -100,45 +100,6 @@ const handler_route* router_state::serve_route(pb::ServeRequest& req,
   return local_route(req, p);
 }
 
-pb::ServeResponse router_state::refuse_serve(const pb::ServeRequest& req,
-                                             const request_problem& p) {
-  ++rejected;
-  log->debug("trace={} serve rejected: {}", req.trace_id(), p.message);
-  return make_reply<pb::ServeResponse>(p.code, p.message, req.trace_id());
-}
-
-pb::ServeResponse router_state::serve_inline(const handler_route& route,
-                                             const pb::ServeRequest& req) {
-  ++served;
-  if (log->should_log(spdlog::level::debug)) // path_of allocates
-    log->debug("trace={} serve {} locally (from {})", req.trace_id(),
-               path_of(req.ref()), req.origin_node());
-  trace_serve(req, true);
-  if (!req.traced() || !tracing(cfg.traces))
-    return route.fast->run<pb::ServeResponse>(req);
-  auto started = now();
-  auto r = route.fast->run<pb::ServeResponse>(req);
-  trace_inline(req.trace_id(), req.ref(), r.status().code(),
-               std::chrono::duration_cast<std::chrono::microseconds>(
-                 now() - started));
-  return r;
-}
-
-caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
-  request_problem p;
-  auto* route = serve_route(req, p);
-  if (route == nullptr)
-    return refuse_serve(req, p);
-  if (route->fast)
-    return serve_inline(*route, req);
-  ++served;
-  log->debug("trace={} serve {} locally (from {})", req.trace_id(),
-             path_of(req.ref()), req.origin_node());
-  trace_serve(req, false);
-  self->delegate(route->executor, std::move(req));
-  return caf::delegated<pb::ServeResponse>{};
-}
-
 request_problem router_state::no_route(const pb::DispatchRequest& req) const {
   const auto& ns = req.ref().namespace_();
   bool served_somewhere = table->serves(ns);

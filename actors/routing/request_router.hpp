@@ -110,7 +110,7 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<atom::batch>, // own: the outboxes to peers leave
   // Answers to our batches from the ingress of peer `id` (router_outbox.cpp).
   caf::reacts_to<atom::batch, std::string, pb::ServeReplies>,
-  // A peer's batch, from its ingress here (router_serve_batch.cpp): the
+  // A peer's batch, from its ingress here (router_serve.cpp): the
   // answers of inline handlers and refusals, and the requests that need
   // an executor, untouched, for the ingress to send alone.
   caf::replies_to<atom::batch, pb::ServeBatch>::with<pb::ServeReplies,

@@ -201,14 +201,9 @@ struct router_state {
   const handler_route* local_route(const Request& req,
                                    request_problem& problem) const;
   bool has_local(const pb::DispatchRequest& req) const;
-  caf::result<pb::ServeResponse> serve(pb::ServeRequest& req);
-  /// serve()'s steps, shared with serve_batch: admission and the local
-  /// route (null: refused, why in `p`), the refusal, the inline call.
+  /// A Serve's admission and local route (null: refused, why in `p`); here
+  /// with the templates it instantiates.
   const handler_route* serve_route(pb::ServeRequest& req, request_problem& p);
-  pb::ServeResponse refuse_serve(const pb::ServeRequest& req,
-                                 const request_problem& p);
-  pb::ServeResponse serve_inline(const handler_route& route,
-                                 const pb::ServeRequest& req);
   caf::result<pb::DispatchResponse> dispatch(pb::DispatchRequest& req);
   request_problem no_route(const pb::DispatchRequest& req) const;
   pb::DispatchResponse reject(const request_problem& p,
@@ -290,7 +285,14 @@ struct router_state {
   void arm_sweep(clock::time_point when);
   void sweep();
 
-  // -- router_serve_batch.cpp: a peer's batch, served here -----------------
+  // -- router_serve.cpp: a peer's Serve, alone or a whole batch -------------
+  caf::result<pb::ServeResponse> serve(pb::ServeRequest& req);
+  /// serve()'s steps, shared with serve_batch: the refusal, the inline
+  /// call (admission and the route: serve_route, above).
+  pb::ServeResponse refuse_serve(const pb::ServeRequest& req,
+                                 const request_problem& p);
+  pb::ServeResponse serve_inline(const handler_route& route,
+                                 const pb::ServeRequest& req);
   /// Runs the requests of `in` with an inline handler and answers the
   /// refused ones into `out` (tagged as `in` tagged them); those that need
   /// an executor go to `rest` untouched. Each request lands in one of both.

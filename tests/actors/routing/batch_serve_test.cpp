@@ -11,7 +11,7 @@
 #include "protocol/json_payload.hpp"
 
 // A peer's batch served by the real ingress, router and registry (issue
-// 16, router_serve_batch.cpp): the router answers the inline handlers'
+// 16, router_serve.cpp): the router answers the inline handlers'
 // requests and the refusals of a batch in one activation; requests that
 // need an executor go through it one by one. Every tag is answered once,
 // whatever the mix, an unknown method or a handler that fails.
