@@ -139,6 +139,10 @@ CAF_TEST(a frozen peer is ejected and skipped then taken back when it thaws) {
     },
     10s);
   MESH_CHECK_MSG(probing, "breakers of C: " << view.dump());
+  // Counted here, not assumed: when the 1,000 requests outlast the first
+  // ejection (slow machine, sanitizers), a probe among them has already
+  // ejected D a second time.
+  auto ejections_before = view["D"].value("times_ejected", 0);
   auto probe = s.dispatch("Echo");
   MESH_CHECK_MSG(probe.value("ok", false), brief(probe));
   auto probe_attempts = attempts_of(probe);
@@ -149,7 +153,7 @@ CAF_TEST(a frozen peer is ejected and skipped then taken back when it thaws) {
   CAF_CHECK_NOT_EQUAL(result_of(probe).value("handled_by", "D"), "D");
   view = s.breakers();
   CAF_CHECK_EQUAL(breaker_state(view, "D"), "ejected");
-  CAF_CHECK_EQUAL(view["D"].value("times_ejected", 0), 2);
+  CAF_CHECK_EQUAL(view["D"].value("times_ejected", 0), ejections_before + 1);
   CAF_MESSAGE("the probe failed; D ejected again: " << view["D"].dump());
   // D thaws; once its ejection is over, a probe closes it and traffic
   // returns.
