@@ -41,4 +41,14 @@ private:
   clock::time_point last_{};
 };
 
+/// How long until the next heartbeat tick when ticks fall on multiples of
+/// `interval` of a clock every node on the host shares (`since_epoch` is the
+/// time on it). Every node then beats at the same moment, so each receives
+/// its peers' beats in one burst, handled in a few activations instead of
+/// one wake-up per peer spread over the interval (an idle cluster's CPU).
+/// A boundary closer than a tenth of the interval is skipped, so a tick
+/// that fires on its boundary never schedules a second one right after.
+std::chrono::nanoseconds next_beat_delay(std::chrono::nanoseconds since_epoch,
+                                         std::chrono::milliseconds interval);
+
 } // namespace mesh

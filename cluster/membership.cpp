@@ -40,6 +40,20 @@ peer_state failure_detector::assess(clock::time_point now) const noexcept {
   return peer_state::up;
 }
 
+std::chrono::nanoseconds next_beat_delay(std::chrono::nanoseconds since_epoch,
+                                         std::chrono::milliseconds interval) {
+  std::chrono::nanoseconds period = interval;
+  if (period.count() <= 0)
+    return period;
+  auto into = since_epoch % period;
+  if (into.count() < 0)
+    into += period;
+  auto delay = period - into;
+  if (delay < period / 10)
+    delay += period;
+  return delay;
+}
+
 std::chrono::milliseconds backoff::next(double random01) noexcept {
   auto exponent = std::min<uint32_t>(attempts_, 30);
   ++attempts_;

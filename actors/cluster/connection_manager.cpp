@@ -29,8 +29,7 @@ void connection_manager_state::start(const std::string& listen_address) {
       if (peer != address && dials.count(peer) == 0)
         dial(peer, dial_reason::learned);
   }
-  if (cfg.timing.heartbeat_interval.count() > 0)
-    self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
+  schedule_tick();
 }
 
 void connection_manager_state::publish() {
@@ -193,8 +192,15 @@ void connection_manager_state::tick() {
       forget(*rec);
   if (changed)
     publish();
-  if (cfg.timing.heartbeat_interval.count() > 0)
-    self->delayed_send(self, cfg.timing.heartbeat_interval, atom::tick_v);
+  schedule_tick();
+}
+
+void connection_manager_state::schedule_tick() {
+  auto interval = cfg.timing.heartbeat_interval;
+  if (interval.count() <= 0)
+    return;
+  auto delay = next_beat_delay(now().time_since_epoch(), interval);
+  self->delayed_send(self, delay, atom::tick_v);
 }
 
 void connection_manager_state::leave() {

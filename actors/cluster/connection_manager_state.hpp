@@ -108,6 +108,10 @@ struct connection_manager_state {
   void on_peer_leave(const pb::Leave& msg);
   void on_down(const caf::down_msg& dm);
   void tick();
+
+  /// The next tick, on the next multiple of the heartbeat interval of the
+  /// actor clock (next_beat_delay): the nodes of a host beat together.
+  void schedule_tick();
   void leave();
   caf::error remove(const std::string& id);
   /// A peer tells us its operator removed a node (`msg.node_id`).

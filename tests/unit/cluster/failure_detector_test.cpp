@@ -48,6 +48,22 @@ CAF_TEST(one miss threshold goes straight from up to down) {
   CAF_CHECK(fd.assess(t0 + 100ms) == peer_state::down);
 }
 
+CAF_TEST(heartbeat ticks fall on multiples of the interval) {
+  // Two nodes started at different times beat at the same moments.
+  auto a = 12'345'678'123ns, b = 99'000'000'001ns;
+  auto next_a = a + next_beat_delay(a, 1000ms);
+  auto next_b = b + next_beat_delay(b, 1000ms);
+  CAF_CHECK_EQUAL(next_a.count() % 1'000'000'000, 0);
+  CAF_CHECK_EQUAL(next_b.count() % 1'000'000'000, 0);
+  CAF_CHECK_EQUAL(next_beat_delay(a, 1000ms).count(), 654'321'877);
+  // A tick on (or just past) its boundary waits a whole interval.
+  CAF_CHECK_EQUAL(next_beat_delay(5000ms, 1000ms).count(), 1'000'000'000);
+  CAF_CHECK_EQUAL(next_beat_delay(5001ms, 1000ms).count(), 999'000'000);
+  // Just before a boundary it is skipped: no two ticks in a row.
+  CAF_CHECK_EQUAL(next_beat_delay(5950ms, 1000ms).count(), 1'050'000'000);
+  CAF_CHECK_EQUAL(next_beat_delay(5950ms, 0ms).count(), 0);
+}
+
 CAF_TEST(state names round-trip) {
   for (auto x : {peer_state::joining, peer_state::up, peer_state::suspect,
                  peer_state::down, peer_state::left})
