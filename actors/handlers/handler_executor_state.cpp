@@ -192,21 +192,22 @@ void executor_state::finish(executor_call& call, handler_outcome out) {
   if (out.code != status_code::ok)
     log->debug("trace={} {} answered {}: {}", call.ctx.trace_id,
                to_string(cfg.spec.key), to_string(out.code), out.message);
-  if (call.reply_as_dispatch) {
-    pb::DispatchResponse r;
+  // The answer in the caller's own message: the same fields either way.
+  auto fill = [&](auto& r) {
     r.mutable_status()->set_code(static_cast<pb::StatusCode>(out.code));
     r.mutable_status()->set_message(std::move(out.message));
     *r.mutable_payload() = std::move(out.payload);
-    r.set_handled_by(cfg.node_id);
     r.set_trace_id(call.ctx.trace_id);
+  };
+  if (call.reply_as_dispatch) {
+    pb::DispatchResponse r;
+    fill(r);
+    r.set_handled_by(cfg.node_id);
     call.promise.deliver(std::move(r));
   } else {
     pb::ServeResponse r;
-    r.mutable_status()->set_code(static_cast<pb::StatusCode>(out.code));
-    r.mutable_status()->set_message(std::move(out.message));
-    *r.mutable_payload() = std::move(out.payload);
+    fill(r);
     r.set_executor_id(cfg.node_id);
-    r.set_trace_id(call.ctx.trace_id);
     call.promise.deliver(std::move(r));
   }
 }
