@@ -210,6 +210,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.timing.heartbeat_interval
     = milliseconds{cfg.cluster.heartbeat_interval_ms};
   cm.timing.heartbeat_misses = cfg.cluster.heartbeat_misses;
+  cm.timing.monitors = cfg.cluster.monitors;
   cm.timing.redial_initial = milliseconds{cfg.cluster.redial_initial_ms};
   cm.timing.redial_max = milliseconds{cfg.cluster.redial_max_ms};
   cm.connect_timeout = milliseconds{cfg.cluster.connect_timeout_ms};

@@ -271,6 +271,7 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       c.heartbeat_interval_ms = i->value("heartbeat_interval_ms",
                                          c.heartbeat_interval_ms);
       c.heartbeat_misses = i->value("heartbeat_misses", c.heartbeat_misses);
+      c.monitors = i->value("monitors", c.monitors);
       c.redial_initial_ms = i->value("redial_initial_ms", c.redial_initial_ms);
       c.redial_max_ms = i->value("redial_max_ms", c.redial_max_ms);
       c.connect_timeout_ms = i->value("connect_timeout_ms",

@@ -66,6 +66,7 @@ struct cluster_config {
   tls_config tls;     ///< not enabled: plaintext
   uint32_t heartbeat_interval_ms = 1000;
   uint32_t heartbeat_misses = 3;
+  uint32_t monitors = 3; ///< peers each node beats and watches (the ring)
   uint32_t redial_initial_ms = 200;
   uint32_t redial_max_ms = 5000;
   uint32_t connect_timeout_ms = 5000;

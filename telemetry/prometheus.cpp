@@ -153,8 +153,11 @@ void render_peers(prom_writer& out, const json& peers, const json& status,
         out.add({"mesh_peer_state", "gauge", "1 for the peer's current membership state"},
                 {{"peer", id}, {"state", s}}, state == s ? 1 : 0);
       put(out, in_flight, {{"peer", id}}, p, "in_flight");
-      put(out, {"mesh_peer_last_heartbeat_seconds", "gauge", "Seconds since the peer was last heard"},
-          {{"peer", id}}, p, "last_heartbeat_ms", ms_per_s);
+      // Only for peers this node watches (the heartbeat ring): the others
+      // beat their own watchers, and a growing silence here means nothing.
+      if (at(p, "watched") != json(false))
+        put(out, {"mesh_peer_last_heartbeat_seconds", "gauge", "Seconds since the peer was last heard (peers this node watches)"},
+            {{"peer", id}}, p, "last_heartbeat_ms", ms_per_s);
     }
   } else { // no cluster manager: the router still counts requests out
     for (const auto& [id, n] : entries(at(at(status, "router"), "in_flight")).items())

@@ -53,6 +53,7 @@ void net_fixture::start(planet& p, std::vector<std::string> namespaces,
   cfg.cluster.secret = secret;
   cfg.cluster.heartbeat_interval_ms = heartbeat.count();
   cfg.cluster.heartbeat_misses = misses;
+  cfg.cluster.monitors = monitors;
   cfg.cluster.redial_initial_ms = 100;
   cfg.cluster.redial_max_ms = 400;
   node_actors_options opts;

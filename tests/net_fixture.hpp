@@ -107,6 +107,9 @@ public:
   /// Who handled a reply (from the node_echo payload).
   static std::string handler_node(const pb::DispatchResponse& r);
 
+  /// Monitors per node on the heartbeat ring for nodes started from now on.
+  uint32_t monitors = 3;
+
 private:
   int64_t next_handle_ = 100;
 };

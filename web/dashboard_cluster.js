@@ -60,7 +60,7 @@ function render_cluster(status, peers) {
   const rows = list.map(p => el('tr', {class: 'peer-row', 'data-peer': p.id, 'data-state': p.state},
     el('td', {}, p.id), el('td', {}, p.address || ''), el('td', {}, pill(p.state)),
     num_cell(p.state_for_ms === undefined ? '–' : format_duration_s(Math.round(p.state_for_ms / 1000))),
-    num_cell(format_ms(p.last_heartbeat_ms)),
+    num_cell(p.watched === false ? 'by reports' : format_ms(p.last_heartbeat_ms)),
     num_cell(p.in_flight === undefined ? '–' : p.in_flight),
     el('td', {class: 'wrap'}, (p.shared_namespaces || []).join(', '))));
   show('peers-body', table(['peer', 'address', 'state', {text: 'for', num: true},

@@ -217,9 +217,11 @@ pb::Heartbeat connection_manager_state::make_heartbeat(bool with_members) const 
   hb.set_node_id(cfg.node_id);
   hb.set_sequence(heartbeat_seq);
   hb.set_services_version(services.version());
-  if (with_members)
+  if (with_members) {
     for (auto& m : dir.members())
       *hb.add_members() = std::move(m);
+    *hb.mutable_reachability() = our_reachability();
+  }
   return hb;
 }
 
@@ -228,7 +230,7 @@ void connection_manager_state::gossip_members() {
   // member list; peers then learn of a new member without waiting a beat.
   if (leaving || !started)
     return;
-  auto digest = dir.members_digest();
+  auto digest = gossip_digest();
   std::optional<pb::Heartbeat> hb;
   for (auto& [id, rec] : dir.records()) {
     if (!is_routable(rec.state) || rec.members_sent == digest)
@@ -244,6 +246,8 @@ void connection_manager_state::mark_up(peer_record& rec,
                                        const peer_actor& theirs,
                                        const caf::node_id& node, bool same) {
   rec.members_sent = 0; // this connection has not had our member list yet
+  rec.observed = false;
+  rec.reported = false;
   if (rec.node != node) { // a new process of that peer: the old door closes
     if (rec.node != caf::node_id{})
       drop_ingress(rec.node);

@@ -153,28 +153,46 @@ void connection_manager_state::tick() {
   if (leaving)
     return;
   ++heartbeat_seq;
-  // The full member list (16 members at 16 nodes) only to a peer that has
-  // not had the current one, and on every Nth beat as a safety net; else a
-  // bare beat: that is most of an idle cluster's traffic.
-  auto digest = dir.members_digest();
+  auto t = now();
+  // A tick far later than due means this node stood still (SIGSTOP, a
+  // starved CPU): the silence it sees is its own, not its peers'.
+  auto interval = cfg.timing.heartbeat_interval;
+  bool paused = last_tick != clock::time_point{} && t - last_tick > 2 * interval;
+  last_tick = t;
+  update_ring();
+  // Beats go to the ring's next nodes only (cluster/monitor_ring.hpp). The
+  // full member list and our verdicts go to any routable peer that has not
+  // had the current ones (gossip), and on every Nth beat to the ring as a
+  // safety net; else a bare beat: most of an idle cluster's traffic.
+  auto digest = gossip_digest();
   bool full_beat = heartbeat_seq % full_members_every == 0;
   auto bare = make_heartbeat(false);
   std::optional<pb::Heartbeat> full;
   bool changed = false;
-  auto t = now();
   std::vector<std::string> gone; // removed on a peer, down here now
   for (auto& [id, rec] : dir.records()) {
     if (!is_routable(rec.state))
       continue;
-    if (full_beat || rec.members_sent != digest) {
+    bool beat = ring.beat_to.count(id) > 0;
+    if (rec.members_sent != digest || (beat && full_beat)) {
       if (!full)
         full = make_heartbeat(true);
       self->send(rec.remote, atom::heartbeat_v, *full);
       rec.members_sent = digest;
-    } else {
+    } else if (beat) {
       self->send(rec.remote, atom::heartbeat_v, bare);
     }
+    if (!rec.watched)
+      continue;
+    if (paused) {
+      rec.detector.heard(t);
+      continue;
+    }
     auto assessed = rec.detector.assess(t);
+    bool verdict = assessed != peer_state::up;
+    changed |= verdict != rec.observed; // our report changes
+    rec.observed = verdict;
+    rec.reported = false;
     if (!dir.set_state(rec, assessed, t))
       continue;
     changed = true;
@@ -190,6 +208,8 @@ void connection_manager_state::tick() {
   for (const auto& id : gone)
     if (auto* rec = dir.find(id))
       forget(*rec);
+  // An observer that went down no longer speaks for the peers it watched.
+  changed |= apply_reports();
   if (changed)
     publish();
   schedule_tick();

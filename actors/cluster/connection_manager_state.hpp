@@ -16,6 +16,7 @@
 #include "actors/cluster/connection_manager.hpp"
 #include "actors/cluster/peer_ingress.hpp"
 #include "actors/handlers/handler_table.hpp"
+#include "cluster/monitor_ring.hpp"
 #include "protocol/status.hpp"
 #include "protocol/type_ids.hpp"
 #include "telemetry/log.hpp"
@@ -67,6 +68,10 @@ struct connection_manager_state {
   bool started = false;
   bool leaving = false;
   uint64_t heartbeat_seq = 0;
+  std::chrono::steady_clock::time_point last_tick{}; ///< of the last tick
+  ring_roles ring; ///< whom we beat and watch, as of the last tick
+  /// The latest reachability report of each peer, by its id.
+  std::map<std::string, pb::Reachability> reports;
   pb::ServiceAnnouncement services; ///< what we announce
   std::vector<caf::actor> subscribers;
   std::map<std::string, pending_dial> dials;     ///< by address
@@ -142,6 +147,23 @@ struct connection_manager_state {
   void mark_up(peer_record& rec, const peer_actor& theirs,
                const caf::node_id& node, bool same);
   nlohmann::json describe_connection(const peer_record& rec) const;
+
+  // -- connection_ring.cpp ---------------------------------------------------
+  /// Recomputes whom we beat and watch from the routable peers; a peer we
+  /// start watching gets a full timeout from now.
+  void update_ring();
+  /// Changes whenever the member list or our own verdicts do: a peer whose
+  /// copy is older gets a beat with both (gossip_members, tick).
+  uint64_t gossip_digest() const;
+  /// Our verdicts on the peers we watch, for a full heartbeat.
+  pb::Reachability our_reachability() const;
+  /// Takes `from`'s report; returns whether a peer's state changed.
+  bool take_report(const std::string& from, const pb::Reachability& r);
+  /// Sets every peer we do not watch to what the reports of routable peers
+  /// say (the worst of them; up when none); returns whether one changed.
+  bool apply_reports();
+  /// The state the reports say `rec` has.
+  peer_state reported_state(const peer_record& rec) const;
 
   // -- connection_traces.cpp -------------------------------------------------
   /// This node's and every routable peer's records of trace `id`.

@@ -15,11 +15,20 @@ void connection_manager_state::on_heartbeat(const pb::Heartbeat& hb) {
       || rec->state == peer_state::joining)
     return;
   rec->detector.heard(now());
-  // A peer we gave up on is alive after all: reachable again.
-  if (dir.set_state(*rec, peer_state::up, now())) {
-    log->info("peer {} is up again", rec->id);
-    publish();
+  bool changed = hb.has_reachability()
+                 && take_report(hb.node_id(), hb.reachability());
+  // A peer we gave up on is alive after all: reachable again. One that
+  // others judge (we do not watch it) stays as their reports say.
+  if (!rec->reported) {
+    changed |= rec->observed; // our report changes
+    rec->observed = false;
+    if (dir.set_state(*rec, peer_state::up, now())) {
+      log->info("peer {} is up again", rec->id);
+      changed = true;
+    }
   }
+  if (changed)
+    publish();
   discover(hb.members());
 }
 
@@ -38,6 +47,9 @@ void connection_manager_state::on_peer_leave(const pb::Leave& msg) {
   if (rec == nullptr)
     return;
   log->info("peer {} left the cluster: {}", rec->id, msg.reason());
+  rec->observed = false;
+  rec->reported = false;
+  reports.erase(rec->id);
   dir.set_state(*rec, peer_state::left, now());
   publish();
 }
@@ -53,6 +65,8 @@ void connection_manager_state::on_down(const caf::down_msg& dm) {
     if (rec.state == peer_state::left || rec.state == peer_state::down)
       return;
     log->warn("lost connection to peer {}: {}", id, caf::to_string(dm.reason));
+    rec.observed = false;
+    rec.reported = false;
     dir.set_state(rec, peer_state::down, now());
     if (tombstoned(rec.id, rec.incarnation)) {
       // Removed on a peer while still up here: forgotten now it is down.

@@ -15,6 +15,7 @@ void connection_manager_state::forget(peer_record& rec) {
     cfg.memory->peer_addresses.erase(rec.address);
   drop_ingress(rec.node);
   auto id = rec.id; // rec dies with its entry
+  reports.erase(id);
   dir.erase(id);
 }
 

@@ -29,6 +29,9 @@ class ServiceAnnouncement;
 struct cluster_timing {
   std::chrono::milliseconds heartbeat_interval{1000};
   uint32_t heartbeat_misses = 3;
+  /// Monitors per node: how many peers each node beats and watches (the
+  /// heartbeat ring, cluster/monitor_ring.hpp).
+  uint32_t monitors = 3;
   std::chrono::milliseconds redial_initial{200};
   std::chrono::milliseconds redial_max{5000};
 };
@@ -46,6 +49,12 @@ struct peer_record {
   uint64_t services_version = 0;
   failure_detector detector;
   bool dialer = false; ///< we dialled: we re-dial after a failure
+  /// It beats us (the heartbeat ring): our own detector judges it.
+  bool watched = false;
+  /// Its suspect or down state is our detector's verdict (we report it).
+  bool observed = false;
+  /// Its suspect or down state comes from peers' reachability reports.
+  bool reported = false;
   /// Digest of the member list last sent to this peer (0: none yet on this
   /// connection): heartbeats carry the full list only when it differs.
   uint64_t members_sent = 0;
@@ -112,6 +121,10 @@ public:
                           const nlohmann::json& in_flight) const;
 
   std::map<std::string, peer_record>& records() {
+    return records_;
+  }
+
+  const std::map<std::string, peer_record>& records() const {
     return records_;
   }
 

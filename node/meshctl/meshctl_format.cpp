@@ -79,7 +79,11 @@ void print_peers(std::ostream& out, const nlohmann::json& list) {
         << p.value("address", "") << std::setw(9) << p.value("state", "")
         << std::setw(20) << p.value("connection_id", "") << std::setw(10)
         << p.value("in_flight", 0) << std::setw(12)
-        << (std::to_string(p.value("last_heartbeat_ms", 0)) + " ms ago")
+        // A peer this node does not watch (the heartbeat ring) beats
+        // others: its state comes from their reports.
+        << (p.value("watched", true)
+              ? std::to_string(p.value("last_heartbeat_ms", 0)) + " ms ago"
+              : std::string{"by reports"})
         << join(p.value("shared_namespaces", nlohmann::json::array()))
         << "\n";
   if (list.empty())

@@ -37,19 +37,19 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
   c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);
   c->set("middleman.workers", cfg.scheduler.middleman_workers);
   // CAF's own liveness for BASP connections: a silent connection is closed
-  // after interval x misses. CAF counts any bytes received as life, and
-  // Mesh's own heartbeats cross every routable peer's connection each
-  // interval (others, joining or down, rely on CAF's beat, still within the
-  // timeout),
-  // so CAF's beat only has to keep a quiet connection (meshctl) from timing
-  // out: half the timeout suffices, instead of an extra message per
-  // interval on every connection (idle CPU at 16 nodes). The floor keeps a
-  // very short setting from cutting clients.
+  // after the timeout; CAF's beat keeps a quiet one open. Mesh judges its
+  // peers itself (heartbeat ring, reachability reports: a frozen peer is
+  // down for every node after interval x misses), and with the ring most
+  // peer connections carry no Mesh beat at all, so CAF's only job left is
+  // to reap a connection whose far end vanished without a word: ten times
+  // Mesh's threshold, at least 30 s, with a beat every third of that. A
+  // beat on each of 120 connections of 16 nodes every 1.5 s was, with
+  // Mesh's own, most of an idle cluster's CPU (BENCHMARKS.md).
   auto interval = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
   auto silence = std::max<std::chrono::milliseconds>(
-    interval * cfg.cluster.heartbeat_misses, std::chrono::milliseconds{1000});
+    interval * cfg.cluster.heartbeat_misses * 10, std::chrono::seconds{30});
   c->set("middleman.heartbeat-interval",
-         std::chrono::duration_cast<caf::timespan>(silence / 2));
+         std::chrono::duration_cast<caf::timespan>(silence / 3));
   c->set("middleman.connection-timeout",
          std::chrono::duration_cast<caf::timespan>(silence));
   return c;

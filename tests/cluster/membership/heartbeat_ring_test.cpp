@@ -1,0 +1,113 @@
+#define CAF_SUITE cluster.heartbeat_ring
+#include "check.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline_cluster.hpp"
+
+// Five real nodes, so the heartbeat ring (3 monitors) is not a full mesh:
+// each node watches 3 peers and takes the fourth's state from the reports
+// of the nodes that watch it.
+
+using namespace mesh::test;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> node_args(const std::string& id,
+                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--id", id, "--heartbeat-interval-ms", "100",
+                                "--heartbeat-misses", "5"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+struct five_nodes {
+  std::vector<std::unique_ptr<node_process>> nodes;
+
+  five_nodes() {
+    nodes.push_back(std::make_unique<node_process>(node_args("n1")));
+    for (int i = 2; i <= 5; ++i)
+      nodes.push_back(std::make_unique<node_process>(node_args(
+        "n" + std::to_string(i), {"--seeds", nodes.front()->listen()})));
+    for (auto& n : nodes)
+      CAF_REQUIRE(await_condition([&] { return sees(n->http(), others(*n)); }));
+  }
+
+  std::vector<std::string> others(const node_process& n) const {
+    std::vector<std::string> ids;
+    for (auto& m : nodes)
+      if (m.get() != &n)
+        ids.push_back(m->id());
+    return ids;
+  }
+
+  node_process& at(int i) {
+    return *nodes[static_cast<size_t>(i - 1)];
+  }
+};
+
+/// Ids of the peers `n` watches (its peers view's "watched").
+std::vector<std::string> watched_by(const node_process& n) {
+  std::vector<std::string> ids;
+  auto view = peers_of(n.http());
+  for (auto& [id, p] : view.items())
+    if (p.value("watched", false))
+      ids.push_back(id);
+  return ids;
+}
+
+} // namespace
+
+CAF_TEST(each of five nodes watches the three before it in the ring) {
+  five_nodes c;
+  // n3 beats n4, n5, n1; it watches n2, n1, n5.
+  CAF_CHECK(await_condition([&] {
+    return watched_by(c.at(3)) == std::vector<std::string>{"n1", "n2", "n5"};
+  }));
+  for (int i = 1; i <= 5; ++i)
+    CAF_CHECK(await_condition([&] { return watched_by(c.at(i)).size() == 3; }));
+  // n2 is the one peer that does not watch n3.
+  auto view = peers_of(c.at(2).http());
+  CAF_CHECK_EQUAL(view["n3"].value("watched", true), false);
+  CAF_CHECK_EQUAL(view["n3"].value("state", ""), "up");
+  CAF_CHECK_EQUAL(peers_of(c.at(4).http())["n3"].value("watched", false), true);
+}
+
+CAF_TEST(a frozen node is down on every node then up again when it thaws) {
+  five_nodes c;
+  auto& frozen = c.at(3);
+  {
+    freeze_guard guard{frozen.pid()};
+    // Its three watchers find it down; n2, which does not watch it, takes
+    // that from their reports.
+    for (int i : {1, 2, 4, 5})
+      MESH_CHECK_MSG(await_condition([&] {
+                       return sees(c.at(i).http(), {"n3"}, "down");
+                     }),
+                     "n" << i << " sees " << peers_of(c.at(i).http()).dump());
+    auto view = peers_of(c.at(2).http());
+    CAF_CHECK_EQUAL(view["n3"].value("reported", false), true);
+    // Nobody else is down for anyone (suspect, on a loaded machine, may
+    // come and go).
+    for (int i : {1, 2, 4, 5}) {
+      auto peers = peers_of(c.at(i).http());
+      for (int j : {1, 2, 4, 5})
+        if (j != i)
+          CAF_CHECK_NOT_EQUAL(peers["n" + std::to_string(j)].value("state", ""),
+                              "down");
+    }
+  }
+  // Thawed: it beats its watchers again, and their reports bring it back
+  // on n2 too. It judged nobody down for its own pause.
+  for (int i : {1, 2, 4, 5})
+    MESH_CHECK_MSG(await_condition([&] {
+                     return sees(c.at(i).http(), {"n3"});
+                   }),
+                   "n" << i << " sees " << peers_of(c.at(i).http()).dump());
+  CAF_CHECK(await_condition([&] { return sees(frozen.http(), c.others(frozen)); }));
+  auto view = peers_of(c.at(2).http());
+  CAF_CHECK_EQUAL(view["n3"].value("reported", true), false);
+}
