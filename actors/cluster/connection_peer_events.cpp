@@ -15,8 +15,17 @@ void connection_manager_state::on_heartbeat(const pb::Heartbeat& hb) {
       || rec->state == peer_state::joining)
     return;
   rec->detector.heard(now());
-  bool changed = hb.has_reachability()
-                 && take_report(hb.node_id(), hb.reachability());
+  bool changed = false;
+  if (hb.has_reachability()) {
+    changed = take_report(hb.node_id(), hb.reachability());
+    // A peer an operator removed is forgotten once reported down: the
+    // sender itself, perhaps.
+    if (rec = dir.find(hb.node_id()); rec == nullptr) {
+      if (changed)
+        publish();
+      return;
+    }
+  }
   // A peer we gave up on is alive after all: reachable again. One that
   // others judge (we do not watch it) stays as their reports say.
   if (!rec->reported) {

@@ -23,10 +23,23 @@ void connection_manager_state::update_ring() {
   for (auto& [id, rec] : dir.records())
     if (is_routable(rec.state))
       up.push_back(id);
-  ring = monitor_ring(cfg.node_id, std::move(up), dir.timing().monitors);
+  auto k = dir.timing().monitors;
+  ring = monitor_ring(cfg.node_id, up, k);
   auto t = now();
   for (auto& [id, rec] : dir.records()) {
     bool watch = ring.watch.count(id) > 0;
+    if (rec.observed && rec.state == peer_state::down) {
+      // We found it down. Were it up, would it still beat us? If the ring
+      // changed meanwhile (a node joined next to it), it will never beat
+      // us again and our verdict would stand forever: those that would
+      // watch it now decide.
+      auto with = up;
+      with.push_back(id);
+      if (monitor_ring(cfg.node_id, std::move(with), k).watch.count(id) == 0) {
+        rec.observed = false;
+        rec.reported = true;
+      }
+    }
     if (watch && !rec.watched) {
       // Its beats to us may only start now (its ring changed as ours did):
       // a full timeout before our detector may judge it.
@@ -96,6 +109,7 @@ connection_manager_state::reported_state(const peer_record& rec) const {
 bool connection_manager_state::apply_reports() {
   bool changed = false;
   auto t = now();
+  std::vector<std::string> gone; // removed on a peer, down here now
   for (auto& [id, rec] : dir.records()) {
     // Ours to judge, or decided by what we saw ourselves (a lost
     // connection, our own verdict, a leave, a handshake in progress).
@@ -113,7 +127,15 @@ bool connection_manager_state::apply_reports() {
     else
       log->warn("peer {} is {} (as a peer that watches it reports)", id,
                 to_string(said));
+    // As for a peer our own detector finds down (tick).
+    if (said == peer_state::down && tombstoned(id, rec.incarnation))
+      gone.push_back(id);
+    else if (said == peer_state::down && rec.dialer && !leaving)
+      schedule_retry(rec.address, dial_reason::redial);
   }
+  for (const auto& id : gone)
+    if (auto* rec = dir.find(id))
+      forget(*rec);
   return changed;
 }
 
