@@ -10,6 +10,7 @@
 // beats and watches every other, as without a ring.
 
 #include <cstddef>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,5 +27,28 @@ struct ring_roles {
 /// (0 counts as 1).
 ring_roles monitor_ring(const std::string& self,
                         std::vector<std::string> members, size_t k);
+
+/// A peer's reachability report as kept: only nodes we know, each once.
+struct reachability_report {
+  std::set<std::string> suspect;
+  std::set<std::string> down; ///< wins over suspect for a node in both
+};
+
+/// What a report says, reduced to the ids `known` accepts (a peer's report
+/// is input from the network: unknown names and repeats are dropped, so
+/// what is kept is bounded by our own member count).
+template <class List>
+reachability_report
+keep_known(const List& suspect, const List& down,
+           const std::function<bool(const std::string&)>& known) {
+  reachability_report r;
+  for (const auto& id : down)
+    if (known(id))
+      r.down.insert(id);
+  for (const auto& id : suspect)
+    if (known(id) && r.down.count(id) == 0)
+      r.suspect.insert(id);
+  return r;
+}
 
 } // namespace mesh

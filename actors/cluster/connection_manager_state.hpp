@@ -71,7 +71,7 @@ struct connection_manager_state {
   std::chrono::steady_clock::time_point last_tick{}; ///< of the last tick
   ring_roles ring; ///< whom we beat and watch, as of the last tick
   /// The latest reachability report of each peer, by its id.
-  std::map<std::string, pb::Reachability> reports;
+  std::map<std::string, reachability_report> reports;
   pb::ServiceAnnouncement services; ///< what we announce
   std::vector<caf::actor> subscribers;
   std::map<std::string, pending_dial> dials;     ///< by address

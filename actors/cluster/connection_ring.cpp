@@ -3,20 +3,9 @@
 // watches, and the states it takes from the reports of others for the
 // peers it does not watch.
 
-#include <algorithm>
-
 #include "actors/cluster/connection_manager_state.hpp"
 
 namespace mesh::detail {
-
-namespace {
-
-bool listed(const google::protobuf::RepeatedPtrField<std::string>& xs,
-            const std::string& id) {
-  return std::find(xs.begin(), xs.end(), id) != xs.end();
-}
-
-} // namespace
 
 void connection_manager_state::update_ring() {
   std::vector<std::string> up;
@@ -84,7 +73,9 @@ pb::Reachability connection_manager_state::our_reachability() const {
 
 bool connection_manager_state::take_report(const std::string& from,
                                            const pb::Reachability& r) {
-  reports[from] = r;
+  reports[from] = keep_known(r.suspect(), r.down(), [&](const std::string& id) {
+    return id != cfg.node_id && dir.records().count(id) > 0;
+  });
   return apply_reports();
 }
 
@@ -98,9 +89,9 @@ connection_manager_state::reported_state(const peer_record& rec) const {
     auto i = dir.records().find(from);
     if (i == dir.records().end() || !is_routable(i->second.state))
       continue;
-    if (listed(r.down(), rec.id))
+    if (r.down.count(rec.id) > 0)
       return peer_state::down;
-    if (listed(r.suspect(), rec.id))
+    if (r.suspect.count(rec.id) > 0)
       worst = peer_state::suspect;
   }
   return worst;

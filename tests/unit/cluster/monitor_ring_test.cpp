@@ -74,3 +74,23 @@ CAF_TEST(k of zero counts as one and duplicates are ignored) {
   CAF_CHECK(roles.beat_to == (ids{"c"}));
   CAF_CHECK(roles.watch == (ids{"a"}));
 }
+
+CAF_TEST(a report keeps only known nodes each once and down wins) {
+  auto known = [](const std::string& id) { return id == "a" || id == "b"; };
+  std::vector<std::string> suspect{"a", "a", "stranger", "b", ""};
+  std::vector<std::string> down{"b", "b", "\xff\xfe", "c"};
+  auto r = keep_known(suspect, down, known);
+  CAF_CHECK(r.suspect == (ids{"a"}));
+  CAF_CHECK(r.down == (ids{"b"}));
+}
+
+CAF_TEST(a flood of names in a report is bounded by the known members) {
+  std::vector<std::string> flood(100000, "a");
+  for (int i = 0; i < 1000; ++i)
+    flood.push_back("x" + std::to_string(i));
+  auto r = keep_known(flood, flood, [](const std::string& id) {
+    return id == "a";
+  });
+  CAF_CHECK_EQUAL(r.down.size(), 1u);
+  CAF_CHECK(r.suspect.empty());
+}

@@ -285,3 +285,17 @@ CAF_TEST(handlers patterns select registered handlers) {
   CAF_REQUIRE(cfg->handlers.has_value());
   CAF_CHECK_EQUAL(cfg->handlers->front(), "users/*");
 }
+
+CAF_TEST(the heartbeat ring takes one to 64 monitors) {
+  for (auto bad : {json(0), json(65), json(-3), json("three"), json(2.5)})
+    MESH_CHECK_MSG(mentions(check_config_layer(
+                              json{{"cluster", {{"monitors", bad}}}}, "cfg.json"),
+                            "cfg.json: /cluster/monitors"),
+                   "monitors " << bad.dump() << " was not refused");
+  auto doc = default_node_config_json();
+  CAF_CHECK_EQUAL(doc["cluster"]["monitors"], 3);
+  doc["cluster"]["monitors"] = 5;
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_CHECK_EQUAL(cfg->cluster.monitors, 5u);
+}
