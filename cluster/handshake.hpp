@@ -12,8 +12,10 @@ namespace mesh {
 
 /// The protocol this build speaks. Peers must speak the same version: one
 /// of another is refused at the handshake, so no node sends a message its
-/// peer cannot read (4: Serve batches, 5: publish batches; issue 16).
-inline constexpr uint32_t protocol_version = 5;
+/// peer cannot read (4: Serve batches, 5: publish batches; issue 16) or
+/// expects what it will not get (6: the heartbeat ring: a node of 5 would
+/// take the peers that no longer beat it for down).
+inline constexpr uint32_t protocol_version = 6;
 
 /// Why a version is incompatible, or an empty string.
 std::string check_protocol_version(uint32_t theirs);
