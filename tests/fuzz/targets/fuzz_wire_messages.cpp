@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "cluster/handshake.hpp"
+#include "cluster/monitor_ring.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/type_ids.hpp"
 #include "topics/topic.hpp"
@@ -58,7 +59,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void) parse<pb::ProcessRequest>(data, size);
       break;
     case 5:
-      (void) parse<pb::Heartbeat>(data, size);
+      if (auto m = parse<pb::Heartbeat>(data, size)) {
+        // The reachability report, as the connection manager keeps it.
+        auto& r = m->reachability();
+        (void) keep_known(r.suspect(), r.down(), [&](const std::string& id) {
+          return id != m->node_id() && !id.empty();
+        });
+      }
       break;
     case 6:
       if (auto m = parse<pb::TopicRoutes>(data, size))
