@@ -107,9 +107,11 @@ void net_fixture::run_for(caf::timespan t) {
     auto now = earth.sched.clock().now();
     auto step = next ? std::min(t, std::max(caf::timespan{0}, *next - now))
                      : t;
+    // A frozen node's clock runs on (as a stopped process's does): its
+    // timers come due and wait in its mailboxes until it thaws. A clock
+    // left behind would never reach the others' next timeout.
     for (auto* p : planets)
-      if (!p->frozen)
-        p->sched.advance_time(step);
+      p->sched.advance_time(step);
     t -= step;
     if (t <= caf::timespan{0}) {
       exhaust();

@@ -92,7 +92,8 @@ public:
   /// Runs every unfrozen planet until nothing is left to do (no time passes).
   void exhaust();
 
-  /// Advances time by `t` on every unfrozen planet, firing timers in order.
+  /// Advances time by `t`, firing timers in order; a frozen planet's clock
+  /// moves too, but its due timers wait until it thaws.
   void run_for(caf::timespan t);
 
   /// meshctl connect, from `from` to `to`: the JSON reply or the error.

@@ -7,9 +7,7 @@
 // monitor each. Sorted, the ring is earth -> jupiter -> mars -> earth: each
 // beats the next and watches the one before (earth watches mars, jupiter
 // watches earth, mars watches jupiter), so every node has one peer it does
-// not watch and whose state it takes from the others' reports. (A node
-// that thaws is in the cluster suite, cluster.heartbeat_ring: CAF's test
-// multiplexer does not resume a planet's connections.)
+// not watch and whose state it takes from the others' reports.
 
 using namespace mesh;
 using namespace mesh::test;
@@ -80,6 +78,34 @@ CAF_TEST(the verdict of a watcher reaches the node that does not watch the peer)
   CAF_CHECK_EQUAL(peer(earth, "jupiter").value("watched", false), true);
   CAF_CHECK_EQUAL(state_of(earth, "jupiter"), "up");
   CAF_CHECK_EQUAL(state_of(jupiter, "earth"), "up");
+}
+
+CAF_TEST(a node that thaws is up again and takes nobody for down) {
+  mars.frozen = true;
+  run_for(800ms); // down for both (as above); mars's timers pile up
+  CAF_REQUIRE_EQUAL(state_of(earth, "mars"), "down");
+  CAF_REQUIRE_EQUAL(state_of(jupiter, "mars"), "down");
+  mars.frozen = false;
+  // Its first tick is 800 ms late: mars stood still, so it judges nobody
+  // on that tick (else it would find jupiter, the peer it watches, silent
+  // for 800 ms and report it down to earth, which trusts reports on it).
+  exhaust();
+  // Up all along: not down and up again when jupiter's next beat came.
+  auto jupiter_at_mars = peer(mars, "jupiter");
+  CAF_CHECK_EQUAL(jupiter_at_mars.value("state", ""), "up");
+  CAF_CHECK_GREATER_OR_EQUAL(jupiter_at_mars.value("state_for_ms", 0), 800);
+  CAF_CHECK_EQUAL(state_of(earth, "jupiter"), "up");
+  run_for(50ms); // its beats bring it back for the others
+  CAF_CHECK_EQUAL(state_of(earth, "jupiter"), "up");
+  CAF_CHECK_EQUAL(state_of(earth, "mars"), "up");
+  run_for(400ms);
+  for (auto* p : planets) {
+    auto view = peers(*p);
+    CAF_CHECK_EQUAL(view.size(), 2u);
+    for (auto& [id, row] : view.items())
+      MESH_CHECK_MSG(row.value("state", "") == "up",
+                     p->id << " sees " << id << " as " << row["state"]);
+  }
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
