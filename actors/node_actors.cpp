@@ -7,8 +7,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/cluster/connection_manager.hpp"
-#include "actors/cluster/gate.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
+#include "actors/cluster/ingress/gate.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"

@@ -17,7 +17,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actor_slot.hpp"
-#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/handlers/job_runner.hpp"
 #include "actors/node_supervisor.hpp"
 #include "actors/processes/strategy_evaluator.hpp"

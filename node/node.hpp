@@ -22,7 +22,7 @@
 #include <caf/fwd.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/registry_validator.hpp"
 #include "actors/workflows/workflow_runner.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/topics/topic_handler.hpp"
 #include "check.hpp"

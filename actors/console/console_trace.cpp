@@ -1,6 +1,6 @@
 // Console command `trace`: one request's decisions on every node of the
 // cluster (telemetry/trace_ring.hpp), gathered by the connection manager
-// (actors/cluster/connection_traces.cpp).
+// (actors/cluster/membership/connection_traces.cpp).
 //
 //   {"cmd": "trace", "id": TRACE_ID}
 //     -> {"trace_id", "records": [{"node", "time_us", "step", "decision",

@@ -6,11 +6,11 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/local_only.hpp"
 #include "actors/processes/process_core.hpp"
 #include "actors/processes/process_gate.hpp"
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "protocol/json_payload.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/local_types.hpp"

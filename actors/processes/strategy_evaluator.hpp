@@ -41,7 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/actor_slot.hpp"
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "actors/routing/request_router.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/type_ids.hpp"

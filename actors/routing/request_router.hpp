@@ -91,7 +91,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actor_slot.hpp"
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "actors/routing/registry.hpp"
 #include "pipeline/hooks.hpp"
 #include "pipeline/policy.hpp"

@@ -15,7 +15,7 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/routing/router_state.hpp"
 
 namespace mesh::detail {

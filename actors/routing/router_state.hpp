@@ -19,7 +19,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "actors/guarded_promise.hpp"
 #include "actors/handlers/handler_table.hpp"
 #include "actors/routing/request_router.hpp"

@@ -48,7 +48,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/actor_slot.hpp"
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_handler.hpp"
 #include "protocol/local_types.hpp"

@@ -18,7 +18,7 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/topics/topic_dispatcher_state.hpp"
 
 namespace mesh {

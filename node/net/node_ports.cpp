@@ -3,7 +3,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 
-#include "actors/cluster/gate.hpp"
+#include "actors/cluster/ingress/gate.hpp"
 #include "actors/console/console.hpp"
 #include "protocol/status.hpp"
 

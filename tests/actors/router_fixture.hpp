@@ -21,7 +21,7 @@
 #include "check.hpp"
 #include "fixtures.hpp"
 
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "actors/routing/request_router.hpp"
 #include "pipeline/hooks.hpp"
 #include "pipeline/policy.hpp"

@@ -1,7 +1,7 @@
 #define CAF_SUITE actors.peer_ingress
 #include "check.hpp"
 
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 #include "fixtures.hpp"
 
 // The per-peer ingress admits only the authenticated peer's CAF node, only

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "protocol/json_payload.hpp"
 #include "temp_dir.hpp"

@@ -1,7 +1,7 @@
 #define CAF_SUITE actors.topic_batch
 #include "check.hpp"
 
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 #include "fixtures.hpp"
 #include "protocol/json_payload.hpp"
 

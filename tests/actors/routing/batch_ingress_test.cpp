@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 #include "fixtures.hpp"
 
 // The serving side of a batch (issue 16): the peer's ingress runs each

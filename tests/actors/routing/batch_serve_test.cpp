@@ -3,7 +3,7 @@
 
 #include <map>
 
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/handlers/handler.hpp"
 #include "actors/routing/registry.hpp"
 #include "actors/routing/request_router.hpp"

@@ -4,7 +4,7 @@
 // does not bring it back. The removed node connecting by itself (or a new
 // process of it) ends the tombstone.
 
-#include "actors/cluster/connection_manager_state.hpp"
+#include "actors/cluster/membership/connection_manager_state.hpp"
 
 namespace mesh::detail {
 

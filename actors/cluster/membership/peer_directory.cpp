@@ -1,4 +1,4 @@
-#include "actors/cluster/peer_directory.hpp"
+#include "actors/cluster/membership/peer_directory.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -3,7 +3,7 @@
 // watches, and the states it takes from the reports of others for the
 // peers it does not watch.
 
-#include "actors/cluster/connection_manager_state.hpp"
+#include "actors/cluster/membership/connection_manager_state.hpp"
 
 namespace mesh::detail {
 

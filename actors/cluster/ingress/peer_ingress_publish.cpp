@@ -1,4 +1,4 @@
-#include "actors/cluster/peer_ingress_publish.hpp"
+#include "actors/cluster/ingress/peer_ingress_publish.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>

@@ -17,7 +17,7 @@
 
 #include <spdlog/fwd.h>
 
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 
 namespace mesh {
 

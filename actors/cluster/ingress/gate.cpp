@@ -1,6 +1,6 @@
-#include "actors/cluster/gate.hpp"
+#include "actors/cluster/ingress/gate.hpp"
 
-#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>

@@ -16,7 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actor_slot.hpp"
-#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
 #include "protocol/peer_actors.hpp"
 
 namespace mesh {

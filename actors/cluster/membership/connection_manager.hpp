@@ -23,7 +23,7 @@
 //   (atom::announce, pb::ServiceAnnouncement)
 //   (atom::leave, pb::Leave)
 //   (atom::remove, pb::Leave)  // the peer's operator removed node_id: forget
-//                              // it too (actors/cluster/connection_removal.cpp)
+//                              // it too (actors/cluster/membership/connection_removal.cpp)
 //  from the node, console and registry:
 //   (atom::update, std::string listen_address)  // start: address known
 //   (atom::update, handler_table_ptr)           // what this node serves
@@ -51,7 +51,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/actor_slot.hpp"
-#include "actors/cluster/peer_directory.hpp"
+#include "actors/cluster/membership/peer_directory.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"

@@ -40,7 +40,7 @@
 #include <caf/node_id.hpp>
 
 #include "actors/actor_slot.hpp"
-#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"

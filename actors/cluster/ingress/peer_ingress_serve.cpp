@@ -1,4 +1,4 @@
-#include "actors/cluster/peer_ingress_serve.hpp"
+#include "actors/cluster/ingress/peer_ingress_serve.hpp"
 
 #include <memory>
 #include <vector>

@@ -13,8 +13,8 @@
 #include <caf/response_promise.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/cluster/connection_manager.hpp"
-#include "actors/cluster/peer_ingress.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/handlers/handler_table.hpp"
 #include "cluster/monitor_ring.hpp"
 #include "protocol/status.hpp"

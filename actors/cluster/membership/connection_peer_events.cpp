@@ -4,7 +4,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/cluster/connection_manager_state.hpp"
+#include "actors/cluster/membership/connection_manager_state.hpp"
 #include "actors/local_only.hpp"
 
 namespace mesh::detail {

@@ -1,6 +1,6 @@
-#include "actors/cluster/peer_ingress.hpp"
-#include "actors/cluster/peer_ingress_publish.hpp"
-#include "actors/cluster/peer_ingress_serve.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
+#include "actors/cluster/ingress/peer_ingress_publish.hpp"
+#include "actors/cluster/ingress/peer_ingress_serve.hpp"
 
 #include <memory>
 

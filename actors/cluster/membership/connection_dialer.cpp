@@ -8,7 +8,7 @@
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
 
-#include "actors/cluster/connection_manager_state.hpp"
+#include "actors/cluster/membership/connection_manager_state.hpp"
 #include "cluster/handshake.hpp"
 #include "protocol/address.hpp"
 #include "protocol/local_types.hpp"

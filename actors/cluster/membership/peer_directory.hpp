@@ -12,7 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/cluster/peer_table.hpp"
+#include "actors/cluster/membership/peer_table.hpp"
 #include "cluster/backoff.hpp"
 #include "cluster/failure_detector.hpp"
 #include <caf/node_id.hpp>

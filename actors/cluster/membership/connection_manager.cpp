@@ -1,4 +1,4 @@
-#include "actors/cluster/connection_manager.hpp"
+#include "actors/cluster/membership/connection_manager.hpp"
 
 #include <optional>
 
@@ -7,7 +7,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/cluster/connection_manager_state.hpp"
+#include "actors/cluster/membership/connection_manager_state.hpp"
 #include "cluster/handshake.hpp"
 #include "actors/local_only.hpp"
 #include "protocol/local_types.hpp"

@@ -9,7 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/cluster/connection_manager_state.hpp"
+#include "actors/cluster/membership/connection_manager_state.hpp"
 #include "protocol/safe_json.hpp"
 #include "protocol/status.hpp"
 
