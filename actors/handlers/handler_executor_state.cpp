@@ -224,17 +224,12 @@ executor_state::expired_outcome(const executor_call& call) const {
 }
 
 void executor_state::arm_sweep(executor_clock::time_point deadline) {
-  if (sweep_pending && sweep_at <= deadline)
-    return;
-  sweep_pending = true;
-  sweep_at = deadline;
-  auto delay = std::max(deadline - now(), executor_clock::duration{0});
-  self->delayed_send(self, delay + std::chrono::milliseconds{1},
-                     atom::sweep_v);
+  // A millisecond late: the call is surely past its deadline by then.
+  sweeps.arm(self, deadline, now(), std::chrono::milliseconds{1});
 }
 
 void executor_state::sweep() {
-  sweep_pending = false;
+  sweeps.fired();
   auto now = this->now();
   auto next = executor_clock::time_point::max();
   for (auto& [id, call] : running) {

@@ -16,6 +16,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/sweep_timer.hpp"
 #include "actors/handlers/handler_executor.hpp"
 #include "telemetry/latency_histogram.hpp"
 
@@ -52,8 +53,7 @@ struct executor_state {
   std::deque<executor_call> queued;
   std::unordered_map<uint64_t, executor_call> running;
   size_t running_unanswered = 0;
-  bool sweep_pending = false;
-  executor_clock::time_point sweep_at;
+  sweep_timer<executor_clock> sweeps; ///< one timer for every deadline
   std::vector<caf::response_promise> drain_waiters;
   bool retiring = false;
 

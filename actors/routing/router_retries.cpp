@@ -173,16 +173,11 @@ void router_state::hedge(uint64_t id, pipeline_call& call) {
 }
 
 void router_state::arm_sweep(clock::time_point when) {
-  if (sweep_pending && sweep_at <= when)
-    return;
-  sweep_pending = true;
-  sweep_at = when;
-  auto delay = std::max(when - now(), clock::duration{0});
-  self->delayed_send(self, delay, atom::sweep_v);
+  sweeps.arm(self, when, now());
 }
 
 void router_state::sweep() {
-  sweep_pending = false;
+  sweeps.fired();
   auto t = now();
   std::vector<uint64_t> due;
   for (const auto& [id, call] : calls)

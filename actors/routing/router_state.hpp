@@ -19,6 +19,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/sweep_timer.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/guarded_promise.hpp"
 #include "actors/handlers/handler_table.hpp"
@@ -163,8 +164,7 @@ struct router_state {
     return next.fetch_add(1, std::memory_order_relaxed);
   }
   std::unordered_map<uint64_t, pipeline_call> calls;
-  bool sweep_pending = false;
-  clock::time_point sweep_at;
+  sweep_timer<clock> sweeps; ///< one timer for every call's wake-up
   std::unordered_map<std::string, size_t> in_flight; ///< by peer id
   std::unordered_map<std::string, peer_outbox> outboxes; ///< by peer id
   bool flush_pending = false;

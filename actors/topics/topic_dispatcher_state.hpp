@@ -16,6 +16,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/sweep_timer.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/topics/topic_handler.hpp"
@@ -105,8 +106,7 @@ struct topic_dispatcher_state {
   std::map<uint64_t, publish_run> runs;
   // One timer for every deadline, not one per part: CAF's clock lives on
   // its own thread, and waking it per publish costs more than the publish.
-  bool sweep_pending = false;
-  caf::actor_clock::time_point sweep_at;
+  sweep_timer<caf::actor_clock> sweeps;
 
   // -- batches to peers (topic_outbox.cpp) -------------------------------------
   std::map<std::string, publish_outbox, std::less<>> outboxes; ///< by node id

@@ -312,17 +312,11 @@ void topic_dispatcher_state::fail_parts_of_lost_peers() {
 }
 
 void topic_dispatcher_state::arm_sweep(caf::actor_clock::time_point when) {
-  if (sweep_pending && sweep_at <= when)
-    return;
-  sweep_pending = true;
-  sweep_at = when;
-  auto delay = std::max(when - self->clock().now(),
-                        caf::actor_clock::duration_type{0});
-  self->delayed_send(self, delay, atom::sweep_v);
+  sweeps.arm(self, when, self->clock().now());
 }
 
 void topic_dispatcher_state::sweep() {
-  sweep_pending = false;
+  sweeps.fired();
   auto now = self->clock().now();
   auto next = caf::actor_clock::time_point::max();
   std::vector<std::pair<uint64_t, size_t>> overdue;
