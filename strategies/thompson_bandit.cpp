@@ -71,14 +71,20 @@ public:
               decision_kind::explored, 0, {}};
     size_t best = 0;
     double best_sample = -1;
+    // One distribution for every draw of the decision, each with its own
+    // shape: its normal source makes two normals per step and keeps the
+    // second for the next draw (a distribution per draw threw it away,
+    // half of the sampling's cost).
+    using gamma = std::gamma_distribution<double>;
+    gamma draw;
     for (size_t i = 0; i < variants_; ++i) {
       outcome_counts c;
       if (in.evidence != nullptr && i < in.evidence->size())
         c = (*in.evidence)[i];
-      std::gamma_distribution<double> ga{alpha_ + static_cast<double>(c.successes)};
-      std::gamma_distribution<double> gb{beta_ + static_cast<double>(c.failures)};
-      auto x = ga(in.rng);
-      auto y = gb(in.rng);
+      auto x = draw(in.rng, gamma::param_type{
+                              alpha_ + static_cast<double>(c.successes)});
+      auto y = draw(in.rng, gamma::param_type{
+                              beta_ + static_cast<double>(c.failures)});
       auto sample = x + y > 0 ? x / (x + y) : 0.0;
       if (sample > best_sample) {
         best_sample = sample;

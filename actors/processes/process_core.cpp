@@ -191,8 +191,10 @@ pb::ProcessResponse reply_of(process_call& call) {
 pb::ProcessResponse process_core::finish(process_call& call,
                                          pb::DispatchResponse& r) {
   auto out = reply_of(call);
-  out.mutable_status()->Swap(r.mutable_status());
-  out.mutable_payload()->Swap(r.mutable_payload());
+  // Both on the heap (no arenas here): the parts change hands, nothing is
+  // allocated or copied.
+  out.set_allocated_status(r.release_status());
+  out.set_allocated_payload(r.release_payload());
   out.set_handled_by(std::move(*r.mutable_handled_by()));
   return out;
 }
