@@ -2,28 +2,17 @@
 #include "check.hpp"
 
 #include "process.hpp"
+#include "quick_beats.hpp"
 
 using namespace mesh::test;
 using nlohmann::json;
 
-namespace {
-
-std::vector<std::string> node_args(const std::string& id,
-                                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--id", id, "--heartbeat-interval-ms", "100",
-                                "--heartbeat-misses", "5"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
-} // namespace
-
 CAF_TEST(five nodes given only the first as seed become a full mesh) {
-  node_process first{node_args("n1")};
+  node_process first{quick_beats_args("n1")};
   std::vector<std::unique_ptr<node_process>> rest;
   for (int i = 2; i <= 5; ++i)
     rest.push_back(std::make_unique<node_process>(
-      node_args("n" + std::to_string(i), {"--seeds", first.listen()})));
+      quick_beats_args("n" + std::to_string(i), {"--seeds", first.listen()})));
   std::vector<const node_process*> all{&first};
   for (auto& n : rest)
     all.push_back(n.get());
@@ -43,23 +32,23 @@ CAF_TEST(a seed that is down at start-up is retried while the node runs) {
   // Reserve a port for the seed by starting and stopping a node on it.
   std::string seed_address;
   {
-    node_process probe{node_args("probe")};
+    node_process probe{quick_beats_args("probe")};
     seed_address = probe.listen();
     CAF_REQUIRE_EQUAL(probe.terminate(), 0);
   }
-  node_process joiner{node_args("joiner", {"--seeds", seed_address})};
+  node_process joiner{quick_beats_args("joiner", {"--seeds", seed_address})};
   // It runs alone meanwhile and answers.
   auto alone = meshctl_json(joiner.http(), {"status"});
   CAF_CHECK_EQUAL(alone["result"]["cluster_size"], 1);
-  node_process seed{node_args("seed", {"--listen", seed_address})};
+  node_process seed{quick_beats_args("seed", {"--listen", seed_address})};
   CAF_CHECK(await_condition([&] { return sees(joiner.http(), {"seed"}); }));
   CAF_CHECK(await_condition([&] { return sees(seed.http(), {"joiner"}); }));
 }
 
 CAF_TEST(meshctl connect joins a running node by hand) {
-  node_process a{node_args("a")};
-  node_process b{node_args("b")};
-  node_process c{node_args("c", {"--seeds", b.listen()})};
+  node_process a{quick_beats_args("a")};
+  node_process b{quick_beats_args("b")};
+  node_process c{quick_beats_args("c", {"--seeds", b.listen()})};
   CAF_REQUIRE(await_condition([&] { return sees(b.http(), {"c"}); }));
   CAF_CHECK(peers_of(a.http()).empty());
   meshctl_json(a.http(), {"connect", b.listen()});

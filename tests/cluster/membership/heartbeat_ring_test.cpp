@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline_cluster.hpp"
+#include "quick_beats.hpp"
 
 // Five real nodes, so the heartbeat ring (3 monitors) is not a full mesh:
 // each node watches 3 peers and takes the fourth's state from the reports
@@ -16,21 +17,13 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> node_args(const std::string& id,
-                                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--id", id, "--heartbeat-interval-ms", "100",
-                                "--heartbeat-misses", "5"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
 struct five_nodes {
   std::vector<std::unique_ptr<node_process>> nodes;
 
   five_nodes() {
-    nodes.push_back(std::make_unique<node_process>(node_args("n1")));
+    nodes.push_back(std::make_unique<node_process>(quick_beats_args("n1")));
     for (int i = 2; i <= 5; ++i)
-      nodes.push_back(std::make_unique<node_process>(node_args(
+      nodes.push_back(std::make_unique<node_process>(quick_beats_args(
         "n" + std::to_string(i), {"--seeds", nodes.front()->listen()})));
     for (auto& n : nodes)
       CAF_REQUIRE(await_condition([&] { return sees(n->http(), others(*n)); }));
