@@ -1,4 +1,5 @@
 #include "grpc/bridge.hpp"
+#include "grpc/inline_unit.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -117,7 +118,8 @@ public:
           && x.get_as<caf::atom_value>(0) == atom::sweep::value)
         return sweep();
     } catch (const std::exception& e) {
-      // The delivering thread is a CAF worker or the clock: never end it.
+      // The delivering thread (a CAF worker, the clock, a gRPC thread):
+      // never end it.
       log::get("grpc")->error("gRPC bridge: {}", e.what());
     }
   }
@@ -290,8 +292,8 @@ uint64_t bridge::open(const caf::strong_actor_ptr& dest, const char* what,
 void bridge::deliver(const caf::strong_actor_ptr& dest,
                      caf::mailbox_element_ptr what) noexcept {
   what->sender = caf::strong_actor_ptr{sink_->ctrl()};
-  // From a gRPC thread: no execution unit, CAF schedules dest itself.
-  dest->enqueue(std::move(what), nullptr);
+  // From a gRPC thread: dest, if idle, runs here (grpc/inline_unit.hpp).
+  dest->enqueue(std::move(what), inline_unit::here(sink_->home_system()));
 }
 
 void bridge::failed(uint64_t id) noexcept {

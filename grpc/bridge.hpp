@@ -25,9 +25,11 @@
 // with their own timeout); the sweep (once a second: calls past their
 // timeout, the safety net for calls without a timer); stop(). A call asked
 // after stop() is finished at once with `unavailable`. The answer function
-// runs in the thread that decides: a CAF worker (the answer), the clock's
-// thread (timer, sweep), the caller of stop(), or the gRPC thread (refused
-// at once); it must not throw (an exception is logged, never propagated).
+// runs in the thread that decides: the actor's (a CAF worker, or the gRPC
+// thread itself when the request found the actor idle and ran it there,
+// see inline_unit.hpp), the clock's thread (timer, sweep), the caller of
+// stop(), or the gRPC thread (refused at once); it must not throw (an
+// exception is logged, never propagated).
 
 #include <chrono>
 #include <cstdint>

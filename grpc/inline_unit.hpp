@@ -1,0 +1,78 @@
+#pragma once
+
+// inline_unit: a CAF execution unit for a thread CAF does not own (one of
+// gRPC's). A message such a thread sends to an idle actor would wake a CAF
+// worker to run that actor; through this unit the actor runs here and now,
+// for up to the scheduler's max-throughput messages, and an actor it wakes
+// in turn runs here after it. An actor with more to do than that is handed
+// to CAF's scheduler, as a worker would hand it back.
+//
+// So the router takes a call a gRPC thread hands it, in that thread, and an
+// inline handler's answer finishes the call there too: neither a CAF worker
+// nor gRPC's poller (for a call finished from a thread of CAF's) is woken,
+// the path of a bare gRPC server (issue 17, section 5). An actor that is
+// running elsewhere just gets the message in its mailbox, as before.
+//
+// One per thread (here()); jobs never leave the thread that made them.
+
+#include <deque>
+#include <memory>
+
+#include <caf/actor_system.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+
+namespace mesh::grpc_door {
+
+class inline_unit final : public caf::execution_unit {
+public:
+  /// This thread's unit for `sys`.
+  static inline_unit* here(caf::actor_system& sys) {
+    thread_local std::unique_ptr<inline_unit> unit;
+    if (!unit || (&unit->system() != &sys && !unit->running_))
+      unit.reset(new inline_unit(sys));
+    return &unit->system() == &sys ? unit.get() : nullptr;
+  }
+
+  void exec_later(caf::resumable* job) override {
+    if (running_) { // woken by the job running here: after it
+      later_.push_back(job);
+      return;
+    }
+    running_ = true;
+    run(job);
+    while (!later_.empty()) {
+      auto* next = later_.front();
+      later_.pop_front();
+      run(next);
+    }
+    running_ = false;
+  }
+
+private:
+  explicit inline_unit(caf::actor_system& sys)
+    : caf::execution_unit(&sys),
+      max_throughput_(sys.scheduler().max_throughput()) {
+  }
+
+  // As a CAF worker runs a job: the reference the enqueue took is ours.
+  void run(caf::resumable* job) {
+    switch (job->resume(this, max_throughput_)) {
+      case caf::resumable::resume_later:
+        system().scheduler().enqueue(job); // keeps the reference
+        break;
+      case caf::resumable::done:
+      case caf::resumable::awaiting_message:
+      case caf::resumable::shutdown_execution_unit:
+        caf::intrusive_ptr_release(job);
+        break;
+    }
+  }
+
+  size_t max_throughput_;
+  bool running_ = false;
+  std::deque<caf::resumable*> later_;
+};
+
+} // namespace mesh::grpc_door

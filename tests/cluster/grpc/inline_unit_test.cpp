@@ -1,0 +1,139 @@
+#define CAF_SUITE cluster.grpc_inline_unit
+#include "check.hpp"
+
+// grpc/inline_unit.hpp with CAF's real scheduler and threads: an idle
+// actor that a foreign thread (gRPC's, here the test's) wakes runs in that
+// thread at once; one with more to do than max-throughput goes back to
+// CAF's workers; one woken by it runs in the thread after it.
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/send.hpp>
+
+#include "grpc/inline_unit.hpp"
+#include "process.hpp"
+
+using mesh::grpc_door::inline_unit;
+using mesh::test::await_condition;
+
+namespace {
+
+constexpr size_t throughput = 10;
+
+struct config : caf::actor_system_config {
+  config() {
+    set("scheduler.max-threads", 2);
+    set("scheduler.max-throughput", throughput);
+  }
+};
+
+/// What the actors saw: who handled what, in which thread.
+struct journal {
+  std::mutex mtx;
+  std::vector<std::string> events;
+  std::vector<std::thread::id> threads;
+  std::atomic<size_t> count{0};
+
+  void add(std::string what) {
+    std::lock_guard<std::mutex> guard{mtx};
+    events.push_back(std::move(what));
+    threads.push_back(std::this_thread::get_id());
+    ++count;
+  }
+
+  size_t in_thread(std::thread::id id) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return static_cast<size_t>(
+      std::count(threads.begin(), threads.end(), id));
+  }
+};
+
+/// (int n): notes "x", sends itself n - 1 more (int 0) messages and, when
+/// it has a peer, an (std::string) to it.
+caf::behavior noter(caf::event_based_actor* self, journal* j, caf::actor peer) {
+  return {
+    [=](int n) {
+      for (int i = 1; i < n; ++i)
+        self->send(self, 0);
+      if (peer)
+        self->send(peer, std::string{"b"});
+      j->add("a");
+    },
+    [=](const std::string& what) { j->add(what); },
+  };
+}
+
+struct fixture {
+  config cfg;
+  caf::actor_system sys{cfg};
+  journal j;
+
+  // Until `a` waits for mail (its start-up ran on a worker).
+  static bool idle(const caf::actor& a) {
+    auto* ptr = static_cast<caf::scheduled_actor*>(
+      caf::actor_cast<caf::abstract_actor*>(a));
+    return await_condition([ptr] { return ptr->mailbox().blocked(); },
+                           std::chrono::seconds{10});
+  }
+
+  // As the gRPC bridge delivers: from this thread, through its unit.
+  void deliver(const caf::actor& dest, caf::message msg) {
+    caf::actor_cast<caf::abstract_actor*>(dest)->enqueue(
+      caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                                std::move(msg)),
+      inline_unit::here(sys));
+  }
+
+  ~fixture() {
+    sys.await_all_actors_done();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(inline_unit_tests, fixture)
+
+CAF_TEST(an idle actor runs in the thread that wakes it) {
+  auto a = sys.spawn(noter, &j, caf::actor{});
+  CAF_REQUIRE(idle(a));
+  deliver(a, caf::make_message(1));
+  // Done before deliver returned, in this thread.
+  CAF_CHECK_EQUAL(j.count.load(), 1u);
+  CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), 1u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(an actor with more than max-throughput to do goes back to the workers) {
+  auto a = sys.spawn(noter, &j, caf::actor{});
+  CAF_REQUIRE(idle(a));
+  deliver(a, caf::make_message(25)); // itself and 24 more
+  CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), throughput);
+  CAF_REQUIRE(await_condition([this] { return j.count.load() == 25; },
+                              std::chrono::seconds{10}));
+  CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), throughput);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(an actor woken by the one running here runs here after it) {
+  auto b = sys.spawn(noter, &j, caf::actor{});
+  auto a = sys.spawn(noter, &j, b);
+  CAF_REQUIRE(idle(a));
+  CAF_REQUIRE(idle(b));
+  deliver(a, caf::make_message(1));
+  CAF_CHECK_EQUAL(j.count.load(), 2u);
+  CAF_CHECK_EQUAL(j.events, std::vector<std::string>({"a", "b"}));
+  CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), 2u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
