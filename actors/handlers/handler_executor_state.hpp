@@ -16,8 +16,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/sweep_timer.hpp"
 #include "actors/handlers/handler_executor.hpp"
+#include "actors/sweep_timer.hpp"
 #include "telemetry/latency_histogram.hpp"
 
 namespace spdlog {

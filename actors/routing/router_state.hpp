@@ -19,11 +19,11 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/sweep_timer.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/guarded_promise.hpp"
 #include "actors/handlers/handler_table.hpp"
 #include "actors/routing/request_router.hpp"
+#include "actors/sweep_timer.hpp"
 #include "cluster/load_balancer.hpp"
 #include "pipeline/admission.hpp"
 #include "pipeline/outlier_detector.hpp"

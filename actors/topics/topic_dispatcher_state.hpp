@@ -16,8 +16,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/sweep_timer.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
+#include "actors/sweep_timer.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/topics/topic_handler.hpp"
 #include "protocol/local_types.hpp"
