@@ -39,6 +39,17 @@ struct fixture : net_fixture {
   std::string state_of(planet& from, const std::string& id) {
     return peer(from, id).value("state", "");
   }
+
+  // Every node sees both others up.
+  void check_all_up() {
+    for (auto* p : planets) {
+      auto view = peers(*p);
+      CAF_CHECK_EQUAL(view.size(), 2u);
+      for (auto& [id, row] : view.items())
+        MESH_CHECK_MSG(row.value("state", "") == "up",
+                       p->id << " sees " << id << " as " << row["state"]);
+    }
+  }
 };
 
 } // namespace
@@ -53,13 +64,7 @@ CAF_TEST(each node watches the one before it and trusts reports on the other) {
   // A second of beats: nobody hears from the peer it does not watch, and
   // nobody takes that silence for a failure.
   run_for(1s);
-  for (auto* p : planets) {
-    auto view = peers(*p);
-    CAF_CHECK_EQUAL(view.size(), 2u);
-    for (auto& [id, row] : view.items())
-      MESH_CHECK_MSG(row.value("state", "") == "up",
-                     p->id << " sees " << id << " as " << row["state"]);
-  }
+  check_all_up();
 }
 
 CAF_TEST(the verdict of a watcher reaches the node that does not watch the peer) {
@@ -99,13 +104,7 @@ CAF_TEST(a node that thaws is up again and takes nobody for down) {
   CAF_CHECK_EQUAL(state_of(earth, "jupiter"), "up");
   CAF_CHECK_EQUAL(state_of(earth, "mars"), "up");
   run_for(400ms);
-  for (auto* p : planets) {
-    auto view = peers(*p);
-    CAF_CHECK_EQUAL(view.size(), 2u);
-    for (auto& [id, row] : view.items())
-      MESH_CHECK_MSG(row.value("state", "") == "up",
-                     p->id << " sees " << id << " as " << row["state"]);
-  }
+  check_all_up();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
