@@ -2,6 +2,7 @@
 #include "grpc/inline_unit.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include <caf/sec.hpp>
 #include <caf/system_messages.hpp>
 
+#include "actors/actor_names.hpp"
 #include "protocol/status.hpp"
 #include "protocol/type_ids.hpp"
 #include "telemetry/log.hpp"
@@ -263,6 +265,15 @@ private:
   std::atomic<uint64_t> next_id_{1};
 };
 
+bool runs_in_grpc_thread(caf::resumable* job) noexcept {
+  auto* actor = dynamic_cast<caf::monitorable_actor*>(job);
+  if (actor == nullptr)
+    return false;
+  const char* name = actor->name();
+  return std::strcmp(name, actor_names::task_dispatcher) != 0
+         && std::strcmp(name, actor_names::workflow_runner) != 0;
+}
+
 bridge::bridge(caf::actor_system& sys) {
   caf::actor_config cfg;
   handle_ = caf::make_actor<sink, caf::actor>(sys.next_actor_id(), sys.node(),
@@ -293,7 +304,8 @@ void bridge::deliver(const caf::strong_actor_ptr& dest,
                      caf::mailbox_element_ptr what) noexcept {
   what->sender = caf::strong_actor_ptr{sink_->ctrl()};
   // From a gRPC thread: dest, if idle, runs here (grpc/inline_unit.hpp).
-  dest->enqueue(std::move(what), inline_unit::here(sink_->home_system()));
+  dest->enqueue(std::move(what), inline_unit::here(sink_->home_system(),
+                                                   runs_in_grpc_thread));
 }
 
 void bridge::failed(uint64_t id) noexcept {

@@ -46,6 +46,11 @@ namespace mesh::grpc_door {
 /// Runs once with the answer: what the actor answered, or a caf::error.
 using answer_fn = std::function<void(caf::type_erased_tuple&)>;
 
+/// Whether an actor a call wakes may run in the gRPC thread (inline_unit.hpp):
+/// any but those that wait on a disk (the task dispatcher and the workflow
+/// runner write SQLite), since gRPC's callback threads must not block.
+bool runs_in_grpc_thread(caf::resumable* job) noexcept;
+
 class bridge {
 public:
   explicit bridge(caf::actor_system& sys);

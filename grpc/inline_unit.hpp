@@ -4,8 +4,9 @@
 // gRPC's). A message such a thread sends to an idle actor would wake a CAF
 // worker to run that actor; through this unit the actor runs here and now,
 // for up to the scheduler's max-throughput messages, and an actor it wakes
-// in turn runs here after it. An actor with more to do than that is handed
-// to CAF's scheduler, as a worker would hand it back.
+// in turn runs here after it. An actor with more to do than that, or one the
+// unit's filter refuses, is handed to CAF's scheduler, as a worker would
+// hand it back.
 //
 // So the router takes a call a gRPC thread hands it, in that thread, and an
 // inline handler's answer finishes the call there too: neither a CAF worker
@@ -27,15 +28,27 @@ namespace mesh::grpc_door {
 
 class inline_unit final : public caf::execution_unit {
 public:
-  /// This thread's unit for `sys`.
-  static inline_unit* here(caf::actor_system& sys) {
+  /// Whether a job may run in this thread (null: every job); one it refuses
+  /// goes to CAF's scheduler.
+  using filter = bool (*)(caf::resumable*);
+
+  /// This thread's unit for `sys` and `admit`; null while this thread runs
+  /// a unit of another kind (CAF then schedules as usual).
+  static inline_unit* here(caf::actor_system& sys, filter admit = nullptr) {
     thread_local std::unique_ptr<inline_unit> unit;
-    if (!unit || (&unit->system() != &sys && !unit->running_))
-      unit.reset(new inline_unit(sys));
-    return &unit->system() == &sys ? unit.get() : nullptr;
+    if (unit && unit->running_)
+      return &unit->system() == &sys && unit->admit_ == admit ? unit.get()
+                                                              : nullptr;
+    if (!unit || &unit->system() != &sys || unit->admit_ != admit)
+      unit.reset(new inline_unit(sys, admit));
+    return unit.get();
   }
 
   void exec_later(caf::resumable* job) override {
+    if (admit_ != nullptr && !admit_(job)) {
+      system().scheduler().enqueue(job); // keeps the reference
+      return;
+    }
     if (running_) { // woken by the job running here: after it
       later_.push_back(job);
       return;
@@ -51,8 +64,9 @@ public:
   }
 
 private:
-  explicit inline_unit(caf::actor_system& sys)
+  inline_unit(caf::actor_system& sys, filter admit)
     : caf::execution_unit(&sys),
+      admit_(admit),
       max_throughput_(sys.scheduler().max_throughput()) {
   }
 
@@ -70,6 +84,7 @@ private:
     }
   }
 
+  filter admit_;
   size_t max_throughput_;
   bool running_ = false;
   std::deque<caf::resumable*> later_;

@@ -18,6 +18,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/actor_names.hpp"
 #include "actors/guarded_promise.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "tasks/cursor_table.hpp"
@@ -55,7 +56,7 @@ struct pending_ack {
 };
 
 struct task_dispatcher_state {
-  static inline const char* name = "task_dispatcher";
+  static inline const char* name = actor_names::task_dispatcher;
 
   tasks_actor::stateful_pointer<task_dispatcher_state> self = nullptr;
   task_dispatcher_config cfg;

@@ -19,6 +19,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/actor_names.hpp"
 #include "actors/workflows/workflow_runner.hpp"
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp"
@@ -97,7 +98,7 @@ struct workflow_runner_state {
   /// Idempotency of handler paths, as the router last said (and until).
   std::map<std::string, std::pair<bool, int64_t>> idempotent_cache;
 
-  static inline const char* name = "workflow_runner";
+  static inline const char* name = actor_names::workflow_runner;
 
   workflow_runner_state() = default;
   workflow_runner_state(const workflow_runner_state&) = delete;

@@ -3,8 +3,9 @@
 
 // grpc/inline_unit.hpp with CAF's real scheduler and threads: an idle
 // actor that a foreign thread (gRPC's, here the test's) wakes runs in that
-// thread at once; one with more to do than max-throughput goes back to
-// CAF's workers; one woken by it runs in the thread after it.
+// thread at once; one with more to do than max-throughput, or one the
+// unit's filter refuses, goes back to CAF's workers; one woken by it runs in
+// the thread after it. And the gRPC bridge's filter.
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +20,8 @@
 #include <caf/scheduled_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/actor_names.hpp"
+#include "grpc/bridge.hpp"
 #include "grpc/inline_unit.hpp"
 #include "process.hpp"
 
@@ -71,6 +74,25 @@ caf::behavior noter(caf::event_based_actor* self, journal* j, caf::actor peer) {
     [=](const std::string& what) { j->add(what); },
   };
 }
+
+/// An idle actor with the name it is given.
+class named_actor : public caf::event_based_actor {
+public:
+  named_actor(caf::actor_config& cfg, const char* name)
+    : caf::event_based_actor(cfg), name_(name) {
+  }
+
+  const char* name() const override {
+    return name_;
+  }
+
+  caf::behavior make_behavior() override {
+    return {[](int) {}};
+  }
+
+private:
+  const char* name_;
+};
 
 struct fixture {
   config cfg;
@@ -134,6 +156,36 @@ CAF_TEST(an actor woken by the one running here runs here after it) {
   CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), 2u);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(an actor the filter refuses is handed to the workers) {
+  auto a = sys.spawn(noter, &j, caf::actor{});
+  CAF_REQUIRE(idle(a));
+  auto refuse_all = [](caf::resumable*) { return false; };
+  caf::actor_cast<caf::abstract_actor*>(a)->enqueue(
+    caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                              caf::make_message(1)),
+    inline_unit::here(sys, refuse_all));
+  CAF_REQUIRE(await_condition([this] { return j.count.load() == 1; },
+                              std::chrono::seconds{10}));
+  CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), 0u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(the gRPC threads keep off the actors that wait on a disk) {
+  auto named = [this](const char* name) {
+    auto a = sys.spawn<named_actor>(name);
+    auto* job = dynamic_cast<caf::resumable*>(
+      caf::actor_cast<caf::abstract_actor*>(a));
+    CAF_REQUIRE(job != nullptr);
+    bool admitted = mesh::grpc_door::runs_in_grpc_thread(job);
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    return admitted;
+  };
+  CAF_CHECK(!named(mesh::actor_names::task_dispatcher));
+  CAF_CHECK(!named(mesh::actor_names::workflow_runner));
+  CAF_CHECK(named("mesh.request_router"));
+  CAF_CHECK(named("user.scheduled-actor"));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
