@@ -23,7 +23,7 @@
 //   (atom::announce, pb::ServiceAnnouncement)
 //   (atom::leave, pb::Leave)
 //   (atom::remove, pb::Leave)  // the peer's operator removed node_id: forget
-//                              // it too (actors/cluster/membership/connection_removal.cpp)
+//                              // it too (membership/connection_removal.cpp)
 //  from the node, console and registry:
 //   (atom::update, std::string listen_address)  // start: address known
 //   (atom::update, handler_table_ptr)           // what this node serves
