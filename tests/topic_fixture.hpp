@@ -15,6 +15,7 @@
 #include "check.hpp"
 #include "fixtures.hpp"
 #include "protocol/json_payload.hpp"
+#include "telemetry/trace_ring.hpp"
 
 namespace mesh::test {
 
@@ -24,6 +25,7 @@ struct topic_fixture : actor_fixture {
   std::shared_ptr<manual_runner> runner = std::make_shared<manual_runner>();
   caf::actor topics;
   std::map<std::string, int> runs; ///< executions per function dispatcher
+  trace_ring_ptr traces = std::make_shared<trace_ring>("node-a", 100);
 
   topic_fixture() {
     topic_dispatcher_config cfg;
@@ -31,6 +33,7 @@ struct topic_fixture : actor_fixture {
     cfg.runner = runner;
     cfg.dispatcher_timeout = std::chrono::milliseconds{500};
     cfg.max_output_depth = 3;
+    cfg.traces = traces;
     topics = caf::actor_cast<caf::actor>(spawn_topic_dispatcher(sys, cfg));
   }
 
@@ -60,15 +63,26 @@ struct topic_fixture : actor_fixture {
                                   dispatcher, std::move(type), enabled});
   }
 
-  // Publishes, runs dispatcher jobs until nothing is left, returns the result.
-  pb::PublishResponse publish(const std::string& topic,
-                              const std::string& type = {},
-                              const std::string& category = "event") {
+  // A publish of {"order_id": "o-1"}.
+  static pb::PublishRequest message(const std::string& topic,
+                                    const std::string& type = {},
+                                    const std::string& category = "event") {
     pb::PublishRequest req;
     req.set_topic(topic);
     req.set_category(category);
     req.set_message_type(type);
     json_to_value({{"order_id", "o-1"}}, *req.mutable_payload());
+    return req;
+  }
+
+  // Publishes, runs dispatcher jobs until nothing is left, returns the result.
+  pb::PublishResponse publish(const std::string& topic,
+                              const std::string& type = {},
+                              const std::string& category = "event") {
+    return publish(message(topic, type, category));
+  }
+
+  pb::PublishResponse publish(pb::PublishRequest req) {
     auto handle = self->request(topics, caf::infinite, std::move(req));
     run();
     while (runner->run_all() > 0)

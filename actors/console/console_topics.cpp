@@ -70,6 +70,7 @@ void cmd_publish(console_actor::pointer self, const console_config& env,
     req.set_message_type(*type);
   if (auto* trace = string_arg(args, "trace"))
     req.set_trace_id(*trace);
+  req.set_trace(true); // through the console: always traced
   json_to_value(args.value("payload", nlohmann::json()),
                 *req.mutable_payload());
   self->request(env.topics.get(), caf::infinite, std::move(req))

@@ -29,7 +29,10 @@ int severity(std::string_view status) {
 
 } // namespace
 
-std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts) {
+namespace {
+
+template <class Outcomes>
+std::string worst_status(const Outcomes& parts) {
   if (parts.empty())
     return to_string(dispatch_status::no_dispatcher);
   const pb::DispatcherOutcome* worst = nullptr;
@@ -45,6 +48,17 @@ std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts) {
   return worst->status();
 }
 
+} // namespace
+
+std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts) {
+  return worst_status(parts);
+}
+
+std::string aggregate_status(
+  const google::protobuf::RepeatedPtrField<pb::DispatcherOutcome>& parts) {
+  return worst_status(parts);
+}
+
 void topic_dispatcher_state::complete(uint64_t seq) {
   auto node = runs.extract(seq);
   auto& run = node.mapped();
@@ -53,38 +67,36 @@ void topic_dispatcher_state::complete(uint64_t seq) {
       rp.deliver(caf::ok_atom::value);
     drained.clear();
   }
+  const auto& req = *run.req;
   pb::PublishResponse r;
-  r.set_dispatch_id(run.req.dispatch_id());
-  r.set_topic(run.req.topic());
-  r.set_trace_id(run.req.trace_id());
-  std::vector<pb::DispatcherOutcome> all;
+  r.set_dispatch_id(req.dispatch_id());
+  r.set_topic(req.topic());
+  r.set_trace_id(req.trace_id());
   std::vector<std::string> outputs;
   std::string errors;
-  for (auto& slot : run.parts)
-    for (auto& o : slot) {
+  for (auto& slot : run.slots)
+    for (auto& o : slot.outcomes) {
       for (const auto& t : o.outputs())
         outputs.push_back(t);
       if (!o.error().empty())
         errors += (errors.empty() ? "" : "; ") + o.dispatcher_id()
                   + (o.dispatcher_id().empty() ? "" : " on ") + o.node_id()
                   + ": " + o.error();
-      all.push_back(std::move(o));
+      *r.add_dispatchers() = std::move(o);
     }
-  r.set_status(aggregate_status(all));
+  r.set_status(aggregate_status(r.dispatchers()));
   // Most publishes have no error: no regex pass over an empty text.
   if (!errors.empty())
     r.set_error_message(redact_secrets(errors, 4096));
-  for (auto& o : all)
-    *r.add_dispatchers() = std::move(o);
   for (const auto& t : outputs)
     r.add_outputs(t);
   r.set_output_count(static_cast<uint32_t>(outputs.size()));
   r.set_duration_us(micros_since(run.started));
-  if (run.req.local_only() || outputs.empty()) {
+  if (req.local_only() || outputs.empty()) {
     run.finish(std::move(r));
     return;
   }
-  publish_outputs(std::move(r), run.req, std::move(outputs), 0,
+  publish_outputs(std::move(r), req, std::move(outputs), 0,
                   std::move(run.finish));
 }
 

@@ -278,6 +278,13 @@ topic_dispatcher(topics_actor::stateful_pointer<topic_dispatcher_state> self,
     publish,
     [publish](atom::publish, pb::PublishRequest& req) mutable
       -> caf::result<pb::PublishResponse> { return publish(req); },
+    [self](atom::batch, pb::PublishBatch& b)
+      -> caf::result<pb::PublishReplies, pb::PublishBatch> {
+      if (!from_this_node(self)) // peers publish through their ingress
+        return refused_remote();
+      auto [done, rest] = self->state.serve_batch(b);
+      return {std::move(done), std::move(rest)};
+    },
     [self](atom::dispatcher, dispatcher_spec& spec) {
       return ok_or(self->state.add_dispatcher(std::move(spec)));
     },

@@ -20,6 +20,11 @@
 // Protocol (topics_actor below):
 //   (pb::PublishRequest)                   -> pb::PublishResponse
 //   (atom::publish, pb::PublishRequest)    -> pb::PublishResponse  // peers
+//   (atom::batch, pb::PublishBatch)        -> (pb::PublishReplies done,
+//        pb::PublishBatch rest)  // our ingress for a peer: that peer's
+//        publishes, local-only; those that answer at once (record
+//        dispatchers, refusals) are in `done` (status and outcomes only),
+//        the others come back in `rest` untouched and go one by one
 //   (atom::dispatcher, dispatcher_spec)    -> caf::ok_atom
 //   (atom::route, topic_route)             -> caf::ok_atom
 //   (atom::route, std::string id, bool enabled) -> caf::ok_atom
@@ -63,6 +68,8 @@ namespace mesh {
 using topics_actor = caf::typed_actor<
   caf::replies_to<pb::PublishRequest>::with<pb::PublishResponse>,
   caf::replies_to<atom::publish, pb::PublishRequest>::with<pb::PublishResponse>,
+  caf::replies_to<atom::batch, pb::PublishBatch>::with<pb::PublishReplies,
+                                                       pb::PublishBatch>,
   caf::replies_to<atom::dispatcher, dispatcher_spec>::with<caf::ok_atom>,
   caf::replies_to<atom::route, topic_route>::with<caf::ok_atom>,
   caf::replies_to<atom::route, std::string, bool>::with<caf::ok_atom>,

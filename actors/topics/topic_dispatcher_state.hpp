@@ -44,26 +44,32 @@ struct dispatcher_metrics {
 
 struct topic_dispatcher_state;
 
+/// One part of a publish: a local dispatcher, or a peer with all of its.
+struct publish_slot {
+  /// A local slot holds its dispatcher's one outcome (ids set at the
+  /// start), a peer's slot the outcomes of all its dispatchers.
+  std::vector<pb::DispatcherOutcome> outcomes;
+  bool done = false;
+  /// When the answer is overdue (the actor clock: tests move it).
+  caf::actor_clock::time_point deadline;
+  std::string peer; ///< node id of a peer's slot ("" if local)
+};
+
 /// One publish in progress on this node (one level: outputs start their own).
 struct publish_run {
   uint64_t seq = 0;
-  pb::PublishRequest req;
+  /// The request as received, shared with the record dispatchers that keep
+  /// it (no copy per publish).
+  std::shared_ptr<const pb::PublishRequest> req;
   message_category category = message_category::event;
   /// The request as function and forward dispatchers see it: built on
   /// first use (record dispatchers need none), shared by every job.
   std::shared_ptr<const topic_message> msg;
-  /// The request as record dispatchers keep it: one copy for all of them.
-  std::shared_ptr<const pb::PublishRequest> kept;
   std::chrono::steady_clock::time_point started;
   size_t pending = 0; ///< parts not yet answered
-  /// One slot per local dispatcher, then one per peer; a peer's slot holds
-  /// the outcomes of all its dispatchers.
-  std::vector<std::vector<pb::DispatcherOutcome>> parts;
-  std::vector<bool> done;
+  /// The local dispatchers' slots first, then one per peer.
+  std::vector<publish_slot> slots;
   size_t local_slots = 0;
-  /// When each slot's answer is overdue (the actor clock: tests move it).
-  std::vector<caf::actor_clock::time_point> deadline;
-  std::vector<std::string> peer_of_slot; ///< node id per slot ("" if local)
   std::function<void(pb::PublishResponse)> finish;
 };
 
@@ -134,9 +140,17 @@ struct topic_dispatcher_state {
 
   // topic_publish.cpp
   /// Validates, runs every part, publishes outputs in turn, then calls
-  /// `finish` exactly once.
-  void publish(pb::PublishRequest req,
-               std::function<void(pb::PublishResponse)> finish);
+  /// `finish` exactly once. With `at_once_only`, a publish that would wait
+  /// on a dispatcher (any kind but record) does not start: `req` is left
+  /// as it was and the result is false; otherwise `finish` has been called
+  /// when this returns.
+  bool publish(pb::PublishRequest&& req,
+               std::function<void(pb::PublishResponse)> finish,
+               bool at_once_only = false);
+  /// A batch of a peer's publishes: those that answer at once are answered
+  /// in the result's first part, the others are handed back (they go alone).
+  std::pair<pb::PublishReplies, pb::PublishBatch>
+  serve_batch(pb::PublishBatch& batch);
   void run_local(publish_run& run, size_t slot, const dispatcher_spec& spec);
   const std::shared_ptr<const topic_message>& message_of(publish_run& run);
   /// The "fanout" record: which dispatchers here and which peers (tracing).
@@ -149,6 +163,8 @@ struct topic_dispatcher_state {
   void part_failed(uint64_t seq, size_t slot, const caf::error& err);
   void part_done(uint64_t seq, size_t slot,
                  std::vector<pb::DispatcherOutcome> outcomes);
+  /// Marks a slot answered; the last one completes the publish.
+  void slot_done(publish_run& run, size_t slot);
   void fail_parts_of_lost_peers();
   void arm_sweep(caf::actor_clock::time_point when);
   void sweep();
@@ -179,5 +195,7 @@ nlohmann::json record_json(const pb::PublishRequest& m);
 
 /// Seed 004's statuses, aggregated: the worst part decides.
 std::string aggregate_status(const std::vector<pb::DispatcherOutcome>& parts);
+std::string aggregate_status(
+  const google::protobuf::RepeatedPtrField<pb::DispatcherOutcome>& parts);
 
 } // namespace mesh

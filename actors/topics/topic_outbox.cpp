@@ -13,7 +13,13 @@
 // a publish already finished or one from another peer than the slot's is
 // ignored. A peer that goes down with a batch out fails its parts through
 // fail_parts_of_lost_peers, and deadlines (sweep) bound the rest.
+//
+// A peer's batch arrives the same way (serve_batch): what runs at once here
+// is answered in one message to our ingress for that peer, which sends the
+// answers on as one PublishReplies; parts that wait on a dispatcher go back
+// to the ingress and come again one by one.
 
+#include <algorithm>
 #include <atomic>
 
 #include <caf/event_based_actor.hpp>
@@ -89,8 +95,8 @@ void topic_dispatcher_state::on_replies(const std::string& peer,
     if (i == runs.end())
       continue; // finished already (timed out, or the peer went down)
     auto& run = i->second;
-    if (slot < run.local_slots || slot >= run.parts.size() || run.done[slot]
-        || run.peer_of_slot[slot] != peer)
+    if (slot < run.local_slots || slot >= run.slots.size()
+        || run.slots[slot].done || run.slots[slot].peer != peer)
       continue; // not this peer's to answer
     auto& dispatchers = *r.mutable_responses(k)->mutable_dispatchers();
     std::vector<pb::DispatcherOutcome> list;
@@ -99,6 +105,31 @@ void topic_dispatcher_state::on_replies(const std::string& peer,
       list.push_back(std::move(o));
     part_done(run.seq, slot, std::move(list)); // none: nothing ran there
   }
+}
+
+// The serving side: a peer's batch, here through our ingress for it.
+std::pair<pb::PublishReplies, pb::PublishBatch>
+topic_dispatcher_state::serve_batch(pb::PublishBatch& batch) {
+  auto done = std::make_shared<pb::PublishReplies>();
+  pb::PublishBatch rest;
+  auto n = std::min(batch.requests_size(), batch.tags_size());
+  for (int i = 0; i < n; ++i) {
+    auto tag = batch.tags(i);
+    auto& req = *batch.mutable_requests(i);
+    req.set_local_only(true); // a peer runs this node's dispatchers only
+    // The origin reads a part's outcomes (and status) only.
+    auto answered = [done, tag](pb::PublishResponse r) {
+      auto* x = done->add_responses();
+      x->set_status(std::move(*r.mutable_status()));
+      x->mutable_dispatchers()->Swap(r.mutable_dispatchers());
+      done->add_tags(tag);
+    };
+    if (!publish(std::move(req), std::move(answered), true)) {
+      *rest.add_requests() = std::move(req);
+      rest.add_tags(tag);
+    }
+  }
+  return {std::move(*done), std::move(rest)};
 }
 
 void topic_dispatcher_state::drop_outboxes_of_lost_peers() {

@@ -42,17 +42,23 @@ nlohmann::json record_json(const pb::PublishRequest& m) {
           {"dispatch_id", m.dispatch_id()}};
 }
 
-void topic_dispatcher_state::publish(
-  pb::PublishRequest req, std::function<void(pb::PublishResponse)> finish) {
+bool topic_dispatcher_state::publish(
+  pb::PublishRequest&& req, std::function<void(pb::PublishResponse)> finish,
+  bool at_once_only) {
   auto started = std::chrono::steady_clock::now();
   if (req.trace_id().empty())
     req.set_trace_id(make_trace_id());
   if (req.dispatch_id().empty())
     req.set_dispatch_id(make_trace_id());
+  // As for a dispatch: the console, HTTP and workflows ask (trace), other
+  // publishes are sampled by trace id, the same answer on every node.
+  bool traced = tracing(cfg.traces)
+                && (req.trace() || cfg.traces->sampled(req.trace_id()));
   bool top = req.depth() == 0 && !req.local_only();
   if (top) {
     // Count the top-level publish and log its end, whatever happens below.
-    finish = [this, finish = std::move(finish), started](pb::PublishResponse r) {
+    finish = [this, finish = std::move(finish), started,
+              traced](pb::PublishResponse r) {
       ++publishes;
       if (r.status() == "success")
         ++publishes_ok;
@@ -61,7 +67,7 @@ void topic_dispatcher_state::publish(
                 "outputs={}",
                 r.trace_id(), r.dispatch_id(), r.topic(), r.status(),
                 r.dispatchers_size(), r.output_count());
-      if (tracing(cfg.traces))
+      if (traced)
         cfg.traces->record(
           r.trace_id(), "publish",
           "publish of " + r.topic() + " ended " + r.status() + ": "
@@ -75,15 +81,20 @@ void topic_dispatcher_state::publish(
       finish(std::move(r));
     };
   }
-  pb::PublishResponse early;
-  early.set_dispatch_id(req.dispatch_id());
-  early.set_topic(req.topic());
-  early.set_trace_id(req.trace_id());
+  // A publish that runs nothing ends here, with its ids and the reason.
+  auto refuse = [&req, &finish](dispatch_status status, std::string why) {
+    pb::PublishResponse r;
+    r.set_dispatch_id(req.dispatch_id());
+    r.set_topic(req.topic());
+    r.set_trace_id(req.trace_id());
+    r.set_status(to_string(status));
+    r.set_error_message(std::move(why));
+    finish(std::move(r));
+  };
   if (draining) {
-    early.set_status(to_string(dispatch_status::publish_failed));
-    early.set_error_message("node " + cfg.node_id + " is shutting down");
-    finish(std::move(early));
-    return;
+    refuse(dispatch_status::publish_failed,
+           "node " + cfg.node_id + " is shutting down");
+    return true;
   }
   auto category = parse_message_category(req.category());
   std::string invalid;
@@ -93,12 +104,17 @@ void topic_dispatcher_state::publish(
   else
     invalid = check_topic(req.topic());
   if (!invalid.empty()) {
-    early.set_status(to_string(dispatch_status::invalid_message));
-    early.set_error_message(invalid);
-    finish(std::move(early));
-    return;
+    refuse(dispatch_status::invalid_message, std::move(invalid));
+    return true;
   }
   auto local = table->match(req.topic(), *category, req.message_type());
+  if (at_once_only && (!req.local_only()
+                       || std::any_of(local.begin(), local.end(),
+                                      [this](const std::string& id) {
+                                        return specs.at(id).info.kind
+                                               != "record";
+                                      })))
+    return false;
   std::vector<const peer_route*> remote_parts;
   if (!req.local_only() && peers)
     for (const auto& [node, entry] : remote)
@@ -106,44 +122,43 @@ void topic_dispatcher_state::publish(
         if (auto* p = peers->find(node);
             p != nullptr && is_routable(p->state) && p->peer)
           remote_parts.push_back(p);
-  if (tracing(cfg.traces))
+  if (traced)
     trace_fanout(req, local, remote_parts);
   if (local.empty() && remote_parts.empty()) {
-    early.set_status(to_string(dispatch_status::no_dispatcher));
-    early.set_error_message("no dispatcher for " + req.category() + " '"
-                            + req.topic() + "'"
-                            + (req.message_type().empty()
-                                 ? std::string{}
-                                 : " of type '" + req.message_type() + "'"));
-    finish(std::move(early));
-    return;
+    refuse(dispatch_status::no_dispatcher,
+           "no dispatcher for " + req.category() + " '" + req.topic() + "'"
+             + (req.message_type().empty()
+                  ? std::string{}
+                  : " of type '" + req.message_type() + "'"));
+    return true;
   }
   auto seq = next_publish_seq();
   auto& run = runs[seq];
   run.seq = seq;
   run.started = started;
   run.category = *category;
-  run.req = std::move(req);
+  run.req = std::make_shared<const pb::PublishRequest>(std::move(req));
   run.finish = std::move(finish);
   run.local_slots = local.size();
   auto slots = local.size() + remote_parts.size();
-  run.parts.resize(slots);
-  run.done.assign(slots, false);
-  run.peer_of_slot.assign(slots, "");
+  run.slots.resize(slots);
   auto now = self->clock().now();
-  run.deadline.assign(slots, now + cfg.dispatcher_timeout);
-  // A peer bounds its own dispatchers; the margin covers the network.
-  for (size_t k = local.size(); k < slots; ++k)
-    run.deadline[k] += std::chrono::seconds{1};
+  for (size_t k = 0; k < slots; ++k) {
+    // A peer bounds its own dispatchers; the margin covers the network.
+    run.slots[k].deadline = now + cfg.dispatcher_timeout
+                            + (k < local.size() ? std::chrono::seconds{0}
+                                                : std::chrono::seconds{1});
+  }
   run.pending = slots + 1; // +1: parts that finish at once cannot end it early
   for (size_t i = 0; i < local.size(); ++i)
     run_local(run, i, specs.at(local[i]));
   for (size_t j = 0; j < remote_parts.size(); ++j) {
-    run.peer_of_slot[local.size() + j] = remote_parts[j]->id;
+    run.slots[local.size() + j].peer = remote_parts[j]->id;
     run_remote(run, local.size() + j, *remote_parts[j]);
   }
   if (--runs[seq].pending == 0)
     complete(seq);
+  return true;
 }
 
 void topic_dispatcher_state::trace_fanout(
@@ -179,7 +194,7 @@ void topic_dispatcher_state::trace_fanout(
 const std::shared_ptr<const topic_message>&
 topic_dispatcher_state::message_of(publish_run& run) {
   if (!run.msg) {
-    const auto& req = run.req;
+    const auto& req = *run.req;
     run.msg = std::make_shared<const topic_message>(topic_message{
       req.topic(), run.category, req.message_type(),
       value_to_json(req.payload()), req.trace_id(), req.dispatch_id()});
@@ -191,30 +206,28 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
                                        const dispatcher_spec& spec) {
   auto seq = run.seq;
   const auto& kind = spec.info.kind;
-  run.parts[slot] = {pb::DispatcherOutcome{}};
-  run.parts[slot][0].set_dispatcher_id(spec.info.id);
-  run.parts[slot][0].set_node_id(cfg.node_id);
-  pb::DispatcherOutcome ok;
-  ok.set_status("success");
+  auto& preset = run.slots[slot].outcomes.emplace_back();
+  preset.set_dispatcher_id(spec.info.id);
+  preset.set_node_id(cfg.node_id);
   if (kind == "record") {
     auto& list = records[spec.info.id];
-    if (!run.kept)
-      run.kept = std::make_shared<const pb::PublishRequest>(run.req);
-    list.push_back(run.kept);
+    list.push_back(run.req);
     while (list.size() > spec.keep)
       list.pop_front();
+    pb::DispatcherOutcome ok;
+    ok.set_status("success");
     part_done(seq, slot, std::move(ok));
     return;
   }
   // Every other kind may take time: bound it by the dispatcher timeout.
-  arm_sweep(run.deadline[slot]);
+  arm_sweep(run.slots[slot].deadline);
   if (kind == "function") {
     runner->submit([fn = spec.fn, msg = message_of(run),
                     me = caf::actor_cast<caf::actor>(self), seq, slot] {
       caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, *msg));
     });
   } else if (kind == "actor") {
-    self->request(spec.actor, caf::infinite, atom::publish_v, run.req)
+    self->request(spec.actor, caf::infinite, atom::publish_v, *run.req)
       .then(
         [this, seq, slot](nlohmann::json& outputs) {
           pb::DispatcherOutcome o;
@@ -266,13 +279,13 @@ void topic_dispatcher_state::part_failed(uint64_t seq, size_t slot,
 void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
                                         const peer_route& peer) {
   auto seq = run.seq;
-  arm_sweep(run.deadline[slot]);
+  arm_sweep(run.slots[slot].deadline);
   if (slot < (size_t{1} << publish_tag_slot_bits)) {
-    enqueue(peer, seq, slot, run.req); // topic_outbox.cpp
+    enqueue(peer, seq, slot, *run.req); // topic_outbox.cpp
     return;
   }
   // More parts than a tag can number (never in practice): one request.
-  auto copy = run.req;
+  auto copy = *run.req;
   copy.set_local_only(true);
   auto node = peer.id;
   self->request(peer.peer, caf::infinite, atom::publish_v, std::move(copy))
@@ -294,15 +307,15 @@ void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
 void topic_dispatcher_state::fail_parts_of_lost_peers() {
   std::vector<std::pair<uint64_t, size_t>> lost;
   for (const auto& [seq, run] : runs)
-    for (size_t slot = run.local_slots; slot < run.parts.size(); ++slot) {
-      if (run.done[slot])
+    for (size_t slot = run.local_slots; slot < run.slots.size(); ++slot) {
+      if (run.slots[slot].done)
         continue;
-      auto* p = peers ? peers->find(run.peer_of_slot[slot]) : nullptr;
+      auto* p = peers ? peers->find(run.slots[slot].peer) : nullptr;
       if (p == nullptr || !is_routable(p->state))
         lost.emplace_back(seq, slot);
     }
   for (auto [seq, slot] : lost) {
-    auto node = runs[seq].peer_of_slot[slot];
+    auto node = runs[seq].slots[slot].peer;
     pb::DispatcherOutcome o;
     o.set_node_id(node);
     o.set_status("publish_failed");
@@ -321,13 +334,14 @@ void topic_dispatcher_state::sweep() {
   auto next = caf::actor_clock::time_point::max();
   std::vector<std::pair<uint64_t, size_t>> overdue;
   for (const auto& [seq, run] : runs)
-    for (size_t slot = 0; slot < run.parts.size(); ++slot) {
-      if (run.done[slot])
+    for (size_t slot = 0; slot < run.slots.size(); ++slot) {
+      const auto& s = run.slots[slot];
+      if (s.done)
         continue;
-      if (run.deadline[slot] <= now)
+      if (s.deadline <= now)
         overdue.emplace_back(seq, slot);
       else
-        next = std::min(next, run.deadline[slot]);
+        next = std::min(next, s.deadline);
     }
   for (auto [seq, slot] : overdue) {
     auto& run = runs[seq];
@@ -339,7 +353,7 @@ void topic_dispatcher_state::sweep() {
                   + std::to_string(cfg.dispatcher_timeout.count()) + " ms");
       part_done(seq, slot, std::move(o));
     } else {
-      auto node = run.peer_of_slot[slot];
+      auto node = run.slots[slot].peer;
       o.set_node_id(node);
       o.set_status("timeout");
       o.set_error("node " + node + " did not answer in time");
@@ -353,26 +367,32 @@ void topic_dispatcher_state::sweep() {
 void topic_dispatcher_state::part_done(uint64_t seq, size_t slot,
                                        pb::DispatcherOutcome outcome) {
   auto i = runs.find(seq);
-  if (i == runs.end() || i->second.done[slot])
+  if (i == runs.end() || i->second.slots[slot].done)
     return; // late: timed out already
-  auto& preset = i->second.parts[slot].at(0);
-  outcome.set_dispatcher_id(preset.dispatcher_id());
-  outcome.set_node_id(preset.node_id());
-  outcome.set_duration_us(micros_since(i->second.started));
+  auto& run = i->second;
+  // The outcome takes the ids the slot was given at the start.
+  auto& preset = run.slots[slot].outcomes.at(0);
+  outcome.mutable_dispatcher_id()->swap(*preset.mutable_dispatcher_id());
+  outcome.mutable_node_id()->swap(*preset.mutable_node_id());
+  outcome.set_duration_us(micros_since(run.started));
   record_metrics(outcome);
-  part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(outcome)});
+  preset = std::move(outcome);
+  slot_done(run, slot);
 }
 
 void topic_dispatcher_state::part_done(
   uint64_t seq, size_t slot, std::vector<pb::DispatcherOutcome> outcomes) {
   auto i = runs.find(seq);
-  if (i == runs.end() || i->second.done[slot])
+  if (i == runs.end() || i->second.slots[slot].done)
     return;
-  auto& run = i->second;
-  run.parts[slot] = std::move(outcomes);
-  run.done[slot] = true;
+  i->second.slots[slot].outcomes = std::move(outcomes);
+  slot_done(i->second, slot);
+}
+
+void topic_dispatcher_state::slot_done(publish_run& run, size_t slot) {
+  run.slots[slot].done = true;
   if (--run.pending == 0)
-    complete(seq);
+    complete(run.seq);
 }
 
 void topic_dispatcher_state::record_metrics(

@@ -1,5 +1,8 @@
 #include "actors/cluster/ingress/peer_ingress_publish.hpp"
 
+#include <memory>
+#include <vector>
+
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -25,9 +28,10 @@ pb::PublishResponse failed_part(const std::string& node,
   return r;
 }
 
-void queue_answer(peer_ingress_actor::pointer self,
-                  const peer_ingress_config& cfg, ingress_publishes& st,
-                  uint64_t tag, pb::PublishResponse&& r) {
+// Adds an answer to the outbox; it leaves at once only at a bound.
+void add_answer(peer_ingress_actor::pointer self,
+                const peer_ingress_config& cfg, ingress_publishes& st,
+                uint64_t tag, pb::PublishResponse&& r) {
   auto size = r.ByteSizeLong() + 16;
   // A reply over the transport's limit would cut the connection.
   if (cfg.max_reply_bytes > 0 && size > cfg.max_reply_bytes) {
@@ -44,14 +48,55 @@ void queue_answer(peer_ingress_actor::pointer self,
   *st.replies.add_responses() = std::move(r);
   st.replies.add_tags(tag);
   st.bytes += size;
-  if (st.replies.tags_size() >= batch_max_count || self->mailbox().empty()) {
-    flush_publish_replies(self, cfg, st); // full, or nothing to batch with
+  if (st.replies.tags_size() >= batch_max_count)
+    flush_publish_replies(self, cfg, st);
+}
+
+// The outbox leaves now if nothing else waits in the mailbox, else after it.
+void send_or_schedule(peer_ingress_actor::pointer self,
+                      const peer_ingress_config& cfg, ingress_publishes& st) {
+  if (st.replies.tags_size() == 0)
+    return;
+  if (self->mailbox().empty()) {
+    flush_publish_replies(self, cfg, st); // nothing to batch with
   } else if (!st.flush_pending) {
     // Behind everything already in the mailbox: answers that complete
     // together leave together, and a lone one is not held back.
     st.flush_pending = true;
     self->send(self, atom::flush_v);
   }
+}
+
+void queue_answer(peer_ingress_actor::pointer self,
+                  const peer_ingress_config& cfg, ingress_publishes& st,
+                  uint64_t tag, pb::PublishResponse&& r) {
+  add_answer(self, cfg, st, tag, std::move(r));
+  send_or_schedule(self, cfg, st);
+}
+
+// A publish that waits on a dispatcher of this node goes alone.
+void serve_one(peer_ingress_actor::pointer self, const peer_ingress_config& cfg,
+               ingress_publishes& st, const topics_actor& topics,
+               uint64_t tag, pb::PublishRequest&& req) {
+  req.set_local_only(true); // a peer runs this node's dispatchers only
+  self->request(topics, caf::infinite, atom::publish_v, std::move(req))
+    .then(
+      [self, &cfg, &st, tag](pb::PublishResponse& r) {
+        queue_answer(self, cfg, st, tag, std::move(r));
+      },
+      [self, &cfg, &st, tag](caf::error& err) {
+        // The topic dispatcher could not answer (restarting, gone).
+        queue_answer(self, cfg, st, tag,
+                     failed_part(cfg.node_id, error_text(err)));
+      });
+}
+
+void fail_all(peer_ingress_actor::pointer self, const peer_ingress_config& cfg,
+              ingress_publishes& st, const std::vector<uint64_t>& tags,
+              const std::string& why) {
+  for (auto tag : tags)
+    add_answer(self, cfg, st, tag, failed_part(cfg.node_id, why));
+  send_or_schedule(self, cfg, st);
 }
 
 } // namespace
@@ -65,27 +110,50 @@ void serve_publish_batch(peer_ingress_actor::pointer self,
                cfg.peer_id, b.requests_size(), b.tags_size());
     return;
   }
+  if (b.tags_size() == 0)
+    return;
+  // The tags stay here, so a topic dispatcher that fails still gets every
+  // part answered.
+  auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
+                                                           b.tags().end());
   auto topics = cfg.topics.get();
-  for (int i = 0; i < b.requests_size(); ++i) {
-    auto tag = b.tags(i);
-    if (!topics) {
-      queue_answer(self, cfg, st, tag,
-                   failed_part(cfg.node_id, "no topic dispatcher here"));
-      continue;
-    }
-    auto& req = *b.mutable_requests(i);
-    req.set_local_only(true); // a peer runs this node's dispatchers only
-    self->request(topics, caf::infinite, atom::publish_v, std::move(req))
-      .then(
-        [self, &cfg, &st, tag](pb::PublishResponse& r) {
-          queue_answer(self, cfg, st, tag, std::move(r));
-        },
-        [self, &cfg, &st, tag](caf::error& err) {
-          // The topic dispatcher could not answer (restarting, gone).
-          queue_answer(self, cfg, st, tag,
-                       failed_part(cfg.node_id, error_text(err)));
-        });
+  if (!topics) {
+    fail_all(self, cfg, st, *tags, "no topic dispatcher here");
+    return;
   }
+  // The whole batch in one message: the topic dispatcher answers at once
+  // what runs at once (record dispatchers, refusals) and hands back the
+  // publishes that wait on a dispatcher, which go one by one.
+  self->request(topics, caf::infinite, atom::batch_v, std::move(b))
+    .then(
+      [self, &cfg, &st, &log, tags, topics](pb::PublishReplies& done,
+                                            pb::PublishBatch& rest) {
+        bool whole = done.tags_size() == done.responses_size()
+                     && rest.tags_size() == rest.requests_size()
+                     && static_cast<size_t>(done.tags_size()
+                                            + rest.tags_size())
+                          == tags->size();
+        if (!whole) {
+          log.error("node {}: the topic dispatcher answered a batch of {} "
+                    "with {} + {} entries",
+                    cfg.node_id, tags->size(), done.tags_size(),
+                    rest.tags_size());
+          fail_all(self, cfg, st, *tags,
+                   "the topic dispatcher lost track of a batch");
+          return;
+        }
+        for (int i = 0; i < done.tags_size(); ++i)
+          add_answer(self, cfg, st, done.tags(i),
+                     std::move(*done.mutable_responses(i)));
+        send_or_schedule(self, cfg, st);
+        for (int i = 0; i < rest.tags_size(); ++i)
+          serve_one(self, cfg, st, topics, rest.tags(i),
+                    std::move(*rest.mutable_requests(i)));
+      },
+      [self, &cfg, &st, tags](caf::error& err) {
+        // The topic dispatcher could not answer (restarting, gone).
+        fail_all(self, cfg, st, *tags, error_text(err));
+      });
 }
 
 void pass_on_publish_replies(peer_ingress_actor::pointer self,

@@ -3,10 +3,11 @@
 // The publish batches of a peer's ingress (issue 16; peer_ingress.cpp calls
 // these, its state holds an ingress_publishes).
 //
-// A PublishBatch from the authenticated peer: each of its publishes goes to
-// this node's topic dispatcher as a local-only publish (a peer runs only
-// this node's dispatchers here); the answers, tagged as the batch tagged
-// them, collect in one PublishReplies that leaves for the peer's ingress for
+// A PublishBatch from the authenticated peer goes whole to this node's
+// topic dispatcher, as local-only publishes (a peer runs only this node's
+// dispatchers here): it answers at once those that run at once and hands
+// back the ones that wait on a dispatcher, which go one by one. The
+// answers, tagged as the batch tagged them, collect in one PublishReplies that leaves for the peer's ingress for
 // this node when the mailbox holds nothing more (the ingress's own flush
 // message), or at a count or byte bound. Every tag is answered exactly
 // once: an error becomes a publish_failed answer in Mesh's words. A batch

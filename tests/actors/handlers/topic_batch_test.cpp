@@ -194,6 +194,50 @@ CAF_TEST(many publishes to one peer travel in one batch and each is answered onc
   CAF_CHECK_EQUAL(records(topics_a, "rec-1").size(), 4u);
 }
 
+CAF_TEST(parts that wait on a dispatcher go alone and the rest at once) {
+  // node-b also hands "orders.slow.*" to an actor dispatcher: those parts
+  // wait on it, the others run at once; every part is answered once.
+  auto seen = std::make_shared<int>(0);
+  auto slow = sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {[seen](atom::publish, const pb::PublishRequest&) {
+      ++*seen;
+      return json::array();
+    }};
+  });
+  ask<caf::ok_atom>(caf::actor_cast<caf::actor>(topics_b), atom::dispatcher_v,
+                    make_actor_dispatcher("slow", message_category::event,
+                                          slow));
+  ask<caf::ok_atom>(caf::actor_cast<caf::actor>(topics_b), atom::route_v,
+                    topic_route{"slow-r", "orders.slow.>",
+                                message_category::event, "slow", {}, true});
+  for (int i = 0; i < 6; ++i) {
+    pb::PublishRequest req;
+    req.set_topic(i % 2 == 0 ? "orders.slow." + std::to_string(i)
+                             : "orders." + std::to_string(i));
+    req.set_category("event");
+    self->send(client, std::move(req));
+  }
+  while (sched.prioritize(client))
+    sched.run_once();
+  run();
+  CAF_REQUIRE_EQUAL(out->got.size(), 6u);
+  CAF_CHECK_EQUAL(out->errors, 0u);
+  std::set<std::string> topics;
+  for (const auto& r : out->got) {
+    CAF_CHECK_EQUAL(r.status(), "success");
+    bool waits = r.topic().rfind("orders.slow.", 0) == 0;
+    size_t on_b = 0;
+    for (const auto& d : r.dispatchers())
+      on_b += d.node_id() == "node-b" ? 1 : 0;
+    CAF_CHECK_EQUAL(on_b, waits ? 3u : 2u);
+    topics.insert(r.topic());
+  }
+  CAF_CHECK_EQUAL(topics.size(), 6u);
+  CAF_CHECK_EQUAL(*seen, 3);
+  CAF_CHECK_EQUAL(metrics_a()["peer_batches"].get<uint64_t>(), 1u);
+  stop({slow});
+}
+
 CAF_TEST(a peer that goes down with a batch out fails those parts once) {
   auto got = std::make_shared<std::vector<pb::PublishBatch>>();
   auto dead = sys.spawn(silent_peer, got);

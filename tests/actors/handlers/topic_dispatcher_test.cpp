@@ -223,4 +223,28 @@ CAF_TEST(record dispatchers keep the last messages) {
   CAF_CHECK_EQUAL(to_status_code(missing), status_code::not_found);
 }
 
+CAF_TEST(outside the sample only publishes that ask are traced) {
+  traces->set_sample(0.0);
+  add_counter("audit");
+  add_route("r", "orders.>", "audit");
+  auto plain = message("orders.1");
+  plain.set_trace_id("plain");
+  auto r = publish(plain);
+  CAF_CHECK_EQUAL(r.status(), "success");
+  CAF_CHECK_EQUAL(traces->size(), 0u);
+  auto asked = message("orders.2");
+  asked.set_trace_id("asked");
+  asked.set_trace(true);
+  r = publish(asked);
+  CAF_CHECK_EQUAL(r.status(), "success");
+  std::vector<std::string> steps;
+  for (const auto& rec : traces->find("asked"))
+    steps.push_back(rec.step);
+  CAF_CHECK_EQUAL(steps, (std::vector<std::string>{"fanout", "publish"}));
+  traces->set_sample(1.0); // everything is in the sample
+  plain.set_trace_id("sampled");
+  publish(plain);
+  CAF_CHECK_EQUAL(traces->find("sampled").size(), 2u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
