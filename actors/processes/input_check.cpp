@@ -198,6 +198,8 @@ bool input_check::node::accepts(const Value& v) const {
       for (const auto& r : required)
         if (fields.find(r) == fields.end())
           return false;
+      if (properties.empty() && !closed && !additional)
+        return true; // nothing to check per field
       for (const auto& [name, x] : fields) {
         auto p = properties.find(name);
         if (p != properties.end()) {

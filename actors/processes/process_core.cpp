@@ -1,5 +1,7 @@
 #include "actors/processes/process_core.hpp"
 
+#include <type_traits>
+
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/mailbox_element.hpp>
@@ -156,7 +158,13 @@ process_core::decide(const pb::ProcessRequest& req, process_call& call,
                         {"path", chosen.path},
                         {"reason", call.reason}});
   to_service_ref(chosen.key, *dr.mutable_ref());
-  dr.mutable_payload()->PackFrom(req.input_args());
+  // As Any::PackFrom, without building the type URL each time.
+  using args_type = std::decay_t<decltype(req.input_args())>;
+  static const std::string args_url
+    = "type.googleapis.com/" + args_type::descriptor()->full_name();
+  auto* payload = dr.mutable_payload();
+  payload->set_type_url(args_url);
+  req.input_args().SerializeToString(payload->mutable_value());
   dr.set_trace_id(req.trace_id());
   if (traced) // absent directives read as all false
     dr.mutable_directives()->set_trace(true);
