@@ -194,6 +194,23 @@ CAF_TEST(many publishes to one peer travel in one batch and each is answered onc
   CAF_CHECK_EQUAL(records(topics_a, "rec-1").size(), 4u);
 }
 
+CAF_TEST(the answers to one batch travel back together) {
+  // node-b's answers go through a spy on their way to node-a's ingress.
+  auto sizes = std::make_shared<std::vector<int>>();
+  auto spy = sys.spawn([sizes, to = a_from_b](caf::event_based_actor* me)
+                         -> caf::behavior {
+    return {[=](atom::batch, pb::PublishReplies& r) {
+      sizes->push_back(r.tags_size());
+      me->send(to, atom::batch_v, std::move(r));
+    }};
+  });
+  arm(b_from_a, "node-a", caf::actor_cast<peer_ingress_actor>(spy));
+  publish_many(8);
+  CAF_CHECK_EQUAL(out->got.size(), 8u);
+  CAF_CHECK_EQUAL(*sizes, (std::vector<int>{8}));
+  stop({spy});
+}
+
 CAF_TEST(parts that wait on a dispatcher go alone and the rest at once) {
   // node-b also hands "orders.slow.*" to an actor dispatcher: those parts
   // wait on it, the others run at once; every part is answered once.
