@@ -7,9 +7,10 @@
 // topic dispatcher, as local-only publishes (a peer runs only this node's
 // dispatchers here): it answers at once those that run at once and hands
 // back the ones that wait on a dispatcher, which go one by one. The
-// answers, tagged as the batch tagged them, collect in one PublishReplies that leaves for the peer's ingress for
-// this node when the mailbox holds nothing more (the ingress's own flush
-// message), or at a count or byte bound. Every tag is answered exactly
+// answers, tagged as the batch tagged them, collect in one PublishReplies
+// that leaves for the peer's ingress for this node when the mailbox holds
+// nothing more (the ingress's own flush message), or at a count or byte
+// bound. Every tag is answered exactly
 // once: an error becomes a publish_failed answer in Mesh's words. A batch
 // whose arrays differ in length is dropped whole (its origin's deadlines
 // answer). The peer's PublishReplies go to the topic dispatcher in the
