@@ -28,7 +28,8 @@ pb::PublishResponse failed_part(const std::string& node,
   return r;
 }
 
-// Adds an answer to the outbox; it leaves at once only at a bound.
+// Adds an answer to the outbox (reply_outbox.hpp); an answer above the
+// payload limit becomes a publish_failed part.
 void add_answer(peer_ingress_actor::pointer self,
                 const peer_ingress_config& cfg, ingress_publishes& st,
                 uint64_t tag, pb::PublishResponse&& r) {
@@ -41,30 +42,13 @@ void add_answer(peer_ingress_actor::pointer self,
                       + std::to_string(cfg.max_reply_bytes) + ")");
     size = r.ByteSizeLong() + 16;
   }
-  // One transport message stays within its bound: a large answer leaves
-  // what waits first, then travels alone.
-  if (st.replies.tags_size() > 0 && st.bytes + size > batch_max_bytes)
-    flush_publish_replies(self, cfg, st);
-  *st.replies.add_responses() = std::move(r);
-  st.replies.add_tags(tag);
-  st.bytes += size;
-  if (st.replies.tags_size() >= batch_max_count)
-    flush_publish_replies(self, cfg, st);
+  st.add(tag, std::move(r), size,
+         [&] { flush_publish_replies(self, cfg, st); });
 }
 
-// The outbox leaves now if nothing else waits in the mailbox, else after it.
 void send_or_schedule(peer_ingress_actor::pointer self,
                       const peer_ingress_config& cfg, ingress_publishes& st) {
-  if (st.replies.tags_size() == 0)
-    return;
-  if (self->mailbox().empty()) {
-    flush_publish_replies(self, cfg, st); // nothing to batch with
-  } else if (!st.flush_pending) {
-    // Behind everything already in the mailbox: answers that complete
-    // together leave together, and a lone one is not held back.
-    st.flush_pending = true;
-    self->send(self, atom::flush_v);
-  }
+  st.send_or_schedule(self, [&] { flush_publish_replies(self, cfg, st); });
 }
 
 void queue_answer(peer_ingress_actor::pointer self,
@@ -179,11 +163,10 @@ void flush_publish_replies(peer_ingress_actor::pointer self,
     return;
   // Without the peer's ingress (only a test arms one so) the answers are
   // dropped: the origin's deadlines answer its callers.
+  auto replies = st.take();
   if (cfg.reply_to)
     self->send(caf::actor_cast<peer_ingress_actor>(cfg.reply_to),
-               atom::batch_v, std::move(st.replies));
-  st.replies = pb::PublishReplies{};
-  st.bytes = 0;
+               atom::batch_v, std::move(replies));
 }
 
 } // namespace mesh

@@ -21,15 +21,13 @@
 #include <spdlog/fwd.h>
 
 #include "actors/cluster/ingress/peer_ingress.hpp"
+#include "actors/cluster/ingress/reply_outbox.hpp"
 
 namespace mesh {
 
 /// What an ingress keeps for its peer's publish batches.
-struct ingress_publishes {
-  pb::PublishReplies replies; ///< answers waiting for the flush
-  size_t bytes = 0;
-  bool flush_pending = false; ///< an (atom::flush) to ourselves is queued
-  uint64_t dropped = 0;       ///< malformed batches and answer sets
+struct ingress_publishes : reply_outbox<pb::PublishReplies> {
+  uint64_t dropped = 0; ///< malformed batches and answer sets
 };
 
 void serve_publish_batch(peer_ingress_actor::pointer self,

@@ -23,29 +23,13 @@ void add_reply(self_ptr self, const peer_ingress_config& cfg,
                pb::ServeResponse&& r) {
   bound_reply(r, cfg.max_reply_bytes, cfg.node_id);
   auto size = r.payload().ByteSizeLong() + 64;
-  // One transport message stays within its bound: a large answer leaves
-  // what waits first, then travels alone.
-  if (st.replies.tags_size() > 0 && st.bytes + size > batch_max_bytes)
-    flush_serve_replies(self, cfg, st, log);
-  *st.replies.add_responses() = std::move(r);
-  st.replies.add_tags(tag);
-  st.bytes += size;
-  if (st.replies.tags_size() >= batch_max_count)
-    flush_serve_replies(self, cfg, st, log);
+  st.add(tag, std::move(r), size,
+         [&] { flush_serve_replies(self, cfg, st, log); });
 }
 
 void send_or_schedule(self_ptr self, const peer_ingress_config& cfg,
                       ingress_serves& st, spdlog::logger& log) {
-  if (st.replies.tags_size() == 0)
-    return;
-  if (self->mailbox().empty()) {
-    flush_serve_replies(self, cfg, st, log); // nothing else to batch with
-  } else if (!st.flush_pending) {
-    // Behind everything already in the mailbox: answers that complete
-    // together leave together, and a lone one is not held back.
-    st.flush_pending = true;
-    self->send(self, atom::flush_v);
-  }
+  st.send_or_schedule(self, [&] { flush_serve_replies(self, cfg, st, log); });
 }
 
 // The answer to a request the router could not answer (restarting, gone):
@@ -165,15 +149,14 @@ void flush_serve_replies(self_ptr self, const peer_ingress_config& cfg,
                          ingress_serves& st, spdlog::logger& log) {
   if (st.replies.tags_size() == 0)
     return;
+  auto replies = st.take();
   if (cfg.reply_to)
-    self->send(cfg.reply_to, atom::batch_v, std::move(st.replies));
+    self->send(cfg.reply_to, atom::batch_v, std::move(replies));
   else if (st.no_way_back++ % 1000 == 0)
     // Armed without the peer's ingress (only a test builds one so: the
     // handshake refuses a peer without it); the origin's deadline answers.
     log.warn("node {} has no way back to peer {}: {} answers dropped",
-             cfg.node_id, cfg.peer_id, st.replies.tags_size());
-  st.replies = pb::ServeReplies{};
-  st.bytes = 0;
+             cfg.node_id, cfg.peer_id, replies.tags_size());
 }
 
 } // namespace mesh

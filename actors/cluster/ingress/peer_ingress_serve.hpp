@@ -18,14 +18,12 @@
 #include <spdlog/fwd.h>
 
 #include "actors/cluster/ingress/peer_ingress.hpp"
+#include "actors/cluster/ingress/reply_outbox.hpp"
 
 namespace mesh {
 
 /// What an ingress keeps for its peer's serve batches.
-struct ingress_serves {
-  pb::ServeReplies replies; ///< answers waiting for the flush
-  size_t bytes = 0;
-  bool flush_pending = false; ///< an (atom::flush) to ourselves is queued
+struct ingress_serves : reply_outbox<pb::ServeReplies> {
   uint64_t dropped = 0;       ///< malformed batches
   uint64_t no_way_back = 0;   ///< answer sets dropped for want of reply_to
 };
