@@ -5,9 +5,9 @@
 // the matching bare-CAF baseline with the same settings and payload, and
 // prints a table plus JSON (--json FILE). --pin runs every process on CPU 0,
 // where figures repeat within a few percent on a 2-vCPU VM. The same run
-// measures raw TCP ping-pong (bench/tcp_echo.cpp) at each in-flight count,
-// and every figure is also given as a ratio to it; `scale` starts a cluster
-// of --scale-nodes nodes (bench/scale_bench.cpp).
+// measures raw TCP ping-pong (bench/baselines/tcp_echo.cpp) at each
+// in-flight count, and every figure is also given as a ratio to it; `scale`
+// starts a cluster of --scale-nodes nodes (bench/scenarios/scale_bench.cpp).
 
 #include <algorithm>
 #include <fstream>
@@ -23,11 +23,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "bench/raw_tcp.hpp"
-#include "bench/scale_bench.hpp"
-#include "bench/scenarios.hpp"
-#include "bench/task_bench.hpp"
-#include "bench/workflow_bench.hpp"
+#include "bench/baselines/raw_tcp.hpp"
+#include "bench/scenarios/scale_bench.hpp"
+#include "bench/scenarios/scenarios.hpp"
+#include "bench/scenarios/task_bench.hpp"
+#include "bench/scenarios/workflow_bench.hpp"
 #include "config/node_config.hpp"
 #include "protocol/status.hpp"
 

@@ -1,4 +1,4 @@
-#include "bench/scale_bench.hpp"
+#include "bench/scenarios/scale_bench.hpp"
 
 #include <algorithm>
 #include <csignal>

@@ -1,4 +1,4 @@
-#include "bench/scenarios.hpp"
+#include "bench/scenarios/scenarios.hpp"
 
 #include <google/protobuf/wrappers.pb.h>
 

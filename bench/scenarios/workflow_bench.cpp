@@ -1,4 +1,4 @@
-#include "bench/workflow_bench.hpp"
+#include "bench/scenarios/workflow_bench.hpp"
 
 #include <algorithm>
 #include <chrono>

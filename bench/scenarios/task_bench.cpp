@@ -1,4 +1,4 @@
-#include "bench/task_bench.hpp"
+#include "bench/scenarios/task_bench.hpp"
 
 #include <chrono>
 #include <filesystem>

@@ -1,9 +1,9 @@
 #pragma once
 
-// The raw TCP baseline (bench/tcp_echo.cpp): the physical limit under both
-// Mesh and bare CAF, measured in the same meshbench run with the same
-// payload, in-flight count and pinning, so every Mesh figure can be given
-// as a ratio to it.
+// The raw TCP baseline (bench/baselines/tcp_echo.cpp): the physical limit
+// under both Mesh and bare CAF, measured in the same meshbench run with the
+// same payload, in-flight count and pinning, so every Mesh figure can be
+// given as a ratio to it.
 
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>

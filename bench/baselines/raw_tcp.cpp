@@ -1,4 +1,4 @@
-#include "bench/raw_tcp.hpp"
+#include "bench/baselines/raw_tcp.hpp"
 
 #include <csignal>
 
