@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/topics/topic_dispatcher_state.hpp"
+#include "protocol/json_payload.hpp"
 #include "protocol/local_types.hpp"
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp"
@@ -176,6 +177,15 @@ void topic_dispatcher_state::on_peer_routes(const pb::TopicRoutes& msg) {
   log->debug("{} routes of {} (version {})", msg.routes_size(),
              msg.node_id(), msg.version());
   keep();
+}
+
+nlohmann::json record_json(const pb::PublishRequest& m) {
+  return {{"topic", m.topic()},
+          {"category", m.category()}, // validated before it was kept
+          {"message_type", m.message_type()},
+          {"payload", value_to_json(m.payload())},
+          {"trace_id", m.trace_id()},
+          {"dispatch_id", m.dispatch_id()}};
 }
 
 nlohmann::json topic_dispatcher_state::routes_json() const {

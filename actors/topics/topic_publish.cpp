@@ -33,15 +33,6 @@ nlohmann::json run_function(const topic_handler& fn, const topic_message& m) {
 
 } // namespace
 
-nlohmann::json record_json(const pb::PublishRequest& m) {
-  return {{"topic", m.topic()},
-          {"category", m.category()}, // validated before it was kept
-          {"message_type", m.message_type()},
-          {"payload", value_to_json(m.payload())},
-          {"trace_id", m.trace_id()},
-          {"dispatch_id", m.dispatch_id()}};
-}
-
 bool topic_dispatcher_state::publish(
   pb::PublishRequest&& req, std::function<void(pb::PublishResponse)> finish,
   bool at_once_only) {
