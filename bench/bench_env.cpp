@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -312,6 +313,28 @@ void bench_env::stop_caf_servers() {
   for (auto& s : caf_servers_)
     s.signal_and_wait(SIGTERM, std::chrono::seconds{5});
   caf_servers_.clear();
+}
+
+long cpu_ticks(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream rest{text.substr(close + 2)};
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i == 14 || i == 15)
+      ticks += std::stol(field);
+  return ticks;
+}
+
+double cpu_seconds(pid_t pid) {
+  return static_cast<double>(cpu_ticks(pid))
+         / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 } // namespace mesh::bench

@@ -149,4 +149,10 @@ private:
   std::vector<child_process> caf_servers_;
 };
 
+/// utime + stime of a process, in clock ticks (/proc/PID/stat; 0 if gone).
+long cpu_ticks(pid_t pid);
+
+/// The same in seconds.
+double cpu_seconds(pid_t pid);
+
 } // namespace mesh::bench

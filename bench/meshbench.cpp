@@ -36,6 +36,7 @@ namespace {
 using nlohmann::json;
 using mesh::bench::bench_env;
 using mesh::bench::bench_options;
+using mesh::bench::cpu_seconds;
 
 std::string executable_dir() {
   char buf[4096];
@@ -44,20 +45,6 @@ std::string executable_dir() {
   return path.substr(0, path.rfind('/'));
 }
 
-// CPU time (user + system) of a process, in seconds.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces) start after ')'.
-  std::istringstream rest{text.substr(text.rfind(')') + 2)};
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i)
-    if (i == 14 || i == 15)
-      ticks += std::stod(field);
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
 
 json machine() {
   std::ifstream cpuinfo{"/proc/cpuinfo"};

@@ -91,22 +91,6 @@ int peers_up(const std::string& http) {
   return doc["result"].value("peers_up", -1);
 }
 
-// utime + stime of a process, in clock ticks.
-long cpu_ticks(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  if (close == std::string::npos)
-    return 0;
-  std::istringstream rest{text.substr(close + 2)};
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i)
-    if (i == 14 || i == 15)
-      ticks += std::stol(field);
-  return ticks;
-}
 
 // Time on a CPU of all of a process's threads, in ns, from the scheduler's
 // own accounting (/proc/<pid>/task/*/schedstat): exact, where utime and
