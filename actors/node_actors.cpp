@@ -10,11 +10,11 @@
 #include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/cluster/ingress/gate.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
-#include "cluster/handshake.hpp"
-#include "protocol/type_ids.hpp"
+#include "cluster/security/handshake.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

@@ -21,13 +21,13 @@
 #include "actors/handlers/job_runner.hpp"
 #include "actors/node_supervisor.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/workflows/workflow_runner.hpp"
 #include "config/node_config.hpp"
-#include "protocol/peer_actors.hpp"
+#include "protocol/messaging/peer_actors.hpp"
 
 namespace mesh {
 

@@ -6,7 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/local_only.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
 

@@ -31,8 +31,8 @@
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "protocol/atoms.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/atoms.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "protocol/atoms.hpp"
+#include "protocol/messaging/atoms.hpp"
 
 namespace mesh {
 

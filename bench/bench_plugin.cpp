@@ -29,8 +29,8 @@
 #include "bench/load_driver.hpp"
 #include "telemetry/latency_histogram.hpp"
 #include "node/plugin_api.hpp"
-#include "protocol/json_payload.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace {
 

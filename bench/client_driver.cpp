@@ -9,7 +9,7 @@
 #include <google/protobuf/wrappers.pb.h>
 
 #include "protocol/service_key.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh::bench {
 

@@ -14,7 +14,7 @@
 
 #include "bench/bench_env.hpp"
 #include "bench/load_driver.hpp"
-#include "protocol/peer_actors.hpp"
+#include "protocol/messaging/peer_actors.hpp"
 
 namespace mesh::bench {
 

@@ -11,7 +11,7 @@
 #include <valijson/validator.hpp>
 
 #include "protocol/status.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 
 namespace mesh {
 

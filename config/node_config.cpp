@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "config/json_schema.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp"
 

@@ -20,7 +20,7 @@
 
 #include "actors/actor_names.hpp"
 #include "protocol/status.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh::grpc_door {

@@ -13,7 +13,7 @@
 
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh::grpc_door {
 

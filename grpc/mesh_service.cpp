@@ -10,9 +10,9 @@
 
 #include "grpc/services.hpp"
 #include "protocol/grpc/mesh_service.grpc.pb.h"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "topics/dispatch_status.hpp"
 
 namespace mesh::grpc_door {
@@ -57,7 +57,7 @@ json struct_json(const google::protobuf::Struct& s) {
   return value_to_json(v);
 }
 
-/// A run as the runner describes it (workflows/run_json.cpp), or the
+/// A run as the runner describes it (workflows/runs/run_json.cpp), or the
 /// answer of an async start {"run_id", "trace_id", "status"}.
 void fill_run(const json& r, mesh::v1::Run* out) {
   set_status(out->mutable_status(), status_code::ok, "");

@@ -5,7 +5,7 @@
 #include <iterator>
 
 #include "actors/workflows/workflow_runner.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 
 namespace mesh {
 

@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "protocol/envelope.hpp"
+#include "protocol/json/envelope.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh {

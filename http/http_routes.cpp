@@ -19,14 +19,14 @@
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/console/console_commands.hpp"
+#include "actors/console/commands/console_commands.hpp"
 #include "http/http_envelope.hpp"
 #include "http/http_guard.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
-#include "protocol/safe_json.hpp"
-#include "protocol/type_ids.hpp"
-#include "telemetry/prometheus.hpp"
+#include "protocol/json/safe_json.hpp"
+#include "protocol/messaging/type_ids.hpp"
+#include "telemetry/prometheus/prometheus.hpp"
 #include "web/dashboard.hpp"
 
 namespace mesh {

@@ -20,7 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cluster/tls_files.hpp"
+#include "cluster/security/tls_files.hpp"
 #include "config/config_redact.hpp"
 #include "config/node_config.hpp"
 #include "node/check/config_check.hpp"

@@ -23,8 +23,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "actors/cluster/membership/connection_manager.hpp"
-#include "actors/routing/registry.hpp"
-#include "actors/routing/registry_validator.hpp"
+#include "actors/routing/registry/registry.hpp"
+#include "actors/routing/registry/registry_validator.hpp"
 #include "actors/workflows/workflow_runner.hpp"
 #include "config/node_config.hpp"
 #include "node/plugin_api.hpp"
@@ -169,7 +169,7 @@ public:
   // -- workflows (seed 003) --------------------------------------------------
 
   /// Runs workflow `name` with `input` (checked against its input_schema)
-  /// and waits for the end: the run as JSON (workflows/workflow_run.hpp:
+  /// and waits for the end: the run as JSON (workflows/runs/workflow_run.hpp:
   /// "status", "steps", "output", ...). A run that fails is still a value;
   /// errors: invalid_argument (input), not_found (no such workflow),
   /// unavailable (no workflows folder, shutting down).

@@ -5,8 +5,8 @@
 
 #include "actors/topics/topic_handler.hpp"
 #include "node/node_impl.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

@@ -3,8 +3,8 @@
 
 #include "actors/node_actors.hpp"
 #include "node/node_impl.hpp"
-#include "protocol/type_ids.hpp"
-#include "workflows/run_store.hpp"
+#include "protocol/messaging/type_ids.hpp"
+#include "workflows/runs/run_store.hpp"
 
 namespace mesh {
 

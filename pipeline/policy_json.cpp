@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/policy.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "protocol/text.hpp"
 
 namespace mesh {

@@ -3,7 +3,7 @@
 #include <random>
 
 #include "protocol/service_key.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

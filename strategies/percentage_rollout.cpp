@@ -7,7 +7,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <nlohmann/json.hpp>
 
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "strategies/builtin.hpp"
 #include "strategies/json_path.hpp"
 

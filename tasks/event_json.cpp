@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "tasks/job.hpp"
+#include "tasks/jobs/job.hpp"
 
 namespace mesh {
 

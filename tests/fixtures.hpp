@@ -16,9 +16,9 @@
 
 #include "actors/handlers/job_runner.hpp"
 #include "protocol/status.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/register.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/register.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh::test {

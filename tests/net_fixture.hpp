@@ -13,7 +13,7 @@
 
 #include "actors/node_actors.hpp"
 #include "actors/handlers/handler.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
 #include "fixtures.hpp"
 

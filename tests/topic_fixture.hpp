@@ -14,7 +14,7 @@
 #include "actors/topics/topic_handler.hpp"
 #include "check.hpp"
 #include "fixtures.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "telemetry/trace_ring.hpp"
 
 namespace mesh::test {

@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "config/node_config.hpp"    // read_json_file
-#include "protocol/json_payload.hpp" // max_json_depth
+#include "protocol/json/json_payload.hpp" // max_json_depth
 #include "protocol/service_key.hpp"
-#include "tasks/job.hpp" // valid_dataset_name
+#include "tasks/jobs/job.hpp" // valid_dataset_name
 #include "topics/topic.hpp"
 #include "workflows/workflow_parse.hpp" // checker, resolve_deps
 #include "protocol/text.hpp"

@@ -28,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/json_schema.hpp"
-#include "config/manifest.hpp" // manifest_load_error
+#include "config/manifests/manifest.hpp" // manifest_load_error
 #include "protocol/status.hpp"
 
 namespace mesh {

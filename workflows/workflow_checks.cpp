@@ -7,10 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "protocol/safe_json.hpp" // json_pointer_token
-#include "workflows/workflow_dag.hpp"
+#include "protocol/json/safe_json.hpp" // json_pointer_token
+#include "workflows/graph/workflow_dag.hpp"
 #include "workflows/workflow_parse.hpp"
-#include "workflows/workflow_refs.hpp"
+#include "workflows/graph/workflow_refs.hpp"
 
 namespace mesh::detail {
 

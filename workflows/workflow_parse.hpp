@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/manifest.hpp" // manifest_load_error
+#include "config/manifests/manifest.hpp" // manifest_load_error
 #include "workflows/workflow.hpp"
-#include "workflows/workflow_refs.hpp"
+#include "workflows/graph/workflow_refs.hpp"
 
 namespace mesh::detail {
 

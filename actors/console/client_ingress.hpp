@@ -37,7 +37,7 @@
 
 #include "actors/actor_slot.hpp"
 #include "actors/routing/request_router.hpp"
-#include "protocol/peer_actors.hpp"
+#include "protocol/messaging/peer_actors.hpp"
 
 namespace mesh {
 

@@ -9,11 +9,11 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/console/client_ingress.hpp"
-#include "actors/console/console_commands.hpp"
-#include "protocol/envelope.hpp"
-#include "protocol/json_payload.hpp"
-#include "protocol/safe_json.hpp"
-#include "protocol/type_ids.hpp"
+#include "actors/console/commands/console_commands.hpp"
+#include "protocol/json/envelope.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/json/safe_json.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh {

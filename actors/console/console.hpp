@@ -33,7 +33,7 @@
 #include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/node_supervisor.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"

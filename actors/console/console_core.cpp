@@ -3,11 +3,11 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/console/console_commands.hpp"
-#include "actors/routing/registry_validator.hpp"
-#include "protocol/json_payload.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "actors/console/commands/console_commands.hpp"
+#include "actors/routing/registry/registry_validator.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

@@ -1,7 +1,7 @@
 #include "actors/handlers/handler.hpp"
 
-#include "protocol/json_payload.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/redact.hpp"
 
 namespace mesh {

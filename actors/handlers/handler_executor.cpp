@@ -11,8 +11,8 @@
 
 #include "actors/handlers/handler_executor_state.hpp"
 #include "actors/local_only.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh {

@@ -35,8 +35,8 @@
 #include "actors/handlers/handler.hpp"
 #include "actors/handlers/inline_call.hpp"
 #include "actors/handlers/job_runner.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/trace_ring.hpp"
 
 namespace mesh {

@@ -6,8 +6,8 @@
 #include <caf/send.hpp>
 
 #include "actors/guarded_promise.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh::detail {

@@ -16,7 +16,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/handlers/inline_call.hpp"
-#include "actors/routing/registry_validator.hpp"
+#include "actors/routing/registry/registry_validator.hpp"
 #include "protocol/service_key.hpp"
 
 namespace mesh {

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/handlers/handler.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/latency_histogram.hpp"
 
 namespace mesh {

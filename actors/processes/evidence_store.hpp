@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "config/manifest.hpp"
-#include "protocol/type_ids.hpp"
+#include "config/manifests/manifest.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "strategies/bandit_evidence.hpp"
 
 namespace mesh {

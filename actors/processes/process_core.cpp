@@ -7,7 +7,7 @@
 #include <caf/mailbox_element.hpp>
 #include <google/protobuf/struct.pb.h>
 
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
 

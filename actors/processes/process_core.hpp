@@ -25,8 +25,8 @@
 #include "actors/processes/evidence_store.hpp"
 #include "actors/processes/input_check.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
-#include "config/manifest_set.hpp"
-#include "protocol/type_ids.hpp"
+#include "config/manifests/manifest_set.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace spdlog {
 class logger;

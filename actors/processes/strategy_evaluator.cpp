@@ -11,10 +11,10 @@
 #include "actors/processes/process_core.hpp"
 #include "actors/processes/process_gate.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
-#include "protocol/json_payload.hpp"
-#include "protocol/safe_json.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/json/safe_json.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh {

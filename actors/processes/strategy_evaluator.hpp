@@ -43,8 +43,8 @@
 #include "actors/actor_slot.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/routing/request_router.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/trace_ring.hpp"
 
 namespace mesh {

@@ -14,7 +14,7 @@
 #include <caf/message.hpp>
 #include <nlohmann/json.hpp>
 
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 
 namespace mesh {
 

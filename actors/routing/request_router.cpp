@@ -9,7 +9,7 @@
 
 #include "actors/local_only.hpp"
 #include "actors/routing/router_state.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 
 namespace mesh::detail {
 

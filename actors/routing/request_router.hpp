@@ -92,7 +92,7 @@
 
 #include "actors/actor_slot.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "pipeline/hooks.hpp"
 #include "pipeline/policy.hpp"
 #include "telemetry/trace_ring.hpp"

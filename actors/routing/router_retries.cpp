@@ -8,7 +8,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/routing/router_state.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 
 namespace mesh::detail {
 

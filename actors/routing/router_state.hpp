@@ -28,7 +28,7 @@
 #include "pipeline/admission.hpp"
 #include "pipeline/outlier_detector.hpp"
 #include "protocol/request_checks.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/latency_histogram.hpp"
 #include "telemetry/log.hpp"
 

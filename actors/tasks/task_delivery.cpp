@@ -7,7 +7,7 @@
 
 #include "actors/handlers/handler.hpp"
 #include "actors/tasks/task_dispatcher_state.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp"

@@ -28,7 +28,7 @@
 // longer current is ignored.
 //
 // Backpressure. A job past max_queue_depth or max_queue_age pauses task
-// creation for every job upstream of it (tasks/pressure_graph.hpp): their
+// creation for every job upstream of it (tasks/jobs/pressure_graph.hpp): their
 // events are kept as `held` tasks and released once the pressure clears.
 // While any job is under pressure, backfill jobs are not delivered.
 //
@@ -69,9 +69,9 @@
 #include "actors/handlers/job_runner.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
-#include "tasks/task_store.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
+#include "tasks/store/task_store.hpp"
 
 namespace mesh {
 

@@ -21,10 +21,10 @@
 #include "actors/actor_names.hpp"
 #include "actors/guarded_promise.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
-#include "tasks/cursor_table.hpp"
-#include "tasks/job_set.hpp"
-#include "tasks/pressure_graph.hpp"
-#include "tasks/task_store.hpp"
+#include "tasks/store/cursor_table.hpp"
+#include "tasks/jobs/job_set.hpp"
+#include "tasks/jobs/pressure_graph.hpp"
+#include "tasks/store/task_store.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh {

@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "actors/tasks/task_dispatcher.hpp"
-#include "tasks/job.hpp"
+#include "tasks/jobs/job.hpp"
 
 namespace mesh {
 

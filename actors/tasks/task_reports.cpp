@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "actors/tasks/task_dispatcher_state.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 #include "protocol/status.hpp"
 #include "tasks/task_json.hpp"
 

@@ -6,8 +6,8 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/topics/topic_dispatcher_state.hpp"
-#include "protocol/json_payload.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/local_types.hpp"
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp"
 

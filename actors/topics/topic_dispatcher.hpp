@@ -56,8 +56,8 @@
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/routing/request_router.hpp"
 #include "actors/topics/topic_handler.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/trace_ring.hpp"
 #include "topics/route_table.hpp"
 

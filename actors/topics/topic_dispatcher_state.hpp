@@ -20,8 +20,8 @@
 #include "actors/sweep_timer.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/topics/topic_handler.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/latency_histogram.hpp"
 #include "telemetry/log.hpp"
 

@@ -7,8 +7,8 @@
 
 #include "protocol/request_checks.hpp"
 #include "actors/topics/topic_dispatcher_state.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/service_key.hpp"
 #include "telemetry/redact.hpp"
 #include "topics/dispatch_status.hpp"

@@ -1,16 +1,16 @@
 // The workflow runner's engine: starting a run, moving it on as steps end,
 // stopping it (failure under `stop`, timeout, cancel), compensating, the
 // end, and resuming the runs a crash interrupted. What to do next is
-// decided by workflows/workflow_run.hpp; this file applies it.
+// decided by workflows/runs/workflow_run.hpp; this file applies it.
 
 #include <algorithm>
 
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/workflows/workflow_runner_state.hpp"
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 #include "protocol/request_checks.hpp"
-#include "workflows/workflow_refs.hpp"
+#include "workflows/graph/workflow_refs.hpp"
 
 namespace mesh::detail {
 

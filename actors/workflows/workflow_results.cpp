@@ -5,9 +5,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/workflows/workflow_runner_state.hpp"
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 #include "protocol/service_key.hpp"
-#include "workflows/workflow_refs.hpp"
+#include "workflows/graph/workflow_refs.hpp"
 
 namespace mesh::detail {
 

@@ -7,7 +7,7 @@
 
 #include "actors/local_only.hpp"
 #include "actors/workflows/workflow_runner_state.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh {

@@ -63,8 +63,8 @@
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
-#include "protocol/type_ids.hpp"
-#include "tasks/task_store.hpp"
+#include "protocol/messaging/type_ids.hpp"
+#include "tasks/store/task_store.hpp"
 
 namespace mesh {
 

@@ -2,7 +2,7 @@
 
 // The workflow runner's state (workflow_runner.hpp): the definitions, the
 // store, the runs under way and what each is waiting for. The rules that
-// decide what happens next are pure (workflows/workflow_run.hpp); this
+// decide what happens next are pure (workflows/runs/workflow_run.hpp); this
 // state applies them, persists each change and talks to the node's actors.
 // Split by concern: workflow_runner.cpp (messages, requests, timers),
 // workflow_engine.cpp (moving a run on, compensation, the end, resuming),
@@ -24,8 +24,8 @@
 #include "protocol/service_key.hpp"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
-#include "workflows/run_store.hpp"
-#include "workflows/workflow_run.hpp"
+#include "workflows/runs/run_store.hpp"
+#include "workflows/runs/workflow_run.hpp"
 #include "workflows/workflow_set.hpp"
 
 namespace mesh::detail {

@@ -11,10 +11,10 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/workflows/workflow_runner_state.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/service_key.hpp"
 #include "topics/dispatch_status.hpp"
-#include "workflows/workflow_refs.hpp"
+#include "workflows/graph/workflow_refs.hpp"
 
 namespace mesh::detail {
 

@@ -11,10 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "protocol/json_payload.hpp"
-#include "protocol/register.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/register.hpp"
 #include "protocol/status.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include "bench/client_driver.hpp"
 #include "bench/load_driver.hpp"
 #include "protocol/service_key.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh::bench {
 

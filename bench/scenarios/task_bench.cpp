@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "protocol/status.hpp"
-#include "tasks/task_store.hpp"
+#include "tasks/store/task_store.hpp"
 
 namespace mesh::bench {
 

@@ -8,8 +8,8 @@
 #include <google/protobuf/wrappers.pb.h>
 
 #include "node/node.hpp"
-#include "protocol/json_payload.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 int main() {

@@ -25,8 +25,8 @@
 #include "examples/handlers/order_dispatchers.hpp"
 #include "examples/handlers/process_variants.hpp"
 #include "node/plugin_api.hpp"
-#include "protocol/json_payload.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace {
 

@@ -18,7 +18,7 @@ check_registrar::check_registrar(caf::actor_system& sys, std::string node_id,
 }
 
 void check_registrar::add_key(const service_key& key) {
-  // The registry's own words (actors/routing/registry.cpp).
+  // The registry's own words (actors/routing/registry/registry.cpp).
   if (auto err = check_service_key(key); !err.empty())
     throw std::invalid_argument("cannot register handler: " + err);
   if (!keys_.insert(key).second)

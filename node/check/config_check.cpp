@@ -12,14 +12,14 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/node_actors.hpp"
-#include "cluster/tls_files.hpp"
-#include "config/manifest_set.hpp"
+#include "cluster/security/tls_files.hpp"
+#include "config/manifests/manifest_set.hpp"
 #include "node/check/check_registrar.hpp"
 #include "node/node_impl.hpp"
 #include "node/plugins/plugin_loader.hpp"
-#include "protocol/register.hpp"
+#include "protocol/messaging/register.hpp"
 #include "protocol/status.hpp"
-#include "tasks/job_set.hpp"
+#include "tasks/jobs/job_set.hpp"
 #include "workflows/workflow_set.hpp"
 
 namespace mesh {

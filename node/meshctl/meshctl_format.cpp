@@ -1,4 +1,4 @@
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "node/meshctl/meshctl_format.hpp"
 
 #include <iomanip>

@@ -4,7 +4,7 @@
 #include <iomanip>
 
 #include "node/meshctl/meshctl_format.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 
 namespace mesh {
 

@@ -11,7 +11,7 @@
 
 #include "node/meshctl/meshctl_options.hpp"
 #include "protocol/address.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh::meshctl {

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "protocol/envelope.hpp"
+#include "protocol/json/envelope.hpp"
 
 namespace mesh::meshctl {
 
@@ -45,6 +45,6 @@ call_outcome call_node(const node_address& node, const std::string& token,
                        std::chrono::milliseconds timeout);
 
 // The envelope meshctl writes when the node could not answer is
-// protocol/envelope.hpp's envelope_error, as the node's own.
+// protocol/json/envelope.hpp's envelope_error, as the node's own.
 
 } // namespace mesh::meshctl

@@ -6,7 +6,7 @@
 #include <iterator>
 
 #include "node/meshctl/meshctl_options.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh::meshctl {

@@ -8,7 +8,7 @@
 
 #include "node/meshctl/meshctl_format.hpp"
 #include "node/meshctl/meshctl_options.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 
 namespace mesh::meshctl {
 

@@ -14,7 +14,7 @@
 #include "actors/workflows/workflow_runner.hpp" // run_wait
 #include "node/meshctl/meshctl_format.hpp"
 #include "node/meshctl/meshctl_options.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 
 namespace mesh::meshctl {
 

@@ -8,7 +8,7 @@
 #include <caf/openssl/manager.hpp>
 
 #include "node/net/guarded_transport.hpp"
-#include "protocol/register.hpp"
+#include "protocol/messaging/register.hpp"
 
 namespace mesh {
 

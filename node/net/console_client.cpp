@@ -1,4 +1,4 @@
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "node/net/console_client.hpp"
 
 #include <future>
@@ -10,10 +10,10 @@
 #include <caf/scoped_actor.hpp>
 
 #include "protocol/address.hpp"
-#include "protocol/peer_actors.hpp"
-#include "protocol/register.hpp"
+#include "protocol/messaging/peer_actors.hpp"
+#include "protocol/messaging/register.hpp"
 #include "protocol/status.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

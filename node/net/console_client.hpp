@@ -40,7 +40,7 @@ public:
   caf::expected<nlohmann::json> call(const nlohmann::json& command,
                                      std::chrono::milliseconds timeout);
 
-  /// The node's client ingress (a client_actor, protocol/peer_actors.hpp),
+  /// The node's client ingress (a client_actor, protocol/messaging/peer_actors.hpp),
   /// for sending pb::DispatchRequest directly (binary, no JSON): what a
   /// client program outside the mesh uses. Many requests at once go faster
   /// as one (atom::batch, pb::DispatchBatch) (bench/client_driver.cpp).

@@ -25,7 +25,7 @@
 #include "actors/routing/request_router.hpp"
 #include "pipeline/hooks.hpp"
 #include "pipeline/policy.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 namespace mesh::test {
 

@@ -27,7 +27,7 @@
 #include "actors/workflows/workflow_runner.hpp"
 #include "check.hpp"
 #include "fixtures.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/status.hpp"
 #include "temp_dir.hpp"
 

@@ -30,12 +30,12 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 #include "protocol/address.hpp"
-#include "protocol/local_types.hpp"
-#include "protocol/register.hpp"
+#include "protocol/messaging/local_types.hpp"
+#include "protocol/messaging/register.hpp"
 #include "protocol/status.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace {
 

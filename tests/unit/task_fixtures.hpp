@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "check.hpp"
-#include "tasks/job.hpp"
-#include "tasks/task_store.hpp"
+#include "tasks/jobs/job.hpp"
+#include "tasks/store/task_store.hpp"
 
 namespace mesh::test {
 

@@ -17,7 +17,7 @@
 #include "check.hpp"
 #include "task_fixtures.hpp" // has
 #include "workflows/workflow.hpp"
-#include "workflows/workflow_run.hpp"
+#include "workflows/runs/workflow_run.hpp"
 
 namespace mesh::test {
 

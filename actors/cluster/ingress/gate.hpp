@@ -7,7 +7,7 @@
 // peer's ingress will admit), and every other message is refused
 // (`permission_denied` for a request, dropped and counted otherwise), so a
 // stranger who reaches the port learns no handle and changes nothing.
-// Protocol: gate_actor (protocol/peer_actors.hpp). It reaches the
+// Protocol: gate_actor (protocol/messaging/peer_actors.hpp). It reaches the
 // connection manager through its slot, so it outlives a restart of it.
 
 #include <string>
@@ -17,7 +17,7 @@
 
 #include "actors/actor_slot.hpp"
 #include "actors/cluster/membership/connection_manager.hpp"
-#include "protocol/peer_actors.hpp"
+#include "protocol/messaging/peer_actors.hpp"
 
 namespace mesh {
 

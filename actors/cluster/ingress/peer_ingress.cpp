@@ -9,7 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "protocol/status.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh {

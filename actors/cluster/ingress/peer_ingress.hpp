@@ -3,7 +3,7 @@
 // peer_ingress: the door one authenticated peer has into this node.
 //
 // The connection manager spawns one per peer CAF node during the handshake
-// and hands it to that peer (protocol/peer_actors.hpp). It accepts a message
+// and hands it to that peer (protocol/messaging/peer_actors.hpp). It accepts a message
 // only when its sender is an actor of that peer's CAF node; anything else
 // (a stranger who learned or guessed the handle, an anonymous send) is
 // refused: `permission_denied` for requests, dropped and counted otherwise.
@@ -45,7 +45,7 @@
 #include "actors/routing/request_router.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
-#include "protocol/peer_actors.hpp"
+#include "protocol/messaging/peer_actors.hpp"
 #include "telemetry/trace_ring.hpp"
 
 namespace mesh {

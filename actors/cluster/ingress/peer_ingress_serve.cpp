@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/status.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 namespace mesh {
 

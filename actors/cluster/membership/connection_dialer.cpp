@@ -9,9 +9,9 @@
 #include <caf/openssl/manager.hpp>
 
 #include "actors/cluster/membership/connection_manager_state.hpp"
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 #include "protocol/address.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 
 namespace mesh::detail {
 

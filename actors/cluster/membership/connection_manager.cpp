@@ -8,9 +8,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/cluster/membership/connection_manager_state.hpp"
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 #include "actors/local_only.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 
 namespace mesh::detail {
 

@@ -57,8 +57,8 @@
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/handlers/handler_table.hpp"
-#include "actors/routing/registry.hpp"
-#include "protocol/local_types.hpp"
+#include "actors/routing/registry/registry.hpp"
+#include "protocol/messaging/local_types.hpp"
 #include "telemetry/trace_ring.hpp"
 
 namespace mesh {

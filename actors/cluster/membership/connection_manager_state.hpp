@@ -18,7 +18,7 @@
 #include "actors/handlers/handler_table.hpp"
 #include "cluster/monitor_ring.hpp"
 #include "protocol/status.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh::detail {

@@ -10,7 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/cluster/membership/connection_manager_state.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh::detail {

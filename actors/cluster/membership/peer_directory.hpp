@@ -17,7 +17,7 @@
 #include "cluster/failure_detector.hpp"
 #include <caf/node_id.hpp>
 
-#include "protocol/peer_actors.hpp"
+#include "protocol/messaging/peer_actors.hpp"
 
 namespace mesh {
 

@@ -16,7 +16,7 @@
 
 #include "actors/handlers/handler_table.hpp"
 #include "cluster/peer_state.hpp"
-#include "protocol/peer_actors.hpp"
+#include "protocol/messaging/peer_actors.hpp"
 
 namespace mesh {
 
@@ -25,7 +25,7 @@ struct peer_route {
   std::string address;
   std::string connection_id;
   peer_state state = peer_state::joining;
-  /// The peer's ingress for this node (protocol/peer_actors.hpp): the one
+  /// The peer's ingress for this node (protocol/messaging/peer_actors.hpp): the one
   /// handle every request, publish and evidence for the peer goes to.
   peer_actor peer;
   /// Namespaces both this node and the peer serve: only these route.

@@ -2,7 +2,7 @@
 #include "net_fixture.hpp"
 
 #include "check.hpp"
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 
 using namespace mesh;
 using namespace mesh::test;

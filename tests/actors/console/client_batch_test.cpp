@@ -7,9 +7,9 @@
 
 #include "actors/console/client_ingress.hpp"
 #include "actors/handlers/handler.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 // The client ingress's batch contract (client_ingress.hpp): every request of
 // a DispatchBatch answered once, by tag, in DispatchReplies sent to the

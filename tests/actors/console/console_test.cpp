@@ -3,7 +3,7 @@
 
 #include "actors/console/console.hpp"
 #include "actors/handlers/handler.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
 
 using namespace mesh;

@@ -3,7 +3,7 @@
 
 #include "actors/console/console.hpp"
 #include "actors/workflows/workflow_runner.hpp"
-#include "protocol/local_types.hpp"
+#include "protocol/messaging/local_types.hpp"
 
 using namespace mesh;
 using nlohmann::json;

@@ -3,7 +3,7 @@
 
 #include "actors/handlers/handler.hpp"
 #include "actors/handlers/handler_executor.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 using namespace mesh;
 using namespace std::chrono_literals;

@@ -6,7 +6,7 @@
 
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "temp_dir.hpp"
 
 using namespace mesh;

@@ -3,7 +3,7 @@
 
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "fixtures.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 // Publish batches (issue 16), end to end on CAF's deterministic scheduler:
 // node-a's topic dispatcher -> node-b's ingress for node-a -> node-b's

@@ -5,10 +5,10 @@
 
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/handlers/handler.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
 #include "fixtures.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 // A peer's batch served by the real ingress, router and registry (issue
 // 16, router_serve.cpp): the router answers the inline handlers'

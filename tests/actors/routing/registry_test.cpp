@@ -3,7 +3,7 @@
 
 #include "actors/handlers/handler.hpp"
 #include "actors/handlers/handler_table.hpp"
-#include "actors/routing/registry.hpp"
+#include "actors/routing/registry/registry.hpp"
 
 using namespace mesh;
 using nlohmann::json;

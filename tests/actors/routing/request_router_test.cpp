@@ -7,10 +7,10 @@
 #include <atomic>
 
 #include "actors/handlers/handler.hpp"
-#include "actors/routing/registry.hpp"
-#include "actors/routing/registry_validator.hpp"
+#include "actors/routing/registry/registry.hpp"
+#include "actors/routing/registry/registry_validator.hpp"
 #include "actors/routing/request_router.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 using namespace mesh;
 using nlohmann::json;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/status.hpp"
 
 // Deliveries no node took: a `mesh` job whose router answers not_found

@@ -15,7 +15,7 @@
 #include "process.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/grpc/mesh_service.grpc.pb.h"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "temp_dir.hpp"
 
 using namespace mesh::test;

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <variant>
 
-#include "protocol/json_payload.hpp" // max_json_depth
-#include "protocol/safe_json.hpp"
-#include "tasks/job.hpp"
+#include "protocol/json/json_payload.hpp" // max_json_depth
+#include "protocol/json/safe_json.hpp"
+#include "tasks/jobs/job.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Built once: the runtimes every node has, and a target check that

@@ -12,8 +12,8 @@ CAF_PUSH_WARNINGS
 #include <google/protobuf/struct.pb.h>
 CAF_POP_WARNINGS
 
-#include "protocol/json_payload.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/json/safe_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};

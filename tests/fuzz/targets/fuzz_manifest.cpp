@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "config/manifest.hpp"
-#include "protocol/safe_json.hpp"
+#include "config/manifests/manifest.hpp"
+#include "protocol/json/safe_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};

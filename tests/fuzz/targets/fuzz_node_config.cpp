@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "config/node_config.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/safe_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};

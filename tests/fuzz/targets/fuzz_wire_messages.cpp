@@ -6,10 +6,10 @@
 #include <memory>
 #include <string_view>
 
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 #include "cluster/monitor_ring.hpp"
 #include "protocol/request_checks.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 #include "topics/topic.hpp"
 
 namespace {

@@ -10,12 +10,12 @@
 #include <string_view>
 #include <variant>
 
-#include "protocol/json_payload.hpp" // max_json_depth
-#include "protocol/safe_json.hpp"
+#include "protocol/json/json_payload.hpp" // max_json_depth
+#include "protocol/json/safe_json.hpp"
 #include "workflows/workflow.hpp"
-#include "workflows/workflow_dag.hpp"
-#include "workflows/workflow_refs.hpp"
-#include "workflows/workflow_run.hpp"
+#include "workflows/graph/workflow_dag.hpp"
+#include "workflows/graph/workflow_refs.hpp"
+#include "workflows/runs/workflow_run.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};

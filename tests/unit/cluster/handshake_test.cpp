@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "cluster/handshake.hpp"
+#include "cluster/security/handshake.hpp"
 
 using namespace mesh;
 

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/manifest.hpp"
-#include "config/manifest_set.hpp"
+#include "config/manifests/manifest.hpp"
+#include "config/manifests/manifest_set.hpp"
 #include "temp_dir.hpp"
 
 using namespace mesh;

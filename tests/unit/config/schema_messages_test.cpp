@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "config/json_schema.hpp"
-#include "config/manifest.hpp"
+#include "config/manifests/manifest.hpp"
 #include "config/node_config.hpp"
-#include "tasks/job.hpp"
+#include "tasks/jobs/job.hpp"
 #include "workflows/workflow.hpp"
 
 using namespace mesh;

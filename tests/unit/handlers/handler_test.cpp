@@ -4,7 +4,7 @@
 #include <google/protobuf/wrappers.pb.h>
 
 #include "actors/handlers/handler.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 using namespace mesh;
 using nlohmann::json;

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "actors/handlers/inline_call.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 using namespace mesh;
 using namespace std::chrono_literals;

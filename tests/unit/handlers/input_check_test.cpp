@@ -6,7 +6,7 @@
 
 #include "actors/processes/input_check.hpp"
 #include "config/json_schema.hpp"
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 
 using namespace mesh;
 using nlohmann::json;

@@ -9,7 +9,7 @@
 
 #include <google/protobuf/struct.pb.h>
 
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "strategies/bandit_evidence.hpp"
 #include "strategies/strategy.hpp"
 

@@ -7,7 +7,7 @@
 #include <google/protobuf/any.pb.h>
 #include <nlohmann/json.hpp>
 
-#include "protocol/json_payload.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/status.hpp"
 
 using namespace mesh;

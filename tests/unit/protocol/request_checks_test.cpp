@@ -3,9 +3,9 @@
 
 #include <set>
 
-#include "actors/routing/registry_validator.hpp"
+#include "actors/routing/registry/registry_validator.hpp"
 #include "protocol/request_checks.hpp"
-#include "protocol/type_ids.hpp"
+#include "protocol/messaging/type_ids.hpp"
 
 using namespace mesh;
 

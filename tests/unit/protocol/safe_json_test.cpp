@@ -1,8 +1,8 @@
 #define CAF_SUITE protocol.safe_json
 #include "check.hpp"
 
-#include "protocol/json_payload.hpp"
-#include "protocol/safe_json.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "protocol/status.hpp"
 
 #include <caf/sec.hpp>

@@ -1,7 +1,7 @@
 #define CAF_SUITE tasks.cursors
 #include "check.hpp"
 
-#include "tasks/cursor_table.hpp"
+#include "tasks/store/cursor_table.hpp"
 
 using namespace mesh;
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "task_fixtures.hpp"
-#include "tasks/job.hpp"
+#include "tasks/jobs/job.hpp"
 
 // One job document: defaults, every field, the runtime's limits, and each
 // rule a job can break (schema, runtime, target, dataset names, feeding

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "task_fixtures.hpp"
-#include "tasks/job.hpp"
-#include "tasks/job_set.hpp"
+#include "tasks/jobs/job.hpp"
+#include "tasks/jobs/job_set.hpp"
 #include "temp_dir.hpp"
 
 // Jobs from files and folders: files that are not JSON or not objects, the

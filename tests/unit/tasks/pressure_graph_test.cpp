@@ -1,7 +1,7 @@
 #define CAF_SUITE tasks.pressure
 #include "check.hpp"
 
-#include "tasks/pressure_graph.hpp"
+#include "tasks/jobs/pressure_graph.hpp"
 
 using namespace mesh;
 using namespace std::chrono_literals;

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "task_fixtures.hpp"
-#include "tasks/task_store.hpp"
+#include "tasks/store/task_store.hpp"
 #include "temp_dir.hpp"
 
 // The SQLite task store when things break: a batch failing midway, files

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "task_fixtures.hpp"
-#include "tasks/task_store.hpp"
+#include "tasks/store/task_store.hpp"
 #include "temp_dir.hpp"
 
 // The SQLite task store when all goes well: round trips, replacing commits,

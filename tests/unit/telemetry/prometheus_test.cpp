@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/version.hpp"
-#include "telemetry/prometheus.hpp"
-#include "telemetry/prometheus_text.hpp"
+#include "telemetry/prometheus/prometheus.hpp"
+#include "telemetry/prometheus/prometheus_text.hpp"
 
 using namespace mesh;
 using nlohmann::json;

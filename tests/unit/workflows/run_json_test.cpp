@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "workflow_fixtures.hpp" // describe, full_record
-#include "workflows/workflow_run.hpp"
+#include "workflows/runs/workflow_run.hpp"
 
 // Workflow runs as JSON: status names, the exact inverse of to_json, and
 // strictness on bad documents. Their SQLite store is in run_store_test.cpp.

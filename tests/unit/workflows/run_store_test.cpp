@@ -11,12 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "task_fixtures.hpp" // raw_sql, make_task
-#include "tasks/task_store.hpp"
+#include "tasks/store/task_store.hpp"
 #include "telemetry/log.hpp"
 #include "temp_dir.hpp"
 #include "workflow_fixtures.hpp" // describe, make_run_record, full_record
-#include "workflows/run_store.hpp"
-#include "workflows/workflow_run.hpp"
+#include "workflows/runs/run_store.hpp"
+#include "workflows/runs/workflow_run.hpp"
 
 // The SQLite store of workflow runs: filters, order, trimming, reopening,
 // and sharing the file with the task store. Runs as JSON are in

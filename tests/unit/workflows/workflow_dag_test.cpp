@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "workflows/workflow_dag.hpp"
+#include "workflows/graph/workflow_dag.hpp"
 
 // The order of a workflow's steps: Kahn's sort with file-order ties, the
 // cycle it names when there is one, and each step's ancestors.

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "workflows/workflow_refs.hpp"
+#include "workflows/graph/workflow_refs.hpp"
 
 // References in step params: parsing each form and each malformed one,
 // finding them in a template with their pointers, resolving them (type

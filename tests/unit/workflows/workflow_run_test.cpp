@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "workflows/workflow_run.hpp"
+#include "workflows/runs/workflow_run.hpp"
 
 // The rules that move a run forward, on definitions built by hand (deps
 // set directly, as the parser would): a new run, the reference scope,

@@ -1,0 +1,103 @@
+#include "tasks/jobs/job_set.hpp"
+
+#include <vector>
+
+namespace mesh {
+
+namespace {
+
+
+nlohmann::json failure_json(const std::string& file,
+                            const manifest_load_error& err) {
+  return {{"file", file},
+          {"errors", err.to_json()},
+          {"text", err.to_string()}};
+}
+
+} // namespace
+
+nlohmann::json job_set::load(const std::string& dir,
+                             const runtime_table& runtimes,
+                             const target_check& check) {
+  dir_ = dir;
+  nlohmann::json report{{"loaded", nlohmann::json::array()},
+                        {"failed", nlohmann::json::array()},
+                        {"kept", nlohmann::json::array()},
+                        {"removed", nlohmann::json::array()}};
+  std::vector<std::string> files;
+  if (!dir.empty()) {
+    std::string error;
+    files = manifest_files(dir, error);
+    if (!error.empty()) {
+      // manifest_files speaks of a manifest folder; say what this one is.
+      auto at = error.find(dir + ": ");
+      auto reason
+          = at == std::string::npos ? error : error.substr(at + dir.size() + 2);
+      manifest_load_error err{dir, {{"", "cannot read job folder: " + reason}}};
+      report["failed"].push_back(failure_json(dir, err));
+      // An unreadable folder says nothing about the jobs in it: they all
+      // keep running as they were rather than vanish on a transient error.
+      for (const auto& [id, job] : active_)
+        report["kept"].push_back(id);
+      errors_.clear();
+      errors_.emplace(dir, std::move(err));
+      return report;
+    }
+  }
+  // The id comes from the document, so one pass loads every file and a
+  // second decides which failed file keeps its last good job: a job freshly
+  // declared by a good file beats a stale kept version of the same id.
+  std::map<std::string, job_ptr, std::less<>> next;
+  std::map<std::string, std::string> next_file;
+  std::map<std::string, manifest_load_error> next_errors;
+  std::vector<std::string> failed; // in file order
+  for (const auto& file : files) {
+    auto result = load_job(file, runtimes, check);
+    if (auto* job = std::get_if<job_ptr>(&result)) {
+      auto id = (*job)->id; // a copy: `result` is reassigned below
+      if (auto i = next_file.find(id); i == next_file.end()) {
+        next.emplace(id, *job);
+        next_file.emplace(id, file);
+        report["loaded"].push_back(id);
+        continue;
+      }
+      result = manifest_load_error{
+          file,
+          {{"/id",
+            "job id '" + id + "' is already declared in " + next_file[id]}}};
+    }
+    next_errors.emplace(file, std::move(std::get<manifest_load_error>(result)));
+    failed.push_back(file);
+  }
+  for (const auto& file : failed) {
+    const auto& err = next_errors.at(file);
+    auto entry = failure_json(file, err);
+    // The job this file declared when it last loaded, if still active.
+    for (const auto& [id, of] : file_of_) {
+      if (of != file || active_.count(id) == 0)
+        continue;
+      entry["job"] = id;
+      if (next.count(id) == 0) {
+        next.emplace(id, active_.at(id));
+        next_file.emplace(id, file);
+        report["kept"].push_back(id);
+      }
+      break;
+    }
+    report["failed"].push_back(std::move(entry));
+  }
+  for (const auto& [id, job] : active_)
+    if (next.count(id) == 0)
+      report["removed"].push_back(id);
+  active_ = std::move(next);
+  file_of_ = std::move(next_file);
+  errors_ = std::move(next_errors);
+  return report;
+}
+
+job_ptr job_set::find(const std::string& id) const {
+  auto i = active_.find(id);
+  return i == active_.end() ? nullptr : i->second;
+}
+
+} // namespace mesh

@@ -1,0 +1,57 @@
+#pragma once
+
+// Where workflow runs live durably: one row per run holding its record
+// (workflow_run.hpp), rewritten on every save in one SQLite transaction;
+// the definition, which never changes during a run, is written with the
+// first save only. The node keeps it in the same file as its tasks (a
+// table of its own), WAL journal.
+//
+// Every function throws store_error (tasks/store/task_store.hpp) with a message
+// naming the file and the operation when the database fails.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tasks/store/task_store.hpp" // store_error, sync_mode
+#include "workflows/runs/workflow_run.hpp"
+
+namespace mesh {
+
+struct run_query {
+  std::string workflow;             ///< "" : any
+  std::optional<run_status> status; ///< none: any
+  size_t limit = 100;
+};
+
+class run_store {
+public:
+  virtual ~run_store() = default;
+
+  /// Inserts or replaces `run` (by id).
+  virtual void save(const run_record& run) = 0;
+
+  /// Every run still `running` (to resume after a restart), oldest first.
+  virtual std::vector<run_record> load_unfinished() = 0;
+
+  virtual std::optional<run_record> find(const std::string& id) = 0;
+
+  /// Runs matching `q`, newest first.
+  virtual std::vector<run_record> list(const run_query& q) = 0;
+
+  /// Deletes the oldest finished runs beyond the newest `keep` finished
+  /// ones; returns how many it deleted.
+  virtual size_t trim(size_t keep) = 0;
+
+  /// Where the data is ("/path/tasks.db").
+  virtual std::string location() const = 0;
+};
+
+/// Opens (creating if needed) the runs table of the SQLite file at `path`.
+/// Throws store_error naming the path.
+std::unique_ptr<run_store> open_sqlite_run_store(const std::string& path,
+                                                 sync_mode sync);
+
+} // namespace mesh
