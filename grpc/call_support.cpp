@@ -5,6 +5,7 @@
 
 #include "actors/console/console.hpp"
 #include "http/http_envelope.hpp"
+#include "protocol/request_checks.hpp"
 
 namespace mesh::grpc_door {
 
@@ -109,7 +110,9 @@ std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
 
 void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
             const std::string& trace_id, grpc::Status status) {
-  if (!trace_id.empty())
+  // Only a well-formed id: gRPC aborts the process on a metadata value
+  // outside printable ASCII, and ids can come from request bodies.
+  if (!trace_id.empty() && check_trace_id(trace_id).empty())
     ctx->AddTrailingMetadata("x-mesh-trace-id", trace_id);
   r->Finish(std::move(status));
 }
@@ -122,6 +125,12 @@ call begin(grpc::CallbackServerContext* ctx, const node_handles& node) {
     return c;
   }
   c.trace_id = trace_id_of(*ctx);
+  if (auto bad = check_trace_id(c.trace_id); !bad.empty()) {
+    c.reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT,
+                       "x-mesh-trace-id: " + bad});
+    c.finished = true;
+    return c;
+  }
   c.status_in_body = metadata(*ctx, "x-mesh-status-in-body") == "1";
   return c;
 }

@@ -37,4 +37,23 @@ std::string make_trace_id() {
   return result;
 }
 
+std::string check_trace_id(std::string_view id, std::string_view field) {
+  if (id.size() > max_trace_id_size)
+    return std::string{field} + " has " + std::to_string(id.size())
+           + " characters, more than the limit of "
+           + std::to_string(max_trace_id_size);
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':'
+              || c == '-';
+    if (!ok)
+      return std::string{field} + " may hold only letters, digits and . _ : - (found "
+             + (c >= 0x21 && c <= 0x7e
+                  ? "'" + std::string(1, c) + "'"
+                  : "byte " + std::to_string(static_cast<unsigned char>(c)))
+             + ")";
+  }
+  return {};
+}
+
 } // namespace mesh

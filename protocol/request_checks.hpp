@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "protocol/status.hpp"
 
@@ -35,5 +36,16 @@ request_problem check_request(const pb::ServiceRef& ref,
 
 /// A random 128-bit trace id as 32 lower-case hex digits.
 std::string make_trace_id();
+
+/// The longest trace id a caller may choose.
+constexpr size_t max_trace_id_size = 128;
+
+/// Checks a trace id a caller chose: empty (the node makes one) or 1 to
+/// max_trace_id_size characters of A-Z a-z 0-9 . _ : -. Trace ids end up in
+/// logs, HTTP headers and gRPC metadata, which must not carry other bytes
+/// (a newline forges log lines, a non-ASCII byte in gRPC metadata aborts
+/// the process). Returns what is wrong, naming `field`, or an empty string.
+std::string check_trace_id(std::string_view id,
+                           std::string_view field = "trace_id");
 
 } // namespace mesh

@@ -8,6 +8,7 @@
 #include <google/protobuf/struct.pb.h>
 
 #include "protocol/json/json_payload.hpp"
+#include "protocol/request_checks.hpp"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
 
@@ -71,9 +72,11 @@ pb::ProcessResponse process_core::refuse(const pb::ProcessRequest& req,
   r.mutable_status()->set_code(static_cast<pb::StatusCode>(code));
   r.mutable_status()->set_message(std::move(message));
   r.set_process_name(req.process_name());
-  r.set_trace_id(req.trace_id());
-  log->debug("trace={} process={} refused: {}", req.trace_id(),
-             req.process_name(), r.status().message());
+  // A bad trace id is not carried back (it would reach logs and headers).
+  if (check_trace_id(req.trace_id()).empty())
+    r.set_trace_id(req.trace_id());
+  log->debug("trace={} process={} refused: {}", r.trace_id(),
+             r.process_name(), r.status().message());
   return r;
 }
 
@@ -84,6 +87,8 @@ process_core::decide(const pb::ProcessRequest& req, process_call& call,
   if (req.trace_id().empty())
     return refuse(req, status_code::invalid_argument,
                   "trace_id is required for process dispatch");
+  if (auto bad = check_trace_id(req.trace_id()); !bad.empty())
+    return refuse(req, status_code::invalid_argument, std::move(bad));
   auto entry = find(req.process_name());
   if (!entry)
     return refuse(req, status_code::not_found,

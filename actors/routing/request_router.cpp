@@ -29,6 +29,11 @@ Response make_reply(status_code code, std::string message,
 
 template <class Request>
 request_problem router_state::admit(Request& req) {
+  if (auto bad = check_trace_id(req.trace_id()); !bad.empty()) {
+    // The refusal must not carry the bad bytes back (logs, headers).
+    req.set_trace_id(make_trace_id());
+    return {status_code::invalid_argument, std::move(bad)};
+  }
   if (req.trace_id().empty())
     req.set_trace_id(make_trace_id());
   if (draining)
@@ -49,7 +54,8 @@ request_problem router_state::admit(Request& req) {
 
 template <class Request>
 const handler_route*
-router_state::local_route(const Request& req, request_problem& problem) const {
+router_state::local_route(const Request& req, request_problem& problem,
+                          const handler_route* found) const {
   const auto& ref = req.ref();
   if (table->validator) {
     auto why = table->validator->validate(ref.namespace_(), ref.service(),
@@ -61,6 +67,8 @@ router_state::local_route(const Request& req, request_problem& problem) const {
       return nullptr;
     }
   }
+  if (found != nullptr)
+    return found;
   if (!table->serves(ref.namespace_())) {
     problem = {status_code::not_found, "namespace '" + ref.namespace_()
                                          + "' is not served by " + cfg.node_id};
@@ -76,13 +84,15 @@ router_state::local_route(const Request& req, request_problem& problem) const {
 
 // router_pipeline.cpp's dry run asks too.
 template const handler_route*
-router_state::local_route(const pb::DispatchRequest&, request_problem&) const;
+router_state::local_route(const pb::DispatchRequest&, request_problem&,
+                          const handler_route*) const;
 
-bool router_state::has_local(const pb::DispatchRequest& req) const {
+const handler_route*
+router_state::local_handler(const pb::DispatchRequest& req) const {
   const auto& ref = req.ref();
-  return table->serves(ref.namespace_())
-         && table->find({ref.namespace_(), ref.service(), ref.method()})
-              != nullptr;
+  if (!table->serves(ref.namespace_()))
+    return nullptr;
+  return table->find({ref.namespace_(), ref.service(), ref.method()});
 }
 
 pb::DispatchResponse router_state::reject(const request_problem& p,
@@ -126,7 +136,9 @@ router_state::dispatch(pb::DispatchRequest& req) {
 caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
   auto& req = call.request;
   const auto& target = req.target_node_id();
-  bool local = target == cfg.node_id || (target.empty() && has_local(req));
+  const handler_route* found = nullptr; // looked up once
+  bool local = target == cfg.node_id
+               || (target.empty() && (found = local_handler(req)) != nullptr);
   auto fail = [&](const request_problem& p) {
     auto r = reject(p, req.trace_id());
     complete(call, r);
@@ -134,12 +146,13 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
   };
   if (local) {
     request_problem p;
-    auto* route = local_route(req, p);
+    auto* route = local_route(req, p, found);
     if (route == nullptr)
       return fail(p);
     ++dispatched;
-    log->debug("trace={} dispatch {} locally", req.trace_id(),
-               path_of(req.ref()));
+    if (log->should_log(spdlog::level::debug)) // path_of allocates
+      log->debug("trace={} dispatch {} locally", req.trace_id(),
+                 path_of(req.ref()));
     trace_route(call, cfg.node_id, "local");
     if (route->fast) {
       auto started = now();

@@ -206,8 +206,10 @@ pb::DispatchResponse router_state::dry_run(pipeline_call& call) {
   const auto& target = req.target_node_id();
   std::string decision;
   request_problem problem;
-  if (target == cfg.node_id || (target.empty() && has_local(req))) {
-    if (local_route(req, problem) != nullptr)
+  const handler_route* found = nullptr;
+  if (target == cfg.node_id
+      || (target.empty() && (found = local_handler(req)) != nullptr)) {
+    if (local_route(req, problem, found) != nullptr)
       decision = "would run on " + cfg.node_id
                  + ": a local handler comes first";
   } else if (!target.empty()) {

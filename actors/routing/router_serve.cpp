@@ -60,8 +60,9 @@ caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
   if (route->fast)
     return serve_inline(*route, req);
   ++served;
-  log->debug("trace={} serve {} locally (from {})", req.trace_id(),
-             path_of(req.ref()), req.origin_node());
+  if (log->should_log(spdlog::level::debug)) // path_of allocates
+    log->debug("trace={} serve {} locally (from {})", req.trace_id(),
+               path_of(req.ref()), req.origin_node());
   trace_serve(req, false);
   self->delegate(route->executor, std::move(req));
   return caf::delegated<pb::ServeResponse>{};

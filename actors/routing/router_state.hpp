@@ -197,10 +197,15 @@ struct router_state {
   // -- request_router.cpp ----------------------------------------------------
   template <class Request>
   request_problem admit(Request& req);
+  /// The handler that runs `req` here (null: refused, why in `problem`);
+  /// `found`: the route local_handler already found (only the validator's
+  /// check is left).
   template <class Request>
   const handler_route* local_route(const Request& req,
-                                   request_problem& problem) const;
-  bool has_local(const pb::DispatchRequest& req) const;
+                                   request_problem& problem,
+                                   const handler_route* found = nullptr) const;
+  /// The handler of `req` if this node serves its namespace and has one.
+  const handler_route* local_handler(const pb::DispatchRequest& req) const;
   /// A Serve's admission and local route (null: refused, why in `p`); here
   /// with the templates it instantiates.
   const handler_route* serve_route(pb::ServeRequest& req, request_problem& p);

@@ -17,7 +17,6 @@ namespace mesh {
 
 namespace {
 
-
 // What a function dispatcher's run sends back to the actor.
 nlohmann::json run_function(const topic_handler& fn, const topic_message& m) {
   try {
@@ -37,10 +36,19 @@ bool topic_dispatcher_state::publish(
   pb::PublishRequest&& req, std::function<void(pb::PublishResponse)> finish,
   bool at_once_only) {
   auto started = std::chrono::steady_clock::now();
-  if (req.trace_id().empty())
-    req.set_trace_id(make_trace_id());
-  if (req.dispatch_id().empty())
+  // Ids the caller chose go into logs and headers: bad ones are replaced
+  // (and refused below), so the refusal does not carry them back.
+  auto bad_id = check_trace_id(req.trace_id());
+  // (An output's id is its parent's and ".N": checked at the top only.)
+  if (auto bad = req.depth() == 0
+                   ? check_trace_id(req.dispatch_id(), "dispatch_id")
+                   : std::string{};
+      !bad.empty() || req.dispatch_id().empty()) {
     req.set_dispatch_id(make_trace_id());
+    bad_id = bad_id.empty() ? std::move(bad) : bad_id;
+  }
+  if (!bad_id.empty() || req.trace_id().empty())
+    req.set_trace_id(make_trace_id());
   // As for a dispatch: the console, HTTP and workflows ask (trace), other
   // publishes are sampled by trace id, the same answer on every node.
   bool traced = tracing(cfg.traces)
@@ -88,12 +96,11 @@ bool topic_dispatcher_state::publish(
     return true;
   }
   auto category = parse_message_category(req.category());
-  std::string invalid;
-  if (!category)
-    invalid = "category must be event, command or intent, not '"
-              + req.category() + "'";
-  else
-    invalid = check_topic(req.topic());
+  auto invalid = std::move(bad_id); // a bad id comes first
+  if (invalid.empty())
+    invalid = category ? check_topic(req.topic())
+                       : "category must be event, command or intent, not '"
+                           + req.category() + "'";
   if (!invalid.empty()) {
     refuse(dispatch_status::invalid_message, std::move(invalid));
     return true;

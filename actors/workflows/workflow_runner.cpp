@@ -8,6 +8,7 @@
 #include "actors/local_only.hpp"
 #include "actors/workflows/workflow_runner_state.hpp"
 #include "protocol/messaging/local_types.hpp"
+#include "protocol/request_checks.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh {
@@ -68,6 +69,10 @@ caf::result<nlohmann::json> run_request(runner_actor self,
   auto trace = req.find("trace_id");
   if (trace != req.end() && !trace->is_string())
     return bad_request("\"trace_id\" must be a string");
+  if (trace != req.end())
+    if (auto bad = check_trace_id(trace->get_ref<const std::string&>());
+        !bad.empty())
+      return bad_request(std::move(bad));
   auto async = req.find("async");
   if (async != req.end() && !async->is_boolean())
     return bad_request("\"async\" must be true or false");

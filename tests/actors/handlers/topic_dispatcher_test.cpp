@@ -139,6 +139,55 @@ CAF_TEST(outputs are published in turn up to the depth limit) {
   CAF_CHECK(cycle.error_message().find("depth limit") != std::string::npos);
 }
 
+CAF_TEST(a publish follows at most max_outputs_per_publish output topics) {
+  std::vector<std::string> many;
+  for (size_t i = 0; i < 3 * max_outputs_per_publish; ++i)
+    many.push_back("fan.out." + std::to_string(i));
+  add_counter("wide", many);
+  add_counter("leaf");
+  add_route("w", "fan.in", "wide");
+  add_route("f", "fan.out.>", "leaf");
+  auto r = publish("fan.in");
+  // Published one after the other (no recursion per output), up to the cap.
+  CAF_CHECK_EQUAL(runs["leaf"], static_cast<int>(max_outputs_per_publish));
+  CAF_CHECK_EQUAL(r.output_count(), max_outputs_per_publish);
+  CAF_CHECK_EQUAL(r.status(), "success");
+  CAF_CHECK_EQUAL(count_status(r, "skipped"), 1u);
+  CAF_CHECK(r.error_message().find("192 output topics, more than the limit "
+                                   "of 64 per publish; not published: "
+                                   "'fan.out.64' and the 127 after it")
+            != std::string::npos);
+  // Outputs nobody listens to finish at once: the loop walks them in place.
+  std::vector<std::string> unheard;
+  for (size_t i = 0; i < 3 * max_outputs_per_publish; ++i)
+    unheard.push_back("nobody." + std::to_string(i));
+  add_counter("quiet", unheard);
+  add_route("q", "quiet.in", "quiet");
+  auto q = publish("quiet.in");
+  CAF_CHECK_EQUAL(q.status(), "success");
+  CAF_CHECK_EQUAL(q.output_count(), max_outputs_per_publish);
+  CAF_CHECK_EQUAL(count_status(q, "skipped"), 1u);
+}
+
+CAF_TEST(malformed trace and dispatch ids are refused and replaced) {
+  add_counter("audit");
+  add_route("a", ">", "audit");
+  auto bad_trace = message("orders.1");
+  bad_trace.set_trace_id("caf\xc3\xa9");
+  auto r = publish(bad_trace);
+  CAF_CHECK_EQUAL(r.status(), "invalid_message");
+  CAF_CHECK(r.error_message().find("trace_id may hold only") != std::string::npos);
+  CAF_CHECK_EQUAL(r.trace_id().size(), 32u); // made anew, not echoed
+  auto bad_dispatch = message("orders.1");
+  bad_dispatch.set_dispatch_id("id\r\nforged");
+  auto d = publish(bad_dispatch);
+  CAF_CHECK_EQUAL(d.status(), "invalid_message");
+  CAF_CHECK(d.error_message().find("dispatch_id may hold only")
+            != std::string::npos);
+  CAF_CHECK_EQUAL(d.dispatch_id().size(), 32u);
+  CAF_CHECK_EQUAL(runs["audit"], 0);
+}
+
 CAF_TEST(a frozen table refuses registration) {
   add_counter("audit");
   add_route("a", "orders.>", "audit");

@@ -123,6 +123,19 @@ CAF_TEST(the trace id of a caller is kept) {
   CAF_CHECK_EQUAL(r.trace_id(), "my-trace");
 }
 
+CAF_TEST(a malformed trace id is refused and not carried back) {
+  auto req = test::make_dispatch("users", "UserService", "GetUser");
+  req.set_trace_id("abc\nINFO forged");
+  auto r = dispatch(req);
+  // check() also wants a fresh 32-digit id in place of the bad one.
+  check(r, status_code::invalid_argument, "trace_id may hold only");
+  CAF_CHECK(r.trace_id().find('\n') == std::string::npos);
+  auto long_req = test::make_dispatch("users", "UserService", "GetUser");
+  long_req.set_trace_id(std::string(200, 'x'));
+  check(dispatch(long_req), status_code::invalid_argument,
+        "200 characters, more than the limit of 128");
+}
+
 CAF_TEST(missing fields are invalid_argument naming the field) {
   check(dispatch(test::make_dispatch("", "UserService", "GetUser")),
         status_code::invalid_argument, "namespace is missing");

@@ -212,6 +212,47 @@ CAF_TEST(mesh v1 dispatch keeps the trace id of the metadata) {
   CAF_CHECK(est.error_message().find("--jobs") != std::string::npos);
 }
 
+CAF_TEST(a trace id metadata cannot carry is refused and the node lives on) {
+  node_process a{with_grpc({"--id", "a", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  // gRPC aborts a process that puts a byte outside printable ASCII into
+  // metadata: the answer's x-mesh-trace-id must never echo one. (Process
+  // without manifests fails, and its failure used to carry the id back.)
+  mesh::pb::ProcessRequest preq;
+  preq.set_process_name("nope");
+  preq.set_trace_id("caf\xc3\xa9");
+  mesh::pb::ProcessResponse pres;
+  auto pctx = context();
+  auto pst = s->Process(pctx.get(), preq, &pres);
+  CAF_CHECK(!pst.ok());
+  mesh::pb::DispatchRequest req;
+  req.mutable_ref()->set_namespace_("users");
+  req.mutable_ref()->set_service("UserService");
+  req.mutable_ref()->set_method("GetUser");
+  *req.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
+  auto bad = req;
+  bad.set_trace_id("a\tb");
+  mesh::pb::DispatchResponse res;
+  auto dctx = context();
+  auto dst = s->Dispatch(dctx.get(), bad, &res);
+  CAF_CHECK_EQUAL(dst.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(dst.error_message().find("trace_id may hold only")
+            != std::string::npos);
+  // Metadata may hold a space; a trace id may not.
+  auto mctx = context();
+  mctx->AddMetadata("x-mesh-trace-id", "two words");
+  auto mst = s->Dispatch(mctx.get(), req, &res);
+  CAF_CHECK_EQUAL(mst.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(mst.error_message().find("x-mesh-trace-id") != std::string::npos);
+  // The node is still there and answers.
+  auto okctx = context();
+  auto okst = s->Dispatch(okctx.get(), req, &res);
+  MESH_CHECK_MSG(okst.ok(), okst.error_message());
+  CAF_CHECK_EQUAL(res.handled_by(), "a");
+}
+
 CAF_TEST(with a token every call needs it as a bearer token) {
   temp_dir dir;
   std::ofstream{dir.file("token")} << "s3cret-token\n";

@@ -73,3 +73,20 @@ CAF_TEST(malformed allow-list patterns are refused) {
   CAF_CHECK(!allow_list_validator::make({"users/User Service/*"}, error));
   CAF_CHECK(allow_list_validator::make({}, error)); // empty: rejects all
 }
+
+CAF_TEST(trace ids a caller chooses are checked before they reach logs or headers) {
+  CAF_CHECK(check_trace_id("").empty()); // the node makes one
+  CAF_CHECK(check_trace_id("4bf92f3577b34da6a3ce929d0e0e4736").empty());
+  CAF_CHECK(check_trace_id("order-42.retry_1:a").empty());
+  CAF_CHECK(check_trace_id(std::string(max_trace_id_size, 'a')).empty());
+  auto long_id = check_trace_id(std::string(max_trace_id_size + 1, 'a'));
+  CAF_CHECK(long_id.find("129 characters") != std::string::npos);
+  auto newline = check_trace_id("abc\nINFO forged line");
+  CAF_CHECK(newline.find("byte 10") != std::string::npos);
+  auto accent = check_trace_id("caf\xc3\xa9");
+  CAF_CHECK(accent.find("byte 195") != std::string::npos);
+  auto space = check_trace_id("a b", "dispatch_id");
+  CAF_CHECK(space.find("dispatch_id may hold only") != std::string::npos);
+  CAF_CHECK(!check_trace_id("a/b").empty());
+  CAF_CHECK(!check_trace_id(std::string_view{"a\0b", 3}).empty());
+}
