@@ -77,7 +77,7 @@ void fill_run(const json& r, mesh::v1::Run* out) {
 /// `xs...` (an `Answer`); `on_answer` takes it and finishes the call;
 /// failures finish it with their status. `missing`: why the node has no
 /// such actor. A timer of its own, so a late answer comes at the timeout,
-/// not at the next sweep; but not for Process and Publish, which clients
+/// not at the next sweep; but not for Process, Publish and Outcome, which clients
 /// call at high rates: a timer stays in CAF's clock (holding the bridge)
 /// until it fires, answered or not, and their actors answer by the
 /// deadline themselves (the sweep is the safety net).
@@ -91,7 +91,8 @@ void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
     return;
   }
   constexpr bool hot = std::is_same_v<Answer, pb::ProcessResponse>
-                       || std::is_same_v<Answer, pb::PublishResponse>;
+                       || std::is_same_v<Answer, pb::PublishResponse>
+                       || std::is_same_v<Answer, caf::atom_value>; // Outcome
   hop.ask(ptr_of(actor), missing,
           expect<Answer>(std::move(on_answer),
                          [c, out](caf::error& err) {
@@ -121,6 +122,12 @@ public:
     if (c.finished)
       return c.reactor;
     auto req = *in; // gRPC's request is const: the one copy
+    // What only nodes set (the hooks' caller, hops, pre-hooks' context, a
+    // task's delivery) is not the client's to say.
+    req.clear_origin_node();
+    req.clear_hops();
+    req.clear_context();
+    req.clear_task();
     adopt(*ctx, c, req);
     auto on_answer = [c, out](pb::DispatchResponse& r) mutable {
       out->Swap(&r);
@@ -129,8 +136,10 @@ public:
                          *out));
     };
     // No timer per call: the router answers by the deadline, the bridge's
-    // sweep is the safety net.
-    auto t = timeout(req.deadline_ms());
+    // sweep is the safety net. The router's budget: directives first.
+    auto t = timeout(req.directives().timeout_ms() > 0
+                       ? req.directives().timeout_ms()
+                       : req.deadline_ms());
     hop_->ask(ptr_of(node_.router.get()), "router",
               expect<pb::DispatchResponse>(std::move(on_answer),
                                            [c, out](caf::error& err) {
@@ -172,6 +181,10 @@ public:
     if (c.finished)
       return c.reactor;
     auto req = *in;
+    // Set by nodes for outputs and parts, not by clients.
+    req.clear_dispatch_id();
+    req.clear_depth();
+    req.clear_local_only();
     if (req.trace_id().empty())
       req.set_trace_id(c.trace_id);
     if (req.category().empty())

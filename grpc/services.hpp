@@ -29,7 +29,18 @@ answer_fn expect(OnAnswer on_answer, OnError on_error) {
   return [on_answer = std::move(on_answer),
           on_error = std::move(on_error)](caf::type_erased_tuple& x) mutable {
     if (x.match_elements<Answer>()) {
-      on_answer(x.get_mutable_as<Answer>(0));
+      // An answer that cannot be read still ends the call, once: on_answer
+      // throws before it finishes the call (its last step).
+      std::string why;
+      try {
+        on_answer(x.get_mutable_as<Answer>(0));
+        return;
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      auto err = make_error(status_code::internal,
+                            "the node could not read its own answer: " + why);
+      on_error(err);
     } else if (x.match_elements<caf::error>()) {
       on_error(x.get_mutable_as<caf::error>(0));
     } else {
