@@ -10,6 +10,17 @@
 
 namespace mesh {
 
+// The outputs of one publish, published one after the other.
+struct topic_dispatcher_state::output_walk {
+  pb::PublishResponse result;
+  std::shared_ptr<const pb::PublishRequest> req;
+  std::vector<std::string> outputs;
+  size_t next = 0;
+  std::function<void(pb::PublishResponse)> finish;
+  bool looping = false; ///< publish_outputs' loop is on the stack
+  bool resumed = false; ///< the output in flight finished during the loop
+};
+
 namespace {
 
 int severity(std::string_view status) {
@@ -84,6 +95,22 @@ void topic_dispatcher_state::complete(uint64_t seq) {
                   + ": " + o.error();
       *r.add_dispatchers() = std::move(o);
     }
+  if (outputs.size() > max_outputs_per_publish) {
+    // Each output is a publish of its own: a dispatcher's answer must not
+    // make one publish unbounded.
+    pb::DispatcherOutcome o;
+    o.set_node_id(cfg.node_id);
+    o.set_status("skipped");
+    o.set_error(std::to_string(outputs.size()) + " output topics, more than "
+                "the limit of " + std::to_string(max_outputs_per_publish)
+                + " per publish; not published: '"
+                + outputs[max_outputs_per_publish] + "' and the "
+                + std::to_string(outputs.size() - max_outputs_per_publish - 1)
+                + " after it");
+    outputs.resize(max_outputs_per_publish);
+    errors += (errors.empty() ? "" : "; ") + o.error();
+    *r.add_dispatchers() = std::move(o);
+  }
   r.set_status(aggregate_status(r.dispatchers()));
   // Most publishes have no error: no regex pass over an empty text.
   if (!errors.empty())
@@ -96,68 +123,81 @@ void topic_dispatcher_state::complete(uint64_t seq) {
     run.finish(std::move(r));
     return;
   }
-  publish_outputs(std::move(r), req, std::move(outputs), 0,
-                  std::move(run.finish));
+  auto w = std::make_shared<output_walk>();
+  w->result = std::move(r);
+  w->req = run.req;
+  w->outputs = std::move(outputs);
+  w->finish = std::move(run.finish);
+  publish_outputs(std::move(w));
 }
 
-void topic_dispatcher_state::publish_outputs(
-  pb::PublishResponse result, const pb::PublishRequest& req,
-  std::vector<std::string> outputs, size_t next,
-  std::function<void(pb::PublishResponse)> finish) {
-  if (next == outputs.size()) {
-    finish(std::move(result));
+namespace {
+
+void append_error(pb::PublishResponse& r, const std::string& text) {
+  r.set_error_message(r.error_message() + (r.error_message().empty() ? "" : "; ")
+                      + text);
+}
+
+// One output's result joins the publish's.
+void merge_output(pb::PublishResponse& result, pb::PublishResponse& sub) {
+  // An output nobody listens to is fine; anything else joins the result.
+  if (sub.status() == "no_dispatcher")
     return;
-  }
-  auto append_error = [](pb::PublishResponse& r, const std::string& text) {
-    r.set_error_message(r.error_message()
-                        + (r.error_message().empty() ? "" : "; ") + text);
-  };
-  if (req.depth() + 1 > cfg.max_output_depth) {
+  for (auto& o : *sub.mutable_dispatchers())
+    *result.add_dispatchers() = std::move(o);
+  for (const auto& t : sub.outputs())
+    result.add_outputs(t);
+  result.set_output_count(static_cast<uint32_t>(result.outputs_size()));
+  if (!sub.error_message().empty())
+    append_error(result,
+                 "output '" + sub.topic() + "': " + sub.error_message());
+  // An output found invalid is the dispatcher's error (the worst there is).
+  result.set_status(sub.status() == "invalid_message"
+                      ? to_string(dispatch_status::dispatcher_error)
+                      : aggregate_status(result.dispatchers()));
+}
+
+} // namespace
+
+void topic_dispatcher_state::publish_outputs(std::shared_ptr<output_walk> w) {
+  const auto& req = *w->req;
+  if (w->next < w->outputs.size() && req.depth() + 1 > cfg.max_output_depth) {
     // A cycle of outputs ends here: say so, publish nothing more.
     std::string dropped;
-    for (size_t i = next; i < outputs.size(); ++i)
-      dropped += (dropped.empty() ? "'" : ", '") + outputs[i] + "'";
+    for (size_t i = w->next; i < w->outputs.size(); ++i)
+      dropped += (dropped.empty() ? "'" : ", '") + w->outputs[i] + "'";
     pb::DispatcherOutcome o;
     o.set_node_id(cfg.node_id);
     o.set_status("skipped");
     o.set_error("output depth limit (" + std::to_string(cfg.max_output_depth)
                 + ") reached; not published: " + dropped);
-    append_error(result, o.error());
-    *result.add_dispatchers() = std::move(o);
-    finish(std::move(result));
-    return;
+    append_error(w->result, o.error());
+    *w->result.add_dispatchers() = std::move(o);
+    w->next = w->outputs.size();
   }
-  pb::PublishRequest child = req;
-  child.set_topic(outputs[next]);
-  child.set_depth(req.depth() + 1);
-  child.set_dispatch_id(req.dispatch_id() + "." + std::to_string(next + 1));
-  child.set_local_only(false);
-  publish(std::move(child), [this, result = std::move(result), req,
-                             outputs = std::move(outputs), next, append_error,
-                             finish = std::move(finish)](
-                              pb::PublishResponse sub) mutable {
-    // An output nobody listens to is fine; anything else joins the result.
-    if (sub.status() != "no_dispatcher") {
-      for (auto& o : *sub.mutable_dispatchers())
-        *result.add_dispatchers() = std::move(o);
-      for (const auto& t : sub.outputs())
-        result.add_outputs(t);
-      result.set_output_count(static_cast<uint32_t>(result.outputs_size()));
-      if (!sub.error_message().empty())
-        append_error(result, "output '" + sub.topic() + "': "
-                               + sub.error_message());
-      std::vector<pb::DispatcherOutcome> parts(result.dispatchers().begin(),
-                                               result.dispatchers().end());
-      if (sub.status() == "invalid_message") {
-        pb::DispatcherOutcome bad;
-        bad.set_status("invalid_message");
-        parts.push_back(bad);
-      }
-      result.set_status(aggregate_status(parts));
+  w->looping = true;
+  while (w->next < w->outputs.size()) {
+    pb::PublishRequest child = req;
+    child.set_topic(w->outputs[w->next]);
+    child.set_depth(req.depth() + 1);
+    child.set_dispatch_id(req.dispatch_id() + "." + std::to_string(w->next + 1));
+    child.set_local_only(false);
+    w->resumed = false;
+    publish(std::move(child), [this, w](pb::PublishResponse sub) {
+      merge_output(w->result, sub);
+      ++w->next;
+      if (w->looping)
+        w->resumed = true; // the loop goes on
+      else
+        publish_outputs(w);
+    });
+    if (!w->resumed) { // the output finishes later, and resumes the walk
+      w->looping = false;
+      return;
     }
-    publish_outputs(std::move(result), req, std::move(outputs), next + 1,
-                    std::move(finish));
-  });
+  }
+  w->looping = false;
+  w->finish(std::move(w->result));
 }
 
 } // namespace mesh

@@ -12,7 +12,8 @@
 // are ready together travel as one pb::PublishBatch to its ingress, and
 // come back as pb::PublishReplies matched by tag (topic_outbox.cpp). Every dispatcher runs once
 // per message. The outputs the dispatchers return are published in turn,
-// up to `max_output_depth` levels, and everything is aggregated into one
+// up to `max_output_depth` levels and max_outputs_per_publish topics per
+// publish (the rest: a `skipped` part), and everything is aggregated into one
 // pb::PublishResponse. A peer that fails or dies during a publish yields a
 // publish_failed part, never a hang. Routes reach every peer as
 // pb::TopicRoutes whenever they change.
@@ -64,6 +65,9 @@
 #include "actors/handlers/job_runner.hpp"
 
 namespace mesh {
+
+/// The most output topics one publish follows (each is a publish of its own).
+constexpr size_t max_outputs_per_publish = 64;
 
 using topics_actor = caf::typed_actor<
   caf::replies_to<pb::PublishRequest>::with<pb::PublishResponse>,

@@ -169,9 +169,10 @@ struct topic_dispatcher_state {
   void arm_sweep(caf::actor_clock::time_point when);
   void sweep();
   void complete(uint64_t seq);
-  void publish_outputs(pb::PublishResponse result, const pb::PublishRequest& req,
-                       std::vector<std::string> outputs, size_t next,
-                       std::function<void(pb::PublishResponse)> finish);
+  struct output_walk;
+  /// Publishes the outputs of `w` in turn, in a loop while they finish at
+  /// once (no recursion per output), then finishes it.
+  void publish_outputs(std::shared_ptr<output_walk> w);
   void record_metrics(const pb::DispatcherOutcome& outcome);
 
   // topic_outbox.cpp
