@@ -19,6 +19,18 @@ std::string metadata(const grpc::CallbackServerContext& ctx, const char* key) {
   return std::string{i->second.data(), i->second.size()};
 }
 
+/// The most of a failed call's message and details that travel.
+constexpr size_t max_status_text = 1024;
+constexpr size_t max_status_details = 4096;
+
+/// The first bytes of `text`, at most `n`, not cutting a UTF-8 sequence.
+std::string utf8_prefix(const std::string& text, size_t n) {
+  while (n > 0 && n < text.size()
+         && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
+    --n;
+  return text.substr(0, n);
+}
+
 } // namespace
 
 int32_t http_code(status_code code) noexcept {
@@ -56,7 +68,14 @@ grpc::Status call_status(status_code code, const std::string& message,
   // apart from Mesh's own.
   auto text = code == status_code::handler_error ? "handler error: " + message
                                                  : message;
-  return {grpc_code(code), text, body.SerializeAsString()};
+  // Both travel as trailing metadata, which clients cap (8 KiB by default):
+  // past it they would see a transport error instead of Mesh's status.
+  if (text.size() > max_status_text)
+    text = utf8_prefix(text, max_status_text) + "...";
+  auto details = body.ByteSizeLong() <= max_status_details
+                   ? body.SerializeAsString()
+                   : std::string{};
+  return {grpc_code(code), text, std::move(details)};
 }
 
 std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,

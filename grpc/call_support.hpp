@@ -35,7 +35,9 @@ grpc::StatusCode grpc_code(status_code code) noexcept;
 
 /// The status of a call that answered `code`: OK, or the gRPC code with
 /// `message` and the whole answer `body` as the error details, so a
-/// client reading the gRPC status loses nothing of the answer.
+/// client reading the gRPC status loses nothing of the answer. Both travel
+/// as trailing metadata: a message over 1 KiB is cut, a body over 4 KiB is
+/// left out (clients refuse trailers past 8 KiB).
 grpc::Status call_status(status_code code, const std::string& message,
                          const google::protobuf::Message& body);
 
@@ -77,9 +79,9 @@ struct call {
   bool status_in_body = false;
 
   void done(grpc::Status status) const {
-    // Only answers of the node carry their body as error details
-    // (call_status); gRPC's own failures stay what they are.
-    if (status_in_body && !status.ok() && !status.error_details().empty())
+    // Every failed status here comes from call_status, with the body filled
+    // (its details may have been left out for size).
+    if (status_in_body && !status.ok())
       status = grpc::Status::OK;
     finish(ctx, reactor, trace_id, std::move(status));
   }

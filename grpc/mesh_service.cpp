@@ -332,8 +332,12 @@ mesh_service::RunWorkflow(grpc::CallbackServerContext* ctx,
   request["async"] = in->async();
   int64_t wait = in->wait_ms();
   if (wait == 0) {
-    auto left = deadline_ms_of(*ctx, std::chrono::milliseconds{run_wait::max_ms});
-    wait = left != 0 ? left : run_wait::default_ms;
+    // Stop waiting a little before the client does, so its answer (the
+    // run goes on, under this trace id) still reaches it.
+    int64_t left = deadline_ms_of(*ctx,
+                                  std::chrono::milliseconds{run_wait::max_ms});
+    wait = left == 0 ? run_wait::default_ms
+                     : left - std::min<int64_t>(left / 2, 200);
   }
   wait = std::min(wait, run_wait::max_ms);
   auto timeout = std::chrono::milliseconds{wait + run_wait::console_margin_ms};

@@ -253,6 +253,26 @@ CAF_TEST(a trace id metadata cannot carry is refused and the node lives on) {
   CAF_CHECK_EQUAL(res.handled_by(), "a");
 }
 
+CAF_TEST(a failure too long for trailing metadata still reaches the client) {
+  temp_dir dir;
+  node_process a{with_grpc({"--id", "a", "--manifests", dir.path()})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  // The refusal names the process and its answer repeats it: 20,000
+  // characters would make trailers no client accepts (8 KiB by default).
+  mesh::pb::ProcessRequest req;
+  req.set_process_name(std::string(20000, 'p'));
+  req.set_trace_id("long-name");
+  mesh::pb::ProcessResponse res;
+  auto ctx = context();
+  auto st = s->Process(ctx.get(), req, &res);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  CAF_CHECK(st.error_message().find("has no manifest") == std::string::npos);
+  CAF_CHECK(st.error_message().rfind("process 'ppp", 0) == 0);
+  CAF_CHECK_LESS_OR_EQUAL(st.error_message().size(), 1024u + 3u);
+  CAF_CHECK(st.error_details().empty()); // the 20 KB answer is left out
+}
+
 CAF_TEST(with a token every call needs it as a bearer token) {
   temp_dir dir;
   std::ofstream{dir.file("token")} << "s3cret-token\n";
