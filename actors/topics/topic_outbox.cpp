@@ -142,4 +142,25 @@ void topic_dispatcher_state::drop_outboxes_of_lost_peers() {
   }
 }
 
+// A peer that left the table, or is no longer routable, answers no more.
+void topic_dispatcher_state::fail_parts_of_lost_peers() {
+  std::vector<std::pair<uint64_t, size_t>> lost;
+  for (const auto& [seq, run] : runs)
+    for (size_t slot = run.local_slots; slot < run.slots.size(); ++slot) {
+      if (run.slots[slot].done)
+        continue;
+      auto* p = peers ? peers->find(run.slots[slot].peer) : nullptr;
+      if (p == nullptr || !is_routable(p->state))
+        lost.emplace_back(seq, slot);
+    }
+  for (auto [seq, slot] : lost) {
+    auto node = runs[seq].slots[slot].peer;
+    pb::DispatcherOutcome o;
+    o.set_node_id(node);
+    o.set_status("publish_failed");
+    o.set_error("node " + node + " went down during the publish");
+    part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
+  }
+}
+
 } // namespace mesh

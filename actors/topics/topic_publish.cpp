@@ -220,9 +220,15 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
   // Every other kind may take time: bound it by the dispatcher timeout.
   arm_sweep(run.slots[slot].deadline);
   if (kind == "function") {
+    // A job that waited past its part's deadline does not run: the sweep
+    // has answered that part, and a stuck pool must not pile up work.
     runner->submit([fn = spec.fn, msg = message_of(run),
-                    me = caf::actor_cast<caf::actor>(self), seq, slot] {
-      caf::anon_send(me, atom::job_done_v, seq, slot, run_function(fn, *msg));
+                    me = caf::actor_cast<caf::actor>(self), seq, slot,
+                    clock = &self->home_system().clock(),
+                    deadline = run.slots[slot].deadline] {
+      if (clock->now() < deadline)
+        caf::anon_send(me, atom::job_done_v, seq, slot,
+                       run_function(fn, *msg));
     });
   } else if (kind == "actor") {
     self->request(spec.actor, caf::infinite, atom::publish_v, *run.req)
@@ -300,26 +306,6 @@ void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
         o.set_error("node " + node + ": " + redact_secrets(error_text(err)));
         part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
       });
-}
-
-void topic_dispatcher_state::fail_parts_of_lost_peers() {
-  std::vector<std::pair<uint64_t, size_t>> lost;
-  for (const auto& [seq, run] : runs)
-    for (size_t slot = run.local_slots; slot < run.slots.size(); ++slot) {
-      if (run.slots[slot].done)
-        continue;
-      auto* p = peers ? peers->find(run.slots[slot].peer) : nullptr;
-      if (p == nullptr || !is_routable(p->state))
-        lost.emplace_back(seq, slot);
-    }
-  for (auto [seq, slot] : lost) {
-    auto node = runs[seq].slots[slot].peer;
-    pb::DispatcherOutcome o;
-    o.set_node_id(node);
-    o.set_status("publish_failed");
-    o.set_error("node " + node + " went down during the publish");
-    part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
-  }
 }
 
 void topic_dispatcher_state::arm_sweep(caf::actor_clock::time_point when) {
