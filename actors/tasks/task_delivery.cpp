@@ -37,6 +37,19 @@ nlohmann::json outcome_of(const Response& r, const std::string& node) {
 
 } // namespace
 
+std::string task_trace_id(const std::string& task_id) {
+  if (check_trace_id(task_id).empty())
+    return task_id;
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : task_id)
+    h = (h ^ c) * 1099511628211ull;
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out = "task-";
+  for (int i = 15; i >= 0; --i)
+    out += digits[(h >> (i * 4)) & 0xF];
+  return out;
+}
+
 void task_dispatcher_state::pump() {
   if (draining)
     return;
@@ -91,7 +104,7 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
   auto wait = budget + std::chrono::seconds{5};
   bool traced = tracing(cfg.traces);
   if (traced)
-    cfg.traces->record(t.id, "task",
+    cfg.traces->record(task_trace_id(t.id), "task",
                        "attempt " + std::to_string(attempt) + " delivered to "
                          + def.kind + " " + def.target,
                        {{"job", t.job},
@@ -109,7 +122,7 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
     req.set_deadline_ms(static_cast<uint32_t>(budget.count()));
     // Traced, the delivery's routing is recorded under the task id too.
     if (traced) {
-      req.set_trace_id(t.id);
+      req.set_trace_id(task_trace_id(t.id));
       req.mutable_directives()->set_trace(true);
     }
     *req.mutable_task() = std::move(info);
@@ -124,7 +137,7 @@ void task_dispatcher_state::deliver(task_record& t, job_runtime& jr) {
   if (def.kind == "process") {
     pb::ProcessRequest req;
     req.set_process_name(def.target);
-    req.set_trace_id(traced ? t.id : make_trace_id());
+    req.set_trace_id(traced ? task_trace_id(t.id) : make_trace_id());
     req.set_deadline_ms(static_cast<uint32_t>(budget.count()));
     json_to_value(t.event.payload.is_null() ? nlohmann::json::object()
                                             : t.event.payload,
@@ -197,7 +210,7 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
                 .value_or(status_code::internal);
   if (code == status_code::ok) {
     if (tracing(cfg.traces))
-      cfg.traces->record(id, "task",
+      cfg.traces->record(task_trace_id(id), "task",
                          "attempt " + std::to_string(attempt) + " done on "
                            + out.value("node", std::string{"-"}),
                          {{"attempt", attempt},
@@ -262,7 +275,7 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
     else if (state == task_state::dead)
       line += "dead letter after " + std::to_string(attempt) + " of "
               + std::to_string(max_attempts) + " attempts";
-    cfg.traces->record(id, "task", std::move(line),
+    cfg.traces->record(task_trace_id(id), "task", std::move(line),
                        {{"attempt", attempt},
                         {"node", last.node},
                         {"status", last.status},

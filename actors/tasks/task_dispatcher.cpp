@@ -158,7 +158,7 @@ nlohmann::json task_dispatcher_state::emit(const task_event& ev,
       ++jr.created;
       ids.push_back(t.id);
       if (tracing(cfg.traces))
-        cfg.traces->record(t.id, "task",
+        cfg.traces->record(task_trace_id(t.id), "task",
                            "task created for job " + job + " from "
                              + ev.dataset + " (cursor "
                              + std::to_string(ev.cursor) + ")"

@@ -142,4 +142,9 @@ struct task_dispatcher_state {
 /// A task as meshctl shows it.
 nlohmann::json task_to_json(const task_record& t);
 
+/// The trace id of a task: its id, or for an id no trace id may be (a
+/// partition with spaces or slashes, over 128 characters) "task-" and 16
+/// hex digits of its FNV-1a hash, the same on every node.
+std::string task_trace_id(const std::string& task_id);
+
 } // namespace mesh

@@ -53,6 +53,9 @@ struct publish_slot {
   /// When the answer is overdue (the actor clock: tests move it).
   caf::actor_clock::time_point deadline;
   std::string peer; ///< node id of a peer's slot ("" if local)
+  /// The ingress the part went to: a peer that reconnects (a new process
+  /// behind the same id, still up) answers nothing sent to the old one.
+  caf::actor_addr ingress;
 };
 
 /// One publish in progress on this node (one level: outputs start their own).

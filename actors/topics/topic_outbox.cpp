@@ -135,14 +135,18 @@ topic_dispatcher_state::serve_batch(pb::PublishBatch& batch) {
 void topic_dispatcher_state::drop_outboxes_of_lost_peers() {
   for (auto i = outboxes.begin(); i != outboxes.end();) {
     auto* p = peers ? peers->find(i->first) : nullptr;
-    if (p == nullptr || !is_routable(p->state) || !p->peer)
+    // A new ingress (the peer reconnected): what waits was for the old
+    // one, whose parts fail_parts_of_lost_peers fails.
+    if (p == nullptr || !is_routable(p->state) || !p->peer
+        || caf::actor_cast<caf::actor>(p->peer) != i->second.to)
       i = outboxes.erase(i);
     else
       ++i;
   }
 }
 
-// A peer that left the table, or is no longer routable, answers no more.
+// A peer that left the table, is no longer routable, or reconnected (a new
+// ingress) answers no more for the parts it had.
 void topic_dispatcher_state::fail_parts_of_lost_peers() {
   std::vector<std::pair<uint64_t, size_t>> lost;
   for (const auto& [seq, run] : runs)
@@ -150,7 +154,8 @@ void topic_dispatcher_state::fail_parts_of_lost_peers() {
       if (run.slots[slot].done)
         continue;
       auto* p = peers ? peers->find(run.slots[slot].peer) : nullptr;
-      if (p == nullptr || !is_routable(p->state))
+      if (p == nullptr || !is_routable(p->state)
+          || p->peer.address() != run.slots[slot].ingress)
         lost.emplace_back(seq, slot);
     }
   for (auto [seq, slot] : lost) {
@@ -158,7 +163,7 @@ void topic_dispatcher_state::fail_parts_of_lost_peers() {
     pb::DispatcherOutcome o;
     o.set_node_id(node);
     o.set_status("publish_failed");
-    o.set_error("node " + node + " went down during the publish");
+    o.set_error("node " + node + " went down or reconnected during the publish");
     part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
   }
 }

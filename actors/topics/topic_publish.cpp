@@ -284,6 +284,7 @@ void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
                                         const peer_route& peer) {
   auto seq = run.seq;
   arm_sweep(run.slots[slot].deadline);
+  run.slots[slot].ingress = peer.peer.address();
   if (slot < (size_t{1} << publish_tag_slot_bits)) {
     enqueue(peer, seq, slot, *run.req); // topic_outbox.cpp
     return;

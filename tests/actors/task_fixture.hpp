@@ -46,6 +46,8 @@ struct task_fixture : actor_fixture {
     = [](const task_call&, const json& in) { return in; };
   /// Where `mesh` jobs are dispatched (set before start()).
   router_actor router;
+  /// Decision records (set before start() to trace deliveries).
+  trace_ring_ptr traces;
   caf::actor tasks;
 
   task_fixture() {
@@ -75,6 +77,7 @@ struct task_fixture : actor_fixture {
     cfg.functions = functions;
     cfg.runner = runner;
     cfg.router = router;
+    cfg.traces = traces;
     tasks = caf::actor_cast<caf::actor>(spawn_task_dispatcher(sys, cfg));
     run();
   }

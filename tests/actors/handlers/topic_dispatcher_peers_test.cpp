@@ -106,4 +106,30 @@ CAF_TEST(a peer that goes down mid publish yields publish failed) {
   stop({peer});
 }
 
+CAF_TEST(a peer that reconnects mid publish fails its parts at once) {
+  // The same node id, still up, behind a new ingress (a restarted process
+  // whose handshake came first): the old one answers nothing.
+  auto old_peer = sys.spawn(silent_peer);
+  connect_peer(old_peer, "orders.>");
+  pb::PublishRequest req;
+  req.set_topic("orders.1");
+  req.set_category("event");
+  auto handle = self->request(topics, caf::infinite, std::move(req));
+  run();
+  auto new_peer = sys.spawn(silent_peer);
+  connect_peer(new_peer, "orders.>");
+  pb::PublishResponse r;
+  bool got = false;
+  handle.receive(
+    [&](pb::PublishResponse& x) {
+      r = std::move(x);
+      got = true;
+    },
+    [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_REQUIRE(got); // no time passed: not a timeout
+  CAF_CHECK_EQUAL(r.status(), "publish_failed");
+  CAF_CHECK(r.error_message().find("reconnected") != std::string::npos);
+  stop({old_peer, new_peer});
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

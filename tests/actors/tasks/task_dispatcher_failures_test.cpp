@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "actors/tasks/task_dispatcher_state.hpp" // task_trace_id
 #include "protocol/json/json_payload.hpp"
+#include "protocol/request_checks.hpp"
 #include "protocol/status.hpp"
 
 // Deliveries no node took: a `mesh` job whose router answers not_found
@@ -22,6 +24,7 @@ namespace {
 /// What the fake router saw: the attempt number of every request.
 struct router_log {
   std::vector<uint32_t> attempts;
+  std::vector<std::string> trace_ids;
 };
 
 /// A router whose first `misses` answers are not_found from no node (every
@@ -32,6 +35,7 @@ router_actor::behavior_type fake_router(router_actor::pointer,
   return {
     [=](pb::DispatchRequest& req) {
       log->attempts.push_back(req.task().attempt());
+      log->trace_ids.push_back(req.trace_id());
       pb::DispatchResponse r;
       auto n = static_cast<int>(log->attempts.size());
       if (misses < 0 || n <= misses) {
@@ -108,6 +112,32 @@ CAF_TEST(a delivery no node took does not use up an attempt) {
     CAF_CHECK_EQUAL(h["status"].get<std::string>(), "not_found");
     CAF_CHECK_EQUAL(h["node"].get<std::string>(), "");
   }
+}
+
+CAF_TEST(a traced delivery carries a trace id the router accepts) {
+  // A task's trace id is its id, unless the id holds what no trace id may
+  // (a partition with a space or a slash): then a hash of it.
+  traces = std::make_shared<trace_ring>("n1", 100);
+  auto log = std::make_shared<router_log>();
+  router = sys.spawn(fake_router, log, 0);
+  add_job("a", mesh_job(1));
+  start();
+  ask<json>(tasks, atom::emit_v,
+            json{{"dataset", "a-in"}, {"cursor", 1}, {"partition", "eu-1"}});
+  ask<json>(tasks, atom::emit_v,
+            json{{"dataset", "a-in"}, {"cursor", 1}, {"partition", "eu west/2"}});
+  bool settled = wait_until([&] { return job("a")["done"].get<int>() == 2; },
+                            5s);
+  CAF_REQUIRE(settled);
+  CAF_REQUIRE_EQUAL(log->trace_ids.size(), 2u);
+  CAF_CHECK_EQUAL(log->trace_ids[0], "a:a-in:eu-1:1");
+  const auto& hashed = log->trace_ids[1];
+  CAF_CHECK_EQUAL(hashed, task_trace_id("a:a-in:eu west/2:1"));
+  CAF_CHECK(hashed.rfind("task-", 0) == 0);
+  CAF_CHECK_EQUAL(hashed.size(), 21u);
+  CAF_CHECK(check_trace_id(hashed).empty());
+  // The task's own records are kept under the same id.
+  CAF_CHECK(!traces->find(hashed).empty());
 }
 
 CAF_TEST(free tries are bounded and a task no node ever takes ends dead) {
