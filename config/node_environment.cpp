@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -31,8 +33,14 @@ void normalize_layer(nlohmann::json& layer) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  return host == "localhost" || host == "::1" || host == "[::1]"
-         || host.substr(0, 4) == "127.";
+  if (host == "localhost" || host == "::1" || host == "[::1]")
+    return true;
+  // An IPv4 literal in 127/8: a name that only starts with "127." (a DNS
+  // name an attacker rebinds to 127.0.0.1) is not one.
+  in_addr addr{};
+  std::string text{host};
+  return inet_pton(AF_INET, text.c_str(), &addr) == 1
+         && (ntohl(addr.s_addr) >> 24) == 127;
 }
 
 std::string check_console_exposure(const node_config& cfg) {

@@ -9,10 +9,11 @@ namespace mesh {
 namespace {
 
 // Commands that never change anything; with an "action" argument only the
-// reading ones ("show", "list") count.
+// reading ones ("show", "list") count. (Not `validator`: it always sets
+// one; `status` shows it.)
 const std::set<std::string>& reading_commands() {
   static const std::set<std::string> names{
-    "status",   "handlers",       "peers",    "validator", "namespaces",
+    "status",   "handlers",       "peers",    "namespaces",
     "manifests", "strategy_stats", "routes",  "metrics",   "records",
     "jobs",     "job",            "tasks",    "dead_letters", "policies",
     "hooks",    "breakers",       "workflows", "workflow", "runs",
@@ -39,6 +40,10 @@ bool same_origin(const std::string& origin, const std::string& host) {
 
 } // namespace
 
+bool loopback_host_header(const std::string& host) {
+  return is_loopback_host(host_part(host));
+}
+
 bool read_only_command(const std::string& command, const nlohmann::json& args) {
   if (reading_commands().count(command) == 0)
     return false;
@@ -58,11 +63,13 @@ guard_verdict check_browser_rules(const browser_facts& r,
       && r.content_type.rfind("application/json", 0) != 0)
     return {403, "POST bodies must be JSON (Content-Type: application/json), "
                  "not " + r.content_type + " (curl: --json '{...}')"};
-  if (r.method == "GET" && !read_only_command(r.command, args))
+  // Every method but POST (httplib answers HEAD with the GET routes, and a
+  // cross-origin HEAD carries no Origin).
+  if (r.method != "POST" && !read_only_command(r.command, args))
     return {405, "GET only reads: '" + r.command + "'"
                    + (args.contains("action") ? " with this action" : "")
                    + " changes the node, send it with POST"};
-  if (!r.token_configured && !is_loopback_host(host_part(r.host)))
+  if (!r.token_configured && !loopback_host_header(r.host))
     return {403, "Host '" + r.host + "' is refused: without a console token "
                  "the HTTP API answers only requests addressed to a loopback "
                  "name (127.0.0.1, localhost, [::1])"};

@@ -11,9 +11,10 @@
 //    Origin on every cross-origin POST and fetch);
 //  - a POST body must be JSON (Content-Type application/json, or none): a
 //    form cannot send that without a CORS preflight, which we never grant;
-//  - GET only reads: a command that changes the node needs POST;
-//  - without a token, the Host must be a loopback name (127.0.0.1,
-//    localhost, [::1]): a rebound DNS name is refused.
+//  - GET (and HEAD) only reads: a command that changes the node needs POST;
+//  - without a token, the Host must be a loopback name (an IPv4 literal in
+//    127/8, localhost, [::1]): a rebound DNS name, even 127.evil.example,
+//    is refused.
 // Pure: tested without a server (tests/unit/http/http_guard_test.cpp).
 
 #include <string>
@@ -24,7 +25,7 @@ namespace mesh {
 
 /// The parts of an HTTP request the guard looks at.
 struct browser_facts {
-  std::string method;       ///< "GET" or "POST"
+  std::string method;       ///< "GET", "HEAD" or "POST"
   std::string command;      ///< the console command the request names
   std::string host;         ///< the Host header
   std::string origin;       ///< the Origin header ("" when absent)
@@ -41,6 +42,9 @@ struct guard_verdict {
 
 /// Whether `command` with `args` only reads (may be sent with GET).
 bool read_only_command(const std::string& command, const nlohmann::json& args);
+
+/// Whether a Host header names a loopback name or address (its port aside).
+bool loopback_host_header(const std::string& host);
 
 /// The verdict on one request to /v1/.
 guard_verdict check_browser_rules(const browser_facts& request,

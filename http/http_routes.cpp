@@ -100,6 +100,25 @@ json ask_console(http_context& ctx, const std::string& token,
 /// The arguments of a request: its query string and, for a POST, its JSON
 /// object body (which wins). nullopt, after answering 400, when the body is
 /// not a JSON object.
+bool token_ok(const http_context& ctx, const httplib::Request& req) {
+  return token_accepted(ctx.cfg.token, request_token(req));
+}
+
+/// Refuses a request without the node's token before its body is read as
+/// JSON (the console checks again); true when it did.
+bool refused_without_token(const http_context& ctx, const httplib::Request& req,
+                           httplib::Response& res) {
+  if (token_ok(ctx, req))
+    return false;
+  auto refusal = envelope_error(status_code::permission_denied,
+                                req.path + " of node " + ctx.cfg.node_id
+                                  + " needs a valid token "
+                                    "(Authorization: Bearer TOKEN)");
+  refusal["unauthenticated"] = true;
+  send_envelope(res, refusal);
+  return true;
+}
+
 std::optional<json> request_args(const httplib::Request& req,
                                  httplib::Response& res) {
   // From the target, not req.params: httplib also puts a form-encoded body
@@ -172,6 +191,8 @@ httplib::Server::Handler alias(http_context& ctx, std::string cmd,
                                std::string key, json extra = json::object()) {
   return [&ctx, cmd, key, extra](const httplib::Request& req,
                                  httplib::Response& res) {
+    if (refused_without_token(ctx, req, res))
+      return;
     auto args = request_args(req, res);
     if (!args)
       return;
@@ -184,6 +205,8 @@ httplib::Server::Handler alias(http_context& ctx, std::string cmd,
 
 void command_routes(httplib::Server& srv, http_context& ctx) {
   auto generic = [&ctx](const httplib::Request& req, httplib::Response& res) {
+    if (refused_without_token(ctx, req, res))
+      return;
     auto args = request_args(req, res);
     if (args)
       run_command(ctx, req, res, req.matches[1].str(), std::move(*args));
@@ -231,10 +254,6 @@ void command_routes(httplib::Server& srv, http_context& ctx) {
 
 /// True when `req` carries the console token (any, with none configured);
 /// compared in constant time, as the console does.
-bool token_ok(const http_context& ctx, const httplib::Request& req) {
-  return token_accepted(ctx.cfg.token, request_token(req));
-}
-
 void probe_routes(httplib::Server& srv, http_context& ctx) {
   srv.Get("/healthz", [&ctx](const httplib::Request&, httplib::Response& res) {
     send_envelope(res, envelope_ok({{"node", ctx.cfg.node_id}}));
@@ -258,6 +277,17 @@ void probe_routes(httplib::Server& srv, http_context& ctx) {
   });
   srv.Get("/metrics", [&ctx](const httplib::Request& req,
                              httplib::Response& res) {
+    if (ctx.cfg.token.empty()
+        && !loopback_host_header(req.get_header_value("Host"))) {
+      // As /v1/ without a token: a rebound DNS name is not the node's.
+      send_envelope(res, envelope_error(status_code::permission_denied,
+                                        "Host '" + req.get_header_value("Host")
+                                          + "' is refused: without a console "
+                                            "token /metrics answers only a "
+                                            "loopback name"));
+      res.status = 403;
+      return;
+    }
     if (!token_ok(ctx, req)) {
       auto refusal = envelope_error(status_code::permission_denied,
                                     "/metrics of node " + ctx.cfg.node_id

@@ -165,6 +165,19 @@ CAF_TEST(a browser page cannot drive the node) {
   check_error(envelope(http.get("/v1/status", rebound), 403,
                        "permission_denied"),
               "loopback");
+  // A name that only starts like a loopback address is a name too, and
+  // /metrics keeps to the same rule.
+  httplib::Headers lookalike{{"Host", "127.evil.example:7422"}};
+  check_error(envelope(http.get("/v1/status", lookalike), 403,
+                       "permission_denied"),
+              "loopback");
+  auto scraped = http.get("/metrics", lookalike);
+  CAF_REQUIRE(scraped);
+  CAF_CHECK_EQUAL(scraped->status, 403);
+  // HEAD runs the GET routes: it only reads as well.
+  auto head = http.cli->Head("/v1/leave");
+  CAF_REQUIRE(head);
+  CAF_CHECK_EQUAL(head->status, 405);
   // The node is still there and the page's own origin passes.
   httplib::Headers own{{"Origin", "http://" + node.http()}};
   envelope(http.get("/v1/status", own), 200, "ok");

@@ -50,6 +50,17 @@ CAF_TEST(GET of a command that changes the node is 405) {
   CAF_CHECK_EQUAL(v.http_status, 405);
   v = check_browser_rules(get("run"), {{"action", 3}});
   CAF_CHECK_EQUAL(v.http_status, 405);
+  // `validator` always sets one (no arguments: none).
+  CAF_CHECK_EQUAL(check_browser_rules(get("validator"), {}).http_status, 405);
+  // HEAD runs the GET routes, and a cross-origin HEAD sends no Origin.
+  for (const char* cmd : {"leave", "connect", "dead_letter_purge"}) {
+    auto head = get(cmd);
+    head.method = "HEAD";
+    CAF_CHECK_EQUAL(check_browser_rules(head, {}).http_status, 405);
+  }
+  auto head = get("status");
+  head.method = "HEAD";
+  CAF_CHECK_EQUAL(check_browser_rules(head, {}).http_status, 0);
 }
 
 CAF_TEST(a POST body must be JSON or absent) {
@@ -85,10 +96,14 @@ CAF_TEST(another origin is refused and the same origin passes) {
 
 CAF_TEST(without a token only loopback host names pass) {
   for (const char* host : {"127.0.0.1:7422", "localhost:7422", "[::1]:7422",
-                           "127.0.0.1"})
+                           "127.0.0.1", "127.1.2.3:80"})
     CAF_CHECK_EQUAL(check_browser_rules(get("status", host), {}).http_status,
                     0);
-  for (const char* host : {"evil.example:7422", "10.0.0.5:7422", ""}) {
+  // A DNS name that starts like a loopback address is a name an attacker
+  // can rebind, not a loopback address.
+  for (const char* host : {"evil.example:7422", "10.0.0.5:7422", "",
+                           "127.evil.example:7422", "127.0.0.1.nip.io:7422",
+                           "127.0.0.256:7422"}) {
     auto v = check_browser_rules(get("status", host), {});
     CAF_CHECK_EQUAL(v.http_status, 403);
     CAF_CHECK(has(v.reason, "loopback"));
