@@ -1,11 +1,58 @@
 #include "tasks/jobs/job_set.hpp"
 
+#include <algorithm>
+#include <deque>
+#include <map>
 #include <vector>
 
 namespace mesh {
 
 namespace {
 
+/// The jobs that feed each other in a circle (A writes what B reads, ...,
+/// back to A): each event would create tasks forever. For each, the
+/// problem at its output that closes the circle.
+std::map<std::string, manifest_problem>
+dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
+  auto feeds = [](const job_definition& a, const job_definition& b, size_t& at) {
+    for (at = 0; at < a.outputs.size(); ++at)
+      if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
+          != b.inputs.end())
+        return true;
+    return false;
+  };
+  std::map<std::string, manifest_problem> result;
+  for (const auto& [id, start] : jobs) {
+    // The shortest chain from `start`'s readers back to `start`.
+    std::map<std::string, std::string> parent;
+    std::deque<std::string> queue;
+    size_t at = 0;
+    for (const auto& [other, j] : jobs)
+      if (feeds(*start, *j, at) && parent.emplace(other, id).second)
+        queue.push_back(other);
+    while (!queue.empty() && parent.count(id) == 0) {
+      auto x = queue.front();
+      queue.pop_front();
+      for (const auto& [other, j] : jobs)
+        if (feeds(*jobs.at(x), *j, at) && parent.emplace(other, x).second)
+          queue.push_back(other);
+    }
+    if (parent.count(id) == 0)
+      continue;
+    std::string text = id;
+    std::vector<std::string> path;
+    for (auto x = parent.at(id); x != id; x = parent.at(x))
+      path.insert(path.begin(), x);
+    for (const auto& x : path)
+      text += " -> " + x;
+    feeds(*start, *jobs.at(path.empty() ? id : path.front()), at);
+    result.emplace(id, manifest_problem{
+                         "/outputs/" + std::to_string(at),
+                         "dataset cycle: " + text + " -> " + id
+                           + " (each event would create tasks forever)"});
+  }
+  return result;
+}
 
 nlohmann::json failure_json(const std::string& file,
                             const manifest_load_error& err) {
@@ -85,6 +132,22 @@ nlohmann::json job_set::load(const std::string& dir,
       break;
     }
     report["failed"].push_back(std::move(entry));
+  }
+  // Jobs in a circle are refused, their files named (kept ones too: an
+  // old version can close a circle with a new one).
+  for (auto& [id, problem] : dataset_cycles(next)) {
+    auto file = next_file[id];
+    for (const char* list : {"loaded", "kept"}) {
+      auto& ids = report[list];
+      ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+    }
+    manifest_load_error err{file, {std::move(problem)}};
+    auto entry = failure_json(file, err);
+    entry["job"] = id;
+    report["failed"].push_back(std::move(entry));
+    next_errors.insert_or_assign(file, std::move(err));
+    next.erase(id);
+    next_file.erase(id);
   }
   for (const auto& [id, job] : active_)
     if (next.count(id) == 0)

@@ -2,6 +2,7 @@
 #include "check.hpp"
 
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -133,6 +134,48 @@ CAF_TEST(a job set loads a folder and keeps the last good version) {
   CAF_CHECK_EQUAL(report["removed"], json::array({"orders.audit"}));
   CAF_CHECK(set.find("orders.audit") == nullptr);
   CAF_CHECK(set.find("orders.enrich") != nullptr);
+}
+
+CAF_TEST(jobs that feed each other in a circle are refused naming it) {
+  test::temp_dir dir;
+  // enrich: orders.raw -> orders.enriched; back: orders.enriched ->
+  // orders.raw; audit only reads: each event would go round forever.
+  dir.write("a.json", good_job().dump());
+  auto back = good_job();
+  back["id"] = "orders.back";
+  back["inputs"] = {"orders.enriched"};
+  back["outputs"] = {"orders.other", "orders.raw"};
+  dir.write("b.json", back.dump());
+  auto audit = good_job();
+  audit["id"] = "orders.audit";
+  audit["inputs"] = {"orders.enriched"};
+  audit.erase("outputs");
+  dir.write("c.json", audit.dump());
+  job_set set;
+  auto report = set.load(dir.path(), runtimes(), check_target);
+  CAF_CHECK_EQUAL(report["loaded"], json::array({"orders.audit"}));
+  CAF_REQUIRE_EQUAL(report["failed"].size(), 2u);
+  CAF_CHECK(set.find("orders.enrich") == nullptr);
+  CAF_CHECK(set.find("orders.back") == nullptr);
+  std::map<std::string, std::string> text_of;
+  for (const auto& f : report["failed"])
+    text_of[f.value("job", "")] = f.value("text", "");
+  MESH_CHECK_MSG(text_of["orders.back"].find(
+                   dir.file("b.json") + ": /outputs/1: dataset cycle: "
+                   "orders.back -> orders.enrich -> orders.back")
+                   != std::string::npos,
+                 text_of["orders.back"]);
+  MESH_CHECK_MSG(text_of["orders.enrich"].find(
+                   "/outputs/0: dataset cycle: orders.enrich -> orders.back "
+                   "-> orders.enrich (each event would create tasks forever)")
+                   != std::string::npos,
+                 text_of["orders.enrich"]);
+  // The circle opened: both load.
+  back["outputs"] = {"orders.other"};
+  dir.write("b.json", back.dump());
+  report = set.load(dir.path(), runtimes(), check_target);
+  CAF_CHECK_EQUAL(report["failed"].size(), 0u);
+  CAF_CHECK_EQUAL(set.active().size(), 3u);
 }
 
 CAF_TEST(a job id declared by two files fails the later one) {
