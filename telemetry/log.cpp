@@ -1,5 +1,6 @@
 #include "telemetry/log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace mesh::log {
@@ -29,11 +31,53 @@ registry& state() {
   return instance;
 }
 
+// The text format, one line per record: control characters in a message
+// (a newline in a trace id, an address or a name from outside) are written
+// as \n, \r, \t or \xNN, so nobody can forge a log line.
+class text_formatter final : public spdlog::formatter {
+public:
+  void format(const spdlog::details::log_msg& msg,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view text{msg.payload.data(), msg.payload.size()};
+    auto is_control = [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    };
+    if (std::none_of(text.begin(), text.end(), is_control))
+      return inner_.format(msg, dest);
+    std::string clean;
+    clean.reserve(text.size() + 16);
+    for (char c : text) {
+      if (!is_control(c)) {
+        clean += c;
+        continue;
+      }
+      static constexpr char hex[] = "0123456789abcdef";
+      auto u = static_cast<unsigned char>(c);
+      clean += c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : "";
+      if (c != '\n' && c != '\r' && c != '\t')
+        clean.append({'\\', 'x', hex[u >> 4], hex[u & 0xF]});
+    }
+    auto copy = msg;
+    copy.payload = spdlog::string_view_t{clean.data(), clean.size()};
+    inner_.format(copy, dest);
+    // The level's colour, where the sink looks for it (fields it may set).
+    msg.color_range_start = copy.color_range_start;
+    msg.color_range_end = copy.color_range_end;
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<text_formatter>();
+  }
+
+private:
+  spdlog::pattern_formatter inner_{text_pattern};
+};
+
 spdlog::sink_ptr shared_sink(registry& st) {
   if (!st.sink) {
     // Logs go to stderr: stdout carries the node's one ready line.
     st.sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    st.sink->set_pattern(text_pattern);
+    st.sink->set_formatter(std::make_unique<text_formatter>());
   }
   return st.sink;
 }
@@ -165,7 +209,7 @@ bool init(const std::string& level, const std::string& format) {
   if (format == "json")
     sink->set_formatter(std::make_unique<json_formatter>());
   else
-    sink->set_pattern(text_pattern);
+    sink->set_formatter(std::make_unique<text_formatter>());
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& lg) {
     lg->set_level(st.level);
   });

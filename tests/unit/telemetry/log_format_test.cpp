@@ -5,6 +5,7 @@
 // The JSON log format: one object a line, whatever the message holds, and
 // std::cout taken over into the log (CAF's prints).
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -105,6 +106,23 @@ CAF_TEST(back to text the lines are plain again) {
   });
   CAF_CHECK(text.find("[router] plain") != std::string::npos);
   CAF_CHECK(text.find('{') == std::string::npos);
+}
+
+CAF_TEST(a text line cannot be forged by what a message holds) {
+  CAF_REQUIRE(log::init("info", "text"));
+  auto text = capture_stderr([] {
+    auto lg = log::get("dialer");
+    // As an address or trace id from outside would arrive.
+    lg->info("cannot connect to {}", "h:1\n2026-01-01T00:00:00.000 info  "
+                                     "[router] forged\r\t\x1b[31m");
+    lg->flush();
+  });
+  // One line, the controls written out.
+  CAF_CHECK_EQUAL(std::count(text.begin(), text.end(), '\n'), 1);
+  MESH_CHECK_MSG(text.find("h:1\\n2026-01-01T00:00:00.000 info  [router] "
+                           "forged\\r\\t\\x1b[31m")
+                   != std::string::npos,
+                 text);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
