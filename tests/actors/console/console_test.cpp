@@ -123,6 +123,11 @@ CAF_TEST(bad commands are answered with a clear error) {
             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
   r = command({{"cmd", "dispatch"}, {"deadline_ms", "soon"}});
   CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+  // 2^32 + 1 is refused, not narrowed to 1 ms.
+  r = command({{"cmd", "dispatch"}, {"deadline_ms", 4294967297ull}});
+  CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+  CAF_CHECK(r.value("error", "").find("from 0 to 4294967295")
+            != std::string::npos);
 }
 
 CAF_TEST(malformed directives are invalid_argument naming the directive) {
