@@ -77,9 +77,9 @@ void fill_run(const json& r, mesh::v1::Run* out) {
 /// `xs...` (an `Answer`); `on_answer` takes it and finishes the call;
 /// failures finish it with their status. `missing`: why the node has no
 /// such actor. A timer of its own, so a late answer comes at the timeout,
-/// not at the next sweep; but not for Process, Publish and Outcome, which clients
-/// call at high rates: a timer stays in CAF's clock (holding the bridge)
-/// until it fires, answered or not, and their actors answer by the
+/// not at the next sweep; but not for Process, Publish and Outcome, which
+/// clients call at high rates: a timer stays in CAF's clock (holding the
+/// bridge) until it fires, answered or not, and their actors answer by the
 /// deadline themselves (the sweep is the safety net).
 template <class Answer, class Out, class Handle, class OnAnswer, class... Ts>
 void ask(bridge& hop, const node_handles& node, const call& c, Out* out,

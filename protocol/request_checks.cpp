@@ -47,10 +47,11 @@ std::string check_trace_id(std::string_view id, std::string_view field) {
               || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':'
               || c == '-';
     if (!ok)
-      return std::string{field} + " may hold only letters, digits and . _ : - (found "
+      return std::string{field}
+             + " may hold only letters, digits and . _ : - (found "
              + (c >= 0x21 && c <= 0x7e
-                  ? "'" + std::string(1, c) + "'"
-                  : "byte " + std::to_string(static_cast<unsigned char>(c)))
+                    ? "'" + std::string(1, c) + "'"
+                    : "byte " + std::to_string(static_cast<unsigned char>(c)))
              + ")";
   }
   return {};

@@ -134,8 +134,8 @@ void topic_dispatcher_state::complete(uint64_t seq) {
 namespace {
 
 void append_error(pb::PublishResponse& r, const std::string& text) {
-  r.set_error_message(r.error_message() + (r.error_message().empty() ? "" : "; ")
-                      + text);
+  r.set_error_message(r.error_message()
+                      + (r.error_message().empty() ? "" : "; ") + text);
 }
 
 // One output's result joins the publish's.
@@ -180,7 +180,8 @@ void topic_dispatcher_state::publish_outputs(std::shared_ptr<output_walk> w) {
     pb::PublishRequest child = req;
     child.set_topic(w->outputs[w->next]);
     child.set_depth(req.depth() + 1);
-    child.set_dispatch_id(req.dispatch_id() + "." + std::to_string(w->next + 1));
+    child.set_dispatch_id(req.dispatch_id() + "."
+                          + std::to_string(w->next + 1));
     child.set_local_only(false);
     w->resumed = false;
     publish(std::move(child), [this, w](pb::PublishResponse sub) {

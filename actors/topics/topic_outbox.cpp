@@ -163,7 +163,8 @@ void topic_dispatcher_state::fail_parts_of_lost_peers() {
     pb::DispatcherOutcome o;
     o.set_node_id(node);
     o.set_status("publish_failed");
-    o.set_error("node " + node + " went down or reconnected during the publish");
+    o.set_error("node " + node
+                + " went down or reconnected during the publish");
     part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
   }
 }

@@ -14,7 +14,8 @@ namespace {
 /// problem at its output that closes the circle.
 std::map<std::string, manifest_problem>
 dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
-  auto feeds = [](const job_definition& a, const job_definition& b, size_t& at) {
+  auto feeds = [](const job_definition& a, const job_definition& b,
+                  size_t& at) {
     for (at = 0; at < a.outputs.size(); ++at)
       if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
           != b.inputs.end())

@@ -179,7 +179,8 @@ CAF_TEST(malformed trace and dispatch ids are refused and replaced) {
   bad_trace.set_trace_id("caf\xc3\xa9");
   auto r = publish(bad_trace);
   CAF_CHECK_EQUAL(r.status(), "invalid_message");
-  CAF_CHECK(r.error_message().find("trace_id may hold only") != std::string::npos);
+  CAF_CHECK(r.error_message().find("trace_id may hold only")
+            != std::string::npos);
   CAF_CHECK_EQUAL(r.trace_id().size(), 32u); // made anew, not echoed
   auto bad_dispatch = message("orders.1");
   bad_dispatch.set_dispatch_id("id\r\nforged");

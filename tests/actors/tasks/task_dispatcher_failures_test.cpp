@@ -124,8 +124,9 @@ CAF_TEST(a traced delivery carries a trace id the router accepts) {
   start();
   ask<json>(tasks, atom::emit_v,
             json{{"dataset", "a-in"}, {"cursor", 1}, {"partition", "eu-1"}});
-  ask<json>(tasks, atom::emit_v,
-            json{{"dataset", "a-in"}, {"cursor", 1}, {"partition", "eu west/2"}});
+  ask<json>(
+      tasks, atom::emit_v,
+      json{{"dataset", "a-in"}, {"cursor", 1}, {"partition", "eu west/2"}});
   bool settled = wait_until([&] { return job("a")["done"].get<int>() == 2; },
                             5s);
   CAF_REQUIRE(settled);

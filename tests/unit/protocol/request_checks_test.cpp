@@ -74,7 +74,8 @@ CAF_TEST(malformed allow-list patterns are refused) {
   CAF_CHECK(allow_list_validator::make({}, error)); // empty: rejects all
 }
 
-CAF_TEST(trace ids a caller chooses are checked before they reach logs or headers) {
+CAF_TEST(trace ids a caller chooses are checked before they reach logs
+         or headers) {
   CAF_CHECK(check_trace_id("").empty()); // the node makes one
   CAF_CHECK(check_trace_id("4bf92f3577b34da6a3ce929d0e0e4736").empty());
   CAF_CHECK(check_trace_id("order-42.retry_1:a").empty());
