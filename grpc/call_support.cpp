@@ -19,9 +19,11 @@ std::string metadata(const grpc::CallbackServerContext& ctx, const char* key) {
   return std::string{i->second.data(), i->second.size()};
 }
 
-/// The most of a failed call's message and details that travel.
-constexpr size_t max_status_text = 1024;
-constexpr size_t max_status_details = 4096;
+/// The most of a failed call's message and details that travel, in raw
+/// bytes: on the wire the message is percent-encoded (up to 3x) and the
+/// details base64 (4/3x), together well under a client's 8 KiB.
+constexpr size_t max_status_text = 512;
+constexpr size_t max_status_details = 3072;
 
 /// The first bytes of `text`, at most `n`, not cutting a UTF-8 sequence.
 std::string utf8_prefix(const std::string& text, size_t n) {

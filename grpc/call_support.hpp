@@ -36,8 +36,8 @@ grpc::StatusCode grpc_code(status_code code) noexcept;
 /// The status of a call that answered `code`: OK, or the gRPC code with
 /// `message` and the whole answer `body` as the error details, so a
 /// client reading the gRPC status loses nothing of the answer. Both travel
-/// as trailing metadata: a message over 1 KiB is cut, a body over 4 KiB is
-/// left out (clients refuse trailers past 8 KiB).
+/// as trailing metadata: a message over 512 bytes is cut, a body over
+/// 3 KiB is left out (clients refuse trailers past 8 KiB, encoded).
 grpc::Status call_status(status_code code, const std::string& message,
                          const google::protobuf::Message& body);
 

@@ -73,8 +73,8 @@ pb::ProcessResponse process_core::refuse(const pb::ProcessRequest& req,
   r.mutable_status()->set_message(std::move(message));
   r.set_process_name(req.process_name());
   // A bad trace id is not carried back (it would reach logs and headers).
-  if (check_trace_id(req.trace_id()).empty())
-    r.set_trace_id(req.trace_id());
+  r.set_trace_id(check_trace_id(req.trace_id()).empty() ? req.trace_id()
+                                                        : make_trace_id());
   log->debug("trace={} process={} refused: {}", r.trace_id(),
              r.process_name(), r.status().message());
   return r;

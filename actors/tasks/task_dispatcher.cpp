@@ -47,9 +47,6 @@ caf::error task_dispatcher_state::open_store() {
       }
       add_task(std::move(t));
     }
-    // Held events wait for a pressure that is gone after a restart: look
-    // again (a change of pressure is what releases them).
-    pressure_changed = true;
     log->info("task store {}: {} open tasks ({} leased at the last stop are "
               "delivered again)",
               store->location(), open.size(), recovered);
@@ -91,7 +88,6 @@ nlohmann::json task_dispatcher_state::reload() {
       by_dataset[in].push_back(id);
   }
   pressure.set_jobs(jobs.active());
-  pressure_changed = true; // a removed job takes its pressure with it
   log->info("jobs from {}: {} active, {} failed", cfg.jobs_dir,
             jobs.active().size(), report.value("failed", nlohmann::json::array()).size());
   for (const auto& f : report.value("failed", nlohmann::json::array()))

@@ -95,7 +95,8 @@ void topic_dispatcher_state::complete(uint64_t seq) {
                   + ": " + o.error();
       *r.add_dispatchers() = std::move(o);
     }
-  if (outputs.size() > max_outputs_per_publish) {
+  // (A peer's part only reports outputs: the origin publishes and caps.)
+  if (!req.local_only() && outputs.size() > max_outputs_per_publish) {
     // Each output is a publish of its own: a dispatcher's answer must not
     // make one publish unbounded.
     pb::DispatcherOutcome o;

@@ -142,11 +142,14 @@ nlohmann::json job_set::load(const std::string& dir,
       auto& ids = report[list];
       ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
     }
-    manifest_load_error err{file, {std::move(problem)}};
+    manifest_load_error err{file, {problem}};
     auto entry = failure_json(file, err);
     entry["job"] = id;
     report["failed"].push_back(std::move(entry));
-    next_errors.insert_or_assign(file, std::move(err));
+    // A kept job's file has its own error already: the cycle joins it.
+    auto [at, fresh] = next_errors.try_emplace(file, std::move(err));
+    if (!fresh)
+      at->second.problems.push_back(std::move(problem));
     next.erase(id);
     next_file.erase(id);
   }
