@@ -1,0 +1,88 @@
+#define CAF_SUITE cluster.grpc_door_limits
+#include "check.hpp"
+
+// The gRPC front door at its limits, against real meshnode processes: ids
+// that gRPC metadata cannot carry (a node must never echo them: gRPC aborts
+// the process) and failures too long for trailing metadata.
+
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "grpc_test_support.hpp"
+#include "process.hpp"
+#include "protocol/grpc/mesh_service.grpc.pb.h"
+#include "protocol/json/json_payload.hpp"
+#include "temp_dir.hpp"
+
+using namespace mesh::test;
+
+CAF_TEST(a trace id metadata cannot carry is refused and the node lives on) {
+  node_process a{with_grpc({"--id", "a", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  // gRPC aborts a process that puts a byte outside printable ASCII into
+  // metadata: the answer's x-mesh-trace-id must never echo one. (Process
+  // without manifests fails, and its failure used to carry the id back.)
+  mesh::pb::ProcessRequest preq;
+  preq.set_process_name("nope");
+  preq.set_trace_id("caf\xc3\xa9");
+  mesh::pb::ProcessResponse pres;
+  auto pctx = context();
+  auto pst = s->Process(pctx.get(), preq, &pres);
+  CAF_CHECK(!pst.ok());
+  mesh::pb::DispatchRequest req;
+  req.mutable_ref()->set_namespace_("users");
+  req.mutable_ref()->set_service("UserService");
+  req.mutable_ref()->set_method("GetUser");
+  *req.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
+  auto bad = req;
+  bad.set_trace_id("a\tb");
+  mesh::pb::DispatchResponse res;
+  auto dctx = context();
+  auto dst = s->Dispatch(dctx.get(), bad, &res);
+  CAF_CHECK_EQUAL(dst.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(dst.error_message().find("trace_id may hold only")
+            != std::string::npos);
+  // Metadata may hold a space; a trace id may not.
+  auto mctx = context();
+  mctx->AddMetadata("x-mesh-trace-id", "two words");
+  auto mst = s->Dispatch(mctx.get(), req, &res);
+  CAF_CHECK_EQUAL(mst.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(mst.error_message().find("x-mesh-trace-id") != std::string::npos);
+  // The node is still there and answers.
+  auto okctx = context();
+  auto okst = s->Dispatch(okctx.get(), req, &res);
+  MESH_CHECK_MSG(okst.ok(), okst.error_message());
+  CAF_CHECK_EQUAL(res.handled_by(), "a");
+}
+
+CAF_TEST(a failure too long for trailing metadata still reaches the client) {
+  temp_dir dir;
+  node_process a{with_grpc({"--id", "a", "--manifests", dir.path()})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  // The refusal names the process and its answer repeats it: 20,000
+  // characters would make trailers no client accepts (8 KiB by default).
+  mesh::pb::ProcessRequest req;
+  req.set_process_name(std::string(20000, 'p'));
+  req.set_trace_id("long-name");
+  mesh::pb::ProcessResponse res;
+  auto ctx = context();
+  auto st = s->Process(ctx.get(), req, &res);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  CAF_CHECK(st.error_message().find("has no manifest") == std::string::npos);
+  CAF_CHECK(st.error_message().rfind("process 'ppp", 0) == 0);
+  CAF_CHECK_LESS_OR_EQUAL(st.error_message().size(), 512u + 3u);
+  CAF_CHECK(st.error_details().empty()); // the 20 KB answer is left out
+  // Non-ASCII is percent-encoded on the wire (3 bytes a byte) and the
+  // details base64: 2,000 'é' (4,000 bytes) must still fit.
+  std::string accents;
+  for (int i = 0; i < 2000; ++i)
+    accents += "\xc3\xa9";
+  req.set_process_name(accents);
+  auto ctx2 = context();
+  auto st2 = s->Process(ctx2.get(), req, &res);
+  CAF_CHECK_EQUAL(st2.error_code(), grpc::StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,36 @@
+#pragma once
+
+// What the gRPC front door's cluster tests share: a bounded client context
+// and the flags of a node with a gRPC port.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+namespace mesh::test {
+
+using namespace std::chrono_literals;
+
+/// A context with a deadline (every call of the tests is bounded) and the
+/// token, when there is one.
+inline std::unique_ptr<grpc::ClientContext>
+context(const std::string& token = {},
+        std::chrono::milliseconds deadline = 20s) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+  if (!token.empty())
+    ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
+/// A node's flags plus a gRPC port and a quick failure detector.
+inline std::vector<std::string> with_grpc(std::vector<std::string> args) {
+  args.insert(args.end(), {"--grpc", "127.0.0.1:0", "--heartbeat-interval-ms",
+                           "100", "--heartbeat-misses", "5"});
+  return args;
+}
+
+} // namespace mesh::test
