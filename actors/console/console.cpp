@@ -1,5 +1,6 @@
 #include "actors/console/console.hpp"
 
+#include <limits>
 #include <openssl/crypto.h>
 
 #include <caf/actor_system.hpp>
@@ -52,6 +53,22 @@ const std::string* string_arg(const nlohmann::json& args, const char* name) {
   if (i == args.end() || !i->is_string())
     return nullptr;
   return i->get_ptr<const std::string*>();
+}
+
+bool read_deadline_ms(const nlohmann::json& args, uint32_t& out,
+                      const console_reply& reply) {
+  auto i = args.find("deadline_ms");
+  if (i == args.end())
+    return true;
+  constexpr auto most = std::numeric_limits<uint32_t>::max();
+  if (!i->is_number_unsigned() || i->get<uint64_t>() > most) {
+    reply(console_error(status_code::invalid_argument,
+                        "deadline_ms must be an integer from 0 to "
+                          + std::to_string(most)));
+    return false;
+  }
+  out = static_cast<uint32_t>(i->get<uint64_t>());
+  return true;
 }
 
 bool token_accepted(const std::string& configured, const std::string& given) {

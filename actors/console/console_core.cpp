@@ -1,8 +1,6 @@
 // Console commands about this node and its handlers: status, handlers,
 // dispatch, serve, namespaces, validator.
 
-#include <limits>
-
 #include <caf/event_based_actor.hpp>
 
 #include "actors/console/commands/console_commands.hpp"
@@ -101,18 +99,10 @@ bool fill_request(const nlohmann::json& args, Request& req,
   set("service", [&](const std::string& x) { req.mutable_ref()->set_service(x); });
   set("method", [&](const std::string& x) { req.mutable_ref()->set_method(x); });
   set("trace", [&](const std::string& x) { req.set_trace_id(x); });
-  if (auto i = args.find("deadline_ms"); i != args.end()) {
-    // Checked before the narrowing: 2^32 + 1 must not become 1 ms.
-    if (!i->is_number_unsigned()
-        || i->get<uint64_t>() > std::numeric_limits<uint32_t>::max()) {
-      reply(console_error(status_code::invalid_argument,
-                          "deadline_ms must be an integer from 0 to "
-                            + std::to_string(
-                              std::numeric_limits<uint32_t>::max())));
-      return false;
-    }
-    req.set_deadline_ms(static_cast<uint32_t>(i->get<uint64_t>()));
-  }
+  uint32_t deadline = 0;
+  if (!read_deadline_ms(args, deadline, reply))
+    return false;
+  req.set_deadline_ms(deadline);
   auto payload = args.find("payload");
   *req.mutable_payload() = json_to_any(payload == args.end() ? nlohmann::json()
                                                              : *payload);

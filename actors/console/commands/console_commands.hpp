@@ -105,6 +105,12 @@ nlohmann::json reload_reply(nlohmann::json report, const char* what);
 /// Reads a required string argument; nullopt (and sets `missing`) if absent.
 const std::string* string_arg(const nlohmann::json& args, const char* name);
 
+/// Reads the `deadline_ms` argument into `out` (untouched when absent);
+/// false, after replying invalid_argument, unless it is an integer from 0 to
+/// 2^32-1 (a larger one must not wrap to a few milliseconds).
+bool read_deadline_ms(const nlohmann::json& args, uint32_t& out,
+                      const console_reply& reply);
+
 void add_core_commands(console_command_table& table);
 void add_cluster_commands(console_command_table& table);
 void add_strategy_commands(console_command_table& table);

@@ -1,8 +1,6 @@
 // Console commands about process manifests and strategies: process,
 // outcome, manifests (list, show, reload), strategy_stats.
 
-#include <limits>
-
 #include <caf/event_based_actor.hpp>
 
 #include "actors/console/commands/console_commands.hpp"
@@ -50,17 +48,10 @@ void cmd_process(console_actor::pointer self, const console_config& env,
   // given (the library API insists on one, as the seed does).
   auto* trace = string_arg(args, "trace");
   req.set_trace_id(trace != nullptr ? *trace : make_trace_id());
-  if (auto i = args.find("deadline_ms"); i != args.end()) {
-    if (!i->is_number_unsigned()
-        || i->get<uint64_t>() > std::numeric_limits<uint32_t>::max()) {
-      reply(console_error(status_code::invalid_argument,
-                          "deadline_ms must be an integer from 0 to "
-                            + std::to_string(
-                              std::numeric_limits<uint32_t>::max())));
-      return;
-    }
-    req.set_deadline_ms(static_cast<uint32_t>(i->get<uint64_t>()));
-  }
+  uint32_t deadline = 0;
+  if (!read_deadline_ms(args, deadline, reply))
+    return;
+  req.set_deadline_ms(deadline);
   self->request(env.strategies.get(), caf::infinite, std::move(req))
     .then([reply](pb::ProcessResponse& r) { reply(describe(r)); },
           [reply](caf::error& err) { reply(console_error(err)); });
