@@ -10,6 +10,7 @@
 #include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/status.hpp"
+#include "protocol/value_wire.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh {
@@ -49,7 +50,8 @@ nlohmann::json process_core::load() {
     }
     auto e = std::make_shared<process_entry>(
       process_entry{m, input_check{m->input_schema_doc},
-                    m->chooser->reads_context_value(), {}});
+                    m->chooser->reads_context_value(), {},
+                    m->chooser->name()});
     auto& counts = traffic[m->name];
     for (const auto& v : m->variants)
       e->traffic.push_back(&counts[v.id]);
@@ -169,7 +171,7 @@ process_core::decide(const pb::ProcessRequest& req, process_call& call,
     = "type.googleapis.com/" + args_type::descriptor()->full_name();
   auto* payload = dr.mutable_payload();
   payload->set_type_url(args_url);
-  req.input_args().SerializeToString(payload->mutable_value());
+  serialize_value(req.input_args(), *payload->mutable_value());
   dr.set_trace_id(req.trace_id());
   if (traced) // absent directives read as all false
     dr.mutable_directives()->set_trace(true);
@@ -190,7 +192,7 @@ pb::ProcessResponse reply_of(process_call& call) {
   out.set_process_name(m.name);
   out.set_variant_id(chosen.id);
   out.set_variant_path(chosen.path);
-  out.set_strategy(m.chooser->name());
+  out.set_strategy(call.entry->strategy);
   if (call.has_reason)
     out.set_reason(std::move(call.reason));
   else

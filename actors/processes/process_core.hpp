@@ -42,6 +42,7 @@ struct process_entry {
   /// The traffic counter of each variant (nodes of process_core::traffic,
   /// which never loses one: the pointers stay valid).
   std::vector<uint64_t*> traffic;
+  std::string strategy; ///< chooser->name(), copied into every reply
 };
 
 using process_entry_ptr = std::shared_ptr<const process_entry>;

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/default_attachable.hpp>
@@ -161,8 +162,17 @@ private:
       // Checked under the lock stop() empties the table with: a call is
       // either in the table when it is emptied, or refused here.
       std::lock_guard<std::mutex> guard{mtx_};
-      if (!closed_.load(std::memory_order_acquire))
-        pending_.emplace(id, std::move(p));
+      if (!closed_.load(std::memory_order_acquire)) {
+        if (spare_.empty()) {
+          pending_.emplace(id, std::move(p));
+        } else {
+          auto node = std::move(spare_.back());
+          spare_.pop_back();
+          node.key() = id;
+          node.mapped() = std::move(p);
+          pending_.insert(std::move(node));
+        }
+      }
     }
     if (p.source) { // not moved into the table: stopped meanwhile
       auto reply = core_->finish(p.call, stopped_error());
@@ -197,8 +207,10 @@ private:
       auto i = pending_.find(what->mid.request_id().integer_value());
       if (i == pending_.end())
         return; // answered already (stopped), or not ours
-      p = std::move(i->second);
-      pending_.erase(i);
+      auto node = pending_.extract(i);
+      p = std::move(node.mapped());
+      if (spare_.size() < max_spare)
+        spare_.push_back(std::move(node));
     }
     auto msg = what->move_content_to_message();
     caf::message out;
@@ -258,6 +270,10 @@ private:
   std::atomic<uint64_t> next_id_{1};
   std::mutex mtx_;
   std::unordered_map<uint64_t, pending> pending_;
+  // Nodes of answered calls, reused: a call in flight costs no allocation
+  // for its place in the table (under mtx_).
+  static constexpr size_t max_spare = 256;
+  std::vector<std::unordered_map<uint64_t, pending>::node_type> spare_;
 };
 
 } // namespace
