@@ -2,10 +2,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/stubs/logging.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
 #include "actors/console/console.hpp"
 #include "http/http_envelope.hpp"
 #include "protocol/request_checks.hpp"
+#include "telemetry/log.hpp"
 
 namespace mesh::grpc_door {
 
@@ -138,8 +144,58 @@ void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
   r->Finish(std::move(status));
 }
 
+namespace {
+
+// What protobuf logs while this thread parses a request (null: not now).
+thread_local std::string* protobuf_said = nullptr;
+
+void on_protobuf_log(google::protobuf::LogLevel level, const char* file,
+                     int line, const std::string& message) {
+  if (protobuf_said != nullptr) {
+    if (!protobuf_said->empty())
+      *protobuf_said += "; ";
+    auto end = message.find_last_not_of(' ');
+    *protobuf_said += message.substr(0, end == std::string::npos ? 0 : end + 1);
+  }
+  // A client's bad body is the client's to hear about (debug here).
+  auto out = log::get("protobuf");
+  auto lvl = level >= google::protobuf::LOGLEVEL_ERROR && !protobuf_said
+                 ? spdlog::level::warn
+                 : spdlog::level::debug;
+  out->log(lvl, "{} ({}:{})", message, file != nullptr ? file : "?", line);
+}
+
+} // namespace
+
+void route_protobuf_log() {
+  static std::once_flag once;
+  std::call_once(once,
+                 [] { google::protobuf::SetLogHandler(on_protobuf_log); });
+}
+
+std::optional<std::string> parse_request(const grpc::ByteBuffer& in,
+                                         google::protobuf::Message& out) {
+  std::string said;
+  protobuf_said = &said;
+  bool ok = false;
+  {
+    // gRPC's reader takes a mutable buffer; reading leaves it as it was.
+    grpc::ProtoBufferReader reader{const_cast<grpc::ByteBuffer*>(&in)};
+    google::protobuf::io::CodedInputStream stream{&reader};
+    ok = out.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
+  }
+  protobuf_said = nullptr;
+  if (ok)
+    return std::nullopt;
+  return said.empty() ? std::string{"malformed protobuf bytes, or nested "
+                                    "deeper than 100 messages"}
+                      : said;
+}
+
 call begin(grpc::CallbackServerContext* ctx, const node_handles& node) {
-  call c{ctx, ctx->DefaultReactor(), {}, false};
+  call c;
+  c.ctx = ctx;
+  c.reactor = ctx->DefaultReactor();
   if (auto denied = check_token(*ctx, node.token)) {
     c.reactor->Finish(std::move(*denied));
     c.finished = true;

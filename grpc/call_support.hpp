@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -66,6 +67,14 @@ std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
 void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
             const std::string& trace_id, grpc::Status status);
 
+/// Where a call's response goes on the wire (grpc/raw_unary.hpp): the
+/// door reads and writes bodies itself, so the response is serialized
+/// into gRPC's buffer just before the call is finished.
+struct response_slot {
+  virtual ~response_slot() = default;
+  virtual void seal() = 0;
+};
+
 /// One call in flight: what finishing it needs. Copied into the bridge's
 /// answer function; gRPC keeps ctx and reactor alive until it is finished.
 struct call {
@@ -77,15 +86,30 @@ struct call {
   /// the response's Status only, so a failed Mesh status ends as an OK call
   /// (the body, already filled, carries it).
   bool status_in_body = false;
+  /// The request and response of the call (shared by every copy of the
+  /// call: they live as long as one waits to finish it).
+  std::shared_ptr<response_slot> slot;
 
   void done(grpc::Status status) const {
     // Every failed status here comes from call_status, with the body filled
     // (its details may have been left out for size).
     if (status_in_body && !status.ok())
       status = grpc::Status::OK;
+    if (slot && status.ok())
+      slot->seal();
     finish(ctx, reactor, trace_id, std::move(status));
   }
 };
+
+/// Reads a request body into `out` (nested no deeper than gRPC's own
+/// reader allows); on failure, what is wrong with it, in protobuf's words
+/// where it gave any.
+std::optional<std::string> parse_request(const grpc::ByteBuffer& in,
+                                         google::protobuf::Message& out);
+
+/// Sends what protobuf logs (a bad body's details, among others) to the
+/// node's log instead of stderr; once per process.
+void route_protobuf_log();
 
 /// Starts a call: checks the token (finishing the call when it fails:
 /// `finished` is then true) and reads the trace id.

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "grpc/raw_unary.hpp"
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/messaging/type_ids.hpp"
@@ -19,7 +20,7 @@ namespace mesh::grpc_door {
 
 namespace {
 
-template <class Out>
+template<class Out>
 void fail(const call& c, Out* out, status_code code, const std::string& text) {
   out->mutable_status()->set_code(http_code(code));
   out->mutable_status()->set_message(text);
@@ -27,7 +28,7 @@ void fail(const call& c, Out* out, status_code code, const std::string& text) {
 }
 
 /// The ref of a seed request: namespace, service, method.
-template <class In>
+template<class In>
 pb::ServiceRef ref_of(const In& in) {
   pb::ServiceRef ref;
   ref.set_namespace_(in.namespace_());
@@ -40,42 +41,70 @@ status_code code_of(const pb::Status& st) {
   return status_code_from_int(st.code()).value_or(status_code::internal);
 }
 
-class collector_service final
-  : public collector::CollectiveDispatcher::CallbackService {
+// Every method reads its body itself (grpc/raw_unary.hpp).
+using seed = collector::CollectiveDispatcher;
+using raw_seed_base
+    = seed::WithRawCallbackMethod_Dispatch<seed::WithRawCallbackMethod_Serve<
+        seed::WithRawCallbackMethod_Connect<seed::Service>>>;
+
+class collector_service final : public raw_seed_base {
 public:
   collector_service(node_handles node, std::shared_ptr<bridge> hop)
-    : node_(std::move(node)), hop_(std::move(hop)) {
-  }
+      : node_(std::move(node)), hop_(std::move(hop)) {}
 
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
-                                     const collector::DispatchRequest* in,
-                                     collector::DispatchResponse* out) override {
-    return bridged<pb::DispatchRequest, pb::DispatchResponse>(ctx, *in, out);
+                                     const grpc::ByteBuffer* in,
+                                     grpc::ByteBuffer* out) override {
+    using in_type = collector::DispatchRequest;
+    using out_type = collector::DispatchResponse;
+    return raw_unary<in_type, out_type>(
+        ctx, node_, in, out,
+        [this](call c, const in_type* req, out_type* resp) {
+          bridged<pb::DispatchRequest, pb::DispatchResponse>(std::move(c), *req,
+                                                             resp);
+        });
   }
 
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
-                                  const collector::ServeRequest* in,
-                                  collector::ServeResponse* out) override {
-    return bridged<pb::ServeRequest, pb::ServeResponse>(ctx, *in, out);
+                                  const grpc::ByteBuffer* in,
+                                  grpc::ByteBuffer* out) override {
+    using in_type = collector::ServeRequest;
+    using out_type = collector::ServeResponse;
+    return raw_unary<in_type, out_type>(
+        ctx, node_, in, out,
+        [this](call c, const in_type* req, out_type* resp) {
+          bridged<pb::ServeRequest, pb::ServeResponse>(std::move(c), *req,
+                                                       resp);
+        });
   }
 
   grpc::ServerUnaryReactor* Connect(grpc::CallbackServerContext* ctx,
-                                    const collector::ConnectRequest* in,
-                                    collector::ConnectResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
+                                    const grpc::ByteBuffer* in,
+                                    grpc::ByteBuffer* out) override {
+    using in_type = collector::ConnectRequest;
+    using out_type = collector::ConnectResponse;
+    return raw_unary<in_type, out_type>(
+        ctx, node_, in, out,
+        [this](call c, const in_type* req, out_type* resp) {
+          connect(std::move(c), req, resp);
+        });
+  }
+
+private:
+  void connect(call c, const collector::ConnectRequest* in,
+               collector::ConnectResponse* out) {
+    auto* ctx = c.ctx;
     if (in->address().empty()) {
       fail(c, out, status_code::invalid_argument,
            "Connect needs \"address\": the host:port of a Mesh node's peer "
            "listener");
-      return c.reactor;
+      return;
     }
     auto cluster = node_.cluster.get();
     if (!cluster) {
       fail(c, out, status_code::unavailable,
            "node " + node_.node_id + " has no cluster manager");
-      return c.reactor;
+      return;
     }
     // The seed intersects both sides' namespaces: the caller's, when it
     // names any, narrow what the two nodes share.
@@ -83,39 +112,34 @@ public:
                                  in->namespaces().end());
     auto timeout = ask_timeout(deadline_ms_of(*ctx, node_.max_deadline),
                                node_.max_deadline);
-    hop_->ask(
-      ptr_of(cluster), "cluster manager",
-      expect<nlohmann::json>(
-        [c, out, wanted](nlohmann::json& r) {
-          out->mutable_status()->set_code(http_code(status_code::ok));
-          out->mutable_status()->set_message("connected");
-          out->set_connection_id(r.value("connection_id", ""));
-          out->set_target_collector_id(r.value("peer", ""));
-          if (auto i = r.find("shared_namespaces");
-              i != r.end() && i->is_array())
-            for (auto& ns : *i)
-              if (ns.is_string()
-                  && (wanted.empty() || wanted.count(ns.get<std::string>())))
-                out->add_shared_namespaces(ns.get<std::string>());
-          c.done(grpc::Status::OK);
-        },
-        [c, out](caf::error& err) {
-          fail(c, out, to_status_code(err), error_text(err));
-        }),
-      timeout, true, atom::connect_v, in->address());
-    return c.reactor;
+    hop_->ask(ptr_of(cluster), "cluster manager",
+              expect<nlohmann::json>(
+                  [c, out, wanted](nlohmann::json& r) {
+                    out->mutable_status()->set_code(http_code(status_code::ok));
+                    out->mutable_status()->set_message("connected");
+                    out->set_connection_id(r.value("connection_id", ""));
+                    out->set_target_collector_id(r.value("peer", ""));
+                    if (auto i = r.find("shared_namespaces");
+                        i != r.end() && i->is_array())
+                      for (auto& ns : *i)
+                        if (ns.is_string()
+                            && (wanted.empty()
+                                || wanted.count(ns.get<std::string>())))
+                          out->add_shared_namespaces(ns.get<std::string>());
+                    c.done(grpc::Status::OK);
+                  },
+                  [c, out](caf::error& err) {
+                    fail(c, out, to_status_code(err), error_text(err));
+                  }),
+              timeout, true, atom::connect_v, in->address());
   }
 
-private:
   // Dispatch and Serve: the seed's request to the router through the
   // bridge (which answers `unavailable` itself while the router restarts),
   // the router's answer into the seed's response.
-  template <class Request, class Answer, class In, class Out>
-  grpc::ServerUnaryReactor* bridged(grpc::CallbackServerContext* ctx,
-                                    const In& in, Out* out) {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
+  template<class Request, class Answer, class In, class Out>
+  void bridged(call c, const In& in, Out* out) {
+    auto* ctx = c.ctx;
     Request req;
     *req.mutable_ref() = ref_of(in);
     if (in.has_input()) // gRPC's request is const: the one copy
@@ -152,7 +176,6 @@ private:
     else
       hop_->ask(router, "router", std::move(done), timeout, false,
                 std::move(req));
-    return c.reactor;
   }
 
   node_handles node_;

@@ -108,6 +108,7 @@ caf::error grpc_front_door::start() {
   auto creds = credentials(st.cfg.tls, error);
   if (!creds)
     return make_error(status_code::unavailable, "gRPC on " + where + ": " + error);
+  grpc_door::route_protobuf_log(); // a bad body's details reach our log
   st.hop = std::make_shared<grpc_door::bridge>(*st.cfg.node.sys);
   st.collector = grpc_door::make_collector_service(st.cfg.node, st.hop);
   st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.hop);

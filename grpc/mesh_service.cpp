@@ -8,11 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "grpc/raw_unary.hpp"
 #include "grpc/services.hpp"
 #include "protocol/grpc/mesh_service.grpc.pb.h"
 #include "protocol/json/json_payload.hpp"
-#include "protocol/request_checks.hpp"
 #include "protocol/messaging/type_ids.hpp"
+#include "protocol/request_checks.hpp"
 #include "topics/dispatch_status.hpp"
 
 namespace mesh::grpc_door {
@@ -26,7 +27,7 @@ void set_status(pb::Status* st, status_code code, const std::string& text) {
   st->set_message(text);
 }
 
-template <class Out>
+template<class Out>
 void fail(const call& c, Out* out, status_code code, const std::string& text) {
   set_status(out->mutable_status(), code, text);
   c.done(call_status(code, text, *out));
@@ -81,7 +82,7 @@ void fill_run(const json& r, mesh::v1::Run* out) {
 /// clients call at high rates: a timer stays in CAF's clock (holding the
 /// bridge) until it fires, answered or not, and their actors answer by the
 /// deadline themselves (the sweep is the safety net).
-template <class Answer, class Out, class Handle, class OnAnswer, class... Ts>
+template<class Answer, class Out, class Handle, class OnAnswer, class... Ts>
 void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
          const Handle& actor, const char* missing,
          std::chrono::milliseconds timeout, OnAnswer on_answer, Ts&&... xs) {
@@ -90,9 +91,10 @@ void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
          "node " + node.node_id + " has no " + missing);
     return;
   }
-  constexpr bool hot = std::is_same_v<Answer, pb::ProcessResponse>
-                       || std::is_same_v<Answer, pb::PublishResponse>
-                       || std::is_same_v<Answer, caf::atom_value>; // Outcome
+  constexpr bool hot
+      = std::is_same_v<
+            Answer,
+            pb::ProcessResponse> || std::is_same_v<Answer, pb::PublishResponse> || std::is_same_v<Answer, caf::atom_value>; // Outcome
   hop.ask(ptr_of(actor), missing,
           expect<Answer>(std::move(on_answer),
                          [c, out](caf::error& err) {
@@ -103,24 +105,70 @@ void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
 
 constexpr const char* no_router = "router (restarting?)";
 constexpr const char* no_evaluator
-  = "strategy evaluator (start it with --manifests DIR)";
+    = "strategy evaluator (start it with --manifests DIR)";
 constexpr const char* no_topics = "topic dispatcher";
 constexpr const char* no_tasks = "task dispatcher (start it with --jobs DIR)";
 constexpr const char* no_runner
-  = "workflow runner (start it with --workflows DIR)";
+    = "workflow runner (start it with --workflows DIR)";
 
-class mesh_service final : public mesh::v1::Mesh::CallbackService {
+// Every method reads its body itself (grpc/raw_unary.hpp).
+using raw_mesh = mesh::v1::Mesh;
+using raw_mesh_base = raw_mesh::WithRawCallbackMethod_Dispatch<
+    raw_mesh::WithRawCallbackMethod_Process<
+        raw_mesh::WithRawCallbackMethod_Publish<
+            raw_mesh::WithRawCallbackMethod_Emit<
+                raw_mesh::WithRawCallbackMethod_RunWorkflow<
+                    raw_mesh::WithRawCallbackMethod_GetRun<
+                        raw_mesh::WithRawCallbackMethod_Outcome<
+                            raw_mesh::Service>>>>>>>;
+
+class mesh_service final : public raw_mesh_base {
 public:
   mesh_service(node_handles node, std::shared_ptr<bridge> hop)
-    : node_(std::move(node)), hop_(std::move(hop)) {
+      : node_(std::move(node)), hop_(std::move(hop)) {}
+
+  using ctx_ptr = grpc::CallbackServerContext*;
+  using body = const grpc::ByteBuffer*;
+  using reactor_ptr = grpc::ServerUnaryReactor*;
+
+  reactor_ptr Dispatch(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return serve(ctx, in, out, &mesh_service::dispatch);
+  }
+  reactor_ptr Process(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return serve(ctx, in, out, &mesh_service::process);
+  }
+  reactor_ptr Publish(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return serve(ctx, in, out, &mesh_service::publish);
+  }
+  reactor_ptr Emit(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return serve(ctx, in, out, &mesh_service::emit);
+  }
+  reactor_ptr RunWorkflow(ctx_ptr ctx, body in,
+                          grpc::ByteBuffer* out) override {
+    return serve(ctx, in, out, &mesh_service::run_workflow);
+  }
+  reactor_ptr GetRun(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return serve(ctx, in, out, &mesh_service::get_run);
+  }
+  reactor_ptr Outcome(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return serve(ctx, in, out, &mesh_service::outcome);
   }
 
-  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
-                                     const pb::DispatchRequest* in,
-                                     pb::DispatchResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
+private:
+  template<class Request, class Response>
+  reactor_ptr serve(ctx_ptr ctx, body in, grpc::ByteBuffer* out,
+                    void (mesh_service::*method)(call, const Request*,
+                                                 Response*)) {
+    return raw_unary<Request, Response>(
+        ctx, node_, in, out,
+        [this, method](call c, const Request* req, Response* resp) {
+          (this->*method)(std::move(c), req, resp);
+        });
+  }
+
+  void dispatch(call c, const pb::DispatchRequest* in,
+                pb::DispatchResponse* out) {
+    auto* ctx = c.ctx;
     auto req = *in; // gRPC's request is const: the one copy
     // What only nodes set (the hooks' caller, hops, pre-hooks' context, a
     // task's delivery) is not the client's to say.
@@ -132,14 +180,14 @@ public:
     auto on_answer = [c, out](pb::DispatchResponse& r) mutable {
       out->Swap(&r);
       c.trace_id = out->trace_id();
-      c.done(call_status(code_of(out->status()), out->status().message(),
-                         *out));
+      c.done(
+          call_status(code_of(out->status()), out->status().message(), *out));
     };
     // No timer per call: the router answers by the deadline, the bridge's
     // sweep is the safety net. The router's budget: directives first.
     auto t = timeout(req.directives().timeout_ms() > 0
-                       ? req.directives().timeout_ms()
-                       : req.deadline_ms());
+                         ? req.directives().timeout_ms()
+                         : req.deadline_ms());
     hop_->ask(ptr_of(node_.router.get()), "router",
               expect<pb::DispatchResponse>(std::move(on_answer),
                                            [c, out](caf::error& err) {
@@ -147,15 +195,10 @@ public:
                                                   error_text(err));
                                            }),
               t, false, std::move(req));
-    return c.reactor;
   }
 
-  grpc::ServerUnaryReactor* Process(grpc::CallbackServerContext* ctx,
-                                    const pb::ProcessRequest* in,
-                                    pb::ProcessResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
+  void process(call c, const pb::ProcessRequest* in, pb::ProcessResponse* out) {
+    auto* ctx = c.ctx;
     auto req = *in;
     adopt(*ctx, c, req);
     // The library API insists on a trace id (as the seed does); a gRPC
@@ -163,23 +206,19 @@ public:
     if (req.trace_id().empty())
       req.set_trace_id(make_trace_id());
     c.trace_id = req.trace_id();
-    ask<pb::ProcessResponse>(*hop_, node_, c, out, node_.strategies.get(),
-        no_evaluator, timeout(req.deadline_ms()),
+    ask<pb::ProcessResponse>(
+        *hop_, node_, c, out, node_.strategies.get(), no_evaluator,
+        timeout(req.deadline_ms()),
         [c, out](pb::ProcessResponse& r) {
           out->Swap(&r);
           c.done(call_status(code_of(out->status()), out->status().message(),
                              *out));
         },
         std::move(req));
-    return c.reactor;
   }
 
-  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx,
-                                    const pb::PublishRequest* in,
-                                    pb::PublishResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
+  void publish(call c, const pb::PublishRequest* in, pb::PublishResponse* out) {
+    auto* ctx = c.ctx;
     auto req = *in;
     // Set by nodes for outputs and parts, not by clients.
     req.clear_dispatch_id();
@@ -189,30 +228,28 @@ public:
       req.set_trace_id(c.trace_id);
     if (req.category().empty())
       req.set_category("event");
-    ask<pb::PublishResponse>(*hop_, node_, c, out, node_.topics.get(), no_topics,
+    ask<pb::PublishResponse>(
+        *hop_, node_, c, out, node_.topics.get(), no_topics,
         timeout(deadline_ms_of(*ctx, node_.max_deadline)),
         [c, out](pb::PublishResponse& r) mutable {
           out->Swap(&r);
           c.trace_id = out->trace_id();
           auto code = publish_status_code(out->status());
-          auto text = out->error_message().empty()
-                        ? "publish of '" + out->topic() + "': " + out->status()
-                        : out->error_message();
+          auto text
+              = out->error_message().empty()
+                    ? "publish of '" + out->topic() + "': " + out->status()
+                    : out->error_message();
           c.done(call_status(code, text, *out));
         },
         std::move(req));
-    return c.reactor;
   }
 
-  grpc::ServerUnaryReactor* Emit(grpc::CallbackServerContext* ctx,
-                                 const mesh::v1::EmitRequest* in,
-                                 mesh::v1::EmitResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
+  void emit(call c, const mesh::v1::EmitRequest* in,
+            mesh::v1::EmitResponse* out) {
+    auto* ctx = c.ctx;
     if (in->events().empty()) {
       fail(c, out, status_code::invalid_argument, "Emit needs an event");
-      return c.reactor;
+      return;
     }
     auto events = json::array();
     for (const auto& e : in->events()) {
@@ -225,7 +262,8 @@ public:
     }
     auto event = events.size() == 1 ? std::move(events[0])
                                     : json{{"events", std::move(events)}};
-    ask<json>(*hop_, node_, c, out, node_.tasks.get(), no_tasks,
+    ask<json>(
+        *hop_, node_, c, out, node_.tasks.get(), no_tasks,
         timeout(deadline_ms_of(*ctx, node_.max_deadline)),
         [c, out](json& r) {
           set_status(out->mutable_status(), status_code::ok, "");
@@ -239,52 +277,43 @@ public:
           c.done(grpc::Status::OK);
         },
         atom::emit_v, std::move(event));
-    return c.reactor;
   }
 
-  grpc::ServerUnaryReactor* RunWorkflow(grpc::CallbackServerContext* ctx,
-                                        const mesh::v1::RunWorkflowRequest* in,
-                                        mesh::v1::Run* out) override;
+  void run_workflow(call c, const mesh::v1::RunWorkflowRequest* in,
+                    mesh::v1::Run* out);
 
-  grpc::ServerUnaryReactor* GetRun(grpc::CallbackServerContext* ctx,
-                                   const mesh::v1::GetRunRequest* in,
-                                   mesh::v1::Run* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
+  void get_run(call c, const mesh::v1::GetRunRequest* in, mesh::v1::Run* out) {
+    auto* ctx = c.ctx;
     if (in->run_id().empty()) {
       fail(c, out, status_code::invalid_argument, "GetRun needs \"run_id\"");
-      return c.reactor;
+      return;
     }
-    ask<json>(*hop_, node_, c, out, node_.workflows.get(), no_runner,
+    ask<json>(
+        *hop_, node_, c, out, node_.workflows.get(), no_runner,
         timeout(deadline_ms_of(*ctx, node_.max_deadline)),
         [c, out](json& r) {
           fill_run(r, out);
           c.done(grpc::Status::OK);
         },
         atom::runs_v, in->run_id());
-    return c.reactor;
   }
 
-  grpc::ServerUnaryReactor* Outcome(grpc::CallbackServerContext* ctx,
-                                    const pb::OutcomeReport* in,
-                                    mesh::v1::OutcomeResponse* out) override {
-    auto c = begin(ctx, node_);
-    if (c.finished)
-      return c.reactor;
-    ask<caf::atom_value>(*hop_, node_, c, out, node_.strategies.get(),
-        no_evaluator, timeout(deadline_ms_of(*ctx, node_.max_deadline)),
+  void outcome(call c, const pb::OutcomeReport* in,
+               mesh::v1::OutcomeResponse* out) {
+    auto* ctx = c.ctx;
+    ask<caf::atom_value>(
+        *hop_, node_, c, out, node_.strategies.get(), no_evaluator,
+        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
         [c, out](caf::atom_value) {
           set_status(out->mutable_status(), status_code::ok, "");
           c.done(grpc::Status::OK);
         },
         atom::outcome_v, *in);
-    return c.reactor;
   }
 
 private:
   /// The call's trace id and deadline, where the request has none.
-  template <class Request>
+  template<class Request>
   void adopt(const grpc::CallbackServerContext& ctx, const call& c,
              Request& req) const {
     if (req.trace_id().empty())
@@ -301,18 +330,13 @@ private:
   std::shared_ptr<bridge> hop_;
 };
 
-grpc::ServerUnaryReactor*
-mesh_service::RunWorkflow(grpc::CallbackServerContext* ctx,
-                          const mesh::v1::RunWorkflowRequest* in,
-                          mesh::v1::Run* out) {
-  auto c = begin(ctx, node_);
-  if (c.finished)
-    return c.reactor;
+void mesh_service::run_workflow(call c, const mesh::v1::RunWorkflowRequest* in,
+                                mesh::v1::Run* out) {
+  auto* ctx = c.ctx;
   if (in->workflow().empty() == !in->has_definition()) {
     fail(c, out, status_code::invalid_argument,
          "RunWorkflow needs \"workflow\" (a name) or \"definition\" (a "
          "workflow document), one of them");
-    return c.reactor;
   }
   json request = json::object();
   if (!in->workflow().empty())
@@ -334,8 +358,8 @@ mesh_service::RunWorkflow(grpc::CallbackServerContext* ctx,
   if (wait == 0) {
     // Stop waiting a little before the client does, so its answer (the
     // run goes on, under this trace id) still reaches it.
-    int64_t left = deadline_ms_of(*ctx,
-                                  std::chrono::milliseconds{run_wait::max_ms});
+    int64_t left
+        = deadline_ms_of(*ctx, std::chrono::milliseconds{run_wait::max_ms});
     wait = left == 0 ? run_wait::default_ms
                      : left - std::min<int64_t>(left / 2, 200);
   }
@@ -345,33 +369,32 @@ mesh_service::RunWorkflow(grpc::CallbackServerContext* ctx,
   if (!runner) {
     fail(c, out, status_code::unavailable,
          "node " + node_.node_id + " has no " + no_runner);
-    return c.reactor;
   }
-  hop_->ask(
-    ptr_of(runner), no_runner,
-    expect<json>(
-      [c, out](json& r) {
-        fill_run(r, out);
-        c.done(grpc::Status::OK);
-      },
-      [c, out, wait](caf::error& err) {
-        if (err != caf::sec::request_timeout) {
-          fail(c, out, to_status_code(err), error_text(err));
-          return;
-        }
-        out->set_trace_id(c.trace_id);
-        fail(c, out, status_code::deadline_exceeded,
-             "the workflow did not finish within " + std::to_string(wait)
-               + " ms (wait_ms); the run goes on: trace id " + c.trace_id);
-      }),
-    timeout, true, atom::run_v, std::move(request));
-  return c.reactor;
+  hop_->ask(ptr_of(runner), no_runner,
+            expect<json>(
+                [c, out](json& r) {
+                  fill_run(r, out);
+                  c.done(grpc::Status::OK);
+                },
+                [c, out, wait](caf::error& err) {
+                  if (err != caf::sec::request_timeout) {
+                    fail(c, out, to_status_code(err), error_text(err));
+                    return;
+                  }
+                  out->set_trace_id(c.trace_id);
+                  fail(c, out, status_code::deadline_exceeded,
+                       "the workflow did not finish within "
+                           + std::to_string(wait)
+                           + " ms (wait_ms); the run goes on: trace id "
+                           + c.trace_id);
+                }),
+            timeout, true, atom::run_v, std::move(request));
 }
 
 } // namespace
 
-std::unique_ptr<grpc::Service>
-make_mesh_service(node_handles node, std::shared_ptr<bridge> hop) {
+std::unique_ptr<grpc::Service> make_mesh_service(node_handles node,
+                                                 std::shared_ptr<bridge> hop) {
   return std::make_unique<mesh_service>(std::move(node), std::move(hop));
 }
 
