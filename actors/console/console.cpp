@@ -1,6 +1,7 @@
 #include "actors/console/console.hpp"
 
 #include <limits>
+#include <string_view>
 #include <openssl/crypto.h>
 
 #include <caf/actor_system.hpp>
@@ -239,8 +240,18 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
       st.log->debug("command {}", *name);
       try {
         i->second(self, st.cfg, args, reply);
+      } catch (const nlohmann::json::exception& e) {
+        // An argument of the wrong JSON type read as another ends up here:
+        // said without the library's "[json.exception.type_error.302] ".
+        std::string_view what = e.what();
+        if (auto end = what.find("] "); !what.empty() && what[0] == '['
+                                         && end != std::string_view::npos)
+          what.remove_prefix(end + 2);
+        reply(console_error(status_code::invalid_argument,
+                            "bad arguments for '" + *name
+                              + "': an argument has the wrong JSON type ("
+                              + std::string{what} + ")"));
       } catch (const std::exception& e) {
-        // Malformed arguments (wrong JSON types) end up here.
         reply(console_error(status_code::invalid_argument,
                             "bad arguments for '" + *name + "': " + e.what()));
       }

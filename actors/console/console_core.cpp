@@ -1,6 +1,8 @@
 // Console commands about this node and its handlers: status, handlers,
 // dispatch, serve, namespaces, validator.
 
+#include <algorithm>
+
 #include <caf/event_based_actor.hpp>
 
 #include "actors/console/commands/console_commands.hpp"
@@ -171,9 +173,12 @@ void cmd_validator(console_actor::pointer self, const console_config& env,
   registry_validator_ptr validator;
   auto allow = args.find("allow");
   if (allow != args.end()) {
-    if (!allow->is_array()) {
+    bool all_text = allow->is_array()
+                    && std::all_of(allow->begin(), allow->end(),
+                                   [](const auto& x) { return x.is_string(); });
+    if (!all_text) {
       reply(console_error(status_code::invalid_argument,
-                          "\"allow\" must be a list of patterns"));
+                          "\"allow\" must be a list of patterns (strings)"));
       return;
     }
     std::string error;

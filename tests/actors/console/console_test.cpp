@@ -189,6 +189,22 @@ CAF_TEST(namespaces and validator change the registry) {
             != std::string::npos);
   r = command({{"cmd", "validator"}, {"allow", {"bad pattern"}}});
   CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+  r = command({{"cmd", "validator"}, {"allow", {"a/*/*", 7}}});
+  CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+  CAF_CHECK_EQUAL(r["error"], "\"allow\" must be a list of patterns (strings)");
+}
+
+CAF_TEST(an argument of the wrong JSON type is refused in plain words) {
+  // "action" read as a string: a number is no action.
+  auto r = command({{"cmd", "manifests"}, {"action", 5}});
+  CAF_CHECK_EQUAL(r["status"], "invalid_argument");
+  auto text = r["error"].get<std::string>();
+  CAF_MESSAGE(text);
+  CAF_CHECK(text.rfind("bad arguments for 'manifests': an argument has the "
+                       "wrong JSON type (",
+                       0)
+            == 0);
+  CAF_CHECK(text.find("json.exception") == std::string::npos);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
