@@ -58,8 +58,7 @@ public:
     using in_type = collector::DispatchRequest;
     using out_type = collector::DispatchResponse;
     return raw_unary<in_type, out_type>(
-        ctx, node_, in, out,
-        [this](call c, const in_type* req, out_type* resp) {
+        ctx, node_, in, out, [this](call c, in_type* req, out_type* resp) {
           bridged<pb::DispatchRequest, pb::DispatchResponse>(std::move(c), *req,
                                                              resp);
         });
@@ -71,8 +70,7 @@ public:
     using in_type = collector::ServeRequest;
     using out_type = collector::ServeResponse;
     return raw_unary<in_type, out_type>(
-        ctx, node_, in, out,
-        [this](call c, const in_type* req, out_type* resp) {
+        ctx, node_, in, out, [this](call c, in_type* req, out_type* resp) {
           bridged<pb::ServeRequest, pb::ServeResponse>(std::move(c), *req,
                                                        resp);
         });
@@ -84,14 +82,13 @@ public:
     using in_type = collector::ConnectRequest;
     using out_type = collector::ConnectResponse;
     return raw_unary<in_type, out_type>(
-        ctx, node_, in, out,
-        [this](call c, const in_type* req, out_type* resp) {
+        ctx, node_, in, out, [this](call c, in_type* req, out_type* resp) {
           connect(std::move(c), req, resp);
         });
   }
 
 private:
-  void connect(call c, const collector::ConnectRequest* in,
+  void connect(call c, collector::ConnectRequest* in,
                collector::ConnectResponse* out) {
     auto* ctx = c.ctx;
     if (in->address().empty()) {
@@ -138,12 +135,12 @@ private:
   // bridge (which answers `unavailable` itself while the router restarts),
   // the router's answer into the seed's response.
   template<class Request, class Answer, class In, class Out>
-  void bridged(call c, const In& in, Out* out) {
+  void bridged(call c, In& in, Out* out) {
     auto* ctx = c.ctx;
     Request req;
     *req.mutable_ref() = ref_of(in);
-    if (in.has_input()) // gRPC's request is const: the one copy
-      *req.mutable_payload() = in.input();
+    if (in.has_input()) // ours (raw_unary): moved, not copied
+      req.mutable_payload()->Swap(in.mutable_input());
     if constexpr (std::is_same_v<Request, pb::DispatchRequest>)
       req.set_target_node_id(in.target_collector_id());
     req.set_trace_id(c.trace_id);

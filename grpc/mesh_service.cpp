@@ -157,19 +157,17 @@ public:
 private:
   template<class Request, class Response>
   reactor_ptr serve(ctx_ptr ctx, body in, grpc::ByteBuffer* out,
-                    void (mesh_service::*method)(call, const Request*,
-                                                 Response*)) {
+                    void (mesh_service::*method)(call, Request*, Response*)) {
     return raw_unary<Request, Response>(
         ctx, node_, in, out,
-        [this, method](call c, const Request* req, Response* resp) {
+        [this, method](call c, Request* req, Response* resp) {
           (this->*method)(std::move(c), req, resp);
         });
   }
 
-  void dispatch(call c, const pb::DispatchRequest* in,
-                pb::DispatchResponse* out) {
+  void dispatch(call c, pb::DispatchRequest* in, pb::DispatchResponse* out) {
     auto* ctx = c.ctx;
-    auto req = *in; // gRPC's request is const: the one copy
+    auto req = std::move(*in); // ours (raw_unary): moved, not copied
     // What only nodes set (the hooks' caller, hops, pre-hooks' context, a
     // task's delivery) is not the client's to say.
     req.clear_origin_node();
@@ -197,9 +195,9 @@ private:
               t, false, std::move(req));
   }
 
-  void process(call c, const pb::ProcessRequest* in, pb::ProcessResponse* out) {
+  void process(call c, pb::ProcessRequest* in, pb::ProcessResponse* out) {
     auto* ctx = c.ctx;
-    auto req = *in;
+    auto req = std::move(*in);
     adopt(*ctx, c, req);
     // The library API insists on a trace id (as the seed does); a gRPC
     // client that sent none gets one made up, as meshctl does.
@@ -217,9 +215,9 @@ private:
         std::move(req));
   }
 
-  void publish(call c, const pb::PublishRequest* in, pb::PublishResponse* out) {
+  void publish(call c, pb::PublishRequest* in, pb::PublishResponse* out) {
     auto* ctx = c.ctx;
-    auto req = *in;
+    auto req = std::move(*in);
     // Set by nodes for outputs and parts, not by clients.
     req.clear_dispatch_id();
     req.clear_depth();
@@ -244,8 +242,7 @@ private:
         std::move(req));
   }
 
-  void emit(call c, const mesh::v1::EmitRequest* in,
-            mesh::v1::EmitResponse* out) {
+  void emit(call c, mesh::v1::EmitRequest* in, mesh::v1::EmitResponse* out) {
     auto* ctx = c.ctx;
     if (in->events().empty()) {
       fail(c, out, status_code::invalid_argument, "Emit needs an event");
@@ -279,10 +276,10 @@ private:
         atom::emit_v, std::move(event));
   }
 
-  void run_workflow(call c, const mesh::v1::RunWorkflowRequest* in,
+  void run_workflow(call c, mesh::v1::RunWorkflowRequest* in,
                     mesh::v1::Run* out);
 
-  void get_run(call c, const mesh::v1::GetRunRequest* in, mesh::v1::Run* out) {
+  void get_run(call c, mesh::v1::GetRunRequest* in, mesh::v1::Run* out) {
     auto* ctx = c.ctx;
     if (in->run_id().empty()) {
       fail(c, out, status_code::invalid_argument, "GetRun needs \"run_id\"");
@@ -298,8 +295,7 @@ private:
         atom::runs_v, in->run_id());
   }
 
-  void outcome(call c, const pb::OutcomeReport* in,
-               mesh::v1::OutcomeResponse* out) {
+  void outcome(call c, pb::OutcomeReport* in, mesh::v1::OutcomeResponse* out) {
     auto* ctx = c.ctx;
     ask<caf::atom_value>(
         *hop_, node_, c, out, node_.strategies.get(), no_evaluator,
@@ -308,7 +304,7 @@ private:
           set_status(out->mutable_status(), status_code::ok, "");
           c.done(grpc::Status::OK);
         },
-        atom::outcome_v, *in);
+        atom::outcome_v, std::move(*in));
   }
 
 private:
@@ -330,7 +326,7 @@ private:
   std::shared_ptr<bridge> hop_;
 };
 
-void mesh_service::run_workflow(call c, const mesh::v1::RunWorkflowRequest* in,
+void mesh_service::run_workflow(call c, mesh::v1::RunWorkflowRequest* in,
                                 mesh::v1::Run* out) {
   auto* ctx = c.ctx;
   if (in->workflow().empty() == !in->has_definition()) {

@@ -33,8 +33,9 @@ struct raw_call final : response_slot {
   }
 };
 
-/// Runs `handler(call, const Request*, Response*)` for a raw call, once
-/// the token passed and the body parsed; returns the call's reactor.
+/// Runs `handler(call, Request*, Response*)` for a raw call, once the
+/// token passed and the body parsed (the request is the handler's to move
+/// from); returns the call's reactor.
 template<class Request, class Response, class Handler>
 grpc::ServerUnaryReactor* raw_unary(grpc::CallbackServerContext* ctx,
                                     const node_handles& node,
