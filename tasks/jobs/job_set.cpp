@@ -14,14 +14,14 @@ namespace {
 /// problem at its output that closes the circle.
 std::map<std::string, manifest_problem>
 dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
-  auto feeds = [](const job_definition& a, const job_definition& b,
-                  size_t& at) {
-    for (at = 0; at < a.outputs.size(); ++at)
-      if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
-          != b.inputs.end())
-        return true;
-    return false;
-  };
+  auto feeds
+      = [](const job_definition& a, const job_definition& b, size_t& at) {
+          for (at = 0; at < a.outputs.size(); ++at)
+            if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
+                != b.inputs.end())
+              return true;
+          return false;
+        };
   std::map<std::string, manifest_problem> result;
   for (const auto& [id, start] : jobs) {
     // The shortest chain from `start`'s readers back to `start`.
@@ -47,11 +47,35 @@ dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
     for (const auto& x : path)
       text += " -> " + x;
     feeds(*start, *jobs.at(path.empty() ? id : path.front()), at);
-    result.emplace(id, manifest_problem{
-                         "/outputs/" + std::to_string(at),
-                         "dataset cycle: " + text + " -> " + id
-                           + " (each event would create tasks forever)"});
+    result.emplace(
+        id, manifest_problem{"/outputs/" + std::to_string(at),
+                             "dataset cycle: " + text + " -> " + id
+                                 + " (each event would create tasks forever)"});
   }
+  return result;
+}
+
+/// Jobs writing a dataset another job writes too: the events of both would
+/// share partition and cursor, and the second would be taken for a replay
+/// of the first (its readers would never see it). The first writer by id
+/// keeps the dataset; each other one gets the problem at that output.
+std::map<std::string, manifest_problem>
+shared_outputs(const std::map<std::string, job_ptr, std::less<>>& jobs) {
+  std::map<std::string, std::string> writer; // dataset -> first job by id
+  std::map<std::string, manifest_problem> result;
+  for (const auto& [id, j] : jobs)
+    for (size_t i = 0; i < j->outputs.size(); ++i) {
+      auto [at, first] = writer.try_emplace(j->outputs[i], id);
+      if (first || at->second == id || result.count(id) != 0)
+        continue;
+      result.emplace(id, manifest_problem{
+                           "/outputs/" + std::to_string(i),
+                           "dataset '" + j->outputs[i]
+                             + "' is also written by job '" + at->second
+                             + "': a dataset has one writing job (events of "
+                               "both would share partition and cursor, and "
+                               "one would be taken for the other)"});
+    }
   return result;
 }
 
@@ -134,9 +158,9 @@ nlohmann::json job_set::load(const std::string& dir,
     }
     report["failed"].push_back(std::move(entry));
   }
-  // Jobs in a circle are refused, their files named (kept ones too: an
-  // old version can close a circle with a new one).
-  for (auto& [id, problem] : dataset_cycles(next)) {
+  // Jobs sharing an output, then jobs in a circle, are refused, their files
+  // named (kept ones too: an old version can clash with a new one).
+  auto refuse = [&](const std::string& id, manifest_problem problem) {
     auto file = next_file[id];
     for (const char* list : {"loaded", "kept"}) {
       auto& ids = report[list];
@@ -152,7 +176,11 @@ nlohmann::json job_set::load(const std::string& dir,
       at->second.problems.push_back(std::move(problem));
     next.erase(id);
     next_file.erase(id);
-  }
+  };
+  for (auto& [id, problem] : shared_outputs(next))
+    refuse(id, std::move(problem));
+  for (auto& [id, problem] : dataset_cycles(next))
+    refuse(id, std::move(problem));
   for (const auto& [id, job] : active_)
     if (next.count(id) == 0)
       report["removed"].push_back(id);

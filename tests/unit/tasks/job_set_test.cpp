@@ -178,6 +178,35 @@ CAF_TEST(jobs that feed each other in a circle are refused naming it) {
   CAF_CHECK_EQUAL(set.active().size(), 3u);
 }
 
+CAF_TEST(two jobs writing one dataset are refused but the first by id) {
+  test::temp_dir dir;
+  // enrich and merge both write orders.enriched: their events would share
+  // partition and cursor, and a reader would see only one of them.
+  dir.write("a.json", good_job().dump());
+  auto merge = good_job();
+  merge["id"] = "orders.merge";
+  merge["inputs"] = {"orders.other"};
+  merge["outputs"] = {"orders.audit", "orders.enriched"};
+  dir.write("b.json", merge.dump());
+  job_set set;
+  auto report = set.load(dir.path(), runtimes(), check_target);
+  CAF_CHECK_EQUAL(report["loaded"], json::array({"orders.enrich"}));
+  CAF_REQUIRE_EQUAL(report["failed"].size(), 1u);
+  CAF_CHECK(set.find("orders.merge") == nullptr);
+  auto text = report["failed"][0].value("text", "");
+  MESH_CHECK_MSG(text.find(dir.file("b.json")
+                           + ": /outputs/1: dataset 'orders.enriched' is "
+                             "also written by job 'orders.enrich'")
+                   != std::string::npos,
+                 text);
+  // Its own output: both load.
+  merge["outputs"] = {"orders.audit", "orders.merged"};
+  dir.write("b.json", merge.dump());
+  report = set.load(dir.path(), runtimes(), check_target);
+  CAF_CHECK_EQUAL(report["failed"].size(), 0u);
+  CAF_CHECK_EQUAL(set.active().size(), 2u);
+}
+
 CAF_TEST(a job id declared by two files fails the later one) {
   test::temp_dir dir;
   dir.write("a.json", good_job().dump());
