@@ -1,9 +1,10 @@
 #include "workflows/workflow_set.hpp"
 
-#include <deque>
 #include <set>
 #include <utility>
 #include <vector>
+
+#include "config/manifests/shortest_chain.hpp"
 
 namespace mesh {
 
@@ -38,29 +39,11 @@ unknown_calls(const workflow_definition& w, const workflow_map& active,
 // at the step that enters the cycle ("sub-workflow cycle: a -> b -> a").
 std::map<std::string, manifest_problem>
 call_cycles(const workflow_map& active) {
-  // The shortest chain of calls from `from` to `to`, both included.
-  auto chain = [&](const std::string& from, const std::string& to) {
-    std::map<std::string, std::string> parent{{from, ""}};
-    std::deque<std::string> queue{from};
-    while (!queue.empty()) {
-      auto x = queue.front();
-      queue.pop_front();
-      if (x == to) {
-        std::vector<std::string> path;
-        for (auto at = to; !at.empty(); at = parent[at])
-          path.insert(path.begin(), at);
-        return path;
-      }
-      auto w = active.find(x);
-      if (w == active.end())
-        continue;
+  auto calls = [&](const std::string& x, auto&& visit) {
+    if (auto w = active.find(x); w != active.end())
       for (const auto& s : w->second->steps)
-        if (s.kind == step_kind::workflow && parent.count(s.target) == 0) {
-          parent.emplace(s.target, x);
-          queue.push_back(s.target);
-        }
-    }
-    return std::vector<std::string>{};
+        if (s.kind == step_kind::workflow)
+          visit(s.target);
   };
   std::map<std::string, manifest_problem> result;
   for (const auto& [name, w] : active)
@@ -68,7 +51,7 @@ call_cycles(const workflow_map& active) {
       const auto& s = w->steps[i];
       if (s.kind != step_kind::workflow)
         continue;
-      auto path = chain(s.target, name);
+      auto path = shortest_chain({s.target}, name, calls);
       if (path.empty())
         continue;
       std::string text = name;

@@ -1,9 +1,10 @@
 #include "tasks/jobs/job_set.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <vector>
+
+#include "config/manifests/shortest_chain.hpp"
 
 namespace mesh {
 
@@ -14,43 +15,37 @@ namespace {
 /// problem at its output that closes the circle.
 std::map<std::string, manifest_problem>
 dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
-  auto feeds
-      = [](const job_definition& a, const job_definition& b, size_t& at) {
-          for (at = 0; at < a.outputs.size(); ++at)
-            if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
-                != b.inputs.end())
-              return true;
-          return false;
-        };
+  auto feeds = [](const job_definition& a, const job_definition& b,
+                  size_t& at) {
+    for (at = 0; at < a.outputs.size(); ++at)
+      if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
+          != b.inputs.end())
+        return true;
+    return false;
+  };
+  auto readers = [&](const std::string& x, auto&& visit) {
+    size_t at = 0;
+    for (const auto& [other, j] : jobs)
+      if (feeds(*jobs.at(x), *j, at))
+        visit(other);
+  };
   std::map<std::string, manifest_problem> result;
   for (const auto& [id, start] : jobs) {
     // The shortest chain from `start`'s readers back to `start`.
-    std::map<std::string, std::string> parent;
-    std::deque<std::string> queue;
-    size_t at = 0;
-    for (const auto& [other, j] : jobs)
-      if (feeds(*start, *j, at) && parent.emplace(other, id).second)
-        queue.push_back(other);
-    while (!queue.empty() && parent.count(id) == 0) {
-      auto x = queue.front();
-      queue.pop_front();
-      for (const auto& [other, j] : jobs)
-        if (feeds(*jobs.at(x), *j, at) && parent.emplace(other, x).second)
-          queue.push_back(other);
-    }
-    if (parent.count(id) == 0)
+    std::vector<std::string> first;
+    readers(id, [&](const std::string& y) { first.push_back(y); });
+    auto path = shortest_chain(first, id, readers);
+    if (path.empty())
       continue;
     std::string text = id;
-    std::vector<std::string> path;
-    for (auto x = parent.at(id); x != id; x = parent.at(x))
-      path.insert(path.begin(), x);
     for (const auto& x : path)
       text += " -> " + x;
-    feeds(*start, *jobs.at(path.empty() ? id : path.front()), at);
-    result.emplace(
-        id, manifest_problem{"/outputs/" + std::to_string(at),
-                             "dataset cycle: " + text + " -> " + id
-                                 + " (each event would create tasks forever)"});
+    size_t at = 0;
+    feeds(*start, *jobs.at(path.front()), at);
+    result.emplace(id, manifest_problem{
+                         "/outputs/" + std::to_string(at),
+                         "dataset cycle: " + text
+                           + " (each event would create tasks forever)"});
   }
   return result;
 }
