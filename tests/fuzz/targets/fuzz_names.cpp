@@ -1,11 +1,13 @@
 // Fuzz target: topic names and patterns (and the trie that matches them),
-// and service paths ("namespace/Service/Method").
+// service paths ("namespace/Service/Method") and trace ids.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "protocol/request_checks.hpp"
 #include "protocol/service_key.hpp"
 #include "topics/topic.hpp"
 #include "topics/topic_trie.hpp"
@@ -13,6 +15,15 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};
   (void) mesh::parse_service_path(text);
+  // A trace id the check passes is 1-128 bytes of A-Za-z0-9._:- (it goes
+  // into logs, HTTP headers and gRPC metadata as it is).
+  if (mesh::check_trace_id(text).empty()) {
+    if (text.empty() || text.size() > 128)
+      __builtin_trap();
+    for (unsigned char c : text)
+      if (!std::isalnum(c) && c != '.' && c != '_' && c != ':' && c != '-')
+        __builtin_trap();
+  }
   // "pattern\ntopic": a valid pattern goes into a trie, a valid topic is
   // matched against it and against topic_matches: both must agree.
   auto nl = text.find('\n');
