@@ -70,6 +70,9 @@ status_code to_status_code(const caf::error& err) noexcept {
     switch (static_cast<caf::sec>(err.code())) {
       case caf::sec::request_timeout: return status_code::deadline_exceeded;
       case caf::sec::request_receiver_down:
+      // CAF's answer to a request sent to an empty handle: here, the slot
+      // of an actor that is restarting (or was never started).
+      case caf::sec::invalid_argument:
       case caf::sec::no_route_to_receiving_node:
       case caf::sec::cannot_connect_to_node:
       case caf::sec::remote_linking_failed:
@@ -103,6 +106,9 @@ std::string explain_runtime_error(const caf::error& err) {
     case caf::sec::request_receiver_down:
       return "the part of the node that should answer is not running (it "
              "stopped, or the node is shutting down)";
+    case caf::sec::invalid_argument:
+      return "the part of the node that should answer is not running (it "
+             "is restarting, or this node does not run it)";
     case caf::sec::no_route_to_receiving_node:
       return "no connection to the node that should answer";
     case caf::sec::cannot_connect_to_node:

@@ -194,6 +194,23 @@ CAF_TEST(namespaces and validator change the registry) {
   CAF_CHECK_EQUAL(r["error"], "\"allow\" must be a list of patterns (strings)");
 }
 
+CAF_TEST(a request to an empty actor slot reads as unavailable) {
+  // What a command meets while the actor it asks restarts: CAF answers a
+  // request to an empty handle with its invalid_argument, no internal error.
+  registry_actor none;
+  auto h = self->request(none, caf::infinite, atom::stats_v);
+  run();
+  bool answered = false;
+  h.receive([](const nlohmann::json&) { CAF_FAIL("an empty slot answered"); },
+            [&](caf::error& err) {
+              answered = true;
+              CAF_CHECK(to_status_code(err) == status_code::unavailable);
+              CAF_CHECK(error_text(err).find("is not running")
+                        != std::string::npos);
+            });
+  CAF_CHECK(answered);
+}
+
 CAF_TEST(an argument of the wrong JSON type is refused in plain words) {
   // "action" read as a string: a number is no action.
   auto r = command({{"cmd", "manifests"}, {"action", 5}});

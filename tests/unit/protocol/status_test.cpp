@@ -65,6 +65,12 @@ CAF_TEST(CAF errors map to the closest status) {
             == status_code::deadline_exceeded);
   CAF_CHECK(to_status_code(caf::make_error(caf::sec::request_receiver_down))
             == status_code::unavailable);
+  // A request to an empty handle (an actor slot while it restarts).
   CAF_CHECK(to_status_code(caf::make_error(caf::sec::invalid_argument))
+            == status_code::unavailable);
+  CAF_CHECK(error_text(caf::make_error(caf::sec::invalid_argument))
+              .find("is not running")
+            != std::string::npos);
+  CAF_CHECK(to_status_code(caf::make_error(caf::sec::runtime_error))
             == status_code::internal);
 }
