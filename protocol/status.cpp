@@ -75,6 +75,7 @@ status_code to_status_code(const caf::error& err) noexcept {
       case caf::sec::invalid_argument:
       case caf::sec::no_route_to_receiving_node:
       case caf::sec::cannot_connect_to_node:
+      case caf::sec::cannot_open_port:
       case caf::sec::remote_linking_failed:
       case caf::sec::disconnect_during_handshake:
       case caf::sec::connection_timeout:
@@ -119,6 +120,11 @@ std::string explain_runtime_error(const caf::error& err) {
              "plaintext endpoint, or a certificate that was refused)";
     case caf::sec::connection_timeout:
       return "the connection went silent and timed out";
+    case caf::sec::cannot_open_port:
+      return "cannot open that port (another process listens there, or the "
+             "address is not one of this machine's)";
+    case caf::sec::network_syscall_failed:
+      return "a network system call failed";
     case caf::sec::unexpected_message:
       return "the receiver does not take this request (wrong port, or "
              "another version of Mesh)";

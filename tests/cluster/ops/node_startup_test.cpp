@@ -112,7 +112,12 @@ CAF_TEST(a manifests folder that is not there stops the start) {
 CAF_TEST(a port in use is a clear start-up error) {
   node_process first{{"--id", "first"}};
   check_refused({"--listen", first.listen(), "--console", "127.0.0.1:0"}, 1,
-                {"cannot listen on " + first.listen()});
+                {"cannot listen on " + first.listen(),
+                 "another process listens there"});
+  // The console port too (CAF's error once came out as "code 18").
+  check_refused({"--listen", "127.0.0.1:0", "--console", first.console()}, 1,
+                {"cannot listen for the console on " + first.console(),
+                 "another process listens there"});
   CAF_CHECK(first.running());
 }
 

@@ -73,4 +73,10 @@ CAF_TEST(CAF errors map to the closest status) {
             != std::string::npos);
   CAF_CHECK(to_status_code(caf::make_error(caf::sec::runtime_error))
             == status_code::internal);
+  // A port in use (a second node on the same console port, say).
+  CAF_CHECK(to_status_code(caf::make_error(caf::sec::cannot_open_port))
+            == status_code::unavailable);
+  CAF_CHECK(error_text(caf::make_error(caf::sec::cannot_open_port))
+              .find("another process listens there")
+            != std::string::npos);
 }
