@@ -76,6 +76,7 @@ status_code to_status_code(const caf::error& err) noexcept {
       case caf::sec::no_route_to_receiving_node:
       case caf::sec::cannot_connect_to_node:
       case caf::sec::cannot_open_port:
+      case caf::sec::no_actor_published_at_port:
       case caf::sec::remote_linking_failed:
       case caf::sec::disconnect_during_handshake:
       case caf::sec::connection_timeout:
@@ -84,6 +85,8 @@ status_code to_status_code(const caf::error& err) noexcept {
       case caf::sec::unexpected_actor_messaging_interface:
       case caf::sec::incompatible_versions:
       case caf::sec::incompatible_application_ids:
+      case caf::sec::malformed_basp_message:
+      case caf::sec::unknown_type:
         return status_code::invalid_argument;
       default: break;
     }
@@ -125,6 +128,16 @@ std::string explain_runtime_error(const caf::error& err) {
              "address is not one of this machine's)";
     case caf::sec::network_syscall_failed:
       return "a network system call failed";
+    case caf::sec::no_actor_published_at_port:
+      return "nothing Mesh answers at that port (wrong port?)";
+    case caf::sec::invalid_protocol_family:
+      return "that address is of no protocol family this node speaks";
+    case caf::sec::malformed_basp_message:
+      return "the other side sent a message that is not Mesh's transport "
+             "(wrong port, or another program)";
+    case caf::sec::unknown_type:
+      return "the other side sent a type this node does not know (another "
+             "version of Mesh?)";
     case caf::sec::unexpected_message:
       return "the receiver does not take this request (wrong port, or "
              "another version of Mesh)";

@@ -73,6 +73,13 @@ CAF_TEST(CAF errors map to the closest status) {
             != std::string::npos);
   CAF_CHECK(to_status_code(caf::make_error(caf::sec::runtime_error))
             == status_code::internal);
+  // CAF errors a user can meet are said in Mesh's words, not by number.
+  for (auto code : {caf::sec::no_actor_published_at_port,
+                    caf::sec::invalid_protocol_family,
+                    caf::sec::malformed_basp_message, caf::sec::unknown_type,
+                    caf::sec::network_syscall_failed})
+    CAF_CHECK(error_text(caf::make_error(code)).find("actor runtime (code")
+              == std::string::npos);
   // A port in use (a second node on the same console port, say).
   CAF_CHECK(to_status_code(caf::make_error(caf::sec::cannot_open_port))
             == status_code::unavailable);
