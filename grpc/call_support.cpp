@@ -176,16 +176,21 @@ void route_protobuf_log() {
 std::optional<std::string> parse_request(const grpc::ByteBuffer& in,
                                          google::protobuf::Message& out) {
   std::string said;
-  protobuf_said = &said;
-  bool ok = false;
-  {
-    // gRPC's reader takes a mutable buffer; reading leaves it as it was.
-    grpc::ProtoBufferReader reader{const_cast<grpc::ByteBuffer*>(&in)};
-    google::protobuf::io::CodedInputStream stream{&reader};
-    ok = out.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
-  }
-  protobuf_said = nullptr;
-  if (ok)
+  // Reset however the parse ends (an allocation can throw).
+  struct capture {
+    explicit capture(std::string* x) {
+      protobuf_said = x;
+    }
+    ~capture() {
+      protobuf_said = nullptr;
+    }
+  } scope{&said};
+  // gRPC's reader takes a mutable buffer; reading leaves it as it was.
+  grpc::ProtoBufferReader reader{const_cast<grpc::ByteBuffer*>(&in)};
+  if (!reader.status().ok())
+    return "the body cannot be read: " + reader.status().error_message();
+  google::protobuf::io::CodedInputStream stream{&reader};
+  if (out.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage())
     return std::nullopt;
   return said.empty() ? std::string{"malformed protobuf bytes, or nested "
                                     "deeper than 100 messages"}

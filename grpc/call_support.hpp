@@ -11,6 +11,7 @@
 // by the request's deadline plus a margin (ask_timeout), so even an actor
 // that never answers ends in `deadline_exceeded`.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -73,6 +74,9 @@ void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
 struct response_slot {
   virtual ~response_slot() = default;
   virtual void seal() = 0;
+  /// Set by the first done(): a second one (a bug) must not touch gRPC's
+  /// call again, which may be gone.
+  std::atomic<bool> finished{false};
 };
 
 /// One call in flight: what finishing it needs. Copied into the bridge's
@@ -93,6 +97,8 @@ struct call {
   void done(grpc::Status status) const {
     // Every failed status here comes from call_status, with the body filled
     // (its details may have been left out for size).
+    if (slot && slot->finished.exchange(true))
+      return;
     if (status_in_body && !status.ok())
       status = grpc::Status::OK;
     if (slot && status.ok())

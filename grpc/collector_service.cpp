@@ -55,39 +55,32 @@ public:
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
                                      const grpc::ByteBuffer* in,
                                      grpc::ByteBuffer* out) override {
-    using in_type = collector::DispatchRequest;
-    using out_type = collector::DispatchResponse;
-    return raw_unary<in_type, out_type>(
-        ctx, node_, in, out, [this](call c, in_type* req, out_type* resp) {
-          bridged<pb::DispatchRequest, pb::DispatchResponse>(std::move(c), *req,
-                                                             resp);
-        });
+    return raw_method(this, &collector_service::dispatch, ctx, node_, in, out);
   }
 
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                   const grpc::ByteBuffer* in,
                                   grpc::ByteBuffer* out) override {
-    using in_type = collector::ServeRequest;
-    using out_type = collector::ServeResponse;
-    return raw_unary<in_type, out_type>(
-        ctx, node_, in, out, [this](call c, in_type* req, out_type* resp) {
-          bridged<pb::ServeRequest, pb::ServeResponse>(std::move(c), *req,
-                                                       resp);
-        });
+    return raw_method(this, &collector_service::serve, ctx, node_, in, out);
   }
 
   grpc::ServerUnaryReactor* Connect(grpc::CallbackServerContext* ctx,
                                     const grpc::ByteBuffer* in,
                                     grpc::ByteBuffer* out) override {
-    using in_type = collector::ConnectRequest;
-    using out_type = collector::ConnectResponse;
-    return raw_unary<in_type, out_type>(
-        ctx, node_, in, out, [this](call c, in_type* req, out_type* resp) {
-          connect(std::move(c), req, resp);
-        });
+    return raw_method(this, &collector_service::connect, ctx, node_, in, out);
   }
 
 private:
+  void dispatch(call c, collector::DispatchRequest* in,
+                collector::DispatchResponse* out) {
+    bridged<pb::DispatchRequest, pb::DispatchResponse>(std::move(c), *in, out);
+  }
+
+  void serve(call c, collector::ServeRequest* in,
+             collector::ServeResponse* out) {
+    bridged<pb::ServeRequest, pb::ServeResponse>(std::move(c), *in, out);
+  }
+
   void connect(call c, collector::ConnectRequest* in,
                collector::ConnectResponse* out) {
     auto* ctx = c.ctx;

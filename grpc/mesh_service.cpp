@@ -132,39 +132,29 @@ public:
   using reactor_ptr = grpc::ServerUnaryReactor*;
 
   reactor_ptr Dispatch(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return serve(ctx, in, out, &mesh_service::dispatch);
+    return raw_method(this, &mesh_service::dispatch, ctx, node_, in, out);
   }
   reactor_ptr Process(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return serve(ctx, in, out, &mesh_service::process);
+    return raw_method(this, &mesh_service::process, ctx, node_, in, out);
   }
   reactor_ptr Publish(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return serve(ctx, in, out, &mesh_service::publish);
+    return raw_method(this, &mesh_service::publish, ctx, node_, in, out);
   }
   reactor_ptr Emit(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return serve(ctx, in, out, &mesh_service::emit);
+    return raw_method(this, &mesh_service::emit, ctx, node_, in, out);
   }
   reactor_ptr RunWorkflow(ctx_ptr ctx, body in,
                           grpc::ByteBuffer* out) override {
-    return serve(ctx, in, out, &mesh_service::run_workflow);
+    return raw_method(this, &mesh_service::run_workflow, ctx, node_, in, out);
   }
   reactor_ptr GetRun(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return serve(ctx, in, out, &mesh_service::get_run);
+    return raw_method(this, &mesh_service::get_run, ctx, node_, in, out);
   }
   reactor_ptr Outcome(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return serve(ctx, in, out, &mesh_service::outcome);
+    return raw_method(this, &mesh_service::outcome, ctx, node_, in, out);
   }
 
 private:
-  template<class Request, class Response>
-  reactor_ptr serve(ctx_ptr ctx, body in, grpc::ByteBuffer* out,
-                    void (mesh_service::*method)(call, Request*, Response*)) {
-    return raw_unary<Request, Response>(
-        ctx, node_, in, out,
-        [this, method](call c, Request* req, Response* resp) {
-          (this->*method)(std::move(c), req, resp);
-        });
-  }
-
   void dispatch(call c, pb::DispatchRequest* in, pb::DispatchResponse* out) {
     auto* ctx = c.ctx;
     auto req = std::move(*in); // ours (raw_unary): moved, not copied
@@ -333,6 +323,7 @@ void mesh_service::run_workflow(call c, mesh::v1::RunWorkflowRequest* in,
     fail(c, out, status_code::invalid_argument,
          "RunWorkflow needs \"workflow\" (a name) or \"definition\" (a "
          "workflow document), one of them");
+    return;
   }
   json request = json::object();
   if (!in->workflow().empty())
@@ -365,6 +356,7 @@ void mesh_service::run_workflow(call c, mesh::v1::RunWorkflowRequest* in,
   if (!runner) {
     fail(c, out, status_code::unavailable,
          "node " + node_.node_id + " has no " + no_runner);
+    return;
   }
   hop_->ask(ptr_of(runner), no_runner,
             expect<json>(

@@ -61,4 +61,17 @@ grpc::ServerUnaryReactor* raw_unary(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
+/// raw_unary for a service's member `method(call, Request*, Response*)`:
+/// what each raw method override of a service returns.
+template <class Service, class Request, class Response>
+grpc::ServerUnaryReactor*
+raw_method(Service* self, void (Service::*method)(call, Request*, Response*),
+           grpc::CallbackServerContext* ctx, const node_handles& node,
+           const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return raw_unary<Request, Response>(
+    ctx, node, in, out, [self, method](call c, Request* req, Response* resp) {
+      (self->*method)(std::move(c), req, resp);
+    });
+}
+
 } // namespace mesh::grpc_door

@@ -141,3 +141,55 @@ CAF_TEST(a body protobuf cannot read is refused in words after the token) {
   CAF_REQUIRE(doc);
   CAF_CHECK_EQUAL(doc->value("name", ""), "Ada Lovelace");
 }
+
+CAF_TEST(a refused RunWorkflow is answered once and starts nothing) {
+  // No --workflows: no runner. Each refusal used to go on into the ask and
+  // finish the call a second time (gRPC asserts, the node dies).
+  node_process a{with_grpc({"--id", "a", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  for (bool in_body : {false, true}) {
+    mesh::v1::RunWorkflowRequest both;
+    both.set_workflow("w");
+    (*both.mutable_definition()->mutable_fields())["name"].set_string_value(
+      "w");
+    mesh::v1::Run run;
+    auto ctx = context();
+    if (in_body)
+      ctx->AddMetadata("x-mesh-status-in-body", "1");
+    auto st = s->RunWorkflow(ctx.get(), both, &run);
+    if (in_body) {
+      MESH_CHECK_MSG(st.ok(), st.error_message());
+      CAF_CHECK_EQUAL(run.status().code(), mesh::pb::INVALID_ARGUMENT);
+    } else {
+      CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      CAF_CHECK(st.error_message().find("one of them") != std::string::npos);
+    }
+    mesh::v1::RunWorkflowRequest named;
+    named.set_workflow("w");
+    auto nctx = context();
+    if (in_body)
+      nctx->AddMetadata("x-mesh-status-in-body", "1");
+    st = s->RunWorkflow(nctx.get(), named, &run);
+    if (in_body) {
+      MESH_CHECK_MSG(st.ok(), st.error_message());
+      CAF_CHECK_EQUAL(run.status().code(), mesh::pb::UNAVAILABLE);
+    } else {
+      CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+      CAF_CHECK(st.error_message().find("workflow runner")
+                != std::string::npos);
+    }
+  }
+  // The node lives on and answers.
+  mesh::pb::DispatchRequest req;
+  req.mutable_ref()->set_namespace_("users");
+  req.mutable_ref()->set_service("UserService");
+  req.mutable_ref()->set_method("GetUser");
+  *req.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
+  mesh::pb::DispatchResponse res;
+  auto okctx = context();
+  auto okst = s->Dispatch(okctx.get(), req, &res);
+  MESH_CHECK_MSG(okst.ok(), okst.error_message());
+  CAF_CHECK(a.running());
+}
