@@ -69,13 +69,17 @@ status_code to_status_code(const caf::error& err) noexcept {
   if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {
       case caf::sec::request_timeout: return status_code::deadline_exceeded;
-      case caf::sec::request_receiver_down:
-      // CAF's answer to a request sent to an empty handle: here, the slot
-      // of an actor that is restarting (or was never started).
       case caf::sec::invalid_argument:
+        // CAF's answer to a request sent to an empty handle (no context):
+        // here, the slot of an actor that is restarting. With a context it
+        // is another failure (malformed bytes in proto_inspect.hpp).
+        return err.context().empty() ? status_code::unavailable
+                                     : status_code::invalid_argument;
+      case caf::sec::request_receiver_down:
       case caf::sec::no_route_to_receiving_node:
       case caf::sec::cannot_connect_to_node:
       case caf::sec::cannot_open_port:
+      case caf::sec::network_syscall_failed:
       case caf::sec::no_actor_published_at_port:
       case caf::sec::remote_linking_failed:
       case caf::sec::disconnect_during_handshake:
@@ -87,6 +91,7 @@ status_code to_status_code(const caf::error& err) noexcept {
       case caf::sec::incompatible_application_ids:
       case caf::sec::malformed_basp_message:
       case caf::sec::unknown_type:
+      case caf::sec::invalid_protocol_family:
         return status_code::invalid_argument;
       default: break;
     }
@@ -111,6 +116,10 @@ std::string explain_runtime_error(const caf::error& err) {
       return "the part of the node that should answer is not running (it "
              "stopped, or the node is shutting down)";
     case caf::sec::invalid_argument:
+      if (err.context().match_elements<std::string>())
+        return err.context().get_as<std::string>(0);
+      if (!err.context().empty())
+        return "invalid argument";
       return "the part of the node that should answer is not running (it "
              "is restarting, or this node does not run it)";
     case caf::sec::no_route_to_receiving_node:

@@ -71,6 +71,11 @@ CAF_TEST(CAF errors map to the closest status) {
   CAF_CHECK(error_text(caf::make_error(caf::sec::invalid_argument))
               .find("is not running")
             != std::string::npos);
+  // With a context it is another failure: malformed bytes, say.
+  auto bad_bytes = caf::make_error(caf::sec::invalid_argument,
+                                   "malformed protobuf bytes for x.Y");
+  CAF_CHECK(to_status_code(bad_bytes) == status_code::invalid_argument);
+  CAF_CHECK_EQUAL(error_text(bad_bytes), "malformed protobuf bytes for x.Y");
   CAF_CHECK(to_status_code(caf::make_error(caf::sec::runtime_error))
             == status_code::internal);
   // CAF errors a user can meet are said in Mesh's words, not by number.
