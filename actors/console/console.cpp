@@ -241,15 +241,17 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
       try {
         i->second(self, st.cfg, args, reply);
       } catch (const nlohmann::json::exception& e) {
-        // An argument of the wrong JSON type read as another ends up here:
-        // said without the library's "[json.exception.type_error.302] ".
+        // An argument of the wrong JSON type read as another ends up here
+        // (type_error); said without the library's "[json.exception...] ".
         std::string_view what = e.what();
         if (auto end = what.find("] "); !what.empty() && what[0] == '['
                                          && end != std::string_view::npos)
           what.remove_prefix(end + 2);
+        bool type = dynamic_cast<const nlohmann::json::type_error*>(&e);
         reply(console_error(status_code::invalid_argument,
-                            "bad arguments for '" + *name
-                              + "': an argument has the wrong JSON type ("
+                            "bad arguments for '" + *name + "': "
+                              + (type ? "an argument has the wrong JSON type ("
+                                      : "an argument cannot be read (")
                               + std::string{what} + ")"));
       } catch (const std::exception& e) {
         reply(console_error(status_code::invalid_argument,
