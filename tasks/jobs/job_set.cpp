@@ -15,14 +15,14 @@ namespace {
 /// problem at its output that closes the circle.
 std::map<std::string, manifest_problem>
 dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
-  auto feeds = [](const job_definition& a, const job_definition& b,
-                  size_t& at) {
-    for (at = 0; at < a.outputs.size(); ++at)
-      if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
-          != b.inputs.end())
-        return true;
-    return false;
-  };
+  auto feeds
+      = [](const job_definition& a, const job_definition& b, size_t& at) {
+          for (at = 0; at < a.outputs.size(); ++at)
+            if (std::find(b.inputs.begin(), b.inputs.end(), a.outputs[at])
+                != b.inputs.end())
+              return true;
+          return false;
+        };
   auto readers = [&](const std::string& x, auto&& visit) {
     size_t at = 0;
     for (const auto& [other, j] : jobs)
@@ -42,35 +42,45 @@ dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
       text += " -> " + x;
     size_t at = 0;
     feeds(*start, *jobs.at(path.front()), at);
-    result.emplace(id, manifest_problem{
-                         "/outputs/" + std::to_string(at),
-                         "dataset cycle: " + text
-                           + " (each event would create tasks forever)"});
+    result.emplace(
+        id, manifest_problem{"/outputs/" + std::to_string(at),
+                             "dataset cycle: " + text
+                                 + " (each event would create tasks forever)"});
   }
   return result;
 }
 
 /// Jobs writing a dataset another job writes too: the events of both would
 /// share partition and cursor, and the second would be taken for a replay
-/// of the first (its readers would never see it). The first writer by id
-/// keeps the dataset; each other one gets the problem at that output.
+/// of the first (its readers would never see it). A job active `before`
+/// keeps its datasets (a new file cannot stop a running job), else the
+/// first writer by id; each other one gets the problem at that output.
 std::map<std::string, manifest_problem>
-shared_outputs(const std::map<std::string, job_ptr, std::less<>>& jobs) {
-  std::map<std::string, std::string> writer; // dataset -> first job by id
+shared_outputs(const std::map<std::string, job_ptr, std::less<>>& jobs,
+               const std::map<std::string, job_ptr, std::less<>>& before) {
+  std::map<std::string, std::string> writer; // dataset -> the job keeping it
   std::map<std::string, manifest_problem> result;
-  for (const auto& [id, j] : jobs)
-    for (size_t i = 0; i < j->outputs.size(); ++i) {
-      auto [at, first] = writer.try_emplace(j->outputs[i], id);
-      if (first || at->second == id || result.count(id) != 0)
+  auto claim = [&](bool active) {
+    for (const auto& [id, j] : jobs) {
+      if ((before.count(id) != 0) != active)
         continue;
-      result.emplace(id, manifest_problem{
-                           "/outputs/" + std::to_string(i),
-                           "dataset '" + j->outputs[i]
-                             + "' is also written by job '" + at->second
-                             + "': a dataset has one writing job (events of "
-                               "both would share partition and cursor, and "
-                               "one would be taken for the other)"});
+      for (size_t i = 0; i < j->outputs.size(); ++i) {
+        auto [at, first] = writer.try_emplace(j->outputs[i], id);
+        if (first || at->second == id || result.count(id) != 0)
+          continue;
+        result.emplace(
+            id,
+            manifest_problem{"/outputs/" + std::to_string(i),
+                             "dataset '" + j->outputs[i]
+                                 + "' is also written by job '" + at->second
+                                 + "': a dataset has one writing job (events "
+                                   "of both would share partition and cursor, "
+                                   "and one would be taken for the other)"});
+      }
     }
+  };
+  claim(true);
+  claim(false);
   return result;
 }
 
@@ -172,7 +182,7 @@ nlohmann::json job_set::load(const std::string& dir,
     next.erase(id);
     next_file.erase(id);
   };
-  for (auto& [id, problem] : shared_outputs(next))
+  for (auto& [id, problem] : shared_outputs(next, active_))
     refuse(id, std::move(problem));
   for (auto& [id, problem] : dataset_cycles(next))
     refuse(id, std::move(problem));

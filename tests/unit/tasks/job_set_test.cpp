@@ -205,6 +205,18 @@ CAF_TEST(two jobs writing one dataset are refused but the first by id) {
   report = set.load(dir.path(), runtimes(), check_target);
   CAF_CHECK_EQUAL(report["failed"].size(), 0u);
   CAF_CHECK_EQUAL(set.active().size(), 2u);
+  // A running job keeps its dataset: a new file writing it (first by id)
+  // is the one refused.
+  auto early = good_job();
+  early["id"] = "orders.a-early";
+  early["inputs"] = {"orders.more"};
+  early["outputs"] = {"orders.merged"};
+  dir.write("c.json", early.dump());
+  report = set.load(dir.path(), runtimes(), check_target);
+  CAF_REQUIRE_EQUAL(report["failed"].size(), 1u);
+  CAF_CHECK_EQUAL(report["failed"][0].value("job", ""), "orders.a-early");
+  CAF_CHECK(set.find("orders.merge") != nullptr);
+  CAF_CHECK_EQUAL(report["removed"], json::array());
 }
 
 CAF_TEST(a job id declared by two files fails the later one) {
