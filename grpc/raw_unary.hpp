@@ -57,7 +57,17 @@ grpc::ServerUnaryReactor* raw_unary(grpc::CallbackServerContext* ctx,
   }
   auto* reactor = c.reactor;
   c.slot = held;
-  handler(std::move(c), &held->request, &held->response);
+  // Finishes the call when the handler throws before it did (the slot lets
+  // only the first finish through); the body holds no status to read.
+  auto fallback = c;
+  fallback.status_in_body = false;
+  try {
+    handler(std::move(c), &held->request, &held->response);
+  } catch (const std::exception& e) {
+    fallback.done({grpc::StatusCode::INTERNAL,
+                   std::string{"the node could not take this call: "}
+                     + e.what()});
+  }
   return reactor;
 }
 
