@@ -35,11 +35,7 @@ CAF_TEST(a trace id metadata cannot carry is refused and the node lives on) {
   auto pctx = context();
   auto pst = s->Process(pctx.get(), preq, &pres);
   CAF_CHECK(!pst.ok());
-  mesh::pb::DispatchRequest req;
-  req.mutable_ref()->set_namespace_("users");
-  req.mutable_ref()->set_service("UserService");
-  req.mutable_ref()->set_method("GetUser");
-  *req.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
+  auto req = get_user();
   auto bad = req;
   bad.set_trace_id("a\tb");
   mesh::pb::DispatchResponse res;
@@ -182,11 +178,7 @@ CAF_TEST(a refused RunWorkflow is answered once and starts nothing) {
     }
   }
   // The node lives on and answers.
-  mesh::pb::DispatchRequest req;
-  req.mutable_ref()->set_namespace_("users");
-  req.mutable_ref()->set_service("UserService");
-  req.mutable_ref()->set_method("GetUser");
-  *req.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
+  auto req = get_user();
   mesh::pb::DispatchResponse res;
   auto okctx = context();
   auto okst = s->Dispatch(okctx.get(), req, &res);

@@ -163,11 +163,7 @@ CAF_TEST(mesh v1 dispatch keeps the trace id of the metadata) {
                             bin("libmesh_example_handlers.so")})};
   auto s = mesh::v1::Mesh::NewStub(
     grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
-  mesh::pb::DispatchRequest req;
-  req.mutable_ref()->set_namespace_("users");
-  req.mutable_ref()->set_service("UserService");
-  req.mutable_ref()->set_method("GetUser");
-  *req.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
+  auto req = get_user();
   std::string trace = "0af7651916cd43dd8448eb211c80319c";
   auto ctx = context();
   ctx->AddMetadata("x-mesh-trace-id", trace);

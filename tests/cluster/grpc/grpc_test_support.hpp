@@ -1,7 +1,7 @@
 #pragma once
 
-// What the gRPC front door's cluster tests share: a bounded client context
-// and the flags of a node with a gRPC port.
+// What the gRPC front door's cluster tests share: a bounded client context,
+// the flags of a node with a gRPC port, and a request every test makes.
 
 #include <chrono>
 #include <memory>
@@ -9,6 +9,10 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "protocol/json/json_payload.hpp"
+#include "protocol/mesh.pb.h"
 
 namespace mesh::test {
 
@@ -24,6 +28,16 @@ context(const std::string& token = {},
   if (!token.empty())
     ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
+}
+
+/// mesh.v1 Dispatch of the example plug-in's users/UserService/GetUser.
+inline mesh::pb::DispatchRequest get_user(const std::string& id = "u-1") {
+  mesh::pb::DispatchRequest req;
+  req.mutable_ref()->set_namespace_("users");
+  req.mutable_ref()->set_service("UserService");
+  req.mutable_ref()->set_method("GetUser");
+  *req.mutable_payload() = mesh::json_to_any({{"id", id}});
+  return req;
 }
 
 /// A node's flags plus a gRPC port and a quick failure detector.
