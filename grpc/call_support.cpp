@@ -10,6 +10,7 @@
 
 #include "actors/console/console.hpp"
 #include "http/http_envelope.hpp"
+#include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
 #include "telemetry/log.hpp"
 
@@ -195,6 +196,49 @@ std::optional<std::string> parse_request(const grpc::ByteBuffer& in,
   return said.empty() ? std::string{"malformed protobuf bytes, or nested "
                                     "deeper than 100 messages"}
                       : said;
+}
+
+namespace {
+
+// Recursion is bounded: gRPC's parser refuses more than 100 nested
+// messages (about 33 JSON levels) before a handler sees the value.
+size_t depth_of(const google::protobuf::Value& v);
+
+size_t depth_of(const google::protobuf::Struct& s) {
+  size_t deepest = 0;
+  for (const auto& [key, member] : s.fields())
+    deepest = std::max(deepest, depth_of(member));
+  return deepest + 1;
+}
+
+size_t depth_of(const google::protobuf::Value& v) {
+  if (v.has_struct_value())
+    return depth_of(v.struct_value());
+  if (!v.has_list_value())
+    return 0;
+  size_t deepest = 0;
+  for (const auto& member : v.list_value().values())
+    deepest = std::max(deepest, depth_of(member));
+  return deepest + 1;
+}
+
+std::string depth_refusal(size_t depth, const std::string& field) {
+  if (depth <= max_json_depth())
+    return {};
+  return field + " nests deeper than " + std::to_string(max_json_depth())
+         + " levels (limits.max_json_depth)";
+}
+
+} // namespace
+
+std::string check_depth(const google::protobuf::Value& value,
+                        const std::string& field) {
+  return depth_refusal(depth_of(value), field);
+}
+
+std::string check_depth(const google::protobuf::Struct& value,
+                        const std::string& field) {
+  return depth_refusal(depth_of(value), field);
 }
 
 call begin(grpc::CallbackServerContext* ctx, const node_handles& node) {

@@ -21,6 +21,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/struct.pb.h>
 
 #include "grpc/node_handles.hpp"
 #include "protocol/status.hpp"
@@ -112,6 +113,15 @@ struct call {
 /// where it gave any.
 std::optional<std::string> parse_request(const grpc::ByteBuffer& in,
                                          google::protobuf::Message& out);
+
+/// Empty when `value` nests no deeper than limits.max_json_depth (counted
+/// as a JSON document: a scalar 0, an object or a list one more than its
+/// deepest member), else the refusal naming `field`, as the console's JSON
+/// parser refuses a deeper command.
+std::string check_depth(const google::protobuf::Value& value,
+                        const std::string& field);
+std::string check_depth(const google::protobuf::Struct& value,
+                        const std::string& field);
 
 /// Sends what protobuf logs (a bad body's details, among others) to the
 /// node's log instead of stderr; once per process.

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "grpc/raw_unary.hpp"
+#include "grpc/run_messages.hpp"
 #include "grpc/services.hpp"
 #include "protocol/grpc/mesh_service.grpc.pb.h"
 #include "protocol/json/json_payload.hpp"
@@ -41,37 +42,6 @@ void fail(const call& c, pb::PublishResponse* out, status_code code,
 
 status_code code_of(const pb::Status& st) {
   return status_code_from_int(st.code()).value_or(status_code::internal);
-}
-
-/// Seed 004's dispatch status of a publish as a Mesh status (as the
-/// console's publish command answers it).
-
-google::protobuf::Struct to_struct(const json& j) {
-  google::protobuf::Value v;
-  json_to_value(j, v);
-  return v.struct_value();
-}
-
-json struct_json(const google::protobuf::Struct& s) {
-  google::protobuf::Value v;
-  *v.mutable_struct_value() = s;
-  return value_to_json(v);
-}
-
-/// A run as the runner describes it (workflows/runs/run_json.cpp), or the
-/// answer of an async start {"run_id", "trace_id", "status"}.
-void fill_run(const json& r, mesh::v1::Run* out) {
-  set_status(out->mutable_status(), status_code::ok, "");
-  out->set_run_id(r.contains("run_id") ? r.value("run_id", "")
-                                       : r.value("id", ""));
-  out->set_workflow(r.value("workflow", ""));
-  out->set_run_status(r.value("status", ""));
-  out->set_trace_id(r.value("trace_id", ""));
-  out->set_error(r.value("error", ""));
-  if (auto i = r.find("output"); i != r.end())
-    json_to_value(*i, *out->mutable_output());
-  if (r.is_object())
-    *out->mutable_detail() = to_struct(r);
 }
 
 /// Asks `actor` (a slot's handle) through the bridge for the answer to
@@ -188,6 +158,10 @@ private:
   void process(call c, pb::ProcessRequest* in, pb::ProcessResponse* out) {
     auto* ctx = c.ctx;
     auto req = std::move(*in);
+    for (auto bad : {check_depth(req.input_args(), "input_args"),
+                     check_depth(req.user_context(), "user_context")})
+      if (!bad.empty())
+        return fail(c, out, status_code::invalid_argument, bad);
     adopt(*ctx, c, req);
     // The library API insists on a trace id (as the seed does); a gRPC
     // client that sent none gets one made up, as meshctl does.
@@ -208,6 +182,8 @@ private:
   void publish(call c, pb::PublishRequest* in, pb::PublishResponse* out) {
     auto* ctx = c.ctx;
     auto req = std::move(*in);
+    if (auto bad = check_depth(req.payload(), "payload"); !bad.empty())
+      return fail(c, out, status_code::invalid_argument, bad);
     // Set by nodes for outputs and parts, not by clients.
     req.clear_dispatch_id();
     req.clear_depth();
@@ -240,6 +216,9 @@ private:
     }
     auto events = json::array();
     for (const auto& e : in->events()) {
+      if (auto bad = check_depth(e.payload(), "an event's payload");
+          !bad.empty())
+        return fail(c, out, status_code::invalid_argument, bad);
       json ev{{"dataset", e.dataset()}, {"cursor", e.cursor()}};
       if (!e.partition().empty())
         ev["partition"] = e.partition();
@@ -325,6 +304,11 @@ void mesh_service::run_workflow(call c, mesh::v1::RunWorkflowRequest* in,
          "workflow document), one of them");
     return;
   }
+  for (auto bad : {check_depth(in->definition(), "definition"),
+                   check_depth(in->input(), "input"),
+                   check_depth(in->context(), "context")})
+    if (!bad.empty())
+      return fail(c, out, status_code::invalid_argument, bad);
   json request = json::object();
   if (!in->workflow().empty())
     request["workflow"] = in->workflow();

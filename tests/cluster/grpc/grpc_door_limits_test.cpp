@@ -185,3 +185,59 @@ CAF_TEST(a refused RunWorkflow is answered once and starts nothing) {
   MESH_CHECK_MSG(okst.ok(), okst.error_message());
   CAF_CHECK(a.running());
 }
+
+CAF_TEST(payloads deeper than limits.max_json_depth are refused at the door) {
+  temp_dir dir;
+  auto cfg = dir.write("node.json",
+                       R"({"listen": "127.0.0.1:0", "console": "127.0.0.1:0",
+                           "limits": {"max_json_depth": 4}})");
+  node_process a{with_grpc({"--config", cfg, "--id", "a", "--plugin",
+                            bin("libmesh_example_handlers.so")})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  // Five levels: one more than the node takes (as its console would).
+  nlohmann::json deep = {{"a", {{"b", {{"c", {{"d", {{"e", 1}}}}}}}}}};
+  nlohmann::json fine = {{"a", {{"b", {{"c", {{"d", 1}}}}}}}};
+  mesh::pb::PublishRequest pub;
+  pub.set_topic("orders.eu.created");
+  mesh::json_to_value(deep, *pub.mutable_payload());
+  mesh::pb::PublishResponse pres;
+  auto pctx = context();
+  auto st = s->Publish(pctx.get(), pub, &pres);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  MESH_CHECK_MSG(st.error_message()
+                   == "payload nests deeper than 4 levels "
+                      "(limits.max_json_depth)",
+                 st.error_message());
+  mesh::json_to_value(fine, *pub.mutable_payload());
+  auto fctx = context();
+  st = s->Publish(fctx.get(), pub, &pres);
+  MESH_CHECK_MSG(st.ok(), st.error_message());
+  mesh::pb::ProcessRequest proc;
+  proc.set_process_name("any");
+  mesh::json_to_value(deep, *proc.mutable_input_args());
+  mesh::pb::ProcessResponse rres;
+  auto rctx = context();
+  st = s->Process(rctx.get(), proc, &rres);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(st.error_message().rfind("input_args nests deeper", 0) == 0);
+  mesh::v1::EmitRequest emit;
+  auto* ev = emit.add_events();
+  ev->set_dataset("d");
+  ev->set_cursor(1);
+  mesh::json_to_value(deep, *ev->mutable_payload());
+  mesh::v1::EmitResponse eres;
+  auto ectx = context();
+  st = s->Emit(ectx.get(), emit, &eres);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(st.error_message().rfind("an event's payload nests deeper", 0)
+            == 0);
+  mesh::v1::RunWorkflowRequest run;
+  run.set_workflow("w");
+  mesh::json_to_value(deep, *run.mutable_input());
+  mesh::v1::Run out;
+  auto wctx = context();
+  st = s->RunWorkflow(wctx.get(), run, &out);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(st.error_message().rfind("input nests deeper", 0) == 0);
+}
