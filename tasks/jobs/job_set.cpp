@@ -52,35 +52,44 @@ dataset_cycles(const std::map<std::string, job_ptr, std::less<>>& jobs) {
 
 /// Jobs writing a dataset another job writes too: the events of both would
 /// share partition and cursor, and the second would be taken for a replay
-/// of the first (its readers would never see it). A job active `before`
-/// keeps its datasets (a new file cannot stop a running job), else the
-/// first writer by id; each other one gets the problem at that output.
+/// of the first (its readers would never see it). A dataset a job active
+/// `before` already wrote stays its own (a new or changed file cannot take
+/// it from a running job); the other jobs then claim their outputs in id
+/// order, all of them or none: a job that would share one is refused with
+/// the problem at that output, and claims nothing.
 std::map<std::string, manifest_problem>
 shared_outputs(const std::map<std::string, job_ptr, std::less<>>& jobs,
                const std::map<std::string, job_ptr, std::less<>>& before) {
   std::map<std::string, std::string> writer; // dataset -> the job keeping it
+  for (const auto& [id, j] : jobs)
+    if (auto old = before.find(id); old != before.end())
+      for (const auto& ds : j->outputs)
+        if (std::find(old->second->outputs.begin(), old->second->outputs.end(),
+                      ds)
+            != old->second->outputs.end())
+          writer.try_emplace(ds, id);
   std::map<std::string, manifest_problem> result;
-  auto claim = [&](bool active) {
-    for (const auto& [id, j] : jobs) {
-      if ((before.count(id) != 0) != active)
-        continue;
-      for (size_t i = 0; i < j->outputs.size(); ++i) {
-        auto [at, first] = writer.try_emplace(j->outputs[i], id);
-        if (first || at->second == id || result.count(id) != 0)
-          continue;
-        result.emplace(
-            id,
-            manifest_problem{"/outputs/" + std::to_string(i),
-                             "dataset '" + j->outputs[i]
-                                 + "' is also written by job '" + at->second
-                                 + "': a dataset has one writing job (events "
-                                   "of both would share partition and cursor, "
-                                   "and one would be taken for the other)"});
-      }
+  for (const auto& [id, j] : jobs) {
+    size_t clash = j->outputs.size();
+    for (size_t i = 0; i < j->outputs.size() && clash == j->outputs.size();
+         ++i)
+      if (auto at = writer.find(j->outputs[i]);
+          at != writer.end() && at->second != id)
+        clash = i;
+    if (clash == j->outputs.size()) {
+      for (const auto& ds : j->outputs)
+        writer.try_emplace(ds, id);
+      continue;
     }
-  };
-  claim(true);
-  claim(false);
+    const auto& ds = j->outputs[clash];
+    result.emplace(id, manifest_problem{
+                         "/outputs/" + std::to_string(clash),
+                         "dataset '" + ds + "' is also written by job '"
+                           + writer.at(ds)
+                           + "': a dataset has one writing job (events of "
+                             "both would share partition and cursor, and "
+                             "one would be taken for the other)"});
+  }
   return result;
 }
 

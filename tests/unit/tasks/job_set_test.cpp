@@ -217,6 +217,31 @@ CAF_TEST(two jobs writing one dataset are refused but the first by id) {
   CAF_CHECK_EQUAL(report["failed"][0].value("job", ""), "orders.a-early");
   CAF_CHECK(set.find("orders.merge") != nullptr);
   CAF_CHECK_EQUAL(report["removed"], json::array());
+  // A refused job claims nothing: orders.b-late writes orders.more-out,
+  // which only the refused orders.a-early also wanted.
+  early["outputs"] = {"orders.more-out", "orders.merged"};
+  dir.write("c.json", early.dump());
+  auto late = good_job();
+  late["id"] = "orders.b-late";
+  late["inputs"] = {"orders.late-in"};
+  late["outputs"] = {"orders.more-out"};
+  dir.write("d.json", late.dump());
+  report = set.load(dir.path(), runtimes(), check_target);
+  CAF_REQUIRE_EQUAL(report["failed"].size(), 1u);
+  CAF_CHECK_EQUAL(report["failed"][0].value("job", ""), "orders.a-early");
+  CAF_CHECK(set.find("orders.b-late") != nullptr);
+  // A running job changed to write another running job's dataset is the
+  // one refused (orders.enrich sorts first, orders.merge keeps it).
+  auto enrich = good_job();
+  enrich["outputs"] = {"orders.merged"};
+  dir.write("a.json", enrich.dump());
+  report = set.load(dir.path(), runtimes(), check_target);
+  std::vector<std::string> refused;
+  for (const auto& f : report["failed"])
+    refused.push_back(f.value("job", ""));
+  CAF_CHECK_EQUAL(refused, (std::vector<std::string>{"orders.a-early",
+                                                     "orders.enrich"}));
+  CAF_CHECK(set.find("orders.merge") != nullptr);
 }
 
 CAF_TEST(a job id declared by two files fails the later one) {
