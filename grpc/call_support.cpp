@@ -241,6 +241,29 @@ std::string check_depth(const google::protobuf::Struct& value,
   return depth_refusal(depth_of(value), field);
 }
 
+void call::done(grpc::Status status) const {
+  if (slot && slot->finished.exchange(true)) {
+    log::get("grpc")->warn("a call was finished twice (trace={}): the "
+                           "second answer was dropped",
+                           trace_id);
+    return;
+  }
+  // Every failed status here comes from call_status, with the body filled
+  // (its details may have been left out for size).
+  if (status_in_body && !status.ok())
+    status = grpc::Status::OK;
+  try {
+    if (slot && status.ok())
+      slot->seal();
+    finish(ctx, reactor, trace_id, std::move(status));
+  } catch (const std::exception& e) {
+    // The flag is set: nobody else will finish it (out of memory, say).
+    reactor->Finish({grpc::StatusCode::INTERNAL,
+                     std::string{"the node could not send its answer: "}
+                       + e.what()});
+  }
+}
+
 call begin(grpc::CallbackServerContext* ctx, const node_handles& node) {
   call c;
   c.ctx = ctx;

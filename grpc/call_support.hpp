@@ -95,17 +95,9 @@ struct call {
   /// call: they live as long as one waits to finish it).
   std::shared_ptr<response_slot> slot;
 
-  void done(grpc::Status status) const {
-    // Every failed status here comes from call_status, with the body filled
-    // (its details may have been left out for size).
-    if (slot && slot->finished.exchange(true))
-      return;
-    if (status_in_body && !status.ok())
-      status = grpc::Status::OK;
-    if (slot && status.ok())
-      slot->seal();
-    finish(ctx, reactor, trace_id, std::move(status));
-  }
+  /// Finishes the call with `status` (serializing the response first when
+  /// it succeeds), once: a second call is logged and dropped.
+  void done(grpc::Status status) const;
 };
 
 /// Reads a request body into `out` (nested no deeper than gRPC's own

@@ -67,6 +67,9 @@ grpc::ServerUnaryReactor* raw_unary(grpc::CallbackServerContext* ctx,
     fallback.done({grpc::StatusCode::INTERNAL,
                    std::string{"the node could not take this call: "}
                      + e.what()});
+  } catch (...) {
+    fallback.done({grpc::StatusCode::INTERNAL,
+                   "the node could not take this call"});
   }
   return reactor;
 }

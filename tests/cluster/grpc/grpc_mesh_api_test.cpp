@@ -2,10 +2,12 @@
 #include "check.hpp"
 
 // mesh.v1.Mesh beyond Dispatch and Process, against one real meshnode that
-// runs the README's examples (manifests, workflows, jobs and the example
-// plug-in's topic routes): Publish, Emit, RunWorkflow, GetRun and Outcome
-// answer with what the node did, as meshctl would show it.
+// runs the README's examples (manifests, jobs and the example plug-in's
+// topic routes) and a one-step workflow of its own: Publish,
+// Emit, RunWorkflow, GetRun and Outcome answer with what the node did, as
+// meshctl would show it.
 
+#include <filesystem>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -28,10 +30,17 @@ std::string examples(const std::string& folder) {
 
 CAF_TEST(Publish Emit RunWorkflow GetRun and Outcome answer over gRPC) {
   temp_dir dir;
+  // One step and no step timeout: a slow sanitizer run still succeeds.
+  std::filesystem::create_directories(dir.file("workflows"));
+  dir.write("workflows/lookup.json", R"({
+    "name": "lookup", "mode": "sequential",
+    "steps": [{"id": "get", "call": "users/UserService/GetUser",
+               "params": {"id": "${input.id}"}}],
+    "output": {"name": "${steps.get.output.name}"}})");
   node_process a{with_grpc(
     {"--id", "a", "--plugin", bin("libmesh_example_handlers.so"),
      "--manifests", examples("manifests"), "--workflows",
-     examples("workflows"), "--jobs", examples("jobs"), "--data-dir",
+     dir.file("workflows"), "--jobs", examples("jobs"), "--data-dir",
      dir.file("data")})};
   auto s = mesh::v1::Mesh::NewStub(
     grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
@@ -67,17 +76,29 @@ CAF_TEST(Publish Emit RunWorkflow GetRun and Outcome answer over gRPC) {
   MESH_CHECK_MSG(st.ok(), st.error_message());
   CAF_CHECK_EQUAL(eres.created(), 0u);
   CAF_CHECK_EQUAL(eres.skipped(), 1u);
-  // RunWorkflow waits for the run; GetRun finds it by id.
+  // A refused RunWorkflow (a name and a definition) starts nothing; then
+  // one that waits for its run, which GetRun finds by id. The runner takes
+  // its messages in order: a run the refusal had started would come first.
   mesh::v1::RunWorkflowRequest run;
-  run.set_workflow("price_check");
-  mesh::json_to_value({{"sku", "book"}, {"quantity", 3}, {"user_id", "u-1"}},
-                      *run.mutable_input());
+  run.set_workflow("lookup");
+  mesh::json_to_value({{"id", "u-1"}}, *run.mutable_input());
+  auto both = run;
+  (*both.mutable_definition()->mutable_fields())["name"].set_string_value(
+    "lookup");
   mesh::v1::Run done;
+  auto bctx = context();
+  st = s->RunWorkflow(bctx.get(), both, &done);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   auto rctx = context();
   st = s->RunWorkflow(rctx.get(), run, &done);
   MESH_CHECK_MSG(st.ok(), st.error_message());
-  CAF_CHECK_EQUAL(done.workflow(), "price_check");
+  CAF_CHECK_EQUAL(done.workflow(), "lookup");
   CAF_CHECK_EQUAL(done.run_status(), "success");
+  CAF_CHECK_EQUAL(mesh::value_to_json(done.output()),
+                  nlohmann::json({{"name", "Ada Lovelace"}}));
+  auto runs = meshctl_json(a.http(), {"runs"});
+  CAF_CHECK_EQUAL(runs["result"].value("runs", nlohmann::json::array()).size(),
+                  1u);
   CAF_REQUIRE(!done.run_id().empty());
   mesh::v1::GetRunRequest get;
   get.set_run_id(done.run_id());
