@@ -7,8 +7,10 @@
 // protobuf cannot read.
 
 #include <fstream>
+#include <future>
 #include <string>
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "grpc_test_support.hpp"
@@ -111,6 +113,34 @@ CAF_TEST(a body protobuf cannot read is refused in words after the token) {
                    != std::string::npos,
                  st.error_message());
   CAF_CHECK(st.error_message().find("mesh.pb.ServiceRef.namespace")
+            != std::string::npos);
+  // Bytes that are no message at all (a wrong wire type), sent raw.
+  grpc::GenericStub raw{channel};
+  std::string junk = "\xff\xff\xff";
+  grpc::Slice slice{junk};
+  grpc::ByteBuffer junk_body{&slice, 1};
+  grpc::ByteBuffer junk_reply;
+  std::promise<grpc::Status> junk_done;
+  auto jctx = context("s3cret-token");
+  raw.UnaryCall(jctx.get(), "/mesh.v1.Mesh/Dispatch", grpc::StubOptions{},
+                &junk_body, &junk_reply,
+                [&](grpc::Status x) { junk_done.set_value(std::move(x)); });
+  st = junk_done.get_future().get();
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(st.error_message().find("malformed protobuf bytes")
+            != std::string::npos);
+  // Nested deeper than the parser takes (150 lists in a publish).
+  mesh::pb::PublishRequest pub;
+  pub.set_topic("orders.eu.created");
+  auto* v = pub.mutable_payload();
+  for (int i = 0; i < 150; ++i)
+    v = v->mutable_list_value()->add_values();
+  v->set_number_value(1);
+  mesh::pb::PublishResponse pres;
+  auto dctx = context("s3cret-token");
+  st = s->Publish(dctx.get(), pub, &pres);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CAF_CHECK(st.error_message().find("not a valid mesh.pb.PublishRequest")
             != std::string::npos);
   // Without the token the body is not even read.
   auto anon = context();
