@@ -25,6 +25,7 @@
 #include "config/node_config.hpp"
 #include "node/check/config_check.hpp"
 #include "node/node.hpp"
+#include "node/os/allocator.hpp"
 #include "node/os/sd_notify.hpp"
 #include "protocol/status.hpp"
 #include "protocol/version.hpp"
@@ -195,8 +196,9 @@ int main(int argc, char** argv) {
 
   CLI::App app{"meshnode: one node of a Mesh cluster"};
   app.set_version_flag("--version",
-                       std::string{"meshnode "} + mesh::mesh_version,
-                       "print meshnode's version and exit");
+                       std::string{"meshnode "} + mesh::mesh_version
+                         + "\nallocator: " + mesh::allocator_name(),
+                       "print meshnode's version (and its allocator) and exit");
   flags f;
   add_flags(app, f);
   try {
@@ -270,6 +272,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& node = **n;
+  // After the start: the node's id is in every log line from there on.
+  mesh::log::get("node")->info("allocating with {}", mesh::allocator_name());
   node.on_leave_request([] { ::kill(::getpid(), SIGTERM); });
   nlohmann::json ready{{"event", "ready"},
                        {"id", node.id()},

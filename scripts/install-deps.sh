@@ -14,7 +14,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libvalijson-dev json-schema-test-suite
   libmurmurhash-dev libcli11-dev libsqlite3-dev
-  libbenchmark-dev libcpp-httplib-dev
+  libbenchmark-dev libcpp-httplib-dev libjemalloc-dev
   procps util-linux
 )
 if [ "${1:-}" = "--tests" ]; then

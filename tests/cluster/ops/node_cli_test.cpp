@@ -7,6 +7,7 @@
 // words).
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <unistd.h>
 
@@ -41,10 +42,29 @@ void check_has(const std::string& text, const std::string& phrase) {
 
 } // namespace
 
-CAF_TEST(meshnode-- version prints the version and exits 0) {
+CAF_TEST(meshnode-- version prints the version and its allocator) {
   auto r = run_program({bin("meshnode"), "--version"}, 30s);
   CAF_CHECK_EQUAL(r.exit_code, 0);
-  CAF_CHECK_EQUAL(r.out, std::string{"meshnode "} + mesh::mesh_version + "\n");
+  auto first = r.out.substr(0, r.out.find('\n'));
+  CAF_CHECK_EQUAL(first, std::string{"meshnode "} + mesh::mesh_version);
+  auto expected = MESH_EXPECT_JEMALLOC ? "allocator: jemalloc 5."
+                                       : "allocator: glibc malloc";
+  check_has(r.out, expected);
+}
+
+CAF_TEST(a running meshnode allocates with the malloc it was built with) {
+  temp_dir dir;
+  node_process n{{"--log-level", "info", "--data-dir", dir.file("data")}};
+  // The library is mapped into the process, and jemalloc itself answered
+  // the start log's question (not a fallback text).
+  std::ifstream maps{"/proc/" + std::to_string(n.pid()) + "/maps"};
+  std::stringstream text;
+  text << maps.rdbuf();
+  bool mapped = text.str().find("libjemalloc") != std::string::npos;
+  CAF_CHECK_EQUAL(mapped, bool{MESH_EXPECT_JEMALLOC});
+  check_has(n.log(), MESH_EXPECT_JEMALLOC ? "allocating with jemalloc 5."
+                                          : "allocating with glibc malloc");
+  CAF_CHECK_EQUAL(n.terminate(), 0);
 }
 
 CAF_TEST(with log_format json every log line is a JSON object with the node) {
