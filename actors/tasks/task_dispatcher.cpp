@@ -92,6 +92,21 @@ nlohmann::json task_dispatcher_state::reload() {
             jobs.active().size(), report.value("failed", nlohmann::json::array()).size());
   for (const auto& f : report.value("failed", nlohmann::json::array()))
     log->error("job file {}", f.value("text", f.dump()));
+  // Loads, but not as its author may think: heartbeats extend a lease, never
+  // the call, which the node cuts at its longest deadline.
+  auto warnings = nlohmann::json::array();
+  for (const auto& [id, def] : jobs.active())
+    if (def->lease > cfg.max_deadline) {
+      auto text = "job " + id + ": lease_ms " + std::to_string(def->lease.count())
+                  + " is longer than limits.max_deadline_ms "
+                  + std::to_string(cfg.max_deadline.count())
+                  + ": each attempt's call is cut at "
+                  + std::to_string(cfg.max_deadline.count()) + " ms";
+      log->warn("{}", text);
+      warnings.push_back({{"job", id}, {"text", std::move(text)}});
+    }
+  if (!warnings.empty())
+    report["warnings"] = std::move(warnings);
   refresh_pauses();
   pump();
   return report;

@@ -242,4 +242,19 @@ CAF_TEST(bad job files are reported and a reload keeps the last good) {
   CAF_CHECK_EQUAL(emit("a-in", 1)["created"].get<int>(), 1);
 }
 
+CAF_TEST(a lease longer than the longest deadline of the node is a warning) {
+  add_job("a", {{"lease_ms", 600000}});
+  add_job("b", {{"lease_ms", 60000}});
+  start();
+  auto report = ask<json>(tasks, atom::reload_v);
+  CAF_REQUIRE_EQUAL(report["warnings"].size(), 1u);
+  CAF_CHECK_EQUAL(report["warnings"][0]["job"].get<std::string>(), "a");
+  CAF_CHECK_EQUAL(report["warnings"][0]["text"].get<std::string>(),
+                  "job a: lease_ms 600000 is longer than "
+                  "limits.max_deadline_ms 60000: each attempt's call is cut "
+                  "at 60000 ms");
+  // Still loaded: a warning, not a refusal.
+  CAF_CHECK_EQUAL(emit("a-in", 1)["created"].get<int>(), 1);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
