@@ -367,6 +367,9 @@ void print_failure(std::ostream& out, const nlohmann::json& reply) {
   // A reload that failed: which files, and why.
   for (const auto& f : r.value("failed", nlohmann::json::array()))
     out << "failed:     " << f.value("text", f.value("file", "")) << "\n";
+  for (const auto& w : r.value("warnings", nlohmann::json::array()))
+    if (w.is_object())
+      out << "warning:    " << w.value("text", "") << "\n";
 }
 
 } // namespace mesh

@@ -85,6 +85,9 @@ bool print_task_human(std::ostream& out, const std::string& command,
         << join_words(result.value("removed", nlohmann::json::array()))
         << "\nkept: " << join_words(result.value("kept", nlohmann::json::array()))
         << "\n";
+    for (const auto& w : result.value("warnings", nlohmann::json::array()))
+      if (w.is_object())
+        out << "warning: " << w.value("text", "") << "\n";
   } else {
     return false;
   }

@@ -119,13 +119,17 @@ parse_job(const nlohmann::json& doc, const std::string& file,
   if (spec != nullptr) {
     j->max_attempts = spec->max_attempts;
     j->lease = spec->lease;
+    if (spec->lease_set)
+      j->lease_from = "runtime " + spec->name;
     j->max_in_flight = spec->max_in_flight;
   }
   // The schema has checked types and ranges, so these conversions are safe.
   if (doc.contains("max_attempts"))
     j->max_attempts = doc["max_attempts"].get<uint32_t>();
-  if (doc.contains("lease_ms"))
+  if (doc.contains("lease_ms")) {
     j->lease = std::chrono::milliseconds{doc["lease_ms"].get<int64_t>()};
+    j->lease_from = "the job file";
+  }
   if (doc.contains("max_in_flight"))
     j->max_in_flight = doc["max_in_flight"].get<size_t>();
   j->heartbeat

@@ -35,6 +35,7 @@ struct runtime_spec {
   std::vector<std::string> capabilities;
   size_t max_in_flight = 64;
   std::chrono::milliseconds lease{300000};
+  bool lease_set = false; ///< config gave lease_ms (not the default)
   uint32_t max_attempts = 3;
 };
 
@@ -64,6 +65,9 @@ struct job_definition {
   uint32_t max_attempts = 3;
   retry_policy retry;
   std::chrono::milliseconds lease{300000};
+  /// Where a lease_ms other than the default came from: "" (the default),
+  /// "the job file" or "runtime NAME".
+  std::string lease_from;
   std::chrono::milliseconds heartbeat{0}; ///< 0: no heartbeat required
   size_t max_in_flight = 64;
   size_t max_queue_depth = 0;             ///< 0: unbounded

@@ -70,9 +70,11 @@ runtime_spec configured_runtime(const std::string& name,
   if (entry.contains("max_in_flight"))
     spec.max_in_flight
         = size_t(runtime_int(name, entry, "max_in_flight", 1, 100000));
-  if (entry.contains("lease_ms"))
+  if (entry.contains("lease_ms")) {
     spec.lease = std::chrono::milliseconds{
         runtime_int(name, entry, "lease_ms", 100, 86400000)};
+    spec.lease_set = true;
+  }
   if (entry.contains("max_attempts"))
     spec.max_attempts
         = uint32_t(runtime_int(name, entry, "max_attempts", 1, 1000));

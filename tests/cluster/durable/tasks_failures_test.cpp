@@ -226,6 +226,30 @@ CAF_TEST(bad job files are reported each with its file and pointer) {
   CAF_MESSAGE("took " << ms_since(start) << " ms");
 }
 
+CAF_TEST(a mesh job leased longer than the longest deadline loads with a warning) {
+  temp_dir dir;
+  auto folder = write_jobs(
+    dir, {mesh_job("long", "stepa/Step/Run", {"raw"}, {}, {{"lease_ms", 600000}}),
+          mesh_job("plain", "stepa/Step/Run", {"other"})});
+  auto node = start_node(dir, "w", "stepa",
+                         {"--jobs", folder, "--log-level", "info"});
+  std::string expected = "job long: lease_ms 600000 (the job file) is longer "
+                         "than limits.max_deadline_ms 60000";
+  MESH_CHECK_MSG(node->log().find(expected) != std::string::npos,
+                 "the log does not warn: " << node->log());
+  auto r = meshctl(node->http(), {"jobs", "reload"}, true);
+  CAF_CHECK_EQUAL(r.exit_code, 0);
+  MESH_CHECK_MSG(r.out.find("warning: " + expected) != std::string::npos,
+                 "meshctl jobs reload does not warn: " << r.out);
+  // One warning: the job on the default lease is not named.
+  size_t warnings = 0;
+  for (auto at = r.out.find("warning:"); at != std::string::npos;
+       at = r.out.find("warning:", at + 1))
+    ++warnings;
+  CAF_CHECK_EQUAL(warnings, 1u);
+  CAF_CHECK_EQUAL(jobs_of(node->http()).size(), 2u);
+}
+
 CAF_TEST(a topic route into an emit dispatcher turns messages into tasks) {
   auto start = clock_type::now();
   temp_dir dir;
