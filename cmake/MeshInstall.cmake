@@ -77,7 +77,8 @@ foreach(dir IN LISTS MESH_HEADER_DIRS)
   file(RELATIVE_PATH rel "${PROJECT_SOURCE_DIR}" "${dir}")
   install(DIRECTORY "${dir}/" DESTINATION "${MESH_INSTALL_INCLUDEDIR}/${rel}"
     FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h"
-    PATTERN "meshctl" EXCLUDE PATTERN "schemas" EXCLUDE)
+    PATTERN "meshctl" EXCLUDE PATTERN "schemas" EXCLUDE
+    PATTERN "allocator.hpp" EXCLUDE) # meshnode's own (node/os/allocator.cpp)
   install(DIRECTORY "${PROJECT_BINARY_DIR}/${rel}/"
     DESTINATION "${MESH_INSTALL_INCLUDEDIR}/${rel}"
     FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h"

@@ -1,22 +1,46 @@
 #include "node/os/allocator.hpp"
 
+#include <dlfcn.h>
+
 #ifdef MESH_JEMALLOC
 #  include <jemalloc/jemalloc.h>
+
+// Freed pages go back to the system at once, as glibc does with large
+// blocks: a burst of large payloads (up to limits.max_payload_bytes each)
+// should not leave the node's resident size up for jemalloc's default 10 s.
+// Small objects live in slabs that are reused either way, so the
+// per-request paths do not notice (BENCHMARKS.md). MALLOC_CONF overrides it.
+const char* malloc_conf = "dirty_decay_ms:0,muzzy_decay_ms:0";
 #endif
 
 namespace mesh {
 
 std::string allocator_name() {
+  // What `malloc` resolves to in this process.
+  std::string lib;
+  Dl_info info{};
+  if (void* sym = ::dlsym(RTLD_DEFAULT, "malloc");
+      sym != nullptr && ::dladdr(sym, &info) != 0 && info.dli_fname != nullptr)
+    lib = info.dli_fname;
+  auto has = [&lib](const char* part) {
+    return lib.find(part) != std::string::npos;
+  };
+  if (has("jemalloc")) {
 #ifdef MESH_JEMALLOC
-  const char* version = nullptr;
-  size_t size = sizeof(version);
-  if (mallctl("version", static_cast<void*>(&version), &size, nullptr, 0) == 0
-      && version != nullptr)
-    return std::string{"jemalloc "} + version;
-  return "jemalloc (version unknown)";
-#else
-  return "glibc malloc";
+    const char* version = nullptr;
+    size_t size = sizeof(version);
+    if (mallctl("version", static_cast<void*>(&version), &size, nullptr, 0)
+          == 0
+        && version != nullptr)
+      return std::string{"jemalloc "} + version;
 #endif
+    return "jemalloc";
+  }
+  if (has("libasan"))
+    return "AddressSanitizer's malloc";
+  if (has("/libc.so") || has("/libc-"))
+    return "glibc malloc";
+  return lib.empty() ? "unknown" : lib;
 }
 
 } // namespace mesh
