@@ -78,7 +78,7 @@ foreach(dir IN LISTS MESH_HEADER_DIRS)
   install(DIRECTORY "${dir}/" DESTINATION "${MESH_INSTALL_INCLUDEDIR}/${rel}"
     FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h"
     PATTERN "meshctl" EXCLUDE PATTERN "schemas" EXCLUDE
-    PATTERN "allocator.hpp" EXCLUDE) # meshnode's own (node/os/allocator.cpp)
+    REGEX "/node/os/allocator\\.hpp$" EXCLUDE) # meshnode's own
   install(DIRECTORY "${PROJECT_BINARY_DIR}/${rel}/"
     DESTINATION "${MESH_INSTALL_INCLUDEDIR}/${rel}"
     FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h"

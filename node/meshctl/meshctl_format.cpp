@@ -368,8 +368,8 @@ void print_failure(std::ostream& out, const nlohmann::json& reply) {
   for (const auto& f : r.value("failed", nlohmann::json::array()))
     out << "failed:     " << f.value("text", f.value("file", "")) << "\n";
   for (const auto& w : r.value("warnings", nlohmann::json::array()))
-    if (w.is_object())
-      out << "warning:    " << w.value("text", "") << "\n";
+    if (w.is_object() && w.contains("text") && w["text"].is_string())
+      out << "warning:    " << w["text"].get<std::string>() << "\n";
 }
 
 } // namespace mesh

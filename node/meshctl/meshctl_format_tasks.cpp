@@ -86,8 +86,8 @@ bool print_task_human(std::ostream& out, const std::string& command,
         << "\nkept: " << join_words(result.value("kept", nlohmann::json::array()))
         << "\n";
     for (const auto& w : result.value("warnings", nlohmann::json::array()))
-      if (w.is_object())
-        out << "warning: " << w.value("text", "") << "\n";
+      if (w.is_object() && w.contains("text") && w["text"].is_string())
+        out << "warning: " << w["text"].get<std::string>() << "\n";
   } else {
     return false;
   }

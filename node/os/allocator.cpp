@@ -5,11 +5,12 @@
 #ifdef MESH_JEMALLOC
 #  include <jemalloc/jemalloc.h>
 
-// Freed pages go back to the system at once, as glibc does with large
-// blocks: a burst of large payloads (up to limits.max_payload_bytes each)
-// should not leave the node's resident size up for jemalloc's default 10 s.
-// Small objects live in slabs that are reused either way, so the
-// per-request paths do not notice (BENCHMARKS.md). MALLOC_CONF overrides it.
+// Freed pages go back to the system at once, not after jemalloc's default
+// 10 s: a burst of large payloads (up to limits.max_payload_bytes each)
+// should not leave the node's resident size up. Small objects live in slabs
+// that are reused either way, so the per-request paths do not notice
+// (BENCHMARKS.md); a large block pays an madvise when freed. MALLOC_CONF
+// overrides it.
 const char* malloc_conf = "dirty_decay_ms:0,muzzy_decay_ms:0";
 #endif
 
@@ -36,7 +37,8 @@ std::string allocator_name() {
 #endif
     return "jemalloc";
   }
-  if (has("libasan"))
+  // GCC links ASan's runtime as libasan.so; clang links it into the binary.
+  if (has("libasan") || ::dlsym(RTLD_DEFAULT, "__asan_init") != nullptr)
     return "AddressSanitizer's malloc";
   if (has("/libc.so") || has("/libc-"))
     return "glibc malloc";

@@ -48,6 +48,8 @@ struct task_fixture : actor_fixture {
   router_actor router;
   /// Decision records (set before start() to trace deliveries).
   trace_ring_ptr traces;
+  /// Config's "runtimes" (set before start()).
+  json runtimes = json::object();
   caf::actor tasks;
 
   task_fixture() {
@@ -78,6 +80,7 @@ struct task_fixture : actor_fixture {
     cfg.runner = runner;
     cfg.router = router;
     cfg.traces = traces;
+    cfg.runtimes = runtimes;
     tasks = caf::actor_cast<caf::actor>(spawn_task_dispatcher(sys, cfg));
     run();
   }

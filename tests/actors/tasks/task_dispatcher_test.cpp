@@ -251,16 +251,26 @@ CAF_TEST(a lease longer than the longest deadline of the node is a warning) {
              {"inputs", {"b-in"}}};
   dir.write("jobs/b.json", quiet.dump());
   add_job("c", {{"lease_ms", 600000}});
+  // A runtime's lease counts as set; a job file's shorter one wins over it.
+  runtimes = {{"slow", {{"kind", "process"}, {"lease_ms", 900000}}}};
+  json d{{"id", "d"}, {"runtime", "slow"}, {"target", "p"},
+         {"inputs", {"d-in"}}};
+  dir.write("jobs/d.json", d.dump());
+  add_job("e", {{"runtime", "slow"}, {"target", "p"}, {"lease_ms", 30000}});
   start();
   auto report = ask<json>(tasks, atom::reload_v);
-  CAF_REQUIRE_EQUAL(report["warnings"].size(), 1u);
+  CAF_REQUIRE_EQUAL(report["warnings"].size(), 2u);
   CAF_CHECK_EQUAL(report["warnings"][0]["job"].get<std::string>(), "a");
   CAF_CHECK_EQUAL(report["warnings"][0]["text"].get<std::string>(),
                   "job a: lease_ms 600000 (the job file) is longer than "
                   "limits.max_deadline_ms 60000: each attempt's call is cut "
                   "at 60000 ms");
+  CAF_CHECK_EQUAL(report["warnings"][1]["text"].get<std::string>(),
+                  "job d: lease_ms 900000 (runtime slow) is longer than "
+                  "limits.max_deadline_ms 60000: each attempt's call is cut "
+                  "at 60000 ms");
   // Still loaded: a warning, not a refusal.
-  CAF_CHECK_EQUAL(ask<json>(tasks, atom::jobs_v)["jobs"].size(), 3u);
+  CAF_CHECK_EQUAL(ask<json>(tasks, atom::jobs_v)["jobs"].size(), 5u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
