@@ -173,6 +173,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   ro.registry = out.registry;
   ro.traces = out.traces;
   ro.pipeline = opts.pipeline;
+  ro.data = opts.data;
   if (!ro.pipeline) {
     ro.pipeline = std::make_shared<pipeline_memory>();
     ro.pipeline->set(cfg.pipeline.policies);
@@ -222,6 +223,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.tasks = out.tasks;
   cm.memory = std::make_shared<connection_manager_memory>();
   cm.traces = out.traces;
+  cm.data = opts.data;
   // A successor is a new incarnation of this node to its peers (they drop
   // the old one's connection and take the new one's handshake); it follows
   // the evaluator and the topic dispatcher running now.

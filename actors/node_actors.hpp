@@ -68,6 +68,8 @@ struct node_actors_options {
   /// Policies and hooks of the dispatch pipeline (null: the config's
   /// policies, no hooks).
   pipeline_memory_ptr pipeline;
+  /// Links to peers beside BASP (null: none); the node starts it.
+  std::shared_ptr<data_plane> data;
 };
 
 /// Where the node keeps its tasks: tasks.store, or

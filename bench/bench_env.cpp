@@ -120,7 +120,9 @@ caf::error bench_env::start_nodes() {
      {{"policy", opts.policy},
       {"max_threads", opts.threads},
       {"middleman_workers", opts.middleman_workers}}},
-    {"cluster", {{"heartbeat_interval_ms", opts.heartbeat_ms}}},
+    {"cluster",
+     {{"heartbeat_interval_ms", opts.heartbeat_ms},
+      {"data_plane", opts.data_plane}}},
     {"topics", bench_topics()}};
   std::ofstream{config_path_} << cfg.dump();
   char dir[] = "/tmp/meshbench-manifests-XXXXXX";

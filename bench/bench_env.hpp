@@ -31,6 +31,7 @@ struct bench_options {
   size_t threads = 0; ///< 0: one per usable CPU (1 with --pin), as the node
   size_t middleman_workers = 0;
   int64_t heartbeat_ms = 1000; // the node's default heartbeat_interval_ms
+  bool data_plane = true;      // cluster.data_plane: off compares with BASP
   std::string bin_dir;
   std::string json_path;
 };

@@ -145,6 +145,9 @@ int main(int argc, char** argv) {
   app.add_option("--middleman-workers", o.middleman_workers)
     ->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms)->capture_default_str();
+  app.add_option("--data-plane", o.data_plane,
+                 "requests between nodes on data links (false: BASP only)")
+    ->capture_default_str();
   app.add_option("--json", o.json_path, "write the results as JSON here");
   size_t task_count = 20000;
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")

@@ -71,6 +71,9 @@ struct cluster_config {
   uint32_t redial_max_ms = 5000;
   uint32_t connect_timeout_ms = 5000;
   std::string load_balancing = "round_robin";
+  /// Serve batches on connections of their own beside BASP (issue 16;
+  /// cluster/transport/data_plane.hpp); never with TLS.
+  bool data_plane = true;
 };
 
 /// A built-in dispatcher declared in the config (record or forward).

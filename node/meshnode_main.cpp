@@ -3,7 +3,8 @@
 // Configuration: the embedded default, overlaid by --config FILE, overlaid by
 // flags; the cluster secret may come from MESH_CLUSTER_SECRET instead. On start it prints exactly one JSON line to stdout:
 //   {"event":"ready","id":...,"listen":"HOST:PORT","console":"HOST:PORT",
-//    "http":"HOST:PORT","grpc":"HOST:PORT"}   (each only when it is on)
+//    "http":"HOST:PORT","grpc":"HOST:PORT","data_plane":"HOST:PORT"}
+//   (each only when it is on)
 // Logs go to stderr. A bad configuration prints what and where, exit code 2
 // (a definition folder that is missing too); a failure to start (port in use,
 // broken plug-in), exit code 1. --check-config runs every check of a start
@@ -283,6 +284,8 @@ int main(int argc, char** argv) {
     ready["http"] = http;
   if (auto grpc = node.grpc_address(); !grpc.empty())
     ready["grpc"] = grpc;
+  if (auto data = node.data_plane_address(); !data.empty())
+    ready["data_plane"] = data;
   mesh::log::write_stdout(ready.dump());
   // stdout carries the ready line and nothing else: whatever CAF's own
   // actors print later (they print unexpected messages) goes to the log.

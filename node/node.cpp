@@ -14,6 +14,7 @@
 #include "actors/node_actors.hpp"
 #include "actors/console/console.hpp"
 #include "actors/topics/topic_handler.hpp"
+#include "actors/cluster/data/data_plane_glue.hpp"
 #include "cluster/security/handshake.hpp"
 #include "cluster/security/tls_files.hpp"
 #include "node/net/caf_settings.hpp"
@@ -75,7 +76,19 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   if (auto err = setup_pipeline(*st->pipeline, cfg))
     return err;
   opts.pipeline = st->pipeline;
+  if (cfg.cluster.data_plane && !cfg.cluster.tls.enabled()) {
+    // Plaintext like BASP without TLS; with TLS, everything stays on it.
+    data_plane_config dc;
+    dc.host = cfg.listen.host;
+    // A batch: 256 KiB of small requests, or one of the largest allowed.
+    if (cfg.limits.max_payload_bytes > 0) // and protobuf's 2 GiB stays far
+      dc.max_frame_bytes = std::min<size_t>(
+        cfg.limits.max_payload_bytes + 2 * batch_max_bytes, size_t{1} << 30);
+    dc.max_pending_bytes = cfg.limits.max_peer_backlog_bytes;
+    opts.data = std::make_shared<data_plane>(dc);
+  }
   auto actors = spawn_node_actors(sys, cfg, opts);
+  st->data = opts.data;
   st->registry = actors.registry;
   st->router = actors.router;
   st->strategies = actors.strategies;
@@ -88,6 +101,13 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   st->cfg = std::move(cfg);
   std::unique_ptr<node> result{new node(std::move(st))};
   auto& self = *result->impl_;
+  // Before the gate opens: handshakes offer its port. A failure from here
+  // on ends the actors through the node's shutdown.
+  if (self.data)
+    if (auto why = self.data->start(
+          make_data_plane_handlers(self.router, log::get("data_plane")));
+        !why.empty())
+      return make_error(status_code::unavailable, why);
   if (self.cfg.allow_list) {
     std::string error;
     auto v = allow_list_validator::make(*self.cfg.allow_list, error);
@@ -239,6 +259,12 @@ const host_port& node::console_address() const {
   return impl_->console;
 }
 
+std::string node::data_plane_address() const {
+  if (!impl_->data || impl_->data->port() == 0)
+    return {};
+  return to_string(host_port{impl_->listen.host, impl_->data->port()});
+}
+
 std::string node::http_address() const {
   return impl_->http ? to_string(impl_->http->address()) : std::string{};
 }
@@ -373,6 +399,8 @@ void node::shutdown(std::chrono::milliseconds grace) {
   st.gate.set(gate_actor{});
   // Every actor of ours answers its last requests while it ends...
   st.sys->await_all_actors_done();
+  if (st.data) // answers on data links went out from the actors' threads
+    st.data->stop();
   // ...and those answers sit in the BASP broker's mailbox: a request that
   // passes through the broker after them is a barrier, so they reach the
   // wire before the middleman stops (it flushes what was written).

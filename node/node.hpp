@@ -59,6 +59,9 @@ public:
   const host_port& console_address() const;
   /// "HOST:PORT" of the HTTP API, with the actual port; empty without one.
   std::string http_address() const;
+
+  /// Where the data plane listens (issue 16), or empty when it is off.
+  std::string data_plane_address() const;
   /// "HOST:PORT" of the gRPC front door, with the actual port; empty
   /// without one.
   std::string grpc_address() const;

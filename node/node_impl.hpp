@@ -21,6 +21,7 @@
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/registry/registry.hpp"
 #include "actors/routing/request_router.hpp"
+#include "cluster/transport/data_plane.hpp"
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/security/handshake.hpp"
@@ -61,6 +62,9 @@ struct node::impl {
   /// The gRPC front door (null when cfg.grpc is unset); stopped before the
   /// actor system ends, since actors answer its calls.
   std::unique_ptr<grpc_front_door> grpc;
+  /// Links to peers beside BASP (null: off, or TLS); its thread sends to
+  /// the actors, so it stops before the actor system ends.
+  std::shared_ptr<data_plane> data;
   std::mutex mtx;
   bool stopped = false;
   struct leave_callback {

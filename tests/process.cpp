@@ -144,6 +144,7 @@ node_process::node_process(std::vector<std::string> args,
   console_ = ready["console"];
   http_ = ready.value("http", "");
   grpc_ = ready.value("grpc", "");
+  data_plane_ = ready.value("data_plane", "");
   started_ = true;
 }
 

@@ -82,6 +82,8 @@ public:
   /// The gRPC front door's address (the ready line's "grpc"); empty unless
   /// the node was started with --grpc.
   const std::string& grpc() const { return grpc_; }
+  /// The data plane's port (the ready line's "data_plane"); empty when off.
+  const std::string& data_plane() const { return data_plane_; }
   pid_t pid() const { return child_.pid(); }
   bool started() const { return started_; }
 
@@ -104,7 +106,7 @@ public:
 private:
   mesh::child_process child_;
   bool started_ = false;
-  std::string id_, listen_, console_, http_, grpc_, log_path_;
+  std::string id_, listen_, console_, http_, grpc_, data_plane_, log_path_;
 };
 
 } // namespace mesh::test

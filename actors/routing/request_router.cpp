@@ -233,6 +233,8 @@ nlohmann::json router_state::stats() const {
           {"budget_exhausted", budget_exhausted},
           {"batches", batches},
           {"batched", batched},
+          {"data_plane_batches", data_batches},
+          {"data_plane_links", cfg.data ? cfg.data->link_count() : 0},
           {"pending", calls.size()},
           {"in_flight", std::move(flights)},
           {"load_balancing", balancer->name()},
@@ -318,6 +320,13 @@ router_behavior(router_actor::stateful_pointer<router_state> self,
     [self](atom::batch, const std::string& peer, pb::ServeReplies& r) {
       if (from_this_node(self)) // our ingress for that peer
         self->state.on_replies(peer, r);
+    },
+    [self](data_replies& r) {
+      // Local-only type: only this node's data plane sends it.
+      self->state.on_replies(r.peer, r.replies);
+    },
+    [self](data_link_down& d) {
+      self->state.link_down(d.peer, d.link);
     },
     [self](atom::batch, pb::ServeBatch& b)
       -> caf::result<pb::ServeReplies, pb::ServeBatch> {

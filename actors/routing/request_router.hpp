@@ -68,6 +68,8 @@
 //   (atom::stats)               -> nlohmann::json  // counters, in-flight
 //   (atom::batch, std::string peer, pb::ServeReplies)  // from the ingress
 //        of `peer`: answers to the attempts we batched to it, by tag
+//   (data_replies)  // the same, from the data plane (a link we dialled)
+//   (data_link_down)  // that link failed: its attempts fail (unavailable)
 //   (atom::batch, pb::ServeBatch) -> (pb::ServeReplies, pb::ServeBatch)
 //        // from this node's ingress of a peer: the batch's requests with
 //        // an inline handler run here at once and are answered by tag
@@ -91,6 +93,8 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actor_slot.hpp"
+#include "actors/cluster/data/data_messages.hpp"
+#include "cluster/transport/data_plane.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/routing/registry/registry.hpp"
 #include "pipeline/hooks.hpp"
@@ -110,6 +114,10 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<atom::batch>, // own: the outboxes to peers leave
   // Answers to our batches from the ingress of peer `id` (router_outbox.cpp).
   caf::reacts_to<atom::batch, std::string, pb::ServeReplies>,
+  // The same from the data plane, and the loss of a link we dialled
+  // (actors/cluster/data/data_messages.hpp; local-only types).
+  caf::reacts_to<data_replies>,
+  caf::reacts_to<data_link_down>,
   // A peer's batch, from its ingress here (router_serve.cpp): the
   // answers of inline handlers and refusals, and the requests that need
   // an executor, untouched, for the ingress to send alone.
@@ -165,6 +173,8 @@ struct router_config {
   pipeline_memory_ptr pipeline;
   /// Where the routing decisions go, by trace id (null: not recorded).
   trace_ring_ptr traces;
+  /// Links to peers beside BASP (null: batches go by BASP only).
+  std::shared_ptr<data_plane> data;
 };
 
 router_actor spawn_request_router(caf::actor_system& sys, router_config cfg);

@@ -24,6 +24,8 @@ pb::ServeRequest& router_state::enqueue_slot(const std::string& node,
                                              const caf::actor& to,
                                              size_t bytes) {
   auto& box = outboxes[node];
+  if (box.node.empty())
+    box.node = node;
   if (box.to != to) {
     flush(box); // the peer's ingress changed (a new connection)
     box.to = to;
@@ -61,10 +63,51 @@ void router_state::flush(peer_outbox& box) {
     self->monitor(box.to);
   ++batches;
   batched += static_cast<uint64_t>(box.batch.tags_size());
-  self->send(caf::actor_cast<peer_actor>(box.to), atom::batch_v,
-             std::move(box.batch));
+  if (!send_on_link(box))
+    self->send(caf::actor_cast<peer_actor>(box.to), atom::batch_v,
+               std::move(box.batch));
   box.batch = pb::ServeBatch{};
   box.bytes = 0;
+}
+
+bool router_state::send_on_link(peer_outbox& box) {
+  if (!cfg.data)
+    return false;
+  auto link = cfg.data->link_to(box.node);
+  if (!link)
+    return false;
+  auto& b = box.batch;
+  auto size = b.ByteSizeLong();
+  if (!link->send(frame_kind::request, size, [&b](uint8_t* p) {
+        b.SerializeWithCachedSizesToArray(p);
+      }))
+    return false;
+  // The attempts ride on this link now: its loss fails them (link_down).
+  constexpr uint64_t mask = (uint64_t{1} << tag_index_bits) - 1;
+  for (auto tag : b.tags())
+    if (auto i = calls.find(tag >> tag_index_bits); i != calls.end()) {
+      auto index = static_cast<size_t>(tag & mask);
+      if (index < i->second.attempts.size())
+        i->second.attempts[index].link = link->id();
+    }
+  ++data_batches;
+  return true;
+}
+
+void router_state::link_down(const std::string& peer, uint64_t link) {
+  std::vector<std::pair<uint64_t, size_t>> lost;
+  for (const auto& [id, call] : calls)
+    for (size_t k = 0; k < call.attempts.size(); ++k)
+      if (call.attempts[k].out && call.attempts[k].link == link
+          && call.attempts[k].node == peer)
+        lost.emplace_back(id, k);
+  if (!lost.empty())
+    log->warn("the data link to {} failed with {} requests out", peer,
+              lost.size());
+  auto reason = make_error(status_code::unavailable,
+                           "the connection to node " + peer + " was lost");
+  for (const auto& [id, k] : lost)
+    on_error(id, k, reason);
 }
 
 void router_state::flush_all() {

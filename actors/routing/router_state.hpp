@@ -56,6 +56,7 @@ struct call_attempt {
   bool probe = false;    ///< the half-open probe of an ejected peer
   bool budgeted = false; ///< holds a slot of the retry budget
   bool abandoned = false;
+  uint64_t link = 0; ///< the data link its batch left on (0: BASP)
   status_code status = status_code::ok;
   std::chrono::microseconds duration{0};
 };
@@ -119,6 +120,7 @@ struct peer_latency {
 
 /// Attempts waiting to leave for one peer in one batch.
 struct peer_outbox {
+  std::string node;
   caf::actor to;
   pb::ServeBatch batch;
   size_t bytes = 0;
@@ -188,6 +190,7 @@ struct router_state {
            hedge_dropped = 0, rate_limited = 0, hook_rejected = 0,
            ejections = 0, dry_runs = 0, budget_exhausted = 0;
   uint64_t batches = 0, batched = 0; ///< to peers: messages, attempts in them
+  uint64_t data_batches = 0;         ///< of those, sent on a data link
 
   clock::time_point now() const {
     // Without an actor (micro benchmarks): the real clock.
@@ -283,6 +286,11 @@ struct router_state {
   void flush_all();
   /// A peer's answers to our batches, by tag.
   void on_replies(const std::string& peer, pb::ServeReplies& r);
+  /// Sends `box` on the open data link to its peer; false when there is
+  /// none (it goes by BASP).
+  bool send_on_link(peer_outbox& box);
+  /// Our data link `link` to `peer` failed: the attempts it carried failed.
+  void link_down(const std::string& peer, uint64_t link);
   /// A peer ingress we sent batches to is gone: its attempts failed.
   void ingress_down(const caf::actor_addr& who, const caf::error& reason);
   /// One timer for the earliest moment a call needs attention (deadline,

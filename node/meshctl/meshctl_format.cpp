@@ -34,7 +34,11 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
         << x.value("hedged", 0) << " hedged (" << x.value("hedge_wins", 0)
         << " won), " << x.value("ejections", 0) << " ejections, "
         << x.value("budget_exhausted", 0) << " retries refused by budget, "
-        << x.value("rate_limited", 0) << " rate-limited\n";
+        << x.value("rate_limited", 0) << " rate-limited\n"
+        << "to peers:   " << x.value("batched", 0) << " requests in "
+        << x.value("batches", 0) << " batches, "
+        << x.value("data_plane_batches", 0) << " of them on "
+        << x.value("data_plane_links", 0) << " data link(s)\n";
   }
   // One line for the node's actors; a line more for each that restarted.
   auto actors = r.value("actors", nlohmann::json::array());

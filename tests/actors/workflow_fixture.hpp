@@ -182,6 +182,8 @@ fake_router(fake_router_actor::pointer self, std::shared_ptr<router_log> log) {
       [](atom::sweep) {},
       [](atom::batch) {},
       [](atom::batch, const std::string&, pb::ServeReplies&) {},
+      [](data_replies&) {},
+      [](data_link_down&) {},
       [](atom::batch, pb::ServeBatch&)
         -> caf::result<pb::ServeReplies, pb::ServeBatch> {
         return {pb::ServeReplies{}, pb::ServeBatch{}};

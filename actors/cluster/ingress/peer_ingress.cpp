@@ -38,6 +38,7 @@ struct peer_ingress_state {
   std::shared_ptr<spdlog::logger> log;
   uint64_t refused = 0;
   ingress_serves serves;       // peer_ingress_serve.cpp
+  ingress_serves link_serves;  // the same for batches on a data link
   ingress_publishes publishes; // peer_ingress_publish.cpp
 };
 
@@ -111,6 +112,18 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
       if (admitted(self))
         serve_batch(self, st.cfg, st.serves, *st.log, b);
     },
+    [self](data_batch& d) {
+      // Local-only type: this node's data plane, on a link whose token we
+      // issued to this very peer. Its answers go back on that link (the
+      // peer fails what it sent there if the link dies); a BASP batch's
+      // answers go by BASP, so each fails with its own transport.
+      auto& st = self->state;
+      if (st.link_serves.link != d.link) {
+        flush_serve_replies(self, st.cfg, st.link_serves, *st.log);
+        st.link_serves.link = std::move(d.link);
+      }
+      serve_batch(self, st.cfg, st.link_serves, *st.log, d.batch);
+    },
     [self](atom::batch, pb::ServeReplies& r) {
       auto& st = self->state;
       if (!admitted(self))
@@ -130,7 +143,9 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         return; // own message only
       auto& st = self->state;
       st.serves.flush_pending = false;
+      st.link_serves.flush_pending = false;
       flush_serve_replies(self, st.cfg, st.serves, *st.log);
+      flush_serve_replies(self, st.cfg, st.link_serves, *st.log);
       flush_publish_replies(self, st.cfg, st.publishes);
     },
     [self](atom::batch, pb::PublishBatch& b) {
@@ -213,6 +228,7 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
       return caf::skip;
     },
     [](atom::batch, pb::ServeBatch&) -> caf::result<void> { return caf::skip; },
+    [](data_batch&) -> caf::result<void> { return caf::skip; },
     [](atom::batch, pb::ServeReplies&) -> caf::result<void> {
       return caf::skip;
     },
@@ -255,6 +271,9 @@ peer_ingress_behavior(self_ptr self, peer_ingress_config cfg) {
   st.cfg = std::move(cfg);
   st.log = log::get("cluster");
   self->monitor(st.cfg.cluster);
+  if (st.cfg.data) // links that would hand batches to us close with us
+    self->attach_functor(
+      [data = st.cfg.data, id = self->id()] { data->close_owner(id); });
   // A message outside peer_actor (another Mesh version, or a program that
   // took the ingress for something else): refused in Mesh's words, never
   // CAF's "*** unexpected message" print.

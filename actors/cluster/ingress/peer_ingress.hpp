@@ -27,6 +27,10 @@
 // arrays differ in length is dropped. The peer's ServeReplies go to the
 // router, which matches the tags to its attempts at that peer.
 //
+// The data plane (issue 16) hands over the batches that came on a data link
+// the peer dialled (data_batch, only once armed); the answers go back on
+// that link while it is open, else by BASP as above.
+//
 // Full interface: peer_actor, plus from the connection manager only:
 //   (atom::connect, std::string peer_id, peer_actor theirs)  // arm: the peer
 //        is authenticated; `theirs` is its ingress for us (replies go there)
@@ -40,6 +44,8 @@
 #include <caf/node_id.hpp>
 
 #include "actors/actor_slot.hpp"
+#include "actors/cluster/data/data_messages.hpp"
+#include "cluster/transport/data_plane.hpp"
 #include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
@@ -57,7 +63,8 @@ using peer_ingress_actor
   = peer_actor::extend<caf::reacts_to<atom::connect, std::string, peer_actor>,
                        caf::reacts_to<atom::flush>,
                        caf::reacts_to<atom::batch, pb::PublishBatch>,
-                       caf::reacts_to<atom::batch, pb::PublishReplies>>;
+                       caf::reacts_to<atom::batch, pb::PublishReplies>,
+                       caf::reacts_to<data_batch>>;
 
 /// When a batch leaves before the mailbox is empty: at this many entries,
 /// or when the next one would take it past this many bytes (one larger
@@ -78,6 +85,8 @@ struct peer_ingress_config {
   actor_slot<tasks_actor> tasks;           ///< may be empty
   /// This node's decision records, read for a peer's `trace` (null: none).
   trace_ring_ptr traces;
+  /// The data plane whose links hand this ingress batches (null: none).
+  std::shared_ptr<data_plane> data;
   /// Replies to the peer with a larger payload become `internal` errors: a
   /// message over the transport's limit would cut the connection
   /// (node/net/guarded_transport.hpp). 0: no bound.

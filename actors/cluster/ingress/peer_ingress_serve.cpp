@@ -150,6 +150,15 @@ void flush_serve_replies(self_ptr self, const peer_ingress_config& cfg,
   if (st.replies.tags_size() == 0)
     return;
   auto replies = st.take();
+  if (st.link) {
+    auto size = replies.ByteSizeLong();
+    if (st.link->send(frame_kind::reply, size, [&replies](uint8_t* p) {
+          replies.SerializeWithCachedSizesToArray(p);
+        }))
+      return;
+    st.link = nullptr; // failed: BASP from now on, until the next one
+    // (the peer fails what it sent on the link when it sees it close)
+  }
   if (cfg.reply_to)
     self->send(cfg.reply_to, atom::batch_v, std::move(replies));
   else if (st.no_way_back++ % 1000 == 0)

@@ -26,6 +26,9 @@ namespace mesh {
 struct ingress_serves : reply_outbox<pb::ServeReplies> {
   uint64_t dropped = 0;       ///< malformed batches
   uint64_t no_way_back = 0;   ///< answer sets dropped for want of reply_to
+  /// The data link the peer's last batch came on: answers go back on it
+  /// while it is open, else by BASP (data_plane.hpp).
+  data_link_ptr link;
 };
 
 /// Cuts a handler's answer that is above the payload limit down to an

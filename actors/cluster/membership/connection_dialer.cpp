@@ -9,6 +9,7 @@
 #include <caf/openssl/manager.hpp>
 
 #include "actors/cluster/membership/connection_manager_state.hpp"
+#include "actors/cluster/data/data_plane_glue.hpp"
 #include "cluster/security/handshake.hpp"
 #include "protocol/address.hpp"
 #include "protocol/messaging/local_types.hpp"
@@ -137,6 +138,11 @@ void connection_manager_state::dial(const std::string& addr,
         auto nonce = random_hex_token();
         pb::ConnectRequest req;
         fill_hello(req, nonce);
+        if (cfg.data) {
+          req.set_data_port(cfg.data->port());
+          req.set_data_token(
+            offer_data_link(*cfg.data, ingress_for(node).actor));
+        }
         auto relay = self->spawn(relay_behavior,
                                  caf::timespan{cfg.connect_timeout});
         self->request(relay, cfg.connect_timeout + std::chrono::seconds{1},
@@ -197,6 +203,9 @@ void connection_manager_state::welcomed(const std::string& addr,
   rec.redial.reset();
   dir.apply(rec, resp.services());
   mark_up(rec, theirs, node, same);
+  if (cfg.data)
+    dial_data_link(*cfg.data, rec.id, rec.incarnation, addr, resp.data_port(),
+                   resp.data_token());
   retry.erase(addr);
   retry_reason.erase(addr);
   refusals.erase(addr);

@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/cluster/membership/connection_manager_state.hpp"
+#include "actors/cluster/data/data_plane_glue.hpp"
 #include "cluster/security/handshake.hpp"
 #include "actors/local_only.hpp"
 #include "protocol/messaging/local_types.hpp"
@@ -72,6 +73,7 @@ ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
     ic.tasks = cfg.tasks;
     ic.max_reply_bytes = cfg.max_reply_bytes;
     ic.traces = cfg.traces;
+    ic.data = cfg.data;
     i->second.actor = spawn_peer_ingress(self->system(), std::move(ic));
   }
   return i->second;
@@ -146,6 +148,12 @@ connection_manager_state::accept(const pb::ConnectRequest& req,
   for (auto& m : dir.members())
     if (m.node_id() != req.node_id())
       *resp.add_members() = std::move(m);
+  if (cfg.data) { // each side dials the other's data port for its requests
+    resp.set_data_port(cfg.data->port());
+    resp.set_data_token(offer_data_link(*cfg.data, entry.actor));
+    dial_data_link(*cfg.data, rec.id, rec.incarnation, req.address(),
+                   req.data_port(), req.data_token());
+  }
   return caf::make_result(std::move(resp), std::move(ours));
 }
 

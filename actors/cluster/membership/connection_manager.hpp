@@ -51,6 +51,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/actor_slot.hpp"
+#include "cluster/transport/data_plane.hpp"
 #include "actors/cluster/membership/peer_directory.hpp"
 #include "actors/processes/strategy_evaluator.hpp"
 #include "actors/routing/request_router.hpp"
@@ -114,6 +115,8 @@ struct connection_manager_config {
   /// This node's decision records: answered to peers by the ingresses and
   /// gathered with theirs for `trace` (null: this node keeps none).
   trace_ring_ptr traces;
+  /// Links beside BASP, set up in the handshake (null: none; issue 16).
+  std::shared_ptr<data_plane> data;
 };
 
 /// How long `trace` waits for each peer's records.

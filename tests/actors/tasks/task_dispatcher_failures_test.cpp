@@ -58,6 +58,8 @@ router_actor::behavior_type fake_router(router_actor::pointer,
     [](atom::sweep) {},
     [](atom::batch) {},
     [](atom::batch, const std::string&, pb::ServeReplies&) {},
+    [](data_replies&) {},
+    [](data_link_down&) {},
     [](atom::batch, pb::ServeBatch&)
       -> caf::result<pb::ServeReplies, pb::ServeBatch> {
       return {pb::ServeReplies{}, pb::ServeBatch{}};

@@ -2,13 +2,15 @@
 #include "check.hpp"
 
 // Every peer connection runs without Nagle (issue 16): a lone request must
-// not wait for the ACK of the previous segment. Checked on the node's real
+// not wait for the ACK of the previous segment. That includes the data
+// plane's links (accepted on a node's data port, dialled to the other's). Checked on the node's real
 // sockets: pidfd_getfd(2) (Linux >= 5.6) copies each TCP socket of the node
 // into the test, which asks it getsockopt(TCP_NODELAY).
 
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
+#include <set>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -31,7 +33,8 @@ struct socket_report {
 };
 
 // Connected TCP sockets of `pid` and how many lack TCP_NODELAY.
-socket_report inspect(pid_t pid, uint16_t own_port, uint16_t their_port) {
+socket_report inspect(pid_t pid, const std::set<uint16_t>& own_ports,
+                      const std::set<uint16_t>& their_ports) {
   socket_report r;
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
@@ -75,7 +78,8 @@ socket_report inspect(pid_t pid, uint16_t own_port, uint16_t their_port) {
       };
       // Peer connections only: accepted on our peer port, or dialled to
       // another node's (the console and HTTP connections are not peers).
-      if (port_of(local) == own_port || port_of(peer) == their_port) {
+      if (own_ports.count(port_of(local)) > 0
+          || their_ports.count(port_of(peer)) > 0) {
         ++r.connected;
         int on = 0;
         socklen_t olen = sizeof(on);
@@ -106,13 +110,21 @@ CAF_TEST(peer sockets of both nodes have TCP_NODELAY) {
   node_process b{{"--id", "b", "--seeds", a.listen()}};
   CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"b"}); }));
   CAF_REQUIRE(await_condition([&] { return sees(b.http(), {"a"}); }));
+  // Both data links are up once each node has one to the other.
+  for (auto* n : {&a, &b})
+    CAF_REQUIRE(await_condition([&] {
+      auto doc = meshctl_json(n->http(), {"status"});
+      return result_of(doc)["router"].value("data_plane_links", 0) == 2;
+    }));
   for (auto [n, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-    auto r = inspect(n->pid(), port_of(n->listen()), port_of(other->listen()));
+    CAF_REQUIRE(!n->data_plane().empty());
+    auto r = inspect(n->pid(), {port_of(n->listen()), port_of(n->data_plane())},
+                     {port_of(other->listen()), port_of(other->data_plane())});
     // A test that cannot look fails: a skip must not count as a pass.
     CAF_REQUIRE_EQUAL(r.error, "");
     CAF_MESSAGE("node " << n->id() << ": " << r.connected
                         << " connected TCP socket(s)");
-    CAF_CHECK(r.connected > 0);
+    CAF_CHECK(r.connected >= 3); // BASP, and a data link each way
     CAF_CHECK_EQUAL(r.without_nodelay, 0);
   }
 #else

@@ -1,0 +1,68 @@
+#include "actors/cluster/data/data_plane_glue.hpp"
+
+#include <atomic>
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "protocol/address.hpp"
+
+namespace mesh {
+
+data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
+                                             std::shared_ptr<spdlog::logger> log) {
+  data_plane_handlers h;
+  h.on_reply = [router](const std::string& peer, std::string_view body) {
+    data_replies msg;
+    msg.peer = peer;
+    if (!msg.replies.ParseFromArray(body.data(), static_cast<int>(body.size()))
+        || msg.replies.tags_size() != msg.replies.responses_size())
+      return false;
+    if (auto r = router.get())
+      caf::anon_send(r, std::move(msg));
+    // A router between restarts: the attempts went with its predecessor.
+    return true;
+  };
+  h.on_closed = [router](const std::string& peer, uint64_t link) {
+    if (auto r = router.get())
+      caf::anon_send(r, data_link_down{peer, link});
+  };
+  // A stranger knocking at the port must not flood the log. Called from
+  // the plane's thread and from dial()'s caller.
+  auto count = std::make_shared<std::atomic<uint64_t>>(0);
+  h.on_warning = [log, count](const std::string& what) {
+    if (count->fetch_add(1) % 1000 < 5)
+      log->warn("data plane: {}", what);
+  };
+  return h;
+}
+
+std::string offer_data_link(data_plane& plane,
+                            const peer_ingress_actor& ingress) {
+  return plane.issue_token(ingress.id(), [ingress](const data_link_ptr& link,
+                                                   std::string_view body) {
+    data_batch msg;
+    msg.link = link;
+    if (!msg.batch.ParseFromArray(body.data(), static_cast<int>(body.size()))
+        || msg.batch.tags_size() != msg.batch.requests_size())
+      return false;
+    caf::anon_send(ingress, std::move(msg));
+    return true;
+  });
+}
+
+void dial_data_link(data_plane& plane, const std::string& peer,
+                    const std::string& incarnation, const std::string& address,
+                    uint32_t port, const std::string& token) {
+  if (port == 0 || port > UINT16_MAX || token.empty())
+    return;
+  std::string error;
+  std::string host = address;
+  if (auto hp = parse_host_port(address, error))
+    host = hp->host;
+  if (host.empty() || host == "0.0.0.0" || host == "::")
+    return;
+  plane.dial(peer, incarnation, host, static_cast<uint16_t>(port), token);
+}
+
+} // namespace mesh

@@ -1,0 +1,36 @@
+#pragma once
+
+// How the node's actors use the data plane (cluster/transport/data_plane.hpp):
+// what its thread does with the frames it reads (parse them, hand them to
+// the router or a peer's ingress as local-only messages), and the two halves
+// of the handshake that set up a link (issue 16).
+
+#include <memory>
+#include <string>
+
+#include <spdlog/fwd.h>
+
+#include "actors/actor_slot.hpp"
+#include "actors/cluster/ingress/peer_ingress.hpp"
+#include "actors/routing/request_router.hpp"
+#include "cluster/transport/data_plane.hpp"
+
+namespace mesh {
+
+/// The plane's handlers: replies and lost links go to the current router,
+/// warnings to `log`.
+data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
+                                             std::shared_ptr<spdlog::logger> log);
+
+/// A token for the peer whose ingress is `ingress`: the link that presents
+/// it hands its batches to that ingress.
+std::string offer_data_link(data_plane& plane, const peer_ingress_actor& ingress);
+
+/// Dials the data port the peer at `address` ("host:port" of its peer
+/// listener, or a bare host) announced in its handshake. Nothing when it
+/// announced none (port 0), or the host is a wildcard no one can dial.
+void dial_data_link(data_plane& plane, const std::string& peer,
+                    const std::string& incarnation, const std::string& address,
+                    uint32_t port, const std::string& token);
+
+} // namespace mesh

@@ -1,0 +1,132 @@
+#include "cluster/transport/data_link.hpp"
+
+#include <cerrno>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace mesh {
+
+data_link::data_link(uint64_t id, int fd, role r, std::string peer,
+                     std::string incarnation, size_t max_body,
+                     size_t max_pending)
+  : id_(id),
+    role_(r),
+    peer_(std::move(peer)),
+    incarnation_(std::move(incarnation)),
+    max_body_(max_body),
+    max_pending_(max_pending),
+    fd_(fd) {
+  // Nothing.
+}
+
+data_link::~data_link() {
+  close_fd();
+}
+
+void data_link::put_header(uint8_t* p, frame_kind kind, size_t size) {
+  auto n = static_cast<uint32_t>(size + 1);
+  p[0] = static_cast<uint8_t>(n >> 24);
+  p[1] = static_cast<uint8_t>(n >> 16);
+  p[2] = static_cast<uint8_t>(n >> 8);
+  p[3] = static_cast<uint8_t>(n);
+  p[4] = static_cast<uint8_t>(kind);
+}
+
+bool data_link::open() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return open_ && ready_;
+}
+
+bool data_link::alive() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return open_;
+}
+
+bool data_link::send_frame(std::string frame) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!open_ || fd_ < 0)
+    return false;
+  if (!ready_ || !pending_.empty()) {
+    // Behind what waits (or the connect): the plane's thread sends it.
+    if (pending_.size() + frame.size() > max_pending_) {
+      // The peer stopped reading: as BASP's transport does, cut the link
+      // (what it carried fails; what follows goes by BASP, bounded there).
+      overflowed_ = true;
+      fail_locked();
+      return false;
+    }
+    pending_ += frame;
+    return true;
+  }
+  size_t sent = 0;
+  while (sent < frame.size()) {
+    auto n = ::send(fd_, frame.data() + sent, frame.size() - sent,
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pending_.assign(frame, sent, std::string::npos);
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT;
+      ev.data.u64 = id_;
+      ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev);
+      return true;
+    } else {
+      // The frame may be cut: the stream is useless from here on.
+      fail_locked();
+      return sent == frame.size();
+    }
+  }
+  return true;
+}
+
+bool data_link::drain() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  while (!pending_.empty() && open_ && fd_ >= 0) {
+    auto n = ::send(fd_, pending_.data(), pending_.size(),
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      pending_.erase(0, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return false;
+    } else {
+      fail_locked();
+      return true;
+    }
+  }
+  if (fd_ >= 0 && open_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = id_;
+    ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev);
+  }
+  return true;
+}
+
+void data_link::fail_locked() {
+  open_ = false;
+  pending_.clear();
+  // The plane's thread sees the hang-up and closes the link.
+  if (fd_ >= 0)
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
+void data_link::close_fd() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  open_ = false;
+  pending_.clear();
+  if (fd_ >= 0) {
+    if (epfd_ >= 0)
+      ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd_, nullptr);
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+} // namespace mesh

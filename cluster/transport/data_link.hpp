@@ -1,0 +1,131 @@
+#pragma once
+
+// data_link: one TCP connection of the data plane (data_plane.hpp), carrying
+// length-prefixed frames: a 4-byte big-endian length of what follows, one
+// byte of kind, then the body. Any thread may send on an open link: a frame
+// goes straight to the socket from the sender's thread (no hop through
+// another thread, which is what the data plane is for), or, when the socket
+// cannot take it all, waits in the link's buffer for the plane's thread to
+// drain it. Frames never interleave.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace mesh {
+
+class data_plane;
+class data_link;
+using data_link_ptr = std::shared_ptr<data_link>;
+
+/// What a frame's kind byte says.
+enum class frame_kind : uint8_t {
+  hello = 1,   ///< the dialler's first frame: the token it was given
+  request = 2, ///< dialler to acceptor: a batch of requests
+  reply = 3,   ///< acceptor to dialler: answers to them
+};
+
+/// Bytes before a frame's body: its length (4) and kind (1).
+inline constexpr size_t frame_header_size = 5;
+
+class data_link {
+public:
+  enum class role { inbound, outbound };
+
+  /// Frames with a body over `max_body` are refused by send() (the peer
+  /// would close the link on them); more than `max_pending` bytes waiting
+  /// for a peer that stopped reading cut the link.
+  data_link(uint64_t id, int fd, role r, std::string peer,
+            std::string incarnation, size_t max_body, size_t max_pending);
+  ~data_link();
+
+  data_link(const data_link&) = delete;
+  data_link& operator=(const data_link&) = delete;
+
+  /// Sends one frame whose body of `size` bytes `fill` writes into the
+  /// pointer it is given. False when the link is closed, the frame is over
+  /// the bound, or the peer stopped reading (the link is then cut): the
+  /// caller sends another way.
+  template <class Fill>
+  bool send(frame_kind kind, size_t size, Fill&& fill) {
+    if (size > max_body_)
+      return false;
+    std::string frame(frame_header_size + size, '\0');
+    auto* p = reinterpret_cast<uint8_t*>(frame.data());
+    put_header(p, kind, size);
+    fill(p + frame_header_size);
+    return send_frame(std::move(frame));
+  }
+
+  /// Sends a frame built by the caller (header included).
+  bool send_frame(std::string frame);
+
+  uint64_t id() const {
+    return id_;
+  }
+
+  /// The node at the other end: set for links this node dialled.
+  const std::string& peer() const {
+    return peer_;
+  }
+
+  const std::string& incarnation() const {
+    return incarnation_;
+  }
+
+  role direction() const {
+    return role_;
+  }
+
+  /// True while the link is ready and has not failed: frames go out on it.
+  bool open() const;
+
+  /// True until the link failed or was closed (connecting counts).
+  bool alive() const;
+
+  /// Writes the 5-byte header of a frame with a body of `size` bytes.
+  static void put_header(uint8_t* p, frame_kind kind, size_t size);
+
+private:
+  friend class data_plane;
+
+  // Called by the plane's thread only.
+  void set_epoll(int epfd) {
+    epfd_ = epfd;
+  }
+  /// Sends what waits in the buffer; true when it is empty.
+  bool drain();
+  /// Marks the link failed and wakes the plane's thread, which closes it.
+  void fail_locked();
+  void close_fd();
+
+  const uint64_t id_;
+  const role role_;
+  const std::string peer_;
+  const std::string incarnation_;
+  const size_t max_body_;
+  const size_t max_pending_;
+  int epfd_ = -1;
+
+  mutable std::mutex mtx_;
+  int fd_;              ///< -1 once closed
+  bool open_ = true;    ///< false once failed or closed
+  bool ready_ = false;  ///< connected (outbound) or authenticated (inbound)
+  bool overflowed_ = false; ///< failed because the peer stopped reading
+  std::string pending_; ///< bytes the socket did not take yet
+
+  // Guarded by the plane's mutex.
+  uint64_t owner_ = 0;        ///< inbound: whose token it presented
+  int64_t retire_at_ms_ = 0;  ///< outbound, replaced: closes then
+
+  // The plane's thread alone touches these.
+  std::string in_;        ///< bytes read, not yet a whole frame
+  int64_t since_ms_ = 0;  ///< accepted or dial started (steady clock)
+  std::function<bool(const data_link_ptr&, std::string_view)> on_request_;
+};
+
+} // namespace mesh

@@ -1,0 +1,154 @@
+#pragma once
+
+// data_plane: Serve batches between nodes on connections of their own, beside
+// CAF's BASP (issue 16). A request over BASP wakes the sender's multiplexer
+// thread to write it, the receiver's to read it and a worker to handle it,
+// and the same again for the answer: six thread wake-ups per round trip. A
+// data link is written straight from the sending actor's thread and read
+// by one thread per node that hands each frame to an actor: four.
+//
+// Who may connect: the data port takes a connection only if its first frame
+// is a hello with a token this node issued (issue_token()) over the peer's
+// authenticated BASP handshake; a token is good for one connection and
+// expires. A connection that says nothing, sends anything else, a frame
+// over the bound, or a frame of the wrong direction is closed. The links
+// carry what BASP would, as safe as BASP without TLS (a node with cluster
+// TLS runs no data plane). A token belongs to an owner (the peer's ingress):
+// when the owner ends, its links close (close_owner()), so nothing is sent
+// to an actor that is gone.
+//
+// Each node dials a link to each peer for its own requests (outbound: it
+// sends request frames, reads reply frames); the peer's answers come back
+// on the same link. Links the node accepted (inbound) carry its peers'
+// requests. A failed outbound link is reported (on_closed) so that the
+// requests it carried are answered; callers fall back to BASP whenever no
+// open link exists. Every handshake dials anew: the link it replaces stays
+// open for answers still to come and closes after `retire_after`.
+//
+// Thread safety: every member may be called from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "cluster/transport/data_link.hpp"
+
+namespace mesh {
+
+struct data_plane_config {
+  std::string host = "127.0.0.1"; ///< where the data port listens
+  /// Largest frame body accepted; a larger one closes the link.
+  size_t max_frame_bytes = 64 * 1024 * 1024;
+  /// How long an accepted connection may take to say hello, and a token
+  /// stays good.
+  std::chrono::milliseconds hello_timeout{5000};
+  std::chrono::milliseconds token_lifetime{60000};
+  std::chrono::milliseconds retire_after{60000};
+  /// Bytes waiting for a peer that stopped reading before its link is cut
+  /// (limits.max_peer_backlog_bytes, as for BASP).
+  size_t max_pending_bytes = 256 * 1024 * 1024;
+};
+
+struct data_plane_handlers {
+  /// A reply frame on an outbound link to `peer`; false: the frame broke
+  /// the protocol and the link closes.
+  std::function<bool(const std::string& peer, std::string_view body)> on_reply;
+  /// An outbound link to `peer` failed or closed after it was ready.
+  std::function<void(const std::string& peer, uint64_t link)> on_closed;
+  /// An outbound link to `peer` is ready (tests wait for it).
+  std::function<void(const std::string& peer)> on_ready;
+  /// Something worth a line in the log (a refused connection, a bad frame).
+  std::function<void(const std::string& what)> on_warning;
+};
+
+class data_plane {
+public:
+  /// What handles the request frames of one accepted link; false: the
+  /// frame broke the protocol and the link closes.
+  using request_handler
+    = std::function<bool(const data_link_ptr&, std::string_view body)>;
+
+  explicit data_plane(data_plane_config cfg);
+  ~data_plane();
+
+  data_plane(const data_plane&) = delete;
+  data_plane& operator=(const data_plane&) = delete;
+
+  /// Listens (on the config's host, an ephemeral port) and starts the
+  /// plane's thread. An empty string on success, else why not.
+  std::string start(data_plane_handlers handlers);
+
+  /// Stops the thread and closes every link. Idempotent.
+  void stop();
+
+  /// The data port (0 before start()).
+  uint16_t port() const {
+    return port_;
+  }
+
+  /// A new one-use token of `owner`: the connection that presents it gets
+  /// its request frames handled by `fn`.
+  std::string issue_token(uint64_t owner, request_handler fn);
+
+  /// `owner` is gone: its tokens are void and its links close.
+  void close_owner(uint64_t owner);
+
+  /// Dials `host:port` for requests to `peer` (a process of it: `incarnation`)
+  /// and presents `token`. The link to `peer` it replaces retires.
+  void dial(const std::string& peer, const std::string& incarnation,
+            const std::string& host, uint16_t port, const std::string& token);
+
+  /// The open outbound link to `peer`, or null.
+  data_link_ptr link_to(const std::string& peer) const;
+
+  /// How many links are ready and open (inbound and outbound), for stats.
+  size_t link_count() const;
+
+private:
+  void run();
+  void accept_all();
+  void on_event(uint64_t id, uint32_t events);
+  void connected(const data_link_ptr& link);
+  void read_all(const data_link_ptr& link);
+  /// False when the frame breaks the protocol (the link is then closed).
+  bool on_frame(const data_link_ptr& link, frame_kind kind,
+                std::string_view body);
+  bool on_hello(const data_link_ptr& link, std::string_view token);
+  void close_link(const data_link_ptr& link, const std::string& why);
+  void expire();
+  void pause_accepting();
+  void warn(const std::string& what);
+  data_link_ptr find(uint64_t id) const;
+
+  struct issued_token {
+    uint64_t owner;
+    request_handler fn;
+    std::chrono::steady_clock::time_point until;
+  };
+
+  data_plane_config cfg_;
+  data_plane_handlers handlers_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+
+  mutable std::mutex mtx_;
+  uint64_t next_id_ = 16; // below: the listener's and the wake-up's tags
+  std::unordered_map<uint64_t, data_link_ptr> links_;        ///< by id
+  std::unordered_map<std::string, data_link_ptr> outbound_;  ///< by peer
+  std::map<std::string, issued_token> tokens_;
+  int64_t accept_paused_until_ = 0; ///< out of descriptors: until then
+};
+
+} // namespace mesh

@@ -1,0 +1,161 @@
+#define CAF_SUITE cluster.data_plane
+#include "check.hpp"
+
+// Requests between real nodes travel on the data plane's links (issue 16),
+// a stranger at the data port gets nothing, and a node with the plane off
+// (or with TLS) keeps everything on BASP.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "process.hpp"
+
+using namespace mesh::test;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> backend_args(const std::string& id,
+                                      std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--id", id, "--plugin",
+                                bin("libmesh_test_handlers.so")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// A gateway declares the namespace but has no handler for it: every request
+// it gets runs on a peer.
+std::vector<std::string> gateway_args(const std::string& id,
+                                      std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--id", id, "--namespaces", "test"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+json router_stats(const std::string& http) {
+  auto doc = meshctl_json(http, {"status"});
+  return result_of(doc).value("router", json::object());
+}
+
+struct temp_config {
+  std::string path;
+  explicit temp_config(const json& doc) {
+    char name[] = "/tmp/mesh-data-plane-cfg-XXXXXX";
+    int fd = ::mkstemp(name);
+    CAF_REQUIRE(fd >= 0);
+    ::close(fd);
+    path = name;
+    std::ofstream{path} << doc.dump();
+  }
+  ~temp_config() {
+    ::unlink(path.c_str());
+  }
+};
+
+// True when the node at `address` ("127.0.0.1:port") closes a connection
+// that sent `bytes`, within 10 s.
+bool refused(const std::string& address, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(
+    std::stoi(address.substr(address.rfind(':') + 1))));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return false;
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  char buf[64];
+  bool closed = false;
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      closed = true;
+      break;
+    }
+    if (n < 0)
+      break; // timed out: it stayed open
+  }
+  ::close(fd);
+  return closed;
+}
+
+} // namespace
+
+CAF_TEST(remote dispatches travel on data links and are answered) {
+  node_process gw{gateway_args("gw")};
+  node_process b{backend_args("b", {"--seeds", gw.listen()})};
+  CAF_REQUIRE(!gw.data_plane().empty());
+  CAF_REQUIRE(!b.data_plane().empty());
+  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
+  // Each node dials one link to the other for its requests.
+  CAF_REQUIRE(await_condition(
+    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  for (int i = 0; i < 5; ++i) {
+    auto r = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo",
+                                      "--payload", "{\"n\": " + std::to_string(i)
+                                                     + "}"});
+    CAF_CHECK_EQUAL(r["status"], "ok");
+    CAF_CHECK_EQUAL(result_of(r).value("handled_by", ""), "b");
+  }
+  auto stats = router_stats(gw.http());
+  CAF_MESSAGE("gateway router: " << stats.dump());
+  CAF_CHECK_EQUAL(stats.value("forwarded", 0), 5);
+  CAF_CHECK_EQUAL(stats.value("data_plane_batches", 0),
+                  stats.value("batches", -1));
+  CAF_CHECK(stats.value("data_plane_batches", 0) >= 1);
+  // A handler error comes back the same way, in Mesh's words.
+  auto err = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Throw"},
+                          1);
+  CAF_CHECK_EQUAL(err["status"], "handler_error");
+  CAF_CHECK_EQUAL(result_of(err).value("handled_by", ""), "b");
+  // The human status says where the batches went.
+  auto human = meshctl(gw.http(), {"status"}, true);
+  MESH_CHECK_MSG(human.out.find("on 2 data link(s)") != std::string::npos,
+                 human.out);
+}
+
+CAF_TEST(a stranger at the data port is refused and the node goes on) {
+  node_process gw{gateway_args("gw")};
+  node_process b{backend_args("b", {"--seeds", gw.listen()})};
+  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
+  // No hello, a made-up token, a request before the hello, a huge frame.
+  std::string bad_token("\0\0\0\x21\x01", 5);
+  bad_token += std::string(32, 'a');
+  std::string early("\0\0\0\x05\x02work", 9);
+  std::string huge("\xff\xff\xff\xff\x02", 5);
+  CAF_CHECK(refused(b.data_plane(), bad_token));
+  CAF_CHECK(refused(b.data_plane(), early));
+  CAF_CHECK(refused(b.data_plane(), huge));
+  CAF_CHECK(refused(b.data_plane(), "GET / HTTP/1.1\r\n\r\n"));
+  auto r = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK(b.log().find("did not present a valid token") != std::string::npos);
+}
+
+CAF_TEST(with the data plane off requests go by BASP) {
+  temp_config off{{{"cluster", {{"data_plane", false}}}}};
+  node_process gw{gateway_args("gw", {"--config", off.path, "--listen",
+                                      "127.0.0.1:0", "--console",
+                                      "127.0.0.1:0"})};
+  node_process b{backend_args("b", {"--seeds", gw.listen()})};
+  CAF_CHECK_EQUAL(gw.data_plane(), "");
+  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
+  auto r = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  // b offered its port, but gw has no plane to dial from, nor one to offer.
+  auto stats = router_stats(gw.http());
+  CAF_CHECK_EQUAL(stats.value("data_plane_batches", -1), 0);
+  CAF_CHECK(stats.value("batches", 0) >= 1);
+  auto back = meshctl_json(b.http(), {"status"});
+  CAF_CHECK_EQUAL(
+    result_of(back)["router"].value("data_plane_links", -1), 0);
+}
