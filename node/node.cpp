@@ -85,6 +85,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       dc.max_frame_bytes = std::min<size_t>(
         cfg.limits.max_payload_bytes + 2 * batch_max_bytes, size_t{1} << 30);
     dc.max_pending_bytes = cfg.limits.max_peer_backlog_bytes;
+    // A replaced link stays for the answers of the longest request on it.
+    dc.retire_after = std::chrono::milliseconds{cfg.limits.max_deadline_ms}
+                      + std::chrono::seconds{5};
     opts.data = std::make_shared<data_plane>(dc);
   }
   auto actors = spawn_node_actors(sys, cfg, opts);

@@ -125,8 +125,14 @@ private:
   void close_link(const data_link_ptr& link, const std::string& why);
   void expire();
   void pause_accepting();
+  /// Something now has a deadline: the thread looks every 250 ms again.
+  void wake_for_deadlines();
   void warn(const std::string& what);
   data_link_ptr find(uint64_t id) const;
+
+  // epoll tags of the listener and the wake-up; links count from 16.
+  static constexpr uint64_t listen_tag = 1;
+  static constexpr uint64_t wake_tag = 2;
 
   struct issued_token {
     uint64_t owner;
@@ -141,10 +147,11 @@ private:
   int wake_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> quiet_{false}; ///< nothing to expire: epoll waits forever
   std::thread thread_;
 
   mutable std::mutex mtx_;
-  uint64_t next_id_ = 16; // below: the listener's and the wake-up's tags
+  uint64_t next_id_ = 16;
   std::unordered_map<uint64_t, data_link_ptr> links_;        ///< by id
   std::unordered_map<std::string, data_link_ptr> outbound_;  ///< by peer
   std::map<std::string, issued_token> tokens_;
