@@ -76,20 +76,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   if (auto err = setup_pipeline(*st->pipeline, cfg))
     return err;
   opts.pipeline = st->pipeline;
-  if (cfg.cluster.data_plane && !cfg.cluster.tls.enabled()) {
-    // Plaintext like BASP without TLS; with TLS, everything stays on it.
-    data_plane_config dc;
-    dc.host = cfg.listen.host;
-    // A batch: 256 KiB of small requests, or one of the largest allowed.
-    if (cfg.limits.max_payload_bytes > 0) // and protobuf's 2 GiB stays far
-      dc.max_frame_bytes = std::min<size_t>(
-        cfg.limits.max_payload_bytes + 2 * batch_max_bytes, size_t{1} << 30);
-    dc.max_pending_bytes = cfg.limits.max_peer_backlog_bytes;
-    // A replaced link stays for the answers of the longest request on it.
-    dc.retire_after = std::chrono::milliseconds{cfg.limits.max_deadline_ms}
-                      + std::chrono::seconds{5};
-    opts.data = std::make_shared<data_plane>(dc);
-  }
+  opts.data = make_data_plane(cfg);
   auto actors = spawn_node_actors(sys, cfg, opts);
   st->data = opts.data;
   st->registry = actors.registry;

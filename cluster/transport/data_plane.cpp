@@ -94,8 +94,10 @@ void data_plane::stop() {
     if (link->fd_ >= 0 && link->ready_)
       close_gracefully(link->fd_, link->pending_, until);
   }
-  for (auto& [id, link] : links)
+  for (auto& [id, link] : links) {
     link->close_fd();
+    link->on_request_ = nullptr; // it holds an actor handle: let it go now
+  }
   for (int* fd : {&listen_fd_, &wake_fd_, &epoll_fd_})
     if (*fd >= 0) {
       ::close(*fd);

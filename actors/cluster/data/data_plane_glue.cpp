@@ -1,5 +1,6 @@
 #include "actors/cluster/data/data_plane_glue.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include <caf/send.hpp>
@@ -8,6 +9,23 @@
 #include "protocol/address.hpp"
 
 namespace mesh {
+
+std::shared_ptr<data_plane> make_data_plane(const node_config& cfg) {
+  if (!cfg.cluster.data_plane || cfg.cluster.tls.enabled())
+    return nullptr;
+  data_plane_config dc;
+  dc.host = cfg.listen.host;
+  // A batch: 256 KiB of small requests, or one of the largest allowed (and
+  // protobuf's 2 GiB stays far).
+  if (cfg.limits.max_payload_bytes > 0)
+    dc.max_frame_bytes = std::min<size_t>(
+      cfg.limits.max_payload_bytes + 2 * batch_max_bytes, size_t{1} << 30);
+  dc.max_pending_bytes = cfg.limits.max_peer_backlog_bytes;
+  // A replaced link stays for the answers of the longest request on it.
+  dc.retire_after = std::chrono::milliseconds{cfg.limits.max_deadline_ms}
+                    + std::chrono::seconds{5};
+  return std::make_shared<data_plane>(dc);
+}
 
 data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
                                              std::shared_ptr<spdlog::logger> log) {

@@ -14,8 +14,14 @@
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/routing/request_router.hpp"
 #include "cluster/transport/data_plane.hpp"
+#include "config/node_config.hpp"
 
 namespace mesh {
+
+/// The node's data plane as the config sets it, not started; null when
+/// cluster.data_plane is off or cluster.tls on (plaintext like BASP without
+/// TLS; with TLS, everything stays on it).
+std::shared_ptr<data_plane> make_data_plane(const node_config& cfg);
 
 /// The plane's handlers: replies and lost links go to the current router,
 /// warnings to `log`.

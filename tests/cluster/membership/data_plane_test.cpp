@@ -5,15 +5,12 @@
 // a stranger at the data port gets nothing, and a node with the plane off
 // (or with TLS) keeps everything on BASP.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include <fstream>
-
 #include "process.hpp"
+#include "raw_socket.hpp"
+#include "temp_dir.hpp"
 
 using namespace mesh::test;
 using nlohmann::json;
@@ -42,48 +39,14 @@ json router_stats(const std::string& http) {
   return result_of(doc).value("router", json::object());
 }
 
-struct temp_config {
-  std::string path;
-  explicit temp_config(const json& doc) {
-    char name[] = "/tmp/mesh-data-plane-cfg-XXXXXX";
-    int fd = ::mkstemp(name);
-    CAF_REQUIRE(fd >= 0);
-    ::close(fd);
-    path = name;
-    std::ofstream{path} << doc.dump();
-  }
-  ~temp_config() {
-    ::unlink(path.c_str());
-  }
-};
-
 // True when the node at `address` ("127.0.0.1:port") closes a connection
 // that sent `bytes`, within 10 s.
 bool refused(const std::string& address, const std::string& bytes) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(
-    std::stoi(address.substr(address.rfind(':') + 1))));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
+  int fd = dial_raw(address);
+  if (fd < 0)
     return false;
-  }
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  char buf[64];
-  bool closed = false;
-  for (;;) {
-    auto n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-      closed = true;
-      break;
-    }
-    if (n < 0)
-      break; // timed out: it stayed open
-  }
+  bool closed = closed_by_peer(fd);
   ::close(fd);
   return closed;
 }
@@ -142,8 +105,10 @@ CAF_TEST(a stranger at the data port is refused and the node goes on) {
 }
 
 CAF_TEST(with the data plane off requests go by BASP) {
-  temp_config off{{{"cluster", {{"data_plane", false}}}}};
-  node_process gw{gateway_args("gw", {"--config", off.path, "--listen",
+  temp_dir dir;
+  auto off = dir.write("off.json",
+                       json{{"cluster", {{"data_plane", false}}}}.dump());
+  node_process gw{gateway_args("gw", {"--config", off, "--listen",
                                       "127.0.0.1:0", "--console",
                                       "127.0.0.1:0"})};
   node_process b{backend_args("b", {"--seeds", gw.listen()})};

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "process.hpp"
+#include "raw_socket.hpp"
 #include "temp_dir.hpp"
 
 // A peer or stranger that misbehaves on the wire is cut off or answered,
@@ -38,22 +39,6 @@ size_t rss_kib(pid_t pid) {
   return 0;
 }
 
-// Connects to host:port (127.0.0.1 only), or returns -1.
-int dial(const std::string& address) {
-  auto colon = address.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd >= 0
-      && ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // A BASP header (client handshake) announcing `payload_len` bytes.
 std::string basp_header(uint32_t payload_len) {
   std::string h(32, '\0');
@@ -63,20 +48,6 @@ std::string basp_header(uint32_t payload_len) {
   h[6] = static_cast<char>((payload_len >> 8) & 0xff);
   h[7] = static_cast<char>(payload_len & 0xff);
   return h;
-}
-
-// True once the other side has closed `fd` (reads until EOF or reset).
-bool closed_by_peer(int fd) {
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  char buf[4096];
-  for (;;) {
-    auto n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n == 0 || (n < 0 && errno == ECONNRESET))
-      return true;
-    if (n < 0)
-      return false; // timed out: still open
-  }
 }
 
 // What a node may grow by while it is attacked. Under AddressSanitizer
@@ -111,7 +82,7 @@ CAF_TEST(a stranger announcing a huge message is cut off before anything is allo
   // 20 connections, each announcing a 2 GiB message: CAF alone would have
   // committed 2 GiB for each.
   for (int i = 0; i < 20; ++i) {
-    int fd = dial(n.listen());
+    int fd = dial_raw(n.listen());
     CAF_REQUIRE(fd >= 0);
     auto h = basp_header(0x7fffffff);
     CAF_CHECK_EQUAL(::send(fd, h.data(), h.size(), MSG_NOSIGNAL),
@@ -123,7 +94,7 @@ CAF_TEST(a stranger announcing a huge message is cut off before anything is allo
   CAF_MESSAGE("RSS before " << before << " KiB, after " << after << " KiB");
   CAF_CHECK_LESS(after, before + growth_bound_kib);
   // The console port is guarded the same way.
-  int fd = dial(n.console());
+  int fd = dial_raw(n.console());
   CAF_REQUIRE(fd >= 0);
   auto h = basp_header(0x40000000);
   ::send(fd, h.data(), h.size(), MSG_NOSIGNAL);

@@ -4,10 +4,7 @@
 // The data plane's sockets, for real on 127.0.0.1: two planes in this
 // process, and raw sockets playing strangers.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,8 +16,10 @@
 #include <utility>
 
 #include "cluster/transport/data_plane.hpp"
+#include "raw_socket.hpp"
 
 using namespace mesh;
+using mesh::test::closed_by_peer;
 using namespace std::chrono_literals;
 
 namespace {
@@ -114,18 +113,10 @@ bool send_text(const data_link_ptr& link, frame_kind kind,
   });
 }
 
-// A stranger's plain blocking socket to `port`, reads bounded by 10 s.
+// A stranger's plain blocking socket to `port`.
 int connect_raw(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  CAF_REQUIRE_EQUAL(::connect(fd, reinterpret_cast<sockaddr*>(&addr),
-                              sizeof(addr)),
-                    0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  int fd = mesh::test::dial_raw(port);
+  CAF_REQUIRE(fd >= 0);
   return fd;
 }
 
@@ -135,19 +126,6 @@ std::string frame(frame_kind kind, const std::string& body) {
                         body.size());
   std::memcpy(out.data() + frame_header_size, body.data(), body.size());
   return out;
-}
-
-// True when the other side closes the connection (a read returns 0 or a
-// reset) before the read times out.
-bool closed_by_peer(int fd) {
-  char buf[256];
-  for (;;) {
-    auto n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n == 0 || (n < 0 && errno == ECONNRESET))
-      return true;
-    if (n < 0)
-      return false; // timed out: still open
-  }
 }
 
 } // namespace

@@ -1,0 +1,53 @@
+#pragma once
+
+// A stranger's plain TCP socket, for tests that knock at a node's ports:
+// a blocking connect to 127.0.0.1, and whether the other side closes.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+namespace mesh::test {
+
+/// Connects to 127.0.0.1:`port` (or "host:port", IPv4), or returns -1.
+inline int dial_raw(const std::string& address) {
+  auto colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd >= 0
+      && ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+inline int dial_raw(uint16_t port) {
+  return dial_raw("127.0.0.1:" + std::to_string(port));
+}
+
+/// True once the other side has closed `fd` (reads until EOF or a reset),
+/// false when it stays open for 10 s.
+inline bool closed_by_peer(int fd) {
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+      return true;
+    if (n < 0)
+      return false; // timed out: still open
+  }
+}
+
+} // namespace mesh::test
