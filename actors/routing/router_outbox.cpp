@@ -6,7 +6,10 @@
 // held back: when the mailbox holds nothing more, the outbox leaves at once;
 // otherwise a message to ourselves, queued behind everything already
 // there, sends it. The peer's ingress answers with ServeReplies (through
-// our ingress for that peer), matched here by tag.
+// our ingress for that peer), matched here by tag. With an open data link
+// to the peer (cluster/transport/data_plane.hpp) the batch is written on it
+// from this thread instead, and the answers come back on it (data_replies);
+// a lost link fails the attempts it carried (link_down).
 //
 // Exactly one answer per request stays the attempt table's job
 // (router_remote.cpp): a tag only names (call, attempt), so a late answer,
