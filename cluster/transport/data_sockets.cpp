@@ -1,12 +1,13 @@
 #include "cluster/transport/data_sockets.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <thread>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 namespace mesh::data_sockets {
@@ -48,8 +49,12 @@ void close_gracefully(int fd, std::string& pending, int64_t until) {
     auto n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
       break;
-    if (n < 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    if (n < 0) {
+      // Wait for the peer's bytes (or room to send), not a fixed nap.
+      pollfd p{fd, static_cast<short>(POLLIN | (pending.empty() ? 0 : POLLOUT)),
+               0};
+      ::poll(&p, 1, static_cast<int>(std::max<int64_t>(until - now_ms(), 0)));
+    }
   }
 }
 

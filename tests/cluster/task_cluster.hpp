@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -101,6 +102,30 @@ inline uint64_t count(const nlohmann::json& doc, const std::string& key) {
   if (!doc.is_object() || !doc.contains(key) || !doc[key].is_number())
     return 0;
   return doc[key].get<uint64_t>();
+}
+
+/// Awaits `probe() >= target` while it keeps rising: fails when it stands
+/// still for `stall` or `cap` passes. A long chain of work is judged on
+/// progress, not on how fast a loaded machine runs it. Each probe is a real
+/// round trip (meshctl), so this awaits a condition, not a sleep.
+inline bool await_progress(const std::function<uint64_t()>& probe,
+                           uint64_t target, std::chrono::milliseconds stall,
+                           std::chrono::milliseconds cap) {
+  uint64_t seen = 0;
+  uint64_t last = 0;
+  auto last_change = clock_type::now();
+  await_condition(
+    [&] {
+      seen = probe();
+      auto now = clock_type::now();
+      if (seen > last) {
+        last = seen;
+        last_change = now;
+      }
+      return seen >= target || now - last_change > stall; // done or stuck
+    },
+    cap);
+  return seen >= target;
 }
 
 /// A job row's open tasks: queued, leased and held.
