@@ -94,9 +94,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   // Before the gate opens: handshakes offer its port. A failure from here
   // on ends the actors through the node's shutdown.
   if (self.data)
-    if (auto why = self.data->start(
-          make_data_plane_handlers(self.router, log::get("data_plane")));
-        !why.empty())
+    if (auto why = start_data_plane(*self.data, self.router); !why.empty())
       return make_error(status_code::unavailable, why);
   if (self.cfg.allow_list) {
     std::string error;
@@ -250,9 +248,7 @@ const host_port& node::console_address() const {
 }
 
 std::string node::data_plane_address() const {
-  if (!impl_->data || impl_->data->port() == 0)
-    return {};
-  return to_string(host_port{impl_->listen.host, impl_->data->port()});
+  return mesh::data_plane_address(impl_->data.get(), impl_->listen);
 }
 
 std::string node::http_address() const {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/address.hpp"
+#include "telemetry/log.hpp"
 
 namespace mesh {
 
@@ -26,6 +27,8 @@ std::shared_ptr<data_plane> make_data_plane(const node_config& cfg) {
                     + std::chrono::seconds{5};
   return std::make_shared<data_plane>(dc);
 }
+
+namespace {
 
 data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
                                              std::shared_ptr<spdlog::logger> log) {
@@ -53,6 +56,18 @@ data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
       log->warn("data plane: {}", what);
   };
   return h;
+}
+
+} // namespace
+
+std::string start_data_plane(data_plane& plane, actor_slot<router_actor> router) {
+  return plane.start(make_data_plane_handlers(router, log::get("data_plane")));
+}
+
+std::string data_plane_address(const data_plane* plane, const host_port& listen) {
+  if (plane == nullptr || plane->port() == 0)
+    return {};
+  return to_string(host_port{listen.host, plane->port()});
 }
 
 std::string offer_data_link(data_plane& plane,

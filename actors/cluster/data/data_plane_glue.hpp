@@ -8,13 +8,12 @@
 #include <memory>
 #include <string>
 
-#include <spdlog/fwd.h>
-
 #include "actors/actor_slot.hpp"
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/routing/request_router.hpp"
 #include "cluster/transport/data_plane.hpp"
 #include "config/node_config.hpp"
+#include "protocol/address.hpp"
 
 namespace mesh {
 
@@ -23,10 +22,14 @@ namespace mesh {
 /// TLS; with TLS, everything stays on it).
 std::shared_ptr<data_plane> make_data_plane(const node_config& cfg);
 
-/// The plane's handlers: replies and lost links go to the current router,
-/// warnings to `log`.
-data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
-                                             std::shared_ptr<spdlog::logger> log);
+/// Starts `plane` with handlers that hand replies and lost links to the
+/// current router (warnings in the "data_plane" log); the reason when it
+/// cannot listen, empty when it listens.
+std::string start_data_plane(data_plane& plane, actor_slot<router_actor> router);
+
+/// `plane`'s address on the host of `listen` ("host:port"); empty when
+/// there is no plane or it does not listen.
+std::string data_plane_address(const data_plane* plane, const host_port& listen);
 
 /// A token for the peer whose ingress is `ingress`: the link that presents
 /// it hands its batches to that ingress.
