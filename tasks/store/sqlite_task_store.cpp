@@ -3,6 +3,7 @@
 // every statement prepared once and reused for the store's lifetime.
 
 #include "tasks/store/sqlite_util.hpp"
+#include "tasks/store/task_schema.hpp"
 #include "tasks/task_json.hpp"
 #include "tasks/store/task_store.hpp"
 
@@ -15,31 +16,6 @@
 namespace mesh {
 
 namespace {
-
-constexpr int64_t schema_version = 1;
-
-// "partition" is quoted: it is an SQL keyword (window functions), accepted
-// as a name only where SQLite can tell it is one.
-constexpr const char* schema_sql = R"(
-CREATE TABLE IF NOT EXISTS tasks(
-  id TEXT PRIMARY KEY,
-  job TEXT NOT NULL,
-  dataset TEXT NOT NULL,
-  cursor INTEGER NOT NULL,
-  "partition" TEXT NOT NULL,
-  payload TEXT,
-  state TEXT NOT NULL
-    CHECK(state IN ('held', 'queued', 'leased', 'done', 'dead')),
-  attempts INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL,
-  due_ms INTEGER NOT NULL,
-  history TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS tasks_by_job_state ON tasks(job, state);
-CREATE TABLE IF NOT EXISTS cursors(
-  job TEXT NOT NULL, dataset TEXT NOT NULL, "partition" TEXT NOT NULL,
-  cursor INTEGER NOT NULL, PRIMARY KEY(job, dataset, "partition"));
-CREATE TABLE IF NOT EXISTS paused_jobs(job TEXT PRIMARY KEY);
-)";
 
 #define MESH_TASK_COLUMNS                                                      \
   "SELECT id, job, dataset, cursor, \"partition\", payload, state, "           \
@@ -63,10 +39,10 @@ public:
     // here, and a newer schema is refused before anything is changed.
     auto version = sqlite3_column_int64(
         first_row("PRAGMA user_version", "read schema version").get(), 0);
-    if (version > schema_version)
+    if (version > task_schema::version)
       throw store_error(prefix() + "schema version " + std::to_string(version)
                         + " is newer than this build supports ("
-                        + std::to_string(schema_version) + ")");
+                        + std::to_string(task_schema::version) + ")");
     auto mode = column_text(
         first_row("PRAGMA journal_mode=WAL", "set journal mode").get(), 0);
     if (mode != "wal" && mode != "memory")
@@ -236,11 +212,30 @@ private:
     return s;
   }
 
+  bool has_old_state_check() {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db(),
+                           "SELECT sql FROM sqlite_master "
+                           "WHERE type = 'table' AND name = 'tasks'",
+                           -1, &raw, nullptr)
+        != SQLITE_OK)
+      fail("read schema");
+    stmt_ptr s{raw};
+    int rc = sqlite3_step(s.get());
+    if (rc == SQLITE_DONE)
+      return false; // a new file
+    if (rc != SQLITE_ROW)
+      fail("read schema");
+    return column_text(s.get(), 0).find("state IN (") != std::string::npos;
+  }
+
   void create_schema(int64_t version) {
     exec("BEGIN IMMEDIATE", "create schema");
     try {
-      exec(schema_sql, "create schema");
-      if (version < schema_version) // a new file (schema_version is 1)
+      if (has_old_state_check())
+        exec(task_schema::upgrade_check_sql, "upgrade the state check");
+      exec(task_schema::create_sql, "create schema");
+      if (version < task_schema::version) // a new file (the version is 1)
         exec("PRAGMA user_version = 1", "set schema version");
       exec("COMMIT", "create schema");
     } catch (...) {

@@ -142,6 +142,68 @@ CAF_TEST(a reopened store has the same data) {
                   describe(std::vector<task_record>{batch.tasks[2]}));
 }
 
+CAF_TEST(a file with the older state check is upgraded and keeps its rows) {
+  // The table as builds before the chained check wrote it.
+  test::temp_dir dir;
+  auto path = dir.file("tasks.db");
+  CAF_REQUIRE_EQUAL(
+    raw_sql(path,
+            "CREATE TABLE tasks(id TEXT PRIMARY KEY, job TEXT NOT NULL, "
+            "dataset TEXT NOT NULL, cursor INTEGER NOT NULL, "
+            "\"partition\" TEXT NOT NULL, payload TEXT, state TEXT NOT NULL "
+            "CHECK(state IN ('held', 'queued', 'leased', 'done', 'dead')), "
+            "attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, "
+            "due_ms INTEGER NOT NULL, history TEXT NOT NULL);"
+            "CREATE INDEX tasks_by_job_state ON tasks(job, state);"
+            "INSERT INTO tasks VALUES('resize:images::7', 'resize', 'images', "
+            "7, '', '{\"n\":7}', 'queued', 0, 100, 100, '[]');"
+            "PRAGMA user_version = 1;"),
+    "");
+  auto store = open_sqlite_task_store(path, sync_mode::full);
+  auto open = store->load_open();
+  CAF_REQUIRE_EQUAL(open.size(), 1u);
+  CAF_CHECK_EQUAL(open[0].id, "resize:images::7");
+  CAF_CHECK_EQUAL(open[0].event.payload, json({{"n", 7}}));
+  CAF_CHECK_EQUAL(open[0].state, task_state::queued);
+  store.reset();
+  auto table = raw_sql(path, "SELECT sql FROM sqlite_master "
+                             "WHERE type = 'table' AND name = 'tasks'");
+  CAF_CHECK(table.find("state IN (") == std::string::npos);
+  CAF_CHECK(table.find("state = 'dead'") != std::string::npos);
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT count(*) FROM sqlite_master "
+                                "WHERE name = 'tasks_by_job_state'"),
+                  "1");
+  CAF_CHECK_EQUAL(raw_sql(path, "PRAGMA user_version"), "1");
+  // The check still holds.
+  auto bad = raw_sql(path, "UPDATE tasks SET state = 'lost'");
+  CAF_CHECK(bad.find("CHECK constraint failed") != std::string::npos);
+}
+
+CAF_TEST(a written task makes no temporary table) {
+  // `state IN (...)` made SQLite build one per row written: the plan of the
+  // store's own insert, read from the file, has no OpenEphemeral.
+  test::temp_dir dir;
+  auto path = dir.file("tasks.db");
+  open_sqlite_task_store(path, sync_mode::off);
+  sqlite3* db = nullptr;
+  CAF_REQUIRE_EQUAL(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  CAF_REQUIRE_EQUAL(sqlite3_prepare_v2(db,
+                                       "EXPLAIN INSERT OR REPLACE INTO tasks "
+                                       "VALUES('a', 'j', 'd', 1, '', NULL, "
+                                       "'queued', 0, 1, 1, '[]')",
+                                       -1, &s, nullptr),
+                    SQLITE_OK);
+  std::string plan; // the opcodes, column 1 of EXPLAIN
+  while (sqlite3_step(s) == SQLITE_ROW)
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 1))
+            + std::string{" "};
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  CAF_CHECK(plan.find("OpenWrite") != std::string::npos);
+  CAF_CHECK(plan.find("OpenEphemeral") == std::string::npos);
+}
+
 CAF_TEST(group commit throughput) {
   // Not a pass/fail limit (machines differ): the rate is printed.
   test::temp_dir dir;
