@@ -64,9 +64,8 @@ void task_dispatcher_state::pump() {
           || (jr.def->priority == job_priority::backfill) != backfill)
         continue;
       while (jr.leased.size() < jr.def->max_in_flight && !jr.ready.empty()
-             && jr.ready.begin()->first <= now) {
-        auto task_id = jr.ready.begin()->second;
-        jr.ready.erase(jr.ready.begin());
+             && jr.ready.next_due() <= now) {
+        auto task_id = jr.ready.pop();
         auto i = open.find(task_id);
         if (i != open.end())
           deliver(i->second, jr);
@@ -285,7 +284,7 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
                         {"state", state == task_state::dead ? "dead" : "queued"}});
   }
   if (state == task_state::queued) {
-    jr.ready.emplace(t.due_ms, id);
+    jr.ready.push(t);
     log->debug("task {} failed (attempt {}): {}; again in {} ms", id, attempt,
                t.history.back().error, backoff);
   } else if (state == task_state::dead) {
@@ -320,11 +319,7 @@ void task_dispatcher_state::on_tick() {
   for (auto& [id, o] : expired)
     on_result(id, open.at(id).attempts, o);
   for (auto& [job, jr] : per_job) {
-    int64_t oldest = 0;
-    for (const auto& [due, id] : jr.ready)
-      if (auto i = open.find(id); i != open.end())
-        oldest = std::max(oldest, now - i->second.created_ms);
-    jr.oldest_age_ms = oldest;
+    jr.oldest_age_ms = jr.ready.oldest_age(now);
     update_pressure(job);
   }
   refresh_pauses();
@@ -354,7 +349,7 @@ void task_dispatcher_state::refresh_pauses() {
     for (const auto& [created, id] : jr.held) {
       auto& t = open.at(id);
       task_machine::release(t, now);
-      jr.ready.emplace(t.due_ms, id);
+      jr.ready.push(t);
       touch(id);
     }
     jr.held.clear();

@@ -121,7 +121,7 @@ void task_dispatcher_state::add_task(task_record t) {
       jr.held.emplace(t.created_ms, t.id);
       break;
     case task_state::queued:
-      jr.ready.emplace(t.due_ms, t.id);
+      jr.ready.push(t);
       break;
     case task_state::leased:
       jr.leased.insert(t.id);

@@ -26,11 +26,7 @@ nlohmann::json task_to_json(const task_record& t) {
 
 nlohmann::json task_dispatcher_state::describe_job(const std::string& id,
                                                    const job_runtime& jr) const {
-  auto now = now_ms();
-  int64_t oldest = 0;
-  for (const auto& [due, tid] : jr.ready)
-    if (auto i = open.find(tid); i != open.end())
-      oldest = std::max(oldest, now - i->second.created_ms);
+  auto oldest = jr.ready.oldest_age(now_ms());
   auto by = nlohmann::json::array();
   if (jr.operator_paused)
     by.push_back("operator");
@@ -147,7 +143,7 @@ caf::result<nlohmann::json> task_dispatcher_state::revive(const std::string& id)
   auto& jr = per_job[t.job];
   task_machine::revive(t, now_ms());
   jr.dead.erase(id);
-  jr.ready.emplace(t.due_ms, id);
+  jr.ready.push(t);
   touch(id);
   log->info("dead letter {} of job {} queued again", id, t.job);
   pump();
