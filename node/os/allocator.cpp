@@ -5,13 +5,16 @@
 #ifdef MESH_JEMALLOC
 #  include <jemalloc/jemalloc.h>
 
-// Freed pages go back to the system at once, not after jemalloc's default
-// 10 s: a burst of large payloads (up to limits.max_payload_bytes each)
-// should not leave the node's resident size up. Small objects live in slabs
-// that are reused either way, so the per-request paths do not notice
-// (BENCHMARKS.md); a large block pays an madvise when freed. MALLOC_CONF
-// overrides it.
-const char* malloc_conf = "dirty_decay_ms:0,muzzy_decay_ms:0";
+// Freed pages go back to the system within about a second, not after
+// jemalloc's default 10 s: a burst of large payloads (up to
+// limits.max_payload_bytes each) should not leave the node's resident size
+// up. jemalloc's own thread does it, in batches: returning each page as it
+// was freed (a decay of 0) cost an madvise and a TLB shootdown across cores
+// per free, up to a quarter of a busy node's CPU (BENCHMARKS.md, "jemalloc
+// returns pages from its own thread"). The thread sleeps while there is
+// nothing to return. MALLOC_CONF overrides it.
+const char* malloc_conf
+  = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 #endif
 
 namespace mesh {
