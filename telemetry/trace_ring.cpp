@@ -1,5 +1,7 @@
 #include "telemetry/trace_ring.hpp"
 
+#include <algorithm>
+
 namespace mesh {
 
 nlohmann::json trace_record::to_json() const {
@@ -23,6 +25,10 @@ int64_t trace_ring::now_us() {
 void trace_ring::add(std::string_view trace_id, trace_record rec) {
   if (!enabled() || trace_id.empty())
     return;
+  // Evicted traces are destroyed after the lock is released: freeing their
+  // records is the larger part of an eviction, and other threads record
+  // meanwhile.
+  std::vector<entry> evicted;
   std::lock_guard<std::mutex> guard{mtx_};
   // One key string per lookup: std::unordered_map<std::string> has no
   // heterogeneous find in C++17.
@@ -35,10 +41,13 @@ void trace_ring::add(std::string_view trace_id, trace_record rec) {
     while (!order_.empty()
            && (traces_.size() >= capacity_
                || records_ >= capacity_ * records_per_trace_budget)) {
-      evict_oldest();
+      evict_oldest(evicted);
     }
     order_.push_back(key);
     i = traces_.emplace(std::move(key), entry{}).first;
+    // A request's trace has about five records on a node (pipeline, route,
+    // serve, execute, result): one allocation, not four.
+    i->second.records.reserve(std::min(per_trace_, initial_records));
   }
   auto& e = i->second;
   if (e.records.size() >= per_trace_) {
@@ -49,10 +58,11 @@ void trace_ring::add(std::string_view trace_id, trace_record rec) {
   ++records_;
 }
 
-void trace_ring::evict_oldest() {
+void trace_ring::evict_oldest(std::vector<entry>& out) {
   auto i = traces_.find(order_.front());
   if (i != traces_.end()) {
     records_ -= i->second.records.size();
+    out.push_back(std::move(i->second));
     traces_.erase(i);
   }
   order_.pop_front();

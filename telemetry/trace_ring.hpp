@@ -117,7 +117,9 @@ private:
   size_t per_trace_;
   double sample_ = 0.01;
   size_t records_ = 0; ///< records kept, in all traces
-  void evict_oldest();
+  static constexpr size_t initial_records = 8;
+  /// Moves the oldest trace into `out` (destroyed by the caller, unlocked).
+  void evict_oldest(std::vector<entry>& out);
   mutable std::mutex mtx_;
   std::unordered_map<std::string, entry> traces_;
   std::deque<std::string> order_; ///< trace ids, oldest first
