@@ -146,15 +146,20 @@ CAF_TEST(pause holds deliveries and resume sends them) {
   for (int i = 1; i <= 3; ++i)
     emit("a-in", i);
   wait(500ms);
+  emit("a-in", 4); // newer: the oldest age stays the first three's
   CAF_CHECK_EQUAL(runner->waiting(), 0u);
   auto j = job("a");
-  CAF_CHECK_EQUAL(j["queued"].get<int>(), 3);
+  CAF_CHECK_EQUAL(j["queued"].get<int>(), 4);
   CAF_CHECK_EQUAL(j["paused_by"][0].get<std::string>(), "operator");
+  CAF_CHECK_GREATER_OR_EQUAL(j["oldest_age_ms"].get<int64_t>(), 500);
+  CAF_CHECK_LESS(j["oldest_age_ms"].get<int64_t>(), 600);
   ask<json>(tasks, atom::pause_v, std::string{"a"}, false);
   CAF_CHECK_EQUAL(runner->waiting(), 2u); // max_in_flight
   finish_all();
   finish_all();
-  CAF_CHECK_EQUAL(job("a")["done"].get<int>(), 3);
+  auto done = job("a");
+  CAF_CHECK_EQUAL(done["done"].get<int>(), 4);
+  CAF_CHECK_EQUAL(done["oldest_age_ms"].get<int64_t>(), 0);
 }
 
 CAF_TEST(a job under pressure holds its upstream events until it drains) {
