@@ -8,13 +8,14 @@
 // Freed pages go back to the system within about a second, not after
 // jemalloc's default 10 s: a burst of large payloads (up to
 // limits.max_payload_bytes each) should not leave the node's resident size
-// up. jemalloc's own thread does it, in batches: returning each page as it
+// up. One jemalloc thread does it, in batches: returning each page as it
 // was freed (a decay of 0) cost an madvise and a TLB shootdown across cores
-// per free, up to a quarter of a busy node's CPU (BENCHMARKS.md, "jemalloc
-// returns pages from its own thread"). The thread sleeps while there is
-// nothing to return. MALLOC_CONF overrides it.
+// per free, up to half of a busy node's CPU (BENCHMARKS.md, section of
+// 2026-12-03). The thread sleeps while there is nothing to return.
+// MALLOC_CONF overrides it.
 const char* malloc_conf
-  = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+  = "background_thread:true,max_background_threads:1,dirty_decay_ms:1000,"
+    "muzzy_decay_ms:0";
 #endif
 
 namespace mesh {
