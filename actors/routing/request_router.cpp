@@ -160,7 +160,7 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
       if (traced(call))
         trace_inline(req.trace_id(), req.ref(), r.status().code(),
                      std::chrono::duration_cast<std::chrono::microseconds>(
-                       now() - started));
+                       read_clock() - started));
       if (call.explain
           && (call.request.directives().explain()
               || r.status().code() != pb::OK)) {
@@ -169,7 +169,7 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
         a.out = false;
         a.status = static_cast<status_code>(r.status().code());
         a.duration = std::chrono::duration_cast<std::chrono::microseconds>(
-          now() - started);
+          read_clock() - started);
         call.attempts.push_back(std::move(a));
       }
       complete(call, r);
@@ -251,9 +251,22 @@ namespace {
 
 using detail::router_state;
 
-router_actor::behavior_type
-router_behavior(router_actor::stateful_pointer<router_state> self,
-                router_config cfg) {
+// The router's actor: its state's clock is read at most once per message
+// (router_state::now), so each message starts without a time.
+class router_actor_impl
+  : public caf::stateful_actor<router_state, router_actor::base> {
+public:
+  using super = caf::stateful_actor<router_state, router_actor::base>;
+  using super::super;
+
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    this->state.clock_read = false;
+    return super::consume(x);
+  }
+};
+
+router_actor::behavior_type router_behavior(router_actor_impl* self,
+                                            router_config cfg) {
   auto& st = self->state;
   st.self = self;
   st.log = log::get("router");

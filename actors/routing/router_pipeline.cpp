@@ -158,7 +158,7 @@ void router_state::complete(pipeline_call& call, pb::DispatchResponse& r) {
                   hc->handled_by = r.handled_by();
                   hc->attempts = static_cast<uint32_t>(call.attempts.size());
                   hc->duration = std::chrono::duration_cast<
-                    std::chrono::microseconds>(now() - call.started);
+                    std::chrono::microseconds>(read_clock() - call.started);
                 }
                 call.hooks_run.push_back(name);
                 auto verdict = hook->run(*hc);

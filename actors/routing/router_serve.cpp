@@ -48,7 +48,7 @@ pb::ServeResponse router_state::serve_inline(const handler_route& route,
   auto r = route.fast->run<pb::ServeResponse>(req);
   trace_inline(req.trace_id(), req.ref(), r.status().code(),
                std::chrono::duration_cast<std::chrono::microseconds>(
-                 now() - started));
+                 read_clock() - started));
   return r;
 }
 

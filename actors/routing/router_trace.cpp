@@ -134,7 +134,7 @@ void router_state::trace_result(const pipeline_call& call,
   if (!traced(call))
     return;
   auto code = static_cast<status_code>(r.status().code());
-  auto took = micros(now() - call.started);
+  auto took = micros(read_clock() - call.started);
   std::string line = to_string(code);
   if (!r.handled_by().empty())
     line += " from " + r.handled_by();

@@ -1,6 +1,8 @@
 #define CAF_SUITE actors.router_trace
 #include "router_fixture.hpp"
 
+#include "actors/handlers/handler_table.hpp"
+#include "actors/handlers/inline_call.hpp"
 #include "telemetry/trace_ring.hpp"
 
 using namespace mesh;
@@ -175,6 +177,37 @@ CAF_TEST(the sample is the same for a trace id on every node) {
   // About half (FNV-1a spreads these ids evenly).
   CAF_CHECK_GREATER(in, 400u);
   CAF_CHECK_LESS(in, 600u);
+}
+
+// The router reads the clock once per message; a handler it runs on its own
+// thread is still timed from before the call to after it.
+CAF_TEST(a handler the router runs itself is timed across the call) {
+  start({}, {});
+  service_key slow{"local", "Svc", "Slow"};
+  auto table = std::make_shared<handler_table>();
+  table->namespaces.insert("local");
+  any_handler takes_7ms = [this](const call_context&,
+                                 const google::protobuf::Any& in)
+    -> caf::expected<google::protobuf::Any> {
+    sched.clock().current_time += 7ms; // simulated time, while it runs
+    return in;
+  };
+  table->active[slow] = handler_route{
+    caf::actor{}, true,
+    std::make_shared<inline_call>(slow, takes_7ms, "node-a", 5s, 30s)};
+  self->send(router, atom::update_v, handler_table_ptr{table});
+  run();
+  auto r = dispatch(test::explained(slow, "t-slow"));
+  CAF_CHECK_EQUAL(test::code_name(r), "ok");
+  CAF_REQUIRE_EQUAL(r.explain().attempts_size(), 1);
+  CAF_CHECK_EQUAL(r.explain().attempts(0).duration_us(), 7000u);
+  CAF_CHECK_EQUAL(first("t-slow", "execute").duration_us, 7000);
+  CAF_CHECK_EQUAL(first("t-slow", "result").duration_us, 7000);
+  // The next message reads the clock again: its call starts 3 ms after
+  // the last one ended, so it too took 7 ms, not 10.
+  sched.clock().current_time += 3ms;
+  dispatch(test::explained(slow, "t-next"));
+  CAF_CHECK_EQUAL(first("t-next", "result").duration_us, 7000);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
