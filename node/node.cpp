@@ -148,6 +148,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   cc.supervisor = supervisor_slot;
   if (const char* env = std::getenv("MESH_TEST_INJECT_FAILURES"))
     cc.allow_fault_injection = std::string{env} == "1";
+  if (self.data)
+    cc.fail_data_links = [data = self.data] { return data->fail_outbound(); };
   cc.request_leave = [cb = self.leave_cb, cluster = self.cluster, &sys] {
     // meshnode turns this into its shutdown; an embedding program that
     // set no callback just leaves the cluster and keeps running.

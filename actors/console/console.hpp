@@ -76,8 +76,12 @@ struct console_config {
   /// console's thread and must not block.
   std::function<void()> request_leave;
   /// Tests only (MESH_TEST_INJECT_FAILURES=1 at start): the console takes
-  /// {"cmd": "inject_failure", "actor": NAME}, which kills that actor.
+  /// {"cmd": "inject_failure", "actor": NAME}, which kills that actor, or
+  /// with NAME "data links" fails this node's outbound data links.
   bool allow_fault_injection = false;
+  /// Fails the node's outbound data links and says how many (null: the
+  /// node has no data plane). Thread-safe.
+  std::function<size_t()> fail_data_links;
 };
 
 console_actor spawn_console(caf::actor_system& sys, console_config cfg);

@@ -199,7 +199,8 @@ void cmd_validator(console_actor::pointer self, const console_config& env,
       [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-// Tests of supervision kill one of the node's actors on purpose.
+// Tests of supervision kill one of the node's actors on purpose (or cut
+// the node's data links, which the connection manager dials again).
 void cmd_inject_failure(console_actor::pointer self, const console_config& env,
                         const nlohmann::json& args, console_reply reply) {
   if (!env.allow_fault_injection) {
@@ -212,6 +213,15 @@ void cmd_inject_failure(console_actor::pointer self, const console_config& env,
   if (name == nullptr || !supervisor) {
     reply(console_error(status_code::invalid_argument,
                         "actor: the name of one of the node's actors"));
+    return;
+  }
+  if (name != nullptr && *name == "data links") {
+    if (!env.fail_data_links) {
+      reply(console_error(status_code::not_found,
+                          "node " + env.node_id + " has no data plane"));
+      return;
+    }
+    reply(console_ok({{"killed", *name}, {"links", env.fail_data_links()}}));
     return;
   }
   self->request(supervisor, ask_timeout, atom::kill_v, *name)

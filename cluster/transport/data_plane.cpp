@@ -203,6 +203,21 @@ data_link_ptr data_plane::link_to(const std::string& peer) const {
   return i->second;
 }
 
+bool data_plane::has_link_to(const std::string& peer) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = outbound_.find(peer);
+  return i != outbound_.end() && i->second->alive();
+}
+
+size_t data_plane::fail_outbound() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& [peer, link] : outbound_) {
+    std::lock_guard<std::mutex> link_guard{link->mtx_};
+    link->fail_locked(); // the plane's thread sees the hang-up
+  }
+  return outbound_.size();
+}
+
 size_t data_plane::link_count() const {
   std::lock_guard<std::mutex> guard{mtx_};
   size_t n = 0;

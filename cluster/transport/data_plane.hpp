@@ -109,6 +109,15 @@ public:
   /// The open outbound link to `peer`, or null.
   data_link_ptr link_to(const std::string& peer) const;
 
+  /// Whether an outbound link to `peer` is open or still connecting: false
+  /// once it failed, so the caller may ask the peer for a new token.
+  bool has_link_to(const std::string& peer) const;
+
+  /// Fails every outbound link (fault injection for tests): each is closed
+  /// and reported to on_closed as if its connection had broken. Returns
+  /// how many there were.
+  size_t fail_outbound();
+
   /// How many links are ready and open (inbound and outbound), for stats.
   size_t link_count() const;
 

@@ -1,6 +1,7 @@
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/cluster/ingress/peer_ingress_publish.hpp"
 #include "actors/cluster/ingress/peer_ingress_serve.hpp"
+#include "actors/cluster/data/data_plane_glue.hpp"
 
 #include <memory>
 
@@ -40,6 +41,7 @@ struct peer_ingress_state {
   ingress_serves serves;       // peer_ingress_serve.cpp
   ingress_serves link_serves;  // the same for batches on a data link
   ingress_publishes publishes; // peer_ingress_publish.cpp
+  std::chrono::steady_clock::time_point last_token; ///< (atom::dial)
 };
 
 using self_ptr = peer_ingress_actor::stateful_pointer<peer_ingress_state>;
@@ -199,6 +201,24 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
         return refusal(self);
       return trace_reply(self->state.cfg, id);
     },
+    [self](atom::dial) -> caf::result<uint32_t, std::string> {
+      // The peer's link to our data port failed: a fresh token for it.
+      if (!admitted(self))
+        return refusal(self);
+      auto& st = self->state;
+      if (!st.cfg.data || st.cfg.data->port() == 0)
+        return {uint32_t{0}, std::string{}};
+      auto t = std::chrono::steady_clock::now();
+      if (t - st.last_token < std::chrono::seconds{1})
+        return make_error(status_code::overloaded,
+                          "node " + st.cfg.node_id
+                            + " issued a data-link token less than a second "
+                              "ago");
+      st.last_token = t;
+      return {uint32_t{st.cfg.data->port()},
+              offer_data_link(*st.cfg.data,
+                              caf::actor_cast<peer_ingress_actor>(self))};
+    },
     [self](atom::connect, const std::string& id, peer_actor& theirs) {
       // Armed already; a later handshake of the same peer may bring its
       // ingress again.
@@ -254,6 +274,7 @@ peer_ingress_actor::behavior_type pending(self_ptr self) {
     [](atom::trace, std::string&) -> caf::result<std::string> {
       return caf::skip;
     },
+    [](atom::dial) -> caf::result<uint32_t, std::string> { return caf::skip; },
     [self](atom::connect, std::string& peer_id, peer_actor& theirs) {
       if (self->current_sender()
           != caf::actor_cast<caf::strong_actor_ptr>(self->state.cfg.cluster))

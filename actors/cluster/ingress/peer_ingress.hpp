@@ -31,6 +31,11 @@
 // the peer dialled (data_batch, only once armed); the answers go back on
 // that link while it is open, else by BASP as above.
 //
+// The peer's connection manager asks (atom::dial) -> (port, token) when
+// its link to our data port failed while the peer stayed up: a new one-use
+// token for this ingress (port 0 and no token when this node has no data
+// plane; overloaded when asked again within a second).
+//
 // Full interface: peer_actor, plus from the connection manager only:
 //   (atom::connect, std::string peer_id, peer_actor theirs)  // arm: the peer
 //        is authenticated; `theirs` is its ingress for us (replies go there)
@@ -64,7 +69,8 @@ using peer_ingress_actor
                        caf::reacts_to<atom::flush>,
                        caf::reacts_to<atom::batch, pb::PublishBatch>,
                        caf::reacts_to<atom::batch, pb::PublishReplies>,
-                       caf::reacts_to<data_batch>>;
+                       caf::reacts_to<data_batch>,
+                       caf::replies_to<atom::dial>::with<uint32_t, std::string>>;
 
 /// When a batch leaves before the mailbox is empty: at this many entries,
 /// or when the next one would take it past this many bytes (one larger

@@ -203,9 +203,7 @@ void connection_manager_state::welcomed(const std::string& addr,
   rec.redial.reset();
   dir.apply(rec, resp.services());
   mark_up(rec, theirs, node, same);
-  if (cfg.data)
-    dial_data_link(*cfg.data, rec.id, rec.incarnation, addr, resp.data_port(),
-                   resp.data_token());
+  dial_data(rec, addr, resp.data_port(), resp.data_token());
   retry.erase(addr);
   retry_reason.erase(addr);
   refusals.erase(addr);

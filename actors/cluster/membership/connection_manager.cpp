@@ -151,8 +151,7 @@ connection_manager_state::accept(const pb::ConnectRequest& req,
   if (cfg.data) { // each side dials the other's data port for its requests
     resp.set_data_port(cfg.data->port());
     resp.set_data_token(offer_data_link(*cfg.data, entry.actor));
-    dial_data_link(*cfg.data, rec.id, rec.incarnation, req.address(),
-                   req.data_port(), req.data_token());
+    dial_data(rec, req.address(), req.data_port(), req.data_token());
   }
   return caf::make_result(std::move(resp), std::move(ours));
 }
@@ -216,6 +215,7 @@ void connection_manager_state::tick() {
   for (const auto& id : gone)
     if (auto* rec = dir.find(id))
       forget(*rec);
+  redial_data_links(t);
   // An observer that went down no longer speaks for the peers it watched.
   changed |= apply_reports();
   if (changed)
@@ -250,6 +250,7 @@ nlohmann::json connection_manager_state::stats() const {
           {"peers_up", dir.routable()},
           {"peers_known", const_cast<peer_directory&>(dir).records().size()},
           {"incarnation", cfg.incarnation},
+          {"data_links_redialled", data_redials},
           {"leaving", leaving}};
 }
 

@@ -16,6 +16,7 @@
 #include "actors/cluster/membership/connection_manager.hpp"
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/handlers/handler_table.hpp"
+#include "cluster/backoff.hpp"
 #include "cluster/monitor_ring.hpp"
 #include "protocol/status.hpp"
 #include "protocol/messaging/type_ids.hpp"
@@ -52,6 +53,17 @@ struct ingress_entry {
   std::string peer_id; ///< empty while pending (we dialled, no answer yet)
 };
 
+/// A peer's data port, which carries our requests to it: when our link
+/// there fails while the peer stays up, we ask it for a new token
+/// (connection_data_links.cpp).
+struct data_redial {
+  std::string incarnation; ///< the peer process that offered the port
+  backoff wait{std::chrono::seconds{1}, std::chrono::seconds{30}};
+  std::chrono::steady_clock::time_point next{}; ///< the next ask, not before
+  bool lost = false;   ///< our link failed and no new one is up yet
+  bool asking = false; ///< a token request is out
+};
+
 struct connection_manager_state {
   static inline const char* name = "mesh.connection_manager";
   static constexpr uint32_t learned_attempts = 5;
@@ -85,6 +97,9 @@ struct connection_manager_state {
   /// shows up; forgotten after removal_memory.
   std::map<std::string, tombstone> removed;
   std::mt19937_64 rng{std::random_device{}()};
+  /// Peers that offered a data port at their handshake, by id.
+  std::map<std::string, data_redial> data_links;
+  uint64_t data_redials = 0; ///< tokens asked for after a failed link
 
   using clock = std::chrono::steady_clock;
   clock::time_point now() const {
@@ -164,6 +179,15 @@ struct connection_manager_state {
   bool apply_reports();
   /// The state the reports say `rec` has.
   peer_state reported_state(const peer_record& rec) const;
+
+  // -- connection_data_links.cpp ---------------------------------------------
+  /// After a handshake: dials the peer's data port (when both sides have a
+  /// data plane) and remembers it, to dial again if the link fails.
+  void dial_data(const peer_record& rec, const std::string& address,
+                 uint32_t port, const std::string& token);
+  /// On each tick: asks routable peers whose link failed for a new token
+  /// (with backoff), and forgets peers that went away.
+  void redial_data_links(clock::time_point t);
 
   // -- connection_traces.cpp -------------------------------------------------
   /// This node's and every routable peer's records of trace `id`.

@@ -233,6 +233,48 @@ CAF_TEST(a batch from another CAF node is refused) {
   run();
 }
 
+CAF_TEST(a data-link token is given to the peer only with a data plane) {
+  // This ingress has no data plane: port 0, no token.
+  auto none = self->request(in, caf::infinite, atom::dial_v);
+  run();
+  none.receive(
+    [](uint32_t port, const std::string& token) {
+      CAF_CHECK_EQUAL(port, 0u);
+      CAF_CHECK_EQUAL(token, "");
+    },
+    [](const caf::error& err) { CAF_FAIL("refused: " << error_text(err)); });
+  auto plane = std::make_shared<data_plane>(data_plane_config{});
+  CAF_REQUIRE_EQUAL(plane->start({}), "");
+  peer_ingress_config cfg;
+  cfg.node_id = "earth";
+  cfg.peer_node = sys.node();
+  cfg.peer_id = "mars";
+  cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
+  cfg.router = caf::actor_cast<router_actor>(router);
+  cfg.data = plane;
+  auto with = spawn_peer_ingress(sys, std::move(cfg));
+  run();
+  auto first = self->request(with, caf::infinite, atom::dial_v);
+  run();
+  first.receive(
+    [&](uint32_t port, const std::string& token) {
+      CAF_CHECK_EQUAL(port, plane->port());
+      CAF_CHECK_EQUAL(token.size(), 32u);
+    },
+    [](const caf::error& err) { CAF_FAIL("refused: " << error_text(err)); });
+  // Asked again at once: refused, so a peer cannot pile up tokens.
+  auto second = self->request(with, caf::infinite, atom::dial_v);
+  run();
+  second.receive(
+    [](uint32_t, const std::string&) { CAF_FAIL("a second token"); },
+    [](const caf::error& err) {
+      CAF_CHECK_EQUAL(to_status_code(err), status_code::overloaded);
+    });
+  self->send_exit(with, caf::exit_reason::user_shutdown);
+  run();
+  plane->stop();
+}
+
 CAF_TEST(answers above the reply bound become internal errors) {
   self->send_exit(in, caf::exit_reason::user_shutdown);
   run();

@@ -86,6 +86,39 @@ CAF_TEST(remote dispatches travel on data links and are answered) {
                  human.out);
 }
 
+CAF_TEST(a data link that fails while the peer is up is dialled again) {
+  node_process gw{gateway_args("gw"), 60s, true, {"MESH_TEST_INJECT_FAILURES=1"}};
+  node_process b{backend_args("b", {"--seeds", gw.listen()})};
+  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
+  CAF_REQUIRE(await_condition(
+    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  auto cut = meshctl_json(gw.http(),
+                          {"inject_failure", "--actor", "data links"});
+  CAF_CHECK_EQUAL(result_of(cut).value("links", 0), 1);
+  // Meanwhile requests go by BASP and are answered.
+  auto r = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(result_of(r).value("handled_by", ""), "b");
+  // gw asks b's ingress for a new token and dials again.
+  CAF_REQUIRE(await_condition([&] {
+    return gw.log().find("data link to b dialled again") != std::string::npos;
+  }));
+  CAF_CHECK(gw.log().find("data link to b failed while the peer is up")
+            != std::string::npos);
+  CAF_REQUIRE(await_condition(
+    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  auto on_links = router_stats(gw.http()).value("data_plane_batches", 0);
+  for (int i = 0; i < 3; ++i) {
+    auto again = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
+    CAF_CHECK_EQUAL(again["status"], "ok");
+  }
+  CAF_CHECK_EQUAL(router_stats(gw.http()).value("data_plane_batches", 0),
+                  on_links + 3);
+  auto status = result_of(meshctl_json(gw.http(), {"status"}));
+  CAF_CHECK_EQUAL(status.value("data_links_redialled", 0), 1);
+  CAF_CHECK_EQUAL(status.value("peers_up", 0), 1); // b never went down
+}
+
 CAF_TEST(a stranger at the data port is refused and the node goes on) {
   node_process gw{gateway_args("gw")};
   node_process b{backend_args("b", {"--seeds", gw.listen()})};

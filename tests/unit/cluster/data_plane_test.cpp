@@ -309,6 +309,25 @@ CAF_TEST(the loss of a link is reported with its id) {
   CAF_CHECK(!send_text(link, frame_kind::request, "late"));
 }
 
+CAF_TEST(failed outbound links are reported and none is left to b) {
+  CAF_CHECK(!a.has_link_to("b"));
+  auto link = dial_b(echo_token());
+  CAF_CHECK(a.has_link_to("b"));
+  CAF_CHECK_EQUAL(a.fail_outbound(), 1u);
+  CAF_CHECK(!a.has_link_to("b")); // at once: the caller may dial again
+  std::pair<std::string, std::string> ev;
+  CAF_REQUIRE(closed.pop(ev));
+  CAF_CHECK_EQUAL(ev.first, "b");
+  CAF_CHECK_EQUAL(ev.second, std::to_string(link->id()));
+  CAF_CHECK(a.link_to("b") == nullptr);
+  // A new token dials a working link again.
+  auto again = dial_b(echo_token());
+  CAF_CHECK(again != link);
+  CAF_CHECK(send_text(again, frame_kind::request, "back"));
+  CAF_REQUIRE(replies.pop(ev));
+  CAF_CHECK_EQUAL(ev.second, "re:back");
+}
+
 CAF_TEST(a request that breaks the protocol closes the link) {
   auto link = dial_b(echo_token());
   CAF_CHECK(send_text(link, frame_kind::request, "refuse"));
