@@ -102,6 +102,13 @@ void connection_manager_state::redial_data_links(clock::time_point t) {
           auto* d = answered(data_links, id, inc);
           if (d == nullptr)
             return;
+          if (to_status_code(err) == status_code::invalid_argument) {
+            // An older node: it does not take the request at all.
+            log->info("peer {} cannot give a new data-link token ({}): "
+                      "requests to it stay on BASP", id, error_text(err));
+            data_links.erase(id);
+            return;
+          }
           auto delay = d->wait.next(uniform());
           d->next = now() + delay;
           log->warn("peer {} gave no new data-link token ({}): asking again "
