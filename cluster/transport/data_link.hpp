@@ -120,6 +120,7 @@ private:
 
   // Guarded by the plane's mutex.
   uint64_t owner_ = 0;        ///< inbound: whose token it presented
+  std::string from_;          ///< inbound: the caller's address bytes
   int64_t retire_at_ms_ = 0;  ///< outbound, replaced: closes then
 
   // The plane's thread alone touches these.

@@ -21,8 +21,26 @@ using namespace data_sockets;
 namespace {
 
 // Connections that have not said hello yet, at most: a stranger opening
-// many cannot hold more of this node's descriptors than this.
+// many cannot hold more of this node's descriptors than this, nor, from
+// one address, more than a quarter of them (peers' dials from the same
+// host are proven within a round trip, so 16 at once is a burst of 16).
 constexpr size_t max_unproven = 64;
+constexpr size_t max_unproven_per_address = 16;
+
+// The caller's address as bytes (IPv4 or IPv6, no port): what the limit
+// per address compares.
+std::string address_bytes(const sockaddr_storage& sa) {
+  if (sa.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(sa);
+    return {reinterpret_cast<const char*>(&in.sin_addr), sizeof in.sin_addr};
+  }
+  if (sa.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(sa);
+    return {reinterpret_cast<const char*>(&in6.sin6_addr),
+            sizeof in6.sin6_addr};
+  }
+  return {};
+}
 // The largest frame before the hello: a hello carries a 32-byte token.
 constexpr uint32_t max_hello_frame = 256;
 
@@ -60,7 +78,9 @@ void data_plane::run() {
 
 void data_plane::accept_all() {
   for (;;) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr,
+    sockaddr_storage sa{};
+    socklen_t sa_len = sizeof sa;
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&sa), &sa_len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR)
@@ -71,12 +91,22 @@ void data_plane::accept_all() {
       return;
     }
     std::lock_guard<std::mutex> guard{mtx_};
+    auto from = address_bytes(sa);
     size_t unproven = 0;
-    for (const auto& [id, link] : links_)
-      unproven += link->direction() == data_link::role::inbound
-                  && link->on_request_ == nullptr;
-    if (unproven >= max_unproven) {
+    size_t from_there = 0;
+    for (const auto& [id, link] : links_) {
+      bool waits = link->direction() == data_link::role::inbound
+                   && link->on_request_ == nullptr;
+      unproven += waits;
+      from_there += waits && link->from_ == from;
+    }
+    if (unproven >= max_unproven || from_there >= max_unproven_per_address) {
       ::close(fd);
+      bool same = from_there >= max_unproven_per_address;
+      warn("refused a connection to the data port: "
+           + std::to_string(same ? from_there : unproven)
+           + " connections" + (same ? " from its address" : "")
+           + " have not presented a token yet");
       continue;
     }
     tune_socket(fd);
@@ -87,6 +117,7 @@ void data_plane::accept_all() {
                                             cfg_.max_pending_bytes);
     link->set_epoll(epoll_fd_);
     link->since_ms_ = now_ms();
+    link->from_ = std::move(from);
     links_[id] = link;
     epoll_event ev{};
     ev.events = EPOLLIN;
