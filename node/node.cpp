@@ -13,7 +13,6 @@
 
 #include "actors/node_actors.hpp"
 #include "actors/console/console.hpp"
-#include "actors/topics/topic_handler.hpp"
 #include "actors/cluster/data/data_plane_glue.hpp"
 #include "cluster/security/handshake.hpp"
 #include "cluster/security/tls_files.hpp"
@@ -132,41 +131,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     caf::scoped_actor me{sys};
     me->send(self.cluster.get(), atom::update_v, to_string(self.listen));
   }
-  console_config cc;
-  cc.node_id = self.id;
-  cc.listen = to_string(self.listen);
-  cc.started = std::chrono::system_clock::now();
-  cc.router = self.router;
-  cc.registry = self.registry;
-  cc.cluster = self.cluster;
-  cc.strategies = self.strategies;
-  cc.topics = self.topics;
-  cc.tasks = self.tasks;
-  cc.workflows = self.workflows;
-  cc.token = self.cfg.console_token;
   actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
-  cc.supervisor = supervisor_slot;
-  if (const char* env = std::getenv("MESH_TEST_INJECT_FAILURES"))
-    cc.allow_fault_injection = std::string{env} == "1";
-  if (self.data)
-    cc.fail_data_links = [data = self.data] { return data->fail_outbound(); };
-  cc.request_leave = [cb = self.leave_cb, cluster = self.cluster, &sys] {
-    // meshnode turns this into its shutdown; an embedding program that
-    // set no callback just leaves the cluster and keeps running.
-    std::function<void()> fn;
-    {
-      std::lock_guard<std::mutex> guard{cb->mtx};
-      fn = cb->fn;
-    }
-    if (fn) {
-      fn();
-    } else {
-      // The connection manager takes commands from this node's actors
-      // only, never anonymous ones.
-      caf::scoped_actor me{sys};
-      me->send(cluster.get(), atom::leave_v);
-    }
-  };
+  auto cc = node_ports::console_config_of(self, supervisor_slot);
   // A console on port 0 learns its real address right after publishing.
   cc.console = to_string(self.cfg.console);
   self.console_actor.set(spawn_console(sys, cc));

@@ -1,6 +1,10 @@
 #include "node/net/node_ports.hpp"
 
+#include <cstdlib>
+#include <mutex>
+
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/openssl/publish.hpp>
 
 #include "actors/cluster/ingress/gate.hpp"
@@ -64,6 +68,46 @@ supervised_child node_ports::console_child(node::impl& st) {
     return caf::actor_cast<caf::actor>(st.console_actor.get());
   };
   return c;
+}
+
+console_config node_ports::console_config_of(node::impl& st,
+                                              actor_slot<supervisor_actor> supervisor) {
+  console_config cc;
+  cc.node_id = st.id;
+  cc.listen = to_string(st.listen);
+  cc.started = std::chrono::system_clock::now();
+  cc.router = st.router;
+  cc.registry = st.registry;
+  cc.cluster = st.cluster;
+  cc.strategies = st.strategies;
+  cc.topics = st.topics;
+  cc.tasks = st.tasks;
+  cc.workflows = st.workflows;
+  cc.token = st.cfg.console_token;
+  cc.supervisor = std::move(supervisor);
+  if (const char* env = std::getenv("MESH_TEST_INJECT_FAILURES"))
+    cc.allow_fault_injection = std::string{env} == "1";
+  if (st.data)
+    cc.fail_data_links = [data = st.data] { return data->fail_outbound(); };
+  cc.request_leave = [cb = st.leave_cb, cluster = st.cluster,
+                      sys = st.sys.get()] {
+    // meshnode turns this into its shutdown; an embedding program that
+    // set no callback just leaves the cluster and keeps running.
+    std::function<void()> fn;
+    {
+      std::lock_guard<std::mutex> guard{cb->mtx};
+      fn = cb->fn;
+    }
+    if (fn) {
+      fn();
+    } else {
+      // The connection manager takes commands from this node's actors
+      // only, never anonymous ones.
+      caf::scoped_actor me{*sys};
+      me->send(cluster.get(), atom::leave_v);
+    }
+  };
+  return cc;
 }
 
 } // namespace mesh

@@ -3,6 +3,7 @@
 // The node's two ports and what listens on them: the gate on the peer port
 // (plain or TLS) and the console on the console port. Published at start
 // and again, on the same port, when the supervisor restarts either actor.
+// Also what the console is started with.
 
 #include <cstdint>
 
@@ -26,6 +27,12 @@ struct node_ports {
   /// the supervisor.
   static supervised_child gate_child(node::impl& st);
   static supervised_child console_child(node::impl& st);
+
+  /// The console's configuration: the node's actors, its token, leave and
+  /// fault injection (MESH_TEST_INJECT_FAILURES=1); `console` is left for
+  /// the caller. `supervisor` is filled once the supervisor runs.
+  static console_config console_config_of(node::impl& st,
+                                          actor_slot<supervisor_actor> supervisor);
 };
 
 } // namespace mesh
