@@ -89,19 +89,25 @@ struct fixture : actor_fixture {
   peer_ingress_actor in;
 
   fixture() {
-    peer_ingress_config cfg;
-    cfg.node_id = "earth";
-    cfg.peer_node = sys.node(); // the test's own actors play the peer
-    cfg.peer_id = "mars";
-    cfg.reply_to = caf::actor_cast<peer_actor>(back);
-    cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
-    cfg.router = caf::actor_cast<router_actor>(router);
-    in = spawn_peer_ingress(sys, std::move(cfg));
+    in = spawn_peer_ingress(sys, config());
     run();
   }
 
   ~fixture() {
     stop({caf::actor_cast<caf::actor>(in), cluster, router, back});
+  }
+
+  /// An armed ingress for peer "mars", whose node the test's own actors
+  /// play, answering to `back`.
+  peer_ingress_config config() {
+    peer_ingress_config cfg;
+    cfg.node_id = "earth";
+    cfg.peer_node = sys.node();
+    cfg.peer_id = "mars";
+    cfg.reply_to = caf::actor_cast<peer_actor>(back);
+    cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
+    cfg.router = caf::actor_cast<router_actor>(router);
+    return cfg;
   }
 
   static pb::ServeBatch batch(int n, uint64_t first_tag) {
@@ -215,14 +221,9 @@ CAF_TEST(answers of the peer go to the router in its name unless malformed) {
 }
 
 CAF_TEST(a batch from another CAF node is refused) {
-  peer_ingress_config cfg;
-  cfg.node_id = "earth";
+  auto cfg = config();
   cfg.peer_node
     = *caf::make_node_id(4711, "0102030405060708090A0B0C0D0E0F1011121314");
-  cfg.peer_id = "mars";
-  cfg.reply_to = caf::actor_cast<peer_actor>(back);
-  cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
-  cfg.router = caf::actor_cast<router_actor>(router);
   auto other = spawn_peer_ingress(sys, std::move(cfg));
   run();
   self->send(other, atom::batch_v, batch(2, 1));
@@ -245,12 +246,7 @@ CAF_TEST(a data-link token is given to the peer only with a data plane) {
     [](const caf::error& err) { CAF_FAIL("refused: " << error_text(err)); });
   auto plane = std::make_shared<data_plane>(data_plane_config{});
   CAF_REQUIRE_EQUAL(plane->start({}), "");
-  peer_ingress_config cfg;
-  cfg.node_id = "earth";
-  cfg.peer_node = sys.node();
-  cfg.peer_id = "mars";
-  cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
-  cfg.router = caf::actor_cast<router_actor>(router);
+  auto cfg = config();
   cfg.data = plane;
   auto with = spawn_peer_ingress(sys, std::move(cfg));
   run();
@@ -278,13 +274,7 @@ CAF_TEST(a data-link token is given to the peer only with a data plane) {
 CAF_TEST(answers above the reply bound become internal errors) {
   self->send_exit(in, caf::exit_reason::user_shutdown);
   run();
-  peer_ingress_config cfg;
-  cfg.node_id = "earth";
-  cfg.peer_node = sys.node();
-  cfg.peer_id = "mars";
-  cfg.reply_to = caf::actor_cast<peer_actor>(back);
-  cfg.cluster = caf::actor_cast<cluster_actor>(cluster);
-  cfg.router = caf::actor_cast<router_actor>(router);
+  auto cfg = config();
   cfg.max_reply_bytes = 100;
   in = spawn_peer_ingress(sys, std::move(cfg));
   run();
