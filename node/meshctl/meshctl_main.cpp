@@ -138,7 +138,9 @@ void add_commands(CLI::App& app, options& o) {
   auto* inject = app.add_subcommand("inject_failure",
                                     "kill one of the node's actors (tests)");
   inject->group("");
-  inject->add_option("--actor", o.target, "router, registry, ...")->required();
+  inject->add_option("--actor", o.target,
+                     "router, registry, ..., or \"data links\"")
+    ->required();
   inject->callback([&o] {
     o.command = {{"cmd", "inject_failure"}, {"actor", o.target}};
   });
