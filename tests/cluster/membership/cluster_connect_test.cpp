@@ -97,6 +97,7 @@ CAF_TEST(a handler error on a peer is handler_error naming that peer) {
   connect(gateway, a);
   auto r = meshctl_json(gateway.http(),
                         {"dispatch", "test", "Faults", "Throw"}, 1);
+  CAF_MESSAGE("answer: " << r.dump());
   CAF_CHECK_EQUAL(r["status"], "handler_error");
   CAF_CHECK_EQUAL(r["result"]["handled_by"], "a");
   CAF_CHECK(r["error"].get<std::string>().find("on a failed")
