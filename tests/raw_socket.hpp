@@ -35,6 +35,26 @@ inline int dial_raw(uint16_t port) {
   return dial_raw("127.0.0.1:" + std::to_string(port));
 }
 
+/// Connects to 127.0.0.1:`port` from the loopback address `from` (any of
+/// 127.0.0.0/8: another caller as the node sees it), or returns -1.
+inline int dial_raw_from(const char* from, uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from, &local.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (fd >= 0
+      && (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0
+          || ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /// True once the other side has closed `fd` (reads until EOF or a reset),
 /// false when it stays open for 10 s.
 inline bool closed_by_peer(int fd) {

@@ -251,19 +251,7 @@ namespace {
 
 using detail::router_state;
 
-// The router's actor: its state's clock is read at most once per message
-// (router_state::now), so each message starts without a time.
-class router_actor_impl
-  : public caf::stateful_actor<router_state, router_actor::base> {
-public:
-  using super = caf::stateful_actor<router_state, router_actor::base>;
-  using super::super;
-
-  caf::invoke_message_result consume(caf::mailbox_element& x) override {
-    this->state.clock_read = false;
-    return super::consume(x);
-  }
-};
+using detail::router_actor_impl;
 
 router_actor::behavior_type router_behavior(router_actor_impl* self,
                                             router_config cfg) {

@@ -16,6 +16,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
@@ -347,6 +348,20 @@ struct router_state {
   void trace_serve(const pb::ServeRequest& req, bool inline_call);
   void trace_inline(const std::string& trace_id, const pb::ServiceRef& ref,
                     int32_t code, std::chrono::microseconds took);
+};
+
+/// The router's actor: its state's clock is read at most once per message
+/// (router_state::now), so each message starts without a time.
+class router_actor_impl
+  : public caf::stateful_actor<router_state, router_actor::base> {
+public:
+  using super = caf::stateful_actor<router_state, router_actor::base>;
+  using super::super;
+
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    this->state.clock_read = false;
+    return super::consume(x);
+  }
 };
 
 } // namespace mesh::detail

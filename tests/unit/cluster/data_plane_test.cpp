@@ -120,24 +120,6 @@ int connect_raw(uint16_t port) {
   return fd;
 }
 
-// A plain blocking socket to 127.0.0.1:`port` from the loopback address
-// `from` (any of 127.0.0.0/8).
-int connect_from(const char* from, uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  CAF_REQUIRE(fd >= 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, from, &local.sin_addr);
-  CAF_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local)
-              == 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-  CAF_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
-  return fd;
-}
-
 std::string frame(frame_kind kind, const std::string& body) {
   std::string out(frame_header_size + body.size(), '\0');
   data_link::put_header(reinterpret_cast<uint8_t*>(out.data()), kind,
@@ -211,7 +193,8 @@ CAF_TEST(one address cannot take every place before the hello) {
                             "connections from its address have not "
                             "presented a token yet");
   // Another address still gets in: its hello and request are taken.
-  int fd = connect_from("127.0.0.2", b.port());
+  int fd = mesh::test::dial_raw_from("127.0.0.2", b.port());
+  CAF_REQUIRE(fd >= 0);
   auto bytes = frame(frame_kind::hello, echo_token())
                + frame(frame_kind::request, "hi");
   CAF_REQUIRE(::send(fd, bytes.data(), bytes.size(), 0) > 0);
