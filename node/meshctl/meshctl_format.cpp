@@ -38,7 +38,10 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
         << "to peers:   " << x.value("batched", 0) << " requests in "
         << x.value("batches", 0) << " batches, "
         << x.value("data_plane_batches", 0) << " of them on "
-        << x.value("data_plane_links", 0) << " data link(s)\n";
+        << x.value("data_plane_links", 0) << " data link(s)";
+    if (auto n = r.value("data_links_redialled", 0); n > 0)
+      out << ", " << n << " asked for again after a failure";
+    out << "\n";
   }
   // One line for the node's actors; a line more for each that restarted.
   auto actors = r.value("actors", nlohmann::json::array());

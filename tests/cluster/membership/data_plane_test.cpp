@@ -117,6 +117,11 @@ CAF_TEST(a data link that fails while the peer is up is dialled again) {
   auto status = result_of(meshctl_json(gw.http(), {"status"}));
   CAF_CHECK_EQUAL(status.value("data_links_redialled", 0), 1);
   CAF_CHECK_EQUAL(status.value("peers_up", 0), 1); // b never went down
+  auto human = meshctl(gw.http(), {"status"}, true);
+  MESH_CHECK_MSG(human.out.find("on 2 data link(s), 1 asked for again after "
+                                "a failure")
+                   != std::string::npos,
+                 human.out);
 }
 
 CAF_TEST(a stranger at the data port is refused and the node goes on) {
