@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -41,7 +42,7 @@ struct peer_ingress_state {
   ingress_serves serves;       // peer_ingress_serve.cpp
   ingress_serves link_serves;  // the same for batches on a data link
   ingress_publishes publishes; // peer_ingress_publish.cpp
-  std::chrono::steady_clock::time_point last_token; ///< (atom::dial)
+  caf::actor_clock::time_point last_token; ///< (atom::dial)
 };
 
 using self_ptr = peer_ingress_actor::stateful_pointer<peer_ingress_state>;
@@ -208,7 +209,7 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
       auto& st = self->state;
       if (!st.cfg.data || st.cfg.data->port() == 0)
         return {uint32_t{0}, std::string{}};
-      auto t = std::chrono::steady_clock::now();
+      auto t = self->clock().now();
       if (t - st.last_token < std::chrono::seconds{1})
         return make_error(status_code::overloaded,
                           "node " + st.cfg.node_id

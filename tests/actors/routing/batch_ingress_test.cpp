@@ -258,7 +258,8 @@ CAF_TEST(a data-link token is given to the peer only with a data plane) {
       CAF_CHECK_EQUAL(token.size(), 32u);
     },
     [](const caf::error& err) { CAF_FAIL("refused: " << error_text(err)); });
-  // Asked again at once: refused, so a peer cannot pile up tokens.
+  // Asked again at once: refused, so a peer cannot pile up tokens; a
+  // second later it gets one again.
   auto second = self->request(with, caf::infinite, atom::dial_v);
   run();
   second.receive(
@@ -266,7 +267,30 @@ CAF_TEST(a data-link token is given to the peer only with a data plane) {
     [](const caf::error& err) {
       CAF_CHECK_EQUAL(to_status_code(err), status_code::overloaded);
     });
+  sched.clock().current_time += std::chrono::seconds{1};
+  auto third = self->request(with, caf::infinite, atom::dial_v);
+  run();
+  third.receive(
+    [](uint32_t, const std::string& token) {
+      CAF_CHECK_EQUAL(token.size(), 32u);
+    },
+    [](const caf::error& err) { CAF_FAIL("refused: " << error_text(err)); });
+  // An ingress for another CAF node gives nothing to the test's actors.
+  auto cfg_other = config();
+  cfg_other.peer_node
+    = *caf::make_node_id(4711, "0102030405060708090A0B0C0D0E0F1011121314");
+  cfg_other.data = plane;
+  auto other = spawn_peer_ingress(sys, std::move(cfg_other));
+  run();
+  auto stranger = self->request(other, caf::infinite, atom::dial_v);
+  run();
+  stranger.receive(
+    [](uint32_t, const std::string&) { CAF_FAIL("a token for a stranger"); },
+    [](const caf::error& err) {
+      CAF_CHECK_EQUAL(to_status_code(err), status_code::permission_denied);
+    });
   self->send_exit(with, caf::exit_reason::user_shutdown);
+  self->send_exit(other, caf::exit_reason::user_shutdown);
   run();
   plane->stop();
 }
