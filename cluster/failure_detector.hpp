@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
@@ -11,12 +12,30 @@ namespace mesh {
 /// it is tested without clocks or actors. A peer that was heard from within
 /// `interval` is up; one silent for half the miss threshold (and at least
 /// 1.5 intervals) is suspect; one silent for `interval x misses` is down.
+/// The interval is this node's, or the peer's own when it beats more slowly
+/// (pace): nodes configured with different intervals then never judge a
+/// peer by beats it was never going to send.
 class failure_detector {
 public:
   using clock = std::chrono::steady_clock;
 
+  /// The longest interval a peer may announce (the configuration's maximum).
+  static constexpr std::chrono::milliseconds max_pace{60000};
+
   failure_detector(std::chrono::milliseconds interval, uint32_t misses)
-    : interval_(interval), misses_(misses == 0 ? 1 : misses) {}
+    : base_(interval), interval_(interval), misses_(misses == 0 ? 1 : misses) {}
+
+  /// The peer says it beats every `peer_interval` (0: it did not say, an
+  /// older node): silence is judged against the longer of that and ours,
+  /// at most max_pace.
+  void pace(std::chrono::milliseconds peer_interval) noexcept {
+    interval_ = std::max(base_, std::min(peer_interval, max_pace));
+  }
+
+  /// The interval silence is judged against now.
+  std::chrono::milliseconds interval() const noexcept {
+    return interval_;
+  }
 
   /// A heartbeat (or any message) arrived at `now`.
   void heard(clock::time_point now) noexcept {
@@ -36,6 +55,7 @@ public:
   }
 
 private:
+  std::chrono::milliseconds base_;
   std::chrono::milliseconds interval_;
   uint32_t misses_;
   clock::time_point last_{};

@@ -77,6 +77,7 @@ void connection_manager_state::fill_hello(pb::ConnectRequest& req,
     req.add_namespaces(ns);
   req.set_protocol_version(protocol_version);
   req.set_incarnation(cfg.incarnation);
+  req.set_heartbeat_interval_ms(beat_interval_ms());
   req.set_nonce(nonce);
   req.set_secret_proof(make_secret_proof(cfg.secret, "hello", cfg.node_id,
                                          cfg.incarnation, nonce));
@@ -201,6 +202,7 @@ void connection_manager_state::welcomed(const std::string& addr,
   rec.incarnation = resp.incarnation();
   rec.dialer = true;
   rec.redial.reset();
+  rec.detector.pace(std::chrono::milliseconds{resp.heartbeat_interval_ms()});
   dir.apply(rec, resp.services());
   mark_up(rec, theirs, node, same);
   dial_data(rec, addr, resp.data_port(), resp.data_token());
@@ -224,6 +226,7 @@ pb::Heartbeat connection_manager_state::make_heartbeat(bool with_members) const 
   hb.set_node_id(cfg.node_id);
   hb.set_sequence(heartbeat_seq);
   hb.set_services_version(services.version());
+  hb.set_heartbeat_interval_ms(beat_interval_ms());
   if (with_members) {
     for (auto& m : dir.members())
       *hb.add_members() = std::move(m);

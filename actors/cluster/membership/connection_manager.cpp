@@ -128,6 +128,7 @@ connection_manager_state::accept(const pb::ConnectRequest& req,
   bool same = rec.incarnation == req.incarnation() && is_routable(rec.state);
   rec.address = req.address();
   rec.incarnation = req.incarnation();
+  rec.detector.pace(std::chrono::milliseconds{req.heartbeat_interval_ms()});
   dir.apply(rec, req.services());
   mark_up(rec, theirs, from, same);
   removed.erase(rec.id); // it came back by itself: no longer removed
@@ -144,6 +145,7 @@ connection_manager_state::accept(const pb::ConnectRequest& req,
                                           cfg.incarnation, req.nonce()));
   resp.set_protocol_version(protocol_version);
   resp.set_incarnation(cfg.incarnation);
+  resp.set_heartbeat_interval_ms(beat_interval_ms());
   *resp.mutable_services() = services;
   for (auto& m : dir.members())
     if (m.node_id() != req.node_id())

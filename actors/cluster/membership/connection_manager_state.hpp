@@ -119,6 +119,10 @@ struct connection_manager_state {
   /// got the current one (a change spreads now, not at the next beat).
   void gossip_members();
   pb::Heartbeat make_heartbeat(bool with_members) const;
+  /// This node's heartbeat interval as the handshake and beats announce it.
+  uint32_t beat_interval_ms() const {
+    return static_cast<uint32_t>(cfg.timing.heartbeat_interval.count());
+  }
   void services_changed(const handler_table& table);
   caf::result<pb::ConnectResponse, peer_actor>
   accept(const pb::ConnectRequest& req, const peer_actor& theirs,

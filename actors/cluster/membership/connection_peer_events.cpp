@@ -15,6 +15,7 @@ void connection_manager_state::on_heartbeat(const pb::Heartbeat& hb) {
       || rec->state == peer_state::joining)
     return;
   rec->detector.heard(now());
+  rec->detector.pace(std::chrono::milliseconds{hb.heartbeat_interval_ms()});
   bool changed = false;
   if (hb.has_reachability()) {
     changed = take_report(hb.node_id(), hb.reachability());

@@ -138,6 +138,7 @@ nlohmann::json peer_directory::describe(clock::time_point now,
                     {"connection_id", rec.connection_id},
                     {"in_flight", in_flight.value(id, 0)},
                     {"last_heartbeat_ms", age.count()},
+                    {"heartbeat_interval_ms", rec.detector.interval().count()},
                     {"watched", rec.watched},
                     {"reported", rec.reported},
                     {"dialer", rec.dialer}});

@@ -104,3 +104,29 @@ CAF_TEST(a frozen node is down on every node then up again when it thaws) {
   auto view = peers_of(c.at(2).http());
   CAF_CHECK_EQUAL(view["n3"].value("reported", true), false);
 }
+
+CAF_TEST(a peer that beats more slowly than this node stays up) {
+  // quick beats here (100 ms x 5: down after half a second of silence); the
+  // default 1000 ms there. Judged by our own interval, "slow" would flap
+  // between up, suspect and down every second, and a dispatch that met it
+  // down would find no route.
+  node_process quick{quick_beats_args("quick", {"--namespaces", "test"})};
+  node_process slow{{"--id", "slow", "--plugin", bin("libmesh_test_handlers.so")}};
+  auto connected = meshctl_json(quick.http(), {"connect", slow.listen()});
+  CAF_REQUIRE_EQUAL(connected["result"]["peer"], "slow");
+  auto view = peers_of(quick.http());
+  CAF_CHECK_EQUAL(view["slow"].value("heartbeat_interval_ms", 0), 1000);
+  CAF_CHECK_EQUAL(peers_of(slow.http())["quick"].value("heartbeat_interval_ms", 0),
+                  1000); // its own is the longer one
+  // Up without a break for three of its beats: condition awaited, not slept.
+  MESH_CHECK_MSG(await_condition([&] {
+                   auto p = peers_of(quick.http())["slow"];
+                   return p.value("state", "") == "up"
+                          && p.value("state_for_ms", 0) >= 3000;
+                 }, 15s),
+                 "quick sees " << peers_of(quick.http()).dump());
+  auto r = meshctl_json(quick.http(), {"dispatch", "test", "Faults", "Throw"}, 1);
+  CAF_CHECK_EQUAL(r["status"], "handler_error");
+  CAF_CHECK_EQUAL(r["result"]["handled_by"], "slow");
+  CAF_CHECK(quick.log().find("is suspect") == std::string::npos);
+}

@@ -99,3 +99,28 @@ CAF_TEST(jitter spreads delays within its fraction) {
     CAF_CHECK(d >= 800ms && d <= 1200ms);
   }
 }
+
+CAF_TEST(a peer that beats more slowly is judged by its own interval) {
+  // Ours: 100 ms x 5. The peer beats every second.
+  failure_detector fd{100ms, 5};
+  failure_detector::clock::time_point t0{};
+  fd.heard(t0);
+  CAF_CHECK(fd.assess(t0 + 600ms) == peer_state::down); // before it says
+  fd.pace(1000ms);
+  CAF_CHECK_EQUAL(fd.interval(), 1000ms);
+  CAF_CHECK(fd.assess(t0 + 1000ms) == peer_state::up); // its next beat is due
+  CAF_CHECK(fd.assess(t0 + 2501ms) == peer_state::suspect);
+  CAF_CHECK(fd.assess(t0 + 5000ms) == peer_state::down);
+}
+
+CAF_TEST(a faster or unsaid pace keeps ours and an absurd one is capped) {
+  failure_detector fd{1000ms, 3};
+  fd.pace(100ms); // faster than ours: ours still holds
+  CAF_CHECK_EQUAL(fd.interval(), 1000ms);
+  fd.pace(0ms); // an older node says nothing
+  CAF_CHECK_EQUAL(fd.interval(), 1000ms);
+  fd.pace(std::chrono::hours{24}); // never more than the configurable maximum
+  CAF_CHECK_EQUAL(fd.interval(), failure_detector::max_pace);
+  fd.pace(2000ms); // it slowed down and then sped up again
+  CAF_CHECK_EQUAL(fd.interval(), 2000ms);
+}
