@@ -94,6 +94,7 @@ task_dispatcher_config task_config(const node_config& cfg,
   tc.group_commit = milliseconds{t.group_commit_ms};
   tc.group_commit_max = t.group_commit_max;
   tc.tick = milliseconds{t.tick_ms};
+  tc.done_retention = std::chrono::seconds{t.done_retention_s};
   tc.max_deadline = milliseconds{cfg.limits.max_deadline_ms};
   tc.defer_load = true;
   tc.router = out.router;

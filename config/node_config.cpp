@@ -193,6 +193,7 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       t.group_commit_ms = i->value("group_commit_ms", t.group_commit_ms);
       t.group_commit_max = i->value("group_commit_max", t.group_commit_max);
       t.tick_ms = i->value("tick_ms", t.tick_ms);
+      t.done_retention_s = i->value("done_retention_s", t.done_retention_s);
     }
     if (auto i = doc.find("workflows"); i != doc.end() && i->is_string())
       cfg.workflows.dir = i->get<std::string>();

@@ -104,6 +104,7 @@ struct tasks_config {
   uint32_t group_commit_ms = 2;     ///< 0: when the mailbox is empty
   uint32_t group_commit_max = 1000; ///< changes per transaction, at most
   uint32_t tick_ms = 100;           ///< reaper, retries and pressure
+  uint32_t done_retention_s = 604800; ///< done tasks kept (7 days); 0: forever
   nlohmann::json runtimes = nlohmann::json::object(); ///< name -> spec
 };
 

@@ -71,10 +71,11 @@ bool extend(task_record& t, uint32_t attempt, int64_t now_ms,
   return true;
 }
 
-bool complete(task_record& t, uint32_t attempt) {
+bool complete(task_record& t, uint32_t attempt, int64_t now_ms) {
   if (!current(t, attempt))
     return false;
   t.state = task_state::done;
+  t.due_ms = now_ms;
   return true;
 }
 

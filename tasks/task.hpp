@@ -57,7 +57,8 @@ struct task_record {
   task_state state = task_state::queued;
   uint32_t attempts = 0;     ///< deliveries started so far
   int64_t created_ms = 0;    ///< wall clock
-  /// queued: not before this time (backoff); leased: the lease deadline.
+  /// queued: not before this time (backoff); leased: the lease deadline;
+  /// done: when it finished (retention counts from it).
   int64_t due_ms = 0;
   std::vector<attempt_record> history;
 };
@@ -80,7 +81,7 @@ bool extend(task_record& t, uint32_t attempt, int64_t now_ms,
             int64_t lease_ms);
 
 /// leased -> done, only for the current attempt.
-bool complete(task_record& t, uint32_t attempt);
+bool complete(task_record& t, uint32_t attempt, int64_t now_ms);
 
 /// leased -> queued (due = now + backoff) or dead when `max_attempts` are
 /// used up; the failure is appended to the history. Only for the current

@@ -215,7 +215,7 @@ void task_dispatcher_state::on_result(const std::string& id, uint32_t attempt,
                          {{"attempt", attempt},
                           {"node", out.value("node", "")},
                           {"status", "ok"}});
-    task_machine::complete(t, attempt);
+    task_machine::complete(t, attempt, now);
     undelivered.erase(id);
     ++jr.done;
     batch.tasks.push_back(t);
@@ -324,6 +324,29 @@ void task_dispatcher_state::on_tick() {
   }
   refresh_pauses();
   pump();
+  prune_done(now);
+}
+
+void task_dispatcher_state::prune_done(int64_t now) {
+  auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(
+                cfg.done_retention).count();
+  if (keep <= 0 || now < next_prune_ms)
+    return;
+  next_prune_ms = now + std::min<int64_t>(keep, 60000);
+  try {
+    size_t n = 0;
+    for (const auto& [job, k] : store->prune_done(now - keep, cfg.prune_batch))
+      n += k;
+    pruned += n;
+    if (n == 0)
+      return;
+    log->info("{} done tasks older than {} s removed from the store", n,
+              cfg.done_retention.count());
+    if (n >= cfg.prune_batch) // more to go: again at the next tick
+      next_prune_ms = now;
+  } catch (const std::exception& e) {
+    log->warn("cannot remove done tasks: {}", e.what());
+  }
 }
 
 void task_dispatcher_state::update_pressure(const std::string& job) {

@@ -144,6 +144,11 @@ struct task_dispatcher_config {
   std::chrono::milliseconds group_commit{2}; ///< 0: when the mailbox is empty
   size_t group_commit_max = 1000;
   std::chrono::milliseconds tick{100}; ///< reaper and pressure
+  /// How long done tasks stay in the store (0: forever). Pruned at most
+  /// once a minute (or once per retention when shorter), up to
+  /// prune_batch tasks at a time.
+  std::chrono::seconds done_retention{std::chrono::hours{24 * 7}};
+  size_t prune_batch = 10000;
   std::chrono::milliseconds max_deadline{60000}; ///< of one delivery
   actor_slot<router_actor> router;
   actor_slot<strategies_actor> strategies;

@@ -131,6 +131,8 @@ struct task_dispatcher_state {
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
   uint64_t heartbeats = 0;
+  uint64_t pruned = 0;        ///< done tasks removed for their age
+  int64_t next_prune_ms = 0;
 
   /// Emits waiting for a commit when the dispatcher dies are answered
   /// `unavailable` (their events may not be stored: emit them again).
@@ -160,6 +162,7 @@ struct task_dispatcher_state {
   void on_result(const std::string& id, uint32_t attempt,
                  const nlohmann::json& outcome);
   void on_tick();
+  void prune_done(int64_t now);
   void update_pressure(const std::string& job);
   void refresh_pauses();
   void beat(const pb::TaskHeartbeat& hb);

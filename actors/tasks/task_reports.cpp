@@ -75,7 +75,9 @@ nlohmann::json task_dispatcher_state::list_jobs() const {
   return {{"jobs", std::move(list)},
           {"failed", std::move(failed)},
           {"dir", cfg.jobs_dir},
-          {"store", store ? store->location() : ""}};
+          {"store", store ? store->location() : ""},
+          {"done_retention_s", cfg.done_retention.count()},
+          {"pruned", pruned}};
 }
 
 nlohmann::json task_dispatcher_state::show_job(const std::string& id) const {
@@ -199,7 +201,7 @@ nlohmann::json task_dispatcher_state::stats() const {
           {"leased", leased},             {"held", held},
           {"dead", dead},                 {"done", done},
           {"commits", commits},           {"commit_failures", commit_failures},
-          {"heartbeats", heartbeats}};
+          {"heartbeats", heartbeats},     {"pruned", pruned}};
 }
 
 } // namespace mesh

@@ -72,8 +72,9 @@ public:
     load_cursors_
         = prepare("SELECT job, dataset, \"partition\", cursor FROM cursors");
     load_paused_ = prepare("SELECT job FROM paused_jobs");
-    count_done_ = prepare(
-        "SELECT job, COUNT(*) FROM tasks WHERE state = 'done' GROUP BY job");
+    count_done_ = prepare(task_schema::count_done_sql);
+    prunable_ = prepare(task_schema::prunable_sql);
+    count_pruned_ = prepare(task_schema::count_pruned_sql);
     list_all_ = prepare(MESH_TASK_COLUMNS
                         "WHERE job = ?1 ORDER BY created_ms, id LIMIT ?2");
     list_state_ = prepare(
@@ -84,8 +85,7 @@ public:
   void commit(const store_batch& batch) override {
     if (batch.empty())
       return; // no transaction, no fsync
-    try {
-      step(begin_.get(), "begin transaction");
+    in_transaction([&] {
       for (const auto& t : batch.tasks)
         put_task(t);
       for (const auto& [key, cursor] : batch.cursors) {
@@ -105,16 +105,32 @@ public:
         bind(s, 1, job);
         step(s, paused ? "pause job" : "resume job", job);
       }
-      step(commit_.get(), "commit");
-    } catch (...) {
-      // Some errors (disk full, I/O) already rolled back; only roll back
-      // a transaction that is still open.
-      if (sqlite3_get_autocommit(db()) == 0) {
-        resetter r{rollback_.get()};
-        sqlite3_step(rollback_.get());
+    });
+  }
+
+  std::map<std::string, uint64_t> prune_done(int64_t before_ms,
+                                             size_t limit) override {
+    std::map<std::string, uint64_t> result;
+    in_transaction([&] {
+      std::vector<std::string> ids;
+      auto* s = prunable_.get();
+      bind(s, 1, before_ms);
+      bind(s, 2, clamp_limit(limit));
+      each_row(s, "find done tasks to prune", [&](sqlite3_stmt* row) {
+        ids.push_back(column_text(row, 0));
+        ++result[column_text(row, 1)];
+      });
+      for (const auto& id : ids) {
+        bind(delete_task_.get(), 1, id);
+        step(delete_task_.get(), "prune task", id);
       }
-      throw;
-    }
+      for (const auto& [job, n] : result) {
+        bind(count_pruned_.get(), 1, job);
+        bind(count_pruned_.get(), 2, static_cast<int64_t>(n));
+        step(count_pruned_.get(), "count pruned tasks of job", job);
+      }
+    });
+    return result;
   }
 
   std::vector<task_record> load_open() override {
@@ -152,9 +168,7 @@ public:
                                 size_t limit) override {
     auto* s = state ? list_state_.get() : list_all_.get();
     bind(s, 1, job);
-    constexpr auto most
-        = static_cast<size_t>(std::numeric_limits<int64_t>::max());
-    bind(s, 2, static_cast<int64_t>(limit < most ? limit : most));
+    bind(s, 2, clamp_limit(limit));
     if (state)
       bind(s, 3, to_string(*state));
     return read_tasks(s, "list tasks of job", job);
@@ -186,6 +200,24 @@ private:
   void check(int rc, const char* op) const {
     if (rc != SQLITE_OK)
       fail(op);
+  }
+
+  // `f` within BEGIN IMMEDIATE ... COMMIT: all of it or none of it.
+  template <class F>
+  void in_transaction(F f) {
+    try {
+      step(begin_.get(), "begin transaction");
+      f();
+      step(commit_.get(), "commit");
+    } catch (...) {
+      // Some errors (disk full, I/O) already rolled back; only roll back
+      // a transaction that is still open.
+      if (sqlite3_get_autocommit(db()) == 0) {
+        resetter r{rollback_.get()};
+        sqlite3_step(rollback_.get());
+      }
+      throw;
+    }
   }
 
   void exec(const char* sql, const char* op) {
@@ -353,6 +385,7 @@ private:
   stmt_ptr begin_, commit_, rollback_;
   stmt_ptr put_task_, put_cursor_, delete_task_, pause_, resume_;
   stmt_ptr load_open_, load_cursors_, load_paused_, count_done_;
+  stmt_ptr prunable_, count_pruned_;
   stmt_ptr list_all_, list_state_;
 };
 

@@ -4,6 +4,8 @@
 // and finalize themselves, a statement reset on leaving a scope, and text
 // columns as strings.
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -42,6 +44,13 @@ public:
 private:
   sqlite3_stmt* s_;
 };
+
+/// A row count as SQLite's LIMIT takes it (a size_t may not fit).
+inline int64_t clamp_limit(size_t n) {
+  constexpr auto most
+      = static_cast<size_t>(std::numeric_limits<int64_t>::max());
+  return static_cast<int64_t>(n < most ? n : most);
+}
 
 /// Column `col` of the current row as text ("" for NULL).
 inline std::string column_text(sqlite3_stmt* s, int col) {

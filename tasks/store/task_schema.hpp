@@ -38,7 +38,24 @@ CREATE TABLE IF NOT EXISTS cursors(
   job TEXT NOT NULL, dataset TEXT NOT NULL, "partition" TEXT NOT NULL,
   cursor INTEGER NOT NULL, PRIMARY KEY(job, dataset, "partition"));
 CREATE TABLE IF NOT EXISTS paused_jobs(job TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS done_pruned(job TEXT PRIMARY KEY,
+                                       n INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS done_by_time ON tasks(due_ms) WHERE state = 'done';
 )";
+
+// Done tasks past their retention, oldest first, and the count kept of
+// them per job (a node's done figures survive the pruning). The index is
+// partial: only a task's last write, as done, touches it.
+constexpr const char* prunable_sql
+  = "SELECT id, job FROM tasks WHERE state = 'done' AND due_ms < ?1 "
+    "ORDER BY due_ms LIMIT ?2";
+constexpr const char* count_pruned_sql
+  = "INSERT INTO done_pruned(job, n) VALUES(?1, ?2) "
+    "ON CONFLICT(job) DO UPDATE SET n = n + excluded.n";
+constexpr const char* count_done_sql
+  = "SELECT job, SUM(n) FROM (SELECT job, COUNT(*) AS n FROM tasks "
+    "WHERE state = 'done' GROUP BY job UNION ALL "
+    "SELECT job, n FROM done_pruned) GROUP BY job";
 
 // A file written before the check was a chain: the same rows and columns,
 // copied into the new form of the table (the schema version stays 1, so a

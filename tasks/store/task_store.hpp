@@ -72,8 +72,14 @@ public:
   /// Jobs an operator paused (and did not resume).
   virtual std::map<std::string, bool> load_paused() = 0;
 
-  /// Done tasks per job.
+  /// Done tasks per job, the pruned ones included.
   virtual std::map<std::string, uint64_t> count_done() = 0;
+
+  /// Removes up to `limit` done tasks that finished before `before_ms`
+  /// (oldest first) in one transaction, and counts them per job so that
+  /// count_done() still includes them. Returns how many went, per job.
+  virtual std::map<std::string, uint64_t> prune_done(int64_t before_ms,
+                                                     size_t limit) = 0;
 
   /// Up to `limit` tasks of `job` (in any state, or only `state`), oldest
   /// first.

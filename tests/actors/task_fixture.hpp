@@ -50,6 +50,8 @@ struct task_fixture : actor_fixture {
   trace_ring_ptr traces;
   /// Config's "runtimes" (set before start()).
   json runtimes = json::object();
+  /// How long done tasks are kept (set before start()).
+  std::chrono::seconds done_retention{std::chrono::hours{24}};
   caf::actor tasks;
 
   task_fixture() {
@@ -81,6 +83,7 @@ struct task_fixture : actor_fixture {
     cfg.router = router;
     cfg.traces = traces;
     cfg.runtimes = runtimes;
+    cfg.done_retention = done_retention;
     tasks = caf::actor_cast<caf::actor>(spawn_task_dispatcher(sys, cfg));
     run();
   }

@@ -49,12 +49,6 @@ CREATE INDEX IF NOT EXISTS workflow_runs_by_end
 
 using namespace sqlite; // handles, resetter, column_text
 
-int64_t clamp_limit(size_t n) {
-  constexpr auto most
-      = static_cast<size_t>(std::numeric_limits<int64_t>::max());
-  return static_cast<int64_t>(n < most ? n : most);
-}
-
 class sqlite_run_store final : public run_store {
 public:
   sqlite_run_store(std::string path, sync_mode sync)

@@ -231,6 +231,31 @@ CAF_TEST(a restarted dispatcher delivers leased tasks again) {
                   "interrupted");
 }
 
+CAF_TEST(done tasks leave the store after their retention and stay counted) {
+  add_job("a");
+  done_retention = std::chrono::seconds{5};
+  start();
+  for (int64_t c = 1; c <= 3; ++c)
+    emit("a-in", c);
+  CAF_CHECK_EQUAL(finish_all(), 3u);
+  auto done_rows = [&] {
+    return ask<json>(tasks, atom::tasks_v,
+                     json{{"job", "a"}, {"state", "done"}})
+      .size();
+  };
+  CAF_CHECK_EQUAL(done_rows(), 3u);
+  wait(4s); // younger than 5 s: kept
+  CAF_CHECK_EQUAL(done_rows(), 3u);
+  // Pruned within a retention of their age (checked every 5 s here).
+  CAF_CHECK(wait_until([&] { return done_rows() == 0; }, 7s));
+  CAF_CHECK_EQUAL(job("a")["done"].get<int>(), 3);
+  CAF_CHECK_EQUAL(ask<json>(tasks, atom::stats_v)["pruned"].get<int>(), 3);
+  stop({tasks}); // the count is the store's, not the dispatcher's memory
+  start();
+  CAF_CHECK_EQUAL(job("a")["done"].get<int>(), 3);
+  CAF_CHECK_EQUAL(done_rows(), 0u);
+}
+
 CAF_TEST(bad job files are reported and a reload keeps the last good) {
   add_job("a");
   dir.write("jobs/bad.json", R"({"id": "bad", "runtime": "nope", "target": "x",

@@ -299,3 +299,18 @@ CAF_TEST(the heartbeat ring takes one to 64 monitors) {
   CAF_REQUIRE(cfg);
   CAF_CHECK_EQUAL(cfg->cluster.monitors, 5u);
 }
+
+CAF_TEST(done tasks are kept a week by default and zero keeps them forever) {
+  for (auto bad : {json(-1), json(315360001), json("7d"), json(1.5)})
+    MESH_CHECK_MSG(mentions(check_config_layer(
+                              json{{"tasks", {{"done_retention_s", bad}}}},
+                              "cfg.json"),
+                            "cfg.json: /tasks/done_retention_s"),
+                   "done_retention_s " << bad.dump() << " was not refused");
+  auto doc = default_node_config_json();
+  CAF_CHECK_EQUAL(doc["tasks"]["done_retention_s"], 604800);
+  doc["tasks"]["done_retention_s"] = 0;
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_CHECK_EQUAL(cfg->tasks.done_retention_s, 0u);
+}

@@ -143,20 +143,21 @@ CAF_TEST(complete finishes the current attempt only) {
   task_machine::lease(t, 2000, 300);
   auto stale = make_task(task_state::leased, 2);
   auto before = describe(stale);
-  CAF_CHECK(!task_machine::complete(stale, 1));
+  CAF_CHECK(!task_machine::complete(stale, 1, 2100));
   CAF_CHECK_EQUAL(describe(stale), before);
-  CAF_CHECK(task_machine::complete(t, 1));
+  CAF_CHECK(task_machine::complete(t, 1, 2100));
   CAF_CHECK(t.state == task_state::done);
+  CAF_CHECK_EQUAL(t.due_ms, 2100); // when it finished: retention counts from it
   CAF_CHECK_EQUAL(t.attempts, 1u);
   before = describe(t);
-  CAF_CHECK(!task_machine::complete(t, 1)); // twice
+  CAF_CHECK(!task_machine::complete(t, 1, 2200)); // twice
   CAF_CHECK_EQUAL(describe(t), before);
   for (auto s : all_states) {
     if (s == task_state::leased)
       continue;
     auto u = make_task(s, 1);
     auto prior = describe(u);
-    CAF_CHECK(!task_machine::complete(u, 1));
+    CAF_CHECK(!task_machine::complete(u, 1, 2100));
     CAF_CHECK_EQUAL(describe(u), prior);
   }
 }

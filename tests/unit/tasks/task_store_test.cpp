@@ -142,6 +142,43 @@ CAF_TEST(a reopened store has the same data) {
                   describe(std::vector<task_record>{batch.tasks[2]}));
 }
 
+CAF_TEST(old done tasks are pruned oldest first and still counted) {
+  test::temp_dir dir;
+  auto path = dir.file("tasks.db");
+  {
+    auto store = open_sqlite_task_store(path, sync_mode::full);
+    auto batch = sample_batch(); // resize:3 done at 310; others not done
+    for (int64_t c = 10; c < 14; ++c) { // done at 1010, 1110, 1210, 1310
+      batch.tasks.push_back(make_task("thumbs", c, task_state::done, 1000));
+      batch.tasks.back().due_ms = 1010 + (c - 10) * 100;
+    }
+    store->commit(batch);
+    // Before 1200, two at most: resize:3 (310) and thumbs:10 (1010).
+    auto gone = store->prune_done(1200, 2);
+    CAF_CHECK_EQUAL(json(gone).dump(), R"({"resize":1,"thumbs":1})");
+    // Then the rest before 1200: thumbs:11 (1110) only.
+    CAF_CHECK_EQUAL(json(store->prune_done(1200, 100)).dump(), R"({"thumbs":1})");
+    CAF_CHECK(store->prune_done(1200, 100).empty());
+    CAF_CHECK_EQUAL(json(store->count_done()).dump(),
+                    R"({"resize":1,"thumbs":4})");
+    CAF_CHECK_EQUAL(store->list("thumbs", task_state::done, 10).size(), 2u);
+    // Nothing that is not done goes, however old.
+    CAF_CHECK_EQUAL(store->load_open().size(), 4u);
+  }
+  // The counts survive a restart, and later prunes add to them.
+  auto store = open_sqlite_task_store(path, sync_mode::full);
+  CAF_CHECK_EQUAL(json(store->count_done()).dump(), R"({"resize":1,"thumbs":4})");
+  CAF_CHECK_EQUAL(json(store->prune_done(2000, 100)).dump(), R"({"thumbs":2})");
+  CAF_CHECK_EQUAL(json(store->count_done()).dump(), R"({"resize":1,"thumbs":4})");
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT count(*) FROM tasks WHERE state = 'done'"),
+                  "0");
+  // The prune finds its tasks through a partial index, not a table scan.
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT sql FROM sqlite_master "
+                                "WHERE name = 'done_by_time'"),
+                  "CREATE INDEX done_by_time ON tasks(due_ms) "
+                  "WHERE state = 'done'");
+}
+
 CAF_TEST(a file with the older state check is upgraded and keeps its rows) {
   // The table as builds before the chained check wrote it.
   test::temp_dir dir;
