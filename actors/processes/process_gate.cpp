@@ -16,6 +16,7 @@
 #include <caf/system_messages.hpp>
 
 #include "actors/local_only.hpp"
+#include "actors/message_in_place.hpp"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
 
@@ -142,7 +143,9 @@ private:
       return answer(*what, caf::make_message(refused_remote()), eu);
     const auto& req = what->content().get_as<pb::ProcessRequest>(0);
     pending p;
-    pb::DispatchRequest dr;
+    // Built where the router reads it: no second message and no swap.
+    auto msg = make_message_in_place<pb::DispatchRequest>();
+    auto& dr = msg.get_mutable_as<pb::DispatchRequest>(0);
     if (auto refusal = core_->decide(req, p.call, dr))
       return answer(*what, caf::make_message(std::move(*refusal)), eu);
     auto router = core_->cfg.router.get();
@@ -182,7 +185,7 @@ private:
     caf::actor_cast<caf::abstract_actor*>(router)->enqueue(
       caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
                                 caf::make_message_id(id), {},
-                                std::move(dr)),
+                                std::move(msg)),
       eu);
   }
 
