@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cluster/transport/data_sockets.hpp"
+#include "cluster/transport/frame_reader.hpp"
 
 namespace mesh {
 
@@ -182,27 +183,23 @@ void data_plane::read_all(const data_link_ptr& link) {
     auto& in = link->in_;
     in.append(buf, static_cast<size_t>(n));
     size_t off = 0;
-    while (in.size() - off >= frame_header_size) {
-      auto* p = reinterpret_cast<const uint8_t*>(in.data() + off);
-      uint32_t size = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16)
-                      | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+    for (;;) {
       // Before the hello a stranger gets no more than a hello's room.
       bool proven = link->direction() == data_link::role::outbound
                     || link->on_request_ != nullptr;
       size_t bound = proven ? cfg_.max_frame_bytes : max_hello_frame;
-      if (size == 0 || size - 1 > bound) {
-        close_link(link, "a frame of " + std::to_string(size)
+      auto step = read_frame(std::string_view{in}.substr(off), bound);
+      if (step.what == frame_step::outcome::need_more)
+        break;
+      if (step.what == frame_step::outcome::too_big) {
+        close_link(link, "a frame of " + std::to_string(step.length)
                            + " bytes, over the bound of "
                            + std::to_string(bound));
         return;
       }
-      if (in.size() - off - 4 < size)
-        break;
-      auto kind = static_cast<frame_kind>(p[4]);
-      std::string_view body{in.data() + off + frame_header_size, size - 1};
-      if (!on_frame(link, kind, body))
+      if (!on_frame(link, static_cast<frame_kind>(step.kind), step.body))
         return;
-      off += 4 + size;
+      off += step.consumed;
     }
     in.erase(0, off);
     if (static_cast<size_t>(n) < sizeof(buf))

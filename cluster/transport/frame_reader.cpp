@@ -1,0 +1,26 @@
+#include "cluster/transport/frame_reader.hpp"
+
+namespace mesh {
+
+frame_step read_frame(std::string_view in, size_t max_body) noexcept {
+  frame_step step;
+  if (in.size() < 5) // length and kind
+    return step;
+  auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  uint32_t length = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16)
+                    | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+  if (length == 0 || length - 1 > max_body) {
+    step.what = frame_step::outcome::too_big;
+    step.length = length;
+    return step;
+  }
+  if (in.size() - 4 < length)
+    return step;
+  step.what = frame_step::outcome::frame;
+  step.kind = p[4];
+  step.body = in.substr(5, length - 1);
+  step.consumed = 4 + size_t{length};
+  return step;
+}
+
+} // namespace mesh
