@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -20,13 +21,29 @@ using namespace data_sockets;
 
 using steady = std::chrono::steady_clock;
 
-data_plane::data_plane(data_plane_config cfg) : cfg_(std::move(cfg)) {
-  // Nothing.
+data_plane::data_plane(data_plane_config cfg)
+  : cfg_(std::move(cfg)), alive_(std::make_shared<liveness>()) {
+  alive_->plane = this;
 }
 
 data_plane::~data_plane() {
+  {
+    // A lookup still under way finds no plane when it is done.
+    std::lock_guard<std::mutex> guard{alive_->mtx};
+    alive_->plane = nullptr;
+  }
   stop();
 }
+
+namespace {
+
+bool is_ip_address(const std::string& host) {
+  in6_addr buf;
+  return ::inet_pton(AF_INET, host.c_str(), &buf) == 1
+         || ::inet_pton(AF_INET6, host.c_str(), &buf) == 1;
+}
+
+} // namespace
 
 std::string data_plane::start(data_plane_handlers handlers) {
   handlers_ = std::move(handlers);
@@ -134,18 +151,49 @@ void data_plane::dial(const std::string& peer, const std::string& incarnation,
                       const std::string& token) {
   if (epoll_fd_ < 0 || port == 0 || token.empty())
     return;
+  auto where = host + ":" + std::to_string(port);
+  if (!is_ip_address(host)) {
+    // getaddrinfo may wait seconds on a DNS server, and the caller is the
+    // connection manager, whose heartbeats must not wait with it.
+    std::thread{[alive = alive_, lookup = cfg_.lookup, peer, incarnation, host,
+                 port, token, where] {
+      std::string why;
+      auto* ai = lookup ? lookup(host, port, why)
+                        : resolve(host, port, false, why);
+      std::lock_guard<std::mutex> guard{alive->mtx};
+      if (alive->plane == nullptr) {
+        if (ai != nullptr)
+          ::freeaddrinfo(ai);
+      } else if (ai == nullptr) {
+        alive->plane->warn("no data link to " + peer + ": " + why);
+      } else {
+        alive->plane->dial_resolved(peer, incarnation, ai, where, token);
+      }
+    }}.detach();
+    return;
+  }
   std::string why;
   auto* ai = resolve(host, port, false, why);
   if (ai == nullptr) {
     warn("no data link to " + peer + ": " + why);
     return;
   }
+  dial_resolved(peer, incarnation, ai, where, token);
+}
+
+void data_plane::dial_resolved(const std::string& peer,
+                               const std::string& incarnation, addrinfo* ai,
+                               const std::string& where,
+                               const std::string& token) {
+  if (stopping_.load() || epoll_fd_ < 0) {
+    ::freeaddrinfo(ai);
+    return;
+  }
   int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     0);
   if (fd < 0 || (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0
                  && errno != EINPROGRESS)) {
-    warn("no data link to " + peer + " at " + host + ":" + std::to_string(port)
-         + ": " + errno_text(errno));
+    warn("no data link to " + peer + " at " + where + ": " + errno_text(errno));
     ::freeaddrinfo(ai);
     if (fd >= 0)
       ::close(fd);

@@ -41,6 +41,8 @@
 
 #include "cluster/transport/data_link.hpp"
 
+struct addrinfo;
+
 namespace mesh {
 
 struct data_plane_config {
@@ -55,6 +57,13 @@ struct data_plane_config {
   /// Bytes waiting for a peer that stopped reading before its link is cut
   /// (limits.max_peer_backlog_bytes, as for BASP).
   size_t max_pending_bytes = 256 * 1024 * 1024;
+  /// Looks up a host name for dial() on the lookup's own thread, as
+  /// getaddrinfo (its result is freed with freeaddrinfo; null with `why`
+  /// set when the name does not resolve). Null: getaddrinfo. Tests make it
+  /// slow.
+  std::function<addrinfo*(const std::string& host, uint16_t port,
+                          std::string& why)>
+    lookup;
 };
 
 struct data_plane_handlers {
@@ -102,7 +111,9 @@ public:
   void close_owner(uint64_t owner);
 
   /// Dials `host:port` for requests to `peer` (a process of it: `incarnation`)
-  /// and presents `token`. The link to `peer` it replaces retires.
+  /// and presents `token`. The link to `peer` it replaces retires. A host
+  /// name (not an IP address) is looked up on a thread of its own, so the
+  /// caller never waits on a DNS server; the dial follows once it answers.
   void dial(const std::string& peer, const std::string& incarnation,
             const std::string& host, uint16_t port, const std::string& token);
 
@@ -122,6 +133,10 @@ public:
   size_t link_count() const;
 
 private:
+  /// dial() once the address is known; frees `ai`.
+  void dial_resolved(const std::string& peer, const std::string& incarnation,
+                     addrinfo* ai, const std::string& where,
+                     const std::string& token);
   void run();
   void accept_all();
   void on_event(uint64_t id, uint32_t events);
@@ -149,8 +164,16 @@ private:
     std::chrono::steady_clock::time_point until;
   };
 
+  /// What a lookup thread finds when it is done: the plane, or null once
+  /// the plane is gone (the thread may outlive it).
+  struct liveness {
+    std::mutex mtx;
+    data_plane* plane = nullptr;
+  };
+
   data_plane_config cfg_;
   data_plane_handlers handlers_;
+  std::shared_ptr<liveness> alive_;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;

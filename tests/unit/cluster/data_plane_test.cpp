@@ -16,40 +16,15 @@
 #include <utility>
 
 #include "cluster/transport/data_plane.hpp"
+#include "plane_inbox.hpp"
 #include "raw_socket.hpp"
 
 using namespace mesh;
 using mesh::test::closed_by_peer;
+using mesh::test::inbox;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Events the planes report, awaited with a bound (never slept on).
-struct inbox {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::deque<std::pair<std::string, std::string>> items;
-
-  void push(std::string a, std::string b) {
-    std::lock_guard<std::mutex> guard{mtx};
-    items.emplace_back(std::move(a), std::move(b));
-    cv.notify_all();
-  }
-
-  size_t size() {
-    std::lock_guard<std::mutex> guard{mtx};
-    return items.size();
-  }
-
-  bool pop(std::pair<std::string, std::string>& out) {
-    std::unique_lock<std::mutex> guard{mtx};
-    if (!cv.wait_for(guard, 10s, [this] { return !items.empty(); }))
-      return false;
-    out = std::move(items.front());
-    items.pop_front();
-    return true;
-  }
-};
 
 struct fixture {
   inbox replies, closed, ready, requests, warnings;
