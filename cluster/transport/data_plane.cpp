@@ -154,22 +154,37 @@ void data_plane::dial(const std::string& peer, const std::string& incarnation,
   auto where = host + ":" + std::to_string(port);
   if (!is_ip_address(host)) {
     // getaddrinfo may wait seconds on a DNS server, and the caller is the
-    // connection manager, whose heartbeats must not wait with it.
-    std::thread{[alive = alive_, lookup = cfg_.lookup, peer, incarnation, host,
-                 port, token, where] {
+    // connection manager, whose heartbeats must not wait with it. Meanwhile
+    // the link counts as connecting (has_link_to).
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ++resolving_[peer];
+    }
+    auto lookup = [alive = alive_, lookup = cfg_.lookup, peer, incarnation,
+                   host, port, token, where] {
       std::string why;
       auto* ai = lookup ? lookup(host, port, why)
                         : resolve(host, port, false, why);
       std::lock_guard<std::mutex> guard{alive->mtx};
-      if (alive->plane == nullptr) {
+      auto* plane = alive->plane;
+      if (plane == nullptr) {
         if (ai != nullptr)
           ::freeaddrinfo(ai);
-      } else if (ai == nullptr) {
-        alive->plane->warn("no data link to " + peer + ": " + why);
-      } else {
-        alive->plane->dial_resolved(peer, incarnation, ai, where, token);
+        return;
       }
-    }}.detach();
+      plane->resolved(peer);
+      if (ai == nullptr)
+        plane->warn("no data link to " + peer + ": " + why);
+      else
+        plane->dial_resolved(peer, incarnation, ai, where, token);
+    };
+    try {
+      std::thread{std::move(lookup)}.detach();
+    } catch (const std::exception& e) { // no thread to be had
+      resolved(peer);
+      warn("no data link to " + peer + ": cannot look up " + host + ": "
+           + e.what());
+    }
     return;
   }
   std::string why;
@@ -251,8 +266,16 @@ data_link_ptr data_plane::link_to(const std::string& peer) const {
   return i->second;
 }
 
+void data_plane::resolved(const std::string& peer) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = resolving_.find(peer); i != resolving_.end() && --i->second == 0)
+    resolving_.erase(i);
+}
+
 bool data_plane::has_link_to(const std::string& peer) const {
   std::lock_guard<std::mutex> guard{mtx_};
+  if (resolving_.count(peer) > 0)
+    return true; // its address is being looked up
   auto i = outbound_.find(peer);
   return i != outbound_.end() && i->second->alive();
 }

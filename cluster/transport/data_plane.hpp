@@ -120,8 +120,9 @@ public:
   /// The open outbound link to `peer`, or null.
   data_link_ptr link_to(const std::string& peer) const;
 
-  /// Whether an outbound link to `peer` is open or still connecting: false
-  /// once it failed, so the caller may ask the peer for a new token.
+  /// Whether an outbound link to `peer` is open or still connecting (or its
+  /// address still being looked up): false once it failed, so the caller
+  /// may ask the peer for a new token.
   bool has_link_to(const std::string& peer) const;
 
   /// Fails every outbound link (fault injection for tests): each is closed
@@ -133,6 +134,8 @@ public:
   size_t link_count() const;
 
 private:
+  /// A lookup for a dial to `peer` ended.
+  void resolved(const std::string& peer);
   /// dial() once the address is known; frees `ai`.
   void dial_resolved(const std::string& peer, const std::string& incarnation,
                      addrinfo* ai, const std::string& where,
@@ -186,6 +189,7 @@ private:
   uint64_t next_id_ = 16;
   std::unordered_map<uint64_t, data_link_ptr> links_;        ///< by id
   std::unordered_map<std::string, data_link_ptr> outbound_;  ///< by peer
+  std::unordered_map<std::string, int> resolving_; ///< lookups under way
   std::map<std::string, issued_token> tokens_;
   int64_t accept_paused_until_ = 0; ///< out of descriptors: until then
 };

@@ -68,6 +68,7 @@ CAF_TEST(a peer named by host name is looked up and then dialled) {
   CAF_CHECK(ev.first.find("no data link to c: cannot resolve no-such-node.invalid")
             == 0);
   CAF_CHECK(a.link_to("c") == nullptr);
+  CAF_CHECK(!a.has_link_to("c")); // failed: the caller may ask again
   CAF_CHECK(a.link_to("b") != nullptr);
 }
 
@@ -100,6 +101,7 @@ CAF_TEST(the caller of dial does not wait for a slow lookup) {
   // Returns while the lookup still waits (it would hang here otherwise).
   a.dial("b", "inc-1", "slow-dns.example", b.port(), token);
   CAF_CHECK(a.link_to("b") == nullptr);
+  CAF_CHECK(a.has_link_to("b")); // connecting: not to be asked for again
   CAF_CHECK_EQUAL(ready.size(), 0u);
   answer.set_value();
   std::pair<std::string, std::string> ev;
