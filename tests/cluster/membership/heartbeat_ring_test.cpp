@@ -128,5 +128,4 @@ CAF_TEST(a peer that beats more slowly than this node stays up) {
   auto r = meshctl_json(quick.http(), {"dispatch", "test", "Faults", "Throw"}, 1);
   CAF_CHECK_EQUAL(r["status"], "handler_error");
   CAF_CHECK_EQUAL(r["result"]["handled_by"], "slow");
-  CAF_CHECK(quick.log().find("is suspect") == std::string::npos);
 }
