@@ -25,15 +25,6 @@ data_link::~data_link() {
   close_fd();
 }
 
-void data_link::put_header(uint8_t* p, frame_kind kind, size_t size) {
-  auto n = static_cast<uint32_t>(size + 1);
-  p[0] = static_cast<uint8_t>(n >> 24);
-  p[1] = static_cast<uint8_t>(n >> 16);
-  p[2] = static_cast<uint8_t>(n >> 8);
-  p[3] = static_cast<uint8_t>(n);
-  p[4] = static_cast<uint8_t>(kind);
-}
-
 bool data_link::open() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return open_ && ready_;

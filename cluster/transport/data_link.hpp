@@ -16,21 +16,13 @@
 #include <string>
 #include <string_view>
 
+#include "cluster/transport/frame_format.hpp"
+
 namespace mesh {
 
 class data_plane;
 class data_link;
 using data_link_ptr = std::shared_ptr<data_link>;
-
-/// What a frame's kind byte says.
-enum class frame_kind : uint8_t {
-  hello = 1,   ///< the dialler's first frame: the token it was given
-  request = 2, ///< dialler to acceptor: a batch of requests
-  reply = 3,   ///< acceptor to dialler: answers to them
-};
-
-/// Bytes before a frame's body: its length (4) and kind (1).
-inline constexpr size_t frame_header_size = 5;
 
 class data_link {
 public:
@@ -56,7 +48,7 @@ public:
       return false;
     std::string frame(frame_header_size + size, '\0');
     auto* p = reinterpret_cast<uint8_t*>(frame.data());
-    put_header(p, kind, size);
+    put_frame_header(p, kind, size);
     fill(p + frame_header_size);
     return send_frame(std::move(frame));
   }
@@ -86,9 +78,6 @@ public:
 
   /// True until the link failed or was closed (connecting counts).
   bool alive() const;
-
-  /// Writes the 5-byte header of a frame with a body of `size` bytes.
-  static void put_header(uint8_t* p, frame_kind kind, size_t size);
 
 private:
   friend class data_plane;

@@ -27,11 +27,6 @@ data_plane::data_plane(data_plane_config cfg)
 }
 
 data_plane::~data_plane() {
-  {
-    // A lookup still under way finds no plane when it is done.
-    std::lock_guard<std::mutex> guard{alive_->mtx};
-    alive_->plane = nullptr;
-  }
   stop();
 }
 
@@ -88,6 +83,12 @@ std::string data_plane::start(data_plane_handlers handlers) {
 }
 
 void data_plane::stop() {
+  {
+    // A lookup still under way finds no plane when it is done (one ending
+    // now finishes its dial first: it holds the lock while it dials).
+    std::lock_guard<std::mutex> guard{alive_->mtx};
+    alive_->plane = nullptr;
+  }
   bool was_running = thread_.joinable();
   if (was_running) {
     stopping_ = true;
@@ -160,8 +161,8 @@ void data_plane::dial(const std::string& peer, const std::string& incarnation,
       std::lock_guard<std::mutex> guard{mtx_};
       ++resolving_[peer];
     }
-    auto lookup = [alive = alive_, lookup = cfg_.lookup, peer, incarnation,
-                   host, port, token, where] {
+    auto look_up_and_dial = [alive = alive_, lookup = cfg_.lookup, peer,
+                             incarnation, host, port, token, where] {
       std::string why;
       auto* ai = lookup ? lookup(host, port, why)
                         : resolve(host, port, false, why);
@@ -179,7 +180,7 @@ void data_plane::dial(const std::string& peer, const std::string& incarnation,
         plane->dial_resolved(peer, incarnation, ai, where, token);
     };
     try {
-      std::thread{std::move(lookup)}.detach();
+      std::thread{std::move(look_up_and_dial)}.detach();
     } catch (const std::exception& e) { // no thread to be had
       resolved(peer);
       warn("no data link to " + peer + ": cannot look up " + host + ": "

@@ -168,7 +168,7 @@ private:
   };
 
   /// What a lookup thread finds when it is done: the plane, or null once
-  /// the plane is gone (the thread may outlive it).
+  /// the plane stopped (the thread may outlive it).
   struct liveness {
     std::mutex mtx;
     data_plane* plane = nullptr;

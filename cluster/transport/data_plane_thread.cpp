@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cluster/transport/data_sockets.hpp"
-#include "cluster/transport/frame_reader.hpp"
+#include "cluster/transport/frame_format.hpp"
 
 namespace mesh {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "cluster/transport/frame_reader.hpp"
+#include "cluster/transport/frame_format.hpp"
 #include "protocol/messaging/type_ids.hpp"
 
 namespace {
@@ -22,11 +22,11 @@ void check(bool ok) {
 void parse_body(uint8_t kind, std::string_view body) {
   auto* data = body.data();
   auto size = static_cast<int>(body.size());
-  if (kind == 2) {
+  if (kind == static_cast<uint8_t>(mesh::frame_kind::request)) {
     mesh::pb::ServeBatch batch;
     if (batch.ParseFromArray(data, size))
       (void) (batch.tags_size() == batch.requests_size());
-  } else if (kind == 3) {
+  } else if (kind == static_cast<uint8_t>(mesh::frame_kind::reply)) {
     mesh::pb::ServeReplies replies;
     if (replies.ParseFromArray(data, size))
       (void) (replies.tags_size() == replies.responses_size());
@@ -57,10 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         closed = true;
         break;
       }
-      check(step.consumed == 5 + step.body.size());
+      check(step.consumed == mesh::frame_header_size + step.body.size());
       check(step.body.size() <= bound);
       check(off + step.consumed <= in.size());
-      check(step.body.data() == in.data() + off + 5);
+      check(step.body.data() == in.data() + off + mesh::frame_header_size);
       parse_body(step.kind, step.body);
       off += step.consumed;
     }

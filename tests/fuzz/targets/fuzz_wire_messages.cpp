@@ -1,13 +1,16 @@
 // Fuzz target: every protobuf message that arrives from the network, as
 // bytes (the first byte picks the message), then the checks the receiving
 // node runs on it.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string_view>
 
-#include "cluster/security/handshake.hpp"
+#include "cluster/failure_detector.hpp"
 #include "cluster/monitor_ring.hpp"
+#include "cluster/security/handshake.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/messaging/type_ids.hpp"
 #include "topics/topic.hpp"
@@ -65,6 +68,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void) keep_known(r.suspect(), r.down(), [&](const std::string& id) {
           return id != m->node_id() && !id.empty();
         });
+        // The sender's interval, as its failure detector takes it.
+        failure_detector fd{std::chrono::milliseconds{100}, 5};
+        fd.pace(std::chrono::milliseconds{m->heartbeat_interval_ms()});
+        if (fd.interval() > failure_detector::max_pace)
+          std::abort();
       }
       break;
     case 6:

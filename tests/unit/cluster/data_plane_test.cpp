@@ -97,7 +97,7 @@ int connect_raw(uint16_t port) {
 
 std::string frame(frame_kind kind, const std::string& body) {
   std::string out(frame_header_size + body.size(), '\0');
-  data_link::put_header(reinterpret_cast<uint8_t*>(out.data()), kind,
+  put_frame_header(reinterpret_cast<uint8_t*>(out.data()), kind,
                         body.size());
   std::memcpy(out.data() + frame_header_size, body.data(), body.size());
   return out;
@@ -281,7 +281,7 @@ CAF_TEST(a request before the hello or a frame over the bound is refused) {
   CAF_REQUIRE(::send(fd, hello.data(), hello.size(), 0) > 0);
   // A header announcing 1 GiB: refused before any of it is read.
   std::string huge(frame_header_size, '\0');
-  data_link::put_header(reinterpret_cast<uint8_t*>(huge.data()),
+  put_frame_header(reinterpret_cast<uint8_t*>(huge.data()),
                         frame_kind::request, 1u << 30);
   CAF_REQUIRE(::send(fd, huge.data(), huge.size(), 0) > 0);
   CAF_CHECK(closed_by_peer(fd));

@@ -1,26 +1,25 @@
-#define CAF_SUITE transport.frame_reader
+#define CAF_SUITE transport.frame_format
 #include <caf/test/unit_test.hpp>
 
 #include <string>
 
-#include "cluster/transport/frame_reader.hpp"
+#include "cluster/transport/frame_format.hpp"
 
-// The data plane's frames read from bytes, whole or in pieces, and the
-// lengths that must close the connection.
+// The data plane's frames written and read back from bytes, whole or in
+// pieces, and the lengths that must close the connection.
 
 using namespace mesh;
 using outcome = frame_step::outcome;
 
 namespace {
 
-std::string frame(uint8_t kind, const std::string& body) {
-  auto n = static_cast<uint32_t>(body.size() + 1);
-  std::string out{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                  static_cast<char>(n >> 8), static_cast<char>(n)};
-  out += static_cast<char>(kind);
+std::string frame(frame_kind kind, const std::string& body) {
+  std::string out(frame_header_size, '\0');
+  put_frame_header(reinterpret_cast<uint8_t*>(out.data()), kind, body.size());
   return out + body;
 }
 
+// A header with any length field, 0 and oversized ones included.
 std::string header(uint32_t length, uint8_t kind) {
   return {static_cast<char>(length >> 24), static_cast<char>(length >> 16),
           static_cast<char>(length >> 8), static_cast<char>(length),
@@ -30,7 +29,7 @@ std::string header(uint32_t length, uint8_t kind) {
 } // namespace
 
 CAF_TEST(a whole frame is read with its kind and body and the rest is left) {
-  auto bytes = frame(2, "batch") + frame(3, "");
+  auto bytes = frame(frame_kind::request, "batch") + frame(frame_kind::reply, "");
   auto first = read_frame(bytes, 64);
   CAF_REQUIRE(first.what == outcome::frame);
   CAF_CHECK_EQUAL(first.kind, 2);
@@ -44,7 +43,7 @@ CAF_TEST(a whole frame is read with its kind and body and the rest is left) {
 }
 
 CAF_TEST(every prefix of a frame asks for more) {
-  auto bytes = frame(1, std::string(40, 't'));
+  auto bytes = frame(frame_kind::hello, std::string(40, 't'));
   for (size_t n = 0; n < bytes.size(); ++n)
     CAF_CHECK(read_frame(std::string_view{bytes}.substr(0, n), 64).what
               == outcome::need_more);
@@ -67,7 +66,7 @@ CAF_TEST(a zero length or a body over the bound closes the connection) {
 }
 
 CAF_TEST(an unknown kind is read and left for the plane to refuse) {
-  auto f = read_frame(frame(0xee, "x"), 8);
+  auto f = read_frame(header(2, 0xee) + "x", 8);
   CAF_REQUIRE(f.what == outcome::frame);
   CAF_CHECK_EQUAL(f.kind, 0xee);
 }

@@ -1,16 +1,29 @@
 #pragma once
 
-// Reading the data plane's frames out of the bytes a link received, apart
-// from the sockets so that it is tested and fuzzed on its own
-// (tests/unit/cluster/frame_reader_test.cpp, fuzz_data_frames). A frame is
-// a 4-byte big-endian length of what follows, one byte of kind, then the
-// body (data_link.hpp).
+// The data plane's frames, apart from the sockets so that they are tested
+// and fuzzed on their own (tests/unit/cluster/frame_format_test.cpp,
+// fuzz_data_frames): a 4-byte big-endian length of what follows, one byte
+// of kind, then the body.
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 namespace mesh {
+
+/// What a frame's kind byte says.
+enum class frame_kind : uint8_t {
+  hello = 1,   ///< the dialler's first frame: the token it was given
+  request = 2, ///< dialler to acceptor: a batch of requests
+  reply = 3,   ///< acceptor to dialler: answers to them
+};
+
+/// Bytes before a frame's body: its length (4) and kind (1).
+inline constexpr size_t frame_header_size = 5;
+
+/// Writes the header of a frame of `kind` with a body of `size` bytes into
+/// the frame_header_size bytes at `p`.
+void put_frame_header(uint8_t* p, frame_kind kind, size_t size) noexcept;
 
 /// One step of reading: the frame at the start of the bytes, or why none.
 struct frame_step {
