@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
+#include "strategies/beta_sampler.hpp"
 #include "strategies/strategy.hpp"
 
 namespace {
@@ -79,5 +80,27 @@ void strategy_thompson_bandit(benchmark::State& state) {
   run(state, "thompson_bandit", {{"floor", 0.05}}, json::object(), &evidence);
 }
 BENCHMARK(strategy_thompson_bandit);
+
+// One posterior draw of the bandit, Beta(301, 701): the ziggurat-based
+// sampler it uses, and the standard library's gammas as the baseline (the
+// bandit's draws before; the same distribution).
+void beta_draw_ziggurat(benchmark::State& state) {
+  std::mt19937_64 rng{1};
+  for (auto _ : state)
+    benchmark::DoNotOptimize(mesh::detail::beta_draw(rng, 301, 701));
+}
+BENCHMARK(beta_draw_ziggurat);
+
+void beta_draw_std_gamma(benchmark::State& state) {
+  std::mt19937_64 rng{1};
+  using gamma = std::gamma_distribution<double>;
+  gamma draw;
+  for (auto _ : state) {
+    auto x = draw(rng, gamma::param_type{301});
+    auto y = draw(rng, gamma::param_type{701});
+    benchmark::DoNotOptimize(x / (x + y));
+  }
+}
+BENCHMARK(beta_draw_std_gamma);
 
 } // namespace
