@@ -2,9 +2,9 @@
 // for the bandit's Thompson sampling. The standard library's gamma draws its
 // normals by the polar method (a logarithm and a square root per pair); here
 // the normal comes from a ziggurat, which needs one 64-bit random number and
-// a table look-up for 98.8 % of its draws, and the gamma is Marsaglia and
-// Tsang's, as the standard library's is. Same distributions, a quarter of
-// the cost per bandit decision.
+// a table look-up for 97 % of its draws, and the gamma is Marsaglia and
+// Tsang's, as the standard library's is. Same distributions, about half the
+// cost per draw (BENCHMARKS.md).
 
 #pragma once
 

@@ -185,10 +185,9 @@ process_core::decide(const pb::ProcessRequest& req, process_call& call,
 
 namespace {
 
-pb::ProcessResponse reply_of(process_call& call) {
+void reply_of(process_call& call, pb::ProcessResponse& out) {
   const auto& m = *call.entry->m;
   const auto& chosen = m.variants[call.variant];
-  pb::ProcessResponse out;
   out.set_process_name(m.name);
   out.set_variant_id(chosen.id);
   out.set_variant_path(chosen.path);
@@ -198,29 +197,26 @@ pb::ProcessResponse reply_of(process_call& call) {
   else
     m.chooser->explain_to(call.d, m.variants, *out.mutable_reason());
   out.set_trace_id(std::move(call.trace_id));
-  return out;
 }
 
 } // namespace
 
-pb::ProcessResponse process_core::finish(process_call& call,
-                                         pb::DispatchResponse& r) {
-  auto out = reply_of(call);
+void process_core::finish(process_call& call, pb::DispatchResponse& r,
+                          pb::ProcessResponse& out) {
+  reply_of(call, out);
   // Both on the heap (no arenas here): the parts change hands, nothing is
   // allocated or copied.
   out.set_allocated_status(r.release_status());
   out.set_allocated_payload(r.release_payload());
   out.set_handled_by(std::move(*r.mutable_handled_by()));
-  return out;
 }
 
-pb::ProcessResponse process_core::finish(process_call& call,
-                                         const caf::error& err) {
-  auto out = reply_of(call);
+void process_core::finish(process_call& call, const caf::error& err,
+                          pb::ProcessResponse& out) {
+  reply_of(call, out);
   out.mutable_status()->set_code(
     static_cast<pb::StatusCode>(to_status_code(err)));
   out.mutable_status()->set_message(error_text(err));
-  return out;
 }
 
 caf::error process_core::outcome(const pb::OutcomeReport& report) {

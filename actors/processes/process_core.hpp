@@ -76,9 +76,13 @@ public:
                                             process_call& call,
                                             pb::DispatchRequest& out);
 
-  /// The reply once the router answered.
-  pb::ProcessResponse finish(process_call& call, pb::DispatchResponse& r);
-  pb::ProcessResponse finish(process_call& call, const caf::error& err);
+  /// Writes the reply once the router answered into `out` (empty; built in
+  /// the message that carries it, see message_in_place.hpp). Takes the
+  /// status, payload and handler's node out of `r`.
+  void finish(process_call& call, pb::DispatchResponse& r,
+              pb::ProcessResponse& out);
+  void finish(process_call& call, const caf::error& err,
+              pb::ProcessResponse& out);
 
   /// A refusal (status `code`), logged at debug as before.
   pb::ProcessResponse refuse(const pb::ProcessRequest& req, status_code code,

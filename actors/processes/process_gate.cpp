@@ -149,13 +149,14 @@ private:
     if (auto refusal = core_->decide(req, p.call, dr))
       return answer(*what, caf::make_message(std::move(*refusal)), eu);
     auto router = core_->cfg.router.get();
-    if (!router) {
-      auto reply = core_->finish(
-        p.call, make_error(status_code::unavailable,
-                           "the router of node " + core_->cfg.node_id
-                             + " is not running"));
-      return answer(*what, caf::make_message(std::move(reply)), eu);
-    }
+    if (!router)
+      return answer(*what,
+                    reply_of(p.call,
+                             make_error(status_code::unavailable,
+                                        "the router of node "
+                                          + core_->cfg.node_id
+                                          + " is not running")),
+                    eu);
     auto id = next_id_.fetch_add(1, std::memory_order_relaxed)
               & caf::message_id::request_id_mask;
     p.source = std::move(what->sender);
@@ -177,11 +178,9 @@ private:
         }
       }
     }
-    if (p.source) { // not moved into the table: stopped meanwhile
-      auto reply = core_->finish(p.call, stopped_error());
+    if (p.source) // not moved into the table: stopped meanwhile
       return answer(p.source, p.mid, p.stages,
-                    caf::make_message(std::move(reply)), eu);
-    }
+                    reply_of(p.call, stopped_error()), eu);
     caf::actor_cast<caf::abstract_actor*>(router)->enqueue(
       caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
                                 caf::make_message_id(id), {},
@@ -218,16 +217,15 @@ private:
     auto msg = what->move_content_to_message();
     caf::message out;
     try {
-      pb::ProcessResponse reply;
-      if (msg.match_elements<pb::DispatchResponse>())
-        reply = core_->finish(p.call,
-                              msg.get_mutable_as<pb::DispatchResponse>(0));
-      else if (msg.match_elements<caf::error>())
-        reply = core_->finish(p.call, msg.get_as<caf::error>(0));
-      else
-        reply = core_->finish(p.call,
-                              caf::make_error(caf::sec::unexpected_response));
-      out = caf::make_message(std::move(reply));
+      if (msg.match_elements<pb::DispatchResponse>()) {
+        out = make_message_in_place<pb::ProcessResponse>();
+        core_->finish(p.call, msg.get_mutable_as<pb::DispatchResponse>(0),
+                      out.get_mutable_as<pb::ProcessResponse>(0));
+      } else if (msg.match_elements<caf::error>()) {
+        out = reply_of(p.call, msg.get_as<caf::error>(0));
+      } else {
+        out = reply_of(p.call, caf::make_error(caf::sec::unexpected_response));
+      }
     } catch (const std::exception& e) {
       // The entry is gone: this caller must still get its one answer.
       core_->log->error("process dispatch failed: {}", e.what());
@@ -235,6 +233,13 @@ private:
                                          core_->who + " failed: " + e.what()));
     }
     answer(p.source, p.mid, p.stages, std::move(out), eu);
+  }
+
+  // The reply to a call that ends with `err`, in its message.
+  caf::message reply_of(process_call& call, const caf::error& err) {
+    auto out = make_message_in_place<pb::ProcessResponse>();
+    core_->finish(call, err, out.get_mutable_as<pb::ProcessResponse>(0));
+    return out;
   }
 
   caf::error stopped_error() const {
