@@ -1,11 +1,11 @@
-// task_dispatcher: loading the store and the jobs, turning events into
-// tasks, group commit, and the actor's behaviour. Delivery is in
-// task_delivery.cpp, reports in task_reports.cpp.
+// task_dispatcher: loading the jobs, turning events into tasks, group
+// commit, and the actor's behaviour. Opening the store is in
+// task_store_open.cpp, delivery in task_delivery.cpp, reports in
+// task_reports.cpp.
 
 #include "actors/tasks/task_dispatcher.hpp"
 
 #include <algorithm>
-#include <filesystem>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -21,39 +21,6 @@ int64_t task_dispatcher_state::now_ms() const {
   auto elapsed = self->clock().now() - steady_base;
   return wall_base
          + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
-}
-
-caf::error task_dispatcher_state::open_store() {
-  try {
-    auto dir = std::filesystem::path(cfg.store_path).parent_path();
-    if (!dir.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(dir, ec);
-    }
-    store = open_sqlite_task_store(cfg.store_path, cfg.sync);
-    cursors.load(store->load_cursors());
-    auto done = store->count_done();
-    for (auto& [job, n] : done)
-      per_job[job].done = n;
-    for (auto& [job, paused] : store->load_paused())
-      per_job[job].operator_paused = paused;
-    auto now = now_ms();
-    size_t recovered = 0;
-    for (auto& t : store->load_open()) {
-      // A task leased when the node stopped is delivered again (attempt + 1).
-      if (t.state == task_state::leased && task_machine::recover(t, now)) {
-        ++recovered;
-        dirty.insert(t.id);
-      }
-      add_task(std::move(t));
-    }
-    log->info("task store {}: {} open tasks ({} leased at the last stop are "
-              "delivered again)",
-              store->location(), open.size(), recovered);
-    return {};
-  } catch (const std::exception& e) {
-    return make_error(status_code::unavailable, e.what());
-  }
 }
 
 nlohmann::json task_dispatcher_state::reload() {

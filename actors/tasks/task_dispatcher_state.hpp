@@ -81,6 +81,7 @@ struct job_runtime {
   std::set<std::string> dead;
   bool operator_paused = false;
   uint64_t done = 0;           ///< loaded from the store, then counted
+  uint64_t unreadable = 0;     ///< rows the store could not read at start
   uint64_t created = 0;
   uint64_t skipped = 0;        ///< events not past the committed cursor
   uint64_t failures = 0;       ///< failed attempts (retried or not)

@@ -42,6 +42,7 @@ nlohmann::json task_dispatcher_state::describe_job(const std::string& id,
     {"in_flight", jr.leased.size()},
     {"done", jr.done},
     {"dead", jr.dead.size()},
+    {"unreadable", jr.unreadable},
     {"created", jr.created},
     {"skipped", jr.skipped},
     {"failures", jr.failures},
@@ -189,8 +190,9 @@ task_dispatcher_state::set_paused(const std::string& job, bool pause) {
 
 nlohmann::json task_dispatcher_state::stats() const {
   size_t queued = 0, leased = 0, dead = 0, held = 0;
-  uint64_t done = 0;
+  uint64_t done = 0, unreadable = 0;
   for (const auto& [id, jr] : per_job) {
+    unreadable += jr.unreadable;
     queued += jr.ready.size();
     leased += jr.leased.size();
     dead += jr.dead.size();
@@ -201,7 +203,8 @@ nlohmann::json task_dispatcher_state::stats() const {
           {"leased", leased},             {"held", held},
           {"dead", dead},                 {"done", done},
           {"commits", commits},           {"commit_failures", commit_failures},
-          {"heartbeats", heartbeats},     {"pruned", pruned}};
+          {"heartbeats", heartbeats},     {"pruned", pruned},
+          {"unreadable", unreadable}};
 }
 
 } // namespace mesh

@@ -31,6 +31,12 @@ void print_jobs(std::ostream& out, const nlohmann::json& r) {
         << std::setw(11) << j.value("oldest_age_ms", 0) << std::setw(10)
         << j.value("backfill_held", 0)
         << join_words(j.value("paused_by", nlohmann::json::array())) << "\n";
+  for (const auto& j : r.value("jobs", nlohmann::json::array()))
+    if (auto n = j.value("unreadable", 0); n > 0)
+      out << "unreadable: " << n << " stored task(s) of job "
+          << j.value("id", "")
+          << " cannot be read and are not delivered (the node's log names "
+             "them)\n";
   for (const auto& f : r.value("failed", nlohmann::json::array()))
     out << "failed: " << f.value("error", f.value("file", "")) << "\n";
 }

@@ -3,6 +3,7 @@
 // every statement prepared once and reused for the store's lifetime.
 
 #include "tasks/store/sqlite_util.hpp"
+#include "tasks/store/task_row.hpp"
 #include "tasks/store/task_schema.hpp"
 #include "tasks/task_json.hpp"
 #include "tasks/store/task_store.hpp"
@@ -133,8 +134,11 @@ public:
     return result;
   }
 
-  std::vector<task_record> load_open() override {
-    return read_tasks(load_open_.get(), "load open tasks");
+  using task_store::load_open;
+
+  std::vector<task_record>
+  load_open(std::vector<unreadable_task>* unreadable) override {
+    return read_tasks(load_open_.get(), "load open tasks", {}, unreadable);
   }
 
   std::map<cursor_key, int64_t> load_cursors() override {
@@ -337,45 +341,25 @@ private:
     step(s, "write task", t.id);
   }
 
-  std::vector<task_record> read_tasks(sqlite3_stmt* s, const char* op,
-                                      const std::string& subject = {}) {
+  // Rows that cannot be read are left out (into `unreadable` when given):
+  // one damaged row must not keep every other task from loading.
+  std::vector<task_record>
+  read_tasks(sqlite3_stmt* s, const char* op, const std::string& subject = {},
+             std::vector<unreadable_task>* unreadable = nullptr) {
     std::vector<task_record> result;
+    auto at = prefix();
     each_row(
-        s, op, [&](sqlite3_stmt* row) { result.push_back(read_task(row)); },
+        s, op,
+        [&](sqlite3_stmt* row) {
+          try {
+            result.push_back(read_task_row(row, at));
+          } catch (const store_error& e) {
+            if (unreadable != nullptr)
+              unreadable->push_back(unreadable_row(row, e.what()));
+          }
+        },
         subject);
     return result;
-  }
-
-  task_record read_task(sqlite3_stmt* s) {
-    task_record t;
-    t.id = column_text(s, 0);
-    t.job = column_text(s, 1);
-    t.event.dataset = column_text(s, 2);
-    t.event.cursor = sqlite3_column_int64(s, 3);
-    t.event.partition = column_text(s, 4);
-    auto bad = [&](const std::string& what) {
-      return store_error(prefix() + "task " + t.id + ": " + what);
-    };
-    auto state = task_state_from_string(column_text(s, 6));
-    if (!state)
-      throw bad("unknown state '" + column_text(s, 6) + "'");
-    t.state = *state;
-    auto attempts = sqlite3_column_int64(s, 7);
-    if (attempts < 0 || attempts > std::numeric_limits<uint32_t>::max())
-      throw bad("attempts out of range: " + std::to_string(attempts));
-    t.attempts = static_cast<uint32_t>(attempts);
-    t.created_ms = sqlite3_column_int64(s, 8);
-    t.due_ms = sqlite3_column_int64(s, 9);
-    const char* part = "payload";
-    try {
-      if (sqlite3_column_type(s, 5) != SQLITE_NULL)
-        t.event.payload = nlohmann::json::parse(column_text(s, 5));
-      part = "history";
-      t.history = history_from_json(nlohmann::json::parse(column_text(s, 10)));
-    } catch (const nlohmann::json::exception& e) {
-      throw bad(std::string{"bad "} + part + ": " + e.what());
-    }
-    return t;
   }
 
   std::string path_;

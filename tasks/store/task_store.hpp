@@ -57,6 +57,17 @@ struct store_batch {
   }
 };
 
+/// A stored task whose row cannot be read (an unknown state, an attempt
+/// count out of range, a payload or history that is not JSON, as a damaged
+/// file or a hand edit leaves it). Reads leave it out rather than fail, so
+/// one bad row does not stop every other task; the row itself stays in the
+/// store untouched until an operator mends or deletes it.
+struct unreadable_task {
+  std::string id;
+  std::string job;
+  std::string why; ///< the store's message, naming the file and the task
+};
+
 class task_store {
 public:
   virtual ~task_store() = default;
@@ -64,8 +75,14 @@ public:
   /// Applies `batch` in one transaction: all of it or none of it.
   virtual void commit(const store_batch& batch) = 0;
 
-  /// Every task that is not done (held, queued, leased, dead).
-  virtual std::vector<task_record> load_open() = 0;
+  /// Every task that is not done (held, queued, leased, dead). Rows that
+  /// cannot be read are left out, and named in `unreadable` when given.
+  virtual std::vector<task_record>
+  load_open(std::vector<unreadable_task>* unreadable) = 0;
+
+  std::vector<task_record> load_open() {
+    return load_open(nullptr);
+  }
 
   virtual std::map<cursor_key, int64_t> load_cursors() = 0;
 

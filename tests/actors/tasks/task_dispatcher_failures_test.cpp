@@ -1,6 +1,7 @@
 #define CAF_SUITE actors.task_dispatcher_failures
 #include "task_fixture.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,8 +11,10 @@
 #include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/status.hpp"
+#include "unit/task_fixtures.hpp" // raw_sql
 
-// Deliveries no node took: a `mesh` job whose router answers not_found
+// A row of the store that cannot be read at start: set aside, the rest
+// delivered. Deliveries no node took: a `mesh` job whose router answers not_found
 // without a node (no route yet, as while a restarted node rejoins its
 // peers). Such a failure does not use up an attempt, up to a bound of free
 // tries, after which attempts count again.
@@ -167,6 +170,39 @@ CAF_TEST(free tries are bounded and a task no node ever takes ends dead) {
   // Dead means nothing more is tried.
   wait(1s);
   CAF_CHECK_EQUAL(log->attempts.size(), 22u);
+}
+
+CAF_TEST(a stored task that cannot be read is counted and the rest run) {
+  add_job("a");
+  start();
+  for (int64_t c = 1; c <= 3; ++c)
+    emit("a-in", c, json{{"n", c}});
+  CAF_REQUIRE_EQUAL(runner->waiting(), 3u); // leased, never answered
+  stop({tasks});
+  task_event second{"a-in", 2, "", nullptr};
+  auto bad_id = make_task_id("a", second);
+  auto path = dir.file("tasks.db");
+  CAF_REQUIRE_EQUAL(raw_sql(path, "UPDATE tasks SET payload = '{\"n\": 2' "
+                                  "WHERE id = '" + bad_id + "'"),
+                    "");
+  runner = std::make_shared<test::manual_runner>();
+  start(); // the dispatcher starts: one bad row does not stop the others
+  CAF_CHECK_EQUAL(job("a")["unreadable"].get<int>(), 1);
+  CAF_CHECK_EQUAL(ask<json>(tasks, atom::stats_v)["unreadable"].get<int>(), 1);
+  CAF_CHECK_EQUAL(runner->waiting(), 2u);
+  CAF_CHECK_EQUAL(finish_all(), 2u);
+  std::vector<int64_t> ran;
+  for (const auto& c : calls)
+    if (c.attempt == 2) // delivered again after the restart
+      ran.push_back(c.cursor);
+  std::sort(ran.begin(), ran.end());
+  CAF_CHECK_EQUAL(ran, (std::vector<int64_t>{1, 3}));
+  CAF_CHECK_EQUAL(job("a")["done"].get<int>(), 2);
+  // Left in the file as it was, under the commits that followed.
+  stop({tasks});
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT payload || ' ' || state FROM tasks "
+                                "WHERE id = '" + bad_id + "'"),
+                  "{\"n\": 2 leased");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "task_cluster.hpp"
+#include "unit/task_fixtures.hpp" // raw_sql
 
 // Durable tasks across real nodes, the flows that work: a chain of jobs
 // whose queue node is killed with SIGKILL mid-stream, backpressure from a
@@ -304,4 +305,41 @@ CAF_TEST(done tasks leave the store after the retention and stay counted) {
   CAF_CHECK_EQUAL(count(jobs_of(http)["A"], "done"), 20u);
   CAF_CHECK(node->log().find("done tasks older than 1 s removed from the store")
             != std::string::npos);
+}
+
+CAF_TEST(a stored task that cannot be read is reported and the others run) {
+  temp_dir dir;
+  auto jobs = write_jobs(dir, {mesh_job("A", "stepa/Step/Run", {"raw"})});
+  {
+    auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
+    CAF_REQUIRE_EQUAL(meshctl(node->http(), {"job", "pause", "A"}).exit_code,
+                      0);
+    auto emitted = meshctl_json(node->http(), {"emit", "raw", "--cursor", "1",
+                                               "--count", "3"});
+    CAF_REQUIRE_EQUAL(count(emitted["result"], "created"), 3u);
+  } // stopped (SIGTERM): three queued tasks in its file
+  // Damage one row, as a bad disk or a hand edit would.
+  auto db = dir.file("data-u/tasks-u.db");
+  CAF_REQUIRE_EQUAL(raw_sql(db, "UPDATE tasks SET payload = '{' "
+                                "WHERE cursor = 2"),
+                    "");
+  auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
+  auto http = node->http();
+  auto row = jobs_of(http)["A"];
+  CAF_CHECK_EQUAL(count(row, "unreadable"), 1u);
+  CAF_CHECK_EQUAL(count(row, "queued"), 2u);
+  auto human = meshctl(http, {"jobs"}, true);
+  CAF_CHECK(human.out.find("unreadable: 1 stored task(s) of job A cannot be "
+                           "read")
+            != std::string::npos);
+  CAF_CHECK(node->log().find(db + ": task A:raw::2: bad payload")
+            != std::string::npos);
+  CAF_CHECK(node->log().find("left in the store and not delivered")
+            != std::string::npos);
+  // The others run; the damaged row stays as it was.
+  CAF_REQUIRE_EQUAL(meshctl(http, {"job", "resume", "A"}).exit_code, 0);
+  CAF_CHECK(await_condition([&] { return count(jobs_of(http)["A"], "done") == 2; }));
+  CAF_CHECK_EQUAL(raw_sql(db, "SELECT payload || state FROM tasks "
+                              "WHERE cursor = 2"),
+                  "{queued");
 }

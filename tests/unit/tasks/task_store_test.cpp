@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,55 @@ CAF_TEST(a file with the older state check is upgraded and keeps its rows) {
   // The check still holds.
   auto bad = raw_sql(path, "UPDATE tasks SET state = 'lost'");
   CAF_CHECK(bad.find("CHECK constraint failed") != std::string::npos);
+}
+
+CAF_TEST(rows that cannot be read are left out and named and the rest load) {
+  test::temp_dir dir;
+  auto path = dir.file("tasks.db");
+  {
+    auto store = open_sqlite_task_store(path, sync_mode::full);
+    store_batch b;
+    for (int64_t c = 1; c <= 4; ++c)
+      b.tasks.push_back(make_task("resize", c, task_state::queued, 10 * c,
+                                  json{{"n", c}}));
+    store->commit(b);
+  }
+  auto id = [](int64_t c) {
+    return make_task("resize", c, task_state::queued, 0).id;
+  };
+  // A damaged payload, a damaged history, an impossible attempt count.
+  CAF_REQUIRE_EQUAL(raw_sql(path, "UPDATE tasks SET payload = '{\"n\": ' "
+                                  "WHERE id = '" + id(1) + "';"
+                                  "UPDATE tasks SET history = 'not json' "
+                                  "WHERE id = '" + id(2) + "';"
+                                  "UPDATE tasks SET attempts = -3 "
+                                  "WHERE id = '" + id(3) + "'"),
+                    "");
+  auto store = open_sqlite_task_store(path, sync_mode::full);
+  std::vector<unreadable_task> unreadable;
+  auto open = store->load_open(&unreadable);
+  CAF_REQUIRE_EQUAL(open.size(), 1u);
+  CAF_CHECK_EQUAL(open[0].id, id(4));
+  CAF_CHECK_EQUAL(open[0].event.payload, json({{"n", 4}}));
+  CAF_REQUIRE_EQUAL(unreadable.size(), 3u);
+  std::map<std::string, std::string> why;
+  for (const auto& u : unreadable) {
+    CAF_CHECK_EQUAL(u.job, "resize");
+    why[u.id] = u.why;
+  }
+  CAF_CHECK(why[id(1)].find("task " + id(1) + ": bad payload") != std::string::npos);
+  CAF_CHECK(why[id(2)].find("bad history") != std::string::npos);
+  CAF_CHECK(why[id(3)].find("attempts out of range: -3") != std::string::npos);
+  CAF_CHECK(why[id(1)].find(path) != std::string::npos); // names the file
+  // Without a list to name them in, and when listing the job: left out.
+  CAF_CHECK_EQUAL(store->load_open().size(), 1u);
+  CAF_CHECK_EQUAL(store->list("resize", std::nullopt, 100).size(), 1u);
+  // Nothing is lost: the rows are still in the file, as they were.
+  store.reset();
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT count(*) FROM tasks"), "4");
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT history FROM tasks WHERE id = '"
+                                  + id(2) + "'"),
+                  "not json");
 }
 
 CAF_TEST(a written task makes no temporary table) {

@@ -1,0 +1,24 @@
+#pragma once
+
+// task_row: one row of the tasks table as a task_record. The columns are
+// those of MESH_TASK_COLUMNS, in that order: id, job, dataset, cursor,
+// partition, payload, state, attempts, created_ms, due_ms, history.
+
+#include <string>
+
+#include <sqlite3.h>
+
+#include "tasks/store/task_store.hpp"
+
+namespace mesh::sqlite {
+
+/// The task in the current row of `s`. Throws store_error, its message
+/// starting with `prefix` and naming the task, when a column cannot be
+/// read: an unknown state, an attempt count out of range, a payload or
+/// history that is not JSON.
+task_record read_task_row(sqlite3_stmt* s, const std::string& prefix);
+
+/// The row as an unreadable task: its id and job as stored, and `why`.
+unreadable_task unreadable_row(sqlite3_stmt* s, std::string why);
+
+} // namespace mesh::sqlite
