@@ -70,7 +70,7 @@ outlier_detector::verdict(const entry& e) {
 outlier_detector::admission
 outlier_detector::admit(const std::string& peer, const std::string& service,
                         clock::time_point now) {
-  auto i = entries_.find({peer, service});
+  auto i = entries_.find(key_view{peer, service});
   if (i == entries_.end())
     return admission::allow;
   auto& e = i->second;
@@ -84,7 +84,7 @@ outlier_detector::admit(const std::string& peer, const std::string& service,
 outlier_detector::admission
 outlier_detector::peek(const std::string& peer, const std::string& service,
                        clock::time_point now) const {
-  auto i = entries_.find({peer, service});
+  auto i = entries_.find(key_view{peer, service});
   if (i == entries_.end())
     return admission::allow;
   auto e = i->second; // settled on a copy: peeking changes nothing
@@ -92,13 +92,20 @@ outlier_detector::peek(const std::string& peer, const std::string& service,
   return verdict(e);
 }
 
+outlier_detector::entry&
+outlier_detector::entry_of(const std::string& peer, const std::string& service,
+                           clock::time_point now) {
+  if (auto i = entries_.find(key_view{peer, service}); i != entries_.end())
+    return i->second;
+  auto& e = entries_[key{peer, service}];
+  e.healthy_since = now;
+  return e;
+}
+
 void outlier_detector::record_success(const std::string& peer,
                                       const std::string& service,
                                       clock::time_point now) {
-  auto [i, added] = entries_.try_emplace({peer, service});
-  auto& e = i->second;
-  if (added)
-    e.healthy_since = now;
+  auto& e = entry_of(peer, service, now);
   settle(e, now);
   ++e.successes;
   e.streak = 0;
@@ -116,10 +123,7 @@ bool outlier_detector::record_failure(const std::string& peer,
                                       clock::time_point now,
                                       const outlier_settings& cfg,
                                       size_t serving) {
-  auto [i, added] = entries_.try_emplace({peer, service});
-  auto& e = i->second;
-  if (added)
-    e.healthy_since = now;
+  auto& e = entry_of(peer, service, now);
   e.interval = cfg.interval;
   settle(e, now);
   ++e.failures;
@@ -167,7 +171,7 @@ bool outlier_detector::record_failure(const std::string& peer,
 }
 
 void outlier_detector::forget(const std::string& peer) {
-  auto i = entries_.lower_bound({peer, std::string{}});
+  auto i = entries_.lower_bound(key_view{peer, std::string_view{}});
   while (i != entries_.end() && i->first.first == peer)
     i = entries_.erase(i);
 }

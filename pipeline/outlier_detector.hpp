@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pipeline/policy.hpp"
@@ -99,7 +101,21 @@ private:
   // Settles time-driven transitions (ejection over -> probing).
   void settle(entry& e, clock::time_point now) const;
   static admission verdict(const entry& e);
-  std::map<std::pair<std::string, std::string>, entry> entries_;
+  using key = std::pair<std::string, std::string>; ///< peer, service
+  using key_view = std::pair<std::string_view, std::string_view>;
+  // Looks up (peer, service) without building a key: this runs for every
+  // remote request (a service name is often past the small-string size).
+  struct key_less {
+    using is_transparent = void;
+    template <class X, class Y>
+    bool operator()(const X& x, const Y& y) const {
+      return key_view{x.first, x.second} < key_view{y.first, y.second};
+    }
+  };
+  /// The entry of (peer, service), made (healthy since `now`) if new.
+  entry& entry_of(const std::string& peer, const std::string& service,
+                  clock::time_point now);
+  std::map<key, entry, key_less> entries_;
 };
 
 } // namespace mesh
