@@ -8,7 +8,9 @@
 
 #include "process.hpp"
 #include "protocol/address.hpp"
+#include "task_cluster.hpp"
 #include "temp_dir.hpp"
+#include "unit/task_fixtures.hpp" // raw_sql
 
 // The web dashboard (GET /) in a real browser: headless Chromium (Debian's
 // `chromium`) opens the page of one node of a 3-node cluster whose console
@@ -209,4 +211,27 @@ CAF_TEST(the dashboard shows the cluster in a real browser) {
   std::string magic(8, '\0');
   in.read(magic.data(), 8);
   CAF_CHECK_EQUAL(magic, std::string("\x89PNG\r\n\x1a\n", 8));
+}
+
+CAF_TEST(the dashboard marks a job whose stored tasks cannot be read) {
+  MESH_REQUIRE_MSG(std::filesystem::exists(chromium), chromium << " is missing");
+  temp_dir dir;
+  auto jobs = write_jobs(dir, {mesh_job("A", "stepa/Step/Run", {"raw"})});
+  {
+    auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
+    CAF_REQUIRE_EQUAL(meshctl(node->http(), {"job", "pause", "A"}).exit_code, 0);
+    auto emitted = meshctl_json(node->http(), {"emit", "raw", "--cursor", "1",
+                                               "--count", "3"});
+    CAF_REQUIRE_EQUAL(count(emitted["result"], "created"), 3u);
+  }
+  CAF_REQUIRE_EQUAL(raw_sql(dir.file("data-u/tasks-u.db"),
+                            "UPDATE tasks SET payload = '{' WHERE cursor = 2"),
+                    "");
+  auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
+  auto run = browse(dir, "http://" + node->http() + "/", {"--dump-dom"});
+  MESH_REQUIRE_MSG(run.exit_code == 0 && !run.timed_out,
+                   "chromium exit " << run.exit_code << ": " << run.err);
+  auto rows = elements(run.out, "tr", {{"class", "job-row"}, {"data-job", "A"}});
+  MESH_REQUIRE_MSG(rows.size() == 1u, run.out.substr(0, 4000));
+  MESH_CHECK_MSG(rows[0].find("1 unreadable") != std::string::npos, rows[0]);
 }
