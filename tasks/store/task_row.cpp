@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/json/json_payload.hpp" // max_json_depth
+#include "protocol/json/safe_json.hpp"
+#include "protocol/status.hpp"            // error_text
 #include "tasks/store/sqlite_util.hpp"
 #include "tasks/task_json.hpp"
 
@@ -30,14 +33,20 @@ task_record read_task_row(sqlite3_stmt* s, const std::string& prefix) {
   t.attempts = static_cast<uint32_t>(attempts);
   t.created_ms = sqlite3_column_int64(s, 8);
   t.due_ms = sqlite3_column_int64(s, 9);
-  const char* part = "payload";
+  // As any JSON from outside (the file may be damaged or edited by hand):
+  // never thrown past here, nested no deeper than a payload may be.
+  auto parsed = [&](int col, const char* part) {
+    auto doc = parse_json(column_text(s, col), max_json_depth());
+    if (!doc)
+      throw bad(std::string{"bad "} + part + ": " + error_text(doc.error()));
+    return std::move(*doc);
+  };
+  if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+    t.event.payload = parsed(5, "payload");
   try {
-    if (sqlite3_column_type(s, 5) != SQLITE_NULL)
-      t.event.payload = nlohmann::json::parse(column_text(s, 5));
-    part = "history";
-    t.history = history_from_json(nlohmann::json::parse(column_text(s, 10)));
+    t.history = history_from_json(parsed(10, "history"));
   } catch (const nlohmann::json::exception& e) {
-    throw bad(std::string{"bad "} + part + ": " + e.what());
+    throw bad(std::string{"bad history: "} + e.what());
   }
   return t;
 }

@@ -15,7 +15,8 @@ namespace mesh::sqlite {
 /// The task in the current row of `s`. Throws store_error, its message
 /// starting with `prefix` and naming the task, when a column cannot be
 /// read: an unknown state, an attempt count out of range, a payload or
-/// history that is not JSON.
+/// history that is not JSON, is not UTF-8 or nests deeper than
+/// max_json_depth().
 task_record read_task_row(sqlite3_stmt* s, const std::string& prefix);
 
 /// The row as an unreadable task: its id and job as stored, and `why`.

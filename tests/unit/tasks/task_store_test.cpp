@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "task_fixtures.hpp"
+#include "protocol/json/safe_json.hpp"
 #include "tasks/store/task_store.hpp"
 #include "temp_dir.hpp"
 
@@ -223,7 +224,7 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
   {
     auto store = open_sqlite_task_store(path, sync_mode::full);
     store_batch b;
-    for (int64_t c = 1; c <= 4; ++c)
+    for (int64_t c = 1; c <= 6; ++c)
       b.tasks.push_back(make_task("resize", c, task_state::queued, 10 * c,
                                   json{{"n", c}}));
     store->commit(b);
@@ -237,7 +238,14 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
                                   "UPDATE tasks SET history = 'not json' "
                                   "WHERE id = '" + id(2) + "';"
                                   "UPDATE tasks SET attempts = -3 "
-                                  "WHERE id = '" + id(3) + "'"),
+                                  "WHERE id = '" + id(3) + "';"
+                                  // Not UTF-8; nested past the bound (64).
+                                  "UPDATE tasks SET payload = "
+                                  "CAST(X'227878FF22' AS TEXT) "
+                                  "WHERE id = '" + id(5) + "';"
+                                  "UPDATE tasks SET payload = '"
+                                  + std::string(100, '[') + std::string(100, ']')
+                                  + "' WHERE id = '" + id(6) + "'"),
                     "");
   auto store = open_sqlite_task_store(path, sync_mode::full);
   std::vector<unreadable_task> unreadable;
@@ -245,7 +253,7 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
   CAF_REQUIRE_EQUAL(open.size(), 1u);
   CAF_CHECK_EQUAL(open[0].id, id(4));
   CAF_CHECK_EQUAL(open[0].event.payload, json({{"n", 4}}));
-  CAF_REQUIRE_EQUAL(unreadable.size(), 3u);
+  CAF_REQUIRE_EQUAL(unreadable.size(), 5u);
   std::map<std::string, std::string> why;
   for (const auto& u : unreadable) {
     CAF_CHECK_EQUAL(u.job, "resize");
@@ -254,13 +262,20 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
   CAF_CHECK(why[id(1)].find("task " + id(1) + ": bad payload") != std::string::npos);
   CAF_CHECK(why[id(2)].find("bad history") != std::string::npos);
   CAF_CHECK(why[id(3)].find("attempts out of range: -3") != std::string::npos);
+  CAF_CHECK(why[id(5)].find("bad payload") != std::string::npos);
+  CAF_CHECK(why[id(5)].find("UTF-8") != std::string::npos);
+  CAF_CHECK(why[id(6)].find("bad payload") != std::string::npos);
+  CAF_CHECK(why[id(6)].find("64") != std::string::npos); // the bound
+  // Every message is printable text, whatever the row held.
+  for (const auto& [task, text] : why)
+    CAF_CHECK_EQUAL(valid_utf8(text), text);
   CAF_CHECK(why[id(1)].find(path) != std::string::npos); // names the file
   // Without a list to name them in, and when listing the job: left out.
   CAF_CHECK_EQUAL(store->load_open().size(), 1u);
   CAF_CHECK_EQUAL(store->list("resize", std::nullopt, 100).size(), 1u);
   // Nothing is lost: the rows are still in the file, as they were.
   store.reset();
-  CAF_CHECK_EQUAL(raw_sql(path, "SELECT count(*) FROM tasks"), "4");
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT count(*) FROM tasks"), "6");
   CAF_CHECK_EQUAL(raw_sql(path, "SELECT history FROM tasks WHERE id = '"
                                   + id(2) + "'"),
                   "not json");
