@@ -151,7 +151,7 @@ private:
     auto router = core_->cfg.router.get();
     if (!router)
       return answer(*what,
-                    reply_of(p.call,
+                    error_reply(p.call,
                              make_error(status_code::unavailable,
                                         "the router of node "
                                           + core_->cfg.node_id
@@ -180,7 +180,7 @@ private:
     }
     if (p.source) // not moved into the table: stopped meanwhile
       return answer(p.source, p.mid, p.stages,
-                    reply_of(p.call, stopped_error()), eu);
+                    error_reply(p.call, stopped_error()), eu);
     caf::actor_cast<caf::abstract_actor*>(router)->enqueue(
       caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
                                 caf::make_message_id(id), {},
@@ -222,9 +222,9 @@ private:
         core_->finish(p.call, msg.get_mutable_as<pb::DispatchResponse>(0),
                       out.get_mutable_as<pb::ProcessResponse>(0));
       } else if (msg.match_elements<caf::error>()) {
-        out = reply_of(p.call, msg.get_as<caf::error>(0));
+        out = error_reply(p.call, msg.get_as<caf::error>(0));
       } else {
-        out = reply_of(p.call, caf::make_error(caf::sec::unexpected_response));
+        out = error_reply(p.call, caf::make_error(caf::sec::unexpected_response));
       }
     } catch (const std::exception& e) {
       // The entry is gone: this caller must still get its one answer.
@@ -236,7 +236,7 @@ private:
   }
 
   // The reply to a call that ends with `err`, in its message.
-  caf::message reply_of(process_call& call, const caf::error& err) {
+  caf::message error_reply(process_call& call, const caf::error& err) {
     auto out = make_message_in_place<pb::ProcessResponse>();
     core_->finish(call, err, out.get_mutable_as<pb::ProcessResponse>(0));
     return out;

@@ -16,6 +16,7 @@
 
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "unit/task_fixtures.hpp" // raw_sql
 
 namespace mesh::test {
 
@@ -70,6 +71,27 @@ inline nlohmann::json mesh_job(const std::string& id,
   if (extra.is_object())
     j.update(extra);
   return j;
+}
+
+/// A node "u" (group stepa, job A on dataset "raw", paused) that was
+/// stopped with three queued tasks, cursors 1-3, and restarted after the
+/// row of cursor 2 was damaged (a payload that is not JSON), as a bad disk
+/// or a hand edit would leave it. Its store is dir/data-u/tasks-u.db.
+inline std::unique_ptr<node_process>
+start_node_with_damaged_task(const temp_dir& dir) {
+  auto jobs = write_jobs(dir, {mesh_job("A", "stepa/Step/Run", {"raw"})});
+  {
+    auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
+    CAF_REQUIRE_EQUAL(meshctl(node->http(), {"job", "pause", "A"}).exit_code,
+                      0);
+    auto emitted = meshctl_json(node->http(), {"emit", "raw", "--cursor", "1",
+                                               "--count", "3"});
+    CAF_REQUIRE_EQUAL(emitted["result"].value("created", 0), 3);
+  } // stopped (SIGTERM): three queued tasks in its file
+  CAF_REQUIRE_EQUAL(raw_sql(dir.file("data-u/tasks-u.db"),
+                            "UPDATE tasks SET payload = '{' WHERE cursor = 2"),
+                    "");
+  return start_node(dir, "u", "stepa", {"--jobs", jobs});
 }
 
 /// `meshctl jobs` as {id: row}; null when the node does not answer.

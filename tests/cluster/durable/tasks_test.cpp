@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "task_cluster.hpp"
-#include "unit/task_fixtures.hpp" // raw_sql
 
 // Durable tasks across real nodes, the flows that work: a chain of jobs
 // whose queue node is killed with SIGKILL mid-stream, backpressure from a
@@ -309,21 +308,8 @@ CAF_TEST(done tasks leave the store after the retention and stay counted) {
 
 CAF_TEST(a stored task that cannot be read is reported and the others run) {
   temp_dir dir;
-  auto jobs = write_jobs(dir, {mesh_job("A", "stepa/Step/Run", {"raw"})});
-  {
-    auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
-    CAF_REQUIRE_EQUAL(meshctl(node->http(), {"job", "pause", "A"}).exit_code,
-                      0);
-    auto emitted = meshctl_json(node->http(), {"emit", "raw", "--cursor", "1",
-                                               "--count", "3"});
-    CAF_REQUIRE_EQUAL(count(emitted["result"], "created"), 3u);
-  } // stopped (SIGTERM): three queued tasks in its file
-  // Damage one row, as a bad disk or a hand edit would.
+  auto node = start_node_with_damaged_task(dir);
   auto db = dir.file("data-u/tasks-u.db");
-  CAF_REQUIRE_EQUAL(raw_sql(db, "UPDATE tasks SET payload = '{' "
-                                "WHERE cursor = 2"),
-                    "");
-  auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
   auto http = node->http();
   auto row = jobs_of(http)["A"];
   CAF_CHECK_EQUAL(count(row, "unreadable"), 1u);

@@ -10,7 +10,6 @@
 #include "protocol/address.hpp"
 #include "task_cluster.hpp"
 #include "temp_dir.hpp"
-#include "unit/task_fixtures.hpp" // raw_sql
 
 // The web dashboard (GET /) in a real browser: headless Chromium (Debian's
 // `chromium`) opens the page of one node of a 3-node cluster whose console
@@ -216,18 +215,7 @@ CAF_TEST(the dashboard shows the cluster in a real browser) {
 CAF_TEST(the dashboard marks a job whose stored tasks cannot be read) {
   MESH_REQUIRE_MSG(std::filesystem::exists(chromium), chromium << " is missing");
   temp_dir dir;
-  auto jobs = write_jobs(dir, {mesh_job("A", "stepa/Step/Run", {"raw"})});
-  {
-    auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
-    CAF_REQUIRE_EQUAL(meshctl(node->http(), {"job", "pause", "A"}).exit_code, 0);
-    auto emitted = meshctl_json(node->http(), {"emit", "raw", "--cursor", "1",
-                                               "--count", "3"});
-    CAF_REQUIRE_EQUAL(count(emitted["result"], "created"), 3u);
-  }
-  CAF_REQUIRE_EQUAL(raw_sql(dir.file("data-u/tasks-u.db"),
-                            "UPDATE tasks SET payload = '{' WHERE cursor = 2"),
-                    "");
-  auto node = start_node(dir, "u", "stepa", {"--jobs", jobs});
+  auto node = start_node_with_damaged_task(dir);
   auto run = browse(dir, "http://" + node->http() + "/", {"--dump-dom"});
   MESH_REQUIRE_MSG(run.exit_code == 0 && !run.timed_out,
                    "chromium exit " << run.exit_code << ": " << run.err);
