@@ -90,6 +90,7 @@ task_dispatcher_config task_config(const node_config& cfg,
   tc.jobs_dir = t.jobs_dir;
   tc.store_path = task_store_path(cfg, opts.node_id);
   tc.sync = sync_mode_of(t.synchronous);
+  tc.max_payload_bytes = cfg.limits.max_payload_bytes;
   tc.runtimes = t.runtimes;
   tc.group_commit = milliseconds{t.group_commit_ms};
   tc.group_commit_max = t.group_commit_max;

@@ -140,6 +140,8 @@ struct task_dispatcher_config {
   std::string jobs_dir;
   std::string store_path;
   sync_mode sync = sync_mode::full;
+  /// A stored payload larger than this is not loaded (limits.max_payload_bytes).
+  size_t max_payload_bytes = 4 * 1024 * 1024;
   nlohmann::json runtimes = nlohmann::json::object(); ///< config's "runtimes"
   std::chrono::milliseconds group_commit{2}; ///< 0: when the mailbox is empty
   size_t group_commit_max = 1000;

@@ -17,7 +17,8 @@ caf::error task_dispatcher_state::open_store() {
       std::error_code ec;
       std::filesystem::create_directories(dir, ec);
     }
-    store = open_sqlite_task_store(cfg.store_path, cfg.sync);
+    store = open_sqlite_task_store(cfg.store_path, cfg.sync,
+                                   cfg.max_payload_bytes);
     cursors.load(store->load_cursors());
     auto done = store->count_done();
     for (auto& [job, n] : done)

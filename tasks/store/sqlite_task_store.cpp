@@ -26,7 +26,8 @@ using namespace sqlite; // handles, resetter, column_text
 
 class sqlite_task_store final : public task_store {
 public:
-  sqlite_task_store(std::string path, sync_mode sync) : path_(std::move(path)) {
+  sqlite_task_store(std::string path, sync_mode sync, size_t max_payload_bytes)
+    : path_(std::move(path)), max_payload_bytes_(max_payload_bytes) {
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path_.c_str(), &raw,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -352,7 +353,7 @@ private:
         s, op,
         [&](sqlite3_stmt* row) {
           try {
-            result.push_back(read_task_row(row, at));
+            result.push_back(read_task_row(row, at, max_payload_bytes_));
           } catch (const store_error& e) {
             if (unreadable != nullptr)
               unreadable->push_back(unreadable_row(row, e.what()));
@@ -363,6 +364,7 @@ private:
   }
 
   std::string path_;
+  size_t max_payload_bytes_; // of a payload read back; 0: none
   // Destroyed last: the statements are finalized first, then db_ closes the
   // database (checkpointing the WAL when it is the last connection).
   db_ptr db_;
@@ -376,8 +378,9 @@ private:
 } // namespace
 
 std::unique_ptr<task_store> open_sqlite_task_store(const std::string& path,
-                                                   sync_mode sync) {
-  return std::make_unique<sqlite_task_store>(path, sync);
+                                                   sync_mode sync,
+                                                   size_t max_payload_bytes) {
+  return std::make_unique<sqlite_task_store>(path, sync, max_payload_bytes);
 }
 
 } // namespace mesh

@@ -58,9 +58,9 @@ struct store_batch {
 };
 
 /// A stored task whose row cannot be read (an unknown state, an attempt
-/// count out of range, a payload or history that is not JSON or not UTF-8
-/// or nests deeper than limits.max_json_depth, as a damaged file or a hand
-/// edit leaves it). Reads leave it out rather than fail, so
+/// count out of range, a payload or history that is not JSON or not UTF-8,
+/// nests deeper than limits.max_json_depth or is larger than the store's
+/// bounds, as a damaged file or a hand edit leaves it). Reads leave it out rather than fail, so
 /// one bad row does not stop every other task; the row itself stays in the
 /// store untouched until an operator mends or deletes it.
 struct unreadable_task {
@@ -113,8 +113,13 @@ enum class sync_mode : uint8_t { full, normal, off };
 
 /// Opens (creating if needed) a SQLite store at `path`: WAL journal,
 /// `synchronous` as given, a busy timeout, the schema created or checked.
+/// A stored payload larger than `max_payload_bytes` (a node passes
+/// limits.max_payload_bytes; 0: no bound) or a history larger than 64 MiB
+/// makes its row unreadable when it is read, rather than being read into
+/// memory whole.
 /// Throws store_error naming the path.
 std::unique_ptr<task_store> open_sqlite_task_store(const std::string& path,
-                                                   sync_mode sync);
+                                                   sync_mode sync,
+                                                   size_t max_payload_bytes = 0);
 
 } // namespace mesh

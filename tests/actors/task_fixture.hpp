@@ -52,6 +52,8 @@ struct task_fixture : actor_fixture {
   json runtimes = json::object();
   /// How long done tasks are kept (set before start()).
   std::chrono::seconds done_retention{std::chrono::hours{24}};
+  /// limits.max_payload_bytes (set before start()).
+  size_t max_payload_bytes = 4 * 1024 * 1024;
   caf::actor tasks;
 
   task_fixture() {
@@ -84,6 +86,7 @@ struct task_fixture : actor_fixture {
     cfg.traces = traces;
     cfg.runtimes = runtimes;
     cfg.done_retention = done_retention;
+    cfg.max_payload_bytes = max_payload_bytes;
     tasks = caf::actor_cast<caf::actor>(spawn_task_dispatcher(sys, cfg));
     run();
   }

@@ -205,4 +205,26 @@ CAF_TEST(a stored task that cannot be read is counted and the rest run) {
                   "{\"n\": 2 leased");
 }
 
+CAF_TEST(a stored payload larger than the node takes is not loaded) {
+  add_job("a");
+  start();
+  emit("a-in", 1, json{{"n", 1}});
+  emit("a-in", 2, json{{"text", std::string(200, 'x')}});
+  CAF_REQUIRE_EQUAL(runner->waiting(), 2u);
+  stop({tasks});
+  // The limit went down while the node was stopped (or the file was
+  // edited): the larger row is set aside before it is read.
+  max_payload_bytes = 100;
+  runner = std::make_shared<test::manual_runner>();
+  start();
+  CAF_CHECK_EQUAL(job("a")["unreadable"].get<int>(), 1);
+  CAF_CHECK_EQUAL(runner->waiting(), 1u);
+  CAF_CHECK_EQUAL(finish_all(), 1u);
+  CAF_CHECK_EQUAL(job("a")["done"].get<int>(), 1);
+  stop({tasks});
+  CAF_CHECK_EQUAL(raw_sql(dir.file("tasks.db"),
+                          "SELECT count(*) FROM tasks WHERE state = 'leased'"),
+                  "1");
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -227,6 +227,9 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
     for (int64_t c = 1; c <= 6; ++c)
       b.tasks.push_back(make_task("resize", c, task_state::queued, 10 * c,
                                   json{{"n", c}}));
+    // Larger than the bound the store is opened with below.
+    b.tasks.push_back(make_task("resize", 7, task_state::queued, 70,
+                                json{{"text", std::string(2000, 'x')}}));
     store->commit(b);
   }
   auto id = [](int64_t c) {
@@ -247,13 +250,13 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
                                   + std::string(100, '[') + std::string(100, ']')
                                   + "' WHERE id = '" + id(6) + "'"),
                     "");
-  auto store = open_sqlite_task_store(path, sync_mode::full);
+  auto store = open_sqlite_task_store(path, sync_mode::full, 1024);
   std::vector<unreadable_task> unreadable;
   auto open = store->load_open(&unreadable);
   CAF_REQUIRE_EQUAL(open.size(), 1u);
   CAF_CHECK_EQUAL(open[0].id, id(4));
   CAF_CHECK_EQUAL(open[0].event.payload, json({{"n", 4}}));
-  CAF_REQUIRE_EQUAL(unreadable.size(), 5u);
+  CAF_REQUIRE_EQUAL(unreadable.size(), 6u);
   std::map<std::string, std::string> why;
   for (const auto& u : unreadable) {
     CAF_CHECK_EQUAL(u.job, "resize");
@@ -266,6 +269,9 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
   CAF_CHECK(why[id(5)].find("UTF-8") != std::string::npos);
   CAF_CHECK(why[id(6)].find("bad payload") != std::string::npos);
   CAF_CHECK(why[id(6)].find("64") != std::string::npos); // the bound
+  CAF_CHECK(why[id(7)].find("payload of 2011 bytes is larger than 1024 bytes "
+                            "(limits.max_payload_bytes)")
+            != std::string::npos);
   // Every message is printable text, whatever the row held.
   for (const auto& [task, text] : why)
     CAF_CHECK_EQUAL(valid_utf8(text), text);
@@ -275,7 +281,7 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
   CAF_CHECK_EQUAL(store->list("resize", std::nullopt, 100).size(), 1u);
   // Nothing is lost: the rows are still in the file, as they were.
   store.reset();
-  CAF_CHECK_EQUAL(raw_sql(path, "SELECT count(*) FROM tasks"), "6");
+  CAF_CHECK_EQUAL(raw_sql(path, "SELECT count(*) FROM tasks"), "7");
   CAF_CHECK_EQUAL(raw_sql(path, "SELECT history FROM tasks WHERE id = '"
                                   + id(2) + "'"),
                   "not json");
