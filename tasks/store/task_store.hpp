@@ -60,9 +60,9 @@ struct store_batch {
 /// A stored task whose row cannot be read (an unknown state, an attempt
 /// count out of range, a payload or history that is not JSON or not UTF-8,
 /// nests deeper than limits.max_json_depth or is larger than the store's
-/// bounds, as a damaged file or a hand edit leaves it). Reads leave it out rather than fail, so
-/// one bad row does not stop every other task; the row itself stays in the
-/// store untouched until an operator mends or deletes it.
+/// bounds, as a damaged file or a hand edit leaves it). Reads leave it out
+/// rather than fail, so one bad row does not stop every other task; the row
+/// itself stays in the store untouched until an operator mends or deletes it.
 struct unreadable_task {
   std::string id;
   std::string job;

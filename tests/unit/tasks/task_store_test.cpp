@@ -287,6 +287,36 @@ CAF_TEST(rows that cannot be read are left out and named and the rest load) {
                   "not json");
 }
 
+CAF_TEST(a payload at the bound loads and a history past its own is set aside) {
+  test::temp_dir dir;
+  auto path = dir.file("tasks.db");
+  auto payload = json{{"text", std::string(100, 'x')}};
+  auto bound = payload.dump().size();
+  {
+    auto store = open_sqlite_task_store(path, sync_mode::full);
+    store_batch b;
+    for (int64_t c = 1; c <= 2; ++c)
+      b.tasks.push_back(make_task("resize", c, task_state::queued, c, payload));
+    store->commit(b);
+  }
+  auto second = make_task("resize", 2, task_state::queued, 0).id;
+  // One byte past 64 MiB, counted before it is read (nor is it JSON).
+  CAF_REQUIRE_EQUAL(raw_sql(path, "UPDATE tasks SET history = "
+                                  "CAST(zeroblob(67108865) AS TEXT) "
+                                  "WHERE id = '" + second + "'"),
+                    "");
+  auto store = open_sqlite_task_store(path, sync_mode::full, bound);
+  std::vector<unreadable_task> unreadable;
+  auto open = store->load_open(&unreadable);
+  CAF_REQUIRE_EQUAL(open.size(), 1u); // exactly at the payload bound
+  CAF_CHECK_EQUAL(open[0].event.payload, payload);
+  CAF_REQUIRE_EQUAL(unreadable.size(), 1u);
+  CAF_CHECK_EQUAL(unreadable[0].id, second);
+  CAF_CHECK(unreadable[0].why.find("history of 67108865 bytes is larger than "
+                                   "67108864 bytes")
+            != std::string::npos);
+}
+
 CAF_TEST(a written task makes no temporary table) {
   // `state IN (...)` made SQLite build one per row written: the plan of the
   // store's own insert, read from the file, has no OpenEphemeral.
