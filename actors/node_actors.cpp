@@ -270,6 +270,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
     wc.workflows_dir = w.dir;
     wc.store_path = task_store_path(cfg, opts.node_id);
     wc.sync = sync_mode_of(w.synchronous);
+    wc.max_payload_bytes = cfg.limits.max_payload_bytes;
     wc.max_parallel = w.max_parallel;
     wc.history = w.history;
     wc.step_deadline = milliseconds{w.step_timeout_ms};

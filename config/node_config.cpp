@@ -1,12 +1,12 @@
 #include "config/node_config.hpp"
 
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <optional>
-#include <sstream>
 
 #include <sched.h>
 #include <unistd.h>
@@ -49,9 +49,20 @@ caf::expected<nlohmann::json> read_json_file(const std::string& path,
   if (!in)
     return make_error(status_code::invalid_argument,
                       path + ": cannot open file: " + std::strerror(errno));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto doc = parse_json(buf.str(), max_depth);
+  // One byte past the bound tells a file that is too large; a device
+  // such as /dev/zero never ends, so the read itself is bounded.
+  std::string text;
+  std::array<char, 65536> chunk;
+  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+    text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (text.size() > max_json_file_bytes)
+      return make_error(status_code::invalid_argument,
+                        path + ": the file is larger than "
+                          + std::to_string(max_json_file_bytes)
+                          + " bytes: not a configuration, manifest, job or "
+                            "workflow file");
+  }
+  auto doc = parse_json(text, max_depth);
   if (doc)
     return doc;
   // "file:3:14: ..." for a position, "file: ..." otherwise.

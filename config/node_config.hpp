@@ -173,10 +173,16 @@ const nlohmann::json& default_node_config_json();
 /// The embedded node schema (config/schemas/node.schema.json).
 const nlohmann::json& node_config_schema_json();
 
+/// The largest configuration, manifest, job or workflow file a node reads:
+/// far beyond any real one, and a wrong path (a device, a log) fails fast
+/// instead of filling the memory.
+inline constexpr size_t max_json_file_bytes = 16 * 1024 * 1024;
+
 /// Reads and parses a JSON file. Errors say which file and, for a syntax
 /// error, the line and column: "cfg.json:3:14: syntax error ...".
-/// Never throws: a number out of range, invalid UTF-8 or nesting deeper
-/// than `max_depth` is an error naming the file too.
+/// Never throws: a file larger than max_json_file_bytes (not read past the
+/// bound), a number out of range, invalid UTF-8 or nesting deeper than
+/// `max_depth` is an error naming the file too.
 caf::expected<nlohmann::json> read_json_file(const std::string& path,
                                              size_t max_depth = 64);
 

@@ -208,7 +208,8 @@ workflows_actor::behavior_type runner_behavior(runner_actor self,
     std::error_code ec;
     if (!dir.empty())
       std::filesystem::create_directories(dir, ec);
-    st.store = open_sqlite_run_store(st.cfg.store_path, st.cfg.sync);
+    st.store = open_sqlite_run_store(st.cfg.store_path, st.cfg.sync,
+                                     st.cfg.max_payload_bytes);
   } catch (const std::exception& e) {
     // Ends at once (the supervisor sees why); the behaviour is never used.
     st.log->error("the workflow runner of {} cannot start: {}",

@@ -95,6 +95,9 @@ struct workflow_runner_config {
   std::string workflows_dir;
   std::string store_path;
   sync_mode sync = sync_mode::normal;
+  /// limits.max_payload_bytes: bounds the stored runs the runner loads
+  /// (open_sqlite_run_store); 0: no bound.
+  size_t max_payload_bytes = 0;
   size_t max_parallel = 8;   ///< steps of one run at once, unless it says
   size_t history = 1000;     ///< finished runs kept in the store
   size_t max_depth = 8;      ///< nested sub-workflows

@@ -2,12 +2,12 @@
 
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "protocol/json/json_payload.hpp" // max_json_depth
-#include "protocol/json/safe_json.hpp"
-#include "protocol/status.hpp"            // error_text
+#include "tasks/store/json_column.hpp"
 #include "tasks/store/sqlite_util.hpp"
 #include "tasks/task_json.hpp"
 
@@ -34,20 +34,13 @@ task_record read_task_row(sqlite3_stmt* s, const std::string& prefix,
   t.attempts = static_cast<uint32_t>(attempts);
   t.created_ms = sqlite3_column_int64(s, 8);
   t.due_ms = sqlite3_column_int64(s, 9);
-  // As any JSON from outside (the file may be damaged or edited by hand):
-  // never thrown past here, nested no deeper than a payload may be, and
-  // its size checked before it is copied out of SQLite.
   auto parsed = [&](int col, const char* part, size_t max_bytes,
                     const char* bound) {
-    auto bytes = static_cast<size_t>(sqlite3_column_bytes(s, col));
-    if (max_bytes > 0 && bytes > max_bytes)
-      throw bad(std::string{part} + " of " + std::to_string(bytes)
-                + " bytes is larger than " + std::to_string(max_bytes)
-                + " bytes (" + bound + ")");
-    auto doc = parse_json(column_text(s, col), max_json_depth());
-    if (!doc)
-      throw bad(std::string{"bad "} + part + ": " + error_text(doc.error()));
-    return std::move(*doc);
+    try {
+      return json_column(s, col, part, max_bytes, bound, max_json_depth());
+    } catch (const std::invalid_argument& e) {
+      throw bad(e.what());
+    }
   };
   if (sqlite3_column_type(s, 5) != SQLITE_NULL)
     t.event.payload = parsed(5, "payload", max_payload_bytes,

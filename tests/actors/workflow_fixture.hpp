@@ -245,6 +245,7 @@ struct workflow_fixture : actor_fixture {
   fake_router_actor router;
   workflows_actor runner;
   caf::actor wf; ///< runner, untyped (for ask)
+  size_t max_payload_bytes = 0; ///< the runner's bound on stored runs
 
   workflow_fixture() {
     std::filesystem::create_directories(dir.file("workflows"));
@@ -266,6 +267,7 @@ struct workflow_fixture : actor_fixture {
     cfg.workflows_dir = dir.file("workflows");
     cfg.store_path = dir.file("runs.db");
     cfg.sync = sync_mode::off;
+    cfg.max_payload_bytes = max_payload_bytes;
     cfg.tick = 10ms;
     cfg.router = router_actor{router};
     runner = spawn_workflow_runner(sys, cfg);

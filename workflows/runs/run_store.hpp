@@ -51,7 +51,15 @@ public:
 
 /// Opens (creating if needed) the runs table of the SQLite file at `path`.
 /// Throws store_error naming the path.
+///
+/// A row that cannot be read (damaged or edited by hand) is skipped by
+/// load_unfinished and list, logged, and named by find; it stays in the
+/// file. With `max_payload_bytes` (the node's limits.max_payload_bytes; 0:
+/// no bound, for offline tools) a row is also unreadable when its
+/// definition is larger than a workflow file may be or its document larger
+/// than max_run_bytes allows: sizes are checked before a column is read.
 std::unique_ptr<run_store> open_sqlite_run_store(const std::string& path,
-                                                 sync_mode sync);
+                                                 sync_mode sync,
+                                                 size_t max_payload_bytes = 0);
 
 } // namespace mesh

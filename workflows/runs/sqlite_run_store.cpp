@@ -9,12 +9,16 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <set>
 #include <string>
 #include <utility>
 
+#include "config/node_config.hpp" // max_json_file_bytes
+#include "protocol/json/json_payload.hpp" // max_json_depth
+#include "tasks/store/json_column.hpp"
 #include "tasks/store/sqlite_util.hpp"
 #include "tasks/task_json.hpp" // dump_lenient
 #include "telemetry/log.hpp"
@@ -51,8 +55,10 @@ using namespace sqlite; // handles, resetter, column_text
 
 class sqlite_run_store final : public run_store {
 public:
-  sqlite_run_store(std::string path, sync_mode sync)
-      : path_(std::move(path)), log_(log::get("workflows")) {
+  sqlite_run_store(std::string path, sync_mode sync, size_t max_payload_bytes)
+      : path_(std::move(path)),
+        max_payload_bytes_(max_payload_bytes),
+        log_(log::get("workflows")) {
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path_.c_str(), &raw,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -255,11 +261,26 @@ private:
   }
 
   // The run in the current row (id, doc, definition), or none with `why`
-  // set.
-  static std::optional<run_record> parse(sqlite3_stmt* s, std::string& why) {
+  // set. Both columns are read as JSON from outside (json_column.hpp): the
+  // definition is bounded like a workflow file, the document by what a run
+  // of that many steps can hold (max_run_bytes) and by twice the nesting of
+  // a payload (an output template may quote whole outputs).
+  std::optional<run_record> parse(sqlite3_stmt* s, std::string& why) const {
     try {
-      auto doc = nlohmann::json::parse(column_text(s, 1));
-      doc["definition"] = nlohmann::json::parse(column_text(s, 2));
+      auto bounded = max_payload_bytes_ > 0;
+      auto def_bytes = static_cast<size_t>(sqlite3_column_bytes(s, 2));
+      auto def = json_column(
+        s, 2, "definition",
+        bounded ? std::max(max_json_file_bytes, max_payload_bytes_) : 0,
+        "the bound of a workflow file", max_json_depth() + 2);
+      auto steps = def.contains("steps") && def["steps"].is_array()
+                     ? def["steps"].size()
+                     : 0;
+      auto doc = json_column(
+        s, 1, "document",
+        bounded ? max_run_bytes(steps, def_bytes, max_payload_bytes_) : 0,
+        "what a run of its workflow can hold", 2 * max_json_depth() + 8);
+      doc["definition"] = std::move(def);
       return run_from_json(doc);
     } catch (const nlohmann::json::exception& e) {
       why = std::string{"bad document: "} + e.what();
@@ -291,6 +312,7 @@ private:
   }
 
   std::string path_;
+  size_t max_payload_bytes_; ///< 0: rows are read unbounded
   std::shared_ptr<spdlog::logger> log_;
   // Destroyed last: the statements are finalized first, then db_ closes the
   // database (checkpointing the WAL when it is the last connection).
@@ -303,8 +325,9 @@ private:
 } // namespace
 
 std::unique_ptr<run_store> open_sqlite_run_store(const std::string& path,
-                                                 sync_mode sync) {
-  return std::make_unique<sqlite_run_store>(path, sync);
+                                                 sync_mode sync,
+                                                 size_t max_payload_bytes) {
+  return std::make_unique<sqlite_run_store>(path, sync, max_payload_bytes);
 }
 
 } // namespace mesh

@@ -139,6 +139,16 @@ run_status settled_status(const workflow_definition& def,
 std::vector<size_t> compensation_order(const workflow_definition& def,
                                        const run_record& run);
 
+/// The most a stored run (its document without the definition) can hold
+/// when every payload is at most `max_payload_bytes`: the input and the
+/// context, and per step an output, an error, a compensation's output and
+/// error, the run's output (which may quote every step's), each with room
+/// for its bookkeeping, and a copy of the definition's size for templates.
+/// Saturates instead of overflowing. The run store sets aside a larger row
+/// unread: the file is damaged.
+size_t max_run_bytes(size_t steps, size_t definition_bytes,
+                     size_t max_payload_bytes) noexcept;
+
 /// JSON for the store and for meshctl: every field above; steps as an
 /// array of {"id", "status", "output", "error", "error_status",
 /// "attempts", "node", "started_ms", "completed_ms", "duration_ms",

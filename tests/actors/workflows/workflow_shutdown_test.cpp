@@ -87,4 +87,40 @@ CAF_TEST(a caller waiting when the runner crashes gets an answer) {
                  error_text(*waiting->error));
 }
 
+CAF_TEST(a stored run larger than the node takes is not resumed) {
+  add_workflow(two_steps());
+  log->idempotent["p/P/a"] = 1; // a resumed run sends a again
+  start();
+  auto async = [this](json input) {
+    return str(ask<json>(wf, atom::run_v,
+                         json{{"workflow", "pair"},
+                              {"input", std::move(input)},
+                              {"async", true}}),
+               "run_id");
+  };
+  auto small = async({{"n", 1}});
+  auto big = async({{"text", std::string(900000, 'x')}});
+  CAF_REQUIRE_EQUAL(log->of("p/P/a").size(), 2u);
+  // The limit went down while the node was stopped (or the file was
+  // edited): a two-step run may now hold about 800 KB, and the big run's
+  // row is set aside before it is read.
+  max_payload_bytes = 1024;
+  restart();
+  // Only the small run was resumed: a sent once more. The old runner's
+  // calls are answered and go nowhere.
+  CAF_REQUIRE_EQUAL(log->of("p/P/a").size(), 3u);
+  for (size_t i = 0; i < 2; ++i)
+    reply(*log->of("p/P/a").at(i), fake_reply::ok({{"stale", true}}));
+  answer("p/P/a", {{"id", 1}});
+  answer("p/P/b");
+  CAF_CHECK_EQUAL(status_of(small), "success");
+  auto err = ask_error<json>(wf, atom::runs_v, big);
+  CAF_CHECK_EQUAL(to_status_code(err), status_code::unavailable);
+  MESH_CHECK_MSG(contains(error_text(err), "run " + big + ": document of "),
+                 error_text(err));
+  auto listed = ask<json>(wf, atom::runs_v, json::object())["runs"];
+  CAF_REQUIRE_EQUAL(listed.size(), 1u);
+  CAF_CHECK_EQUAL(str(listed[0], "id"), small);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -85,6 +85,28 @@ CAF_TEST(invalid JSON names file and line and column) {
   MESH_CHECK_MSG(text.find(f.path + ":4:1:") == 0, text);
 }
 
+CAF_TEST(a file larger than any configuration is refused unread) {
+  // At the bound it is read (and found to be no JSON); one byte past it,
+  // refused for its size. /dev/zero never ends: the read stops at the bound.
+  temp_file at_bound{std::string(max_json_file_bytes, ' ')};
+  auto r = read_json_file(at_bound.path);
+  CAF_REQUIRE(!r);
+  auto text = error_text(r.error());
+  MESH_CHECK_MSG(text.find("larger than") == std::string::npos, text);
+  temp_file past{std::string(max_json_file_bytes, ' ') + "{}"};
+  r = read_json_file(past.path);
+  CAF_REQUIRE(!r);
+  text = error_text(r.error());
+  MESH_CHECK_MSG(text.find(past.path + ": the file is larger than 16777216 "
+                           "bytes")
+                   == 0,
+                 text);
+  r = read_json_file("/dev/zero");
+  CAF_REQUIRE(!r);
+  text = error_text(r.error());
+  MESH_CHECK_MSG(text.find("/dev/zero: the file is larger than") == 0, text);
+}
+
 CAF_TEST(an unknown key is named with its pointer) {
   auto problems = check_config_layer(json{{"limits", {{"max_qeue", 1}}}},
                                      "cfg.json");

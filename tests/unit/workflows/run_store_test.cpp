@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "task_fixtures.hpp" // raw_sql, make_task
+#include "config/node_config.hpp" // max_json_file_bytes
 #include "tasks/store/task_store.hpp"
 #include "telemetry/log.hpp"
 #include "temp_dir.hpp"
@@ -223,6 +224,72 @@ CAF_TEST(a damaged row is skipped in lists and named by find) {
   CAF_CHECK(contains(msg, "run worse: run document: workflow: missing"));
   // The statements were reset: the store keeps working.
   CAF_CHECK(store->find("good").has_value());
+}
+
+CAF_TEST(a row larger or deeper than a run can be is set aside unread) {
+  test::temp_dir dir;
+  auto path = dir.file("tasks.db");
+  constexpr size_t max_payload = 1024;
+  auto store = open_sqlite_run_store(path, sync_mode::full, max_payload);
+  for (auto id : {"good", "at-bound", "big", "deep", "huge-definition"})
+    store->save(make_run_record(id, "w", run_status::running, 1));
+  auto sql = [&](const std::string& text) {
+    auto out = raw_sql(path, text);
+    CAF_REQUIRE(out.rfind("error", 0) != 0);
+    return out;
+  };
+  // Padded with an extra field (ignored when read) to exactly the bound of
+  // a two-step run, and to one byte past it.
+  auto def_bytes = std::stoul(
+    sql("SELECT length(definition) FROM workflow_runs WHERE id = 'good'"));
+  auto bound = max_run_bytes(2, def_bytes, max_payload);
+  sql("UPDATE workflow_runs SET doc = json_insert(doc, '$.pad', '') "
+      "WHERE id IN ('at-bound', 'big')");
+  // Each row's own length: the id is in its document twice.
+  auto pad = [&](const std::string& id, size_t to) {
+    auto bytes = std::stoul(
+      sql("SELECT length(doc) FROM workflow_runs WHERE id = '" + id + "'"));
+    CAF_REQUIRE_LESS(bytes, to);
+    auto n = std::to_string(to - bytes);
+    sql("UPDATE workflow_runs SET doc = json_set(doc, '$.pad', "
+        "substr(replace(hex(zeroblob(" + n + ")), '0', 'x'), 1, " + n
+        + ")) WHERE id = '" + id + "'");
+  };
+  pad("at-bound", bound);
+  pad("big", bound + 1);
+  CAF_CHECK_EQUAL(
+    sql("SELECT length(doc) FROM workflow_runs WHERE id = 'at-bound'"),
+    std::to_string(bound));
+  CAF_CHECK_EQUAL(
+    sql("SELECT length(doc) FROM workflow_runs WHERE id = 'big'"),
+    std::to_string(bound + 1));
+  // Nested far past what a run holds (twice a payload's depth).
+  std::string deep = "{\"id\": \"deep\", \"x\": ";
+  for (int i = 0; i < 300; ++i)
+    deep += "[";
+  deep += std::string(300, ']') + "}";
+  sql("UPDATE workflow_runs SET doc = '" + deep + "' WHERE id = 'deep'");
+  // A definition past the bound of a workflow file.
+  sql("UPDATE workflow_runs SET definition = zeroblob("
+      + std::to_string(max_json_file_bytes + 1)
+      + ") WHERE id = 'huge-definition'");
+  CAF_CHECK_EQUAL(ids(store->load_unfinished()), "at-bound good ");
+  CAF_CHECK_EQUAL(ids(store->list({})), "good at-bound ");
+  auto msg = store_error_of([&] { store->find("big"); });
+  CAF_CHECK(contains(msg, "run big: document of " + std::to_string(bound + 1)
+                            + " bytes is larger than " + std::to_string(bound)
+                            + " bytes (what a run of its workflow can hold)"));
+  msg = store_error_of([&] { store->find("deep"); });
+  CAF_CHECK(contains(msg, "run deep: bad document: "));
+  CAF_CHECK(contains(msg, "nest"));
+  msg = store_error_of([&] { store->find("huge-definition"); });
+  CAF_CHECK(contains(msg, "run huge-definition: definition of 16777217 bytes "
+                          "is larger than 16777216 bytes"));
+  // Every row is still in the file; a store without a bound (offline
+  // tools) reads the big one.
+  CAF_CHECK_EQUAL(sql("SELECT count(*) FROM workflow_runs"), "5");
+  auto offline = open_sqlite_run_store(path, sync_mode::full);
+  CAF_CHECK(offline->find("big").has_value());
 }
 
 CAF_TEST(a path that cannot be opened is named) {
