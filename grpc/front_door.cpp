@@ -6,6 +6,7 @@
 #include <future>
 #include <sstream>
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <openssl/pem.h>
 
@@ -109,6 +110,11 @@ caf::error grpc_front_door::start() {
   if (!creds)
     return make_error(status_code::unavailable, "gRPC on " + where + ": " + error);
   grpc_door::route_protobuf_log(); // a bad body's details reach our log
+  // Debian builds abseil with its debug checks, so every absl::Mutex gRPC
+  // takes or destroys feeds a lock graph for deadlock detection: 2-4 % of
+  // the door's CPU per call (BENCHMARKS.md). A check for abseil's own
+  // developers, not a node's; process-wide, and only gRPC uses absl here.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   st.hop = std::make_shared<grpc_door::bridge>(*st.cfg.node.sys);
   st.collector = grpc_door::make_collector_service(st.cfg.node, st.hop);
   st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.hop);
