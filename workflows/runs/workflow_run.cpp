@@ -198,15 +198,16 @@ std::vector<size_t> compensation_order(const workflow_definition& def,
 
 size_t max_run_bytes(size_t steps, size_t definition_bytes,
                      size_t max_payload_bytes) noexcept {
-  // Four payload-sized parts per step (output, error, compensation output
-  // and error) and four for the run (input, context, output, error), each
+  // Six payload-sized parts per step (output, error, compensation output
+  // and error, and its output quoted twice more by the run's output
+  // template) and four for the run (input, context, output, error), each
   // with 64 KiB for its keys, names and times.
   constexpr size_t bookkeeping = 64 * 1024;
   constexpr size_t none = std::numeric_limits<size_t>::max();
   size_t parts = 0;
   size_t part = 0;
   size_t result = 0;
-  if (__builtin_mul_overflow(steps, size_t{4}, &parts)
+  if (__builtin_mul_overflow(steps, size_t{6}, &parts)
       || __builtin_add_overflow(parts, size_t{4}, &parts)
       || __builtin_add_overflow(max_payload_bytes, bookkeeping, &part)
       || __builtin_mul_overflow(parts, part, &result)

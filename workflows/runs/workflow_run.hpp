@@ -140,12 +140,14 @@ std::vector<size_t> compensation_order(const workflow_definition& def,
                                        const run_record& run);
 
 /// The most a stored run (its document without the definition) can hold
-/// when every payload is at most `max_payload_bytes`: the input and the
-/// context, and per step an output, an error, a compensation's output and
-/// error, the run's output (which may quote every step's), each with room
-/// for its bookkeeping, and a copy of the definition's size for templates.
-/// Saturates instead of overflowing. The run store sets aside a larger row
-/// unread: the file is damaged.
+/// when every payload is at most `max_payload_bytes`: the input, the
+/// context and the run's output and error, and per step an output, an
+/// error, a compensation's output and error and room for its output quoted
+/// twice more (the run's output template may quote every step's), each
+/// with room for its bookkeeping, and a copy of the definition's size for
+/// templates. Saturates instead of overflowing. The run store sets aside a
+/// larger row unread: the file is damaged. Only sub-workflows whose outputs
+/// quote many outputs each could make a real run larger.
 size_t max_run_bytes(size_t steps, size_t definition_bytes,
                      size_t max_payload_bytes) noexcept;
 

@@ -99,10 +99,10 @@ CAF_TEST(a stored run larger than the node takes is not resumed) {
                "run_id");
   };
   auto small = async({{"n", 1}});
-  auto big = async({{"text", std::string(900000, 'x')}});
+  auto big = async({{"text", std::string(1200000, 'x')}});
   CAF_REQUIRE_EQUAL(log->of("p/P/a").size(), 2u);
   // The limit went down while the node was stopped (or the file was
-  // edited): a two-step run may now hold about 800 KB, and the big run's
+  // edited): a two-step run may now hold about 1 MB, and the big run's
   // row is set aside before it is read.
   max_payload_bytes = 1024;
   restart();
