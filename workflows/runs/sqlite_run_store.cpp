@@ -273,9 +273,8 @@ private:
         s, 2, "definition",
         bounded ? std::max(max_json_file_bytes, max_payload_bytes_) : 0,
         "the bound of a workflow file", max_json_depth() + 2);
-      auto steps = def.contains("steps") && def["steps"].is_array()
-                     ? def["steps"].size()
-                     : 0;
+      auto found = def.is_object() ? def.find("steps") : def.end();
+      auto steps = found != def.end() && found->is_array() ? found->size() : 0;
       auto doc = json_column(
         s, 1, "document",
         bounded ? max_run_bytes(steps, def_bytes, max_payload_bytes_) : 0,

@@ -231,7 +231,8 @@ CAF_TEST(a row larger or deeper than a run can be is set aside unread) {
   auto path = dir.file("tasks.db");
   constexpr size_t max_payload = 1024;
   auto store = open_sqlite_run_store(path, sync_mode::full, max_payload);
-  for (auto id : {"good", "at-bound", "big", "deep", "huge-definition"})
+  for (auto id : {"good", "at-bound", "big", "deep", "huge-definition",
+                  "latin-1"})
     store->save(make_run_record(id, "w", run_status::running, 1));
   auto sql = [&](const std::string& text) {
     auto out = raw_sql(path, text);
@@ -273,6 +274,9 @@ CAF_TEST(a row larger or deeper than a run can be is set aside unread) {
   sql("UPDATE workflow_runs SET definition = zeroblob("
       + std::to_string(max_json_file_bytes + 1)
       + ") WHERE id = 'huge-definition'");
+  // A definition that is not UTF-8 ({"name": "\xff"}).
+  sql("UPDATE workflow_runs SET definition = "
+      "CAST(X'7B226E616D65223A2022FF227D' AS TEXT) WHERE id = 'latin-1'");
   CAF_CHECK_EQUAL(ids(store->load_unfinished()), "at-bound good ");
   CAF_CHECK_EQUAL(ids(store->list({})), "good at-bound ");
   auto msg = store_error_of([&] { store->find("big"); });
@@ -285,9 +289,11 @@ CAF_TEST(a row larger or deeper than a run can be is set aside unread) {
   msg = store_error_of([&] { store->find("huge-definition"); });
   CAF_CHECK(contains(msg, "run huge-definition: definition of 16777217 bytes "
                           "is larger than 16777216 bytes"));
+  msg = store_error_of([&] { store->find("latin-1"); });
+  CAF_CHECK(contains(msg, "run latin-1: bad definition: "));
   // Every row is still in the file; a store without a bound (offline
   // tools) reads the big one.
-  CAF_CHECK_EQUAL(sql("SELECT count(*) FROM workflow_runs"), "5");
+  CAF_CHECK_EQUAL(sql("SELECT count(*) FROM workflow_runs"), "6");
   auto offline = open_sqlite_run_store(path, sync_mode::full);
   CAF_CHECK(offline->find("big").has_value());
 }
