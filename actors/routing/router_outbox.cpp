@@ -66,10 +66,18 @@ void router_state::flush(peer_outbox& box) {
     self->monitor(box.to);
   ++batches;
   batched += static_cast<uint64_t>(box.batch.tags_size());
-  if (!send_on_link(box))
+  if (!send_on_link(box)) {
     self->send(caf::actor_cast<peer_actor>(box.to), atom::batch_v,
                std::move(box.batch));
-  box.batch = pb::ServeBatch{};
+    box.batch = pb::ServeBatch{};
+  } else if (box.bytes <= peer_outbox::reuse_max_bytes) {
+    // Written out and still ours: Clear keeps the requests, their strings
+    // and payloads allocated, so the next batch fills them in place instead
+    // of allocating and freeing a few objects per request.
+    box.batch.Clear();
+  } else {
+    box.batch = pb::ServeBatch{}; // a large one is not kept around
+  }
   box.bytes = 0;
 }
 

@@ -125,6 +125,9 @@ struct peer_outbox {
   caf::actor to;
   pb::ServeBatch batch;
   size_t bytes = 0;
+  /// A batch written to a data link up to this size is cleared and reused
+  /// (its requests stay allocated); a larger one is dropped.
+  static constexpr size_t reuse_max_bytes = 64 * 1024;
 };
 
 /// The tag of an attempt in a batch: (call id, attempt index); an answer

@@ -286,6 +286,14 @@ CAF_TEST(hooks of a gateway run around a remote dispatch) {
   CAF_CHECK_EQUAL(hooks["metrics"]["pipe/Svc/Echo"].value("requests",
                                                           uint64_t{0}),
                   echoes);
+  // Without the tag hook the next request carries no context: nothing of
+  // the last one stays in the batch the router fills again for this peer.
+  auto untagged = dispatch(gw, "Echo", {"--skip-hooks", "tag"}, {{"x", 2}});
+  ++echoes; // audited like the others
+  MESH_CHECK_MSG(untagged.exit == 0, untagged.text);
+  CAF_CHECK_EQUAL(untagged.doc["result"]["payload"]["context"],
+                  json::object());
+  CAF_CHECK_EQUAL(untagged.doc["result"]["payload"]["in"], json({{"x", 2}}));
   // "deny" rejects before any handler runs; skipping it lets Write run.
   CAF_CHECK_EQUAL(runs_of(server->http(), "Write"), 0u);
   auto denied = dispatch(gw, "Write", {"--explain"});
