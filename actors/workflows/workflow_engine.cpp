@@ -39,20 +39,35 @@ std::string first_failure(const workflow_definition& def,
 }
 
 // The run's output: its template resolved, or every successful step's.
-void fill_output(const workflow_definition& def, run_record& rec) {
+// False when it is larger than a payload may be (the run then fails: its
+// output is answered to callers and feeds a parent's step).
+bool fill_output(const workflow_definition& def, run_record& rec,
+                 size_t max_payload_bytes) {
   if (def.output.is_null()) {
     rec.output = nlohmann::json::object();
     for (size_t i = 0; i < rec.steps.size(); ++i)
       if (rec.steps[i].status == step_status::success)
         rec.output[def.steps[i].id] = rec.steps[i].output;
-    return;
+  } else {
+    try {
+      rec.output = resolve_references(def.output, reference_scope(def, rec));
+    } catch (const reference_error& e) {
+      rec.output = nullptr;
+      rec.error = std::string{"output: "} + e.what();
+      bound_error(rec.error);
+      return true;
+    }
   }
-  try {
-    rec.output = resolve_references(def.output, reference_scope(def, rec));
-  } catch (const reference_error& e) {
-    rec.output = nullptr;
-    rec.error = std::string{"output: "} + e.what();
-  }
+  auto why = bounded_output(rec.output, max_payload_bytes,
+                            "output: the run's output");
+  if (why.empty())
+    return true;
+  rec.output = nullptr;
+  rec.error = why + (def.output.is_null()
+                       ? " (every step's output, as no output template "
+                         "picks what to keep)"
+                       : "");
+  return false;
 }
 
 } // namespace
@@ -212,8 +227,9 @@ void workflow_runner_state::finish(active_run& run, run_status status) {
   rec.ending = run_status::running;
   rec.compensating = false;
   rec.completed_ms = now_ms();
-  if (status == run_status::success || status == run_status::partial)
-    fill_output(*run.def, rec);
+  if ((status == run_status::success || status == run_status::partial)
+      && !fill_output(*run.def, rec, cfg.max_payload_bytes))
+    rec.status = status = run_status::failed;
   if (status == run_status::partial && rec.error.empty())
     rec.error = first_failure(*run.def, rec);
   persist(run);

@@ -22,6 +22,23 @@ bool no_node_took(const active_run& run, size_t step, status_code code,
 
 } // namespace
 
+void workflow_runner_state::bound_outcome(step_outcome& out,
+                                          const std::string& what) const {
+  // The run's record keeps what it is given, and is read back after a
+  // restart only within max_run_bytes: an answer larger than a request may
+  // carry (a local handler's; a sub-workflow's output template) fails here,
+  // in so many words, rather than leave a record the next start sets aside.
+  if (out.code == status_code::ok) {
+    auto why = bounded_output(out.output, cfg.max_payload_bytes, what);
+    if (!why.empty()) {
+      out.code = status_code::internal;
+      out.output = nullptr;
+      out.error = std::move(why);
+    }
+  }
+  bound_error(out.error);
+}
+
 void workflow_runner_state::step_answered(const std::string& run_id,
                                           size_t step, uint32_t attempt,
                                           step_outcome out) {
@@ -38,6 +55,7 @@ void workflow_runner_state::step_answered(const std::string& run_id,
     ++counters.late_answers;
     return;
   }
+  bound_outcome(out, "the output of step " + run->def->steps[step].id);
   auto now = now_ms();
   st.node = std::move(out.node);
   if (tracing(cfg.traces))
@@ -196,6 +214,8 @@ void workflow_runner_state::compensate_next(active_run& run) {
     auto& st = run->rec.steps[step];
     if (draining && out.node.empty() && out.code != status_code::ok)
       return; // stopping under it: the next start compensates again
+    bound_outcome(out, "the output of the compensation of step "
+                         + run->def->steps[step].id);
     auto& c = *st.compensation;
     c.status = to_string(out.code);
     c.output = std::move(out.output);

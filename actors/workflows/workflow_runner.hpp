@@ -95,7 +95,9 @@ struct workflow_runner_config {
   std::string workflows_dir;
   std::string store_path;
   sync_mode sync = sync_mode::normal;
-  /// limits.max_payload_bytes: bounds the stored runs the runner loads
+  /// limits.max_payload_bytes: a step's output, a compensation's and a
+  /// run's own above it fail (a run's record stays within what the store
+  /// reads back), and it bounds the stored runs the runner loads
   /// (open_sqlite_run_store); 0: no bound.
   size_t max_payload_bytes = 0;
   size_t max_parallel = 8;   ///< steps of one run at once, unless it says

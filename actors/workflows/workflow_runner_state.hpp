@@ -137,6 +137,10 @@ struct workflow_runner_state {
   /// The step's "workflow" record: its outcome (tracing only).
   void trace_step_result(const active_run& run, size_t step,
                          const step_outcome& out);
+  /// Turns an answer that the run's record may not keep (an output above
+  /// limits.max_payload_bytes, named by `what`) into a failure, and cuts a
+  /// long error text (workflow_run.hpp).
+  void bound_outcome(step_outcome& out, const std::string& what) const;
   void step_answered(const std::string& run_id, size_t step, uint32_t attempt,
                      step_outcome out);
   /// Sends the compensation of the next step in run.to_compensate.

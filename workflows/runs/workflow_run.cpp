@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "tasks/task_json.hpp" // dump_lenient, as the run store writes
+
 // The pure rules of a run. to_json, run_from_json and the status names are
 // in run_json.cpp.
 
@@ -214,6 +216,30 @@ size_t max_run_bytes(size_t steps, size_t definition_bytes,
       || __builtin_add_overflow(result, definition_bytes, &result))
     return none;
   return result;
+}
+
+void bound_error(std::string& error) {
+  if (error.size() <= max_run_error_bytes)
+    return;
+  static const std::string cut = " ... (cut: longer than 16384 bytes)";
+  auto n = max_run_error_bytes - cut.size();
+  // Back to the first byte of a UTF-8 character.
+  while (n > 0 && (static_cast<unsigned char>(error[n]) & 0xC0) == 0x80)
+    --n;
+  error.resize(n);
+  error += cut;
+}
+
+std::string bounded_output(const nlohmann::json& output,
+                           size_t max_payload_bytes, const std::string& what) {
+  if (max_payload_bytes == 0)
+    return {};
+  auto size = dump_lenient(output).size();
+  if (size <= max_payload_bytes)
+    return {};
+  return what + " is " + std::to_string(size)
+         + " bytes, above limits.max_payload_bytes ("
+         + std::to_string(max_payload_bytes) + ")";
 }
 
 } // namespace mesh

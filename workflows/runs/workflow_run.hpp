@@ -146,10 +146,27 @@ std::vector<size_t> compensation_order(const workflow_definition& def,
 /// twice more (the run's output template may quote every step's), each
 /// with room for its bookkeeping, and a copy of the definition's size for
 /// templates. Saturates instead of overflowing. The run store sets aside a
-/// larger row unread: the file is damaged. Only sub-workflows whose outputs
-/// quote many outputs each could make a real run larger.
+/// larger row unread: the file is damaged. The runner keeps real runs
+/// within it: a step's output, a compensation's and the run's own are at
+/// most `max_payload_bytes` (bounded_output), every error text at most
+/// max_run_error_bytes (bound_error).
 size_t max_run_bytes(size_t steps, size_t definition_bytes,
                      size_t max_payload_bytes) noexcept;
+
+/// The longest error text a run keeps (a step's, a compensation's, its
+/// own): well within the room max_run_bytes gives each part.
+inline constexpr size_t max_run_error_bytes = 16 * 1024;
+
+/// Cuts `error` to max_run_error_bytes, at a character boundary, and says
+/// so at its end.
+void bound_error(std::string& error);
+
+/// Empty when `output`, as the run store writes it, is at most
+/// `max_payload_bytes` (or the bound is 0); else why it cannot be kept
+/// ("... is N bytes, above limits.max_payload_bytes (M)"), starting with
+/// `what`.
+std::string bounded_output(const nlohmann::json& output,
+                           size_t max_payload_bytes, const std::string& what);
 
 /// JSON for the store and for meshctl: every field above; steps as an
 /// array of {"id", "status", "output", "error", "error_status",

@@ -291,3 +291,34 @@ CAF_TEST(compensation runs backwards over succeeded steps with a compensate) {
   auto none = start(def);
   CAF_CHECK(compensation_order(def, none).empty());
 }
+
+CAF_TEST(a long error is cut at a character boundary and says so) {
+  std::string error;
+  for (size_t i = 0; i < 10000; ++i)
+    error += "\xc3\xa9"; // é: two bytes
+  auto kept = error;
+  bound_error(kept);
+  CAF_CHECK_LESS_OR_EQUAL(kept.size(), max_run_error_bytes);
+  MESH_CHECK_MSG(kept.find("(cut: longer than 16384 bytes)")
+                   != std::string::npos,
+                 kept.substr(kept.size() - 64));
+  // What is left of the text is whole characters: an even number of bytes.
+  auto text = kept.substr(0, kept.find(" ... (cut"));
+  CAF_CHECK_EQUAL(text.size() % 2, 0u);
+  CAF_CHECK_EQUAL(text, error.substr(0, text.size()));
+  // A short one is left alone.
+  std::string short_error = "it broke";
+  bound_error(short_error);
+  CAF_CHECK_EQUAL(short_error, "it broke");
+}
+
+CAF_TEST(an output is kept only within the payload limit) {
+  json output{{"blob", std::string(100, 'x')}};
+  auto size = output.dump().size();
+  CAF_CHECK_EQUAL(bounded_output(output, size, "the output"), "");
+  CAF_CHECK_EQUAL(bounded_output(output, 0, "the output"), "");
+  CAF_CHECK_EQUAL(bounded_output(output, size - 1, "the output"),
+                  "the output is " + std::to_string(size)
+                    + " bytes, above limits.max_payload_bytes ("
+                    + std::to_string(size - 1) + ")");
+}
