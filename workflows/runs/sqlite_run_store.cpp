@@ -16,12 +16,10 @@
 #include <string>
 #include <utility>
 
-#include "config/node_config.hpp" // max_json_file_bytes
-#include "protocol/json/json_payload.hpp" // max_json_depth
-#include "tasks/store/json_column.hpp"
 #include "tasks/store/sqlite_util.hpp"
 #include "tasks/task_json.hpp" // dump_lenient
 #include "telemetry/log.hpp"
+#include "workflows/runs/run_row.hpp"
 
 namespace mesh {
 
@@ -261,32 +259,9 @@ private:
   }
 
   // The run in the current row (id, doc, definition), or none with `why`
-  // set. Both columns are read as JSON from outside (json_column.hpp): the
-  // definition is bounded like a workflow file, the document by what a run
-  // of that many steps can hold (max_run_bytes) and by twice the nesting of
-  // a payload (an output template may quote whole outputs).
+  // set: the file may be damaged or edited by hand (run_row.hpp).
   std::optional<run_record> parse(sqlite3_stmt* s, std::string& why) const {
-    try {
-      auto bounded = max_payload_bytes_ > 0;
-      auto def_bytes = static_cast<size_t>(sqlite3_column_bytes(s, 2));
-      auto def = json_column(
-        s, 2, "definition",
-        bounded ? std::max(max_json_file_bytes, max_payload_bytes_) : 0,
-        "the bound of a workflow file", max_json_depth() + 2);
-      auto found = def.is_object() ? def.find("steps") : def.end();
-      auto steps = found != def.end() && found->is_array() ? found->size() : 0;
-      auto doc = json_column(
-        s, 1, "document",
-        bounded ? max_run_bytes(steps, def_bytes, max_payload_bytes_) : 0,
-        "what a run of its workflow can hold", 2 * max_json_depth() + 8);
-      doc["definition"] = std::move(def);
-      return run_from_json(doc);
-    } catch (const nlohmann::json::exception& e) {
-      why = std::string{"bad document: "} + e.what();
-    } catch (const std::invalid_argument& e) {
-      why = e.what();
-    }
-    return std::nullopt;
+    return sqlite::read_run_row(s, max_payload_bytes_, why);
   }
 
   // Steps `s` (bound already) through its rows. A row that does not parse
