@@ -113,11 +113,20 @@ task_dispatcher_state::query_tasks(const nlohmann::json& q) {
   flush();
   try {
     auto list = nlohmann::json::array();
-    for (const auto& t : store->list(job, state, static_cast<size_t>(limit))) {
+    std::vector<unreadable_task> unreadable;
+    for (const auto& t :
+         store->list(job, state, static_cast<size_t>(limit), &unreadable)) {
       // The store holds the last committed state; memory may be newer.
       auto i = open.find(t.id);
       list.push_back(task_to_json(i != open.end() ? i->second : t));
     }
+    // A row the store cannot read is shown for what it is, not left out:
+    // it is still in the file, and not delivered.
+    for (auto& u : unreadable)
+      list.push_back({{"id", std::move(u.id)},
+                      {"job", std::move(u.job)},
+                      {"state", "unreadable"},
+                      {"error", std::move(u.why)}});
     return json_result(std::move(list));
   } catch (const std::exception& e) {
     return make_error(status_code::unavailable, e.what());

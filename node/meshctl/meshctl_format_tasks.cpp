@@ -45,6 +45,11 @@ void print_tasks(std::ostream& out, const nlohmann::json& list) {
   out << std::left << std::setw(40) << "TASK" << std::setw(8) << "STATE"
       << std::setw(9) << "ATTEMPTS" << "LAST ERROR\n";
   for (const auto& t : list) {
+    if (t.value("state", "") == "unreadable") { // its row in the file is bad
+      out << std::left << std::setw(40) << t.value("id", "")
+          << "unreadable -        " << t.value("error", "") << "\n";
+      continue;
+    }
     auto history = t.value("history", nlohmann::json::array());
     out << std::left << std::setw(40) << t.value("id", "") << std::setw(8)
         << t.value("state", "") << std::setw(9) << t.value("attempts", 0)

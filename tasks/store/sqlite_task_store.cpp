@@ -168,15 +168,15 @@ public:
     return result;
   }
 
-  std::vector<task_record> list(const std::string& job,
-                                std::optional<task_state> state,
-                                size_t limit) override {
+  std::vector<task_record>
+  list(const std::string& job, std::optional<task_state> state, size_t limit,
+       std::vector<unreadable_task>* unreadable = nullptr) override {
     auto* s = state ? list_state_.get() : list_all_.get();
     bind(s, 1, job);
     bind(s, 2, clamp_limit(limit));
     if (state)
       bind(s, 3, to_string(*state));
-    return read_tasks(s, "list tasks of job", job);
+    return read_tasks(s, "list tasks of job", job, unreadable);
   }
 
   std::string location() const override {

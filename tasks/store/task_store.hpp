@@ -100,10 +100,11 @@ public:
                                                      size_t limit) = 0;
 
   /// Up to `limit` tasks of `job` (in any state, or only `state`), oldest
-  /// first.
-  virtual std::vector<task_record> list(const std::string& job,
-                                        std::optional<task_state> state,
-                                        size_t limit) = 0;
+  /// first. Rows that cannot be read are left out, and named in
+  /// `unreadable` when given (they count towards `limit`).
+  virtual std::vector<task_record>
+  list(const std::string& job, std::optional<task_state> state, size_t limit,
+       std::vector<unreadable_task>* unreadable = nullptr) = 0;
 
   /// Where the data is ("/path/tasks.db").
   virtual std::string location() const = 0;

@@ -320,6 +320,23 @@ CAF_TEST(a stored task that cannot be read is reported and the others run) {
             != std::string::npos);
   CAF_CHECK(node->log().find(db + ": task A:raw::2: bad payload")
             != std::string::npos);
+  // meshctl tasks lists the row for what it is, with the store's reason.
+  auto listed = meshctl_json(http, {"tasks", "A"})["result"];
+  CAF_REQUIRE(listed.is_array());
+  CAF_CHECK_EQUAL(listed.size(), 3u);
+  json bad;
+  for (const auto& t : listed)
+    if (t.value("state", "") == "unreadable")
+      bad = t;
+  CAF_CHECK_EQUAL(bad.value("id", ""), "A:raw::2");
+  CAF_CHECK_EQUAL(bad.value("job", ""), "A");
+  MESH_CHECK_MSG(bad.value("error", "").find("bad payload") != std::string::npos,
+                 bad.dump());
+  auto table = meshctl(http, {"tasks", "A"}, true).out;
+  MESH_CHECK_MSG(table.find("A:raw::2") != std::string::npos
+                   && table.find("unreadable") != std::string::npos
+                   && table.find("bad payload") != std::string::npos,
+                 table);
   CAF_CHECK(node->log().find("left in the store and not delivered")
             != std::string::npos);
   // The others run; the damaged row stays as it was.
