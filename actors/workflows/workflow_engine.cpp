@@ -308,7 +308,9 @@ void workflow_runner_state::on_tick() {
 void workflow_runner_state::resume_all() {
   std::vector<run_record> recs;
   try {
-    recs = store->load_unfinished();
+    std::vector<unreadable_run> unreadable; // logged by the store
+    recs = store->load_unfinished(&unreadable);
+    counters.unreadable = unreadable.size();
   } catch (const std::exception& e) {
     ++counters.store_failures;
     log->error("workflow runs: cannot resume: {}", e.what());

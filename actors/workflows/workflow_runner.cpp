@@ -134,8 +134,15 @@ caf::result<nlohmann::json> runs_query(runner_actor self,
   }
   try {
     auto out = nlohmann::json::array();
-    for (const auto& r : st.store->list(query))
+    std::vector<unreadable_run> unreadable;
+    for (const auto& r : st.store->list(query, &unreadable))
       out.push_back(summary(r));
+    // A row the store cannot read is shown for what it is, not left out.
+    for (auto& u : unreadable)
+      out.push_back({{"id", std::move(u.id)},
+                     {"workflow", std::move(u.workflow)},
+                     {"status", "unreadable"},
+                     {"error", std::move(u.why)}});
     return json_result({{"runs", std::move(out)}});
   } catch (const std::exception& e) {
     return make_error(status_code::unavailable, e.what());
@@ -190,7 +197,8 @@ nlohmann::json stats(const workflow_runner_state& st) {
           {"step_retries", c.step_retries},
           {"compensations", c.compensations},
           {"late_answers", c.late_answers},
-          {"store_failures", c.store_failures}};
+          {"store_failures", c.store_failures},
+          {"runs_unreadable", c.unreadable}};
 }
 
 workflows_actor::behavior_type runner_behavior(runner_actor self,

@@ -78,6 +78,7 @@ struct runner_counters {
   uint64_t compensations = 0;
   uint64_t late_answers = 0; ///< of attempts no longer current
   uint64_t store_failures = 0;
+  uint64_t unreadable = 0; ///< unfinished runs the store could not read
 };
 
 struct workflow_runner_state {

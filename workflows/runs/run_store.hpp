@@ -26,6 +26,14 @@ struct run_query {
   size_t limit = 100;
 };
 
+/// A stored run whose row cannot be read: its id and workflow as stored,
+/// and why (run_row.hpp).
+struct unreadable_run {
+  std::string id;
+  std::string workflow;
+  std::string why;
+};
+
 class run_store {
 public:
   virtual ~run_store() = default;
@@ -34,12 +42,18 @@ public:
   virtual void save(const run_record& run) = 0;
 
   /// Every run still `running` (to resume after a restart), oldest first.
-  virtual std::vector<run_record> load_unfinished() = 0;
+  /// Rows that cannot be read are left out, and named in `unreadable` when
+  /// given.
+  virtual std::vector<run_record>
+  load_unfinished(std::vector<unreadable_run>* unreadable = nullptr) = 0;
 
   virtual std::optional<run_record> find(const std::string& id) = 0;
 
-  /// Runs matching `q`, newest first.
-  virtual std::vector<run_record> list(const run_query& q) = 0;
+  /// Runs matching `q`, newest first; unreadable rows as load_unfinished
+  /// (they count towards the limit).
+  virtual std::vector<run_record>
+  list(const run_query& q,
+       std::vector<unreadable_run>* unreadable = nullptr) = 0;
 
   /// Deletes the oldest finished runs beyond the newest `keep` finished
   /// ones; returns how many it deleted.

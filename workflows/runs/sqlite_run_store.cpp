@@ -82,18 +82,18 @@ public:
                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     update_ = prepare("UPDATE workflow_runs SET status = ?3, "
                       "completed_ms = ?5, doc = ?6 WHERE id = ?1");
-    find_ = prepare("SELECT id, doc, definition FROM workflow_runs "
+    find_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
                     "WHERE id = ?1");
-    unfinished_ = prepare("SELECT id, doc, definition FROM workflow_runs "
+    unfinished_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
                           "WHERE status = 'running' ORDER BY started_ms, id");
-    list_all_ = prepare("SELECT id, doc, definition FROM workflow_runs"
+    list_all_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs"
                         MESH_RUNS_NEWEST);
-    list_workflow_ = prepare("SELECT id, doc, definition FROM workflow_runs "
+    list_workflow_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
                              "WHERE workflow = ?2" MESH_RUNS_NEWEST);
-    list_status_ = prepare("SELECT id, doc, definition FROM workflow_runs "
+    list_status_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
                            "WHERE status = ?3" MESH_RUNS_NEWEST);
     list_both_
-        = prepare("SELECT id, doc, definition FROM workflow_runs "
+        = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
                   "WHERE workflow = ?2 AND status = ?3" MESH_RUNS_NEWEST);
     // The newest finished runs are the ones that finished last.
     trim_ = prepare(
@@ -140,8 +140,9 @@ public:
       written_.insert(run.id);
   }
 
-  std::vector<run_record> load_unfinished() override {
-    return read_runs(unfinished_.get(), "load unfinished runs");
+  std::vector<run_record>
+  load_unfinished(std::vector<unreadable_run>* unreadable) override {
+    return read_runs(unfinished_.get(), "load unfinished runs", unreadable);
   }
 
   std::optional<run_record> find(const std::string& id) override {
@@ -159,7 +160,8 @@ public:
     throw store_error(prefix() + "run " + id + ": " + why);
   }
 
-  std::vector<run_record> list(const run_query& q) override {
+  std::vector<run_record>
+  list(const run_query& q, std::vector<unreadable_run>* unreadable) override {
     auto* s = !q.workflow.empty() && q.status ? list_both_.get()
               : !q.workflow.empty()           ? list_workflow_.get()
               : q.status                      ? list_status_.get()
@@ -170,7 +172,7 @@ public:
       bind(s, 2, q.workflow);
     if (q.status)
       bind(s, 3, to_string(*q.status));
-    return read_runs(s, "list runs");
+    return read_runs(s, "list runs", unreadable);
   }
 
   size_t trim(size_t keep) override {
@@ -267,7 +269,8 @@ private:
   // Steps `s` (bound already) through its rows. A row that does not parse
   // is skipped rather than failing the whole read: one damaged run must not
   // stop the others from resuming or being listed.
-  std::vector<run_record> read_runs(sqlite3_stmt* s, const char* op) {
+  std::vector<run_record> read_runs(sqlite3_stmt* s, const char* op,
+                                    std::vector<unreadable_run>* unreadable) {
     resetter r{s};
     std::vector<run_record> result;
     for (;;) {
@@ -279,9 +282,12 @@ private:
       std::string why;
       if (auto run = parse(s, why))
         result.push_back(std::move(*run));
-      else
+      else {
         log_->error("{}{}: skipped run {}: {}", prefix(), op, column_text(s, 0),
                     why);
+        if (unreadable != nullptr)
+          unreadable->push_back({column_text(s, 0), column_text(s, 3), why});
+      }
     }
   }
 

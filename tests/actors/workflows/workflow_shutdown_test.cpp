@@ -118,9 +118,17 @@ CAF_TEST(a stored run larger than the node takes is not resumed) {
   CAF_CHECK_EQUAL(to_status_code(err), status_code::unavailable);
   MESH_CHECK_MSG(contains(error_text(err), "run " + big + ": document of "),
                  error_text(err));
+  // Listed for what it is, after the runs that can be read; counted.
   auto listed = ask<json>(wf, atom::runs_v, json::object())["runs"];
-  CAF_REQUIRE_EQUAL(listed.size(), 1u);
+  CAF_REQUIRE_EQUAL(listed.size(), 2u);
   CAF_CHECK_EQUAL(str(listed[0], "id"), small);
+  CAF_CHECK_EQUAL(str(listed[1], "id"), big);
+  CAF_CHECK_EQUAL(str(listed[1], "workflow"), "pair");
+  CAF_CHECK_EQUAL(str(listed[1], "status"), "unreadable");
+  MESH_CHECK_MSG(contains(str(listed[1], "error"), "document of "),
+                 str(listed[1], "error"));
+  auto stats = ask<json>(wf, atom::stats_v);
+  CAF_CHECK_EQUAL(stats.value("runs_unreadable", 0), 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "unit/task_fixtures.hpp" // raw_sql
 #include "workflow_cluster.hpp"
 
 // Workflows (seed 003) across real nodes: a diamond DAG whose steps run on
@@ -372,5 +373,27 @@ CAF_TEST(meshctl runs keeps the history across a restart) {
   auto log = call_log(dir);
   CAF_CHECK_EQUAL(calls_of(log, "Orders/Create"), 2u);
   CAF_CHECK_EQUAL(calls_of(log, "Fail/Always"), 1u);
+  // A row damaged while the node was down is listed as unreadable, with
+  // the reason, and the others still are.
+  CAF_CHECK_EQUAL(n->terminate(), 0);
+  CAF_REQUIRE_EQUAL(raw_sql(dir.file("data-H/tasks-H.db"),
+                            "UPDATE workflow_runs SET doc = '{\"steps\": [' "
+                            "WHERE id = '" + doomed_id + "'"),
+                    "");
+  n = start_wf_node(dir, spec);
+  auto all = runs_of(n->http());
+  CAF_REQUIRE(all.is_array());
+  CAF_CHECK_EQUAL(all.size(), 3u);
+  json damaged;
+  for (const auto& r : all)
+    if (r.value("id", "") == doomed_id)
+      damaged = r;
+  CAF_CHECK_EQUAL(damaged.value("status", ""), "unreadable");
+  CAF_CHECK_EQUAL(damaged.value("workflow", ""), "doomed");
+  MESH_CHECK_MSG(damaged.value("error", "").find("bad document")
+                   != std::string::npos,
+                 damaged.dump());
+  auto table = meshctl(n->http(), {"runs"}, true).out;
+  MESH_CHECK_MSG(table.find("unreadable") != std::string::npos, table);
   CAF_MESSAGE("took " << wf_ms_since(start) << " ms");
 }
