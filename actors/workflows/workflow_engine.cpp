@@ -22,54 +22,6 @@ bool any_running(const run_record& rec) {
   });
 }
 
-// The first failed step, as the run's error.
-std::string first_failure(const workflow_definition& def,
-                          const run_record& rec) {
-  for (size_t i = 0; i < rec.steps.size(); ++i) {
-    if (rec.steps[i].status != step_status::failed)
-      continue;
-    // A reference that did not resolve names its step already.
-    auto prefix = "step " + def.steps[i].id + ": ";
-    const auto& error = rec.steps[i].error;
-    return error.rfind(prefix, 0) == 0
-             ? error
-             : "step " + def.steps[i].id + " failed: " + error;
-  }
-  return {};
-}
-
-// The run's output: its template resolved, or every successful step's.
-// False when it is larger than a payload may be (the run then fails: its
-// output is answered to callers and feeds a parent's step).
-bool fill_output(const workflow_definition& def, run_record& rec,
-                 size_t max_payload_bytes) {
-  if (def.output.is_null()) {
-    rec.output = nlohmann::json::object();
-    for (size_t i = 0; i < rec.steps.size(); ++i)
-      if (rec.steps[i].status == step_status::success)
-        rec.output[def.steps[i].id] = rec.steps[i].output;
-  } else {
-    try {
-      rec.output = resolve_references(def.output, reference_scope(def, rec));
-    } catch (const reference_error& e) {
-      rec.output = nullptr;
-      rec.error = std::string{"output: "} + e.what();
-      bound_error(rec.error);
-      return true;
-    }
-  }
-  auto why = bounded_output(rec.output, max_payload_bytes,
-                            "output: the run's output");
-  if (why.empty())
-    return true;
-  rec.output = nullptr;
-  rec.error = why + (def.output.is_null()
-                       ? " (every step's output, as no output template "
-                         "picks what to keep)"
-                       : "");
-  return false;
-}
-
 } // namespace
 
 int64_t workflow_runner_state::now_ms() const {

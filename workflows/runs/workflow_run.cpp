@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "tasks/task_json.hpp" // dump_lenient, as the run store writes
+#include "workflows/graph/workflow_refs.hpp"
 
 // The pure rules of a run. to_json, run_from_json and the status names are
 // in run_json.cpp.
@@ -240,6 +241,50 @@ std::string bounded_output(const nlohmann::json& output,
   return what + " is " + std::to_string(size)
          + " bytes, above limits.max_payload_bytes ("
          + std::to_string(max_payload_bytes) + ")";
+}
+
+std::string first_failure(const workflow_definition& def,
+                          const run_record& rec) {
+  for (size_t i = 0; i < rec.steps.size(); ++i) {
+    if (rec.steps[i].status != step_status::failed)
+      continue;
+    // A reference that did not resolve names its step already.
+    auto prefix = "step " + def.steps[i].id + ": ";
+    const auto& error = rec.steps[i].error;
+    return error.rfind(prefix, 0) == 0
+             ? error
+             : "step " + def.steps[i].id + " failed: " + error;
+  }
+  return {};
+}
+
+bool fill_output(const workflow_definition& def, run_record& rec,
+                 size_t max_payload_bytes) {
+  if (def.output.is_null()) {
+    rec.output = nlohmann::json::object();
+    for (size_t i = 0; i < rec.steps.size(); ++i)
+      if (rec.steps[i].status == step_status::success)
+        rec.output[def.steps[i].id] = rec.steps[i].output;
+  } else {
+    try {
+      rec.output = resolve_references(def.output, reference_scope(def, rec));
+    } catch (const reference_error& e) {
+      rec.output = nullptr;
+      rec.error = std::string{"output: "} + e.what();
+      bound_error(rec.error);
+      return true;
+    }
+  }
+  auto why = bounded_output(rec.output, max_payload_bytes,
+                            "output: the run's output");
+  if (why.empty())
+    return true;
+  rec.output = nullptr;
+  rec.error = why + (def.output.is_null()
+                       ? " (every step's output, as no output template "
+                         "picks what to keep)"
+                       : "");
+  return false;
 }
 
 } // namespace mesh

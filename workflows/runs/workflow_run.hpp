@@ -168,6 +168,19 @@ void bound_error(std::string& error);
 std::string bounded_output(const nlohmann::json& output,
                            size_t max_payload_bytes, const std::string& what);
 
+/// The first failed step, as the run's error ("step b failed: ...").
+std::string first_failure(const workflow_definition& def,
+                          const run_record& run);
+
+/// Sets the run's output: its template resolved, or every successful step's
+/// output by id. A reference that does not resolve leaves a null output and
+/// the error "output: ...". False when the output is larger than
+/// `max_payload_bytes` (0: no bound): the output is then null, the error
+/// says so, and the run must fail (its output is answered to callers and
+/// feeds a parent's step).
+bool fill_output(const workflow_definition& def, run_record& run,
+                 size_t max_payload_bytes);
+
 /// JSON for the store and for meshctl: every field above; steps as an
 /// array of {"id", "status", "output", "error", "error_status",
 /// "attempts", "node", "started_ms", "completed_ms", "duration_ms",
