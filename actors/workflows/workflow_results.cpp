@@ -146,6 +146,13 @@ void workflow_runner_state::start_child(active_run& run, size_t step,
     fail(status_code::invalid_argument, std::move(why));
     return;
   }
+  // Its params may quote many outputs: the child's input is a payload too.
+  if (auto why = bounded_output(input, cfg.max_payload_bytes,
+                                "the input of sub-workflow " + def.target);
+      !why.empty()) {
+    fail(status_code::invalid_argument, std::move(why));
+    return;
+  }
   // A child that was never stored (a crash before it started) starts again
   // under its id; any other attempt is a new child.
   auto id = st.detail.value("run", std::string{});

@@ -78,6 +78,13 @@ caf::result<nlohmann::json> run_request(runner_actor self,
     return bad_request("\"async\" must be true or false");
   if (auto why = check_input(*def, input); !why.empty())
     return bad_request(std::move(why));
+  // A run keeps its input and context for its whole life (workflow_run.hpp,
+  // max_run_bytes): each is a payload.
+  for (auto [part, what] : {std::pair{&input, "the run's input"},
+                            std::pair{&context, "the run's context"}})
+    if (auto why = bounded_output(*part, st.cfg.max_payload_bytes, what);
+        !why.empty())
+      return bad_request(std::move(why));
   auto id = st.start_run(def, std::move(input), std::move(context),
                          trace != req.end() ? trace->get<std::string>() : "",
                          0);

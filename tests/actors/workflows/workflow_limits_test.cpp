@@ -110,6 +110,47 @@ CAF_TEST(every step output together is a run output only within the limit) {
                  error);
 }
 
+CAF_TEST(a run input or context above the payload limit is refused) {
+  add_workflow({{"name", "one"}, {"steps", {call_step("a", "s/A/Do")}}});
+  max_payload_bytes = 1024;
+  start();
+  for (auto part : {"input", "context"}) {
+    json req{{"workflow", "one"}, {part, blob(2000)}};
+    auto err = ask_error<json>(wf, atom::run_v, req);
+    CAF_CHECK_EQUAL(to_status_code(err), status_code::invalid_argument);
+    MESH_CHECK_MSG(contains(error_text(err), std::string{"the run's "} + part
+                                               + " is ")
+                     && contains(error_text(err),
+                                 "above limits.max_payload_bytes (1024)"),
+                   error_text(err));
+  }
+  CAF_CHECK(log->paths().empty()); // nothing ran
+}
+
+CAF_TEST(a sub - workflow input above the limit fails the parent step) {
+  add_workflow({{"name", "child"}, {"steps", {call_step("y", "c/Y/Do")}}});
+  add_workflow({{"name", "parent"},
+                {"steps",
+                 {call_step("x", "p/X/Do"),
+                  {{"id", "sub"},
+                   {"workflow", "child"},
+                   {"params",
+                    {{"a", "${steps.x.output}"}, {"b", "${steps.x.output}"}}}}}}});
+  max_payload_bytes = 1024;
+  start();
+  auto reply = post_run({{"workflow", "parent"}});
+  answer("p/X/Do", blob(700));
+  CAF_REQUIRE(reply->value.has_value());
+  auto sub = step_of(*reply->value, "sub");
+  CAF_CHECK_EQUAL(str(sub, "status"), "failed");
+  CAF_CHECK_EQUAL(str(sub, "error_status"), "invalid_argument");
+  auto error = str(sub, "error");
+  MESH_CHECK_MSG(contains(error, "the input of sub-workflow child is ")
+                   && contains(error, "above limits.max_payload_bytes (1024)"),
+                 error);
+  CAF_CHECK_EQUAL(log->paths(), strings{"p/X/Do"}); // the child never ran
+}
+
 CAF_TEST(a long step error is cut) {
   add_workflow({{"name", "loud"}, {"steps", {call_step("a", "s/A/Do")}}});
   start();
