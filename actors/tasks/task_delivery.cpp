@@ -322,6 +322,12 @@ void task_dispatcher_state::on_tick() {
     jr.oldest_age_ms = jr.ready.oldest_age(now);
     update_pressure(job);
   }
+  if (!levels_measured) {
+    // The first levels since the start: events held before the stop are
+    // released now if nothing downstream is under pressure any more.
+    levels_measured = true;
+    pressure_changed = true;
+  }
   refresh_pauses();
   pump();
   prune_done(now);

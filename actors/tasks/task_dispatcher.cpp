@@ -55,6 +55,10 @@ nlohmann::json task_dispatcher_state::reload() {
       by_dataset[in].push_back(id);
   }
   pressure.set_jobs(jobs.active());
+  // New edges or bounds may unpause a job; before the first levels are
+  // measured (at the start) nothing is known yet: the first tick decides.
+  if (levels_measured)
+    pressure_changed = true;
   log->info("jobs from {}: {} active, {} failed", cfg.jobs_dir,
             jobs.active().size(), report.value("failed", nlohmann::json::array()).size());
   for (const auto& f : report.value("failed", nlohmann::json::array()))

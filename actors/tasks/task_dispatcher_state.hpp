@@ -128,7 +128,12 @@ struct task_dispatcher_state {
   int64_t wall_base = 0;
   caf::actor_clock::time_point steady_base;
   job_runner_ptr runner;
+  /// Held events are looked at again only when this is set: a job's
+  /// pressure changed, the jobs were reloaded, or the levels were measured
+  /// for the first time since the start (events held at a stop must not
+  /// wait for a change that may never come).
   bool pressure_changed = false;
+  bool levels_measured = false; ///< every job's level fed once since start
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
   uint64_t heartbeats = 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -225,6 +226,53 @@ CAF_TEST(a stored payload larger than the node takes is not loaded) {
   CAF_CHECK_EQUAL(raw_sql(dir.file("tasks.db"),
                           "SELECT count(*) FROM tasks WHERE state = 'leased'"),
                   "1");
+}
+
+CAF_TEST(events held at a stop become tasks once the pressure is gone) {
+  // a -> b; b holds at most 2 queued tasks and is over it: a's next event
+  // is held.
+  add_job("a", {{"outputs", {"b-in"}}});
+  add_job("b", {{"max_queue_depth", 2}});
+  start();
+  ask<json>(tasks, atom::pause_v, std::string{"b"}, true);
+  for (int64_t c = 1; c <= 3; ++c)
+    emit("a-in", c);
+  finish_all();
+  wait(200ms);
+  CAF_REQUIRE_EQUAL(emit("a-in", 4)["held"].get<int>(), 1);
+  stop({tasks});
+  // While the node was down its operator raised b's bound: nothing is
+  // under pressure at the next start, so nothing will change it, and the
+  // held event must not wait for a change that never comes.
+  add_job("b", {{"max_queue_depth", 10}});
+  runner = std::make_shared<test::manual_runner>();
+  start();
+  CAF_CHECK_EQUAL(job("a")["held"].get<int>(), 1); // not before a level
+  wait(200ms);
+  CAF_CHECK_EQUAL(job("a")["held"].get<int>(), 0);
+  CAF_CHECK_EQUAL(job("a")["queued"].get<int>()
+                    + static_cast<int>(runner->waiting()),
+                  1);
+}
+
+CAF_TEST(events held for a job that is reloaded away become tasks) {
+  add_job("a", {{"outputs", {"b-in"}}});
+  add_job("b", {{"max_queue_depth", 2}});
+  start();
+  ask<json>(tasks, atom::pause_v, std::string{"b"}, true);
+  for (int64_t c = 1; c <= 3; ++c)
+    emit("a-in", c);
+  finish_all();
+  wait(200ms);
+  CAF_REQUIRE_EQUAL(emit("a-in", 4)["held"].get<int>(), 1);
+  // b's file is removed: nothing downstream of a any more.
+  std::filesystem::remove(dir.file("jobs/b.json"));
+  ask<json>(tasks, atom::reload_v);
+  wait(200ms);
+  CAF_CHECK_EQUAL(job("a")["held"].get<int>(), 0);
+  CAF_CHECK_EQUAL(job("a")["queued"].get<int>()
+                    + static_cast<int>(runner->waiting()),
+                  1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
