@@ -322,9 +322,7 @@ void task_dispatcher_state::on_tick() {
     jr.oldest_age_ms = jr.ready.oldest_age(now);
     update_pressure(job);
   }
-  if (!levels_measured) {
-    // The first levels since the start: events held before the stop are
-    // released now if nothing downstream is under pressure any more.
+  if (!levels_measured) { // the first since the start: see pressure_changed
     levels_measured = true;
     pressure_changed = true;
   }

@@ -86,6 +86,20 @@ json mesh_job(uint32_t max_attempts) {
           {"retry", {{"initial_ms", 10}, {"max_ms", 50}, {"jitter", 0}}}};
 }
 
+// a -> b, b holding at most 2 queued tasks and over it (3): a's next
+// event is held.
+void hold_an_event(task_fixture& f) {
+  f.add_job("a", {{"outputs", {"b-in"}}});
+  f.add_job("b", {{"max_queue_depth", 2}});
+  f.start();
+  f.ask<json>(f.tasks, atom::pause_v, std::string{"b"}, true);
+  for (int64_t c = 1; c <= 3; ++c)
+    f.emit("a-in", c);
+  f.finish_all();
+  f.wait(200ms);
+  CAF_REQUIRE_EQUAL(f.emit("a-in", 4)["held"].get<int>(), 1);
+}
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(task_dispatcher_failures_tests, task_fixture)
@@ -229,17 +243,7 @@ CAF_TEST(a stored payload larger than the node takes is not loaded) {
 }
 
 CAF_TEST(events held at a stop become tasks once the pressure is gone) {
-  // a -> b; b holds at most 2 queued tasks and is over it: a's next event
-  // is held.
-  add_job("a", {{"outputs", {"b-in"}}});
-  add_job("b", {{"max_queue_depth", 2}});
-  start();
-  ask<json>(tasks, atom::pause_v, std::string{"b"}, true);
-  for (int64_t c = 1; c <= 3; ++c)
-    emit("a-in", c);
-  finish_all();
-  wait(200ms);
-  CAF_REQUIRE_EQUAL(emit("a-in", 4)["held"].get<int>(), 1);
+  hold_an_event(*this);
   stop({tasks});
   // While the node was down its operator raised b's bound: nothing is
   // under pressure at the next start, so nothing will change it, and the
@@ -256,15 +260,7 @@ CAF_TEST(events held at a stop become tasks once the pressure is gone) {
 }
 
 CAF_TEST(events held for a job that is reloaded away become tasks) {
-  add_job("a", {{"outputs", {"b-in"}}});
-  add_job("b", {{"max_queue_depth", 2}});
-  start();
-  ask<json>(tasks, atom::pause_v, std::string{"b"}, true);
-  for (int64_t c = 1; c <= 3; ++c)
-    emit("a-in", c);
-  finish_all();
-  wait(200ms);
-  CAF_REQUIRE_EQUAL(emit("a-in", 4)["held"].get<int>(), 1);
+  hold_an_event(*this);
   // b's file is removed: nothing downstream of a any more.
   std::filesystem::remove(dir.file("jobs/b.json"));
   ask<json>(tasks, atom::reload_v);
