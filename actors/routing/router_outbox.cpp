@@ -155,12 +155,24 @@ void router_state::ingress_down(const caf::actor_addr& who,
       i = outboxes.erase(i);
     else
       ++i;
+  // An attempt that left on a data link still open is the link's to fail:
+  // a peer that leaves answers what it holds on the link, then exits, and
+  // news of its ingress (by BASP) may come before those answers (read by
+  // the data plane's thread). The link closes after them (link_down), and
+  // with the ingress (the peer closes the links an ingress owned).
+  auto on_open_link = [this](const call_attempt& a) {
+    if (a.link == 0 || !cfg.data)
+      return false;
+    auto link = cfg.data->link_to(a.node);
+    return link && link->id() == a.link;
+  };
   std::vector<std::pair<uint64_t, size_t>> lost;
   for (const auto& [id, call] : calls)
-    for (size_t k = 0; k < call.attempts.size(); ++k)
-      if (call.attempts[k].out && !call.local
-          && call.attempts[k].to.address() == who)
+    for (size_t k = 0; k < call.attempts.size(); ++k) {
+      const auto& a = call.attempts[k];
+      if (a.out && !call.local && a.to.address() == who && !on_open_link(a))
         lost.emplace_back(id, k);
+    }
   // on_error checks each is still out: a retry may be sent meanwhile.
   for (const auto& [id, k] : lost)
     on_error(id, k, reason);
