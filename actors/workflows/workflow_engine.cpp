@@ -182,6 +182,10 @@ void workflow_runner_state::finish(active_run& run, run_status status) {
   if ((status == run_status::success || status == run_status::partial)
       && !fill_output(*run.def, rec, cfg.max_payload_bytes))
     rec.status = status = run_status::failed;
+  // Every step succeeded but the output they were for could not be built
+  // (a reference to a field no output has): the run did not deliver.
+  if (status == run_status::success && !rec.error.empty())
+    rec.status = status = run_status::failed;
   if (status == run_status::partial && rec.error.empty())
     rec.error = first_failure(*run.def, rec);
   persist(run);

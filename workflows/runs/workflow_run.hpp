@@ -174,7 +174,8 @@ std::string first_failure(const workflow_definition& def,
 
 /// Sets the run's output: its template resolved, or every successful step's
 /// output by id. A reference that does not resolve leaves a null output and
-/// the error "output: ...". False when the output is larger than
+/// the error "output: ..." (a run whose steps all succeeded then fails; a
+/// partial one stays partial). False when the output is larger than
 /// `max_payload_bytes` (0: no bound): the output is then null, the error
 /// says so, and the run must fail (its output is answered to callers and
 /// feeds a parent's step).

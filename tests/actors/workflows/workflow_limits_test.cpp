@@ -8,8 +8,9 @@
 
 // A run's record keeps only what it can read back after a restart
 // (max_run_bytes): a step's output above limits.max_payload_bytes (a local
-// handler's, a sub-workflow's) fails the step, a run's own output above it
-// fails the run, and a long error is cut.
+// handler's, a sub-workflow's) fails the step, a run's own output, input or
+// context above it fails or refuses the run, and a long error is cut. A run
+// whose output cannot be built at all fails too.
 
 using namespace mesh;
 using namespace mesh::test;
@@ -149,6 +150,24 @@ CAF_TEST(a sub - workflow input above the limit fails the parent step) {
                    && contains(error, "above limits.max_payload_bytes (1024)"),
                  error);
   CAF_CHECK_EQUAL(log->paths(), strings{"p/X/Do"}); // the child never ran
+}
+
+CAF_TEST(an output template that cannot be resolved fails the run) {
+  add_workflow({{"name", "picky"},
+                {"steps", {call_step("a", "s/A/Do")}},
+                {"output", {{"id", "${steps.a.output.user.id}"}}}});
+  start();
+  auto reply = post_run({{"workflow", "picky"}});
+  answer("s/A/Do", {{"name", "ann"}}); // no "user"
+  CAF_REQUIRE(reply->value.has_value());
+  auto run = *reply->value;
+  CAF_CHECK_EQUAL(str(run, "status"), "failed");
+  CAF_CHECK_EQUAL(str(step_of(run, "a"), "status"), "success");
+  CAF_CHECK(run["output"].is_null());
+  auto error = str(run, "error");
+  MESH_CHECK_MSG(contains(error, "output: ")
+                   && contains(error, "${steps.a.output.user.id}"),
+                 error);
 }
 
 CAF_TEST(a long step error is cut) {
