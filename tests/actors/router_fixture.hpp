@@ -174,13 +174,16 @@ struct router_fixture : actor_fixture {
 
   /// Spawns the router with `policies` and one fake peer per id (all up,
   /// sharing "ns" and "misc", serving the three methods above).
+  /// With `data`, batches to a peer with an open link on it go there.
   void start(std::vector<policy> policies,
-             const std::vector<std::string>& peer_ids) {
+             const std::vector<std::string>& peer_ids,
+             std::shared_ptr<data_plane> data = nullptr) {
     mem->set(std::make_shared<const policy_set>(std::move(policies)));
     router_config cfg;
     cfg.node_id = "node-a";
     cfg.pipeline = mem;
     cfg.traces = traces;
+    cfg.data = std::move(data);
     router = caf::actor_cast<caf::actor>(spawn_request_router(sys, cfg));
     client = sys.spawn(request_client, router, replies);
     auto table = std::make_shared<peer_table>();

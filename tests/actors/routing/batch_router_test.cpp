@@ -1,6 +1,13 @@
 #define CAF_SUITE actors.batch_router
 #include "router_fixture.hpp"
 
+#include <string_view>
+#include <utility>
+
+#include "actors/cluster/data/data_messages.hpp"
+#include "cluster/transport/data_plane.hpp"
+#include "unit/cluster/plane_inbox.hpp"
+
 // The requesting side of a batch (issue 16): attempts at one peer that are
 // ready together leave in one ServeBatch, a lone one at once; answers come
 // back by tag, and a tag that names no attempt out at that peer (unknown,
@@ -100,6 +107,51 @@ CAF_TEST(a peer ingress that goes away fails the attempts it held) {
   // Nothing answers twice when time runs on.
   advance(10s);
   CAF_CHECK_EQUAL(replies->dispatch.size(), 3u);
+}
+
+CAF_TEST(attempts on an open data link outlive news of the peer ingress) {
+  // node-a's data plane dials node-b's, which keeps what it gets: a peer
+  // that is leaving and has not answered yet.
+  test::inbox ready, closed, received;
+  data_plane_handlers ha;
+  ha.on_ready = [&](const std::string& peer) { ready.push(peer, ""); };
+  ha.on_closed = [&](const std::string& peer, uint64_t link) {
+    closed.push(peer, std::to_string(link));
+  };
+  auto a = std::make_shared<data_plane>(data_plane_config{});
+  data_plane b{data_plane_config{}};
+  CAF_REQUIRE_EQUAL(a->start(ha), "");
+  CAF_REQUIRE_EQUAL(b.start({}), "");
+  auto token = b.issue_token(7, [&](const data_link_ptr&, std::string_view) {
+    received.push("batch", "");
+    return true;
+  });
+  a->dial("node-b", "inc-1", "127.0.0.1", b.port(), token);
+  std::pair<std::string, std::string> ev;
+  CAF_REQUIRE(ready.pop(ev));
+  start({}, {"node-b"}, a);
+  send(test::request(test::put_key, "put"));
+  CAF_REQUIRE(received.pop(ev)); // on the link, not to the fake ingress
+  CAF_CHECK_EQUAL(peer("node-b").received.size(), 0u);
+  // News of the ingress (by BASP) before the answers on the link: the
+  // attempt stays out, for the link to answer or fail.
+  self->send_exit(fakes.at("node-b"), caf::exit_reason::kill);
+  run();
+  CAF_CHECK_EQUAL(replies->dispatch.size(), 0u);
+  // The link closes (the peer closes its ingress's links): now it fails,
+  // once.
+  b.close_owner(7);
+  CAF_REQUIRE(closed.pop(ev));
+  CAF_CHECK_EQUAL(ev.first, "node-b");
+  self->send(router, data_link_down{ev.first, std::stoull(ev.second)});
+  run();
+  CAF_REQUIRE_EQUAL(replies->dispatch.size(), 1u);
+  CAF_CHECK_EQUAL(test::code_name(reply("put")), "unavailable");
+  advance(10s);
+  CAF_CHECK_EQUAL(replies->dispatch.size(), 1u);
+  CAF_CHECK_EQUAL(stat("pending"), 0);
+  a->stop();
+  b.stop();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
