@@ -179,12 +179,11 @@ void workflow_runner_state::finish(active_run& run, run_status status) {
   rec.ending = run_status::running;
   rec.compensating = false;
   rec.completed_ms = now_ms();
+  // Every step succeeded but the output they were for cannot be kept: the
+  // run did not deliver.
   if ((status == run_status::success || status == run_status::partial)
-      && !fill_output(*run.def, rec, cfg.max_payload_bytes))
-    rec.status = status = run_status::failed;
-  // Every step succeeded but the output they were for could not be built
-  // (a reference to a field no output has): the run did not deliver.
-  if (status == run_status::success && !rec.error.empty())
+      && !fill_output(*run.def, rec, cfg.max_payload_bytes)
+      && status == run_status::success)
     rec.status = status = run_status::failed;
   if (status == run_status::partial && rec.error.empty())
     rec.error = first_failure(*run.def, rec);

@@ -45,15 +45,16 @@ void print_tasks(std::ostream& out, const nlohmann::json& list) {
   out << std::left << std::setw(40) << "TASK" << std::setw(8) << "STATE"
       << std::setw(9) << "ATTEMPTS" << "LAST ERROR\n";
   for (const auto& t : list) {
-    if (t.value("state", "") == "unreadable") { // its row in the file is bad
-      out << std::left << std::setw(40) << t.value("id", "")
-          << "unreadable -        " << t.value("error", "") << "\n";
-      continue;
-    }
+    // An unreadable row (its row in the file is bad) has only its reason.
     auto history = t.value("history", nlohmann::json::array());
+    auto last = t.contains("error")  ? t.value("error", "")
+                : history.empty()    ? std::string{"-"}
+                                     : history.back().value("error", "");
     out << std::left << std::setw(40) << t.value("id", "") << std::setw(8)
-        << t.value("state", "") << std::setw(9) << t.value("attempts", 0)
-        << (history.empty() ? "-" : history.back().value("error", "")) << "\n";
+        << t.value("state", "") << std::setw(9)
+        << (t.contains("attempts") ? std::to_string(t.value("attempts", 0))
+                                   : std::string{"-"})
+        << last << "\n";
   }
 }
 

@@ -170,7 +170,7 @@ public:
 
   std::vector<task_record>
   list(const std::string& job, std::optional<task_state> state, size_t limit,
-       std::vector<unreadable_task>* unreadable = nullptr) override {
+       std::vector<unreadable_task>* unreadable) override {
     auto* s = state ? list_state_.get() : list_all_.get();
     bind(s, 1, job);
     bind(s, 2, clamp_limit(limit));

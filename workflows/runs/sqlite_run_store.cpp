@@ -48,6 +48,9 @@ CREATE INDEX IF NOT EXISTS workflow_runs_by_end
 
 // Newest first; the id breaks ties so that the order is stable.
 #define MESH_RUNS_NEWEST " ORDER BY started_ms DESC, id DESC LIMIT ?1"
+// The columns every read takes, in read_run_row's order (run_row.hpp), and
+// the workflow, to name an unreadable row.
+#define MESH_RUNS_SELECT "SELECT id, doc, definition, workflow FROM workflow_runs "
 
 using namespace sqlite; // handles, resetter, column_text
 
@@ -82,19 +85,15 @@ public:
                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     update_ = prepare("UPDATE workflow_runs SET status = ?3, "
                       "completed_ms = ?5, doc = ?6 WHERE id = ?1");
-    find_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
-                    "WHERE id = ?1");
-    unfinished_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
+    find_ = prepare(MESH_RUNS_SELECT "WHERE id = ?1");
+    unfinished_ = prepare(MESH_RUNS_SELECT
                           "WHERE status = 'running' ORDER BY started_ms, id");
-    list_all_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs"
-                        MESH_RUNS_NEWEST);
-    list_workflow_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
+    list_all_ = prepare(MESH_RUNS_SELECT MESH_RUNS_NEWEST);
+    list_workflow_ = prepare(MESH_RUNS_SELECT
                              "WHERE workflow = ?2" MESH_RUNS_NEWEST);
-    list_status_ = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
-                           "WHERE status = ?3" MESH_RUNS_NEWEST);
-    list_both_
-        = prepare("SELECT id, doc, definition, workflow FROM workflow_runs "
-                  "WHERE workflow = ?2 AND status = ?3" MESH_RUNS_NEWEST);
+    list_status_ = prepare(MESH_RUNS_SELECT "WHERE status = ?3" MESH_RUNS_NEWEST);
+    list_both_ = prepare(MESH_RUNS_SELECT
+                         "WHERE workflow = ?2 AND status = ?3" MESH_RUNS_NEWEST);
     // The newest finished runs are the ones that finished last.
     trim_ = prepare(
         "DELETE FROM workflow_runs WHERE status != 'running' AND id NOT IN ("

@@ -222,7 +222,9 @@ size_t max_run_bytes(size_t steps, size_t definition_bytes,
 void bound_error(std::string& error) {
   if (error.size() <= max_run_error_bytes)
     return;
-  static const std::string cut = " ... (cut: longer than 16384 bytes)";
+  static const std::string cut = " ... (cut: longer than "
+                                 + std::to_string(max_run_error_bytes)
+                                 + " bytes)";
   auto n = max_run_error_bytes - cut.size();
   // Back to the first byte of a UTF-8 character.
   while (n > 0 && (static_cast<unsigned char>(error[n]) & 0xC0) == 0x80)
@@ -272,7 +274,7 @@ bool fill_output(const workflow_definition& def, run_record& rec,
       rec.output = nullptr;
       rec.error = std::string{"output: "} + e.what();
       bound_error(rec.error);
-      return true;
+      return false;
     }
   }
   auto why = bounded_output(rec.output, max_payload_bytes,

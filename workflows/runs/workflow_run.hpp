@@ -173,12 +173,11 @@ std::string first_failure(const workflow_definition& def,
                           const run_record& run);
 
 /// Sets the run's output: its template resolved, or every successful step's
-/// output by id. A reference that does not resolve leaves a null output and
-/// the error "output: ..." (a run whose steps all succeeded then fails; a
-/// partial one stays partial). False when the output is larger than
-/// `max_payload_bytes` (0: no bound): the output is then null, the error
-/// says so, and the run must fail (its output is answered to callers and
-/// feeds a parent's step).
+/// output by id. False when there is none to keep: a reference that does
+/// not resolve, or an output larger than `max_payload_bytes` (0: no bound;
+/// the output is answered to callers and feeds a parent's step). The
+/// output is then null and the error says why ("output: ..."); a run whose
+/// steps all succeeded fails, a partial one stays partial.
 bool fill_output(const workflow_definition& def, run_record& run,
                  size_t max_payload_bytes);
 
