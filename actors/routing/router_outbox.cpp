@@ -39,7 +39,16 @@ pb::ServeRequest& router_state::enqueue_slot(const std::string& node,
   if (box.batch.tags_size() > 0 && box.bytes + size > batch_max_bytes)
     flush(box);
   box.bytes += size;
-  return *box.batch.add_requests();
+  auto& req = *box.batch.add_requests();
+  if (!box.spare_refs.empty()) {
+    req.set_allocated_ref(box.spare_refs.back().release());
+    box.spare_refs.pop_back();
+  }
+  if (!box.spare_payloads.empty()) {
+    req.set_allocated_payload(box.spare_payloads.back().release());
+    box.spare_payloads.pop_back();
+  }
+  return req;
 }
 
 void router_state::enqueued(uint64_t id, size_t index,
@@ -71,9 +80,17 @@ void router_state::flush(peer_outbox& box) {
                std::move(box.batch));
     box.batch = pb::ServeBatch{};
   } else if (box.bytes <= peer_outbox::reuse_max_bytes) {
-    // Written out and still ours: Clear keeps the requests, their strings
-    // and payloads allocated, so the next batch fills them in place instead
-    // of allocating and freeing a few objects per request.
+    // Written out and still ours: Clear keeps the requests and their
+    // strings allocated, and their refs and payloads go aside (Clear would
+    // free them), so the next batch fills them in place instead of
+    // allocating and freeing several objects per request.
+    for (auto& r : *box.batch.mutable_requests()) {
+      if (r.has_ref())
+        box.spare_refs.emplace_back(r.release_ref());
+      if (r.has_payload()
+          && r.payload().value().capacity() <= peer_outbox::spare_payload_bytes)
+        box.spare_payloads.emplace_back(r.release_payload());
+    }
     box.batch.Clear();
   } else {
     box.batch = pb::ServeBatch{}; // a large one is not kept around

@@ -9,10 +9,12 @@
 #include <atomic>
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -128,6 +130,13 @@ struct peer_outbox {
   /// A batch written to a data link up to this size is cleared and reused
   /// (its requests stay allocated); a larger one is dropped.
   static constexpr size_t reuse_max_bytes = 64 * 1024;
+  /// What Clear() would delete of a reused batch's requests (protobuf frees
+  /// a cleared request's sub-messages): kept here and given to the next
+  /// requests, so a refill allocates nothing for them. At most one batch's
+  /// worth; a payload that held more than spare_payload_bytes is not kept.
+  std::vector<std::unique_ptr<pb::ServiceRef>> spare_refs;
+  std::vector<std::unique_ptr<google::protobuf::Any>> spare_payloads;
+  static constexpr size_t spare_payload_bytes = 1024;
 };
 
 /// The tag of an attempt in a batch: (call id, attempt index); an answer

@@ -5,7 +5,7 @@
 //              --target remote=127.0.0.1:P2 [--in-flight 1,64] [--json FILE]
 //
 // The first target is the baseline (scripts/bench-grpc.sh: the bare gRPC
-// echo server); every other target's p50 and throughput are printed as a
+// echo server); every other target's p50, mean and throughput are printed as a
 // ratio to it. For each in-flight count the targets alternate `--repeat`
 // times (so a slow spell of the machine hits all of them) and the run with
 // the median throughput of each is reported, as meshbench does. Each run: a
@@ -25,6 +25,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -47,7 +48,7 @@ struct target {
 };
 
 struct run_result {
-  double rps = 0, p50_us = 0, p99_us = 0;
+  double rps = 0, p50_us = 0, p99_us = 0, mean_us = 0;
   uint64_t count = 0, errors = 0;
   std::string first_error;
 };
@@ -84,6 +85,11 @@ public:
     r.rps = static_cast<double>(all.size())
             / std::chrono::duration<double>(measure).count();
     if (!all.empty()) {
+      // At n in flight the mean is n / throughput (Little's law); the p50
+      // also shows the shape of the distribution (issue 17's target).
+      r.mean_us = static_cast<double>(std::accumulate(all.begin(), all.end(),
+                                                      int64_t{0}))
+                  / static_cast<double>(all.size()) / 1000.0;
       auto pct = [&all](double q) {
         auto k = static_cast<size_t>(q * static_cast<double>(all.size() - 1));
         std::nth_element(all.begin(), all.begin() + static_cast<long>(k),
@@ -218,8 +224,9 @@ int main(int argc, char** argv) {
   json << "{\"method\":\"" << method << "\",\"payload_bytes\":"
        << payload_bytes << ",\"results\":[";
   bool first_json = true;
-  std::cout << "| target | in flight | req/s | p50 us | p99 us | req/s ratio"
-               " | p50 ratio |\n|---|---|---|---|---|---|---|\n";
+  std::cout << "| target | in flight | req/s | p50 us | p99 us | mean us"
+               " | req/s ratio | p50 ratio | mean ratio |\n"
+               "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& n_text : split(in_flight, ',')) {
     auto n = static_cast<size_t>(std::stoul(n_text));
     std::vector<std::vector<run_result>> runs(targets.size());
@@ -249,16 +256,20 @@ int main(int argc, char** argv) {
       const auto& r = median[i];
       auto rps_ratio = base.rps > 0 ? r.rps / base.rps : 0;
       auto p50_ratio = base.p50_us > 0 ? r.p50_us / base.p50_us : 0;
+      auto mean_ratio = base.mean_us > 0 ? r.mean_us / base.mean_us : 0;
       std::cout << "| " << targets[i].name << " | " << n << " | "
                 << fmt(r.rps, 0) << " | " << fmt(r.p50_us) << " | "
-                << fmt(r.p99_us) << " | " << fmt(rps_ratio, 2) << " | "
-                << fmt(p50_ratio, 2) << " |" << std::endl;
+                << fmt(r.p99_us) << " | " << fmt(r.mean_us) << " | "
+                << fmt(rps_ratio, 2) << " | " << fmt(p50_ratio, 2) << " | "
+                << fmt(mean_ratio, 2) << " |" << std::endl;
       json << (first_json ? "" : ",") << "{\"target\":\"" << targets[i].name
            << "\",\"address\":\"" << targets[i].address
            << "\",\"in_flight\":" << n << ",\"rps\":" << fmt(r.rps, 1)
            << ",\"p50_us\":" << fmt(r.p50_us) << ",\"p99_us\":"
-           << fmt(r.p99_us) << ",\"rps_ratio\":" << fmt(rps_ratio, 3)
-           << ",\"p50_ratio\":" << fmt(p50_ratio, 3) << ",\"errors\":"
+           << fmt(r.p99_us) << ",\"mean_us\":" << fmt(r.mean_us)
+           << ",\"rps_ratio\":" << fmt(rps_ratio, 3) << ",\"p50_ratio\":"
+           << fmt(p50_ratio, 3) << ",\"mean_ratio\":" << fmt(mean_ratio, 3)
+           << ",\"errors\":"
            << r.errors << "}";
       first_json = false;
     }

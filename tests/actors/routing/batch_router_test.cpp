@@ -3,6 +3,9 @@
 
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include <google/protobuf/wrappers.pb.h>
 
 #include "actors/cluster/data/data_messages.hpp"
 #include "cluster/transport/data_plane.hpp"
@@ -40,6 +43,50 @@ struct fixture : test::router_fixture {
     r.add_tags(tag);
     self->send(router, atom::batch_v, from_peer, std::move(r));
     run();
+  }
+};
+
+/// A request to `key` whose payload is the string `text`.
+pb::DispatchRequest carrying(const service_key& key, const std::string& trace,
+                             const std::string& text) {
+  auto req = test::request(key, trace);
+  google::protobuf::StringValue value;
+  value.set_value(text);
+  req.mutable_payload()->PackFrom(value);
+  return req;
+}
+
+/// node-a's data plane (`a`, for the router) dialled to node-b's, which
+/// keeps every batch it gets, unanswered: a peer that has not answered
+/// yet (or is leaving).
+struct linked_planes {
+  test::inbox ready, closed, received;
+  std::shared_ptr<data_plane> a
+    = std::make_shared<data_plane>(data_plane_config{});
+  data_plane b{data_plane_config{}};
+
+  /// Starts both planes; true once the link is up.
+  bool start() {
+    data_plane_handlers ha;
+    ha.on_ready = [this](const std::string& peer) { ready.push(peer, ""); };
+    ha.on_closed = [this](const std::string& peer, uint64_t link) {
+      closed.push(peer, std::to_string(link));
+    };
+    if (!a->start(ha).empty() || !b.start({}).empty())
+      return false;
+    auto token = b.issue_token(7, [this](const data_link_ptr&,
+                                         std::string_view body) {
+      received.push("batch", std::string{body});
+      return true;
+    });
+    a->dial("node-b", "inc-1", "127.0.0.1", b.port(), token);
+    std::pair<std::string, std::string> ev;
+    return ready.pop(ev);
+  }
+
+  ~linked_planes() {
+    a->stop();
+    b.stop();
   }
 };
 
@@ -110,28 +157,12 @@ CAF_TEST(a peer ingress that goes away fails the attempts it held) {
 }
 
 CAF_TEST(attempts on an open data link outlive news of the peer ingress) {
-  // node-a's data plane dials node-b's, which keeps what it gets: a peer
-  // that is leaving and has not answered yet.
-  test::inbox ready, closed, received;
-  data_plane_handlers ha;
-  ha.on_ready = [&](const std::string& peer) { ready.push(peer, ""); };
-  ha.on_closed = [&](const std::string& peer, uint64_t link) {
-    closed.push(peer, std::to_string(link));
-  };
-  auto a = std::make_shared<data_plane>(data_plane_config{});
-  data_plane b{data_plane_config{}};
-  CAF_REQUIRE_EQUAL(a->start(ha), "");
-  CAF_REQUIRE_EQUAL(b.start({}), "");
-  auto token = b.issue_token(7, [&](const data_link_ptr&, std::string_view) {
-    received.push("batch", "");
-    return true;
-  });
-  a->dial("node-b", "inc-1", "127.0.0.1", b.port(), token);
-  std::pair<std::string, std::string> ev;
-  CAF_REQUIRE(ready.pop(ev));
-  start({}, {"node-b"}, a);
+  linked_planes link;
+  CAF_REQUIRE(link.start());
+  start({}, {"node-b"}, link.a);
   send(test::request(test::put_key, "put"));
-  CAF_REQUIRE(received.pop(ev)); // on the link, not to the fake ingress
+  std::pair<std::string, std::string> ev;
+  CAF_REQUIRE(link.received.pop(ev)); // on the link, not to the fake ingress
   CAF_CHECK_EQUAL(peer("node-b").received.size(), 0u);
   // News of the ingress (by BASP) before the answers on the link: the
   // attempt stays out, for the link to answer or fail.
@@ -140,8 +171,8 @@ CAF_TEST(attempts on an open data link outlive news of the peer ingress) {
   CAF_CHECK_EQUAL(replies->dispatch.size(), 0u);
   // The link closes (the peer closes its ingress's links): now it fails,
   // once.
-  b.close_owner(7);
-  CAF_REQUIRE(closed.pop(ev));
+  link.b.close_owner(7);
+  CAF_REQUIRE(link.closed.pop(ev));
   CAF_CHECK_EQUAL(ev.first, "node-b");
   self->send(router, data_link_down{ev.first, std::stoull(ev.second)});
   run();
@@ -150,8 +181,43 @@ CAF_TEST(attempts on an open data link outlive news of the peer ingress) {
   advance(10s);
   CAF_CHECK_EQUAL(replies->dispatch.size(), 1u);
   CAF_CHECK_EQUAL(stat("pending"), 0);
-  a->stop();
-  b.stop();
+}
+
+CAF_TEST(a batch refilled on a data link carries only its own requests) {
+  // A batch written on a link is cleared and refilled by the next, its
+  // requests' refs and payloads reused: nothing of one wave may show in
+  // the next (another method, another payload, none, one too large to
+  // keep).
+  linked_planes link;
+  CAF_REQUIRE(link.start());
+  start({}, {"node-b"}, link.a);
+  std::string big(4000, 'x');
+  std::vector<std::vector<pb::DispatchRequest>> waves{
+    {carrying(test::get_key, "g1", "first get"),
+     carrying(test::get_key, "g2", big), carrying(test::get_key, "g3", "x")},
+    {carrying(test::put_key, "p1", "a put")},
+    {test::request(test::get_key, "e1"), carrying(test::put_key, "p2", big),
+     carrying(test::get_key, "g4", "the last")}};
+  for (const auto& wave : waves) {
+    for (const auto& req : wave)
+      self->send(client, req);
+    run();
+    std::pair<std::string, std::string> ev;
+    CAF_REQUIRE(link.received.pop(ev));
+    pb::ServeBatch got;
+    CAF_REQUIRE(got.ParseFromString(ev.second));
+    CAF_REQUIRE_EQUAL(got.requests_size(), static_cast<int>(wave.size()));
+    for (int i = 0; i < got.requests_size(); ++i) {
+      const auto& sent = wave[static_cast<size_t>(i)];
+      const auto& seen = got.requests(i);
+      CAF_CHECK_EQUAL(seen.trace_id(), sent.trace_id());
+      CAF_CHECK_EQUAL(seen.ref().method(), sent.ref().method());
+      auto seen_payload = seen.payload().SerializeAsString();
+      auto sent_payload = sent.payload().SerializeAsString();
+      CAF_CHECK_EQUAL(seen_payload, sent_payload);
+    }
+  }
+  CAF_CHECK_EQUAL(stat("pending"), 7);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
