@@ -36,20 +36,38 @@ std::chrono::microseconds peer_latency::p95() const {
   return std::chrono::microseconds{both.quantile(0.95) / 1000};
 }
 
+const std::string& router_state::service_name(const pb::ServiceRef& ref) {
+  auto i = service_names.find(ref.namespace_());
+  if (i == service_names.end())
+    i = service_names.try_emplace(ref.namespace_()).first;
+  auto j = i->second.find(ref.service());
+  if (j == i->second.end())
+    j = i->second.emplace(ref.service(), ref.namespace_() + "/" + ref.service())
+          .first;
+  return j->second;
+}
+
 chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
   const auto& ref = call.request.ref();
   auto* serving = peers->serving({ref.namespace_(), ref.service(),
                                   ref.method()});
   if (serving == nullptr)
     return {};
-  if (call.service.empty())
-    call.service = ref.namespace_() + "/" + ref.service();
+  if (call.service == nullptr)
+    call.service = &service_name(ref);
   auto t = now();
-  std::vector<const peer_route*> up, suspect, probes, ejected;
+  auto& up = up_scratch;
+  auto& suspect = suspect_scratch;
+  auto& probes = probe_scratch;
+  auto& ejected = ejected_scratch;
+  up.clear();
+  suspect.clear();
+  probes.clear();
+  ejected.clear();
   for (const auto* peer : *serving) {
     if (!is_routable(peer->state) || call.has_tried(peer->id))
       continue;
-    switch (outliers.peek(peer->id, call.service, t)) {
+    switch (outliers.peek(peer->id, *call.service, t)) {
       case outlier_detector::admission::allow:
         (peer->state == peer_state::up ? up : suspect).push_back(peer);
         break;
@@ -71,27 +89,27 @@ chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
     // The ejection is over: this request is the peer's one probe.
     auto* peer = probes.front();
     if (mark_probe)
-      outliers.admit(peer->id, call.service, t);
+      outliers.admit(peer->id, *call.service, t);
     return {peer, true};
   }
-  auto& pool = up.empty() ? suspect : up;
   if (!up.empty())
     for (auto* p : suspect)
       note(p, "suspect: missed heartbeats");
-  if (pool.empty()) {
+  const auto* pool = up.empty() ? &suspect : &up;
+  if (pool->empty()) {
     // Never leave a service without a peer: an ejected one beats none.
     if (ejected.empty())
       return {};
-    pool = ejected;
+    pool = &ejected;
   } else {
     for (auto* p : ejected)
       note(p, "ejected as an outlier");
   }
-  std::vector<peer_candidate> loads;
-  loads.reserve(pool.size());
-  for (const auto* p : pool)
+  auto& loads = load_scratch;
+  loads.clear();
+  for (const auto* p : *pool)
     loads.push_back({p->id, in_flight[p->id]});
-  return {pool[balancer->pick(loads)], false};
+  return {(*pool)[balancer->pick(loads)], false};
 }
 
 bool router_state::retry(uint64_t id, pipeline_call& call) {

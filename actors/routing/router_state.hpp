@@ -75,7 +75,9 @@ struct pipeline_call {
   caf::message sent;           ///< the Serve request, shared: for retries
   std::shared_ptr<const policy_set> policies; ///< keeps `pol` alive
   const policy* pol = nullptr;
-  std::string service;         ///< "ns/Service": the outlier key
+  /// "ns/Service", the outlier key (router_state::service_name); null
+  /// until the call is sent to a peer.
+  const std::string* service = nullptr;
   retry_budget* budget = nullptr; ///< the policy's, set by start()
   std::vector<call_attempt> attempts;
   std::vector<std::string> hooks_run;
@@ -166,6 +168,16 @@ struct router_state {
   // The pipeline's state.
   std::shared_ptr<const policy_set> policies;
   outlier_detector outliers;
+  /// "ns/Service" for each (ns, Service) sent to a peer, made once: the
+  /// outlier key of every remote call, without a string built per call.
+  /// Never shrinks (bounded by the services peers register).
+  std::map<std::string, std::map<std::string, std::string, std::less<>>,
+           std::less<>>
+    service_names;
+  /// choose()'s lists, kept between calls (it runs for every remote call).
+  std::vector<const peer_route*> up_scratch, suspect_scratch, probe_scratch,
+    ejected_scratch;
+  std::vector<peer_candidate> load_scratch;
   std::map<std::string, retry_budget, std::less<>> budgets;   ///< by policy
   std::map<std::string, rate_limiter, std::less<>> limiters;  ///< by policy
   std::unordered_map<std::string, peer_latency> latencies;    ///< by peer
@@ -275,6 +287,8 @@ struct router_state {
   /// Peers that can take the call now: up ones before suspect ones, ejected
   /// ones skipped (noted in call.skipped) unless none would be left.
   chosen_peer choose(pipeline_call& call, bool mark_probe = true);
+  /// "ns/Service" of `ref`, from service_names.
+  const std::string& service_name(const pb::ServiceRef& ref);
   /// Starts the execute step of a call (local executor or a peer).
   void start(uint64_t id, pipeline_call&& call, const peer_route* peer,
              caf::actor local_executor, bool probe = false);
