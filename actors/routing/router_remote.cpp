@@ -217,9 +217,13 @@ void router_state::on_reply(uint64_t id, size_t index, pb::ServeResponse& r) {
       ++hedge_dropped;
     }
   pb::DispatchResponse out;
-  *out.mutable_status() = std::move(*r.mutable_status());
-  *out.mutable_payload() = std::move(*r.mutable_payload());
-  out.set_handled_by(r.executor_id());
+  // Both on the heap (Mesh uses no arenas): the parts change hands, nothing
+  // is allocated. Both stay present when the answer had none, as before.
+  out.set_allocated_status(r.release_status());
+  out.set_allocated_payload(r.release_payload());
+  out.mutable_status();
+  out.mutable_payload();
+  out.set_handled_by(std::move(*r.mutable_executor_id()));
   out.set_trace_id(call.request.trace_id());
   finish(id, std::move(out));
 }
