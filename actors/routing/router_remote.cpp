@@ -35,8 +35,10 @@ void router_state::start(uint64_t id, pipeline_call&& in,
     return;
   }
   const auto& ref = call.request.ref();
-  if (call.service == nullptr)
-    call.service = &service_name(ref);
+  if (!call.has_service()) // a targeted call (choose() named the others)
+    name_service(call, peers->serving({ref.namespace_(), ref.service(),
+                                       ref.method()})
+                         != nullptr);
   call.idempotent = peer->method({ref.namespace_(), ref.service(),
                                   ref.method()})
                       .value_or(false);
@@ -153,14 +155,14 @@ void router_state::end_attempt(pipeline_call& call, call_attempt& a,
     return;
   --in_flight[a.node];
   if (is_outlier_failure(code)) {
-    if (outliers.record_failure(a.node, *call.service, now(),
+    if (outliers.record_failure(a.node, call.service(), now(),
                                 call.pol->outlier, serving_count(call))) {
       ++ejections;
       log->warn("node {} ejected for {} after failing with {}", a.node,
-                *call.service, to_string(code));
+                call.service(), to_string(code));
     }
   } else {
-    outliers.record_success(a.node, *call.service, now());
+    outliers.record_success(a.node, call.service(), now());
     if (code == status_code::ok)
       latencies[a.node].record(a.duration);
   }
@@ -200,12 +202,12 @@ void router_state::on_reply(uint64_t id, size_t index, pb::ServeResponse& r) {
       // Outrun by a later attempt: as good as a timeout for the outlier
       // record, so a frozen peer behind hedging is still ejected.
       if (other.started < winner_started && !call.local)
-        if (outliers.record_failure(other.node, *call.service, now(),
+        if (outliers.record_failure(other.node, call.service(), now(),
                                     call.pol->outlier,
                                     serving_count(call))) {
           ++ejections;
           log->warn("node {} ejected for {}: outrun by a hedge", other.node,
-                    *call.service);
+                    call.service());
         }
       other.out = false;
       other.abandoned = true;

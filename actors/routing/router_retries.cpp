@@ -36,7 +36,14 @@ std::chrono::microseconds peer_latency::p95() const {
   return std::chrono::microseconds{both.quantile(0.95) / 1000};
 }
 
-const std::string& router_state::service_name(const pb::ServiceRef& ref) {
+void router_state::name_service(pipeline_call& call, bool served) {
+  if (call.has_service())
+    return;
+  const auto& ref = call.request.ref();
+  if (!served) {
+    call.own_service = ref.namespace_() + "/" + ref.service();
+    return;
+  }
   auto i = service_names.find(ref.namespace_());
   if (i == service_names.end())
     i = service_names.try_emplace(ref.namespace_()).first;
@@ -44,7 +51,7 @@ const std::string& router_state::service_name(const pb::ServiceRef& ref) {
   if (j == i->second.end())
     j = i->second.emplace(ref.service(), ref.namespace_() + "/" + ref.service())
           .first;
-  return j->second;
+  call.shared_service = &j->second;
 }
 
 chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
@@ -53,8 +60,8 @@ chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
                                   ref.method()});
   if (serving == nullptr)
     return {};
-  if (call.service == nullptr)
-    call.service = &service_name(ref);
+  name_service(call, true);
+  const auto& service = call.service();
   auto t = now();
   auto& up = up_scratch;
   auto& suspect = suspect_scratch;
@@ -67,7 +74,7 @@ chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
   for (const auto* peer : *serving) {
     if (!is_routable(peer->state) || call.has_tried(peer->id))
       continue;
-    switch (outliers.peek(peer->id, *call.service, t)) {
+    switch (outliers.peek(peer->id, service, t)) {
       case outlier_detector::admission::allow:
         (peer->state == peer_state::up ? up : suspect).push_back(peer);
         break;
@@ -89,7 +96,7 @@ chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
     // The ejection is over: this request is the peer's one probe.
     auto* peer = probes.front();
     if (mark_probe)
-      outliers.admit(peer->id, *call.service, t);
+      outliers.admit(peer->id, service, t);
     return {peer, true};
   }
   if (!up.empty())

@@ -75,9 +75,18 @@ struct pipeline_call {
   caf::message sent;           ///< the Serve request, shared: for retries
   std::shared_ptr<const policy_set> policies; ///< keeps `pol` alive
   const policy* pol = nullptr;
-  /// "ns/Service", the outlier key (router_state::service_name); null
-  /// until the call is sent to a peer.
-  const std::string* service = nullptr;
+  /// "ns/Service", the outlier key, once the call goes to a peer
+  /// (router_state::name_service): made once per service peers serve and
+  /// shared by its calls, or the call's own for a name no peer registered
+  /// (a targeted call may name anything: nothing is kept for it).
+  const std::string* shared_service = nullptr;
+  std::string own_service;
+  bool has_service() const {
+    return shared_service != nullptr || !own_service.empty();
+  }
+  const std::string& service() const {
+    return shared_service != nullptr ? *shared_service : own_service;
+  }
   retry_budget* budget = nullptr; ///< the policy's, set by start()
   std::vector<call_attempt> attempts;
   std::vector<std::string> hooks_run;
@@ -168,7 +177,7 @@ struct router_state {
   // The pipeline's state.
   std::shared_ptr<const policy_set> policies;
   outlier_detector outliers;
-  /// "ns/Service" for each (ns, Service) sent to a peer, made once: the
+  /// "ns/Service" for each (ns, Service) some peer serves, made once: the
   /// outlier key of every remote call, without a string built per call.
   /// Never shrinks (bounded by the services peers register).
   std::map<std::string, std::map<std::string, std::string, std::less<>>,
@@ -287,8 +296,9 @@ struct router_state {
   /// Peers that can take the call now: up ones before suspect ones, ejected
   /// ones skipped (noted in call.skipped) unless none would be left.
   chosen_peer choose(pipeline_call& call, bool mark_probe = true);
-  /// "ns/Service" of `ref`, from service_names.
-  const std::string& service_name(const pb::ServiceRef& ref);
+  /// Sets call.service() (see pipeline_call) unless it is set; `served`:
+  /// some peer serves the call's method.
+  void name_service(pipeline_call& call, bool served);
   /// Starts the execute step of a call (local executor or a peer).
   void start(uint64_t id, pipeline_call&& call, const peer_route* peer,
              caf::actor local_executor, bool probe = false);

@@ -70,7 +70,7 @@ void peer_candidates(benchmark::State& state) {
   detail::pipeline_call call;
   to_service_ref({"orders", "OrderService", "CreateOrder"},
                  *call.request.mutable_ref());
-  call.service = &st.service_name(call.request.ref());
+  st.name_service(call, true);
   for (auto _ : state)
     benchmark::DoNotOptimize(st.choose(call, false));
 }

@@ -147,4 +147,24 @@ CAF_TEST(with two peers and 50 percent at most one is ejected) {
   CAF_CHECK_EQUAL(stat("ejections"), 1);
 }
 
+CAF_TEST(a targeted call to a method no peer registered is kept under its name) {
+  // Only the namespace must be shared for a targeted call: the outlier
+  // record names the service the caller named, as for any other (the
+  // router keeps no shared name for it).
+  start({ejecting()}, {"node-b", "node-c"});
+  peer("node-b").otherwise = overloaded;
+  const service_key unknown{"ns", "Nobody", "Call"};
+  for (int i = 0; i < 2; ++i) {
+    auto req = test::request(unknown);
+    req.set_target_node_id("node-b");
+    CAF_CHECK_EQUAL(test::code_name(dispatch(req)), "overloaded");
+  }
+  auto row = breaker("node-b");
+  CAF_CHECK_EQUAL(row.at("service"), "ns/Nobody");
+  CAF_CHECK_EQUAL(row.at("failures"), 2);
+  // No peer serves it, so node-b counts as its only one: never ejected.
+  CAF_CHECK_EQUAL(row.at("state"), "closed");
+  CAF_CHECK_EQUAL(stat("ejections"), 0);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
