@@ -147,7 +147,7 @@ CAF_TEST(with two peers and 50 percent at most one is ejected) {
   CAF_CHECK_EQUAL(stat("ejections"), 1);
 }
 
-CAF_TEST(a targeted call to a method no peer registered is kept under its name) {
+CAF_TEST(a targeted call to an unregistered method is kept under its name) {
   // Only the namespace must be shared for a targeted call: the outlier
   // record names the service the caller named, as for any other (the
   // router keeps no shared name for it).
