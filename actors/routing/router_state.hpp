@@ -75,10 +75,8 @@ struct pipeline_call {
   caf::message sent;           ///< the Serve request, shared: for retries
   std::shared_ptr<const policy_set> policies; ///< keeps `pol` alive
   const policy* pol = nullptr;
-  /// "ns/Service", the outlier key, once the call goes to a peer
-  /// (router_state::name_service): made once per service peers serve and
-  /// shared by its calls, or the call's own for a name no peer registered
-  /// (a targeted call may name anything: nothing is kept for it).
+  /// "ns/Service", the outlier key, once the call goes to a peer: shared
+  /// for a service peers serve, else the call's own (name_service).
   const std::string* shared_service = nullptr;
   std::string own_service;
   bool has_service() const {
@@ -141,10 +139,8 @@ struct peer_outbox {
   /// A batch written to a data link up to this size is cleared and reused
   /// (its requests stay allocated); a larger one is dropped.
   static constexpr size_t reuse_max_bytes = 64 * 1024;
-  /// What Clear() would delete of a reused batch's requests (protobuf frees
-  /// a cleared request's sub-messages): kept here and given to the next
-  /// requests, so a refill allocates nothing for them. At most one batch's
-  /// worth; a payload that held more than spare_payload_bytes is not kept.
+  /// A reused batch's refs and payloads (Clear() would free them), for the
+  /// next requests: at most a batch's worth, none over spare_payload_bytes.
   std::vector<std::unique_ptr<pb::ServiceRef>> spare_refs;
   std::vector<std::unique_ptr<google::protobuf::Any>> spare_payloads;
   static constexpr size_t spare_payload_bytes = 1024;
@@ -177,9 +173,8 @@ struct router_state {
   // The pipeline's state.
   std::shared_ptr<const policy_set> policies;
   outlier_detector outliers;
-  /// "ns/Service" for each (ns, Service) some peer serves, made once: the
-  /// outlier key of every remote call, without a string built per call.
-  /// Never shrinks (bounded by the services peers register).
+  /// "ns/Service" for each (ns, Service) some peer serves, made once (the
+  /// outlier key); grows only with what peers register.
   std::map<std::string, std::map<std::string, std::string, std::less<>>,
            std::less<>>
     service_names;
