@@ -40,8 +40,9 @@ void router_state::name_service(pipeline_call& call, bool served) {
   if (call.has_service())
     return;
   const auto& ref = call.request.ref();
+  auto joined = [&ref] { return ref.namespace_() + "/" + ref.service(); };
   if (!served) {
-    call.own_service = ref.namespace_() + "/" + ref.service();
+    call.own_service = joined();
     return;
   }
   auto i = service_names.find(ref.namespace_());
@@ -49,8 +50,7 @@ void router_state::name_service(pipeline_call& call, bool served) {
     i = service_names.try_emplace(ref.namespace_()).first;
   auto j = i->second.find(ref.service());
   if (j == i->second.end())
-    j = i->second.emplace(ref.service(), ref.namespace_() + "/" + ref.service())
-          .first;
+    j = i->second.emplace(ref.service(), joined()).first;
   call.shared_service = &j->second;
 }
 

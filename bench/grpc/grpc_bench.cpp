@@ -5,8 +5,8 @@
 //              --target remote=127.0.0.1:P2 [--in-flight 1,64] [--json FILE]
 //
 // The first target is the baseline (scripts/bench-grpc.sh: the bare gRPC
-// echo server); every other target's p50, mean and throughput are printed as a
-// ratio to it. For each in-flight count the targets alternate `--repeat`
+// echo server); every other target's p50, mean and throughput are printed
+// as a ratio to it. For each in-flight count the targets alternate `--repeat`
 // times (so a slow spell of the machine hits all of them) and the run with
 // the median throughput of each is reported, as meshbench does. Each run: a
 // fresh closed loop with N calls in flight on one channel, `--warmup-ms`
