@@ -1,5 +1,5 @@
 #include "grpc/bridge.hpp"
-#include "grpc/inline_unit.hpp"
+#include "actors/inline_unit.hpp"
 
 #include <atomic>
 #include <cstring>
@@ -303,7 +303,7 @@ uint64_t bridge::open(const caf::strong_actor_ptr& dest, const char* what,
 void bridge::deliver(const caf::strong_actor_ptr& dest,
                      caf::mailbox_element_ptr what) noexcept {
   what->sender = caf::strong_actor_ptr{sink_->ctrl()};
-  // From a gRPC thread: dest, if idle, runs here (grpc/inline_unit.hpp).
+  // From a gRPC thread: dest, if idle, runs here (actors/inline_unit.hpp).
   dest->enqueue(std::move(what), inline_unit::here(sink_->home_system(),
                                                    runs_in_grpc_thread));
 }

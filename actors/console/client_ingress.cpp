@@ -8,6 +8,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/actor_names.hpp"
 #include "protocol/status.hpp"
 #include "protocol/messaging/type_ids.hpp"
 #include "telemetry/log.hpp"
@@ -28,7 +29,7 @@ struct client_outbox {
 };
 
 struct client_ingress_state {
-  static inline const char* name = "mesh.client_ingress";
+  static inline const char* name = actor_names::client_ingress;
   std::string node_id;
   actor_slot<router_actor> router;
   caf::actor console;

@@ -22,6 +22,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/actor_names.hpp"
 #include "actors/cluster/membership/peer_table.hpp"
 #include "actors/guarded_promise.hpp"
 #include "actors/handlers/handler_table.hpp"
@@ -158,7 +159,7 @@ struct chosen_peer {
 };
 
 struct router_state {
-  static inline const char* name = "mesh.request_router";
+  static inline const char* name = actor_names::request_router;
   using clock = router_clock;
 
   router_actor::pointer self = nullptr;

@@ -5,7 +5,9 @@
 // thread to write it, the receiver's to read it and a worker to handle it,
 // and the same again for the answer: six thread wake-ups per round trip. A
 // data link is written straight from the sending actor's thread and read
-// by one thread per node that hands each frame to an actor: four.
+// by one thread per node that hands each frame to an actor: four; two when
+// the handlers run that actor in the plane's thread (the node's glue runs
+// an idle router or peer ingress there, actors/inline_unit.hpp).
 //
 // Who may connect: the data port takes a connection only if its first frame
 // is a hello with a token this node issued (issue_token()) over the peer's

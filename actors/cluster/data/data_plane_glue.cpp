@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/actor_names.hpp"
+#include "actors/inline_unit.hpp"
 #include "protocol/address.hpp"
 #include "telemetry/log.hpp"
 
@@ -30,6 +33,32 @@ std::shared_ptr<data_plane> make_data_plane(const node_config& cfg) {
 
 namespace {
 
+// Whether an actor a frame wakes may run on the plane's thread: the router,
+// the peers' ingresses and the clients' ingress, which never wait (handlers
+// that may block run in executors of their own). Anything else goes to
+// CAF's workers: the plane has one thread, and a job that waits there
+// stalls every link.
+bool runs_on_data_plane(caf::resumable* job) noexcept {
+  auto* actor = dynamic_cast<caf::monitorable_actor*>(job);
+  if (actor == nullptr)
+    return false;
+  const char* name = actor->name();
+  return std::strcmp(name, actor_names::request_router) == 0
+         || std::strcmp(name, actor_names::peer_ingress) == 0
+         || std::strcmp(name, actor_names::client_ingress) == 0;
+}
+
+// Hands `msg` to `dest` from the plane's thread: an idle router or ingress
+// runs here at once (actors/inline_unit.hpp) instead of waking a CAF worker
+// to run it, one thread wake-up less per frame.
+template <class Handle, class Message>
+void hand_over(const Handle& dest, Message&& msg) {
+  auto* ptr = caf::actor_cast<caf::abstract_actor*>(dest);
+  ptr->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                                         std::forward<Message>(msg)),
+               inline_unit::here(ptr->home_system(), runs_on_data_plane));
+}
+
 data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
                                              std::shared_ptr<spdlog::logger> log) {
   data_plane_handlers h;
@@ -40,7 +69,7 @@ data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
         || msg.replies.tags_size() != msg.replies.responses_size())
       return false;
     if (auto r = router.get())
-      caf::anon_send(r, std::move(msg));
+      hand_over(r, std::move(msg));
     // A router between restarts: the attempts went with its predecessor.
     return true;
   };
@@ -79,7 +108,7 @@ std::string offer_data_link(data_plane& plane,
     if (!msg.batch.ParseFromArray(body.data(), static_cast<int>(body.size()))
         || msg.batch.tags_size() != msg.batch.requests_size())
       return false;
-    caf::anon_send(ingress, std::move(msg));
+    hand_over(ingress, std::move(msg));
     return true;
   });
 }

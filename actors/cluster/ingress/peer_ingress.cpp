@@ -1,4 +1,5 @@
 #include "actors/cluster/ingress/peer_ingress.hpp"
+#include "actors/actor_names.hpp"
 #include "actors/cluster/ingress/peer_ingress_publish.hpp"
 #include "actors/cluster/ingress/peer_ingress_serve.hpp"
 #include "actors/cluster/data/data_plane_glue.hpp"
@@ -35,7 +36,7 @@ std::string trace_reply(const peer_ingress_config& cfg, const std::string& id) {
 }
 
 struct peer_ingress_state {
-  static inline const char* name = "mesh.peer_ingress";
+  static inline const char* name = actor_names::peer_ingress;
   peer_ingress_config cfg;
   std::shared_ptr<spdlog::logger> log;
   uint64_t refused = 0;

@@ -1,7 +1,7 @@
 #define CAF_SUITE cluster.grpc_inline_unit
 #include "check.hpp"
 
-// grpc/inline_unit.hpp with CAF's real scheduler and threads: an idle
+// actors/inline_unit.hpp with CAF's real scheduler and threads: an idle
 // actor that a foreign thread (gRPC's, here the test's) wakes runs in that
 // thread at once; one with more to do than max-throughput, or one the
 // unit's filter refuses, goes back to CAF's workers; one woken by it runs in
@@ -22,10 +22,10 @@
 
 #include "actors/actor_names.hpp"
 #include "grpc/bridge.hpp"
-#include "grpc/inline_unit.hpp"
+#include "actors/inline_unit.hpp"
 #include "process.hpp"
 
-using mesh::grpc_door::inline_unit;
+using mesh::inline_unit;
 using mesh::test::await_condition;
 
 namespace {

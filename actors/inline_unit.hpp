@@ -1,18 +1,20 @@
 #pragma once
 
 // inline_unit: a CAF execution unit for a thread CAF does not own (one of
-// gRPC's). A message such a thread sends to an idle actor would wake a CAF
-// worker to run that actor; through this unit the actor runs here and now,
-// for up to the scheduler's max-throughput messages, and an actor it wakes
-// in turn runs here after it. An actor with more to do than that, or one the
-// unit's filter refuses, is handed to CAF's scheduler, as a worker would
-// hand it back.
+// gRPC's, the data plane's). A message such a thread sends to an idle actor
+// would wake a CAF worker to run that actor; through this unit the actor
+// runs here and now, for up to the scheduler's max-throughput messages,
+// and an actor it wakes in turn runs here after it. An actor with more to
+// do than that, or one the unit's filter refuses, is handed to CAF's
+// scheduler, as a worker would hand it back.
 //
 // So the router takes a call a gRPC thread hands it, in that thread, and an
 // inline handler's answer finishes the call there too: neither a CAF worker
 // nor gRPC's poller (for a call finished from a thread of CAF's) is woken,
-// the path of a bare gRPC server (issue 17, section 5). An actor that is
-// running elsewhere just gets the message in its mailbox, as before.
+// the path of a bare gRPC server (issue 17, section 5). Likewise the data
+// plane's thread runs the router or a peer's ingress a frame is for
+// (issue 16). An actor that is running elsewhere just gets the message in
+// its mailbox, as before.
 //
 // One per thread (here()); jobs never leave the thread that made them.
 
@@ -24,7 +26,7 @@
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
-namespace mesh::grpc_door {
+namespace mesh {
 
 class inline_unit final : public caf::execution_unit {
 public:
@@ -90,4 +92,4 @@ private:
   std::deque<caf::resumable*> later_;
 };
 
-} // namespace mesh::grpc_door
+} // namespace mesh

@@ -1,0 +1,154 @@
+#define CAF_SUITE cluster.data_plane_threads
+#include "check.hpp"
+
+// Which thread runs the actor a data-plane frame is for (issue 16): the
+// router and the ingresses, when idle, run in the plane's own thread
+// (actors/inline_unit.hpp) instead of waking a CAF worker; any other actor
+// goes to CAF's workers, since a job that waits on the plane's one thread
+// would stall every link. Real planes on 127.0.0.1, CAF's real scheduler.
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/actor_names.hpp"
+#include "actors/cluster/data/data_messages.hpp"
+#include "actors/cluster/data/data_plane_glue.hpp"
+#include "actors/inline_unit.hpp"
+#include "process.hpp"
+
+using namespace mesh;
+using mesh::test::await_condition;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Where an actor ran its last frame: 1 in an inline unit (a plane's
+/// thread), 2 in one of CAF's workers.
+struct sighting {
+  std::atomic<int> where{0};
+
+  void note(caf::scheduled_actor* self) {
+    where = dynamic_cast<inline_unit*>(self->context()) != nullptr ? 1 : 2;
+  }
+};
+
+/// Stands in for the router or a peer's ingress under `name`: notes where
+/// it ran; an ingress answers each batch with one reply on its link.
+class stand_in : public caf::event_based_actor {
+public:
+  stand_in(caf::actor_config& cfg, const char* name, sighting* seen)
+    : caf::event_based_actor(cfg), name_(name), seen_(seen) {
+  }
+
+  const char* name() const override {
+    return name_;
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [this](data_batch& msg) {
+        seen_->note(this);
+        pb::ServeReplies replies;
+        replies.add_tags(msg.batch.tags(0));
+        replies.add_responses()->set_trace_id(msg.batch.requests(0).trace_id());
+        auto body = replies.SerializeAsString();
+        msg.link->send(frame_kind::reply, body.size(), [&](uint8_t* p) {
+          std::copy(body.begin(), body.end(), p);
+        });
+      },
+      [this](data_replies&) { seen_->note(this); },
+      [](data_link_down&) {},
+    };
+  }
+
+private:
+  const char* name_;
+  sighting* seen_;
+};
+
+struct config : caf::actor_system_config {
+  config() {
+    set("scheduler.max-threads", 2);
+  }
+};
+
+struct fixture {
+  config cfg;
+  caf::actor_system sys{cfg};
+  data_plane a{data_plane_config{}};
+  data_plane b{data_plane_config{}};
+  sighting at_router, at_ingress;
+
+  /// node-a's plane hands replies to an actor named `router_name`, and
+  /// node-b's hands node-a's batches to one named `ingress_name`; sends
+  /// one batch from node-a and waits until both actors saw their frame.
+  void round_trip(const char* router_name, const char* ingress_name) {
+    auto router = sys.spawn<stand_in>(router_name, &at_router);
+    auto ingress = sys.spawn<stand_in>(ingress_name, &at_ingress);
+    CAF_REQUIRE(idle(router) && idle(ingress));
+    CAF_REQUIRE(start_data_plane(
+                  a, actor_slot<router_actor>{
+                       caf::actor_cast<router_actor>(router)})
+                  .empty());
+    CAF_REQUIRE(b.start({}).empty());
+    auto token = offer_data_link(b, caf::actor_cast<peer_ingress_actor>(
+                                      ingress));
+    dial_data_link(a, "node-b", "inc-1", "127.0.0.1", b.port(), token);
+    CAF_REQUIRE(await_condition(
+      [this] { return a.link_to("node-b") != nullptr; }, 10s));
+    pb::ServeBatch batch;
+    batch.add_tags(1);
+    batch.add_requests()->set_trace_id("t1");
+    auto body = batch.SerializeAsString();
+    CAF_REQUIRE(a.link_to("node-b")->send(
+      frame_kind::request, body.size(),
+      [&](uint8_t* p) { std::copy(body.begin(), body.end(), p); }));
+    CAF_REQUIRE(await_condition(
+      [this] { return at_router.where != 0 && at_ingress.where != 0; }, 10s));
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(ingress, caf::exit_reason::user_shutdown);
+  }
+
+  // Until `h` waits for mail (its start-up ran on a worker).
+  static bool idle(const caf::actor& h) {
+    auto* ptr = static_cast<caf::scheduled_actor*>(
+      caf::actor_cast<caf::abstract_actor*>(h));
+    return await_condition([ptr] { return ptr->mailbox().blocked(); }, 10s);
+  }
+
+  ~fixture() {
+    a.stop();
+    b.stop();
+    sys.await_all_actors_done();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(data_plane_threads_tests, fixture)
+
+CAF_TEST(the router and a peer ingress run in the thread of the plane) {
+  round_trip(actor_names::request_router, actor_names::peer_ingress);
+  CAF_CHECK_EQUAL(at_ingress.where.load(), 1);
+  CAF_CHECK_EQUAL(at_router.where.load(), 1);
+}
+
+CAF_TEST(the ingress of clients may run there too) {
+  // The router, running there, hands answers to it.
+  round_trip(actor_names::client_ingress, actor_names::peer_ingress);
+  CAF_CHECK_EQUAL(at_router.where.load(), 1);
+}
+
+CAF_TEST(any other actor a frame is for runs on the workers of CAF) {
+  round_trip("mesh.handler_executor", "user.scheduled-actor");
+  CAF_CHECK_EQUAL(at_ingress.where.load(), 2);
+  CAF_CHECK_EQUAL(at_router.where.load(), 2);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
