@@ -7,6 +7,7 @@
 // goes to CAF's workers, since a job that waits on the plane's one thread
 // would stall every link. Real planes on 127.0.0.1, CAF's real scheduler.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
