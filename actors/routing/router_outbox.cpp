@@ -172,22 +172,21 @@ void router_state::ingress_down(const caf::actor_addr& who,
       i = outboxes.erase(i);
     else
       ++i;
-  // An attempt that left on a data link still open is the link's to fail:
-  // a peer that leaves answers what it holds on the link, then exits, and
-  // news of its ingress (by BASP) may come before those answers (read by
-  // the data plane's thread). The link closes after them (link_down), and
-  // with the ingress (the peer closes the links an ingress owned).
-  auto on_open_link = [this](const call_attempt& a) {
-    if (a.link == 0 || !cfg.data)
-      return false;
-    auto link = cfg.data->link_to(a.node);
-    return link && link->id() == a.link;
+  // An attempt that left on a data link is the link's to fail: a peer that
+  // leaves answers what it holds on the link, then exits, and news of its
+  // ingress (by BASP) may come before those answers (read by the data
+  // plane's thread), even once the plane has read the link's end after
+  // them. The link's close (link_down) reaches us after its last answer,
+  // from the same thread, and comes with the ingress (the peer closes the
+  // links an ingress owned) or a kill.
+  auto on_data_link = [this](const call_attempt& a) {
+    return a.link != 0 && cfg.data != nullptr;
   };
   std::vector<std::pair<uint64_t, size_t>> lost;
   for (const auto& [id, call] : calls)
     for (size_t k = 0; k < call.attempts.size(); ++k) {
       const auto& a = call.attempts[k];
-      if (a.out && !call.local && a.to.address() == who && !on_open_link(a))
+      if (a.out && !call.local && a.to.address() == who && !on_data_link(a))
         lost.emplace_back(id, k);
     }
   // on_error checks each is still out: a retry may be sent meanwhile.

@@ -183,6 +183,35 @@ CAF_TEST(attempts on an open data link outlive news of the peer ingress) {
   CAF_CHECK_EQUAL(stat("pending"), 0);
 }
 
+CAF_TEST(answers read before the link closed outlive news of the ingress) {
+  // The leaving peer answered on the link and exited: the plane has read
+  // the answer and the link's end, but the router hears of the ingress
+  // (by BASP) first. The answer, then the link's close, follow it.
+  linked_planes link;
+  CAF_REQUIRE(link.start());
+  start({}, {"node-b"}, link.a);
+  send(test::request(test::put_key, "put"));
+  std::pair<std::string, std::string> ev;
+  CAF_REQUIRE(link.received.pop(ev));
+  pb::ServeBatch batch;
+  CAF_REQUIRE(batch.ParseFromString(ev.second));
+  link.b.close_owner(7);
+  CAF_REQUIRE(link.closed.pop(ev)); // closed at node-a, not yet told
+  self->send_exit(fakes.at("node-b"), caf::exit_reason::kill);
+  run();
+  CAF_CHECK_EQUAL(replies->dispatch.size(), 0u);
+  data_replies answers;
+  answers.peer = "node-b";
+  answers.replies.add_tags(batch.tags(0));
+  answers.replies.add_responses()->set_trace_id("put");
+  self->send(router, std::move(answers));
+  self->send(router, data_link_down{ev.first, std::stoull(ev.second)});
+  run();
+  CAF_REQUIRE_EQUAL(replies->dispatch.size(), 1u);
+  CAF_CHECK_EQUAL(test::code_name(reply("put")), "ok");
+  CAF_CHECK_EQUAL(stat("pending"), 0);
+}
+
 CAF_TEST(a batch refilled on a data link carries only its own requests) {
   // A batch written on a link is cleared and refilled by the next, its
   // requests' refs and payloads reused: nothing of one wave may show in
