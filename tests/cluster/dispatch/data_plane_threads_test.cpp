@@ -21,10 +21,12 @@
 #include "actors/cluster/data/data_messages.hpp"
 #include "actors/cluster/data/data_plane_glue.hpp"
 #include "actors/inline_unit.hpp"
+#include "actor_idle.hpp"
 #include "process.hpp"
 
 using namespace mesh;
 using mesh::test::await_condition;
+using mesh::test::idle;
 using namespace std::chrono_literals;
 
 namespace {
@@ -114,13 +116,6 @@ struct fixture {
       [this] { return at_router.where != 0 && at_ingress.where != 0; }, 10s));
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(ingress, caf::exit_reason::user_shutdown);
-  }
-
-  // Until `h` waits for mail (its start-up ran on a worker).
-  static bool idle(const caf::actor& h) {
-    auto* ptr = static_cast<caf::scheduled_actor*>(
-      caf::actor_cast<caf::abstract_actor*>(h));
-    return await_condition([ptr] { return ptr->mailbox().blocked(); }, 10s);
   }
 
   ~fixture() {

@@ -23,10 +23,12 @@
 #include "actors/actor_names.hpp"
 #include "grpc/bridge.hpp"
 #include "actors/inline_unit.hpp"
+#include "actor_idle.hpp"
 #include "process.hpp"
 
 using mesh::inline_unit;
 using mesh::test::await_condition;
+using mesh::test::idle;
 
 namespace {
 
@@ -98,14 +100,6 @@ struct fixture {
   config cfg;
   caf::actor_system sys{cfg};
   journal j;
-
-  // Until `a` waits for mail (its start-up ran on a worker).
-  static bool idle(const caf::actor& a) {
-    auto* ptr = static_cast<caf::scheduled_actor*>(
-      caf::actor_cast<caf::abstract_actor*>(a));
-    return await_condition([ptr] { return ptr->mailbox().blocked(); },
-                           std::chrono::seconds{10});
-  }
 
   // As the gRPC bridge delivers: from this thread, through its unit.
   void deliver(const caf::actor& dest, caf::message msg) {
