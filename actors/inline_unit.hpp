@@ -6,7 +6,8 @@
 // runs here and now, for up to the scheduler's max-throughput messages,
 // and an actor it wakes in turn runs here after it. An actor with more to
 // do than that, or one the unit's filter refuses, is handed to CAF's
-// scheduler, as a worker would hand it back.
+// scheduler, as a worker would hand it back: all at once when the jobs
+// running here are done, so a worker wakes once for them.
 //
 // So the router takes a call a gRPC thread hands it, in that thread, and an
 // inline handler's answer finishes the call there too: neither a CAF worker
@@ -20,6 +21,7 @@
 
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/execution_unit.hpp>
@@ -48,7 +50,7 @@ public:
 
   void exec_later(caf::resumable* job) override {
     if (admit_ != nullptr && !admit_(job)) {
-      system().scheduler().enqueue(job); // keeps the reference
+      to_scheduler(job);
       return;
     }
     if (running_) { // woken by the job running here: after it
@@ -63,6 +65,9 @@ public:
       run(next);
     }
     running_ = false;
+    for (auto* left : for_workers_)
+      system().scheduler().enqueue(left); // keeps the reference
+    for_workers_.clear();
   }
 
 private:
@@ -72,11 +77,24 @@ private:
       max_throughput_(sys.scheduler().max_throughput()) {
   }
 
+  // A job for CAF's workers. While jobs run here it waits until they are
+  // done: waking a worker at once lets it take the CPU from this thread
+  // (the kernel favours a thread that just woke), so it would run, say, a
+  // caller with the first of a batch's answers and go back to sleep, then
+  // wake again for the rest. Handed over together, the worker wakes once
+  // and finds them all.
+  void to_scheduler(caf::resumable* job) {
+    if (running_)
+      for_workers_.push_back(job);
+    else
+      system().scheduler().enqueue(job); // keeps the reference
+  }
+
   // As a CAF worker runs a job: the reference the enqueue took is ours.
   void run(caf::resumable* job) {
     switch (job->resume(this, max_throughput_)) {
       case caf::resumable::resume_later:
-        system().scheduler().enqueue(job); // keeps the reference
+        to_scheduler(job);
         break;
       case caf::resumable::done:
       case caf::resumable::awaiting_message:
@@ -90,6 +108,7 @@ private:
   size_t max_throughput_;
   bool running_ = false;
   std::deque<caf::resumable*> later_;
+  std::vector<caf::resumable*> for_workers_;
 };
 
 } // namespace mesh

@@ -4,8 +4,9 @@
 // actors/inline_unit.hpp with CAF's real scheduler and threads: an idle
 // actor that a foreign thread (gRPC's, here the test's) wakes runs in that
 // thread at once; one with more to do than max-throughput, or one the
-// unit's filter refuses, goes back to CAF's workers; one woken by it runs in
-// the thread after it. And the gRPC bridge's filter.
+// unit's filter refuses, goes back to CAF's workers (once the thread's run
+// is done); one woken by it runs in the thread after it. And the gRPC
+// bridge's filter.
 
 #include <algorithm>
 #include <atomic>
@@ -164,6 +165,36 @@ CAF_TEST(an actor the filter refuses is handed to the workers) {
                               std::chrono::seconds{10}));
   CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), 0u);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(actors the filter refuses wait until the jobs running here are done) {
+  // A (admitted) wakes B (refused), then gives B's worker time to run it
+  // before A notes "a". Handed over at once, B would note "b" first.
+  static std::atomic<caf::resumable*> admitted{nullptr};
+  auto only_admitted = [](caf::resumable* job) { return job == admitted; };
+  auto b = sys.spawn(noter, &j, caf::actor{});
+  auto a = sys.spawn([this, b](caf::event_based_actor* self) -> caf::behavior {
+    return {[this, self, b](int) {
+      self->send(b, std::string{"b"});
+      await_condition([this] { return j.count.load() > 0; },
+                      std::chrono::milliseconds{300});
+      j.add("a");
+    }};
+  });
+  admitted = dynamic_cast<caf::resumable*>(
+    caf::actor_cast<caf::abstract_actor*>(a));
+  CAF_REQUIRE(idle(a));
+  CAF_REQUIRE(idle(b));
+  caf::actor_cast<caf::abstract_actor*>(a)->enqueue(
+    caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                              caf::make_message(1)),
+    inline_unit::here(sys, only_admitted));
+  CAF_REQUIRE(await_condition([this] { return j.count.load() == 2; },
+                              std::chrono::seconds{10}));
+  CAF_CHECK_EQUAL(j.events, std::vector<std::string>({"a", "b"}));
+  CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), 1u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(the gRPC threads keep off the actors that wait on a disk) {
