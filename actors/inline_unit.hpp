@@ -19,12 +19,15 @@
 //
 // One per thread (here()); jobs never leave the thread that made them.
 
+#include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/execution_unit.hpp>
+#include <caf/monitorable_actor.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
@@ -110,5 +113,19 @@ private:
   std::deque<caf::resumable*> later_;
   std::vector<caf::resumable*> for_workers_;
 };
+
+/// For filters: whether `job` is an actor named one of `names`
+/// (actors/actor_names.hpp). A job that is no actor has no name.
+inline bool is_actor_named(caf::resumable* job,
+                           std::initializer_list<const char*> names) noexcept {
+  auto* actor = dynamic_cast<caf::monitorable_actor*>(job);
+  if (actor == nullptr)
+    return false;
+  const char* name = actor->name();
+  for (const char* n : names)
+    if (std::strcmp(name, n) == 0)
+      return true;
+  return false;
+}
 
 } // namespace mesh

@@ -2,7 +2,6 @@
 #include "actors/inline_unit.hpp"
 
 #include <atomic>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -266,12 +265,9 @@ private:
 };
 
 bool runs_in_grpc_thread(caf::resumable* job) noexcept {
-  auto* actor = dynamic_cast<caf::monitorable_actor*>(job);
-  if (actor == nullptr)
-    return false;
-  const char* name = actor->name();
-  return std::strcmp(name, actor_names::task_dispatcher) != 0
-         && std::strcmp(name, actor_names::workflow_runner) != 0;
+  return dynamic_cast<caf::monitorable_actor*>(job) != nullptr
+         && !is_actor_named(job, {actor_names::task_dispatcher,
+                                  actor_names::workflow_runner});
 }
 
 bridge::bridge(caf::actor_system& sys) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -39,13 +38,9 @@ namespace {
 // CAF's workers: the plane has one thread, and a job that waits there
 // stalls every link.
 bool runs_on_data_plane(caf::resumable* job) noexcept {
-  auto* actor = dynamic_cast<caf::monitorable_actor*>(job);
-  if (actor == nullptr)
-    return false;
-  const char* name = actor->name();
-  return std::strcmp(name, actor_names::request_router) == 0
-         || std::strcmp(name, actor_names::peer_ingress) == 0
-         || std::strcmp(name, actor_names::client_ingress) == 0;
+  return is_actor_named(job, {actor_names::request_router,
+                              actor_names::peer_ingress,
+                              actor_names::client_ingress});
 }
 
 // Hands `msg` to `dest` from the plane's thread: an idle router or ingress
