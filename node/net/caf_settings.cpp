@@ -6,8 +6,10 @@
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
+#include <caf/scheduler/coordinator.hpp>
 
 #include "node/net/guarded_transport.hpp"
+#include "node/net/prompt_sharing.hpp"
 #include "protocol/messaging/register.hpp"
 
 namespace mesh {
@@ -32,6 +34,8 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
     c->openssl_cafile = cfg.cluster.tls.ca;
   }
   c->set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
+  if (cfg.scheduler.policy == "sharing")
+    c->load<caf::scheduler::coordinator<prompt_sharing>>();
   c->set("scheduler.max-threads",
          effective_scheduler_threads(cfg.scheduler.max_threads));
   c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);

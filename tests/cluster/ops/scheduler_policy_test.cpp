@@ -1,0 +1,110 @@
+#define CAF_SUITE cluster.scheduler_policy
+#include "check.hpp"
+
+// The scheduler a node runs (node/net/prompt_sharing.hpp): with
+// `scheduler.policy` "sharing" (the default) it is Mesh's work-sharing
+// policy, which wakes a worker after the queue's lock is released; with
+// "stealing" it is CAF's own. Real threads: jobs enqueued from workers and
+// from threads CAF does not own all run, and every request is answered.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduler/coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "node/net/caf_settings.hpp"
+#include "node/net/prompt_sharing.hpp"
+#include "process.hpp"
+
+using mesh::test::await_condition;
+
+namespace {
+
+using prompt_coordinator = caf::scheduler::coordinator<mesh::prompt_sharing>;
+
+bool runs_prompt_sharing(caf::actor_system& sys) {
+  return dynamic_cast<prompt_coordinator*>(&sys.scheduler()) != nullptr;
+}
+
+mesh::node_config with_policy(const char* policy) {
+  mesh::node_config cfg;
+  cfg.scheduler.policy = policy;
+  cfg.scheduler.max_threads = 2;
+  return cfg;
+}
+
+// (int n): answers n + 1.
+caf::behavior incrementer() {
+  return {[](int n) { return n + 1; }};
+}
+
+// (caf::actor next): where to pass on. (int n): counts, and passes n - 1
+// on while n > 0.
+caf::behavior relay(caf::event_based_actor* self, std::atomic<int>* seen) {
+  auto next = std::make_shared<caf::actor>();
+  return {
+    [next](caf::actor& a) { *next = std::move(a); },
+    [self, seen, next](int n) {
+      ++*seen;
+      if (n > 0)
+        self->send(*next, n - 1);
+    },
+  };
+}
+
+} // namespace
+
+CAF_TEST(the default policy is the prompt work sharing) {
+  auto cfg = mesh::make_caf_config(with_policy("sharing"));
+  caf::actor_system sys{*cfg};
+  CAF_CHECK(runs_prompt_sharing(sys));
+}
+
+CAF_TEST(stealing keeps the scheduler of CAF) {
+  auto cfg = mesh::make_caf_config(with_policy("stealing"));
+  caf::actor_system sys{*cfg};
+  CAF_CHECK(!runs_prompt_sharing(sys));
+}
+
+CAF_TEST(jobs from workers and from foreign threads all run) {
+  auto cfg = mesh::make_caf_config(with_policy("sharing"));
+  caf::actor_system sys{*cfg};
+  CAF_REQUIRE(runs_prompt_sharing(sys));
+  // A ring of relays passing one message 10,000 times (worker to worker).
+  std::atomic<int> seen{0};
+  constexpr int ring_size = 8;
+  constexpr int hops = 10000;
+  std::vector<caf::actor> ring;
+  for (int i = 0; i < ring_size; ++i)
+    ring.push_back(sys.spawn(relay, &seen));
+  for (int i = 0; i < ring_size; ++i)
+    caf::anon_send(ring[i], ring[(i + 1) % ring_size]);
+  caf::anon_send(ring[0], hops);
+  // Four foreign threads each asking an incrementer 500 times.
+  auto inc = sys.spawn(incrementer);
+  std::atomic<int> answered{0};
+  std::vector<std::thread> askers;
+  for (int t = 0; t < 4; ++t)
+    askers.emplace_back([&] {
+      caf::scoped_actor self{sys};
+      for (int i = 0; i < 500; ++i)
+        self->request(inc, std::chrono::seconds{10}, i)
+          .receive([&](int r) { answered += r == i + 1 ? 1 : 0; },
+                   [](caf::error&) {});
+    });
+  for (auto& t : askers)
+    t.join();
+  CAF_CHECK_EQUAL(answered.load(), 2000);
+  CAF_REQUIRE(await_condition([&] { return seen.load() == hops + 1; },
+                              std::chrono::seconds{10}));
+  for (auto& a : ring)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(inc, caf::exit_reason::user_shutdown);
+}
