@@ -103,11 +103,12 @@ struct fixture {
   journal j;
 
   // As the gRPC bridge delivers: from this thread, through its unit.
-  void deliver(const caf::actor& dest, caf::message msg) {
+  void deliver(const caf::actor& dest, caf::message msg,
+               inline_unit::filter admit = nullptr) {
     caf::actor_cast<caf::abstract_actor*>(dest)->enqueue(
       caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
                                 std::move(msg)),
-      inline_unit::here(sys));
+      inline_unit::here(sys, admit));
   }
 
   ~fixture() {
@@ -157,10 +158,7 @@ CAF_TEST(an actor the filter refuses is handed to the workers) {
   auto a = sys.spawn(noter, &j, caf::actor{});
   CAF_REQUIRE(idle(a));
   auto refuse_all = [](caf::resumable*) { return false; };
-  caf::actor_cast<caf::abstract_actor*>(a)->enqueue(
-    caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                              caf::make_message(1)),
-    inline_unit::here(sys, refuse_all));
+  deliver(a, caf::make_message(1), refuse_all);
   CAF_REQUIRE(await_condition([this] { return j.count.load() == 1; },
                               std::chrono::seconds{10}));
   CAF_CHECK_EQUAL(j.in_thread(std::this_thread::get_id()), 0u);
@@ -185,10 +183,7 @@ CAF_TEST(actors the filter refuses wait until the jobs running here are done) {
     caf::actor_cast<caf::abstract_actor*>(a));
   CAF_REQUIRE(idle(a));
   CAF_REQUIRE(idle(b));
-  caf::actor_cast<caf::abstract_actor*>(a)->enqueue(
-    caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                              caf::make_message(1)),
-    inline_unit::here(sys, only_admitted));
+  deliver(a, caf::make_message(1), only_admitted);
   CAF_REQUIRE(await_condition([this] { return j.count.load() == 2; },
                               std::chrono::seconds{10}));
   CAF_CHECK_EQUAL(j.events, std::vector<std::string>({"a", "b"}));
