@@ -114,18 +114,27 @@ private:
   std::vector<caf::resumable*> for_workers_;
 };
 
-/// For filters: whether `job` is an actor named one of `names`
-/// (actors/actor_names.hpp). A job that is no actor has no name.
-inline bool is_actor_named(caf::resumable* job,
-                           std::initializer_list<const char*> names) noexcept {
+/// The name of the actor `job` is (actors/actor_names.hpp); null when it
+/// is no actor.
+inline const char* actor_name(caf::resumable* job) noexcept {
   auto* actor = dynamic_cast<caf::monitorable_actor*>(job);
-  if (actor == nullptr)
-    return false;
-  const char* name = actor->name();
+  return actor != nullptr ? actor->name() : nullptr;
+}
+
+/// Whether `name` (not null) is one of `names`.
+inline bool is_one_of(const char* name,
+                      std::initializer_list<const char*> names) noexcept {
   for (const char* n : names)
     if (std::strcmp(name, n) == 0)
       return true;
   return false;
+}
+
+/// For filters: whether `job` is an actor named one of `names`.
+inline bool is_actor_named(caf::resumable* job,
+                           std::initializer_list<const char*> names) noexcept {
+  const char* name = actor_name(job);
+  return name != nullptr && is_one_of(name, names);
 }
 
 } // namespace mesh

@@ -265,9 +265,11 @@ private:
 };
 
 bool runs_in_grpc_thread(caf::resumable* job) noexcept {
-  return dynamic_cast<caf::monitorable_actor*>(job) != nullptr
-         && !is_actor_named(job, {actor_names::task_dispatcher,
-                                  actor_names::workflow_runner});
+  // Any actor but these; a job that is no actor stays off (as before).
+  const char* name = actor_name(job);
+  return name != nullptr
+         && !is_one_of(name, {actor_names::task_dispatcher,
+                              actor_names::workflow_runner});
 }
 
 bridge::bridge(caf::actor_system& sys) {

@@ -62,7 +62,7 @@ caf::behavior relay(caf::event_based_actor* self, std::atomic<int>* seen) {
 } // namespace
 
 CAF_TEST(the default policy is the prompt work sharing) {
-  auto cfg = mesh::make_caf_config(with_policy("sharing"));
+  auto cfg = mesh::make_caf_config(mesh::node_config{});
   caf::actor_system sys{*cfg};
   CAF_CHECK(runs_prompt_sharing(sys));
 }
