@@ -154,15 +154,20 @@ void router_state::end_attempt(pipeline_call& call, call_attempt& a,
   if (call.local)
     return;
   --in_flight[a.node];
+  // No record for a service no peer serves (a targeted call's own name):
+  // its one peer could never be ejected, and made-up names would pile up.
+  bool served = call.shared_service != nullptr;
   if (is_outlier_failure(code)) {
-    if (outliers.record_failure(a.node, call.service(), now(),
-                                call.pol->outlier, serving_count(call))) {
+    if (served
+        && outliers.record_failure(a.node, call.service(), now(),
+                                   call.pol->outlier, serving_count(call))) {
       ++ejections;
       log->warn("node {} ejected for {} after failing with {}", a.node,
                 call.service(), to_string(code));
     }
   } else {
-    outliers.record_success(a.node, call.service(), now());
+    if (served)
+      outliers.record_success(a.node, call.service(), now());
     if (code == status_code::ok)
       latencies[a.node].record(a.duration);
   }

@@ -147,24 +147,31 @@ CAF_TEST(with two peers and 50 percent at most one is ejected) {
   CAF_CHECK_EQUAL(stat("ejections"), 1);
 }
 
-CAF_TEST(a targeted call to an unregistered method is kept under its name) {
-  // Only the namespace must be shared for a targeted call: the outlier
-  // record names the service the caller named, as for any other (the
-  // router keeps no shared name for it).
+CAF_TEST(a targeted call to a service no peer serves leaves no record) {
+  // Only the namespace must be shared for a targeted call. Its one peer
+  // could never be ejected for a service nobody else serves, so nothing is
+  // recorded: a caller naming ever new services must not grow the table.
   start({ejecting()}, {"node-b", "node-c"});
   peer("node-b").otherwise = overloaded;
-  const service_key unknown{"ns", "Nobody", "Call"};
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 50; ++i) {
+    const service_key unknown{"ns", "Nobody" + std::to_string(i), "Call"};
     auto req = test::request(unknown);
     req.set_target_node_id("node-b");
     CAF_CHECK_EQUAL(test::code_name(dispatch(req)), "overloaded");
   }
-  auto row = breaker("node-b");
-  CAF_CHECK_EQUAL(row.at("service"), "ns/Nobody");
-  CAF_CHECK_EQUAL(row.at("failures"), 2);
-  // No peer serves it, so node-b counts as its only one: never ejected.
-  CAF_CHECK_EQUAL(row.at("state"), "closed");
+  peer("node-c").otherwise = fake_answer::ok();
+  auto req = test::request(service_key{"ns", "Nobody", "Call"});
+  req.set_target_node_id("node-c");
+  CAF_CHECK_EQUAL(test::code_name(dispatch(req)), "ok");
+  CAF_CHECK_EQUAL(breakers().size(), 0u);
   CAF_CHECK_EQUAL(stat("ejections"), 0);
+  // A served service targeted at a peer is recorded as any other call.
+  auto served = test::request(test::get_key);
+  served.set_target_node_id("node-b");
+  CAF_CHECK_EQUAL(test::code_name(dispatch(served)), "overloaded");
+  auto row = breaker("node-b");
+  CAF_CHECK_EQUAL(row.at("service"), "ns/Svc");
+  CAF_CHECK_EQUAL(row.at("failures"), 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
