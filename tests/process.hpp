@@ -48,6 +48,15 @@ nlohmann::json result_of(const nlohmann::json& envelope);
 bool await_condition(const std::function<bool()>& probe,
                      std::chrono::milliseconds timeout = 30s);
 
+/// What `meshctl --json` prints for `command` ({"cmd": name, args...}):
+/// the node's envelope, asked over HTTP by this process; null when the node
+/// does not answer. For probes a test repeats while it awaits a condition:
+/// starting meshctl for each would cost more CPU than the condition it
+/// awaits (several times more under the sanitizers). Tests of meshctl
+/// itself run meshctl.
+nlohmann::json ask_node(const std::string& http,
+                        const nlohmann::json& command);
+
 /// `meshctl peers` of a node (its HTTP address) as {id: peer}; empty when
 /// it cannot answer.
 nlohmann::json peers_of(const std::string& http);

@@ -94,11 +94,11 @@ start_node_with_damaged_task(const temp_dir& dir) {
   return start_node(dir, "u", "stepa", {"--jobs", jobs});
 }
 
-/// `meshctl jobs` as {id: row}; null when the node does not answer.
+/// The node's jobs (what `meshctl jobs` shows) as {id: row}; null when the
+/// node does not answer.
 inline nlohmann::json jobs_of(const std::string& http) {
-  auto r = meshctl(http, {"jobs"});
-  auto doc = nlohmann::json::parse(r.out, nullptr, false);
-  if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false))
+  auto doc = ask_node(http, {{"cmd", "jobs"}});
+  if (!doc.is_object() || !doc.value("ok", false))
     return nullptr;
   nlohmann::json by_id = nlohmann::json::object();
   for (const auto& j : doc["result"]["jobs"])
@@ -129,7 +129,7 @@ inline uint64_t count(const nlohmann::json& doc, const std::string& key) {
 /// Awaits `probe() >= target` while it keeps rising: fails when it stands
 /// still for `stall` or `cap` passes. A long chain of work is judged on
 /// progress, not on how fast a loaded machine runs it. Each probe is a real
-/// round trip (meshctl), so this awaits a condition, not a sleep.
+/// round trip to a node, so this awaits a condition, not a sleep.
 inline bool await_progress(const std::function<uint64_t()>& probe,
                            uint64_t target, std::chrono::milliseconds stall,
                            std::chrono::milliseconds cap) {

@@ -127,13 +127,12 @@ inline std::string joined(const std::vector<std::string>& xs) {
   return out;
 }
 
-/// `meshctl run show ID` as the run's JSON; null when there is no answer.
+/// The run `id` (what `meshctl run show ID` shows) as JSON; null when there
+/// is no answer.
 inline nlohmann::json run_of(const std::string& http,
                              const std::string& id) {
-  auto r = meshctl(http, {"run", "show", id});
-  auto doc = nlohmann::json::parse(r.out, nullptr, false);
-  if (r.exit_code != 0 || doc.is_discarded() || !doc.value("ok", false)
-      || !doc.contains("result"))
+  auto doc = ask_node(http, {{"cmd", "run"}, {"id", id}, {"action", "show"}});
+  if (!doc.is_object() || !doc.value("ok", false) || !doc.contains("result"))
     return nullptr;
   return doc["result"];
 }
