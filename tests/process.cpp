@@ -3,6 +3,7 @@
 #include "check.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -89,10 +90,14 @@ nlohmann::json ask_node(const std::string& http,
                          std::stoi(http.substr(colon + 1))};
   client.set_connection_timeout(10s);
   client.set_read_timeout(60s);
+  // As meshctl: the console token from MESH_TOKEN, the command in the path.
+  httplib::Headers headers;
+  if (const char* token = std::getenv("MESH_TOKEN"))
+    headers.emplace("Authorization", std::string{"Bearer "} + token);
   auto body = command;
-  body.erase("cmd"); // the path names the command, as meshctl does
-  auto res = client.Post("/v1/" + command.value("cmd", ""), body.dump(),
-                         "application/json");
+  body.erase("cmd");
+  auto res = client.Post("/v1/" + command.value("cmd", ""), headers,
+                         body.dump(), "application/json");
   if (!res)
     return nullptr;
   auto doc = nlohmann::json::parse(res->body, nullptr, false);
