@@ -208,4 +208,27 @@ CAF_TEST(the gRPC threads keep off the actors that wait on a disk) {
   CAF_CHECK(named("user.scheduled-actor"));
 }
 
+CAF_TEST(a job that is no actor has no name and stays off the gRPC threads) {
+  struct task final : caf::resumable {
+    subtype_t subtype() const override {
+      return function_object;
+    }
+    resume_result resume(caf::execution_unit*, size_t) override {
+      return done;
+    }
+    void intrusive_ptr_add_ref_impl() override {
+    }
+    void intrusive_ptr_release_impl() override {
+    }
+  } job;
+  CAF_CHECK(mesh::actor_name(&job) == nullptr);
+  CAF_CHECK(!mesh::grpc_door::runs_in_grpc_thread(&job));
+  auto a = sys.spawn<named_actor>("user.named");
+  auto* actor = dynamic_cast<caf::resumable*>(
+    caf::actor_cast<caf::abstract_actor*>(a));
+  CAF_REQUIRE(actor != nullptr);
+  CAF_CHECK_EQUAL(std::string{mesh::actor_name(actor)}, "user.named");
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
