@@ -27,9 +27,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/execution_unit.hpp>
-#include <caf/monitorable_actor.hpp>
-#include <caf/scheduled_actor.hpp>
 #include <caf/resumable.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
 namespace mesh {
