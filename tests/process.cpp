@@ -12,6 +12,8 @@
 #include <caf/test/unit_test.hpp>
 #include <httplib.h>
 
+#include "protocol/address.hpp"
+
 namespace mesh::test {
 
 namespace {
@@ -83,11 +85,11 @@ bool await_condition(const std::function<bool()>& probe,
 
 nlohmann::json ask_node(const std::string& http,
                         const nlohmann::json& command) {
-  auto colon = http.rfind(':');
-  if (colon == std::string::npos)
+  std::string error;
+  auto hp = mesh::parse_host_port(http, error);
+  if (!hp)
     return nullptr;
-  httplib::Client client{http.substr(0, colon),
-                         std::stoi(http.substr(colon + 1))};
+  httplib::Client client{hp->host, hp->port};
   client.set_connection_timeout(10s);
   client.set_read_timeout(60s);
   // As meshctl: the console token from MESH_TOKEN, the command in the path.

@@ -227,7 +227,9 @@ CAF_TEST(a job that is no actor has no name and stays off the gRPC threads) {
   auto* actor = dynamic_cast<caf::resumable*>(
     caf::actor_cast<caf::abstract_actor*>(a));
   CAF_REQUIRE(actor != nullptr);
-  CAF_CHECK_EQUAL(std::string{mesh::actor_name(actor)}, "user.named");
+  const char* name = mesh::actor_name(actor);
+  CAF_REQUIRE(name != nullptr);
+  CAF_CHECK_EQUAL(std::string{name}, "user.named");
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
