@@ -39,10 +39,12 @@ struct service_key_less {
   bool operator()(const T& x, const U& y) const {
     auto [a1, a2, a3] = tie(x);
     auto [b1, b2, b3] = tie(y);
-    if (std::string_view{a1} != std::string_view{b1})
-      return std::string_view{a1} < std::string_view{b1};
-    if (std::string_view{a2} != std::string_view{b2})
-      return std::string_view{a2} < std::string_view{b2};
+    // One comparison per part (not != then <): every lookup by name, per
+    // request, walks a tree of these.
+    if (int c = std::string_view{a1}.compare(b1); c != 0)
+      return c < 0;
+    if (int c = std::string_view{a2}.compare(b2); c != 0)
+      return c < 0;
     return std::string_view{a3} < std::string_view{b3};
   }
 };
