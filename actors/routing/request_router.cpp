@@ -215,8 +215,8 @@ void router_state::check_drained() {
 
 nlohmann::json router_state::stats() const {
   nlohmann::json flights = nlohmann::json::object();
-  for (const auto& [peer, n] : in_flight)
-    flights[peer] = n;
+  for (const auto& [peer, counters] : per_peer)
+    flights[peer] = counters.in_flight;
   return {{"served", served},
           {"dispatched", dispatched},
           {"forwarded", forwarded},

@@ -23,12 +23,16 @@
 
 namespace mesh::detail {
 
-pb::ServeRequest& router_state::enqueue_slot(const std::string& node,
-                                             const caf::actor& to,
-                                             size_t bytes) {
+peer_outbox& router_state::outbox_of(const std::string& node) {
   auto& box = outboxes[node];
   if (box.node.empty())
     box.node = node;
+  return box;
+}
+
+pb::ServeRequest& router_state::enqueue_slot(peer_outbox& box,
+                                             const caf::actor& to,
+                                             size_t bytes) {
   if (box.to != to) {
     flush(box); // the peer's ingress changed (a new connection)
     box.to = to;
@@ -51,9 +55,7 @@ pb::ServeRequest& router_state::enqueue_slot(const std::string& node,
   return req;
 }
 
-void router_state::enqueued(uint64_t id, size_t index,
-                            const std::string& node) {
-  auto& box = outboxes[node];
+void router_state::enqueued(peer_outbox& box, uint64_t id, size_t index) {
   box.batch.add_tags((id << tag_index_bits) | index);
   if (box.batch.tags_size() >= batch_max_count) {
     flush(box);

@@ -49,7 +49,7 @@ void router_state::start(uint64_t id, pipeline_call&& in,
     // Adaptive (or asked for by the caller with no delay in the policy):
     // the peer's recent p95, so only its slow tail is hedged.
     if (pol.hedging.adaptive || delay.count() == 0)
-      if (auto p95 = latencies[peer->id].p95(); p95.count() > 0)
+      if (auto p95 = per_peer[peer->id].p95(); p95.count() > 0)
         delay = p95;
     if (delay.count() > 0)
       call.hedge_at = now() + delay;
@@ -112,20 +112,23 @@ void router_state::send_attempt(uint64_t id, pipeline_call& call,
     a.per_try_until = t + per_try;
   a.hedged = hedge;
   a.probe = probe;
+  if (!call.local) {
+    a.peer = &per_peer[node];
+    ++a.peer->in_flight;
+  }
   call.attempts.push_back(std::move(a));
   arm_sweep(call.wake());
-  if (!call.local)
-    ++in_flight[node];
   if (log->should_log(spdlog::level::debug)) // path_of allocates
     log->debug("trace={} {} to {} (attempt {}{})", call.request.trace_id(),
                path_of(call.request.ref()), node, index + 1,
                hedge ? ", hedged" : "");
   if (batched) {
     // To a peer: in its batch (router_outbox.cpp).
-    auto& req = enqueue_slot(node, to, call.request.payload().ByteSizeLong()
-                                         + call.request.trace_id().size());
+    auto& box = outbox_of(node);
+    auto& req = enqueue_slot(box, to, call.request.payload().ByteSizeLong()
+                                        + call.request.trace_id().size());
     build(req, false);
-    enqueued(id, index, node);
+    enqueued(box, id, index);
     return;
   }
   // No CAF timeout per request: arm_sweep covers every call with one timer.
@@ -153,7 +156,7 @@ void router_state::end_attempt(pipeline_call& call, call_attempt& a,
   }
   if (call.local)
     return;
-  --in_flight[a.node];
+  --a.peer->in_flight;
   // No record for a service no peer serves (a targeted call's own name):
   // its one peer could never be ejected, and made-up names would pile up.
   bool served = call.shared_service != nullptr;
@@ -169,7 +172,7 @@ void router_state::end_attempt(pipeline_call& call, call_attempt& a,
     if (served)
       outliers.record_success(a.node, call.service(), now());
     if (code == status_code::ok)
-      latencies[a.node].record(a.duration);
+      a.peer->record(a.duration);
   }
 }
 
@@ -220,7 +223,8 @@ void router_state::on_reply(uint64_t id, size_t index, pb::ServeResponse& r) {
       if (other.budgeted)
         call.budget->release();
       other.budgeted = false;
-      --in_flight[other.node];
+      if (other.peer != nullptr)
+        --other.peer->in_flight;
       ++hedge_dropped;
     }
   pb::DispatchResponse out;

@@ -20,7 +20,7 @@ router_clock::time_point pipeline_call::wake() const {
   return t;
 }
 
-void peer_latency::record(std::chrono::microseconds d) {
+void peer_counters::record(std::chrono::microseconds d) {
   if (current.count() >= window) {
     previous = current;
     current = latency_histogram{};
@@ -28,7 +28,7 @@ void peer_latency::record(std::chrono::microseconds d) {
   current.record(static_cast<uint64_t>(d.count()) * 1000);
 }
 
-std::chrono::microseconds peer_latency::p95() const {
+std::chrono::microseconds peer_counters::p95() const {
   if (current.count() + previous.count() < 20)
     return std::chrono::microseconds{0};
   auto both = previous;
@@ -115,7 +115,7 @@ chosen_peer router_state::choose(pipeline_call& call, bool mark_probe) {
   auto& loads = load_scratch;
   loads.clear();
   for (const auto* p : *pool)
-    loads.push_back({p->id, in_flight[p->id]});
+    loads.push_back({p->id, per_peer[p->id].in_flight});
   return {(*pool)[balancer->pick(loads)], false};
 }
 

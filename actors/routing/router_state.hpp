@@ -1,10 +1,9 @@
 #pragma once
 
 // Private to the request router: its state, shared by request_router.cpp
-// (admission, the routing decision, the actor), router_pipeline.cpp
-// (directives, policy, hooks, dry runs, the explanation and the reports)
-// and router_remote.cpp (attempts: forwarding, retries, hedging, outlier
-// ejection, deadlines).
+// (admission, routing, the actor), router_pipeline.cpp (directives, policy,
+// hooks, dry runs, reports) and router_remote.cpp (attempts: forwarding,
+// retries, hedging, outlier ejection, deadlines).
 
 #include <atomic>
 #include <algorithm>
@@ -49,6 +48,16 @@ inline std::string path_of(const pb::ServiceRef& ref) {
   return ref.namespace_() + "/" + ref.service() + "/" + ref.method();
 }
 
+/// One peer's attempts out now, and its recent latency for the adaptive
+/// hedge delay: two windows, the older dropped when the newer one fills.
+struct peer_counters {
+  static constexpr uint64_t window = 512;
+  size_t in_flight = 0;
+  latency_histogram current, previous;
+  void record(std::chrono::microseconds d);
+  std::chrono::microseconds p95() const; ///< both windows; 0: < 20 samples
+};
+
 /// One attempt of a call: at a peer, or at this node's executor.
 struct call_attempt {
   std::string node;
@@ -61,6 +70,7 @@ struct call_attempt {
   bool budgeted = false; ///< holds a slot of the retry budget
   bool abandoned = false;
   uint64_t link = 0; ///< the data link its batch left on (0: BASP)
+  peer_counters* peer = nullptr; ///< at a peer: its counters (per_peer)
   status_code status = status_code::ok;
   std::chrono::microseconds duration{0};
 };
@@ -121,16 +131,6 @@ struct pipeline_call {
   router_clock::time_point wake() const;
 };
 
-/// Recent latency of one peer, for the adaptive hedge delay: two windows of
-/// `window` samples, the older one dropped when the newer one fills.
-struct peer_latency {
-  static constexpr uint64_t window = 512;
-  latency_histogram current, previous;
-  void record(std::chrono::microseconds d);
-  /// The p95 over both windows (0 with fewer than 20 samples).
-  std::chrono::microseconds p95() const;
-};
-
 /// Attempts waiting to leave for one peer in one batch.
 struct peer_outbox {
   std::string node;
@@ -185,7 +185,6 @@ struct router_state {
   std::vector<peer_candidate> load_scratch;
   std::map<std::string, retry_budget, std::less<>> budgets;   ///< by policy
   std::map<std::string, rate_limiter, std::less<>> limiters;  ///< by policy
-  std::unordered_map<std::string, peer_latency> latencies;    ///< by peer
   std::mt19937_64 rng;
 
   /// A call id unique in the process, not only in this router: a batch's
@@ -197,7 +196,8 @@ struct router_state {
   }
   std::unordered_map<uint64_t, pipeline_call> calls;
   sweep_timer<clock> sweeps; ///< one timer for every call's wake-up
-  std::unordered_map<std::string, size_t> in_flight; ///< by peer id
+  /// By peer id, never erased: attempts keep a pointer to theirs.
+  std::unordered_map<std::string, peer_counters> per_peer;
   std::unordered_map<std::string, peer_outbox> outboxes; ///< by peer id
   bool flush_pending = false;
   /// Off (MESH_PEER_BATCHING=0): one request per attempt, as before issue
@@ -325,12 +325,13 @@ struct router_state {
   void peers_changed(peer_table_ptr table);
 
   // -- router_outbox.cpp: batches to peers -----------------------------------
-  /// A new request in the outbox of `node` (about `bytes` large), for the
-  /// caller to fill in; then enqueued() tags it as attempt `index` of call
-  /// `id` and sends the outbox when it should leave.
-  pb::ServeRequest& enqueue_slot(const std::string& node, const caf::actor& to,
+  /// The outbox of `node`. enqueue_slot() adds a request (about `bytes`
+  /// large) for the caller to fill in; then enqueued() tags it as attempt
+  /// `index` of call `id` and sends the outbox when it should leave.
+  peer_outbox& outbox_of(const std::string& node);
+  pb::ServeRequest& enqueue_slot(peer_outbox& box, const caf::actor& to,
                                  size_t bytes);
-  void enqueued(uint64_t id, size_t index, const std::string& node);
+  void enqueued(peer_outbox& box, uint64_t id, size_t index);
   void flush(peer_outbox& box);
   /// Every outbox leaves (the flush message, or an empty mailbox).
   void flush_all();
