@@ -324,7 +324,8 @@ router_actor::behavior_type router_behavior(router_actor_impl* self,
     },
     [self](data_replies& r) {
       // Local-only type: only this node's data plane sends it.
-      self->state.on_replies(r.peer, r.replies);
+      if (r.replies)
+        self->state.on_replies(r.peer, *r.replies);
     },
     [self](data_link_down& d) {
       self->state.link_down(d.peer, d.link);

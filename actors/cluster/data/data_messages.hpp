@@ -30,7 +30,9 @@ struct data_batch {
 
 struct data_replies {
   std::string peer;
-  pb::ServeReplies replies;
+  /// Never null when the data plane sends it; from its pool
+  /// (message_pool.hpp), to which it returns when the last owner is done.
+  std::shared_ptr<pb::ServeReplies> replies;
 };
 
 struct data_link_down {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actor_names.hpp"
+#include "actors/cluster/data/message_pool.hpp"
 #include "actors/inline_unit.hpp"
 #include "protocol/address.hpp"
 #include "telemetry/log.hpp"
@@ -57,11 +58,18 @@ void hand_over(const Handle& dest, Message&& msg) {
 data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
                                              std::shared_ptr<spdlog::logger> log) {
   data_plane_handlers h;
-  h.on_reply = [router](const std::string& peer, std::string_view body) {
+  // A few reply batches, parsed into again and again: a frame of answers
+  // then allocates no response objects (the router takes each one's status
+  // and payload; the rest stays for the next frame).
+  auto pool = std::make_shared<message_pool<pb::ServeReplies>>(
+    4, batch_max_count);
+  h.on_reply = [router, pool](const std::string& peer, std::string_view body) {
     data_replies msg;
     msg.peer = peer;
-    if (!msg.replies.ParseFromArray(body.data(), static_cast<int>(body.size()))
-        || msg.replies.tags_size() != msg.replies.responses_size())
+    msg.replies = pool->take();
+    auto& replies = *msg.replies;
+    if (!replies.ParseFromArray(body.data(), static_cast<int>(body.size()))
+        || replies.tags_size() != replies.responses_size())
       return false;
     if (auto r = router.get())
       hand_over(r, std::move(msg));

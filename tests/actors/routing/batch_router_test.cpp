@@ -202,8 +202,9 @@ CAF_TEST(answers read before the link closed outlive news of the ingress) {
   CAF_CHECK_EQUAL(replies->dispatch.size(), 0u);
   data_replies answers;
   answers.peer = "node-b";
-  answers.replies.add_tags(batch.tags(0));
-  answers.replies.add_responses()->set_trace_id("put");
+  answers.replies = std::make_shared<pb::ServeReplies>();
+  answers.replies->add_tags(batch.tags(0));
+  answers.replies->add_responses()->set_trace_id("put");
   self->send(router, std::move(answers));
   self->send(router, data_link_down{ev.first, std::stoull(ev.second)});
   run();
