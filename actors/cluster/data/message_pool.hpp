@@ -17,6 +17,7 @@
 
 namespace mesh {
 
+/// `Message` is a batch or its replies: one tag per entry (tags_size()).
 template <class Message>
 class message_pool
   : public std::enable_shared_from_this<message_pool<Message>> {
@@ -63,7 +64,7 @@ private:
   }
 
   static int entries(const Message& msg) {
-    return msg.tags_size(); // batches and replies: one tag per entry
+    return msg.tags_size();
   }
 
   size_t keep_;
