@@ -33,10 +33,10 @@ bool runs_prompt_sharing(caf::actor_system& sys) {
   return dynamic_cast<prompt_coordinator*>(&sys.scheduler()) != nullptr;
 }
 
-mesh::node_config with_policy(const char* policy) {
+mesh::node_config with_policy(const char* policy, size_t threads = 2) {
   mesh::node_config cfg;
   cfg.scheduler.policy = policy;
-  cfg.scheduler.max_threads = 2;
+  cfg.scheduler.max_threads = threads;
   return cfg;
 }
 
@@ -107,4 +107,27 @@ CAF_TEST(jobs from workers and from foreign threads all run) {
   for (auto& a : ring)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(inc, caf::exit_reason::user_shutdown);
+}
+
+// Strict ping-pong from a thread CAF does not own: before each request
+// every worker has run out of work and sleeps, so each one must wake a
+// worker; a wake-up lost would leave the request queued until its timeout.
+CAF_TEST(every job enqueued while the workers sleep wakes one) {
+  for (size_t threads : {size_t{1}, size_t{4}}) {
+    CAF_MESSAGE(threads << " worker(s)");
+    auto cfg = mesh::make_caf_config(with_policy("sharing", threads));
+    caf::actor_system sys{*cfg};
+    CAF_REQUIRE(runs_prompt_sharing(sys));
+    auto inc = sys.spawn(incrementer);
+    caf::scoped_actor self{sys};
+    int answered = 0;
+    int failed = 0;
+    for (int i = 0; i < 5000 && failed == 0; ++i)
+      self->request(inc, std::chrono::seconds{5}, i)
+        .receive([&](int r) { answered += r == i + 1 ? 1 : 0; },
+                 [&](caf::error&) { ++failed; });
+    CAF_CHECK_EQUAL(answered, 5000);
+    CAF_CHECK_EQUAL(failed, 0);
+    caf::anon_send_exit(inc, caf::exit_reason::user_shutdown);
+  }
 }
