@@ -77,11 +77,15 @@ struct console_config {
   std::function<void()> request_leave;
   /// Tests only (MESH_TEST_INJECT_FAILURES=1 at start): the console takes
   /// {"cmd": "inject_failure", "actor": NAME}, which kills that actor, or
-  /// with NAME "data links" fails this node's outbound data links.
+  /// with NAME "data links" fails this node's outbound data links, or with
+  /// NAME "data tokens" refuses the next peer that asks for a new token.
   bool allow_fault_injection = false;
   /// Fails the node's outbound data links and says how many (null: the
   /// node has no data plane). Thread-safe.
   std::function<size_t()> fail_data_links;
+  /// Refuses the next peer's request for a data-link token (null: the node
+  /// has no data plane). Thread-safe.
+  std::function<void()> refuse_data_token;
 };
 
 console_actor spawn_console(caf::actor_system& sys, console_config cfg);

@@ -200,7 +200,8 @@ void cmd_validator(console_actor::pointer self, const console_config& env,
 }
 
 // Tests of supervision kill one of the node's actors on purpose (or cut
-// the node's data links, which the connection manager dials again).
+// the node's data links, which the connection manager dials again, or
+// refuse a peer's next request for a data-link token).
 void cmd_inject_failure(console_actor::pointer self, const console_config& env,
                         const nlohmann::json& args, console_reply reply) {
   if (!env.allow_fault_injection) {
@@ -222,6 +223,16 @@ void cmd_inject_failure(console_actor::pointer self, const console_config& env,
       return;
     }
     reply(console_ok({{"killed", *name}, {"links", env.fail_data_links()}}));
+    return;
+  }
+  if (name != nullptr && *name == "data tokens") {
+    if (!env.refuse_data_token) {
+      reply(console_error(status_code::not_found,
+                          "node " + env.node_id + " has no data plane"));
+      return;
+    }
+    env.refuse_data_token();
+    reply(console_ok({{"killed", *name}, {"refusing", 1}}));
     return;
   }
   self->request(supervisor, ask_timeout, atom::kill_v, *name)

@@ -132,6 +132,20 @@ public:
   /// how many there were.
   size_t fail_outbound();
 
+  /// Fault injection for tests: the next `n` peers that ask this node for
+  /// a new token (take_token_refusal()) are refused.
+  void refuse_tokens(size_t n) {
+    refusals_.store(n);
+  }
+
+  /// Whether the token asked for now is to be refused (counts it).
+  bool take_token_refusal() {
+    auto n = refusals_.load();
+    while (n > 0 && !refusals_.compare_exchange_weak(n, n - 1)) {
+    }
+    return n > 0;
+  }
+
   /// How many links are ready and open (inbound and outbound), for stats.
   size_t link_count() const;
 
@@ -185,6 +199,7 @@ private:
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> quiet_{false}; ///< nothing to expire: epoll waits forever
+  std::atomic<size_t> refusals_{0}; ///< refuse_tokens()
   std::thread thread_;
 
   mutable std::mutex mtx_;

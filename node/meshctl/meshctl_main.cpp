@@ -139,7 +139,7 @@ void add_commands(CLI::App& app, options& o) {
                                     "kill one of the node's actors (tests)");
   inject->group("");
   inject->add_option("--actor", o.target,
-                     "router, registry, ..., or \"data links\"")
+                     "router, registry, ..., \"data links\" or \"data tokens\"")
     ->required();
   inject->callback([&o] {
     o.command = {{"cmd", "inject_failure"}, {"actor", o.target}};

@@ -210,6 +210,10 @@ peer_ingress_actor::behavior_type armed(self_ptr self) {
       auto& st = self->state;
       if (!st.cfg.data || st.cfg.data->port() == 0)
         return {uint32_t{0}, std::string{}};
+      if (st.cfg.data->take_token_refusal())
+        return make_error(status_code::unavailable,
+                          "node " + st.cfg.node_id
+                            + " refused a data-link token (fault injection)");
       auto t = self->clock().now();
       if (t - st.last_token < std::chrono::seconds{1})
         return make_error(status_code::overloaded,

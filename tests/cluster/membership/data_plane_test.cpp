@@ -2,8 +2,9 @@
 #include "check.hpp"
 
 // Requests between real nodes travel on the data plane's links (issue 16),
-// a stranger at the data port gets nothing, and a node with the plane off
-// (or with TLS) keeps everything on BASP.
+// a link that fails is dialled again (also when the peer refused the first
+// request for a token), a stranger at the data port gets nothing, and a
+// node with the plane off (or with TLS) keeps everything on BASP.
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -122,6 +123,50 @@ CAF_TEST(a data link that fails while the peer is up is dialled again) {
                                 "a failure")
                    != std::string::npos,
                  human.out);
+}
+
+CAF_TEST(a peer that refuses a new data link token is asked again later) {
+  std::vector<std::string> inject{"MESH_TEST_INJECT_FAILURES=1"};
+  node_process gw{gateway_args("gw"), 60s, true, inject};
+  node_process b{backend_args("b", {"--seeds", gw.listen()}), 60s, true,
+                 inject};
+  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
+  CAF_REQUIRE(await_condition(
+    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  // b answers gw's next request for a token with an error, then gw's link
+  // to b fails.
+  auto refuse = meshctl_json(b.http(),
+                             {"inject_failure", "--actor", "data tokens"});
+  CAF_CHECK_EQUAL(result_of(refuse).value("refusing", 0), 1);
+  auto cut = meshctl_json(gw.http(),
+                          {"inject_failure", "--actor", "data links"});
+  CAF_CHECK_EQUAL(result_of(cut).value("links", 0), 1);
+  // The refusal is logged in Mesh's words, and gw asks again after a wait.
+  CAF_REQUIRE(await_condition([&] {
+    return gw.log().find("peer b gave no new data-link token")
+           != std::string::npos;
+  }));
+  MESH_CHECK_MSG(gw.log().find("node b refused a data-link token (fault "
+                               "injection)")
+                   != std::string::npos,
+                 gw.log());
+  // Meanwhile requests go by BASP and are answered.
+  auto r = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(result_of(r).value("handled_by", ""), "b");
+  CAF_REQUIRE(await_condition([&] {
+    return gw.log().find("data link to b dialled again") != std::string::npos;
+  }));
+  CAF_REQUIRE(await_condition(
+    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  auto on_links = router_stats(gw.http()).value("data_plane_batches", 0);
+  auto again = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
+  CAF_CHECK_EQUAL(again["status"], "ok");
+  CAF_CHECK_EQUAL(router_stats(gw.http()).value("data_plane_batches", 0),
+                  on_links + 1);
+  auto status = result_of(meshctl_json(gw.http(), {"status"}));
+  CAF_CHECK_EQUAL(status.value("data_links_redialled", 0), 2);
+  CAF_CHECK_EQUAL(status.value("peers_up", 0), 1); // b never went down
 }
 
 CAF_TEST(a stranger at the data port is refused and the node goes on) {
