@@ -40,6 +40,29 @@ json router_stats(const std::string& http) {
   return result_of(doc).value("router", json::object());
 }
 
+// gw sees b up, and each of them has dialled its link to the other (for
+// its own requests).
+bool linked(const node_process& gw) {
+  return sees(gw.http(), {"b"})
+         && router_stats(gw.http()).value("data_plane_links", 0) == 2;
+}
+
+// After a failure: gw's link to b is open again, `n` dispatches ride it,
+// gw has asked for `redials` links again, and b never went down.
+void check_back_on_link(const node_process& gw, int n, int redials) {
+  CAF_REQUIRE(await_condition([&] { return linked(gw); }));
+  auto on_links = router_stats(gw.http()).value("data_plane_batches", 0);
+  for (int i = 0; i < n; ++i) {
+    auto r = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
+    CAF_CHECK_EQUAL(r["status"], "ok");
+  }
+  CAF_CHECK_EQUAL(router_stats(gw.http()).value("data_plane_batches", 0),
+                  on_links + n);
+  auto status = result_of(meshctl_json(gw.http(), {"status"}));
+  CAF_CHECK_EQUAL(status.value("data_links_redialled", 0), redials);
+  CAF_CHECK_EQUAL(status.value("peers_up", 0), 1);
+}
+
 // True when the node at `address` ("127.0.0.1:port") closes a connection
 // that sent `bytes`, within 10 s.
 bool refused(const std::string& address, const std::string& bytes) {
@@ -59,10 +82,7 @@ CAF_TEST(remote dispatches travel on data links and are answered) {
   node_process b{backend_args("b", {"--seeds", gw.listen()})};
   CAF_REQUIRE(!gw.data_plane().empty());
   CAF_REQUIRE(!b.data_plane().empty());
-  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
-  // Each node dials one link to the other for its requests.
-  CAF_REQUIRE(await_condition(
-    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  CAF_REQUIRE(await_condition([&] { return linked(gw); }));
   for (int i = 0; i < 5; ++i) {
     auto r = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo",
                                       "--payload", "{\"n\": " + std::to_string(i)
@@ -90,9 +110,7 @@ CAF_TEST(remote dispatches travel on data links and are answered) {
 CAF_TEST(a data link that fails while the peer is up is dialled again) {
   node_process gw{gateway_args("gw"), 60s, true, {"MESH_TEST_INJECT_FAILURES=1"}};
   node_process b{backend_args("b", {"--seeds", gw.listen()})};
-  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
-  CAF_REQUIRE(await_condition(
-    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  CAF_REQUIRE(await_condition([&] { return linked(gw); }));
   auto cut = meshctl_json(gw.http(),
                           {"inject_failure", "--actor", "data links"});
   CAF_CHECK_EQUAL(result_of(cut).value("links", 0), 1);
@@ -106,18 +124,7 @@ CAF_TEST(a data link that fails while the peer is up is dialled again) {
   }));
   CAF_CHECK(gw.log().find("data link to b failed while the peer is up")
             != std::string::npos);
-  CAF_REQUIRE(await_condition(
-    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
-  auto on_links = router_stats(gw.http()).value("data_plane_batches", 0);
-  for (int i = 0; i < 3; ++i) {
-    auto again = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
-    CAF_CHECK_EQUAL(again["status"], "ok");
-  }
-  CAF_CHECK_EQUAL(router_stats(gw.http()).value("data_plane_batches", 0),
-                  on_links + 3);
-  auto status = result_of(meshctl_json(gw.http(), {"status"}));
-  CAF_CHECK_EQUAL(status.value("data_links_redialled", 0), 1);
-  CAF_CHECK_EQUAL(status.value("peers_up", 0), 1); // b never went down
+  check_back_on_link(gw, 3, 1);
   auto human = meshctl(gw.http(), {"status"}, true);
   MESH_CHECK_MSG(human.out.find("on 2 data link(s), 1 asked for again after "
                                 "a failure")
@@ -130,9 +137,7 @@ CAF_TEST(a peer that refuses a new data link token is asked again later) {
   node_process gw{gateway_args("gw"), 60s, true, inject};
   node_process b{backend_args("b", {"--seeds", gw.listen()}), 60s, true,
                  inject};
-  CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b"}); }));
-  CAF_REQUIRE(await_condition(
-    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
+  CAF_REQUIRE(await_condition([&] { return linked(gw); }));
   // b answers gw's next request for a token with an error, then gw's link
   // to b fails.
   auto refuse = meshctl_json(b.http(),
@@ -157,16 +162,7 @@ CAF_TEST(a peer that refuses a new data link token is asked again later) {
   CAF_REQUIRE(await_condition([&] {
     return gw.log().find("data link to b dialled again") != std::string::npos;
   }));
-  CAF_REQUIRE(await_condition(
-    [&] { return router_stats(gw.http()).value("data_plane_links", 0) == 2; }));
-  auto on_links = router_stats(gw.http()).value("data_plane_batches", 0);
-  auto again = meshctl_json(gw.http(), {"dispatch", "test", "Faults", "Echo"});
-  CAF_CHECK_EQUAL(again["status"], "ok");
-  CAF_CHECK_EQUAL(router_stats(gw.http()).value("data_plane_batches", 0),
-                  on_links + 1);
-  auto status = result_of(meshctl_json(gw.http(), {"status"}));
-  CAF_CHECK_EQUAL(status.value("data_links_redialled", 0), 2);
-  CAF_CHECK_EQUAL(status.value("peers_up", 0), 1); // b never went down
+  check_back_on_link(gw, 1, 2);
 }
 
 CAF_TEST(a stranger at the data port is refused and the node goes on) {
