@@ -1,5 +1,7 @@
 // The plug-in meshbench loads into the node it measures from:
 //   bench/Local/Echo   answers with its payload (the local echo handler)
+//   bench/Blocking/Echo  the same as a blocking handler: each call runs on
+//                      a thread of the handler's executor pool
 //   bench/Driver/Run   runs a closed loop of dispatches *inside* the node
 //                      against its own router and answers with the figures:
 //                      {"target": "ns/Service/Method", "in_flight": N,
@@ -187,6 +189,12 @@ MESH_PLUGIN_ENTRY(registrar) {
                 [](const mesh::call_context&, const google::protobuf::Any& in)
                   -> caf::expected<google::protobuf::Any> { return in; },
                 fast);
+  mesh::handler_options pooled;
+  pooled.idempotent = true;
+  registrar.add({"bench", "Blocking", "Echo"},
+                [](const mesh::call_context&, const google::protobuf::Any& in)
+                  -> caf::expected<google::protobuf::Any> { return in; },
+                pooled);
   if (const char* tail = std::getenv("MESH_BENCH_TAIL");
       tail != nullptr && std::string{tail} == "1") {
     mesh::handler_options slow_tail;

@@ -71,15 +71,20 @@ public:
   }
 
   void submit(std::function<void()> job) override {
-    std::lock_guard<std::mutex> guard{core_->mtx};
-    core_->jobs.push_back(std::move(job));
-    if (core_->idle >= core_->jobs.size() || threads_.size() >= max_threads_) {
-      core_->work_ready.notify_one();
-      return;
+    {
+      std::lock_guard<std::mutex> guard{core_->mtx};
+      core_->jobs.push_back(std::move(job));
+      if (core_->idle < core_->jobs.size() && threads_.size() < max_threads_) {
+        ++core_->alive;
+        threads_.emplace_back(worker_loop, core_);
+        pthread_setname_np(threads_.back().native_handle(), name_.c_str());
+        return;
+      }
     }
-    ++core_->alive;
-    threads_.emplace_back(worker_loop, core_);
-    pthread_setname_np(threads_.back().native_handle(), name_.c_str());
+    // Woken once the lock is let go: a thread woken on this CPU would take
+    // it from us, find the lock still held and sleep again (two context
+    // switches more per job; node/net/prompt_sharing.hpp has the story).
+    core_->work_ready.notify_one();
   }
 
 private:
