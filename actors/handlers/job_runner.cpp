@@ -8,6 +8,8 @@
 
 #include <pthread.h>
 
+#include "actors/event_count.hpp"
+
 namespace mesh {
 
 namespace {
@@ -16,7 +18,7 @@ namespace {
 // still stuck in user code never touches freed memory.
 struct pool_core {
   std::mutex mtx;
-  std::condition_variable work_ready;
+  event_count work_added; ///< jobs or stopping changed (actors/event_count.hpp)
   std::condition_variable thread_exited;
   std::deque<std::function<void()>> jobs;
   size_t idle = 0;
@@ -29,7 +31,11 @@ void worker_loop(std::shared_ptr<pool_core> core) {
   for (;;) {
     while (core->jobs.empty() && !core->stopping) {
       ++core->idle;
-      core->work_ready.wait(guard);
+      // Read under the lock: a job submitted after this check moves it.
+      auto key = core->work_added.prepare();
+      guard.unlock();
+      core->work_added.wait(key);
+      guard.lock();
       --core->idle;
     }
     if (core->jobs.empty()) // stopping and nothing left to do
@@ -62,7 +68,7 @@ public:
     {
       std::unique_lock<std::mutex> guard{core_->mtx};
       core_->stopping = true;
-      core_->work_ready.notify_all();
+      core_->work_added.notify_all();
       core_->thread_exited.wait_for(guard, grace_,
                                     [&] { return core_->alive == 0; });
     }
@@ -83,8 +89,8 @@ public:
     }
     // Woken once the lock is let go: a thread woken on this CPU would take
     // it from us, find the lock still held and sleep again (two context
-    // switches more per job; node/net/prompt_sharing.hpp has the story).
-    core_->work_ready.notify_one();
+    // switches more per job).
+    core_->work_added.notify_one();
   }
 
 private:

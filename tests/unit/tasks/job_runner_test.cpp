@@ -70,3 +70,21 @@ CAF_TEST(destruction does not wait forever for a stuck job) {
   CAF_CHECK_LESS(elapsed, 5s);
   block->set_value(); // let the detached thread end
 }
+
+// Strict ping-pong: each job is submitted after the previous one ran, so
+// the pool's threads have gone to sleep and each job must wake one; a lost
+// wake-up leaves it waiting for the 5 s bound.
+CAF_TEST(every job submitted while the threads sleep runs) {
+  for (size_t threads : {size_t{1}, size_t{4}}) {
+    auto runner = make_thread_runner("t", threads);
+    int ran = 0;
+    for (int i = 0; i < 5000; ++i) {
+      std::promise<void> done;
+      runner->submit([&done] { done.set_value(); });
+      if (done.get_future().wait_for(5s) != std::future_status::ready)
+        break;
+      ++ran;
+    }
+    CAF_CHECK_EQUAL(ran, 5000);
+  }
+}
