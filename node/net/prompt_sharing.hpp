@@ -48,17 +48,15 @@ public:
   template <class Worker>
   caf::resumable* dequeue(Worker* self) {
     auto& shared = d(self->parent());
-    if (auto* job = take(shared))
-      return job;
     for (;;) {
+      if (auto* job = take(shared))
+        return job;
       auto key = shared.jobs_added.prepare();
       if (auto* job = take(shared)) {
         shared.jobs_added.cancel();
         return job;
       }
       shared.jobs_added.wait(key);
-      if (auto* job = take(shared))
-        return job;
     }
   }
 

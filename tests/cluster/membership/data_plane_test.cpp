@@ -183,6 +183,43 @@ CAF_TEST(a stranger at the data port is refused and the node goes on) {
   CAF_CHECK(b.log().find("did not present a valid token") != std::string::npos);
 }
 
+CAF_TEST(bad fault injection requests get a clear error) {
+  temp_dir dir;
+  auto off = dir.write("off.json",
+                       json{{"cluster", {{"data_plane", false}}}}.dump());
+  node_process n{gateway_args("n", {"--config", off, "--listen",
+                                    "127.0.0.1:0", "--console",
+                                    "127.0.0.1:0"}),
+                 60s, true, {"MESH_TEST_INJECT_FAILURES=1"}};
+  auto inject = [&](json actor) {
+    json cmd{{"cmd", "inject_failure"}};
+    if (!actor.is_null())
+      cmd["actor"] = std::move(actor);
+    return ask_node(n.http(), cmd);
+  };
+  // The data-plane faults on a node without one.
+  for (const char* name : {"data tokens", "data links"}) {
+    auto r = inject(name);
+    CAF_CHECK_EQUAL(r.value("status", ""), "not_found");
+    MESH_CHECK_MSG(r.value("error", "").find("has no data plane")
+                     != std::string::npos,
+                   r.dump());
+  }
+  // Missing, of the wrong type, deeply nested, oversized, unknown.
+  json nested = json::array();
+  for (int i = 0; i < 200; ++i)
+    nested = json::array({nested});
+  for (json bad : {json{}, json(7), nested, json(std::string(100000, 'x')),
+                   json("data tokens ")}) {
+    auto r = inject(bad);
+    MESH_CHECK_MSG(r.value("status", "") == "invalid_argument",
+                   r.dump().substr(0, 300));
+    CAF_CHECK(!r.value("error", "").empty());
+  }
+  CAF_CHECK_EQUAL(ask_node(n.http(), {{"cmd", "status"}}).value("status", ""),
+                  "ok");
+}
+
 CAF_TEST(with the data plane off requests go by BASP) {
   temp_dir dir;
   auto off = dir.write("off.json",
