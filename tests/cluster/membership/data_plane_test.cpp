@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <httplib.h>
+
+#include "protocol/address.hpp"
+
 #include "process.hpp"
 #include "raw_socket.hpp"
 #include "temp_dir.hpp"
@@ -216,6 +220,19 @@ CAF_TEST(bad fault injection requests get a clear error) {
                    r.dump().substr(0, 300));
     CAF_CHECK(!r.value("error", "").empty());
   }
+  // A name that is not UTF-8 (meshctl cannot send one): the body is refused.
+  std::string error;
+  auto hp = mesh::parse_host_port(n.http(), error);
+  CAF_REQUIRE(hp);
+  httplib::Client raw{hp->host, hp->port};
+  auto res = raw.Post("/v1/inject_failure",
+                      "{\"actor\": \"data tok\xff" "ens\"}",
+                      "application/json");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->status, 400);
+  auto doc = json::parse(res->body, nullptr, false);
+  MESH_CHECK_MSG(!doc.is_discarded() && !doc.value("error", "").empty(),
+                 res->body);
   CAF_CHECK_EQUAL(ask_node(n.http(), {{"cmd", "status"}}).value("status", ""),
                   "ok");
 }
