@@ -63,6 +63,14 @@ bench_env::drive_prebuilt_inside_a(const std::string& target,
 }
 
 caf::expected<nlohmann::json>
+bench_env::drive_non_blocking_inside_a(const std::string& target,
+                                       size_t in_flight) {
+  auto args = driver_args(target, in_flight);
+  args["non_blocking"] = true;
+  return call_driver("Run", std::move(args));
+}
+
+caf::expected<nlohmann::json>
 bench_env::drive_process_inside_a(const std::string& process,
                                   size_t in_flight) {
   auto args = driver_args("", in_flight);

@@ -71,6 +71,11 @@ public:
   caf::expected<nlohmann::json> drive_prebuilt_inside_a(
     const std::string& target, size_t in_flight);
 
+  /// The same with the driver declared a non-blocking caller
+  /// (actors/cluster/data/non_blocking_callers.hpp).
+  caf::expected<nlohmann::json> drive_non_blocking_inside_a(
+    const std::string& target, size_t in_flight);
+
   /// Runs bench/Driver/Process on node A: process dispatch of `process`
   /// (bench_rollout or bench_bandit, whose variants are bench/Local/Echo).
   caf::expected<nlohmann::json> drive_process_inside_a(

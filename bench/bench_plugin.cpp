@@ -6,7 +6,10 @@
 //                      against its own router and answers with the figures:
 //                      {"target": "ns/Service/Method", "in_flight": N,
 //                       "warmup_ms": W, "duration_ms": D, "payload_bytes": B,
-//                       "prebuilt": true sends one prebuilt message each time}
+//                       "prebuilt": true sends one prebuilt message each time,
+//                       "non_blocking": true declares the driver a
+//                       non-blocking caller: answers from other nodes run
+//                       it on the data plane's thread}
 //   bench/Driver/Process  the same for process dispatch through the strategy
 //                      evaluator: {"process": NAME, ...}; requests cycle
 //                      through 4096 user_ids, so percentage_rollout hashes
@@ -28,6 +31,7 @@
 #include <random>
 #include <thread>
 
+#include "actors/cluster/data/non_blocking_callers.hpp"
 #include "bench/load_driver.hpp"
 #include "telemetry/latency_histogram.hpp"
 #include "node/plugin_api.hpp"
@@ -44,6 +48,10 @@ mesh::bench::load_spec load_spec_of(const json& in) {
   spec.in_flight = in.value("in_flight", size_t{1});
   spec.warmup = std::chrono::milliseconds{in.value("warmup_ms", 500)};
   spec.duration = std::chrono::milliseconds{in.value("duration_ms", 2000)};
+  if (in.value("non_blocking", false))
+    spec.on_start = [](const caf::actor& driver) {
+      mesh::declare_non_blocking_caller(driver);
+    };
   return spec;
 }
 

@@ -129,7 +129,7 @@ caf::expected<nlohmann::json> outside_client(bench_env& env, size_t in_flight) {
   payload.set_value(std::string(env.opts.payload_bytes, 'x'));
   proto.mutable_payload()->PackFrom(payload);
   proto.set_trace_id("bench");
-  load_spec spec{in_flight, env.opts.warmup, env.opts.duration};
+  load_spec spec{in_flight, env.opts.warmup, env.opts.duration, {}};
   return run_batched_loop(client.system(), *ingress, spec, std::move(proto))
     .to_json();
 }

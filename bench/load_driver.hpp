@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -24,6 +25,9 @@ struct load_spec {
   size_t in_flight = 1;
   std::chrono::milliseconds warmup{500};
   std::chrono::milliseconds duration{2000};
+  /// Called with the loop's actor before its first request (a Mesh driver
+  /// declares it a non-blocking caller there); may be empty.
+  std::function<void(const caf::actor&)> on_start;
 };
 
 struct load_result {
@@ -113,6 +117,8 @@ load_result run_closed_loop(caf::actor_system& sys, caf::actor target,
   sys.spawn([st](caf::event_based_actor* self) {
     self->attach_functor([st] {}); // the requests' closures point at it
     st->self = self;
+    if (st->spec.on_start)
+      st->spec.on_start(caf::actor_cast<caf::actor>(self));
     st->measure_from = clock::now() + st->spec.warmup;
     st->end = st->measure_from + st->spec.duration;
     st->result.latencies_ns.reserve(1 << 20);

@@ -64,7 +64,10 @@ public:
 
   /// The node's request router: send it a pb::DispatchRequest (as a CAF
   /// request) to call any handler in the cluster, e.g. from a handler that
-  /// composes others. It answers with a pb::DispatchResponse.
+  /// composes others. It answers with a pb::DispatchResponse. An
+  /// event-based caller that never blocks may declare itself so
+  /// (actors/cluster/data/non_blocking_callers.hpp): answers from other
+  /// nodes then reach it without waking a CAF worker.
   virtual caf::actor router() const = 0;
 
   /// The node's strategy evaluator: send it a pb::ProcessRequest to run a

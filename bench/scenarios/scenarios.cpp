@@ -77,6 +77,16 @@ const std::vector<scenario>& scenarios() {
        return env.drive_inside_a("echo/EchoService/Echo", n);
      },
      remote_baseline},
+    // The same with the caller declared non-blocking: answers from B run it
+    // on A's data-plane thread, no CAF worker woken (non_blocking_callers).
+    {"remote_nonblocking",
+     "caller on node A, declared non-blocking -> A's router -> B's router "
+     "-> echo handler on B",
+     "two processes: caller actor -> remote echo actor",
+     [](bench_env& env, size_t n) {
+       return env.drive_non_blocking_inside_a("echo/EchoService/Echo", n);
+     },
+     remote_baseline},
     {"client",
      "client process -> node A's router -> echo handler on node B",
      "three processes: client -> relay actor -> remote echo actor",

@@ -8,6 +8,7 @@
 
 #include "actors/actor_names.hpp"
 #include "actors/cluster/data/message_pool.hpp"
+#include "actors/cluster/data/non_blocking_callers.hpp"
 #include "actors/inline_unit.hpp"
 #include "protocol/address.hpp"
 #include "telemetry/log.hpp"
@@ -35,13 +36,15 @@ namespace {
 
 // Whether an actor a frame wakes may run on the plane's thread: the router,
 // the peers' ingresses and the clients' ingress, which never wait (handlers
-// that may block run in executors of their own). Anything else goes to
-// CAF's workers: the plane has one thread, and a job that waits there
-// stalls every link.
+// that may block run in executors of their own), and the callers declared
+// non-blocking (non_blocking_callers.hpp). Anything else goes to CAF's
+// workers: the plane has one thread, and a job that waits there stalls
+// every link.
 bool runs_on_data_plane(caf::resumable* job) noexcept {
   return is_actor_named(job, {actor_names::request_router,
                               actor_names::peer_ingress,
-                              actor_names::client_ingress});
+                              actor_names::client_ingress})
+         || is_non_blocking_caller(job);
 }
 
 // Hands `msg` to `dest` from the plane's thread: an idle router or ingress

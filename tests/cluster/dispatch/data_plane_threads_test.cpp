@@ -3,14 +3,16 @@
 
 // Which thread runs the actor a data-plane frame is for (issue 16): the
 // router and the ingresses, when idle, run in the plane's own thread
-// (actors/inline_unit.hpp) instead of waking a CAF worker; any other actor
-// goes to CAF's workers, since a job that waits on the plane's one thread
-// would stall every link. Real planes on 127.0.0.1, CAF's real scheduler.
+// (actors/inline_unit.hpp) instead of waking a CAF worker, and so does a
+// caller of the router declared non-blocking; any other actor goes to
+// CAF's workers, since a job that waits on the plane's one thread would
+// stall every link. Real planes on 127.0.0.1, CAF's real scheduler.
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -20,6 +22,7 @@
 #include "actors/actor_names.hpp"
 #include "actors/cluster/data/data_messages.hpp"
 #include "actors/cluster/data/data_plane_glue.hpp"
+#include "actors/cluster/data/non_blocking_callers.hpp"
 #include "actors/inline_unit.hpp"
 #include "actor_idle.hpp"
 #include "process.hpp"
@@ -45,8 +48,13 @@ struct sighting {
 /// it ran; an ingress answers each batch with one reply on its link.
 class stand_in : public caf::event_based_actor {
 public:
-  stand_in(caf::actor_config& cfg, const char* name, sighting* seen)
-    : caf::event_based_actor(cfg), name_(name), seen_(seen) {
+  /// As the router, it hands each answer to `caller` (when not null).
+  stand_in(caf::actor_config& cfg, const char* name, sighting* seen,
+           caf::actor caller = {})
+    : caf::event_based_actor(cfg),
+      name_(name),
+      seen_(seen),
+      caller_(std::move(caller)) {
   }
 
   const char* name() const override {
@@ -65,7 +73,11 @@ public:
           std::copy(body.begin(), body.end(), p);
         });
       },
-      [this](data_replies&) { seen_->note(this); },
+      [this](data_replies&) {
+        seen_->note(this);
+        if (caller_)
+          send(caller_, 1);
+      },
       [](data_link_down&) {},
     };
   }
@@ -73,7 +85,13 @@ public:
 private:
   const char* name_;
   sighting* seen_;
+  caf::actor caller_;
 };
+
+/// A caller of the router: notes where it ran when handed an answer.
+caf::behavior caller(caf::event_based_actor* self, sighting* seen) {
+  return {[self, seen](int) { seen->note(self); }};
+}
 
 struct config : caf::actor_system_config {
   config() {
@@ -86,13 +104,17 @@ struct fixture {
   caf::actor_system sys{cfg};
   data_plane a{data_plane_config{}};
   data_plane b{data_plane_config{}};
-  sighting at_router, at_ingress;
+  sighting at_router, at_ingress, at_caller;
 
   /// node-a's plane hands replies to an actor named `router_name`, and
   /// node-b's hands node-a's batches to one named `ingress_name`; sends
-  /// one batch from node-a and waits until both actors saw their frame.
-  void round_trip(const char* router_name, const char* ingress_name) {
-    auto router = sys.spawn<stand_in>(router_name, &at_router);
+  /// one batch from node-a and waits until both actors saw their frame
+  /// (and `caller`, when given, the answer the router hands it).
+  void round_trip(const char* router_name, const char* ingress_name,
+                  caf::actor caller = {}) {
+    bool with_caller = static_cast<bool>(caller);
+    auto router = sys.spawn<stand_in>(router_name, &at_router,
+                                      std::move(caller));
     auto ingress = sys.spawn<stand_in>(ingress_name, &at_ingress);
     CAF_REQUIRE(idle(router) && idle(ingress));
     CAF_REQUIRE(start_data_plane(
@@ -113,7 +135,11 @@ struct fixture {
       frame_kind::request, body.size(),
       [&](uint8_t* p) { std::copy(body.begin(), body.end(), p); }));
     CAF_REQUIRE(await_condition(
-      [this] { return at_router.where != 0 && at_ingress.where != 0; }, 10s));
+      [&] {
+        return at_router.where != 0 && at_ingress.where != 0
+               && (!with_caller || at_caller.where != 0);
+      },
+      10s));
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(ingress, caf::exit_reason::user_shutdown);
   }
@@ -145,6 +171,55 @@ CAF_TEST(any other actor a frame is for runs on the workers of CAF) {
   round_trip("mesh.handler_executor", "user.scheduled-actor");
   CAF_CHECK_EQUAL(at_ingress.where.load(), 2);
   CAF_CHECK_EQUAL(at_router.where.load(), 2);
+}
+
+CAF_TEST(a caller declared non blocking runs there after the router) {
+  auto c = sys.spawn(caller, &at_caller);
+  CAF_REQUIRE(idle(c));
+  CAF_REQUIRE(declare_non_blocking_caller(c));
+  round_trip(actor_names::request_router, actor_names::peer_ingress, c);
+  CAF_CHECK_EQUAL(at_router.where.load(), 1);
+  CAF_CHECK_EQUAL(at_caller.where.load(), 1);
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a caller not declared runs on the workers of CAF) {
+  auto c = sys.spawn(caller, &at_caller);
+  CAF_REQUIRE(idle(c));
+  round_trip(actor_names::request_router, actor_names::peer_ingress, c);
+  CAF_CHECK_EQUAL(at_router.where.load(), 1);
+  CAF_CHECK_EQUAL(at_caller.where.load(), 2);
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a declaration lasts as long as its actor and 64 are held at most) {
+  // Declarations are the process's: none left from the cases before.
+  CAF_REQUIRE(await_condition([] { return non_blocking_callers() == 0; }, 10s));
+  CAF_CHECK(!declare_non_blocking_caller(caf::actor{}));
+  std::vector<caf::actor> held;
+  for (size_t i = 0; i < max_non_blocking_callers; ++i) {
+    held.push_back(sys.spawn(caller, &at_caller));
+    CAF_REQUIRE(declare_non_blocking_caller(held.back()));
+  }
+  CAF_CHECK(declare_non_blocking_caller(held.front())); // again: no error
+  CAF_CHECK_EQUAL(non_blocking_callers(), max_non_blocking_callers);
+  auto one_more = sys.spawn(caller, &at_caller);
+  CAF_CHECK(!declare_non_blocking_caller(one_more));
+  auto* job = dynamic_cast<caf::resumable*>(
+    caf::actor_cast<caf::abstract_actor*>(one_more));
+  CAF_REQUIRE(job != nullptr);
+  CAF_CHECK(!is_non_blocking_caller(job));
+  for (auto& a : held)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // Each slot is freed when its actor ends.
+  CAF_CHECK(await_condition([] { return non_blocking_callers() == 0; }, 10s));
+  CAF_CHECK(declare_non_blocking_caller(one_more));
+  CAF_CHECK(is_non_blocking_caller(job));
+  caf::anon_send_exit(one_more, caf::exit_reason::user_shutdown);
+  CAF_CHECK(await_condition([] { return non_blocking_callers() == 0; }, 10s));
+  // An actor that has ended already takes no slot for long.
+  CAF_CHECK(declare_non_blocking_caller(one_more));
+  CAF_CHECK(await_condition([] { return non_blocking_callers() == 0; }, 10s));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

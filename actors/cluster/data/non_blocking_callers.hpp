@@ -1,0 +1,39 @@
+#pragma once
+
+// Callers that promise never to block (issue 16). The data plane's thread
+// runs the router when answers from another node arrive; the router hands
+// each answer to its caller, and a caller CAF's workers run costs a thread
+// switch per round trip (the plane's thread wakes a worker). A caller
+// declared here runs on the plane's thread too, right after the router, as
+// the ingresses do: its next requests go out from there.
+//
+// The price is the plane's: while such a caller runs, no frame on any data
+// link is read. One that blocks there (a lock, a disk, a sleep, a
+// scoped_actor waiting for an answer, which would never come) stalls the
+// node's remote traffic. Declare only event-based actors that handle each
+// message quickly; the rest stay on CAF's workers, as by default.
+//
+// Thread safety: every function may be called from any thread.
+
+#include <cstddef>
+
+#include <caf/fwd.hpp>
+
+namespace mesh {
+
+/// How many callers may be declared at once.
+inline constexpr size_t max_non_blocking_callers = 64;
+
+/// Declares `caller` (an event-based actor) a non-blocking caller until it
+/// ends. False, and nothing changes, when `caller` is null or
+/// max_non_blocking_callers others are declared: it then runs on CAF's
+/// workers as any actor. Declaring it again is no error.
+bool declare_non_blocking_caller(const caf::actor& caller);
+
+/// Whether `job` is an actor declared so that has not ended.
+bool is_non_blocking_caller(caf::resumable* job) noexcept;
+
+/// Callers declared now (tests).
+size_t non_blocking_callers();
+
+} // namespace mesh
