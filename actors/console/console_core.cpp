@@ -238,7 +238,16 @@ void cmd_inject_failure(console_actor::pointer self, const console_config& env,
   self->request(supervisor, ask_timeout, atom::kill_v, *name)
     .then([reply, killed = *name](
             caf::ok_atom) { reply(console_ok({{"killed", killed}})); },
-          [reply](caf::error& err) { reply(console_error(err)); });
+          [reply](caf::error& err) {
+            // The supervisor lists its actors; the two names the console
+            // answers itself belong in that list too.
+            if (to_status_code(err) == status_code::invalid_argument)
+              reply(console_error(status_code::invalid_argument,
+                                  error_text(err)
+                                    + ", \"data links\" or \"data tokens\""));
+            else
+              reply(console_error(err));
+          });
 }
 
 } // namespace

@@ -220,6 +220,10 @@ CAF_TEST(bad fault injection requests get a clear error) {
                    r.dump().substr(0, 300));
     CAF_CHECK(!r.value("error", "").empty());
   }
+  // An unknown name is answered with every name there is.
+  auto unknown = inject("no such actor").value("error", "");
+  for (const char* listed : {"router", "\"data links\"", "\"data tokens\""})
+    MESH_CHECK_MSG(unknown.find(listed) != std::string::npos, unknown);
   // A name that is not UTF-8 (meshctl cannot send one): the body is refused.
   std::string error;
   auto hp = mesh::parse_host_port(n.http(), error);
