@@ -4,16 +4,31 @@
 //   test/Tight/Sleep    the same, with one slot and a queue of one
 //   test/Faults/Echo    answers with its payload (idempotent)
 //   test/Faults/Big     answers {"blob": "xxx..."} of {"bytes": N} bytes
+//   test/Caller/Run     an actor of this plug-in calls the router, as a
+//                       plug-in's caller would: {"target": "ns/S/M",
+//                       "count": N, "in_flight": K, "payload": {...},
+//                       "non_blocking": true declares it a non-blocking
+//                       caller} -> {"answers": N, "ok": n, "codes":
+//                       {status: count}, "declared": bool}
 // and topic dispatchers (routes come from the tests' configs):
 //   test-sleep          event; says "test-sleep started" on stderr, then
 //                       sleeps {"ms": N}
 //   test-throw          event; throws with a password in the message
 
+#include <future>
 #include <iostream>
-
+#include <map>
+#include <memory>
 #include <thread>
 
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/cluster/data/non_blocking_callers.hpp"
 #include "node/plugin_api.hpp"
+#include "protocol/json/json_payload.hpp"
+#include "protocol/messaging/type_ids.hpp"
+#include "protocol/service_key.hpp"
 
 namespace {
 
@@ -23,6 +38,85 @@ json sleep_for(const json& in) {
   auto ms = in.value("ms", 0);
   std::this_thread::sleep_for(std::chrono::milliseconds{ms});
   return {{"slept_ms", ms}};
+}
+
+// test/Caller/Run: `count` dispatches, `in_flight` at a time, from an actor
+// of its own; answers when every one was answered (each exactly once).
+json run_caller(caf::actor_system& sys, const caf::actor& router,
+                const json& in) {
+  auto key = mesh::parse_service_path(in.value("target", ""));
+  if (!key)
+    throw mesh::handler_failure(mesh::status_code::invalid_argument,
+                                "target must be namespace/Service/Method");
+  struct loop {
+    mesh::pb::DispatchRequest request;
+    caf::actor router;
+    size_t left = 0;     // not sent yet
+    size_t pending = 0;  // sent, not answered
+    size_t answers = 0;
+    size_t ok = 0;
+    std::map<std::string, size_t> codes;
+    bool declared = false;
+    std::promise<json> done;
+  };
+  auto st = std::make_shared<loop>();
+  mesh::to_service_ref(*key, *st->request.mutable_ref());
+  *st->request.mutable_payload() = mesh::json_to_any(
+    in.value("payload", json::object()));
+  st->router = router;
+  st->left = in.value("count", size_t{1});
+  auto in_flight = std::max<size_t>(in.value("in_flight", size_t{1}), 1);
+  bool non_blocking = in.value("non_blocking", false);
+  auto result = st->done.get_future();
+  sys.spawn([st, in_flight, non_blocking](caf::event_based_actor* self) {
+    if (non_blocking)
+      st->declared = mesh::declare_non_blocking_caller(
+        caf::actor_cast<caf::actor>(self));
+    auto finish = [self, st] {
+      st->done.set_value({{"answers", st->answers},
+                          {"ok", st->ok},
+                          {"codes", st->codes},
+                          {"declared", st->declared}});
+      self->quit();
+    };
+    // Sends one more, or finishes once the last answer is in.
+    auto next = std::make_shared<std::function<void()>>();
+    *next = [self, st, finish, next] {
+      if (st->left == 0) {
+        if (st->pending == 0)
+          finish();
+        return;
+      }
+      --st->left;
+      ++st->pending;
+      auto answered = [st, next](const std::string& code) {
+        --st->pending;
+        ++st->answers;
+        ++st->codes[code];
+        (*next)();
+      };
+      self->request(st->router, caf::infinite, st->request)
+        .then(
+          [st, answered](mesh::pb::DispatchResponse& r) {
+            auto code = static_cast<mesh::status_code>(r.status().code());
+            if (code == mesh::status_code::ok)
+              ++st->ok;
+            answered(mesh::to_string(code));
+          },
+          [answered](caf::error&) { answered("caf_error"); });
+    };
+    for (size_t i = 0; i < in_flight && st->left > 0; ++i)
+      (*next)();
+    if (st->pending == 0)
+      finish();
+    // The closure refers to itself: let go once the actor ends.
+    self->attach_functor([next] { *next = nullptr; });
+  });
+  if (result.wait_for(std::chrono::seconds{25}) != std::future_status::ready)
+    throw mesh::handler_failure(mesh::status_code::deadline_exceeded,
+                                "the caller got no answer to some requests "
+                                "within 25 s");
+  return result.get();
 }
 
 } // namespace
@@ -57,6 +151,11 @@ MESH_PLUGIN_ENTRY(registrar) {
                      [](const mesh::call_context&, const json& in) {
                        return json{{"blob", std::string(in.value("bytes", 0u),
                                                         'x')}};
+                     });
+  registrar.add_json({"test", "Caller", "Run"},
+                     [sys = &registrar.system(), router = registrar.router()](
+                       const mesh::call_context&, const json& in) {
+                       return run_caller(*sys, router, in);
                      });
   registrar.add_dispatcher("test-sleep", mesh::message_category::event,
                            [](const mesh::topic_message& m) {

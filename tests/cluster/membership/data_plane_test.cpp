@@ -1,13 +1,17 @@
 #define CAF_SUITE cluster.data_plane
 #include "check.hpp"
 
-// Requests between real nodes travel on the data plane's links (issue 16),
+// Requests between real nodes travel on the data plane's links (issue 16)
+// (also those of a caller declared non-blocking, which runs on the plane's
+// thread: every answer, when the peer dies too),
 // a link that fails is dialled again (also when the peer refused the first
 // request for a token), a stranger at the data port gets nothing, and a
 // node with the plane off (or with TLS) keeps everything on BASP.
 
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <future>
 
 #include <httplib.h>
 
@@ -22,12 +26,24 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> backend_args(const std::string& id,
-                                      std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--id", id, "--plugin",
-                                bin("libmesh_test_handlers.so")};
+std::vector<std::string> plugin_args(const std::string& id,
+                                     const char* plugin,
+                                     std::vector<std::string> extra) {
+  std::vector<std::string> args{"--id", id, "--plugin", bin(plugin)};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
+}
+
+// The test plug-in's handlers (and its caller, test/Caller/Run).
+std::vector<std::string> backend_args(const std::string& id,
+                                      std::vector<std::string> extra = {}) {
+  return plugin_args(id, "libmesh_test_handlers.so", std::move(extra));
+}
+
+// The examples' handlers: echo/EchoService/Echo, which gw does not serve.
+std::vector<std::string> echo_args(const std::string& id,
+                                   std::vector<std::string> extra) {
+  return plugin_args(id, "libmesh_example_handlers.so", std::move(extra));
 }
 
 // A gateway declares the namespace but has no handler for it: every request
@@ -79,6 +95,22 @@ bool refused(const std::string& address, const std::string& bytes) {
   return closed;
 }
 
+// A caller inside gw (test/Caller/Run of the test plug-in) calls the echo
+// b serves, `count` dispatches `in_flight` at a time; its figures.
+json run_caller(const node_process& gw, size_t count, size_t in_flight,
+                bool non_blocking) {
+  json args{{"target", "echo/EchoService/Echo"},
+            {"count", count},
+            {"in_flight", in_flight},
+            {"payload", {{"n", 1}}},
+            {"non_blocking", non_blocking}};
+  auto r = meshctl_json(gw.http(), {"dispatch", "test", "Caller", "Run",
+                                    "--payload", args.dump(), "--deadline-ms",
+                                    "30000"});
+  MESH_CHECK_MSG(r.value("status", "") == "ok", r.dump());
+  return result_of(r).value("payload", json::object());
+}
+
 } // namespace
 
 CAF_TEST(remote dispatches travel on data links and are answered) {
@@ -109,6 +141,50 @@ CAF_TEST(remote dispatches travel on data links and are answered) {
   auto human = meshctl(gw.http(), {"status"}, true);
   MESH_CHECK_MSG(human.out.find("on 2 data link(s)") != std::string::npos,
                  human.out);
+}
+
+CAF_TEST(a caller declared non blocking gets every answer from a peer) {
+  node_process gw{backend_args("gw", {"--namespaces", "test,echo"})};
+  node_process b{echo_args("b", {"--seeds", gw.listen()})};
+  CAF_REQUIRE(await_condition([&] { return linked(gw); }));
+  for (bool non_blocking : {true, false}) {
+    auto before = router_stats(gw.http());
+    auto out = run_caller(gw, 3000, 32, non_blocking);
+    CAF_MESSAGE("caller: " << out.dump());
+    CAF_CHECK_EQUAL(out.value("declared", !non_blocking), non_blocking);
+    CAF_CHECK_EQUAL(out.value("answers", 0), 3000);
+    CAF_CHECK_EQUAL(out.value("ok", 0), 3000);
+    auto after = router_stats(gw.http());
+    CAF_CHECK_EQUAL(after.value("forwarded", 0) - before.value("forwarded", 0),
+                    3000);
+    CAF_CHECK(after.value("data_plane_batches", 0)
+              > before.value("data_plane_batches", 0));
+  }
+}
+
+CAF_TEST(a declared caller gets one answer per request when the peer dies) {
+  node_process gw{backend_args("gw", {"--namespaces", "test,echo"})};
+  node_process b{echo_args("b", {"--seeds", gw.listen()})};
+  CAF_REQUIRE(await_condition([&] { return linked(gw); }));
+  const size_t count = 200000;
+  auto pending = std::async(std::launch::async,
+                            [&] { return run_caller(gw, count, 64, true); });
+  // b dies with requests of the caller in flight.
+  CAF_REQUIRE(await_condition([&] {
+    return router_stats(b.http()).value("served", 0) > 2000;
+  }));
+  b.kill_hard();
+  auto out = pending.get();
+  CAF_MESSAGE("caller: " << out.dump());
+  CAF_CHECK_EQUAL(out.value("answers", 0u), count);
+  auto ok = out.value("ok", 0u);
+  CAF_CHECK(ok >= 2000u);
+  CAF_CHECK(ok < count);
+  auto codes = out.value("codes", json::object());
+  CAF_CHECK(!codes.contains("caf_error")); // every answer in Mesh's words
+  CAF_CHECK(codes.size() >= 2u);
+  CAF_CHECK_EQUAL(meshctl_json(gw.http(), {"status"}).value("status", ""),
+                  "ok");
 }
 
 CAF_TEST(a data link that fails while the peer is up is dialled again) {
