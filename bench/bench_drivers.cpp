@@ -50,23 +50,10 @@ nlohmann::json bench_env::driver_args(const std::string& target,
 }
 
 caf::expected<nlohmann::json>
-bench_env::drive_inside_a(const std::string& target, size_t in_flight) {
-  return call_driver("Run", driver_args(target, in_flight));
-}
-
-caf::expected<nlohmann::json>
-bench_env::drive_prebuilt_inside_a(const std::string& target,
-                                   size_t in_flight) {
+bench_env::drive_inside_a(const std::string& target, size_t in_flight,
+                          const nlohmann::json& options) {
   auto args = driver_args(target, in_flight);
-  args["prebuilt"] = true;
-  return call_driver("Run", std::move(args));
-}
-
-caf::expected<nlohmann::json>
-bench_env::drive_non_blocking_inside_a(const std::string& target,
-                                       size_t in_flight) {
-  auto args = driver_args(target, in_flight);
-  args["non_blocking"] = true;
+  args.update(options);
   return call_driver("Run", std::move(args));
 }
 

@@ -61,20 +61,15 @@ public:
   /// The load spec for `in_flight` from the options.
   nlohmann::json driver_args(const std::string& target, size_t in_flight) const;
 
-  /// Runs bench/Driver/Run on node A and returns its figures.
-  caf::expected<nlohmann::json> drive_inside_a(const std::string& target,
-                                               size_t in_flight);
-
-  /// The same with one prebuilt request message sent each time (the
-  /// driver copies nothing per request): the process scenarios' baseline,
-  /// whose driver does the same.
-  caf::expected<nlohmann::json> drive_prebuilt_inside_a(
-    const std::string& target, size_t in_flight);
-
-  /// The same with the driver declared a non-blocking caller
-  /// (actors/cluster/data/non_blocking_callers.hpp).
-  caf::expected<nlohmann::json> drive_non_blocking_inside_a(
-    const std::string& target, size_t in_flight);
+  /// Runs bench/Driver/Run on node A and returns its figures. `options`
+  /// go to the driver as well (bench/bench_plugin.cpp): {"prebuilt": true}
+  /// sends one prebuilt request message each time (the driver copies
+  /// nothing per request: the process scenarios' baseline, whose driver
+  /// does the same); {"non_blocking": true} declares the driver a
+  /// non-blocking caller (actors/cluster/data/non_blocking_callers.hpp).
+  caf::expected<nlohmann::json>
+  drive_inside_a(const std::string& target, size_t in_flight,
+                 const nlohmann::json& options = nlohmann::json::object());
 
   /// Runs bench/Driver/Process on node A: process dispatch of `process`
   /// (bench_rollout or bench_bandit, whose variants are bench/Local/Echo).

@@ -50,7 +50,8 @@ scenario process_scenario(std::string name, const std::string& strategy,
             return env.drive_process_inside_a(process, n);
           },
           [](bench_env& env, size_t n) {
-            return env.drive_prebuilt_inside_a("bench/Local/Echo", n);
+            return env.drive_inside_a("bench/Local/Echo", n,
+                                      {{"prebuilt", true}});
           }};
 }
 
@@ -84,7 +85,8 @@ const std::vector<scenario>& scenarios() {
      "-> echo handler on B",
      "two processes: caller actor -> remote echo actor",
      [](bench_env& env, size_t n) {
-       return env.drive_non_blocking_inside_a("echo/EchoService/Echo", n);
+       return env.drive_inside_a("echo/EchoService/Echo", n,
+                                 {{"non_blocking", true}});
      },
      remote_baseline},
     {"client",
