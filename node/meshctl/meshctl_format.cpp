@@ -41,6 +41,8 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
         << x.value("data_plane_links", 0) << " data link(s)";
     if (auto n = r.value("data_links_redialled", 0); n > 0)
       out << ", " << n << " asked for again after a failure";
+    if (auto n = x.value("data_plane_callers", 0); n > 0)
+      out << ", " << n << " caller(s) declared non-blocking";
     out << "\n";
   }
   // One line for the node's actors; a line more for each that restarted.

@@ -157,6 +157,10 @@ CAF_TEST(a caller declared non blocking gets every answer from a peer) {
     auto after = router_stats(gw.http());
     CAF_CHECK_EQUAL(after.value("forwarded", 0) - before.value("forwarded", 0),
                     3000);
+    // A declaration ends with its caller.
+    CAF_CHECK(await_condition([&] {
+      return router_stats(gw.http()).value("data_plane_callers", -1) == 0;
+    }));
     CAF_CHECK(after.value("data_plane_batches", 0)
               > before.value("data_plane_batches", 0));
   }
@@ -173,6 +177,11 @@ CAF_TEST(a declared caller gets one answer per request when the peer dies) {
   CAF_REQUIRE(await_condition([&] {
     return router_stats(b.http()).value("served", 0) > 2000;
   }));
+  // The status counts the caller while it runs.
+  auto human = meshctl(gw.http(), {"status"}, true);
+  MESH_CHECK_MSG(human.out.find("1 caller(s) declared non-blocking")
+                   != std::string::npos,
+                 human.out);
   b.kill_hard();
   auto out = pending.get();
   CAF_MESSAGE("caller: " << out.dump());
