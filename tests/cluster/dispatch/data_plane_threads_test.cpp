@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,14 @@ caf::behavior caller(caf::event_based_actor* self, sighting* seen) {
   return {[self, seen](int) { seen->note(self); }};
 }
 
+/// The same, then throws: a caller with a bug.
+caf::behavior thrower(caf::event_based_actor* self, sighting* seen) {
+  return {[self, seen](int) {
+    seen->note(self);
+    throw std::runtime_error("a caller failed on an answer");
+  }};
+}
+
 struct config : caf::actor_system_config {
   config() {
     set("scheduler.max-threads", 2);
@@ -109,9 +118,10 @@ struct fixture {
   /// node-a's plane hands replies to an actor named `router_name`, and
   /// node-b's hands node-a's batches to one named `ingress_name`; sends
   /// one batch from node-a and waits until both actors saw their frame
-  /// (and `caller`, when given, the answer the router hands it).
+  /// (and `caller`, when given, the answer the router hands it), `trips`
+  /// times over the same link (the caller is awaited on the first only).
   void round_trip(const char* router_name, const char* ingress_name,
-                  caf::actor caller = {}) {
+                  caf::actor caller = {}, int trips = 1) {
     bool with_caller = static_cast<bool>(caller);
     auto router = sys.spawn<stand_in>(router_name, &at_router,
                                       std::move(caller));
@@ -131,15 +141,19 @@ struct fixture {
     batch.add_tags(1);
     batch.add_requests()->set_trace_id("t1");
     auto body = batch.SerializeAsString();
-    CAF_REQUIRE(a.link_to("node-b")->send(
-      frame_kind::request, body.size(),
-      [&](uint8_t* p) { std::copy(body.begin(), body.end(), p); }));
-    CAF_REQUIRE(await_condition(
-      [&] {
-        return at_router.where != 0 && at_ingress.where != 0
-               && (!with_caller || at_caller.where != 0);
-      },
-      10s));
+    for (int trip = 0; trip < trips; ++trip) {
+      at_router.where = 0;
+      at_ingress.where = 0;
+      CAF_REQUIRE(a.link_to("node-b")->send(
+        frame_kind::request, body.size(),
+        [&](uint8_t* p) { std::copy(body.begin(), body.end(), p); }));
+      CAF_REQUIRE(await_condition(
+        [&] {
+          return at_router.where != 0 && at_ingress.where != 0
+                 && (!with_caller || trip > 0 || at_caller.where != 0);
+        },
+        10s));
+    }
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(ingress, caf::exit_reason::user_shutdown);
   }
@@ -190,6 +204,18 @@ CAF_TEST(a caller not declared runs on the workers of CAF) {
   CAF_CHECK_EQUAL(at_router.where.load(), 1);
   CAF_CHECK_EQUAL(at_caller.where.load(), 2);
   caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a declared caller that throws there ends and the plane goes on) {
+  auto c = sys.spawn(thrower, &at_caller);
+  CAF_REQUIRE(idle(c));
+  CAF_REQUIRE(declare_non_blocking_caller(c));
+  // The second trip: the plane still reads the link and hands answers over.
+  round_trip(actor_names::request_router, actor_names::peer_ingress, c, 2);
+  CAF_CHECK_EQUAL(at_caller.where.load(), 1);
+  CAF_CHECK_EQUAL(at_router.where.load(), 1);
+  // The caller ended (CAF caught the exception), and its slot with it.
+  CAF_CHECK(await_condition([] { return non_blocking_callers() == 0; }, 10s));
 }
 
 CAF_TEST(a declaration lasts as long as its actor and 64 are held at most) {
