@@ -17,8 +17,12 @@
 // (issue 16). An actor that is running elsewhere just gets the message in
 // its mailbox, as before.
 //
+// A unit may be told how long each job ran (`watch`): the data plane's
+// names a job that held its thread, which every link waited for.
+//
 // One per thread (here()); jobs never leave the thread that made them.
 
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <initializer_list>
@@ -39,15 +43,19 @@ public:
   /// goes to CAF's scheduler.
   using filter = bool (*)(caf::resumable*);
 
-  /// This thread's unit for `sys` and `admit`; null while this thread runs
-  /// a unit of another kind (CAF then schedules as usual).
-  static inline_unit* here(caf::actor_system& sys, filter admit = nullptr) {
+  /// Told how long each job ran here, right after it ran (null: no clock
+  /// is read). Must not throw.
+  using watch = void (*)(caf::resumable*, std::chrono::nanoseconds) noexcept;
+
+  /// This thread's unit for `sys`, `admit` and `ran`; null while this
+  /// thread runs a unit of another kind (CAF then schedules as usual).
+  static inline_unit* here(caf::actor_system& sys, filter admit = nullptr,
+                           watch ran = nullptr) {
     thread_local std::unique_ptr<inline_unit> unit;
     if (unit && unit->running_)
-      return &unit->system() == &sys && unit->admit_ == admit ? unit.get()
-                                                              : nullptr;
-    if (!unit || &unit->system() != &sys || unit->admit_ != admit)
-      unit.reset(new inline_unit(sys, admit));
+      return unit->is(sys, admit, ran) ? unit.get() : nullptr;
+    if (!unit || !unit->is(sys, admit, ran))
+      unit.reset(new inline_unit(sys, admit, ran));
     return unit.get();
   }
 
@@ -74,10 +82,15 @@ public:
   }
 
 private:
-  inline_unit(caf::actor_system& sys, filter admit)
+  inline_unit(caf::actor_system& sys, filter admit, watch ran)
     : caf::execution_unit(&sys),
       admit_(admit),
+      ran_(ran),
       max_throughput_(sys.scheduler().max_throughput()) {
+  }
+
+  bool is(caf::actor_system& sys, filter admit, watch ran) const {
+    return &system() == &sys && admit_ == admit && ran_ == ran;
   }
 
   // A job for CAF's workers. While jobs run here it waits until they are
@@ -95,7 +108,12 @@ private:
 
   // As a CAF worker runs a job: the reference the enqueue took is ours.
   void run(caf::resumable* job) {
-    switch (job->resume(this, max_throughput_)) {
+    auto started = ran_ != nullptr ? std::chrono::steady_clock::now()
+                                   : std::chrono::steady_clock::time_point{};
+    auto outcome = job->resume(this, max_throughput_);
+    if (ran_ != nullptr) // the reference is still ours: job is alive
+      ran_(job, std::chrono::steady_clock::now() - started);
+    switch (outcome) {
       case caf::resumable::resume_later:
         to_scheduler(job);
         break;
@@ -108,6 +126,7 @@ private:
   }
 
   filter admit_;
+  watch ran_;
   size_t max_throughput_;
   bool running_ = false;
   std::deque<caf::resumable*> later_;

@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cluster/data/data_plane_glue.hpp"
 #include "actors/cluster/data/non_blocking_callers.hpp"
 #include "actors/local_only.hpp"
 #include "actors/routing/router_state.hpp"
@@ -237,6 +238,7 @@ nlohmann::json router_state::stats() const {
           {"data_plane_batches", data_batches},
           {"data_plane_links", cfg.data ? cfg.data->link_count() : 0},
           {"data_plane_callers", cfg.data ? non_blocking_callers() : 0},
+          {"data_plane_stalls", cfg.data ? data_plane_stalls() : 0},
           {"pending", calls.size()},
           {"in_flight", std::move(flights)},
           {"load_balancing", balancer->name()},

@@ -43,6 +43,8 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
       out << ", " << n << " asked for again after a failure";
     if (auto n = x.value("data_plane_callers", 0); n > 0)
       out << ", " << n << " caller(s) declared non-blocking";
+    if (auto n = x.value("data_plane_stalls", 0); n > 0)
+      out << ", its thread held up " << n << " time(s) (see the log)";
     out << "\n";
   }
   // One line for the node's actors; a line more for each that restarted.

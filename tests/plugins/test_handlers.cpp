@@ -8,8 +8,9 @@
 //                       plug-in's caller would: {"target": "ns/S/M",
 //                       "count": N, "in_flight": K, "payload": {...},
 //                       "non_blocking": true declares it a non-blocking
-//                       caller} -> {"answers": N, "ok": n, "codes":
-//                       {status: count}, "declared": bool}
+//                       caller, "sleep_ms": M makes it sleep on each
+//                       answer: one that blocks} -> {"answers": N, "ok": n,
+//                       "codes": {status: count}, "declared": bool}
 // and topic dispatchers (routes come from the tests' configs):
 //   test-sleep          event; says "test-sleep started" on stderr, then
 //                       sleeps {"ms": N}
@@ -67,8 +68,10 @@ json run_caller(caf::actor_system& sys, const caf::actor& router,
   st->left = in.value("count", size_t{1});
   auto in_flight = std::max<size_t>(in.value("in_flight", size_t{1}), 1);
   bool non_blocking = in.value("non_blocking", false);
+  auto nap = std::chrono::milliseconds{in.value("sleep_ms", 0)};
   auto result = st->done.get_future();
-  sys.spawn([st, in_flight, non_blocking](caf::event_based_actor* self) {
+  sys.spawn([st, in_flight, non_blocking,
+             nap](caf::event_based_actor* self) {
     if (non_blocking)
       st->declared = mesh::declare_non_blocking_caller(
         caf::actor_cast<caf::actor>(self));
@@ -81,7 +84,7 @@ json run_caller(caf::actor_system& sys, const caf::actor& router,
     };
     // Sends one more, or finishes once the last answer is in.
     auto next = std::make_shared<std::function<void()>>();
-    *next = [self, st, finish, next] {
+    *next = [self, st, finish, next, nap] {
       if (st->left == 0) {
         if (st->pending == 0)
           finish();
@@ -89,7 +92,8 @@ json run_caller(caf::actor_system& sys, const caf::actor& router,
       }
       --st->left;
       ++st->pending;
-      auto answered = [st, next](const std::string& code) {
+      auto answered = [st, next, nap](const std::string& code) {
+        std::this_thread::sleep_for(nap);
         --st->pending;
         ++st->answers;
         ++st->codes[code];

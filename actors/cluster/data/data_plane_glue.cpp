@@ -47,6 +47,33 @@ bool runs_on_data_plane(caf::resumable* job) noexcept {
          || is_non_blocking_caller(job);
 }
 
+std::atomic<uint64_t> plane_stalls{0};
+
+// Told how long each job ran on the plane's thread. One that held it for
+// data_plane_stall or more kept every link waiting: a caller declared
+// non-blocking, or a non-blocking handler (run by the router), that
+// blocked. Said in the log, naming the actor (a few times per thousand),
+// and counted.
+void watch_plane_job(caf::resumable* job,
+                     std::chrono::nanoseconds took) noexcept {
+  if (took < data_plane_stall)
+    return;
+  if (plane_stalls.fetch_add(1) % 1000 >= 5)
+    return;
+  try {
+    const char* name = actor_name(job);
+    log::get("data_plane")
+      ->warn("data plane: {} held the plane's thread for {} ms, and no data "
+             "link was read meanwhile: a caller declared non-blocking, or a "
+             "non-blocking handler, that blocks",
+             name != nullptr ? name : "a job",
+             std::chrono::duration_cast<std::chrono::milliseconds>(took)
+               .count());
+  } catch (...) {
+    // Out of memory for the line: the count stands.
+  }
+}
+
 // Hands `msg` to `dest` from the plane's thread: an idle router or ingress
 // runs here at once (actors/inline_unit.hpp) instead of waking a CAF worker
 // to run it, one thread wake-up less per frame.
@@ -55,7 +82,8 @@ void hand_over(const Handle& dest, Message&& msg) {
   auto* ptr = caf::actor_cast<caf::abstract_actor*>(dest);
   ptr->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
                                          std::forward<Message>(msg)),
-               inline_unit::here(ptr->home_system(), runs_on_data_plane));
+               inline_unit::here(ptr->home_system(), runs_on_data_plane,
+                                 watch_plane_job));
 }
 
 data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
@@ -94,6 +122,10 @@ data_plane_handlers make_data_plane_handlers(actor_slot<router_actor> router,
 }
 
 } // namespace
+
+uint64_t data_plane_stalls() noexcept {
+  return plane_stalls.load(std::memory_order_relaxed);
+}
 
 std::string start_data_plane(data_plane& plane, actor_slot<router_actor> router) {
   return plane.start(make_data_plane_handlers(router, log::get("data_plane")));

@@ -5,6 +5,8 @@
 // the router or a peer's ingress as local-only messages), and the two halves
 // of the handshake that set up a link (issue 16).
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -26,6 +28,13 @@ std::shared_ptr<data_plane> make_data_plane(const node_config& cfg);
 /// current router (warnings in the "data_plane" log); the reason when it
 /// cannot listen, empty when it listens.
 std::string start_data_plane(data_plane& plane, actor_slot<router_actor> router);
+
+/// A job on the plane's thread that runs this long is a stall: every link
+/// waited (logged and counted).
+inline constexpr std::chrono::milliseconds data_plane_stall{100};
+
+/// Stalls of this process's data-plane threads so far.
+uint64_t data_plane_stalls() noexcept;
 
 /// `plane`'s address on the host of `listen` ("host:port"); empty when
 /// there is no plane or it does not listen.

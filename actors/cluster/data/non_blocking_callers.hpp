@@ -10,7 +10,8 @@
 // The price is the plane's: while such a caller runs, no frame on any data
 // link is read. One that blocks there (a lock, a disk, a sleep, a
 // scoped_actor waiting for an answer, which would never come) stalls the
-// node's remote traffic. Declare only event-based actors that handle each
+// node's remote traffic (a run of 100 ms or more is logged and counted:
+// data_plane_glue.hpp). Declare only event-based actors that handle each
 // message quickly; the rest stay on CAF's workers, as by default.
 //
 // Thread safety: every function may be called from any thread.

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -92,6 +93,14 @@ private:
 /// A caller of the router: notes where it ran when handed an answer.
 caf::behavior caller(caf::event_based_actor* self, sighting* seen) {
   return {[self, seen](int) { seen->note(self); }};
+}
+
+/// The same, then sleeps 150 ms: a caller that blocks.
+caf::behavior sleeper(caf::event_based_actor* self, sighting* seen) {
+  return {[self, seen](int) {
+    seen->note(self);
+    std::this_thread::sleep_for(150ms);
+  }};
 }
 
 /// The same, then throws: a caller with a bug.
@@ -216,6 +225,17 @@ CAF_TEST(a declared caller that throws there ends and the plane goes on) {
   CAF_CHECK_EQUAL(at_router.where.load(), 1);
   // The caller ended (CAF caught the exception), and its slot with it.
   CAF_CHECK(await_condition([] { return non_blocking_callers() == 0; }, 10s));
+}
+
+CAF_TEST(a declared caller that blocks there is counted and logged) {
+  auto c = sys.spawn(sleeper, &at_caller);
+  CAF_REQUIRE(idle(c));
+  CAF_REQUIRE(declare_non_blocking_caller(c));
+  auto before = data_plane_stalls();
+  round_trip(actor_names::request_router, actor_names::peer_ingress, c, 2);
+  CAF_CHECK_EQUAL(at_caller.where.load(), 1);
+  CAF_CHECK(data_plane_stalls() >= before + 1);
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(a declaration lasts as long as its actor and 64 are held at most) {

@@ -98,12 +98,13 @@ bool refused(const std::string& address, const std::string& bytes) {
 // A caller inside gw (test/Caller/Run of the test plug-in) calls the echo
 // b serves, `count` dispatches `in_flight` at a time; its figures.
 json run_caller(const node_process& gw, size_t count, size_t in_flight,
-                bool non_blocking) {
+                bool non_blocking, int sleep_ms = 0) {
   json args{{"target", "echo/EchoService/Echo"},
             {"count", count},
             {"in_flight", in_flight},
             {"payload", {{"n", 1}}},
-            {"non_blocking", non_blocking}};
+            {"non_blocking", non_blocking},
+            {"sleep_ms", sleep_ms}};
   auto r = meshctl_json(gw.http(), {"dispatch", "test", "Caller", "Run",
                                     "--payload", args.dump(), "--deadline-ms",
                                     "30000"});
@@ -164,6 +165,21 @@ CAF_TEST(a caller declared non blocking gets every answer from a peer) {
     CAF_CHECK(after.value("data_plane_batches", 0)
               > before.value("data_plane_batches", 0));
   }
+}
+
+CAF_TEST(a declared caller that blocks is named in the log and counted) {
+  node_process gw{backend_args("gw", {"--namespaces", "test,echo"})};
+  node_process b{echo_args("b", {"--seeds", gw.listen()})};
+  CAF_REQUIRE(await_condition([&] { return linked(gw); }));
+  auto out = run_caller(gw, 3, 1, true, 150);
+  CAF_CHECK_EQUAL(out.value("ok", 0), 3); // slow, but every answer came
+  CAF_CHECK(router_stats(gw.http()).value("data_plane_stalls", 0) >= 1);
+  MESH_CHECK_MSG(gw.log().find("held the plane's thread for")
+                   != std::string::npos,
+                 gw.log());
+  auto human = meshctl(gw.http(), {"status"}, true);
+  MESH_CHECK_MSG(human.out.find("its thread held up") != std::string::npos,
+                 human.out);
 }
 
 CAF_TEST(a declared caller gets one answer per request when the peer dies) {
