@@ -18,7 +18,7 @@
 // its mailbox, as before.
 //
 // A unit may be told how long each job ran (`watch`): the data plane's
-// names a job that held its thread, which every link waited for.
+// watch names a job that held its thread, which every link waited for.
 //
 // One per thread (here()); jobs never leave the thread that made them.
 
