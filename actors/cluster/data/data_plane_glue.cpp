@@ -61,12 +61,18 @@ void watch_plane_job(caf::resumable* job,
   if (plane_stalls.fetch_add(1) % 1000 >= 5)
     return;
   try {
+    // A name is there only for an actor (inline_unit.hpp's actor_name).
     const char* name = actor_name(job);
+    auto who = name == nullptr
+                 ? std::string{"a job"}
+                 : "actor " + std::to_string(
+                     static_cast<caf::scheduled_actor*>(job)->id())
+                     + " (" + name + ")";
     log::get("data_plane")
       ->warn("data plane: {} held the plane's thread for {} ms, and no data "
              "link was read meanwhile: a caller declared non-blocking, or a "
              "non-blocking handler, that blocks",
-             name != nullptr ? name : "a job",
+             who,
              std::chrono::duration_cast<std::chrono::milliseconds>(took)
                .count());
   } catch (...) {
