@@ -41,80 +41,88 @@ json sleep_for(const json& in) {
   return {{"slept_ms", ms}};
 }
 
+// test/Caller/Run's actor state: keeps `in_flight` dispatches out until
+// `left` is spent, then fulfils `done` with the figures once the last
+// answer is in (each request is answered exactly once).
+struct caller_loop {
+  caf::event_based_actor* self = nullptr;
+  mesh::pb::DispatchRequest request;
+  caf::actor router;
+  std::chrono::milliseconds nap{0}; // slept on each answer: one that blocks
+  size_t left = 0;    // not sent yet
+  size_t pending = 0; // sent, not answered
+  size_t answers = 0;
+  size_t ok = 0;
+  std::map<std::string, size_t> codes;
+  bool declared = false;
+  std::promise<json> done;
+
+  // Sends one more, or finishes once the last answer is in. The closures
+  // hold a plain pointer: the actor keeps this alive (see run_caller).
+  void next() {
+    if (left == 0) {
+      if (pending == 0)
+        finish();
+      return;
+    }
+    --left;
+    ++pending;
+    self->request(router, caf::infinite, request)
+      .then(
+        [this](mesh::pb::DispatchResponse& r) {
+          auto code = static_cast<mesh::status_code>(r.status().code());
+          if (code == mesh::status_code::ok)
+            ++ok;
+          answered(mesh::to_string(code));
+        },
+        [this](caf::error&) { answered("caf_error"); });
+  }
+
+  void answered(const std::string& code) {
+    std::this_thread::sleep_for(nap);
+    --pending;
+    ++answers;
+    ++codes[code];
+    next();
+  }
+
+  void finish() {
+    done.set_value({{"answers", answers},
+                    {"ok", ok},
+                    {"codes", codes},
+                    {"declared", declared}});
+    self->quit();
+  }
+};
+
 // test/Caller/Run: `count` dispatches, `in_flight` at a time, from an actor
-// of its own; answers when every one was answered (each exactly once).
+// of its own; answers when every one was answered.
 json run_caller(caf::actor_system& sys, const caf::actor& router,
                 const json& in) {
   auto key = mesh::parse_service_path(in.value("target", ""));
   if (!key)
     throw mesh::handler_failure(mesh::status_code::invalid_argument,
                                 "target must be namespace/Service/Method");
-  struct loop {
-    mesh::pb::DispatchRequest request;
-    caf::actor router;
-    size_t left = 0;     // not sent yet
-    size_t pending = 0;  // sent, not answered
-    size_t answers = 0;
-    size_t ok = 0;
-    std::map<std::string, size_t> codes;
-    bool declared = false;
-    std::promise<json> done;
-  };
-  auto st = std::make_shared<loop>();
+  auto st = std::make_shared<caller_loop>();
   mesh::to_service_ref(*key, *st->request.mutable_ref());
   *st->request.mutable_payload() = mesh::json_to_any(
     in.value("payload", json::object()));
   st->router = router;
   st->left = in.value("count", size_t{1});
+  st->nap = std::chrono::milliseconds{in.value("sleep_ms", 0)};
   auto in_flight = std::max<size_t>(in.value("in_flight", size_t{1}), 1);
   bool non_blocking = in.value("non_blocking", false);
-  auto nap = std::chrono::milliseconds{in.value("sleep_ms", 0)};
   auto result = st->done.get_future();
-  sys.spawn([st, in_flight, non_blocking,
-             nap](caf::event_based_actor* self) {
+  sys.spawn([st, in_flight, non_blocking](caf::event_based_actor* self) {
+    self->attach_functor([st] {}); // the closures point at it
+    st->self = self;
     if (non_blocking)
       st->declared = mesh::declare_non_blocking_caller(
         caf::actor_cast<caf::actor>(self));
-    auto finish = [self, st] {
-      st->done.set_value({{"answers", st->answers},
-                          {"ok", st->ok},
-                          {"codes", st->codes},
-                          {"declared", st->declared}});
-      self->quit();
-    };
-    // Sends one more, or finishes once the last answer is in.
-    auto next = std::make_shared<std::function<void()>>();
-    *next = [self, st, finish, next, nap] {
-      if (st->left == 0) {
-        if (st->pending == 0)
-          finish();
-        return;
-      }
-      --st->left;
-      ++st->pending;
-      auto answered = [st, next, nap](const std::string& code) {
-        std::this_thread::sleep_for(nap);
-        --st->pending;
-        ++st->answers;
-        ++st->codes[code];
-        (*next)();
-      };
-      self->request(st->router, caf::infinite, st->request)
-        .then(
-          [st, answered](mesh::pb::DispatchResponse& r) {
-            auto code = static_cast<mesh::status_code>(r.status().code());
-            if (code == mesh::status_code::ok)
-              ++st->ok;
-            answered(mesh::to_string(code));
-          },
-          [answered](caf::error&) { answered("caf_error"); });
-    };
     for (size_t i = 0; i < in_flight && st->left > 0; ++i)
-      (*next)();
+      st->next();
     if (st->pending == 0)
-      finish();
-    // The closure refers to itself: let go once the actor ends.
-    self->attach_functor([next] { *next = nullptr; });
+      st->finish();
   });
   if (result.wait_for(std::chrono::seconds{25}) != std::future_status::ready)
     throw mesh::handler_failure(mesh::status_code::deadline_exceeded,
