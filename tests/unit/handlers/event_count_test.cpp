@@ -14,14 +14,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Waits until `value` reads `target`, as the header's protocol says.
+// Waits until `value` reads `target`, as the header's protocol says, or
+// until `give_up` is set (the test's watchdog found the round stalled).
 void await_value(mesh::event_count& ec, const std::atomic<int>& value,
-                 int target) {
+                 int target, const std::atomic<bool>& give_up) {
   for (;;) {
-    if (value.load() == target)
+    if (value.load() == target || give_up.load())
       return;
     auto key = ec.prepare();
-    if (value.load() == target) {
+    if (value.load() == target || give_up.load()) {
       ec.cancel();
       return;
     }
@@ -43,18 +44,41 @@ CAF_TEST(two threads hand a value back and forth without a lost wake up) {
   constexpr int rounds = 20000;
   mesh::event_count ec;
   std::atomic<int> value{0};
+  std::atomic<bool> done{false};
+  // A lost wake-up leaves a thread asleep with its value ready: the round
+  // stops moving. The watchdog then says so and wakes both, so the test
+  // fails with that finding instead of hanging until CTest's timeout.
+  std::atomic<bool> stalled{false};
+  auto watchdog = std::async(std::launch::async, [&] {
+    int seen = value.load();
+    auto still_since = std::chrono::steady_clock::now();
+    while (!done.load()) {
+      std::this_thread::sleep_for(50ms);
+      int now = value.load();
+      if (now != seen) {
+        seen = now;
+        still_since = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - still_since > 5s) {
+        stalled = true;
+        ec.notify_all(); // once flagged, every later wait is woken too
+      }
+    }
+  });
   auto other = std::async(std::launch::async, [&] {
-    for (int i = 0; i < rounds; ++i) {
-      await_value(ec, value, 2 * i + 1);
+    for (int i = 0; i < rounds && !stalled; ++i) {
+      await_value(ec, value, 2 * i + 1, stalled);
       value.store(2 * i + 2);
       ec.notify_all();
     }
   });
-  for (int i = 0; i < rounds; ++i) {
+  for (int i = 0; i < rounds && !stalled; ++i) {
     value.store(2 * i + 1);
     ec.notify_all();
-    await_value(ec, value, 2 * i + 2);
+    await_value(ec, value, 2 * i + 2, stalled);
   }
-  CAF_CHECK(other.wait_for(5s) == std::future_status::ready);
+  CAF_CHECK(other.wait_for(10s) == std::future_status::ready);
+  done = true;
+  watchdog.wait();
+  CAF_CHECK(!stalled);
   CAF_CHECK_EQUAL(value.load(), 2 * rounds);
 }
