@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(size_t{2}, size_t{64}));
   int64_t scale_idle_ms = 10000;
   app.add_option("--scale-idle-ms", scale_idle_ms,
-                 "idle CPU measurement of the scale scenario's cluster")
+                 "each of the scale scenario's two idle windows (the second "
+                 "is the idle cluster)")
     ->capture_default_str()
     ->check(CLI::Range(int64_t{100}, int64_t{600000}));
   CLI11_PARSE(app, argc, argv);

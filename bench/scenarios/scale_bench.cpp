@@ -156,8 +156,8 @@ std::string fmt(double x, int precision) {
   return out.str();
 }
 
-// The CPU the nodes use over `idle`, in % of one core: in total by utime +
-// stime and by schedstat, and each node's by utime + stime.
+// The CPU the nodes use over `idle`, in % of one core, by utime + stime and
+// by schedstat: in total and each node's.
 json idle_window(std::vector<scale_node>& nodes,
                  std::chrono::milliseconds idle) {
   for (auto& n : nodes) {
@@ -172,9 +172,13 @@ json idle_window(std::vector<scale_node>& nodes,
   json per_node = json::array();
   for (auto& n : nodes) {
     auto used = cpu_ticks(n.proc.pid()) - n.ticks;
+    auto used_ns = cpu_ns(n.proc.pid()) - n.ns;
     total += used;
-    total_ns += cpu_ns(n.proc.pid()) - n.ns;
-    per_node.push_back(100.0 * used / tick / idle_s);
+    total_ns += used_ns;
+    per_node.push_back(
+      {{"percent", 100.0 * used / tick / idle_s},
+       {"percent_schedstat",
+        100.0 * static_cast<double>(used_ns) / 1e9 / idle_s}});
   }
   return {{"percent", 100.0 * total / tick / idle_s},
           {"percent_schedstat",
@@ -259,9 +263,11 @@ json measure(const bench_options& opts, std::vector<scale_node>& nodes,
     per_node.push_back({{"id", n.id},
                         {"pid", n.proc.pid()},
                         {"full_at_s", n.full_at},
-                        {"idle_cpu_percent", settled["per_node"][i]},
-                        {"idle_cpu_percent_after_mesh",
-                         after_mesh["per_node"][i]},
+                        {"idle_cpu_percent",
+                         settled["per_node"][i]["percent"]},
+                        {"idle_cpu_percent_schedstat",
+                         settled["per_node"][i]["percent_schedstat"]},
+                        {"idle_after_mesh", after_mesh["per_node"][i]},
                         {"rss_kib", rss_kib(n.proc.pid())},
                         {"peers_up_after_idle", peers_up(n.http)}});
   }
