@@ -5,7 +5,9 @@
 // prepared, and a change made before it prepared is its own to see.
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "actors/event_count.hpp"
@@ -44,24 +46,24 @@ CAF_TEST(two threads hand a value back and forth without a lost wake up) {
   constexpr int rounds = 20000;
   mesh::event_count ec;
   std::atomic<int> value{0};
-  std::atomic<bool> done{false};
   // A lost wake-up leaves a thread asleep with its value ready: the round
-  // stops moving. The watchdog then says so and wakes both, so the test
-  // fails with that finding instead of hanging until CTest's timeout.
+  // stops moving. The watchdog, finding no progress in 5 s, says so and
+  // wakes both (their waits give up on the flag), so the test fails with
+  // that finding instead of hanging until CTest's timeout.
   std::atomic<bool> stalled{false};
+  std::mutex mtx;
+  std::condition_variable finished;
+  bool done = false; // guarded by mtx
   auto watchdog = std::async(std::launch::async, [&] {
-    int seen = value.load();
-    auto still_since = std::chrono::steady_clock::now();
-    while (!done.load()) {
-      std::this_thread::sleep_for(50ms);
+    std::unique_lock<std::mutex> guard{mtx};
+    int seen = -1;
+    while (!finished.wait_for(guard, 5s, [&] { return done; })) {
       int now = value.load();
-      if (now != seen) {
-        seen = now;
-        still_since = std::chrono::steady_clock::now();
-      } else if (std::chrono::steady_clock::now() - still_since > 5s) {
+      if (now == seen) {
         stalled = true;
-        ec.notify_all(); // once flagged, every later wait is woken too
+        ec.notify_all();
       }
+      seen = now;
     }
   });
   auto other = std::async(std::launch::async, [&] {
@@ -77,7 +79,11 @@ CAF_TEST(two threads hand a value back and forth without a lost wake up) {
     await_value(ec, value, 2 * i + 2, stalled);
   }
   CAF_CHECK(other.wait_for(10s) == std::future_status::ready);
-  done = true;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    done = true;
+  }
+  finished.notify_one();
   watchdog.wait();
   CAF_CHECK(!stalled);
   CAF_CHECK_EQUAL(value.load(), 2 * rounds);
