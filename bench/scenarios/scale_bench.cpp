@@ -124,8 +124,6 @@ struct scale_node {
   child_process proc;
   std::string listen, http;
   double full_at = -1; ///< seconds after the last ready line
-  long ticks = 0;
-  uint64_t ns = 0;
 };
 
 spawn_options node_options(const bench_options& opts, const std::string& dir,
@@ -158,21 +156,21 @@ std::string fmt(double x, int precision) {
 
 // The CPU the nodes use over `idle`, in % of one core, by utime + stime and
 // by schedstat: in total and each node's.
-json idle_window(std::vector<scale_node>& nodes,
+json idle_window(const std::vector<scale_node>& nodes,
                  std::chrono::milliseconds idle) {
-  for (auto& n : nodes) {
-    n.ticks = cpu_ticks(n.proc.pid());
-    n.ns = cpu_ns(n.proc.pid());
-  }
+  std::vector<std::pair<long, uint64_t>> start; // ticks and ns, per node
+  for (const auto& n : nodes)
+    start.emplace_back(cpu_ticks(n.proc.pid()), cpu_ns(n.proc.pid()));
   std::this_thread::sleep_for(idle);
   long total = 0;
   uint64_t total_ns = 0;
   auto tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
   auto idle_s = std::chrono::duration<double>(idle).count();
   json per_node = json::array();
-  for (auto& n : nodes) {
-    auto used = cpu_ticks(n.proc.pid()) - n.ticks;
-    auto used_ns = cpu_ns(n.proc.pid()) - n.ns;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    auto pid = nodes[i].proc.pid();
+    auto used = cpu_ticks(pid) - start[i].first;
+    auto used_ns = cpu_ns(pid) - start[i].second;
     total += used;
     total_ns += used_ns;
     per_node.push_back(
