@@ -11,6 +11,8 @@
 #include <openssl/pem.h>
 
 #include "grpc/services.hpp"
+#include "protocol/grpc/collector.grpc.pb.h"
+#include "protocol/grpc/mesh_service.grpc.pb.h"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
 
@@ -118,6 +120,9 @@ caf::error grpc_front_door::start() {
   st.hop = std::make_shared<grpc_door::bridge>(*st.cfg.node.sys);
   st.collector = grpc_door::make_collector_service(st.cfg.node, st.hop);
   st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.hop);
+  // grpc.health.v1.Health, gRPC's own: read when the server is built
+  // (process-wide, so every door of the process has one).
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(where, creds, &port);
@@ -137,6 +142,12 @@ caf::error grpc_front_door::start() {
                         + " (in use, or not an address of this host)");
   }
   st.bound.port = static_cast<uint16_t>(port);
+  if (auto* health = st.server->GetHealthCheckService()) {
+    // "" is SERVING already; each service by its full name too, so a probe
+    // naming one gets an answer rather than NOT_FOUND.
+    health->SetServingStatus(collector::CollectiveDispatcher::service_full_name(), true);
+    health->SetServingStatus(mesh::v1::Mesh::service_full_name(), true);
+  }
   log::get("node")->info("gRPC front door on {}{}", to_string(st.bound),
                          st.cfg.tls.enabled() ? " (TLS)" : "");
   return {};
@@ -146,10 +157,20 @@ const host_port& grpc_front_door::address() const {
   return impl_->bound;
 }
 
+void grpc_front_door::set_draining() {
+  auto& st = *impl_;
+  // Every name NOT_SERVING, for good (later changes are ignored); Watch
+  // calls get the change at once.
+  if (st.server)
+    if (auto* health = st.server->GetHealthCheckService())
+      health->Shutdown();
+}
+
 void grpc_front_door::stop() {
   auto& st = *impl_;
   if (!st.server)
     return;
+  set_draining();
   // Calls in flight get a moment to finish. Shutdown may block until every
   // call is finished, so it runs aside: once its deadline passes, the
   // bridge answers what it still holds (UNAVAILABLE) and Wait() cannot

@@ -4,6 +4,10 @@
 //   collector.CollectiveDispatcher  the seed's service, wire-compatible
 //                                   (protocol/grpc/collector.proto)
 //   mesh.v1.Mesh                    Mesh's own API (protocol/grpc/mesh_service.proto)
+//   grpc.health.v1.Health           gRPC's standard health check, gRPC's own
+//                                   implementation (protocol/grpc/health.proto):
+//                                   "" and both services SERVING until
+//                                   set_draining(); no token asked (as /readyz)
 // on gRPC's own threads (the callback API); each call is answered by the
 // node's actors (grpc/call_support.hpp), through the router's pipeline like
 // any other request.
@@ -17,6 +21,7 @@
 //
 //   grpc_front_door door{cfg};
 //   if (auto err = door.start()) ...;  // bound: door.address() has the port
+//   door.set_draining();               // health: NOT_SERVING from now on
 //   door.stop();                       // before the actor system ends
 //
 // stop() waits for the calls in flight: each is answered by an actor, so it
@@ -57,6 +62,11 @@ public:
 
   /// The bound address, with the real port once started.
   const host_port& address() const;
+
+  /// The health service says NOT_SERVING for every name from now on (the
+  /// node is shutting down: load balancers stop sending); calls are still
+  /// answered until stop(). Idempotent; stop() does it too.
+  void set_draining();
 
   /// Refuses new calls and waits for those in flight. Idempotent.
   void stop();

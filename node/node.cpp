@@ -277,8 +277,11 @@ void node::shutdown(std::chrono::milliseconds grace) {
     st.stopped = true;
   }
   st.log->info("node {} shutting down", st.id);
-  if (st.http) // load balancers stop sending us work first
+  // Load balancers stop sending us work first (/readyz, gRPC's health).
+  if (st.http)
     st.http->set_draining();
+  if (st.grpc)
+    st.grpc->set_draining();
   {
     caf::scoped_actor self{*st.sys};
     if (st.supervisor) // from now on, actors end on purpose

@@ -7,6 +7,7 @@ Two services, one channel:
   mesh.v1.Mesh                    Mesh's own API (Dispatch with target, trace
                                   id, deadline and directives; Process;
                                   Publish; ...), statuses as mesh.pb.StatusCode
+  grpc.health.v1.Health           gRPC's standard health check (no token)
 
 Uses Debian's python3-grpcio and python3-protobuf and the stubs that
 generate.sh writes (nothing generated is committed). As a library:
@@ -33,6 +34,7 @@ from google.protobuf import any_pb2, json_format, struct_pb2, wrappers_pb2
 # Filled by load_stubs(): the generated modules.
 collector_pb2 = collector_pb2_grpc = mesh_pb2 = None
 mesh_service_pb2 = mesh_service_pb2_grpc = None
+health_pb2 = health_pb2_grpc = None
 
 # A failed call ends with a gRPC code and, in the trailing metadata under
 # this key, the whole answer (status, who handled it, ...), so a client of
@@ -59,7 +61,7 @@ def load_stubs(gen_dir: Optional[str] = None) -> None:
     """Imports the generated modules from gen_dir (default: ./gen beside
     this file, or $MESH_GRPC_STUBS)."""
     global collector_pb2, collector_pb2_grpc, mesh_pb2
-    global mesh_service_pb2, mesh_service_pb2_grpc
+    global mesh_service_pb2, mesh_service_pb2_grpc, health_pb2, health_pb2_grpc
     gen_dir = gen_dir or os.environ.get("MESH_GRPC_STUBS") or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "gen")
     if not os.path.exists(os.path.join(gen_dir, "collector_pb2.py")):
@@ -69,8 +71,10 @@ def load_stubs(gen_dir: Optional[str] = None) -> None:
         sys.path.insert(0, gen_dir)
     import collector_pb2 as c, collector_pb2_grpc as cg  # noqa: E401
     import mesh_pb2 as m, mesh_service_pb2 as ms, mesh_service_pb2_grpc as msg
+    import health_pb2 as h, health_pb2_grpc as hg  # noqa: E401
     collector_pb2, collector_pb2_grpc, mesh_pb2 = c, cg, m
     mesh_service_pb2, mesh_service_pb2_grpc = ms, msg
+    health_pb2, health_pb2_grpc = h, hg
 
 
 def json_any(value: Any) -> any_pb2.Any:
@@ -147,6 +151,7 @@ class Node:
         self.collector = collector_pb2_grpc.CollectiveDispatcherStub(
             self.channel)
         self.mesh = mesh_service_pb2_grpc.MeshStub(self.channel)
+        self.health_stub = health_pb2_grpc.HealthStub(self.channel)
 
     def close(self):
         self.channel.close()
@@ -267,6 +272,19 @@ class Node:
                            "strategy": response.strategy})
         return Result(-1, message, code)
 
+    # ---- grpc.health.v1.Health ----------------------------------------
+
+    def health(self, service: str = "", timeout=None) -> str:
+        """grpc.health.v1.Health/Check: "SERVING", "NOT_SERVING", or the
+        gRPC code's name when the call fails (NOT_FOUND: a service the
+        node does not serve; UNAVAILABLE: no node there)."""
+        req = health_pb2.HealthCheckRequest(service=service)
+        try:
+            res = self.health_stub.Check(req, timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            return err.code().name
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(res.status)
+
 
 def connect(address: str, **kwargs) -> Node:
     return Node(address, **kwargs)
@@ -306,10 +324,18 @@ def main(argv=None) -> int:
     c = sub.add_parser("connect", help="join this node to another")
     c.add_argument("address", help="the other node's peer address")
     c.add_argument("--namespaces", default="", help="comma-separated")
+    h = sub.add_parser("health", help="gRPC's health check: prints SERVING, "
+                       "NOT_SERVING or the call's gRPC code")
+    h.add_argument("service", nargs="?", default="",
+                   help="e.g. mesh.v1.Mesh (default: the node)")
     args = p.parse_args(argv)
 
     load_stubs(args.stubs)
     with connect(args.node, token=args.token, timeout=args.timeout) as node:
+        if args.cmd == "health":
+            state = node.health(args.service)
+            print(state)
+            return 0 if state == "SERVING" else 1
         if args.cmd == "connect":
             ns = [n for n in args.namespaces.split(",") if n]
             r = node.connect(args.address, ns)

@@ -179,6 +179,14 @@ def main():
                                              "collector-2") == "up"))
 
     with mesh_client.connect(ready1["grpc"]) as c1:
+        # gRPC's standard health check, as a load balancer asks it.
+        check("Health: the node and mesh.v1.Mesh SERVING, an unknown "
+              "service NOT_FOUND",
+              c1.health() == "SERVING" and c1.health("mesh.v1.Mesh")
+              == "SERVING" and c1.health("no.such.Service") == "NOT_FOUND",
+              f"{c1.health()} {c1.health('mesh.v1.Mesh')} "
+              f"{c1.health('no.such.Service')}")
+
         # Connect again: the same connection; shared namespaces as the seed
         # computes them, the caller's (users, orders) that collector-2
         # serves too (orders, inventory, test).
@@ -305,6 +313,15 @@ def main():
     check("mesh_client.py dispatch: exit 0, 200, Alan Turing",
           out.returncode == 0 and ans.get("code") == 200
           and ans.get("output", {}).get("name") == "Alan Turing",
+          out.stdout + out.stderr)
+
+    # Run as the README shows it, `./mesh_client.py ...` (its own shebang).
+    out = subprocess.run([os.path.join(example_dir, "mesh_client.py"),
+                          "--node", ready1["grpc"], "--stubs", gen,
+                          "health", "collector.CollectiveDispatcher"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    check("mesh_client.py health: exit 0, SERVING",
+          out.returncode == 0 and out.stdout.strip() == "SERVING",
           out.stdout + out.stderr)
 
     out = subprocess.run([os.path.join(cpp_build, "mesh_grpc_client"),
