@@ -188,13 +188,12 @@ private:
     req.clear_dispatch_id();
     req.clear_depth();
     req.clear_local_only();
-    if (req.trace_id().empty())
-      req.set_trace_id(c.trace_id);
+    adopt(*ctx, c, req);
     if (req.category().empty())
       req.set_category("event");
     ask<pb::PublishResponse>(
         *hop_, node_, c, out, node_.topics.get(), no_topics,
-        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
+        timeout(req.deadline_ms()),
         [c, out](pb::PublishResponse& r) mutable {
           out->Swap(&r);
           c.trace_id = out->trace_id();

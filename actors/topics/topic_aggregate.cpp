@@ -16,6 +16,8 @@ struct topic_dispatcher_state::output_walk {
   std::shared_ptr<const pb::PublishRequest> req;
   std::vector<std::string> outputs;
   size_t next = 0;
+  /// The caller's deadline for the whole publish (max: none).
+  caf::actor_clock::time_point until;
   std::function<void(pb::PublishResponse)> finish;
   bool looping = false; ///< publish_outputs' loop is on the stack
   bool resumed = false; ///< the output in flight finished during the loop
@@ -128,6 +130,7 @@ void topic_dispatcher_state::complete(uint64_t seq) {
   w->result = std::move(r);
   w->req = run.req;
   w->outputs = std::move(outputs);
+  w->until = run.until;
   w->finish = std::move(run.finish);
   publish_outputs(std::move(w));
 }
@@ -160,25 +163,44 @@ void merge_output(pb::PublishResponse& result, pb::PublishResponse& sub) {
 
 } // namespace
 
+void topic_dispatcher_state::skip_outputs(output_walk& w, const char* status,
+                                          const std::string& why) {
+  std::string dropped;
+  for (size_t i = w.next; i < w.outputs.size(); ++i)
+    dropped += (dropped.empty() ? "'" : ", '") + w.outputs[i] + "'";
+  pb::DispatcherOutcome o;
+  o.set_node_id(cfg.node_id);
+  o.set_status(status);
+  o.set_error(why + "; not published: " + dropped);
+  append_error(w.result, o.error());
+  *w.result.add_dispatchers() = std::move(o);
+  if (severity(status) > severity(w.result.status()))
+    w.result.set_status(status);
+  w.next = w.outputs.size();
+  w.finish(std::move(w.result));
+}
+
 void topic_dispatcher_state::publish_outputs(std::shared_ptr<output_walk> w) {
   const auto& req = *w->req;
-  if (w->next < w->outputs.size() && req.depth() + 1 > cfg.max_output_depth) {
+  if (w->next < w->outputs.size() && req.depth() + 1 > cfg.max_output_depth)
     // A cycle of outputs ends here: say so, publish nothing more.
-    std::string dropped;
-    for (size_t i = w->next; i < w->outputs.size(); ++i)
-      dropped += (dropped.empty() ? "'" : ", '") + w->outputs[i] + "'";
-    pb::DispatcherOutcome o;
-    o.set_node_id(cfg.node_id);
-    o.set_status("skipped");
-    o.set_error("output depth limit (" + std::to_string(cfg.max_output_depth)
-                + ") reached; not published: " + dropped);
-    append_error(w->result, o.error());
-    *w->result.add_dispatchers() = std::move(o);
-    w->next = w->outputs.size();
-  }
+    return skip_outputs(*w, "skipped", "output depth limit ("
+                        + std::to_string(cfg.max_output_depth) + ") reached");
+  // With the caller's deadline, each output gets what is left of it.
+  auto left_ms = [&w, this] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             w->until - self->clock().now())
+      .count();
+  };
+  bool bounded = w->until != w->until.max();
+  if (w->next < w->outputs.size() && bounded && left_ms() < 1)
+    return skip_outputs(*w, "timeout", "the caller's deadline passed");
   w->looping = true;
   while (w->next < w->outputs.size()) {
     pb::PublishRequest child = req;
+    if (bounded)
+      child.set_deadline_ms(
+        static_cast<uint32_t>(std::max<int64_t>(1, left_ms())));
     child.set_topic(w->outputs[w->next]);
     child.set_depth(req.depth() + 1);
     child.set_dispatch_id(req.dispatch_id() + "."

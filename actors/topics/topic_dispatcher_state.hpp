@@ -69,6 +69,11 @@ struct publish_run {
   /// first use (record dispatchers need none), shared by every job.
   std::shared_ptr<const topic_message> msg;
   std::chrono::steady_clock::time_point started;
+  /// What each part may take: the dispatcher timeout, or the caller's
+  /// deadline_ms when shorter; then `until` is when the caller's ends
+  /// (outputs included), else max.
+  std::chrono::milliseconds budget{0};
+  caf::actor_clock::time_point until = caf::actor_clock::time_point::max();
   size_t pending = 0; ///< parts not yet answered
   /// The local dispatchers' slots first, then one per peer.
   std::vector<publish_slot> slots;
@@ -176,9 +181,15 @@ struct topic_dispatcher_state {
   /// Publishes the outputs of `w` in turn, in a loop while they finish at
   /// once (no recursion per output), then finishes it.
   void publish_outputs(std::shared_ptr<output_walk> w);
+  /// Ends the walk: the outputs not yet published are not, an outcome with
+  /// `status` and `why` says so.
+  void skip_outputs(output_walk& w, const char* status, const std::string& why);
   void record_metrics(const pb::DispatcherOutcome& outcome);
 
   // topic_outbox.cpp
+  /// A publish as a peer gets it: local_only, and within the caller's
+  /// deadline a little shorter.
+  void for_peer(pb::PublishRequest& copy) const;
   /// A peer's part of a publish joins that peer's outbox.
   void enqueue(const peer_route& peer, uint64_t seq, size_t slot,
                const pb::PublishRequest& req);

@@ -141,12 +141,17 @@ bool topic_dispatcher_state::publish(
   auto slots = local.size() + remote_parts.size();
   run.slots.resize(slots);
   auto now = self->clock().now();
-  for (size_t k = 0; k < slots; ++k) {
-    // A peer bounds its own dispatchers; the margin covers the network.
-    run.slots[k].deadline = now + cfg.dispatcher_timeout
-                            + (k < local.size() ? std::chrono::seconds{0}
-                                                : std::chrono::seconds{1});
-  }
+  run.budget = cfg.dispatcher_timeout;
+  if (auto asked = std::chrono::milliseconds{run.req->deadline_ms()};
+      asked.count() > 0 && asked < run.budget)
+    run.budget = asked, run.until = now + asked;
+  // A peer bounds its own dispatchers; the margin covers the network,
+  // but not past the caller's deadline (the peer has it too).
+  for (size_t k = 0; k < slots; ++k)
+    run.slots[k].deadline = now + run.budget
+                            + (k >= local.size() && run.until == run.until.max()
+                                 ? std::chrono::seconds{1}
+                                 : std::chrono::seconds{0});
   run.pending = slots + 1; // +1: parts that finish at once cannot end it early
   for (size_t i = 0; i < local.size(); ++i)
     run_local(run, i, specs.at(local[i]));
@@ -248,7 +253,7 @@ void topic_dispatcher_state::run_local(publish_run& run, size_t slot,
     const auto& msg = *message_of(run);
     *dr.mutable_payload() = json_to_any(msg.payload);
     dr.set_trace_id(msg.trace_id);
-    dr.set_deadline_ms(static_cast<uint32_t>(cfg.dispatcher_timeout.count()));
+    dr.set_deadline_ms(static_cast<uint32_t>(run.budget.count()));
     self->request(cfg.router.get(), caf::infinite, std::move(dr))
       .then(
         [this, seq, slot, to = spec.forward_to](pb::DispatchResponse& r) {
@@ -291,7 +296,7 @@ void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
   }
   // More parts than a tag can number (never in practice): one request.
   auto copy = *run.req;
-  copy.set_local_only(true);
+  for_peer(copy);
   auto node = peer.id;
   self->request(peer.peer, caf::infinite, atom::publish_v, std::move(copy))
     .then(

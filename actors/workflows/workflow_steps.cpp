@@ -257,6 +257,7 @@ void workflow_runner_state::dispatch_step(active_run& run, size_t step,
       req.set_category("event");
       req.set_trace_id(run.rec.trace_id);
       req.set_trace(true); // a run's steps are traced whole
+      req.set_deadline_ms(static_cast<uint32_t>(deadline.count()));
       json_to_value(params, *req.mutable_payload());
       self->request(topics, wait, std::move(req))
         .then([answered](pb::PublishResponse& r) { answered(publish_outcome(r)); },

@@ -93,7 +93,8 @@ void add_commands(CLI::App& app, options& o) {
       mesh::meshctl::add_directive_flags(*sub, o);
     }
     sub->add_option("--trace", o.trace, "trace id (default: generated)");
-    sub->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds");
+    sub->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds")
+      ->check(CLI::NonNegativeNumber);
     sub->callback([&o, name] {
       auto& c = o.command;
       c["cmd"] = name;
@@ -166,7 +167,8 @@ void add_strategy_commands(CLI::App& app, options& o) {
   process->add_option("--args", o.args_text,
                       "input args, JSON checked against the input_schema");
   process->add_option("--trace", o.trace, "trace id (default: generated)");
-  process->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds");
+  process->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds")
+    ->check(CLI::NonNegativeNumber);
   process->callback([&o] {
     o.command = {{"cmd", "process"}, {"process", o.target}};
     set_json(o, "--context", o.context_text, "context");
@@ -224,6 +226,10 @@ void add_topic_commands(CLI::App& app, options& o) {
   publish->add_option("--payload", o.payload_text,
                       "JSON payload; @FILE reads a file, - standard input");
   publish->add_option("--trace", o.trace, "trace id (default: generated)");
+  publish->add_option("--deadline-ms", o.deadline_ms,
+                      "deadline in milliseconds for the whole publish "
+                      "(default: each part's dispatcher timeout)")
+    ->check(CLI::NonNegativeNumber);
   publish->callback([&o] {
     o.command = {{"cmd", "publish"},
                  {"topic", o.target},
@@ -232,6 +238,8 @@ void add_topic_commands(CLI::App& app, options& o) {
       o.command["message_type"] = o.message_type;
     if (!o.trace.empty())
       o.command["trace"] = o.trace;
+    if (o.deadline_ms >= 0)
+      o.command["deadline_ms"] = o.deadline_ms;
     set_json(o, "--payload", o.payload_text, "payload");
   });
   auto simple = [&](const char* name, const char* help) {

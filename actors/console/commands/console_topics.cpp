@@ -62,8 +62,12 @@ void cmd_publish(console_actor::pointer self, const console_config& env,
                         "publish needs \"topic\""));
     return;
   }
+  uint32_t deadline = 0;
+  if (!read_deadline_ms(args, deadline, reply))
+    return;
   pb::PublishRequest req;
   req.set_topic(*topic);
+  req.set_deadline_ms(deadline);
   auto* category = string_arg(args, "category");
   req.set_category(category != nullptr ? *category : "event");
   if (auto* type = string_arg(args, "message_type"))

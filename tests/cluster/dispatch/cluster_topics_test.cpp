@@ -197,6 +197,44 @@ CAF_TEST(a node killed during a publish yields its part as an error) {
   CAF_CHECK(b.running());
 }
 
+CAF_TEST(the caller deadline ends a publish whose dispatcher runs longer) {
+  // test-sleep sleeps 3 s, well within the 8 s dispatcher timeout: only the
+  // caller's 300 ms turn its part into a timeout, locally and at a peer.
+  temp_dir dir;
+  auto sleepy = [](const std::string& id) {
+    return json::array({{{"id", "sleep-" + id},
+                         {"pattern", "orders.slow"},
+                         {"category", "event"},
+                         {"dispatcher", "test-sleep"}}});
+  };
+  node_process a{topic_node(dir, "a", sleepy("a"))};
+  node_process b{topic_node(dir, "b", sleepy("b"), json::array(),
+                            {"--seeds", a.listen()})};
+  CAF_REQUIRE(await_condition([&] { return knows_routes(a, 4); }));
+  auto doc = meshctl_json(a.http(), {"publish", "orders.slow", "--payload",
+                                     R"({"ms": 3000})", "--deadline-ms",
+                                     "300"},
+                          1);
+  CAF_CHECK_EQUAL(doc.value("status", ""), "deadline_exceeded");
+  auto r = result_of(doc);
+  CAF_CHECK_EQUAL(r.value("status", ""), "timeout");
+  size_t timeouts = 0;
+  for (const auto& d : r["dispatchers"])
+    if (d.value("status", "") == "timeout")
+      ++timeouts;
+  CAF_CHECK_EQUAL(timeouts, 2u); // a's sleep and b's
+  // Without one, the same publish succeeds (the sleeps end in time).
+  auto ok = publish(a, "orders.slow", {{"ms", 50}});
+  CAF_CHECK_EQUAL(ok.value("status", ""), "success");
+  // A deadline that is not a count of milliseconds is refused up front.
+  for (const char* bad : {"-5", "soon"}) {
+    auto run = meshctl(a.http(), {"publish", "orders.1", "--deadline-ms",
+                                  bad});
+    CAF_CHECK_EQUAL(run.exit_code, 2);
+    CAF_CHECK(run.err.find("--deadline-ms") != std::string::npos);
+  }
+}
+
 CAF_TEST(freezing refuses later registrations) {
   temp_dir dir;
   node_process a{topic_node(dir, "a")};
