@@ -145,8 +145,10 @@ caf::error grpc_front_door::start() {
   if (auto* health = st.server->GetHealthCheckService()) {
     // "" is SERVING already; each service by its full name too, so a probe
     // naming one gets an answer rather than NOT_FOUND.
-    health->SetServingStatus(collector::CollectiveDispatcher::service_full_name(), true);
-    health->SetServingStatus(mesh::v1::Mesh::service_full_name(), true);
+    using collector::CollectiveDispatcher;
+    for (const char* name : {CollectiveDispatcher::service_full_name(),
+                             mesh::v1::Mesh::service_full_name()})
+      health->SetServingStatus(name, true);
   }
   log::get("node")->info("gRPC front door on {}{}", to_string(st.bound),
                          st.cfg.tls.enabled() ? " (TLS)" : "");

@@ -143,15 +143,17 @@ bool topic_dispatcher_state::publish(
   auto now = self->clock().now();
   run.budget = cfg.dispatcher_timeout;
   if (auto asked = std::chrono::milliseconds{run.req->deadline_ms()};
-      asked.count() > 0 && asked < run.budget)
-    run.budget = asked, run.until = now + asked;
+      asked.count() > 0 && asked < run.budget) {
+    run.budget = asked;
+    run.until = now + asked;
+  }
   // A peer bounds its own dispatchers; the margin covers the network,
   // but not past the caller's deadline (the peer has it too).
+  using std::chrono::seconds;
+  auto margin = run.until == run.until.max() ? seconds{1} : seconds{0};
   for (size_t k = 0; k < slots; ++k)
     run.slots[k].deadline = now + run.budget
-                            + (k >= local.size() && run.until == run.until.max()
-                                 ? std::chrono::seconds{1}
-                                 : std::chrono::seconds{0});
+                            + (k < local.size() ? seconds{0} : margin);
   run.pending = slots + 1; // +1: parts that finish at once cannot end it early
   for (size_t i = 0; i < local.size(); ++i)
     run_local(run, i, specs.at(local[i]));
