@@ -12,8 +12,34 @@ using nlohmann::json;
 
 namespace {
 
-using fixture = test::topic_fixture;
 using test::count_status;
+
+struct fixture : test::topic_fixture {
+  /// Moves the clock by `ms` and runs every actor: true when an answer
+  /// waits for the test then.
+  bool answered_after(int ms) {
+    advance_time(std::chrono::milliseconds{ms});
+    run();
+    return !self->mailbox().empty();
+  }
+
+  /// Its status, by value (CAF_CHECK_EQUAL must not hold a reference into
+  /// a temporary).
+  template <class Handle>
+  std::string answer_status(Handle& handle) {
+    return answer(handle).status();
+  }
+
+  /// The publish's answer (it must have come).
+  template <class Handle>
+  pb::PublishResponse answer(Handle& handle) {
+    CAF_REQUIRE(!self->mailbox().empty());
+    pb::PublishResponse r;
+    handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
+                   [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+    return r;
+  }
+};
 
 // Keeps the deadline each publish reaches it with; never answers.
 caf::behavior silent_peer(caf::event_based_actor*,
@@ -28,7 +54,7 @@ caf::behavior silent_peer(caf::event_based_actor*,
 }
 
 pb::PublishRequest with_deadline(uint32_t ms) {
-  auto req = fixture::message("orders.1");
+  auto req = test::topic_fixture::message("orders.1");
   req.set_deadline_ms(ms);
   return req;
 }
@@ -47,15 +73,9 @@ CAF_TEST(the caller deadline ends the publish before the dispatcher timeout) {
   CAF_REQUIRE_EQUAL(runner->waiting(), 2u);
   runner->run_one(); // "fast" answers; "slow" hangs
   run();
-  advance_time(std::chrono::milliseconds{99});
-  run();
-  CAF_CHECK(self->mailbox().empty()); // not before its deadline
-  advance_time(std::chrono::milliseconds{1});
-  run();
-  CAF_REQUIRE(!self->mailbox().empty()); // at it, 400 ms before the timeout
-  pb::PublishResponse r;
-  handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
-                 [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK(!answered_after(99)); // not before its deadline
+  CAF_CHECK(answered_after(1));   // at it, 400 ms before the timeout
+  auto r = answer(handle);
   CAF_CHECK_EQUAL(r.status(), "timeout");
   CAF_CHECK_EQUAL(count_status(r, "success"), 1u);
   CAF_CHECK_EQUAL(count_status(r, "timeout"), 1u);
@@ -69,16 +89,9 @@ CAF_TEST(a deadline longer than the dispatcher timeout changes nothing) {
   add_route("s", "orders.>", "slow");
   auto handle = self->request(topics, caf::infinite, with_deadline(60000));
   run();
-  advance_time(std::chrono::milliseconds{499});
-  run();
-  CAF_CHECK(self->mailbox().empty());
-  advance_time(std::chrono::milliseconds{1});
-  run();
-  CAF_REQUIRE(!self->mailbox().empty());
-  pb::PublishResponse r;
-  handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
-                 [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
-  CAF_CHECK_EQUAL(r.status(), "timeout");
+  CAF_CHECK(!answered_after(499));
+  CAF_CHECK(answered_after(1));
+  CAF_CHECK_EQUAL(answer_status(handle), "timeout");
 }
 
 CAF_TEST(a peer gets the deadline and is given up on at it) {
@@ -90,27 +103,16 @@ CAF_TEST(a peer gets the deadline and is given up on at it) {
   run();
   // The peer's parts end a tenth earlier: its answer can still arrive.
   CAF_CHECK_EQUAL(*seen, std::vector<uint32_t>{180});
-  advance_time(std::chrono::milliseconds{200});
-  run();
-  CAF_REQUIRE(!self->mailbox().empty());
-  pb::PublishResponse r;
-  handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
-                 [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
-  CAF_CHECK_EQUAL(r.status(), "timeout");
+  CAF_CHECK(answered_after(200));
+  CAF_CHECK_EQUAL(answer_status(handle), "timeout");
   // Without one, the peer bounds its parts by its own timeout; this node
   // waits that long and a second more for the network.
-  handle = self->request(topics, caf::infinite, fixture::message("orders.1"));
+  handle = self->request(topics, caf::infinite, message("orders.1"));
   run();
   CAF_CHECK_EQUAL(seen->back(), 0u);
-  advance_time(std::chrono::milliseconds{1499});
-  run();
-  CAF_CHECK(self->mailbox().empty());
-  advance_time(std::chrono::milliseconds{1});
-  run();
-  CAF_REQUIRE(!self->mailbox().empty());
-  handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
-                 [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
-  CAF_CHECK_EQUAL(r.status(), "timeout");
+  CAF_CHECK(!answered_after(1499));
+  CAF_CHECK(answered_after(1));
+  CAF_CHECK_EQUAL(answer_status(handle), "timeout");
   stop({peer});
 }
 
@@ -123,17 +125,12 @@ CAF_TEST(outputs get what is left of the deadline and none once it passed) {
   add_route("n", "orders.next", "stuck");
   auto handle = self->request(topics, caf::infinite, with_deadline(200));
   run();
-  advance_time(std::chrono::milliseconds{150});
-  run();
+  CAF_CHECK(!answered_after(150));
   CAF_REQUIRE(runner->run_one()); // "first", with its output
   run();
   CAF_CHECK(self->mailbox().empty()); // the output's part runs
-  advance_time(std::chrono::milliseconds{50});
-  run();
-  CAF_REQUIRE(!self->mailbox().empty());
-  pb::PublishResponse r;
-  handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
-                 [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK(answered_after(50));
+  auto r = answer(handle);
   CAF_CHECK_EQUAL(r.status(), "timeout");
   CAF_CHECK_EQUAL(count_status(r, "success"), 1u);
   CAF_CHECK_EQUAL(count_status(r, "timeout"), 1u);
@@ -148,11 +145,8 @@ CAF_TEST(outputs get what is left of the deadline and none once it passed) {
   run();
   CAF_REQUIRE(runner->run_one()); // "first" answers, "slow" hangs
   run();
-  advance_time(std::chrono::milliseconds{200});
-  run();
-  CAF_REQUIRE(!self->mailbox().empty());
-  handle.receive([&](pb::PublishResponse& x) { r = std::move(x); },
-                 [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK(answered_after(200));
+  r = answer(handle);
   CAF_CHECK_EQUAL(r.status(), "timeout");
   CAF_CHECK(r.error_message().find("the caller's deadline passed; not "
                                    "published: 'orders.next'")
