@@ -39,6 +39,10 @@ using mesh::meshctl::set_json;
 
 namespace {
 
+// --deadline-ms: what a request's deadline_ms holds (uint32), refused on
+// the command line rather than by the node.
+const CLI::Range deadline_range{int64_t{0}, int64_t{4294967295}};
+
 // Whatever happens below (a server that accepts TCP and then trickles
 // bytes, a DNS stall), meshctl ends within its timeout plus a small
 // margin, saying so as it would say any other timeout.
@@ -94,7 +98,7 @@ void add_commands(CLI::App& app, options& o) {
     }
     sub->add_option("--trace", o.trace, "trace id (default: generated)");
     sub->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(deadline_range);
     sub->callback([&o, name] {
       auto& c = o.command;
       c["cmd"] = name;
@@ -168,7 +172,7 @@ void add_strategy_commands(CLI::App& app, options& o) {
                       "input args, JSON checked against the input_schema");
   process->add_option("--trace", o.trace, "trace id (default: generated)");
   process->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds")
-    ->check(CLI::NonNegativeNumber);
+    ->check(deadline_range);
   process->callback([&o] {
     o.command = {{"cmd", "process"}, {"process", o.target}};
     set_json(o, "--context", o.context_text, "context");
@@ -229,7 +233,7 @@ void add_topic_commands(CLI::App& app, options& o) {
   publish->add_option("--deadline-ms", o.deadline_ms,
                       "deadline in milliseconds for the whole publish "
                       "(default: each part's dispatcher timeout)")
-    ->check(CLI::NonNegativeNumber);
+    ->check(deadline_range);
   publish->callback([&o] {
     o.command = {{"cmd", "publish"},
                  {"topic", o.target},

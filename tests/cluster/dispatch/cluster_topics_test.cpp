@@ -227,7 +227,7 @@ CAF_TEST(the caller deadline ends a publish whose dispatcher runs longer) {
   auto ok = publish(a, "orders.slow", {{"ms", 50}});
   CAF_CHECK_EQUAL(ok.value("status", ""), "success");
   // A deadline that is not a count of milliseconds is refused up front.
-  for (const char* bad : {"-5", "soon"}) {
+  for (const char* bad : {"-5", "soon", "4294967296"}) {
     auto run = meshctl(a.http(), {"publish", "orders.1", "--deadline-ms",
                                   bad});
     CAF_CHECK_EQUAL(run.exit_code, 2);
