@@ -123,3 +123,34 @@ CAF_TEST(Publish Emit RunWorkflow GetRun and Outcome answer over gRPC) {
   CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::NOT_FOUND);
   CAF_CHECK(st.error_message().find("nobody") != std::string::npos);
 }
+
+CAF_TEST(a Publish with deadline_ms ends at it with the parts that ran longer) {
+  // test-sleep sleeps 3 s, well within the 8 s dispatcher timeout: only the
+  // request's 300 ms turn its part into a timeout.
+  temp_dir dir;
+  nlohmann::json cfg{
+    {"plugins", {bin("libmesh_test_handlers.so")}},
+    {"topics",
+     {{"dispatcher_timeout_ms", 8000},
+      {"routes",
+       {{{"id", "sleepy"}, {"pattern", "slow.>"}, {"category", "event"},
+         {"dispatcher", "test-sleep"}}}}}}};
+  node_process a{with_grpc({"--id", "a", "--config",
+                            dir.write("a.json", cfg.dump())})};
+  auto s = mesh::v1::Mesh::NewStub(
+    grpc::CreateChannel(a.grpc(), grpc::InsecureChannelCredentials()));
+  mesh::pb::PublishRequest pub;
+  pub.set_topic("slow.1");
+  mesh::json_to_value({{"ms", 3000}}, *pub.mutable_payload());
+  pub.set_deadline_ms(300);
+  mesh::pb::PublishResponse pres;
+  auto ctx = context(); // 20 s: the request's own deadline ends it
+  auto st = s->Publish(ctx.get(), pub, &pres);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  mesh::pb::PublishResponse details;
+  CAF_REQUIRE(details.ParseFromString(st.error_details()));
+  CAF_CHECK_EQUAL(details.status(), "timeout");
+  CAF_REQUIRE_EQUAL(details.dispatchers_size(), 1);
+  CAF_CHECK_EQUAL(details.dispatchers(0).dispatcher_id(), "test-sleep");
+  CAF_CHECK_EQUAL(details.dispatchers(0).status(), "timeout");
+}
