@@ -120,8 +120,10 @@ caf::error grpc_front_door::start() {
   st.hop = std::make_shared<grpc_door::bridge>(*st.cfg.node.sys);
   st.collector = grpc_door::make_collector_service(st.cfg.node, st.hop);
   st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.hop);
-  // grpc.health.v1.Health, gRPC's own: read when the server is built
-  // (process-wide, so every door of the process has one).
+  // grpc.health.v1.Health, gRPC's own. The switch is process-wide and read
+  // when a server is built: set for ours, then as the embedding program
+  // had it (its own servers are left as they were).
+  bool health_was = grpc::DefaultHealthCheckServiceEnabled();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -134,6 +136,7 @@ caf::error grpc_front_door::start() {
   builder.RegisterService(st.collector.get());
   builder.RegisterService(st.mesh.get());
   st.server = builder.BuildAndStart();
+  grpc::EnableDefaultHealthCheckService(health_was);
   if (!st.server || port == 0) {
     st.server.reset();
     st.hop->stop();

@@ -10,6 +10,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "fixtures.hpp"
+#include "grpc/front_door.hpp"
 #include "grpc_test_support.hpp"
 #include "process.hpp"
 #include "protocol/grpc/health.grpc.pb.h"
@@ -123,3 +125,30 @@ CAF_TEST(a watcher sees NOT_SERVING as soon as the node starts draining) {
   CAF_CHECK_NOT_EQUAL(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   CAF_CHECK_EQUAL(a.wait_exit(), 0);
 }
+
+CAF_TEST_FIXTURE_SCOPE(door_in_process, actor_fixture)
+
+CAF_TEST(the door leaves the process-wide health switch as it found it) {
+  // A program that embeds a node builds its own gRPC servers too: they get
+  // no health service from ours. set_draining() turns every name at once.
+  CAF_REQUIRE(!grpc::DefaultHealthCheckServiceEnabled());
+  mesh::grpc_front_door_config cfg;
+  cfg.address = {"127.0.0.1", 0};
+  cfg.node.sys = &sys;
+  cfg.node.node_id = "embedded";
+  mesh::grpc_front_door door{cfg};
+  auto err = door.start();
+  MESH_CHECK_MSG(!err, sys.render(err));
+  CAF_CHECK(!grpc::DefaultHealthCheckServiceEnabled());
+  auto stub = Health::NewStub(grpc::CreateChannel(
+    mesh::to_string(door.address()), grpc::InsecureChannelCredentials()));
+  CAF_CHECK_EQUAL(check(*stub, "mesh.v1.Mesh").serving,
+                  HealthCheckResponse::SERVING);
+  door.set_draining();
+  for (const auto* name : {"", "mesh.v1.Mesh"})
+    CAF_CHECK_EQUAL(check(*stub, name).serving,
+                    HealthCheckResponse::NOT_SERVING);
+  door.stop();
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
