@@ -4,10 +4,11 @@
 //   collector.CollectiveDispatcher  the seed's service, wire-compatible
 //                                   (protocol/grpc/collector.proto)
 //   mesh.v1.Mesh                    Mesh's own API (protocol/grpc/mesh_service.proto)
-//   grpc.health.v1.Health           gRPC's standard health check, gRPC's own
-//                                   implementation (protocol/grpc/health.proto):
-//                                   "" and both services SERVING until
-//                                   set_draining(); no token asked (as /readyz)
+//   grpc.health.v1.Health           gRPC's standard health check, its own
+//                                   implementation (protocol/grpc/health.proto
+//                                   for clients): "" and both services
+//                                   SERVING until set_draining(); no token
+//                                   asked (as /readyz)
 // on gRPC's own threads (the callback API); each call is answered by the
 // node's actors (grpc/call_support.hpp), through the router's pipeline like
 // any other request.

@@ -171,7 +171,8 @@ void add_strategy_commands(CLI::App& app, options& o) {
   process->add_option("--args", o.args_text,
                       "input args, JSON checked against the input_schema");
   process->add_option("--trace", o.trace, "trace id (default: generated)");
-  process->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds")
+  process
+    ->add_option("--deadline-ms", o.deadline_ms, "deadline in milliseconds")
     ->check(deadline_range);
   process->callback([&o] {
     o.command = {{"cmd", "process"}, {"process", o.target}};
