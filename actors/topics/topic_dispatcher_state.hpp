@@ -174,8 +174,6 @@ struct topic_dispatcher_state {
   /// Marks a slot answered; the last one completes the publish.
   void slot_done(publish_run& run, size_t slot);
   void fail_parts_of_lost_peers();
-  void arm_sweep(caf::actor_clock::time_point when);
-  void sweep();
   void complete(uint64_t seq);
   struct output_walk;
   /// Publishes the outputs of `w` in turn, in a loop while they finish at
@@ -186,10 +184,18 @@ struct topic_dispatcher_state {
   void skip_outputs(output_walk& w, const char* status, const std::string& why);
   void record_metrics(const pb::DispatcherOutcome& outcome);
 
-  // topic_outbox.cpp
+  // topic_deadlines.cpp
+  /// Each slot's deadline, and the run's budget and `until` (the run's
+  /// request and slots are set).
+  void set_deadlines(publish_run& run);
   /// A publish as a peer gets it: local_only, and within the caller's
   /// deadline a little shorter.
   void for_peer(pb::PublishRequest& copy) const;
+  void arm_sweep(caf::actor_clock::time_point when);
+  /// Ends the parts whose deadline passed (`timeout`).
+  void sweep();
+
+  // topic_outbox.cpp
   /// A peer's part of a publish joins that peer's outbox.
   void enqueue(const peer_route& peer, uint64_t seq, size_t slot,
                const pb::PublishRequest& req);

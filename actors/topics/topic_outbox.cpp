@@ -34,16 +34,6 @@ uint64_t next_publish_seq() {
   return seq.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-void topic_dispatcher_state::for_peer(pb::PublishRequest& copy) const {
-  copy.set_local_only(true); // the peer runs its own dispatchers only
-  // Within the caller's deadline the peer ends its parts a little earlier
-  // (a tenth, at most 100 ms): its answer, with each dispatcher's outcome,
-  // arrives before this node gives up on the part.
-  auto asked = copy.deadline_ms();
-  if (asked > 0 && std::chrono::milliseconds{asked} < cfg.dispatcher_timeout)
-    copy.set_deadline_ms(std::max(1u, asked - std::min(asked / 10, 100u)));
-}
-
 void topic_dispatcher_state::enqueue(const peer_route& peer, uint64_t seq,
                                      size_t slot,
                                      const pb::PublishRequest& req) {

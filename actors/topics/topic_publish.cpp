@@ -140,20 +140,7 @@ bool topic_dispatcher_state::publish(
   run.local_slots = local.size();
   auto slots = local.size() + remote_parts.size();
   run.slots.resize(slots);
-  auto now = self->clock().now();
-  run.budget = cfg.dispatcher_timeout;
-  if (auto asked = std::chrono::milliseconds{run.req->deadline_ms()};
-      asked.count() > 0 && asked < run.budget) {
-    run.budget = asked;
-    run.until = now + asked;
-  }
-  // A peer bounds its own dispatchers; the margin covers the network,
-  // but not past the caller's deadline (the peer has it too).
-  using std::chrono::seconds;
-  auto margin = run.until == run.until.max() ? seconds{1} : seconds{0};
-  for (size_t k = 0; k < slots; ++k)
-    run.slots[k].deadline = now + run.budget
-                            + (k < local.size() ? seconds{0} : margin);
+  set_deadlines(run); // topic_deadlines.cpp
   run.pending = slots + 1; // +1: parts that finish at once cannot end it early
   for (size_t i = 0; i < local.size(); ++i)
     run_local(run, i, specs.at(local[i]));
@@ -314,46 +301,6 @@ void topic_dispatcher_state::run_remote(publish_run& run, size_t slot,
         o.set_error("node " + node + ": " + redact_secrets(error_text(err)));
         part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
       });
-}
-
-void topic_dispatcher_state::arm_sweep(caf::actor_clock::time_point when) {
-  sweeps.arm(self, when, self->clock().now());
-}
-
-void topic_dispatcher_state::sweep() {
-  sweeps.fired();
-  auto now = self->clock().now();
-  auto next = caf::actor_clock::time_point::max();
-  std::vector<std::pair<uint64_t, size_t>> overdue;
-  for (const auto& [seq, run] : runs)
-    for (size_t slot = 0; slot < run.slots.size(); ++slot) {
-      const auto& s = run.slots[slot];
-      if (s.done)
-        continue;
-      if (s.deadline <= now)
-        overdue.emplace_back(seq, slot);
-      else
-        next = std::min(next, s.deadline);
-    }
-  for (auto [seq, slot] : overdue) {
-    auto& run = runs[seq];
-    pb::DispatcherOutcome o;
-    if (slot < run.local_slots) {
-      // A late answer is discarded (part_done ignores finished slots).
-      o.set_status("timeout");
-      o.set_error("no answer within "
-                  + std::to_string(cfg.dispatcher_timeout.count()) + " ms");
-      part_done(seq, slot, std::move(o));
-    } else {
-      auto node = run.slots[slot].peer;
-      o.set_node_id(node);
-      o.set_status("timeout");
-      o.set_error("node " + node + " did not answer in time");
-      part_done(seq, slot, std::vector<pb::DispatcherOutcome>{std::move(o)});
-    }
-  }
-  if (next != caf::actor_clock::time_point::max())
-    arm_sweep(next);
 }
 
 void topic_dispatcher_state::part_done(uint64_t seq, size_t slot,

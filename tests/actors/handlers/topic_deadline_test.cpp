@@ -79,6 +79,8 @@ CAF_TEST(the caller deadline ends the publish before the dispatcher timeout) {
   CAF_CHECK_EQUAL(r.status(), "timeout");
   CAF_CHECK_EQUAL(count_status(r, "success"), 1u);
   CAF_CHECK_EQUAL(count_status(r, "timeout"), 1u);
+  CAF_CHECK(r.error_message().find("no answer within 100 ms")
+            != std::string::npos);
   runner->run_all(); // the late job does not run
   run();
   CAF_CHECK_EQUAL(runs["slow"], 0);
