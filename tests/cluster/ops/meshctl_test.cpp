@@ -141,11 +141,15 @@ CAF_TEST(a flood past the queue bound is overloaded and the node recovers) {
   constexpr int n = 6; // one runs, one waits, the rest are refused
   std::vector<run_result> results(n);
   std::vector<std::thread> threads;
+  // Each call holds the slot for 4 s: all six meshctl processes reach the
+  // node while the first still runs, however slowly a loaded machine (or
+  // a sanitizer build) starts them; the one that waits gets the time to
+  // run after it.
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
       results[i] = meshctl(node.http(),
                            {"dispatch", "test", "Tight", "Sleep", "--payload",
-                            R"({"ms":1500})"});
+                            R"({"ms":4000})", "--deadline-ms", "20000"});
     });
   for (auto& t : threads)
     t.join();
