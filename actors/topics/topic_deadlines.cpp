@@ -12,13 +12,19 @@
 
 namespace mesh {
 
+bool topic_dispatcher_state::caller_deadline_applies(
+  const pb::PublishRequest& req) const {
+  return req.deadline_ms() > 0
+         && std::chrono::milliseconds{req.deadline_ms()}
+              < cfg.dispatcher_timeout;
+}
+
 void topic_dispatcher_state::set_deadlines(publish_run& run) {
   auto now = self->clock().now();
   run.budget = cfg.dispatcher_timeout;
-  if (auto asked = std::chrono::milliseconds{run.req->deadline_ms()};
-      asked.count() > 0 && asked < run.budget) {
-    run.budget = asked;
-    run.until = now + asked;
+  if (caller_deadline_applies(*run.req)) {
+    run.budget = std::chrono::milliseconds{run.req->deadline_ms()};
+    run.until = now + run.budget;
   }
   // A peer bounds its own dispatchers; the margin covers the network,
   // but not past the caller's deadline (the peer has it too).
@@ -34,9 +40,10 @@ void topic_dispatcher_state::for_peer(pb::PublishRequest& copy) const {
   // Within the caller's deadline the peer ends its parts a little earlier
   // (a tenth, at most 100 ms): its answer, with each dispatcher's outcome,
   // arrives before this node gives up on the part.
-  auto asked = copy.deadline_ms();
-  if (asked > 0 && std::chrono::milliseconds{asked} < cfg.dispatcher_timeout)
+  if (caller_deadline_applies(copy)) {
+    auto asked = copy.deadline_ms();
     copy.set_deadline_ms(std::max(1u, asked - std::min(asked / 10, 100u)));
+  }
 }
 
 void topic_dispatcher_state::arm_sweep(caf::actor_clock::time_point when) {

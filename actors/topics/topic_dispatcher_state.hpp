@@ -185,6 +185,9 @@ struct topic_dispatcher_state {
   void record_metrics(const pb::DispatcherOutcome& outcome);
 
   // topic_deadlines.cpp
+  /// True when `req` carries a deadline_ms shorter than the dispatcher
+  /// timeout: the caller's deadline then bounds the publish.
+  bool caller_deadline_applies(const pb::PublishRequest& req) const;
   /// Each slot's deadline, and the run's budget and `until` (the run's
   /// request and slots are set).
   void set_deadlines(publish_run& run);
