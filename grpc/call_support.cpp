@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <vector>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/stubs/logging.h>
@@ -241,6 +242,38 @@ std::string check_depth(const google::protobuf::Struct& value,
   return depth_refusal(depth_of(value), field);
 }
 
+namespace {
+
+/// gRPC's names of its codes, by number (grpc::StatusCode).
+const std::vector<std::string>& code_names() {
+  static const std::vector<std::string> names{
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+    "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  return names;
+}
+
+void count(const call& c, grpc::StatusCode code) noexcept {
+  if (c.counts != nullptr)
+    c.counts->handled(static_cast<size_t>(c.method), static_cast<size_t>(code),
+                      std::chrono::steady_clock::now() - c.began);
+}
+
+} // namespace
+
+std::shared_ptr<call_counts> make_call_counts() {
+  // In door_method's order.
+  const std::string seed = "collector.CollectiveDispatcher";
+  const std::string own = "mesh.v1.Mesh";
+  return std::make_shared<call_counts>(
+    std::vector<call_counts::method_name>{
+      {seed, "Connect"}, {seed, "Serve"}, {seed, "Dispatch"},
+      {own, "Dispatch"}, {own, "Process"}, {own, "Publish"}, {own, "Emit"},
+      {own, "RunWorkflow"}, {own, "GetRun"}, {own, "Outcome"}},
+    code_names());
+}
+
 void call::done(grpc::Status status) const {
   if (slot && slot->finished.exchange(true)) {
     log::get("grpc")->warn("a call was finished twice (trace={}): the "
@@ -255,31 +288,46 @@ void call::done(grpc::Status status) const {
   try {
     if (slot && status.ok())
       slot->seal();
+    count(*this, status.error_code());
     finish(ctx, reactor, trace_id, std::move(status));
   } catch (const std::exception& e) {
     // The flag is set: nobody else will finish it (out of memory, say).
+    count(*this, grpc::StatusCode::INTERNAL);
     reactor->Finish({grpc::StatusCode::INTERNAL,
                      std::string{"the node could not send its answer: "}
                        + e.what()});
   }
 }
 
-call begin(grpc::CallbackServerContext* ctx, const node_handles& node) {
+void refuse(const call& c, grpc::Status status) {
+  count(c, status.error_code());
+  finish(c.ctx, c.reactor, c.trace_id, std::move(status));
+}
+
+call begin(grpc::CallbackServerContext* ctx, const node_handles& node,
+           door_method method) {
   call c;
   c.ctx = ctx;
   c.reactor = ctx->DefaultReactor();
+  c.counts = node.counts.get();
+  c.method = method;
+  if (c.counts != nullptr) {
+    c.counts->started(static_cast<size_t>(method));
+    c.began = std::chrono::steady_clock::now();
+  }
   if (auto denied = check_token(*ctx, node.token)) {
-    c.reactor->Finish(std::move(*denied));
+    refuse(c, std::move(*denied));
     c.finished = true;
     return c;
   }
-  c.trace_id = trace_id_of(*ctx);
-  if (auto bad = check_trace_id(c.trace_id); !bad.empty()) {
-    c.reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT,
-                       "x-mesh-trace-id: " + bad});
+  auto trace_id = trace_id_of(*ctx);
+  if (auto bad = check_trace_id(trace_id); !bad.empty()) {
+    // Not echoed: a refused id is not one to send back.
+    refuse(c, {grpc::StatusCode::INVALID_ARGUMENT, "x-mesh-trace-id: " + bad});
     c.finished = true;
     return c;
   }
+  c.trace_id = std::move(trace_id);
   c.status_in_body = metadata(*ctx, "x-mesh-status-in-body") == "1";
   return c;
 }

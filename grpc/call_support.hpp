@@ -64,6 +64,21 @@ uint32_t deadline_ms_of(const grpc::CallbackServerContext& ctx,
 std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
                           std::chrono::milliseconds max_deadline);
 
+/// The door's methods, in the order call_counts counts them (a raw
+/// method passes its own to begin()).
+enum class door_method : size_t {
+  collector_connect,
+  collector_serve,
+  collector_dispatch,
+  mesh_dispatch,
+  mesh_process,
+  mesh_publish,
+  mesh_emit,
+  mesh_run_workflow,
+  mesh_get_run,
+  mesh_outcome,
+};
+
 /// Finishes `reactor` with `status` after recording the trace id in the
 /// trailing metadata (x-mesh-trace-id) when there is one.
 void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
@@ -94,6 +109,11 @@ struct call {
   /// The request and response of the call (shared by every copy of the
   /// call: they live as long as one waits to finish it).
   std::shared_ptr<response_slot> slot;
+  /// Where the call is counted when it is answered (null: nowhere); the
+  /// door outlives its calls.
+  call_counts* counts = nullptr;
+  door_method method = door_method::mesh_dispatch;
+  std::chrono::steady_clock::time_point began; ///< set when counted
 
   /// Finishes the call with `status` (serializing the response first when
   /// it succeeds), once: a second call is logged and dropped.
@@ -119,8 +139,14 @@ std::string check_depth(const google::protobuf::Struct& value,
 /// node's log instead of stderr; once per process.
 void route_protobuf_log();
 
-/// Starts a call: checks the token (finishing the call when it fails:
-/// `finished` is then true) and reads the trace id.
-call begin(grpc::CallbackServerContext* ctx, const node_handles& node);
+/// Starts a call of `method`: counts it, checks the token (finishing the
+/// call when it fails: `finished` is then true) and reads the trace id.
+call begin(grpc::CallbackServerContext* ctx, const node_handles& node,
+           door_method method);
+
+/// Finishes a call that begin() started but done() does not end (no
+/// response to seal: a refused token or trace id, a body that does not
+/// parse), counting its answer.
+void refuse(const call& c, grpc::Status status);
 
 } // namespace mesh::grpc_door

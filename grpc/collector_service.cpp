@@ -55,19 +55,22 @@ public:
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
                                      const grpc::ByteBuffer* in,
                                      grpc::ByteBuffer* out) override {
-    return raw_method(this, &collector_service::dispatch, ctx, node_, in, out);
+    return raw_method(this, &collector_service::dispatch,
+                      door_method::collector_dispatch, ctx, node_, in, out);
   }
 
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                   const grpc::ByteBuffer* in,
                                   grpc::ByteBuffer* out) override {
-    return raw_method(this, &collector_service::serve, ctx, node_, in, out);
+    return raw_method(this, &collector_service::serve,
+                      door_method::collector_serve, ctx, node_, in, out);
   }
 
   grpc::ServerUnaryReactor* Connect(grpc::CallbackServerContext* ctx,
                                     const grpc::ByteBuffer* in,
                                     grpc::ByteBuffer* out) override {
-    return raw_method(this, &collector_service::connect, ctx, node_, in, out);
+    return raw_method(this, &collector_service::connect,
+                      door_method::collector_connect, ctx, node_, in, out);
   }
 
 private:

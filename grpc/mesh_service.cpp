@@ -102,26 +102,33 @@ public:
   using reactor_ptr = grpc::ServerUnaryReactor*;
 
   reactor_ptr Dispatch(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::dispatch, ctx, node_, in, out);
+    return raw_method(this, &mesh_service::dispatch,
+                      door_method::mesh_dispatch, ctx, node_, in, out);
   }
   reactor_ptr Process(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::process, ctx, node_, in, out);
+    return raw_method(this, &mesh_service::process,
+                      door_method::mesh_process, ctx, node_, in, out);
   }
   reactor_ptr Publish(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::publish, ctx, node_, in, out);
+    return raw_method(this, &mesh_service::publish,
+                      door_method::mesh_publish, ctx, node_, in, out);
   }
   reactor_ptr Emit(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::emit, ctx, node_, in, out);
+    return raw_method(this, &mesh_service::emit,
+                      door_method::mesh_emit, ctx, node_, in, out);
   }
   reactor_ptr RunWorkflow(ctx_ptr ctx, body in,
                           grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::run_workflow, ctx, node_, in, out);
+    return raw_method(this, &mesh_service::run_workflow,
+                      door_method::mesh_run_workflow, ctx, node_, in, out);
   }
   reactor_ptr GetRun(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::get_run, ctx, node_, in, out);
+    return raw_method(this, &mesh_service::get_run,
+                      door_method::mesh_get_run, ctx, node_, in, out);
   }
   reactor_ptr Outcome(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::outcome, ctx, node_, in, out);
+    return raw_method(this, &mesh_service::outcome,
+                      door_method::mesh_outcome, ctx, node_, in, out);
   }
 
 private:

@@ -6,6 +6,7 @@
 // this without gRPC's headers.
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -17,6 +18,7 @@
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/workflows/workflow_runner.hpp"
+#include "telemetry/call_counts.hpp"
 
 namespace mesh::grpc_door {
 
@@ -31,6 +33,14 @@ struct node_handles {
   actor_slot<topics_actor> topics;
   actor_slot<tasks_actor> tasks;         ///< empty without --jobs
   actor_slot<workflows_actor> workflows; ///< empty without --workflows
+  /// Calls by method and gRPC code (grpc_door::make_call_counts(); null:
+  /// not counted), shared with the console's status.
+  std::shared_ptr<call_counts> counts;
 };
+
+/// Counts for every method of the door (grpc/call_support.hpp's
+/// door_method), by gRPC code as gRPC names them (OK ... UNAUTHENTICATED):
+/// what node_handles::counts holds.
+std::shared_ptr<call_counts> make_call_counts();
 
 } // namespace mesh::grpc_door

@@ -33,15 +33,17 @@ struct raw_call final : response_slot {
   }
 };
 
-/// Runs `handler(call, Request*, Response*)` for a raw call, once the
-/// token passed and the body parsed (the request is the handler's to move
-/// from); returns the call's reactor.
+/// Runs `handler(call, Request*, Response*)` for a raw call of `method`
+/// (counted in node.counts), once the token passed and the body parsed
+/// (the request is the handler's to move from); returns the call's
+/// reactor.
 template<class Request, class Response, class Handler>
 grpc::ServerUnaryReactor* raw_unary(grpc::CallbackServerContext* ctx,
                                     const node_handles& node,
                                     const grpc::ByteBuffer* in,
-                                    grpc::ByteBuffer* out, Handler&& handler) {
-  auto c = begin(ctx, node);
+                                    grpc::ByteBuffer* out, door_method method,
+                                    Handler&& handler) {
+  auto c = begin(ctx, node, method);
   if (c.finished)
     return c.reactor;
   auto held = std::make_shared<raw_call<Request, Response>>();
@@ -51,8 +53,7 @@ grpc::ServerUnaryReactor* raw_unary(grpc::CallbackServerContext* ctx,
                 + Request::descriptor()->full_name() + ": " + *why;
     if (text.size() > 480) // a trailer: protobuf's words are short anyway
       text.resize(480);
-    finish(ctx, c.reactor, c.trace_id,
-           {grpc::StatusCode::INVALID_ARGUMENT, text});
+    refuse(c, {grpc::StatusCode::INVALID_ARGUMENT, text});
     return c.reactor;
   }
   auto* reactor = c.reactor;
@@ -79,10 +80,12 @@ grpc::ServerUnaryReactor* raw_unary(grpc::CallbackServerContext* ctx,
 template <class Service, class Request, class Response>
 grpc::ServerUnaryReactor*
 raw_method(Service* self, void (Service::*method)(call, Request*, Response*),
-           grpc::CallbackServerContext* ctx, const node_handles& node,
-           const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+           door_method which, grpc::CallbackServerContext* ctx,
+           const node_handles& node, const grpc::ByteBuffer* in,
+           grpc::ByteBuffer* out) {
   return raw_unary<Request, Response>(
-    ctx, node, in, out, [self, method](call c, Request* req, Response* resp) {
+    ctx, node, in, out, which,
+    [self, method](call c, Request* req, Response* resp) {
       (self->*method)(std::move(c), req, resp);
     });
 }

@@ -132,6 +132,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     me->send(self.cluster.get(), atom::update_v, to_string(self.listen));
   }
   actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
+  if (self.cfg.grpc) // counted from the first call, shown by the console
+    self.grpc_counts = grpc_door::make_call_counts();
   auto cc = node_ports::console_config_of(self, supervisor_slot);
   // A console on port 0 learns its real address right after publishing.
   cc.console = to_string(self.cfg.console);
@@ -188,7 +190,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     gc.node = {&sys, self.id, self.cfg.console_token,
                std::chrono::milliseconds{self.cfg.limits.max_deadline_ms},
                self.router, self.cluster, self.strategies, self.topics,
-               self.tasks, self.workflows};
+               self.tasks, self.workflows, self.grpc_counts};
     self.grpc = std::make_unique<grpc_front_door>(std::move(gc));
     if (auto err = self.grpc->start())
       return err;

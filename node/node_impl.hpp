@@ -62,6 +62,9 @@ struct node::impl {
   /// The gRPC front door (null when cfg.grpc is unset); stopped before the
   /// actor system ends, since actors answer its calls.
   std::unique_ptr<grpc_front_door> grpc;
+  /// Its calls by method and code (null without a door); made before the
+  /// console, whose status shows them.
+  std::shared_ptr<call_counts> grpc_counts;
   /// Links to peers beside BASP (null: off, or TLS); its thread sends to
   /// the actors, so it stops before the actor system ends.
   std::shared_ptr<data_plane> data;

@@ -28,6 +28,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/actor_slot.hpp"
 #include "actors/cluster/membership/connection_manager.hpp"
@@ -86,6 +87,10 @@ struct console_config {
   /// Refuses the next peer's request for a data-link token (null: the node
   /// has no data plane). Thread-safe.
   std::function<void()> refuse_data_token;
+  /// The gRPC front door's calls by method and code (call_counts'
+  /// to_json(); `status` shows them as "grpc_calls"; null: the node has
+  /// no gRPC door). Thread-safe.
+  std::function<nlohmann::json()> grpc_calls;
 };
 
 console_actor spawn_console(caf::actor_system& sys, console_config cfg);

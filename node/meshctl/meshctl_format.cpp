@@ -47,6 +47,17 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
       out << ", its thread held up " << n << " time(s) (see the log)";
     out << "\n";
   }
+  if (r.contains("grpc_calls") && r["grpc_calls"].is_array()) {
+    uint64_t started = 0, ok = 0, in_flight = 0;
+    for (const auto& m : r["grpc_calls"]) {
+      started += m.value("started", uint64_t{0});
+      in_flight += m.value("in_flight", uint64_t{0});
+      ok += m.value("handled", nlohmann::json::object())
+              .value("OK", uint64_t{0});
+    }
+    out << "grpc:       " << started << " calls (" << ok << " OK, "
+        << in_flight << " in flight)\n";
+  }
   // One line for the node's actors; a line more for each that restarted.
   auto actors = r.value("actors", nlohmann::json::array());
   if (actors.empty())

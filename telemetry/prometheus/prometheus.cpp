@@ -71,6 +71,40 @@ void render_node(prom_writer& out, const json& status) {
       {}, router, "pending");
 }
 
+// -- the gRPC front door (status' grpc_calls) ------------------------------------
+
+void render_grpc(prom_writer& out, const json& calls) {
+  for (const auto& m : items(calls)) {
+    auto service = text(at(m, "service"));
+    auto method = text(at(m, "method"));
+    if (service.empty() || method.empty())
+      continue;
+    prom_labels labels{{"grpc_service", service}, {"grpc_method", method}};
+    put(out, {"mesh_grpc_server_started_total", "counter", "gRPC calls the front door began"},
+        labels, m, "started");
+    put(out, {"mesh_grpc_server_in_flight", "gauge", "gRPC calls the front door has not answered yet"},
+        labels, m, "in_flight");
+    for (const auto& [code, n] : entries(at(m, "handled")).items()) {
+      auto x = number(n);
+      if (!x)
+        continue;
+      auto with_code = labels;
+      with_code.emplace_back("grpc_code", code);
+      out.add({"mesh_grpc_server_handled_total", "counter", "gRPC calls the front door answered, by gRPC code"},
+              with_code, *x);
+    }
+    const auto& lat = at(m, "latency");
+    auto count = number(at(lat, "count"));
+    if (!count)
+      continue;
+    json quantiles{{"0.5", at(lat, "p50_us")}, {"0.9", at(lat, "p90_us")},
+                   {"0.99", at(lat, "p99_us")}};
+    put_summary(out, {"mesh_grpc_server_handling_seconds", "summary",
+                      "gRPC call duration at the front door, from its start to its answer"},
+                labels, quantiles, *count, number(at(lat, "mean_us")).value_or(0));
+  }
+}
+
 // -- handlers -------------------------------------------------------------------
 
 // {namespace, service, method} of a handler row, from its fields or else its
@@ -236,6 +270,7 @@ std::string render_prometheus(const json& results, const std::string& node_id) {
     }
   };
   part([&] { render_node(out, result("status")); });
+  part([&] { render_grpc(out, at(result("status"), "grpc_calls")); });
   part([&] { render_handlers(out, result("handlers")); });
   part([&] {
     render_peers(out, result("peers"), result("status"), result("breakers"));

@@ -31,6 +31,10 @@ const std::vector<std::string>& metrics_sources();
 ///   mesh_node_draining, mesh_cluster_size, mesh_cluster_peers_up,
 ///   mesh_handlers_registered, mesh_actor_up{actor},
 ///   mesh_actor_restarts_total{actor}
+/// - gRPC front door {grpc_service,grpc_method}: mesh_grpc_server_started_total,
+///   mesh_grpc_server_in_flight, mesh_grpc_server_handled_total{...,grpc_code},
+///   mesh_grpc_server_handling_seconds (summary, quantiles 0.5 0.9 0.99)
+///   (as go-grpc-prometheus names them, with our prefix)
 /// - router: mesh_router_<event>_total (served, dispatched, forwarded,
 ///   retried, failed_over, rejected, hedged, hedge_wins, hedge_dropped,
 ///   rate_limited, hook_rejected, ejections, dry_runs, budget_exhausted),

@@ -350,3 +350,48 @@ CAF_TEST(strategy stats are read in every shape the console gives) {
   for (const auto& shape : {json{{"processes", {one}}}, json::array({one}), one})
     CAF_CHECK(has_line(render_prometheus({{"strategy_stats", shape}}, "n"), line));
 }
+
+CAF_TEST(the gRPC door calls render as go-grpc-prometheus names them) {
+  json calls = json::array(
+    {{{"service", "mesh.v1.Mesh"}, {"method", "Dispatch"}, {"started", 5},
+      {"in_flight", 1}, {"handled", {{"OK", 2}, {"UNAUTHENTICATED", 2}}},
+      {"latency", {{"count", 4}, {"mean_us", 50.0}, {"p50_us", 40.0},
+                   {"p90_us", 80.0}, {"p99_us", 90.0}, {"max_us", 90.0}}}},
+     {{"service", "mesh.v1.Mesh"}, {"method", "Process"}, {"started", 0},
+      {"in_flight", 0}, {"handled", json::object()}},
+     // Wrong shapes are left out, the rest renders.
+     {{"service", 1}, {"method", "X"}, {"started", 3}},
+     {{"service", "s"}, {"method", "M"}, {"started", "many"},
+      {"handled", {{"OK", "x"}, {"INTERNAL", 4}}}},
+     {{"service", "s"}, {"method", "N"}, {"handled", json::array({1, 2})}},
+     json(7)});
+  auto page = render_prometheus({{"status", {{"grpc_calls", calls}}}}, "n1");
+  CAF_CHECK_EQUAL(check_exposition(page), "");
+  auto labels = std::string{"grpc_service=\"mesh.v1.Mesh\","}
+                + "grpc_method=\"Dispatch\"";
+  for (const auto& line : std::vector<std::string>{
+         "# TYPE mesh_grpc_server_started_total counter",
+         "mesh_grpc_server_started_total{" + labels + "} 5",
+         "mesh_grpc_server_in_flight{" + labels + "} 1",
+         "mesh_grpc_server_handled_total{" + labels + ",grpc_code=\"OK\"} 2",
+         "mesh_grpc_server_handled_total{" + labels
+           + ",grpc_code=\"UNAUTHENTICATED\"} 2",
+         "# TYPE mesh_grpc_server_handling_seconds summary",
+         "mesh_grpc_server_handling_seconds{" + labels
+           + ",quantile=\"0.99\"} 9e-05",
+         "mesh_grpc_server_handling_seconds_count{" + labels + "} 4",
+         "mesh_grpc_server_handling_seconds_sum{" + labels + "} 0.0002",
+         std::string{"mesh_grpc_server_started_total{grpc_service=\"mesh.v1."}
+           + "Mesh\",grpc_method=\"Process\"} 0",
+         std::string{"mesh_grpc_server_handled_total{grpc_service=\"s\","}
+           + "grpc_method=\"M\",grpc_code=\"INTERNAL\"} 4"}) {
+    CAF_MESSAGE(line);
+    CAF_CHECK(has_line(page, line));
+  }
+  CAF_CHECK(page.find("grpc_method=\"X\"") == std::string::npos);
+  CAF_CHECK(page.find("grpc_code=\"OK\"} x") == std::string::npos);
+  CAF_CHECK(page.find("grpc_method=\"N\",grpc_code") == std::string::npos);
+  // No door, no family: a node without gRPC says nothing about it.
+  auto without = render_prometheus({{"status", {{"uptime_s", 1}}}}, "n1");
+  CAF_CHECK(without.find("mesh_grpc_") == std::string::npos);
+}
