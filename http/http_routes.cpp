@@ -234,7 +234,9 @@ void command_routes(httplib::Server& srv, http_context& ctx) {
   // (RFC 9112; `curl -X POST URL` sends such), but httplib would read until
   // the connection closes and answer 400: route it here, with no body.
   srv.set_pre_routing_handler(
-      [posts](const httplib::Request& req, httplib::Response& res) {
+      [posts, &ctx](const httplib::Request& req, httplib::Response& res) {
+        if (ctx.cfg.counter)
+          ctx.cfg.counter->started(req.method, req.path);
         if (req.method != "POST" || req.has_header("Content-Length")
             || req.has_header("Transfer-Encoding"))
           return httplib::Server::HandlerResponse::Unhandled;
@@ -380,6 +382,8 @@ void install_routes(httplib::Server& srv, http_context& ctx) {
   });
   srv.set_logger(
       [&ctx](const httplib::Request& req, const httplib::Response& res) {
+        if (ctx.cfg.counter)
+          ctx.cfg.counter->answered(req.method, req.path, res.status);
         if (ctx.log->should_log(spdlog::level::debug))
           ctx.log->debug("HTTP {} {} from {} -> {}", req.method, req.path,
                          req.remote_addr, res.status);

@@ -37,6 +37,7 @@
 #include "actors/actor_slot.hpp"
 #include "actors/console/console.hpp"
 #include "config/node_config.hpp"
+#include "http/http_counter.hpp"
 #include "protocol/address.hpp"
 
 namespace mesh {
@@ -49,6 +50,8 @@ struct http_server_config {
   std::chrono::milliseconds max_deadline{60000}; ///< limits.max_deadline_ms
   /// The console, looked up per request: the supervisor may restart it.
   actor_slot<console_actor> console;
+  /// Where requests are counted (null: nowhere); shared with the console.
+  std::shared_ptr<http_counter> counter;
 };
 
 /// The server's settings from a node's configuration (`cfg.http` set).

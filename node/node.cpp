@@ -132,8 +132,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     me->send(self.cluster.get(), atom::update_v, to_string(self.listen));
   }
   actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
-  if (self.cfg.grpc) // counted from the first call, shown by the console
+  // Counted from the first request, shown by the console.
+  if (self.cfg.grpc)
     self.grpc_counts = grpc_door::make_call_counts();
+  if (self.cfg.http)
+    self.http_counts = std::make_shared<http_counter>(console_command_names());
   auto cc = node_ports::console_config_of(self, supervisor_slot);
   // A console on port 0 learns its real address right after publishing.
   cc.console = to_string(self.cfg.console);
@@ -172,8 +175,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   self.supervisor = spawn_node_supervisor(sys, std::move(sc));
   supervisor_slot.set(self.supervisor);
   if (self.cfg.http) { // last: what it forwards finds the console up
-    self.http = std::make_unique<http_server>(
-      sys, http_config_of(self.cfg, self.id, self.console_actor));
+    auto hc = http_config_of(self.cfg, self.id, self.console_actor);
+    hc.counter = self.http_counts;
+    self.http = std::make_unique<http_server>(sys, std::move(hc));
     if (auto err = self.http->start())
       return err;
     auto http = to_string(self.http->address());

@@ -65,6 +65,8 @@ struct node::impl {
   /// Its calls by method and code (null without a door); made before the
   /// console, whose status shows them.
   std::shared_ptr<call_counts> grpc_counts;
+  /// The HTTP API's requests (null without it); made before the console.
+  std::shared_ptr<http_counter> http_counts;
   /// Links to peers beside BASP (null: off, or TLS); its thread sends to
   /// the actors, so it stops before the actor system ends.
   std::shared_ptr<data_plane> data;

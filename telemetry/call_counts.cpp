@@ -5,9 +5,11 @@
 namespace mesh {
 
 call_counts::call_counts(std::vector<method_name> methods,
-                         std::vector<std::string> codes)
+                         std::vector<std::string> codes,
+                         std::pair<std::string, std::string> keys)
   : methods_(std::move(methods)),
     codes_(std::move(codes)),
+    keys_(std::move(keys)),
     started_(new std::atomic<uint64_t>[methods_.size()]),
     handled_(new std::atomic<uint64_t>[methods_.size() * codes_.size()]),
     took_(new durations[methods_.size()]) {
@@ -33,7 +35,7 @@ void call_counts::handled(size_t method, size_t code,
   took_[method].hist.record(nanos);
 }
 
-nlohmann::json call_counts::to_json() const {
+nlohmann::json call_counts::to_json(bool only_used) const {
   auto out = nlohmann::json::array();
   for (size_t m = 0; m < methods_.size(); ++m) {
     // Answers read first: a call answered between the two reads then
@@ -46,14 +48,16 @@ nlohmann::json call_counts::to_json() const {
       if (n > 0)
         handled[codes_[c]] = n;
     }
+    auto started = started_[m].load(std::memory_order_relaxed);
+    if (only_used && started == 0 && answered == 0)
+      continue;
     latency_histogram took;
     {
       std::lock_guard<std::mutex> guard{took_[m].mtx};
       took = took_[m].hist;
     }
-    auto started = started_[m].load(std::memory_order_relaxed);
-    out.push_back({{"service", methods_[m].service},
-                   {"method", methods_[m].method},
+    out.push_back({{keys_.first, methods_[m].service},
+                   {keys_.second, methods_[m].method},
                    {"started", started},
                    {"in_flight", started > answered ? started - answered : 0},
                    {"handled", std::move(handled)},

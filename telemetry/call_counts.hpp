@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -28,15 +29,18 @@ namespace mesh {
 
 class call_counts {
 public:
-  /// A method: the service it belongs to and its own name.
+  /// A method: the service it belongs to and its own name (for HTTP: the
+  /// verb and the route).
   struct method_name {
     std::string service;
     std::string method;
   };
 
   /// Counts calls of `methods` answered with one of `codes` (a code is
-  /// its index in `codes`).
-  call_counts(std::vector<method_name> methods, std::vector<std::string> codes);
+  /// its index in `codes`). `keys` name a method's two parts in to_json().
+  call_counts(std::vector<method_name> methods, std::vector<std::string> codes,
+              std::pair<std::string, std::string> keys = {"service",
+                                                          "method"});
 
   call_counts(const call_counts&) = delete;
   call_counts& operator=(const call_counts&) = delete;
@@ -49,13 +53,14 @@ public:
   void handled(size_t method, size_t code,
                std::chrono::nanoseconds took) noexcept;
 
-  /// Every method, each once, in the constructor's order:
+  /// Every method, each once, in the constructor's order (with
+  /// `only_used`, those started or answered at least once):
   ///   [{"service": S, "method": M, "started": n, "in_flight": n,
   ///     "handled": {CODE: n, ...}, "latency": {"count", "mean_us",
   ///     "p50_us", "p90_us", "p99_us", "max_us"}}, ...]
   /// `handled` holds only the codes answered at least once; `in_flight` is
   /// started minus handled (never below 0); `latency` covers every answer.
-  nlohmann::json to_json() const;
+  nlohmann::json to_json(bool only_used = false) const;
 
 private:
   struct durations {
@@ -64,6 +69,7 @@ private:
   };
   std::vector<method_name> methods_;
   std::vector<std::string> codes_;
+  std::pair<std::string, std::string> keys_;
   std::unique_ptr<std::atomic<uint64_t>[]> started_;
   std::unique_ptr<std::atomic<uint64_t>[]> handled_; ///< method * codes + code
   std::unique_ptr<durations[]> took_;

@@ -103,20 +103,24 @@ struct console_state {
   }
 };
 
+void add_all_commands(console_command_table& table) {
+  add_core_commands(table);
+  add_cluster_commands(table);
+  add_strategy_commands(table);
+  add_topic_commands(table);
+  add_task_commands(table);
+  add_pipeline_commands(table);
+  add_workflow_commands(table);
+  add_trace_commands(table);
+}
+
 console_actor::behavior_type
 console_behavior(console_actor::stateful_pointer<console_state> self,
                                console_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.log = log::get("console");
-  add_core_commands(st.commands);
-  add_cluster_commands(st.commands);
-  add_strategy_commands(st.commands);
-  add_topic_commands(st.commands);
-  add_task_commands(st.commands);
-  add_pipeline_commands(st.commands);
-  add_workflow_commands(st.commands);
-  add_trace_commands(st.commands);
+  add_all_commands(st.commands);
   st.clients = spawn_client_ingress(self->system(), st.cfg.node_id,
                                     st.cfg.router,
                                     caf::actor_cast<caf::actor>(self),
@@ -263,6 +267,18 @@ console_behavior(console_actor::stateful_pointer<console_state> self,
 }
 
 } // namespace
+
+const std::vector<std::string>& console_command_names() {
+  static const std::vector<std::string> names = [] {
+    console_command_table table;
+    add_all_commands(table);
+    std::vector<std::string> out;
+    for (const auto& [name, cmd] : table)
+      out.push_back(name);
+    return out;
+  }();
+  return names;
+}
 
 console_actor spawn_console(caf::actor_system& sys, console_config cfg) {
   return sys.spawn(console_behavior, std::move(cfg));

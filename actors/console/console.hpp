@@ -25,6 +25,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -91,9 +92,17 @@ struct console_config {
   /// to_json(); `status` shows them as "grpc_calls"; null: the node has
   /// no gRPC door). Thread-safe.
   std::function<nlohmann::json()> grpc_calls;
+  /// The HTTP API's requests by verb, route and status (http_counter's
+  /// to_json(); `status` shows them as "http_requests"; null: no HTTP
+  /// API). Thread-safe.
+  std::function<nlohmann::json()> http_requests;
 };
 
 console_actor spawn_console(caf::actor_system& sys, console_config cfg);
+
+/// Every command the console knows, sorted (inject_failure among them,
+/// though only a node started for fault tests takes it).
+const std::vector<std::string>& console_command_names();
 
 /// Whether `given` is the console token `configured` (anything is, when none
 /// is configured); constant time. The console and /metrics both ask this.

@@ -65,6 +65,8 @@ void cmd_status(console_actor::pointer self, const console_config& env,
         summary["uptime_s"] = uptime.count();
         if (env.grpc_calls)
           summary["grpc_calls"] = env.grpc_calls();
+        if (env.http_requests)
+          summary["http_requests"] = env.http_requests();
         if (!env.cluster.get()) {
           summary["cluster_size"] = 1;
           add_router_stats(self, env, std::move(summary), std::move(reply));

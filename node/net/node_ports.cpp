@@ -89,6 +89,8 @@ console_config node_ports::console_config_of(node::impl& st,
     cc.allow_fault_injection = std::string{env} == "1";
   if (st.grpc_counts)
     cc.grpc_calls = [counts = st.grpc_counts] { return counts->to_json(); };
+  if (st.http_counts)
+    cc.http_requests = [counts = st.http_counts] { return counts->to_json(); };
   if (st.data) {
     cc.fail_data_links = [data = st.data] { return data->fail_outbound(); };
     cc.refuse_data_token = [data = st.data] { data->refuse_tokens(1); };

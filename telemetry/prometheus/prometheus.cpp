@@ -71,27 +71,38 @@ void render_node(prom_writer& out, const json& status) {
       {}, router, "pending");
 }
 
-// -- the gRPC front door (status' grpc_calls) ------------------------------------
+// -- the front doors (status' grpc_calls and http_requests) ---------------------
 
-void render_grpc(prom_writer& out, const json& calls) {
-  for (const auto& m : items(calls)) {
-    auto service = text(at(m, "service"));
-    auto method = text(at(m, "method"));
-    if (service.empty() || method.empty())
+// How one door's rows (call_counts::to_json()) become families.
+struct door_families {
+  const char* first_key;  ///< a row's first name, and its label
+  const char* first_label;
+  const char* second_key;
+  const char* second_label;
+  const char* code_label;
+  prom_family started;    ///< name null: not rendered
+  prom_family in_flight;
+  prom_family handled;
+  prom_family duration;
+};
+
+void render_door(prom_writer& out, const json& rows, const door_families& f) {
+  for (const auto& m : items(rows)) {
+    auto first = text(at(m, f.first_key));
+    auto second = text(at(m, f.second_key));
+    if (first.empty() || second.empty())
       continue;
-    prom_labels labels{{"grpc_service", service}, {"grpc_method", method}};
-    put(out, {"mesh_grpc_server_started_total", "counter", "gRPC calls the front door began"},
-        labels, m, "started");
-    put(out, {"mesh_grpc_server_in_flight", "gauge", "gRPC calls the front door has not answered yet"},
-        labels, m, "in_flight");
+    prom_labels labels{{f.first_label, first}, {f.second_label, second}};
+    if (f.started.name != nullptr)
+      put(out, f.started, labels, m, "started");
+    put(out, f.in_flight, labels, m, "in_flight");
     for (const auto& [code, n] : entries(at(m, "handled")).items()) {
       auto x = number(n);
       if (!x)
         continue;
       auto with_code = labels;
-      with_code.emplace_back("grpc_code", code);
-      out.add({"mesh_grpc_server_handled_total", "counter", "gRPC calls the front door answered, by gRPC code"},
-              with_code, *x);
+      with_code.emplace_back(f.code_label, code);
+      out.add(f.handled, with_code, *x);
     }
     const auto& lat = at(m, "latency");
     auto count = number(at(lat, "count"));
@@ -99,11 +110,24 @@ void render_grpc(prom_writer& out, const json& calls) {
       continue;
     json quantiles{{"0.5", at(lat, "p50_us")}, {"0.9", at(lat, "p90_us")},
                    {"0.99", at(lat, "p99_us")}};
-    put_summary(out, {"mesh_grpc_server_handling_seconds", "summary",
-                      "gRPC call duration at the front door, from its start to its answer"},
-                labels, quantiles, *count, number(at(lat, "mean_us")).value_or(0));
+    put_summary(out, f.duration, labels, quantiles, *count,
+                number(at(lat, "mean_us")).value_or(0));
   }
 }
+
+const door_families grpc_families{
+  "service", "grpc_service", "method", "grpc_method", "grpc_code",
+  {"mesh_grpc_server_started_total", "counter", "gRPC calls the front door began"},
+  {"mesh_grpc_server_in_flight", "gauge", "gRPC calls the front door has not answered yet"},
+  {"mesh_grpc_server_handled_total", "counter", "gRPC calls the front door answered, by gRPC code"},
+  {"mesh_grpc_server_handling_seconds", "summary", "gRPC call duration at the front door, from its start to its answer"}};
+
+const door_families http_families{
+  "verb", "method", "route", "route", "code",
+  {nullptr, nullptr, nullptr},
+  {"mesh_http_requests_in_flight", "gauge", "HTTP requests routed and not yet answered"},
+  {"mesh_http_requests_total", "counter", "HTTP requests answered, by status"},
+  {"mesh_http_request_duration_seconds", "summary", "HTTP request duration, from routing to the answer written"}};
 
 // -- handlers -------------------------------------------------------------------
 
@@ -270,7 +294,12 @@ std::string render_prometheus(const json& results, const std::string& node_id) {
     }
   };
   part([&] { render_node(out, result("status")); });
-  part([&] { render_grpc(out, at(result("status"), "grpc_calls")); });
+  part([&] {
+    render_door(out, at(result("status"), "grpc_calls"), grpc_families);
+  });
+  part([&] {
+    render_door(out, at(result("status"), "http_requests"), http_families);
+  });
   part([&] { render_handlers(out, result("handlers")); });
   part([&] {
     render_peers(out, result("peers"), result("status"), result("breakers"));

@@ -35,6 +35,9 @@ const std::vector<std::string>& metrics_sources();
 ///   mesh_grpc_server_in_flight, mesh_grpc_server_handled_total{...,grpc_code},
 ///   mesh_grpc_server_handling_seconds (summary, quantiles 0.5 0.9 0.99)
 ///   (as go-grpc-prometheus names them, with our prefix)
+/// - HTTP API {method,route} (routes asked at least once):
+///   mesh_http_requests_total{...,code}, mesh_http_requests_in_flight,
+///   mesh_http_request_duration_seconds (summary, quantiles 0.5 0.9 0.99)
 /// - router: mesh_router_<event>_total (served, dispatched, forwarded,
 ///   retried, failed_over, rejected, hedged, hedge_wins, hedge_dropped,
 ///   rate_limited, hook_rejected, ejections, dry_runs, budget_exhausted),
