@@ -104,14 +104,7 @@ void render_door(prom_writer& out, const json& rows, const door_families& f) {
       with_code.emplace_back(f.code_label, code);
       out.add(f.handled, with_code, *x);
     }
-    const auto& lat = at(m, "latency");
-    auto count = number(at(lat, "count"));
-    if (!count)
-      continue;
-    json quantiles{{"0.5", at(lat, "p50_us")}, {"0.9", at(lat, "p90_us")},
-                   {"0.99", at(lat, "p99_us")}};
-    put_summary(out, f.duration, labels, quantiles, *count,
-                number(at(lat, "mean_us")).value_or(0));
+    put_latency(out, f.duration, labels, at(m, "latency"));
   }
 }
 
@@ -180,14 +173,8 @@ void render_handlers(prom_writer& out, const json& handlers) {
     for (const auto& [key, family] : gauges)
       put(out, family, labels, stats, key);
     const auto& lat = at(stats, "latency");
-    auto count = number(at(lat, "count"));
-    if (!count)
+    if (!put_latency(out, latency, labels, lat))
       continue;
-    json quantiles{{"0.5", at(lat, "p50_us")},
-                   {"0.9", at(lat, "p90_us")},
-                   {"0.99", at(lat, "p99_us")}};
-    put_summary(out, latency, labels, quantiles, *count,
-                number(at(lat, "mean_us")).value_or(0));
     put(out, {"mesh_handler_latency_max_seconds", "gauge", "Longest handler call since the node started"},
         labels, lat, "max_us", us_per_s);
   }
@@ -258,16 +245,9 @@ void render_hooks(prom_writer& out, const json& hooks) {
         out.add({"mesh_pipeline_requests_total", "counter",
                  "Requests seen by the metrics hook, by path and status"},
                 {{"path", path}, {"status", status}}, *x);
-    const auto& lat = at(m, "latency");
-    auto count = number(at(lat, "count"));
-    if (!count)
-      continue;
-    json quantiles{{"0.5", at(lat, "p50_us")}, {"0.9", at(lat, "p90_us")},
-                   {"0.99", at(lat, "p99_us")}};
-    put_summary(out, {"mesh_pipeline_request_latency_seconds", "summary",
+    put_latency(out, {"mesh_pipeline_request_latency_seconds", "summary",
                       "Request duration seen by the metrics hook (attempts and retries included)"},
-                {{"path", path}}, quantiles, *count,
-                number(at(lat, "mean_us")).value_or(0));
+                {{"path", path}}, at(m, "latency"));
   }
 }
 

@@ -69,6 +69,19 @@ void put_summary(prom_writer& out, const prom_family& family,
   out.add(family, labels, count, "_count");
 }
 
+bool put_latency(prom_writer& out, const prom_family& family,
+                 const prom_labels& labels, const json& latency) {
+  auto count = number(at(latency, "count"));
+  if (!count)
+    return false;
+  json quantiles{{"0.5", at(latency, "p50_us")},
+                 {"0.9", at(latency, "p90_us")},
+                 {"0.99", at(latency, "p99_us")}};
+  put_summary(out, family, labels, quantiles, *count,
+              number(at(latency, "mean_us")).value_or(0));
+  return true;
+}
+
 // -- strategies -------------------------------------------------------------------
 
 namespace {

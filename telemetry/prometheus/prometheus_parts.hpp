@@ -44,6 +44,12 @@ void put_summary(prom_writer& out, const prom_family& family,
                  const prom_labels& labels, const nlohmann::json& quantiles,
                  double count, double mean_us);
 
+/// put_summary of a latency_histogram's to_json() ({"count", "mean_us",
+/// "p50_us", "p90_us", "p99_us", ...}: quantiles 0.5, 0.9, 0.99); false
+/// (nothing added) when it has no count.
+bool put_latency(prom_writer& out, const prom_family& family,
+                 const prom_labels& labels, const nlohmann::json& latency);
+
 /// strategy_stats: {"processes": [...]}, a list, or one process's figures.
 void render_strategies(prom_writer& out, const nlohmann::json& stats);
 

@@ -115,17 +115,8 @@ CAF_TEST(a body protobuf cannot read is refused in words after the token) {
   CAF_CHECK(st.error_message().find("mesh.pb.ServiceRef.namespace")
             != std::string::npos);
   // Bytes that are no message at all (a wrong wire type), sent raw.
-  grpc::GenericStub raw{channel};
-  std::string junk = "\xff\xff\xff";
-  grpc::Slice slice{junk};
-  grpc::ByteBuffer junk_body{&slice, 1};
-  grpc::ByteBuffer junk_reply;
-  std::promise<grpc::Status> junk_done;
-  auto jctx = context("s3cret-token");
-  raw.UnaryCall(jctx.get(), "/mesh.v1.Mesh/Dispatch", grpc::StubOptions{},
-                &junk_body, &junk_reply,
-                [&](grpc::Status x) { junk_done.set_value(std::move(x)); });
-  st = junk_done.get_future().get();
+  st = raw_call(channel, "/mesh.v1.Mesh/Dispatch", "\xff\xff\xff",
+                "s3cret-token");
   CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   CAF_CHECK(st.error_message().find("malformed protobuf bytes")
             != std::string::npos);

@@ -4,10 +4,12 @@
 // the flags of a node with a gRPC port, and a request every test makes.
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
@@ -38,6 +40,23 @@ inline mesh::pb::DispatchRequest get_user(const std::string& id = "u-1") {
   req.mutable_ref()->set_method("GetUser");
   *req.mutable_payload() = mesh::json_to_any({{"id", id}});
   return req;
+}
+
+/// Calls `method` ("/package.Service/Method") with `body` as the raw
+/// request bytes (a body no stub would send); the call's status.
+inline grpc::Status raw_call(const std::shared_ptr<grpc::Channel>& channel,
+                             const std::string& method,
+                             const std::string& body,
+                             const std::string& token = {}) {
+  grpc::GenericStub raw{channel};
+  grpc::Slice slice{body};
+  grpc::ByteBuffer request{&slice, 1};
+  grpc::ByteBuffer reply;
+  std::promise<grpc::Status> done;
+  auto ctx = context(token);
+  raw.UnaryCall(ctx.get(), method, grpc::StubOptions{}, &request, &reply,
+                [&](grpc::Status x) { done.set_value(std::move(x)); });
+  return done.get_future().get();
 }
 
 /// A node's flags plus a gRPC port and a quick failure detector.
