@@ -1,5 +1,6 @@
 // Fuzz target: topic names and patterns (and the trie that matches them),
-// service paths ("namespace/Service/Method") and trace ids.
+// service paths ("namespace/Service/Method"), trace ids, and HTTP paths as
+// the HTTP API's request counts label them.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/http_counter.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/service_key.hpp"
 #include "topics/topic.hpp"
@@ -24,6 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (unsigned char c : text)
       if (!std::isalnum(c) && c != '.' && c != '_' && c != ':' && c != '-')
         __builtin_trap();
+  }
+  // An HTTP path gets a route from a fixed set: "other", a pattern, or the
+  // path itself when it is a route (a made-up path never becomes a label).
+  static const mesh::http_counter counter{{"status", "dispatch"}};
+  for (const char* verb : {"GET", "POST"}) {
+    auto route = counter.route_of(verb, std::string{text});
+    if (route != "other" && route != text
+        && route.find('{') == std::string::npos)
+      __builtin_trap();
+    if (route.size() > 24)
+      __builtin_trap();
   }
   // "pattern\ntopic": a valid pattern goes into a trie, a valid topic is
   // matched against it and against topic_matches: both must agree.
