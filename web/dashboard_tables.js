@@ -1,5 +1,5 @@
-// The tables: handlers with live rates, topic routes and dispatchers, job
-// queues and dead letters, workflow runs.
+// The tables: handlers with live rates, the front doors' requests, topic
+// routes and dispatchers, job queues and dead letters, workflow runs.
 
 // calls/s of each handler from the change of its counter since the last
 // refresh (null on the first refresh or after a counter reset).
@@ -45,6 +45,34 @@ function render_handlers(handlers, now) {
                                {text: 'p99', num: true}, {text: 'running / queued', num: true}],
                               rows));
   return calls;
+}
+
+// Requests through the HTTP API (by verb and route) and the gRPC door (by
+// method), from status' http_requests and grpc_calls; the busiest first.
+function render_doors(status) {
+  const rows = [];
+  const add = (door, name, r, ok) => {
+    const handled = r.handled || {}, lat = r.latency || {};
+    let not_ok = 0;
+    for (const [code, n] of Object.entries(handled)) if (!ok(code)) not_ok += n;
+    rows.push({door, name, started: r.started || 0, not_ok, in_flight: r.in_flight || 0, lat});
+  };
+  for (const r of (status && status.http_requests) || [])
+    add('http', r.verb + ' ' + r.route, r, code => code.startsWith('2'));
+  for (const r of (status && status.grpc_calls) || [])
+    if (r.started) add('grpc', r.service + '/' + r.method, r, code => code === 'OK');
+  if (rows.length === 0) {
+    show('doors-body', empty('no requests yet'));
+    return;
+  }
+  rows.sort((a, b) => b.started - a.started || a.name.localeCompare(b.name));
+  show('doors-body', table(['door', 'request', {text: 'requests', num: true},
+                            {text: 'not ok', num: true}, {text: 'in flight', num: true},
+                            {text: 'p50', num: true}, {text: 'p99', num: true}],
+    rows.map(r => el('tr', {class: 'door-row', 'data-door': r.door, 'data-request': r.name},
+      el('td', {}, r.door), el('td', {}, r.name), num_cell(r.started), num_cell(r.not_ok),
+      num_cell(r.in_flight), num_cell(r.lat.count ? format_us(r.lat.p50_us) : '–'),
+      num_cell(r.lat.count ? format_us(r.lat.p99_us) : '–')))));
 }
 
 // A section the node does not run (no --jobs, no --workflows) answers

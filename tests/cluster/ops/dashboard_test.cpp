@@ -185,6 +185,15 @@ CAF_TEST(the dashboard shows the cluster in a real browser) {
                     .size(), 1u);
   CAF_CHECK_EQUAL(elements(dom, "path", {{"class", "share-area"}, {"data-variant", "list_price_v1"}})
                     .size(), 1u);
+  // The front doors: the serves above went through the HTTP API, and so do
+  // the page's own asks.
+  auto serves = elements(dom, "tr", {{"class", "door-row"}, {"data-door", "http"},
+                                     {"data-request", "POST /v1/serve"}});
+  MESH_REQUIRE_MSG(serves.size() == 1u, dom.substr(0, 4000));
+  MESH_CHECK_MSG(serves[0].find("<td class=\"num\">5</td>") != std::string::npos, serves[0]);
+  CAF_CHECK_EQUAL(elements(dom, "tr", {{"class", "door-row"},
+                                       {"data-request", "GET /v1/status"}}).size(),
+                  1u);
   // Sections a node does not run say so.
   CAF_CHECK(dom.find("no jobs configured") != std::string::npos);
 
