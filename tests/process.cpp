@@ -2,7 +2,9 @@
 
 #include "check.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -150,10 +152,16 @@ node_process::node_process(std::vector<std::string> args,
   argv.insert(argv.end(), args.begin(), args.end());
   char path[] = "/tmp/mesh-node-log-XXXXXX";
   int log_fd = ::mkstemp(path);
+  // Say why: a start that fails here (once, under the sanitizers beside
+  // cluster.strangers) said nothing more than the condition.
+  MESH_CHECK_MSG(log_fd >= 0, "mkstemp " << path << ": "
+                                         << std::strerror(errno));
   CAF_REQUIRE(log_fd >= 0);
   ::close(log_fd);
   log_path_ = path;
   auto child = mesh::child_process::spawn({argv, env, log_path_, false});
+  MESH_CHECK_MSG(child, "cannot start " << argv[0] << ": "
+                          << (child ? std::string{} : to_string(child.error())));
   CAF_REQUIRE(child);
   child_ = std::move(*child);
   // Wait for the one ready line.
