@@ -160,8 +160,9 @@ node_process::node_process(std::vector<std::string> args,
   ::close(log_fd);
   log_path_ = path;
   auto child = mesh::child_process::spawn({argv, env, log_path_, false});
-  MESH_CHECK_MSG(child, "cannot start " << argv[0] << ": "
-                          << (child ? std::string{} : to_string(child.error())));
+  MESH_CHECK_MSG(child,
+                 "cannot start " << argv[0] << ": "
+                   << (child ? std::string{} : to_string(child.error())));
   CAF_REQUIRE(child);
   child_ = std::move(*child);
   // Wait for the one ready line.
