@@ -14,9 +14,9 @@
 //
 // started() and answered() run in the server's thread that takes the
 // request (httplib handles a request in one thread, from routing to the
-// log): the start time waits in that thread between them. A request httplib
-// refuses before routing (a malformed request line) is counted when it is
-// answered, with no duration.
+// log): the start time and the route (found once) wait in that thread
+// between them. A request httplib refuses before routing (a malformed
+// request line) is counted when it is answered, with no duration.
 
 #include <cstddef>
 #include <memory>
