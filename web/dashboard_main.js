@@ -72,8 +72,10 @@ async function refresh() {
   const now = Date.now();
   render_banner(errors);
   // A section whose call failed keeps what it showed last.
-  if (data.status) render_status(data.status);
-  if (data.status) render_doors(data.status);
+  if (data.status) {
+    render_status(data.status);
+    render_doors(data.status);
+  }
   if (data.peers) render_cluster(data.status, data.peers);
   let calls = mesh.previous ? mesh.previous.calls : {};
   if (data.handlers) calls = render_handlers(data.handlers, now);
