@@ -91,6 +91,7 @@ struct grpc_front_door::impl {
   std::shared_ptr<grpc_door::bridge> hop;
   std::unique_ptr<grpc::Service> collector;
   std::unique_ptr<grpc::Service> mesh;
+  std::vector<std::unique_ptr<grpc::Service>> reflection;
   std::unique_ptr<grpc::Server> server;
 };
 
@@ -120,6 +121,7 @@ caf::error grpc_front_door::start() {
   st.hop = std::make_shared<grpc_door::bridge>(*st.cfg.node.sys);
   st.collector = grpc_door::make_collector_service(st.cfg.node, st.hop);
   st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.hop);
+  st.reflection = grpc_door::make_reflection_services(st.cfg.node);
   // grpc.health.v1.Health, gRPC's own. The switch is process-wide and read
   // when a server is built: set for ours, then as the embedding program
   // had it (its own servers are left as they were).
@@ -135,6 +137,8 @@ caf::error grpc_front_door::start() {
                                       std::numeric_limits<int>::max())));
   builder.RegisterService(st.collector.get());
   builder.RegisterService(st.mesh.get());
+  for (auto& service : st.reflection)
+    builder.RegisterService(service.get());
   st.server = builder.BuildAndStart();
   grpc::EnableDefaultHealthCheckService(health_was);
   if (!st.server || port == 0) {

@@ -9,6 +9,9 @@
 //                                   for clients): "" and both services
 //                                   SERVING until set_draining(); no token
 //                                   asked (as /readyz)
+//   grpc.reflection.v1(alpha).ServerReflection  for grpcurl and the like
+//                                   (reflection_service.cpp): the token
+//                                   asked, the door's own files only
 // on gRPC's own threads (the callback API); each call is answered by the
 // node's actors (grpc/call_support.hpp), through the router's pipeline like
 // any other request.

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/error.hpp>
@@ -61,5 +62,10 @@ make_collector_service(node_handles node, std::shared_ptr<bridge> hop);
 
 std::unique_ptr<grpc::Service>
 make_mesh_service(node_handles node, std::shared_ptr<bridge> hop);
+
+/// gRPC server reflection, v1 and v1alpha (reflection_service.cpp): the
+/// door's services and the files they import, for the token's holders.
+std::vector<std::unique_ptr<grpc::Service>>
+make_reflection_services(const node_handles& node);
 
 } // namespace mesh::grpc_door

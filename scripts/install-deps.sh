@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config ninja-build
   libcaf-dev libssl-dev openssl
   libprotobuf-dev protobuf-compiler
-  libgrpc++-dev protobuf-compiler-grpc
+  libgrpc++-dev protobuf-compiler-grpc grpc-proto
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libvalijson-dev json-schema-test-suite
   libmurmurhash-dev libcli11-dev libsqlite3-dev

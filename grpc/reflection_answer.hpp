@@ -1,0 +1,100 @@
+#pragma once
+
+// What gRPC server reflection answers on the front door
+// (reflection_service.cpp), apart from the stream that carries it: the
+// door's services and the files that describe them, from the process's
+// generated descriptors. Only the files of the services the door serves
+// and the files they import are described; any other name is NOT_FOUND.
+// Names echoed in an error are cut to 200 bytes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <grpcpp/support/status.h>
+
+namespace mesh::grpc_door::reflection {
+
+/// One answer, whatever the protocol's version (v1, v1alpha).
+struct answer {
+  enum class kind { services, files, extension_numbers, error };
+  kind what = kind::error;
+  std::vector<std::string> services;  ///< full names
+  std::vector<std::string> files;     ///< serialized FileDescriptorProtos,
+                                      ///< the asked one first, then imports
+  std::string base_type;              ///< extension_numbers
+  std::vector<int32_t> numbers;       ///< extension_numbers
+  grpc::StatusCode error_code = grpc::StatusCode::OK;
+  std::string error_message;
+};
+
+/// The door's services, as front_door.cpp registers them.
+answer list_services();
+
+/// The file named so (as protoc named it: "mesh_service.proto").
+answer file_by_filename(const std::string& name);
+
+/// The file that defines a service, method, message, enum or field.
+answer file_containing_symbol(const std::string& symbol);
+
+/// The file that defines extension `number` of message `type`.
+answer file_containing_extension(const std::string& type, int32_t number);
+
+/// Every extension number of message `type`.
+answer extension_numbers_of(const std::string& type);
+
+/// A request that names none of the above.
+answer nothing_asked();
+
+/// Fills a v1 or v1alpha ServerReflectionResponse with the answer to `in`.
+template <class Request, class Response>
+void respond(const Request& in, Response& out) {
+  out.set_valid_host(in.host());
+  *out.mutable_original_request() = in;
+  answer a;
+  switch (in.message_request_case()) {
+    case Request::kListServices:
+      a = list_services();
+      break;
+    case Request::kFileByFilename:
+      a = file_by_filename(in.file_by_filename());
+      break;
+    case Request::kFileContainingSymbol:
+      a = file_containing_symbol(in.file_containing_symbol());
+      break;
+    case Request::kFileContainingExtension:
+      a = file_containing_extension(
+        in.file_containing_extension().containing_type(),
+        in.file_containing_extension().extension_number());
+      break;
+    case Request::kAllExtensionNumbersOfType:
+      a = extension_numbers_of(in.all_extension_numbers_of_type());
+      break;
+    default:
+      a = nothing_asked();
+  }
+  switch (a.what) {
+    case answer::kind::services:
+      for (auto& name : a.services)
+        out.mutable_list_services_response()->add_service()->set_name(name);
+      break;
+    case answer::kind::files:
+      for (auto& file : a.files)
+        out.mutable_file_descriptor_response()->add_file_descriptor_proto(
+          std::move(file));
+      break;
+    case answer::kind::extension_numbers: {
+      auto* numbers = out.mutable_all_extension_numbers_response();
+      numbers->set_base_type_name(a.base_type);
+      for (auto n : a.numbers)
+        numbers->add_extension_number(n);
+      break;
+    }
+    case answer::kind::error:
+      out.mutable_error_response()->set_error_code(
+        static_cast<int32_t>(a.error_code));
+      out.mutable_error_response()->set_error_message(a.error_message);
+  }
+}
+
+} // namespace mesh::grpc_door::reflection
