@@ -12,7 +12,8 @@ example and the test plug-ins, so `test` runs only there), then through
 collector-1's gRPC port alone: the seed's complete example (seed_example.py,
 a program of its own), Connect, Dispatch local and remote (auto-routed and
 targeted), Serve, a handler error, an unknown method, a deadline, Mesh's own
-service (Dispatch with a trace id, Process), the C++ example
+service (Dispatch with a trace id, Process), server reflection (a
+Dispatch from reflected descriptors only), the C++ example
 (examples/clients/cpp, built here), and, after collector-2 is killed, a
 target that is down. Each status is checked both ways: the seed's
 HTTP-style number (or mesh.pb.StatusCode) and the call's gRPC code.
@@ -31,6 +32,9 @@ import time
 import urllib.request
 
 import grpc
+
+sys.dont_write_bytecode = True  # nothing written into the source tree
+import reflection_client  # noqa: E402 (after the line above)
 
 build_dir, source_dir = (os.path.abspath(a) for a in sys.argv[1:3])
 bin_dir = os.path.join(build_dir, "bin")
@@ -141,7 +145,6 @@ def main():
             fail_now(" ".join(cmd) + " failed: " + out.stdout[-3000:]
                      + out.stderr[-3000:])
     sys.path.insert(0, example_dir)
-    sys.dont_write_bytecode = True  # nothing written into the source tree
     import mesh_client
     mesh_client.load_stubs(gen)
 
@@ -186,6 +189,17 @@ def main():
               == "SERVING" and c1.health("no.such.Service") == "NOT_FOUND",
               f"{c1.health()} {c1.health('mesh.v1.Mesh')} "
               f"{c1.health('no.such.Service')}")
+
+        names, answer = reflection_client.dispatch_by_reflection(
+            ready1["grpc"], gen, "users", "UserService", "GetUser",
+            {"id": "u-1"})
+        check("reflection lists mesh.v1.Mesh and the seed's service",
+              "mesh.v1.Mesh" in names
+              and "collector.CollectiveDispatcher" in names, repr(names))
+        check("reflection: Dispatch from reflected descriptors answers "
+              "Ada Lovelace", answer.get("handledBy") == "collector-1"
+              and answer.get("payload", {}).get("value", {}).get("name")
+              == "Ada Lovelace", repr(answer))
 
         # Connect again: the same connection; shared namespaces as the seed
         # computes them, the caller's (users, orders) that collector-2
