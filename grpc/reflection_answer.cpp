@@ -105,7 +105,8 @@ answer file_containing_symbol(const std::string& symbol) {
 
 answer file_containing_extension(const std::string& type, int32_t number) {
   auto* t = served_type(type);
-  auto* field = t == nullptr ? nullptr : pool().FindExtensionByNumber(t, number);
+  auto* field = t == nullptr ? nullptr
+                             : pool().FindExtensionByNumber(t, number);
   return files_of(field == nullptr ? nullptr : served(field->file()),
                   "no extension " + std::to_string(number) + " of", type);
 }

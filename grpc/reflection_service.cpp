@@ -6,6 +6,7 @@
 // describes only what the door serves: the files of its services and the
 // files they import (not every message linked into the node).
 
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,8 @@ public:
   using request = typename Service::request;
   using response = typename Service::response;
 
-  reflection_stream(grpc::CallbackServerContext* ctx, const std::string& token) {
+  reflection_stream(grpc::CallbackServerContext* ctx,
+                    const std::string& token) {
     if (auto denied = check_token(*ctx, token)) {
       Finish(*denied);
       return;
@@ -50,11 +52,18 @@ public:
                 + ": " + why->substr(0, 400)});
       return;
     }
-    out_.Clear();
-    reflection::respond(in_, out_);
-    bool own = false;
-    write_.Clear();
-    (void)grpc::SerializationTraits<response>::Serialize(out_, &write_, &own);
+    try {
+      out_.Clear();
+      reflection::respond(in_, out_);
+      bool own = false;
+      write_.Clear();
+      (void)grpc::SerializationTraits<response>::Serialize(out_, &write_,
+                                                           &own);
+    } catch (const std::exception& e) { // never into gRPC's thread
+      Finish({grpc::StatusCode::INTERNAL,
+              std::string{"reflection failed: "} + e.what()});
+      return;
+    }
     StartWrite(&write_);
   }
 
@@ -77,10 +86,15 @@ private:
   response out_;
 };
 
+/// The generated service with ServerReflectionInfo reading raw bodies.
 template <class Service>
-class reflection_service final
-  : public Service::grpc_service::template WithRawCallbackMethod_ServerReflectionInfo<
-      typename Service::grpc_service::Service> {
+using raw_reflection_base =
+  typename Service::grpc_service::template
+    WithRawCallbackMethod_ServerReflectionInfo<
+      typename Service::grpc_service::Service>;
+
+template <class Service>
+class reflection_service final : public raw_reflection_base<Service> {
 public:
   explicit reflection_service(std::string token) : token_(std::move(token)) {}
 

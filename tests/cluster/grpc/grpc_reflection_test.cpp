@@ -194,7 +194,8 @@ CAF_TEST(reflection describes the door well enough to call it) {
               types.get(), "type.googleapis.com/mesh.pb.DispatchResponse",
               res->SerializeAsString(), &answer)
               .ok());
-  MESH_CHECK_MSG(answer.find(R"("name":"Ada Lovelace")") != std::string::npos, answer);
+  MESH_CHECK_MSG(answer.find(R"("name":"Ada Lovelace")") != std::string::npos,
+                 answer);
   // By file name too, and the seed's service by its symbol.
   refl::ServerReflectionRequest by_name;
   by_name.set_file_by_filename("collector.proto");
