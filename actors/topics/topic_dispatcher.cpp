@@ -215,8 +215,10 @@ nlohmann::json topic_dispatcher_state::routes_json() const {
 nlohmann::json topic_dispatcher_state::metrics_json() const {
   auto list = nlohmann::json::array();
   for (const auto& [id, m] : metrics) {
-    auto us = [&](double q) {
-      return static_cast<double>(m.latency.quantile(q)) / 1000.0;
+    // A binding is not captured by C++17 lambdas (clang refuses it).
+    const auto& latency = m.latency;
+    auto us = [&latency](double q) {
+      return static_cast<double>(latency.quantile(q)) / 1000.0;
     };
     list.push_back(
       {{"dispatcher_id", id},
