@@ -16,7 +16,6 @@
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver_util.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
@@ -96,22 +95,10 @@ void build(gpb::DescriptorPool& pool,
 /// A unary call of `method` with `in`'s bytes; the reply's bytes.
 std::string call(const std::shared_ptr<grpc::Channel>& channel,
                  const std::string& method, const gpb::Message& in) {
-  grpc::GenericStub raw{channel};
-  grpc::Slice slice{in.SerializeAsString()};
-  grpc::ByteBuffer request{&slice, 1};
-  grpc::ByteBuffer reply;
-  std::promise<grpc::Status> done;
-  auto ctx = context(token);
-  raw.UnaryCall(ctx.get(), method, grpc::StubOptions{}, &request, &reply,
-                [&](grpc::Status x) { done.set_value(std::move(x)); });
-  auto st = done.get_future().get();
+  std::string out;
+  auto st = raw_call(channel, method, in.SerializeAsString(), token, &out);
   MESH_CHECK_MSG(st.ok(), st.error_message());
   CAF_REQUIRE(st.ok());
-  std::vector<grpc::Slice> slices;
-  CAF_REQUIRE(reply.Dump(&slices).ok());
-  std::string out;
-  for (const auto& s : slices)
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return out;
 }
 

@@ -43,11 +43,13 @@ inline mesh::pb::DispatchRequest get_user(const std::string& id = "u-1") {
 }
 
 /// Calls `method` ("/package.Service/Method") with `body` as the raw
-/// request bytes (a body no stub would send); the call's status.
+/// request bytes (a body no stub would send); the call's status, and the
+/// reply's bytes in `reply_bytes` when given.
 inline grpc::Status raw_call(const std::shared_ptr<grpc::Channel>& channel,
                              const std::string& method,
                              const std::string& body,
-                             const std::string& token = {}) {
+                             const std::string& token = {},
+                             std::string* reply_bytes = nullptr) {
   grpc::GenericStub raw{channel};
   grpc::Slice slice{body};
   grpc::ByteBuffer request{&slice, 1};
@@ -56,7 +58,12 @@ inline grpc::Status raw_call(const std::shared_ptr<grpc::Channel>& channel,
   auto ctx = context(token);
   raw.UnaryCall(ctx.get(), method, grpc::StubOptions{}, &request, &reply,
                 [&](grpc::Status x) { done.set_value(std::move(x)); });
-  return done.get_future().get();
+  auto status = done.get_future().get();
+  std::vector<grpc::Slice> slices;
+  if (reply_bytes != nullptr && status.ok() && reply.Dump(&slices).ok())
+    for (const auto& x : slices)
+      reply_bytes->append(reinterpret_cast<const char*>(x.begin()), x.size());
+  return status;
 }
 
 /// A node's flags plus a gRPC port and a quick failure detector.
