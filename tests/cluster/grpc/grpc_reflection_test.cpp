@@ -268,20 +268,32 @@ CAF_TEST(bad reflection requests get an error answer and the stream goes on) {
   auto empty = s.ask(refl::ServerReflectionRequest{});
   CAF_CHECK_EQUAL(empty.error_response().error_code(),
                   static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
-  // Not UTF-8: the node cannot read the request (a proto3 string), so the
-  // stream ends INVALID_ARGUMENT saying so; the first stream lives on.
-  {
+  // Requests the node cannot take end their own stream with a status
+  // saying why; the first stream lives on.
+  auto refused = [&](const refl::ServerReflectionRequest& req) {
     stream bad{*stub, token};
-    bad.rw->Write(symbol("caf\xc3"));
+    bad.rw->Write(req);
     refl::ServerReflectionResponse res;
     CAF_CHECK(!bad.rw->Read(&res));
-    auto st = bad.rw->Finish();
+    return bad.rw->Finish();
+  };
+  // Not UTF-8 (a proto3 string), and nested deeper than protobuf reads
+  // (150 groups in the unknown fields): INVALID_ARGUMENT naming the message.
+  auto deep = symbol("mesh.v1.Mesh");
+  auto* fields = deep.GetReflection()->MutableUnknownFields(&deep);
+  for (int i = 0; i < 150; ++i)
+    fields = fields->AddGroup(99);
+  for (const auto& req : {symbol("caf\xc3"), deep}) {
+    auto st = refused(req);
     CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     MESH_CHECK_MSG(st.error_message().find(
                      "not a valid grpc.reflection.v1.ServerReflectionRequest")
                      != std::string::npos,
                    st.error_message());
   }
+  // Larger than the door takes (4 MiB + 64 KiB): refused by gRPC unread.
+  CAF_CHECK_EQUAL(refused(symbol(std::string(5 << 20, 'x'))).error_code(),
+                  grpc::StatusCode::RESOURCE_EXHAUSTED);
   // Still answering on the same stream.
   CAF_CHECK(s.ask(symbol("mesh.v1.Mesh")).has_file_descriptor_response());
   CAF_CHECK(s.finish().ok());
