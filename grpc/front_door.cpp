@@ -121,7 +121,10 @@ caf::error grpc_front_door::start() {
   st.hop = std::make_shared<grpc_door::bridge>(*st.cfg.node.sys);
   st.collector = grpc_door::make_collector_service(st.cfg.node, st.hop);
   st.mesh = grpc_door::make_mesh_service(st.cfg.node, st.hop);
-  st.reflection = grpc_door::make_reflection_services(st.cfg.node);
+  st.reflection = grpc_door::make_reflection_services(
+    st.cfg.node, {collector::CollectiveDispatcher::service_full_name(),
+                  mesh::v1::Mesh::service_full_name(),
+                  "grpc.health.v1.Health"});
   // grpc.health.v1.Health, gRPC's own. The switch is process-wide and read
   // when a server is built: set for ours, then as the embedding program
   // had it (its own servers are left as they were).

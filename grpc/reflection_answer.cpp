@@ -1,7 +1,5 @@
 #include "grpc/reflection_answer.hpp"
 
-#include <set>
-
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 
@@ -11,41 +9,21 @@ namespace {
 
 namespace gpb = google::protobuf;
 
-const std::vector<std::string>& served_services() {
-  static const std::vector<std::string> names{
-    "collector.CollectiveDispatcher",
-    "mesh.v1.Mesh",
-    "grpc.health.v1.Health",
-    "grpc.reflection.v1.ServerReflection",
-    "grpc.reflection.v1alpha.ServerReflection",
-  };
-  return names;
-}
-
-void add_with_imports(const gpb::FileDescriptor* file,
-                      std::set<const gpb::FileDescriptor*>& out) {
-  if (file == nullptr || !out.insert(file).second)
-    return;
-  for (int i = 0; i < file->dependency_count(); ++i)
-    add_with_imports(file->dependency(i), out);
-}
-
-/// `file` when reflection may describe it (a served service's file or one
-/// it imports, however deep), else null.
-const gpb::FileDescriptor* served(const gpb::FileDescriptor* file) {
-  static const auto files = [] {
-    std::set<const gpb::FileDescriptor*> out;
-    auto* pool = gpb::DescriptorPool::generated_pool();
-    for (const auto& name : served_services())
-      if (auto* service = pool->FindServiceByName(name))
-        add_with_imports(service->file(), out);
-    return out;
-  }();
-  return file != nullptr && files.count(file) > 0 ? file : nullptr;
-}
-
 const gpb::DescriptorPool& pool() {
   return *gpb::DescriptorPool::generated_pool();
+}
+
+/// `file` and every file it imports, however deep, breadth first (the file
+/// itself first).
+std::vector<const gpb::FileDescriptor*>
+with_imports(const gpb::FileDescriptor* file) {
+  std::set<const gpb::FileDescriptor*> seen{file};
+  std::vector<const gpb::FileDescriptor*> order{file};
+  for (size_t i = 0; i < order.size(); ++i)
+    for (int j = 0; j < order[i]->dependency_count(); ++j)
+      if (seen.insert(order[i]->dependency(j)).second)
+        order.push_back(order[i]->dependency(j));
+  return order;
 }
 
 answer error(grpc::StatusCode code, std::string what,
@@ -57,21 +35,15 @@ answer error(grpc::StatusCode code, std::string what,
   return a;
 }
 
-/// `file` and every file it imports, breadth first: each answer stands
-/// alone (a client builds its pool from it).
+/// `file` and its imports (each answer stands alone: a client builds its
+/// pool from it), or NOT_FOUND naming what was asked.
 answer files_of(const gpb::FileDescriptor* file, std::string what,
                 const std::string& name) {
   if (file == nullptr)
     return error(grpc::StatusCode::NOT_FOUND, std::move(what), name);
   answer a;
   a.what = answer::kind::files;
-  std::set<const gpb::FileDescriptor*> seen{file};
-  std::vector<const gpb::FileDescriptor*> order{file};
-  for (size_t i = 0; i < order.size(); ++i)
-    for (int j = 0; j < order[i]->dependency_count(); ++j)
-      if (seen.insert(order[i]->dependency(j)).second)
-        order.push_back(order[i]->dependency(j));
-  for (auto* f : order) {
+  for (auto* f : with_imports(file)) {
     gpb::FileDescriptorProto proto;
     f->CopyTo(&proto);
     a.files.push_back(proto.SerializeAsString());
@@ -79,40 +51,53 @@ answer files_of(const gpb::FileDescriptor* file, std::string what,
   return a;
 }
 
-/// A message type reflection may describe, or null.
-const gpb::Descriptor* served_type(const std::string& name) {
+} // namespace
+
+catalog::catalog(std::vector<std::string> services)
+  : services_(std::move(services)) {
+  for (const auto& name : services_)
+    if (auto* service = pool().FindServiceByName(name))
+      for (auto* file : with_imports(service->file()))
+        files_.insert(file);
+}
+
+const gpb::FileDescriptor*
+catalog::served(const gpb::FileDescriptor* file) const {
+  return file != nullptr && files_.count(file) > 0 ? file : nullptr;
+}
+
+const gpb::Descriptor* catalog::served_type(const std::string& name) const {
   auto* type = pool().FindMessageTypeByName(name);
   return type != nullptr && served(type->file()) ? type : nullptr;
 }
 
-} // namespace
-
-answer list_services() {
+answer list_services(const catalog& cat) {
   answer a;
   a.what = answer::kind::services;
-  a.services = served_services();
+  a.services = cat.services();
   return a;
 }
 
-answer file_by_filename(const std::string& name) {
-  return files_of(served(pool().FindFileByName(name)), "no file", name);
+answer file_by_filename(const catalog& cat, const std::string& name) {
+  return files_of(cat.served(pool().FindFileByName(name)), "no file", name);
 }
 
-answer file_containing_symbol(const std::string& symbol) {
-  return files_of(served(pool().FindFileContainingSymbol(symbol)), "no symbol",
-                  symbol);
+answer file_containing_symbol(const catalog& cat, const std::string& symbol) {
+  return files_of(cat.served(pool().FindFileContainingSymbol(symbol)),
+                  "no symbol", symbol);
 }
 
-answer file_containing_extension(const std::string& type, int32_t number) {
-  auto* t = served_type(type);
+answer file_containing_extension(const catalog& cat, const std::string& type,
+                                 int32_t number) {
+  auto* t = cat.served_type(type);
   auto* field = t == nullptr ? nullptr
                              : pool().FindExtensionByNumber(t, number);
-  return files_of(field == nullptr ? nullptr : served(field->file()),
+  return files_of(field == nullptr ? nullptr : cat.served(field->file()),
                   "no extension " + std::to_string(number) + " of", type);
 }
 
-answer extension_numbers_of(const std::string& type) {
-  auto* t = served_type(type);
+answer extension_numbers_of(const catalog& cat, const std::string& type) {
+  auto* t = cat.served_type(type);
   if (t == nullptr)
     return error(grpc::StatusCode::NOT_FOUND, "no type", type);
   answer a;

@@ -7,6 +7,7 @@
 // files they import (not every message linked into the node).
 
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,9 @@ public:
   using response = typename Service::response;
 
   reflection_stream(grpc::CallbackServerContext* ctx,
-                    const std::string& token) {
+                    const std::string& token,
+                    std::shared_ptr<const reflection::catalog> cat)
+    : cat_(std::move(cat)) {
     if (auto denied = check_token(*ctx, token)) {
       Finish(*denied);
       return;
@@ -54,7 +57,7 @@ public:
     }
     try {
       out_.Clear();
-      reflection::respond(in_, out_);
+      reflection::respond(*cat_, in_, out_);
       bool own = false;
       write_.Clear();
       (void)grpc::SerializationTraits<response>::Serialize(out_, &write_,
@@ -80,6 +83,7 @@ public:
   }
 
 private:
+  std::shared_ptr<const reflection::catalog> cat_;
   grpc::ByteBuffer read_;
   grpc::ByteBuffer write_;
   request in_;
@@ -96,15 +100,18 @@ using raw_reflection_base =
 template <class Service>
 class reflection_service final : public raw_reflection_base<Service> {
 public:
-  explicit reflection_service(std::string token) : token_(std::move(token)) {}
+  reflection_service(std::string token,
+                     std::shared_ptr<const reflection::catalog> cat)
+    : token_(std::move(token)), cat_(std::move(cat)) {}
 
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
   ServerReflectionInfo(grpc::CallbackServerContext* ctx) override {
-    return new reflection_stream<Service>(ctx, token_);
+    return new reflection_stream<Service>(ctx, token_, cat_);
   }
 
 private:
   std::string token_;
+  std::shared_ptr<const reflection::catalog> cat_;
 };
 
 struct v1 {
@@ -122,10 +129,14 @@ struct v1alpha {
 } // namespace
 
 std::vector<std::unique_ptr<grpc::Service>>
-make_reflection_services(const node_handles& node) {
+make_reflection_services(const node_handles& node,
+                         std::vector<std::string> services) {
+  services.emplace_back(v1::grpc_service::service_full_name());
+  services.emplace_back(v1alpha::grpc_service::service_full_name());
+  auto cat = std::make_shared<const reflection::catalog>(std::move(services));
   std::vector<std::unique_ptr<grpc::Service>> out;
-  out.push_back(std::make_unique<reflection_service<v1>>(node.token));
-  out.push_back(std::make_unique<reflection_service<v1alpha>>(node.token));
+  out.push_back(std::make_unique<reflection_service<v1>>(node.token, cat));
+  out.push_back(std::make_unique<reflection_service<v1alpha>>(node.token, cat));
   return out;
 }
 

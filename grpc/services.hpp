@@ -8,6 +8,7 @@
 // in the thread that delivers the answer.
 
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -63,9 +64,12 @@ make_collector_service(node_handles node, std::shared_ptr<bridge> hop);
 std::unique_ptr<grpc::Service>
 make_mesh_service(node_handles node, std::shared_ptr<bridge> hop);
 
-/// gRPC server reflection, v1 and v1alpha (reflection_service.cpp): the
-/// door's services and the files they import, for the token's holders.
+/// gRPC server reflection, v1 and v1alpha (reflection_service.cpp), for
+/// the token's holders: `services` (full names of what the server
+/// registers beside it) and the reflection services themselves, with the
+/// files they import.
 std::vector<std::unique_ptr<grpc::Service>>
-make_reflection_services(const node_handles& node);
+make_reflection_services(const node_handles& node,
+                         std::vector<std::string> services);
 
 } // namespace mesh::grpc_door

@@ -18,8 +18,13 @@ using grpc::reflection::v1::ServerReflectionRequest;
 using grpc::reflection::v1::ServerReflectionResponse;
 
 void check(const ServerReflectionRequest& req) {
+  // The front door's catalog (grpc/front_door.cpp).
+  static const mesh::grpc_door::reflection::catalog cat{
+    {"collector.CollectiveDispatcher", "mesh.v1.Mesh", "grpc.health.v1.Health",
+     "grpc.reflection.v1.ServerReflection",
+     "grpc.reflection.v1alpha.ServerReflection"}};
   ServerReflectionResponse res;
-  mesh::grpc_door::reflection::respond(req, res);
+  mesh::grpc_door::reflection::respond(cat, req, res);
   if (res.message_response_case()
       == ServerReflectionResponse::MESSAGE_RESPONSE_NOT_SET)
     __builtin_trap();
