@@ -12,6 +12,7 @@
 
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
+#include "protocol/grpc/health.grpc.pb.h"
 #include "protocol/grpc/mesh_service.grpc.pb.h"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
@@ -124,7 +125,7 @@ caf::error grpc_front_door::start() {
   st.reflection = grpc_door::make_reflection_services(
     st.cfg.node, {collector::CollectiveDispatcher::service_full_name(),
                   mesh::v1::Mesh::service_full_name(),
-                  "grpc.health.v1.Health"});
+                  ::grpc::health::v1::Health::service_full_name()});
   // grpc.health.v1.Health, gRPC's own. The switch is process-wide and read
   // when a server is built: set for ours, then as the embedding program
   // had it (its own servers are left as they were).
