@@ -182,6 +182,13 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       if (!grpc)
         return fail("/grpc/listen", error);
       cfg.grpc = *grpc;
+      if (auto k = i->find("keepalive"); k != i->end() && k->is_object()) {
+        auto& ka = cfg.grpc_keepalive;
+        ka.time_ms = k->value("time_ms", ka.time_ms);
+        ka.timeout_ms = k->value("timeout_ms", ka.timeout_ms);
+        ka.min_client_ping_ms = k->value("min_client_ping_ms",
+                                         ka.min_client_ping_ms);
+      }
     }
     if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
       cfg.namespaces = i->get<std::vector<std::string>>();

@@ -48,6 +48,17 @@ struct scheduler_config {
   size_t middleman_workers = 0;
 };
 
+/// How the gRPC front door keeps its connections (gRPC's keepalive). gRPC's
+/// own defaults suit neither side: a client pinging an idle connection
+/// more often than every 5 minutes is sent away (GOAWAY too_many_pings),
+/// and a vanished client's connection lingers 2 hours.
+struct grpc_keepalive_config {
+  uint32_t time_ms = 60000;    ///< the door pings a connection idle this long
+  uint32_t timeout_ms = 20000; ///< unanswered this long: the door closes it
+  /// Clients may ping this often, with calls in flight or none.
+  uint32_t min_client_ping_ms = 10000;
+};
+
 /// Mutual TLS between nodes (CAF's OpenSSL module): PEM file paths.
 struct tls_config {
   std::string certificate;
@@ -142,6 +153,7 @@ struct node_config {
   /// The gRPC front door (grpc/front_door.hpp); its bearer token is the
   /// console token. nullopt: no gRPC listener.
   std::optional<host_port> grpc;
+  grpc_keepalive_config grpc_keepalive; ///< grpc.keepalive
   std::optional<std::vector<std::string>> namespaces;
   /// Which registered handlers this node serves: patterns "ns",
   /// "ns/Service" or "ns/Service/Method", "*" for any one part. nullopt:

@@ -56,6 +56,22 @@ bool decrypt_key(std::string& pem, const std::string& passphrase) {
   return true;
 }
 
+/// gRPC's keepalive for the door's connections (front_door.hpp).
+void keep_alive(grpc::ServerBuilder& builder, const grpc_keepalive_config& ka) {
+  auto ms = [](uint32_t x) {
+    return static_cast<int>(std::min<uint32_t>(
+      x, static_cast<uint32_t>(std::numeric_limits<int>::max())));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(ka.time_ms));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(ka.timeout_ms));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // The door's own pings go on while a connection stays idle (gRPC stops
+  // after two without data otherwise, and a dead peer is never noticed).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(ka.min_client_ping_ms));
+}
+
 /// The server's credentials: TLS with the node's certificate when the node
 /// has one. Clients are not asked for a certificate: they show the token.
 std::shared_ptr<grpc::ServerCredentials> credentials(const tls_config& tls,
@@ -139,6 +155,7 @@ caf::error grpc_front_door::start() {
   builder.SetMaxReceiveMessageSize(
     static_cast<int>(std::min<size_t>(st.cfg.max_payload_bytes + envelope_bytes,
                                       std::numeric_limits<int>::max())));
+  keep_alive(builder, st.cfg.keepalive);
   builder.RegisterService(st.collector.get());
   builder.RegisterService(st.mesh.get());
   for (auto& service : st.reflection)

@@ -23,6 +23,12 @@
 // limits.max_payload_bytes (plus 64 KiB for the envelope) is refused by
 // gRPC with RESOURCE_EXHAUSTED before it is read.
 //
+// Connections (grpc.keepalive): the door pings one idle for time_ms and
+// closes it when the ping goes unanswered for timeout_ms (a client that
+// vanished without a FIN); clients may ping every min_client_ping_ms, with
+// calls in flight or none (gRPC's own policy sends away one that pings an
+// idle connection more often than every 5 minutes).
+//
 //   grpc_front_door door{cfg};
 //   if (auto err = door.start()) ...;  // bound: door.address() has the port
 //   door.set_draining();               // health: NOT_SERVING from now on
@@ -46,6 +52,7 @@ struct grpc_front_door_config {
   host_port address;                          ///< port 0: any
   size_t max_payload_bytes = 4 * 1024 * 1024; ///< limits.max_payload_bytes
   tls_config tls;                             ///< not enabled: plaintext
+  grpc_keepalive_config keepalive;            ///< grpc.keepalive
   grpc_door::node_handles node;
 };
 

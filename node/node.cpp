@@ -191,6 +191,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     gc.address = *self.cfg.grpc;
     gc.max_payload_bytes = self.cfg.limits.max_payload_bytes;
     gc.tls = self.cfg.cluster.tls;
+    gc.keepalive = self.cfg.grpc_keepalive;
     gc.node = {&sys, self.id, self.cfg.console_token,
                std::chrono::milliseconds{self.cfg.limits.max_deadline_ms},
                self.router, self.cluster, self.strategies, self.topics,

@@ -336,3 +336,39 @@ CAF_TEST(done tasks are kept a week by default and zero keeps them forever) {
   CAF_REQUIRE(cfg);
   CAF_CHECK_EQUAL(cfg->tasks.done_retention_s, 0u);
 }
+
+CAF_TEST(the grpc door keepalive takes milliseconds within bounds) {
+  for (auto bad : {json(0), json(-5), json("60s"), json(1.5),
+                   json(86400001)})
+    MESH_CHECK_MSG(
+      mentions(check_config_layer(
+                 json{{"grpc",
+                       {{"listen", "127.0.0.1:0"},
+                        {"keepalive", {{"time_ms", bad}}}}}},
+                 "cfg.json"),
+               "cfg.json: /grpc/keepalive/time_ms"),
+      "time_ms " << bad.dump() << " was not refused");
+  CAF_CHECK(mentions(check_config_layer(
+                       json{{"grpc",
+                             {{"listen", "127.0.0.1:0"},
+                              {"keepalive", {{"every_ms", 5}}}}}},
+                       "cfg.json"),
+                     "every_ms"));
+  auto doc = default_node_config_json();
+  auto defaults = to_node_config(doc);
+  CAF_REQUIRE(defaults);
+  CAF_CHECK_EQUAL(defaults->grpc_keepalive.time_ms, 60000u);
+  CAF_CHECK_EQUAL(defaults->grpc_keepalive.timeout_ms, 20000u);
+  CAF_CHECK_EQUAL(defaults->grpc_keepalive.min_client_ping_ms, 10000u);
+  merge_json(doc, json{{"grpc",
+                        {{"listen", "127.0.0.1:0"},
+                         {"keepalive",
+                          {{"timeout_ms", 500},
+                           {"min_client_ping_ms", 1000}}}}}});
+  CAF_CHECK(check_config_layer(doc, "merged").empty());
+  auto cfg = to_node_config(doc);
+  CAF_REQUIRE(cfg);
+  CAF_CHECK_EQUAL(cfg->grpc_keepalive.time_ms, 60000u);
+  CAF_CHECK_EQUAL(cfg->grpc_keepalive.timeout_ms, 500u);
+  CAF_CHECK_EQUAL(cfg->grpc_keepalive.min_client_ping_ms, 1000u);
+}
