@@ -270,7 +270,8 @@ std::shared_ptr<call_counts> make_call_counts() {
     std::vector<call_counts::method_name>{
       {seed, "Connect"}, {seed, "Serve"}, {seed, "Dispatch"},
       {own, "Dispatch"}, {own, "Process"}, {own, "Publish"}, {own, "Emit"},
-      {own, "RunWorkflow"}, {own, "GetRun"}, {own, "Outcome"}},
+      {own, "RunWorkflow"}, {own, "GetRun"}, {own, "Outcome"},
+      {own, "CancelRun"}, {own, "ListRuns"}},
     code_names());
 }
 

@@ -77,6 +77,8 @@ enum class door_method : size_t {
   mesh_run_workflow,
   mesh_get_run,
   mesh_outcome,
+  mesh_cancel_run,
+  mesh_list_runs,
 };
 
 /// Finishes `reactor` with `status` after recording the trace id in the

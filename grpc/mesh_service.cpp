@@ -2,14 +2,15 @@
 // the node's actor that serves it, as the console does (one hop fewer: no
 // JSON envelope): Dispatch the router (its whole pipeline), Process and
 // Outcome the strategy evaluator, Publish the topic dispatcher, Emit the
-// task dispatcher, RunWorkflow and GetRun the workflow runner.
+// task dispatcher, the workflow calls (run_calls.cpp) the workflow runner.
 
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
 
+#include "grpc/mesh_calls.hpp"
 #include "grpc/raw_unary.hpp"
-#include "grpc/run_messages.hpp"
+#include "grpc/run_calls.hpp"
 #include "grpc/services.hpp"
 #include "protocol/grpc/mesh_service.grpc.pb.h"
 #include "protocol/json/json_payload.hpp"
@@ -23,64 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-void set_status(pb::Status* st, status_code code, const std::string& text) {
-  st->set_code(static_cast<pb::StatusCode>(code));
-  st->set_message(text);
-}
-
-template<class Out>
-void fail(const call& c, Out* out, status_code code, const std::string& text) {
-  set_status(out->mutable_status(), code, text);
-  c.done(call_status(code, text, *out));
-}
-
-void fail(const call& c, pb::PublishResponse* out, status_code code,
-          const std::string& text) {
-  out->set_error_message(text);
-  c.done(call_status(code, text, *out));
-}
-
-status_code code_of(const pb::Status& st) {
-  return status_code_from_int(st.code()).value_or(status_code::internal);
-}
-
-/// Asks `actor` (a slot's handle) through the bridge for the answer to
-/// `xs...` (an `Answer`); `on_answer` takes it and finishes the call;
-/// failures finish it with their status. `missing`: why the node has no
-/// such actor. A timer of its own, so a late answer comes at the timeout,
-/// not at the next sweep; but not for Process, Publish and Outcome, which
-/// clients call at high rates: a timer stays in CAF's clock (holding the
-/// bridge) until it fires, answered or not, and their actors answer by the
-/// deadline themselves (the sweep is the safety net).
-template<class Answer, class Out, class Handle, class OnAnswer, class... Ts>
-void ask(bridge& hop, const node_handles& node, const call& c, Out* out,
-         const Handle& actor, const char* missing,
-         std::chrono::milliseconds timeout, OnAnswer on_answer, Ts&&... xs) {
-  if (!actor) {
-    fail(c, out, status_code::unavailable,
-         "node " + node.node_id + " has no " + missing);
-    return;
-  }
-  constexpr bool hot
-      = std::is_same_v<
-            Answer,
-            pb::ProcessResponse> || std::is_same_v<Answer, pb::PublishResponse> || std::is_same_v<Answer, caf::atom_value>; // Outcome
-  hop.ask(ptr_of(actor), missing,
-          expect<Answer>(std::move(on_answer),
-                         [c, out](caf::error& err) {
-                           fail(c, out, to_status_code(err), error_text(err));
-                         }),
-          timeout, !hot, std::forward<Ts>(xs)...);
-}
-
-constexpr const char* no_router = "router (restarting?)";
-constexpr const char* no_evaluator
-    = "strategy evaluator (start it with --manifests DIR)";
-constexpr const char* no_topics = "topic dispatcher";
-constexpr const char* no_tasks = "task dispatcher (start it with --jobs DIR)";
-constexpr const char* no_runner
-    = "workflow runner (start it with --workflows DIR)";
-
 // Every method reads its body itself (grpc/raw_unary.hpp).
 using raw_mesh = mesh::v1::Mesh;
 using raw_mesh_base = raw_mesh::WithRawCallbackMethod_Dispatch<
@@ -89,8 +32,10 @@ using raw_mesh_base = raw_mesh::WithRawCallbackMethod_Dispatch<
             raw_mesh::WithRawCallbackMethod_Emit<
                 raw_mesh::WithRawCallbackMethod_RunWorkflow<
                     raw_mesh::WithRawCallbackMethod_GetRun<
-                        raw_mesh::WithRawCallbackMethod_Outcome<
-                            raw_mesh::Service>>>>>>>;
+                        raw_mesh::WithRawCallbackMethod_CancelRun<
+                            raw_mesh::WithRawCallbackMethod_ListRuns<
+                                raw_mesh::WithRawCallbackMethod_Outcome<
+                                    raw_mesh::Service>>>>>>>>>;
 
 class mesh_service final : public raw_mesh_base {
 public:
@@ -119,12 +64,16 @@ public:
   }
   reactor_ptr RunWorkflow(ctx_ptr ctx, body in,
                           grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::run_workflow,
-                      door_method::mesh_run_workflow, ctx, node_, in, out);
+    return runs(&run_workflow, door_method::mesh_run_workflow, ctx, in, out);
   }
   reactor_ptr GetRun(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
-    return raw_method(this, &mesh_service::get_run,
-                      door_method::mesh_get_run, ctx, node_, in, out);
+    return runs(&get_run, door_method::mesh_get_run, ctx, in, out);
+  }
+  reactor_ptr CancelRun(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return runs(&cancel_run, door_method::mesh_cancel_run, ctx, in, out);
+  }
+  reactor_ptr ListRuns(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
+    return runs(&list_runs, door_method::mesh_list_runs, ctx, in, out);
   }
   reactor_ptr Outcome(ctx_ptr ctx, body in, grpc::ByteBuffer* out) override {
     return raw_method(this, &mesh_service::outcome,
@@ -251,25 +200,6 @@ private:
         atom::emit_v, std::move(event));
   }
 
-  void run_workflow(call c, mesh::v1::RunWorkflowRequest* in,
-                    mesh::v1::Run* out);
-
-  void get_run(call c, mesh::v1::GetRunRequest* in, mesh::v1::Run* out) {
-    auto* ctx = c.ctx;
-    if (in->run_id().empty()) {
-      fail(c, out, status_code::invalid_argument, "GetRun needs \"run_id\"");
-      return;
-    }
-    ask<json>(
-        *hop_, node_, c, out, node_.workflows.get(), no_runner,
-        timeout(deadline_ms_of(*ctx, node_.max_deadline)),
-        [c, out](json& r) {
-          fill_run(r, out);
-          c.done(grpc::Status::OK);
-        },
-        atom::runs_v, in->run_id());
-  }
-
   void outcome(call c, pb::OutcomeReport* in, mesh::v1::OutcomeResponse* out) {
     auto* ctx = c.ctx;
     ask<caf::atom_value>(
@@ -293,6 +223,19 @@ private:
       req.set_deadline_ms(deadline_ms_of(ctx, node_.max_deadline));
   }
 
+  /// A workflow call of run_calls.hpp.
+  template<class Request, class Response>
+  reactor_ptr runs(void (*fn)(bridge&, const node_handles&, call, Request*,
+                              Response*),
+                   door_method which, ctx_ptr ctx, body in,
+                   grpc::ByteBuffer* out) {
+    return raw_unary<Request, Response>(
+      ctx, node_, in, out, which,
+      [this, fn](call c, Request* req, Response* res) {
+        fn(*hop_, node_, std::move(c), req, res);
+      });
+  }
+
   std::chrono::milliseconds timeout(uint32_t deadline_ms) const {
     return ask_timeout(deadline_ms, node_.max_deadline);
   }
@@ -300,74 +243,6 @@ private:
   node_handles node_;
   std::shared_ptr<bridge> hop_;
 };
-
-void mesh_service::run_workflow(call c, mesh::v1::RunWorkflowRequest* in,
-                                mesh::v1::Run* out) {
-  auto* ctx = c.ctx;
-  if (in->workflow().empty() == !in->has_definition()) {
-    fail(c, out, status_code::invalid_argument,
-         "RunWorkflow needs \"workflow\" (a name) or \"definition\" (a "
-         "workflow document), one of them");
-    return;
-  }
-  for (auto bad : {check_depth(in->definition(), "definition"),
-                   check_depth(in->input(), "input"),
-                   check_depth(in->context(), "context")})
-    if (!bad.empty())
-      return fail(c, out, status_code::invalid_argument, bad);
-  json request = json::object();
-  if (!in->workflow().empty())
-    request["workflow"] = in->workflow();
-  else
-    request["definition"] = struct_json(in->definition());
-  if (in->has_input())
-    request["input"] = value_to_json(in->input());
-  if (in->has_context())
-    request["context"] = struct_json(in->context());
-  // A run we stop waiting for can still be found by its trace id.
-  auto trace = !in->trace_id().empty() ? in->trace_id()
-               : !c.trace_id.empty()   ? c.trace_id
-                                       : make_trace_id();
-  c.trace_id = trace;
-  request["trace_id"] = trace;
-  request["async"] = in->async();
-  int64_t wait = in->wait_ms();
-  if (wait == 0) {
-    // Stop waiting a little before the client does, so its answer (the
-    // run goes on, under this trace id) still reaches it.
-    int64_t left
-        = deadline_ms_of(*ctx, std::chrono::milliseconds{run_wait::max_ms});
-    wait = left == 0 ? run_wait::default_ms
-                     : left - std::min<int64_t>(left / 2, 200);
-  }
-  wait = std::min(wait, run_wait::max_ms);
-  auto timeout = std::chrono::milliseconds{wait + run_wait::console_margin_ms};
-  auto runner = node_.workflows.get();
-  if (!runner) {
-    fail(c, out, status_code::unavailable,
-         "node " + node_.node_id + " has no " + no_runner);
-    return;
-  }
-  hop_->ask(ptr_of(runner), no_runner,
-            expect<json>(
-                [c, out](json& r) {
-                  fill_run(r, out);
-                  c.done(grpc::Status::OK);
-                },
-                [c, out, wait](caf::error& err) {
-                  if (err != caf::sec::request_timeout) {
-                    fail(c, out, to_status_code(err), error_text(err));
-                    return;
-                  }
-                  out->set_trace_id(c.trace_id);
-                  fail(c, out, status_code::deadline_exceeded,
-                       "the workflow did not finish within "
-                           + std::to_string(wait)
-                           + " ms (wait_ms); the run goes on: trace id "
-                           + c.trace_id);
-                }),
-            timeout, true, atom::run_v, std::move(request));
-}
 
 } // namespace
 
