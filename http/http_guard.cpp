@@ -1,5 +1,6 @@
 #include "http/http_guard.hpp"
 
+#include <cctype>
 #include <set>
 
 #include "config/node_config.hpp"
@@ -51,6 +52,20 @@ bool read_only_command(const std::string& command, const nlohmann::json& args) {
   if (i == args.end())
     return true;
   return i->is_string() && (*i == "show" || *i == "list");
+}
+
+guard_verdict check_content_encoding(const std::string& header) {
+  auto first = header.find_first_not_of(" \t");
+  auto last = header.find_last_not_of(" \t");
+  std::string value = first == std::string::npos
+                        ? std::string{}
+                        : header.substr(first, last - first + 1);
+  for (auto& c : value)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (value.empty() || value == "identity")
+    return {};
+  return {415, "a compressed request body (Content-Encoding) is not "
+               "accepted: send it uncompressed"};
 }
 
 guard_verdict check_browser_rules(const browser_facts& r,

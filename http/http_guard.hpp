@@ -12,6 +12,7 @@
 //  - a POST body must be JSON (Content-Type application/json, or none): a
 //    form cannot send that without a CORS preflight, which we never grant;
 //  - GET (and HEAD) only reads: a command that changes the node needs POST;
+//  - a body must come uncompressed (check_content_encoding), on every route;
 //  - without a token, the Host must be a loopback name (an IPv4 literal in
 //    127/8, localhost, [::1]): a rebound DNS name, even 127.evil.example,
 //    is refused.
@@ -45,6 +46,13 @@ bool read_only_command(const std::string& command, const nlohmann::json& args);
 
 /// Whether a Host header names a loopback name or address (its port aside).
 bool loopback_host_header(const std::string& host);
+
+/// The verdict on a request's Content-Encoding header ("" when absent):
+/// only "identity" or none passes (415 otherwise). httplib unpacks a
+/// gzip or brotli body while it reads it and bounds only the bytes on the
+/// wire, before any route (and so the token check) runs: 500 KiB of gzip
+/// made a node hold 3 GB.
+guard_verdict check_content_encoding(const std::string& header);
 
 /// The verdict on one request to /v1/.
 guard_verdict check_browser_rules(const browser_facts& request,

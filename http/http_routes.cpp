@@ -237,6 +237,15 @@ void command_routes(httplib::Server& srv, http_context& ctx) {
       [posts, &ctx](const httplib::Request& req, httplib::Response& res) {
         if (ctx.cfg.counter)
           ctx.cfg.counter->started(req.method, req.path);
+        auto packed = check_content_encoding(
+          req.get_header_value("Content-Encoding"));
+        if (packed.http_status != 0) { // refused unread: the connection too
+          send_envelope(res, envelope_error(status_code::invalid_argument,
+                                            packed.reason));
+          res.status = packed.http_status;
+          res.set_header("Connection", "close");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         if (req.method != "POST" || req.has_header("Content-Length")
             || req.has_header("Transfer-Encoding"))
           return httplib::Server::HandlerResponse::Unhandled;

@@ -219,4 +219,18 @@ std::string node_process::log() const {
   return read_file(log_path_);
 }
 
+size_t status_kib(pid_t pid, const std::string& field) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string key;
+  while (in >> key) {
+    if (key == field + ":") {
+      size_t kib = 0;
+      in >> kib;
+      return kib;
+    }
+    std::getline(in, key);
+  }
+  return 0;
+}
+
 } // namespace mesh::test

@@ -65,6 +65,10 @@ nlohmann::json peers_of(const std::string& http);
 bool sees(const std::string& http, const std::vector<std::string>& ids,
           const std::string& state = "up");
 
+/// A memory figure of a process in KiB, from /proc/PID/status: "VmRSS"
+/// (resident now) or "VmHWM" (its peak so far); 0 when it cannot be read.
+size_t status_kib(pid_t pid, const std::string& field);
+
 /// A running meshnode. The constructor waits for its ready line.
 class node_process {
 public:

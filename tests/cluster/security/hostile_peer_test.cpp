@@ -24,21 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
-size_t rss_kib(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      size_t kib = 0;
-      in >> kib;
-      return kib;
-    }
-    std::getline(in, key);
-  }
-  return 0;
-}
-
 // A BASP header (client handshake) announcing `payload_len` bytes.
 std::string basp_header(uint32_t payload_len) {
   std::string h(32, '\0');
@@ -78,7 +63,7 @@ std::string blob_payload(size_t bytes) {
 CAF_TEST(a stranger announcing a huge message is cut off before anything is allocated) {
   node_process n{{"--plugin", bin("libmesh_example_handlers.so")}, 60s, true,
                  measurable_env()};
-  auto before = rss_kib(n.pid());
+  auto before = status_kib(n.pid(), "VmRSS");
   // 20 connections, each announcing a 2 GiB message: CAF alone would have
   // committed 2 GiB for each.
   for (int i = 0; i < 20; ++i) {
@@ -90,7 +75,7 @@ CAF_TEST(a stranger announcing a huge message is cut off before anything is allo
     CAF_CHECK(closed_by_peer(fd));
     ::close(fd);
   }
-  auto after = rss_kib(n.pid());
+  auto after = status_kib(n.pid(), "VmRSS");
   CAF_MESSAGE("RSS before " << before << " KiB, after " << after << " KiB");
   CAF_CHECK_LESS(after, before + growth_bound_kib);
   // The console port is guarded the same way.
@@ -151,7 +136,7 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
                   "--seeds", a.listen(), "--heartbeat-interval-ms", "500",
                   "--heartbeat-misses", "100"}};
   CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"c"}); }));
-  auto before = rss_kib(a.pid());
+  auto before = status_kib(a.pid(), "VmRSS");
   ::kill(c.pid(), SIGSTOP); // c's process stops: nothing reads its socket
   // Requests to c pile up behind the kernel's socket buffers until the
   // backlog bound cuts the connection; each still gets exactly one answer.
@@ -172,7 +157,7 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
   CAF_MESSAGE(sent << " requests of 900 KiB sent to the stopped peer");
   CAF_CHECK(a.log().find("stopped reading") != std::string::npos);
   CAF_CHECK_EQUAL(answered, sent);
-  auto after = rss_kib(a.pid());
+  auto after = status_kib(a.pid(), "VmRSS");
   CAF_MESSAGE("RSS of a before " << before << " KiB, after " << after
                                  << " KiB");
   CAF_CHECK_LESS(after, before + growth_bound_kib);

@@ -1,6 +1,6 @@
 // Fuzz target: topic names and patterns (and the trie that matches them),
-// service paths ("namespace/Service/Method"), trace ids, and HTTP paths as
-// the HTTP API's request counts label them.
+// service paths ("namespace/Service/Method"), trace ids, HTTP paths as
+// the HTTP API's request counts label them, and Content-Encoding headers.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/http_counter.hpp"
+#include "http/http_guard.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/service_key.hpp"
 #include "topics/topic.hpp"
@@ -37,6 +38,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     if (route.size() > 24)
       __builtin_trap();
+  }
+  // A Content-Encoding passes only as "identity" (any case, blanks around)
+  // or none; the refusal never echoes the header.
+  auto encoding = mesh::check_content_encoding(std::string{text});
+  if (encoding.http_status == 0) {
+    std::string word;
+    for (unsigned char c : text)
+      if (c != ' ' && c != '\t')
+        word += static_cast<char>(std::tolower(c));
+    if (!word.empty() && word != "identity")
+      __builtin_trap();
+  } else if (encoding.http_status != 415 || encoding.reason.size() > 100) {
+    __builtin_trap();
   }
   // "pattern\ntopic": a valid pattern goes into a trie, a valid topic is
   // matched against it and against topic_matches: both must agree.

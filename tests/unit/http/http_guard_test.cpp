@@ -113,3 +113,16 @@ CAF_TEST(without a token only loopback host names pass) {
   r.token_configured = true;
   CAF_CHECK_EQUAL(check_browser_rules(r, {}).http_status, 0);
 }
+
+CAF_TEST(only an uncompressed body passes the content encoding check) {
+  for (const char* fine : {"", "identity", " Identity ", "IDENTITY\t"})
+    CAF_CHECK_EQUAL(check_content_encoding(fine).http_status, 0);
+  for (const char* packed : {"gzip", "br", "deflate", "x-gzip", "gzip, identity",
+                             "identity, gzip", "zstd", "\xff\xfe"}) {
+    auto v = check_content_encoding(packed);
+    CAF_CHECK_EQUAL(v.http_status, 415);
+    CAF_CHECK(has(v.reason, "send it uncompressed"));
+    // The header's value is not echoed (it may be anything).
+    CAF_CHECK(!has(v.reason, packed));
+  }
+}
