@@ -1,7 +1,8 @@
 // The routes of the HTTP API (http_server.hpp has the list): each turns a
-// request into a console command, or answers the probes, /metrics and the
-// dashboard page itself. Every handler answers with an envelope; nothing
-// they throw leaves them (the exception handler answers 500).
+// request into a console command (the probes, /metrics and the dashboard
+// page: probe_routes.cpp); the handlers of what httplib refuses itself.
+// Every handler answers with an envelope; nothing they throw leaves them
+// (the exception handler answers 500).
 
 #include "http/http_routes.hpp"
 
@@ -20,30 +21,18 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/console/commands/console_commands.hpp"
+#include "http/bounded_server.hpp"
 #include "http/http_envelope.hpp"
 #include "http/http_guard.hpp"
 #include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/json/safe_json.hpp"
 #include "protocol/messaging/type_ids.hpp"
-#include "telemetry/prometheus/prometheus.hpp"
-#include "web/dashboard.hpp"
 
 namespace mesh {
 
-namespace {
-
 using nlohmann::json;
 using std::chrono::milliseconds;
-
-/// /readyz: how long the console has to answer `status`.
-constexpr milliseconds ready_timeout{2000};
-
-/// /metrics: how long each source command may take (the console's own
-/// bound on asking an actor, plus the way back).
-constexpr milliseconds metrics_timeout
-    = std::chrono::duration_cast<milliseconds>(console_ask_timeout)
-      + milliseconds{2000};
 
 void send_envelope(httplib::Response& res, const json& envelope) {
   res.status = http_status(envelope);
@@ -53,12 +42,14 @@ void send_envelope(httplib::Response& res, const json& envelope) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"mesh\"");
 }
 
+namespace {
+
 std::string request_token(const httplib::Request& req) {
   return bearer_token(req.get_header_value("Authorization")).value_or("");
 }
 
-/// Sends `command` to the console with `token` and waits (at most
-/// `timeout`) for its answer, as an envelope.
+} // namespace
+
 json ask_console(http_context& ctx, const std::string& token,
                  const json& command, milliseconds timeout) {
   const auto& node = ctx.cfg.node_id;
@@ -97,12 +88,11 @@ json ask_console(http_context& ctx, const std::string& token,
   return out;
 }
 
-/// The arguments of a request: its query string and, for a POST, its JSON
-/// object body (which wins). nullopt, after answering 400, when the body is
-/// not a JSON object.
 bool token_ok(const http_context& ctx, const httplib::Request& req) {
   return token_accepted(ctx.cfg.token, request_token(req));
 }
+
+namespace {
 
 /// Refuses a request without the node's token before its body is read as
 /// JSON (the console checks again); true when it did.
@@ -119,6 +109,9 @@ bool refused_without_token(const http_context& ctx, const httplib::Request& req,
   return true;
 }
 
+/// The arguments of a request: its query string and, for a POST, its JSON
+/// object body (which wins). nullopt, after answering 400, when the body is
+/// not a JSON object.
 std::optional<json> request_args(const httplib::Request& req,
                                  httplib::Response& res) {
   // From the target, not req.params: httplib also puts a form-encoded body
@@ -263,84 +256,6 @@ void command_routes(httplib::Server& srv, http_context& ctx) {
       });
 }
 
-/// True when `req` carries the console token (any, with none configured);
-/// compared in constant time, as the console does.
-void probe_routes(httplib::Server& srv, http_context& ctx) {
-  srv.Get("/healthz", [&ctx](const httplib::Request&, httplib::Response& res) {
-    send_envelope(res, envelope_ok({{"node", ctx.cfg.node_id}}));
-  });
-  srv.Get("/readyz", [&ctx](const httplib::Request&, httplib::Response& res) {
-    const auto& node = ctx.cfg.node_id;
-    if (ctx.draining) {
-      send_envelope(res, envelope_error(status_code::unavailable,
-                                        "node " + node + " is shutting down"));
-      return;
-    }
-    // The server's own token: readiness is about the node, not the caller.
-    auto status
-        = ask_console(ctx, ctx.cfg.token, {{"cmd", "status"}}, ready_timeout);
-    if (status.value("ok", false))
-      send_envelope(res, envelope_ok({{"node", node}, {"ready", true}}));
-    else
-      send_envelope(res, envelope_error(status_code::unavailable,
-                                        "node " + node + " is not ready: "
-                                            + status.value("error", "")));
-  });
-  srv.Get("/metrics", [&ctx](const httplib::Request& req,
-                             httplib::Response& res) {
-    if (ctx.cfg.token.empty()
-        && !loopback_host_header(req.get_header_value("Host"))) {
-      // As /v1/ without a token: a rebound DNS name is not the node's.
-      send_envelope(res, envelope_error(status_code::permission_denied,
-                                        "Host '" + req.get_header_value("Host")
-                                          + "' is refused: without a console "
-                                            "token /metrics answers only a "
-                                            "loopback name"));
-      res.status = 403;
-      return;
-    }
-    if (!token_ok(ctx, req)) {
-      auto refusal = envelope_error(status_code::permission_denied,
-                                    "/metrics of node " + ctx.cfg.node_id
-                                        + " needs a valid token "
-                                          "(Authorization: Bearer TOKEN)");
-      refusal["unauthenticated"] = true;
-      send_envelope(res, refusal);
-      return;
-    }
-    // Every source asked at once, under one deadline: a scrape takes as
-    // long as its slowest part (at most metrics_timeout), and a part that
-    // does not answer is left out.
-    json results = json::object();
-    if (auto console = ctx.cfg.console.get()) {
-      caf::scoped_actor self{ctx.sys};
-      std::vector<std::pair<std::string, decltype(self->request(
-                                            console, metrics_timeout,
-                                            atom::console_v, std::string{},
-                                            std::string{}))>>
-          asked;
-      for (const auto& cmd : metrics_sources())
-        asked.emplace_back(cmd, self->request(console, metrics_timeout,
-                                              atom::console_v, ctx.cfg.token,
-                                              dump_json({{"cmd", cmd}})));
-      for (auto& [cmd, handle] : asked)
-        handle.receive(
-            [&, name = cmd](std::string& text) {
-              auto reply = parse_json(text, max_json_depth() + 8);
-              results[name] = reply && reply->value("ok", false)
-                                  ? (*reply)["result"]
-                                  : json{};
-            },
-            [&, name = cmd](caf::error&) { results[name] = json{}; });
-    }
-    res.set_content(render_prometheus(results, ctx.cfg.node_id),
-                    "text/plain; version=0.0.4; charset=utf-8");
-  });
-  srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(std::string{dashboard_html()}, "text/html; charset=utf-8");
-  });
-}
-
 } // namespace
 
 void install_routes(httplib::Server& srv, http_context& ctx) {
@@ -354,7 +269,11 @@ void install_routes(httplib::Server& srv, http_context& ctx) {
       return; // a route answered already
     auto http = res.status;
     json envelope;
-    if (http == 404)
+    if (auto cut = bounded_server::head_refusal(); cut.status != 0) {
+      envelope = envelope_error(status_code::invalid_argument, cut.reason);
+      http = cut.status; // 431 or 408
+      res.set_header("Connection", "close"); // the rest is not read
+    } else if (http == 404)
       envelope = envelope_error(status_code::not_found,
                                 "no resource at " + req.method + " " + req.path
                                     + " (commands are at /v1/<command>)");

@@ -11,6 +11,7 @@
 
 #include <httplib.h>
 
+#include "http/bounded_server.hpp"
 #include "http/http_envelope.hpp"
 #include "http/http_routes.hpp"
 #include "protocol/status.hpp"
@@ -50,7 +51,7 @@ struct http_server::impl {
 
   http_context ctx;
   host_port bound;
-  httplib::Server srv;
+  bounded_server srv; // httplib's, each request's head bounded
   std::thread thread;
   std::mutex mtx; ///< guards `thread` between start and stop
 };

@@ -1,0 +1,234 @@
+#include "http/bounded_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace mesh {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// What the stream of this thread refused last (reset per request).
+thread_local bounded_server::refusal last_refusal;
+
+/// Waits up to `ms` for `events` on `fd`: true when they came.
+bool wait_for(int fd, short events, int ms) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    auto n = ::poll(&p, 1, ms);
+    if (n >= 0)
+      return n > 0;
+    if (errno != EINTR)
+      return false;
+  }
+}
+
+int to_ms(time_t sec, time_t usec) {
+  return static_cast<int>(sec * 1000 + usec / 1000);
+}
+
+void address_of(int fd, bool peer, std::string& ip, int& port) {
+  sockaddr_storage sa{};
+  socklen_t len = sizeof sa;
+  auto* p = reinterpret_cast<sockaddr*>(&sa);
+  if ((peer ? ::getpeername(fd, p, &len) : ::getsockname(fd, p, &len)) != 0)
+    return;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (sa.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&sa);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    port = ntohs(in->sin_port);
+  } else if (sa.ss_family == AF_INET6) {
+    auto* in = reinterpret_cast<sockaddr_in6*>(&sa);
+    ::inet_ntop(AF_INET6, &in->sin6_addr, text, sizeof text);
+    port = ntohs(in->sin6_port);
+  }
+  ip = text;
+}
+
+/// One connection's stream: buffered reads (httplib reads a head byte by
+/// byte), the head of each request bounded. Once a read failed, every
+/// later one fails too.
+class head_bounded_stream final : public httplib::Stream {
+public:
+  head_bounded_stream(int fd, int read_ms, int write_ms)
+    : fd_(fd), read_ms_(read_ms), write_ms_(write_ms) {
+  }
+
+  /// A new request's head begins with the next byte.
+  void start_head() {
+    in_head_ = true;
+    head_bytes_ = 0;
+    tail_ = 0;
+    head_started_ = false;
+    last_refusal = {};
+  }
+
+  bool failed() const {
+    return failed_;
+  }
+
+  bool buffered() const {
+    return pos_ < len_;
+  }
+
+  bool is_readable() const override {
+    return buffered() || (!failed_ && await_bytes());
+  }
+
+  bool is_writable() const override {
+    return wait_for(fd_, POLLOUT, write_ms_);
+  }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (failed_ || size == 0)
+      return failed_ ? -1 : 0;
+    if (!buffered() && !fill())
+      return -1;
+    size_t n = std::min(size, len_ - pos_);
+    if (in_head_ && !count_head(n))
+      return -1;
+    std::memcpy(ptr, buf_ + pos_, n);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!wait_for(fd_, POLLOUT, write_ms_))
+      return -1;
+    return ::send(fd_, ptr, size, MSG_NOSIGNAL);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    address_of(fd_, true, ip, port);
+  }
+
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    address_of(fd_, false, ip, port);
+  }
+
+  socket_t socket() const override {
+    return fd_;
+  }
+
+private:
+  // How long a read may wait: the read timeout, and within a head no
+  // longer than what is left of its deadline.
+  int wait_ms() const {
+    if (!in_head_ || !head_started_)
+      return read_ms_;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(
+      head_started_at_ + bounded_server::head_deadline - clock_type::now());
+    return static_cast<int>(
+      std::clamp<long long>(left.count(), 0, read_ms_));
+  }
+
+  // Waits for bytes to read; a head past its deadline is refused.
+  bool await_bytes() const {
+    auto ms = wait_ms();
+    if (wait_for(fd_, POLLIN, ms))
+      return true;
+    // Waited until the deadline (not the read timeout): the head is late.
+    if (in_head_ && head_started_ && ms < read_ms_)
+      refuse(408, "the request's line and headers did not arrive within "
+                    + std::to_string(bounded_server::head_deadline.count())
+                    + " s");
+    return false;
+  }
+
+  bool fill() {
+    if (!await_bytes())
+      return false;
+    auto n = ::recv(fd_, buf_, sizeof buf_, 0);
+    if (n <= 0) {
+      failed_ = true; // closed or broken: nothing more will come
+      return false;
+    }
+    pos_ = 0;
+    len_ = static_cast<size_t>(n);
+    return true;
+  }
+
+  // Counts the next `n` buffered bytes into the head; the head ends at its
+  // blank line ("\n\r\n", as httplib ends it). False when over the limit.
+  bool count_head(size_t& n) {
+    if (!head_started_) {
+      head_started_ = true;
+      head_started_at_ = clock_type::now();
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (++head_bytes_ > bounded_server::max_head_bytes) {
+        refuse(431, "the request's line and headers exceed "
+                      + std::to_string(bounded_server::max_head_bytes)
+                      + " bytes");
+        return false;
+      }
+      char c = buf_[pos_ + i];
+      tail_ = c == '\n' ? (tail_ == 2 ? 3 : 1)
+                        : (c == '\r' && tail_ == 1 ? 2 : 0);
+      if (tail_ == 3) { // the rest is the body's
+        in_head_ = false;
+        n = i + 1;
+        return true;
+      }
+    }
+    return true;
+  }
+
+  void refuse(int status, std::string why) const {
+    failed_ = true;
+    last_refusal = {status, std::move(why)};
+  }
+
+  int fd_;
+  int read_ms_;
+  int write_ms_;
+  char buf_[4096];
+  size_t pos_ = 0;
+  size_t len_ = 0;
+  mutable bool failed_ = false; // set by is_readable() too
+  bool in_head_ = true;
+  bool head_started_ = false;
+  size_t head_bytes_ = 0;
+  int tail_ = 0; // 1 after "\n", 2 after "\n\r", 3: the head ended
+  clock_type::time_point head_started_at_;
+};
+
+} // namespace
+
+bounded_server::refusal bounded_server::head_refusal() {
+  return last_refusal;
+}
+
+bool bounded_server::process_and_close_socket(socket_t sock) {
+  // As httplib's own loop: up to keep_alive_max_count_ requests, each
+  // awaited for keep_alive_timeout_sec_, while the server runs.
+  head_bounded_stream strm{sock, to_ms(read_timeout_sec_, read_timeout_usec_),
+                           to_ms(write_timeout_sec_, write_timeout_usec_)};
+  bool ok = false;
+  for (auto left = keep_alive_max_count_;
+       left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+    if (!strm.buffered()
+        && !wait_for(sock, POLLIN,
+                     static_cast<int>(keep_alive_timeout_sec_ * 1000)))
+      break;
+    strm.start_head();
+    bool closed = false;
+    ok = process_request(strm, left == 1, closed, nullptr);
+    if (!ok || closed || strm.failed())
+      break;
+  }
+  ::shutdown(sock, SHUT_RDWR);
+  ::close(sock);
+  return ok;
+}
+
+} // namespace mesh

@@ -1,0 +1,175 @@
+#define CAF_SUITE cluster.http_request_bounds
+#include "check.hpp"
+
+// What httplib 0.11 reads before any route, and so before the token check,
+// against a real node's HTTP API: a compressed body it would unpack
+// bounding only the bytes on the wire (500 KiB of gzip made a node hold
+// 3 GB), headers without a limit on their number (200 MB of them: 247 MB),
+// a head trickled in to hold a request thread. Each is refused (415, 431,
+// 408, the connection closed), token or not, and the node's memory does
+// not grow. (The gRPC door's counterpart: cluster.grpc_door_limits.)
+
+#include <poll.h>
+
+#include <chrono>
+#include <functional>
+#include <fstream>
+
+#include <httplib.h>
+
+#include "process.hpp"
+#include "protocol/address.hpp"
+#include "raw_socket.hpp"
+#include "temp_dir.hpp"
+
+using namespace mesh::test;
+using nlohmann::json;
+
+namespace {
+
+std::unique_ptr<httplib::Client> client_of(const std::string& address) {
+  std::string error;
+  auto hp = mesh::parse_host_port(address, error);
+  CAF_REQUIRE(hp.has_value());
+  auto cli = std::make_unique<httplib::Client>(hp->host, hp->port);
+  cli->set_read_timeout(30, 0);
+  return cli;
+}
+
+// A dispatch of the example echo whose payload is `zeros` bytes of "0".
+std::string echo_body(size_t zeros) {
+  return R"({"namespace": "echo", "service": "EchoService", "method": "Echo",
+             "payload": {"z": ")"
+         + std::string(zeros, '0') + "\"}}";
+}
+
+// Everything the node sends on `fd` until it closes it (or 30 s pass),
+// while `feed` (called every 100 ms until it returns false) sends more.
+std::string answer_until_closed(int fd, const std::function<bool()>& feed) {
+  std::string got;
+  bool feeding = true;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      char buf[4096];
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        return got;
+      got.append(buf, static_cast<size_t>(n));
+    } else if (feeding) {
+      feeding = feed();
+    }
+  }
+  return got + " (still open after 30 s)";
+}
+
+bool send_all(int fd, const std::string& bytes) {
+  return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL)
+         == static_cast<ssize_t>(bytes.size());
+}
+
+} // namespace
+
+CAF_TEST(a compressed body is refused unread with a token or without) {
+  temp_dir dir;
+  std::ofstream{dir.file("token")} << "s3cret-token\n";
+  node_process node{{"--id", "packed", "--plugin",
+                     bin("libmesh_example_handlers.so"),
+                     "--console-token-file", dir.file("token")}};
+  httplib::Headers token{{"Authorization", "Bearer s3cret-token"}};
+  auto before = status_kib(node.pid(), "VmHWM");
+  CAF_REQUIRE(before > 0);
+  // 96 MiB that gzip packs into about 96 KiB: far under the body limit as
+  // httplib checks it (the bytes on the wire).
+  auto bomb = echo_body(96u << 20);
+  for (const auto& headers : {httplib::Headers{}, token}) {
+    auto cli = client_of(node.http());
+    cli->set_compress(true); // httplib gzips the body: Content-Encoding gzip
+    auto r = cli->Post("/v1/dispatch", headers, bomb, "application/json");
+    CAF_REQUIRE(r);
+    CAF_CHECK_EQUAL(r->status, 415);
+    CAF_CHECK_EQUAL(r->get_header_value("Connection"), "close");
+    auto doc = json::parse(r->body, nullptr, false);
+    CAF_CHECK_EQUAL(doc.value("status", ""), "invalid_argument");
+    CAF_CHECK(doc.value("error", "").find("send it uncompressed")
+              != std::string::npos);
+  }
+  auto after = status_kib(node.pid(), "VmHWM");
+  MESH_CHECK_MSG(after < before + 48 * 1024,
+                 "the node's peak grew from " << before << " to " << after
+                                               << " KiB");
+  // Any other encoding too, on any route; "identity" is no compression.
+  auto cli = client_of(node.http());
+  for (const char* encoding : {"br", "deflate"}) {
+    httplib::Headers h{{"Content-Encoding", encoding}};
+    auto r = cli->Get("/healthz", h);
+    CAF_REQUIRE(r);
+    CAF_CHECK_EQUAL(r->status, 415);
+  }
+  auto h = token;
+  h.emplace("Content-Encoding", "identity");
+  auto r = cli->Post("/v1/dispatch", h, echo_body(10), "application/json");
+  CAF_REQUIRE(r);
+  MESH_CHECK_MSG(r->status == 200, r->status << " " << r->body);
+  CAF_CHECK(node.running());
+}
+
+CAF_TEST(a head past 64 KiB is 431 and one trickled in is 408) {
+  node_process node{{"--id", "heads"}};
+  auto before = status_kib(node.pid(), "VmHWM");
+  CAF_REQUIRE(before > 0);
+  // 100 headers of 500 bytes: within the bound, answered.
+  auto cli = client_of(node.http());
+  httplib::Headers many;
+  for (int i = 0; i < 100; ++i)
+    many.emplace("X-Filler-" + std::to_string(i), std::string(500, 'a'));
+  auto fine = cli->Get("/v1/status", many);
+  CAF_REQUIRE(fine);
+  CAF_CHECK_EQUAL(fine->status, 200);
+  // Header lines without end: refused once the head passes 64 KiB (the
+  // node stops reading; 64 MiB were offered).
+  int fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, "POST /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  size_t offered = 0;
+  auto line = "X-Filler: " + std::string(4000, 'a') + "\r\n";
+  auto flood = answer_until_closed(fd, [&] {
+    for (int i = 0; i < 64 && offered < (64u << 20); ++i, offered += line.size())
+      if (!send_all(fd, line))
+        return false;
+    return offered < (64u << 20);
+  });
+  ::close(fd);
+  MESH_CHECK_MSG(flood.rfind("HTTP/1.1 431", 0) == 0, flood.substr(0, 200));
+  CAF_CHECK(flood.find("exceed 65536 bytes") != std::string::npos);
+  auto after = status_kib(node.pid(), "VmHWM");
+  MESH_CHECK_MSG(after < before + 16 * 1024,
+                 "the node's peak grew from " << before << " to " << after
+                                               << " KiB");
+  // A byte every 100 ms, the head never finished: 408 after 10 s.
+  fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, "GET /healthz HTTP/1.1\r\nX-Slow: "));
+  auto start = std::chrono::steady_clock::now();
+  auto slow = answer_until_closed(fd, [&] { return send_all(fd, "a"); });
+  ::close(fd);
+  MESH_CHECK_MSG(slow.rfind("HTTP/1.1 408", 0) == 0, slow.substr(0, 200));
+  CAF_CHECK(slow.find("did not arrive within 10 s") != std::string::npos);
+  CAF_CHECK_GREATER_OR_EQUAL(std::chrono::steady_clock::now() - start,
+                             std::chrono::seconds{9});
+  // Two requests in one write (pipelined) are both answered, in order.
+  fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                           "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Connection: close\r\n\r\n"));
+  auto both = answer_until_closed(fd, [] { return false; });
+  ::close(fd);
+  auto second = both.find("HTTP/1.1 200", 1);
+  MESH_CHECK_MSG(both.rfind("HTTP/1.1 200", 0) == 0
+                   && second != std::string::npos,
+                 both.substr(0, 300));
+  CAF_CHECK(both.find("\"uptime_s\"") != std::string::npos);
+  CAF_CHECK(node.running());
+}
