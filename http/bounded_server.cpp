@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace mesh {
@@ -17,7 +18,10 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 /// What the stream of this thread refused last (reset per request).
-thread_local bounded_server::refusal last_refusal;
+thread_local bounded_server::refusal refused;
+
+/// Set by close_after_answer() (reset per request).
+thread_local bool closing = false;
 
 /// Waits up to `ms` for `events` on `fd`: true when they came.
 bool wait_for(int fd, short events, int ms) {
@@ -55,21 +59,23 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
 }
 
 /// One connection's stream: buffered reads (httplib reads a head byte by
-/// byte), the head of each request bounded. Once a read failed, every
-/// later one fails too.
-class head_bounded_stream final : public httplib::Stream {
+/// byte), each request's head bounded in size and time and its body in
+/// size. Once a read failed, every later one fails too.
+class bounded_stream final : public httplib::Stream {
 public:
-  head_bounded_stream(int fd, int read_ms, int write_ms)
-    : fd_(fd), read_ms_(read_ms), write_ms_(write_ms) {
+  bounded_stream(int fd, int read_ms, int write_ms, size_t max_body)
+    : fd_(fd), read_ms_(read_ms), write_ms_(write_ms), max_body_(max_body) {
   }
 
   /// A new request's head begins with the next byte.
   void start_head() {
     in_head_ = true;
     head_bytes_ = 0;
+    body_bytes_ = 0;
     tail_ = 0;
     head_started_ = false;
-    last_refusal = {};
+    refused = {};
+    closing = false;
   }
 
   bool failed() const {
@@ -94,7 +100,7 @@ public:
     if (!buffered() && !fill())
       return -1;
     size_t n = std::min(size, len_ - pos_);
-    if (in_head_ && !count_head(n))
+    if (in_head_ ? !count_head(n) : !count_body(n))
       return -1;
     std::memcpy(ptr, buf_ + pos_, n);
     pos_ += n;
@@ -183,9 +189,21 @@ private:
     return true;
   }
 
+  // Counts `n` bytes of a body as they come on the wire (chunk sizes
+  // included): httplib bounds a body by its Content-Length only, and read
+  // a chunked one of any size.
+  bool count_body(size_t n) {
+    body_bytes_ += n;
+    if (body_bytes_ <= max_body_)
+      return true;
+    refuse(413, "the request body exceeds " + std::to_string(max_body_)
+                  + " bytes on the wire");
+    return false;
+  }
+
   void refuse(int status, std::string why) const {
     failed_ = true;
-    last_refusal = {status, std::move(why)};
+    refused = {status, std::move(why)};
   }
 
   int fd_;
@@ -198,21 +216,32 @@ private:
   bool in_head_ = true;
   bool head_started_ = false;
   size_t head_bytes_ = 0;
+  size_t max_body_;
+  size_t body_bytes_ = 0;
   int tail_ = 0; // 1 after "\n", 2 after "\n\r", 3: the head ended
   clock_type::time_point head_started_at_;
 };
 
 } // namespace
 
-bounded_server::refusal bounded_server::head_refusal() {
-  return last_refusal;
+bounded_server::refusal bounded_server::last_refusal() {
+  return refused;
+}
+
+void bounded_server::close_after_answer() {
+  closing = true;
 }
 
 bool bounded_server::process_and_close_socket(socket_t sock) {
   // As httplib's own loop: up to keep_alive_max_count_ requests, each
   // awaited for keep_alive_timeout_sec_, while the server runs.
-  head_bounded_stream strm{sock, to_ms(read_timeout_sec_, read_timeout_usec_),
-                           to_ms(write_timeout_sec_, write_timeout_usec_)};
+  // Chunk sizes travel with a chunked body: twice the payload limit
+  // leaves them room.
+  auto max_body = payload_max_length_ > SIZE_MAX / 2 ? SIZE_MAX
+                                                     : 2 * payload_max_length_;
+  bounded_stream strm{sock, to_ms(read_timeout_sec_, read_timeout_usec_),
+                           to_ms(write_timeout_sec_, write_timeout_usec_),
+                           max_body};
   bool ok = false;
   for (auto left = keep_alive_max_count_;
        left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
@@ -223,7 +252,7 @@ bool bounded_server::process_and_close_socket(socket_t sock) {
     strm.start_head();
     bool closed = false;
     ok = process_request(strm, left == 1, closed, nullptr);
-    if (!ok || closed || strm.failed())
+    if (!ok || closed || closing || strm.failed())
       break;
   }
   ::shutdown(sock, SHUT_RDWR);

@@ -1,21 +1,22 @@
 #pragma once
 
 // bounded_server: httplib's server with each request's head (its request
-// line and headers) bounded in size and in time. httplib 0.11 (Debian 12)
-// reads header lines without a limit on their number, before any route
-// and so before the token check: 200 MB of headers took a node from 36 to
-// 247 MB; and a client sending one byte every few seconds held one of the
-// 16 request threads for as long as it liked.
+// line and headers) bounded in size and in time, and its body in size.
+// httplib 0.11 (Debian 12) reads, before any route and so before the
+// token check, header lines without a limit on their number (200 MB of
+// headers took a node from 36 to 247 MB) and a chunked body of any size
+// (its payload limit holds for a Content-Length only: 196 MB chunked took
+// a node to 298 MB); and a client sending a byte every few seconds held
+// one of the 16 request threads for as long as it liked.
 //
 // It takes over httplib's connection loop (process_and_close_socket, which
 // httplib lets a subclass override) with a stream of its own that reads
 // through a buffer, as httplib's does, and refuses a head past
-// max_head_bytes or not complete within head_deadline of its first byte:
-// the read fails, httplib answers 400, and the error handler reads
-// head_refusal() to answer 431 or 408 in words instead; the connection is
-// then closed. The body is not bounded here: httplib bounds it by the
-// payload limit (set_payload_max_length), and compressed bodies are
-// refused before they are read (http_guard.hpp).
+// max_head_bytes or not complete within head_deadline of its first byte,
+// and a body past twice the payload limit on the wire: the read fails,
+// httplib answers 400, and the error handler reads last_refusal() to
+// answer 431, 408 or 413 in words instead; the connection is then closed.
+// Compressed bodies are refused before they are read (http_guard.hpp).
 
 #include <chrono>
 #include <cstddef>
@@ -30,13 +31,18 @@ public:
   static constexpr size_t max_head_bytes = 64 * 1024;
   static constexpr std::chrono::seconds head_deadline{10};
 
-  /// Why the request being answered on this thread had its head cut
-  /// (the HTTP status, 431 or 408, and the reason), or status 0.
+  /// Why the request being answered on this thread was cut (the HTTP
+  /// status, 431, 408 or 413, and the reason), or status 0.
   struct refusal {
     int status = 0;
     std::string reason;
   };
-  static refusal head_refusal();
+  static refusal last_refusal();
+
+  /// Closes the connection once the current request is answered (a route
+  /// that answered without reading the body: what is left of it must not
+  /// be read as the next request). Call on the request's thread.
+  static void close_after_answer();
 
 private:
   bool process_and_close_socket(socket_t sock) override;

@@ -237,6 +237,7 @@ void command_routes(httplib::Server& srv, http_context& ctx) {
                                             packed.reason));
           res.status = packed.http_status;
           res.set_header("Connection", "close");
+          bounded_server::close_after_answer();
           return httplib::Server::HandlerResponse::Handled;
         }
         if (req.method != "POST" || req.has_header("Content-Length")
@@ -269,9 +270,9 @@ void install_routes(httplib::Server& srv, http_context& ctx) {
       return; // a route answered already
     auto http = res.status;
     json envelope;
-    if (auto cut = bounded_server::head_refusal(); cut.status != 0) {
+    if (auto cut = bounded_server::last_refusal(); cut.status != 0) {
       envelope = envelope_error(status_code::invalid_argument, cut.reason);
-      http = cut.status; // 431 or 408
+      http = cut.status; // 431, 408 or 413
       res.set_header("Connection", "close"); // the rest is not read
     } else if (http == 404)
       envelope = envelope_error(status_code::not_found,

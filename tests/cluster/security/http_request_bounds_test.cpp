@@ -5,9 +5,9 @@
 // against a real node's HTTP API: a compressed body it would unpack
 // bounding only the bytes on the wire (500 KiB of gzip made a node hold
 // 3 GB), headers without a limit on their number (200 MB of them: 247 MB),
-// a head trickled in to hold a request thread. Each is refused (415, 431,
-// 408, the connection closed), token or not, and the node's memory does
-// not grow. (The gRPC door's counterpart: cluster.grpc_door_limits.)
+// a chunked body of any size, a head trickled in to hold a request
+// thread. Each is refused (415, 431, 413, 408, the connection closed),
+// token or not, and the node's memory does not grow past its limits. (The gRPC door's counterpart: cluster.grpc_door_limits.)
 
 #include <poll.h>
 
@@ -99,6 +99,18 @@ CAF_TEST(a compressed body is refused unread with a token or without) {
   MESH_CHECK_MSG(after < before + 48 * 1024,
                  "the node's peak grew from " << before << " to " << after
                                                << " KiB");
+  // Refused unread, the rest of the body is not taken for a next request:
+  // one answer, then the connection ends.
+  int fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, "POST /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Encoding: gzip\r\nContent-Length: 900\r\n"
+                           "\r\n" + std::string(900, 'x')));
+  auto once = answer_until_closed(fd, [] { return false; });
+  ::close(fd);
+  MESH_CHECK_MSG(once.rfind("HTTP/1.1 415", 0) == 0, once.substr(0, 200));
+  CAF_CHECK_EQUAL(once.find("HTTP/1.1", 1), std::string::npos);
+  CAF_CHECK(once.find("still open") == std::string::npos);
   // Any other encoding too, on any route; "identity" is no compression.
   auto cli = client_of(node.http());
   for (const char* encoding : {"br", "deflate"}) {
@@ -115,7 +127,7 @@ CAF_TEST(a compressed body is refused unread with a token or without) {
   CAF_CHECK(node.running());
 }
 
-CAF_TEST(a head past 64 KiB is 431 and one trickled in is 408) {
+CAF_TEST(a head past 64 KiB is 431 a chunked flood 413 a trickle 408) {
   node_process node{{"--id", "heads"}};
   auto before = status_kib(node.pid(), "VmHWM");
   CAF_REQUIRE(before > 0);
@@ -145,6 +157,29 @@ CAF_TEST(a head past 64 KiB is 431 and one trickled in is 408) {
   CAF_CHECK(flood.find("exceed 65536 bytes") != std::string::npos);
   auto after = status_kib(node.pid(), "VmHWM");
   MESH_CHECK_MSG(after < before + 16 * 1024,
+                 "the node's peak grew from " << before << " to " << after
+                                               << " KiB");
+  // A chunked body has no Content-Length for httplib to check: the node
+  // stops reading it past twice its body limit (16 MiB with the default
+  // 4 MiB payloads) and answers 413; 256 MiB were offered.
+  fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, "POST /v1/dispatch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n"));
+  offered = 0;
+  auto chunk = "10000\r\n" + std::string(0x10000, '0') + "\r\n";
+  auto chunked = answer_until_closed(fd, [&] {
+    for (int i = 0; i < 16 && offered < (256u << 20); ++i, offered += 0x10000)
+      if (!send_all(fd, chunk))
+        return false;
+    return offered < (256u << 20);
+  });
+  ::close(fd);
+  MESH_CHECK_MSG(chunked.rfind("HTTP/1.1 413", 0) == 0, chunked.substr(0, 200));
+  CAF_CHECK(chunked.find("bytes on the wire") != std::string::npos);
+  after = status_kib(node.pid(), "VmHWM");
+  MESH_CHECK_MSG(after < before + 96 * 1024,
                  "the node's peak grew from " << before << " to " << after
                                                << " KiB");
   // A byte every 100 ms, the head never finished: 408 after 10 s.
