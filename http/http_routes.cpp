@@ -270,10 +270,14 @@ void install_routes(httplib::Server& srv, http_context& ctx) {
       return; // a route answered already
     auto http = res.status;
     json envelope;
-    if (auto cut = bounded_server::last_refusal(); cut.status != 0) {
+    auto cut = bounded_server::last_refusal(); // the rest is not read
+    if (cut.status != 0)
+      res.set_header("Connection", "close");
+    if (cut.status == 413)
+      http = 413; // a chunked body: said as for one with a length
+    if (cut.status != 0 && cut.status != 413) {
       envelope = envelope_error(status_code::invalid_argument, cut.reason);
-      http = cut.status; // 431, 408 or 413
-      res.set_header("Connection", "close"); // the rest is not read
+      http = cut.status; // 431 or 408
     } else if (http == 404)
       envelope = envelope_error(status_code::not_found,
                                 "no resource at " + req.method + " " + req.path
