@@ -97,6 +97,17 @@ public:
   ssize_t read(char* ptr, size_t size) override {
     if (failed_ || size == 0)
       return failed_ ? -1 : 0;
+    if (!buffered() && !in_head_ && size >= sizeof buf_) {
+      // A large read of a body goes straight into the caller's buffer.
+      if (!await_bytes())
+        return -1;
+      auto got = ::recv(fd_, ptr, size, 0);
+      if (got <= 0) {
+        failed_ = true;
+        return -1;
+      }
+      return count_body(static_cast<size_t>(got)) ? got : -1;
+    }
     if (!buffered() && !fill())
       return -1;
     size_t n = std::min(size, len_ - pos_);
