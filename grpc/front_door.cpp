@@ -68,8 +68,9 @@ void keep_alive(grpc::ServerBuilder& builder, const grpc_keepalive_config& ka) {
   // The door's own pings go on while a connection stays idle (gRPC stops
   // after two without data otherwise, and a dead peer is never noticed).
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             ms(ka.min_client_ping_ms));
+  builder.AddChannelArgument(
+    GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+    ms(ka.min_client_ping_ms));
 }
 
 /// The server's credentials: TLS with the node's certificate when the node

@@ -7,7 +7,8 @@
 // 3 GB), headers without a limit on their number (200 MB of them: 247 MB),
 // a chunked body of any size, a head trickled in to hold a request
 // thread. Each is refused (415, 431, 413, 408, the connection closed),
-// token or not, and the node's memory does not grow past its limits. (The gRPC door's counterpart: cluster.grpc_door_limits.)
+// token or not, and the node's memory does not grow past its limits.
+// (The gRPC door's counterpart: cluster.grpc_door_limits.)
 
 #include <poll.h>
 
@@ -147,9 +148,11 @@ CAF_TEST(a head past 64 KiB is 431 a chunked flood 413 a trickle 408) {
   size_t offered = 0;
   auto line = "X-Filler: " + std::string(4000, 'a') + "\r\n";
   auto flood = answer_until_closed(fd, [&] {
-    for (int i = 0; i < 64 && offered < (64u << 20); ++i, offered += line.size())
+    for (int i = 0; i < 64 && offered < (64u << 20); ++i) {
       if (!send_all(fd, line))
         return false;
+      offered += line.size();
+    }
     return offered < (64u << 20);
   });
   ::close(fd);
@@ -170,9 +173,11 @@ CAF_TEST(a head past 64 KiB is 431 a chunked flood 413 a trickle 408) {
   offered = 0;
   auto chunk = "10000\r\n" + std::string(0x10000, '0') + "\r\n";
   auto chunked = answer_until_closed(fd, [&] {
-    for (int i = 0; i < 16 && offered < (256u << 20); ++i, offered += 0x10000)
+    for (int i = 0; i < 16 && offered < (256u << 20); ++i) {
       if (!send_all(fd, chunk))
         return false;
+      offered += 0x10000;
+    }
     return offered < (256u << 20);
   });
   ::close(fd);
