@@ -99,8 +99,10 @@ public:
       return failed_ ? -1 : 0;
     if (!buffered() && !in_head_ && size >= sizeof buf_) {
       // A large read of a body goes straight into the caller's buffer.
-      if (!await_bytes())
+      if (!await_bytes()) {
+        failed_ = true;
         return -1;
+      }
       auto got = ::recv(fd_, ptr, size, 0);
       if (got <= 0) {
         failed_ = true;
@@ -162,8 +164,10 @@ private:
   }
 
   bool fill() {
-    if (!await_bytes())
+    if (!await_bytes()) {
+      failed_ = true; // the request broke off: the rest is not read
       return false;
+    }
     auto n = ::recv(fd_, buf_, sizeof buf_, 0);
     if (n <= 0) {
       failed_ = true; // closed or broken: nothing more will come
@@ -245,14 +249,14 @@ void bounded_server::close_after_answer() {
 
 bool bounded_server::process_and_close_socket(socket_t sock) {
   // As httplib's own loop: up to keep_alive_max_count_ requests, each
-  // awaited for keep_alive_timeout_sec_, while the server runs.
-  // Chunk sizes travel with a chunked body: twice the payload limit
-  // leaves them room.
+  // awaited for keep_alive_timeout_sec_, while the server runs. Chunk
+  // sizes travel with a chunked body: twice the payload limit leaves them
+  // room.
   auto max_body = payload_max_length_ > SIZE_MAX / 2 ? SIZE_MAX
                                                      : 2 * payload_max_length_;
   bounded_stream strm{sock, to_ms(read_timeout_sec_, read_timeout_usec_),
-                           to_ms(write_timeout_sec_, write_timeout_usec_),
-                           max_body};
+                      to_ms(write_timeout_sec_, write_timeout_usec_),
+                      max_body};
   bool ok = false;
   for (auto left = keep_alive_max_count_;
        left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
