@@ -94,18 +94,39 @@ bool token_ok(const http_context& ctx, const httplib::Request& req) {
 
 namespace {
 
-/// Refuses a request without the node's token before its body is read as
-/// JSON (the console checks again); true when it did.
-bool refused_without_token(const http_context& ctx, const httplib::Request& req,
-                           httplib::Response& res) {
-  if (token_ok(ctx, req))
+/// Refuses, before httplib reads a body (which may be large, packed or
+/// slow, and would hold a request thread while it comes): a compressed
+/// body, a body sent with anything but a POST, and /v1/ without the node's
+/// token (the console checks it again). The connection is closed after the
+/// answer: what is left of the body is not read. True when it refused.
+bool refused_before_body(const http_context& ctx, const httplib::Request& req,
+                         httplib::Response& res) {
+  auto packed
+    = check_content_encoding(req.get_header_value("Content-Encoding"));
+  auto length = req.get_header_value("Content-Length");
+  bool body = req.has_header("Transfer-Encoding")
+              || length.find_first_not_of('0') != std::string::npos;
+  if (packed.http_status != 0) {
+    send_envelope(res, envelope_error(status_code::invalid_argument,
+                                      packed.reason));
+    res.status = packed.http_status;
+  } else if (body && req.method != "POST") {
+    send_envelope(res, envelope_error(status_code::invalid_argument,
+                                      req.method + " takes no body: "
+                                        "arguments go in the query, or "
+                                        "POST them as JSON"));
+  } else if (req.path.rfind("/v1/", 0) == 0 && !token_ok(ctx, req)) {
+    auto refusal = envelope_error(status_code::permission_denied,
+                                  req.path + " of node " + ctx.cfg.node_id
+                                    + " needs a valid token "
+                                      "(Authorization: Bearer TOKEN)");
+    refusal["unauthenticated"] = true;
+    send_envelope(res, refusal);
+  } else {
     return false;
-  auto refusal = envelope_error(status_code::permission_denied,
-                                req.path + " of node " + ctx.cfg.node_id
-                                  + " needs a valid token "
-                                    "(Authorization: Bearer TOKEN)");
-  refusal["unauthenticated"] = true;
-  send_envelope(res, refusal);
+  }
+  res.set_header("Connection", "close");
+  bounded_server::close_after_answer();
   return true;
 }
 
@@ -184,8 +205,6 @@ httplib::Server::Handler alias(http_context& ctx, std::string cmd,
                                std::string key, json extra = json::object()) {
   return [&ctx, cmd, key, extra](const httplib::Request& req,
                                  httplib::Response& res) {
-    if (refused_without_token(ctx, req, res))
-      return;
     auto args = request_args(req, res);
     if (!args)
       return;
@@ -198,8 +217,6 @@ httplib::Server::Handler alias(http_context& ctx, std::string cmd,
 
 void command_routes(httplib::Server& srv, http_context& ctx) {
   auto generic = [&ctx](const httplib::Request& req, httplib::Response& res) {
-    if (refused_without_token(ctx, req, res))
-      return;
     auto args = request_args(req, res);
     if (args)
       run_command(ctx, req, res, req.matches[1].str(), std::move(*args));
@@ -230,16 +247,8 @@ void command_routes(httplib::Server& srv, http_context& ctx) {
       [posts, &ctx](const httplib::Request& req, httplib::Response& res) {
         if (ctx.cfg.counter)
           ctx.cfg.counter->started(req.method, req.path);
-        auto packed = check_content_encoding(
-          req.get_header_value("Content-Encoding"));
-        if (packed.http_status != 0) { // refused unread: the connection too
-          send_envelope(res, envelope_error(status_code::invalid_argument,
-                                            packed.reason));
-          res.status = packed.http_status;
-          res.set_header("Connection", "close");
-          bounded_server::close_after_answer();
+        if (refused_before_body(ctx, req, res))
           return httplib::Server::HandlerResponse::Handled;
-        }
         if (req.method != "POST" || req.has_header("Content-Length")
             || req.has_header("Transfer-Encoding"))
           return httplib::Server::HandlerResponse::Unhandled;

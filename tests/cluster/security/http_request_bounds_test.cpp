@@ -213,3 +213,47 @@ CAF_TEST(a head past 64 KiB is 431 a chunked flood 413 a trickle 408) {
   CAF_CHECK(both.find("\"uptime_s\"") != std::string::npos);
   CAF_CHECK(node.running());
 }
+
+CAF_TEST(no body is read for a caller without the token or for a GET) {
+  temp_dir dir;
+  std::ofstream{dir.file("token")} << "s3cret-token\n";
+  node_process node{{"--id", "nobody", "--console-token-file",
+                     dir.file("token")}};
+  // A POST announcing a body it does not send (a body trickled in would
+  // hold a request thread): without the token it is answered at once, 401,
+  // and the connection closed; the body is never awaited.
+  int fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, "POST /v1/dispatch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Content-Length: 4000000\r\n\r\n{"));
+  auto start = std::chrono::steady_clock::now();
+  auto refused = answer_until_closed(fd, [] { return false; });
+  ::close(fd);
+  MESH_CHECK_MSG(refused.rfind("HTTP/1.1 401", 0) == 0, refused.substr(0, 200));
+  CAF_CHECK(refused.find("needs a valid token") != std::string::npos);
+  CAF_CHECK(refused.find("still open") == std::string::npos);
+  // httplib waits 5 s for a body byte before it gives up.
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - start,
+                 std::chrono::seconds{4});
+  // A GET takes no body, token or not, on any route.
+  fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Length: 4000000\r\n\r\n"));
+  auto get = answer_until_closed(fd, [] { return false; });
+  ::close(fd);
+  MESH_CHECK_MSG(get.rfind("HTTP/1.1 400", 0) == 0, get.substr(0, 200));
+  CAF_CHECK(get.find("GET takes no body") != std::string::npos);
+  // With the token the same POST is read and answered.
+  auto cli = client_of(node.http());
+  httplib::Headers token{{"Authorization", "Bearer s3cret-token"}};
+  auto r = cli->Post("/v1/status", token, "{}", "application/json");
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(r->status, 200);
+  // An empty Content-Length is no body: a GET with "0" passes.
+  httplib::Headers zero{{"Content-Length", "0"}};
+  auto ok = cli->Get("/healthz", zero);
+  CAF_REQUIRE(ok);
+  CAF_CHECK_EQUAL(ok->status, 200);
+}
