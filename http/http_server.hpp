@@ -16,6 +16,10 @@
 //   GET  /metrics          Prometheus text (needs the token)
 //   GET  /healthz, /readyz, /   (open: no data)
 // Every answer but /metrics and / is the envelope of http_envelope.hpp.
+// Before a body is read (http_routes.cpp, bounded_server.hpp): a request's
+// head is bounded (64 KiB, 10 s), a compressed body is 415, a body with
+// anything but a POST 400, /v1/ without the token 401; a body is bounded
+// on the wire (chunked too).
 //
 //   http_server srv{sys, cfg};
 //   if (auto err = srv.start()) ...;   // bound: srv.address() has the port
