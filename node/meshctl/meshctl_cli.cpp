@@ -103,7 +103,8 @@ void add_flags_to(CLI::App& app, options& o) {
            o.timeout_ms = v;
            o.timeout_given = true;
          },
-         "give up after this long (default 10000)")
+         "give up after this long (default 10000, or a request's "
+         "--deadline-ms plus 6000 when that is longer)")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000 + 60000}))
       ->group(global_group);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {

@@ -16,6 +16,7 @@
 // or no HTTP, answered at --node; 4 the token was refused; 5 the node did
 // not answer within --timeout-ms.
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -42,6 +43,9 @@ namespace {
 // --deadline-ms: what a request's deadline_ms holds (uint32), refused on
 // the command line rather than by the node.
 const CLI::Range deadline_range{int64_t{0}, int64_t{4294967295}};
+
+// How much longer than a request's deadline meshctl waits for its answer.
+constexpr int64_t deadline_margin_ms = 6000;
 
 // Whatever happens below (a server that accepts TCP and then trickles
 // bytes, a DNS stall), meshctl ends within its timeout plus a small
@@ -340,6 +344,13 @@ int main(int argc, char** argv) {
               << mesh::meshctl::default_node << "; also MESH_NODE)\n";
     return exit_code::usage;
   }
+  // A request given a deadline past the default wait is waited for: the
+  // node answers by then (deadline_exceeded at worst), and its HTTP side
+  // waits 5 s more for the console.
+  if (auto d = o.command.find("deadline_ms");
+      !o.timeout_given && d != o.command.end() && d->is_number_integer())
+    o.timeout_ms = std::max<int64_t>(o.timeout_ms,
+                                     d->get<int64_t>() + deadline_margin_ms);
   auto limit = std::chrono::milliseconds{o.timeout_ms};
   auto late = mesh::envelope_error(
     mesh::status_code::deadline_exceeded,

@@ -204,6 +204,18 @@ CAF_TEST(a slow answer is exit 5 and a dead port exit 3) {
   CAF_CHECK_EQUAL(dead_doc["status"], "unavailable");
 }
 
+CAF_TEST(a deadline past the default timeout is waited for) {
+  // 10 s is meshctl's default wait; a request given 14 s is waited for
+  // (it used to give up at 10 s, exit 5, while the node still worked).
+  auto slow = ctl({"dispatch", "test", "Faults", "Sleep", "--payload",
+                   R"({"ms":10500})", "--deadline-ms", "14000", "--node",
+                   node.http(), "--json"});
+  MESH_CHECK_MSG(slow.exit_code == 0, slow.out << slow.err);
+  auto doc = envelope_of(slow);
+  CAF_CHECK_EQUAL(doc["status"], "ok");
+  CAF_CHECK_GREATER(slow.elapsed, 10000ms);
+}
+
 CAF_TEST(the peer port is named as the wrong address) {
   for (const auto& address : {node.listen(), node.console()}) {
     auto r = ctl({"status", "--node", address, "--json"});
