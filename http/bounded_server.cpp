@@ -211,8 +211,7 @@ private:
     body_bytes_ += n;
     if (body_bytes_ <= max_body_)
       return true;
-    refuse(413, "the request body exceeds " + std::to_string(max_body_)
-                  + " bytes on the wire");
+    refuse(413, {}); // said as for any body over the limit
     return false;
   }
 

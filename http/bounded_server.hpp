@@ -32,7 +32,8 @@ public:
   static constexpr std::chrono::seconds head_deadline{10};
 
   /// Why the request being answered on this thread was cut (the HTTP
-  /// status, 431, 408 or 413, and the reason), or status 0.
+  /// status, 431, 408 or 413, and the reason; none for 413: the error
+  /// handler says it as for any body over the limit), or status 0.
   struct refusal {
     int status = 0;
     std::string reason;

@@ -88,17 +88,20 @@ json ask_console(http_context& ctx, const std::string& token,
   return out;
 }
 
+namespace {
+
+/// True when `req` carries the console token (any, with none configured);
+/// compared in constant time, as the console does.
 bool token_ok(const http_context& ctx, const httplib::Request& req) {
   return token_accepted(ctx.cfg.token, request_token(req));
 }
 
-namespace {
-
 /// Refuses, before httplib reads a body (which may be large, packed or
 /// slow, and would hold a request thread while it comes): a compressed
-/// body, a body sent with anything but a POST, and /v1/ without the node's
-/// token (the console checks it again). The connection is closed after the
-/// answer: what is left of the body is not read. True when it refused.
+/// body, a body sent with anything but a POST, and /v1/ and /metrics
+/// without the node's token (the console checks /v1/ again). The
+/// connection is closed after the answer: what is left of the body is not
+/// read. True when it refused.
 bool refused_before_body(const http_context& ctx, const httplib::Request& req,
                          httplib::Response& res) {
   auto packed
@@ -115,7 +118,8 @@ bool refused_before_body(const http_context& ctx, const httplib::Request& req,
                                       req.method + " takes no body: "
                                         "arguments go in the query, or "
                                         "POST them as JSON"));
-  } else if (req.path.rfind("/v1/", 0) == 0 && !token_ok(ctx, req)) {
+  } else if ((req.path.rfind("/v1/", 0) == 0 || req.path == "/metrics")
+             && !token_ok(ctx, req)) {
     auto refusal = envelope_error(status_code::permission_denied,
                                   req.path + " of node " + ctx.cfg.node_id
                                     + " needs a valid token "

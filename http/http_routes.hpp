@@ -16,7 +16,6 @@
 
 namespace httplib {
 class Server;
-struct Request;
 struct Response;
 } // namespace httplib
 
@@ -48,8 +47,5 @@ nlohmann::json ask_console(http_context& ctx, const std::string& token,
                            const nlohmann::json& command,
                            std::chrono::milliseconds timeout);
 
-/// True when `req` carries the console token (any, with none configured);
-/// compared in constant time, as the console does.
-bool token_ok(const http_context& ctx, const httplib::Request& req);
 
 } // namespace mesh
