@@ -88,11 +88,10 @@ grpc::Status call_status(status_code code, const std::string& message,
   return {grpc_code(code), text, std::move(details)};
 }
 
-std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
-                                        const std::string& token) {
+std::optional<std::string> token_refusal(std::string_view header,
+                                         const std::string& token) {
   if (token.empty())
     return std::nullopt;
-  auto header = metadata(ctx, "authorization");
   // The scheme is case-insensitive (RFC 6750), the token is not.
   constexpr std::string_view bearer = "bearer ";
   bool scheme = header.size() >= bearer.size()
@@ -101,13 +100,21 @@ std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
                                 return a == std::tolower(
                                          static_cast<unsigned char>(b));
                               });
-  if (scheme && token_accepted(token, header.substr(bearer.size())))
+  if (scheme
+      && token_accepted(token, std::string{header.substr(bearer.size())}))
     return std::nullopt;
-  return grpc::Status{grpc::StatusCode::UNAUTHENTICATED,
-                      header.empty()
-                        ? "this node needs the console token as metadata "
+  return header.empty() ? "this node needs the console token as metadata "
                           "'authorization: Bearer <token>'"
-                        : "wrong console token"};
+                        : "wrong console token";
+}
+
+std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
+                                        const std::string& token) {
+  if (token.empty())
+    return std::nullopt;
+  if (auto why = token_refusal(metadata(ctx, "authorization"), token))
+    return grpc::Status{grpc::StatusCode::UNAUTHENTICATED, std::move(*why)};
+  return std::nullopt;
 }
 
 std::string trace_id_of(const grpc::CallbackServerContext& ctx) {
@@ -187,6 +194,8 @@ std::optional<std::string> parse_request(const grpc::ByteBuffer& in,
       protobuf_said = nullptr;
     }
   } scope{&said};
+  if (!in.Valid()) // a client that half-closed without sending one
+    return std::string{"the call carried no request message"};
   // gRPC's reader takes a mutable buffer; reading leaves it as it was.
   grpc::ProtoBufferReader reader{const_cast<grpc::ByteBuffer*>(&in)};
   if (!reader.status().ok())
@@ -260,19 +269,36 @@ void count(const call& c, grpc::StatusCode code) noexcept {
                       std::chrono::steady_clock::now() - c.began);
 }
 
-} // namespace
-
-std::shared_ptr<call_counts> make_call_counts() {
-  // In door_method's order.
+/// The door's methods in door_method's order.
+const std::vector<call_counts::method_name>& door_methods() {
   const std::string seed = "collector.CollectiveDispatcher";
   const std::string own = "mesh.v1.Mesh";
-  return std::make_shared<call_counts>(
-    std::vector<call_counts::method_name>{
-      {seed, "Connect"}, {seed, "Serve"}, {seed, "Dispatch"},
-      {own, "Dispatch"}, {own, "Process"}, {own, "Publish"}, {own, "Emit"},
-      {own, "RunWorkflow"}, {own, "GetRun"}, {own, "Outcome"},
-      {own, "CancelRun"}, {own, "ListRuns"}},
-    code_names());
+  static const std::vector<call_counts::method_name> names{
+    {seed, "Connect"}, {seed, "Serve"}, {seed, "Dispatch"},
+    {own, "Dispatch"}, {own, "Process"}, {own, "Publish"}, {own, "Emit"},
+    {own, "RunWorkflow"}, {own, "GetRun"}, {own, "Outcome"},
+    {own, "CancelRun"}, {own, "ListRuns"}};
+  return names;
+}
+
+} // namespace
+
+std::optional<door_method> door_method_of(std::string_view path) {
+  const auto& names = door_methods();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& service = names[i].service;
+    const auto& method = names[i].method;
+    if (path.size() == service.size() + method.size() + 2
+        && path[0] == '/' && path.substr(1, service.size()) == service
+        && path[service.size() + 1] == '/'
+        && path.substr(service.size() + 2) == method)
+      return static_cast<door_method>(i);
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<call_counts> make_call_counts() {
+  return std::make_shared<call_counts>(door_methods(), code_names());
 }
 
 void call::done(grpc::Status status) const {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
@@ -44,8 +45,13 @@ grpc::StatusCode grpc_code(status_code code) noexcept;
 grpc::Status call_status(status_code code, const std::string& message,
                          const google::protobuf::Message& body);
 
-/// Checks the call's `authorization: Bearer <token>` against the node's
-/// token; nullopt when it passes, else the UNAUTHENTICATED status.
+/// Checks an `authorization` header's `Bearer <token>` against the node's
+/// `token` (empty: none needed); nullopt when it passes, else why not.
+std::optional<std::string> token_refusal(std::string_view header,
+                                         const std::string& token);
+
+/// check_token for a call: nullopt when it passes, else the
+/// UNAUTHENTICATED status.
 std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
                                         const std::string& token);
 
@@ -80,6 +86,10 @@ enum class door_method : size_t {
   mesh_cancel_run,
   mesh_list_runs,
 };
+
+/// The door method served at gRPC `path` ("/mesh.v1.Mesh/Dispatch");
+/// nullopt for any other path.
+std::optional<door_method> door_method_of(std::string_view path);
 
 /// Finishes `reactor` with `status` after recording the trace id in the
 /// trailing metadata (x-mesh-trace-id) when there is one.

@@ -1,15 +1,13 @@
 #include "grpc/front_door.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <future>
-#include <sstream>
 
 #include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
-#include <openssl/pem.h>
 
+#include "grpc/door_credentials.hpp"
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/grpc/health.grpc.pb.h"
@@ -24,37 +22,6 @@ namespace {
 /// Room for the rest of a request beside its payload (names, trace id,
 /// directives, protobuf framing).
 constexpr size_t envelope_bytes = 64 * 1024;
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return false;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  out = buf.str();
-  return true;
-}
-
-/// gRPC takes an unencrypted PEM key only: a key with a passphrase (as
-/// CAF's OpenSSL module accepts it) is decrypted in memory.
-bool decrypt_key(std::string& pem, const std::string& passphrase) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> in{
-    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free};
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
-    PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr,
-                            const_cast<char*>(passphrase.c_str())),
-    EVP_PKEY_free};
-  if (!key)
-    return false;
-  std::unique_ptr<BIO, decltype(&BIO_free)> out{BIO_new(BIO_s_mem()), BIO_free};
-  if (!PEM_write_bio_PrivateKey(out.get(), key.get(), nullptr, nullptr, 0,
-                                nullptr, nullptr))
-    return false;
-  char* data = nullptr;
-  auto len = BIO_get_mem_data(out.get(), &data);
-  pem.assign(data, static_cast<size_t>(len));
-  return true;
-}
 
 /// gRPC's keepalive for the door's connections (front_door.hpp).
 void keep_alive(grpc::ServerBuilder& builder, const grpc_keepalive_config& ka) {
@@ -71,34 +38,6 @@ void keep_alive(grpc::ServerBuilder& builder, const grpc_keepalive_config& ka) {
   builder.AddChannelArgument(
     GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
     ms(ka.min_client_ping_ms));
-}
-
-/// The server's credentials: TLS with the node's certificate when the node
-/// has one. Clients are not asked for a certificate: they show the token.
-std::shared_ptr<grpc::ServerCredentials> credentials(const tls_config& tls,
-                                                     std::string& error) {
-  if (!tls.enabled())
-    return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions opts{GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE};
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  if (!read_file(tls.certificate, pair.cert_chain)) {
-    error = "cannot read the TLS certificate " + tls.certificate;
-    return nullptr;
-  }
-  if (!read_file(tls.key, pair.private_key)) {
-    error = "cannot read the TLS key " + tls.key;
-    return nullptr;
-  }
-  if (!tls.passphrase.empty() && !decrypt_key(pair.private_key, tls.passphrase)) {
-    error = "cannot decrypt the TLS key " + tls.key + " with its passphrase";
-    return nullptr;
-  }
-  if (!tls.ca.empty() && !read_file(tls.ca, opts.pem_root_certs)) {
-    error = "cannot read the TLS CA " + tls.ca;
-    return nullptr;
-  }
-  opts.pem_key_cert_pairs.push_back(std::move(pair));
-  return grpc::SslServerCredentials(opts);
 }
 
 } // namespace
@@ -127,7 +66,7 @@ caf::error grpc_front_door::start() {
   auto& st = *impl_;
   auto where = to_string(st.cfg.address);
   std::string error;
-  auto creds = credentials(st.cfg.tls, error);
+  auto creds = grpc_door::door_credentials(st.cfg.tls, st.cfg.node, error);
   if (!creds)
     return make_error(status_code::unavailable, "gRPC on " + where + ": " + error);
   grpc_door::route_protobuf_log(); // a bad body's details reach our log
@@ -157,6 +96,11 @@ caf::error grpc_front_door::start() {
     static_cast<int>(std::min<size_t>(st.cfg.max_payload_bytes + envelope_bytes,
                                       std::numeric_limits<int>::max())));
   keep_alive(builder, st.cfg.keepalive);
+  // A stream's window stays at gRPC's 64 KiB until its message is asked
+  // for (then it opens to the message's size): with gRPC's bandwidth probe
+  // it grew to megabytes per stream, all of it buffered for a call the
+  // token check had refused unread.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   // Compressed requests are refused (UNIMPLEMENTED, and gRPC tells the
   // client to send them plain): gRPC 1.51 checks the limit above against
   // the compressed size only and unpacks the rest before any handler (and

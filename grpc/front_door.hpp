@@ -17,7 +17,9 @@
 // any other request.
 //
 // Security and limits: the console token as `authorization: Bearer <token>`
-// metadata (checked before anything runs: UNAUTHENTICATED); TLS with the
+// metadata (checked on the call's headers, before anything runs and before
+// its message is read: UNAUTHENTICATED; grpc/door_credentials.hpp; not
+// for the health service); TLS with the
 // node's certificate and key (cluster.tls) when the node has them, clients
 // verify the server against the cluster CA; a message larger than
 // limits.max_payload_bytes (plus 64 KiB for the envelope) is refused by

@@ -1,6 +1,8 @@
 // Fuzz target: topic names and patterns (and the trie that matches them),
 // service paths ("namespace/Service/Method"), trace ids, HTTP paths as
-// the HTTP API's request counts label them, and Content-Encoding headers.
+// the HTTP API's request counts label them, Content-Encoding headers, and
+// what the gRPC door's token check reads (a call's path and its
+// authorization header).
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "grpc/call_support.hpp"
 #include "http/http_counter.hpp"
 #include "http/http_guard.hpp"
 #include "protocol/request_checks.hpp"
@@ -52,6 +55,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (encoding.http_status != 415 || encoding.reason.size() > 100) {
     __builtin_trap();
   }
+  // A gRPC path names a door method only as "/Service/Method" exactly; an
+  // authorization header passes only as "Bearer <token>" (the scheme in
+  // any case), and a refusal never echoes it.
+  if (auto method = mesh::grpc_door::door_method_of(text)) {
+    if (text.size() < 4 || text[0] != '/' || text.find('/', 1) == text.npos
+        || static_cast<size_t>(*method) >= 12)
+      __builtin_trap();
+  }
+  const std::string token = "s3cret-token";
+  auto refusal = mesh::grpc_door::token_refusal(text, token);
+  bool bearer = text.size() == 7 + token.size() && text.substr(7) == token;
+  for (size_t i = 0; bearer && i < 7; ++i)
+    bearer = std::tolower(static_cast<unsigned char>(text[i]))
+             == "bearer "[i];
+  if (bearer == refusal.has_value())
+    __builtin_trap();
+  if (refusal && refusal->size() > 100)
+    __builtin_trap();
+  if (mesh::grpc_door::token_refusal(text, "")) // no token: none needed
+    __builtin_trap();
   // "pattern\ntopic": a valid pattern goes into a trie, a valid topic is
   // matched against it and against topic_matches: both must agree.
   auto nl = text.find('\n');
