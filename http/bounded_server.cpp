@@ -139,27 +139,41 @@ public:
   }
 
 private:
-  // How long a read may wait: the read timeout, and within a head no
-  // longer than what is left of its deadline.
+  // How long a read may wait: the read timeout, and no longer than what
+  // is left of the head's deadline, or of the body's.
   int wait_ms() const {
-    if (!in_head_ || !head_started_)
+    clock_type::time_point deadline;
+    if (in_head_ && head_started_)
+      deadline = head_started_at_ + bounded_server::head_deadline;
+    else if (!in_head_)
+      deadline = body_started_at_ + bounded_server::body_grace
+                 + std::chrono::milliseconds{
+                   body_bytes_ * 1000 / bounded_server::min_body_rate};
+    else
       return read_ms_;
     auto left = std::chrono::ceil<std::chrono::milliseconds>(
-      head_started_at_ + bounded_server::head_deadline - clock_type::now());
+      deadline - clock_type::now());
     return static_cast<int>(
       std::clamp<long long>(left.count(), 0, read_ms_));
   }
 
-  // Waits for bytes to read; a head past its deadline is refused.
+  // Waits for bytes to read; a head or body past its deadline is refused.
   bool await_bytes() const {
     auto ms = wait_ms();
     if (wait_for(fd_, POLLIN, ms))
       return true;
-    // Waited until the deadline (not the read timeout): the head is late.
-    if (in_head_ && head_started_ && ms < read_ms_)
+    if (ms >= read_ms_) // the read timeout: httplib's 400
+      return false;
+    if (in_head_)
       refuse(408, "the request's line and headers did not arrive within "
                     + std::to_string(bounded_server::head_deadline.count())
                     + " s");
+    else
+      refuse(408, "the request's body did not arrive in time (it may take "
+                    + std::to_string(bounded_server::body_grace.count())
+                    + " s, and a second more for every "
+                    + std::to_string(bounded_server::min_body_rate / 1024)
+                    + " KiB it brings)");
     return false;
   }
 
@@ -197,6 +211,7 @@ private:
                         : (c == '\r' && tail_ == 1 ? 2 : 0);
       if (tail_ == 3) { // the rest is the body's
         in_head_ = false;
+        body_started_at_ = clock_type::now();
         n = i + 1;
         return true;
       }
@@ -234,6 +249,7 @@ private:
   size_t body_bytes_ = 0;
   int tail_ = 0; // 1 after "\n", 2 after "\n\r", 3: the head ended
   clock_type::time_point head_started_at_;
+  clock_type::time_point body_started_at_;
 };
 
 } // namespace

@@ -13,7 +13,9 @@
 // httplib lets a subclass override) with a stream of its own that reads
 // through a buffer, as httplib's does, and refuses a head past
 // max_head_bytes or not complete within head_deadline of its first byte,
-// and a body past twice the payload limit on the wire: the read fails,
+// a body past twice the payload limit on the wire, and a body slower than
+// min_body_rate once body_grace has passed (a caller with the token could
+// trickle a 4 MB body a byte at a time and hold a thread): the read fails,
 // httplib answers 400, and the error handler reads last_refusal() to
 // answer 431, 408 or 413 in words instead; the connection is then closed.
 // Compressed bodies are refused before they are read (http_guard.hpp).
@@ -30,6 +32,10 @@ class bounded_server : public httplib::Server {
 public:
   static constexpr size_t max_head_bytes = 64 * 1024;
   static constexpr std::chrono::seconds head_deadline{10};
+  /// A body may take body_grace, and a second more for every
+  /// min_body_rate bytes it has brought (measured from the end of its head).
+  static constexpr std::chrono::seconds body_grace{10};
+  static constexpr size_t min_body_rate = 64 * 1024; ///< bytes a second
 
   /// Why the request being answered on this thread was cut (the HTTP
   /// status, 431, 408 or 413, and the reason; none for 413: the error

@@ -5,8 +5,8 @@
 // against a real node's HTTP API: a compressed body it would unpack
 // bounding only the bytes on the wire (500 KiB of gzip made a node hold
 // 3 GB), headers without a limit on their number (200 MB of them: 247 MB),
-// a chunked body of any size, a head trickled in to hold a request
-// thread. Each is refused (415, 431, 413, 408, the connection closed),
+// a chunked body of any size, a head or (with the token) a body trickled
+// in to hold a request thread. Each is refused (415, 431, 413, 408, the connection closed),
 // token or not, and the node's memory does not grow past its limits.
 // (The gRPC door's counterpart: cluster.grpc_door_limits.)
 
@@ -256,4 +256,52 @@ CAF_TEST(no body is read for a caller without the token or for a GET) {
   auto ok = cli->Get("/healthz", zero);
   CAF_REQUIRE(ok);
   CAF_CHECK_EQUAL(ok->status, 200);
+}
+
+CAF_TEST(a body trickled in with the token is 408 and a slow steady one passes) {
+  temp_dir dir;
+  std::ofstream{dir.file("token")} << "s3cret-token\n";
+  node_process node{{"--id", "slowbody", "--console-token-file",
+                     dir.file("token"), "--plugin",
+                     bin("libmesh_example_handlers.so")}};
+  auto head = [](size_t length) {
+    return "POST /v1/dispatch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           "Authorization: Bearer s3cret-token\r\nConnection: close\r\n"
+           "Content-Type: application/json\r\nContent-Length: "
+           + std::to_string(length) + "\r\n\r\n";
+  };
+  // A byte every 100 ms of a 100,000-byte body would hold one of the 16
+  // request threads for almost three hours; now 408 once its 10 s are up.
+  int fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, head(100000) + "{"));
+  auto start = std::chrono::steady_clock::now();
+  auto trickled = answer_until_closed(fd, [&] { return send_all(fd, " "); });
+  ::close(fd);
+  MESH_CHECK_MSG(trickled.rfind("HTTP/1.1 408", 0) == 0,
+                 trickled.substr(0, 200));
+  CAF_CHECK(trickled.find("body did not arrive in time") != std::string::npos);
+  CAF_CHECK_GREATER_OR_EQUAL(std::chrono::steady_clock::now() - start,
+                             std::chrono::seconds{9});
+  // A body of 1 MiB at 80 KiB a second takes 13 s: past the 10 s, but
+  // within its second per 64 KiB brought. Answered.
+  auto body = echo_body(1 << 20);
+  fd = dial_raw(node.http());
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE(send_all(fd, head(body.size())));
+  size_t sent = 0;
+  start = std::chrono::steady_clock::now();
+  auto steady = answer_until_closed(fd, [&] {
+    auto n = std::min<size_t>(8192, body.size() - sent);
+    if (!send_all(fd, body.substr(sent, n)))
+      return false;
+    sent += n;
+    return sent < body.size();
+  });
+  ::close(fd);
+  MESH_CHECK_MSG(steady.rfind("HTTP/1.1 200", 0) == 0, steady.substr(0, 200));
+  CAF_CHECK(steady.find("\"handled_by\":\"slowbody\"") != std::string::npos);
+  CAF_CHECK_GREATER(std::chrono::steady_clock::now() - start,
+                    std::chrono::seconds{10});
+  CAF_CHECK(node.running());
 }
