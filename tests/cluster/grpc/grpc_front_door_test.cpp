@@ -236,11 +236,13 @@ CAF_TEST(with the node certificate the front door speaks TLS) {
   auto script = std::string{MESH_SOURCE_DIR} + "/examples/tls/make-certs.sh";
   CAF_REQUIRE_EQUAL(run_program({"/bin/bash", script, dir.path(), "n1"}).exit_code,
                     0);
+  std::ofstream{dir.file("token")} << "s3cret-token\n";
   node_process a{with_grpc({"--id", "n1", "--plugin",
                             bin("libmesh_example_handlers.so"),
                             "--tls-certificate", dir.file("n1.pem"),
                             "--tls-key", dir.file("n1.key"), "--tls-ca",
-                            dir.file("ca.pem")})};
+                            dir.file("ca.pem"), "--console-token-file",
+                            dir.file("token")})};
   std::ifstream in{dir.file("ca.pem")};
   grpc::SslCredentialsOptions opts;
   opts.pem_root_certs.assign(std::istreambuf_iterator<char>{in}, {});
@@ -249,9 +251,13 @@ CAF_TEST(with the node certificate the front door speaks TLS) {
   auto secure = collector::CollectiveDispatcher::NewStub(grpc::CreateCustomChannel(
     a.grpc(), grpc::SslCredentials(opts), args));
   auto req = request("users", "UserService", "GetUser", {{"id", "u-1"}});
-  auto ok = dispatch(*secure, req);
+  auto ok = dispatch(*secure, req, "s3cret-token");
   MESH_CHECK_MSG(ok.status.ok(), ok.status.error_message());
   CAF_CHECK_EQUAL(ok.response.handled_by_collector_id(), "n1");
+  // Over TLS too the token is asked for (before the message is read).
+  auto anon = dispatch(*secure, req);
+  CAF_CHECK_EQUAL(anon.status.error_code(),
+                  grpc::StatusCode::UNAUTHENTICATED);
   // A plaintext client gets no answer from a TLS port.
   auto plain = dispatcher_at(a.grpc());
   auto refused = dispatch(*plain, req, {}, 3s);
