@@ -27,6 +27,7 @@
 #include "node/check/config_check.hpp"
 #include "node/node.hpp"
 #include "node/os/allocator.hpp"
+#include "node/os/open_files.hpp"
 #include "node/os/sd_notify.hpp"
 #include "protocol/status.hpp"
 #include "protocol/version.hpp"
@@ -266,6 +267,8 @@ int main(int argc, char** argv) {
   mesh::log::init(cfg->log_level, cfg->log_format);
   // CAF's actors print to std::cout (an unexpected message): into the log.
   mesh::log::capture_stdout();
+  // Before the node opens its ports and stores (os/open_files.hpp).
+  auto files = mesh::raise_open_files_limit();
   auto n = mesh::node::start(*cfg);
   if (!n) {
     std::cerr << "meshnode: cannot start: "
@@ -275,6 +278,11 @@ int main(int argc, char** argv) {
   auto& node = **n;
   // After the start: the node's id is in every log line from there on.
   mesh::log::get("node")->info("allocating with {}", mesh::allocator_name());
+  if (!files.error.empty())
+    mesh::log::get("node")->warn("{}", files.error);
+  else if (files.after != files.before)
+    mesh::log::get("node")->info("open files limit raised from {} to {}",
+                                 files.before, files.after);
   node.on_leave_request([] { ::kill(::getpid(), SIGTERM); });
   nlohmann::json ready{{"event", "ready"},
                        {"id", node.id()},

@@ -2,7 +2,10 @@
 #include "check.hpp"
 #include <caf/test/unit_test.hpp>
 
+#include <algorithm>
 #include <fstream>
+
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "process.hpp"
@@ -57,6 +60,32 @@ CAF_TEST(the ready line has the actual addresses for port 0) {
   CAF_CHECK(node.listen().find("127.0.0.1:") == 0);
   CAF_CHECK(node.listen() != "127.0.0.1:0");
   CAF_CHECK(node.console() != "127.0.0.1:0");
+  CAF_CHECK_EQUAL(node.terminate(), 0);
+}
+
+CAF_TEST(the node raises its open files limit to the hard limit) {
+  // Started with a soft limit of 256 (the hard one as it is): a few
+  // hundred clients would have used it up.
+  rlimit mine{};
+  CAF_REQUIRE_EQUAL(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+  CAF_REQUIRE_GREATER(mine.rlim_max, 256u);
+  auto low = mine;
+  low.rlim_cur = 256;
+  CAF_REQUIRE_EQUAL(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  node_process node{{"--id", "files"}};
+  CAF_REQUIRE_EQUAL(::setrlimit(RLIMIT_NOFILE, &mine), 0);
+  // /proc/PID/limits: "Max open files  <soft>  <hard>  files".
+  std::ifstream in{"/proc/" + std::to_string(node.pid()) + "/limits"};
+  std::string line;
+  std::string soft;
+  while (std::getline(in, line))
+    if (line.rfind("Max open files", 0) == 0)
+      soft = line.substr(26, line.find(' ', 26) - 26);
+  auto wanted = std::min<rlim_t>(mine.rlim_max, 1 << 20);
+  CAF_CHECK_EQUAL(soft, std::to_string(wanted));
+  CAF_CHECK(node.log().find("open files limit raised from 256 to "
+                            + std::to_string(wanted))
+            != std::string::npos);
   CAF_CHECK_EQUAL(node.terminate(), 0);
 }
 
