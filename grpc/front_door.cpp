@@ -101,6 +101,10 @@ caf::error grpc_front_door::start() {
   // it grew to megabytes per stream, all of it buffered for a call the
   // token check had refused unread.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  // A connection must finish its TLS handshake and send HTTP/2's preface
+  // within 10 s (as an HTTP request its head): gRPC waits 120 s, so a
+  // client that connects and says nothing held a descriptor that long.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
   // Compressed requests are refused (UNIMPLEMENTED, and gRPC tells the
   // client to send them plain): gRPC 1.51 checks the limit above against
   // the compressed size only and unpacks the rest before any handler (and

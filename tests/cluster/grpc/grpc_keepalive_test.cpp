@@ -3,8 +3,9 @@
 
 // The gRPC front door's keepalive (grpc.keepalive), against real meshnode
 // processes: the door closes a connection whose client stopped answering
-// its pings, keeps one that answers, and lets a client ping an idle
-// connection as often as the node allows (gRPC's own policy sends it away).
+// its pings, keeps one that answers, lets a client ping an idle
+// connection as often as the node allows (gRPC's own policy sends it away),
+// and closes one that never says hello.
 
 #include <poll.h>
 
@@ -191,4 +192,29 @@ CAF_TEST(a client may ping an idle connection as often as the node allows) {
   CAF_CHECK(!ok->WaitForStateChange(GRPC_CHANNEL_READY, until));
   CAF_CHECK_EQUAL(ok->GetState(false), GRPC_CHANNEL_READY);
   CAF_CHECK(serving(ok));
+}
+
+CAF_TEST(a connection that never says hello is closed after 10 s) {
+  temp_dir dir;
+  node_process a{door_args(dir, "a", nullptr)};
+  // Connected, and nothing sent: no TLS handshake, no HTTP/2 preface.
+  // gRPC waits 120 s for them; the door 10 s, as HTTP waits for a head.
+  int fd = dial_raw(a.grpc());
+  CAF_REQUIRE(fd >= 0);
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - start < 40s) {
+    pollfd p{fd, POLLIN, 0};
+    char buf[512];
+    if (::poll(&p, 1, 1000) > 0 && ::recv(fd, buf, sizeof buf, 0) <= 0)
+      closed = true;
+  }
+  auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  CAF_CHECK(closed);
+  CAF_CHECK_GREATER_OR_EQUAL(took, 9s);
+  CAF_CHECK_LESS(took, 30s);
+  // A client that speaks is served as ever.
+  CAF_CHECK(serving(grpc::CreateChannel(a.grpc(),
+                                        grpc::InsecureChannelCredentials())));
 }
