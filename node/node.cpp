@@ -17,6 +17,7 @@
 #include "cluster/security/handshake.hpp"
 #include "cluster/security/tls_files.hpp"
 #include "node/net/caf_settings.hpp"
+#include "node/net/guarded_transport.hpp"
 #include "node/check/config_check.hpp"
 #include "node/net/node_ports.hpp"
 #include "node/plugins/plugin_loader.hpp"
@@ -52,6 +53,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   log::set_node(st->id); // the "node" of every JSON log line
   st->sys_cfg = make_caf_config(cfg);
   st->sys = std::make_unique<caf::actor_system>(*st->sys_cfg);
+  if (auto* mx = dynamic_cast<guarded_multiplexer*>(
+        &st->sys->middleman().backend()))
+    st->sweep = std::make_unique<silence_sweep>(
+      mx->silent(), std::chrono::seconds{2}, std::chrono::seconds{10});
   auto& sys = *st->sys;
   set_max_json_depth(cfg.limits.max_json_depth);
   // The same checks as meshnode's, for programs that embed a node.

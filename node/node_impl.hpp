@@ -27,6 +27,7 @@
 #include "cluster/security/handshake.hpp"
 #include "grpc/front_door.hpp"
 #include "http/http_server.hpp"
+#include "node/net/silence_sweep.hpp"
 #include "protocol/messaging/peer_actors.hpp"
 #include "node/node.hpp"
 #include "telemetry/log.hpp"
@@ -40,6 +41,9 @@ struct node::impl {
   host_port console;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
+  /// Closes CAF connections silent for 10 s (null: not a guarded
+  /// multiplexer); declared after sys, so it stops first.
+  std::unique_ptr<silence_sweep> sweep;
   std::string incarnation = random_hex_token();
   // Slots: the supervisor may restart these (actors/actor_slot.hpp).
   actor_slot<registry_actor> registry;

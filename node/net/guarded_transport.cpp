@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include <caf/actor_system.hpp>
@@ -26,8 +27,16 @@ bool worth_logging() {
 class guarded_scribe : public caf::io::network::scribe_impl {
 public:
   guarded_scribe(caf::io::network::default_multiplexer& mx,
-                 caf::io::network::native_socket fd, transport_limits limits)
-    : scribe_impl(mx, fd), limits_(limits) {
+                 caf::io::network::native_socket fd, transport_limits limits,
+                 std::shared_ptr<silent_connections> silent)
+    : scribe_impl(mx, fd), limits_(limits), silent_(std::move(silent)) {
+    silent_->add(this, fd);
+  }
+
+  // Before the socket is closed (the base class closes it).
+  ~guarded_scribe() override {
+    if (!heard_)
+      silent_->remove(this);
   }
 
   // BASP reads a header, then (if it announces one) a payload of exactly
@@ -36,6 +45,10 @@ public:
   // follows BASP without reaching into it.
   bool consume(caf::execution_unit* ctx, const void* buf,
                size_t num_bytes) override {
+    if (!heard_) {
+      heard_ = true;
+      silent_->remove(this);
+    }
     if (awaiting_payload_) {
       awaiting_payload_ = false;
     } else if (num_bytes == caf::io::basp::header_size) {
@@ -83,11 +96,52 @@ private:
   }
 
   transport_limits limits_;
+  std::shared_ptr<silent_connections> silent_;
+  bool heard_ = false; // a byte came (the event loop's thread only)
   bool awaiting_payload_ = false;
   bool closed_ = false;
 };
 
 } // namespace
+
+void silent_connections::add(const void* owner, int fd) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  items_.push_back({owner, fd, clock_type::now()});
+}
+
+void silent_connections::remove(const void* owner) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = std::find_if(items_.begin(), items_.end(),
+                        [owner](const entry& e) { return e.owner == owner; });
+  if (i != items_.end()) {
+    *i = items_.back();
+    items_.pop_back();
+  }
+}
+
+size_t silent_connections::close_older_than(clock_type::duration silence) {
+  auto cut = clock_type::now() - silence;
+  size_t closed = 0;
+  std::lock_guard<std::mutex> guard{mtx_};
+  // Each owner removes its entry before its socket is closed, under this
+  // lock: every fd listed is still its owner's.
+  for (size_t i = 0; i < items_.size();) {
+    if (items_[i].since > cut) {
+      ++i;
+      continue;
+    }
+    ::shutdown(items_[i].fd, SHUT_RDWR);
+    ++closed;
+    items_[i] = items_.back();
+    items_.pop_back();
+  }
+  if (closed > 0 && worth_logging())
+    log::get("cluster")->warn(
+      "closed {} connection(s) that sent nothing within {} ms of their start",
+      closed,
+      std::chrono::duration_cast<std::chrono::milliseconds>(silence).count());
+  return closed;
+}
 
 guarded_multiplexer::guarded_multiplexer(caf::actor_system* sys)
   : default_multiplexer(sys) {
@@ -103,7 +157,7 @@ guarded_multiplexer::new_scribe(caf::io::network::native_socket fd) {
   // (issue 16). Best effort: a socket that refuses still works.
   static_cast<void>(caf::io::network::tcp_nodelay(fd, true));
   // Launched by its first configure_read, like CAF's own.
-  return caf::make_counted<guarded_scribe>(*this, fd, limits_);
+  return caf::make_counted<guarded_scribe>(*this, fd, limits_, silent_);
 }
 
 } // namespace mesh

@@ -10,7 +10,10 @@
 // connection instead, as an I/O failure (the peer is then down for BASP
 // and for Mesh, as if its cable had been cut):
 // - a message announcing more than `max_message_bytes`;
-// - more than `max_backlog_bytes` waiting to be written to one peer.
+// - more than `max_backlog_bytes` waiting to be written to one peer;
+// - no byte received within `silence` of its start (silent_connections):
+//   BASP waits for a handshake forever, so a stranger that connected to
+//   the peer or console port and said nothing held a descriptor for good.
 // TLS connections use CAF's OpenSSL transport, which this does not cover:
 // there only holders of a certificate of the cluster's CA get that far.
 //
@@ -18,7 +21,11 @@
 // `load<caf::io::middleman, guarded_multiplexer>()`; the limits come from
 // the node's config through guarded_config.
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
@@ -35,14 +42,47 @@ struct guarded_config : caf::actor_system_config {
   transport_limits transport;
 };
 
+/// The connections (accepted or dialled) that have not received a byte
+/// yet. Shared by the multiplexer, its scribes and whoever sweeps it.
+class silent_connections {
+public:
+  using clock_type = std::chrono::steady_clock;
+
+  /// Shuts down every one silent for `silence` or longer; the event loop
+  /// then closes it as any broken connection. Any thread. How many.
+  size_t close_older_than(clock_type::duration silence);
+
+  /// A connection's start, and its first byte or its end (by `owner`,
+  /// which must call remove() before its socket is closed).
+  void add(const void* owner, int fd);
+  void remove(const void* owner);
+
+private:
+  struct entry {
+    const void* owner;
+    int fd;
+    clock_type::time_point since;
+  };
+  std::mutex mtx_;
+  std::vector<entry> items_;
+};
+
 class guarded_multiplexer : public caf::io::network::default_multiplexer {
 public:
   explicit guarded_multiplexer(caf::actor_system* sys);
 
   caf::io::scribe_ptr new_scribe(caf::io::network::native_socket fd) override;
 
+  /// Its connections that have not received a byte yet (node/net/
+  /// silence_sweep.hpp closes the old ones).
+  std::shared_ptr<silent_connections> silent() const {
+    return silent_;
+  }
+
 private:
   transport_limits limits_;
+  std::shared_ptr<silent_connections> silent_
+    = std::make_shared<silent_connections>();
 };
 
 } // namespace mesh

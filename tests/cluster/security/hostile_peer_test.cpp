@@ -2,6 +2,7 @@
 #include "check.hpp"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -167,4 +168,51 @@ CAF_TEST(a peer that stops reading is cut off and memory stays bounded) {
   CAF_CHECK_EQUAL(r["status"], "ok");
   ::kill(c.pid(), SIGCONT);
   CAF_CHECK_EQUAL(a.terminate(), 0);
+}
+
+CAF_TEST(a stranger that connects and says nothing is cut off after 10 s) {
+  node_process a{{"--id", "a", "--heartbeat-interval-ms", "100"}};
+  // BASP waits for a handshake forever: 50 silent connections to the peer
+  // port and 50 to the console port each held a descriptor for good.
+  std::vector<int> silent;
+  for (int i = 0; i < 100; ++i) {
+    silent.push_back(dial_raw(i % 2 == 0 ? a.listen() : a.console()));
+    CAF_REQUIRE(silent.back() >= 0);
+  }
+  auto start = std::chrono::steady_clock::now();
+  // Meanwhile a peer that speaks joins and stays (its connection is
+  // older than 10 s by the end).
+  node_process b{{"--id", "b", "--seeds", a.listen(),
+                  "--heartbeat-interval-ms", "100"}};
+  CAF_REQUIRE(await_condition([&] { return sees(a.http(), {"b"}); }));
+  // Until every one is closed by the node, or 30 s pass.
+  std::vector<pollfd> open;
+  for (int fd : silent)
+    open.push_back({fd, POLLIN, 0});
+  size_t closed = 0;
+  while (closed < silent.size()
+         && std::chrono::steady_clock::now() - start < 30s) {
+    if (::poll(open.data(), open.size(), 1000) <= 0)
+      continue;
+    for (auto& p : open) {
+      char buf[512];
+      if (p.fd >= 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0
+          && ::recv(p.fd, buf, sizeof buf, 0) <= 0) {
+        ++closed;
+        p.fd = -1; // poll skips it from now on
+      }
+    }
+  }
+  auto took = std::chrono::steady_clock::now() - start;
+  for (int fd : silent)
+    ::close(fd);
+  CAF_CHECK_EQUAL(closed, silent.size());
+  CAF_CHECK_GREATER_OR_EQUAL(took, 9s);
+  CAF_CHECK_LESS(took, 30s);
+  CAF_CHECK(a.log().find("sent nothing within 10000 ms") != std::string::npos);
+  // Time itself is what is tested here, not a wait for an event: b's
+  // link must outlive the 10 s (and the sweep after them).
+  std::this_thread::sleep_until(start + 13s);
+  CAF_CHECK(sees(a.http(), {"b"}));
+  CAF_CHECK(sees(b.http(), {"a"}));
 }
