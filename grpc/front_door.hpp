@@ -29,7 +29,9 @@
 // closes it when the ping goes unanswered for timeout_ms (a client that
 // vanished without a FIN); clients may ping every min_client_ping_ms, with
 // calls in flight or none (gRPC's own policy sends away one that pings an
-// idle connection more often than every 5 minutes).
+// idle connection more often than every 5 minutes). A new connection has
+// 10 s for its TLS handshake and HTTP/2 preface; a stream's window stays
+// 64 KiB until its message is asked for (gRPC's bandwidth probe is off).
 //
 //   grpc_front_door door{cfg};
 //   if (auto err = door.start()) ...;  // bound: door.address() has the port
