@@ -50,7 +50,8 @@ grpc::Status call_status(status_code code, const std::string& message,
 std::optional<std::string> token_refusal(std::string_view header,
                                          const std::string& token);
 
-/// check_token for a call: nullopt when it passes, else the
+/// token_refusal for a call (reflection's streams check it again; the
+/// door's auth filter checked it first): nullopt when it passes, else the
 /// UNAUTHENTICATED status.
 std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
                                         const std::string& token);
@@ -151,8 +152,9 @@ std::string check_depth(const google::protobuf::Struct& value,
 /// node's log instead of stderr; once per process.
 void route_protobuf_log();
 
-/// Starts a call of `method`: counts it, checks the token (finishing the
-/// call when it fails: `finished` is then true) and reads the trace id.
+/// Starts a call of `method` (its token already checked by gRPC's auth
+/// filter): counts it and reads the trace id (finishing the call when the
+/// id is refused: `finished` is then true).
 call begin(grpc::CallbackServerContext* ctx, const node_handles& node,
            door_method method);
 

@@ -72,7 +72,7 @@ bool read_deadline_ms(const nlohmann::json& args, uint32_t& out,
   return true;
 }
 
-bool token_accepted(const std::string& configured, const std::string& given) {
+bool token_accepted(std::string_view configured, std::string_view given) {
   // Compared in time that does not depend on where the first difference is.
   return configured.empty()
          || (given.size() == configured.size()

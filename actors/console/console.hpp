@@ -25,6 +25,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -106,6 +107,6 @@ const std::vector<std::string>& console_command_names();
 
 /// Whether `given` is the console token `configured` (anything is, when none
 /// is configured); constant time. The console and /metrics both ask this.
-bool token_accepted(const std::string& configured, const std::string& given);
+bool token_accepted(std::string_view configured, std::string_view given);
 
 } // namespace mesh
