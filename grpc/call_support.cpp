@@ -109,8 +109,6 @@ std::optional<std::string> token_refusal(std::string_view header,
 
 std::optional<grpc::Status> check_token(const grpc::CallbackServerContext& ctx,
                                         const std::string& token) {
-  if (token.empty())
-    return std::nullopt;
   if (auto why = token_refusal(metadata(ctx, "authorization"), token))
     return grpc::Status{grpc::StatusCode::UNAUTHENTICATED, std::move(*why)};
   return std::nullopt;

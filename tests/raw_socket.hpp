@@ -5,13 +5,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mesh::test {
 
@@ -68,6 +71,31 @@ inline bool closed_by_peer(int fd) {
     if (n < 0)
       return false; // timed out: still open
   }
+}
+
+/// How many of `fds` the other side closes (EOF or a reset) within `limit`,
+/// however quiet they stay meanwhile (closed_by_peer gives up after 10 s of
+/// quiet). Bytes that come are read and dropped; the fds stay open.
+inline size_t closed_within(const std::vector<int>& fds,
+                            std::chrono::milliseconds limit) {
+  std::vector<pollfd> open;
+  for (int fd : fds)
+    open.push_back({fd, POLLIN, 0});
+  size_t closed = 0;
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (closed < fds.size() && std::chrono::steady_clock::now() < until) {
+    if (::poll(open.data(), open.size(), 100) <= 0)
+      continue;
+    for (auto& p : open) {
+      char buf[512];
+      if (p.fd >= 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0
+          && ::recv(p.fd, buf, sizeof buf, 0) <= 0) {
+        ++closed;
+        p.fd = -1; // poll skips it from now on
+      }
+    }
+  }
+  return closed;
 }
 
 } // namespace mesh::test
