@@ -210,6 +210,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.secret = cfg.cluster.secret;
   cm.seeds = cfg.cluster.seeds;
   cm.tls = cfg.cluster.tls.enabled();
+  cm.transport = opts.transport;
   cm.timing.heartbeat_interval
     = milliseconds{cfg.cluster.heartbeat_interval_ms};
   cm.timing.heartbeat_misses = cfg.cluster.heartbeat_misses;

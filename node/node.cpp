@@ -17,9 +17,10 @@
 #include "cluster/security/handshake.hpp"
 #include "cluster/security/tls_files.hpp"
 #include "node/net/caf_settings.hpp"
-#include "node/net/guarded_transport.hpp"
+#include "node/net/transport/guarded_transport.hpp"
 #include "node/check/config_check.hpp"
 #include "node/net/node_ports.hpp"
+#include "node/net/transport/tls_transport.hpp"
 #include "node/plugins/plugin_loader.hpp"
 #include "protocol/json/json_payload.hpp"
 #include "protocol/messaging/local_types.hpp"
@@ -81,6 +82,13 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     return err;
   opts.pipeline = st->pipeline;
   opts.data = make_data_plane(cfg);
+  if (cfg.cluster.tls.enabled()) {
+    st->tls_transport = spawn_tls_transport(sys);
+    if (!st->tls_transport)
+      return make_error(status_code::internal,
+                        "TLS needs the node's own multiplexer");
+    opts.transport = st->tls_transport;
+  }
   auto actors = spawn_node_actors(sys, cfg, opts);
   st->data = opts.data;
   st->registry = actors.registry;
@@ -381,6 +389,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
       .receive([](const caf::node_id&, const std::string&, uint16_t) {},
                [](const caf::error&) {});
   }
+  stop_tls_transport(*st.sys, st.tls_transport);
   st.sys.reset();
   st.log->info("node {} stopped", st.id);
 }

@@ -27,7 +27,7 @@
 #include "cluster/security/handshake.hpp"
 #include "grpc/front_door.hpp"
 #include "http/http_server.hpp"
-#include "node/net/silence_sweep.hpp"
+#include "node/net/transport/silence_sweep.hpp"
 #include "protocol/messaging/peer_actors.hpp"
 #include "node/node.hpp"
 #include "telemetry/log.hpp"
@@ -44,6 +44,8 @@ struct node::impl {
   /// Closes CAF connections silent for 10 s (null: not a guarded
   /// multiplexer); declared after sys, so it stops first.
   std::unique_ptr<silence_sweep> sweep;
+  /// Speaks TLS to peers (null without TLS); stopped before sys ends.
+  caf::io::middleman_actor tls_transport;
   std::string incarnation = random_hex_token();
   // Slots: the supervisor may restart these (actors/actor_slot.hpp).
   actor_slot<registry_actor> registry;

@@ -5,10 +5,10 @@
 
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
-#include <caf/openssl/publish.hpp>
 
 #include "actors/cluster/ingress/gate.hpp"
 #include "actors/console/console.hpp"
+#include "node/net/transport/tls_transport.hpp"
 #include "protocol/status.hpp"
 
 namespace mesh {
@@ -18,8 +18,9 @@ caf::expected<uint16_t> node_ports::publish_gate(node::impl& st, uint16_t port) 
   // TIME_WAIT of its old connections; a live listener still makes it fail.
   auto gate = st.gate.get();
   const auto* host = st.cfg.listen.host.c_str();
-  if (st.cfg.cluster.tls.enabled())
-    return caf::openssl::publish(gate, port, host, true);
+  if (st.tls_transport)
+    return publish_tls(*st.sys, st.tls_transport,
+                       caf::actor_cast<caf::actor>(gate), port, host, true);
   return st.sys->middleman().publish(gate, port, host, true);
 }
 

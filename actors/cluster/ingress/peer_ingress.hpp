@@ -95,7 +95,7 @@ struct peer_ingress_config {
   std::shared_ptr<data_plane> data;
   /// Replies to the peer with a larger payload become `internal` errors: a
   /// message over the transport's limit would cut the connection
-  /// (node/net/guarded_transport.hpp). 0: no bound.
+  /// (node/net/transport/guarded_transport.hpp). 0: no bound.
   size_t max_reply_bytes = 0;
 };
 

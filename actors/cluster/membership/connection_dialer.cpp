@@ -117,8 +117,8 @@ void connection_manager_state::dial(const std::string& addr,
     return;
   }
   log->debug("dialling {}", addr);
-  auto mm = cfg.tls ? self->system().openssl_manager().actor_handle()
-                    : self->system().middleman().actor_handle();
+  auto mm = cfg.transport ? cfg.transport
+                          : self->system().middleman().actor_handle();
   self->request(mm, cfg.connect_timeout, caf::connect_atom::value, hp->host,
                 hp->port)
     .then(

@@ -47,6 +47,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
@@ -99,7 +100,10 @@ struct connection_manager_config {
   std::vector<std::string> seeds;
   cluster_timing timing;   ///< heartbeat_interval 0 disables the timer
   std::chrono::milliseconds connect_timeout{5000};
-  bool tls = false; ///< dial through CAF's OpenSSL module (mutual TLS)
+  bool tls = false; ///< peers speak mutual TLS
+  /// What dials peers (node/net/transport/tls_transport.hpp for TLS); null: the
+  /// middleman's own.
+  caf::io::middleman_actor transport;
   actor_slot<registry_actor> registry;
   // Slots: the supervisor may restart these; ingresses reach the current one.
   actor_slot<router_actor> router;

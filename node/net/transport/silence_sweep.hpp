@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "node/net/guarded_transport.hpp"
+#include "node/net/transport/guarded_transport.hpp"
 
 namespace mesh {
 

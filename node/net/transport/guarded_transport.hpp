@@ -14,8 +14,8 @@
 // - no byte received within `silence` of its start (silent_connections):
 //   BASP waits for a handshake forever, so a stranger that connected to
 //   the peer or console port and said nothing held a descriptor for good.
-// TLS connections use CAF's OpenSSL transport, which this does not cover:
-// there only holders of a certificate of the cluster's CA get that far.
+// TLS connections get the same bounds from Mesh's own TLS transport
+// (tls_transport.hpp), whose scribes are made the same way.
 //
 // Installed by make_caf_config (node/net/caf_settings.cpp) through
 // `load<caf::io::middleman, guarded_multiplexer>()`; the limits come from
@@ -72,6 +72,11 @@ public:
   explicit guarded_multiplexer(caf::actor_system* sys);
 
   caf::io::scribe_ptr new_scribe(caf::io::network::native_socket fd) override;
+
+  /// What its scribes (and the TLS transport's) are held to.
+  const transport_limits& limits() const {
+    return limits_;
+  }
 
   /// Its connections that have not received a byte yet (node/net/
   /// silence_sweep.hpp closes the old ones).

@@ -1,4 +1,4 @@
-#include "node/net/silence_sweep.hpp"
+#include "node/net/transport/silence_sweep.hpp"
 
 #include <utility>
 
