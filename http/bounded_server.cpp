@@ -63,19 +63,26 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
 /// size. Once a read failed, every later one fails too.
 class bounded_stream final : public httplib::Stream {
 public:
-  bounded_stream(int fd, int read_ms, int write_ms, size_t max_body)
-    : fd_(fd), read_ms_(read_ms), write_ms_(write_ms), max_body_(max_body) {
-  }
-
-  /// A new request's head begins with the next byte.
-  void start_head() {
-    in_head_ = true;
-    head_bytes_ = 0;
-    body_bytes_ = 0;
-    tail_ = 0;
-    head_started_ = false;
+  /// `prefix`: what has come of the first request already (the lobby's or
+  /// gather()'s reads), its first byte at `first_byte`.
+  bounded_stream(int fd, int read_ms, int write_ms, size_t max_body,
+                 std::string prefix, clock_type::time_point first_byte)
+    : fd_(fd),
+      read_ms_(read_ms),
+      write_ms_(write_ms),
+      buf_(std::move(prefix)),
+      len_(buf_.size()),
+      in_head_(true),
+      head_started_(len_ > 0),
+      max_body_(max_body),
+      head_started_at_(first_byte) {
     refused = {};
     closing = false;
+  }
+
+  /// What has come after the request just answered (a pipelined next one).
+  std::string rest() const {
+    return buf_.substr(pos_, len_ - pos_);
   }
 
   bool failed() const {
@@ -97,7 +104,7 @@ public:
   ssize_t read(char* ptr, size_t size) override {
     if (failed_ || size == 0)
       return failed_ ? -1 : 0;
-    if (!buffered() && !in_head_ && size >= sizeof buf_) {
+    if (!buffered() && !in_head_ && size >= buffer_bytes) {
       // A large read of a body goes straight into the caller's buffer.
       if (!await_bytes()) {
         failed_ = true;
@@ -115,7 +122,7 @@ public:
     size_t n = std::min(size, len_ - pos_);
     if (in_head_ ? !count_head(n) : !count_body(n))
       return -1;
-    std::memcpy(ptr, buf_ + pos_, n);
+    std::memcpy(ptr, buf_.data() + pos_, n);
     pos_ += n;
     return static_cast<ssize_t>(n);
   }
@@ -182,7 +189,9 @@ private:
       failed_ = true; // the request broke off: the rest is not read
       return false;
     }
-    auto n = ::recv(fd_, buf_, sizeof buf_, 0);
+    if (buf_.size() < buffer_bytes)
+      buf_.resize(buffer_bytes);
+    auto n = ::recv(fd_, buf_.data(), buf_.size(), 0);
     if (n <= 0) {
       failed_ = true; // closed or broken: nothing more will come
       return false;
@@ -235,15 +244,17 @@ private:
     refused = {status, std::move(why)};
   }
 
+  static constexpr size_t buffer_bytes = 4096;
+
   int fd_;
   int read_ms_;
   int write_ms_;
-  char buf_[4096];
+  std::string buf_;
   size_t pos_ = 0;
   size_t len_ = 0;
   mutable bool failed_ = false; // set by is_readable() too
-  bool in_head_ = true;
-  bool head_started_ = false;
+  bool in_head_;
+  bool head_started_;
   size_t head_bytes_ = 0;
   size_t max_body_;
   size_t body_bytes_ = 0;
@@ -262,32 +273,96 @@ void bounded_server::close_after_answer() {
   closing = true;
 }
 
+bounded_server::bounded_server(size_t threads)
+  : lobby_(std::make_unique<connection_lobby>(
+      [this](parked_connection c) {
+        queue_.load()->enqueue(
+          [this, c]() mutable { serve(std::move(c)); });
+      },
+      connection_lobby::limits{keep_alive, head_deadline, max_head_bytes,
+                               max_parked})) {
+  new_task_queue = [this, threads] {
+    auto* q = new httplib::ThreadPool(threads);
+    queue_ = q;
+    return q;
+  };
+  set_keep_alive_timeout(keep_alive.count());
+}
+
+bounded_server::~bounded_server() = default;
+
+void bounded_server::widen_backlog() {
+  // Listening again on a listening socket sets its backlog (Linux).
+  ::listen(svr_sock_, SOMAXCONN);
+}
+
+void bounded_server::stop_lobby() {
+  lobby_->stop();
+}
+
 bool bounded_server::process_and_close_socket(socket_t sock) {
-  // As httplib's own loop: up to keep_alive_max_count_ requests, each
-  // awaited for keep_alive_timeout_sec_, while the server runs. Chunk
-  // sizes travel with a chunked body: twice the payload limit leaves them
-  // room.
-  auto max_body = payload_max_length_ > SIZE_MAX / 2 ? SIZE_MAX
-                                                     : 2 * payload_max_length_;
-  bounded_stream strm{sock, to_ms(read_timeout_sec_, read_timeout_usec_),
-                      to_ms(write_timeout_sec_, write_timeout_usec_),
-                      max_body};
-  bool ok = false;
-  for (auto left = keep_alive_max_count_;
-       left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
-    if (!strm.buffered()
-        && !wait_for(sock, POLLIN,
-                     static_cast<int>(keep_alive_timeout_sec_ * 1000)))
-      break;
-    strm.start_head();
-    bool closed = false;
-    ok = process_request(strm, left == 1, closed, nullptr);
-    if (!ok || closed || closing || strm.failed())
+  // httplib's accept loop hands every new connection to a request thread
+  // here; the connection may then go to the lobby and come back.
+  serve({sock, {}, keep_alive_max_count_, {}});
+  return true;
+}
+
+bool bounded_server::gather(parked_connection& c) {
+  auto until = clock_type::now() + hot_wait;
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      if (c.bytes.empty())
+        c.head_at = clock_type::now();
+      c.bytes.append(buf, static_cast<size_t>(n));
+      if (head_ready(c.bytes, max_head_bytes))
+        return true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+      ::shutdown(c.fd, SHUT_RDWR);
+      ::close(c.fd);
+      return false;
+    }
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(
+      until - clock_type::now());
+    if (left.count() <= 0
+        || !wait_for(c.fd, POLLIN, static_cast<int>(left.count())))
       break;
   }
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
-  return ok;
+  lobby_->park(std::move(c));
+  return false;
+}
+
+void bounded_server::serve(parked_connection c) {
+  // Chunk sizes travel with a chunked body: twice the payload limit leaves
+  // them room.
+  auto max_body = payload_max_length_ > SIZE_MAX / 2 ? SIZE_MAX
+                                                     : 2 * payload_max_length_;
+  while (svr_sock_ != INVALID_SOCKET) {
+    // A head past its deadline goes to the stream, which answers 408.
+    bool late = !c.bytes.empty()
+                && clock_type::now() - c.head_at >= head_deadline;
+    if (!late && !head_ready(c.bytes, max_head_bytes) && !gather(c))
+      return; // in the lobby, or closed
+    bounded_stream strm{c.fd,
+                        to_ms(read_timeout_sec_, read_timeout_usec_),
+                        to_ms(write_timeout_sec_, write_timeout_usec_),
+                        max_body,
+                        std::move(c.bytes),
+                        c.head_at};
+    bool closed = false;
+    bool ok = process_request(strm, c.requests_left == 1, closed, nullptr);
+    if (!ok || closed || closing || strm.failed() || --c.requests_left == 0)
+      break;
+    c.bytes = strm.rest();
+    c.head_at = clock_type::now();
+  }
+  ::shutdown(c.fd, SHUT_RDWR);
+  ::close(c.fd);
 }
 
 } // namespace mesh

@@ -19,12 +19,18 @@
 // httplib answers 400, and the error handler reads last_refusal() to
 // answer 431, 408 or 413 in words instead; the connection is then closed.
 // Compressed bodies are refused before they are read (http_guard.hpp).
+// Between requests, and while a head is still coming, a connection waits
+// in the lobby (connection_lobby.hpp), not on a request thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include <httplib.h>
+
+#include "http/connection_lobby.hpp"
 
 namespace mesh {
 
@@ -32,6 +38,14 @@ class bounded_server : public httplib::Server {
 public:
   static constexpr size_t max_head_bytes = 64 * 1024;
   static constexpr std::chrono::seconds head_deadline{10};
+  /// How long an idle connection stays open between requests.
+  static constexpr std::chrono::seconds keep_alive{2};
+  /// How long a request thread waits for a head before it hands the
+  /// connection to the lobby (a client that sends its next request right
+  /// after an answer is served without the hop).
+  static constexpr std::chrono::milliseconds hot_wait{2};
+  /// Connections the lobby holds at most (then it closes the oldest).
+  static constexpr size_t max_parked = 4096;
   /// A body may take body_grace, and a second more for every
   /// min_body_rate bytes it has brought (measured from the end of its head).
   static constexpr std::chrono::seconds body_grace{10};
@@ -51,8 +65,34 @@ public:
   /// be read as the next request). Call on the request's thread.
   static void close_after_answer();
 
+  /// `threads` request threads (a request holds one until it is
+  /// answered: a workflow run's wait, minutes); connections wait for their
+  /// next request in the lobby, without one.
+  explicit bounded_server(size_t threads = 16);
+  ~bounded_server() override;
+
+  /// Sets the listening socket's backlog to SOMAXCONN (httplib's is 5: a
+  /// burst of clients past it waited a second or more for a SYN retry).
+  /// Call once bound.
+  void widen_backlog();
+
+  /// Closes the connections waiting in the lobby; call before stop(): the
+  /// lobby hands connections to the request threads, which stop() ends.
+  void stop_lobby();
+
 private:
+  using clock_type = std::chrono::steady_clock;
+
   bool process_and_close_socket(socket_t sock) override;
+  // Answers c's requests while heads come; returns once c is closed or in
+  // the lobby.
+  void serve(parked_connection c);
+  // Reads what has come of c's next head, waiting up to hot_wait for more:
+  // true when it is ready; otherwise c is in the lobby or closed.
+  bool gather(parked_connection& c);
+
+  std::atomic<httplib::TaskQueue*> queue_{nullptr};
+  std::unique_ptr<connection_lobby> lobby_;
 };
 
 } // namespace mesh

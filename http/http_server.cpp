@@ -19,18 +19,6 @@
 
 namespace mesh {
 
-namespace {
-
-/// Requests answered at once; more wait for a free thread. A request holds
-/// its thread until the console answers (a workflow run: minutes), and an
-/// idle keep-alive connection holds one for keep_alive_seconds.
-constexpr size_t pool_threads = 16;
-
-/// How long an idle connection stays open. Short: stop() waits for it.
-constexpr time_t keep_alive_seconds = 2;
-
-} // namespace
-
 http_server_config http_config_of(const node_config& cfg, std::string node_id,
                                   actor_slot<console_actor> console) {
   http_server_config out;
@@ -70,9 +58,7 @@ caf::error http_server::start() {
     return caf::none;
   auto& srv = st.srv;
   install_routes(srv, st.ctx);
-  srv.new_task_queue = [] { return new httplib::ThreadPool(pool_threads); };
   srv.set_payload_max_length(max_body_bytes(st.ctx.cfg.max_payload_bytes));
-  srv.set_keep_alive_timeout(keep_alive_seconds);
   // httplib's default also sets SO_REUSEPORT, with which a second node
   // binds the same port and silently takes half the requests: only
   // SO_REUSEADDR (restart while old connections linger in TIME_WAIT).
@@ -99,6 +85,7 @@ caf::error http_server::start() {
                                                     + to_string(want) + ": "
                                                     + why);
   }
+  srv.widen_backlog();
   st.bound = {want.host, static_cast<uint16_t>(port)};
   st.thread = std::thread{[&srv] { srv.listen_after_bind(); }};
   // httplib's stop() does nothing until the accept loop runs: wait for it,
@@ -132,6 +119,7 @@ void http_server::stop() {
   if (!st.thread.joinable())
     return;
   st.ctx.draining = true;
+  st.srv.stop_lobby(); // before the request threads it hands work to end
   st.srv.stop();
   st.thread.join(); // the accept loop, then the pool: requests in flight end
   st.ctx.log->debug("node {} closed HTTP on {}", st.ctx.cfg.node_id,

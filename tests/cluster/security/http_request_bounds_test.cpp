@@ -305,3 +305,43 @@ CAF_TEST(a body trickled in with the token is 408 and a slow steady one passes) 
                     std::chrono::seconds{10});
   CAF_CHECK(node.running());
 }
+
+CAF_TEST(idle and slow connections hold no request thread) {
+  node_process n{{"--plugin", bin("libmesh_example_handlers.so")}};
+  // Each of these held one of the 16 request threads (an idle connection
+  // for 2 s, a head coming a byte at a time for up to 10 s), token or not:
+  // 300 idle and 50 slow ones kept a health check waiting 40 s or more.
+  std::vector<int> idle, slow;
+  for (int i = 0; i < 300; ++i) {
+    idle.push_back(dial_raw(n.http()));
+    CAF_REQUIRE(idle.back() >= 0);
+  }
+  for (int i = 0; i < 50; ++i) {
+    slow.push_back(dial_raw(n.http()));
+    CAF_REQUIRE(slow.back() >= 0);
+    CAF_CHECK(send_all(slow.back(), "GET /healthz HTTP/1.1\r\n"));
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto res = client_of(n.http())->Get("/healthz");
+  auto took = std::chrono::steady_clock::now() - start;
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->status, 200);
+  // Answered while the idle ones still wait (they are closed after 2 s).
+  CAF_CHECK_LESS(took, 2s);
+  auto r = meshctl_json(n.http(), {"dispatch", "echo", "EchoService", "Echo",
+                                      "--payload", R"({"k":1})"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(closed_within(idle, 10s), idle.size());
+  // The slow heads are answered 408 once their 10 s are over.
+  size_t timed_out = 0;
+  for (int fd : slow)
+    if (answer_until_closed(fd, [] { return false; })
+          .rfind("HTTP/1.1 408", 0)
+        == 0)
+      ++timed_out;
+  CAF_CHECK_EQUAL(timed_out, slow.size());
+  for (int fd : idle)
+    ::close(fd);
+  for (int fd : slow)
+    ::close(fd);
+}
