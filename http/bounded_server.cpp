@@ -309,20 +309,11 @@ bool bounded_server::process_and_close_socket(socket_t sock) {
 
 bool bounded_server::gather(parked_connection& c) {
   auto until = clock_type::now() + hot_wait;
-  char buf[4096];
   for (;;) {
-    auto n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) {
-      if (c.bytes.empty())
-        c.head_at = clock_type::now();
-      c.bytes.append(buf, static_cast<size_t>(n));
-      if (head_ready(c.bytes, max_head_bytes))
-        return true;
-      continue;
-    }
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+    auto state = read_head(c, max_head_bytes);
+    if (state == head_state::ready)
+      return true;
+    if (state == head_state::closed) {
       ::shutdown(c.fd, SHUT_RDWR);
       ::close(c.fd);
       return false;

@@ -16,6 +16,26 @@ bool head_ready(const std::string& bytes, size_t max_head) {
   return bytes.size() > max_head || bytes.find("\n\r\n") != std::string::npos;
 }
 
+head_state read_head(parked_connection& c, size_t max_head) {
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      if (c.bytes.empty())
+        c.head_at = parked_connection::clock_type::now();
+      c.bytes.append(buf, static_cast<size_t>(n));
+      if (head_ready(c.bytes, max_head))
+        return head_state::ready;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return head_state::pending;
+    return head_state::closed;
+  }
+}
+
 connection_lobby::connection_lobby(handoff ready, limits lim)
   : ready_(std::move(ready)), lim_(lim) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -84,23 +104,14 @@ void connection_lobby::drop(entries::iterator i) {
 bool connection_lobby::read_into(entries::iterator i,
                                  std::vector<parked_connection>& out) {
   auto& c = i->conn;
-  char buf[4096];
-  for (;;) {
-    auto n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) {
-      if (c.bytes.empty())
-        c.head_at = clock_type::now();
-      c.bytes.append(buf, static_cast<size_t>(n));
-      if (head_ready(c.bytes, lim_.max_head_bytes))
-        break;
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      return false; // more to come
-    if (n < 0 && errno == EINTR)
-      continue;
-    drop(i); // closed by the client, or broken
-    return true;
+  switch (read_head(c, lim_.max_head_bytes)) {
+    case head_state::pending:
+      return false;
+    case head_state::closed:
+      drop(i);
+      return true;
+    case head_state::ready:
+      break;
   }
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   by_fd_.erase(c.fd);

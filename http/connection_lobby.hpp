@@ -38,6 +38,15 @@ struct parked_connection {
 /// more than `max_head`.
 bool head_ready(const std::string& bytes, size_t max_head);
 
+/// What read_head found.
+enum class head_state { ready, pending, closed };
+
+/// Reads what c's socket has, without waiting, into c.bytes (setting
+/// c.head_at at the first byte) until the head is ready (head_ready) or
+/// nothing more is there; `closed` when the client hung up or the socket
+/// broke (the caller closes it).
+head_state read_head(parked_connection& c, size_t max_head);
+
 class connection_lobby {
 public:
   using clock_type = parked_connection::clock_type;
