@@ -70,7 +70,8 @@ struct node_actors_options {
   pipeline_memory_ptr pipeline;
   /// Links to peers beside BASP (null: none); the node starts it.
   std::shared_ptr<data_plane> data;
-  /// What dials peers (null: the middleman; node/net/transport/tls_transport.hpp).
+  /// What dials peers (null: the middleman;
+  /// node/net/transport/tls_transport.hpp).
   caf::io::middleman_actor transport;
 };
 

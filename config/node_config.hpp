@@ -35,7 +35,8 @@ struct limits_config {
   /// this within restart_window_ms.
   uint32_t max_restarts = 5;
   /// Bytes waiting to be written to one peer before its connection is
-  /// closed as one that stopped reading (node/net/transport/guarded_transport.hpp).
+  /// closed as one that stopped reading
+  /// (node/net/transport/guarded_transport.hpp).
   size_t max_peer_backlog_bytes = 256 * 1024 * 1024;
   uint32_t restart_window_ms = 60000;
   uint32_t shutdown_grace_ms = 10000;

@@ -155,8 +155,9 @@ void connection_lobby::run() {
         if (i != by_fd_.end())
           read_into(i->second, out);
       }
-      if (clock_type::now() - last_sweep >= std::chrono::milliseconds{tick_ms}) {
-        last_sweep = clock_type::now();
+      auto now = clock_type::now();
+      if (now - last_sweep >= std::chrono::milliseconds{tick_ms}) {
+        last_sweep = now;
         sweep(out);
       }
     }

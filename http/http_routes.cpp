@@ -326,10 +326,15 @@ void install_routes(httplib::Server& srv, http_context& ctx) {
                                           + " failed to answer " + req.method
                                           + " " + req.path + ": " + what));
   });
-  srv.set_logger(
-      [&ctx](const httplib::Request& req, const httplib::Response& res) {
+  // Counted just before the answer is written (httplib's logger runs once
+  // it is): a client that has read an answer finds it counted.
+  srv.set_post_routing_handler(
+      [&ctx](const httplib::Request& req, httplib::Response& res) {
         if (ctx.cfg.counter)
           ctx.cfg.counter->answered(req.method, req.path, res.status);
+      });
+  srv.set_logger(
+      [&ctx](const httplib::Request& req, const httplib::Response& res) {
         if (ctx.log->should_log(spdlog::level::debug))
           ctx.log->debug("HTTP {} {} from {} -> {}", req.method, req.path,
                          req.remote_addr, res.status);

@@ -18,7 +18,8 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
   auto c = std::make_unique<guarded_config>();
   register_types(*c);
   // Room for a request of the largest payload and its envelope, from a peer
-  // whose limit is up to twice ours (node/net/transport/guarded_transport.hpp).
+  // whose limit is up to twice ours
+  // (node/net/transport/guarded_transport.hpp).
   c->transport.max_message_bytes = 2 * cfg.limits.max_payload_bytes
                                    + 1024 * 1024;
   c->transport.max_backlog_bytes = cfg.limits.max_peer_backlog_bytes;

@@ -101,8 +101,8 @@ struct connection_manager_config {
   cluster_timing timing;   ///< heartbeat_interval 0 disables the timer
   std::chrono::milliseconds connect_timeout{5000};
   bool tls = false; ///< peers speak mutual TLS
-  /// What dials peers (node/net/transport/tls_transport.hpp for TLS); null: the
-  /// middleman's own.
+  /// What dials peers (node/net/transport/tls_transport.hpp for TLS);
+  /// null: the middleman's own.
   caf::io::middleman_actor transport;
   actor_slot<registry_actor> registry;
   // Slots: the supervisor may restart these; ingresses reach the current one.

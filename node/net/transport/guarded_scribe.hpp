@@ -2,7 +2,7 @@
 
 // guarded_scribe: the bounds of guarded_transport.hpp around a CAF scribe,
 // for both transports: Base is CAF's plaintext scribe_impl or Mesh's TLS
-// scribe (node/net/transport/tls_transport.cpp); each keeps its stream in `stream_`.
+// scribe (tls_transport.cpp); each keeps its stream in `stream_`.
 // Internal to node/net.
 
 #include <sys/socket.h>

@@ -17,7 +17,8 @@
 
 // A peer or stranger that misbehaves on the wire is cut off or answered,
 // memory stays bounded, and the node keeps serving everyone else
-// (node/net/transport/guarded_transport.hpp, actors/cluster/ingress/peer_ingress.cpp).
+// (node/net/transport/guarded_transport.hpp,
+// actors/cluster/ingress/peer_ingress.cpp).
 
 using namespace mesh::test;
 using nlohmann::json;
