@@ -58,8 +58,8 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
   ip = text;
 }
 
-/// One connection's stream: buffered reads (httplib reads a head byte by
-/// byte), each request's head bounded in size and time and its body in
+/// A connection's stream for one request: buffered reads (httplib reads a
+/// head byte by byte), the head bounded in size and time and the body in
 /// size. Once a read failed, every later one fails too.
 class bounded_stream final : public httplib::Stream {
 public:
