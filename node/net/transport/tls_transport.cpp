@@ -233,7 +233,8 @@ void stop_tls_transport(caf::actor_system& sys,
   if (!transport)
     return;
   caf::scoped_actor self{sys};
-  self->send_exit(transport, caf::exit_reason::user_shutdown);
+  // kill, as CAF stops its own: the middleman actor traps other exits.
+  self->send_exit(transport, caf::exit_reason::kill);
   self->wait_for(transport);
   transport = nullptr;
 }

@@ -175,6 +175,9 @@ CAF_TEST(a stranger sending garbage to the peer port cuts no member link) {
   MESH_CHECK_MSG(n1.log().find("lost connection to peer n2")
                    == std::string::npos,
                  n1.log());
+  // A TLS node stops as any other (its TLS transport ends with it).
+  CAF_CHECK_EQUAL(n2.terminate(10s), 0);
+  CAF_CHECK_EQUAL(n1.terminate(10s), 0);
 }
 
 CAF_TEST(bad TLS files are a configuration error naming the file) {
