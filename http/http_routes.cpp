@@ -284,8 +284,13 @@ void install_routes(httplib::Server& srv, http_context& ctx) {
     auto http = res.status;
     json envelope;
     auto cut = bounded_server::last_refusal(); // the rest is not read
-    if (cut.status != 0)
+    // No method: the request line did not parse, so what follows on the
+    // connection is no request either (it was read as one, and held the
+    // connection 12 s).
+    if (cut.status != 0 || req.method.empty()) {
       res.set_header("Connection", "close");
+      bounded_server::close_after_answer();
+    }
     if (cut.status == 413)
       http = 413; // a chunked body: said as for one with a length
     if (cut.status != 0 && cut.status != 413) {
@@ -302,6 +307,9 @@ void install_routes(httplib::Server& srv, http_context& ctx) {
               + std::to_string(max_body_bytes(ctx.cfg.max_payload_bytes))
               + " bytes (twice limits.max_payload_bytes, "
               + std::to_string(ctx.cfg.max_payload_bytes) + ", plus 64 KiB)");
+    else if (req.method.empty())
+      envelope = envelope_error(status_code::invalid_argument,
+                                "the request line is not HTTP/1.1's");
     else
       envelope = envelope_error(http < 500 ? status_code::invalid_argument
                                            : status_code::internal,

@@ -340,6 +340,18 @@ CAF_TEST(idle and slow connections hold no request thread) {
         == 0)
       ++timed_out;
   CAF_CHECK_EQUAL(timed_out, slow.size());
+  // Bytes that are no request at all are answered 400 in words and the
+  // connection closed at once (what followed was read as the next request).
+  int junk = dial_raw(n.http());
+  CAF_REQUIRE(junk >= 0);
+  std::string no_request("\x00\xff\xfe junk \x80\r\n\r\n", 14);
+  CAF_CHECK(send_all(junk, no_request));
+  auto sent = std::chrono::steady_clock::now();
+  auto answer = answer_until_closed(junk, [] { return false; });
+  CAF_CHECK_LESS(std::chrono::steady_clock::now() - sent, 5s);
+  CAF_CHECK_EQUAL(answer.rfind("HTTP/1.1 400", 0), 0u);
+  CAF_CHECK(answer.find("is not HTTP/1.1") != std::string::npos);
+  ::close(junk);
   for (int fd : idle)
     ::close(fd);
   for (int fd : slow)
