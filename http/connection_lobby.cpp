@@ -101,23 +101,27 @@ void connection_lobby::drop(entries::iterator i) {
   order_.erase(i);
 }
 
-bool connection_lobby::read_into(entries::iterator i,
+void connection_lobby::hand_out(entries::iterator i,
+                                std::vector<parked_connection>& out) {
+  int fd = i->conn.fd;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  by_fd_.erase(fd);
+  out.push_back(std::move(i->conn));
+  order_.erase(i);
+}
+
+void connection_lobby::read_into(entries::iterator i,
                                  std::vector<parked_connection>& out) {
-  auto& c = i->conn;
-  switch (read_head(c, lim_.max_head_bytes)) {
+  switch (read_head(i->conn, lim_.max_head_bytes)) {
     case head_state::pending:
-      return false;
+      return;
     case head_state::closed:
       drop(i);
-      return true;
+      return;
     case head_state::ready:
-      break;
+      hand_out(i, out);
+      return;
   }
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
-  by_fd_.erase(c.fd);
-  out.push_back(std::move(c));
-  order_.erase(i);
-  return true;
 }
 
 void connection_lobby::sweep(std::vector<parked_connection>& out) {
@@ -129,11 +133,7 @@ void connection_lobby::sweep(std::vector<parked_connection>& out) {
       if (now - i->since >= lim_.idle)
         drop(i);
     } else if (now - c.head_at >= lim_.head_deadline) {
-      // Late: a request thread answers 408 at once.
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
-      by_fd_.erase(c.fd);
-      out.push_back(std::move(i->conn));
-      order_.erase(i);
+      hand_out(i, out); // late: a request thread answers 408 at once
     }
     i = next;
   }

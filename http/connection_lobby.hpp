@@ -83,9 +83,11 @@ private:
   using entries = std::list<entry>;
 
   void run();
-  // Under mtx_: reads what `fd` has; true when the entry left the lobby
-  // (closed, or moved into `out` with a ready head).
-  bool read_into(entries::iterator i, std::vector<parked_connection>& out);
+  // Under mtx_: reads what the connection has; closes it if the client
+  // hung up, moves it into `out` once its head is ready.
+  void read_into(entries::iterator i, std::vector<parked_connection>& out);
+  // Under mtx_: out of the lobby and into `out`, for a request thread.
+  void hand_out(entries::iterator i, std::vector<parked_connection>& out);
   void sweep(std::vector<parked_connection>& out);
   void drop(entries::iterator i); // under mtx_: closes and forgets
 
