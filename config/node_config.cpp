@@ -188,7 +188,9 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
         ka.timeout_ms = k->value("timeout_ms", ka.timeout_ms);
         ka.min_client_ping_ms = k->value("min_client_ping_ms",
                                          ka.min_client_ping_ms);
+        ka.max_idle_ms = k->value("max_idle_ms", ka.max_idle_ms);
       }
+      cfg.grpc_memory_mb = i->value("memory_mb", cfg.grpc_memory_mb);
     }
     if (auto i = doc.find("namespaces"); i != doc.end() && !i->is_null())
       cfg.namespaces = i->get<std::vector<std::string>>();

@@ -58,6 +58,9 @@ struct grpc_keepalive_config {
   uint32_t timeout_ms = 20000; ///< unanswered this long: the door closes it
   /// Clients may ping this often, with calls in flight or none.
   uint32_t min_client_ping_ms = 10000;
+  /// A connection with no call this long is sent away (GOAWAY; a client
+  /// reconnects for its next call). 0: never.
+  uint32_t max_idle_ms = 3600000;
 };
 
 /// Mutual TLS between nodes (CAF's OpenSSL module): PEM file paths.
@@ -155,6 +158,9 @@ struct node_config {
   /// console token. nullopt: no gRPC listener.
   std::optional<host_port> grpc;
   grpc_keepalive_config grpc_keepalive; ///< grpc.keepalive
+  /// The door's memory budget (gRPC's resource quota, grpc.memory_mb):
+  /// past it gRPC closes idle connections and refuses new calls.
+  uint32_t grpc_memory_mb = 256;
   std::optional<std::vector<std::string>> namespaces;
   /// Which registered handlers this node serves: patterns "ns",
   /// "ns/Service" or "ns/Service/Method", "*" for any one part. nullopt:

@@ -38,6 +38,9 @@ void keep_alive(grpc::ServerBuilder& builder, const grpc_keepalive_config& ka) {
   builder.AddChannelArgument(
     GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
     ms(ka.min_client_ping_ms));
+  if (ka.max_idle_ms > 0)
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               ms(ka.max_idle_ms));
 }
 
 } // namespace
@@ -96,6 +99,14 @@ caf::error grpc_front_door::start() {
     static_cast<int>(std::min<size_t>(st.cfg.max_payload_bytes + envelope_bytes,
                                       std::numeric_limits<int>::max())));
   keep_alive(builder, st.cfg.keepalive);
+  // A budget for what gRPC holds (connections, messages): an idle HTTP/2
+  // connection costs ~18 KB, so a stranger's thousands of them grew the
+  // node without bound (2,000: +35 MB). Past the budget gRPC sends idle
+  // connections away first and refuses new calls (RST_STREAM) until
+  // memory is freed.
+  grpc::ResourceQuota quota{"mesh-grpc-door"};
+  quota.Resize(st.cfg.memory_bytes);
+  builder.SetResourceQuota(quota);
   // A stream's window stays at gRPC's 64 KiB until its message is asked
   // for (then it opens to the message's size): with gRPC's bandwidth probe
   // it grew to megabytes per stream, all of it buffered for a call the

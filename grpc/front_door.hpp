@@ -32,6 +32,9 @@
 // idle connection more often than every 5 minutes). A new connection has
 // 10 s for its TLS handshake and HTTP/2 preface; a stream's window stays
 // 64 KiB until its message is asked for (gRPC's bandwidth probe is off).
+// A connection with no call for max_idle_ms is sent away (GOAWAY). What
+// gRPC holds is budgeted (grpc.memory_mb, gRPC's resource quota): past it
+// idle connections are sent away and new calls refused until it frees.
 //
 //   grpc_front_door door{cfg};
 //   if (auto err = door.start()) ...;  // bound: door.address() has the port
@@ -57,6 +60,7 @@ struct grpc_front_door_config {
   size_t max_payload_bytes = 4 * 1024 * 1024; ///< limits.max_payload_bytes
   tls_config tls;                             ///< not enabled: plaintext
   grpc_keepalive_config keepalive;            ///< grpc.keepalive
+  size_t memory_bytes = size_t{256} << 20;    ///< grpc.memory_mb
   grpc_door::node_handles node;
 };
 

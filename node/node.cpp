@@ -205,6 +205,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     gc.max_payload_bytes = self.cfg.limits.max_payload_bytes;
     gc.tls = self.cfg.cluster.tls;
     gc.keepalive = self.cfg.grpc_keepalive;
+    gc.memory_bytes = size_t{self.cfg.grpc_memory_mb} << 20;
     gc.node = {&sys, self.id, self.cfg.console_token,
                std::chrono::milliseconds{self.cfg.limits.max_deadline_ms},
                self.router, self.cluster, self.strategies, self.topics,

@@ -5,9 +5,11 @@
 // processes: the door closes a connection whose client stopped answering
 // its pings, keeps one that answers, lets a client ping an idle
 // connection as often as the node allows (gRPC's own policy sends it away),
-// and closes one that never says hello.
+// closes one that never says hello, one with no call for max_idle_ms, and
+// idle ones past its memory budget.
 
 #include <poll.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "grpc_test_support.hpp"
 #include "process.hpp"
 #include "protocol/grpc/health.grpc.pb.h"
+#include "protocol/grpc/mesh_service.grpc.pb.h"
 #include "raw_socket.hpp"
 #include "temp_dir.hpp"
 
@@ -27,12 +30,15 @@ using nlohmann::json;
 
 namespace {
 
-// A node whose gRPC door has these keepalive settings (none: the defaults).
+// A node whose gRPC door has these keepalive settings (none: the defaults)
+// and memory budget (0: the default).
 std::vector<std::string> door_args(temp_dir& dir, const std::string& id,
-                                   const json& keepalive) {
+                                   const json& keepalive, int memory_mb = 0) {
   json grpc{{"listen", "127.0.0.1:0"}};
   if (!keepalive.is_null())
     grpc["keepalive"] = keepalive;
+  if (memory_mb > 0)
+    grpc["memory_mb"] = memory_mb;
   json cfg{{"listen", "127.0.0.1:0"},
            {"console", "127.0.0.1:0"},
            {"grpc", grpc}};
@@ -135,6 +141,35 @@ private:
   bool closed_ = false;
 };
 
+// HTTP/2's first bytes, as every gRPC client sends them: the preface and
+// a SETTINGS frame changing nothing.
+const std::string h2_hello = std::string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"}
+                             + std::string{"\0\0\0\4\0\0\0\0\0", 9};
+const std::string h2_settings_ack{"\0\0\0\4\1\0\0\0\0", 9};
+
+// `n` connections that said hello, read the door's SETTINGS and acked them:
+// open and idle, as a client's channel between calls.
+std::vector<int> idle_h2_connections(const std::string& address, size_t n) {
+  std::vector<int> fds;
+  for (size_t i = 0; i < n; ++i) {
+    int fd = dial_raw(address);
+    CAF_REQUIRE(fd >= 0);
+    CAF_REQUIRE(::send(fd, h2_hello.data(), h2_hello.size(), MSG_NOSIGNAL)
+                == static_cast<ssize_t>(h2_hello.size()));
+    fds.push_back(fd);
+  }
+  for (int fd : fds) {
+    pollfd p{fd, POLLIN, 0};
+    char buf[512];
+    CAF_REQUIRE(::poll(&p, 1, 10000) == 1);
+    CAF_REQUIRE(::recv(fd, buf, sizeof buf, 0) > 0);
+    CAF_REQUIRE(::send(fd, h2_settings_ack.data(), h2_settings_ack.size(),
+                       MSG_NOSIGNAL)
+                == static_cast<ssize_t>(h2_settings_ack.size()));
+  }
+  return fds;
+}
+
 // A channel whose client pings as often as it can, with calls or without
 // (gRPC 1.51's client spaces its pings a second apart whatever it is told).
 std::shared_ptr<grpc::Channel> eager_pinger(const std::string& address) {
@@ -211,4 +246,59 @@ CAF_TEST(a connection that never says hello is closed after 10 s) {
   // A client that speaks is served as ever.
   CAF_CHECK(serving(grpc::CreateChannel(a.grpc(),
                                         grpc::InsecureChannelCredentials())));
+}
+
+CAF_TEST(a connection with no call for max_idle_ms is sent away) {
+  temp_dir dir;
+  node_process a{door_args(dir, "a", {{"max_idle_ms", 300}})};
+  // Without max_idle_ms the connection stays as long as its client
+  // answers the door's pings (the first test); here it goes after 300 ms
+  // of no call (GOAWAY, then closed), its pings answered or not.
+  h2_peer idle{a.grpc()};
+  auto start = std::chrono::steady_clock::now();
+  CAF_CHECK(idle.until_closed());
+  auto took = std::chrono::steady_clock::now() - start;
+  CAF_CHECK_GREATER_OR_EQUAL(took, 250ms);
+  CAF_CHECK_LESS(took, 5s);
+  // A client calling again reconnects and is served.
+  CAF_CHECK(serving(grpc::CreateChannel(a.grpc(),
+                                        grpc::InsecureChannelCredentials())));
+}
+
+CAF_TEST(a door over its memory budget sends idle connections away) {
+  // 1,000 idle connections (a stranger's, no token needed to hold one)
+  // against a budget of 4 MiB: gRPC counts ~13 KB for each, so the budget
+  // is passed and gRPC sends idle connections away until it is not. With
+  // no budget all of them stayed (2,000: +35 MB, for as long as they
+  // liked).
+  constexpr size_t n = 1000;
+  rlimit mine{};
+  CAF_REQUIRE_EQUAL(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+  CAF_REQUIRE_GREATER(mine.rlim_max, n + 200);
+  auto more = mine;
+  more.rlim_cur = std::max<rlim_t>(mine.rlim_cur,
+                                   std::min<rlim_t>(mine.rlim_max, 4096));
+  CAF_REQUIRE_EQUAL(::setrlimit(RLIMIT_NOFILE, &more), 0);
+  temp_dir dir;
+  node_process a{door_args(dir, "a", nullptr, 4)};
+  auto fds = idle_h2_connections(a.grpc(), n);
+  // Counted until at least half are gone (or 30 s passed).
+  size_t closed = 0;
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (closed < n / 2 && std::chrono::steady_clock::now() < until)
+    closed = closed_within(fds, 500ms); // those closed before count again
+  CAF_CHECK_GREATER_OR_EQUAL(closed, n / 2);
+  // The node serves calls as ever: a health check and a dispatch.
+  auto channel = grpc::CreateChannel(a.grpc(),
+                                     grpc::InsecureChannelCredentials());
+  CAF_CHECK(serving(channel));
+  auto stub = mesh::v1::Mesh::NewStub(channel);
+  mesh::pb::DispatchResponse res;
+  auto ctx = context();
+  auto st = stub->Dispatch(ctx.get(), get_user(), &res);
+  MESH_CHECK_MSG(st.ok(), st.error_message());
+  CAF_CHECK_EQUAL(res.handled_by(), "a");
+  for (int fd : fds)
+    ::close(fd);
+  CAF_CHECK_EQUAL(::setrlimit(RLIMIT_NOFILE, &mine), 0);
 }

@@ -337,7 +337,7 @@ CAF_TEST(done tasks are kept a week by default and zero keeps them forever) {
   CAF_CHECK_EQUAL(cfg->tasks.done_retention_s, 0u);
 }
 
-CAF_TEST(the grpc door keepalive takes milliseconds within bounds) {
+CAF_TEST(the grpc door keepalive and budget take numbers within bounds) {
   for (auto bad : {json(0), json(-5), json("60s"), json(1.5),
                    json(86400001)})
     MESH_CHECK_MSG(
@@ -360,10 +360,14 @@ CAF_TEST(the grpc door keepalive takes milliseconds within bounds) {
   CAF_CHECK_EQUAL(defaults->grpc_keepalive.time_ms, 60000u);
   CAF_CHECK_EQUAL(defaults->grpc_keepalive.timeout_ms, 20000u);
   CAF_CHECK_EQUAL(defaults->grpc_keepalive.min_client_ping_ms, 10000u);
+  CAF_CHECK_EQUAL(defaults->grpc_keepalive.max_idle_ms, 3600000u);
+  CAF_CHECK_EQUAL(defaults->grpc_memory_mb, 256u);
   merge_json(doc, json{{"grpc",
                         {{"listen", "127.0.0.1:0"},
+                         {"memory_mb", 4},
                          {"keepalive",
                           {{"timeout_ms", 500},
+                           {"max_idle_ms", 0},
                            {"min_client_ping_ms", 1000}}}}}});
   CAF_CHECK(check_config_layer(doc, "merged").empty());
   auto cfg = to_node_config(doc);
@@ -371,4 +375,22 @@ CAF_TEST(the grpc door keepalive takes milliseconds within bounds) {
   CAF_CHECK_EQUAL(cfg->grpc_keepalive.time_ms, 60000u);
   CAF_CHECK_EQUAL(cfg->grpc_keepalive.timeout_ms, 500u);
   CAF_CHECK_EQUAL(cfg->grpc_keepalive.min_client_ping_ms, 1000u);
+  CAF_CHECK_EQUAL(cfg->grpc_keepalive.max_idle_ms, 0u); // never
+  CAF_CHECK_EQUAL(cfg->grpc_memory_mb, 4u);
+  // The budget: at least 4 MiB, whole MiB, at most 1 TiB.
+  for (auto bad : {json(3), json(-1), json("64MB"), json(1.5),
+                   json(1048577)})
+    MESH_CHECK_MSG(mentions(check_config_layer(
+                              json{{"grpc",
+                                    {{"listen", "127.0.0.1:0"},
+                                     {"memory_mb", bad}}}},
+                              "cfg.json"),
+                            "cfg.json: /grpc/memory_mb"),
+                   "memory_mb " << bad.dump() << " was not refused");
+  CAF_CHECK(mentions(check_config_layer(
+                       json{{"grpc",
+                             {{"listen", "127.0.0.1:0"},
+                              {"keepalive", {{"max_idle_ms", -1}}}}}},
+                       "cfg.json"),
+                     "cfg.json: /grpc/keepalive/max_idle_ms"));
 }
