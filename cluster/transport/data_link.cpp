@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cluster/transport/data_tls.hpp"
+
 namespace mesh {
 
 data_link::data_link(uint64_t id, int fd, role r, std::string peer,
@@ -53,50 +55,74 @@ bool data_link::send_frame(std::string frame) {
   }
   size_t sent = 0;
   while (sent < frame.size()) {
-    auto n = ::send(fd_, frame.data() + sent, frame.size() - sent,
-                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    auto n = write_some_locked(frame.data() + sent, frame.size() - sent);
     if (n > 0) {
       sent += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    } else if (n == 0) {
+      // The same bytes first: what a TLS session asks to be written again.
       pending_.assign(frame, sent, std::string::npos);
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLOUT;
-      ev.data.u64 = id_;
-      ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev);
+      watch_locked(true);
       return true;
     } else {
       // The frame may be cut: the stream is useless from here on.
       fail_locked();
-      return sent == frame.size();
+      return false;
     }
   }
   return true;
 }
 
+ssize_t data_link::write_some_locked(const char* p, size_t n) {
+  if (ssl_ != nullptr)
+    return tls_write(ssl_, p, n);
+  for (;;) {
+    auto r = ::send(fd_, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (r >= 0)
+      return r;
+    if (errno != EINTR)
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+  }
+}
+
+ssize_t data_link::read_some(char* p, size_t n) {
+  if (ssl_ != nullptr) {
+    // Senders write through the same session: one at a time.
+    std::lock_guard<std::mutex> guard{mtx_};
+    return tls_read(ssl_, p, n);
+  }
+  for (;;) {
+    auto r = ::recv(fd_, p, n, MSG_DONTWAIT);
+    if (r > 0)
+      return r;
+    if (r == 0)
+      return -1; // the peer closed
+    if (errno != EINTR)
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+  }
+}
+
+void data_link::watch_locked(bool out) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | (out ? EPOLLOUT : 0u);
+  ev.data.u64 = id_;
+  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev);
+}
+
 bool data_link::drain() {
   std::lock_guard<std::mutex> guard{mtx_};
   while (!pending_.empty() && open_ && fd_ >= 0) {
-    auto n = ::send(fd_, pending_.data(), pending_.size(),
-                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    auto n = write_some_locked(pending_.data(), pending_.size());
     if (n > 0) {
       pending_.erase(0, static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    } else if (n == 0) {
       return false;
     } else {
       fail_locked();
       return true;
     }
   }
-  if (fd_ >= 0 && open_) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = id_;
-    ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev);
-  }
+  if (fd_ >= 0 && open_)
+    watch_locked(false);
   return true;
 }
 
@@ -112,6 +138,8 @@ void data_link::close_fd() {
   std::lock_guard<std::mutex> guard{mtx_};
   open_ = false;
   pending_.clear();
+  free_tls_session(ssl_);
+  ssl_ = nullptr;
   if (fd_ >= 0) {
     if (epfd_ >= 0)
       ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd_, nullptr);

@@ -6,7 +6,8 @@
 // goes straight to the socket from the sender's thread (no hop through
 // another thread, which is what the data plane is for), or, when the socket
 // cannot take it all, waits in the link's buffer for the plane's thread to
-// drain it. Frames never interleave.
+// drain it. Frames never interleave. With cluster TLS the link is a TLS
+// stream (data_tls.hpp): the same frames, through the link's session.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +17,11 @@
 #include <string>
 #include <string_view>
 
+#include <sys/types.h>
+
 #include "cluster/transport/frame_format.hpp"
+
+struct ssl_st;
 
 namespace mesh {
 
@@ -86,6 +91,14 @@ private:
   void set_epoll(int epfd) {
     epfd_ = epfd;
   }
+  /// Writes what the socket (or the TLS session) takes now: how many bytes
+  /// (> 0), 0 when it must wait, -1 when the stream failed. Locked.
+  ssize_t write_some_locked(const char* p, size_t n);
+  /// Reads what came: how many bytes (> 0), 0 when nothing yet, -1 when
+  /// the peer closed or the stream failed.
+  ssize_t read_some(char* p, size_t n);
+  /// The plane's thread waits for input, and for room to write when `out`.
+  void watch_locked(bool out);
   /// Sends what waits in the buffer; true when it is empty.
   bool drain();
   /// Marks the link failed and wakes the plane's thread, which closes it.
@@ -106,6 +119,7 @@ private:
   bool ready_ = false;  ///< connected (outbound) or authenticated (inbound)
   bool overflowed_ = false; ///< failed because the peer stopped reading
   std::string pending_; ///< bytes the socket did not take yet
+  ssl_st* ssl_ = nullptr; ///< TLS: set (by the plane's thread) before ready_
 
   // Guarded by the plane's mutex.
   uint64_t owner_ = 0;        ///< inbound: whose token it presented
@@ -115,6 +129,7 @@ private:
   // The plane's thread alone touches these.
   std::string in_;        ///< bytes read, not yet a whole frame
   int64_t since_ms_ = 0;  ///< accepted or dial started (steady clock)
+  bool tls_done_ = false; ///< TLS: the handshake is over
   std::function<bool(const data_link_ptr&, std::string_view)> on_request_;
 };
 

@@ -109,8 +109,11 @@ void data_plane::stop() {
   for (auto& [id, link] : links) {
     std::lock_guard<std::mutex> guard{link->mtx_};
     link->open_ = false;
-    if (link->fd_ >= 0 && link->ready_)
+    if (link->fd_ >= 0 && link->ready_) {
+      if (link->ssl_ != nullptr)
+        tls_flush_and_close(link->ssl_, link->fd_, link->pending_, until);
       close_gracefully(link->fd_, link->pending_, until);
+    }
   }
   for (auto& [id, link] : links) {
     link->close_fd();

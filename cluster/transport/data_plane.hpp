@@ -14,8 +14,10 @@
 // authenticated BASP handshake; a token is good for one connection and
 // expires. A connection that says nothing, sends anything else, a frame
 // over the bound, or a frame of the wrong direction is closed. The links
-// carry what BASP would, as safe as BASP without TLS (a node with cluster
-// TLS runs no data plane). A token belongs to an owner (the peer's ingress):
+// carry what BASP would, as safe as BASP: with cluster TLS every link is a
+// TLS stream with the node's certificates (data_tls.hpp; a connection
+// whose certificate the cluster CA did not sign is closed in its
+// handshake, before any frame). A token belongs to an owner (the peer's ingress):
 // when the owner ends, its links close (close_owner()), so nothing is sent
 // to an actor that is gone.
 //
@@ -42,6 +44,7 @@
 #include <unordered_map>
 
 #include "cluster/transport/data_link.hpp"
+#include "cluster/transport/data_tls.hpp"
 
 struct addrinfo;
 
@@ -66,6 +69,8 @@ struct data_plane_config {
   std::function<addrinfo*(const std::string& host, uint16_t port,
                           std::string& why)>
     lookup;
+  /// Cluster TLS: every link is a TLS stream of this context. Null: plain.
+  std::shared_ptr<data_tls> tls;
 };
 
 struct data_plane_handlers {
@@ -160,6 +165,13 @@ private:
   void accept_all();
   void on_event(uint64_t id, uint32_t events);
   void connected(const data_link_ptr& link);
+  /// One step of a link's TLS handshake: true once it is over (and the
+  /// link, if dialled, ready), false while it goes on or when it failed
+  /// (the link is then closed).
+  bool handshake(const data_link_ptr& link);
+  /// A dialled link is connected (and through its handshake): its hello
+  /// and what waits go out.
+  void link_ready(const data_link_ptr& link);
   void read_all(const data_link_ptr& link);
   /// False when the frame breaks the protocol (the link is then closed).
   bool on_frame(const data_link_ptr& link, frame_kind kind,

@@ -119,6 +119,13 @@ void data_plane::accept_all() {
     link->set_epoll(epoll_fd_);
     link->since_ms_ = now_ms();
     link->from_ = std::move(from);
+    if (cfg_.tls) {
+      link->ssl_ = cfg_.tls->session(fd, true); // before anyone sees it
+      if (link->ssl_ == nullptr) {
+        warn("refused a connection to the data port: no TLS session");
+        continue; // the link's destructor closes the socket
+      }
+    }
     links_[id] = link;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -132,7 +139,11 @@ void data_plane::on_event(uint64_t id, uint32_t events) {
   auto link = find(id);
   if (!link)
     return;
-  if (events & EPOLLOUT) {
+  if (link->ssl_ != nullptr && !link->tls_done_) {
+    if (!handshake(link))
+      return;
+    events |= EPOLLIN; // frames may have come with its last flight
+  } else if (events & EPOLLOUT) {
     bool connecting;
     {
       std::lock_guard<std::mutex> guard{link->mtx_};
@@ -156,6 +167,22 @@ void data_plane::connected(const data_link_ptr& link) {
                        + errno_text(err));
     return;
   }
+  if (cfg_.tls) {
+    {
+      std::lock_guard<std::mutex> guard{link->mtx_};
+      link->ssl_ = cfg_.tls->session(link->fd_, false);
+    }
+    if (link->ssl_ == nullptr) {
+      close_link(link, "cannot start TLS with " + link->peer());
+      return;
+    }
+    if (!handshake(link))
+      return; // goes on as events come
+  }
+  link_ready(link);
+}
+
+void data_plane::link_ready(const data_link_ptr& link) {
   {
     std::lock_guard<std::mutex> guard{link->mtx_};
     link->ready_ = true;
@@ -165,21 +192,45 @@ void data_plane::connected(const data_link_ptr& link) {
     handlers_.on_ready(link->peer());
 }
 
+bool data_plane::handshake(const data_link_ptr& link) {
+  std::string why;
+  tls_step step;
+  {
+    std::lock_guard<std::mutex> guard{link->mtx_};
+    step = tls_handshake(link->ssl_, why);
+    if (step == tls_step::wants_read || step == tls_step::wants_write)
+      link->watch_locked(step == tls_step::wants_write);
+  }
+  if (step == tls_step::failed) {
+    close_link(link, link->direction() == data_link::role::outbound
+                       ? "no TLS with " + link->peer() + "'s data port: "
+                           + why
+                       : "a connection to the data port failed its TLS "
+                         "handshake: " + why);
+    return false;
+  }
+  if (step != tls_step::done)
+    return false;
+  link->tls_done_ = true;
+  if (link->direction() == data_link::role::outbound)
+    link_ready(link);
+  else {
+    std::lock_guard<std::mutex> guard{link->mtx_};
+    link->watch_locked(false);
+  }
+  return link->alive();
+}
+
 void data_plane::read_all(const data_link_ptr& link) {
   char buf[64 * 1024];
   for (;;) {
-    auto n = ::recv(link->fd_, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n == 0) {
+    auto n = link->read_some(buf, sizeof(buf));
+    if (n < 0) {
       close_link(link, {}); // the other side closed: nothing to say
       return;
     }
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        close_link(link, {});
+    if (n == 0)
       return;
-    }
     auto& in = link->in_;
     in.append(buf, static_cast<size_t>(n));
     size_t off = 0;
@@ -202,8 +253,10 @@ void data_plane::read_all(const data_link_ptr& link) {
       off += step.consumed;
     }
     in.erase(0, off);
-    if (static_cast<size_t>(n) < sizeof(buf))
-      return; // drained: the next epoll round reports more
+    // Drained: the next epoll round reports more. A TLS session hands out
+    // a record at a time (16 KiB at most): it is read until it waits.
+    if (link->ssl_ == nullptr && static_cast<size_t>(n) < sizeof(buf))
+      return;
   }
 }
 

@@ -16,9 +16,18 @@
 namespace mesh {
 
 std::shared_ptr<data_plane> make_data_plane(const node_config& cfg) {
-  if (!cfg.cluster.data_plane || cfg.cluster.tls.enabled())
+  if (!cfg.cluster.data_plane)
     return nullptr;
   data_plane_config dc;
+  if (const auto& tls = cfg.cluster.tls; tls.enabled()) {
+    std::string why;
+    dc.tls = data_tls::make(tls.certificate, tls.key, tls.ca, tls.passphrase,
+                            why);
+    if (!dc.tls) {
+      log::get("data_plane")->error("no data plane: {}", why);
+      return nullptr;
+    }
+  }
   dc.host = cfg.listen.host;
   // A batch: 256 KiB of small requests, or one of the largest allowed (and
   // protobuf's 2 GiB stays far).

@@ -20,8 +20,9 @@
 namespace mesh {
 
 /// The node's data plane as the config sets it, not started; null when
-/// cluster.data_plane is off or cluster.tls on (plaintext like BASP without
-/// TLS; with TLS, everything stays on it).
+/// cluster.data_plane is off. With cluster.tls its links are TLS streams
+/// with the node's certificates (when OpenSSL cannot make that context,
+/// said in the log: null, and everything goes by BASP).
 std::shared_ptr<data_plane> make_data_plane(const node_config& cfg);
 
 /// Starts `plane` with handlers that hand replies and lost links to the

@@ -180,6 +180,65 @@ CAF_TEST(a stranger sending garbage to the peer port cuts no member link) {
   CAF_CHECK_EQUAL(n1.terminate(10s), 0);
 }
 
+CAF_TEST(requests between TLS nodes travel on TLS data links) {
+  node_process n1{args("n1")};
+  auto a2 = args("n2");
+  a2.insert(a2.end(), {"--seeds", n1.listen()});
+  node_process n2{a2};
+  CAF_REQUIRE(!n1.data_plane().empty());
+  CAF_REQUIRE(!n2.data_plane().empty());
+  auto router = [](const node_process& n) {
+    return result_of(meshctl_json(n.http(), {"status"}))
+      .value("router", json::object());
+  };
+  // Each has dialled its link to the other, through a TLS handshake.
+  CAF_REQUIRE(await_condition([&] {
+    return sees(n1.http(), {"n2"})
+           && router(n1).value("data_plane_links", 0) == 2;
+  }));
+  // A payload of many TLS records (16 KiB each), then small ones.
+  json big{{"big", std::string(100000, 'x')}};
+  auto r = meshctl_json(n1.http(), {"dispatch", "echo", "EchoService", "Echo",
+                                    "--target", "n2", "--payload", big.dump()});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(result_of(r).value("payload", json{}), big);
+  for (int i = 0; i < 5; ++i) {
+    r = meshctl_json(n1.http(), {"dispatch", "echo", "EchoService", "Echo",
+                                 "--target", "n2", "--payload", "{}"});
+    CAF_CHECK_EQUAL(r["status"], "ok");
+  }
+  auto stats = router(n1);
+  CAF_CHECK_EQUAL(stats.value("data_plane_batches", 0),
+                  stats.value("batches", -1));
+  CAF_CHECK_GREATER_OR_EQUAL(stats.value("data_plane_batches", 0), 6);
+  // The data port speaks TLS only: a plaintext hello is refused, and so is
+  // a client whose certificate another CA signed, in its handshake.
+  std::string hello("\0\0\0\x21\x01", 5);
+  hello += std::string(32, 'a');
+  int fd = dial_raw(n2.data_plane());
+  CAF_REQUIRE(fd >= 0);
+  ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+  CAF_CHECK(closed_by_peer(fd));
+  ::close(fd);
+  auto rogue = run_program(
+    {"/bin/sh", "-c",
+     "timeout 10 openssl s_client -connect " + n2.data_plane() + " -cert "
+       + foreign.file("rogue.pem") + " -key " + foreign.file("rogue.key")
+       + " -CAfile " + ours.file("ca.pem") + " < /dev/null"},
+    20s);
+  CAF_CHECK_NOT_EQUAL(rogue.exit_code, 0);
+  CAF_CHECK(await_condition([&] {
+    return n2.log().find("failed its TLS handshake") != std::string::npos;
+  }));
+  // The members' links are as they were.
+  r = meshctl_json(n1.http(), {"dispatch", "echo", "EchoService", "Echo",
+                               "--target", "n2", "--payload", "{}"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_EQUAL(router(n1).value("data_plane_links", 0), 2);
+  CAF_CHECK_EQUAL(n2.terminate(10s), 0);
+  CAF_CHECK_EQUAL(n1.terminate(10s), 0);
+}
+
 CAF_TEST(bad TLS files are a configuration error naming the file) {
   auto start = [&](std::vector<std::string> extra) {
     std::vector<std::string> argv{bin("meshnode"), "--listen", "127.0.0.1:0",
