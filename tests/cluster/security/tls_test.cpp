@@ -220,13 +220,14 @@ CAF_TEST(requests between TLS nodes travel on TLS data links) {
   ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
   CAF_CHECK(closed_by_peer(fd));
   ::close(fd);
-  auto rogue = run_program(
+  // (In TLS 1.3 the client is done before the server has checked its
+  // certificate, so s_client's exit says nothing: the node's log does.)
+  run_program(
     {"/bin/sh", "-c",
      "timeout 10 openssl s_client -connect " + n2.data_plane() + " -cert "
        + foreign.file("rogue.pem") + " -key " + foreign.file("rogue.key")
        + " -CAfile " + ours.file("ca.pem") + " < /dev/null"},
     20s);
-  CAF_CHECK_NOT_EQUAL(rogue.exit_code, 0);
   CAF_CHECK(await_condition([&] {
     return n2.log().find("failed its TLS handshake") != std::string::npos;
   }));
