@@ -17,6 +17,7 @@
 
 #include "protocol/address.hpp"
 
+#include "caller_run.hpp"
 #include "process.hpp"
 #include "raw_socket.hpp"
 #include "temp_dir.hpp"
@@ -55,11 +56,6 @@ std::vector<std::string> gateway_args(const std::string& id,
   return args;
 }
 
-json router_stats(const std::string& http) {
-  auto doc = meshctl_json(http, {"status"});
-  return result_of(doc).value("router", json::object());
-}
-
 // gw sees b up, and each of them has dialled its link to the other (for
 // its own requests).
 bool linked(const node_process& gw) {
@@ -93,23 +89,6 @@ bool refused(const std::string& address, const std::string& bytes) {
   bool closed = closed_by_peer(fd);
   ::close(fd);
   return closed;
-}
-
-// A caller inside gw (test/Caller/Run of the test plug-in) calls the echo
-// b serves, `count` dispatches `in_flight` at a time; its figures.
-json run_caller(const node_process& gw, size_t count, size_t in_flight,
-                bool non_blocking, int sleep_ms = 0) {
-  json args{{"target", "echo/EchoService/Echo"},
-            {"count", count},
-            {"in_flight", in_flight},
-            {"payload", {{"n", 1}}},
-            {"non_blocking", non_blocking},
-            {"sleep_ms", sleep_ms}};
-  auto r = meshctl_json(gw.http(), {"dispatch", "test", "Caller", "Run",
-                                    "--payload", args.dump(), "--deadline-ms",
-                                    "30000"});
-  MESH_CHECK_MSG(r.value("status", "") == "ok", r.dump());
-  return result_of(r).value("payload", json::object());
 }
 
 } // namespace

@@ -3,6 +3,9 @@
 
 #include <sys/socket.h>
 
+#include <future>
+
+#include "caller_run.hpp"
 #include "process.hpp"
 #include "raw_socket.hpp"
 #include "temp_dir.hpp"
@@ -27,11 +30,12 @@ struct tls_fixture {
     CAF_REQUIRE_EQUAL(b.exit_code, 0);
   }
 
-  std::vector<std::string> args(const std::string& id,
-                                const temp_dir& dir) const {
+  std::vector<std::string>
+  args(const std::string& id, const temp_dir& dir,
+       const char* plugin = "libmesh_example_handlers.so") const {
     // TLS handshakes are slow under a loaded CI (sanitizers): 2 s before a
     // silent connection counts as lost.
-    return {"--id", id, "--plugin", bin("libmesh_example_handlers.so"),
+    return {"--id", id, "--plugin", bin(plugin),
             "--heartbeat-interval-ms", "200", "--heartbeat-misses", "10",
             "--tls-certificate", dir.file(id + ".pem"),
             "--tls-key", dir.file(id + ".key"),
@@ -187,14 +191,10 @@ CAF_TEST(requests between TLS nodes travel on TLS data links) {
   node_process n2{a2};
   CAF_REQUIRE(!n1.data_plane().empty());
   CAF_REQUIRE(!n2.data_plane().empty());
-  auto router = [](const node_process& n) {
-    return result_of(meshctl_json(n.http(), {"status"}))
-      .value("router", json::object());
-  };
   // Each has dialled its link to the other, through a TLS handshake.
   CAF_REQUIRE(await_condition([&] {
     return sees(n1.http(), {"n2"})
-           && router(n1).value("data_plane_links", 0) == 2;
+           && router_stats(n1.http()).value("data_plane_links", 0) == 2;
   }));
   // A payload of many TLS records (16 KiB each), then small ones.
   json big{{"big", std::string(100000, 'x')}};
@@ -207,7 +207,7 @@ CAF_TEST(requests between TLS nodes travel on TLS data links) {
                                  "--target", "n2", "--payload", "{}"});
     CAF_CHECK_EQUAL(r["status"], "ok");
   }
-  auto stats = router(n1);
+  auto stats = router_stats(n1.http());
   CAF_CHECK_EQUAL(stats.value("data_plane_batches", 0),
                   stats.value("batches", -1));
   CAF_CHECK_GREATER_OR_EQUAL(stats.value("data_plane_batches", 0), 6);
@@ -235,9 +235,43 @@ CAF_TEST(requests between TLS nodes travel on TLS data links) {
   r = meshctl_json(n1.http(), {"dispatch", "echo", "EchoService", "Echo",
                                "--target", "n2", "--payload", "{}"});
   CAF_CHECK_EQUAL(r["status"], "ok");
-  CAF_CHECK_EQUAL(router(n1).value("data_plane_links", 0), 2);
+  CAF_CHECK_EQUAL(router_stats(n1.http()).value("data_plane_links", 0), 2);
   CAF_CHECK_EQUAL(n2.terminate(10s), 0);
   CAF_CHECK_EQUAL(n1.terminate(10s), 0);
+}
+
+CAF_TEST(a caller gets one answer per request when a TLS peer dies) {
+  // n1 runs the test plug-in's caller against the echo n2 serves, 64 at a
+  // time on its TLS data link, and n2 is killed with requests in flight.
+  auto a1 = args("n1", ours, "libmesh_test_handlers.so");
+  a1.insert(a1.end(), {"--namespaces", "test,echo"});
+  node_process n1{a1};
+  auto a2 = args("n2");
+  a2.insert(a2.end(), {"--seeds", n1.listen()});
+  node_process n2{a2};
+  CAF_REQUIRE(await_condition([&] {
+    return sees(n1.http(), {"n2"})
+           && router_stats(n1.http()).value("data_plane_links", 0) == 2;
+  }));
+  const size_t count = 100000;
+  auto pending = std::async(std::launch::async,
+                            [&] { return run_caller(n1, count, 64, false); });
+  CAF_REQUIRE(await_condition([&] {
+    return router_stats(n2.http()).value("served", 0) > 2000;
+  }));
+  n2.kill_hard();
+  auto out = pending.get();
+  CAF_MESSAGE("caller: " << out.dump());
+  CAF_CHECK_EQUAL(out.value("answers", 0u), count);
+  auto ok = out.value("ok", 0u);
+  CAF_CHECK(ok >= 2000u);
+  CAF_CHECK(ok < count);
+  auto codes = out.value("codes", json::object());
+  CAF_CHECK(!codes.contains("caf_error")); // every answer in Mesh's words
+  auto stats = router_stats(n1.http());
+  CAF_CHECK_GREATER_OR_EQUAL(stats.value("data_plane_batches", 0), 1);
+  CAF_CHECK_EQUAL(meshctl_json(n1.http(), {"status"}).value("status", ""),
+                  "ok");
 }
 
 CAF_TEST(bad TLS files are a configuration error naming the file) {
