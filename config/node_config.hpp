@@ -63,7 +63,8 @@ struct grpc_keepalive_config {
   uint32_t max_idle_ms = 3600000;
 };
 
-/// Mutual TLS between nodes (CAF's OpenSSL module): PEM file paths.
+/// Mutual TLS between nodes (BASP through CAF's OpenSSL sessions, and the
+/// data plane's links, cluster/transport/data_tls.hpp): PEM file paths.
 struct tls_config {
   std::string certificate;
   std::string key;

@@ -17,9 +17,9 @@
 // carry what BASP would, as safe as BASP: with cluster TLS every link is a
 // TLS stream with the node's certificates (data_tls.hpp; a connection
 // whose certificate the cluster CA did not sign is closed in its
-// handshake, before any frame). A token belongs to an owner (the peer's ingress):
-// when the owner ends, its links close (close_owner()), so nothing is sent
-// to an actor that is gone.
+// handshake, before any frame is read). A token belongs to an owner (the
+// peer's ingress): when the owner ends, its links close (close_owner()),
+// so nothing is sent to an actor that is gone.
 //
 // Each node dials a link to each peer for its own requests (outbound: it
 // sends request frames, reads reply frames); the peer's answers come back

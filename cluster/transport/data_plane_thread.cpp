@@ -176,8 +176,8 @@ void data_plane::connected(const data_link_ptr& link) {
       close_link(link, "cannot start TLS with " + link->peer());
       return;
     }
-    if (!handshake(link))
-      return; // goes on as events come
+    handshake(link); // the link is ready once it is over
+    return;          // (now, or as events come)
   }
   link_ready(link);
 }
