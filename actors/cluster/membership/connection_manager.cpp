@@ -253,6 +253,7 @@ nlohmann::json connection_manager_state::stats() const {
           {"peers_known", const_cast<peer_directory&>(dir).records().size()},
           {"incarnation", cfg.incarnation},
           {"data_links_redialled", data_redials},
+          {"tls", cfg.tls},
           {"leaving", leaving}};
 }
 

@@ -114,6 +114,9 @@ CAF_TEST(plaintext and TLS nodes cannot join each other) {
   CAF_CHECK_EQUAL(to_plain["status"], "unavailable");
   CAF_CHECK(peers_of(n1.http()).empty());
   CAF_CHECK(peers_of(plain.http()).empty());
+  CAF_CHECK_EQUAL(result_of(meshctl_json(plain.http(), {"status"}))
+                    .value("tls", true),
+                  false);
 }
 
 CAF_TEST(a stranger that says nothing or stops in its handshake is cut off) {
@@ -211,6 +214,13 @@ CAF_TEST(requests between TLS nodes travel on TLS data links) {
   CAF_CHECK_EQUAL(stats.value("data_plane_batches", 0),
                   stats.value("batches", -1));
   CAF_CHECK_GREATER_OR_EQUAL(stats.value("data_plane_batches", 0), 6);
+  // The status says so.
+  CAF_CHECK_EQUAL(result_of(meshctl_json(n1.http(), {"status"}))
+                    .value("tls", false),
+                  true);
+  auto human = meshctl(n1.http(), {"status"}, true);
+  MESH_CHECK_MSG(human.out.find("mutual TLS between nodes") != std::string::npos,
+                 human.out);
   // The data port speaks TLS only: a plaintext hello is refused, and so is
   // a client whose certificate another CA signed, in its handshake.
   std::string hello("\0\0\0\x21\x01", 5);
