@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -162,6 +163,46 @@ CAF_TEST(frames sent faster than the peer reads arrive whole and in order) {
   for (int i = 0; i < 2 * per_thread; ++i)
     CAF_REQUIRE(replies.pop(ev));
   CAF_CHECK_EQUAL(ev.first.size(), 120u * 1024 + 3);
+}
+
+CAF_TEST(a peer that stops reading gets its TLS link cut) {
+  // b's thread blocks in the first request: nothing reads the socket, the
+  // sender's TLS writes wait, and its buffer passes the bound.
+  std::mutex gate;
+  std::unique_lock<std::mutex> held{gate};
+  auto token = b.issue_token(7, [&gate](const data_link_ptr&,
+                                        std::string_view) {
+    std::lock_guard<std::mutex> wait{gate};
+    return true;
+  });
+  auto cfg = config(context(ours, "a"));
+  cfg.max_pending_bytes = 1024 * 1024;
+  data_plane c{cfg};
+  inbox c_ready, c_closed;
+  data_plane_handlers hc;
+  hc.on_ready = [&](const std::string& peer) { c_ready.push(peer, ""); };
+  hc.on_closed = [&](const std::string& peer, uint64_t) {
+    c_closed.push(peer, "");
+  };
+  hc.on_warning = [this](const std::string& what) { warnings.push(what, ""); };
+  CAF_REQUIRE_EQUAL(c.start(hc), "");
+  c.dial("b", "inc-1", "127.0.0.1", b.port(), token);
+  std::pair<std::string, std::string> ev;
+  CAF_REQUIRE(c_ready.pop(ev));
+  auto link = c.link_to("b");
+  CAF_REQUIRE(link != nullptr);
+  std::string chunk(256 * 1024, 'x');
+  int sent = 0;
+  while (sent < 1000 && send_text(link, chunk))
+    ++sent;
+  CAF_MESSAGE(sent << " frames of 256 KiB before the cut");
+  CAF_CHECK_LESS(sent, 1000); // kernel buffers plus 1 MiB, then the cut
+  CAF_CHECK(!link->open());
+  CAF_REQUIRE(c_closed.pop(ev));
+  CAF_CHECK_EQUAL(ev.first, "b");
+  CAF_CHECK(warned("it stopped reading"));
+  held.unlock();
+  c.stop();
 }
 
 CAF_TEST(a plaintext hello gets the connection closed) {
