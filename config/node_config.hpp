@@ -64,7 +64,7 @@ struct grpc_keepalive_config {
 };
 
 /// Mutual TLS between nodes (BASP through CAF's OpenSSL sessions, and the
-/// data plane's links, cluster/transport/data_tls.hpp): PEM file paths.
+/// data plane's links, cluster/transport/tls/data_tls.hpp): PEM file paths.
 struct tls_config {
   std::string certificate;
   std::string key;

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cluster/transport/data_tls.hpp"
+#include "cluster/transport/tls/data_tls.hpp"
 
 namespace mesh {
 

@@ -7,7 +7,7 @@
 // another thread, which is what the data plane is for), or, when the socket
 // cannot take it all, waits in the link's buffer for the plane's thread to
 // drain it. Frames never interleave. With cluster TLS the link is a TLS
-// stream (data_tls.hpp): the same frames, through the link's session.
+// stream (tls/data_tls.hpp): the same frames, through the link's session.
 
 #include <cstddef>
 #include <cstdint>

@@ -15,7 +15,7 @@
 // expires. A connection that says nothing, sends anything else, a frame
 // over the bound, or a frame of the wrong direction is closed. The links
 // carry what BASP would, as safe as BASP: with cluster TLS every link is a
-// TLS stream with the node's certificates (data_tls.hpp; a connection
+// TLS stream with the node's certificates (tls/data_tls.hpp; a connection
 // whose certificate the cluster CA did not sign is closed in its
 // handshake, before any frame is read). A token belongs to an owner (the
 // peer's ingress): when the owner ends, its links close (close_owner()),
@@ -44,7 +44,7 @@
 #include <unordered_map>
 
 #include "cluster/transport/data_link.hpp"
-#include "cluster/transport/data_tls.hpp"
+#include "cluster/transport/tls/data_tls.hpp"
 
 struct addrinfo;
 

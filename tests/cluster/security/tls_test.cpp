@@ -219,7 +219,8 @@ CAF_TEST(requests between TLS nodes travel on TLS data links) {
                     .value("tls", false),
                   true);
   auto human = meshctl(n1.http(), {"status"}, true);
-  MESH_CHECK_MSG(human.out.find("mutual TLS between nodes") != std::string::npos,
+  MESH_CHECK_MSG(human.out.find("mutual TLS between nodes")
+                   != std::string::npos,
                  human.out);
   // The data port speaks TLS only: a plaintext hello is refused, and so is
   // a client whose certificate another CA signed, in its handshake.

@@ -1,7 +1,7 @@
 #define CAF_SUITE transport.data_tls
 #include <caf/test/unit_test.hpp>
 
-// The data plane's links over TLS (data_tls.hpp), for real on 127.0.0.1:
+// The data plane's links over TLS (tls/data_tls.hpp), for real on 127.0.0.1:
 // two planes in this process with certificates made at test time by
 // examples/tls/make-certs.sh, and raw sockets playing strangers.
 
@@ -72,10 +72,14 @@ struct fixture : certificates {
       return true;
     };
     ha.on_ready = [this](const std::string& peer) { ready.push(peer, ""); };
-    ha.on_warning = [this](const std::string& what) { warnings.push(what, ""); };
+    ha.on_warning = [this](const std::string& what) {
+      warnings.push(what, "");
+    };
     CAF_REQUIRE_EQUAL(a.start(ha), "");
     data_plane_handlers hb;
-    hb.on_warning = [this](const std::string& what) { warnings.push(what, ""); };
+    hb.on_warning = [this](const std::string& what) {
+      warnings.push(what, "");
+    };
     CAF_REQUIRE_EQUAL(b.start(hb), "");
   }
 

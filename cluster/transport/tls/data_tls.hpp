@@ -1,11 +1,10 @@
 #pragma once
 
-// data_tls: TLS for the data plane's links (data_plane.hpp) with the node's
-// own certificates (cluster.tls): mutual, each side's certificate verified
-// against the cluster CA, as for the nodes' BASP connections. A node with
-// TLS used to keep every request on BASP (4x slower than the plane); now
-// its links are TLS streams and the token in their hello is no longer
-// sent in the clear.
+// data_tls: TLS for the data plane's links (../data_plane.hpp) with the
+// node's own certificates (cluster.tls): mutual, each side's certificate
+// verified against the cluster CA, as for the nodes' BASP connections. A
+// node with TLS used to keep every request on BASP (4x slower than the
+// plane); now its links are TLS streams.
 //
 // The sockets stay non-blocking and the plane's code stays as it was: a
 // session reads and writes through send(MSG_NOSIGNAL) and recv (a peer that

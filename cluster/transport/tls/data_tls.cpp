@@ -1,4 +1,4 @@
-#include "cluster/transport/data_tls.hpp"
+#include "cluster/transport/tls/data_tls.hpp"
 
 #include <cerrno>
 #include <climits>
@@ -176,7 +176,8 @@ tls_step tls_handshake(ssl_st* s, std::string& why) {
     case SSL_ERROR_WANT_WRITE:
       return tls_step::wants_write;
     case SSL_ERROR_SYSCALL:
-      why = errno != 0 ? std::strerror(errno) : "the peer closed the connection";
+      why = errno != 0 ? std::strerror(errno)
+                       : "the peer closed the connection";
       return tls_step::failed;
     default:
       why = ssl_errors();
