@@ -37,4 +37,18 @@ inline nlohmann::json run_caller(const node_process& node, size_t count,
   return result_of(r).value("payload", nlohmann::json::object());
 }
 
+/// What a caller's figures must say when the peer serving its `count`
+/// requests died midway: each answered once, some of them ok (at least
+/// 2,000 were served before the kill), not all, none in CAF's words.
+inline void check_one_answer_each(const nlohmann::json& out, size_t count) {
+  CAF_MESSAGE("caller: " << out.dump());
+  CAF_CHECK_EQUAL(out.value("answers", 0u), count);
+  auto ok = out.value("ok", 0u);
+  CAF_CHECK(ok >= 2000u);
+  CAF_CHECK(ok < count);
+  auto codes = out.value("codes", nlohmann::json::object());
+  CAF_CHECK(!codes.contains("caf_error"));
+  CAF_CHECK(codes.size() >= 2u);
+}
+
 } // namespace mesh::test
