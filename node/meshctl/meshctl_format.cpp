@@ -25,10 +25,7 @@ void print_status(std::ostream& out, const nlohmann::json& r) {
   if (r.contains("cluster_size"))
     out << "cluster:    " << r["cluster_size"] << " node(s), "
         << r.value("peers_up", 0) << " peer(s) up"
-        << (r.value("tls", false) ? ", mutual TLS between nodes (BASP and "
-                                    "data links)"
-                                  : "")
-        << "\n";
+        << (r.value("tls", false) ? ", mutual TLS between nodes" : "") << "\n";
   if (r.contains("router") && r["router"].is_object()) {
     const auto& x = r["router"];
     out << "requests:   " << x.value("dispatched", 0) << " local, "
