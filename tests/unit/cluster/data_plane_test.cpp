@@ -17,6 +17,7 @@
 
 #include "cluster/transport/data_plane.hpp"
 #include "plane_inbox.hpp"
+#include "plane_stall.hpp"
 #include "raw_socket.hpp"
 
 using namespace mesh;
@@ -227,11 +228,7 @@ CAF_TEST(a peer that stops reading gets its link cut) {
   // b's thread blocks in the first request: nothing reads the socket.
   std::mutex gate;
   std::unique_lock<std::mutex> held{gate};
-  auto token = b.issue_token(7, [&gate](const data_link_ptr&,
-                                        std::string_view) {
-    std::lock_guard<std::mutex> wait{gate};
-    return true;
-  });
+  auto token = mesh::test::stalling_token(b, gate);
   auto cfg = config();
   cfg.max_pending_bytes = 1024 * 1024;
   data_plane c{cfg};
@@ -247,10 +244,7 @@ CAF_TEST(a peer that stops reading gets its link cut) {
   CAF_REQUIRE(ready.pop(ev));
   auto link = c.link_to("b");
   CAF_REQUIRE(link != nullptr);
-  std::string chunk(256 * 1024, 'x');
-  int sent = 0;
-  while (sent < 1000 && send_text(link, frame_kind::request, chunk))
-    ++sent;
+  auto sent = mesh::test::flood_until_cut(link);
   CAF_MESSAGE(sent << " frames of 256 KiB before the cut");
   CAF_CHECK_LESS(sent, 1000); // kernel buffers plus 1 MiB, then the cut
   CAF_CHECK(!link->open());

@@ -5,6 +5,7 @@
 // two planes in this process with certificates made at test time by
 // examples/tls/make-certs.sh, and raw sockets playing strangers.
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 #include "cluster/transport/data_plane.hpp"
 #include "plane_inbox.hpp"
+#include "plane_stall.hpp"
 #include "raw_socket.hpp"
 #include "temp_dir.hpp"
 
@@ -174,11 +176,7 @@ CAF_TEST(a peer that stops reading gets its TLS link cut) {
   // sender's TLS writes wait, and its buffer passes the bound.
   std::mutex gate;
   std::unique_lock<std::mutex> held{gate};
-  auto token = b.issue_token(7, [&gate](const data_link_ptr&,
-                                        std::string_view) {
-    std::lock_guard<std::mutex> wait{gate};
-    return true;
-  });
+  auto token = test::stalling_token(b, gate);
   auto cfg = config(context(ours, "a"));
   cfg.max_pending_bytes = 1024 * 1024;
   data_plane c{cfg};
@@ -188,17 +186,16 @@ CAF_TEST(a peer that stops reading gets its TLS link cut) {
   hc.on_closed = [&](const std::string& peer, uint64_t) {
     c_closed.push(peer, "");
   };
-  hc.on_warning = [this](const std::string& what) { warnings.push(what, ""); };
+  hc.on_warning = [this](const std::string& what) {
+    warnings.push(what, "");
+  };
   CAF_REQUIRE_EQUAL(c.start(hc), "");
   c.dial("b", "inc-1", "127.0.0.1", b.port(), token);
   std::pair<std::string, std::string> ev;
   CAF_REQUIRE(c_ready.pop(ev));
   auto link = c.link_to("b");
   CAF_REQUIRE(link != nullptr);
-  std::string chunk(256 * 1024, 'x');
-  int sent = 0;
-  while (sent < 1000 && send_text(link, chunk))
-    ++sent;
+  auto sent = test::flood_until_cut(link);
   CAF_MESSAGE(sent << " frames of 256 KiB before the cut");
   CAF_CHECK_LESS(sent, 1000); // kernel buffers plus 1 MiB, then the cut
   CAF_CHECK(!link->open());
@@ -244,6 +241,33 @@ CAF_TEST(a plane whose certificate another CA signed cannot link) {
   CAF_CHECK_EQUAL(b.link_count(), 0u);
   CAF_CHECK(requests.size() == 0);
   rogue.stop();
+}
+
+CAF_TEST(a member announcing a frame over the bound is closed) {
+  // A client with a certificate of the cluster (so past the handshake)
+  // whose first frame announces 4 GiB: no hello's room, closed at once.
+  auto tls = context(ours, "a");
+  int fd = test::dial_raw(b.port());
+  CAF_REQUIRE(fd >= 0);
+  auto* s = tls->session(fd, false);
+  CAF_REQUIRE(s != nullptr);
+  std::string why;
+  for (int i = 0; i < 100; ++i) {
+    auto step = tls_handshake(s, why);
+    if (step == tls_step::done || step == tls_step::failed)
+      break;
+    pollfd p{fd, static_cast<short>(step == tls_step::wants_write ? POLLOUT
+                                                                  : POLLIN),
+             0};
+    ::poll(&p, 1, 1000);
+  }
+  std::string huge("\xff\xff\xff\xff\x01", 5);
+  CAF_CHECK_EQUAL(tls_write(s, huge.data(), huge.size()), 5);
+  CAF_CHECK(warned("over the bound of 256"));
+  CAF_CHECK(closed_by_peer(fd));
+  free_tls_session(s);
+  ::close(fd);
+  CAF_CHECK_EQUAL(b.link_count(), 0u);
 }
 
 CAF_TEST(a handshake that stops halfway is closed after the hello timeout) {
