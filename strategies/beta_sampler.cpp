@@ -40,7 +40,7 @@ const ziggurat& table() {
 }
 
 // Beyond r: Marsaglia's (1964) exact tail method.
-double tail(std::mt19937_64& rng) {
+double tail(decision_rng& rng) {
   double a, b;
   do {
     a = -std::log(open_uniform(rng)) / tail_start;
@@ -51,7 +51,7 @@ double tail(std::mt19937_64& rng) {
 
 } // namespace
 
-double standard_normal(std::mt19937_64& rng) {
+double standard_normal(decision_rng& rng) {
   const auto& z = table();
   for (;;) {
     auto bits = rng();
@@ -71,7 +71,7 @@ double standard_normal(std::mt19937_64& rng) {
   }
 }
 
-double gamma_draw(std::mt19937_64& rng, double shape) {
+double gamma_draw(decision_rng& rng, double shape) {
   if (shape < 1.0) {
     auto g = gamma_draw(rng, shape + 1.0);
     return g * std::pow(open_uniform(rng), 1.0 / shape);
@@ -94,7 +94,7 @@ double gamma_draw(std::mt19937_64& rng, double shape) {
   }
 }
 
-double beta_draw(std::mt19937_64& rng, double a, double b) {
+double beta_draw(decision_rng& rng, double a, double b) {
   auto x = gamma_draw(rng, a);
   auto y = gamma_draw(rng, b);
   return x + y > 0 ? x / (x + y) : 0.0;

@@ -9,7 +9,8 @@
 #pragma once
 
 #include <cstdint>
-#include <random>
+
+#include "strategies/decision_rng.hpp"
 
 namespace mesh::detail {
 
@@ -20,20 +21,20 @@ inline double open_uniform_of(uint64_t bits) {
   return (static_cast<double>(bits >> 12) + 0.5) * 0x1.0p-52;
 }
 
-inline double open_uniform(std::mt19937_64& rng) {
+inline double open_uniform(decision_rng& rng) {
   return open_uniform_of(rng());
 }
 
 /// A standard normal draw (mean 0, variance 1), by the ziggurat method of
 /// Marsaglia and Tsang (2000) with 128 layers.
-double standard_normal(std::mt19937_64& rng);
+double standard_normal(decision_rng& rng);
 
 /// A Gamma(shape, 1) draw; shape > 0. Marsaglia and Tsang (2000) for shape
 /// >= 1; below 1, Gamma(shape + 1) x U^(1/shape).
-double gamma_draw(std::mt19937_64& rng, double shape);
+double gamma_draw(decision_rng& rng, double shape);
 
 /// A Beta(a, b) draw from two gamma draws: X / (X + Y). 0 when both gamma
 /// draws underflow (shapes near 0).
-double beta_draw(std::mt19937_64& rng, double a, double b);
+double beta_draw(decision_rng& rng, double a, double b);
 
 } // namespace mesh::detail

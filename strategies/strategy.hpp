@@ -12,13 +12,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "strategies/decision_rng.hpp"
 #include "strategies/variant.hpp"
 
 namespace google::protobuf {
@@ -42,7 +42,7 @@ struct outcome_counts {
 /// What a strategy may read for one decision.
 struct decision_input {
   const nlohmann::json& user_context;
-  std::mt19937_64& rng;
+  decision_rng& rng;
   /// Evidence per variant, in manifest order (thompson_bandit); may be
   /// null or shorter than the variant list (missing counts are zero).
   const std::vector<outcome_counts>* evidence = nullptr;

@@ -96,7 +96,7 @@ public:
   std::mutex mtx;
   manifest_set manifests;
   evidence_store evidence;
-  std::mt19937_64 rng;
+  decision_rng rng;
   /// Decisions made on this node, per process and variant.
   std::map<std::string, std::map<std::string, uint64_t>> traffic;
   bool flush_pending = false;

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -17,6 +16,7 @@
 
 #include "actors/local_only.hpp"
 #include "actors/message_in_place.hpp"
+#include "actors/processes/call_slots.hpp"
 #include "protocol/status.hpp"
 #include "telemetry/log.hpp"
 
@@ -88,7 +88,7 @@ public:
     // (a router dropped them) are answered without a sender, as CAF's own
     // bounces are.
     if (auto left = close()) {
-      for (auto& [id, p] : *left)
+      for (auto& p : *left)
         if (p.source)
           p.source->enqueue(nullptr, p.mid.response_id(),
                             caf::make_message(stopped_error()), nullptr);
@@ -157,33 +157,25 @@ private:
                                           + core_->cfg.node_id
                                           + " is not running")),
                     eu);
-    auto id = next_id_.fetch_add(1, std::memory_order_relaxed)
-              & caf::message_id::request_id_mask;
     p.source = std::move(what->sender);
     p.mid = what->mid;
     p.stages = std::move(what->stages);
+    std::optional<uint64_t> id;
     {
       // Checked under the lock stop() empties the table with: a call is
       // either in the table when it is emptied, or refused here.
       std::lock_guard<std::mutex> guard{mtx_};
-      if (!closed_.load(std::memory_order_acquire)) {
-        if (spare_.empty()) {
-          pending_.emplace(id, std::move(p));
-        } else {
-          auto node = std::move(spare_.back());
-          spare_.pop_back();
-          node.key() = id;
-          node.mapped() = std::move(p);
-          pending_.insert(std::move(node));
-        }
-      }
+      if (!closed_.load(std::memory_order_acquire))
+        id = calls_.put(std::move(p));
     }
-    if (p.source) // not moved into the table: stopped meanwhile
+    if (!id) // stopped meanwhile, or 16 M calls in flight
       return answer(p.source, p.mid, p.stages,
-                    error_reply(p.call, stopped_error()), eu);
+                    error_reply(p.call, closed_.load() ? stopped_error()
+                                                       : full_error()),
+                    eu);
     caf::actor_cast<caf::abstract_actor*>(router)->enqueue(
       caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
-                                caf::make_message_id(id), {},
+                                caf::make_message_id(*id), {},
                                 std::move(msg)),
       eu);
   }
@@ -203,17 +195,14 @@ private:
     if (what->sender != nullptr ? what->sender->node() != node()
                                 : !what->content().match_elements<caf::error>())
       return;
-    pending p;
+    std::optional<pending> found;
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      auto i = pending_.find(what->mid.request_id().integer_value());
-      if (i == pending_.end())
-        return; // answered already (stopped), or not ours
-      auto node = pending_.extract(i);
-      p = std::move(node.mapped());
-      if (spare_.size() < max_spare)
-        spare_.push_back(std::move(node));
+      found = calls_.take(what->mid.request_id().integer_value());
     }
+    if (!found)
+      return; // answered already (stopped), or not ours
+    auto& p = *found;
     auto msg = what->move_content_to_message();
     caf::message out;
     try {
@@ -242,6 +231,11 @@ private:
     return out;
   }
 
+  caf::error full_error() const {
+    return make_error(status_code::overloaded,
+                      core_->who + " has too many calls in flight");
+  }
+
   caf::error stopped_error() const {
     return make_error(status_code::unavailable,
                       core_->who + " stopped before answering");
@@ -249,20 +243,18 @@ private:
 
   // Closes the gate once: the calls still waiting, or nothing when it was
   // closed already.
-  std::optional<std::unordered_map<uint64_t, pending>> close() {
+  std::optional<std::vector<pending>> close() {
     std::lock_guard<std::mutex> guard{mtx_};
     if (closed_.exchange(true))
       return std::nullopt;
-    std::unordered_map<uint64_t, pending> left;
-    left.swap(pending_);
-    return left;
+    return calls_.take_all();
   }
 
   void stop(caf::error reason, caf::execution_unit* eu) {
     auto left = close();
     if (!left)
       return;
-    for (auto& [id, p] : *left)
+    for (auto& p : *left)
       answer(p.source, p.mid, p.stages, caf::make_message(stopped_error()),
              eu);
     if (evaluator_)
@@ -275,13 +267,10 @@ private:
   process_core_ptr core_;
   caf::actor evaluator_;
   std::atomic<bool> closed_{false};
-  std::atomic<uint64_t> next_id_{1};
   std::mutex mtx_;
-  std::unordered_map<uint64_t, pending> pending_;
-  // Nodes of answered calls, reused: a call in flight costs no allocation
-  // for its place in the table (under mtx_).
-  static constexpr size_t max_spare = 256;
-  std::vector<std::unordered_map<uint64_t, pending>::node_type> spare_;
+  // Ids fit CAF's request ids (60 bits).
+  static_assert(caf::message_id::request_id_mask == (uint64_t{1} << 60) - 1);
+  call_slots<pending> calls_{60}; // under mtx_
 };
 
 } // namespace

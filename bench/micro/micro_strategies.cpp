@@ -38,7 +38,7 @@ void run(benchmark::State& state, const char* name, const json& args,
     state.SkipWithError("strategy did not prepare");
     return;
   }
-  std::mt19937_64 rng{1};
+  mesh::decision_rng rng{1};
   mesh::decision_input in{context, rng, evidence};
   for (auto _ : state) {
     auto d = s->choose(in);
@@ -85,14 +85,14 @@ BENCHMARK(strategy_thompson_bandit);
 // sampler it uses, and the standard library's gammas as the baseline (the
 // bandit's draws before; the same distribution).
 void beta_draw_ziggurat(benchmark::State& state) {
-  std::mt19937_64 rng{1};
+  mesh::decision_rng rng{1};
   for (auto _ : state)
     benchmark::DoNotOptimize(mesh::detail::beta_draw(rng, 301, 701));
 }
 BENCHMARK(beta_draw_ziggurat);
 
 void beta_draw_std_gamma(benchmark::State& state) {
-  std::mt19937_64 rng{1};
+  mesh::decision_rng rng{1};
   using gamma = std::gamma_distribution<double>;
   gamma draw;
   for (auto _ : state) {

@@ -65,7 +65,7 @@ moments moments_of(const std::vector<double>& xs) {
 } // namespace
 
 CAF_TEST(normal draws have the moments tail and shape of the standard normal) {
-  std::mt19937_64 rng{1};
+  mesh::decision_rng rng{1};
   auto xs = sample([&] { return standard_normal(rng); });
   auto m = moments_of(xs);
   auto n = static_cast<double>(draws);
@@ -81,7 +81,7 @@ CAF_TEST(normal draws have the moments tail and shape of the standard normal) {
   CAF_CHECK_LESS(std::fabs(static_cast<double>(beyond) - expected),
                  5.0 * std::sqrt(expected));
   // The whole shape against the standard library's normal.
-  std::mt19937_64 other{2};
+  mesh::decision_rng other{2};
   std::normal_distribution<double> reference;
   CAF_CHECK_LESS(ks_distance(xs, sample([&] { return reference(other); })),
                  ks_bound());
@@ -93,7 +93,7 @@ CAF_TEST(the tail beyond the ziggurat base has the shape of the normal tail) {
   // E[X - r | X > r] = phi(r) / Q(r) - r (0.2566; 1/r = 0.2905 would be an
   // exponential tail without the rejection step).
   constexpr double r = 3.442619855899;
-  std::mt19937_64 rng{8};
+  mesh::decision_rng rng{8};
   double excess = 0, excess_sq = 0;
   size_t beyond = 0;
   for (size_t i = 0; i < 4000000; ++i) {
@@ -116,7 +116,7 @@ CAF_TEST(the tail beyond the ziggurat base has the shape of the normal tail) {
 CAF_TEST(gamma draws match the standard library for shapes below and above one) {
   for (double shape : {0.3, 1.0, 2.5, 40.0, 1e5}) {
     CAF_MESSAGE("shape " << shape);
-    std::mt19937_64 rng{3};
+    mesh::decision_rng rng{3};
     auto xs = sample([&] { return gamma_draw(rng, shape); });
     auto m = moments_of(xs);
     // Gamma(k, 1): mean k, variance k.
@@ -125,7 +125,7 @@ CAF_TEST(gamma draws match the standard library for shapes below and above one) 
     CAF_CHECK_LESS(std::fabs(m.variance / shape - 1.0), 0.05);
     CAF_CHECK(std::all_of(xs.begin(), xs.end(),
                           [](double x) { return x >= 0 && std::isfinite(x); }));
-    std::mt19937_64 other{4};
+    mesh::decision_rng other{4};
     std::gamma_distribution<double> reference{shape};
     CAF_CHECK_LESS(ks_distance(xs, sample([&] { return reference(other); })),
                    ks_bound());
@@ -139,7 +139,7 @@ CAF_TEST(beta draws have the posterior the bandit samples from) {
   for (auto [a, b] : {shape{1, 1}, shape{3, 7}, shape{0.5, 0.5},
                       shape{901, 101}, shape{1e-6, 1e-6}}) {
     CAF_MESSAGE("Beta(" << a << ", " << b << ")");
-    std::mt19937_64 rng{5};
+    mesh::decision_rng rng{5};
     auto xs = sample([&] { return beta_draw(rng, a, b); });
     CAF_CHECK(std::all_of(xs.begin(), xs.end(),
                           [](double x) { return x >= 0 && x <= 1; }));
@@ -151,7 +151,7 @@ CAF_TEST(beta draws have the posterior the bandit samples from) {
     CAF_CHECK_LESS(std::fabs(m.mean - mean),
                    5.0 * std::sqrt(variance / static_cast<double>(draws)));
     CAF_CHECK_LESS(std::fabs(m.variance / variance - 1.0), 0.05);
-    std::mt19937_64 other{6};
+    mesh::decision_rng other{6};
     std::gamma_distribution<double> ga{a}, gb{b};
     CAF_CHECK_LESS(ks_distance(xs, sample([&] {
                                  auto x = ga(other);
@@ -163,7 +163,7 @@ CAF_TEST(beta draws have the posterior the bandit samples from) {
 }
 
 CAF_TEST(open uniforms never reach zero or one) {
-  std::mt19937_64 rng{7};
+  mesh::decision_rng rng{7};
   auto xs = sample([&] { return open_uniform(rng); });
   CAF_CHECK(std::all_of(xs.begin(), xs.end(),
                         [](double x) { return x > 0 && x < 1; }));

@@ -60,7 +60,7 @@ bool mentions(const std::vector<manifest_problem>& ps, const std::string& ptr,
 }
 
 struct fixture {
-  std::mt19937_64 rng{42};
+  mesh::decision_rng rng{42};
 
   decision choose(const strategy& s, const json& context,
                   const std::vector<outcome_counts>* evidence = nullptr) {
