@@ -86,6 +86,28 @@ json ratios(const json& x, const json& y) {
           {"p50", ratio(x.value("p50_us", 0.0), y.value("p50_us", 0.0))}};
 }
 
+// Each run's ratio to the baseline run beside it, and their median: on a
+// VM whose speed changes every minute or so (BENCHMARKS.md), neighbours in
+// time share the machine's state; the medians of two series need not.
+json pairwise(const std::vector<json>& meshes, const std::vector<json>& bases) {
+  std::vector<double> rps, p50;
+  for (size_t i = 0; i < meshes.size() && i < bases.size(); ++i) {
+    auto r = ratios(meshes[i], bases[i]);
+    rps.push_back(r["requests_per_s"]);
+    p50.push_back(r["p50"]);
+  }
+  auto median = [](std::vector<double> xs) {
+    std::sort(xs.begin(), xs.end());
+    return xs.empty() ? 0.0 : xs[xs.size() / 2];
+  };
+  auto [lo, hi] = std::minmax_element(rps.begin(), rps.end());
+  return {{"requests_per_s", median(rps)},
+          {"p50", median(p50)},
+          {"requests_per_s_min", rps.empty() ? 0.0 : *lo},
+          {"requests_per_s_max", rps.empty() ? 0.0 : *hi},
+          {"pairs", rps.size()}};
+}
+
 // `tcp`: the raw TCP figures at the same depth (null when not measured).
 void print_row(const std::string& scenario, size_t n, const json& mesh,
                const json& base, const json& tcp) {
@@ -280,7 +302,16 @@ int main(int argc, char** argv) {
       auto base = median_run(bases);
       auto t = tcp.count(n) > 0 ? tcp[n] : json{};
       print_row(s.name, n, mesh, base, t);
-      json ratio_doc{{"mesh_vs_baseline", ratios(mesh, base)}};
+      json ratio_doc{{"mesh_vs_baseline", ratios(mesh, base)},
+                     {"mesh_vs_baseline_pairwise", pairwise(meshes, bases)}};
+      if (meshes.size() > 1) {
+        const auto& pw = ratio_doc["mesh_vs_baseline_pairwise"];
+        std::cout << "    " << meshes.size() << " adjacent pairs, Mesh / "
+                  << "baseline: req/s median " << fmt(pw["requests_per_s"], 2)
+                  << " (" << fmt(pw["requests_per_s_min"], 2) << "-"
+                  << fmt(pw["requests_per_s_max"], 2) << "), p50 median "
+                  << fmt(pw["p50"], 2) << "\n";
+      }
       if (t.is_object()) {
         ratio_doc["mesh_vs_raw_tcp"] = ratios(mesh, t);
         ratio_doc["baseline_vs_raw_tcp"] = ratios(base, t);

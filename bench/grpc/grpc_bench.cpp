@@ -224,6 +224,7 @@ int main(int argc, char** argv) {
   json << "{\"method\":\"" << method << "\",\"payload_bytes\":"
        << payload_bytes << ",\"results\":[";
   bool first_json = true;
+  std::ostringstream pairwise_lines; // printed below the table
   std::cout << "| target | in flight | req/s | p50 us | p99 us | mean us"
                " | req/s ratio | p50 ratio | mean ratio |\n"
                "|---|---|---|---|---|---|---|---|---|\n";
@@ -252,8 +253,28 @@ int main(int argc, char** argv) {
         }
     }
     const auto& base = median[0];
+    // Each run's ratio to the baseline's run of the same round, and their
+    // median: neighbours in time share the VM's speed of the moment, the
+    // medians of two series need not (BENCHMARKS.md).
+    auto pairwise = [&](size_t i, auto field) {
+      std::vector<double> xs;
+      for (int rep = 0; rep < repeat; ++rep) {
+        auto b = field(runs[0][rep]);
+        xs.push_back(b > 0 ? field(runs[i][rep]) / b : 0);
+      }
+      std::sort(xs.begin(), xs.end());
+      return xs[xs.size() / 2];
+    };
+    auto rps_of = [](const run_result& r) { return r.rps; };
+    auto p50_of = [](const run_result& r) { return r.p50_us; };
+    std::ostringstream pairs;
     for (size_t i = 0; i < targets.size(); ++i) {
       const auto& r = median[i];
+      auto rps_pairwise = pairwise(i, rps_of);
+      auto p50_pairwise = pairwise(i, p50_of);
+      if (i > 0)
+        pairs << (i > 1 ? "; " : "") << targets[i].name << " req/s "
+              << fmt(rps_pairwise, 2) << ", p50 " << fmt(p50_pairwise, 2);
       auto rps_ratio = base.rps > 0 ? r.rps / base.rps : 0;
       auto p50_ratio = base.p50_us > 0 ? r.p50_us / base.p50_us : 0;
       auto mean_ratio = base.mean_us > 0 ? r.mean_us / base.mean_us : 0;
@@ -269,11 +290,18 @@ int main(int argc, char** argv) {
            << fmt(r.p99_us) << ",\"mean_us\":" << fmt(r.mean_us)
            << ",\"rps_ratio\":" << fmt(rps_ratio, 3) << ",\"p50_ratio\":"
            << fmt(p50_ratio, 3) << ",\"mean_ratio\":" << fmt(mean_ratio, 3)
+           << ",\"rps_ratio_pairwise\":" << fmt(rps_pairwise, 3)
+           << ",\"p50_ratio_pairwise\":" << fmt(p50_pairwise, 3)
            << ",\"errors\":"
            << r.errors << "}";
       first_json = false;
     }
+    if (targets.size() > 1 && repeat > 1)
+      pairwise_lines << n << " in flight, median of " << repeat
+                     << " same-round ratios to " << targets[0].name << ": "
+                     << pairs.str() << "\n";
   }
+  std::cout << "\n" << pairwise_lines.str();
   json << "]}\n";
   if (!json_out.empty())
     std::ofstream{json_out} << json.str();
