@@ -20,10 +20,13 @@ void data_plane::connected(const data_link_ptr& link) {
     return;
   }
   if (cfg_.tls) {
+    std::string note;
     {
       std::lock_guard<std::mutex> guard{link->mtx_};
-      link->ssl_ = cfg_.tls->session(link->fd_, false);
+      link->ssl_ = cfg_.tls->session(link->fd_, false, note);
     }
+    if (!note.empty())
+      warn(note);
     if (link->ssl_ == nullptr) {
       close_link(link, "cannot start TLS with " + link->peer());
       return;

@@ -120,7 +120,10 @@ void data_plane::accept_all() {
     link->since_ms_ = now_ms();
     link->from_ = std::move(from);
     if (cfg_.tls) {
-      link->ssl_ = cfg_.tls->session(fd, true); // before anyone sees it
+      std::string note;
+      link->ssl_ = cfg_.tls->session(fd, true, note); // before anyone sees it
+      if (!note.empty())
+        warn(note);
       if (link->ssl_ == nullptr) {
         warn("refused a connection to the data port: no TLS session");
         continue; // the link's destructor closes the socket

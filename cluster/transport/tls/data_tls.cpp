@@ -1,5 +1,6 @@
 #include "cluster/transport/tls/data_tls.hpp"
 
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "cluster/transport/data_sockets.hpp"
 
@@ -93,33 +95,33 @@ int passphrase_cb(char* buf, int size, int, void* user) {
 
 } // namespace
 
-std::shared_ptr<data_tls>
-data_tls::make(const std::string& certificate, const std::string& key,
-               const std::string& ca, const std::string& passphrase,
-               std::string& why) {
+namespace {
+
+// A context for the files, or null with `why` set; `passphrase` must
+// outlive it (the key's callback reads it whenever a key is loaded).
+SSL_CTX* make_context(const data_tls::files& f, const std::string* passphrase,
+                      std::string& why) {
   ERR_clear_error();
-  auto* ctx = SSL_CTX_new(TLS_method());
-  auto fail = [&](const char* what) -> std::shared_ptr<data_tls> {
+  auto* c = SSL_CTX_new(TLS_method());
+  auto fail = [&](const char* what) -> SSL_CTX* {
     why = std::string{"TLS for the data plane: "} + what + ": "
           + ssl_errors();
-    if (ctx != nullptr)
-      SSL_CTX_free(ctx);
+    if (c != nullptr)
+      SSL_CTX_free(c);
     return nullptr;
   };
-  if (ctx == nullptr || socket_method() == nullptr)
+  if (c == nullptr || socket_method() == nullptr)
     return fail("cannot create a context");
-  std::shared_ptr<data_tls> out{new data_tls(ctx, passphrase)};
-  ctx = nullptr; // out owns it now
-  auto* c = out->ctx_;
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_default_passwd_cb(c, passphrase_cb);
-  SSL_CTX_set_default_passwd_cb_userdata(c, &out->passphrase_);
-  if (SSL_CTX_use_certificate_chain_file(c, certificate.c_str()) != 1)
+  SSL_CTX_set_default_passwd_cb_userdata(c, const_cast<std::string*>(
+                                              passphrase));
+  if (SSL_CTX_use_certificate_chain_file(c, f.certificate.c_str()) != 1)
     return fail("cannot load the certificate");
-  if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1
+  if (SSL_CTX_use_PrivateKey_file(c, f.key.c_str(), SSL_FILETYPE_PEM) != 1
       || SSL_CTX_check_private_key(c) != 1)
     return fail("cannot load the key");
-  if (SSL_CTX_load_verify_locations(c, ca.c_str(), nullptr) != 1)
+  if (SSL_CTX_load_verify_locations(c, f.ca.c_str(), nullptr) != 1)
     return fail("cannot load the CA");
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                      nullptr);
@@ -132,11 +134,44 @@ data_tls::make(const std::string& certificate, const std::string& key,
   SSL_CTX_set_num_tickets(c, 0);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+  return c;
+}
+
+void stamp_of(const std::string& path, std::array<int64_t, 4>& out) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    out = {-1, errno, 0, 0};
+    return;
+  }
+  out = {static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000
+           + st.st_mtim.tv_nsec,
+         static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_ino),
+         static_cast<int64_t>(st.st_dev)};
+}
+
+} // namespace
+
+data_tls::files::stamp data_tls::files::look() const {
+  stamp out;
+  stamp_of(certificate, out[0]);
+  stamp_of(key, out[1]);
+  stamp_of(ca, out[2]);
   return out;
 }
 
-data_tls::data_tls(ssl_ctx_st* ctx, std::string passphrase)
-  : ctx_(ctx), passphrase_(std::move(passphrase)) {
+std::shared_ptr<data_tls>
+data_tls::make(const std::string& certificate, const std::string& key,
+               const std::string& ca, const std::string& passphrase,
+               std::string& why) {
+  std::shared_ptr<data_tls> out{
+    new data_tls(files{certificate, key, ca}, passphrase)};
+  out->stamp_ = out->files_.look();
+  out->ctx_ = make_context(out->files_, &out->passphrase_, why);
+  return out->ctx_ != nullptr ? out : nullptr;
+}
+
+data_tls::data_tls(files f, std::string passphrase)
+  : files_(std::move(f)), passphrase_(std::move(passphrase)) {
   // Nothing.
 }
 
@@ -144,7 +179,27 @@ data_tls::~data_tls() {
   SSL_CTX_free(ctx_);
 }
 
-ssl_st* data_tls::session(int fd, bool server) const {
+void data_tls::reload_if_changed(std::string& note) {
+  auto now = files_.look();
+  if (now == stamp_ || now == refused_)
+    return;
+  std::string why;
+  if (auto* next = make_context(files_, &passphrase_, why)) {
+    SSL_CTX_free(ctx_); // sessions made from it hold their own reference
+    ctx_ = next;
+    stamp_ = now;
+    note = "the TLS files changed on disk: new data links use them";
+    return;
+  }
+  // Perhaps half written: tried again once they change again.
+  refused_ = now;
+  note = "the TLS files changed on disk but cannot be used, new data links "
+         "keep the previous ones: " + why;
+}
+
+ssl_st* data_tls::session(int fd, bool server, std::string& note) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  reload_if_changed(note);
   ERR_clear_error();
   auto* s = SSL_new(ctx_);
   auto* b = s != nullptr ? BIO_new(socket_method()) : nullptr;

@@ -14,12 +14,23 @@
 // transport (node/net/transport/tls_transport.hpp), or one link's failure
 // would make the next healthy call on that thread look failed.
 //
+// Certificates are rotated without a restart, as for the nodes' BASP
+// connections (whose sessions CAF makes from the files each time): before
+// a session is made the three files are looked at (stat), and when one has
+// changed the context is made again from them; new links use it, links up
+// already keep theirs. Files that cannot be used (half written, a key that
+// does not match) leave the previous context in place until they change
+// again.
+//
 // Thread safety: a data_tls may be shared by any threads; one session must
 // be used by one thread at a time (data_link holds its lock around each).
+
+#include <array>
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <sys/types.h>
@@ -47,14 +58,33 @@ public:
   data_tls& operator=(const data_tls&) = delete;
 
   /// A session on `fd`: the server's side for an accepted connection, the
-  /// client's for a dialled one. Null when OpenSSL cannot make one.
-  ssl_st* session(int fd, bool server) const;
+  /// client's for a dialled one. Null when OpenSSL cannot make one. When
+  /// the files changed since the last session, `note` says what came of
+  /// reading them again (for the log).
+  ssl_st* session(int fd, bool server, std::string& note);
+
+  /// Where the context comes from.
+  struct files {
+    std::string certificate, key, ca;
+    /// Per file: modification time (ns), size, inode, device; or -1 and
+    /// errno when it cannot be looked at.
+    using stamp = std::array<std::array<int64_t, 4>, 3>;
+    stamp look() const;
+  };
 
 private:
-  explicit data_tls(ssl_ctx_st* ctx, std::string passphrase);
+  using stamp = files::stamp;
 
-  ssl_ctx_st* ctx_;
+  data_tls(files f, std::string passphrase);
+
+  void reload_if_changed(std::string& note); // under mtx_
+
+  const files files_;
   std::string passphrase_; ///< read by the key's callback
+  std::mutex mtx_;
+  ssl_ctx_st* ctx_ = nullptr; ///< under mtx_
+  stamp stamp_{};             ///< the files ctx_ was made from
+  stamp refused_{};           ///< the files last found unusable
 };
 
 /// Frees a session (null: nothing). The socket stays open.

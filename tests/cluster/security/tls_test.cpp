@@ -278,6 +278,66 @@ CAF_TEST(a caller gets one answer per request when a TLS peer dies) {
                   "ok");
 }
 
+CAF_TEST(certificates rotated on disk are used for the next connections) {
+  node_process n1{args("n1")};
+  auto a2 = args("n2");
+  a2.insert(a2.end(), {"--seeds", n1.listen()});
+  node_process n2{a2};
+  CAF_REQUIRE(await_condition([&] {
+    return sees(n1.http(), {"n2"})
+           && router_stats(n1.http()).value("data_plane_links", 0) == 2;
+  }));
+  // The certificate n2's data port shows a member (n3's certificate).
+  auto shown = [&] {
+    return run_program(
+             {"/bin/sh", "-c",
+              "timeout 10 openssl s_client -connect " + n2.data_plane()
+                + " -cert " + ours.file("n3.pem") + " -key "
+                + ours.file("n3.key") + " -CAfile " + ours.file("ca.pem")
+                + " < /dev/null 2> /dev/null"
+                  " | openssl x509 -noout -fingerprint -sha256"},
+             20s)
+      .out;
+  };
+  auto on_disk = [&] {
+    return run_program({"/usr/bin/openssl", "x509", "-noout", "-fingerprint",
+                        "-sha256", "-in", ours.file("n2.pem")})
+      .out;
+  };
+  auto old_print = on_disk();
+  CAF_REQUIRE(old_print.find("Fingerprint") != std::string::npos);
+  CAF_CHECK_EQUAL(shown(), old_print);
+  // An operator replaces n2's key and certificate (same CA).
+  auto script = std::string{MESH_SOURCE_DIR} + "/examples/tls/make-certs.sh";
+  CAF_REQUIRE_EQUAL(run_program({"/bin/bash", script, ours.path(), "n2"})
+                      .exit_code,
+                    0);
+  auto new_print = on_disk();
+  CAF_REQUIRE_NOT_EQUAL(new_print, old_print);
+  CAF_CHECK_EQUAL(shown(), new_print);
+  CAF_CHECK(await_condition([&] {
+    return n2.log().find("changed on disk: new data links use them")
+           != std::string::npos;
+  }));
+  // The links up already go on; a node that joins now links with the new
+  // certificate, over BASP and the data plane.
+  auto r = meshctl_json(n1.http(), {"dispatch", "echo", "EchoService", "Echo",
+                                    "--target", "n2", "--payload", "{}"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  auto a3 = args("n3");
+  a3.insert(a3.end(), {"--seeds", n2.listen()});
+  node_process n3{a3};
+  CAF_REQUIRE(await_condition([&] {
+    return sees(n3.http(), {"n1", "n2"})
+           && router_stats(n3.http()).value("data_plane_links", 0) == 4;
+  }));
+  r = meshctl_json(n3.http(), {"dispatch", "echo", "EchoService", "Echo",
+                               "--target", "n2", "--payload", "{}"});
+  CAF_CHECK_EQUAL(r["status"], "ok");
+  CAF_CHECK_GREATER_OR_EQUAL(
+    router_stats(n3.http()).value("data_plane_batches", 0), 1);
+}
+
 CAF_TEST(bad TLS files are a configuration error naming the file) {
   auto start = [&](std::vector<std::string> extra) {
     std::vector<std::string> argv{bin("meshnode"), "--listen", "127.0.0.1:0",

@@ -249,9 +249,9 @@ CAF_TEST(a member announcing a frame over the bound is closed) {
   auto tls = context(ours, "a");
   int fd = test::dial_raw(b.port());
   CAF_REQUIRE(fd >= 0);
-  auto* s = tls->session(fd, false);
+  std::string why, note;
+  auto* s = tls->session(fd, false, note);
   CAF_REQUIRE(s != nullptr);
-  std::string why;
   for (int i = 0; i < 100; ++i) {
     auto step = tls_handshake(s, why);
     if (step == tls_step::done || step == tls_step::failed)
