@@ -92,13 +92,18 @@ json ratios(const json& x, const json& y) {
 json pairwise(const std::vector<json>& meshes, const std::vector<json>& bases) {
   std::vector<double> rps, p50;
   for (size_t i = 0; i < meshes.size() && i < bases.size(); ++i) {
+    if (bases[i].value("requests_per_s", 0.0) <= 0)
+      continue; // a baseline run that measured nothing pairs with nothing
     auto r = ratios(meshes[i], bases[i]);
     rps.push_back(r["requests_per_s"]);
     p50.push_back(r["p50"]);
   }
   auto median = [](std::vector<double> xs) {
     std::sort(xs.begin(), xs.end());
-    return xs.empty() ? 0.0 : xs[xs.size() / 2];
+    auto n = xs.size();
+    return n == 0       ? 0.0
+           : n % 2 == 1 ? xs[n / 2]
+                        : (xs[n / 2 - 1] + xs[n / 2]) / 2;
   };
   auto [lo, hi] = std::minmax_element(rps.begin(), rps.end());
   return {{"requests_per_s", median(rps)},

@@ -24,13 +24,27 @@ public:
   }
 
   void seed(uint64_t seed) {
-    for (auto& word : s_) {
-      seed += 0x9e3779b97f4a7c15u;
-      auto z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-      word = z ^ (z >> 31);
-    }
+    for (auto& word : s_)
+      word = splitmix64(seed);
+  }
+
+  /// The next output of splitmix64 whose state is `x` (advanced).
+  static uint64_t splitmix64(uint64_t& x) {
+    auto z = (x += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+  }
+
+  /// An engine in the given state (not all zero), for known-answer tests.
+  static decision_rng from_state(uint64_t a, uint64_t b, uint64_t c,
+                                 uint64_t d) {
+    decision_rng out;
+    out.s_[0] = a;
+    out.s_[1] = b;
+    out.s_[2] = c;
+    out.s_[3] = d;
+    return out;
   }
 
   static constexpr result_type min() {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -17,23 +18,32 @@ namespace mesh {
 
 template <class T>
 class call_slots {
+  static_assert(std::is_nothrow_move_constructible_v<T>
+                  && std::is_nothrow_move_assignable_v<T>,
+                "a value moves in and out of its slot");
+
 public:
   /// Index bits of an id; the generation takes the rest of `id_bits`.
   static constexpr int index_bits = 24;
   static constexpr uint64_t max_slots = uint64_t{1} << index_bits;
 
-  /// `id_bits`: how many low bits an id may use (CAF's request ids: 60).
-  explicit call_slots(int id_bits = 60)
-    : max_generation_((uint64_t{1} << (id_bits - index_bits)) - 1) {
+  /// `id_bits`: how many low bits an id may use (CAF's request ids: 60);
+  /// `capacity`: how many values it keeps at most.
+  explicit call_slots(int id_bits = 60, uint64_t capacity = max_slots)
+    : max_generation_((uint64_t{1} << (id_bits - index_bits)) - 1),
+      capacity_(capacity < max_slots ? capacity : max_slots) {
   }
 
   /// Keeps `value`; its id, never 0. Nothing when every slot is taken.
+  /// If growing throws, `value` is left as it was and nothing changed.
   std::optional<uint64_t> put(T&& value) {
     uint64_t index;
     if (!free_.empty()) {
       index = free_.back();
       free_.pop_back();
-    } else if (slots_.size() < max_slots) {
+    } else if (slots_.size() < capacity_) {
+      // Room on the free list first: giving a slot back never allocates.
+      free_.reserve(slots_.size() + 1);
       index = slots_.size();
       slots_.emplace_back();
     } else {
@@ -59,16 +69,26 @@ public:
     return out;
   }
 
-  /// Takes every value still kept, in no particular order.
-  std::vector<T> take_all() {
-    std::vector<T> out;
-    out.reserve(size_);
+  /// Hands every value still kept to `f` (as T&&), in no particular
+  /// order, and forgets them. Allocates nothing.
+  template <class F>
+  void drain(F&& f) {
     for (uint64_t i = 0; i < slots_.size(); ++i)
       if (slots_[i].used) {
-        out.push_back(std::move(slots_[i].value));
+        auto value = std::move(slots_[i].value);
         release(slots_[i], i);
+        f(std::move(value));
       }
-    return out;
+  }
+
+  /// Exchanges the contents (allocates nothing): how an owner empties the
+  /// table under its lock and drains it after.
+  void swap(call_slots& other) noexcept {
+    std::swap(max_generation_, other.max_generation_);
+    std::swap(capacity_, other.capacity_);
+    slots_.swap(other.slots_);
+    free_.swap(other.free_);
+    std::swap(size_, other.size_);
   }
 
   size_t size() const {
@@ -83,8 +103,10 @@ private:
   };
 
   // The slot keeps the value moved out of it (no reset: for the gate's
-  // calls that cost more than the table itself) until it is reused.
-  void release(slot& s, uint64_t index) {
+  // calls that cost more than the table itself) until it is reused; T's
+  // move must leave nothing behind that matters (the gate's calls: null
+  // pointers, empty strings).
+  void release(slot& s, uint64_t index) noexcept {
     s.used = false;
     s.generation = s.generation == max_generation_ ? 1 : s.generation + 1;
     --size_;
@@ -92,6 +114,7 @@ private:
   }
 
   uint64_t max_generation_;
+  uint64_t capacity_;
   std::vector<slot> slots_;
   std::vector<uint64_t> free_;
   size_t size_ = 0;

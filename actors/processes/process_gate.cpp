@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -88,10 +89,11 @@ public:
     // (a router dropped them) are answered without a sender, as CAF's own
     // bounces are.
     if (auto left = close()) {
-      for (auto& p : *left)
+      left->drain([this](pending&& p) {
         if (p.source)
           p.source->enqueue(nullptr, p.mid.response_id(),
                             caf::make_message(stopped_error()), nullptr);
+      });
       if (evaluator_)
         evaluator_->enqueue(nullptr, caf::make_message_id(),
                             caf::make_message(caf::exit_msg{
@@ -165,10 +167,14 @@ private:
       // Checked under the lock stop() empties the table with: a call is
       // either in the table when it is emptied, or refused here.
       std::lock_guard<std::mutex> guard{mtx_};
-      if (!closed_.load(std::memory_order_acquire))
-        id = calls_.put(std::move(p));
+      try {
+        if (!closed_.load(std::memory_order_acquire))
+          id = calls_.put(std::move(p));
+      } catch (const std::bad_alloc&) {
+        // No room for the call: `p` is as it was, answered as when full.
+      }
     }
-    if (!id) // stopped meanwhile, or 16 M calls in flight
+    if (!id) // stopped meanwhile, 16 M calls in flight, or no memory
       return answer(p.source, p.mid, p.stages,
                     error_reply(p.call, closed_.load() ? stopped_error()
                                                        : full_error()),
@@ -242,21 +248,24 @@ private:
   }
 
   // Closes the gate once: the calls still waiting, or nothing when it was
-  // closed already.
-  std::optional<std::vector<pending>> close() {
+  // closed already. Allocates nothing (it runs in on_destroy too).
+  std::optional<call_slots<pending>> close() {
+    std::optional<call_slots<pending>> left{std::in_place};
     std::lock_guard<std::mutex> guard{mtx_};
     if (closed_.exchange(true))
       return std::nullopt;
-    return calls_.take_all();
+    left->swap(calls_);
+    return left;
   }
 
   void stop(caf::error reason, caf::execution_unit* eu) {
     auto left = close();
     if (!left)
       return;
-    for (auto& p : *left)
+    left->drain([this, eu](pending&& p) {
       answer(p.source, p.mid, p.stages, caf::make_message(stopped_error()),
              eu);
+    });
     if (evaluator_)
       evaluator_->enqueue(nullptr, caf::make_message_id(),
                           caf::make_message(caf::exit_msg{address(), reason}),

@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
   app.add_option("--in-flight", in_flight, "comma-separated counts");
   app.add_option("--warmup-ms", warmup_ms, "not counted, per run");
   app.add_option("--measure-ms", measure_ms, "counted, per run");
-  app.add_option("--repeat", repeat, "runs per target; the median is kept");
+  app.add_option("--repeat", repeat, "runs per target; the median is kept")
+    ->check(CLI::Range(1, 1000));
   app.add_option("--payload-bytes", payload_bytes, "size of the payload");
   app.add_option("--json", json_out, "also write the results to FILE");
   CLI11_PARSE(app, argc, argv);
@@ -258,12 +259,14 @@ int main(int argc, char** argv) {
     // medians of two series need not (BENCHMARKS.md).
     auto pairwise = [&](size_t i, auto field) {
       std::vector<double> xs;
-      for (int rep = 0; rep < repeat; ++rep) {
-        auto b = field(runs[0][rep]);
-        xs.push_back(b > 0 ? field(runs[i][rep]) / b : 0);
-      }
+      for (int rep = 0; rep < repeat; ++rep)
+        if (auto b = field(runs[0][rep]); b > 0)
+          xs.push_back(field(runs[i][rep]) / b);
       std::sort(xs.begin(), xs.end());
-      return xs[xs.size() / 2];
+      auto n = xs.size();
+      return n == 0       ? 0.0
+             : n % 2 == 1 ? xs[n / 2]
+                          : (xs[n / 2 - 1] + xs[n / 2]) / 2;
     };
     auto rps_of = [](const run_result& r) { return r.rps; };
     auto p50_of = [](const run_result& r) { return r.p50_us; };
@@ -301,7 +304,8 @@ int main(int argc, char** argv) {
                      << " same-round ratios to " << targets[0].name << ": "
                      << pairs.str() << "\n";
   }
-  std::cout << "\n" << pairwise_lines.str();
+  if (!pairwise_lines.str().empty())
+    std::cout << "\n" << pairwise_lines.str();
   json << "]}\n";
   if (!json_out.empty())
     std::ofstream{json_out} << json.str();

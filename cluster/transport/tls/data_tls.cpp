@@ -137,16 +137,19 @@ SSL_CTX* make_context(const data_tls::files& f, const std::string* passphrase,
   return c;
 }
 
-void stamp_of(const std::string& path, std::array<int64_t, 4>& out) {
+// The change time too: a copy that keeps the modification time (cp -p,
+// rsync -t) and the size (a new key of the same curve) still changes it.
+void stamp_of(const std::string& path, std::array<int64_t, 5>& out) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) {
-    out = {-1, errno, 0, 0};
+    out = {-1, errno, 0, 0, 0};
     return;
   }
-  out = {static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000
-           + st.st_mtim.tv_nsec,
-         static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_ino),
-         static_cast<int64_t>(st.st_dev)};
+  auto ns = [](const timespec& t) {
+    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+  };
+  out = {ns(st.st_mtim), ns(st.st_ctim), static_cast<int64_t>(st.st_size),
+         static_cast<int64_t>(st.st_ino), static_cast<int64_t>(st.st_dev)};
 }
 
 } // namespace

@@ -66,9 +66,9 @@ public:
   /// Where the context comes from.
   struct files {
     std::string certificate, key, ca;
-    /// Per file: modification time (ns), size, inode, device; or -1 and
-    /// errno when it cannot be looked at.
-    using stamp = std::array<std::array<int64_t, 4>, 3>;
+    /// Per file: modification and change time (ns), size, inode, device;
+    /// or -1 and errno when it cannot be looked at.
+    using stamp = std::array<std::array<int64_t, 5>, 3>;
     stamp look() const;
   };
 

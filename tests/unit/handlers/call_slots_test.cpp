@@ -60,7 +60,7 @@ CAF_TEST(ids stay within the bits they may use and wrap past zero) {
   CAF_CHECK_EQUAL(ids.size(), 3u); // generations 1, 2, 3 of slot 0, again
 }
 
-CAF_TEST(take_all empties the table and releases what it held) {
+CAF_TEST(drain empties the table and releases what it held) {
   call_slots<std::shared_ptr<int>> slots;
   auto held = std::make_shared<int>(1);
   std::set<uint64_t> ids;
@@ -69,11 +69,34 @@ CAF_TEST(take_all empties the table and releases what it held) {
   CAF_CHECK_EQUAL(held.use_count(), 101);
   CAF_CHECK(slots.take(*ids.begin()));
   CAF_CHECK_EQUAL(held.use_count(), 100);
-  auto left = slots.take_all();
-  CAF_CHECK_EQUAL(left.size(), 99u);
+  // As the gate closes: swapped out under its lock, drained after.
+  call_slots<std::shared_ptr<int>> left;
+  left.swap(slots);
   CAF_CHECK_EQUAL(slots.size(), 0u);
-  left.clear();
+  size_t drained = 0;
+  left.drain([&](std::shared_ptr<int>&& p) {
+    drained += p == held ? 1 : 0;
+  });
+  CAF_CHECK_EQUAL(drained, 99u);
+  CAF_CHECK_EQUAL(left.size(), 0u);
   CAF_CHECK_EQUAL(held.use_count(), 1);
-  for (auto id : ids)
+  for (auto id : ids) {
     CAF_CHECK(!slots.take(id));
+    CAF_CHECK(!left.take(id));
+  }
+}
+
+CAF_TEST(a full table refuses a value and leaves it as it was) {
+  call_slots<std::string> slots{60, 2};
+  auto a = slots.put("a");
+  auto b = slots.put("b");
+  CAF_REQUIRE(a && b);
+  std::string c = "c";
+  CAF_CHECK(!slots.put(std::move(c)));
+  CAF_CHECK_EQUAL(c, "c"); // not moved from
+  CAF_CHECK_EQUAL(slots.size(), 2u);
+  CAF_CHECK(slots.take(*a));
+  auto again = slots.put(std::move(c));
+  CAF_REQUIRE(again);
+  CAF_CHECK_EQUAL(slots.take(*again).value_or("none"), "c");
 }
