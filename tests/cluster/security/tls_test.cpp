@@ -47,6 +47,13 @@ struct tls_fixture {
   }
 };
 
+// Whether `n` sees `peer` and has its two data links (one dialled each
+// way) up.
+bool linked(const node_process& n, const std::string& peer) {
+  return sees(n.http(), {peer})
+         && router_stats(n.http()).value("data_plane_links", 0) == 2;
+}
+
 std::vector<std::string> plain_args(const std::string& id) {
   return {"--id", id, "--plugin", bin("libmesh_example_handlers.so")};
 }
@@ -195,10 +202,7 @@ CAF_TEST(requests between TLS nodes travel on TLS data links) {
   CAF_REQUIRE(!n1.data_plane().empty());
   CAF_REQUIRE(!n2.data_plane().empty());
   // Each has dialled its link to the other, through a TLS handshake.
-  CAF_REQUIRE(await_condition([&] {
-    return sees(n1.http(), {"n2"})
-           && router_stats(n1.http()).value("data_plane_links", 0) == 2;
-  }));
+  CAF_REQUIRE(await_condition([&] { return linked(n1, "n2"); }));
   // A payload of many TLS records (16 KiB each), then small ones.
   json big{{"big", std::string(100000, 'x')}};
   auto r = meshctl_json(n1.http(), {"dispatch", "echo", "EchoService", "Echo",
@@ -260,10 +264,7 @@ CAF_TEST(a caller gets one answer per request when a TLS peer dies) {
   auto a2 = args("n2");
   a2.insert(a2.end(), {"--seeds", n1.listen()});
   node_process n2{a2};
-  CAF_REQUIRE(await_condition([&] {
-    return sees(n1.http(), {"n2"})
-           && router_stats(n1.http()).value("data_plane_links", 0) == 2;
-  }));
+  CAF_REQUIRE(await_condition([&] { return linked(n1, "n2"); }));
   const size_t count = 100000;
   auto pending = std::async(std::launch::async,
                             [&] { return run_caller(n1, count, 64, false); });
@@ -283,10 +284,7 @@ CAF_TEST(certificates rotated on disk are used for the next connections) {
   auto a2 = args("n2");
   a2.insert(a2.end(), {"--seeds", n1.listen()});
   node_process n2{a2};
-  CAF_REQUIRE(await_condition([&] {
-    return sees(n1.http(), {"n2"})
-           && router_stats(n1.http()).value("data_plane_links", 0) == 2;
-  }));
+  CAF_REQUIRE(await_condition([&] { return linked(n1, "n2"); }));
   // The certificate a port of n2's shows a member (n3's certificate).
   auto shown = [&](const std::string& port) {
     return run_program(
