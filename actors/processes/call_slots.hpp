@@ -42,8 +42,10 @@ public:
       index = free_.back();
       free_.pop_back();
     } else if (slots_.size() < capacity_) {
-      // Room on the free list first: giving a slot back never allocates.
-      free_.reserve(slots_.size() + 1);
+      // Room on the free list first (growing as the slots do): giving a
+      // slot back never allocates.
+      if (free_.capacity() <= slots_.size())
+        free_.reserve(2 * slots_.size() + 16);
       index = slots_.size();
       slots_.emplace_back();
     } else {

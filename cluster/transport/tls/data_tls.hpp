@@ -26,7 +26,6 @@
 // be used by one thread at a time (data_link holds its lock around each).
 
 #include <array>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
