@@ -24,6 +24,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/baselines/raw_tcp.hpp"
+#include "bench/median.hpp"
 #include "bench/scenarios/scale_bench.hpp"
 #include "bench/scenarios/scenarios.hpp"
 #include "bench/scenarios/task_bench.hpp"
@@ -98,13 +99,7 @@ json pairwise(const std::vector<json>& meshes, const std::vector<json>& bases) {
     rps.push_back(r["requests_per_s"]);
     p50.push_back(r["p50"]);
   }
-  auto median = [](std::vector<double> xs) {
-    std::sort(xs.begin(), xs.end());
-    auto n = xs.size();
-    return n == 0       ? 0.0
-           : n % 2 == 1 ? xs[n / 2]
-                        : (xs[n / 2 - 1] + xs[n / 2]) / 2;
-  };
+  using mesh::bench::median;
   auto [lo, hi] = std::minmax_element(rps.begin(), rps.end());
   return {{"requests_per_s", median(rps)},
           {"p50", median(p50)},

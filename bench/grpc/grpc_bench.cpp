@@ -34,6 +34,7 @@
 #include <google/protobuf/wrappers.pb.h>
 #include <grpcpp/grpcpp.h>
 
+#include "bench/median.hpp"
 #include "collector.grpc.pb.h"
 
 namespace {
@@ -262,11 +263,7 @@ int main(int argc, char** argv) {
       for (int rep = 0; rep < repeat; ++rep)
         if (auto b = field(runs[0][rep]); b > 0)
           xs.push_back(field(runs[i][rep]) / b);
-      std::sort(xs.begin(), xs.end());
-      auto n = xs.size();
-      return n == 0       ? 0.0
-             : n % 2 == 1 ? xs[n / 2]
-                          : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+      return mesh::bench::median(std::move(xs));
     };
     auto rps_of = [](const run_result& r) { return r.rps; };
     auto p50_of = [](const run_result& r) { return r.p50_us; };
