@@ -6,15 +6,16 @@
 // prints a table plus JSON (--json FILE). --pin runs every process on CPU 0,
 // where figures repeat within a few percent on a 2-vCPU VM. The same run
 // measures raw TCP ping-pong (bench/baselines/tcp_echo.cpp) at each
-// in-flight count, and every figure is also given as a ratio to it; `scale`
-// starts a cluster of --scale-nodes nodes (bench/scenarios/scale_bench.cpp).
+// in-flight count, and every figure is also given as a ratio to it; a full
+// run also measures ZeroMQ, Erlang/OTP and gRPC and gives remote dispatch a
+// ratio to each (bench/baselines/peers.hpp); `scale` starts a cluster of
+// --scale-nodes nodes (bench/scenarios/scale_bench.cpp).
 
 #include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include <sched.h>
@@ -23,7 +24,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "bench/baselines/raw_tcp.hpp"
+#include "bench/baselines/echo_baseline.hpp"
+#include "bench/baselines/peers.hpp"
+#include "bench/figures.hpp"
 #include "bench/median.hpp"
 #include "bench/scenarios/scale_bench.hpp"
 #include "bench/scenarios/scenarios.hpp"
@@ -38,6 +41,9 @@ using nlohmann::json;
 using mesh::bench::bench_env;
 using mesh::bench::bench_options;
 using mesh::bench::cpu_seconds;
+using mesh::bench::fmt;
+using mesh::bench::median_run;
+using mesh::bench::ratios;
 
 std::string executable_dir() {
   char buf[4096];
@@ -60,31 +66,6 @@ json machine() {
   return {{"cpu", model},
           {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
           {"kernel", std::string{u.release}}};
-}
-
-std::string fmt(double x, int precision = 1) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(precision) << x;
-  return out.str();
-}
-
-// The run with the median throughput (its latencies stay consistent).
-json median_run(std::vector<json> runs) {
-  std::sort(runs.begin(), runs.end(), [](const json& x, const json& y) {
-    return x.value("requests_per_s", 0.0) < y.value("requests_per_s", 0.0);
-  });
-  return runs[runs.size() / 2];
-}
-
-double ratio(double x, double y) {
-  return y > 0 ? x / y : 0.0;
-}
-
-// Throughput and p50 of `x` as ratios to those of `y`.
-json ratios(const json& x, const json& y) {
-  return {{"requests_per_s", ratio(x.value("requests_per_s", 0.0),
-                                   y.value("requests_per_s", 0.0))},
-          {"p50", ratio(x.value("p50_us", 0.0), y.value("p50_us", 0.0))}};
 }
 
 // Each run's ratio to the baseline run beside it, and their median: on a
@@ -157,7 +138,8 @@ int main(int argc, char** argv) {
   app.add_option("--scenarios", o.scenarios,
                  "subset, e.g. local,remote; tasks: the durable-task scenario; "
                  "workflows: the workflow scenario; raw_tcp: TCP ping-pong "
-                 "alone (it runs with every table); scale: a cluster of "
+                 "alone (it runs with every table); zeromq, erlang, grpc: those "
+                 "peers (they run in a full run); scale: a cluster of "
                  "--scale-nodes nodes")
     ->delimiter(',');
   app.add_option("--policy", o.policy, "CAF scheduler policy")
@@ -191,6 +173,20 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(int64_t{100}, int64_t{600000}));
   CLI11_PARSE(app, argc, argv);
+  // A misspelt name would measure nothing and say nothing.
+  auto known = mesh::bench::peer_names();
+  known.insert(known.end(), {"raw_tcp", "tasks", "workflows", "scale"});
+  for (const auto& s : mesh::bench::scenarios())
+    known.push_back(s.name);
+  for (const auto& name : o.scenarios)
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string all;
+      for (const auto& k : known)
+        all += (all.empty() ? "" : ", ") + k;
+      std::cerr << "meshbench: no scenario named '" << name << "' (there are "
+                << all << ")\n";
+      return 2;
+    }
   auto selected = [&o](const std::string& name) {
     return o.scenarios.empty()
            || std::find(o.scenarios.begin(), o.scenarios.end(), name)
@@ -254,6 +250,8 @@ int main(int argc, char** argv) {
         {{"in_flight", n}, {"result", tcp[n]}, {"runs", runs}});
     }
   }
+  // ZeroMQ, Erlang, gRPC: in a full run or when named (bench/baselines/).
+  report["peers"] = mesh::bench::run_peers(o, failures);
   if (pair && o.idle.count() > 0) {
     auto before = cpu_seconds(env.pid_of_a());
     std::this_thread::sleep_for(o.idle); // the measurement itself: idling
@@ -327,6 +325,8 @@ int main(int argc, char** argv) {
                                    {"baseline_runs", bases}});
     }
   }
+  // Remote dispatch's ratios to each peer: their own table.
+  mesh::bench::report_peers(report);
   // Durable tasks: their own table (tasks per second, emit-to-start).
   if (o.scenarios.empty()
       || std::find(o.scenarios.begin(), o.scenarios.end(), "tasks")

@@ -3,7 +3,8 @@
 # Idempotent: asks dpkg what is already there and only calls apt-get for the
 # rest, so a second run is quiet and takes well under a second.
 # `--tests` adds what only the tests need (a headless browser, curl, Python
-# with gRPC and protobuf for the Python client example).
+# with gRPC and protobuf for the Python client example); `--bench` what only
+# the benchmarks need (Erlang/OTP, a peer meshbench measures Mesh against).
 set -euo pipefail
 
 packages=(
@@ -14,12 +15,16 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libvalijson-dev json-schema-test-suite
   libmurmurhash-dev libcli11-dev libsqlite3-dev
-  libbenchmark-dev libcpp-httplib-dev libjemalloc-dev
+  libbenchmark-dev libcpp-httplib-dev libjemalloc-dev libzmq3-dev
   procps util-linux
 )
-if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium curl python3 python3-grpcio python3-protobuf)
-fi
+for arg in "$@"; do
+  case $arg in
+    --tests) packages+=(chromium curl python3 python3-grpcio python3-protobuf) ;;
+    --bench) packages+=(erlang-base) ;;
+    *) echo "install-deps: unknown option $arg (--tests, --bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

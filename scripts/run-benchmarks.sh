@@ -2,14 +2,16 @@
 # Re-runs every benchmark (a few minutes on a 2-vCPU machine):
 #  1. meshbench pinned (every process on CPU 0) and unpinned: Mesh against
 #     bare CAF and against raw TCP ping-pong (tcp_echo), same run, same
-#     settings, plus the scale scenario (16 nodes from one seed: time to a
+#     settings; remote dispatch against ZeroMQ (zmq_echo) and Erlang/OTP
+#     (erl_echo.erl; `install-deps.sh --bench` installs Erlang) as well;
+#     plus the scale scenario (16 nodes from one seed: time to a
 #     full mesh, idle CPU of the cluster over 10 s, memory of each node);
 #     results in build/bench-results/.
 #  2. the micro benchmarks (Google Benchmark).
 # Extra arguments go to both meshbench runs (e.g. --repeat 5).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh" --bench
 "$root/scripts/build.sh" >&2
 bin=${MESH_BUILD_DIR:-$root/build}/bin
 out=${MESH_BUILD_DIR:-$root/build}/bench-results

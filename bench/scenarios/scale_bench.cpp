@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "bench/figures.hpp"
 #include "node/os/child_process.hpp"
 #include "protocol/address.hpp"
 
@@ -146,12 +147,6 @@ bool read_ready(scale_node& n) {
   n.listen = ready.value("listen", "");
   n.http = ready.value("http", "");
   return true;
-}
-
-std::string fmt(double x, int precision) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(precision) << x;
-  return out.str();
 }
 
 // The CPU the nodes use over `idle`, in % of one core, by utime + stime and

@@ -1,4 +1,4 @@
-#include "bench/baselines/raw_tcp.hpp"
+#include "bench/baselines/echo_baseline.hpp"
 
 #include <csignal>
 
@@ -7,10 +7,12 @@
 
 namespace mesh::bench {
 
-caf::expected<nlohmann::json> run_raw_tcp(const bench_options& opts,
-                                          size_t in_flight) {
+caf::expected<nlohmann::json> run_echo_baseline(const bench_options& opts,
+                                                const std::string& program,
+                                                size_t in_flight) {
+  auto path = opts.bin_dir + "/" + program;
   spawn_options server;
-  server.argv = {opts.bin_dir + "/tcp_echo", "serve"};
+  server.argv = {path, "serve"};
   server.pin_to_cpu0 = opts.pin; // the same CPU as everything else
   auto child = child_process::spawn(server);
   if (!child)
@@ -18,9 +20,9 @@ caf::expected<nlohmann::json> run_raw_tcp(const bench_options& opts,
   auto line = child->read_line(std::chrono::seconds{10});
   auto doc = nlohmann::json::parse(line.value_or(""), nullptr, false);
   if (doc.is_discarded() || !doc.contains("port"))
-    return make_error(status_code::unavailable, "tcp_echo did not start");
+    return make_error(status_code::unavailable, program + " did not start");
   spawn_options client;
-  client.argv = {opts.bin_dir + "/tcp_echo", "client",
+  client.argv = {path, "client",
                  "--target",
                  "127.0.0.1:" + std::to_string(doc["port"].get<int>()),
                  "--in-flight", std::to_string(in_flight),
@@ -33,7 +35,8 @@ caf::expected<nlohmann::json> run_raw_tcp(const bench_options& opts,
   child->signal_and_wait(SIGTERM, std::chrono::seconds{5});
   auto result = nlohmann::json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || result.is_discarded())
-    return make_error(status_code::internal, "tcp_echo client failed: " + r.err);
+    return make_error(status_code::internal,
+                      program + " client failed: " + r.err);
   return result;
 }
 

@@ -1,0 +1,316 @@
+#include "bench/baselines/peers.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <iomanip>
+#include <iostream>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench/baselines/echo_baseline.hpp"
+#include "bench/figures.hpp"
+#include "node/os/child_process.hpp"
+#include "protocol/status.hpp"
+
+namespace mesh::bench {
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+struct peer {
+  std::string name;
+  std::string what;
+  /// Empty when the peer can run here, else why not.
+  std::function<std::string(const bench_options&)> missing;
+  std::function<caf::expected<json>(const bench_options&, size_t)> run;
+};
+
+/// The path of `program` on PATH, or empty.
+std::string on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  size_t from = 0;
+  while (from <= dirs.size()) {
+    auto to = std::min(dirs.find(':', from), dirs.size());
+    auto candidate = dirs.substr(from, to - from) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    from = to + 1;
+  }
+  return {};
+}
+
+/// A port of 127.0.0.1 free a moment ago (Erlang's distribution is told
+/// its port; it cannot report one the system picked).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0
+      && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  if (fd >= 0)
+    ::close(fd);
+  return port;
+}
+
+/// erl_echo.beam in the bin folder, compiled from the source once a run.
+caf::error compile_erl_echo(const bench_options& opts) {
+  static bool done = false;
+  if (done)
+    return {};
+  spawn_options so;
+  so.argv = {on_path("erlc"), "-o", opts.bin_dir,
+             std::string{MESH_SOURCE_DIR} + "/bench/baselines/erl_echo.erl"};
+  auto r = run_to_completion(so, 60s);
+  if (r.exit_code != 0)
+    return make_error(status_code::internal,
+                      "erlc failed: " + r.out + r.err);
+  done = true;
+  return {};
+}
+
+/// Two BEAM nodes, no epmd: the server listens on a port given with
+/// -erl_epmd_port, and the client, which does not listen, finds it there.
+std::vector<std::string> erl_args(const bench_options& opts, int port,
+                                  const std::string& name) {
+  return {on_path("erl"), "-noinput", "-name", name + "@127.0.0.1",
+          "-setcookie", "meshbench", "-start_epmd", "false",
+          "-erl_epmd_port", std::to_string(port), "-pa", opts.bin_dir};
+}
+
+caf::expected<json> run_erlang(const bench_options& opts, size_t in_flight) {
+  if (auto err = compile_erl_echo(opts))
+    return err;
+  auto port = free_port();
+  auto tag = std::to_string(::getpid());
+  spawn_options server;
+  server.argv = erl_args(opts, port, "meshbench_srv_" + tag);
+  server.argv.insert(server.argv.end(), {"-eval", "erl_echo:serve()"});
+  server.pin_to_cpu0 = opts.pin;
+  auto child = child_process::spawn(server);
+  if (!child)
+    return child.error();
+  auto line = child->read_line(30s); // the BEAM takes a second to start
+  auto doc = json::parse(line.value_or(""), nullptr, false);
+  if (doc.is_discarded() || !doc.contains("node")) {
+    child->signal_and_wait(SIGTERM, 5s);
+    return make_error(status_code::unavailable, "erl_echo did not start");
+  }
+  auto quoted = [](const std::string& s) { return "\"" + s + "\""; };
+  auto call = "erl_echo:client(["
+              + quoted(doc["node"].get<std::string>()) + ", "
+              + quoted(std::to_string(in_flight)) + ", "
+              + quoted(std::to_string(opts.payload_bytes)) + ", "
+              + quoted(std::to_string(opts.warmup.count())) + ", "
+              + quoted(std::to_string(opts.duration.count())) + "])";
+  spawn_options client;
+  client.argv = erl_args(opts, port, "meshbench_cli_" + tag);
+  client.argv.insert(client.argv.end(),
+                     {"-dist_listen", "false", "-eval", call});
+  client.pin_to_cpu0 = opts.pin;
+  auto r = run_to_completion(client, opts.warmup + opts.duration + 60s);
+  child->signal_and_wait(SIGTERM, 10s);
+  auto result = json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || result.is_discarded())
+    return make_error(status_code::internal,
+                      "erl_echo client failed: " + r.out + r.err);
+  return result;
+}
+
+/// The bare gRPC C++ callback server (bench/grpc/) and grpc_bench's closed
+/// loop against it alone: the seed's Dispatch, answered inline.
+caf::expected<json> run_grpc(const bench_options& opts, size_t in_flight) {
+  spawn_options server;
+  server.argv = {opts.bin_dir + "/grpc_echo_server"};
+  server.pin_to_cpu0 = opts.pin;
+  auto child = child_process::spawn(server);
+  if (!child)
+    return child.error();
+  auto line = child->read_line(10s);
+  auto doc = json::parse(line.value_or(""), nullptr, false);
+  if (doc.is_discarded() || !doc.contains("grpc"))
+    return make_error(status_code::unavailable,
+                      "grpc_echo_server did not start");
+  auto file = opts.bin_dir + "/.meshbench-grpc-"
+              + std::to_string(::getpid()) + ".json";
+  spawn_options client;
+  client.argv = {opts.bin_dir + "/grpc_bench",
+                 "--target", "bare=" + doc["grpc"].get<std::string>(),
+                 "--in-flight", std::to_string(in_flight),
+                 "--repeat", "1",
+                 "--payload-bytes", std::to_string(opts.payload_bytes),
+                 "--warmup-ms", std::to_string(opts.warmup.count()),
+                 "--measure-ms", std::to_string(opts.duration.count()),
+                 "--json", file};
+  client.pin_to_cpu0 = opts.pin;
+  auto r = run_to_completion(client, opts.warmup + opts.duration + 30s);
+  child->signal_and_wait(SIGTERM, 5s);
+  std::ifstream in{file};
+  auto out = json::parse(in, nullptr, false);
+  std::remove(file.c_str());
+  auto results = out.is_discarded() ? json{} : out.value("results", json{});
+  if (r.exit_code != 0 || !results.is_array() || results.empty())
+    return make_error(status_code::internal,
+                      "grpc_bench failed: " + r.out + r.err);
+  const auto& x = results[0];
+  return json{{"requests_per_s", x.value("rps", 0.0)},
+              {"p50_us", x.value("p50_us", 0.0)},
+              {"p99_us", x.value("p99_us", 0.0)},
+              {"mean_us", x.value("mean_us", 0.0)},
+              {"failed", x.value("errors", 0)}};
+}
+
+/// Empty when every one of `programs` is in the bin folder, else which not.
+std::string built(const bench_options& opts,
+                  std::initializer_list<const char*> programs) {
+  for (const char* program : programs) {
+    auto path = opts.bin_dir + "/" + program;
+    if (::access(path.c_str(), X_OK) != 0)
+      return path + " was not built";
+  }
+  return {};
+}
+
+const std::vector<peer>& peers() {
+  static const std::vector<peer> all{
+    {"zeromq", "ZeroMQ 4.3 DEALER/ROUTER (zmq_echo)",
+     [](const bench_options& opts) { return built(opts, {"zmq_echo"}); },
+     [](const bench_options& opts, size_t n) {
+       return run_echo_baseline(opts, "zmq_echo", n);
+     }},
+    {"erlang", "Erlang/OTP gen_server:call between two nodes (erl_echo.erl)",
+     [](const bench_options&) {
+       return on_path("erl").empty() || on_path("erlc").empty()
+                ? std::string{"erl and erlc are not installed "
+                              "(scripts/install-deps.sh --bench)"}
+                : std::string{};
+     },
+     run_erlang},
+    {"grpc", "gRPC C++ callback server (grpc_echo_server, grpc_bench)",
+     [](const bench_options& opts) {
+       return built(opts, {"grpc_echo_server", "grpc_bench"});
+     },
+     run_grpc},
+  };
+  return all;
+}
+
+/// `part` of the entry of `list` whose `field` is `name` at depth `n`
+/// (null when there is none).
+json figures_of(const json& list, const std::string& field,
+                const std::string& name, size_t n, const std::string& part) {
+  for (const auto& e : list)
+    if (e.value(field, std::string{}) == name
+        && e.value("in_flight", size_t{0}) == n)
+      return e.value(part, json{});
+  return {};
+}
+
+} // namespace
+
+std::vector<std::string> peer_names() {
+  std::vector<std::string> names;
+  for (const auto& p : peers())
+    names.push_back(p.name);
+  return names;
+}
+
+json run_peers(const bench_options& opts, int& failures) {
+  json out = json::array();
+  for (const auto& p : peers()) {
+    bool named = std::find(opts.scenarios.begin(), opts.scenarios.end(),
+                           p.name)
+                 != opts.scenarios.end();
+    if (!opts.scenarios.empty() && !named)
+      continue;
+    if (auto why = p.missing(opts); !why.empty()) {
+      std::cerr << "meshbench: " << p.name << " not measured: " << why
+                << "\n";
+      failures += named ? 1 : 0;
+      continue;
+    }
+    for (auto n : opts.in_flight) {
+      std::vector<json> runs;
+      for (size_t r = 0; r < opts.repeat; ++r) {
+        auto run = p.run(opts, n);
+        if (!run) {
+          std::cerr << "meshbench: " << p.name << " x" << n << ": "
+                    << mesh::error_text(run.error()) << "\n";
+          ++failures;
+          break;
+        }
+        runs.push_back(*run);
+      }
+      if (runs.size() == opts.repeat)
+        out.push_back({{"peer", p.name}, {"what", p.what}, {"in_flight", n},
+                       {"result", median_run(runs)}, {"runs", runs}});
+    }
+  }
+  return out;
+}
+
+void report_peers(json& report) {
+  auto& peers = report["peers"];
+  if (!peers.is_array() || peers.empty())
+    return;
+  const auto& results = report.value("results", json::array());
+  // Raw TCP and bare CAF join the table: measured anyway, same run.
+  json all = json::array();
+  for (const auto& t : report.value("raw_tcp", json::array()))
+    all.push_back({{"peer", "raw_tcp"},
+                   {"what", "raw TCP ping-pong (tcp_echo)"},
+                   {"in_flight", t["in_flight"]},
+                   {"result", t["result"]}});
+  for (const auto& p : peers)
+    all.push_back(p);
+  for (const auto& r : results)
+    if (r.value("scenario", std::string{}) == "remote")
+      all.push_back({{"peer", "bare_caf"},
+                     {"what", r.value("baseline_what", std::string{})},
+                     {"in_flight", r["in_flight"]},
+                     {"result", r["baseline"]}});
+  std::cout << "\nRemote dispatch against its peers, same run (req/s ratio "
+               "above 1 and p50 ratio\nbelow 1: Mesh ahead; "
+               "remote_nonblocking is a caller declared non-blocking)\n"
+            << "                                       |  remote / peer  "
+               "| nonblocking / peer\n"
+            << "peer             n      req/s   p50_us |   req/s     p50 "
+               "|   req/s     p50\n";
+  for (auto& p : all) {
+    auto n = p["in_flight"].get<size_t>();
+    const auto& figures = p["result"];
+    std::cout << std::left << std::setw(16) << p["peer"].get<std::string>()
+              << std::right << std::setw(2) << n << std::setw(11)
+              << fmt(figures.value("requests_per_s", 0.0), 0) << std::setw(9)
+              << fmt(figures.value("p50_us", 0.0));
+    for (const char* scenario : {"remote", "remote_nonblocking"}) {
+      auto mesh = figures_of(results, "scenario", scenario, n, "mesh");
+      if (!mesh.is_object()) {
+        std::cout << " |       -       -";
+        continue;
+      }
+      auto r = ratios(mesh, figures);
+      p["mesh_vs_peer"][scenario] = r;
+      std::cout << " |" << std::setw(8) << fmt(r["requests_per_s"], 3)
+                << std::setw(8) << fmt(r["p50"], 2);
+    }
+    std::cout << "\n";
+  }
+  peers = std::move(all);
+}
+
+} // namespace mesh::bench
