@@ -27,7 +27,6 @@
 #include "bench/baselines/echo_baseline.hpp"
 #include "bench/baselines/peers.hpp"
 #include "bench/figures.hpp"
-#include "bench/median.hpp"
 #include "bench/scenarios/scale_bench.hpp"
 #include "bench/scenarios/scenarios.hpp"
 #include "bench/scenarios/task_bench.hpp"
@@ -43,6 +42,7 @@ using mesh::bench::bench_options;
 using mesh::bench::cpu_seconds;
 using mesh::bench::fmt;
 using mesh::bench::median_run;
+using mesh::bench::pairwise;
 using mesh::bench::ratios;
 
 std::string executable_dir() {
@@ -66,27 +66,6 @@ json machine() {
   return {{"cpu", model},
           {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
           {"kernel", std::string{u.release}}};
-}
-
-// Each run's ratio to the baseline run beside it, and their median: on a
-// VM whose speed changes every minute or so (BENCHMARKS.md), neighbours in
-// time share the machine's state; the medians of two series need not.
-json pairwise(const std::vector<json>& meshes, const std::vector<json>& bases) {
-  std::vector<double> rps, p50;
-  for (size_t i = 0; i < meshes.size() && i < bases.size(); ++i) {
-    if (bases[i].value("requests_per_s", 0.0) <= 0)
-      continue; // a baseline run that measured nothing pairs with nothing
-    auto r = ratios(meshes[i], bases[i]);
-    rps.push_back(r["requests_per_s"]);
-    p50.push_back(r["p50"]);
-  }
-  using mesh::bench::median;
-  auto [lo, hi] = std::minmax_element(rps.begin(), rps.end());
-  return {{"requests_per_s", median(rps)},
-          {"p50", median(p50)},
-          {"requests_per_s_min", rps.empty() ? 0.0 : *lo},
-          {"requests_per_s_max", rps.empty() ? 0.0 : *hi},
-          {"pairs", rps.size()}};
 }
 
 // `tcp`: the raw TCP figures at the same depth (null when not measured).
@@ -197,7 +176,10 @@ int main(int argc, char** argv) {
   bool table = false;
   for (const auto& s : mesh::bench::scenarios())
     table = table || selected(s.name);
-  bool pair = table || selected("tasks") || selected("workflows");
+  bool peers = false;
+  for (const auto& name : mesh::bench::peer_names())
+    peers = peers || selected(name);
+  bool pair = table || peers || selected("tasks") || selected("workflows");
   if (o.threads == 0) // what meshnode's default picks for the same mask
     o.threads = o.pin ? 1 : mesh::usable_cpus();
   o.warmup = std::chrono::milliseconds{warmup_ms};
@@ -251,7 +233,12 @@ int main(int argc, char** argv) {
     }
   }
   // ZeroMQ, Erlang, gRPC: in a full run or when named (bench/baselines/).
-  report["peers"] = mesh::bench::run_peers(o, failures);
+  // Each peer run is paired with a run of Mesh's remote dispatch.
+  const auto& all = mesh::bench::scenarios();
+  auto remote = std::find_if(all.begin(), all.end(),
+                             [](const auto& s) { return s.name == "remote"; });
+  report["peers"] = mesh::bench::run_peers(
+    o, [&env, remote](size_t n) { return remote->mesh(env, n); }, failures);
   if (pair && o.idle.count() > 0) {
     auto before = cpu_seconds(env.pid_of_a());
     std::this_thread::sleep_for(o.idle); // the measurement itself: idling

@@ -30,6 +30,9 @@ using namespace std::chrono_literals;
 struct peer {
   std::string name;
   std::string what;
+  /// Runs whenever another peer does (raw TCP: the limit beneath them all)
+  /// rather than by its name.
+  bool companion = false;
   /// Empty when the peer can run here, else why not.
   std::function<std::string(const bench_options&)> missing;
   std::function<caf::expected<json>(const bench_options&, size_t)> run;
@@ -187,12 +190,16 @@ std::string built(const bench_options& opts,
 
 const std::vector<peer>& peers() {
   static const std::vector<peer> all{
-    {"zeromq", "ZeroMQ 4.3 DEALER/ROUTER (zmq_echo)",
+    {"raw_tcp", "raw TCP ping-pong (tcp_echo)", true,
+     [](const bench_options& opts) { return built(opts, {"tcp_echo"}); },
+     run_raw_tcp},
+    {"zeromq", "ZeroMQ 4.3 DEALER/ROUTER (zmq_echo)", false,
      [](const bench_options& opts) { return built(opts, {"zmq_echo"}); },
      [](const bench_options& opts, size_t n) {
        return run_echo_baseline(opts, "zmq_echo", n);
      }},
     {"erlang", "Erlang/OTP gen_server:call between two nodes (erl_echo.erl)",
+     false,
      [](const bench_options&) {
        return on_path("erl").empty() || on_path("erlc").empty()
                 ? std::string{"erl and erlc are not installed "
@@ -200,7 +207,7 @@ const std::vector<peer>& peers() {
                 : std::string{};
      },
      run_erlang},
-    {"grpc", "gRPC C++ callback server (grpc_echo_server, grpc_bench)",
+    {"grpc", "gRPC C++ callback server (grpc_echo_server, grpc_bench)", false,
      [](const bench_options& opts) {
        return built(opts, {"grpc_echo_server", "grpc_bench"});
      },
@@ -209,55 +216,56 @@ const std::vector<peer>& peers() {
   return all;
 }
 
-/// `part` of the entry of `list` whose `field` is `name` at depth `n`
-/// (null when there is none).
-json figures_of(const json& list, const std::string& field,
-                const std::string& name, size_t n, const std::string& part) {
-  for (const auto& e : list)
-    if (e.value(field, std::string{}) == name
-        && e.value("in_flight", size_t{0}) == n)
-      return e.value(part, json{});
-  return {};
-}
-
 } // namespace
 
 std::vector<std::string> peer_names() {
   std::vector<std::string> names;
   for (const auto& p : peers())
-    names.push_back(p.name);
+    if (!p.companion)
+      names.push_back(p.name);
   return names;
 }
 
-json run_peers(const bench_options& opts, int& failures) {
+json run_peers(const bench_options& opts, const mesh_run& remote,
+               int& failures) {
   json out = json::array();
+  auto named = [&opts](const std::string& name) {
+    return std::find(opts.scenarios.begin(), opts.scenarios.end(), name)
+           != opts.scenarios.end();
+  };
+  bool any = opts.scenarios.empty();
+  for (const auto& name : peer_names())
+    any = any || named(name);
   for (const auto& p : peers()) {
-    bool named = std::find(opts.scenarios.begin(), opts.scenarios.end(),
-                           p.name)
-                 != opts.scenarios.end();
-    if (!opts.scenarios.empty() && !named)
+    if (p.companion ? !any : !opts.scenarios.empty() && !named(p.name))
       continue;
     if (auto why = p.missing(opts); !why.empty()) {
       std::cerr << "meshbench: " << p.name << " not measured: " << why
                 << "\n";
-      failures += named ? 1 : 0;
+      failures += named(p.name) ? 1 : 0;
       continue;
     }
     for (auto n : opts.in_flight) {
-      std::vector<json> runs;
+      // Each peer run, then Mesh's beside it: a pair shares the VM's state.
+      std::vector<json> runs, meshes;
       for (size_t r = 0; r < opts.repeat; ++r) {
         auto run = p.run(opts, n);
-        if (!run) {
+        auto mesh = run ? remote(n) : caf::expected<json>{json{}};
+        if (!run || !mesh) {
           std::cerr << "meshbench: " << p.name << " x" << n << ": "
-                    << mesh::error_text(run.error()) << "\n";
+                    << mesh::error_text(!run ? run.error() : mesh.error())
+                    << "\n";
           ++failures;
           break;
         }
         runs.push_back(*run);
+        meshes.push_back(*mesh);
       }
       if (runs.size() == opts.repeat)
         out.push_back({{"peer", p.name}, {"what", p.what}, {"in_flight", n},
-                       {"result", median_run(runs)}, {"runs", runs}});
+                       {"result", median_run(runs)}, {"runs", runs},
+                       {"mesh", median_run(meshes)}, {"mesh_runs", meshes},
+                       {"mesh_vs_peer", pairwise(meshes, runs)}});
     }
   }
   return out;
@@ -268,47 +276,37 @@ void report_peers(json& report) {
   if (!peers.is_array() || peers.empty())
     return;
   const auto& results = report.value("results", json::array());
-  // Raw TCP and bare CAF join the table: measured anyway, same run.
+  // Bare CAF joins the table: remote's baseline, measured beside it.
   json all = json::array();
-  for (const auto& t : report.value("raw_tcp", json::array()))
-    all.push_back({{"peer", "raw_tcp"},
-                   {"what", "raw TCP ping-pong (tcp_echo)"},
-                   {"in_flight", t["in_flight"]},
-                   {"result", t["result"]}});
   for (const auto& p : peers)
     all.push_back(p);
   for (const auto& r : results)
     if (r.value("scenario", std::string{}) == "remote")
       all.push_back({{"peer", "bare_caf"},
                      {"what", r.value("baseline_what", std::string{})},
-                     {"in_flight", r["in_flight"]},
-                     {"result", r["baseline"]}});
-  std::cout << "\nRemote dispatch against its peers, same run (req/s ratio "
-               "above 1 and p50 ratio\nbelow 1: Mesh ahead; "
-               "remote_nonblocking is a caller declared non-blocking)\n"
-            << "                                       |  remote / peer  "
-               "| nonblocking / peer\n"
-            << "peer             n      req/s   p50_us |   req/s     p50 "
+                     {"in_flight", r["in_flight"]}, {"result", r["baseline"]},
+                     {"mesh", r["mesh"]},
+                     {"mesh_vs_peer",
+                      r["ratios"]["mesh_vs_baseline_pairwise"]}});
+  std::cout << "\nRemote dispatch against its peers, each peer run beside a "
+               "Mesh run (ratios: the\nmedian of same-round ratios; req/s "
+               "above 1, p50 below 1: Mesh ahead)\n"
+            << std::string(34, ' ') << "peer |" << std::string(8, ' ')
+            << "Mesh remote |  Mesh / peer\n"
+            << "peer             n      req/s   p50_us |      req/s   p50_us "
                "|   req/s     p50\n";
-  for (auto& p : all) {
-    auto n = p["in_flight"].get<size_t>();
-    const auto& figures = p["result"];
+  for (const auto& p : all) {
+    const auto& peer = p["result"];
+    const auto& mesh = p["mesh"];
+    const auto& r = p["mesh_vs_peer"];
     std::cout << std::left << std::setw(16) << p["peer"].get<std::string>()
-              << std::right << std::setw(2) << n << std::setw(11)
-              << fmt(figures.value("requests_per_s", 0.0), 0) << std::setw(9)
-              << fmt(figures.value("p50_us", 0.0));
-    for (const char* scenario : {"remote", "remote_nonblocking"}) {
-      auto mesh = figures_of(results, "scenario", scenario, n, "mesh");
-      if (!mesh.is_object()) {
-        std::cout << " |       -       -";
-        continue;
-      }
-      auto r = ratios(mesh, figures);
-      p["mesh_vs_peer"][scenario] = r;
-      std::cout << " |" << std::setw(8) << fmt(r["requests_per_s"], 3)
-                << std::setw(8) << fmt(r["p50"], 2);
-    }
-    std::cout << "\n";
+              << std::right << std::setw(2) << p["in_flight"].get<size_t>()
+              << std::setw(11) << fmt(peer.value("requests_per_s", 0.0), 0)
+              << std::setw(9) << fmt(peer.value("p50_us", 0.0)) << " |"
+              << std::setw(11) << fmt(mesh.value("requests_per_s", 0.0), 0)
+              << std::setw(9) << fmt(mesh.value("p50_us", 0.0)) << " |"
+              << std::setw(8) << fmt(r.value("requests_per_s", 0.0), 3)
+              << std::setw(8) << fmt(r.value("p50", 0.0), 2) << "\n";
   }
   peers = std::move(all);
 }
