@@ -117,9 +117,10 @@ int main(int argc, char** argv) {
   app.add_option("--scenarios", o.scenarios,
                  "subset, e.g. local,remote; tasks: the durable-task scenario; "
                  "workflows: the workflow scenario; raw_tcp: TCP ping-pong "
-                 "alone (it runs with every table); zeromq, erlang, grpc: those "
-                 "peers (they run in a full run); scale: a cluster of "
-                 "--scale-nodes nodes")
+                 "alone (it runs with every table); zeromq, erlang, grpc: "
+                 "those peers, each run beside Mesh's remote dispatch (they "
+                 "run in a full run); scale: a cluster of --scale-nodes "
+                 "nodes")
     ->delimiter(',');
   app.add_option("--policy", o.policy, "CAF scheduler policy")
     ->capture_default_str();
@@ -166,6 +167,10 @@ int main(int argc, char** argv) {
                 << all << ")\n";
       return 2;
     }
+  if (auto why = mesh::bench::unavailable_peers(o); !why.empty()) {
+    std::cerr << "meshbench: cannot measure " << why << "\n";
+    return 1;
+  }
   auto selected = [&o](const std::string& name) {
     return o.scenarios.empty()
            || std::find(o.scenarios.begin(), o.scenarios.end(), name)
@@ -208,14 +213,33 @@ int main(int argc, char** argv) {
                 {"warmup_ms", warmup_ms},
                 {"duration_ms", duration_ms}}},
               {"results", json::array()}};
-  // Raw TCP at every depth, before the scenarios that are read against it.
-  std::map<size_t, json> tcp;
+  std::map<size_t, json> tcp; // raw TCP's median run at each depth
   int failures = 0;
+  // ZeroMQ, Erlang, gRPC and raw TCP beneath them, each run beside one of
+  // Mesh's remote dispatch: in a full run or when named (bench/baselines/).
+  if (peers) {
+    const auto& all = mesh::bench::scenarios();
+    auto remote = std::find_if(all.begin(), all.end(), [](const auto& s) {
+      return s.name == "remote";
+    });
+    if (remote == all.end()) {
+      std::cerr << "meshbench: no remote scenario to pair the peers with\n";
+      return 1;
+    }
+    report["peers"] = mesh::bench::run_peers(
+      o, [&env, remote](size_t n) { return remote->mesh(env, n); },
+      failures);
+    for (const auto& p : report["peers"])
+      if (p["peer"] == "raw_tcp")
+        tcp[p["in_flight"].get<size_t>()] = p["result"];
+  }
+  // Raw TCP at every depth (the peers' runs when they measured it), before
+  // the scenarios that are read against it.
   if (table || selected("raw_tcp")) {
     report["raw_tcp"] = json::array();
     for (auto n : o.in_flight) {
       std::vector<json> runs;
-      for (size_t r = 0; r < o.repeat; ++r) {
+      for (size_t r = 0; r < o.repeat && tcp.count(n) == 0; ++r) {
         auto run = mesh::bench::run_raw_tcp(o, n);
         if (!run) {
           std::cerr << "meshbench: raw_tcp x" << n << ": "
@@ -225,20 +249,16 @@ int main(int argc, char** argv) {
         }
         runs.push_back(*run);
       }
-      if (runs.size() < o.repeat)
+      if (tcp.count(n) == 0 && runs.size() == o.repeat)
+        tcp[n] = median_run(runs);
+      if (tcp.count(n) == 0)
         continue;
-      tcp[n] = median_run(runs);
-      report["raw_tcp"].push_back(
-        {{"in_flight", n}, {"result", tcp[n]}, {"runs", runs}});
+      json entry{{"in_flight", n}, {"result", tcp[n]}};
+      if (!runs.empty())
+        entry["runs"] = runs;
+      report["raw_tcp"].push_back(entry);
     }
   }
-  // ZeroMQ, Erlang, gRPC: in a full run or when named (bench/baselines/).
-  // Each peer run is paired with a run of Mesh's remote dispatch.
-  const auto& all = mesh::bench::scenarios();
-  auto remote = std::find_if(all.begin(), all.end(),
-                             [](const auto& s) { return s.name == "remote"; });
-  report["peers"] = mesh::bench::run_peers(
-    o, [&env, remote](size_t n) { return remote->mesh(env, n); }, failures);
   if (pair && o.idle.count() > 0) {
     auto before = cpu_seconds(env.pid_of_a());
     std::this_thread::sleep_for(o.idle); // the measurement itself: idling
@@ -313,7 +333,7 @@ int main(int argc, char** argv) {
     }
   }
   // Remote dispatch's ratios to each peer: their own table.
-  mesh::bench::report_peers(report);
+  mesh::bench::print_peers(report);
   // Durable tasks: their own table (tasks per second, emit-to-start).
   if (o.scenarios.empty()
       || std::find(o.scenarios.begin(), o.scenarios.end(), "tasks")

@@ -2,8 +2,9 @@
 # Re-runs every benchmark (a few minutes on a 2-vCPU machine):
 #  1. meshbench pinned (every process on CPU 0) and unpinned: Mesh against
 #     bare CAF and against raw TCP ping-pong (tcp_echo), same run, same
-#     settings; remote dispatch against ZeroMQ (zmq_echo) and Erlang/OTP
-#     (erl_echo.erl; `install-deps.sh --bench` installs Erlang) as well;
+#     settings; remote dispatch against ZeroMQ (zmq_echo), Erlang/OTP
+#     (erl_echo.erl; `install-deps.sh --bench` installs Erlang) and a bare
+#     gRPC server as well;
 #     plus the scale scenario (16 nodes from one seed: time to a
 #     full mesh, idle CPU of the cluster over 10 s, memory of each node);
 #     results in build/bench-results/.

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
+#include <optional>
 #include <iomanip>
 #include <iostream>
 
@@ -70,20 +72,20 @@ int free_port() {
   return port;
 }
 
-/// erl_echo.beam in the bin folder, compiled from the source once a run.
+/// erl_echo.beam in the bin folder, compiled from the source once a run
+/// (a failure is kept too: it is not tried again at every depth).
 caf::error compile_erl_echo(const bench_options& opts) {
-  static bool done = false;
-  if (done)
-    return {};
+  static std::optional<caf::error> outcome;
+  if (outcome)
+    return *outcome;
   spawn_options so;
   so.argv = {on_path("erlc"), "-o", opts.bin_dir,
              std::string{MESH_SOURCE_DIR} + "/bench/baselines/erl_echo.erl"};
   auto r = run_to_completion(so, 60s);
-  if (r.exit_code != 0)
-    return make_error(status_code::internal,
-                      "erlc failed: " + r.out + r.err);
-  done = true;
-  return {};
+  outcome = r.exit_code == 0 ? caf::error{}
+                             : make_error(status_code::internal,
+                                          "erlc failed: " + r.out + r.err);
+  return *outcome;
 }
 
 /// Two BEAM nodes, no epmd: the server listens on a port given with
@@ -99,11 +101,15 @@ caf::expected<json> run_erlang(const bench_options& opts, size_t in_flight) {
   if (auto err = compile_erl_echo(opts))
     return err;
   auto port = free_port();
+  if (port == 0)
+    return make_error(status_code::unavailable,
+                      "no free port on 127.0.0.1 for Erlang's distribution");
   auto tag = std::to_string(::getpid());
   spawn_options server;
   server.argv = erl_args(opts, port, "meshbench_srv_" + tag);
   server.argv.insert(server.argv.end(), {"-eval", "erl_echo:serve()"});
   server.pin_to_cpu0 = opts.pin;
+  server.stderr_path = "/tmp/meshbench-erl-" + tag + ".log";
   auto child = child_process::spawn(server);
   if (!child)
     return child.error();
@@ -111,8 +117,13 @@ caf::expected<json> run_erlang(const bench_options& opts, size_t in_flight) {
   auto doc = json::parse(line.value_or(""), nullptr, false);
   if (doc.is_discarded() || !doc.contains("node")) {
     child->signal_and_wait(SIGTERM, 5s);
-    return make_error(status_code::unavailable, "erl_echo did not start");
+    std::ifstream log{server.stderr_path};
+    std::string why{std::istreambuf_iterator<char>{log}, {}};
+    std::remove(server.stderr_path.c_str());
+    return make_error(status_code::unavailable,
+                      "erl_echo did not start: " + why.substr(0, 400));
   }
+  std::remove(server.stderr_path.c_str());
   auto quoted = [](const std::string& s) { return "\"" + s + "\""; };
   auto call = "erl_echo:client(["
               + quoted(doc["node"].get<std::string>()) + ", "
@@ -148,8 +159,7 @@ caf::expected<json> run_grpc(const bench_options& opts, size_t in_flight) {
   if (doc.is_discarded() || !doc.contains("grpc"))
     return make_error(status_code::unavailable,
                       "grpc_echo_server did not start");
-  auto file = opts.bin_dir + "/.meshbench-grpc-"
-              + std::to_string(::getpid()) + ".json";
+  auto file = "/tmp/meshbench-grpc-" + std::to_string(::getpid()) + ".json";
   spawn_options client;
   client.argv = {opts.bin_dir + "/grpc_bench",
                  "--target", "bare=" + doc["grpc"].get<std::string>(),
@@ -226,81 +236,109 @@ std::vector<std::string> peer_names() {
   return names;
 }
 
+std::string unavailable_peers(const bench_options& opts) {
+  std::string why;
+  for (const auto& p : peers())
+    if (!p.companion
+        && std::find(opts.scenarios.begin(), opts.scenarios.end(), p.name)
+             != opts.scenarios.end())
+      if (auto missing = p.missing(opts); !missing.empty())
+        why += (why.empty() ? "" : "; ") + p.name + ": " + missing;
+  return why;
+}
+
 json run_peers(const bench_options& opts, const mesh_run& remote,
                int& failures) {
-  json out = json::array();
   auto named = [&opts](const std::string& name) {
     return std::find(opts.scenarios.begin(), opts.scenarios.end(), name)
            != opts.scenarios.end();
   };
-  bool any = opts.scenarios.empty();
-  for (const auto& name : peer_names())
-    any = any || named(name);
+  std::vector<const peer*> chosen;
   for (const auto& p : peers()) {
-    if (p.companion ? !any : !opts.scenarios.empty() && !named(p.name))
+    if (p.companion || (!opts.scenarios.empty() && !named(p.name)))
       continue;
-    if (auto why = p.missing(opts); !why.empty()) {
+    if (auto why = p.missing(opts); !why.empty())
       std::cerr << "meshbench: " << p.name << " not measured: " << why
-                << "\n";
-      failures += named(p.name) ? 1 : 0;
+                << "\n"; // a full run goes on without it
+    else
+      chosen.push_back(&p);
+  }
+  json out = json::array();
+  if (chosen.empty())
+    return out;
+  chosen.insert(chosen.begin(), &peers().front()); // raw TCP beneath them
+  for (auto n : opts.in_flight) {
+    // Nodes just started run slower at first: a run to warm them.
+    if (auto warm = remote(n); !warm) {
+      std::cerr << "meshbench: Mesh's remote dispatch x" << n << ": "
+                << mesh::error_text(warm.error()) << "\n";
+      ++failures;
       continue;
     }
-    for (auto n : opts.in_flight) {
-      // Each peer run, then Mesh's beside it: a pair shares the VM's state.
-      std::vector<json> runs, meshes;
-      for (size_t r = 0; r < opts.repeat; ++r) {
-        auto run = p.run(opts, n);
+    // Round after round over every peer, each run with Mesh's beside it:
+    // a pair shares the VM's state, and no peer gets only early rounds.
+    std::vector<std::vector<json>> runs(chosen.size()), meshes(chosen.size());
+    std::vector<bool> failed(chosen.size(), false);
+    for (size_t r = 0; r < opts.repeat; ++r)
+      for (size_t i = 0; i < chosen.size(); ++i) {
+        if (failed[i])
+          continue;
+        auto run = chosen[i]->run(opts, n);
         auto mesh = run ? remote(n) : caf::expected<json>{json{}};
         if (!run || !mesh) {
-          std::cerr << "meshbench: " << p.name << " x" << n << ": "
+          std::cerr << "meshbench: " << (run ? "Mesh's remote dispatch beside "
+                                             : "")
+                    << chosen[i]->name << " x" << n << ": "
                     << mesh::error_text(!run ? run.error() : mesh.error())
                     << "\n";
+          failed[i] = true;
           ++failures;
-          break;
+          continue;
         }
-        runs.push_back(*run);
-        meshes.push_back(*mesh);
+        runs[i].push_back(*run);
+        meshes[i].push_back(*mesh);
       }
-      if (runs.size() == opts.repeat)
-        out.push_back({{"peer", p.name}, {"what", p.what}, {"in_flight", n},
-                       {"result", median_run(runs)}, {"runs", runs},
-                       {"mesh", median_run(meshes)}, {"mesh_runs", meshes},
-                       {"mesh_vs_peer", pairwise(meshes, runs)}});
-    }
+    for (size_t i = 0; i < chosen.size(); ++i)
+      if (!failed[i])
+        out.push_back({{"peer", chosen[i]->name},
+                       {"what", chosen[i]->what},
+                       {"in_flight", n},
+                       {"result", median_run(runs[i])},
+                       {"runs", runs[i]},
+                       {"mesh", median_run(meshes[i])},
+                       {"mesh_runs", meshes[i]},
+                       {"mesh_vs_peer", pairwise(meshes[i], runs[i])}});
   }
   return out;
 }
 
-void report_peers(json& report) {
-  auto& peers = report["peers"];
-  if (!peers.is_array() || peers.empty())
+void print_peers(const json& report) {
+  const auto& peers = report.value("peers", json::array());
+  if (peers.empty())
     return;
-  const auto& results = report.value("results", json::array());
   // Bare CAF joins the table: remote's baseline, measured beside it.
-  json all = json::array();
-  for (const auto& p : peers)
-    all.push_back(p);
-  for (const auto& r : results)
+  json rows = peers;
+  for (const auto& r : report.value("results", json::array()))
     if (r.value("scenario", std::string{}) == "remote")
-      all.push_back({{"peer", "bare_caf"},
-                     {"what", r.value("baseline_what", std::string{})},
-                     {"in_flight", r["in_flight"]}, {"result", r["baseline"]},
-                     {"mesh", r["mesh"]},
-                     {"mesh_vs_peer",
-                      r["ratios"]["mesh_vs_baseline_pairwise"]}});
+      rows.push_back({{"peer", "bare_caf"},
+                      {"in_flight", r["in_flight"]},
+                      {"result", r["baseline"]},
+                      {"mesh", r["mesh"]},
+                      {"mesh_vs_peer",
+                       r["ratios"]["mesh_vs_baseline_pairwise"]}});
   std::cout << "\nRemote dispatch against its peers, each peer run beside a "
                "Mesh run (ratios: the\nmedian of same-round ratios; req/s "
                "above 1, p50 below 1: Mesh ahead)\n"
-            << std::string(34, ' ') << "peer |" << std::string(8, ' ')
-            << "Mesh remote |  Mesh / peer\n"
-            << "peer             n      req/s   p50_us |      req/s   p50_us "
-               "|   req/s     p50\n";
-  for (const auto& p : all) {
+            << std::setw(41) << "peer" << " |" << std::setw(20)
+            << "Mesh remote" << " |  Mesh / peer\n"
+            << "peer                n      req/s   p50_us |      req/s   "
+               "p50_us |   req/s     p50\n";
+  for (const auto& p : rows) {
     const auto& peer = p["result"];
     const auto& mesh = p["mesh"];
     const auto& r = p["mesh_vs_peer"];
     std::cout << std::left << std::setw(16) << p["peer"].get<std::string>()
-              << std::right << std::setw(2) << p["in_flight"].get<size_t>()
+              << std::right << std::setw(5) << p["in_flight"].get<size_t>()
               << std::setw(11) << fmt(peer.value("requests_per_s", 0.0), 0)
               << std::setw(9) << fmt(peer.value("p50_us", 0.0)) << " |"
               << std::setw(11) << fmt(mesh.value("requests_per_s", 0.0), 0)
@@ -308,7 +346,6 @@ void report_peers(json& report) {
               << std::setw(8) << fmt(r.value("requests_per_s", 0.0), 3)
               << std::setw(8) << fmt(r.value("p50", 0.0), 2) << "\n";
   }
-  peers = std::move(all);
 }
 
 } // namespace mesh::bench

@@ -21,24 +21,26 @@ namespace mesh::bench {
 /// Mesh's remote dispatch at a depth (a run of meshbench's `remote`).
 using mesh_run = std::function<caf::expected<nlohmann::json>(size_t)>;
 
-/// Runs each peer `opts.repeat` times at every in-flight depth when
-/// `opts.scenarios` is empty (a full run) or names it ("zeromq",
-/// "erlang", "grpc"; raw TCP whenever another peer runs), each run
-/// followed by `remote` at the same depth, so
-/// each pair shares the machine's state of the moment. A peer that cannot
-/// run here (erl not installed) is skipped with a note on stderr, or
-/// counted in `failures` when it was named. Returns [{peer, what,
-/// in_flight, result and mesh (the median runs), runs, mesh_runs,
-/// mesh_vs_peer (the same-round medians: requests_per_s, p50)}].
+/// Runs the peers when `opts.scenarios` is empty (a full run: a peer that
+/// cannot run here, Erlang not installed, is skipped with a note) or names
+/// them ("zeromq", "erlang", "grpc"), with raw TCP beneath them whenever
+/// one runs. At each depth: one run of `remote` to warm the nodes, then
+/// `opts.repeat` rounds over the peers, each peer run followed at once by
+/// a run of `remote` (a pair shares the machine's state). Returns [{peer,
+/// what, in_flight, result and mesh (the median runs), runs, mesh_runs,
+/// mesh_vs_peer (median of the same-round ratios: requests_per_s, p50,
+/// requests_per_s_min, requests_per_s_max, pairs)}].
 nlohmann::json run_peers(const bench_options& opts, const mesh_run& remote,
                          int& failures);
 
 /// The names run_peers answers to in opts.scenarios.
 std::vector<std::string> peer_names();
 
-/// Adds bare CAF (remote's baseline and its same-round ratios, from
-/// report["results"]) to report["peers"] and prints them all as a table.
-/// Nothing when no peer was measured.
-void report_peers(nlohmann::json& report);
+/// Why peers named in opts.scenarios cannot run here (empty: they can).
+std::string unavailable_peers(const bench_options& opts);
+
+/// Prints report["peers"] as a table, with bare CAF (remote's baseline and
+/// its same-round ratios, from report["results"]). Nothing without peers.
+void print_peers(const nlohmann::json& report);
 
 } // namespace mesh::bench

@@ -67,7 +67,10 @@ int serve() {
   void* ctx = zmq_ctx_new();
   void* router = zmq_socket(ctx, ZMQ_ROUTER);
   int linger = 0;
+  int unbounded = 0; // ZeroMQ drops what a ROUTER cannot queue: never here
   zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof(linger));
+  zmq_setsockopt(router, ZMQ_SNDHWM, &unbounded, sizeof(unbounded));
+  zmq_setsockopt(router, ZMQ_RCVHWM, &unbounded, sizeof(unbounded));
   if (zmq_bind(router, "tcp://127.0.0.1:*") != 0)
     return fail("cannot listen");
   int port = bound_port(router);
@@ -121,8 +124,12 @@ int client(const options& o) {
   result.latencies_ns.reserve(1 << 22);
   std::deque<clock_type::time_point> sent_at; // one connection: FIFO
   auto send_one = [&](clock_type::time_point now) {
-    if (zmq_send(dealer, message.data(), message.size(), 0) < 0)
+    if (zmq_send(dealer, message.data(), message.size(), 0) < 0) {
+      if (result.first_error.empty())
+        result.first_error = std::string{"cannot send: "}
+                             + zmq_strerror(zmq_errno());
       return false;
+    }
     sent_at.push_back(now);
     return true;
   };
