@@ -40,6 +40,12 @@ struct peer {
   std::function<caf::expected<json>(const bench_options&, size_t)> run;
 };
 
+/// `text` right-aligned in `width` columns.
+std::string pad(const std::string& text, size_t width) {
+  return text.size() >= width ? text
+                              : std::string(width - text.size(), ' ') + text;
+}
+
 /// The path of `program` on PATH, or empty.
 std::string on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
@@ -247,7 +253,7 @@ std::string unavailable_peers(const bench_options& opts) {
   return why;
 }
 
-json run_peers(const bench_options& opts, const mesh_run& remote,
+json run_peers(const bench_options& opts, const std::vector<mesh_run>& mesh,
                int& failures) {
   auto named = [&opts](const std::string& name) {
     return std::find(opts.scenarios.begin(), opts.scenarios.end(), name)
@@ -264,50 +270,63 @@ json run_peers(const bench_options& opts, const mesh_run& remote,
       chosen.push_back(&p);
   }
   json out = json::array();
-  if (chosen.empty())
+  if (chosen.empty() || mesh.empty())
     return out;
   chosen.insert(chosen.begin(), &peers().front()); // raw TCP beneath them
+  // runs[i][0] are peer i's runs, runs[i][1 + k] mesh[k]'s beside them.
+  using series = std::vector<std::vector<json>>;
   for (auto n : opts.in_flight) {
     // Nodes just started run slower at first: a run to warm them.
-    if (auto warm = remote(n); !warm) {
-      std::cerr << "meshbench: Mesh's remote dispatch x" << n << ": "
+    if (auto warm = mesh.front().run(n); !warm) {
+      std::cerr << "meshbench: " << mesh.front().name << " x" << n << ": "
                 << mesh::error_text(warm.error()) << "\n";
       ++failures;
       continue;
     }
     // Round after round over every peer, each run with Mesh's beside it:
     // a pair shares the VM's state, and no peer gets only early rounds.
-    std::vector<std::vector<json>> runs(chosen.size()), meshes(chosen.size());
+    std::vector<series> runs(chosen.size(), series(1 + mesh.size()));
     std::vector<bool> failed(chosen.size(), false);
     for (size_t r = 0; r < opts.repeat; ++r)
-      for (size_t i = 0; i < chosen.size(); ++i) {
-        if (failed[i])
-          continue;
+      for (size_t i = 0; i < chosen.size() && !failed[i]; ++i) {
         auto run = chosen[i]->run(opts, n);
-        auto mesh = run ? remote(n) : caf::expected<json>{json{}};
-        if (!run || !mesh) {
-          std::cerr << "meshbench: " << (run ? "Mesh's remote dispatch beside "
-                                             : "")
-                    << chosen[i]->name << " x" << n << ": "
-                    << mesh::error_text(!run ? run.error() : mesh.error())
-                    << "\n";
+        std::string error = run ? "" : mesh::error_text(run.error());
+        std::vector<json> beside;
+        for (size_t k = 0; k < mesh.size() && error.empty(); ++k) {
+          auto m = mesh[k].run(n);
+          if (!m)
+            error = mesh[k].name + " beside it: "
+                    + mesh::error_text(m.error());
+          else
+            beside.push_back(*m);
+        }
+        if (!error.empty()) {
+          std::cerr << "meshbench: " << chosen[i]->name << " x" << n << ": "
+                    << error << "\n";
           failed[i] = true;
           ++failures;
           continue;
         }
-        runs[i].push_back(*run);
-        meshes[i].push_back(*mesh);
+        runs[i][0].push_back(*run);
+        for (size_t k = 0; k < mesh.size(); ++k)
+          runs[i][1 + k].push_back(beside[k]);
       }
-    for (size_t i = 0; i < chosen.size(); ++i)
-      if (!failed[i])
-        out.push_back({{"peer", chosen[i]->name},
-                       {"what", chosen[i]->what},
-                       {"in_flight", n},
-                       {"result", median_run(runs[i])},
-                       {"runs", runs[i]},
-                       {"mesh", median_run(meshes[i])},
-                       {"mesh_runs", meshes[i]},
-                       {"mesh_vs_peer", pairwise(meshes[i], runs[i])}});
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      if (failed[i])
+        continue;
+      json entry{{"peer", chosen[i]->name},
+                 {"what", chosen[i]->what},
+                 {"in_flight", n},
+                 {"result", median_run(runs[i][0])},
+                 {"runs", runs[i][0]}};
+      for (size_t k = 0; k < mesh.size(); ++k) {
+        const auto& name = mesh[k].name;
+        entry["mesh"][name] = median_run(runs[i][1 + k]);
+        entry["mesh_runs"][name] = runs[i][1 + k];
+        entry["mesh_vs_peer"][name] = pairwise(runs[i][1 + k], runs[i][0]);
+      }
+      out.push_back(std::move(entry));
+    }
   }
   return out;
 }
@@ -316,35 +335,50 @@ void print_peers(const json& report) {
   const auto& peers = report.value("peers", json::array());
   if (peers.empty())
     return;
-  // Bare CAF joins the table: remote's baseline, measured beside it.
+  // Bare CAF joins the table: each scenario's baseline, measured beside it.
   json rows = peers;
   for (const auto& r : report.value("results", json::array()))
-    if (r.value("scenario", std::string{}) == "remote")
-      rows.push_back({{"peer", "bare_caf"},
-                      {"in_flight", r["in_flight"]},
-                      {"result", r["baseline"]},
-                      {"mesh", r["mesh"]},
-                      {"mesh_vs_peer",
-                       r["ratios"]["mesh_vs_baseline_pairwise"]}});
-  std::cout << "\nRemote dispatch against its peers, each peer run beside a "
-               "Mesh run (ratios: the\nmedian of same-round ratios; req/s "
-               "above 1, p50 below 1: Mesh ahead)\n"
+    if (r.value("scenario", std::string{}) == "remote") {
+      json row{{"peer", "bare_caf"},
+               {"in_flight", r["in_flight"]},
+               {"result", r["baseline"]}};
+      for (const auto& s : report["results"])
+        if (s["in_flight"] == r["in_flight"]
+            && (s["scenario"] == "remote"
+                || s["scenario"] == "remote_nonblocking")) {
+          auto name = s["scenario"].get<std::string>();
+          row["mesh"][name] = s["mesh"];
+          row["mesh_vs_peer"][name] =
+            s["ratios"]["mesh_vs_baseline_pairwise"];
+        }
+      rows.push_back(std::move(row));
+    }
+  std::cout << "\nRemote dispatch against its peers, each peer run beside "
+               "Mesh's (ratios: the median\nof same-round ratios; req/s "
+               "above 1, p50 below 1: Mesh ahead; nonblocking: a\ncaller "
+               "declared non-blocking, remote_nonblocking)\n"
             << std::setw(41) << "peer" << " |" << std::setw(20)
-            << "Mesh remote" << " |  Mesh / peer\n"
+            << "Mesh remote" << " |   remote / peer | nonblocking / peer\n"
             << "peer                n      req/s   p50_us |      req/s   "
-               "p50_us |   req/s     p50\n";
+               "p50_us |   req/s     p50 |   req/s     p50\n";
+  auto ratio = [](const json& row, const char* name) {
+    const auto& r = row.value("mesh_vs_peer", json::object());
+    if (!r.contains(name))
+      return std::string{" |       -       -"};
+    return " |" + pad(fmt(r[name].value("requests_per_s", 0.0), 3), 8)
+           + pad(fmt(r[name].value("p50", 0.0), 2), 8);
+  };
   for (const auto& p : rows) {
     const auto& peer = p["result"];
-    const auto& mesh = p["mesh"];
-    const auto& r = p["mesh_vs_peer"];
+    auto mesh = p.value("mesh", json::object()).value("remote", json{});
     std::cout << std::left << std::setw(16) << p["peer"].get<std::string>()
               << std::right << std::setw(5) << p["in_flight"].get<size_t>()
               << std::setw(11) << fmt(peer.value("requests_per_s", 0.0), 0)
               << std::setw(9) << fmt(peer.value("p50_us", 0.0)) << " |"
               << std::setw(11) << fmt(mesh.value("requests_per_s", 0.0), 0)
-              << std::setw(9) << fmt(mesh.value("p50_us", 0.0)) << " |"
-              << std::setw(8) << fmt(r.value("requests_per_s", 0.0), 3)
-              << std::setw(8) << fmt(r.value("p50", 0.0), 2) << "\n";
+              << std::setw(9) << fmt(mesh.value("p50_us", 0.0))
+              << ratio(p, "remote") << ratio(p, "remote_nonblocking")
+              << "\n";
   }
 }
 

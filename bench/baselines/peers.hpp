@@ -18,20 +18,24 @@
 
 namespace mesh::bench {
 
-/// Mesh's remote dispatch at a depth (a run of meshbench's `remote`).
-using mesh_run = std::function<caf::expected<nlohmann::json>(size_t)>;
+/// A Mesh measurement at a depth (a run of one of meshbench's scenarios).
+struct mesh_run {
+  std::string name; ///< the scenario's
+  std::function<caf::expected<nlohmann::json>(size_t)> run;
+};
 
 /// Runs the peers when `opts.scenarios` is empty (a full run: a peer that
 /// cannot run here, Erlang not installed, is skipped with a note) or names
 /// them ("zeromq", "erlang", "grpc"), with raw TCP beneath them whenever
-/// one runs. At each depth: one run of `remote` to warm the nodes, then
+/// one runs. At each depth: one run of mesh[0] to warm the nodes, then
 /// `opts.repeat` rounds over the peers, each peer run followed at once by
-/// a run of `remote` (a pair shares the machine's state). Returns [{peer,
-/// what, in_flight, result and mesh (the median runs), runs, mesh_runs,
-/// mesh_vs_peer (median of the same-round ratios: requests_per_s, p50,
-/// requests_per_s_min, requests_per_s_max, pairs)}].
-nlohmann::json run_peers(const bench_options& opts, const mesh_run& remote,
-                         int& failures);
+/// a run of each of `mesh` (a pair shares the machine's state). Returns
+/// [{peer, what, in_flight, result (the median run), runs, and by Mesh
+/// scenario name: mesh (the median runs), mesh_runs, mesh_vs_peer (median
+/// of the same-round ratios: requests_per_s, p50, requests_per_s_min,
+/// requests_per_s_max, pairs)}].
+nlohmann::json run_peers(const bench_options& opts,
+                         const std::vector<mesh_run>& mesh, int& failures);
 
 /// The names run_peers answers to in opts.scenarios.
 std::vector<std::string> peer_names();
@@ -39,8 +43,10 @@ std::vector<std::string> peer_names();
 /// Why peers named in opts.scenarios cannot run here (empty: they can).
 std::string unavailable_peers(const bench_options& opts);
 
-/// Prints report["peers"] as a table, with bare CAF (remote's baseline and
-/// its same-round ratios, from report["results"]). Nothing without peers.
+/// Prints report["peers"] as a table (Mesh's `remote` and
+/// `remote_nonblocking` against each), with bare CAF (those scenarios'
+/// baselines and same-round ratios, from report["results"]). Nothing
+/// without peers.
 void print_peers(const nlohmann::json& report);
 
 } // namespace mesh::bench
