@@ -27,8 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
-
+#include "bench/baselines/echo_program.hpp"
 #include "bench/load_driver.hpp"
 #include "protocol/address.hpp"
 
@@ -36,17 +35,8 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-struct options {
-  std::string mode, target;
-  size_t in_flight = 1, payload_bytes = 100;
-  int64_t warmup_ms = 500, duration_ms = 2000;
-};
-
-std::atomic<bool> stop{false};
-
-void on_signal(int) {
-  stop = true;
-}
+using mesh::bench::echo_options;
+using mesh::bench::echo_stop;
 
 void no_delay(int fd) {
   int one = 1;
@@ -81,14 +71,14 @@ int serve() {
   }
   std::cout << "{\"port\":" << ntohs(addr.sin_port) << "}" << std::endl;
   std::vector<char> buf(1 << 16);
-  while (!stop) {
+  while (!echo_stop) {
     int fd = ::accept(lfd, nullptr, nullptr);
     if (fd < 0)
       continue; // EINTR on SIGTERM: the loop condition ends it
     no_delay(fd);
     for (;;) {
       auto n = ::recv(fd, buf.data(), buf.size(), 0);
-      if (n < 0 && errno == EINTR && !stop)
+      if (n < 0 && errno == EINTR && !echo_stop)
         continue;
       if (n <= 0 || !write_all(fd, buf.data(), static_cast<size_t>(n)))
         break;
@@ -99,7 +89,7 @@ int serve() {
   return 0;
 }
 
-int client(const options& o) {
+int client(const echo_options& o) {
   std::string error;
   auto hp = mesh::parse_host_port(o.target, error);
   if (!hp) {
@@ -190,30 +180,12 @@ int client(const options& o) {
       outstanding -= complete;
   }
   ::close(fd);
-  result.seconds = std::chrono::duration<double>(
-                     std::chrono::milliseconds{o.duration_ms})
-                     .count();
-  std::cout << result.to_json().dump() << std::endl;
-  return result.first_error.empty() ? 0 : 1;
+  return mesh::bench::print_echo_result(result, o);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  options o;
-  CLI::App app{"tcp_echo: raw TCP baseline for meshbench"};
-  app.add_option("mode", o.mode)->required()->check(
-    CLI::IsMember({"serve", "client"}));
-  app.add_option("--target", o.target);
-  app.add_option("--in-flight", o.in_flight)->check(CLI::Range(1, 100000));
-  app.add_option("--payload-bytes", o.payload_bytes)
-    ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--warmup-ms", o.warmup_ms);
-  app.add_option("--duration-ms", o.duration_ms);
-  CLI11_PARSE(app, argc, argv);
-  struct sigaction sa{};
-  sa.sa_handler = on_signal; // no SA_RESTART: accept/recv return EINTR
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  return o.mode == "serve" ? serve() : client(o);
+  return mesh::bench::run_echo_program(
+    argc, argv, "tcp_echo: raw TCP baseline for meshbench", serve, client);
 }

@@ -23,8 +23,7 @@
 
 #include <zmq.h>
 
-#include <CLI/CLI.hpp>
-
+#include "bench/baselines/echo_program.hpp"
 #include "bench/load_driver.hpp"
 #include "protocol/address.hpp"
 
@@ -32,17 +31,8 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-struct options {
-  std::string mode, target;
-  size_t in_flight = 1, payload_bytes = 100;
-  int64_t warmup_ms = 500, duration_ms = 2000;
-};
-
-std::atomic<bool> stop{false};
-
-void on_signal(int) {
-  stop = true;
-}
+using mesh::bench::echo_options;
+using mesh::bench::echo_stop;
 
 int fail(const std::string& what) {
   std::cerr << "zmq_echo: " << what << ": " << zmq_strerror(zmq_errno())
@@ -80,7 +70,7 @@ int serve() {
   zmq_msg_t peer, body;
   zmq_msg_init(&peer);
   zmq_msg_init(&body);
-  while (!stop) {
+  while (!echo_stop) {
     // A signal interrupts a blocking receive (EINTR): the loop ends.
     if (zmq_msg_recv(&peer, router, 0) < 0 || !zmq_msg_more(&peer)
         || zmq_msg_recv(&body, router, 0) < 0)
@@ -96,7 +86,7 @@ int serve() {
   return 0;
 }
 
-int client(const options& o) {
+int client(const echo_options& o) {
   std::string error;
   auto hp = mesh::parse_host_port(o.target, error);
   if (!hp) {
@@ -138,7 +128,7 @@ int client(const options& o) {
     outstanding += send_one(clock_type::now()) ? 1 : 0;
   while (outstanding > 0) {
     auto n = zmq_recv(dealer, buf.data(), buf.size(), 0);
-    if (n < 0 && zmq_errno() == EINTR && !stop)
+    if (n < 0 && zmq_errno() == EINTR && !echo_stop)
       continue;
     if (n < 0) {
       result.first_error = zmq_errno() == EAGAIN
@@ -165,30 +155,12 @@ int client(const options& o) {
   }
   zmq_close(dealer);
   zmq_ctx_term(ctx);
-  result.seconds = std::chrono::duration<double>(
-                     std::chrono::milliseconds{o.duration_ms})
-                     .count();
-  std::cout << result.to_json().dump() << std::endl;
-  return result.first_error.empty() ? 0 : 1;
+  return mesh::bench::print_echo_result(result, o);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  options o;
-  CLI::App app{"zmq_echo: ZeroMQ baseline for meshbench"};
-  app.add_option("mode", o.mode)->required()->check(
-    CLI::IsMember({"serve", "client"}));
-  app.add_option("--target", o.target);
-  app.add_option("--in-flight", o.in_flight)->check(CLI::Range(1, 100000));
-  app.add_option("--payload-bytes", o.payload_bytes)
-    ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--warmup-ms", o.warmup_ms);
-  app.add_option("--duration-ms", o.duration_ms);
-  CLI11_PARSE(app, argc, argv);
-  struct sigaction sa{};
-  sa.sa_handler = on_signal; // no SA_RESTART: a blocking receive returns
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  return o.mode == "serve" ? serve() : client(o);
+  return mesh::bench::run_echo_program(
+    argc, argv, "zmq_echo: ZeroMQ baseline for meshbench", serve, client);
 }
