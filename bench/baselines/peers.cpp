@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <initializer_list>
-#include <iterator>
-#include <optional>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
+#include <optional>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -288,7 +288,9 @@ json run_peers(const bench_options& opts, const std::vector<mesh_run>& mesh,
     std::vector<series> runs(chosen.size(), series(1 + mesh.size()));
     std::vector<bool> failed(chosen.size(), false);
     for (size_t r = 0; r < opts.repeat; ++r)
-      for (size_t i = 0; i < chosen.size() && !failed[i]; ++i) {
+      for (size_t i = 0; i < chosen.size(); ++i) {
+        if (failed[i])
+          continue; // it failed in an earlier round: not tried again
         auto run = chosen[i]->run(opts, n);
         std::string error = run ? "" : mesh::error_text(run.error());
         std::vector<json> beside;
