@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
   }
   // Raw TCP at every depth (the peers' runs when they measured it), before
   // the scenarios that are read against it.
-  if (table || selected("raw_tcp")) {
+  if (table || selected("raw_tcp") || !tcp.empty()) {
     report["raw_tcp"] = json::array();
     for (auto n : o.in_flight) {
       std::vector<json> runs;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-runs every benchmark (a few minutes on a 2-vCPU machine):
+# Re-runs every benchmark (about 20 minutes on a 2-vCPU machine):
 #  1. meshbench pinned (every process on CPU 0) and unpinned: Mesh against
 #     bare CAF and against raw TCP ping-pong (tcp_echo), same run, same
 #     settings; remote dispatch against ZeroMQ (zmq_echo), Erlang/OTP
