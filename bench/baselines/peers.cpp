@@ -253,8 +253,8 @@ std::string unavailable_peers(const bench_options& opts) {
   return why;
 }
 
-json run_peers(const bench_options& opts, const std::vector<mesh_run>& mesh,
-               int& failures) {
+json run_peers(const bench_options& opts,
+               const std::vector<mesh_run>& callers, int& failures) {
   auto named = [&opts](const std::string& name) {
     return std::find(opts.scenarios.begin(), opts.scenarios.end(), name)
            != opts.scenarios.end();
@@ -270,22 +270,23 @@ json run_peers(const bench_options& opts, const std::vector<mesh_run>& mesh,
       chosen.push_back(&p);
   }
   json out = json::array();
-  if (chosen.empty() || mesh.empty())
+  if (chosen.empty() || callers.empty())
     return out;
   chosen.insert(chosen.begin(), &peers().front()); // raw TCP beneath them
-  // runs[i][0] are peer i's runs, runs[i][1 + k] mesh[k]'s beside them.
+  // runs[i][0]: peer i's runs; runs[i][1 + k]: callers[k]'s beside them.
   using series = std::vector<std::vector<json>>;
   for (auto n : opts.in_flight) {
     // Nodes just started run slower at first: a run to warm them.
-    if (auto warm = mesh.front().run(n); !warm) {
-      std::cerr << "meshbench: " << mesh.front().name << " x" << n << ": "
-                << mesh::error_text(warm.error()) << "\n";
+    if (auto warm = callers.front().run(n); !warm) {
+      std::cerr << "meshbench: " << callers.front().name << " x" << n
+                << ": " << mesh::error_text(warm.error()) << "\n";
       ++failures;
       continue;
     }
     // Round after round over every peer, each run with Mesh's beside it:
     // a pair shares the VM's state, and no peer gets only early rounds.
-    std::vector<series> runs(chosen.size(), series(1 + mesh.size()));
+    std::vector<series> runs(chosen.size(),
+                             series(1 + callers.size()));
     std::vector<bool> failed(chosen.size(), false);
     for (size_t r = 0; r < opts.repeat; ++r)
       for (size_t i = 0; i < chosen.size(); ++i) {
@@ -294,10 +295,10 @@ json run_peers(const bench_options& opts, const std::vector<mesh_run>& mesh,
         auto run = chosen[i]->run(opts, n);
         std::string error = run ? "" : mesh::error_text(run.error());
         std::vector<json> beside;
-        for (size_t k = 0; k < mesh.size() && error.empty(); ++k) {
-          auto m = mesh[k].run(n);
+        for (size_t k = 0; k < callers.size() && error.empty(); ++k) {
+          auto m = callers[k].run(n);
           if (!m)
-            error = mesh[k].name + " beside it: "
+            error = callers[k].name + " beside it: "
                     + mesh::error_text(m.error());
           else
             beside.push_back(*m);
@@ -310,7 +311,7 @@ json run_peers(const bench_options& opts, const std::vector<mesh_run>& mesh,
           continue;
         }
         runs[i][0].push_back(*run);
-        for (size_t k = 0; k < mesh.size(); ++k)
+        for (size_t k = 0; k < callers.size(); ++k)
           runs[i][1 + k].push_back(beside[k]);
       }
     for (size_t i = 0; i < chosen.size(); ++i) {
@@ -321,8 +322,8 @@ json run_peers(const bench_options& opts, const std::vector<mesh_run>& mesh,
                  {"in_flight", n},
                  {"result", median_run(runs[i][0])},
                  {"runs", runs[i][0]}};
-      for (size_t k = 0; k < mesh.size(); ++k) {
-        const auto& name = mesh[k].name;
+      for (size_t k = 0; k < callers.size(); ++k) {
+        const auto& name = callers[k].name;
         entry["mesh"][name] = median_run(runs[i][1 + k]);
         entry["mesh_runs"][name] = runs[i][1 + k];
         entry["mesh_vs_peer"][name] = pairwise(runs[i][1 + k], runs[i][0]);

@@ -27,15 +27,16 @@ struct mesh_run {
 /// Runs the peers when `opts.scenarios` is empty (a full run: a peer that
 /// cannot run here, Erlang not installed, is skipped with a note) or names
 /// them ("zeromq", "erlang", "grpc"), with raw TCP beneath them whenever
-/// one runs. At each depth: one run of mesh[0] to warm the nodes, then
+/// one runs. At each depth: one run of callers[0] to warm the nodes, then
 /// `opts.repeat` rounds over the peers, each peer run followed at once by
-/// a run of each of `mesh` (a pair shares the machine's state). Returns
+/// a run of each of `callers` (a pair shares the machine's state). Returns
 /// [{peer, what, in_flight, result (the median run), runs, and by Mesh
 /// scenario name: mesh (the median runs), mesh_runs, mesh_vs_peer (median
 /// of the same-round ratios: requests_per_s, p50, requests_per_s_min,
 /// requests_per_s_max, pairs)}].
 nlohmann::json run_peers(const bench_options& opts,
-                         const std::vector<mesh_run>& mesh, int& failures);
+                         const std::vector<mesh_run>& callers,
+                         int& failures);
 
 /// The names run_peers answers to in opts.scenarios.
 std::vector<std::string> peer_names();

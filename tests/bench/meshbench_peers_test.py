@@ -34,13 +34,16 @@ def main():
     meshbench = os.path.join(sys.argv[1], "bin", "meshbench")
 
     r = run([meshbench, "--scenarios", "remte"])
-    check(r.returncode == 2, "a misspelt scenario exits 2 (got %d)" % r.returncode)
+    check(r.returncode == 2,
+          "a misspelt scenario exits 2 (got %d)" % r.returncode)
     check("no scenario named 'remte'" in r.stderr and "zeromq" in r.stderr,
-          "it names the mistake and the scenarios there are: " + r.stderr.strip())
+          "it names the mistake and the scenarios there are: "
+          + r.stderr.strip())
 
     env = dict(os.environ, PATH="/nonexistent")
     r = run([meshbench, "--scenarios", "erlang", "--idle-ms", "0"], env=env)
-    check(r.returncode == 1, "Erlang named but absent exits 1 (got %d)" % r.returncode)
+    check(r.returncode == 1,
+          "Erlang named but absent exits 1 (got %d)" % r.returncode)
     check("cannot measure erlang" in r.stderr
           and "install-deps.sh --bench" in r.stderr,
           "it says why and how to install it: " + r.stderr.strip())
