@@ -11,10 +11,8 @@
 // read returned go out in one write (what a transport that batches does,
 // which is why this is the limit).
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstring>
 #include <deque>
 #include <iostream>

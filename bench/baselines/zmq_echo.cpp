@@ -11,11 +11,9 @@
 // (one message, one answer) without REQ's envelope frame. ZeroMQ batches
 // on its own: its I/O thread writes whatever the pipe holds in one send.
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <cstring>
+#include <cstdlib>
 #include <deque>
 #include <iostream>
 #include <string>
