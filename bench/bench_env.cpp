@@ -86,13 +86,14 @@ void bench_env::configure(caf::actor_system_config& cfg) const {
 
 caf::expected<child_process>
 bench_env::start_node(const std::vector<std::string>& args,
-                      nlohmann::json& ready, const std::string& config) {
+                      nlohmann::json& ready, const std::string& config,
+                      bool calling) {
   spawn_options so;
   so.argv = {opts.bin_dir + "/meshnode", "--config",
              config.empty() ? config_path_ : config,
              "--log-level", "warn"};
   so.argv.insert(so.argv.end(), args.begin(), args.end());
-  so.pin_to_cpu0 = opts.pin;
+  so.pin_cpu = calling ? calling_cpu(opts) : serving_cpu(opts);
   so.env = node_env_;
   auto child = child_process::spawn(so);
   if (!child)
@@ -158,7 +159,7 @@ caf::error bench_env::start_pair(const std::string& suffix,
                                   "--seeds",
                                   ready_b["listen"].get<std::string>()};
   args_a.insert(args_a.end(), extra_a.begin(), extra_a.end());
-  auto ca = start_node(args_a, ready_a);
+  auto ca = start_node(args_a, ready_a, {}, true);
   if (!ca)
     return ca.error();
   a = std::move(*ca);
@@ -247,7 +248,7 @@ caf::error bench_env::start_hedge_nodes() {
                        "bench,tailfixed,tailadapt", "--plugin", plugin,
                        "--seeds", seeds[0] + "," + seeds[1], "--data-dir",
                        dir + "/h"},
-                      ready, cfg_path);
+                      ready, cfg_path, true);
   if (!h)
     return h.error();
   hedge_h_ = std::move(*h);
@@ -276,19 +277,20 @@ caf::error bench_env::start_hedge_nodes() {
   return caf::none;
 }
 
-spawn_options bench_env::caf_echo_options(std::vector<std::string> args) const {
+spawn_options bench_env::caf_echo_options(std::vector<std::string> args,
+                                          bool calling) const {
   spawn_options so;
   so.argv = {opts.bin_dir + "/caf_echo"};
   so.argv.insert(so.argv.end(), args.begin(), args.end());
   auto flags = caf_flags();
   so.argv.insert(so.argv.end(), flags.begin(), flags.end());
-  so.pin_to_cpu0 = opts.pin;
+  so.pin_cpu = calling ? calling_cpu(opts) : serving_cpu(opts);
   return so;
 }
 
 caf::expected<nlohmann::json>
 bench_env::run_caf_echo(std::vector<std::string> args) {
-  auto so = caf_echo_options(std::move(args));
+  auto so = caf_echo_options(std::move(args), true);
   auto budget = opts.warmup + opts.duration + std::chrono::seconds{60};
   auto r = run_to_completion(so, budget);
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
@@ -299,7 +301,7 @@ bench_env::run_caf_echo(std::vector<std::string> args) {
 
 caf::expected<std::string>
 bench_env::start_caf_server(std::vector<std::string> args) {
-  auto so = caf_echo_options(std::move(args));
+  auto so = caf_echo_options(std::move(args), false);
   auto child = child_process::spawn(so);
   if (!child)
     return child.error();

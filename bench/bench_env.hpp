@@ -19,7 +19,8 @@
 namespace mesh::bench {
 
 struct bench_options {
-  bool pin = false;
+  bool pin = false;   ///< every process on CPU 0
+  bool apart = false; ///< the serving side on CPU 0, the calling side on 1
   std::vector<size_t> in_flight{1, 64};
   std::chrono::milliseconds warmup{1000};
   std::chrono::milliseconds duration{3000};
@@ -35,6 +36,18 @@ struct bench_options {
   std::string bin_dir;
   std::string json_path;
 };
+
+/// Where a process of a measurement runs (-1: wherever it may). --pin puts
+/// every process on CPU 0; --pin-apart gives each side of a measurement its
+/// own CPU, as two machines would have: the serving side (node B and the
+/// other nodes, the baselines' servers and relays) CPU 0, the calling side
+/// (node A, a hedging caller, the baselines' clients, meshbench) CPU 1.
+inline int serving_cpu(const bench_options& o) {
+  return o.pin || o.apart ? 0 : -1;
+}
+inline int calling_cpu(const bench_options& o) {
+  return o.pin ? 0 : (o.apart ? 1 : -1);
+}
 
 class bench_env {
 public:
@@ -113,14 +126,17 @@ public:
   void configure(caf::actor_system_config& cfg) const;
 
   /// Starts one more meshnode with the bench settings and `args`; `ready`
-  /// is its ready line.
+  /// is its ready line. `calling`: it runs on the calling side's CPU.
   caf::expected<child_process> start_node(const std::vector<std::string>& args,
                                           nlohmann::json& ready,
-                                          const std::string& config = {});
+                                          const std::string& config = {},
+                                          bool calling = false);
 
 private:
-  /// `caf_echo ARGS` with the nodes' CAF settings (and pinning).
-  spawn_options caf_echo_options(std::vector<std::string> args) const;
+  /// `caf_echo ARGS` with the nodes' CAF settings, on the calling or the
+  /// serving side's CPU.
+  spawn_options caf_echo_options(std::vector<std::string> args,
+                                 bool calling) const;
   caf::expected<nlohmann::json> call_driver(const std::string& method,
                                             nlohmann::json args);
   caf::expected<nlohmann::json> call_driver(console_client& client,

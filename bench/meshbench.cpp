@@ -4,7 +4,9 @@
 // each in-flight count (closed loop, warm-up excluded, fixed duration), runs
 // the matching bare-CAF baseline with the same settings and payload, and
 // prints a table plus JSON (--json FILE). --pin runs every process on CPU 0,
-// where figures repeat within a few percent on a 2-vCPU VM. The same run
+// where figures repeat within a few percent on a 2-vCPU VM; --pin-apart
+// gives the serving and the calling side a CPU each (bench_env.hpp), as two
+// machines would have. The same run
 // measures raw TCP ping-pong (bench/baselines/tcp_echo.cpp) at each
 // in-flight count, and every figure is also given as a ratio to it; a full
 // run also measures ZeroMQ, Erlang/OTP and gRPC and gives remote dispatch a
@@ -100,7 +102,12 @@ int main(int argc, char** argv) {
   int64_t warmup_ms = o.warmup.count(), duration_ms = o.duration.count(),
           idle_ms = o.idle.count();
   CLI::App app{"meshbench: Mesh against bare CAF, in the same run"};
-  app.add_flag("--pin", o.pin, "run every process on CPU 0 (taskset -c 0)");
+  auto* pin = app.add_flag("--pin", o.pin,
+                           "run every process on CPU 0 (taskset -c 0)");
+  app.add_flag("--pin-apart", o.apart,
+               "the serving side (node B, the peers' servers) on CPU 0, the "
+               "calling side (node A, the clients) on CPU 1")
+    ->excludes(pin);
   app.add_option("--in-flight", o.in_flight, "closed-loop depths")
     ->delimiter(',')
     ->capture_default_str();
@@ -186,15 +193,26 @@ int main(int argc, char** argv) {
     peers = peers || selected(name);
   bool pair = table || peers || selected("tasks") || selected("workflows");
   if (o.threads == 0) // what meshnode's default picks for the same mask
-    o.threads = o.pin ? 1 : mesh::usable_cpus();
+    o.threads = o.pin || o.apart ? 1 : mesh::usable_cpus();
   o.warmup = std::chrono::milliseconds{warmup_ms};
   o.duration = std::chrono::milliseconds{duration_ms};
   o.idle = std::chrono::milliseconds{idle_ms};
-  if (o.pin) {
-    cpu_set_t cpu0;
-    CPU_ZERO(&cpu0);
-    CPU_SET(0, &cpu0);
-    ::sched_setaffinity(0, sizeof(cpu0), &cpu0);
+  if (o.pin || o.apart) {
+    // Children pinned to a CPU outside our mask would run unpinned, unsaid.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    ::sched_getaffinity(0, sizeof(allowed), &allowed);
+    if (!CPU_ISSET(0, &allowed) || (o.apart && !CPU_ISSET(1, &allowed))) {
+      std::cerr << "meshbench: " << (o.apart ? "--pin-apart" : "--pin")
+                << " needs CPU 0" << (o.apart ? " and CPU 1" : "")
+                << ", which this process may not use\n";
+      return 2;
+    }
+    // meshbench is the calling side's (the client scenario's caller).
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    CPU_SET(mesh::bench::calling_cpu(o), &mine);
+    ::sched_setaffinity(0, sizeof(mine), &mine);
   }
   bench_env env{o};
   if (auto err = pair ? env.start_nodes() : caf::error{}) {
@@ -204,6 +222,7 @@ int main(int argc, char** argv) {
   json report{{"machine", machine()},
               {"settings",
                {{"pinned", o.pin},
+                {"pinned_apart", o.apart},
                 {"policy", o.policy},
                 {"threads", o.threads},
                 {"middleman_workers", o.middleman_workers},

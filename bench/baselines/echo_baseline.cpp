@@ -13,7 +13,7 @@ caf::expected<nlohmann::json> run_echo_baseline(const bench_options& opts,
   auto path = opts.bin_dir + "/" + program;
   spawn_options server;
   server.argv = {path, "serve"};
-  server.pin_to_cpu0 = opts.pin; // the same CPU as everything else
+  server.pin_cpu = serving_cpu(opts);
   auto child = child_process::spawn(server);
   if (!child)
     return child.error();
@@ -29,7 +29,7 @@ caf::expected<nlohmann::json> run_echo_baseline(const bench_options& opts,
                  "--payload-bytes", std::to_string(opts.payload_bytes),
                  "--warmup-ms", std::to_string(opts.warmup.count()),
                  "--duration-ms", std::to_string(opts.duration.count())};
-  client.pin_to_cpu0 = opts.pin;
+  client.pin_cpu = calling_cpu(opts);
   auto r = run_to_completion(client, opts.warmup + opts.duration
                                        + std::chrono::seconds{30});
   child->signal_and_wait(SIGTERM, std::chrono::seconds{5});

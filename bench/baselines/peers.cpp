@@ -114,7 +114,7 @@ caf::expected<json> run_erlang(const bench_options& opts, size_t in_flight) {
   spawn_options server;
   server.argv = erl_args(opts, port, "meshbench_srv_" + tag);
   server.argv.insert(server.argv.end(), {"-eval", "erl_echo:serve()"});
-  server.pin_to_cpu0 = opts.pin;
+  server.pin_cpu = serving_cpu(opts);
   server.stderr_path = "/tmp/meshbench-erl-" + tag + ".log";
   auto child = child_process::spawn(server);
   if (!child)
@@ -141,7 +141,7 @@ caf::expected<json> run_erlang(const bench_options& opts, size_t in_flight) {
   client.argv = erl_args(opts, port, "meshbench_cli_" + tag);
   client.argv.insert(client.argv.end(),
                      {"-dist_listen", "false", "-eval", call});
-  client.pin_to_cpu0 = opts.pin;
+  client.pin_cpu = calling_cpu(opts);
   auto r = run_to_completion(client, opts.warmup + opts.duration + 60s);
   child->signal_and_wait(SIGTERM, 10s);
   auto result = json::parse(r.out, nullptr, false);
@@ -156,7 +156,7 @@ caf::expected<json> run_erlang(const bench_options& opts, size_t in_flight) {
 caf::expected<json> run_grpc(const bench_options& opts, size_t in_flight) {
   spawn_options server;
   server.argv = {opts.bin_dir + "/grpc_echo_server"};
-  server.pin_to_cpu0 = opts.pin;
+  server.pin_cpu = serving_cpu(opts);
   auto child = child_process::spawn(server);
   if (!child)
     return child.error();
@@ -175,7 +175,7 @@ caf::expected<json> run_grpc(const bench_options& opts, size_t in_flight) {
                  "--warmup-ms", std::to_string(opts.warmup.count()),
                  "--measure-ms", std::to_string(opts.duration.count()),
                  "--json", file};
-  client.pin_to_cpu0 = opts.pin;
+  client.pin_cpu = calling_cpu(opts);
   auto r = run_to_completion(client, opts.warmup + opts.duration + 30s);
   child->signal_and_wait(SIGTERM, 5s);
   std::ifstream in{file};

@@ -129,13 +129,14 @@ struct scale_node {
 
 spawn_options node_options(const bench_options& opts, const std::string& dir,
                            const std::string& config, const std::string& id,
-                           const std::string& seed) {
+                           const std::string& seed, size_t index) {
   spawn_options so;
   so.argv = {opts.bin_dir + "/meshnode", "--config", config, "--log-level",
              "warn", "--id", id, "--data-dir", dir + "/" + id};
   if (!seed.empty())
     so.argv.insert(so.argv.end(), {"--seeds", seed});
-  so.pin_to_cpu0 = opts.pin;
+  // Apart: the nodes take turns on the two CPUs.
+  so.pin_cpu = opts.apart ? static_cast<int>(index % 2) : serving_cpu(opts);
   return so;
 }
 
@@ -184,7 +185,7 @@ json measure(const bench_options& opts, std::vector<scale_node>& nodes,
              std::chrono::milliseconds idle) {
   const auto count = nodes.size();
   nodes[0].id = "scale-00";
-  auto seed = child_process::spawn(node_options(opts, dir, config, "scale-00", ""));
+  auto seed = child_process::spawn(node_options(opts, dir, config, "scale-00", "", 0));
   if (!seed)
     return {{"error", "cannot start the seed"}};
   nodes[0].proc = std::move(*seed);
@@ -197,7 +198,7 @@ json measure(const bench_options& opts, std::vector<scale_node>& nodes,
     id << "scale-" << std::setw(2) << std::setfill('0') << i;
     nodes[i].id = id.str();
     auto c = child_process::spawn(
-      node_options(opts, dir, config, nodes[i].id, nodes[0].listen));
+      node_options(opts, dir, config, nodes[i].id, nodes[0].listen, i));
     if (!c)
       return {{"error", "cannot start " + nodes[i].id}};
     nodes[i].proc = std::move(*c);

@@ -39,9 +39,10 @@ pid_t fork_exec(const spawn_options& opts, int out_fd, int err_fd) {
     env_strings.emplace_back(*e);
   env_strings.insert(env_strings.end(), opts.env.begin(), opts.env.end());
   auto envp = c_strings(env_strings);
-  cpu_set_t cpu0;
-  CPU_ZERO(&cpu0);
-  CPU_SET(0, &cpu0);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (opts.pin_cpu >= 0)
+    CPU_SET(opts.pin_cpu, &cpus);
   auto parent = ::getpid();
   pid_t pid = ::fork();
   if (pid != 0)
@@ -56,8 +57,8 @@ pid_t fork_exec(const spawn_options& opts, int out_fd, int err_fd) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (opts.pin_to_cpu0)
-    ::sched_setaffinity(0, sizeof(cpu0), &cpu0);
+  if (opts.pin_cpu >= 0)
+    ::sched_setaffinity(0, sizeof(cpus), &cpus);
   ::execve(args[0], args.data(), envp.data());
   ::_exit(127);
 }

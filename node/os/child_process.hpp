@@ -21,7 +21,8 @@ struct spawn_options {
   std::vector<std::string> argv;  ///< argv[0] is the program's path
   std::vector<std::string> env;   ///< "NAME=value", added to ours
   std::string stderr_path;        ///< file for stderr; empty: /dev/null
-  bool pin_to_cpu0 = false;       ///< sched_setaffinity({0}) in the child
+  int pin_cpu = -1;               ///< sched_setaffinity({pin_cpu}) in the
+                                  ///< child; -1: wherever it may run
 };
 
 class child_process {

@@ -6,7 +6,11 @@ how fast anything is:
   - a named peer that cannot run here (Erlang off PATH) is refused before
     any node starts (exit 1, the reason and the install command);
   - `--scenarios zeromq` runs ZeroMQ and raw TCP, each run paired with
-    Mesh's two remote callers, and reports both sides and their ratio.
+    Mesh's two remote callers, and reports both sides and their ratio;
+  - with --pin-apart (run so), the serving side's processes (node B, the
+    echo servers) may use CPU 0 only and the calling side's (node A, the
+    clients) CPU 1 only, read from /proc while they run; --pin and
+    --pin-apart together are refused.
 Usage: meshbench_peers_test.py BUILD_DIR
 """
 import json
@@ -14,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 failures = 0
 
@@ -28,6 +33,53 @@ def check(ok, what):
 def run(args, env=None):
     return subprocess.run(args, capture_output=True, text=True, timeout=120,
                           env=env)
+
+
+def proc_text(pid, name):
+    try:
+        with open("/proc/%d/%s" % (pid, name), "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:  # gone meanwhile
+        return ""
+
+
+def side_of(cmdline):
+    """'serving', 'calling' or None for one of meshbench's children."""
+    if "meshnode" in cmdline:
+        return ("calling" if "--id bench-a" in cmdline else
+                "serving" if "--id bench-b" in cmdline else None)
+    if "zmq_echo" in cmdline or "tcp_echo" in cmdline:
+        return "serving" if " serve" in cmdline else "calling"
+    return None
+
+
+def run_watching_cpus(args):
+    """Runs meshbench and reads, while it runs, the CPUs each of its
+    children may use: {(side, program): set of Cpus_allowed_list}."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    seen = {}
+    deadline = time.monotonic() + 120
+    while p.poll() is None and time.monotonic() < deadline:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            status = proc_text(pid, "status")
+            if "\nPPid:\t%d\n" % p.pid not in status:
+                continue
+            cmdline = proc_text(pid, "cmdline").replace("\0", " ")
+            side = side_of(cmdline)
+            cpus = [l.split(":")[1].strip() for l in status.splitlines()
+                    if l.startswith("Cpus_allowed_list:")]
+            if side and cpus:
+                program = os.path.basename(cmdline.split(" ")[0])
+                seen.setdefault((side, program), set()).add(cpus[0])
+        time.sleep(0.02)  # sampling /proc, not waiting for an event
+    if p.poll() is None:
+        p.kill()
+    out, err = p.communicate()
+    return subprocess.CompletedProcess(args, p.returncode, out, err), seen
 
 
 def main():
@@ -49,13 +101,37 @@ def main():
           "it says why and how to install it: " + r.stderr.strip())
     check("Remote dispatch" not in r.stdout, "nothing was measured")
 
+    r = run([meshbench, "--pin", "--pin-apart", "--scenarios", "remote"])
+    check(r.returncode != 0 and "excludes" in r.stderr,
+          "--pin with --pin-apart is refused: " + r.stderr.strip())
+
+    apart = {0, 1} <= os.sched_getaffinity(0)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "peers.json")
-        r = run([meshbench, "--scenarios", "zeromq", "--in-flight", "2",
-                 "--repeat", "2", "--duration-ms", "200", "--warmup-ms", "50",
-                 "--idle-ms", "0", "--json", out])
+        r, cpus = run_watching_cpus(
+            [meshbench, "--pin-apart", "--scenarios", "zeromq",
+             "--in-flight", "2", "--repeat", "2", "--duration-ms", "200",
+             "--warmup-ms", "50", "--idle-ms", "0", "--json", out])
+        if not apart:
+            check(r.returncode == 2 and "needs CPU 0 and CPU 1" in r.stderr,
+                  "without CPUs 0 and 1, --pin-apart is refused: "
+                  + r.stderr.strip())
+            r = run([meshbench, "--scenarios", "zeromq", "--in-flight", "2",
+                     "--repeat", "2", "--duration-ms", "200", "--warmup-ms",
+                     "50", "--idle-ms", "0", "--json", out])
         check(r.returncode == 0, "the ZeroMQ run exits 0 (got %d): %s"
               % (r.returncode, r.stderr.strip()))
+        if apart:
+            want = {("serving", "meshnode"): {"0"},
+                    ("calling", "meshnode"): {"1"}}
+            for program in ("tcp_echo", "zmq_echo"):
+                want[("serving", program)] = {"0"}
+                want[("calling", program)] = {"1"}
+            check(cpus == want, "--pin-apart: the serving side on CPU 0, "
+                  "the calling side on CPU 1: %s" % sorted(cpus.items()))
+            report0 = json.load(open(out)) if os.path.exists(out) else {}
+            check(report0.get("settings", {}).get("pinned_apart") is True,
+                  "the JSON says the run was pinned apart")
         check("Remote dispatch against its peers" in r.stdout,
               "it prints the peers' table")
         report = json.load(open(out)) if os.path.exists(out) else {}
