@@ -219,6 +219,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.timing.redial_max = milliseconds{cfg.cluster.redial_max_ms};
   cm.connect_timeout = milliseconds{cfg.cluster.connect_timeout_ms};
   cm.max_reply_bytes = lim.max_payload_bytes;
+  cm.serve_chunk = static_cast<int>(cfg.cluster.serve_chunk);
   cm.registry = out.registry;
   cm.router = out.router;
   cm.strategies = out.strategies;

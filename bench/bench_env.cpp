@@ -123,7 +123,8 @@ caf::error bench_env::start_nodes() {
       {"middleman_workers", opts.middleman_workers}}},
     {"cluster",
      {{"heartbeat_interval_ms", opts.heartbeat_ms},
-      {"data_plane", opts.data_plane}}},
+      {"data_plane", opts.data_plane},
+      {"serve_chunk", opts.serve_chunk}}},
     {"topics", bench_topics()}};
   std::ofstream{config_path_} << cfg.dump();
   char dir[] = "/tmp/meshbench-manifests-XXXXXX";

@@ -33,6 +33,7 @@ struct bench_options {
   size_t middleman_workers = 0;
   int64_t heartbeat_ms = 1000; // the node's default heartbeat_interval_ms
   bool data_plane = true;      // cluster.data_plane: off compares with BASP
+  uint32_t serve_chunk = 0;    // cluster.serve_chunk (0: whole batches)
   std::string bin_dir;
   std::string json_path;
 };

@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
   app.add_option("--data-plane", o.data_plane,
                  "requests between nodes on data links (false: BASP only)")
     ->capture_default_str();
+  app.add_option("--serve-chunk", o.serve_chunk,
+                 "cluster.serve_chunk of the nodes (0: batches served whole)")
+    ->capture_default_str()
+    ->check(CLI::Range(0u, 256u));
   app.add_option("--json", o.json_path, "write the results as JSON here");
   size_t task_count = 20000;
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")
@@ -223,6 +227,7 @@ int main(int argc, char** argv) {
               {"settings",
                {{"pinned", o.pin},
                 {"pinned_apart", o.apart},
+                {"serve_chunk", o.serve_chunk},
                 {"policy", o.policy},
                 {"threads", o.threads},
                 {"middleman_workers", o.middleman_workers},

@@ -90,6 +90,10 @@ struct cluster_config {
   /// Serve batches on connections of their own beside BASP (issue 16;
   /// cluster/transport/data_plane.hpp); never with TLS.
   bool data_plane = true;
+  /// A peer's batch of more requests is served in chunks of this many, the
+  /// answers of each leaving before the next is served, so the two nodes
+  /// overlap (0: whole batches; actors/cluster/ingress/peer_ingress_serve.hpp).
+  uint32_t serve_chunk = 0;
 };
 
 /// A built-in dispatcher declared in the config (record or forward).

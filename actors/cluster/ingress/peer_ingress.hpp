@@ -97,6 +97,10 @@ struct peer_ingress_config {
   /// message over the transport's limit would cut the connection
   /// (node/net/transport/guarded_transport.hpp). 0: no bound.
   size_t max_reply_bytes = 0;
+  /// A batch of more requests goes to the router in chunks of this many,
+  /// each chunk's answers leaving before the next is served (0: whole;
+  /// peer_ingress_serve.hpp).
+  int serve_chunk = 0;
 };
 
 peer_ingress_actor spawn_peer_ingress(caf::actor_system& sys,

@@ -105,6 +105,71 @@ void batch_served(self_ptr self, const peer_ingress_config& cfg,
               std::move(*rest.mutable_requests(i)));
 }
 
+void serve_next_chunk(self_ptr self, const peer_ingress_config& cfg,
+                      ingress_serves& st, spdlog::logger& log);
+
+// Hands `b` to the router as one message: it answers what it can at once
+// (router_serve.cpp). The tags stay here, so a router that fails still gets
+// every request answered. `chunk`: the answers leave at once and the next
+// waiting chunk follows.
+void serve_whole(self_ptr self, const peer_ingress_config& cfg,
+                 ingress_serves& st, spdlog::logger& log, pb::ServeBatch&& b,
+                 bool chunk) {
+  auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
+                                                           b.tags().end());
+  auto after = [self, &cfg, &st, &log, chunk] {
+    if (!chunk)
+      return;
+    flush_serve_replies(self, cfg, st, log);
+    st.chunk_out = false;
+    serve_next_chunk(self, cfg, st, log);
+  };
+  self->request(cfg.router.get(), caf::infinite, atom::batch_v, std::move(b))
+    .then(
+      [self, &cfg, &st, &log, tags, after](pb::ServeReplies& done,
+                                           pb::ServeBatch& rest) {
+        batch_served(self, cfg, st, log, *tags, done, rest);
+        after();
+      },
+      [self, &cfg, &st, &log, tags, after](caf::error& err) {
+        fail_all(self, cfg, st, log, *tags, err);
+        after();
+      });
+}
+
+// Queues `b` in chunks of `size`: the first keeps b's own requests, the
+// others take theirs by pointer.
+void queue_chunks(ingress_serves& st, pb::ServeBatch&& b, int size) {
+  auto n = b.requests_size();
+  std::vector<pb::ServeRequest*> rest(
+    static_cast<size_t>(n - std::min(n, size)));
+  if (!rest.empty())
+    b.mutable_requests()->ExtractSubrange(size, static_cast<int>(rest.size()),
+                                          rest.data());
+  std::vector<pb::ServeBatch> parts;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (i % static_cast<size_t>(size) == 0)
+      parts.emplace_back();
+    parts.back().mutable_requests()->AddAllocated(rest[i]);
+    parts.back().add_tags(b.tags(size + static_cast<int>(i)));
+  }
+  b.mutable_tags()->Truncate(std::min(n, size));
+  st.chunks.push_back(std::move(b));
+  for (auto& part : parts)
+    st.chunks.push_back(std::move(part));
+}
+
+// The next waiting chunk to the router, unless one is there.
+void serve_next_chunk(self_ptr self, const peer_ingress_config& cfg,
+                      ingress_serves& st, spdlog::logger& log) {
+  if (st.chunk_out || st.chunks.empty())
+    return;
+  st.chunk_out = true;
+  auto next = std::move(st.chunks.front());
+  st.chunks.pop_front();
+  serve_whole(self, cfg, st, log, std::move(next), true);
+}
+
 } // namespace
 
 void bound_reply(pb::ServeResponse& r, size_t max, const std::string& node) {
@@ -129,20 +194,13 @@ void serve_batch(self_ptr self, const peer_ingress_config& cfg,
   }
   if (b.tags_size() == 0)
     return;
-  // The whole batch in one message: the router answers what it can at once
-  // (router_serve.cpp). The tags stay here, so a router that fails
-  // still gets every request answered.
-  auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
-                                                           b.tags().end());
-  self->request(cfg.router.get(), caf::infinite, atom::batch_v, std::move(b))
-    .then(
-      [self, &cfg, &st, &log, tags](pb::ServeReplies& done,
-                                    pb::ServeBatch& rest) {
-        batch_served(self, cfg, st, log, *tags, done, rest);
-      },
-      [self, &cfg, &st, &log, tags](caf::error& err) {
-        fail_all(self, cfg, st, log, *tags, err);
-      });
+  auto size = cfg.serve_chunk;
+  if (size == 0 || (b.tags_size() <= size && !st.chunk_out)) {
+    serve_whole(self, cfg, st, log, std::move(b), false);
+    return;
+  }
+  queue_chunks(st, std::move(b), size);
+  serve_next_chunk(self, cfg, st, log);
 }
 
 void flush_serve_replies(self_ptr self, const peer_ingress_config& cfg,

@@ -11,9 +11,19 @@
 // ingress's own flush message), or at a count or byte bound. Every tag is
 // answered exactly once, also when the router fails. A batch whose arrays
 // differ in length is dropped whole (its origin's deadlines answer).
+//
+// With a chunk size (peer_ingress_config::serve_chunk), a larger batch goes
+// to the router in chunks, one at a time: each chunk's answers leave before
+// the next chunk is served, so the peer works on them while this node
+// serves the rest. Whole, both nodes took turns, each idle while the other
+// worked; in chunks they overlap when they run on CPUs of their own (two
+// machines, or processes pinned apart), at the price of a frame more per
+// chunk when they share one CPU (BENCHMARKS.md). Batches that arrive while
+// chunks wait queue behind them.
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 
 #include <spdlog/fwd.h>
 
@@ -29,6 +39,8 @@ struct ingress_serves : reply_outbox<pb::ServeReplies> {
   /// The data link the peer's last batch came on: answers go back on it
   /// while it is open, else by BASP (data_plane.hpp).
   data_link_ptr link;
+  std::deque<pb::ServeBatch> chunks; ///< waiting for the router, in order
+  bool chunk_out = false;            ///< a chunk is with the router
 };
 
 /// Cuts a handler's answer that is above the payload limit down to an

@@ -114,6 +114,9 @@ struct connection_manager_config {
   std::vector<caf::actor> subscribers;
   /// Bound on reply payloads to peers (limits.max_payload_bytes; 0: none).
   size_t max_reply_bytes = 0;
+  /// Peers' batches larger than this are served in chunks of it
+  /// (cluster.serve_chunk; 0: whole; peer_ingress_serve.hpp).
+  int serve_chunk = 0;
   /// Kept across restarts; null: nothing is kept.
   std::shared_ptr<connection_manager_memory> memory;
   /// This node's decision records: answered to peers by the ingresses and

@@ -308,18 +308,25 @@ CAF_TEST(handlers patterns select registered handlers) {
   CAF_CHECK_EQUAL(cfg->handlers->front(), "users/*");
 }
 
-CAF_TEST(the heartbeat ring takes one to 64 monitors) {
-  for (auto bad : {json(0), json(65), json(-3), json("three"), json(2.5)})
-    MESH_CHECK_MSG(mentions(check_config_layer(
-                              json{{"cluster", {{"monitors", bad}}}}, "cfg.json"),
-                            "cfg.json: /cluster/monitors"),
-                   "monitors " << bad.dump() << " was not refused");
+CAF_TEST(the heartbeat ring and serve chunks take numbers within bounds) {
+  std::vector<std::pair<std::string, std::vector<json>>> bad{
+    {"monitors", {0, 65, -3, "three", 2.5}}, // one to 64
+    {"serve_chunk", {-1, 257, "32", 2.5}}};  // zero to 256
+  for (const auto& [key, values] : bad)
+    for (const auto& v : values)
+      MESH_CHECK_MSG(mentions(check_config_layer(
+                                json{{"cluster", {{key, v}}}}, "cfg.json"),
+                              "cfg.json: /cluster/" + key),
+                     key << " " << v.dump() << " was not refused");
   auto doc = default_node_config_json();
   CAF_CHECK_EQUAL(doc["cluster"]["monitors"], 3);
+  CAF_CHECK_EQUAL(doc["cluster"]["serve_chunk"], 0);
   doc["cluster"]["monitors"] = 5;
+  doc["cluster"]["serve_chunk"] = 32;
   auto cfg = to_node_config(doc);
   CAF_REQUIRE(cfg);
   CAF_CHECK_EQUAL(cfg->cluster.monitors, 5u);
+  CAF_CHECK_EQUAL(cfg->cluster.serve_chunk, 32u);
 }
 
 CAF_TEST(done tasks are kept a week by default and zero keeps them forever) {

@@ -1,0 +1,121 @@
+#define CAF_SUITE actors.batch_chunks
+#include "check.hpp"
+
+#include <map>
+#include <set>
+
+#include "actors/cluster/ingress/peer_ingress.hpp"
+#include "ingress_fixture.hpp"
+
+// A peer's batch served in chunks (cluster.serve_chunk): a batch of more
+// requests goes to the router a chunk at a time, and each chunk's answers
+// leave before the next chunk is served, so the peer works on them
+// meanwhile. Every tag is still answered exactly once.
+
+using namespace mesh;
+using namespace mesh::test;
+
+namespace {
+
+struct fixture : ingress_fixture {
+  /// Replaces the ingress with one that serves in chunks of `size`.
+  void chunked(int size) {
+    self->send_exit(in, caf::exit_reason::user_shutdown);
+    run();
+    auto cfg = config();
+    cfg.serve_chunk = size;
+    in = spawn_peer_ingress(sys, std::move(cfg));
+    run();
+  }
+
+  /// Each answer by tag; a tag answered twice fails the test.
+  std::map<uint64_t, pb::ServeResponse> by_tag() const {
+    std::map<uint64_t, pb::ServeResponse> out;
+    for (const auto& r : seen->replies)
+      for (int i = 0; i < r.tags_size(); ++i)
+        CAF_CHECK(out.emplace(r.tags(i), r.responses(i)).second);
+    return out;
+  }
+};
+
+using events = std::vector<std::string>;
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(batch_chunks_tests, fixture)
+
+CAF_TEST(answers of each chunk leave before the next chunk is served) {
+  chunked(4);
+  self->send(in, atom::batch_v, batch(10, 100));
+  run();
+  CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "reply 4", "serve 4",
+                                        "reply 4", "serve 2", "reply 2"}));
+  auto answers = by_tag();
+  CAF_REQUIRE_EQUAL(answers.size(), 10u);
+  for (const auto& [tag, r] : answers) {
+    // Each answer under its own request's tag, in order within a chunk.
+    CAF_CHECK_EQUAL(r.trace_id(), "t" + std::to_string(tag));
+    CAF_CHECK_EQUAL(r.status().code(), pb::OK);
+  }
+  CAF_CHECK_EQUAL(answers.begin()->first, 100u);
+  CAF_CHECK_EQUAL(answers.rbegin()->first, 109u);
+}
+
+CAF_TEST(a batch no larger than a chunk is served whole) {
+  chunked(4);
+  self->send(in, atom::batch_v, batch(4, 1));
+  run();
+  CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "reply 4"}));
+}
+
+CAF_TEST(without a chunk size a large batch is served whole) {
+  self->send(in, atom::batch_v, batch(40, 1));
+  run();
+  CAF_CHECK_EQUAL(seen->events, (events{"serve 40", "reply 40"}));
+}
+
+CAF_TEST(batches that arrive while chunks wait are served after them) {
+  chunked(4);
+  self->send(in, atom::batch_v, batch(6, 0));
+  self->send(in, atom::batch_v, batch(3, 100));
+  run();
+  CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "reply 4", "serve 2",
+                                        "reply 2", "serve 3", "reply 3"}));
+  CAF_CHECK_EQUAL(by_tag().size(), 9u);
+}
+
+CAF_TEST(requests handed back in a chunk go alone and are answered once) {
+  chunked(2);
+  pb::ServeBatch b;
+  for (auto id : {"exec1", "t2", "exec3", "t4", "t5"}) {
+    b.add_requests()->set_trace_id(id);
+    b.add_tags(static_cast<uint64_t>(b.tags_size() + 1));
+  }
+  self->send(in, atom::batch_v, std::move(b));
+  run();
+  CAF_CHECK_EQUAL(seen->requests.size(), 5u);
+  std::map<uint64_t, std::string> ids;
+  for (const auto& [tag, r] : by_tag())
+    ids.emplace(tag, r.trace_id());
+  CAF_CHECK_EQUAL(ids, (std::map<uint64_t, std::string>{{1, "exec1"},
+                                                        {2, "t2"},
+                                                        {3, "exec3"},
+                                                        {4, "t4"},
+                                                        {5, "t5"}}));
+}
+
+CAF_TEST(a router that is gone answers every tag of every chunk once) {
+  chunked(4);
+  self->send_exit(router, caf::exit_reason::kill);
+  run();
+  self->send(in, atom::batch_v, batch(10, 20));
+  run();
+  auto answers = by_tag();
+  CAF_REQUIRE_EQUAL(answers.size(), 10u);
+  for (const auto& [tag, r] : answers)
+    CAF_CHECK_NOT_EQUAL(r.status().code(), pb::OK);
+  CAF_CHECK_EQUAL(answers.begin()->first, 20u);
+  CAF_CHECK_EQUAL(answers.rbegin()->first, 29u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
