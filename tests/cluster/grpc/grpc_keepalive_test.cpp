@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -147,8 +148,9 @@ const std::string h2_hello = std::string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"}
                              + std::string{"\0\0\0\4\0\0\0\0\0", 9};
 const std::string h2_settings_ack{"\0\0\0\4\1\0\0\0\0", 9};
 
-// `n` connections that said hello, read the door's SETTINGS and acked them:
-// open and idle, as a client's channel between calls.
+// `n` connections that said hello, read the door's SETTINGS and acked them
+// (unless the door sent them away first): open and idle, as a client's
+// channel between calls.
 std::vector<int> idle_h2_connections(const std::string& address, size_t n) {
   std::vector<int> fds;
   for (size_t i = 0; i < n; ++i) {
@@ -162,10 +164,14 @@ std::vector<int> idle_h2_connections(const std::string& address, size_t n) {
     pollfd p{fd, POLLIN, 0};
     char buf[512];
     CAF_REQUIRE(::poll(&p, 1, 10000) == 1);
-    CAF_REQUIRE(::recv(fd, buf, sizeof buf, 0) > 0);
-    CAF_REQUIRE(::send(fd, h2_settings_ack.data(), h2_settings_ack.size(),
-                       MSG_NOSIGNAL)
-                == static_cast<ssize_t>(h2_settings_ack.size()));
+    // A door over its budget may send a connection away before it is acked
+    // (the budget test's point; seen on a loaded machine): then the read or
+    // the ack fails, and the connection is counted closed later.
+    if (::recv(fd, buf, sizeof buf, 0) > 0
+        && ::send(fd, h2_settings_ack.data(), h2_settings_ack.size(),
+                  MSG_NOSIGNAL)
+             != static_cast<ssize_t>(h2_settings_ack.size()))
+      CAF_CHECK(errno == EPIPE || errno == ECONNRESET);
   }
   return fds;
 }
