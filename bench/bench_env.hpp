@@ -42,7 +42,8 @@ struct bench_options {
 /// every process on CPU 0; --pin-apart gives each side of a measurement its
 /// own CPU, as two machines would have: the serving side (node B and the
 /// other nodes, the baselines' servers and relays) CPU 0, the calling side
-/// (node A, a hedging caller, the baselines' clients, meshbench) CPU 1.
+/// (node A, a hedging caller, the baselines' clients, meshbench) CPU 1
+/// (the scale scenario's nodes take turns on the two).
 inline int serving_cpu(const bench_options& o) {
   return o.pin || o.apart ? 0 : -1;
 }

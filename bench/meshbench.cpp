@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
   o.duration = std::chrono::milliseconds{duration_ms};
   o.idle = std::chrono::milliseconds{idle_ms};
   if (o.pin || o.apart) {
-    // Children pinned to a CPU outside our mask would run unpinned, unsaid.
+    // A child cannot be pinned to a CPU outside our mask (its
+    // sched_setaffinity fails, and it would run unpinned, unsaid).
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
     ::sched_getaffinity(0, sizeof(allowed), &allowed);

@@ -185,7 +185,8 @@ json measure(const bench_options& opts, std::vector<scale_node>& nodes,
              std::chrono::milliseconds idle) {
   const auto count = nodes.size();
   nodes[0].id = "scale-00";
-  auto seed = child_process::spawn(node_options(opts, dir, config, "scale-00", "", 0));
+  auto seed = child_process::spawn(
+    node_options(opts, dir, config, "scale-00", "", 0));
   if (!seed)
     return {{"error", "cannot start the seed"}};
   nodes[0].proc = std::move(*seed);

@@ -56,8 +56,10 @@ def side_of(cmdline):
 def run_watching_cpus(args):
     """Runs meshbench and reads, while it runs, the CPUs each of its
     children may use: {(side, program): set of Cpus_allowed_list}."""
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    # Its output goes to files: a pipe nobody reads while this loop polls
+    # could fill and stall it.
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    p = subprocess.Popen(args, stdout=out, stderr=err, text=True)
     seen = {}
     deadline = time.monotonic() + 120
     while p.poll() is None and time.monotonic() < deadline:
@@ -78,8 +80,11 @@ def run_watching_cpus(args):
         time.sleep(0.02)  # sampling /proc, not waiting for an event
     if p.poll() is None:
         p.kill()
-    out, err = p.communicate()
-    return subprocess.CompletedProcess(args, p.returncode, out, err), seen
+    p.wait()
+    out.seek(0)
+    err.seek(0)
+    return (subprocess.CompletedProcess(args, p.returncode, out.read(),
+                                        err.read()), seen)
 
 
 def main():

@@ -27,9 +27,15 @@ void add_reply(self_ptr self, const peer_ingress_config& cfg,
          [&] { flush_serve_replies(self, cfg, st, log); });
 }
 
+// `now`: the answers leave at once (a chunk's, before the next chunk).
 void send_or_schedule(self_ptr self, const peer_ingress_config& cfg,
-                      ingress_serves& st, spdlog::logger& log) {
-  st.send_or_schedule(self, [&] { flush_serve_replies(self, cfg, st, log); });
+                      ingress_serves& st, spdlog::logger& log,
+                      bool now = false) {
+  if (now)
+    flush_serve_replies(self, cfg, st, log);
+  else
+    st.send_or_schedule(self,
+                        [&] { flush_serve_replies(self, cfg, st, log); });
 }
 
 // The answer to a request the router could not answer (restarting, gone):
@@ -50,10 +56,11 @@ pb::ServeResponse router_failure(const peer_ingress_config& cfg,
 // Every tag answered with the router's failure.
 void fail_all(self_ptr self, const peer_ingress_config& cfg,
               ingress_serves& st, spdlog::logger& log,
-              const std::vector<uint64_t>& tags, const caf::error& err) {
+              const std::vector<uint64_t>& tags, const caf::error& err,
+              bool now = false) {
   for (auto tag : tags)
     add_reply(self, cfg, st, log, tag, router_failure(cfg, err));
-  send_or_schedule(self, cfg, st, log);
+  send_or_schedule(self, cfg, st, log, now);
 }
 
 // One request alone through the router (a blocking handler's: it answers
@@ -82,7 +89,7 @@ void serve_one(self_ptr self, const peer_ingress_config& cfg,
 void batch_served(self_ptr self, const peer_ingress_config& cfg,
                   ingress_serves& st, spdlog::logger& log,
                   const std::vector<uint64_t>& tags, pb::ServeReplies& done,
-                  pb::ServeBatch& rest) {
+                  pb::ServeBatch& rest, bool now) {
   bool whole = done.tags_size() == done.responses_size()
                && rest.tags_size() == rest.requests_size()
                && static_cast<size_t>(done.tags_size() + rest.tags_size())
@@ -93,13 +100,14 @@ void batch_served(self_ptr self, const peer_ingress_config& cfg,
               cfg.node_id, tags.size(), done.tags_size(), rest.tags_size());
     fail_all(self, cfg, st, log, tags,
              make_error(status_code::internal,
-                        "the router lost track of a batch"));
+                        "the router lost track of a batch"),
+             now);
     return;
   }
   for (int i = 0; i < done.tags_size(); ++i)
     add_reply(self, cfg, st, log, done.tags(i),
               std::move(*done.mutable_responses(i)));
-  send_or_schedule(self, cfg, st, log);
+  send_or_schedule(self, cfg, st, log, now);
   for (int i = 0; i < rest.tags_size(); ++i)
     serve_one(self, cfg, st, log, rest.tags(i),
               std::move(*rest.mutable_requests(i)));
@@ -117,57 +125,60 @@ void serve_whole(self_ptr self, const peer_ingress_config& cfg,
                  bool chunk) {
   auto tags = std::make_shared<const std::vector<uint64_t>>(b.tags().begin(),
                                                            b.tags().end());
-  auto after = [self, &cfg, &st, &log, chunk] {
+  auto next = [self, &cfg, &st, &log, chunk] {
     if (!chunk)
       return;
-    flush_serve_replies(self, cfg, st, log);
     st.chunk_out = false;
     serve_next_chunk(self, cfg, st, log);
   };
   self->request(cfg.router.get(), caf::infinite, atom::batch_v, std::move(b))
     .then(
-      [self, &cfg, &st, &log, tags, after](pb::ServeReplies& done,
-                                           pb::ServeBatch& rest) {
-        batch_served(self, cfg, st, log, *tags, done, rest);
-        after();
+      [self, &cfg, &st, &log, tags, chunk, next](pb::ServeReplies& done,
+                                                  pb::ServeBatch& rest) {
+        batch_served(self, cfg, st, log, *tags, done, rest, chunk);
+        next();
       },
-      [self, &cfg, &st, &log, tags, after](caf::error& err) {
-        fail_all(self, cfg, st, log, *tags, err);
-        after();
+      [self, &cfg, &st, &log, tags, chunk, next](caf::error& err) {
+        fail_all(self, cfg, st, log, *tags, err, chunk);
+        next();
       });
 }
 
 // Queues `b` in chunks of `size`: the first keeps b's own requests, the
-// others take theirs by pointer.
+// others take theirs by pointer. Each remembers the link `b` came on.
 void queue_chunks(ingress_serves& st, pb::ServeBatch&& b, int size) {
   auto n = b.requests_size();
   std::vector<pb::ServeRequest*> rest(
-    static_cast<size_t>(n - std::min(n, size)));
+    static_cast<size_t>(std::max(0, n - size)));
   if (!rest.empty())
     b.mutable_requests()->ExtractSubrange(size, static_cast<int>(rest.size()),
                                           rest.data());
-  std::vector<pb::ServeBatch> parts;
+  // A deque keeps references to its elements as it grows.
+  auto& first = st.chunks.emplace_back(queued_chunk{std::move(b), st.link});
   for (size_t i = 0; i < rest.size(); ++i) {
     if (i % static_cast<size_t>(size) == 0)
-      parts.emplace_back();
-    parts.back().mutable_requests()->AddAllocated(rest[i]);
-    parts.back().add_tags(b.tags(size + static_cast<int>(i)));
+      st.chunks.emplace_back(queued_chunk{pb::ServeBatch{}, st.link});
+    auto& part = st.chunks.back().batch;
+    part.mutable_requests()->AddAllocated(rest[i]);
+    part.add_tags(first.batch.tags(size + static_cast<int>(i)));
   }
-  b.mutable_tags()->Truncate(std::min(n, size));
-  st.chunks.push_back(std::move(b));
-  for (auto& part : parts)
-    st.chunks.push_back(std::move(part));
+  first.batch.mutable_tags()->Truncate(std::min(n, size));
 }
 
-// The next waiting chunk to the router, unless one is there.
+// The next waiting chunk to the router, unless one is there. A chunk whose
+// data link has closed is dropped: the peer failed its requests when the
+// link went (link_down), and running them now would only repeat work the
+// caller was told failed.
 void serve_next_chunk(self_ptr self, const peer_ingress_config& cfg,
                       ingress_serves& st, spdlog::logger& log) {
-  if (st.chunk_out || st.chunks.empty())
-    return;
-  st.chunk_out = true;
-  auto next = std::move(st.chunks.front());
-  st.chunks.pop_front();
-  serve_whole(self, cfg, st, log, std::move(next), true);
+  while (!st.chunk_out && !st.chunks.empty()) {
+    auto next = std::move(st.chunks.front());
+    st.chunks.pop_front();
+    if (next.link && !next.link->alive())
+      continue;
+    st.chunk_out = true;
+    serve_whole(self, cfg, st, log, std::move(next.batch), true);
+  }
 }
 
 } // namespace
@@ -195,7 +206,7 @@ void serve_batch(self_ptr self, const peer_ingress_config& cfg,
   if (b.tags_size() == 0)
     return;
   auto size = cfg.serve_chunk;
-  if (size == 0 || (b.tags_size() <= size && !st.chunk_out)) {
+  if (size <= 0 || (b.tags_size() <= size && !st.chunk_out)) {
     serve_whole(self, cfg, st, log, std::move(b), false);
     return;
   }

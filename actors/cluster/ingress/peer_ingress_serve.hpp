@@ -32,6 +32,13 @@
 
 namespace mesh {
 
+/// A chunk of a peer's batch waiting for the router, and the data link the
+/// batch came on (null: BASP).
+struct queued_chunk {
+  pb::ServeBatch batch;
+  data_link_ptr link;
+};
+
 /// What an ingress keeps for its peer's serve batches.
 struct ingress_serves : reply_outbox<pb::ServeReplies> {
   uint64_t dropped = 0;       ///< malformed batches
@@ -39,8 +46,8 @@ struct ingress_serves : reply_outbox<pb::ServeReplies> {
   /// The data link the peer's last batch came on: answers go back on it
   /// while it is open, else by BASP (data_plane.hpp).
   data_link_ptr link;
-  std::deque<pb::ServeBatch> chunks; ///< waiting for the router, in order
-  bool chunk_out = false;            ///< a chunk is with the router
+  std::deque<queued_chunk> chunks; ///< waiting for the router, in order
+  bool chunk_out = false;          ///< a chunk is with the router
 };
 
 /// Cuts a handler's answer that is above the payload limit down to an

@@ -1,10 +1,14 @@
 #define CAF_SUITE actors.batch_chunks
 #include "check.hpp"
 
-#include <map>
-#include <set>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <map>
+
+#include "actors/cluster/data/data_messages.hpp"
 #include "actors/cluster/ingress/peer_ingress.hpp"
+#include "cluster/transport/data_link.hpp"
 #include "ingress_fixture.hpp"
 
 // A peer's batch served in chunks (cluster.serve_chunk): a batch of more
@@ -82,6 +86,36 @@ CAF_TEST(batches that arrive while chunks wait are served after them) {
   CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "reply 4", "serve 2",
                                         "reply 2", "serve 3", "reply 3"}));
   CAF_CHECK_EQUAL(by_tag().size(), 9u);
+}
+
+CAF_TEST(a chunk leaves before the next is served with more mail waiting) {
+  chunked(4);
+  self->send(in, atom::batch_v, batch(6, 0));
+  sched.run_once(); // the ingress: the first chunk to the router
+  sched.run_once(); // the router: its answer waits in the ingress's mailbox
+  // ... behind which more comes: the answers must not wait for it.
+  self->send(in, atom::batch_v, batch(1, 100));
+  run();
+  CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "reply 4", "serve 2",
+                                        "reply 2", "serve 1", "reply 1"}));
+}
+
+CAF_TEST(chunks whose data link closed meanwhile are dropped) {
+  chunked(4);
+  int fds[2];
+  CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  // Nothing may wait on this link (max_pending 0): the first answers sent
+  // on it cut it, as a peer that stopped reading would.
+  auto link = std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
+                                          "mars", "", 1 << 20, 0);
+  self->send(in, data_batch{link, batch(10, 0)});
+  run();
+  CAF_CHECK(!link->alive());
+  // The first chunk's answers went by BASP instead; the peer fails the
+  // other six when it sees the link close, so they are not run.
+  CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "reply 4"}));
+  CAF_CHECK_EQUAL(seen->requests.size(), 4u);
+  ::close(fds[1]);
 }
 
 CAF_TEST(requests handed back in a chunk go alone and are answered once) {

@@ -79,13 +79,8 @@ struct temp_config {
 
 CAF_TEST(kill -9 of a node during a stream of dispatches loses no request) {
   node_process gw{gateway_args("gw")};
-  // The node killed serves its batches in chunks of one (cluster.serve_chunk):
-  // chunks still waiting when it dies are lost with it, as whole batches are.
-  temp_config chunked{json{{"listen", "127.0.0.1:0"},
-                            {"console", "127.0.0.1:0"},
-                            {"cluster", {{"serve_chunk", 1}}}}};
-  auto b1 = std::make_unique<node_process>(backend_args(
-    "b1", {"--seeds", gw.listen(), "--config", chunked.path}));
+  auto b1 = std::make_unique<node_process>(
+    backend_args("b1", {"--seeds", gw.listen()}));
   node_process b2{backend_args("b2", {"--seeds", gw.listen()})};
   CAF_REQUIRE(await_condition([&] { return sees(gw.http(), {"b1", "b2"}); }));
   tally t;

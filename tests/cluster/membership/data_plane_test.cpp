@@ -3,7 +3,7 @@
 
 // Requests between real nodes travel on the data plane's links (issue 16)
 // (also those of a caller declared non-blocking, which runs on the plane's
-// thread: every answer, when the peer dies too),
+// thread: every answer, when the peer dies too, serving in chunks),
 // a link that fails is dialled again (also when the peer refused the first
 // request for a token), a stranger at the data port gets nothing, and a
 // node with the plane off (or with TLS) keeps everything on BASP.
@@ -165,7 +165,14 @@ CAF_TEST(a declared caller that blocks is named in the log and counted) {
 
 CAF_TEST(a declared caller gets one answer per request when the peer dies) {
   node_process gw{backend_args("gw", {"--namespaces", "test,echo"})};
-  node_process b{echo_args("b", {"--seeds", gw.listen()})};
+  // b serves gw's batches of 64 in chunks of 16 (cluster.serve_chunk): it
+  // dies with chunks still queued, and each of their requests is answered.
+  temp_dir dir;
+  auto chunked = dir.write("chunked.json",
+                           json{{"cluster", {{"serve_chunk", 16}}}}.dump());
+  node_process b{echo_args("b", {"--seeds", gw.listen(), "--config", chunked,
+                                 "--listen", "127.0.0.1:0", "--console",
+                                 "127.0.0.1:0"})};
   CAF_REQUIRE(await_condition([&] { return linked(gw); }));
   const size_t count = 200000;
   auto pending = std::async(std::launch::async,
