@@ -41,7 +41,8 @@ pid_t fork_exec(const spawn_options& opts, int out_fd, int err_fd) {
   auto envp = c_strings(env_strings);
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
-  if (opts.pin_cpu >= 0)
+  bool pin = opts.pin_cpu >= 0 && opts.pin_cpu < CPU_SETSIZE;
+  if (pin)
     CPU_SET(opts.pin_cpu, &cpus);
   auto parent = ::getpid();
   pid_t pid = ::fork();
@@ -57,7 +58,7 @@ pid_t fork_exec(const spawn_options& opts, int out_fd, int err_fd) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (opts.pin_cpu >= 0)
+  if (pin)
     ::sched_setaffinity(0, sizeof(cpus), &cpus);
   ::execve(args[0], args.data(), envp.data());
   ::_exit(127);

@@ -23,7 +23,7 @@ namespace mesh::test {
 struct seen_batches {
   std::vector<pb::ServeReplies> replies;  ///< at the peer's ingress
   std::vector<pb::ServeRequest> requests; ///< at the router
-  std::vector<std::string> passed_on;     ///< ServeReplies at the router, by peer
+  std::vector<std::string> passed_on;     ///< ServeReplies passed on, by peer
   std::vector<std::string> events;        ///< "serve N", "reply N", in order
 };
 
