@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "config/json_schema.hpp"
 #include "protocol/text.hpp"
@@ -301,6 +302,19 @@ std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
       if (value != nullptr)
         v.message += ", not " + std::string{value->type_name()} + " "
                      + show(*value);
+    } else if ((has("Expected number greater") || has("Expected number less"))
+               && value != nullptr) {
+      // The bounds from the schema and the value as written: valijson reads
+      // an integer past 2^63 as negative ("greater than or equal to 0").
+      std::string range;
+      for (auto [key, word] : {std::pair{"minimum", "at least "},
+                               std::pair{"maximum", "at most "}})
+        if (const auto* b = with_keyword(schema, s, key))
+          range += (range.empty() ? "" : " and ") + std::string{word}
+                   + b->at(key).dump();
+      if (range.empty())
+        continue;
+      v.message = show(*value) + " is out of range: it must be " + range;
     } else if (has("'pattern'") && with_pattern != nullptr
                && with_pattern->at("pattern").is_string()) {
       v.message = (value ? show(*value) : std::string{"the value"})

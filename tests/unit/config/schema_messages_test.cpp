@@ -6,6 +6,8 @@
 // for each kind of document a user writes: node config, manifest, job,
 // workflow. Each test names the exact line the user reads.
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -129,6 +131,18 @@ CAF_TEST(types and alternatives speak of what the user wrote) {
                        "expected form (pattern ",
                        0)
             == 0);
+}
+
+CAF_TEST(a number out of range names its bounds) {
+  CAF_CHECK_EQUAL(only(node_problems({{"cluster", {{"serve_chunk", 300}}}})),
+                  "cfg.json: /cluster/serve_chunk: 300 is out of range: it "
+                  "must be at least 0 and at most 256");
+  // Past 2^63 (valijson reads it as a negative number): still the value.
+  CAF_CHECK_EQUAL(
+    only(node_problems(
+      {{"cluster", {{"monitors", std::numeric_limits<uint64_t>::max()}}}})),
+    "cfg.json: /cluster/monitors: 18446744073709551615 is out of range: it "
+    "must be at least 1 and at most 64");
 }
 
 CAF_TEST(manifests jobs and workflows get the same words) {
