@@ -2,33 +2,23 @@
 #include "check.hpp"
 #include <caf/test/unit_test.hpp>
 
-#include <cstdio>
-#include <fstream>
-#include <unistd.h>
+#include <string>
 
 #include "config/node_config.hpp"
-#include "temp_dir.hpp"
 #include "protocol/status.hpp"
+#include "temp_dir.hpp"
 
 using namespace mesh;
 using nlohmann::json;
 
 namespace {
 
-// Writes `text` to a temporary file that is removed at scope exit.
+// `text` in a file of a directory of its own, removed at scope exit.
 struct temp_file {
+  mesh::test::temp_dir dir;
   std::string path;
-  explicit temp_file(const std::string& text) {
-    char name[] = "/tmp/mesh-config-XXXXXX";
-    int fd = mkstemp(name);
-    CAF_REQUIRE(fd >= 0);
-    path = name;
-    std::ofstream out{path};
-    out << text;
-    ::close(fd);
-  }
-  ~temp_file() {
-    std::remove(path.c_str());
+  explicit temp_file(const std::string& text)
+    : path(dir.write("cfg.json", text)) {
   }
 };
 
