@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -130,4 +131,100 @@ CAF_TEST(every job enqueued while the workers sleep wakes one) {
     CAF_CHECK_EQUAL(failed, 0);
     caf::anon_send_exit(inc, caf::exit_reason::user_shutdown);
   }
+}
+
+// An actor a worker's job wakes runs next on that worker (its slot), not on
+// a second worker woken for it: the sender keeps its worker busy for a
+// while after sending, and the woken actor must not have run meanwhile
+// (with the message in the shared queue the idle worker takes it at once).
+// The bounded wait asserts that something does not happen.
+CAF_TEST(an actor woken by a job runs next on the same worker) {
+  auto cfg = mesh::make_caf_config(with_policy("sharing", 2));
+  caf::actor_system sys{*cfg};
+  CAF_REQUIRE(runs_prompt_sharing(sys));
+  std::atomic<bool> woken_ran{false};
+  std::atomic<std::thread::id> woken_thread{};
+  auto woken = sys.spawn([&] {
+    return caf::behavior{[&](int) {
+      woken_thread = std::this_thread::get_id();
+      woken_ran = true;
+    }};
+  });
+  std::atomic<bool> ran_meanwhile{true};
+  std::atomic<std::thread::id> sender_thread{};
+  auto sender = sys.spawn([&](caf::event_based_actor* self) {
+    return caf::behavior{[&, self](caf::actor& to) {
+      sender_thread = std::this_thread::get_id();
+      self->send(to, 1);
+      ran_meanwhile = await_condition([&] { return woken_ran.load(); },
+                                      std::chrono::milliseconds{200});
+    }};
+  });
+  caf::anon_send(sender, woken);
+  CAF_REQUIRE(await_condition([&] { return woken_ran.load(); },
+                              std::chrono::seconds{10}));
+  CAF_CHECK(!ran_meanwhile.load());
+  CAF_CHECK(woken_thread.load() == sender_thread.load());
+  caf::anon_send_exit(woken, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
+}
+
+// Two actors that keep waking each other would run from the slot forever;
+// after a few slot jobs in a row the worker serves the shared queue, so a
+// request from outside is answered while they go on.
+CAF_TEST(actors that keep waking each other leave room for the rest) {
+  auto cfg = mesh::make_caf_config(with_policy("sharing", 1));
+  caf::actor_system sys{*cfg};
+  CAF_REQUIRE(runs_prompt_sharing(sys));
+  std::atomic<int> seen{0};
+  auto ping = sys.spawn(relay, &seen);
+  auto pong = sys.spawn(relay, &seen);
+  caf::anon_send(ping, pong);
+  caf::anon_send(pong, ping);
+  caf::anon_send(ping, 1 << 30); // passed on for as long as the test runs
+  CAF_REQUIRE(await_condition([&] { return seen.load() > 1000; },
+                              std::chrono::seconds{10}));
+  auto inc = sys.spawn(incrementer);
+  caf::scoped_actor self{sys};
+  int answer = 0;
+  self->request(inc, std::chrono::seconds{5}, 41)
+    .receive([&](int r) { answer = r; },
+             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK_EQUAL(answer, 42);
+  for (auto& a : {ping, pong, inc})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+// CAF wakes an actor through the execution unit of the one that sends,
+// and a response promise delivered from a thread of its own (as a blocking
+// handler's pool does) names the worker its actor last ran on, which may
+// be asleep: such a job must go to the shared queue and wake a worker, not
+// into the slot of a worker that never looks at it.
+CAF_TEST(a job woken from a foreign thread wakes a worker) {
+  auto cfg = mesh::make_caf_config(with_policy("sharing", 1));
+  caf::actor_system sys{*cfg};
+  CAF_REQUIRE(runs_prompt_sharing(sys));
+  std::vector<std::thread> deliverers;
+  std::mutex deliverers_mtx;
+  auto deferred = sys.spawn([&](caf::event_based_actor* self) {
+    return caf::behavior{[&, self](int n) {
+      auto rp = self->make_response_promise<int>();
+      std::lock_guard<std::mutex> guard{deliverers_mtx};
+      deliverers.emplace_back([rp, n]() mutable { rp.deliver(n + 1); });
+      return rp;
+    }};
+  });
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 50; ++i) {
+    sys.spawn([&, i](caf::event_based_actor* self) {
+      self->request(deferred, std::chrono::seconds{5}, i)
+        .then([&, i](int r) { answered += r == i + 1 ? 1 : 0; });
+    });
+    CAF_REQUIRE(await_condition([&] { return answered.load() == i + 1; },
+                                std::chrono::seconds{10}));
+  }
+  std::lock_guard<std::mutex> guard{deliverers_mtx};
+  for (auto& t : deliverers)
+    t.join();
+  caf::anon_send_exit(deferred, caf::exit_reason::user_shutdown);
 }
