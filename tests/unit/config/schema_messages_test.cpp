@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -143,6 +144,44 @@ CAF_TEST(a number out of range names its bounds) {
       {{"cluster", {{"monitors", std::numeric_limits<uint64_t>::max()}}}})),
     "cfg.json: /cluster/monitors: 18446744073709551615 is out of range: it "
     "must be at least 1 and at most 64");
+  CAF_CHECK_EQUAL(
+    only(node_problems(
+      {{"scheduler",
+        {{"max_throughput", std::numeric_limits<uint64_t>::max()}}}})),
+    "cfg.json: /scheduler/max_throughput: 18446744073709551615 is out of "
+    "range: it must be at least 1 and at most 1000000");
+}
+
+// So that every number a user writes is refused in those words past 2^63,
+// each of our schemas bounds every integer on both sides (the node
+// config's, manifests', jobs' and workflows' compile above and below).
+CAF_TEST(an embedded schema with an integer bounded on one side is a bug) {
+  // What compile_embedded says of `schema`: "" when it compiles.
+  auto complaint = [](const json& schema) -> std::string {
+    try {
+      compile_embedded(schema, "t");
+      return {};
+    } catch (const std::logic_error& e) {
+      return e.what();
+    }
+  };
+  auto field = [](json n) {
+    return json{{"type", "object"}, {"properties", {{"n", std::move(n)}}}};
+  };
+  CAF_CHECK_EQUAL(
+    complaint(field({{"type", "integer"}, {"minimum", 0}, {"maximum", 9}})),
+    "");
+  for (auto bad : {json{{"type", "integer"}, {"minimum", 0}},
+                   json{{"type", "integer"}, {"maximum", 9}},
+                   json{{"type", json::array({"integer", "string"})}}})
+    CAF_CHECK_EQUAL(complaint(field(bad)),
+                    "embedded t schema: /properties/n is an integer "
+                    "without both a minimum and a maximum");
+  // Inside an array of alternatives too.
+  CAF_CHECK_EQUAL(
+    complaint(json{{"oneOf", json::array({json{{"type", "integer"}}})}}),
+    "embedded t schema: /oneOf/0 is an integer without both a minimum and "
+    "a maximum");
 }
 
 CAF_TEST(manifests jobs and workflows get the same words) {
