@@ -44,7 +44,7 @@ private:
 
 /// Compiles one of our own embedded schemas (node config, manifest, job,
 /// workflow): it is part of the build, so a failure is a bug and throws
-/// std::logic_error naming `what`, as does an integer anywhere in it
+/// std::logic_error naming `what`, as does a number anywhere in it
 /// without both a minimum and a maximum (valijson reads a number past 2^63
 /// as negative: both bounds are what refuse it in clear words). Callers
 /// keep the result in a static.

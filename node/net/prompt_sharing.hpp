@@ -15,9 +15,12 @@
 // cache. A caller's requests reach the router that way without a second
 // worker's wake-up per batch (on another CPU: 30-700 µs here). The slot
 // holds one job, the newest (an older one goes to the shared queue, waking
-// a worker), and a worker runs at most max_runs_next slot jobs in a row
-// before it takes from the shared queue, so two actors that keep waking
-// each other cannot starve the rest.
+// a worker), and after max_runs_next slot jobs in a row a worker serves the
+// shared queue first, so two actors that keep waking each other cannot
+// starve the rest. The price: a job in the slot waits for the current
+// job's turn, so a handler that sends and then blocks until the receiver
+// has acted waits forever (another worker would have run the receiver).
+// Event-based actors never block; blocking work has its own threads.
 //
 // meshnode runs this policy when `scheduler.policy` is "sharing" (the
 // default).
@@ -79,7 +82,12 @@ public:
         ++mine.runs_next;
         return std::exchange(mine.next, nullptr);
       }
+      mine.runs_next = 0;
+      auto* waiting = take(shared);
+      if (waiting == nullptr) // nobody else waits: no worker to wake for it
+        return std::exchange(mine.next, nullptr);
       enqueue(self->parent(), std::exchange(mine.next, nullptr));
+      return waiting;
     }
     mine.runs_next = 0;
     for (;;) {

@@ -144,7 +144,9 @@ CAF_TEST(an actor woken by a job runs next on the same worker) {
   CAF_REQUIRE(runs_prompt_sharing(sys));
   std::atomic<bool> woken_ran{false};
   std::atomic<std::thread::id> woken_thread{};
-  auto woken = sys.spawn([&] {
+  // Lazily started: its first message, not its start, wakes it (a start
+  // still running on the other worker would take the message there).
+  auto woken = sys.spawn<caf::lazy_init>([&] {
     return caf::behavior{[&](int) {
       woken_thread = std::this_thread::get_id();
       woken_ran = true;
@@ -204,13 +206,22 @@ CAF_TEST(a job woken from a foreign thread wakes a worker) {
   auto cfg = mesh::make_caf_config(with_policy("sharing", 1));
   caf::actor_system sys{*cfg};
   CAF_REQUIRE(runs_prompt_sharing(sys));
-  std::vector<std::thread> deliverers;
-  std::mutex deliverers_mtx;
+  // Joined however the test ends (a failed REQUIRE throws).
+  struct joined_threads {
+    std::mutex mtx;
+    std::vector<std::thread> threads;
+    ~joined_threads() {
+      std::lock_guard<std::mutex> guard{mtx};
+      for (auto& t : threads)
+        t.join();
+    }
+  } deliverers;
   auto deferred = sys.spawn([&](caf::event_based_actor* self) {
     return caf::behavior{[&, self](int n) {
       auto rp = self->make_response_promise<int>();
-      std::lock_guard<std::mutex> guard{deliverers_mtx};
-      deliverers.emplace_back([rp, n]() mutable { rp.deliver(n + 1); });
+      std::lock_guard<std::mutex> guard{deliverers.mtx};
+      deliverers.threads.emplace_back(
+        [rp, n]() mutable { rp.deliver(n + 1); });
       return rp;
     }};
   });
@@ -223,8 +234,5 @@ CAF_TEST(a job woken from a foreign thread wakes a worker) {
     CAF_REQUIRE(await_condition([&] { return answered.load() == i + 1; },
                                 std::chrono::seconds{10}));
   }
-  std::lock_guard<std::mutex> guard{deliverers_mtx};
-  for (auto& t : deliverers)
-    t.join();
   caf::anon_send_exit(deferred, caf::exit_reason::user_shutdown);
 }

@@ -153,9 +153,9 @@ CAF_TEST(a number out of range names its bounds) {
 }
 
 // So that every number a user writes is refused in those words past 2^63,
-// each of our schemas bounds every integer on both sides (the node
+// each of our schemas bounds every number on both sides (the node
 // config's, manifests', jobs' and workflows' compile above and below).
-CAF_TEST(an embedded schema with an integer bounded on one side is a bug) {
+CAF_TEST(an embedded schema with a number bounded on one side is a bug) {
   // What compile_embedded says of `schema`: "" when it compiles.
   auto complaint = [](const json& schema) -> std::string {
     try {
@@ -173,14 +173,15 @@ CAF_TEST(an embedded schema with an integer bounded on one side is a bug) {
     "");
   for (auto bad : {json{{"type", "integer"}, {"minimum", 0}},
                    json{{"type", "integer"}, {"maximum", 9}},
-                   json{{"type", json::array({"integer", "string"})}}})
+                   json{{"type", json::array({"integer", "string"})}},
+                   json{{"type", "number"}, {"minimum", 0}}})
     CAF_CHECK_EQUAL(complaint(field(bad)),
-                    "embedded t schema: /properties/n is an integer "
+                    "embedded t schema: /properties/n is a number "
                     "without both a minimum and a maximum");
   // Inside an array of alternatives too.
   CAF_CHECK_EQUAL(
     complaint(json{{"oneOf", json::array({json{{"type", "integer"}}})}}),
-    "embedded t schema: /oneOf/0 is an integer without both a minimum and "
+    "embedded t schema: /oneOf/0 is a number without both a minimum and "
     "a maximum");
 }
 
