@@ -3,7 +3,8 @@
 
 // The scheduler a node runs (node/net/prompt_sharing.hpp): with
 // `scheduler.policy` "sharing" (the default) it is Mesh's work-sharing
-// policy, which wakes a worker after the queue's lock is released; with
+// policy, which wakes a worker after the queue's lock is released and runs
+// an actor a worker's job wakes next on that worker (its slot); with
 // "stealing" it is CAF's own. Real threads: jobs enqueued from workers and
 // from threads CAF does not own all run, and every request is answered.
 
