@@ -220,6 +220,7 @@ node_actors spawn_node_actors(caf::actor_system& sys, const node_config& cfg,
   cm.connect_timeout = milliseconds{cfg.cluster.connect_timeout_ms};
   cm.max_reply_bytes = lim.max_payload_bytes;
   cm.serve_chunk = static_cast<int>(cfg.cluster.serve_chunk);
+  cm.serve_chunk_adaptive = cfg.cluster.serve_chunk_adaptive;
   cm.registry = out.registry;
   cm.router = out.router;
   cm.strategies = out.strategies;

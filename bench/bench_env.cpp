@@ -124,7 +124,8 @@ caf::error bench_env::start_nodes() {
     {"cluster",
      {{"heartbeat_interval_ms", opts.heartbeat_ms},
       {"data_plane", opts.data_plane},
-      {"serve_chunk", opts.serve_chunk}}},
+      {"serve_chunk", opts.serve_chunk},
+      {"serve_chunk_adaptive", opts.serve_chunk_adaptive}}},
     {"topics", bench_topics()}};
   std::ofstream{config_path_} << cfg.dump();
   char dir[] = "/tmp/meshbench-manifests-XXXXXX";

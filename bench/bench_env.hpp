@@ -33,7 +33,8 @@ struct bench_options {
   size_t middleman_workers = 0;
   int64_t heartbeat_ms = 1000; // the node's default heartbeat_interval_ms
   bool data_plane = true;      // cluster.data_plane: off compares with BASP
-  uint32_t serve_chunk = 0;    // cluster.serve_chunk (0: whole batches)
+  uint32_t serve_chunk = 32;   // cluster.serve_chunk (0: whole batches)
+  bool serve_chunk_adaptive = true; // cluster.serve_chunk_adaptive
   std::string bin_dir;
   std::string json_path;
 };

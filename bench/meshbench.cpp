@@ -143,6 +143,10 @@ int main(int argc, char** argv) {
                  "cluster.serve_chunk of the nodes (0: batches served whole)")
     ->capture_default_str()
     ->check(CLI::Range(0u, 256u));
+  app.add_option("--serve-chunk-adaptive", o.serve_chunk_adaptive,
+                 "cluster.serve_chunk_adaptive of the nodes (false: chunks "
+                 "whatever CPU the caller sends from)")
+    ->capture_default_str();
   app.add_option("--json", o.json_path, "write the results as JSON here");
   size_t task_count = 20000;
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")
@@ -229,6 +233,7 @@ int main(int argc, char** argv) {
                {{"pinned", o.pin},
                 {"pinned_apart", o.apart},
                 {"serve_chunk", o.serve_chunk},
+                {"serve_chunk_adaptive", o.serve_chunk_adaptive},
                 {"policy", o.policy},
                 {"threads", o.threads},
                 {"middleman_workers", o.middleman_workers},

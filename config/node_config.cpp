@@ -300,6 +300,8 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       c.load_balancing = i->value("load_balancing", c.load_balancing);
       c.data_plane = i->value("data_plane", c.data_plane);
       c.serve_chunk = i->value("serve_chunk", c.serve_chunk);
+      c.serve_chunk_adaptive = i->value("serve_chunk_adaptive",
+                                        c.serve_chunk_adaptive);
       if (c.redial_initial_ms > c.redial_max_ms)
         return fail("/cluster/redial_initial_ms",
                     "is larger than redial_max_ms");

@@ -93,7 +93,11 @@ struct cluster_config {
   /// A peer's batch of more requests is served in chunks of this many, the
   /// answers of each leaving before the next is served, so the two nodes
   /// overlap (0: whole batches; actors/cluster/ingress/peer_ingress_serve.hpp).
-  uint32_t serve_chunk = 0;
+  uint32_t serve_chunk = 32;
+  /// Chunks only while the peer's batches do not come from the CPU that
+  /// serves them, as when the nodes run on CPUs of their own
+  /// (actors/cluster/ingress/cpu_share.hpp); false: always.
+  bool serve_chunk_adaptive = true;
 };
 
 /// A built-in dispatcher declared in the config (record or forward).

@@ -18,6 +18,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/cluster/ingress/cpu_share.hpp"
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/routing/router_state.hpp"
 
@@ -107,6 +108,7 @@ bool router_state::send_on_link(peer_outbox& box) {
   if (!link)
     return false;
   auto& b = box.batch;
+  b.set_sender_cpu(sender_cpu_tag()); // cpu_share.hpp
   auto size = b.ByteSizeLong();
   if (!link->send(frame_kind::request, size, [&b](uint8_t* p) {
         b.SerializeWithCachedSizesToArray(p);

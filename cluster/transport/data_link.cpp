@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cluster/transport/data_sockets.hpp"
 #include "cluster/transport/tls/data_tls.hpp"
 
 namespace mesh {
@@ -19,6 +20,7 @@ data_link::data_link(uint64_t id, int fd, role r, std::string peer,
     incarnation_(std::move(incarnation)),
     max_body_(max_body),
     max_pending_(max_pending),
+    same_host_(r == role::inbound && data_sockets::same_host(fd)),
     fd_(fd) {
   // Nothing.
 }

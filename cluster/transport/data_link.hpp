@@ -78,6 +78,12 @@ public:
     return role_;
   }
 
+  /// Inbound: the caller is on this host (data_sockets::same_host), so the
+  /// CPU numbers it sends name this machine's CPUs.
+  bool same_host() const {
+    return same_host_;
+  }
+
   /// True while the link is ready and has not failed: frames go out on it.
   bool open() const;
 
@@ -111,6 +117,7 @@ private:
   const std::string incarnation_;
   const size_t max_body_;
   const size_t max_pending_;
+  const bool same_host_;
   int epfd_ = -1;
 
   mutable std::mutex mtx_;

@@ -28,20 +28,6 @@ namespace {
 constexpr size_t max_unproven = 64;
 constexpr size_t max_unproven_per_address = 16;
 
-// The caller's address as bytes (IPv4 or IPv6, no port): what the limit
-// per address compares.
-std::string address_bytes(const sockaddr_storage& sa) {
-  if (sa.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(sa);
-    return {reinterpret_cast<const char*>(&in.sin_addr), sizeof in.sin_addr};
-  }
-  if (sa.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(sa);
-    return {reinterpret_cast<const char*>(&in6.sin6_addr),
-            sizeof in6.sin6_addr};
-  }
-  return {};
-}
 // The largest frame before the hello: a hello carries a 32-byte token.
 constexpr uint32_t max_hello_frame = 256;
 

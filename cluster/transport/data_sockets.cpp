@@ -58,6 +58,34 @@ void close_gracefully(int fd, std::string& pending, int64_t until) {
   }
 }
 
+std::string address_bytes(const sockaddr_storage& sa) {
+  if (sa.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(sa);
+    return {reinterpret_cast<const char*>(&in.sin_addr), sizeof in.sin_addr};
+  }
+  if (sa.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(sa);
+    return {reinterpret_cast<const char*>(&in6.sin6_addr),
+            sizeof in6.sin6_addr};
+  }
+  return {};
+}
+
+bool same_host(int fd) {
+  sockaddr_storage here{};
+  sockaddr_storage there{};
+  socklen_t here_len = sizeof here;
+  socklen_t there_len = sizeof there;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&here), &here_len) != 0
+      || ::getpeername(fd, reinterpret_cast<sockaddr*>(&there), &there_len)
+           != 0)
+    return false;
+  if (here.ss_family == AF_UNIX)
+    return true;
+  auto ours = address_bytes(here);
+  return !ours.empty() && ours == address_bytes(there);
+}
+
 std::string errno_text(int err) {
   return std::strerror(err);
 }

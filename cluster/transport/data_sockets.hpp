@@ -7,6 +7,7 @@
 #include <string>
 
 #include <netdb.h>
+#include <sys/socket.h>
 
 namespace mesh::data_sockets {
 
@@ -22,6 +23,15 @@ void tune_socket(int fd);
 /// (now_ms()): a close with unread bytes would reset the connection and
 /// could drop answers the peer has not read yet. The caller closes.
 void close_gracefully(int fd, std::string& pending, int64_t until);
+
+/// An address as bytes (IPv4 or IPv6, no port; empty for another family):
+/// what the data port's limit per caller compares.
+std::string address_bytes(const sockaddr_storage& sa);
+
+/// Whether the other end of the connected socket `fd` is on this host: a
+/// Unix socket, or a TCP connection whose two ends have the same address
+/// (127.0.0.1 to 127.0.0.1; a host's own address to itself).
+bool same_host(int fd);
 
 /// strerror(err).
 std::string errno_text(int err);

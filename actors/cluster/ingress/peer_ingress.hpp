@@ -101,6 +101,9 @@ struct peer_ingress_config {
   /// each chunk's answers leaving before the next is served (0: whole;
   /// peer_ingress_serve.hpp).
   int serve_chunk = 0;
+  /// Chunks only while the peer's batches do not come from the CPU that
+  /// serves them (cpu_share.hpp); false: always.
+  bool serve_chunk_adaptive = true;
 };
 
 peer_ingress_actor spawn_peer_ingress(caf::actor_system& sys,

@@ -206,7 +206,11 @@ void serve_batch(self_ptr self, const peer_ingress_config& cfg,
   if (b.tags_size() == 0)
     return;
   auto size = cfg.serve_chunk;
-  if (size <= 0 || (b.tags_size() <= size && !st.chunk_out)) {
+  // Every batch is counted, cut or not, so the gauge follows the load.
+  bool shared = st.cpu.batch(st.link && st.link->same_host()
+                             && sent_from_this_cpu(b.sender_cpu()))
+                && cfg.serve_chunk_adaptive;
+  if (size <= 0 || (!st.chunk_out && (b.tags_size() <= size || shared))) {
     serve_whole(self, cfg, st, log, std::move(b), false);
     return;
   }

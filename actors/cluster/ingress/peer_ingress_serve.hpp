@@ -18,7 +18,9 @@
 // serves the rest. Whole, both nodes took turns, each idle while the other
 // worked; in chunks they overlap when they run on CPUs of their own (two
 // machines, or processes pinned apart), at the price of a frame more per
-// chunk when they share one CPU (BENCHMARKS.md). Batches that arrive while
+// chunk when they share one CPU (BENCHMARKS.md). So, adaptive (the
+// default), batches are cut only while the peer's batches do not come from
+// the CPU that serves them (cpu_share.hpp). Batches that arrive while
 // chunks wait queue behind them.
 
 #include <cstddef>
@@ -27,6 +29,7 @@
 
 #include <spdlog/fwd.h>
 
+#include "actors/cluster/ingress/cpu_share.hpp"
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "actors/cluster/ingress/reply_outbox.hpp"
 
@@ -48,6 +51,7 @@ struct ingress_serves : reply_outbox<pb::ServeReplies> {
   data_link_ptr link;
   std::deque<queued_chunk> chunks; ///< waiting for the router, in order
   bool chunk_out = false;          ///< a chunk is with the router
+  cpu_share_gauge cpu;             ///< whether the peer shares our CPU
 };
 
 /// Cuts a handler's answer that is above the payload limit down to an

@@ -73,6 +73,7 @@ ingress_entry& connection_manager_state::ingress_for(const caf::node_id& node) {
     ic.tasks = cfg.tasks;
     ic.max_reply_bytes = cfg.max_reply_bytes;
     ic.serve_chunk = cfg.serve_chunk;
+    ic.serve_chunk_adaptive = cfg.serve_chunk_adaptive;
     ic.traces = cfg.traces;
     ic.data = cfg.data;
     i->second.actor = spawn_peer_ingress(self->system(), std::move(ic));

@@ -115,8 +115,10 @@ struct connection_manager_config {
   /// Bound on reply payloads to peers (limits.max_payload_bytes; 0: none).
   size_t max_reply_bytes = 0;
   /// Peers' batches larger than this are served in chunks of it
-  /// (cluster.serve_chunk; 0: whole; peer_ingress_serve.hpp).
+  /// (cluster.serve_chunk; 0: whole; peer_ingress_serve.hpp); adaptive:
+  /// only while the peer does not send from the serving CPU.
   int serve_chunk = 0;
+  bool serve_chunk_adaptive = true;
   /// Kept across restarts; null: nothing is kept.
   std::shared_ptr<connection_manager_memory> memory;
   /// This node's decision records: answered to peers by the ingresses and

@@ -7,9 +7,11 @@
 #include <map>
 
 #include "actors/cluster/data/data_messages.hpp"
+#include "actors/cluster/ingress/cpu_share.hpp"
 #include "actors/cluster/ingress/peer_ingress.hpp"
 #include "cluster/transport/data_link.hpp"
 #include "ingress_fixture.hpp"
+#include "pinned_here.hpp"
 
 // A peer's batch served in chunks (cluster.serve_chunk): a batch of more
 // requests goes to the router a chunk at a time, and each chunk's answers
@@ -22,14 +24,28 @@ using namespace mesh::test;
 namespace {
 
 struct fixture : ingress_fixture {
-  /// Replaces the ingress with one that serves in chunks of `size`.
-  void chunked(int size) {
+  /// Replaces the ingress with one that serves in chunks of `size`,
+  /// always or (`adaptive`) while the peer sends from another CPU.
+  void chunked(int size, bool adaptive = false) {
     self->send_exit(in, caf::exit_reason::user_shutdown);
     run();
     auto cfg = config();
     cfg.serve_chunk = size;
+    cfg.serve_chunk_adaptive = adaptive;
     in = spawn_peer_ingress(sys, std::move(cfg));
     run();
+  }
+
+  /// `n` batches of one request on `link`, each saying it was sent from
+  /// the CPU tagged `cpu` (ServeBatch.sender_cpu), served and forgotten.
+  void batches_of_one(int n, const data_link_ptr& link, uint32_t cpu) {
+    for (int i = 0; i < n; ++i) {
+      auto b = batch(1, 1000 + static_cast<uint64_t>(i));
+      b.set_sender_cpu(cpu);
+      self->send(in, data_batch{link, std::move(b)});
+    }
+    run();
+    seen->events.clear();
   }
 
   /// Each answer by tag; a tag answered twice fails the test.
@@ -150,6 +166,57 @@ CAF_TEST(a router that is gone answers every tag of every chunk once) {
     CAF_CHECK_NOT_EQUAL(r.status().code(), pb::OK);
   CAF_CHECK_EQUAL(answers.begin()->first, 20u);
   CAF_CHECK_EQUAL(answers.rbegin()->first, 29u);
+}
+
+// Adaptive chunks (cpu_share.hpp): a peer on this host that sends from the
+// CPU serving its batches takes turns with this node on that CPU, and a
+// chunk would only cost it a frame. The test's thread is pinned, so the
+// CPU the ingress runs on (here, in the test coordinator) stays put.
+CAF_TEST(adaptive chunks follow the CPU the peer sends from) {
+  pinned_here pin;
+  chunked(4, true);
+  int fds[2];
+  CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  auto link = std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
+                                          "", "", 1 << 20, 1 << 20);
+  CAF_REQUIRE(link->same_host()); // a Unix socket
+  auto here = sender_cpu_tag();
+  CAF_REQUIRE_NOT_EQUAL(here, 0u);
+  auto elsewhere = here + 1; // another CPU's number, whether it exists or not
+  auto large = [&](uint32_t cpu) {
+    auto b = batch(10, 1);
+    b.set_sender_cpu(cpu);
+    self->send(in, data_batch{link, std::move(b)});
+    run();
+    auto out = seen->events;
+    seen->events.clear();
+    return out;
+  };
+  // Before a whole window of batches, the ingress assumes the worst: whole.
+  CAF_CHECK_EQUAL(large(elsewhere), (events{"serve 10"}));
+  batches_of_one(static_cast<int>(cpu_share_gauge::window) - 1, link,
+                 elsewhere);
+  // The window is full: its batches came from elsewhere, so the next cut.
+  CAF_CHECK_EQUAL(large(elsewhere),
+                  (events{"serve 4", "serve 4", "serve 2"}));
+  batches_of_one(static_cast<int>(cpu_share_gauge::window) - 1, link, here);
+  // A window from this very CPU: whole again.
+  CAF_CHECK_EQUAL(large(here), (events{"serve 10"}));
+  link.reset();
+  ::close(fds[1]);
+}
+
+CAF_TEST(adaptive chunks over BASP cut once a window has passed) {
+  chunked(4, true);
+  for (int i = 0; i < static_cast<int>(cpu_share_gauge::window); ++i)
+    self->send(in, atom::batch_v, batch(1, 1000 + static_cast<uint64_t>(i)));
+  run();
+  seen->events.clear();
+  // No link: no way to know where the peer runs, so chunks as configured.
+  self->send(in, atom::batch_v, batch(6, 1));
+  run();
+  CAF_CHECK_EQUAL(seen->events,
+                  (events{"serve 4", "reply 4", "serve 2", "reply 2"}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -165,11 +165,14 @@ CAF_TEST(a declared caller that blocks is named in the log and counted) {
 
 CAF_TEST(a declared caller gets one answer per request when the peer dies) {
   node_process gw{backend_args("gw", {"--namespaces", "test,echo"})};
-  // b serves gw's batches of 64 in chunks of 16 (cluster.serve_chunk): it
-  // dies with chunks still queued, and each of their requests is answered.
+  // b serves gw's batches of 64 in chunks of 16 (cluster.serve_chunk,
+  // always: adaptive, two nodes on one CPU would get them whole): it dies
+  // with chunks still queued, and each of their requests is answered.
   temp_dir dir;
   auto chunked = dir.write("chunked.json",
-                           json{{"cluster", {{"serve_chunk", 16}}}}.dump());
+                           json{{"cluster", {{"serve_chunk", 16},
+                                             {"serve_chunk_adaptive", false}}}}
+                             .dump());
   node_process b{echo_args("b", {"--seeds", gw.listen(), "--config", chunked,
                                  "--listen", "127.0.0.1:0", "--console",
                                  "127.0.0.1:0"})};

@@ -301,7 +301,8 @@ CAF_TEST(handlers patterns select registered handlers) {
 CAF_TEST(the heartbeat ring and serve chunks take numbers within bounds) {
   std::vector<std::pair<std::string, std::vector<json>>> bad{
     {"monitors", {0, 65, -3, "three", 2.5}}, // one to 64
-    {"serve_chunk", {-1, 257, "32", 2.5}}};  // zero to 256
+    {"serve_chunk", {-1, 257, "32", 2.5}},   // zero to 256
+    {"serve_chunk_adaptive", {"yes", 1, nullptr}}};
   for (const auto& [key, values] : bad)
     for (const auto& v : values)
       MESH_CHECK_MSG(mentions(check_config_layer(
@@ -310,13 +311,16 @@ CAF_TEST(the heartbeat ring and serve chunks take numbers within bounds) {
                      key << " " << v.dump() << " was not refused");
   auto doc = default_node_config_json();
   CAF_CHECK_EQUAL(doc["cluster"]["monitors"], 3);
-  CAF_CHECK_EQUAL(doc["cluster"]["serve_chunk"], 0);
+  CAF_CHECK_EQUAL(doc["cluster"]["serve_chunk"], 32);
+  CAF_CHECK_EQUAL(doc["cluster"]["serve_chunk_adaptive"], true);
   doc["cluster"]["monitors"] = 5;
-  doc["cluster"]["serve_chunk"] = 32;
+  doc["cluster"]["serve_chunk"] = 16;
+  doc["cluster"]["serve_chunk_adaptive"] = false;
   auto cfg = to_node_config(doc);
   CAF_REQUIRE(cfg);
   CAF_CHECK_EQUAL(cfg->cluster.monitors, 5u);
-  CAF_CHECK_EQUAL(cfg->cluster.serve_chunk, 32u);
+  CAF_CHECK_EQUAL(cfg->cluster.serve_chunk, 16u);
+  CAF_CHECK(!cfg->cluster.serve_chunk_adaptive);
 }
 
 CAF_TEST(done tasks are kept a week by default and zero keeps them forever) {
