@@ -6,21 +6,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cluster/transport/data_sockets.hpp"
 #include "cluster/transport/tls/data_tls.hpp"
 
 namespace mesh {
 
 data_link::data_link(uint64_t id, int fd, role r, std::string peer,
                      std::string incarnation, size_t max_body,
-                     size_t max_pending)
+                     size_t max_pending, bool same_host)
   : id_(id),
     role_(r),
     peer_(std::move(peer)),
     incarnation_(std::move(incarnation)),
     max_body_(max_body),
     max_pending_(max_pending),
-    same_host_(r == role::inbound && data_sockets::same_host(fd)),
+    same_host_(same_host),
     fd_(fd) {
   // Nothing.
 }

@@ -35,9 +35,10 @@ public:
 
   /// Frames with a body over `max_body` are refused by send() (the peer
   /// would close the link on them); more than `max_pending` bytes waiting
-  /// for a peer that stopped reading cut the link.
+  /// for a peer that stopped reading cut the link. `same_host`: see below.
   data_link(uint64_t id, int fd, role r, std::string peer,
-            std::string incarnation, size_t max_body, size_t max_pending);
+            std::string incarnation, size_t max_body, size_t max_pending,
+            bool same_host = false);
   ~data_link();
 
   data_link(const data_link&) = delete;
@@ -78,8 +79,8 @@ public:
     return role_;
   }
 
-  /// Inbound: the caller is on this host (data_sockets::same_host), so the
-  /// CPU numbers it sends name this machine's CPUs.
+  /// Inbound: the caller is on this host (data_sockets::same_host, read
+  /// at accept), so the CPU numbers it sends name this machine's CPUs.
   bool same_host() const {
     return same_host_;
   }

@@ -77,6 +77,7 @@ void data_plane::accept_all() {
         pause_accepting(); // else the listener stays ready: a busy loop
       return;
     }
+    bool local = same_host(fd); // before the lock: two system calls
     std::lock_guard<std::mutex> guard{mtx_};
     auto from = address_bytes(sa);
     size_t unproven = 0;
@@ -101,7 +102,7 @@ void data_plane::accept_all() {
     auto link = std::make_shared<data_link>(id, fd, data_link::role::inbound,
                                             std::string{}, std::string{},
                                             cfg_.max_frame_bytes,
-                                            cfg_.max_pending_bytes);
+                                            cfg_.max_pending_bytes, local);
     link->set_epoll(epoll_fd_);
     link->since_ms_ = now_ms();
     link->from_ = std::move(from);

@@ -21,21 +21,30 @@
 
 namespace mesh {
 
-/// Counts a peer's batches by whether they came from this CPU. The peer
-/// shares it while more than half of a window's batches did. Shared until
-/// a window says otherwise: whole batches, the choice that never costs a
-/// frame.
+/// Counts a peer's batches by whether they came from this CPU, in windows.
+/// The peer shares it from a window with more than 3/4 of them from here
+/// (pinned together: all) until one with fewer than 1/4 (apart: none;
+/// unpinned on two CPUs, measured: about 1/8), so a peer in between does
+/// not flip the choice at every window. Shared until a window says
+/// otherwise: whole batches, the choice that never costs a frame.
 class cpu_share_gauge {
 public:
   /// Batches per reading.
   static constexpr uint32_t window = 64;
+  /// More than this many from here: shared.
+  static constexpr uint32_t shared_above = window * 3 / 4;
+  /// Fewer than this many from here: apart.
+  static constexpr uint32_t apart_below = window / 4;
 
   /// One batch; `same_cpu`: it came from the CPU this thread runs on.
   /// Whether the peer shares this node's CPU, as of the last whole window.
   bool batch(bool same_cpu) noexcept {
     same_ += same_cpu ? 1 : 0;
     if (++batches_ == window) {
-      shared_ = same_ * 2 > window;
+      if (same_ > shared_above)
+        shared_ = true;
+      else if (same_ < apart_below)
+        shared_ = false;
       batches_ = 0;
       same_ = 0;
     }

@@ -207,14 +207,16 @@ void serve_batch(self_ptr self, const peer_ingress_config& cfg,
     return;
   auto size = cfg.serve_chunk;
   // Every batch is counted, cut or not, so the gauge follows the load.
-  bool shared = st.cpu.batch(st.link && st.link->same_host()
-                             && sent_from_this_cpu(b.sender_cpu()))
-                && cfg.serve_chunk_adaptive;
+  bool shared = size > 0 && cfg.serve_chunk_adaptive
+                && st.cpu.batch(st.link && st.link->same_host()
+                                && sent_from_this_cpu(b.sender_cpu()));
   if (size <= 0 || (!st.chunk_out && (b.tags_size() <= size || shared))) {
     serve_whole(self, cfg, st, log, std::move(b), false);
     return;
   }
-  queue_chunks(st, std::move(b), size);
+  // Behind chunks still waiting: in order, as one chunk when shared.
+  int chunk = shared ? b.tags_size() : size;
+  queue_chunks(st, std::move(b), chunk);
   serve_next_chunk(self, cfg, st, log);
 }
 

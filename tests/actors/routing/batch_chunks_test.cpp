@@ -177,9 +177,9 @@ CAF_TEST(adaptive chunks follow the CPU the peer sends from) {
   chunked(4, true);
   int fds[2];
   CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  // Accepted from this host (the data plane reads it at accept).
   auto link = std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
-                                          "", "", 1 << 20, 1 << 20);
-  CAF_REQUIRE(link->same_host()); // a Unix socket
+                                          "", "", 1 << 20, 1 << 20, true);
   auto here = sender_cpu_tag();
   CAF_REQUIRE_NOT_EQUAL(here, 0u);
   auto elsewhere = here + 1; // another CPU's number, whether it exists or not
@@ -202,6 +202,25 @@ CAF_TEST(adaptive chunks follow the CPU the peer sends from) {
   batches_of_one(static_cast<int>(cpu_share_gauge::window) - 1, link, here);
   // A window from this very CPU: whole again.
   CAF_CHECK_EQUAL(large(here), (events{"serve 10"}));
+  link.reset();
+  ::close(fds[1]);
+}
+
+CAF_TEST(adaptive chunks ignore the CPU a peer on another host names) {
+  pinned_here pin;
+  chunked(4, true);
+  int fds[2];
+  CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  // Not from this host: its CPU numbers name another machine's CPUs.
+  auto link = std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
+                                          "", "", 1 << 20, 1 << 20, false);
+  batches_of_one(static_cast<int>(cpu_share_gauge::window), link,
+                 sender_cpu_tag());
+  auto b = batch(6, 1);
+  b.set_sender_cpu(sender_cpu_tag());
+  self->send(in, data_batch{link, std::move(b)});
+  run();
+  CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "serve 2"}));
   link.reset();
   ::close(fds[1]);
 }

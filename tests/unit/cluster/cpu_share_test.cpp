@@ -1,4 +1,4 @@
-#define CAF_SUITE cluster.cpu_share
+#define CAF_SUITE transport.cpu_share
 #include "check.hpp"
 
 #include "actors/cluster/ingress/cpu_share.hpp"
@@ -31,12 +31,26 @@ CAF_TEST(a peer shares the CPU until a whole window says otherwise) {
   CAF_CHECK(!g.batch(false));
 }
 
-CAF_TEST(more than half of a window from this CPU means shared) {
+CAF_TEST(more than three quarters of a window from this CPU mean shared) {
   cpu_share_gauge g;
   CAF_CHECK(!feed(g, window, 0));
-  CAF_CHECK(feed(g, window, window / 2 + 1));
-  // Exactly half is not more than half.
+  CAF_CHECK(!feed(g, window, window * 3 / 4)); // not more than 3/4
+  CAF_CHECK(feed(g, window, window * 3 / 4 + 1));
+}
+
+CAF_TEST(fewer than a quarter from this CPU mean apart again) {
+  cpu_share_gauge g;
+  CAF_CHECK(feed(g, window, window));
+  CAF_CHECK(feed(g, window, window / 4)); // not fewer than 1/4
+  CAF_CHECK(!feed(g, window, window / 4 - 1));
+}
+
+CAF_TEST(between the two the verdict stays) {
+  cpu_share_gauge g;
+  CAF_CHECK(!feed(g, window, 0));
   CAF_CHECK(!feed(g, window, window / 2));
+  CAF_CHECK(feed(g, window, window));
+  CAF_CHECK(feed(g, window, window / 2));
 }
 
 CAF_TEST(a verdict holds until the next window is whole) {

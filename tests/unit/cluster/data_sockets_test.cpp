@@ -1,4 +1,4 @@
-#define CAF_SUITE cluster.data_sockets
+#define CAF_SUITE transport.data_sockets
 #include "check.hpp"
 
 #include <arpa/inet.h>
