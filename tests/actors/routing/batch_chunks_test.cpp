@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <vector>
 
 #include "actors/cluster/data/data_messages.hpp"
 #include "actors/cluster/ingress/cpu_share.hpp"
@@ -35,6 +36,25 @@ struct fixture : ingress_fixture {
     in = spawn_peer_ingress(sys, std::move(cfg));
     run();
   }
+
+  /// An inbound data link over a socket pair whose other end nobody reads
+  /// (closed with the fixture); `same_host`: as the data plane would have
+  /// found at accept.
+  data_link_ptr peer_link(bool same_host, size_t max_pending = 1 << 20) {
+    int fds[2];
+    CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    peer_ends.push_back(fds[1]);
+    return std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
+                                       "mars", "", 1 << 20, max_pending,
+                                       same_host);
+  }
+
+  ~fixture() {
+    for (auto fd : peer_ends)
+      ::close(fd);
+  }
+
+  std::vector<int> peer_ends;
 
   /// `n` batches of one request on `link`, each saying it was sent from
   /// the CPU tagged `cpu` (ServeBatch.sender_cpu), served and forgotten.
@@ -118,12 +138,9 @@ CAF_TEST(a chunk leaves before the next is served with more mail waiting) {
 
 CAF_TEST(chunks whose data link closed meanwhile are dropped) {
   chunked(4);
-  int fds[2];
-  CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
   // Nothing may wait on this link (max_pending 0): the first answers sent
   // on it cut it, as a peer that stopped reading would.
-  auto link = std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
-                                          "mars", "", 1 << 20, 0);
+  auto link = peer_link(false, 0);
   self->send(in, data_batch{link, batch(10, 0)});
   run();
   CAF_CHECK(!link->alive());
@@ -131,7 +148,6 @@ CAF_TEST(chunks whose data link closed meanwhile are dropped) {
   // other six when it sees the link close, so they are not run.
   CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "reply 4"}));
   CAF_CHECK_EQUAL(seen->requests.size(), 4u);
-  ::close(fds[1]);
 }
 
 CAF_TEST(requests handed back in a chunk go alone and are answered once) {
@@ -175,11 +191,7 @@ CAF_TEST(a router that is gone answers every tag of every chunk once) {
 CAF_TEST(adaptive chunks follow the CPU the peer sends from) {
   pinned_here pin;
   chunked(4, true);
-  int fds[2];
-  CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  // Accepted from this host (the data plane reads it at accept).
-  auto link = std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
-                                          "", "", 1 << 20, 1 << 20, true);
+  auto link = peer_link(true);
   auto here = sender_cpu_tag();
   CAF_REQUIRE_NOT_EQUAL(here, 0u);
   auto elsewhere = here + 1; // another CPU's number, whether it exists or not
@@ -202,18 +214,13 @@ CAF_TEST(adaptive chunks follow the CPU the peer sends from) {
   batches_of_one(static_cast<int>(cpu_share_gauge::window) - 1, link, here);
   // A window from this very CPU: whole again.
   CAF_CHECK_EQUAL(large(here), (events{"serve 10"}));
-  link.reset();
-  ::close(fds[1]);
 }
 
 CAF_TEST(adaptive chunks ignore the CPU a peer on another host names) {
   pinned_here pin;
   chunked(4, true);
-  int fds[2];
-  CAF_REQUIRE_EQUAL(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
   // Not from this host: its CPU numbers name another machine's CPUs.
-  auto link = std::make_shared<data_link>(1, fds[0], data_link::role::inbound,
-                                          "", "", 1 << 20, 1 << 20, false);
+  auto link = peer_link(false);
   batches_of_one(static_cast<int>(cpu_share_gauge::window), link,
                  sender_cpu_tag());
   auto b = batch(6, 1);
@@ -221,8 +228,6 @@ CAF_TEST(adaptive chunks ignore the CPU a peer on another host names) {
   self->send(in, data_batch{link, std::move(b)});
   run();
   CAF_CHECK_EQUAL(seen->events, (events{"serve 4", "serve 2"}));
-  link.reset();
-  ::close(fds[1]);
 }
 
 CAF_TEST(adaptive chunks over BASP cut once a window has passed) {
