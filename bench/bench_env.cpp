@@ -125,7 +125,8 @@ caf::error bench_env::start_nodes() {
      {{"heartbeat_interval_ms", opts.heartbeat_ms},
       {"data_plane", opts.data_plane},
       {"serve_chunk", opts.serve_chunk},
-      {"serve_chunk_adaptive", opts.serve_chunk_adaptive}}},
+      {"serve_chunk_adaptive", opts.serve_chunk_adaptive},
+      {"data_plane_spin_us", opts.plane_spin_us}}},
     {"topics", bench_topics()}};
   std::ofstream{config_path_} << cfg.dump();
   char dir[] = "/tmp/meshbench-manifests-XXXXXX";

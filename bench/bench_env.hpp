@@ -35,6 +35,7 @@ struct bench_options {
   bool data_plane = true;      // cluster.data_plane: off compares with BASP
   uint32_t serve_chunk = 32;   // cluster.serve_chunk (0: whole batches)
   bool serve_chunk_adaptive = true; // cluster.serve_chunk_adaptive
+  uint32_t plane_spin_us = 100;     // cluster.data_plane_spin_us
   std::string bin_dir;
   std::string json_path;
 };

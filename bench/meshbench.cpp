@@ -147,6 +147,11 @@ int main(int argc, char** argv) {
                  "cluster.serve_chunk_adaptive of the nodes (false: chunks "
                  "whatever CPU the caller sends from)")
     ->capture_default_str();
+  app.add_option("--plane-spin-us", o.plane_spin_us,
+                 "cluster.data_plane_spin_us of the nodes (0: the data "
+                 "plane's thread sleeps as soon as it has nothing to do)")
+    ->capture_default_str()
+    ->check(CLI::Range(0u, 10000u));
   app.add_option("--json", o.json_path, "write the results as JSON here");
   size_t task_count = 20000;
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")
@@ -234,6 +239,7 @@ int main(int argc, char** argv) {
                 {"pinned_apart", o.apart},
                 {"serve_chunk", o.serve_chunk},
                 {"serve_chunk_adaptive", o.serve_chunk_adaptive},
+                {"plane_spin_us", o.plane_spin_us},
                 {"policy", o.policy},
                 {"threads", o.threads},
                 {"middleman_workers", o.middleman_workers},

@@ -302,6 +302,8 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       c.serve_chunk = i->value("serve_chunk", c.serve_chunk);
       c.serve_chunk_adaptive = i->value("serve_chunk_adaptive",
                                         c.serve_chunk_adaptive);
+      c.data_plane_spin_us = i->value("data_plane_spin_us",
+                                      c.data_plane_spin_us);
       if (c.redial_initial_ms > c.redial_max_ms)
         return fail("/cluster/redial_initial_ms",
                     "is larger than redial_max_ms");

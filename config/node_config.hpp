@@ -98,6 +98,11 @@ struct cluster_config {
   /// serves them, as when the nodes run on CPUs of their own
   /// (actors/cluster/ingress/cpu_share.hpp); false: always.
   bool serve_chunk_adaptive = true;
+  /// After a busy round the data plane's thread polls its sockets this
+  /// long before it sleeps, while its peer runs on another CPU or host, so
+  /// the next batch finds it awake (cluster/transport/plane_spin.hpp;
+  /// 0: sleeps at once).
+  uint32_t data_plane_spin_us = 100;
 };
 
 /// A built-in dispatcher declared in the config (record or forward).

@@ -44,6 +44,7 @@
 #include <unordered_map>
 
 #include "cluster/transport/data_link.hpp"
+#include "cluster/transport/plane_spin.hpp"
 #include "cluster/transport/tls/data_tls.hpp"
 
 struct addrinfo;
@@ -71,6 +72,9 @@ struct data_plane_config {
     lookup;
   /// Cluster TLS: every link is a TLS stream of this context. Null: plain.
   std::shared_ptr<data_tls> tls;
+  /// How long the thread polls after a busy round before it sleeps, while
+  /// its peer runs on another CPU or host (plane_spin.hpp). 0: never.
+  std::chrono::microseconds spin{0};
 };
 
 struct data_plane_handlers {
@@ -213,6 +217,7 @@ private:
   std::atomic<bool> quiet_{false}; ///< nothing to expire: epoll waits forever
   std::atomic<size_t> refusals_{0}; ///< refuse_tokens()
   std::thread thread_;
+  plane_spin spin_{cfg_.spin}; ///< the thread's alone
 
   mutable std::mutex mtx_;
   uint64_t next_id_ = 16;

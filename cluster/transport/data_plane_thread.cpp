@@ -38,13 +38,17 @@ using steady = std::chrono::steady_clock;
 void data_plane::run() {
   std::vector<epoll_event> events(64);
   auto last_expiry = now_ms();
+  bool busy = false;
   while (!stopping_) {
-    // An idle node's thread sleeps until something happens; only while a
-    // token, a connect, a hello or a retired link has a deadline does it
-    // look every 250 ms.
-    int n = ::epoll_wait(epoll_fd_, events.data(),
-                         static_cast<int>(events.size()),
-                         quiet_ ? -1 : 250);
+    // After a busy round the thread may poll a while (plane_spin.hpp).
+    // Then an idle node's thread sleeps until something happens; only
+    // while a token, a connect, a hello or a retired link has a deadline
+    // does it look every 250 ms.
+    int max = static_cast<int>(events.size());
+    int n = busy ? spin_.poll(epoll_fd_, events.data(), max) : 0;
+    if (n == 0)
+      n = ::epoll_wait(epoll_fd_, events.data(), max, quiet_ ? -1 : 250);
+    busy = n > 0;
     for (int i = 0; i < n && !stopping_; ++i) {
       auto tag = events[i].data.u64;
       if (tag == listen_tag) {
@@ -158,6 +162,7 @@ void data_plane::read_all(const data_link_ptr& link) {
     }
     if (n == 0)
       return;
+    spin_.delivered(link->fd_, link->same_host());
     auto& in = link->in_;
     in.append(buf, static_cast<size_t>(n));
     size_t off = 0;

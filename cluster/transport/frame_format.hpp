@@ -1,9 +1,9 @@
 #pragma once
 
 // The data plane's frames, apart from the sockets so that they are tested
-// and fuzzed on their own (tests/unit/cluster/frame_format_test.cpp,
-// fuzz_data_frames): a 4-byte big-endian length of what follows, one byte
-// of kind, then the body.
+// and fuzzed on their own (tests/unit/cluster/transport/
+// frame_format_test.cpp, fuzz_data_frames): a 4-byte big-endian length of
+// what follows, one byte of kind, then the body.
 
 #include <cstddef>
 #include <cstdint>

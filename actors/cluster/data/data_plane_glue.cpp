@@ -35,6 +35,7 @@ std::shared_ptr<data_plane> make_data_plane(const node_config& cfg) {
     dc.max_frame_bytes = std::min<size_t>(
       cfg.limits.max_payload_bytes + 2 * batch_max_bytes, size_t{1} << 30);
   dc.max_pending_bytes = cfg.limits.max_peer_backlog_bytes;
+  dc.spin = std::chrono::microseconds{cfg.cluster.data_plane_spin_us};
   // A replaced link stays for the answers of the longest request on it.
   dc.retire_after = std::chrono::milliseconds{cfg.limits.max_deadline_ms}
                     + std::chrono::seconds{5};

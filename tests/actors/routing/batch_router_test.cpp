@@ -9,7 +9,7 @@
 
 #include "actors/cluster/data/data_messages.hpp"
 #include "cluster/transport/data_plane.hpp"
-#include "unit/cluster/plane_inbox.hpp"
+#include "unit/cluster/transport/plane_inbox.hpp"
 
 // The requesting side of a batch (issue 16): attempts at one peer that are
 // ready together leave in one ServeBatch, a lone one at once; answers come

@@ -1,0 +1,43 @@
+// plane_spin (plane_spin.hpp).
+#include "cluster/transport/plane_spin.hpp"
+
+#include <sched.h>
+#include <sys/socket.h>
+
+namespace mesh {
+
+bool plane_spin::worth_it() noexcept {
+  if (budget_.count() <= 0 || last_fd_ < 0)
+    return false;
+  if (!last_same_host_)
+    return true;
+  auto now = clock::now();
+  if (now < verdict_until_)
+    return verdict_;
+  int incoming = -1;
+  socklen_t len = sizeof incoming;
+  // A socket closed since (its number maybe reused) reads as any other:
+  // the verdict is a guess about speed, never about correctness.
+  if (::getsockopt(last_fd_, SOL_SOCKET, SO_INCOMING_CPU, &incoming, &len)
+      != 0)
+    incoming = -1;
+  int here = ::sched_getcpu();
+  verdict_ = incoming >= 0 && here >= 0 && incoming != here;
+  verdict_until_ = now + std::chrono::milliseconds(1);
+  return verdict_;
+}
+
+int plane_spin::poll(int epoll_fd, epoll_event* events,
+                     int max_events) noexcept {
+  if (!worth_it())
+    return 0;
+  auto until = clock::now() + budget_;
+  for (;;) {
+    int n = ::epoll_wait(epoll_fd, events, max_events, 0);
+    if (n != 0 || clock::now() >= until)
+      return n;
+    ::sched_yield();
+  }
+}
+
+} // namespace mesh

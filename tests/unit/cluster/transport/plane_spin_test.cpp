@@ -1,0 +1,189 @@
+#define CAF_SUITE transport.plane_spin
+#include "check.hpp"
+
+#include <chrono>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cluster/transport/plane_spin.hpp"
+
+// When the data plane's thread polls before it sleeps (plane_spin.hpp):
+// only after bytes came from another host or another CPU, never beyond
+// its budget, and it returns as soon as something is ready.
+
+using namespace mesh;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// A TCP connection over 127.0.0.1; close() both ends.
+struct loopback_pair {
+  int accepted = -1;
+  int dialled = -1;
+
+  loopback_pair() {
+    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    CAF_REQUIRE(listener >= 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CAF_REQUIRE_EQUAL(::bind(listener, reinterpret_cast<sockaddr*>(&at),
+                             sizeof at),
+                      0);
+    CAF_REQUIRE_EQUAL(::listen(listener, 1), 0);
+    socklen_t len = sizeof at;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &len);
+    dialled = ::socket(AF_INET, SOCK_STREAM, 0);
+    CAF_REQUIRE_EQUAL(::connect(dialled, reinterpret_cast<sockaddr*>(&at),
+                                sizeof at),
+                      0);
+    accepted = ::accept(listener, nullptr, nullptr);
+    ::close(listener);
+    CAF_REQUIRE(accepted >= 0);
+  }
+
+  ~loopback_pair() {
+    ::close(accepted);
+    ::close(dialled);
+  }
+
+  // A byte from the dialled end, read at the accepted end: the accepted
+  // socket's SO_INCOMING_CPU is then the CPU this thread sent from.
+  void ping() {
+    char c = 'x';
+    CAF_REQUIRE_EQUAL(::send(dialled, &c, 1, 0), 1);
+    CAF_REQUIRE_EQUAL(::recv(accepted, &c, 1, 0), 1);
+  }
+};
+
+// Pins the calling thread to one CPU at a time; gives it its CPUs back.
+class cpu_hopper {
+public:
+  cpu_hopper() {
+    CAF_REQUIRE_EQUAL(::sched_getaffinity(0, sizeof before_, &before_), 0);
+  }
+
+  ~cpu_hopper() {
+    ::sched_setaffinity(0, sizeof before_, &before_);
+  }
+
+  // The `nth` CPU this thread may run on (the test machines have two).
+  int allowed(int nth) const {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &before_) && nth-- == 0)
+        return cpu;
+    CAF_FAIL("this test needs a second CPU to send from");
+    return -1;
+  }
+
+  void go(int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    CAF_REQUIRE_EQUAL(::sched_setaffinity(0, sizeof one, &one), 0);
+    CAF_REQUIRE_EQUAL(::sched_getcpu(), cpu);
+  }
+
+private:
+  cpu_set_t before_;
+};
+
+} // namespace
+
+CAF_TEST(nothing delivered or no budget: no polling) {
+  plane_spin fresh{100us};
+  CAF_CHECK(!fresh.worth_it());
+  plane_spin off{0us};
+  off.delivered(3, false);
+  CAF_CHECK(!off.worth_it());
+  CAF_CHECK_EQUAL(off.poll(-1, nullptr, 0), 0); // returns before epoll
+}
+
+CAF_TEST(bytes from another host are worth polling for) {
+  plane_spin spin{100us};
+  spin.delivered(3, false);
+  CAF_CHECK(spin.worth_it());
+}
+
+CAF_TEST(bytes sent from this thread s CPU are not) {
+  cpu_hopper hop;
+  hop.go(hop.allowed(0));
+  loopback_pair p;
+  p.ping();
+  plane_spin spin{100us};
+  spin.delivered(p.accepted, true);
+  CAF_CHECK(!spin.worth_it());
+}
+
+CAF_TEST(bytes sent from another CPU are and the verdict follows the link) {
+  cpu_hopper hop;
+  int a = hop.allowed(0);
+  int b = hop.allowed(1);
+  loopback_pair from_a;
+  hop.go(a);
+  from_a.ping();
+  hop.go(b);
+  plane_spin spin{100us};
+  spin.delivered(from_a.accepted, true);
+  CAF_CHECK(spin.worth_it());
+  // Bytes from this CPU now: once the last verdict's millisecond is over,
+  // polling stops.
+  loopback_pair from_b;
+  from_b.ping();
+  spin.delivered(from_b.accepted, true);
+  auto later = clock_type::now() + 2ms;
+  while (clock_type::now() < later)
+    ; // the verdict lasts a millisecond of the steady clock
+  CAF_CHECK(!spin.worth_it());
+}
+
+CAF_TEST(a closed socket is not worth polling for) {
+  plane_spin spin{100us};
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ::close(fd);
+  spin.delivered(fd, true);
+  CAF_CHECK(!spin.worth_it());
+}
+
+CAF_TEST(poll returns what is ready without spending the budget) {
+  loopback_pair p;
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  CAF_REQUIRE(ep >= 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 42;
+  CAF_REQUIRE_EQUAL(::epoll_ctl(ep, EPOLL_CTL_ADD, p.accepted, &ev), 0);
+  char c = 'x';
+  CAF_REQUIRE_EQUAL(::send(p.dialled, &c, 1, 0), 1);
+  plane_spin spin{std::chrono::microseconds{std::chrono::hours{1}}};
+  spin.delivered(p.accepted, false);
+  epoll_event out[4];
+  // With an hour's budget, only a ready socket makes it return.
+  CAF_CHECK_EQUAL(spin.poll(ep, out, 4), 1);
+  uint64_t tag = out[0].data.u64;
+  CAF_CHECK_EQUAL(tag, 42u);
+  ::close(ep);
+}
+
+CAF_TEST(poll gives up once the budget is spent) {
+  loopback_pair p;
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  CAF_REQUIRE(ep >= 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  CAF_REQUIRE_EQUAL(::epoll_ctl(ep, EPOLL_CTL_ADD, p.accepted, &ev), 0);
+  plane_spin spin{3ms};
+  spin.delivered(p.accepted, false);
+  epoll_event out[4];
+  auto start = clock_type::now();
+  CAF_CHECK_EQUAL(spin.poll(ep, out, 4), 0);
+  CAF_CHECK(clock_type::now() - start >= 3ms);
+  ::close(ep);
+}
