@@ -35,6 +35,11 @@ public:
     return epoch_.load();
   }
 
+  /// The count, which every notify moves: a poller compares two readings.
+  uint32_t count() const noexcept {
+    return epoch_.load();
+  }
+
   /// Unregisters a caller that found work after prepare().
   void cancel() noexcept {
     sleepers_.fetch_sub(1);

@@ -36,6 +36,7 @@ struct bench_options {
   uint32_t serve_chunk = 32;   // cluster.serve_chunk (0: whole batches)
   bool serve_chunk_adaptive = true; // cluster.serve_chunk_adaptive
   uint32_t plane_spin_us = 100;     // cluster.data_plane_spin_us
+  uint32_t worker_spin_us = 100;    // scheduler.worker_spin_us
   std::string bin_dir;
   std::string json_path;
 };

@@ -152,6 +152,11 @@ int main(int argc, char** argv) {
                  "plane's thread sleeps as soon as it has nothing to do)")
     ->capture_default_str()
     ->check(CLI::Range(0u, 10000u));
+  app.add_option("--worker-spin-us", o.worker_spin_us,
+                 "scheduler.worker_spin_us of the nodes (0: a CAF worker "
+                 "sleeps as soon as it has nothing to do)")
+    ->capture_default_str()
+    ->check(CLI::Range(0u, 10000u));
   app.add_option("--json", o.json_path, "write the results as JSON here");
   size_t task_count = 20000;
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")
@@ -240,6 +245,7 @@ int main(int argc, char** argv) {
                 {"serve_chunk", o.serve_chunk},
                 {"serve_chunk_adaptive", o.serve_chunk_adaptive},
                 {"plane_spin_us", o.plane_spin_us},
+                {"worker_spin_us", o.worker_spin_us},
                 {"policy", o.policy},
                 {"threads", o.threads},
                 {"middleman_workers", o.middleman_workers},

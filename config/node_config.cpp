@@ -314,6 +314,7 @@ caf::expected<node_config> to_node_config(const nlohmann::json& doc) {
       s.max_threads = i->value("max_threads", s.max_threads);
       s.max_throughput = i->value("max_throughput", s.max_throughput);
       s.middleman_workers = i->value("middleman_workers", s.middleman_workers);
+      s.worker_spin_us = i->value("worker_spin_us", s.worker_spin_us);
     }
     if (auto i = doc.find("topics"); i != doc.end()) {
       auto& t = cfg.topics;

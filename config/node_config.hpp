@@ -47,6 +47,10 @@ struct scheduler_config {
   size_t max_threads = 0; ///< 0: one per CPU in the affinity mask
   size_t max_throughput = 100;
   size_t middleman_workers = 0;
+  /// With "sharing": a worker that ran out of jobs shortly after it was
+  /// woken polls the queue this long before it sleeps, when the node may
+  /// run on more than one CPU (node/net/prompt_sharing.hpp; 0: never).
+  uint32_t worker_spin_us = 100;
 };
 
 /// How the gRPC front door keeps its connections (gRPC's keepalive). gRPC's

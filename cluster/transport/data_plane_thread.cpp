@@ -38,17 +38,13 @@ using steady = std::chrono::steady_clock;
 void data_plane::run() {
   std::vector<epoll_event> events(64);
   auto last_expiry = now_ms();
-  bool busy = false;
   while (!stopping_) {
-    // After a busy round the thread may poll a while (plane_spin.hpp).
-    // Then an idle node's thread sleeps until something happens; only
-    // while a token, a connect, a hello or a retired link has a deadline
-    // does it look every 250 ms.
-    int max = static_cast<int>(events.size());
-    int n = busy ? spin_.poll(epoll_fd_, events.data(), max) : 0;
-    if (n == 0)
-      n = ::epoll_wait(epoll_fd_, events.data(), max, quiet_ ? -1 : 250);
-    busy = n > 0;
+    // An idle node's thread sleeps until something happens; only while a
+    // token, a connect, a hello or a retired link has a deadline does it
+    // look every 250 ms. After a busy round it may poll a while first
+    // (plane_spin.hpp).
+    int n = spin_.wait(epoll_fd_, events.data(),
+                       static_cast<int>(events.size()), quiet_ ? -1 : 250);
     for (int i = 0; i < n && !stopping_; ++i) {
       auto tag = events[i].data.u64;
       if (tag == listen_tag) {

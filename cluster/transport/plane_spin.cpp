@@ -40,4 +40,16 @@ int plane_spin::poll(int epoll_fd, epoll_event* events,
   }
 }
 
+int plane_spin::wait(int epoll_fd, epoll_event* events, int max_events,
+                     int timeout_ms) noexcept {
+  int n = busy_ && woken_soon_ ? poll(epoll_fd, events, max_events) : 0;
+  if (n == 0) {
+    auto slept = clock::now();
+    n = ::epoll_wait(epoll_fd, events, max_events, timeout_ms);
+    woken_soon_ = clock::now() - slept < std::chrono::milliseconds(1);
+  }
+  busy_ = n > 0;
+  return n;
+}
+
 } // namespace mesh

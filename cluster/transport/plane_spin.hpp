@@ -10,7 +10,9 @@
 // the thread awake. While the peer shares this thread's CPU, polling would
 // only stand in the peer's way, so the thread sleeps at once; between polls
 // it yields, so a thread waiting for the same CPU (the node's own worker)
-// runs first. CAF-free; used by the plane's thread only.
+// runs first. A thread that slept a millisecond or more before its last
+// round sleeps again at once: light traffic costs no polling. CAF-free;
+// used by the plane's thread only.
 
 #include <chrono>
 #include <cstdint>
@@ -41,14 +43,22 @@ public:
 
   /// When worth_it(): polls `epoll_fd` until it reports events or the
   /// budget is spent, yielding the CPU between polls. Returns what
-  /// epoll_wait() returned last (0: nothing came; the caller then sleeps
-  /// in epoll_wait as before). Otherwise returns 0 at once.
+  /// epoll_wait() returned last (0: nothing came). Otherwise returns 0 at
+  /// once.
   int poll(int epoll_fd, epoll_event* events, int max_events) noexcept;
+
+  /// What epoll_wait(epoll_fd, events, max_events, timeout_ms) returns,
+  /// after a poll() first when the last round had events and the sleep
+  /// before it was shorter than a millisecond.
+  int wait(int epoll_fd, epoll_event* events, int max_events,
+           int timeout_ms) noexcept;
 
 private:
   using clock = std::chrono::steady_clock;
 
   std::chrono::microseconds budget_;
+  bool busy_ = false;       ///< the last round had events
+  bool woken_soon_ = false; ///< the last sleep was shorter than 1 ms
   int last_fd_ = -1;
   bool last_same_host_ = true;
   bool verdict_ = false;

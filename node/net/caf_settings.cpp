@@ -35,8 +35,11 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const node_config& cfg
     c->openssl_cafile = cfg.cluster.tls.ca;
   }
   c->set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
-  if (cfg.scheduler.policy == "sharing")
+  if (cfg.scheduler.policy == "sharing") {
     c->load<caf::scheduler::coordinator<prompt_sharing>>();
+    caf::put(c->content, prompt_sharing::spin_key,
+             int64_t{cfg.scheduler.worker_spin_us});
+  }
   c->set("scheduler.max-threads",
          effective_scheduler_threads(cfg.scheduler.max_threads));
   c->set("scheduler.max-throughput", cfg.scheduler.max_throughput);

@@ -9,6 +9,13 @@
 // system call (about 1 µs on this VM; BENCHMARKS.md). On a node that is a
 // wake-up per batch of answers the data plane's thread hands to a caller.
 //
+// A worker that runs out of jobs shortly after it was woken polls the queue
+// a while before it sleeps (`spin_key`, scheduler.worker_spin_us), yielding
+// its CPU between looks, when the process may run on more than one CPU: a
+// caller's answers then find their worker awake instead of waking it from
+// another CPU. One that slept a millisecond or more sleeps again at once,
+// so an idle node's timers cost no polling.
+//
 // And an actor that a worker's job wakes runs next on that worker (its
 // "next" slot, as Go's runnext and Tokio's LIFO slot): no other worker is
 // woken for it, and it finds the message it was sent still in this CPU's
@@ -25,9 +32,16 @@
 // meshnode runs this policy when `scheduler.policy` is "sharing" (the
 // default).
 
+#include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <utility>
 
+#include <sched.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/settings.hpp>
 #include <caf/policy/work_sharing.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
@@ -38,14 +52,30 @@ namespace mesh {
 
 class prompt_sharing : public caf::policy::work_sharing {
 public:
+  using clock = std::chrono::steady_clock;
+
+  /// Where the node's config puts the polling budget in microseconds
+  /// (caf::put(cfg.content, spin_key, n); absent: 0, no polling).
+  static constexpr char spin_key[] = "mesh.worker-spin-us";
+
+  /// A worker that slept at least this long sleeps again without polling.
+  static constexpr std::chrono::milliseconds idle_gap{1};
+
   struct coordinator_data {
-    explicit coordinator_data(caf::scheduler::abstract_coordinator*) {
-      // nop
+    explicit coordinator_data(caf::scheduler::abstract_coordinator* parent)
+      : spin(std::chrono::microseconds{
+        caf::get_or(caf::content(parent->system().config()),
+                    spin_key, int64_t{0})}) {
+      cpu_set_t mask;
+      if (::sched_getaffinity(0, sizeof mask, &mask) != 0
+          || CPU_COUNT(&mask) < 2)
+        spin = clock::duration::zero(); // a lone CPU: polling only delays
     }
 
     queue_type queue;
     std::mutex lock;
     event_count jobs_added; ///< notified after every enqueue
+    clock::duration spin;   ///< zero: sleep at once
   };
 
   struct worker_data {
@@ -55,6 +85,7 @@ public:
 
     caf::resumable* next = nullptr; ///< runs after the current job
     int runs_next = 0;              ///< slot jobs run in a row
+    bool woken_soon = false;        ///< its last sleep was short
   };
 
   /// Slot jobs a worker runs in a row before it serves the shared queue.
@@ -90,15 +121,22 @@ public:
       return waiting;
     }
     mine.runs_next = 0;
-    for (;;) {
-      if (auto* job = take(shared))
+    if (auto* job = take(shared))
+      return job;
+    if (mine.woken_soon)
+      if (auto* job = poll(shared))
         return job;
+    for (;;) {
       auto key = shared.jobs_added.prepare();
       if (auto* job = take(shared)) {
         shared.jobs_added.cancel();
         return job;
       }
+      auto slept = clock::now();
       shared.jobs_added.wait(key);
+      mine.woken_soon = clock::now() - slept < idle_gap;
+      if (auto* job = take(shared))
+        return job;
     }
   }
 
@@ -146,6 +184,26 @@ private:
   static void*& running_here() {
     thread_local void* worker = nullptr;
     return worker;
+  }
+
+  // Looks at the queue whenever its count moved, yielding between looks,
+  // until a job comes or the budget is spent (null).
+  static caf::resumable* poll(coordinator_data& shared) {
+    if (shared.spin == clock::duration::zero())
+      return nullptr;
+    auto seen = shared.jobs_added.count();
+    if (auto* job = take(shared)) // came before the count was read
+      return job;
+    auto until = clock::now() + shared.spin;
+    do {
+      ::sched_yield();
+      if (auto now = shared.jobs_added.count(); now != seen) {
+        seen = now;
+        if (auto* job = take(shared))
+          return job;
+      }
+    } while (clock::now() < until);
+    return nullptr;
   }
 
   static caf::resumable* take(coordinator_data& shared) {

@@ -10,6 +10,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <utility>
+
+#include <sched.h>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +27,7 @@
 
 #include "node/net/caf_settings.hpp"
 #include "node/net/prompt_sharing.hpp"
+#include "pinned_here.hpp"
 #include "process.hpp"
 
 using mesh::test::await_condition;
@@ -115,10 +119,17 @@ CAF_TEST(jobs from workers and from foreign threads all run) {
 // Strict ping-pong from a thread CAF does not own: before each request
 // every worker has run out of work and sleeps, so each one must wake a
 // worker; a wake-up lost would leave the request queued until its timeout.
+// With polling (scheduler.worker_spin_us) a worker that ran out of jobs
+// looks at the queue a while before it sleeps; jobs that come meanwhile
+// and after must run alike.
 CAF_TEST(every job enqueued while the workers sleep wakes one) {
-  for (size_t threads : {size_t{1}, size_t{4}}) {
-    CAF_MESSAGE(threads << " worker(s)");
-    auto cfg = mesh::make_caf_config(with_policy("sharing", threads));
+  for (auto [threads, spin] : {std::pair{size_t{1}, 0u}, std::pair{size_t{4}, 0u},
+                               std::pair{size_t{2}, 100u},
+                               std::pair{size_t{4}, 10000u}}) {
+    CAF_MESSAGE(threads << " worker(s), polling " << spin << " us");
+    auto nc = with_policy("sharing", threads);
+    nc.scheduler.worker_spin_us = spin;
+    auto cfg = mesh::make_caf_config(nc);
     caf::actor_system sys{*cfg};
     CAF_REQUIRE(runs_prompt_sharing(sys));
     auto inc = sys.spawn(incrementer);
@@ -132,6 +143,34 @@ CAF_TEST(every job enqueued while the workers sleep wakes one) {
     CAF_CHECK_EQUAL(answered, 5000);
     CAF_CHECK_EQUAL(failed, 0);
     caf::anon_send_exit(inc, caf::exit_reason::user_shutdown);
+  }
+}
+
+// The polling budget reaches the scheduler from the node's config, and is
+// dropped where the node may run on one CPU only: there a polling worker
+// would only stand in the way of the thread that brings its next job.
+CAF_TEST(workers poll only where the node has more than one CPU) {
+  auto budget = [](uint32_t us) {
+    auto nc = with_policy("sharing", 1);
+    nc.scheduler.worker_spin_us = us;
+    auto cfg = mesh::make_caf_config(nc);
+    caf::actor_system sys{*cfg};
+    auto* sched = dynamic_cast<prompt_coordinator*>(&sys.scheduler());
+    CAF_REQUIRE(sched != nullptr);
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+             sched->data().spin)
+      .count();
+  };
+  cpu_set_t mask;
+  CAF_REQUIRE_EQUAL(::sched_getaffinity(0, sizeof mask, &mask), 0);
+  bool several = CPU_COUNT(&mask) > 1;
+  CAF_CHECK_EQUAL(budget(250), several ? 250 : 0);
+  CAF_CHECK_EQUAL(budget(0), 0);
+  CAF_CHECK_EQUAL(budget(mesh::node_config{}.scheduler.worker_spin_us),
+                  several ? 100 : 0);
+  {
+    mesh::test::pinned_here one_cpu;
+    CAF_CHECK_EQUAL(budget(250), 0);
   }
 }
 

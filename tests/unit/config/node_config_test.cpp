@@ -326,6 +326,15 @@ CAF_TEST(the heartbeat ring serve chunks and the plane s spin take bounds) {
   CAF_CHECK_EQUAL(cfg->cluster.serve_chunk, 16u);
   CAF_CHECK(!cfg->cluster.serve_chunk_adaptive);
   CAF_CHECK_EQUAL(cfg->cluster.data_plane_spin_us, 0u);
+  for (const auto& v : {json(-1), json(10001), json("100"), json(0.5)})
+    MESH_CHECK_MSG(mentions(check_config_layer(
+                              json{{"scheduler", {{"worker_spin_us", v}}}},
+                              "cfg.json"),
+                            "cfg.json: /scheduler/worker_spin_us"),
+                   "worker_spin_us " << v.dump() << " was not refused");
+  CAF_CHECK_EQUAL(doc["scheduler"]["worker_spin_us"], 100);
+  doc["scheduler"]["worker_spin_us"] = 7;
+  CAF_CHECK_EQUAL(to_node_config(doc)->scheduler.worker_spin_us, 7u);
 }
 
 CAF_TEST(done tasks are kept a week by default and zero keeps them forever) {

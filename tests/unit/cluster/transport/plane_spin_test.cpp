@@ -2,6 +2,7 @@
 #include "check.hpp"
 
 #include <chrono>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -95,6 +96,28 @@ private:
   cpu_set_t before_;
 };
 
+// An epoll set watching the accepted end of a loopback pair.
+struct watched_pair : loopback_pair {
+  int ep = -1;
+
+  watched_pair() {
+    ep = ::epoll_create1(EPOLL_CLOEXEC);
+    CAF_REQUIRE(ep >= 0);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    CAF_REQUIRE_EQUAL(::epoll_ctl(ep, EPOLL_CTL_ADD, accepted, &ev), 0);
+  }
+
+  ~watched_pair() {
+    ::close(ep);
+  }
+
+  void drain() {
+    char buf[16];
+    CAF_REQUIRE(::recv(accepted, buf, sizeof buf, MSG_DONTWAIT) > 0);
+  }
+};
+
 } // namespace
 
 CAF_TEST(nothing delivered or no budget: no polling) {
@@ -173,17 +196,47 @@ CAF_TEST(poll returns what is ready without spending the budget) {
 }
 
 CAF_TEST(poll gives up once the budget is spent) {
-  loopback_pair p;
-  int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  CAF_REQUIRE(ep >= 0);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  CAF_REQUIRE_EQUAL(::epoll_ctl(ep, EPOLL_CTL_ADD, p.accepted, &ev), 0);
+  watched_pair p;
   plane_spin spin{3ms};
   spin.delivered(p.accepted, false);
   epoll_event out[4];
   auto start = clock_type::now();
-  CAF_CHECK_EQUAL(spin.poll(ep, out, 4), 0);
+  CAF_CHECK_EQUAL(spin.poll(p.ep, out, 4), 0);
   CAF_CHECK(clock_type::now() - start >= 3ms);
-  ::close(ep);
+}
+
+CAF_TEST(wait polls after a busy round that followed a short sleep) {
+  watched_pair p;
+  plane_spin spin{20ms};
+  spin.delivered(p.accepted, false);
+  epoll_event out[4];
+  auto start = clock_type::now();
+  CAF_CHECK_EQUAL(spin.wait(p.ep, out, 4, 0), 0); // no round yet: no poll
+  char c = 'x';
+  CAF_REQUIRE_EQUAL(::send(p.dialled, &c, 1, 0), 1);
+  CAF_CHECK_EQUAL(spin.wait(p.ep, out, 4, 0), 1); // a busy round
+  CAF_CHECK(clock_type::now() - start < 20ms);
+  p.drain();
+  start = clock_type::now();
+  CAF_CHECK_EQUAL(spin.wait(p.ep, out, 4, 0), 0); // polled, then gave up
+  CAF_CHECK(clock_type::now() - start >= 20ms);
+}
+
+CAF_TEST(wait does not poll after a round that followed a long sleep) {
+  // The bytes come 5 ms into the thread's sleep: light traffic.
+  watched_pair p;
+  plane_spin spin{std::chrono::microseconds{std::chrono::hours{1}}};
+  spin.delivered(p.accepted, false);
+  std::thread later{[&] {
+    std::this_thread::sleep_for(5ms); // the gap under test, not a sync
+    char c = 'x';
+    ::send(p.dialled, &c, 1, 0);
+  }};
+  epoll_event out[4];
+  int n = spin.wait(p.ep, out, 4, 10000);
+  later.join();
+  CAF_REQUIRE_EQUAL(n, 1);
+  p.drain();
+  // With an hour's budget, returning at all shows it did not poll.
+  CAF_CHECK_EQUAL(spin.wait(p.ep, out, 4, 0), 0);
 }
