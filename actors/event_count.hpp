@@ -40,6 +40,20 @@ public:
     return epoch_.load();
   }
 
+  /// Makes the caller the one poller, unless another thread is: while it
+  /// polls, notify_one() wakes no sleeper, the poller watching count()
+  /// instead. After stop_polling() the poller reads count() and checks the
+  /// state again before it relies on what it saw (what was changed while
+  /// it polled is then visible to it).
+  bool try_start_polling() noexcept {
+    uint32_t none = 0;
+    return pollers_.compare_exchange_strong(none, 1);
+  }
+
+  void stop_polling() noexcept {
+    pollers_.store(0);
+  }
+
   /// Unregisters a caller that found work after prepare().
   void cancel() noexcept {
     sleepers_.fetch_sub(1);
@@ -57,7 +71,7 @@ public:
     // Both sequentially consistent: a waiter that registered after this
     // load reads the new count (and so sees the change).
     epoch_.fetch_add(1);
-    if (sleepers_.load() > 0)
+    if (pollers_.load() == 0 && sleepers_.load() > 0)
       futex(FUTEX_WAKE_PRIVATE, 1);
   }
 
@@ -77,6 +91,7 @@ private:
 
   std::atomic<uint32_t> epoch_{0};
   std::atomic<uint32_t> sleepers_{0};
+  std::atomic<uint32_t> pollers_{0};
 };
 
 } // namespace mesh

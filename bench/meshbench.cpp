@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include <sched.h>
 #include <sys/utsname.h>
@@ -147,16 +148,12 @@ int main(int argc, char** argv) {
                  "cluster.serve_chunk_adaptive of the nodes (false: chunks "
                  "whatever CPU the caller sends from)")
     ->capture_default_str();
-  app.add_option("--plane-spin-us", o.plane_spin_us,
-                 "cluster.data_plane_spin_us of the nodes (0: the data "
-                 "plane's thread sleeps as soon as it has nothing to do)")
-    ->capture_default_str()
-    ->check(CLI::Range(0u, 10000u));
-  app.add_option("--worker-spin-us", o.worker_spin_us,
-                 "scheduler.worker_spin_us of the nodes (0: a CAF worker "
-                 "sleeps as soon as it has nothing to do)")
-    ->capture_default_str()
-    ->check(CLI::Range(0u, 10000u));
+  for (auto [name, field, key] :
+       {std::tuple{"--plane-spin-us", &o.plane_spin_us, "cluster.data_plane"},
+        std::tuple{"--worker-spin-us", &o.worker_spin_us, "scheduler.worker"}})
+    app.add_option(name, *field, std::string{key} + "_spin_us of the nodes")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 10000u));
   app.add_option("--json", o.json_path, "write the results as JSON here");
   size_t task_count = 20000;
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")

@@ -72,8 +72,9 @@ struct data_plane_config {
     lookup;
   /// Cluster TLS: every link is a TLS stream of this context. Null: plain.
   std::shared_ptr<data_tls> tls;
-  /// How long the thread polls after a busy round before it sleeps, while
-  /// its peer runs on another CPU or host (plane_spin.hpp). 0: never.
+  /// How long the thread polls after a busy round that followed a sleep of
+  /// under a millisecond, before it sleeps again, while the last bytes came
+  /// from another CPU (plane_spin.hpp). 0: never.
   std::chrono::microseconds spin{0};
 };
 

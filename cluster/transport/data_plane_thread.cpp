@@ -158,7 +158,7 @@ void data_plane::read_all(const data_link_ptr& link) {
     }
     if (n == 0)
       return;
-    spin_.delivered(link->fd_, link->same_host());
+    spin_.delivered(link->fd_);
     auto& in = link->in_;
     in.append(buf, static_cast<size_t>(n));
     size_t off = 0;
@@ -264,6 +264,7 @@ void data_plane::close_link(const data_link_ptr& link, const std::string& why) {
     std::lock_guard<std::mutex> guard{link->mtx_};
     was_ready = link->ready_;
     overflowed = link->overflowed_;
+    spin_.forget(link->fd_);
   }
   link->close_fd();
   link->on_request_ = nullptr; // what it captured goes now

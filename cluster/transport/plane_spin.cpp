@@ -9,28 +9,24 @@ namespace mesh {
 bool plane_spin::worth_it() noexcept {
   if (budget_.count() <= 0 || last_fd_ < 0)
     return false;
-  if (!last_same_host_)
-    return true;
   auto now = clock::now();
   if (now < verdict_until_)
     return verdict_;
   int incoming = -1;
   socklen_t len = sizeof incoming;
-  // A socket closed since (its number maybe reused) reads as any other:
-  // the verdict is a guess about speed, never about correctness.
+  // A guess about speed, never about correctness: a socket that fails the
+  // question counts as here.
   if (::getsockopt(last_fd_, SOL_SOCKET, SO_INCOMING_CPU, &incoming, &len)
       != 0)
     incoming = -1;
   int here = ::sched_getcpu();
   verdict_ = incoming >= 0 && here >= 0 && incoming != here;
-  verdict_until_ = now + std::chrono::milliseconds(1);
+  verdict_until_ = now + idle_gap;
   return verdict_;
 }
 
 int plane_spin::poll(int epoll_fd, epoll_event* events,
                      int max_events) noexcept {
-  if (!worth_it())
-    return 0;
   auto until = clock::now() + budget_;
   for (;;) {
     int n = ::epoll_wait(epoll_fd, events, max_events, 0);
@@ -42,11 +38,13 @@ int plane_spin::poll(int epoll_fd, epoll_event* events,
 
 int plane_spin::wait(int epoll_fd, epoll_event* events, int max_events,
                      int timeout_ms) noexcept {
-  int n = busy_ && woken_soon_ ? poll(epoll_fd, events, max_events) : 0;
+  int n = 0;
+  if (busy_ && woken_soon_ && worth_it())
+    n = poll(epoll_fd, events, max_events);
   if (n == 0) {
     auto slept = clock::now();
     n = ::epoll_wait(epoll_fd, events, max_events, timeout_ms);
-    woken_soon_ = clock::now() - slept < std::chrono::milliseconds(1);
+    woken_soon_ = clock::now() - slept < idle_gap;
   }
   busy_ = n > 0;
   return n;

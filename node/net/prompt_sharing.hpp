@@ -9,12 +9,14 @@
 // system call (about 1 µs on this VM; BENCHMARKS.md). On a node that is a
 // wake-up per batch of answers the data plane's thread hands to a caller.
 //
-// A worker that runs out of jobs shortly after it was woken polls the queue
-// a while before it sleeps (`spin_key`, scheduler.worker_spin_us), yielding
-// its CPU between looks, when the process may run on more than one CPU: a
-// caller's answers then find their worker awake instead of waking it from
-// another CPU. One that slept a millisecond or more sleeps again at once,
-// so an idle node's timers cost no polling.
+// A worker whose last sleep was shorter than a millisecond, on running out
+// of jobs, polls the queue a while before it sleeps (`spin_key`,
+// scheduler.worker_spin_us), yielding its CPU between looks, when the
+// process may run on more than one CPU: a caller's answers then find their
+// worker awake instead of waking it from another CPU. One worker polls at
+// a time, and enqueues wake no sleeper meanwhile. A worker that slept a
+// millisecond or more sleeps again at once, so an idle node's timers cost
+// no polling.
 //
 // And an actor that a worker's job wakes runs next on that worker (its
 // "next" slot, as Go's runnext and Tokio's LIFO slot): no other worker is
@@ -186,24 +188,46 @@ private:
     return worker;
   }
 
-  // Looks at the queue whenever its count moved, yielding between looks,
-  // until a job comes or the budget is spent (null).
+  // The one poller at a time (the others sleep): looks at the queue
+  // whenever its count moves, yielding between looks, until it takes a job
+  // or the budget is spent (null). Enqueues meanwhile wake no sleeper, so
+  // one that leaves more jobs behind wakes one for them.
   static caf::resumable* poll(coordinator_data& shared) {
-    if (shared.spin == clock::duration::zero())
+    auto& jobs = shared.jobs_added;
+    if (shared.spin == clock::duration::zero() || !jobs.try_start_polling())
       return nullptr;
-    auto seen = shared.jobs_added.count();
-    if (auto* job = take(shared)) // came before the count was read
-      return job;
     auto until = clock::now() + shared.spin;
-    do {
-      ::sched_yield();
-      if (auto now = shared.jobs_added.count(); now != seen) {
-        seen = now;
-        if (auto* job = take(shared))
-          return job;
+    auto seen = jobs.count();
+    bool more = false;
+    caf::resumable* job = take(shared, more); // came before `seen`
+    while (job == nullptr) {
+      bool over = clock::now() >= until;
+      if (jobs.count() == seen && !over) {
+        ::sched_yield();
+        continue;
       }
-    } while (clock::now() < until);
-    return nullptr;
+      jobs.stop_polling();
+      seen = jobs.count(); // orders what came while it polled before take
+      job = take(shared, more);
+      if (job != nullptr || over || !jobs.try_start_polling())
+        break;
+    }
+    if (job == nullptr)
+      return nullptr;
+    jobs.stop_polling(); // a no-op when it stopped above
+    if (more)
+      jobs.notify_one();
+    return job;
+  }
+
+  static caf::resumable* take(coordinator_data& shared, bool& more) {
+    std::lock_guard<std::mutex> guard{shared.lock};
+    if (shared.queue.empty())
+      return nullptr;
+    auto* job = shared.queue.front();
+    shared.queue.pop_front();
+    more = !shared.queue.empty();
+    return job;
   }
 
   static caf::resumable* take(coordinator_data& shared) {

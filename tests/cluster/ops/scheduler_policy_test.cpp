@@ -10,14 +10,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <utility>
-
-#include <sched.h>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include <sched.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -123,9 +123,9 @@ CAF_TEST(jobs from workers and from foreign threads all run) {
 // looks at the queue a while before it sleeps; jobs that come meanwhile
 // and after must run alike.
 CAF_TEST(every job enqueued while the workers sleep wakes one) {
-  for (auto [threads, spin] : {std::pair{size_t{1}, 0u}, std::pair{size_t{4}, 0u},
-                               std::pair{size_t{2}, 100u},
-                               std::pair{size_t{4}, 10000u}}) {
+  for (auto [threads, spin] :
+       {std::pair{size_t{1}, 0u}, std::pair{size_t{4}, 0u},
+        std::pair{size_t{2}, 100u}, std::pair{size_t{4}, 10000u}}) {
     CAF_MESSAGE(threads << " worker(s), polling " << spin << " us");
     auto nc = with_policy("sharing", threads);
     nc.scheduler.worker_spin_us = spin;

@@ -298,45 +298,6 @@ CAF_TEST(handlers patterns select registered handlers) {
   CAF_CHECK_EQUAL(cfg->handlers->front(), "users/*");
 }
 
-CAF_TEST(the heartbeat ring serve chunks and the plane s spin take bounds) {
-  std::vector<std::pair<std::string, std::vector<json>>> bad{
-    {"monitors", {0, 65, -3, "three", 2.5}}, // one to 64
-    {"serve_chunk", {-1, 257, "32", 2.5}},   // zero to 256
-    {"serve_chunk_adaptive", {"yes", 1, nullptr}},
-    {"data_plane_spin_us", {-1, 10001, "100", 0.5, true}}}; // 0 to 10 ms
-  for (const auto& [key, values] : bad)
-    for (const auto& v : values)
-      MESH_CHECK_MSG(mentions(check_config_layer(
-                                json{{"cluster", {{key, v}}}}, "cfg.json"),
-                              "cfg.json: /cluster/" + key),
-                     key << " " << v.dump() << " was not refused");
-  auto doc = default_node_config_json();
-  CAF_CHECK_EQUAL(doc["cluster"]["monitors"], 3);
-  CAF_CHECK_EQUAL(doc["cluster"]["serve_chunk"], 32);
-  CAF_CHECK_EQUAL(doc["cluster"]["serve_chunk_adaptive"], true);
-  CAF_CHECK_EQUAL(doc["cluster"]["data_plane_spin_us"], 100);
-  CAF_CHECK_EQUAL(to_node_config(doc)->cluster.data_plane_spin_us, 100u);
-  doc["cluster"]["monitors"] = 5;
-  doc["cluster"]["serve_chunk"] = 16;
-  doc["cluster"]["serve_chunk_adaptive"] = false;
-  doc["cluster"]["data_plane_spin_us"] = 0;
-  auto cfg = to_node_config(doc);
-  CAF_REQUIRE(cfg);
-  CAF_CHECK_EQUAL(cfg->cluster.monitors, 5u);
-  CAF_CHECK_EQUAL(cfg->cluster.serve_chunk, 16u);
-  CAF_CHECK(!cfg->cluster.serve_chunk_adaptive);
-  CAF_CHECK_EQUAL(cfg->cluster.data_plane_spin_us, 0u);
-  for (const auto& v : {json(-1), json(10001), json("100"), json(0.5)})
-    MESH_CHECK_MSG(mentions(check_config_layer(
-                              json{{"scheduler", {{"worker_spin_us", v}}}},
-                              "cfg.json"),
-                            "cfg.json: /scheduler/worker_spin_us"),
-                   "worker_spin_us " << v.dump() << " was not refused");
-  CAF_CHECK_EQUAL(doc["scheduler"]["worker_spin_us"], 100);
-  doc["scheduler"]["worker_spin_us"] = 7;
-  CAF_CHECK_EQUAL(to_node_config(doc)->scheduler.worker_spin_us, 7u);
-}
-
 CAF_TEST(done tasks are kept a week by default and zero keeps them forever) {
   for (auto bad : {json(-1), json(315360001), json("7d"), json(1.5)})
     MESH_CHECK_MSG(mentions(check_config_layer(

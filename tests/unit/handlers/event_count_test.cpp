@@ -6,9 +6,14 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "actors/event_count.hpp"
 
@@ -87,4 +92,47 @@ CAF_TEST(two threads hand a value back and forth without a lost wake up) {
   watchdog.wait();
   CAF_CHECK(!stalled);
   CAF_CHECK_EQUAL(value.load(), 2 * rounds);
+}
+
+// Whether the thread `tid` of this process sleeps (state S in /proc).
+bool asleep(pid_t tid) {
+  std::ifstream stat{"/proc/self/task/" + std::to_string(tid) + "/stat"};
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size()
+         && line[close + 2] == 'S';
+}
+
+// While a poller is registered a notify wakes no sleeper (the poller sees
+// the count move instead); once it stopped, notifies wake again. Only one
+// thread polls at a time.
+CAF_TEST(a registered poller takes the wake ups) {
+  mesh::event_count ec;
+  CAF_REQUIRE(ec.try_start_polling());
+  CAF_CHECK(!ec.try_start_polling()); // one poller at a time
+  auto key = ec.prepare();
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> woke{false};
+  auto sleeper = std::async(std::launch::async, [&] {
+    tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    ec.wait(key); // sleeps while the count reads key
+    woke = true;
+  });
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((tid.load() == 0 || !asleep(tid.load()))
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  CAF_REQUIRE(asleep(tid.load()));
+  ec.notify_one(); // the count moves, but the poller is registered
+  CAF_CHECK(ec.count() != key);
+  // The bounded wait asserts that something does not happen.
+  CAF_CHECK(sleeper.wait_for(200ms) == std::future_status::timeout);
+  CAF_CHECK(!woke.load());
+  ec.stop_polling();
+  ec.notify_one();
+  CAF_CHECK(sleeper.wait_for(5s) == std::future_status::ready);
+  CAF_CHECK(woke.load());
+  CAF_CHECK(ec.try_start_polling()); // free again
+  ec.stop_polling();
 }
