@@ -10,20 +10,11 @@
 #include <vector>
 
 #include "config/node_config.hpp"
+#include "config_problems.hpp"
 
 using namespace mesh;
 using nlohmann::json;
-
-namespace {
-
-bool mentions(const std::vector<std::string>& problems, const std::string& x) {
-  for (const auto& p : problems)
-    if (p.find(x) != std::string::npos)
-      return true;
-  return false;
-}
-
-} // namespace
+using mesh::test::mentions;
 
 CAF_TEST(the ring chunks and polling budgets take numbers within bounds) {
   std::vector<std::tuple<std::string, std::string, std::vector<json>>> bad{

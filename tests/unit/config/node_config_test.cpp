@@ -5,11 +5,13 @@
 #include <string>
 
 #include "config/node_config.hpp"
+#include "config_problems.hpp"
 #include "protocol/status.hpp"
 #include "temp_dir.hpp"
 
 using namespace mesh;
 using nlohmann::json;
+using mesh::test::mentions;
 
 namespace {
 
@@ -21,13 +23,6 @@ struct temp_file {
     : path(dir.write("cfg.json", text)) {
   }
 };
-
-bool mentions(const std::vector<std::string>& problems, const std::string& x) {
-  for (const auto& p : problems)
-    if (p.find(x) != std::string::npos)
-      return true;
-  return false;
-}
 
 } // namespace
 

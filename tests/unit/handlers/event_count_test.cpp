@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <future>
 #include <mutex>
 #include <string>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "actors/event_count.hpp"
+#include "thread_state.hpp"
 
 using namespace std::chrono_literals;
 
@@ -94,16 +94,6 @@ CAF_TEST(two threads hand a value back and forth without a lost wake up) {
   CAF_CHECK_EQUAL(value.load(), 2 * rounds);
 }
 
-// Whether the thread `tid` of this process sleeps (state S in /proc).
-bool asleep(pid_t tid) {
-  std::ifstream stat{"/proc/self/task/" + std::to_string(tid) + "/stat"};
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size()
-         && line[close + 2] == 'S';
-}
-
 // While a poller is registered a notify wakes no sleeper (the poller sees
 // the count move instead); once it stopped, notifies wake again. Only one
 // thread polls at a time.
@@ -120,10 +110,10 @@ CAF_TEST(a registered poller takes the wake ups) {
     woke = true;
   });
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while ((tid.load() == 0 || !asleep(tid.load()))
+  while ((tid.load() == 0 || !mesh::test::asleep(tid.load()))
          && std::chrono::steady_clock::now() < deadline)
     std::this_thread::yield();
-  CAF_REQUIRE(asleep(tid.load()));
+  CAF_REQUIRE(mesh::test::asleep(tid.load()));
   ec.notify_one(); // the count moves, but the poller is registered
   CAF_CHECK(ec.count() != key);
   // The bounded wait asserts that something does not happen.

@@ -3,8 +3,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
-#include <string>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -16,6 +14,8 @@
 #include <unistd.h>
 
 #include "cluster/transport/plane_spin.hpp"
+#include "tcp_pair.hpp"
+#include "thread_state.hpp"
 
 // When the data plane's thread polls before it sleeps (plane_spin.hpp):
 // only after a busy round that followed a short sleep, with bytes from
@@ -29,37 +29,8 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// A TCP connection over 127.0.0.1; close() both ends.
-struct loopback_pair {
-  int accepted = -1;
-  int dialled = -1;
-
-  loopback_pair() {
-    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    CAF_REQUIRE(listener >= 0);
-    sockaddr_in at{};
-    at.sin_family = AF_INET;
-    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CAF_REQUIRE_EQUAL(::bind(listener, reinterpret_cast<sockaddr*>(&at),
-                             sizeof at),
-                      0);
-    CAF_REQUIRE_EQUAL(::listen(listener, 1), 0);
-    socklen_t len = sizeof at;
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &len);
-    dialled = ::socket(AF_INET, SOCK_STREAM, 0);
-    CAF_REQUIRE_EQUAL(::connect(dialled, reinterpret_cast<sockaddr*>(&at),
-                                sizeof at),
-                      0);
-    accepted = ::accept(listener, nullptr, nullptr);
-    ::close(listener);
-    CAF_REQUIRE(accepted >= 0);
-  }
-
-  ~loopback_pair() {
-    ::close(accepted);
-    ::close(dialled);
-  }
-
+// A TCP connection over 127.0.0.1.
+struct loopback_pair : mesh::test::tcp_pair {
   // A byte from the dialled end, read at the accepted end: the accepted
   // socket's SO_INCOMING_CPU is then the CPU this thread sent from.
   void ping() {
@@ -123,16 +94,6 @@ struct watched_pair : loopback_pair {
     CAF_REQUIRE(::recv(accepted, buf, sizeof buf, MSG_DONTWAIT) > 0);
   }
 };
-
-// Whether the thread `tid` of this process sleeps (state S in /proc).
-bool asleep(pid_t tid) {
-  std::ifstream stat{"/proc/self/task/" + std::to_string(tid) + "/stat"};
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size()
-         && line[close + 2] == 'S';
-}
 
 } // namespace
 
@@ -246,7 +207,7 @@ CAF_TEST(wait does not poll after a round that followed a long sleep) {
   std::thread later{[&] {
     cpu_hopper there;
     there.go(a);
-    while (!asleep(sleeper.load()))
+    while (!mesh::test::asleep(sleeper.load()))
       std::this_thread::yield();
     std::this_thread::sleep_for(5ms); // the gap under test, not a sync
     char c = 'x';
