@@ -73,6 +73,14 @@ private:
   cpu_set_t before_;
 };
 
+// A byte sent on `p` from the first allowed CPU; the thread then runs on
+// the second.
+void ping_from_another_cpu(cpu_hopper& hop, loopback_pair& p) {
+  hop.go(hop.allowed(0));
+  p.ping();
+  hop.go(hop.allowed(1));
+}
+
 // An epoll set watching the accepted end of a loopback pair.
 struct watched_pair : loopback_pair {
   int ep = -1;
@@ -102,9 +110,7 @@ CAF_TEST(nothing delivered or no budget: no polling) {
   CAF_CHECK(!fresh.worth_it());
   cpu_hopper hop;
   loopback_pair p;
-  hop.go(hop.allowed(0));
-  p.ping();
-  hop.go(hop.allowed(1));
+  ping_from_another_cpu(hop, p);
   plane_spin off{0us};
   off.delivered(p.accepted);
   CAF_CHECK(!off.worth_it());
@@ -145,9 +151,7 @@ CAF_TEST(bytes sent from another CPU are and the verdict follows the link) {
 CAF_TEST(a forgotten or closed socket is not worth polling for) {
   cpu_hopper hop;
   loopback_pair p;
-  hop.go(hop.allowed(0));
-  p.ping();
-  hop.go(hop.allowed(1));
+  ping_from_another_cpu(hop, p);
   plane_spin spin{100us};
   spin.delivered(p.accepted);
   spin.forget(p.accepted);
