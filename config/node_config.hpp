@@ -47,9 +47,10 @@ struct scheduler_config {
   size_t max_threads = 0; ///< 0: one per CPU in the affinity mask
   size_t max_throughput = 100;
   size_t middleman_workers = 0;
-  /// With "sharing": a worker that ran out of jobs shortly after it was
-  /// woken polls the queue this long before it sleeps, when the node may
-  /// run on more than one CPU (node/net/prompt_sharing.hpp; 0: never).
+  /// With "sharing": a worker whose last sleep was shorter than a
+  /// millisecond, on running out of jobs, polls the queue this long before
+  /// it sleeps, one worker at a time, where the node may run on more than
+  /// one CPU (node/net/prompt_sharing.hpp; 0: never).
   uint32_t worker_spin_us = 100;
 };
 
@@ -102,10 +103,10 @@ struct cluster_config {
   /// serves them, as when the nodes run on CPUs of their own
   /// (actors/cluster/ingress/cpu_share.hpp); false: always.
   bool serve_chunk_adaptive = true;
-  /// After a busy round the data plane's thread polls its sockets this
-  /// long before it sleeps, while its peer runs on another CPU or host, so
-  /// the next batch finds it awake (cluster/transport/plane_spin.hpp;
-  /// 0: sleeps at once).
+  /// After a busy round that followed a sleep shorter than a millisecond,
+  /// the data plane's thread polls its sockets this long before it sleeps
+  /// again, while the last bytes came from another CPU, so the next batch
+  /// finds it awake (cluster/transport/plane_spin.hpp; 0: sleeps at once).
   uint32_t data_plane_spin_us = 100;
 };
 
