@@ -152,8 +152,7 @@ int main(int argc, char** argv) {
        {std::tuple{"--plane-spin-us", &o.plane_spin_us, "cluster.data_plane"},
         std::tuple{"--worker-spin-us", &o.worker_spin_us, "scheduler.worker"}})
     app.add_option(name, *field, std::string{key} + "_spin_us of the nodes")
-      ->capture_default_str()
-      ->check(CLI::Range(0u, 10000u));
+      ->capture_default_str()->check(CLI::Range(0u, 10000u));
   app.add_option("--json", o.json_path, "write the results as JSON here");
   size_t task_count = 20000;
   app.add_option("--tasks", task_count, "tasks of the durable-task scenario")
