@@ -191,11 +191,12 @@ private:
   // The one poller at a time (the others sleep): looks at the queue
   // whenever its count moves, yielding between looks, until it takes a job
   // or the budget is spent (null). Enqueues meanwhile wake no sleeper, so
-  // one that leaves more jobs behind wakes one for them.
+  // one that takes a job and leaves more behind wakes one for them.
   static caf::resumable* poll(coordinator_data& shared) {
     auto& jobs = shared.jobs_added;
     if (shared.spin == clock::duration::zero() || !jobs.try_start_polling())
       return nullptr;
+    bool polling = true; // it holds the poller slot (only its own to free)
     auto until = clock::now() + shared.spin;
     auto seen = jobs.count();
     bool more = false;
@@ -207,15 +208,20 @@ private:
         continue;
       }
       jobs.stop_polling();
+      polling = false;
       seen = jobs.count(); // orders what came while it polled before take
       job = take(shared, more);
       if (job != nullptr || over || !jobs.try_start_polling())
         break;
+      polling = true;
     }
-    if (job == nullptr)
-      return nullptr;
-    jobs.stop_polling(); // a no-op when it stopped above
-    if (more)
+    if (polling) {
+      jobs.stop_polling();
+      // An enqueue after the take woke nobody while it held the slot; it
+      // moved the count before this thread freed the slot, so it shows.
+      more = more || jobs.count() != seen;
+    }
+    if (job != nullptr && more)
       jobs.notify_one();
     return job;
   }
