@@ -62,6 +62,10 @@ void connection_lobby::park(parked_connection c) {
   }
   if (order_.size() >= lim_.max_parked)
     drop(order_.begin());
+  if (order_.empty()) { // the thread may sleep with no deadline: wake it
+    uint64_t one = 1;
+    static_cast<void>(::write(wake_fd_, &one, sizeof one));
+  }
   int fd = c.fd;
   order_.push_back({std::move(c), clock_type::now()});
   by_fd_[fd] = std::prev(order_.end());
@@ -144,13 +148,20 @@ void connection_lobby::run() {
   epoll_event events[64];
   auto last_sweep = clock_type::now();
   std::vector<parked_connection> out;
+  int timeout_ms = -1; // an empty lobby has no deadline to keep
   for (;;) {
-    int n = ::epoll_wait(epoll_fd_, events, 64, tick_ms);
+    int n = ::epoll_wait(epoll_fd_, events, 64, timeout_ms);
+    rounds_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (stopping_)
         return;
       for (int k = 0; k < n; ++k) {
+        if (events[k].data.fd == wake_fd_) {
+          uint64_t count = 0;
+          static_cast<void>(::read(wake_fd_, &count, sizeof count));
+          continue;
+        }
         auto i = by_fd_.find(events[k].data.fd);
         if (i != by_fd_.end())
           read_into(i->second, out);
@@ -160,6 +171,8 @@ void connection_lobby::run() {
         last_sweep = now;
         sweep(out);
       }
+      // Read under the lock: a park() after it writes wake_fd_.
+      timeout_ms = order_.empty() ? -1 : tick_ms;
     }
     for (auto& c : out)
       ready_(std::move(c));

@@ -12,8 +12,10 @@
 // as it comes, and hands a connection back to the request threads once its
 // head is complete (or too long, or late: the thread then answers 431 or
 // 408). An idle connection is closed after `idle`; past `max_parked`, the
-// longest-parked connection is closed to make room.
+// longest-parked connection is closed to make room. While none waits, the
+// thread sleeps until one comes (an idle node's lobby costs nothing).
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -75,6 +77,12 @@ public:
 
   size_t parked() const;
 
+  /// How often its thread woke (for tests: an empty lobby sleeps until a
+  /// connection comes, costing an idle node nothing).
+  size_t rounds() const {
+    return rounds_.load(std::memory_order_relaxed);
+  }
+
 private:
   struct entry {
     parked_connection conn;
@@ -99,6 +107,7 @@ private:
   entries order_; // oldest first
   std::unordered_map<int, entries::iterator> by_fd_;
   bool stopping_ = false;
+  std::atomic<size_t> rounds_{0};
   std::thread thread_;
 };
 

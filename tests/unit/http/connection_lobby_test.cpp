@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http/connection_lobby.hpp"
@@ -164,6 +165,21 @@ CAF_TEST(stop closes what waits and what comes later) {
   CAF_CHECK_EQUAL(lobby.parked(), 0u);
   for (int fd : {waiting, late})
     ::close(fd);
+}
+
+// The sleeps are windows in which nothing may happen, not waits.
+CAF_TEST(an empty lobby sleeps until a connection comes and after it left) {
+  connection_lobby lobby{handoff(), fast_limits()};
+  auto before = lobby.rounds();
+  std::this_thread::sleep_for(350ms); // the old thread looked every 100 ms
+  CAF_CHECK_EQUAL(lobby.rounds(), before);
+  int client = park(lobby);
+  CAF_CHECK(closed(client)); // woken by the park, it kept the idle deadline
+  CAF_CHECK_GREATER(lobby.rounds(), before);
+  auto after = lobby.rounds();
+  std::this_thread::sleep_for(350ms);
+  CAF_CHECK_EQUAL(lobby.rounds(), after);
+  ::close(client);
 }
 
 CAF_TEST(a head is ready at its blank line or past the limit) {
