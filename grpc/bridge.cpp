@@ -60,8 +60,8 @@ public:
 
   /// Tables a call (see bridge::open).
   uint64_t open(const caf::strong_actor_ptr& dest, const char* what,
-                answer_fn& done, std::chrono::milliseconds timeout, bool timer,
-                bool watch) {
+                answer_fn& done, std::chrono::milliseconds timeout,
+                bool timer) {
     if (!dest) {
       run(done,
           make_error(status_code::unavailable, std::string{"the node has no "}
@@ -80,11 +80,9 @@ public:
       if (closed_) {
         id = 0;
       } else {
-        // Unwatched calls name no actor: no down message ends them.
-        auto watched = watch ? dest->id() : caf::invalid_actor_id;
         calls_.emplace(id,
-                       pending{std::move(done), now + timeout, watched, what});
-        monitor = watch && monitored_.insert(dest->id()).second;
+                       pending{std::move(done), now + timeout, dest->id(), what});
+        monitor = monitored_.insert(dest->id()).second;
       }
     }
     if (id == 0) {
@@ -286,9 +284,9 @@ bridge::~bridge() {
 
 uint64_t bridge::open(const caf::strong_actor_ptr& dest, const char* what,
                       answer_fn done, std::chrono::milliseconds timeout,
-                      bool timer, bool watch) noexcept {
+                      bool timer) noexcept {
   try {
-    return sink_->open(dest, what, done, timeout, timer, watch);
+    return sink_->open(dest, what, done, timeout, timer);
   } catch (const std::exception& e) {
     // Out of memory, at worst: the call still gets its one answer.
     log::get("grpc")->error("gRPC bridge: {}", e.what());

@@ -20,8 +20,7 @@
 // Exactly once: a call is finished by whoever takes it out of the table
 // under its lock: the answer; a down message of the actor it was sent to
 // (the bridge monitors every actor it asks: one that dies or restarts
-// holding calls ends them with `unavailable` at once; not for calls it may
-// hand on, see ask_handed_on); its timer (calls
+// holding calls ends them with `unavailable` at once); its timer (calls
 // with their own timeout); the sweep (once a second: calls past their
 // timeout, the safety net for calls without a timer); stop(). A call asked
 // after stop() is finished at once with `unavailable`. The answer function
@@ -69,21 +68,11 @@ public:
   template<class... Ts>
   void ask(const caf::strong_actor_ptr& dest, const char* what, answer_fn done,
            std::chrono::milliseconds timeout, bool timer, Ts&&... xs) noexcept {
-    send(true, dest, what, std::move(done), timeout, timer,
-         std::forward<Ts>(xs)...);
-  }
-
-  /// As ask(), for a request `dest` may hand on (the router delegates a
-  /// Serve to the handler's executor, which then answers us itself): dest
-  /// dying does not end the call, since the handler may still run and
-  /// answer; the answer, CAF's error for a receiver that is gone, or the
-  /// timeout does.
-  template<class... Ts>
-  void ask_handed_on(const caf::strong_actor_ptr& dest, const char* what,
-                     answer_fn done, std::chrono::milliseconds timeout,
-                     bool timer, Ts&&... xs) noexcept {
-    send(false, dest, what, std::move(done), timeout, timer,
-         std::forward<Ts>(xs)...);
+    if (auto id = open(dest, what, std::move(done), timeout, timer))
+      post(dest, id, [&] {
+        return caf::make_mailbox_element(nullptr, caf::make_message_id(id), {},
+                                         std::forward<Ts>(xs)...);
+      });
   }
 
   /// Finishes every call in flight with `unavailable`; later calls are
@@ -93,22 +82,11 @@ public:
   class sink;
 
 private:
-  template<class... Ts>
-  void send(bool watch, const caf::strong_actor_ptr& dest, const char* what,
-            answer_fn done, std::chrono::milliseconds timeout, bool timer,
-            Ts&&... xs) noexcept {
-    if (auto id = open(dest, what, std::move(done), timeout, timer, watch))
-      post(dest, id, [&] {
-        return caf::make_mailbox_element(nullptr, caf::make_message_id(id), {},
-                                         std::forward<Ts>(xs)...);
-      });
-  }
-
   /// Tables a call; 0 when it was finished at once (no destination,
-  /// stopped). `watch`: dest dying ends the call.
+  /// stopped). dest dying ends the call.
   uint64_t open(const caf::strong_actor_ptr& dest, const char* what,
-                answer_fn done, std::chrono::milliseconds timeout, bool timer,
-                bool watch) noexcept;
+                answer_fn done, std::chrono::milliseconds timeout,
+                bool timer) noexcept;
 
   template<class F>
   void post(const caf::strong_actor_ptr& dest, uint64_t id, F make) noexcept {

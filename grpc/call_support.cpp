@@ -11,6 +11,7 @@
 
 #include "actors/console/console.hpp"
 #include "http/http_envelope.hpp"
+#include "protocol/grpc/google/rpc/status.pb.h"
 #include "protocol/json/json_payload.hpp"
 #include "protocol/request_checks.hpp"
 #include "telemetry/log.hpp"
@@ -82,10 +83,14 @@ grpc::Status call_status(status_code code, const std::string& message,
   // past it they would see a transport error instead of Mesh's status.
   if (text.size() > max_status_text)
     text = utf8_prefix(text, max_status_text) + "...";
-  auto details = body.ByteSizeLong() <= max_status_details
-                   ? body.SerializeAsString()
-                   : std::string{};
-  return {grpc_code(code), text, std::move(details)};
+  // The details are a google.rpc.Status, as gRPC libraries decode them
+  // (grpc-go refuses anything else), the answer packed in it.
+  google::rpc::Status details;
+  details.set_code(static_cast<int32_t>(grpc_code(code)));
+  details.set_message(text);
+  if (body.ByteSizeLong() <= max_status_details)
+    details.add_details()->PackFrom(body);
+  return {grpc_code(code), text, details.SerializeAsString()};
 }
 
 std::optional<std::string> token_refusal(std::string_view header,

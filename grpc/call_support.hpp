@@ -38,10 +38,12 @@ int32_t http_code(status_code code) noexcept;
 grpc::StatusCode grpc_code(status_code code) noexcept;
 
 /// The status of a call that answered `code`: OK, or the gRPC code with
-/// `message` and the whole answer `body` as the error details, so a
-/// client reading the gRPC status loses nothing of the answer. Both travel
-/// as trailing metadata: a message over 512 bytes is cut, a body over
-/// 3 KiB is left out (clients refuse trailers past 8 KiB, encoded).
+/// `message` and, as the error details, a google.rpc.Status (the same code
+/// and message) whose one `details` entry is the whole answer `body`
+/// packed in an Any, so a client reading the gRPC status loses nothing of
+/// the answer. Both travel as trailing metadata: a message over 512 bytes
+/// is cut, a body over 3 KiB is left out of `details` (clients refuse
+/// trailers past 8 KiB, encoded).
 grpc::Status call_status(status_code code, const std::string& message,
                          const google::protobuf::Message& body);
 

@@ -1,7 +1,8 @@
 // collector.CollectiveDispatcher (seed 001) on a Mesh node. The seed's
 // collectors are Mesh nodes: a collector id is a node id, Dispatch routes
 // through the router (local handler first, then peers, with the pipeline's
-// policies and hooks), Serve runs a handler of this node only, Connect
+// policies and hooks), Serve runs a handler of this node only (through
+// the same pipeline), Connect
 // joins this node to another (meshctl connect). Status.code is the seed's
 // HTTP-style number; the call's gRPC status carries the same outcome.
 
@@ -76,12 +77,17 @@ public:
 private:
   void dispatch(call c, collector::DispatchRequest* in,
                 collector::DispatchResponse* out) {
-    bridged<pb::DispatchRequest, pb::DispatchResponse>(std::move(c), *in, out);
+    auto target = in->target_collector_id();
+    bridged(std::move(c), *in, out, std::move(target));
   }
 
+  // A Serve is a Dispatch aimed at this node: the pipeline (policies,
+  // rate limits, hooks) guards it as any request from outside. (The
+  // router's own Serve is the peers' side of a Dispatch that already
+  // passed the pipeline on its first node.)
   void serve(call c, collector::ServeRequest* in,
              collector::ServeResponse* out) {
-    bridged<pb::ServeRequest, pb::ServeResponse>(std::move(c), *in, out);
+    bridged(std::move(c), *in, out, node_.node_id);
   }
 
   void connect(call c, collector::ConnectRequest* in,
@@ -130,45 +136,38 @@ private:
   // Dispatch and Serve: the seed's request to the router through the
   // bridge (which answers `unavailable` itself while the router restarts),
   // the router's answer into the seed's response.
-  template<class Request, class Answer, class In, class Out>
-  void bridged(call c, In& in, Out* out) {
+  template<class In, class Out>
+  void bridged(call c, In& in, Out* out, std::string target) {
     auto* ctx = c.ctx;
-    Request req;
+    pb::DispatchRequest req;
     *req.mutable_ref() = ref_of(in);
     if (in.has_input()) // ours (raw_unary): moved, not copied
       req.mutable_payload()->Swap(in.mutable_input());
-    if constexpr (std::is_same_v<Request, pb::DispatchRequest>)
-      req.set_target_node_id(in.target_collector_id());
+    req.set_target_node_id(std::move(target));
     req.set_trace_id(c.trace_id);
     req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
     auto timeout = ask_timeout(req.deadline_ms(), node_.max_deadline);
-    auto on_answer = [c, out](Answer& r) mutable {
+    auto on_answer = [c, out](pb::DispatchResponse& r) mutable {
       c.trace_id = r.trace_id();
       auto code = code_of(r.status());
       out->mutable_status()->set_code(http_code(code));
       out->mutable_status()->set_message(r.status().message());
       if (r.has_payload())
         out->mutable_output()->Swap(r.mutable_payload());
-      if constexpr (std::is_same_v<Answer, pb::DispatchResponse>)
+      if constexpr (std::is_same_v<Out, collector::DispatchResponse>)
         out->set_handled_by_collector_id(r.handled_by());
       else
-        out->set_executor_id(r.executor_id());
+        out->set_executor_id(r.handled_by());
       c.done(call_status(code, r.status().message(), *out));
     };
     // No timer per call: the router answers by the deadline, the bridge's
     // sweep is the safety net.
-    auto done = expect<Answer>(std::move(on_answer), [c, out](caf::error& err) {
-      fail(c, out, to_status_code(err), error_text(err));
-    });
-    auto router = ptr_of(node_.router.get());
-    // The router keeps a Dispatch until it answers, but hands a Serve to
-    // the handler's executor: a router restart must not end that one.
-    if constexpr (std::is_same_v<Request, pb::ServeRequest>)
-      hop_->ask_handed_on(router, "router", std::move(done), timeout, false,
-                          std::move(req));
-    else
-      hop_->ask(router, "router", std::move(done), timeout, false,
-                std::move(req));
+    auto done = expect<pb::DispatchResponse>(
+      std::move(on_answer), [c, out](caf::error& err) {
+        fail(c, out, to_status_code(err), error_text(err));
+      });
+    hop_->ask(ptr_of(node_.router.get()), "router", std::move(done), timeout,
+              false, std::move(req));
   }
 
   node_handles node_;

@@ -137,14 +137,18 @@ void cmd_dispatch(console_actor::pointer self, const console_config& env,
 
 void cmd_serve(console_actor::pointer self, const console_config& env,
                const nlohmann::json& args, console_reply reply) {
-  pb::ServeRequest req;
-  req.set_traced(true); // through the console: always traced
+  // A dispatch aimed at this node: the pipeline (policies, rate limits,
+  // hooks) guards it as any request from outside. (The router's own Serve
+  // is the peers' side of a dispatch that passed it on its first node.)
+  pb::DispatchRequest req;
+  req.mutable_directives()->set_trace(true); // through the console: traced
   if (!fill_request(args, req, reply))
     return;
+  req.set_target_node_id(env.node_id);
   self->request(env.router.get(), caf::infinite, std::move(req))
     .then(
-      [reply](pb::ServeResponse& r) {
-        reply(describe_response(r, r.executor_id()));
+      [reply](pb::DispatchResponse& r) {
+        reply(describe_response(r, r.handled_by()));
       },
       [reply](caf::error& err) { reply(console_error(err)); });
 }

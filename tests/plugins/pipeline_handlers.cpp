@@ -10,7 +10,7 @@
 //   pipe/Svc/Down    idempotent; always throws unavailable
 //   pipe/Svc/Stats   {"node", "runs": {"Echo": n, ...}, "count_post": n}:
 //                    how often each handler ran here (tests call it with
-//                    `meshctl serve`, which bypasses the pipeline)
+//                    `meshctl serve`; no test policy names it)
 // With MESH_TEST_PIPE_DOWN=1 every pipe handler but Stats throws
 // unavailable: a peer that answers unavailable to everything (it still
 // counts the run). With MESH_TEST_PIPE_HANDLERS=0 the plug-in registers only

@@ -24,6 +24,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "collector.grpc.pb.h"
+#include "google/rpc/status.pb.h"
 #include "mesh_service.grpc.pb.h"
 
 namespace {
@@ -63,11 +64,14 @@ void prepare(grpc::ClientContext& ctx, const options& opt) {
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
 }
 
-// A failed call's answer travels in its error details: read it back.
+// A failed call's answer travels in its error details, a google.rpc.Status
+// (gRPC's rich error model) holding the answer as its one entry.
 template <class Response>
 void recover(const grpc::Status& st, Response& resp) {
-  if (!st.ok() && !st.error_details().empty())
-    resp.ParseFromString(st.error_details());
+  google::rpc::Status details;
+  if (!st.ok() && details.ParseFromString(st.error_details())
+      && details.details_size() == 1)
+    details.details(0).UnpackTo(&resp);
 }
 
 // The seed's service; returns the HTTP-style code.

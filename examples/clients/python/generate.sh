@@ -24,7 +24,8 @@ mkdir -p "$out"
 # Both folders on the import path (mesh_service.proto imports "mesh.proto";
 # protocol/grpc first, so its files are named without a folder):
 # the modules land flat in OUT (collector_pb2, mesh_pb2, mesh_service_pb2,
-# health_pb2 and the *_pb2_grpc service stubs). Debian's well-known types
+# health_pb2 and the *_pb2_grpc service stubs; google.rpc's Status, the
+# failed calls' details, as google/rpc/status_pb2). Debian's well-known types
 # (google/protobuf/*.proto) are found by protoc itself; the Python runtime
 # ships their modules.
 protoc -I "$root/protocol/grpc" -I "$root/protocol" \
@@ -33,5 +34,6 @@ protoc -I "$root/protocol/grpc" -I "$root/protocol" \
   "$root/protocol/mesh.proto" \
   "$root/protocol/grpc/collector.proto" \
   "$root/protocol/grpc/mesh_service.proto" \
-  "$root/protocol/grpc/health.proto"
+  "$root/protocol/grpc/health.proto" \
+  "$root/protocol/grpc/google/rpc/status.proto"
 echo "$out"

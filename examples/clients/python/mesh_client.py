@@ -34,11 +34,12 @@ from google.protobuf import any_pb2, json_format, struct_pb2, wrappers_pb2
 # Filled by load_stubs(): the generated modules.
 collector_pb2 = collector_pb2_grpc = mesh_pb2 = None
 mesh_service_pb2 = mesh_service_pb2_grpc = None
-health_pb2 = health_pb2_grpc = None
+health_pb2 = health_pb2_grpc = status_pb2 = None
 
 # A failed call ends with a gRPC code and, in the trailing metadata under
-# this key, the whole answer (status, who handled it, ...), so a client of
-# either style reads the same outcome.
+# this key, a google.rpc.Status (gRPC's rich error model) whose one detail
+# is the whole answer (status, who handled it, ...), so a client of either
+# style reads the same outcome.
 DETAILS_KEY = "grpc-status-details-bin"
 
 # The seed's HTTP-style numbers for the gRPC code of a call that carried no
@@ -62,6 +63,7 @@ def load_stubs(gen_dir: Optional[str] = None) -> None:
     this file, or $MESH_GRPC_STUBS)."""
     global collector_pb2, collector_pb2_grpc, mesh_pb2
     global mesh_service_pb2, mesh_service_pb2_grpc, health_pb2, health_pb2_grpc
+    global status_pb2
     gen_dir = gen_dir or os.environ.get("MESH_GRPC_STUBS") or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "gen")
     if not os.path.exists(os.path.join(gen_dir, "collector_pb2.py")):
@@ -72,9 +74,10 @@ def load_stubs(gen_dir: Optional[str] = None) -> None:
     import collector_pb2 as c, collector_pb2_grpc as cg  # noqa: E401
     import mesh_pb2 as m, mesh_service_pb2 as ms, mesh_service_pb2_grpc as msg
     import health_pb2 as h, health_pb2_grpc as hg  # noqa: E401
+    from google.rpc import status_pb2 as st  # generated beside the others
     collector_pb2, collector_pb2_grpc, mesh_pb2 = c, cg, m
     mesh_service_pb2, mesh_service_pb2_grpc = ms, msg
-    health_pb2, health_pb2_grpc = h, hg
+    health_pb2, health_pb2_grpc, status_pb2 = h, hg, st
 
 
 def json_any(value: Any) -> any_pb2.Any:
@@ -129,9 +132,13 @@ def _call(method, request, response_type, timeout, metadata):
         response = None
         for key, value in err.trailing_metadata() or ():
             if key == DETAILS_KEY:
-                response = response_type()
+                details = status_pb2.Status()
+                answer = response_type()
                 try:
-                    response.ParseFromString(value)
+                    details.ParseFromString(value)
+                    if len(details.details) == 1 and \
+                            details.details[0].Unpack(answer):
+                        response = answer
                 except Exception:  # not ours: keep the gRPC code only
                     response = None
         return response, err.code(), err.details() or ""

@@ -47,7 +47,7 @@ ctl_result dispatch(const std::string& http, const std::string& method,
 }
 
 /// How often each pipe handler ran on the node (its Stats handler, called
-/// with `serve`, which bypasses the pipeline).
+/// with `serve`; no policy names it).
 json runs_on(const std::string& http) {
   auto r = meshctl_json(http, {"serve", "pipe", "Svc", "Stats"});
   return r["result"]["payload"]["runs"];

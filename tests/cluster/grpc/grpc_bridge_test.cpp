@@ -60,13 +60,6 @@ caf::behavior holder(caf::stateful_actor<holder_state>* self) {
   };
 }
 
-/// As the router with a Serve: hands every request on to `to`.
-caf::behavior handing_on(caf::event_based_actor* self, caf::actor to) {
-  return {
-    [self, to](int x) { return self->delegate(to, x); },
-  };
-}
-
 struct fixture : actor_fixture {
   caf::actor dest = sys.spawn(holder);
 
@@ -120,25 +113,6 @@ CAF_TEST(an actor that ends holding calls answers them unavailable at once) {
   run();
   CAF_REQUIRE_EQUAL(got.size(), 3u);
   CAF_CHECK(code_of(got[2]) == status_code::unavailable);
-}
-
-CAF_TEST(a call handed on outlives the actor that handed it on) {
-  std::vector<answer> got; // outlives the bridge: its calls write here
-  bridge b{sys};
-  auto router = sys.spawn(handing_on, dest);
-  b.ask_handed_on(caf::actor_cast<caf::strong_actor_ptr>(router), "router",
-                  record(got), long_timeout, false, 1);
-  run();
-  CAF_CHECK(got.empty());
-  // The router restarts while the handler (dest) still holds the call: the
-  // handler's answer, not `unavailable`, finishes it.
-  self->send_exit(router, caf::exit_reason::user_shutdown);
-  run();
-  CAF_CHECK(got.empty());
-  self->send(dest, atom::flush_v);
-  run();
-  CAF_REQUIRE_EQUAL(got.size(), 1u);
-  CAF_CHECK(std::get<int>(got[0]) == 42);
 }
 
 CAF_TEST(stop answers the calls in flight and every later call) {

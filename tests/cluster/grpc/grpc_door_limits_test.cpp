@@ -76,7 +76,10 @@ CAF_TEST(a failure too long for trailing metadata still reaches the client) {
   CAF_CHECK(st.error_message().find("has no manifest") == std::string::npos);
   CAF_CHECK(st.error_message().rfind("process 'ppp", 0) == 0);
   CAF_CHECK_LESS_OR_EQUAL(st.error_message().size(), 512u + 3u);
-  CAF_CHECK(st.error_details().empty()); // the 20 KB answer is left out
+  auto details = rich_status(st); // the 20 KB answer is left out of it
+  CAF_CHECK_EQUAL(details.code(), static_cast<int32_t>(st.error_code()));
+  CAF_CHECK_EQUAL(details.message(), st.error_message());
+  CAF_CHECK_EQUAL(details.details_size(), 0);
   // Non-ASCII is percent-encoded on the wire (3 bytes a byte) and the
   // details base64: 2,000 'é' (4,000 bytes) must still fit.
   std::string accents;

@@ -55,8 +55,9 @@ dispatched dispatch(stub& s, const collector::DispatchRequest& req,
   dispatched out;
   auto ctx = context(token, deadline);
   out.status = s.Dispatch(ctx.get(), req, &out.response);
+  // (Refused by gRPC itself: no answer, the response stays empty.)
   if (!out.status.ok())
-    out.response.ParseFromString(out.status.error_details());
+    static_cast<void>(answer_of(out.status, out.response));
   return out;
 }
 

@@ -148,7 +148,7 @@ CAF_TEST(a Publish with deadline_ms ends at it with the parts that ran longer) {
   auto st = s->Publish(ctx.get(), pub, &pres);
   CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   mesh::pb::PublishResponse details;
-  CAF_REQUIRE(details.ParseFromString(st.error_details()));
+  CAF_REQUIRE(answer_of(st, details));
   CAF_CHECK_EQUAL(details.status(), "timeout");
   CAF_REQUIRE_EQUAL(details.dispatchers_size(), 1);
   CAF_CHECK_EQUAL(details.dispatchers(0).dispatcher_id(), "test-sleep");

@@ -13,6 +13,7 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "protocol/grpc/google/rpc/status.pb.h"
 #include "protocol/json/json_payload.hpp"
 #include "protocol/mesh.pb.h"
 
@@ -30,6 +31,24 @@ context(const std::string& token = {},
   if (!token.empty())
     ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
+}
+
+/// The error details of a failed call, as gRPC libraries read them: a
+/// google.rpc.Status with the call's code and message (empty if absent).
+inline google::rpc::Status rich_status(const grpc::Status& st) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(st.error_details()))
+    details.Clear();
+  return details;
+}
+
+/// The answer a failed call carried: the one entry of its details, which
+/// must hold the call's own code. False when there is none.
+template <class Answer>
+bool answer_of(const grpc::Status& st, Answer& out) {
+  auto details = rich_status(st);
+  return details.code() == static_cast<int32_t>(st.error_code())
+         && details.details_size() == 1 && details.details(0).UnpackTo(&out);
 }
 
 /// mesh.v1 Dispatch of the example plug-in's users/UserService/GetUser.
