@@ -2,9 +2,10 @@
 // collectors are Mesh nodes: a collector id is a node id, Dispatch routes
 // through the router (local handler first, then peers, with the pipeline's
 // policies and hooks), Serve runs a handler of this node only (through
-// the same pipeline), Connect
-// joins this node to another (meshctl connect). Status.code is the seed's
-// HTTP-style number; the call's gRPC status carries the same outcome.
+// the same pipeline), Connect joins this node to another (meshctl
+// connect), given its peer address or, as in the seed, its gRPC address
+// (grpc/connect_back.hpp). Status.code is the seed's HTTP-style number;
+// the call's gRPC status carries the same outcome.
 
 #include <algorithm>
 #include <set>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "grpc/connect_back.hpp"
 #include "grpc/raw_unary.hpp"
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
@@ -40,6 +42,14 @@ pb::ServiceRef ref_of(const In& in) {
 
 status_code code_of(const pb::Status& st) {
   return status_code_from_int(st.code()).value_or(status_code::internal);
+}
+
+// The status of the seed's HTTP-style number (500: internal).
+status_code code_of_http(int32_t code) {
+  for (auto x : all_status_codes)
+    if (http_code(x) == code && x != status_code::handler_error)
+      return x;
+  return status_code::internal;
 }
 
 // Every method reads its body itself (grpc/raw_unary.hpp).
@@ -96,7 +106,7 @@ private:
     if (in->address().empty()) {
       fail(c, out, status_code::invalid_argument,
            "Connect needs \"address\": the host:port of a Mesh node's peer "
-           "listener");
+           "listener or gRPC front door");
       return;
     }
     auto cluster = node_.cluster.get();
@@ -107,30 +117,108 @@ private:
     }
     // The seed intersects both sides' namespaces: the caller's, when it
     // names any, narrow what the two nodes share.
-    std::set<std::string> wanted(in->namespaces().begin(),
-                                 in->namespaces().end());
-    auto timeout = ask_timeout(deadline_ms_of(*ctx, node_.max_deadline),
-                               node_.max_deadline);
+    connect_call cc;
+    cc.c = c;
+    cc.out = out;
+    cc.address = in->address();
+    cc.offered.assign(in->namespaces().begin(), in->namespaces().end());
+    cc.wanted.insert(cc.offered.begin(), cc.offered.end());
+    cc.timeout = ask_timeout(deadline_ms_of(*ctx, node_.max_deadline),
+                             node_.max_deadline);
+    const auto& md = ctx->client_metadata();
+    if (auto i = md.find("authorization"); i != md.end())
+      cc.authorization.assign(i->second.data(), i->second.size());
+    // A door connecting back does not try the same in turn.
+    cc.may_connect_back = md.find(connect_back_key) == md.end();
     hop_->ask(ptr_of(cluster), "cluster manager",
               expect<nlohmann::json>(
-                  [c, out, wanted](nlohmann::json& r) {
-                    out->mutable_status()->set_code(http_code(status_code::ok));
-                    out->mutable_status()->set_message("connected");
-                    out->set_connection_id(r.value("connection_id", ""));
-                    out->set_target_collector_id(r.value("peer", ""));
-                    if (auto i = r.find("shared_namespaces");
-                        i != r.end() && i->is_array())
-                      for (auto& ns : *i)
-                        if (ns.is_string()
-                            && (wanted.empty()
-                                || wanted.count(ns.get<std::string>())))
-                          out->add_shared_namespaces(ns.get<std::string>());
-                    c.done(grpc::Status::OK);
-                  },
-                  [c, out](caf::error& err) {
-                    fail(c, out, to_status_code(err), error_text(err));
-                  }),
-              timeout, true, atom::connect_v, in->address());
+                [cc](nlohmann::json& r) { connected(cc, r); },
+                [this, cc](caf::error& err) { not_dialled(cc, err); }),
+              cc.timeout, true, atom::connect_v, in->address());
+  }
+
+  struct connect_call {
+    call c;
+    collector::ConnectResponse* out = nullptr;
+    std::string address;
+    std::vector<std::string> offered;
+    std::set<std::string> wanted; ///< empty: every shared namespace
+    std::chrono::milliseconds timeout{0};
+    std::string authorization;
+    bool may_connect_back = false;
+  };
+
+  // `peer`: the connection as the cluster manager describes it.
+  static void connected(const connect_call& cc, const nlohmann::json& peer) {
+    auto* out = cc.out;
+    out->mutable_status()->set_code(http_code(status_code::ok));
+    out->mutable_status()->set_message("connected");
+    out->set_connection_id(peer.value("connection_id", ""));
+    out->set_target_collector_id(peer.value("peer", ""));
+    if (auto i = peer.find("shared_namespaces");
+        i != peer.end() && i->is_array())
+      for (auto& ns : *i)
+        if (ns.is_string()
+            && (cc.wanted.empty() || cc.wanted.count(ns.get<std::string>())))
+          out->add_shared_namespaces(ns.get<std::string>());
+    cc.c.done(grpc::Status::OK);
+  }
+
+  // The peer port did not answer at the address: perhaps it is a node's
+  // gRPC front door, as in the seed (grpc/connect_back.hpp).
+  void not_dialled(const connect_call& cc, const caf::error& err) {
+    auto code = to_status_code(err);
+    auto why = error_text(err);
+    if (!cc.may_connect_back || code != status_code::unavailable) {
+      fail(cc.c, cc.out, code, why);
+      return;
+    }
+    connect_back_request req;
+    req.door = cc.address;
+    req.our_address = node_.listen;
+    req.our_id = node_.node_id;
+    req.authorization = cc.authorization;
+    req.namespaces = cc.offered;
+    req.timeout = cc.timeout;
+    req.tls = node_.tls;
+    connect_back(std::move(req), [this, cc, why](
+                                   const grpc::Status& st,
+                                   collector::ConnectResponse& back) {
+      if (back.status().code() == http_code(status_code::ok)) {
+        find_connection(cc, back.connection_id());
+      } else if (back.status().code() != 0) { // a door, which said no
+        fail(cc.c, cc.out, code_of_http(back.status().code()),
+             "the gRPC front door at " + cc.address + " could not connect "
+               "its node to this one: " + back.status().message());
+      } else {
+        fail(cc.c, cc.out, status_code::unavailable,
+             why + "; nor does a gRPC front door answer there ("
+               + st.error_message() + ")");
+      }
+    });
+  }
+
+  // The other node dialled this one: its connection, as this node sees it.
+  void find_connection(const connect_call& cc, const std::string& id) {
+    auto cluster = node_.cluster.get();
+    auto lost = [cc](const std::string& why) {
+      fail(cc.c, cc.out, status_code::unavailable,
+           "the node at " + cc.address + " connected, but " + why);
+    };
+    hop_->ask(ptr_of(cluster), "cluster manager",
+              expect<nlohmann::json>(
+                [cc, id, lost](nlohmann::json& peers) {
+                  for (const auto& p : peers)
+                    if (p.value("connection_id", "") == id) {
+                      auto peer = p;
+                      peer["peer"] = p.value("id", "");
+                      connected(cc, peer);
+                      return;
+                    }
+                  lost("its connection " + id + " is not among the peers");
+                },
+                [lost](caf::error& err) { lost(error_text(err)); }),
+              cc.timeout, true, atom::peers_v, nlohmann::json::object());
   }
 
   // Dispatch and Serve: the seed's request to the router through the

@@ -14,8 +14,6 @@
 
 namespace mesh::grpc_door {
 
-namespace {
-
 bool read_file(const std::string& path, std::string& out) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
@@ -25,6 +23,8 @@ bool read_file(const std::string& path, std::string& out) {
   out = buf.str();
   return true;
 }
+
+namespace {
 
 /// gRPC takes an unencrypted PEM key only: a key with a passphrase (as
 /// CAF's OpenSSL module accepts it) is decrypted in memory.

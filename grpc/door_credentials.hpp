@@ -23,6 +23,9 @@
 
 namespace mesh::grpc_door {
 
+/// Reads the whole file at `path` (a PEM) into `out`; false if it cannot.
+bool read_file(const std::string& path, std::string& out);
+
 /// The door's credentials for `tls` (not enabled: plaintext) checking
 /// node.token (empty: no check) on every call but the health service's;
 /// null with `error` set when a file cannot be read.

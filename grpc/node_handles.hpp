@@ -18,6 +18,7 @@
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "actors/workflows/workflow_runner.hpp"
+#include "config/node_config.hpp"
 #include "telemetry/call_counts.hpp"
 
 namespace mesh::grpc_door {
@@ -25,8 +26,10 @@ namespace mesh::grpc_door {
 struct node_handles {
   caf::actor_system* sys = nullptr;
   std::string node_id;
+  std::string listen; ///< its peer address (host:port), as peers dial it
   std::string token; ///< the console token; empty: none
   std::chrono::milliseconds max_deadline{60000}; ///< limits.max_deadline_ms
+  tls_config tls; ///< cluster.tls: its CA checks another door (Connect)
   actor_slot<router_actor> router;
   actor_slot<cluster_actor> cluster;     ///< may stay empty
   actor_slot<strategies_actor> strategies;

@@ -206,10 +206,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     gc.tls = self.cfg.cluster.tls;
     gc.keepalive = self.cfg.grpc_keepalive;
     gc.memory_bytes = size_t{self.cfg.grpc_memory_mb} << 20;
-    gc.node = {&sys, self.id, self.cfg.console_token,
+    gc.node = {&sys, self.id, to_string(self.listen), self.cfg.console_token,
                std::chrono::milliseconds{self.cfg.limits.max_deadline_ms},
-               self.router, self.cluster, self.strategies, self.topics,
-               self.tasks, self.workflows, self.grpc_counts};
+               self.cfg.cluster.tls, self.router, self.cluster,
+               self.strategies, self.topics, self.tasks, self.workflows,
+               self.grpc_counts};
     self.grpc = std::make_unique<grpc_front_door>(std::move(gc));
     if (auto err = self.grpc->start())
       return err;

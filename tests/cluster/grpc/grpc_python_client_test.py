@@ -171,7 +171,7 @@ def main():
     out = subprocess.run([sys.executable,
                           os.path.join(example_dir, "seed_example.py"),
                           "--collector-1", ready1["grpc"],
-                          "--collector-2-peer", ready2["listen"],
+                          "--collector-2", ready2["grpc"],
                           "--stubs", gen],
                          capture_output=True, text=True, timeout=120,
                          env=env)
