@@ -8,7 +8,9 @@
 #     plus the scale scenario (16 nodes from one seed: time to a
 #     full mesh, idle CPU of the cluster over 10 s, memory of each node);
 #     results in build/bench-results/.
-#  2. the micro benchmarks (Google Benchmark).
+#  2. the gRPC front door against a bare gRPC server (scripts/bench-grpc.sh,
+#     pinned and unpinned).
+#  3. the micro benchmarks (Google Benchmark).
 # Extra arguments go to both meshbench runs (e.g. --repeat 5).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +27,10 @@ echo "== meshbench, pinned to CPU 0 (taskset -c 0 for every process)"
 echo
 echo "== meshbench, unpinned"
 "$bin/meshbench" "${common[@]}" --json "$out/meshbench-unpinned.json" "$@"
+echo
+echo "== gRPC front door, pinned to CPU 0, then unpinned"
+"$root/scripts/bench-grpc.sh" --pin
+"$root/scripts/bench-grpc.sh"
 echo
 echo "== micro benchmarks"
 "$bin/mesh_micro_bench" --benchmark_min_time=0.3 \
