@@ -80,8 +80,8 @@ public:
       if (closed_) {
         id = 0;
       } else {
-        calls_.emplace(id,
-                       pending{std::move(done), now + timeout, dest->id(), what});
+        calls_.emplace(id, pending{std::move(done), now + timeout,
+                                   dest->id(), what});
         monitor = monitored_.insert(dest->id()).second;
       }
     }

@@ -15,6 +15,8 @@
 
 #include "grpc/connect_back.hpp"
 #include "grpc/raw_unary.hpp"
+#include "protocol/address.hpp"
+#include "protocol/grpc/google/rpc/status.pb.h"
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/messaging/type_ids.hpp"
@@ -48,6 +50,16 @@ status_code code_of(const pb::Status& st) {
 status_code code_of_http(int32_t code) {
   for (auto x : all_status_codes)
     if (http_code(x) == code && x != status_code::handler_error)
+      return x;
+  return status_code::internal;
+}
+
+// The status of a gRPC code (UNAUTHENTICATED: permission denied).
+status_code code_of_grpc(grpc::StatusCode code) {
+  if (code == grpc::StatusCode::UNAUTHENTICATED)
+    return status_code::permission_denied;
+  for (auto x : all_status_codes)
+    if (grpc_code(x) == code && x != status_code::handler_error)
       return x;
   return status_code::internal;
 }
@@ -165,16 +177,25 @@ private:
   }
 
   // The peer port did not answer at the address: perhaps it is a node's
-  // gRPC front door, as in the seed (grpc/connect_back.hpp).
+  // gRPC front door, as in the seed (grpc/connect_back.hpp). Only a dial
+  // that failed: not a stopping bridge or a cluster manager gone.
   void not_dialled(const connect_call& cc, const caf::error& err) {
     auto code = to_status_code(err);
     auto why = error_text(err);
-    if (!cc.may_connect_back || code != status_code::unavailable) {
+    std::string bad;
+    auto door = parse_host_port(cc.address, bad);
+    if (!cc.may_connect_back || code != status_code::unavailable
+        || why.rfind("cannot reach ", 0) != 0 || !door) {
       fail(cc.c, cc.out, code, why);
       return;
     }
+    if (auto wild = wildcard_listen(); !wild.empty()) {
+      fail(cc.c, cc.out, code, why + "; " + wild);
+      return;
+    }
     connect_back_request req;
-    req.door = cc.address;
+    req.parent = cc.c.ctx;
+    req.door = *door;
     req.our_address = node_.listen;
     req.our_id = node_.node_id;
     req.authorization = cc.authorization;
@@ -184,18 +205,43 @@ private:
     connect_back(std::move(req), [this, cc, why](
                                    const grpc::Status& st,
                                    collector::ConnectResponse& back) {
-      if (back.status().code() == http_code(status_code::ok)) {
+      // A refusal carries the other door's answer in its details.
+      if (!st.ok()) {
+        google::rpc::Status details;
+        if (details.ParseFromString(st.error_details())
+            && details.details_size() == 1)
+          details.details(0).UnpackTo(&back);
+      }
+      if (st.ok() && back.status().code() == http_code(status_code::ok)) {
         find_connection(cc, back.connection_id());
-      } else if (back.status().code() != 0) { // a door, which said no
-        fail(cc.c, cc.out, code_of_http(back.status().code()),
+      } else if (st.ok() || back.status().code() != 0
+                 || st.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+        // A door, which said no.
+        auto code = back.status().code() != 0
+                      ? code_of_http(back.status().code())
+                      : code_of_grpc(st.error_code());
+        auto text = back.status().code() != 0 ? back.status().message()
+                                              : st.error_message();
+        fail(cc.c, cc.out, code,
              "the gRPC front door at " + cc.address + " could not connect "
-               "its node to this one: " + back.status().message());
+               "its node to this one: " + text);
       } else {
         fail(cc.c, cc.out, status_code::unavailable,
              why + "; nor does a gRPC front door answer there ("
                + st.error_message() + ")");
       }
     });
+  }
+
+  // Why the other node could not dial this one back (empty: it can): a
+  // wildcard listen address names no host to dial.
+  std::string wildcard_listen() const {
+    std::string bad;
+    auto hp = parse_host_port(node_.listen, bad);
+    if (hp && hp->host != "0.0.0.0" && hp->host != "::" && !hp->host.empty())
+      return {};
+    return "a gRPC front door there could not dial this node back: it "
+           "listens on " + node_.listen + ", which names no host";
   }
 
   // The other node dialled this one: its connection, as this node sees it.

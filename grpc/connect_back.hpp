@@ -11,16 +11,19 @@
 // The call carries the caller's `authorization` (a cluster shares one
 // console token) and `connect_back_key`, so the other door does not try the
 // same in turn. TLS: the node's CA (cluster.tls.ca) checks the other door's
-// certificate, as the node's peer links do.
+// certificate, as the node's peer links do. The address is dialled as a
+// host:port only (dns:///), never as another gRPC target (unix:, ...).
 
 #include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
 #include "config/node_config.hpp"
+#include "protocol/address.hpp"
 #include "protocol/grpc/collector.pb.h"
 
 namespace mesh::grpc_door {
@@ -30,7 +33,10 @@ namespace mesh::grpc_door {
 inline constexpr char connect_back_key[] = "x-mesh-connect-back";
 
 struct connect_back_request {
-  std::string door;          ///< the other node's gRPC address
+  /// The call being answered: its cancellation reaches the Connect sent
+  /// (a stopping door cancels its calls), and so does its deadline.
+  grpc::CallbackServerContext* parent = nullptr;
+  host_port door;            ///< the other node's gRPC address
   std::string our_address;   ///< this node's peer address, for it to dial
   std::string our_id;        ///< this node's id (the request's collector_id)
   std::string authorization; ///< the caller's header; empty: none
@@ -45,7 +51,8 @@ using connect_back_done
   = std::function<void(const grpc::Status&, collector::ConnectResponse&)>;
 
 /// Sends the Connect; `done` runs once, on a gRPC thread (at once, here,
-/// when the TLS CA cannot be read). Never throws.
+/// when the TLS CA cannot be read); if it throws, once more with INTERNAL
+/// (the caller's call finishes once anyway). Never throws.
 void connect_back(connect_back_request req, connect_back_done done) noexcept;
 
 } // namespace mesh::grpc_door

@@ -187,7 +187,8 @@ class Node:
         return Result(HTTP_OF_GRPC.get(code, 500), message, code)
 
     def connect(self, address: str, namespaces=(), collector_id: str = ""):
-        """Joins this node to the Mesh node at `address` (its peer port)."""
+        """Joins this node to the Mesh node at `address` (its peer port or,
+        as in the seed, its gRPC address)."""
         req = collector_pb2.ConnectRequest(collector_id=collector_id,
                                            address=address,
                                            namespaces=list(namespaces))
@@ -329,7 +330,7 @@ def main(argv=None) -> int:
         if name != "serve":
             s.add_argument("--target", default="", help="node id")
     c = sub.add_parser("connect", help="join this node to another")
-    c.add_argument("address", help="the other node's peer address")
+    c.add_argument("address", help="the other node's peer or gRPC address")
     c.add_argument("--namespaces", default="", help="comma-separated")
     h = sub.add_parser("health", help="gRPC's health check: prints SERVING, "
                        "NOT_SERVING or the call's gRPC code")

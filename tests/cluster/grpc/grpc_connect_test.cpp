@@ -99,3 +99,26 @@ CAF_TEST(Connect where neither a peer port nor a door answers says both) {
   CAF_CHECK(st.error_message().find("nor does a gRPC front door answer")
             != std::string::npos);
 }
+
+CAF_TEST(Connect to a door that refuses the token says the door refused) {
+  temp_dir dir;
+  std::ofstream{dir.file("one")} << token << "\n";
+  std::ofstream{dir.file("two")} << "another-token\n";
+  node_process one{with_grpc({"--id", "one", "--console-token-file",
+                              dir.file("one")})};
+  node_process two{with_grpc({"--id", "two", "--console-token-file",
+                              dir.file("two")})};
+  auto s = collector::CollectiveDispatcher::NewStub(
+    grpc::CreateChannel(one.grpc(), grpc::InsecureChannelCredentials()));
+  collector::ConnectRequest creq;
+  creq.set_address(two.grpc());
+  collector::ConnectResponse cres;
+  auto cctx = context(token);
+  auto st = s->Connect(cctx.get(), creq, &cres);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  CAF_CHECK(answer_of(st, cres));
+  CAF_CHECK_EQUAL(cres.status().code(), 403);
+  CAF_CHECK(st.error_message().find("the gRPC front door at " + two.grpc()
+                                    + " could not connect its node")
+            != std::string::npos);
+}

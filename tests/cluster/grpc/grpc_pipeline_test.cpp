@@ -24,7 +24,9 @@ namespace {
 
 json guarded_policies() {
   return json::array(
-    {{{"name", "write-guard"}, {"match", "pipe/Svc/Write"}, {"hooks", {"deny"}}},
+    {{{"name", "write-guard"},
+      {"match", "pipe/Svc/Write"},
+      {"hooks", {"deny"}}},
      {{"name", "echo-limited"},
       {"match", "pipe/Svc/Echo"},
       {"rate_limit", {{"per_second", 0.05}, {"burst", 2}}}}});
@@ -71,8 +73,8 @@ CAF_TEST(policies and hooks guard the seed Dispatch and Serve alike) {
   auto dispatch = [&](const std::string& method) {
     return call_seed<collector::DispatchResponse>(
       [&](grpc::ClientContext* ctx, collector::DispatchResponse* res) {
-        return s->Dispatch(ctx, pipe_request<collector::DispatchRequest>(method),
-                           res);
+        auto req = pipe_request<collector::DispatchRequest>(method);
+        return s->Dispatch(ctx, req, res);
       });
   };
   auto serve = [&](const std::string& method) {
