@@ -50,24 +50,12 @@ CAF_TEST(Connect given the gRPC address joins both nodes as the seed does) {
   node_process two{node("collector-2", "orders,inventory", "orders")};
   auto s = collector::CollectiveDispatcher::NewStub(
     grpc::CreateChannel(one.grpc(), grpc::InsecureChannelCredentials()));
-  collector::ConnectRequest creq;
-  creq.set_collector_id("collector-1");
-  creq.set_address(two.grpc());
-  creq.add_namespaces("users");
-  creq.add_namespaces("orders");
-  collector::ConnectResponse cres;
-  auto cctx = context(token);
-  auto st = s->Connect(cctx.get(), creq, &cres);
-  MESH_CHECK_MSG(st.ok(), st.error_message());
-  CAF_CHECK_EQUAL(cres.status().code(), 200);
-  CAF_CHECK_EQUAL(cres.target_collector_id(), "collector-2");
-  CAF_CHECK(!cres.connection_id().empty());
-  CAF_REQUIRE_EQUAL(cres.shared_namespaces_size(), 1);
-  CAF_CHECK_EQUAL(cres.shared_namespaces(0), "orders");
+  auto cres = connect_checked(*s, two.grpc(), {"users", "orders"},
+                              "collector-2", "orders", token);
   // At once, as the seed's example goes on: orders run on collector-2.
   collector::DispatchResponse dres;
   auto dctx = context(token);
-  st = s->Dispatch(dctx.get(), order_request(), &dres);
+  auto st = s->Dispatch(dctx.get(), order_request(), &dres);
   MESH_CHECK_MSG(st.ok(), st.error_message());
   CAF_CHECK_EQUAL(dres.status().code(), 200);
   CAF_CHECK_EQUAL(dres.handled_by_collector_id(), "collector-2");

@@ -85,20 +85,7 @@ CAF_TEST(the seed Connect Serve and Dispatch work across two nodes) {
   node_process b{with_grpc({"--id", "collector-2", "--plugin",
                             bin("libmesh_test_handlers.so")})};
   auto s = dispatcher_at(a.grpc());
-  collector::ConnectRequest creq;
-  creq.set_collector_id("client");
-  creq.set_address(b.listen());
-  creq.add_namespaces("users");
-  creq.add_namespaces("test");
-  collector::ConnectResponse cres;
-  auto cctx = context();
-  auto st = s->Connect(cctx.get(), creq, &cres);
-  MESH_CHECK_MSG(st.ok(), st.error_message());
-  CAF_CHECK_EQUAL(cres.status().code(), 200);
-  CAF_CHECK_EQUAL(cres.target_collector_id(), "collector-2");
-  CAF_CHECK(!cres.connection_id().empty());
-  CAF_REQUIRE_EQUAL(cres.shared_namespaces_size(), 1);
-  CAF_CHECK_EQUAL(cres.shared_namespaces(0), "test");
+  connect_checked(*s, b.listen(), {"users", "test"}, "collector-2", "test");
   // Local: a handler of this node.
   auto local = dispatch(*s, request("users", "UserService", "GetUser",
                                     {{"id", "u-1"}}));

@@ -32,6 +32,16 @@ json guarded_policies() {
       {"rate_limit", {{"per_second", 0.05}, {"burst", 2}}}}});
 }
 
+// A node of the pipe handlers with a gRPC port and guarded_policies().
+std::unique_ptr<node_process> start_guarded(const temp_dir& dir,
+                                            const std::string& id) {
+  return start_configured(
+    dir, pipe_config(dir, id,
+                     {{"plugins", {pipe_plugin()}},
+                      {"grpc", {{"listen", "127.0.0.1:0"}}},
+                      {"policies", guarded_policies()}}));
+}
+
 template <class Request>
 Request pipe_request(const std::string& method) {
   Request req;
@@ -46,6 +56,15 @@ struct outcome {
   grpc::Status status;
   int code = 0; ///< the seed's Status.code, from the answer or its details
 };
+
+// A call the pipeline refused with `code` (and `http`), naming `words`.
+void check_refused(const outcome& o, grpc::StatusCode code, int http,
+                   const std::string& words) {
+  CAF_CHECK_EQUAL(o.status.error_code(), code);
+  CAF_CHECK_EQUAL(o.code, http);
+  MESH_CHECK_MSG(o.status.error_message().find(words) != std::string::npos,
+                 o.status.error_message());
+}
 
 template <class Response, class Call>
 outcome call_seed(Call call) {
@@ -63,11 +82,7 @@ outcome call_seed(Call call) {
 
 CAF_TEST(policies and hooks guard the seed Dispatch and Serve alike) {
   temp_dir dir;
-  auto node = start_configured(
-    dir, pipe_config(dir, "g1",
-                     {{"plugins", {pipe_plugin()}},
-                      {"grpc", {{"listen", "127.0.0.1:0"}}},
-                      {"policies", guarded_policies()}}));
+  auto node = start_guarded(dir, "g1");
   auto s = collector::CollectiveDispatcher::NewStub(
     grpc::CreateChannel(node->grpc(), grpc::InsecureChannelCredentials()));
   auto dispatch = [&](const std::string& method) {
@@ -85,13 +100,9 @@ CAF_TEST(policies and hooks guard the seed Dispatch and Serve alike) {
       });
   };
   // The deny hook refuses Write, whichever way it comes.
-  for (auto denied : {dispatch("Write"), serve("Write")}) {
-    CAF_CHECK_EQUAL(denied.status.error_code(),
-                    grpc::StatusCode::PERMISSION_DENIED);
-    CAF_CHECK_EQUAL(denied.code, 403);
-    CAF_CHECK(denied.status.error_message().find("denied by test hook")
-              != std::string::npos);
-  }
+  for (const auto& denied : {dispatch("Write"), serve("Write")})
+    check_refused(denied, grpc::StatusCode::PERMISSION_DENIED, 403,
+                  "denied by test hook");
   auto ctl_denied = meshctl(node->http(), {"serve", "pipe", "Svc", "Write"});
   CAF_CHECK_NOT_EQUAL(ctl_denied.exit_code, 0);
   CAF_CHECK((ctl_denied.out + ctl_denied.err).find("denied by test hook")
@@ -103,13 +114,9 @@ CAF_TEST(policies and hooks guard the seed Dispatch and Serve alike) {
   CAF_CHECK_EQUAL(first.code, 200);
   auto second = dispatch("Echo");
   MESH_CHECK_MSG(second.status.ok(), second.status.error_message());
-  for (auto limited : {serve("Echo"), dispatch("Echo")}) {
-    CAF_CHECK_EQUAL(limited.status.error_code(),
-                    grpc::StatusCode::RESOURCE_EXHAUSTED);
-    CAF_CHECK_EQUAL(limited.code, 429);
-    CAF_CHECK(limited.status.error_message().find("echo-limited")
-              != std::string::npos);
-  }
+  for (const auto& limited : {serve("Echo"), dispatch("Echo")})
+    check_refused(limited, grpc::StatusCode::RESOURCE_EXHAUSTED, 429,
+                  "echo-limited");
   // Write ran nowhere: the hook stopped every attempt before the handler.
   auto runs = meshctl_json(node->http(), {"serve", "pipe", "Svc", "Stats"});
   CAF_CHECK_EQUAL(runs["result"]["payload"]["runs"].value("Write", 0), 0);
@@ -117,11 +124,7 @@ CAF_TEST(policies and hooks guard the seed Dispatch and Serve alike) {
 
 CAF_TEST(mesh v1 directives reach the pipeline) {
   temp_dir dir;
-  auto node = start_configured(
-    dir, pipe_config(dir, "g2",
-                     {{"plugins", {pipe_plugin()}},
-                      {"grpc", {{"listen", "127.0.0.1:0"}}},
-                      {"policies", guarded_policies()}}));
+  auto node = start_guarded(dir, "g2");
   auto s = mesh::v1::Mesh::NewStub(
     grpc::CreateChannel(node->grpc(), grpc::InsecureChannelCredentials()));
   mesh::pb::DispatchRequest req;

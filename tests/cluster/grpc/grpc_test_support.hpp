@@ -13,6 +13,8 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "check.hpp"
+#include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/grpc/google/rpc/status.pb.h"
 #include "protocol/json/json_payload.hpp"
 #include "protocol/mesh.pb.h"
@@ -49,6 +51,31 @@ bool answer_of(const grpc::Status& st, Answer& out) {
   auto details = rich_status(st);
   return details.code() == static_cast<int32_t>(st.error_code())
          && details.details_size() == 1 && details.details(0).UnpackTo(&out);
+}
+
+/// The seed's Connect through `s` to `address`, offering `offered`; checks
+/// it joined node `peer` with `shared` the one namespace both share.
+inline collector::ConnectResponse
+connect_checked(collector::CollectiveDispatcher::Stub& s,
+                const std::string& address,
+                const std::vector<std::string>& offered,
+                const std::string& peer, const std::string& shared,
+                const std::string& token = {}) {
+  collector::ConnectRequest req;
+  req.set_collector_id("client");
+  req.set_address(address);
+  for (const auto& ns : offered)
+    req.add_namespaces(ns);
+  collector::ConnectResponse res;
+  auto ctx = context(token);
+  auto st = s.Connect(ctx.get(), req, &res);
+  MESH_CHECK_MSG(st.ok(), st.error_message());
+  CAF_CHECK_EQUAL(res.status().code(), 200);
+  CAF_CHECK_EQUAL(res.target_collector_id(), peer);
+  CAF_CHECK(!res.connection_id().empty());
+  CAF_REQUIRE_EQUAL(res.shared_namespaces_size(), 1);
+  CAF_CHECK_EQUAL(res.shared_namespaces(0), shared);
+  return res;
 }
 
 /// mesh.v1 Dispatch of the example plug-in's users/UserService/GetUser.
