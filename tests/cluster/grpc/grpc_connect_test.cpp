@@ -52,13 +52,20 @@ CAF_TEST(Connect given the gRPC address joins both nodes as the seed does) {
     grpc::CreateChannel(one.grpc(), grpc::InsecureChannelCredentials()));
   auto cres = connect_checked(*s, two.grpc(), {"users", "orders"},
                               "collector-2", "orders", token);
-  // At once, as the seed's example goes on: orders run on collector-2.
+  // At once, as the seed's example goes on: orders run on collector-2,
+  // and the trace id given as metadata comes back as metadata.
   collector::DispatchResponse dres;
   auto dctx = context(token);
+  dctx->AddMetadata("x-mesh-trace-id", "seed-order-1");
   auto st = s->Dispatch(dctx.get(), order_request(), &dres);
   MESH_CHECK_MSG(st.ok(), st.error_message());
   CAF_CHECK_EQUAL(dres.status().code(), 200);
   CAF_CHECK_EQUAL(dres.handled_by_collector_id(), "collector-2");
+  const auto& trailers = dctx->GetServerTrailingMetadata();
+  auto trace = trailers.find("x-mesh-trace-id");
+  CAF_REQUIRE(trace != trailers.end());
+  CAF_CHECK_EQUAL(std::string(trace->second.data(), trace->second.size()),
+                  "seed-order-1");
   // Both ends hold the one connection.
   auto peers = meshctl_json(two.http(), {"--token", token, "peers"});
   bool seen = false;
