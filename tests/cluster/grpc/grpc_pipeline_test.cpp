@@ -117,6 +117,10 @@ CAF_TEST(policies and hooks guard the seed Dispatch and Serve alike) {
   for (const auto& limited : {serve("Echo"), dispatch("Echo")})
     check_refused(limited, grpc::StatusCode::RESOURCE_EXHAUSTED, 429,
                   "echo-limited");
+  auto ctl_limited = meshctl(node->http(), {"serve", "pipe", "Svc", "Echo"});
+  CAF_CHECK_NOT_EQUAL(ctl_limited.exit_code, 0);
+  CAF_CHECK((ctl_limited.out + ctl_limited.err).find("echo-limited")
+            != std::string::npos);
   // Write ran nowhere: the hook stopped every attempt before the handler.
   auto runs = meshctl_json(node->http(), {"serve", "pipe", "Svc", "Stats"});
   CAF_CHECK_EQUAL(runs["result"]["payload"]["runs"].value("Write", 0), 0);
