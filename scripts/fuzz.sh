@@ -34,7 +34,8 @@ export LSAN_OPTIONS="suppressions=$root/cmake/lsan.supp"
 status=0
 for target in fuzz_node_config fuzz_manifest fuzz_json_payload \
               fuzz_wire_messages fuzz_names fuzz_job fuzz_workflow \
-              fuzz_data_frames fuzz_stored_rows fuzz_grpc_reflection; do
+              fuzz_data_frames fuzz_stored_rows fuzz_grpc_reflection \
+              fuzz_http_head; do
   mkdir -p "$build/corpus/$target" "$build/artifacts"
   echo "== $target: ${seconds} s, at least $runs inputs" >&2
   start=$(date +%s)
