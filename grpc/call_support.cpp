@@ -93,6 +93,13 @@ grpc::Status call_status(status_code code, const std::string& message,
   return {grpc_code(code), text, details.SerializeAsString()};
 }
 
+bool answer_in_details(const grpc::Status& status,
+                       google::protobuf::Message& answer) {
+  google::rpc::Status details;
+  return !status.ok() && details.ParseFromString(status.error_details())
+         && details.details_size() == 1 && details.details(0).UnpackTo(&answer);
+}
+
 std::optional<std::string> token_refusal(std::string_view header,
                                          const std::string& token) {
   if (token.empty())

@@ -47,6 +47,12 @@ grpc::StatusCode grpc_code(status_code code) noexcept;
 grpc::Status call_status(status_code code, const std::string& message,
                          const google::protobuf::Message& body);
 
+/// The other way (a door's call to another door): the answer a failed
+/// call's details carry into `answer`; false when there is none (refused
+/// by gRPC itself, or left out as too large).
+bool answer_in_details(const grpc::Status& status,
+                       google::protobuf::Message& answer);
+
 /// Checks an `authorization` header's `Bearer <token>` against the node's
 /// `token` (empty: none needed); nullopt when it passes, else why not.
 std::optional<std::string> token_refusal(std::string_view header,

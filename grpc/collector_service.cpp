@@ -16,7 +16,6 @@
 #include "grpc/connect_back.hpp"
 #include "grpc/raw_unary.hpp"
 #include "protocol/address.hpp"
-#include "protocol/grpc/google/rpc/status.pb.h"
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/messaging/type_ids.hpp"
@@ -133,8 +132,7 @@ private:
     cc.c = c;
     cc.out = out;
     cc.address = in->address();
-    cc.offered.assign(in->namespaces().begin(), in->namespaces().end());
-    cc.wanted.insert(cc.offered.begin(), cc.offered.end());
+    cc.wanted.insert(in->namespaces().begin(), in->namespaces().end());
     cc.timeout = ask_timeout(deadline_ms_of(*ctx, node_.max_deadline),
                              node_.max_deadline);
     const auto& md = ctx->client_metadata();
@@ -153,8 +151,7 @@ private:
     call c;
     collector::ConnectResponse* out = nullptr;
     std::string address;
-    std::vector<std::string> offered;
-    std::set<std::string> wanted; ///< empty: every shared namespace
+    std::set<std::string> wanted; ///< the caller's; empty: every one shared
     std::chrono::milliseconds timeout{0};
     std::string authorization;
     bool may_connect_back = false;
@@ -178,7 +175,8 @@ private:
 
   // The peer port did not answer at the address: perhaps it is a node's
   // gRPC front door, as in the seed (grpc/connect_back.hpp). Only a dial
-  // that failed: not a stopping bridge or a cluster manager gone.
+  // that failed (the dialer's "cannot reach ..."): not a stopping bridge
+  // or a cluster manager gone.
   void not_dialled(const connect_call& cc, const caf::error& err) {
     auto code = to_status_code(err);
     auto why = error_text(err);
@@ -199,19 +197,14 @@ private:
     req.our_address = node_.listen;
     req.our_id = node_.node_id;
     req.authorization = cc.authorization;
-    req.namespaces = cc.offered;
+    req.namespaces.assign(cc.wanted.begin(), cc.wanted.end());
     req.timeout = cc.timeout;
     req.tls = node_.tls;
     connect_back(std::move(req), [this, cc, why](
                                    const grpc::Status& st,
                                    collector::ConnectResponse& back) {
       // A refusal carries the other door's answer in its details.
-      if (!st.ok()) {
-        google::rpc::Status details;
-        if (details.ParseFromString(st.error_details())
-            && details.details_size() == 1)
-          details.details(0).UnpackTo(&back);
-      }
+      static_cast<void>(answer_in_details(st, back));
       if (st.ok() && back.status().code() == http_code(status_code::ok)) {
         find_connection(cc, back.connection_id());
       } else if (st.ok() || back.status().code() != 0

@@ -92,8 +92,7 @@ void cmd_handlers(console_actor::pointer self, const console_config& env,
           [reply](caf::error& err) { reply(console_error(err)); });
 }
 
-template <class Request>
-bool fill_request(const nlohmann::json& args, Request& req,
+bool fill_request(const nlohmann::json& args, pb::DispatchRequest& req,
                   console_reply& reply) {
   auto set = [&](const char* name, auto setter) {
     if (auto* x = string_arg(args, name))

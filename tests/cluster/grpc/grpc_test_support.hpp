@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check.hpp"
+#include "grpc/call_support.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/grpc/google/rpc/status.pb.h"
 #include "protocol/json/json_payload.hpp"
@@ -48,9 +49,8 @@ inline google::rpc::Status rich_status(const grpc::Status& st) {
 /// must hold the call's own code. False when there is none.
 template <class Answer>
 bool answer_of(const grpc::Status& st, Answer& out) {
-  auto details = rich_status(st);
-  return details.code() == static_cast<int32_t>(st.error_code())
-         && details.details_size() == 1 && details.details(0).UnpackTo(&out);
+  return rich_status(st).code() == static_cast<int32_t>(st.error_code())
+         && mesh::grpc_door::answer_in_details(st, out);
 }
 
 /// The seed's Connect through `s` to `address`, offering `offered`; checks
