@@ -1,8 +1,8 @@
 // Fuzz target: topic names and patterns (and the trie that matches them),
 // service paths ("namespace/Service/Method"), trace ids, HTTP paths as
-// the HTTP API's request counts label them, Content-Encoding headers, and
+// the HTTP API's request counts label them, Content-Encoding headers,
 // what the gRPC door's token check reads (a call's path and its
-// authorization header).
+// authorization header), and node addresses (host:port).
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include "grpc/call_support.hpp"
 #include "http/http_counter.hpp"
 #include "http/http_guard.hpp"
+#include "protocol/address.hpp"
 #include "protocol/request_checks.hpp"
 #include "protocol/service_key.hpp"
 #include "topics/topic.hpp"
@@ -75,6 +76,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();
   if (mesh::grpc_door::token_refusal(text, "")) // no token: none needed
     __builtin_trap();
+  // A node address (config, flags, member lists, the gRPC door's Connect):
+  // what parses prints back as text that parses to the same, and a
+  // refusal says why.
+  std::string address_error;
+  if (auto hp = mesh::parse_host_port(text, address_error)) {
+    std::string again_error;
+    auto again = mesh::parse_host_port(mesh::to_string(*hp), again_error);
+    if (!again || again->host != hp->host || again->port != hp->port)
+      __builtin_trap();
+  } else if (address_error.empty()) {
+    __builtin_trap();
+  }
   // "pattern\ntopic": a valid pattern goes into a trie, a valid topic is
   // matched against it and against topic_matches: both must agree.
   auto nl = text.find('\n');
