@@ -51,8 +51,10 @@ std::string data_plane::start(data_plane_handlers handlers) {
   int one = 1;
   if (fd >= 0)
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // The system's backlog (as the HTTP API's): every peer of a large
+  // cluster that starts at once dials its link here within milliseconds.
   if (fd < 0 || ::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
-      || ::listen(fd, 128) != 0) {
+      || ::listen(fd, SOMAXCONN) != 0) {
     why = "cannot listen for the data plane on " + cfg_.host + ": "
           + errno_text(errno);
     ::freeaddrinfo(ai);
