@@ -2,7 +2,6 @@
 // (config/json_schema.hpp).
 
 #include <algorithm>
-#include <stdexcept>
 #include <utility>
 
 #include "config/json_schema.hpp"
@@ -252,50 +251,7 @@ void resolve_alternatives(const json& schema, std::vector<schema_violation>& vs,
       dropped[i] = true;
 }
 
-// The first number (integer or not) of `schema` (at `at`) without both a
-// minimum and a maximum, or "" when there is none. valijson reads an
-// integer past 2^63 as a negative number, so a maximum alone lets one
-// through, and a minimum alone refuses it in words that do not fit ("must
-// be at least 1").
-std::string unbounded_number(const json& schema, const std::string& at) {
-  if (schema.is_array()) {
-    for (size_t i = 0; i < schema.size(); ++i)
-      if (auto p = unbounded_number(schema[i], at + "/" + std::to_string(i));
-          !p.empty())
-        return p;
-    return {};
-  }
-  if (!schema.is_object())
-    return {};
-  auto type = schema.find("type");
-  auto numeric = [](const json& t) {
-    return t == "integer" || t == "number";
-  };
-  bool number = type != schema.end()
-                && (numeric(*type)
-                    || (type->is_array()
-                        && std::any_of(type->begin(), type->end(), numeric)));
-  if (number && (!schema.contains("minimum") || !schema.contains("maximum")))
-    return at.empty() ? "/" : at;
-  for (const auto& [key, sub] : schema.items())
-    if (auto p = unbounded_number(sub, at + "/" + key); !p.empty())
-      return p;
-  return {};
-}
-
 } // namespace
-
-json_schema compile_embedded(const nlohmann::json& schema, const char* what) {
-  if (auto at = unbounded_number(schema, ""); !at.empty())
-    throw std::logic_error(std::string{"embedded "} + what + " schema: "
-                           + at + " is a number without both a minimum "
-                           "and a maximum");
-  auto compiled = json_schema::compile(schema);
-  if (!compiled)
-    throw std::logic_error(std::string{"embedded "} + what
-                           + " schema does not compile");
-  return std::move(*compiled);
-}
 
 std::vector<schema_violation> explain_violations(const nlohmann::json& schema,
                                                  const nlohmann::json& doc,

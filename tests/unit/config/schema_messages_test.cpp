@@ -178,6 +178,18 @@ CAF_TEST(an embedded schema with a number bounded on one side is a bug) {
     CAF_CHECK_EQUAL(complaint(field(bad)),
                     "embedded t schema: /properties/n is a number "
                     "without both a minimum and a maximum");
+  // Values are data, not schemas: an unbounded "type" inside one is none.
+  for (auto key : {"default", "enum", "const", "examples"})
+    CAF_CHECK_EQUAL(complaint(json{{"type", "object"},
+                                   {key, json::array({json{{"type",
+                                                            "integer"}}})}}),
+                    "");
+  // A property may be called "default": its schema is still one.
+  CAF_CHECK_EQUAL(complaint(json{{"type", "object"},
+                                 {"properties",
+                                  {{"default", {{"type", "integer"}}}}}}),
+                  "embedded t schema: /properties/default is a number "
+                  "without both a minimum and a maximum");
   // Inside an array of alternatives too.
   CAF_CHECK_EQUAL(
     complaint(json{{"oneOf", json::array({json{{"type", "integer"}}})}}),
