@@ -2,6 +2,8 @@
 // bounded on both sides.
 
 #include <algorithm>
+#include <functional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -13,6 +15,17 @@ namespace mesh {
 namespace {
 
 using json = nlohmann::json;
+
+/// Keywords whose values are data, not schemas.
+const std::set<std::string, std::less<>> values{"default", "enum", "const",
+                                                "examples"};
+
+/// Keywords holding schemas by name (draft-07 and later): a member may be
+/// called "default" and is still a schema ("dependencies" may also hold a
+/// list of names, which holds no schema).
+const std::set<std::string, std::less<>> by_name{
+  "properties", "patternProperties", "definitions", "$defs", "dependencies",
+  "dependentSchemas"};
 
 // The first number (integer or not) of `schema` (at `at`) without both a
 // minimum and a maximum, or "" when there is none. valijson reads an
@@ -40,14 +53,9 @@ std::string unbounded_number(const json& schema, const std::string& at) {
   if (number && (!schema.contains("minimum") || !schema.contains("maximum")))
     return at.empty() ? "/" : at;
   for (const auto& [key, sub] : schema.items()) {
-    // Values, not schemas: a default of {"type": "integer"} is data.
-    if (key == "default" || key == "enum" || key == "const"
-        || key == "examples")
+    if (values.count(key) > 0) // data: a default of {"type": "integer"}
       continue;
-    // Schemas by name: a property may be called "default".
-    if (sub.is_object()
-        && (key == "properties" || key == "patternProperties"
-            || key == "definitions")) {
+    if (sub.is_object() && by_name.count(key) > 0) {
       for (const auto& [name, named] : sub.items())
         if (auto p = unbounded_number(named, at + "/" + key + "/" + name);
             !p.empty())

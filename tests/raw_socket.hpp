@@ -98,4 +98,56 @@ inline size_t closed_within(const std::vector<int>& fds,
   return closed;
 }
 
+/// Starts a non-blocking connect to 127.0.0.1:`port`; the fd, or -1.
+inline int start_connect(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0
+      && errno != EINPROGRESS) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// How many of `fds` (from start_connect) finish connecting within `limit`.
+inline size_t connected_within(const std::vector<int>& fds,
+                               std::chrono::milliseconds limit) {
+  std::vector<pollfd> waiting;
+  for (int fd : fds)
+    waiting.push_back({fd, POLLOUT, 0});
+  size_t done = 0;
+  size_t left = fds.size();
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (left > 0 && std::chrono::steady_clock::now() < until) {
+    if (::poll(waiting.data(), waiting.size(), 100) <= 0)
+      continue; // nothing yet, or a signal: look again
+    for (auto& p : waiting) {
+      if (p.fd < 0 || p.revents == 0)
+        continue;
+      int err = 1;
+      socklen_t len = sizeof err;
+      ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      done += err == 0 ? 1 : 0;
+      --left;
+      p.fd = -1; // poll skips it from now on
+    }
+  }
+  return done;
+}
+
+/// Closes every fd it holds when it goes.
+struct fd_set_guard {
+  std::vector<int> fds;
+  ~fd_set_guard() {
+    for (int fd : fds)
+      ::close(fd);
+  }
+};
+
 } // namespace mesh::test

@@ -1,5 +1,6 @@
 #include "cluster/transport/data_plane.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -51,10 +52,11 @@ std::string data_plane::start(data_plane_handlers handlers) {
   int one = 1;
   if (fd >= 0)
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  // The system's backlog (as the HTTP API's): every peer of a large
-  // cluster that starts at once dials its link here within milliseconds.
+  // A deep accept queue: every peer of a large cluster that starts at once
+  // dials its link here within milliseconds. The kernel caps it at
+  // net.core.somaxconn (glibc's SOMAXCONN said 128 before 2.35).
   if (fd < 0 || ::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
-      || ::listen(fd, SOMAXCONN) != 0) {
+      || ::listen(fd, std::max(SOMAXCONN, 4096)) != 0) {
     why = "cannot listen for the data plane on " + cfg_.host + ": "
           + errno_text(errno);
     ::freeaddrinfo(ai);

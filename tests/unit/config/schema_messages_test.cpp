@@ -184,12 +184,16 @@ CAF_TEST(an embedded schema with a number bounded on one side is a bug) {
                                    {key, json::array({json{{"type",
                                                             "integer"}}})}}),
                     "");
-  // A property may be called "default": its schema is still one.
-  CAF_CHECK_EQUAL(complaint(json{{"type", "object"},
-                                 {"properties",
-                                  {{"default", {{"type", "integer"}}}}}}),
-                  "embedded t schema: /properties/default is a number "
-                  "without both a minimum and a maximum");
+  // A member of a keyword holding schemas by name may be called
+  // "default": its schema is still one.
+  for (std::string by_name : {"properties", "patternProperties",
+                              "definitions", "$defs", "dependencies",
+                              "dependentSchemas"})
+    CAF_CHECK_EQUAL(complaint(json{{by_name,
+                                    {{"default", {{"type", "integer"}}}}}}),
+                    "embedded t schema: /" + by_name
+                      + "/default is a number without both a minimum and "
+                        "a maximum");
   // Inside an array of alternatives too.
   CAF_CHECK_EQUAL(
     complaint(json{{"oneOf", json::array({json{{"type", "integer"}}})}}),

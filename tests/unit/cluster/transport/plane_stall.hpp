@@ -5,6 +5,7 @@
 // that goes on until the sender's link is cut.
 
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -15,9 +16,13 @@ namespace mesh::test {
 
 /// A token of `plane` whose requests wait for `gate` (which the test
 /// holds): from the first request on, nothing reads the link's socket.
-inline std::string stalling_token(data_plane& plane, std::mutex& gate) {
-  return plane.issue_token(7, [&gate](const data_link_ptr&,
-                                      std::string_view) {
+/// `entered` (if set) runs on the plane's thread before each wait.
+inline std::string stalling_token(data_plane& plane, std::mutex& gate,
+                                  std::function<void()> entered = {}) {
+  return plane.issue_token(7, [&gate, entered](const data_link_ptr&,
+                                               std::string_view) {
+    if (entered)
+      entered();
     std::lock_guard<std::mutex> wait{gate};
     return true;
   });
