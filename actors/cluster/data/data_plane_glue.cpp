@@ -68,7 +68,10 @@ void watch_plane_job(caf::resumable* job,
                      std::chrono::nanoseconds took) noexcept {
   if (took < data_plane_stall)
     return;
-  if (plane_stalls.fetch_add(1) % 1000 >= 5)
+  // A declared caller that blocked once may again: it goes to the workers
+  // (said each time: once per such caller).
+  bool revoked = revoke_non_blocking_caller(job);
+  if (plane_stalls.fetch_add(1) % 1000 >= 5 && !revoked)
     return;
   try {
     // A name is there only for an actor (inline_unit.hpp's actor_name).
@@ -78,13 +81,20 @@ void watch_plane_job(caf::resumable* job,
                  : "actor " + std::to_string(
                      static_cast<caf::scheduled_actor*>(job)->id())
                      + " (" + name + ")";
-    log::get("data_plane")
-      ->warn("data plane: {} held the plane's thread for {} ms, and no data "
-             "link was read meanwhile: a caller declared non-blocking, or a "
-             "non-blocking handler, that blocks",
-             who,
-             std::chrono::duration_cast<std::chrono::milliseconds>(took)
-               .count());
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took)
+                .count();
+    if (revoked)
+      log::get("data_plane")
+        ->warn("data plane: {} held the plane's thread for {} ms, and no "
+               "data link was read meanwhile: it was declared a non-blocking "
+               "caller and blocks, so it runs on CAF's workers from now on",
+               who, ms);
+    else
+      log::get("data_plane")
+        ->warn("data plane: {} held the plane's thread for {} ms, and no "
+               "data link was read meanwhile: a caller declared "
+               "non-blocking, or a non-blocking handler, that blocks",
+               who, ms);
   } catch (...) {
     // Out of memory for the line: the count stands.
   }

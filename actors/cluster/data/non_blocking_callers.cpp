@@ -45,10 +45,36 @@ struct registry {
     return max_non_blocking_callers;
   }
 
-  void release(size_t slot) noexcept {
-    slots[slot].store(nullptr, std::memory_order_release);
+  // Frees `slot` if `who` still holds it (a revoked caller's slot may be
+  // another's by the time the first one ends).
+  void release(size_t slot, const caf::abstract_actor* who) noexcept {
+    slots[slot].compare_exchange_strong(who, nullptr,
+                                        std::memory_order_acq_rel);
+  }
+
+  // Frees the slot `who` holds; false when it holds none.
+  bool revoke(const caf::abstract_actor* who) noexcept {
+    auto n = used.load(std::memory_order_acquire);
+    for (size_t i = 0; i < n; ++i) {
+      auto expected = who;
+      if (slots[i].compare_exchange_strong(expected, nullptr,
+                                           std::memory_order_acq_rel))
+        return true;
+    }
+    return false;
   }
 };
+
+// The actor a job is, or null when it is none CAF schedules as one.
+const caf::abstract_actor* actor_of(caf::resumable* job) noexcept {
+  switch (job->subtype()) {
+    case caf::resumable::scheduled_actor:
+    case caf::resumable::io_actor:
+      return static_cast<caf::scheduled_actor*>(job);
+    default:
+      return nullptr;
+  }
+}
 
 registry& callers() {
   static registry r;
@@ -69,20 +95,18 @@ bool declare_non_blocking_caller(const caf::actor& caller) {
     return false;
   // When it ends (at once if it has ended already): its address may be
   // another actor's next.
-  ptr->attach_functor([slot] { callers().release(slot); });
+  ptr->attach_functor([slot, ptr] { callers().release(slot, ptr); });
   return true;
 }
 
 bool is_non_blocking_caller(caf::resumable* job) noexcept {
-  switch (job->subtype()) {
-    case caf::resumable::scheduled_actor:
-    case caf::resumable::io_actor: {
-      const caf::abstract_actor* who = static_cast<caf::scheduled_actor*>(job);
-      return callers().contains(who);
-    }
-    default:
-      return false;
-  }
+  auto* who = actor_of(job);
+  return who != nullptr && callers().contains(who);
+}
+
+bool revoke_non_blocking_caller(caf::resumable* job) noexcept {
+  auto* who = actor_of(job);
+  return who != nullptr && callers().revoke(who);
 }
 
 size_t non_blocking_callers() {

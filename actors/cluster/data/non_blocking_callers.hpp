@@ -10,9 +10,10 @@
 // The price is the plane's: while such a caller runs, no frame on any data
 // link is read. One that blocks there (a lock, a disk, a sleep, a
 // scoped_actor waiting for an answer, which would never come) stalls the
-// node's remote traffic (a run of 100 ms or more is logged and counted:
-// data_plane_glue.hpp). Declare only event-based actors that handle each
-// message quickly; the rest stay on CAF's workers, as by default.
+// node's remote traffic (a run of 100 ms or more is logged and counted,
+// and ends the caller's declaration: data_plane_glue.hpp). Declare only
+// event-based actors that handle each message quickly; the rest stay on
+// CAF's workers, as by default.
 //
 // Thread safety: every function may be called from any thread.
 
@@ -33,6 +34,10 @@ bool declare_non_blocking_caller(const caf::actor& caller);
 
 /// Whether `job` is an actor declared so that has not ended.
 bool is_non_blocking_caller(caf::resumable* job) noexcept;
+
+/// Ends `job`'s declaration (it blocked the plane's thread): from now on
+/// it runs on CAF's workers. False when it was not declared.
+bool revoke_non_blocking_caller(caf::resumable* job) noexcept;
 
 /// Callers declared now (tests).
 size_t non_blocking_callers();
