@@ -68,9 +68,9 @@ void watch_plane_job(caf::resumable* job,
                      std::chrono::nanoseconds took) noexcept {
   if (took < data_plane_stall)
     return;
-  // A declared caller that blocked once may again: it goes to the workers
-  // (said each time: once per such caller).
-  bool revoked = revoke_non_blocking_caller(job);
+  // A declared caller that blocked twice will again: it goes to the
+  // workers (said each time: once per such caller).
+  bool revoked = non_blocking_caller_stalled(job);
   if (plane_stalls.fetch_add(1) % 1000 >= 5 && !revoked)
     return;
   try {
@@ -87,7 +87,8 @@ void watch_plane_job(caf::resumable* job,
       log::get("data_plane")
         ->warn("data plane: {} held the plane's thread for {} ms, and no "
                "data link was read meanwhile: it was declared a non-blocking "
-               "caller and blocks, so it runs on CAF's workers from now on",
+               "caller and blocked twice, so it runs on CAF's workers from "
+               "now on",
                who, ms);
     else
       log::get("data_plane")

@@ -18,6 +18,8 @@ namespace {
 struct registry {
   std::array<std::atomic<const caf::abstract_actor*>, max_non_blocking_callers>
     slots{};
+  /// Stalls of each slot's actor so far.
+  std::array<std::atomic<int>, max_non_blocking_callers> stalls{};
   std::atomic<size_t> used{0};
 
   bool contains(const caf::abstract_actor* who) const noexcept {
@@ -34,6 +36,7 @@ struct registry {
       const caf::abstract_actor* expected = nullptr;
       if (slots[i].compare_exchange_strong(expected, who,
                                            std::memory_order_acq_rel)) {
+        stalls[i].store(0, std::memory_order_relaxed);
         auto n = used.load(std::memory_order_relaxed);
         while (n < i + 1
                && !used.compare_exchange_weak(n, i + 1,
@@ -52,14 +55,17 @@ struct registry {
                                         std::memory_order_acq_rel);
   }
 
-  // Frees the slot `who` holds; false when it holds none.
-  bool revoke(const caf::abstract_actor* who) noexcept {
+  // Counts a stall of `who`; frees its slot at the `limit`th (true then).
+  bool stalled(const caf::abstract_actor* who, int limit) noexcept {
     auto n = used.load(std::memory_order_acquire);
     for (size_t i = 0; i < n; ++i) {
+      if (slots[i].load(std::memory_order_acquire) != who)
+        continue;
+      if (stalls[i].fetch_add(1, std::memory_order_relaxed) + 1 < limit)
+        return false;
       auto expected = who;
-      if (slots[i].compare_exchange_strong(expected, nullptr,
-                                           std::memory_order_acq_rel))
-        return true;
+      return slots[i].compare_exchange_strong(expected, nullptr,
+                                              std::memory_order_acq_rel);
     }
     return false;
   }
@@ -104,9 +110,10 @@ bool is_non_blocking_caller(caf::resumable* job) noexcept {
   return who != nullptr && callers().contains(who);
 }
 
-bool revoke_non_blocking_caller(caf::resumable* job) noexcept {
+bool non_blocking_caller_stalled(caf::resumable* job) noexcept {
   auto* who = actor_of(job);
-  return who != nullptr && callers().revoke(who);
+  return who != nullptr
+         && callers().stalled(who, non_blocking_caller_max_stalls);
 }
 
 size_t non_blocking_callers() {

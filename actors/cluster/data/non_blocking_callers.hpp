@@ -11,7 +11,8 @@
 // link is read. One that blocks there (a lock, a disk, a sleep, a
 // scoped_actor waiting for an answer, which would never come) stalls the
 // node's remote traffic (a run of 100 ms or more is logged and counted,
-// and ends the caller's declaration: data_plane_glue.hpp). Declare only
+// and the second ends the caller's declaration: data_plane_glue.hpp; one
+// alone may be the host's, a virtual machine's pause). Declare only
 // event-based actors that handle each message quickly; the rest stay on
 // CAF's workers, as by default.
 //
@@ -35,9 +36,13 @@ bool declare_non_blocking_caller(const caf::actor& caller);
 /// Whether `job` is an actor declared so that has not ended.
 bool is_non_blocking_caller(caf::resumable* job) noexcept;
 
-/// Ends `job`'s declaration (it blocked the plane's thread): from now on
-/// it runs on CAF's workers. False when it was not declared.
-bool revoke_non_blocking_caller(caf::resumable* job) noexcept;
+/// Stalls of a declared caller after which it runs on CAF's workers.
+inline constexpr int non_blocking_caller_max_stalls = 2;
+
+/// Counts a stall of `job` (it held the plane's thread too long); at the
+/// non_blocking_caller_max_stalls-th its declaration ends (true then):
+/// from then on it runs on CAF's workers. False for any other job.
+bool non_blocking_caller_stalled(caf::resumable* job) noexcept;
 
 /// Callers declared now (tests).
 size_t non_blocking_callers();
