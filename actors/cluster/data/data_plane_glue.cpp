@@ -69,7 +69,7 @@ void watch_plane_job(caf::resumable* job,
   if (took < data_plane_stall)
     return;
   // A declared caller that blocked twice will again: it goes to the
-  // workers (said each time: once per such caller).
+  // workers for good (said each time: once per such caller).
   bool revoked = non_blocking_caller_stalled(job);
   if (plane_stalls.fetch_add(1) % 1000 >= 5 && !revoked)
     return;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
@@ -11,32 +12,46 @@ namespace mesh {
 
 namespace {
 
-// One slot per declared actor, its address while it lives (null: free).
+// One slot per declared actor: its address while it lives (0: free), with
+// its state in the low bits, so address and state change together.
 // Looked up by the plane's thread for every actor it wakes that is not one
 // of the node's own: a scan of the slots in use, no lock. Only slots below
 // `used` were ever taken, so with nothing declared the scan is empty.
 struct registry {
-  std::array<std::atomic<const caf::abstract_actor*>, max_non_blocking_callers>
-    slots{};
-  /// Stalls of each slot's actor so far.
-  std::array<std::atomic<int>, max_non_blocking_callers> stalls{};
+  static constexpr uintptr_t stalled_once = 1;
+  static constexpr uintptr_t revoked = 2; ///< holds the slot until it ends
+  static constexpr uintptr_t state_bits = 3;
+  static_assert(alignof(caf::abstract_actor) > state_bits);
+
+  std::array<std::atomic<uintptr_t>, max_non_blocking_callers> slots{};
   std::atomic<size_t> used{0};
 
-  bool contains(const caf::abstract_actor* who) const noexcept {
+  static uintptr_t word(const caf::abstract_actor* who) noexcept {
+    return reinterpret_cast<uintptr_t>(who);
+  }
+
+  // The state of `who`'s slot (declared: 0), or -1 when it holds none.
+  int state_of(const caf::abstract_actor* who) const noexcept {
     auto n = used.load(std::memory_order_acquire);
-    for (size_t i = 0; i < n; ++i)
-      if (slots[i].load(std::memory_order_acquire) == who)
-        return true;
-    return false;
+    for (size_t i = 0; i < n; ++i) {
+      auto v = slots[i].load(std::memory_order_acquire);
+      if ((v & ~state_bits) == word(who))
+        return static_cast<int>(v & state_bits);
+    }
+    return -1;
+  }
+
+  bool contains(const caf::abstract_actor* who) const noexcept {
+    auto s = state_of(who);
+    return s >= 0 && s != static_cast<int>(revoked);
   }
 
   // The slot `who` took, or max_non_blocking_callers when all are taken.
   size_t take(const caf::abstract_actor* who) noexcept {
     for (size_t i = 0; i < slots.size(); ++i) {
-      const caf::abstract_actor* expected = nullptr;
-      if (slots[i].compare_exchange_strong(expected, who,
+      uintptr_t expected = 0;
+      if (slots[i].compare_exchange_strong(expected, word(who),
                                            std::memory_order_acq_rel)) {
-        stalls[i].store(0, std::memory_order_relaxed);
         auto n = used.load(std::memory_order_relaxed);
         while (n < i + 1
                && !used.compare_exchange_weak(n, i + 1,
@@ -48,28 +63,35 @@ struct registry {
     return max_non_blocking_callers;
   }
 
-  // Frees `slot` if `who` still holds it (a revoked caller's slot may be
-  // another's by the time the first one ends).
-  void release(size_t slot, const caf::abstract_actor* who) noexcept {
-    slots[slot].compare_exchange_strong(who, nullptr,
-                                        std::memory_order_acq_rel);
+  // Only the actor's end frees its slot (revoked or not).
+  void release(size_t slot) noexcept {
+    slots[slot].store(0, std::memory_order_release);
   }
 
-  // Counts a stall of `who`; frees its slot at the `limit`th (true then).
-  bool stalled(const caf::abstract_actor* who, int limit) noexcept {
+  // Counts a stall of `who`: its first marks it, its second revokes it
+  // (true then). Every slot it holds goes along (two threads declaring it
+  // at once gave it two).
+  bool stalled(const caf::abstract_actor* who) noexcept {
+    bool now_revoked = false;
     auto n = used.load(std::memory_order_acquire);
     for (size_t i = 0; i < n; ++i) {
-      if (slots[i].load(std::memory_order_acquire) != who)
+      auto v = slots[i].load(std::memory_order_acquire);
+      if ((v & ~state_bits) != word(who) || (v & revoked) != 0)
         continue;
-      if (stalls[i].fetch_add(1, std::memory_order_relaxed) + 1 < limit)
-        return false;
-      auto expected = who;
-      return slots[i].compare_exchange_strong(expected, nullptr,
-                                              std::memory_order_acq_rel);
+      auto next = word(who) | ((v & stalled_once) != 0 ? revoked
+                                                       : stalled_once);
+      if (slots[i].compare_exchange_strong(v, next,
+                                           std::memory_order_acq_rel))
+        now_revoked = now_revoked || (next & revoked) != 0;
     }
-    return false;
+    return now_revoked;
   }
 };
+
+registry& callers() {
+  static registry r;
+  return r;
+}
 
 // The actor a job is, or null when it is none CAF schedules as one.
 const caf::abstract_actor* actor_of(caf::resumable* job) noexcept {
@@ -82,11 +104,6 @@ const caf::abstract_actor* actor_of(caf::resumable* job) noexcept {
   }
 }
 
-registry& callers() {
-  static registry r;
-  return r;
-}
-
 } // namespace
 
 bool declare_non_blocking_caller(const caf::actor& caller) {
@@ -94,14 +111,14 @@ bool declare_non_blocking_caller(const caf::actor& caller) {
     return false;
   auto* ptr = caf::actor_cast<caf::abstract_actor*>(caller);
   auto& r = callers();
-  if (r.contains(ptr))
-    return true;
+  if (auto state = r.state_of(ptr); state >= 0)
+    return state != static_cast<int>(registry::revoked);
   auto slot = r.take(ptr);
   if (slot == max_non_blocking_callers)
     return false;
   // When it ends (at once if it has ended already): its address may be
   // another actor's next.
-  ptr->attach_functor([slot, ptr] { callers().release(slot, ptr); });
+  ptr->attach_functor([slot] { callers().release(slot); });
   return true;
 }
 
@@ -112,15 +129,16 @@ bool is_non_blocking_caller(caf::resumable* job) noexcept {
 
 bool non_blocking_caller_stalled(caf::resumable* job) noexcept {
   auto* who = actor_of(job);
-  return who != nullptr
-         && callers().stalled(who, non_blocking_caller_max_stalls);
+  return who != nullptr && callers().stalled(who);
 }
 
 size_t non_blocking_callers() {
   size_t n = 0;
-  for (const auto& slot : callers().slots)
-    if (slot.load(std::memory_order_acquire) != nullptr)
+  for (const auto& slot : callers().slots) {
+    auto v = slot.load(std::memory_order_acquire);
+    if (v != 0 && (v & registry::revoked) == 0)
       ++n;
+  }
   return n;
 }
 

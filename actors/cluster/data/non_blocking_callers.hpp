@@ -10,11 +10,13 @@
 // The price is the plane's: while such a caller runs, no frame on any data
 // link is read. One that blocks there (a lock, a disk, a sleep, a
 // scoped_actor waiting for an answer, which would never come) stalls the
-// node's remote traffic (a run of 100 ms or more is logged and counted,
-// and the second ends the caller's declaration: data_plane_glue.hpp; one
-// alone may be the host's, a virtual machine's pause). Declare only
-// event-based actors that handle each message quickly; the rest stay on
-// CAF's workers, as by default.
+// node's remote traffic. A turn of 100 ms or more on the plane's thread
+// (up to the scheduler's max-throughput messages of one actor) is logged
+// and counted, and a declared caller's second one ends its declaration
+// for good (data_plane_glue.cpp's watch_plane_job; one alone may be the
+// host's, a virtual machine's pause). Declare only event-based actors that
+// handle each message quickly; the rest stay on CAF's workers, as by
+// default.
 //
 // Thread safety: every function may be called from any thread.
 
@@ -28,23 +30,22 @@ namespace mesh {
 inline constexpr size_t max_non_blocking_callers = 64;
 
 /// Declares `caller` (an event-based actor) a non-blocking caller until it
-/// ends. False, and nothing changes, when `caller` is null or
+/// ends. False, and nothing changes, when `caller` is null, its
+/// declaration was revoked (it stalled the plane twice), or
 /// max_non_blocking_callers others are declared: it then runs on CAF's
 /// workers as any actor. Declaring it again is no error.
 bool declare_non_blocking_caller(const caf::actor& caller);
 
-/// Whether `job` is an actor declared so that has not ended.
+/// Whether `job` is an actor declared so that has not ended and was not
+/// revoked.
 bool is_non_blocking_caller(caf::resumable* job) noexcept;
 
-/// Stalls of a declared caller after which it runs on CAF's workers.
-inline constexpr int non_blocking_caller_max_stalls = 2;
-
 /// Counts a stall of `job` (it held the plane's thread too long); at the
-/// non_blocking_caller_max_stalls-th its declaration ends (true then):
-/// from then on it runs on CAF's workers. False for any other job.
+/// second its declaration ends for good (true then): from then on it runs
+/// on CAF's workers. False for any other job.
 bool non_blocking_caller_stalled(caf::resumable* job) noexcept;
 
-/// Callers declared now (tests).
+/// Callers declared now, not revoked (tests).
 size_t non_blocking_callers();
 
 } // namespace mesh

@@ -249,6 +249,7 @@ CAF_TEST(a declared caller that blocks there is counted and sent away) {
   CAF_CHECK_EQUAL(at_caller.where.load(), 2);
   CAF_CHECK(data_plane_stalls() >= before + 2);
   CAF_CHECK_EQUAL(non_blocking_callers(), 0u);
+  CAF_CHECK(!declare_non_blocking_caller(c)); // for good
   caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
 }
 
