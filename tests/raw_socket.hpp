@@ -73,29 +73,44 @@ inline bool closed_by_peer(int fd) {
   }
 }
 
+/// Polls `fds` for `events` until each is settled or `limit` passed:
+/// `settle(fd)`, asked for an fd that polled ready, says 1 (settled,
+/// counted), 0 (settled, not counted) or -1 (not yet); how many counted.
+template <class Settle>
+size_t poll_each(const std::vector<int>& fds, short events,
+                 std::chrono::milliseconds limit, Settle settle) {
+  std::vector<pollfd> open;
+  for (int fd : fds)
+    open.push_back({fd, events, 0});
+  size_t counted = 0;
+  size_t left = fds.size();
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (left > 0 && std::chrono::steady_clock::now() < until) {
+    if (::poll(open.data(), open.size(), 100) <= 0)
+      continue; // nothing yet, or a signal: look again
+    for (auto& p : open) {
+      if (p.fd < 0 || p.revents == 0)
+        continue;
+      auto verdict = settle(p.fd);
+      if (verdict < 0)
+        continue;
+      counted += static_cast<size_t>(verdict);
+      --left;
+      p.fd = -1; // poll skips it from now on
+    }
+  }
+  return counted;
+}
+
 /// How many of `fds` the other side closes (EOF or a reset) within `limit`,
 /// however quiet they stay meanwhile (closed_by_peer gives up after 10 s of
 /// quiet). Bytes that come are read and dropped; the fds stay open.
 inline size_t closed_within(const std::vector<int>& fds,
                             std::chrono::milliseconds limit) {
-  std::vector<pollfd> open;
-  for (int fd : fds)
-    open.push_back({fd, POLLIN, 0});
-  size_t closed = 0;
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (closed < fds.size() && std::chrono::steady_clock::now() < until) {
-    if (::poll(open.data(), open.size(), 100) <= 0)
-      continue;
-    for (auto& p : open) {
-      char buf[512];
-      if (p.fd >= 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0
-          && ::recv(p.fd, buf, sizeof buf, 0) <= 0) {
-        ++closed;
-        p.fd = -1; // poll skips it from now on
-      }
-    }
-  }
-  return closed;
+  return poll_each(fds, POLLIN, limit, [](int fd) {
+    char buf[512];
+    return ::recv(fd, buf, sizeof buf, 0) <= 0 ? 1 : -1;
+  });
 }
 
 /// Starts a non-blocking connect to 127.0.0.1:`port`; the fd, or -1.
@@ -118,27 +133,12 @@ inline int start_connect(uint16_t port) {
 /// How many of `fds` (from start_connect) finish connecting within `limit`.
 inline size_t connected_within(const std::vector<int>& fds,
                                std::chrono::milliseconds limit) {
-  std::vector<pollfd> waiting;
-  for (int fd : fds)
-    waiting.push_back({fd, POLLOUT, 0});
-  size_t done = 0;
-  size_t left = fds.size();
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (left > 0 && std::chrono::steady_clock::now() < until) {
-    if (::poll(waiting.data(), waiting.size(), 100) <= 0)
-      continue; // nothing yet, or a signal: look again
-    for (auto& p : waiting) {
-      if (p.fd < 0 || p.revents == 0)
-        continue;
-      int err = 1;
-      socklen_t len = sizeof err;
-      ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      done += err == 0 ? 1 : 0;
-      --left;
-      p.fd = -1; // poll skips it from now on
-    }
-  }
-  return done;
+  return poll_each(fds, POLLOUT, limit, [](int fd) {
+    int err = 1;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return err == 0 ? 1 : 0;
+  });
 }
 
 /// Closes every fd it holds when it goes.
