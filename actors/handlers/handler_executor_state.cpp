@@ -148,6 +148,8 @@ void executor_state::start(executor_call call) {
   };
   running.emplace(id, std::move(call));
   ++running_unanswered;
+  if (!runner) // a non-blocking handler that blocked (inline_call.hpp)
+    runner = cfg.runner_factory(cfg.spec.options.max_concurrency);
   runner->submit(std::move(job));
 }
 
@@ -179,8 +181,12 @@ void executor_state::finish(executor_call& call, handler_outcome out) {
   call.answered = true;
   auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
     now() - call.received);
-  latency.record(static_cast<uint64_t>(took.count()));
-  count(out.code);
+  if (cfg.fast) { // demoted: its counters stay with the fast path's
+    cfg.fast->record(out.code, took);
+  } else {
+    latency.record(static_cast<uint64_t>(took.count()));
+    count(out.code);
+  }
   if (call.traced && tracing(cfg.traces)) // the record of running it
     cfg.traces->record(
       call.ctx.trace_id, "execute",
@@ -278,8 +284,8 @@ nlohmann::json executor_state::stats() const {
     result["handler"] = to_string(cfg.spec.key);
     result["kind"] = to_string(cfg.spec.kind);
     result["non_blocking"] = true;
-    result["running"] = 0;
-    result["queued"] = 0;
+    result["running"] = running_unanswered;
+    result["queued"] = queued.size();
     return result;
   }
   return {{"handler", to_string(cfg.spec.key)},

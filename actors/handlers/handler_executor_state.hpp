@@ -82,7 +82,7 @@ struct executor_state {
   /// accepted (run, queued or refused) and answered later.
   template <class Response, class Request>
   caf::result<Response> handle(const Request& req, bool as_dispatch) {
-    if (cfg.fast && !retiring)
+    if (cfg.fast && !retiring && !cfg.fast->demoted())
       return cfg.fast->run<Response>(req);
     accept(make_call(req, as_dispatch));
     return caf::delegated<Response>{};

@@ -54,6 +54,11 @@ struct handler_route {
   bool idempotent = false;
   /// Set for non-blocking function handlers: the router calls it directly.
   inline_call_ptr fast;
+
+  /// The fast path while it holds (null: ask the executor).
+  inline_call* inline_path() const noexcept {
+    return fast && !fast->demoted() ? fast.get() : nullptr;
+  }
 };
 
 struct handler_table {

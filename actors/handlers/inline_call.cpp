@@ -1,5 +1,7 @@
 #include "actors/handlers/inline_call.hpp"
 
+#include "telemetry/log.hpp"
+
 namespace mesh {
 
 void set_task_context(call_context& ctx, const pb::TaskInfo& info,
@@ -38,18 +40,37 @@ std::chrono::milliseconds inline_call::budget_of(uint32_t requested_ms) const {
 
 void inline_call::finish(handler_outcome& out, clock::duration elapsed,
                          std::chrono::milliseconds budget) {
-  ++calls_;
   if (elapsed > budget)
     out = {status_code::deadline_exceeded,
            "handler " + to_string(ctx_.key) + " on " + ctx_.node_id
              + " did not answer within " + std::to_string(budget.count())
              + " ms",
            {}};
-  if (out.code == status_code::ok)
+  count(out.code, elapsed);
+  if (elapsed < inline_stall || demoted() || ++stalls_ < 2)
+    return;
+  demoted_.store(true, std::memory_order_relaxed);
+  log::get("executor")
+    ->warn("handler {} is declared non-blocking but held the router's "
+           "thread for {} ms, twice: it runs on threads of its own from "
+           "now on",
+           to_string(ctx_.key),
+           std::chrono::duration_cast<std::chrono::milliseconds>(elapsed)
+             .count());
+}
+
+void inline_call::record(status_code code, clock::duration elapsed) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  count(code, elapsed);
+}
+
+void inline_call::count(status_code code, clock::duration elapsed) {
+  ++calls_;
+  if (code == status_code::ok)
     ++ok_;
-  else if (out.code == status_code::deadline_exceeded)
+  else if (code == status_code::deadline_exceeded)
     ++timeouts_;
-  else
+  else if (code != status_code::overloaded) // as the executor counts
     ++failed_;
   latency_.record(static_cast<uint64_t>(
     std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
@@ -61,6 +82,7 @@ nlohmann::json inline_call::stats() const {
           {"ok", ok_},
           {"errors", failed_},
           {"timeouts", timeouts_},
+          {"demoted", demoted()},
           {"latency", latency_.to_json()}};
 }
 

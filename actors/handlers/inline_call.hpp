@@ -5,7 +5,14 @@
 // handler's counters and latency kept here, where the handler's executor
 // reads them for reports. Thread-safe: every call and every read takes one
 // uncontended mutex.
+//
+// A handler declared non-blocking that blocks holds the router (and the
+// data plane's thread, where the router runs there) for as long: its
+// second call of inline_stall or more demotes it for good, and from then
+// on its executor runs it on threads of its own, as any blocking handler
+// (one slow call alone may be the host's pause).
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -23,6 +30,9 @@ namespace mesh {
 /// it for one that does not: contexts are reused).
 void set_task_context(call_context& ctx, const pb::TaskInfo& info,
                       bool has_task, const task_heartbeat_sink& sink);
+
+/// A call on the fast path this long is a stall (see above).
+inline constexpr std::chrono::milliseconds inline_stall{100};
 
 class inline_call {
 public:
@@ -65,6 +75,15 @@ public:
     heartbeat_ = std::move(sink);
   }
 
+  /// Whether it blocked twice: its executor runs it from now on.
+  bool demoted() const noexcept {
+    return demoted_.load(std::memory_order_relaxed);
+  }
+
+  /// Counts a call its executor ran (after the demotion), so the counters
+  /// stay in one place.
+  void record(status_code code, clock::duration elapsed);
+
   /// Counters and latency, as the executor reports them.
   nlohmann::json stats() const;
 
@@ -85,7 +104,11 @@ private:
   task_heartbeat_sink heartbeat_;
   std::chrono::milliseconds default_deadline_;
   std::chrono::milliseconds max_deadline_;
+  void count(status_code code, clock::duration elapsed);
+
   uint64_t calls_ = 0, ok_ = 0, failed_ = 0, timeouts_ = 0;
+  int stalls_ = 0;
+  std::atomic<bool> demoted_{false};
   latency_histogram latency_;
 };
 

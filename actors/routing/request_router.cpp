@@ -156,9 +156,9 @@ caf::result<pb::DispatchResponse> router_state::execute(pipeline_call&& call) {
       log->debug("trace={} dispatch {} locally", req.trace_id(),
                  path_of(req.ref()));
     trace_route(call, cfg.node_id, "local");
-    if (route->fast) {
+    if (auto* fast = route->inline_path()) {
       auto started = now();
-      auto r = route->fast->run<pb::DispatchResponse>(req);
+      auto r = fast->run<pb::DispatchResponse>(req);
       if (traced(call))
         trace_inline(req.trace_id(), req.ref(), r.status().code(),
                      std::chrono::duration_cast<std::chrono::microseconds>(

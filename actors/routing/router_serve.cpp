@@ -42,10 +42,11 @@ pb::ServeResponse router_state::serve_inline(const handler_route& route,
     log->debug("trace={} serve {} locally (from {})", req.trace_id(),
                path_of(req.ref()), req.origin_node());
   trace_serve(req, true);
+  auto& fast = *route.inline_path(); // the callers checked it
   if (!req.traced() || !tracing(cfg.traces))
-    return route.fast->run<pb::ServeResponse>(req);
+    return fast.run<pb::ServeResponse>(req);
   auto started = now();
-  auto r = route.fast->run<pb::ServeResponse>(req);
+  auto r = fast.run<pb::ServeResponse>(req);
   trace_inline(req.trace_id(), req.ref(), r.status().code(),
                std::chrono::duration_cast<std::chrono::microseconds>(
                  read_clock() - started));
@@ -57,7 +58,7 @@ caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
   auto* route = serve_route(req, p);
   if (route == nullptr)
     return refuse_serve(req, p);
-  if (route->fast)
+  if (route->inline_path() != nullptr)
     return serve_inline(*route, req);
   ++served;
   if (log->should_log(spdlog::level::debug)) // path_of allocates
@@ -78,7 +79,7 @@ void router_state::serve_batch(pb::ServeBatch& in, pb::ServeReplies& out,
     auto tag = in.tags(i);
     request_problem p;
     auto* route = serve_route(req, p);
-    if (route != nullptr && !route->fast) {
+    if (route != nullptr && route->inline_path() == nullptr) {
       // The executor's: the ingress sends it alone (see above). Counted
       // and traced by serve() when it arrives.
       *rest.add_requests() = std::move(req);

@@ -5,6 +5,7 @@
 #include "fixtures.hpp"
 
 #include <atomic>
+#include <thread>
 
 #include "actors/handlers/handler.hpp"
 #include "actors/routing/registry/registry.hpp"
@@ -13,6 +14,7 @@
 #include "protocol/json/json_payload.hpp"
 
 using namespace mesh;
+using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
@@ -237,6 +239,50 @@ CAF_TEST(a non-blocking handler runs on the router without its executor) {
   CAF_REQUIRE(row != list.end());
   CAF_CHECK_EQUAL((*row)["stats"]["calls"], 1);
   CAF_CHECK_EQUAL((*row)["stats"]["non_blocking"], true);
+}
+
+CAF_TEST(a non-blocking handler that blocks twice goes to its executor) {
+  handler_options fast;
+  fast.non_blocking = true;
+  int calls = 0;
+  ask<caf::ok_atom>(reg, atom::add_v,
+                    make_json_handler({"users", "Fast", "Slow"},
+                                      [&calls](const call_context&,
+                                               const json& in) {
+                                        // Blocks against its declaration
+                                        // (the behaviour under test).
+                                        if (++calls <= 2)
+                                          std::this_thread::sleep_for(
+                                            inline_stall + 10ms);
+                                        return in;
+                                      },
+                                      fast));
+  run();
+  for (int i = 0; i < 2; ++i) { // on the router, both
+    self->send(client, test::make_dispatch("users", "Fast", "Slow"));
+    run();
+    CAF_CHECK_EQUAL(runner->waiting(), 0u);
+  }
+  CAF_CHECK_EQUAL(replies->dispatch.size(), 2u);
+  // The third goes to its executor, whose threads run it.
+  self->send(client, test::make_dispatch("users", "Fast", "Slow"));
+  run();
+  CAF_CHECK_EQUAL(replies->dispatch.size(), 2u);
+  CAF_REQUIRE_EQUAL(runner->waiting(), 1u);
+  runner->run_all();
+  run();
+  CAF_REQUIRE_EQUAL(replies->dispatch.size(), 3u);
+  CAF_CHECK(test::code_of(replies->dispatch.back().status())
+            == status_code::ok);
+  CAF_CHECK_EQUAL(calls, 3);
+  // One set of counters for all three.
+  auto list = ask<json>(reg, atom::handlers_v);
+  auto row = std::find_if(list.begin(), list.end(), [](const json& h) {
+    return h["handler"] == "users/Fast/Slow";
+  });
+  CAF_REQUIRE(row != list.end());
+  CAF_CHECK_EQUAL((*row)["stats"]["calls"], 3);
+  CAF_CHECK_EQUAL((*row)["stats"]["demoted"], true);
 }
 
 CAF_TEST(a non-blocking handler that throws is handler_error) {
