@@ -284,8 +284,13 @@ nlohmann::json executor_state::stats() const {
     result["handler"] = to_string(cfg.spec.key);
     result["kind"] = to_string(cfg.spec.kind);
     result["non_blocking"] = true;
+    // Demoted (inline_call.hpp): what only the executor sees.
     result["running"] = running_unanswered;
     result["queued"] = queued.size();
+    result["overloaded"] = rejected;
+    result["late_results"] = late_results;
+    result["max_concurrency"] = cfg.spec.options.max_concurrency;
+    result["max_queue"] = cfg.spec.options.max_queue;
     return result;
   }
   return {{"handler", to_string(cfg.spec.key)},

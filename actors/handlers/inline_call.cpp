@@ -51,9 +51,9 @@ void inline_call::finish(handler_outcome& out, clock::duration elapsed,
     return;
   demoted_.store(true, std::memory_order_relaxed);
   log::get("executor")
-    ->warn("handler {} is declared non-blocking but held the router's "
-           "thread for {} ms, twice: it runs on threads of its own from "
-           "now on",
+    ->warn("handler {} is declared non-blocking but held its caller's "
+           "thread (the router's) for {} ms, twice: it runs on threads of "
+           "its own from now on",
            to_string(ctx_.key),
            std::chrono::duration_cast<std::chrono::milliseconds>(elapsed)
              .count());

@@ -35,14 +35,13 @@ pb::ServeResponse router_state::refuse_serve(const pb::ServeRequest& req,
   return r;
 }
 
-pb::ServeResponse router_state::serve_inline(const handler_route& route,
+pb::ServeResponse router_state::serve_inline(inline_call& fast,
                                              const pb::ServeRequest& req) {
   ++served;
   if (log->should_log(spdlog::level::debug)) // path_of allocates
     log->debug("trace={} serve {} locally (from {})", req.trace_id(),
                path_of(req.ref()), req.origin_node());
   trace_serve(req, true);
-  auto& fast = *route.inline_path(); // the callers checked it
   if (!req.traced() || !tracing(cfg.traces))
     return fast.run<pb::ServeResponse>(req);
   auto started = now();
@@ -58,8 +57,8 @@ caf::result<pb::ServeResponse> router_state::serve(pb::ServeRequest& req) {
   auto* route = serve_route(req, p);
   if (route == nullptr)
     return refuse_serve(req, p);
-  if (route->inline_path() != nullptr)
-    return serve_inline(*route, req);
+  if (auto* fast = route->inline_path()) // taken once: it may demote
+    return serve_inline(*fast, req);
   ++served;
   if (log->should_log(spdlog::level::debug)) // path_of allocates
     log->debug("trace={} serve {} locally (from {})", req.trace_id(),
@@ -79,7 +78,8 @@ void router_state::serve_batch(pb::ServeBatch& in, pb::ServeReplies& out,
     auto tag = in.tags(i);
     request_problem p;
     auto* route = serve_route(req, p);
-    if (route != nullptr && route->inline_path() == nullptr) {
+    auto* fast = route != nullptr ? route->inline_path() : nullptr;
+    if (route != nullptr && fast == nullptr) {
       // The executor's: the ingress sends it alone (see above). Counted
       // and traced by serve() when it arrives.
       *rest.add_requests() = std::move(req);
@@ -87,7 +87,7 @@ void router_state::serve_batch(pb::ServeBatch& in, pb::ServeReplies& out,
       continue;
     }
     auto* r = out.add_responses();
-    *r = route == nullptr ? refuse_serve(req, p) : serve_inline(*route, req);
+    *r = route == nullptr ? refuse_serve(req, p) : serve_inline(*fast, req);
     out.add_tags(tag);
   }
 }

@@ -355,7 +355,7 @@ struct router_state {
   /// call (admission and the route: serve_route, above).
   pb::ServeResponse refuse_serve(const pb::ServeRequest& req,
                                  const request_problem& p);
-  pb::ServeResponse serve_inline(const handler_route& route,
+  pb::ServeResponse serve_inline(inline_call& fast,
                                  const pb::ServeRequest& req);
   /// Runs the requests of `in` with an inline handler and answers the
   /// refused ones into `out` (tagged as `in` tagged them); those that need
