@@ -71,6 +71,14 @@ struct fixture : test::actor_fixture {
   }
 
   /// Sends a dispatch, lets the handler run, returns the one reply.
+  /// The stats the registry reports for handler `path` (null when none).
+  json stats_of(const std::string& path) {
+    for (auto& h : ask<json>(reg, atom::handlers_v))
+      if (h["handler"] == path)
+        return h["stats"];
+    return nullptr;
+  }
+
   pb::DispatchResponse dispatch(pb::DispatchRequest req) {
     auto before = replies->dispatch.size();
     self->send(client, std::move(req));
@@ -232,13 +240,10 @@ CAF_TEST(a non-blocking handler runs on the router without its executor) {
   CAF_CHECK_EQUAL(any_to_json(r.payload())->at("in").get<int>(), 7);
   CAF_CHECK_EQUAL(calls, 1);
   // Its executor still reports it.
-  auto list = ask<json>(reg, atom::handlers_v);
-  auto row = std::find_if(list.begin(), list.end(), [](const json& h) {
-    return h["handler"] == "users/Fast/Echo";
-  });
-  CAF_REQUIRE(row != list.end());
-  CAF_CHECK_EQUAL((*row)["stats"]["calls"], 1);
-  CAF_CHECK_EQUAL((*row)["stats"]["non_blocking"], true);
+  auto stats = stats_of("users/Fast/Echo");
+  CAF_REQUIRE(stats.is_object());
+  CAF_CHECK_EQUAL(stats["calls"], 1);
+  CAF_CHECK_EQUAL(stats["non_blocking"], true);
 }
 
 CAF_TEST(a non-blocking handler that blocks twice goes to its executor) {
@@ -276,13 +281,10 @@ CAF_TEST(a non-blocking handler that blocks twice goes to its executor) {
             == status_code::ok);
   CAF_CHECK_EQUAL(calls, 3);
   // One set of counters for all three.
-  auto list = ask<json>(reg, atom::handlers_v);
-  auto row = std::find_if(list.begin(), list.end(), [](const json& h) {
-    return h["handler"] == "users/Fast/Slow";
-  });
-  CAF_REQUIRE(row != list.end());
-  CAF_CHECK_EQUAL((*row)["stats"]["calls"], 3);
-  CAF_CHECK_EQUAL((*row)["stats"]["demoted"], true);
+  auto stats = stats_of("users/Fast/Slow");
+  CAF_REQUIRE(stats.is_object());
+  CAF_CHECK_EQUAL(stats["calls"], 3);
+  CAF_CHECK_EQUAL(stats["demoted"], true);
 }
 
 CAF_TEST(a non-blocking handler that throws is handler_error) {
