@@ -83,19 +83,14 @@ void watch_plane_job(caf::resumable* job,
                      + " (" + name + ")";
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took)
                 .count();
-    if (revoked)
-      log::get("data_plane")
-        ->warn("data plane: {} held the plane's thread for {} ms, and no "
-               "data link was read meanwhile: it was declared a non-blocking "
-               "caller and blocked twice, so it runs on CAF's workers from "
-               "now on",
-               who, ms);
-    else
-      log::get("data_plane")
-        ->warn("data plane: {} held the plane's thread for {} ms, and no "
-               "data link was read meanwhile: a caller declared "
-               "non-blocking, or a non-blocking handler, that blocks",
-               who, ms);
+    log::get("data_plane")
+      ->warn("data plane: {} held the plane's thread for {} ms, and no data "
+             "link was read meanwhile: {}",
+             who, ms,
+             revoked ? "it was declared a non-blocking caller and blocked "
+                       "twice, so it runs on CAF's workers from now on"
+                     : "a caller declared non-blocking, or a non-blocking "
+                       "handler, that blocks");
   } catch (...) {
     // Out of memory for the line: the count stands.
   }
