@@ -47,16 +47,17 @@ void inline_call::finish(handler_outcome& out, clock::duration elapsed,
              + " ms",
            {}};
   count(out.code, elapsed);
-  if (elapsed < inline_stall || demoted() || ++stalls_ < 2)
+  if (elapsed < inline_stall || demoted() || !stalls_.second(clock::now()))
     return;
   demoted_.store(true, std::memory_order_relaxed);
   log::get("executor")
     ->warn("handler {} is declared non-blocking but held its caller's "
-           "thread (the router's) for {} ms, twice: it runs on threads of "
-           "its own from now on",
+           "thread (the router's) for {} ms, twice within {} s: it runs on "
+           "threads of its own from now on",
            to_string(ctx_.key),
            std::chrono::duration_cast<std::chrono::milliseconds>(elapsed)
-             .count());
+             .count(),
+           stall_window.count());
 }
 
 void inline_call::record(status_code code, clock::duration elapsed) {

@@ -7,10 +7,10 @@
 // uncontended mutex.
 //
 // A handler declared non-blocking that blocks holds the router (and the
-// data plane's thread, where the router runs there) for as long: its
-// second call of inline_stall or more demotes it for good, and from then
-// on its executor runs it on threads of its own, as any blocking handler
-// (one slow call alone may be the host's pause).
+// data plane's thread, where the router runs there) for as long: a second
+// call of inline_stall or more within a minute of the first
+// (stall_counter.hpp) demotes it for good, and from then on its executor
+// runs it on threads of its own, as any blocking handler.
 
 #include <atomic>
 #include <chrono>
@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/handlers/handler.hpp"
+#include "actors/handlers/stall_counter.hpp"
 #include "protocol/messaging/type_ids.hpp"
 #include "telemetry/latency_histogram.hpp"
 
@@ -75,7 +76,8 @@ public:
     heartbeat_ = std::move(sink);
   }
 
-  /// Whether it blocked twice: its executor runs it from now on.
+  /// Whether it blocked twice (stall_counter.hpp): its executor runs it
+  /// from now on.
   bool demoted() const noexcept {
     return demoted_.load(std::memory_order_relaxed);
   }
@@ -107,7 +109,7 @@ private:
   void count(status_code code, clock::duration elapsed);
 
   uint64_t calls_ = 0, ok_ = 0, failed_ = 0, timeouts_ = 0;
-  int stalls_ = 0;
+  stall_counter stalls_;
   std::atomic<bool> demoted_{false};
   latency_histogram latency_;
 };

@@ -68,8 +68,8 @@ void watch_plane_job(caf::resumable* job,
                      std::chrono::nanoseconds took) noexcept {
   if (took < data_plane_stall)
     return;
-  // A declared caller that blocked twice will again: it goes to the
-  // workers for good (said each time: once per such caller).
+  // A declared caller that blocked twice within a minute will again: it
+  // goes to the workers for good (said each time: once per such caller).
   bool revoked = non_blocking_caller_stalled(job);
   if (plane_stalls.fetch_add(1) % 1000 >= 5 && !revoked)
     return;
@@ -88,7 +88,8 @@ void watch_plane_job(caf::resumable* job,
              "link was read meanwhile: {}",
              who, ms,
              revoked ? "it was declared a non-blocking caller and blocked "
-                       "twice, so it runs on CAF's workers from now on"
+                       "twice within a minute, so it runs on CAF's workers "
+                       "from now on"
                      : "a caller declared non-blocking, or a non-blocking "
                        "handler, that blocks");
   } catch (...) {

@@ -8,22 +8,28 @@
 #include <caf/actor_cast.hpp>
 #include <caf/scheduled_actor.hpp>
 
+#include "actors/handlers/stall_counter.hpp"
+
 namespace mesh {
 
 namespace {
 
 // One slot per declared actor: its address while it lives (0: free), with
-// its state in the low bits, so address and state change together.
+// its state in the low bits, so address and state change together; and
+// when it stalled first (read only while its state says it did).
 // Looked up by the plane's thread for every actor it wakes that is not one
 // of the node's own: a scan of the slots in use, no lock. Only slots below
 // `used` were ever taken, so with nothing declared the scan is empty.
 struct registry {
+  using clock = std::chrono::steady_clock;
+
   static constexpr uintptr_t stalled_once = 1;
   static constexpr uintptr_t revoked = 2; ///< holds the slot until it ends
   static constexpr uintptr_t state_bits = 3;
   static_assert(alignof(caf::abstract_actor) > state_bits);
 
   std::array<std::atomic<uintptr_t>, max_non_blocking_callers> slots{};
+  std::array<std::atomic<clock::rep>, max_non_blocking_callers> first_stall{};
   std::atomic<size_t> used{0};
 
   static uintptr_t word(const caf::abstract_actor* who) noexcept {
@@ -68,21 +74,31 @@ struct registry {
     slots[slot].store(0, std::memory_order_release);
   }
 
-  // Counts a stall of `who`: its first marks it, its second revokes it
-  // (true then). Every slot it holds goes along (two threads declaring it
-  // at once gave it two).
-  bool stalled(const caf::abstract_actor* who) noexcept {
+  // Counts a stall of `who` at `now`: its first marks it, a second within
+  // stall_window revokes it (true then), a later one counts as a first.
+  // Every slot it holds goes along (two threads declaring it at once gave
+  // it two).
+  bool stalled(const caf::abstract_actor* who, clock::time_point now) noexcept {
     bool now_revoked = false;
     auto n = used.load(std::memory_order_acquire);
     for (size_t i = 0; i < n; ++i) {
       auto v = slots[i].load(std::memory_order_acquire);
       if ((v & ~state_bits) != word(who) || (v & revoked) != 0)
         continue;
-      auto next = word(who) | ((v & stalled_once) != 0 ? revoked
-                                                       : stalled_once);
-      if (slots[i].compare_exchange_strong(v, next,
-                                           std::memory_order_acq_rel))
-        now_revoked = now_revoked || (next & revoked) != 0;
+      clock::time_point first{clock::duration{
+        first_stall[i].load(std::memory_order_relaxed)}};
+      if ((v & stalled_once) != 0 && within_stall_window(first, now)) {
+        now_revoked = slots[i].compare_exchange_strong(
+                        v, word(who) | revoked, std::memory_order_acq_rel)
+                      || now_revoked;
+        continue;
+      }
+      // Stored before the state that makes it read; a failed exchange
+      // (the actor ended meanwhile) leaves a time nobody reads.
+      first_stall[i].store(now.time_since_epoch().count(),
+                           std::memory_order_relaxed);
+      slots[i].compare_exchange_strong(v, word(who) | stalled_once,
+                                       std::memory_order_acq_rel);
     }
     return now_revoked;
   }
@@ -127,9 +143,10 @@ bool is_non_blocking_caller(caf::resumable* job) noexcept {
   return who != nullptr && callers().contains(who);
 }
 
-bool non_blocking_caller_stalled(caf::resumable* job) noexcept {
+bool non_blocking_caller_stalled(
+  caf::resumable* job, std::chrono::steady_clock::time_point now) noexcept {
   auto* who = actor_of(job);
-  return who != nullptr && callers().stalled(who);
+  return who != nullptr && callers().stalled(who, now);
 }
 
 size_t non_blocking_callers() {

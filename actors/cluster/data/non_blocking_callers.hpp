@@ -12,14 +12,16 @@
 // scoped_actor waiting for an answer, which would never come) stalls the
 // node's remote traffic. A turn of 100 ms or more on the plane's thread
 // (up to the scheduler's max-throughput messages of one actor) is logged
-// and counted, and a declared caller's second one ends its declaration
-// for good (data_plane_glue.cpp's watch_plane_job; one alone may be the
-// host's, a virtual machine's pause). Declare only event-based actors that
+// and counted, and a declared caller's second one within a minute of its
+// first ends its declaration for good (data_plane_glue.cpp's
+// watch_plane_job; one alone may be the host's, a virtual machine's pause:
+// actors/handlers/stall_counter.hpp). Declare only event-based actors that
 // handle each message quickly; the rest stay on CAF's workers, as by
 // default.
 //
 // Thread safety: every function may be called from any thread.
 
+#include <chrono>
 #include <cstddef>
 
 #include <caf/fwd.hpp>
@@ -40,10 +42,14 @@ bool declare_non_blocking_caller(const caf::actor& caller);
 /// revoked.
 bool is_non_blocking_caller(caf::resumable* job) noexcept;
 
-/// Counts a stall of `job` (it held the plane's thread too long); at the
-/// second its declaration ends for good (true then): from then on it runs
-/// on CAF's workers. False for any other job.
-bool non_blocking_caller_stalled(caf::resumable* job) noexcept;
+/// Counts a stall of `job` at `now` (it held the plane's thread too long);
+/// at a second within stall_window of the first its declaration ends for
+/// good (true then): from then on it runs on CAF's workers. False for any
+/// other job.
+bool non_blocking_caller_stalled(
+  caf::resumable* job,
+  std::chrono::steady_clock::time_point now
+  = std::chrono::steady_clock::now()) noexcept;
 
 /// Callers declared now, not revoked (tests).
 size_t non_blocking_callers();

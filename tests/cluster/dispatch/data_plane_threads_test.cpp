@@ -25,6 +25,7 @@
 #include "actors/cluster/data/data_messages.hpp"
 #include "actors/cluster/data/data_plane_glue.hpp"
 #include "actors/cluster/data/non_blocking_callers.hpp"
+#include "actors/handlers/stall_counter.hpp"
 #include "actors/inline_unit.hpp"
 #include "actor_idle.hpp"
 #include "process.hpp"
@@ -250,6 +251,25 @@ CAF_TEST(a declared caller that blocks there is counted and sent away) {
   CAF_CHECK(data_plane_stalls() >= before + 2);
   CAF_CHECK_EQUAL(non_blocking_callers(), 0u);
   CAF_CHECK(!declare_non_blocking_caller(c)); // for good
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(stalls of a declared caller far apart do not revoke it) {
+  auto c = sys.spawn(caller, &at_caller);
+  CAF_REQUIRE(declare_non_blocking_caller(c));
+  auto* job = dynamic_cast<caf::resumable*>(
+    caf::actor_cast<caf::abstract_actor*>(c));
+  CAF_REQUIRE(job != nullptr);
+  auto t0 = std::chrono::steady_clock::now();
+  // Pauses of a busy host, a minute or more apart: each counts as a first.
+  CAF_CHECK(!non_blocking_caller_stalled(job, t0));
+  CAF_CHECK(!non_blocking_caller_stalled(job, t0 + stall_window));
+  CAF_CHECK(!non_blocking_caller_stalled(job, t0 + 3 * stall_window));
+  CAF_CHECK(is_non_blocking_caller(job));
+  // Two within a minute: it blocks.
+  CAF_CHECK(non_blocking_caller_stalled(job, t0 + 3 * stall_window + 59s));
+  CAF_CHECK(!is_non_blocking_caller(job));
+  CAF_CHECK(!declare_non_blocking_caller(c));
   caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
 }
 

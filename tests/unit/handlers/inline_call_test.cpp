@@ -61,3 +61,17 @@ CAF_TEST(a failing call keeps its status and is counted as an error) {
   CAF_CHECK_EQUAL(r.status().message(), "nothing here");
   CAF_CHECK_EQUAL(call.stats().value("errors", -1), 1);
 }
+
+CAF_TEST(a second stall demotes only within the window of the first) {
+  stall_counter stalls;
+  auto t0 = std::chrono::steady_clock::now();
+  CAF_CHECK(!stalls.second(t0));
+  // A minute or more later: a first again, counted from there.
+  CAF_CHECK(!stalls.second(t0 + stall_window));
+  CAF_CHECK(stalls.second(t0 + stall_window + 59s));
+  // A clock that went back counts as a first, never as a second.
+  stall_counter back;
+  CAF_CHECK(!back.second(t0));
+  CAF_CHECK(!back.second(t0 - 1s));
+  CAF_CHECK(back.second(t0));
+}
