@@ -184,4 +184,16 @@ void grpc_front_door::stop() {
   st.server.reset();
 }
 
+namespace {
+
+std::unique_ptr<front_door> make_door(grpc_front_door_config&& cfg) {
+  return std::make_unique<grpc_front_door>(std::move(cfg));
+}
+
+} // namespace
+
 } // namespace mesh
+
+// What a node opens this library for (grpc/door_entry.hpp).
+extern "C" const mesh::grpc_door_entry mesh_grpc_door_entry{
+  mesh::grpc_door::make_call_counts, mesh::make_door};

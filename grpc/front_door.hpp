@@ -50,6 +50,7 @@
 #include <caf/error.hpp>
 
 #include "config/node_config.hpp"
+#include "grpc/door_entry.hpp"
 #include "grpc/node_handles.hpp"
 #include "protocol/address.hpp"
 
@@ -64,12 +65,12 @@ struct grpc_front_door_config {
   grpc_door::node_handles node;
 };
 
-class grpc_front_door {
+class grpc_front_door final : public front_door {
 public:
   explicit grpc_front_door(grpc_front_door_config cfg);
 
   /// Stops the server if it still runs.
-  ~grpc_front_door();
+  ~grpc_front_door() override;
 
   grpc_front_door(const grpc_front_door&) = delete;
   grpc_front_door& operator=(const grpc_front_door&) = delete;
@@ -77,18 +78,18 @@ public:
   /// Binds the configured address and starts answering. An address that
   /// cannot be bound, or TLS files that cannot be read, are an
   /// `unavailable` error naming them; nothing is left running.
-  caf::error start();
+  caf::error start() override;
 
   /// The bound address, with the real port once started.
-  const host_port& address() const;
+  const host_port& address() const override;
 
   /// The health service says NOT_SERVING for every name from now on (the
   /// node is shutting down: load balancers stop sending); calls are still
   /// answered until stop(). Idempotent; stop() does it too.
-  void set_draining();
+  void set_draining() override;
 
   /// Refuses new calls and waits for those in flight. Idempotent.
-  void stop();
+  void stop() override;
 
 private:
   struct impl;

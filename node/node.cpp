@@ -20,6 +20,7 @@
 #include "node/net/transport/guarded_transport.hpp"
 #include "node/check/config_check.hpp"
 #include "node/net/node_ports.hpp"
+#include "node/os/grpc_door_loader.hpp"
 #include "node/net/transport/tls_transport.hpp"
 #include "node/plugins/plugin_loader.hpp"
 #include "protocol/json/json_payload.hpp"
@@ -146,8 +147,14 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   }
   actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
   // Counted from the first request, shown by the console.
-  if (self.cfg.grpc)
-    self.grpc_counts = grpc_door::make_call_counts();
+  const grpc_door_entry* grpc = nullptr;
+  if (self.cfg.grpc) {
+    auto opened = open_grpc_door();
+    if (!opened)
+      return std::move(opened.error());
+    grpc = *opened;
+    self.grpc_counts = grpc->make_call_counts();
+  }
   if (self.cfg.http)
     self.http_counts = std::make_shared<http_counter>(console_command_names());
   auto cc = node_ports::console_config_of(self, supervisor_slot);
@@ -199,22 +206,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     me->send(self.console_actor.get(), atom::update_v, to_string(self.console),
              http);
   }
-  if (self.cfg.grpc) { // like http: what it calls finds the actors up
-    grpc_front_door_config gc;
-    gc.address = *self.cfg.grpc;
-    gc.max_payload_bytes = self.cfg.limits.max_payload_bytes;
-    gc.tls = self.cfg.cluster.tls;
-    gc.keepalive = self.cfg.grpc_keepalive;
-    gc.memory_bytes = size_t{self.cfg.grpc_memory_mb} << 20;
-    gc.node = {&sys, self.id, to_string(self.listen), self.cfg.console_token,
-               std::chrono::milliseconds{self.cfg.limits.max_deadline_ms},
-               self.cfg.cluster.tls, self.router, self.cluster,
-               self.strategies, self.topics, self.tasks, self.workflows,
-               self.grpc_counts};
-    self.grpc = std::make_unique<grpc_front_door>(std::move(gc));
-    if (auto err = self.grpc->start())
+  if (grpc != nullptr) // like http: what it calls finds the actors up
+    if (auto err = node_ports::start_grpc(self, *grpc))
       return err;
-  }
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));
   return result;

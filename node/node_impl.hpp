@@ -67,7 +67,7 @@ struct node::impl {
   std::unique_ptr<http_server> http;
   /// The gRPC front door (null when cfg.grpc is unset); stopped before the
   /// actor system ends, since actors answer its calls.
-  std::unique_ptr<grpc_front_door> grpc;
+  std::unique_ptr<front_door> grpc;
   /// Its calls by method and code (null without a door); made before the
   /// console, whose status shows them.
   std::shared_ptr<call_counts> grpc_counts;

@@ -117,4 +117,20 @@ console_config node_ports::console_config_of(node::impl& st,
   return cc;
 }
 
+caf::error node_ports::start_grpc(node::impl& st,
+                                  const grpc_door_entry& door) {
+  grpc_front_door_config gc;
+  gc.address = *st.cfg.grpc;
+  gc.max_payload_bytes = st.cfg.limits.max_payload_bytes;
+  gc.tls = st.cfg.cluster.tls;
+  gc.keepalive = st.cfg.grpc_keepalive;
+  gc.memory_bytes = size_t{st.cfg.grpc_memory_mb} << 20;
+  gc.node = {st.sys.get(), st.id, to_string(st.listen), st.cfg.console_token,
+             std::chrono::milliseconds{st.cfg.limits.max_deadline_ms},
+             st.cfg.cluster.tls, st.router, st.cluster, st.strategies,
+             st.topics, st.tasks, st.workflows, st.grpc_counts};
+  st.grpc = door.make_door(std::move(gc));
+  return st.grpc->start();
+}
+
 } // namespace mesh

@@ -3,7 +3,7 @@
 // The node's two ports and what listens on them: the gate on the peer port
 // (plain or TLS) and the console on the console port. Published at start
 // and again, on the same port, when the supervisor restarts either actor.
-// Also what the console is started with.
+// Also what the console is started with, and the gRPC door's start.
 
 #include <cstdint>
 
@@ -33,6 +33,10 @@ struct node_ports {
   /// the caller. `supervisor` is filled once the supervisor runs.
   static console_config console_config_of(node::impl& st,
                                           actor_slot<supervisor_actor> supervisor);
+
+  /// Starts the gRPC door of `door` (os/grpc_door_loader.hpp) on
+  /// cfg.grpc, calling the node's actors: none of them may be missing.
+  static caf::error start_grpc(node::impl& st, const grpc_door_entry& door);
 };
 
 } // namespace mesh
