@@ -7,6 +7,7 @@
 // error, an unknown method, a deadline) and Mesh's own service; the token.
 
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 
@@ -66,6 +67,16 @@ json output_of(const collector::DispatchResponse& r) {
   return j ? *j : json{};
 }
 
+/// Whether process `pid` has a file whose path holds `part` mapped.
+bool maps(pid_t pid, const std::string& part) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/maps"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find(part) != std::string::npos)
+      return true;
+  return false;
+}
+
 
 } // namespace
 
@@ -74,6 +85,35 @@ CAF_TEST(the ready line names the gRPC address) {
   CAF_REQUIRE(!a.grpc().empty());
   CAF_CHECK(a.grpc().rfind("127.0.0.1:", 0) == 0);
   CAF_CHECK(a.grpc() != "127.0.0.1:0");
+}
+
+CAF_TEST(only a node with a door loads the gRPC libraries) {
+  node_process plain{{"--id", "plain"}};
+  CAF_CHECK(!maps(plain.pid(), "libmesh_grpc.so"));
+  CAF_CHECK(!maps(plain.pid(), "/libgrpc"));
+  node_process door{with_grpc({"--id", "door"})};
+  CAF_CHECK(maps(door.pid(), "libmesh_grpc.so"));
+  CAF_CHECK(maps(door.pid(), "/libgrpc"));
+}
+
+CAF_TEST(a door whose library cannot be opened stops the start) {
+  temp_dir dir;
+  // The node looks beside libmesh_node.so: a copy here, found first through
+  // LD_LIBRARY_PATH, with a file beside it that is no library.
+  std::filesystem::copy_file(bin("libmesh_node.so"),
+                             dir.file("libmesh_node.so"));
+  auto broken = dir.write("libmesh_grpc.so", "not a library");
+  auto r = run_program({"/usr/bin/env", "LD_LIBRARY_PATH=" + dir.path(),
+                        bin("meshnode"), "--listen", "127.0.0.1:0",
+                        "--console", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                        "--grpc", "127.0.0.1:0", "--data-dir",
+                        dir.file("data")},
+                       30s);
+  CAF_CHECK(!r.timed_out);
+  CAF_CHECK_NOT_EQUAL(r.exit_code, 0);
+  MESH_CHECK_MSG(r.err.find("cannot open the gRPC door's library " + broken)
+                   != std::string::npos,
+                 r.err);
 }
 
 CAF_TEST(the seed Connect Serve and Dispatch work across two nodes) {
