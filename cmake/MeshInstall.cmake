@@ -171,10 +171,12 @@ install(FILES "${PROJECT_BINARY_DIR}/MeshConfig.cmake"
 
 # -- pkg-config ----------------------------------------------------------------
 # mesh_node first: the library a plug-in uses; the rest for inline code of the
-# headers. CAF has no .pc file in Debian: named by its library path.
+# headers, but not mesh_grpc (a node opens it only to serve gRPC: a plug-in
+# linked to it would load gRPC into every node). CAF has no .pc file in
+# Debian: named by its library path.
 set(MESH_PC_LIBS "-lmesh_node")
 foreach(lib IN LISTS MESH_SDK_LIBRARIES)
-  if(NOT lib STREQUAL "mesh_node")
+  if(NOT lib STREQUAL "mesh_node" AND NOT lib STREQUAL "mesh_grpc")
     string(APPEND MESH_PC_LIBS " -l${lib}")
   endif()
 endforeach()

@@ -13,6 +13,7 @@
 #include "protocol/grpc/health.grpc.pb.h"
 #include "protocol/grpc/mesh_service.grpc.pb.h"
 #include "protocol/status.hpp"
+#include "protocol/version.hpp"
 #include "telemetry/log.hpp"
 
 namespace mesh {
@@ -196,4 +197,5 @@ std::unique_ptr<front_door> make_door(grpc_front_door_config&& cfg) {
 
 // What a node opens this library for (grpc/door_entry.hpp).
 extern "C" const mesh::grpc_door_entry mesh_grpc_door_entry{
+  mesh::mesh_version, sizeof(mesh::grpc_front_door_config),
   mesh::grpc_door::make_call_counts, mesh::make_door};

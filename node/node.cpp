@@ -53,6 +53,14 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   auto st = std::make_unique<impl>();
   st->id = default_id(cfg);
   log::set_node(st->id); // the "node" of every JSON log line
+  // Before anything runs: an install without the door's library stops
+  // here, and its static constructors run while no actor does.
+  if (cfg.grpc) {
+    auto door = open_grpc_door();
+    if (!door)
+      return std::move(door.error());
+    st->grpc_entry = *door;
+  }
   st->sys_cfg = make_caf_config(cfg);
   st->sys = std::make_unique<caf::actor_system>(*st->sys_cfg);
   if (auto* mx = dynamic_cast<guarded_multiplexer*>(
@@ -147,14 +155,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   }
   actor_slot<supervisor_actor> supervisor_slot{supervisor_actor{}};
   // Counted from the first request, shown by the console.
-  const grpc_door_entry* grpc = nullptr;
-  if (self.cfg.grpc) {
-    auto opened = open_grpc_door();
-    if (!opened)
-      return std::move(opened.error());
-    grpc = *opened;
-    self.grpc_counts = grpc->make_call_counts();
-  }
+  if (self.grpc_entry != nullptr)
+    self.grpc_counts = self.grpc_entry->make_call_counts();
   if (self.cfg.http)
     self.http_counts = std::make_shared<http_counter>(console_command_names());
   auto cc = node_ports::console_config_of(self, supervisor_slot);
@@ -206,8 +208,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     me->send(self.console_actor.get(), atom::update_v, to_string(self.console),
              http);
   }
-  if (grpc != nullptr) // like http: what it calls finds the actors up
-    if (auto err = node_ports::start_grpc(self, *grpc))
+  if (self.grpc_entry != nullptr) // as http: it calls actors that are up
+    if (auto err = node_ports::start_grpc(self))
       return err;
   self.log->info("node {} listening on {}, console on {}", self.id,
                  to_string(self.listen), to_string(self.console));

@@ -25,7 +25,7 @@
 #include "actors/tasks/task_dispatcher.hpp"
 #include "actors/topics/topic_dispatcher.hpp"
 #include "cluster/security/handshake.hpp"
-#include "grpc/front_door.hpp"
+#include "grpc/door_entry.hpp"
 #include "http/http_server.hpp"
 #include "node/net/transport/silence_sweep.hpp"
 #include "protocol/messaging/peer_actors.hpp"
@@ -68,6 +68,8 @@ struct node::impl {
   /// The gRPC front door (null when cfg.grpc is unset); stopped before the
   /// actor system ends, since actors answer its calls.
   std::unique_ptr<front_door> grpc;
+  /// libmesh_grpc.so's entry, opened at start when cfg.grpc is set.
+  const grpc_door_entry* grpc_entry = nullptr;
   /// Its calls by method and code (null without a door); made before the
   /// console, whose status shows them.
   std::shared_ptr<call_counts> grpc_counts;

@@ -1,5 +1,7 @@
 #include "telemetry/call_counts.hpp"
 
+#include <new>
+
 #include <nlohmann/json.hpp>
 
 namespace mesh {
@@ -32,7 +34,11 @@ void call_counts::handled(size_t method, size_t code,
                                                     std::memory_order_relaxed);
   auto nanos = took.count() > 0 ? static_cast<uint64_t>(took.count()) : 0;
   std::lock_guard<std::mutex> guard{took_[method].mtx};
-  took_[method].hist.record(nanos);
+  auto& hist = took_[method].hist;
+  if (!hist) // out of memory: the count above stands
+    hist.reset(new (std::nothrow) latency_histogram{});
+  if (hist)
+    hist->record(nanos);
 }
 
 nlohmann::json call_counts::to_json(bool only_used) const {
@@ -54,7 +60,8 @@ nlohmann::json call_counts::to_json(bool only_used) const {
     latency_histogram took;
     {
       std::lock_guard<std::mutex> guard{took_[m].mtx};
-      took = took_[m].hist;
+      if (took_[m].hist)
+        took = *took_[m].hist;
     }
     out.push_back({{keys_.first, methods_[m].service},
                    {keys_.second, methods_[m].method},

@@ -63,9 +63,11 @@ public:
   nlohmann::json to_json(bool only_used = false) const;
 
 private:
+  // A histogram is 4 KiB and most methods (HTTP routes) are never called:
+  // each is made at its method's first answer.
   struct durations {
     mutable std::mutex mtx;
-    latency_histogram hist;
+    std::unique_ptr<latency_histogram> hist;
   };
   std::vector<method_name> methods_;
   std::vector<std::string> codes_;

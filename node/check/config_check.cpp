@@ -16,6 +16,7 @@
 #include "config/manifests/manifest_set.hpp"
 #include "node/check/check_registrar.hpp"
 #include "node/node_impl.hpp"
+#include "node/os/grpc_door_loader.hpp"
 #include "node/plugins/plugin_loader.hpp"
 #include "protocol/messaging/register.hpp"
 #include "protocol/status.hpp"
@@ -166,6 +167,9 @@ struct checker {
                                    tls.passphrase);
         !why.empty())
       add("/cluster/tls", why);
+    if (cfg.grpc) // the door's library, as the start opens it
+      if (auto door = open_grpc_door(); !door)
+        add("/grpc/listen", error_text(door.error()));
   }
 
   // Plug-ins, hooks, topics and the jobs that name plug-ins' functions:

@@ -8,6 +8,7 @@
 
 #include "actors/cluster/ingress/gate.hpp"
 #include "actors/console/console.hpp"
+#include "grpc/front_door.hpp"
 #include "node/net/transport/tls_transport.hpp"
 #include "protocol/status.hpp"
 
@@ -117,8 +118,7 @@ console_config node_ports::console_config_of(node::impl& st,
   return cc;
 }
 
-caf::error node_ports::start_grpc(node::impl& st,
-                                  const grpc_door_entry& door) {
+caf::error node_ports::start_grpc(node::impl& st) {
   grpc_front_door_config gc;
   gc.address = *st.cfg.grpc;
   gc.max_payload_bytes = st.cfg.limits.max_payload_bytes;
@@ -129,7 +129,7 @@ caf::error node_ports::start_grpc(node::impl& st,
              std::chrono::milliseconds{st.cfg.limits.max_deadline_ms},
              st.cfg.cluster.tls, st.router, st.cluster, st.strategies,
              st.topics, st.tasks, st.workflows, st.grpc_counts};
-  st.grpc = door.make_door(std::move(gc));
+  st.grpc = st.grpc_entry->make_door(std::move(gc));
   return st.grpc->start();
 }
 

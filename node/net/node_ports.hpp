@@ -34,9 +34,9 @@ struct node_ports {
   static console_config console_config_of(node::impl& st,
                                           actor_slot<supervisor_actor> supervisor);
 
-  /// Starts the gRPC door of `door` (os/grpc_door_loader.hpp) on
-  /// cfg.grpc, calling the node's actors: none of them may be missing.
-  static caf::error start_grpc(node::impl& st, const grpc_door_entry& door);
+  /// Starts the gRPC door on cfg.grpc (st.grpc_entry, opened by then),
+  /// calling the node's actors: none of them may be missing.
+  static caf::error start_grpc(node::impl& st);
 };
 
 } // namespace mesh

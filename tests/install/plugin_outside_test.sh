@@ -72,6 +72,8 @@ dynamic=$(readelf -d "$prefix/bin/meshnode")
 libs=$(ldd "$prefix/bin/meshnode")
 [[ "$libs" == *"libmesh_node.so => $prefix/bin/../lib/libmesh_node.so"* ]] \
   || fail "installed meshnode does not load $prefix/lib/libmesh_node.so: $libs"
+# gRPC is opened only by a node that serves it (lib/libmesh_grpc.so).
+[[ "$libs" != *"libgrpc"* ]] || fail "installed meshnode links gRPC: $libs"
 
 step "pkg-config --cflags --libs mesh"
 pc_flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs mesh 2>"$work/pkg-config.log") \
@@ -88,6 +90,10 @@ c++ -std=c++17 -shared -fPIC -Wl,--no-undefined \
   "$source_dir/examples/plugin-outside/outside_handlers.cpp" \
   -o "$work/liboutside_pc.so" $pc_flags >"$work/pkg-config-build.log" 2>&1 \
   || fail "building the plug-in with pkg-config's flags failed"
+# Nor does a plug-in built with pkg-config's flags bring it into every node.
+needed=$(readelf -d "$work/liboutside_pc.so")
+[[ "$needed" != *"libmesh_grpc"* ]] \
+  || fail "pkg-config's flags link plug-ins to libmesh_grpc: $pc_flags"
 symbols=$(nm -D --defined-only "$work/liboutside_pc.so")
 [[ "$symbols" == *" mesh_register_handlers"* ]] \
   || fail "the pkg-config-built plug-in does not export mesh_register_handlers"
@@ -140,7 +146,7 @@ mkdir -p "$work/run"
 (cd "$work/run" && NOTIFY_SOCKET="$notify_socket" exec "$prefix/bin/meshnode" \
    --plugin "$plugin" --plugin libmesh_example_handlers.so \
    --listen 127.0.0.1:0 --console 127.0.0.1:0 --http 127.0.0.1:0 \
-   --data-dir "$work/data" --log-level info \
+   --grpc 127.0.0.1:0 --data-dir "$work/data" --log-level info \
    >"$work/node-stdout.log" 2>"$work/node-stderr.log") &
 node_pid=$!
 ready=""
@@ -160,6 +166,9 @@ grep -qx "READY=1" "$work/notify.txt" \
   || fail "meshnode printed its ready line but sent no READY=1 to NOTIFY_SOCKET"
 http=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["http"])' "$ready") \
   || fail "the ready line has no http address: $ready"
+# Its gRPC door, opened from the install's lib/ (beside libmesh_node.so).
+[[ "$ready" == *'"grpc":"127.0.0.1:'* ]] \
+  || fail "the installed node opened no gRPC door: $ready"
 grep -q "loaded plug-in $plugin" "$work/node-stderr.log" \
   || fail "the node did not log loading $plugin"
 grep -qE "loaded plug-in $prefix/(bin/\.\./)?lib/mesh/plugins/libmesh_example_handlers\.so" \

@@ -93,8 +93,11 @@ struct registry {
                       || now_revoked;
         continue;
       }
-      // Stored before the state that makes it read; a failed exchange
-      // (the actor ended meanwhile) leaves a time nobody reads.
+      // Stored before the state that makes it read. Should the slot change
+      // hands meanwhile (the actor ended, another took the slot and
+      // stalled: only with two planes in one process), the exchange fails
+      // and the new holder's first stall reads as this one's time, a
+      // window moved by moments: harmless.
       first_stall[i].store(now.time_since_epoch().count(),
                            std::memory_order_relaxed);
       slots[i].compare_exchange_strong(v, word(who) | stalled_once,

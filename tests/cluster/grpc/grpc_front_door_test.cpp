@@ -89,6 +89,8 @@ CAF_TEST(the ready line names the gRPC address) {
 
 CAF_TEST(only a node with a door loads the gRPC libraries) {
   node_process plain{{"--id", "plain"}};
+  // What it does map is read (the node is up, its maps readable).
+  CAF_REQUIRE(maps(plain.pid(), "/libmesh_node.so"));
   CAF_CHECK(!maps(plain.pid(), "libmesh_grpc.so"));
   CAF_CHECK(!maps(plain.pid(), "/libgrpc"));
   node_process door{with_grpc({"--id", "door"})};
@@ -103,17 +105,30 @@ CAF_TEST(a door whose library cannot be opened stops the start) {
   std::filesystem::copy_file(bin("libmesh_node.so"),
                              dir.file("libmesh_node.so"));
   auto broken = dir.write("libmesh_grpc.so", "not a library");
-  auto r = run_program({"/usr/bin/env", "LD_LIBRARY_PATH=" + dir.path(),
-                        bin("meshnode"), "--listen", "127.0.0.1:0",
-                        "--console", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                        "--grpc", "127.0.0.1:0", "--data-dir",
-                        dir.file("data")},
-                       30s);
+  std::vector<std::string> argv{"/usr/bin/env",
+                                "LD_LIBRARY_PATH=" + dir.path(),
+                                bin("meshnode"),
+                                "--listen",
+                                "127.0.0.1:0",
+                                "--console",
+                                "127.0.0.1:0",
+                                "--http",
+                                "127.0.0.1:0",
+                                "--grpc",
+                                "127.0.0.1:0",
+                                "--data-dir",
+                                dir.file("data")};
+  auto why = "cannot open the gRPC door's library " + broken;
+  auto r = run_program(argv, 30s);
   CAF_CHECK(!r.timed_out);
   CAF_CHECK_NOT_EQUAL(r.exit_code, 0);
-  MESH_CHECK_MSG(r.err.find("cannot open the gRPC door's library " + broken)
-                   != std::string::npos,
-                 r.err);
+  MESH_CHECK_MSG(r.err.find(why) != std::string::npos, r.err);
+  // --check-config finds it too, under the setting that asks for it.
+  argv.push_back("--check-config");
+  auto check = run_program(argv, 30s);
+  CAF_CHECK_EQUAL(check.exit_code, 2);
+  MESH_CHECK_MSG(check.err.find("/grpc/listen: " + why) != std::string::npos,
+                 check.err);
 }
 
 CAF_TEST(the seed Connect Serve and Dispatch work across two nodes) {

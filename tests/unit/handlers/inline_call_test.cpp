@@ -69,7 +69,8 @@ CAF_TEST(a second stall demotes only within the window of the first) {
   // A minute or more later: a first again, counted from there.
   CAF_CHECK(!stalls.second(t0 + stall_window));
   CAF_CHECK(stalls.second(t0 + stall_window + 59s));
-  // A clock that went back counts as a first, never as a second.
+  // A time before the first (the plane's registry reads times another
+  // thread may have stored) counts as a first, never as a second.
   stall_counter back;
   CAF_CHECK(!back.second(t0));
   CAF_CHECK(!back.second(t0 - 1s));
