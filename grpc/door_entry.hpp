@@ -36,7 +36,7 @@ struct grpc_door_entry {
   /// config crosses by its layout, so the node refuses a library whose
   /// build differs from its own.
   const char* version;
-  size_t config_size;
+  std::size_t config_size;
   /// grpc_door::make_call_counts (grpc/node_handles.hpp).
   std::shared_ptr<call_counts> (*make_call_counts)();
   /// A grpc_front_door, not started.

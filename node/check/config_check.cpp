@@ -167,7 +167,11 @@ struct checker {
                                    tls.passphrase);
         !why.empty())
       add("/cluster/tls", why);
-    if (cfg.grpc) // the door's library, as the start opens it
+  }
+
+  // The gRPC door's library, opened as the start opens it.
+  void grpc_door() {
+    if (cfg.grpc)
       if (auto door = open_grpc_door(); !door)
         add("/grpc/listen", error_text(door.error()));
   }
@@ -297,6 +301,7 @@ std::vector<config_problem>
 check_node_start(const node_config& cfg,
                  const std::vector<config_layer>& layers) {
   checker c{cfg, layers, {}};
+  c.grpc_door();
   c.security();
   c.folders();
   c.state_folders();

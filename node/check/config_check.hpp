@@ -6,7 +6,9 @@
 //   auto problems = mesh::check_node_start(cfg, layers);
 //   for (auto& p : problems) std::cerr << to_string(p) << "\n";
 //
-// What is checked, in the order the start meets it: the console exposure,
+// What is checked, in the order the start meets it: the gRPC door's
+// library (opened as the start opens it: node/os/grpc_door_loader.hpp; on
+// this host), the console exposure,
 // the TLS files, the definition folders (manifests, jobs, workflows exist
 // and can be read), the data directory and the task store's folder (could
 // be written, or created, when the node will need them), the plug-ins

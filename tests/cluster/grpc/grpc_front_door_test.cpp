@@ -129,6 +129,15 @@ CAF_TEST(a door whose library cannot be opened stops the start) {
   CAF_CHECK_EQUAL(check.exit_code, 2);
   MESH_CHECK_MSG(check.err.find("/grpc/listen: " + why) != std::string::npos,
                  check.err);
+  // A library of another build (its entry of another size) is refused
+  // unread.
+  std::filesystem::copy_file(bin("libmesh_test_door_other_build.so"), broken,
+                             std::filesystem::copy_options::overwrite_existing);
+  auto other = run_program(argv, 30s);
+  CAF_CHECK_EQUAL(other.exit_code, 2);
+  MESH_CHECK_MSG(other.err.find(why + ": its entry is of another Mesh build")
+                   != std::string::npos,
+                 other.err);
 }
 
 CAF_TEST(the seed Connect Serve and Dispatch work across two nodes) {
