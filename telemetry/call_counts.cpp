@@ -35,7 +35,7 @@ void call_counts::handled(size_t method, size_t code,
   auto nanos = took.count() > 0 ? static_cast<uint64_t>(took.count()) : 0;
   std::lock_guard<std::mutex> guard{took_[method].mtx};
   auto& hist = took_[method].hist;
-  if (!hist) // out of memory: the count above stands
+  if (!hist) // its first answer (out of memory: the count above stands)
     hist.reset(new (std::nothrow) latency_histogram{});
   if (hist)
     hist->record(nanos);
