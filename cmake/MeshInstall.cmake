@@ -88,23 +88,20 @@ endforeach()
 # -- what MeshConfig.cmake must find before the targets can be imported ------
 # Walk the link interfaces of the exported libraries; every imported target
 # they name needs its find call in the package config.
+# MESH_PC_LINKED: what pkg-config's users link, all but mesh_grpc's (a node
+# opens it only to serve gRPC; a plug-in has no need of gRPC's .pc files).
 set(MESH_LINKED "")
+set(MESH_PC_LINKED "")
 foreach(lib IN LISTS MESH_SDK_LIBRARIES)
   get_target_property(deps ${lib} INTERFACE_LINK_LIBRARIES)
   if(deps)
     list(APPEND MESH_LINKED ${deps})
+    if(NOT lib STREQUAL "mesh_grpc")
+      list(APPEND MESH_PC_LINKED ${deps})
+    endif()
   endif()
 endforeach()
 list(REMOVE_DUPLICATES MESH_LINKED)
-# What pkg-config's users link: all but mesh_grpc, which a node opens only to
-# serve gRPC (a plug-in has no need of gRPC's .pc files).
-set(MESH_PC_LINKED "")
-foreach(lib IN LISTS MESH_SDK_LIBRARIES)
-  get_target_property(deps ${lib} INTERFACE_LINK_LIBRARIES)
-  if(deps AND NOT lib STREQUAL "mesh_grpc")
-    list(APPEND MESH_PC_LINKED ${deps})
-  endif()
-endforeach()
 
 set(MESH_FIND_DEPENDENCIES "")
 set(MESH_PC_REQUIRES "")

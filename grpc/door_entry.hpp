@@ -20,7 +20,8 @@ namespace mesh {
 class call_counts;
 struct grpc_front_door_config;
 
-/// A started door (grpc/front_door.hpp says what each does).
+/// The door, made by the entry below and started by the node
+/// (grpc/front_door.hpp says what each member does).
 class front_door {
 public:
   virtual ~front_door() = default;

@@ -70,7 +70,6 @@ struct fixture : test::actor_fixture {
                                         }));
   }
 
-  /// Sends a dispatch, lets the handler run, returns the one reply.
   /// The stats the registry reports for handler `path` (null when none).
   json stats_of(const std::string& path) {
     for (auto& h : ask<json>(reg, atom::handlers_v))
@@ -79,6 +78,7 @@ struct fixture : test::actor_fixture {
     return nullptr;
   }
 
+  /// Sends a dispatch, lets the handler run, returns the one reply.
   pb::DispatchResponse dispatch(pb::DispatchRequest req) {
     auto before = replies->dispatch.size();
     self->send(client, std::move(req));
