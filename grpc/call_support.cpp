@@ -154,10 +154,11 @@ std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
 }
 
 void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
-            const std::string& trace_id, grpc::Status status) {
+            const std::string& trace_id, grpc::Status status,
+            bool send_trace) {
   // Only a well-formed id: gRPC aborts the process on a metadata value
   // outside printable ASCII, and ids can come from request bodies.
-  if (!trace_id.empty() && check_trace_id(trace_id).empty())
+  if (send_trace && !trace_id.empty() && check_trace_id(trace_id).empty())
     ctx->AddTrailingMetadata("x-mesh-trace-id", trace_id);
   r->Finish(std::move(status));
 }
@@ -319,13 +320,15 @@ void call::done(grpc::Status status) const {
   }
   // Every failed status here comes from call_status, with the body filled
   // (its details may have been left out for size).
-  if (status_in_body && !status.ok())
+  bool failed = !status.ok();
+  if (status_in_body && failed)
     status = grpc::Status::OK;
   try {
     if (slot && status.ok())
       slot->seal();
     count(*this, status.error_code());
-    finish(ctx, reactor, trace_id, std::move(status));
+    finish(ctx, reactor, trace_id, std::move(status),
+           trace_from_caller || failed);
   } catch (const std::exception& e) {
     // The flag is set: nobody else will finish it (out of memory, say).
     count(*this, grpc::StatusCode::INTERNAL);
@@ -337,7 +340,8 @@ void call::done(grpc::Status status) const {
 
 void refuse(const call& c, grpc::Status status) {
   count(c, status.error_code());
-  finish(c.ctx, c.reactor, c.trace_id, std::move(status));
+  bool send_trace = c.trace_from_caller || !status.ok();
+  finish(c.ctx, c.reactor, c.trace_id, std::move(status), send_trace);
 }
 
 call begin(grpc::CallbackServerContext* ctx, const node_handles& node,
@@ -360,6 +364,7 @@ call begin(grpc::CallbackServerContext* ctx, const node_handles& node,
     c.finished = true;
     return c;
   }
+  c.trace_from_caller = !trace_id.empty();
   c.trace_id = std::move(trace_id);
   c.status_in_body = metadata(*ctx, "x-mesh-status-in-body") == "1";
   return c;

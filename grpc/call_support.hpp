@@ -100,10 +100,11 @@ enum class door_method : size_t {
 /// nullopt for any other path.
 std::optional<door_method> door_method_of(std::string_view path);
 
-/// Finishes `reactor` with `status` after recording the trace id in the
-/// trailing metadata (x-mesh-trace-id) when there is one.
+/// Finishes `reactor` with `status`, the trace id (when there is one) in
+/// the trailing metadata (x-mesh-trace-id) if `send_trace`.
 void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
-            const std::string& trace_id, grpc::Status status);
+            const std::string& trace_id, grpc::Status status,
+            bool send_trace);
 
 /// Where a call's response goes on the wire (grpc/raw_unary.hpp): the
 /// door reads and writes bodies itself, so the response is serialized
@@ -122,6 +123,12 @@ struct call {
   grpc::CallbackServerContext* ctx = nullptr;
   grpc::ServerUnaryReactor* reactor = nullptr;
   std::string trace_id;
+  /// The caller sent the trace id: it comes back in the trailing metadata.
+  /// One the node made comes back only with a failed call (to look the
+  /// failure up by): a unique header on every call cost gRPC's encoder and
+  /// the client's parser about a tenth of a local call (BENCHMARKS.md), and
+  /// mesh.v1's answers carry it in their body anyway.
+  bool trace_from_caller = false;
   bool finished = false;
   /// `x-mesh-status-in-body: 1`: seed-style clients read the outcome from
   /// the response's Status only, so a failed Mesh status ends as an OK call
