@@ -19,6 +19,7 @@
 #include "grpc/services.hpp"
 #include "protocol/grpc/collector.grpc.pb.h"
 #include "protocol/messaging/type_ids.hpp"
+#include "protocol/request_checks.hpp"
 
 namespace mesh::grpc_door {
 
@@ -271,6 +272,10 @@ private:
     if (in.has_input()) // ours (raw_unary): moved, not copied
       req.mutable_payload()->Swap(in.mutable_input());
     req.set_target_node_id(std::move(target));
+    // Made here, not by the router, when the caller sent none: a failure
+    // the router never answered (its deadline, a restart) still names it.
+    if (c.trace_id.empty())
+      c.trace_id = make_trace_id();
     req.set_trace_id(c.trace_id);
     req.set_deadline_ms(deadline_ms_of(*ctx, node_.max_deadline));
     auto timeout = ask_timeout(req.deadline_ms(), node_.max_deadline);

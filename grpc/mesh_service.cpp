@@ -118,12 +118,9 @@ private:
                      check_depth(req.user_context(), "user_context")})
       if (!bad.empty())
         return fail(c, out, status_code::invalid_argument, bad);
+    // The library API insists on a trace id (as the seed does): adopt
+    // makes one up for a client that sent none, as meshctl does.
     adopt(*ctx, c, req);
-    // The library API insists on a trace id (as the seed does); a gRPC
-    // client that sent none gets one made up, as meshctl does.
-    if (req.trace_id().empty())
-      req.set_trace_id(make_trace_id());
-    c.trace_id = req.trace_id();
     ask<pb::ProcessResponse>(
         *hop_, node_, c, out, node_.strategies.get(), no_evaluator,
         timeout(req.deadline_ms()),
@@ -213,12 +210,15 @@ private:
   }
 
 private:
-  /// The call's trace id and deadline, where the request has none.
+  /// The call's trace id (one made here when the caller sent none, so a
+  /// failure the actor never answered still names one) and deadline,
+  /// where the request has none; the call keeps the request's id.
   template<class Request>
-  void adopt(const grpc::CallbackServerContext& ctx, const call& c,
+  void adopt(const grpc::CallbackServerContext& ctx, call& c,
              Request& req) const {
     if (req.trace_id().empty())
-      req.set_trace_id(c.trace_id);
+      req.set_trace_id(c.trace_id.empty() ? make_trace_id() : c.trace_id);
+    c.trace_id = req.trace_id();
     if (req.deadline_ms() == 0)
       req.set_deadline_ms(deadline_ms_of(ctx, node_.max_deadline));
   }

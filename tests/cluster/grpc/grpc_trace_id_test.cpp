@@ -40,7 +40,7 @@ bool is_hex_id(const std::string& id) {
   return true;
 }
 
-collector::DispatchRequest get_user(const std::string& method) {
+collector::DispatchRequest seed_request(const std::string& method) {
   collector::DispatchRequest req;
   req.set_namespace_("users");
   req.mutable_service()->set_service_name("UserService");
@@ -60,42 +60,50 @@ CAF_TEST(the trace id comes back with a callers id or a failed call) {
   // Succeeded, no id sent: none back.
   collector::DispatchResponse res;
   auto ok_ctx = context();
-  auto st = seed->Dispatch(ok_ctx.get(), get_user("GetUser"), &res);
+  auto st = seed->Dispatch(ok_ctx.get(), seed_request("GetUser"), &res);
   MESH_CHECK_MSG(st.ok(), st.error_message());
   CAF_CHECK_EQUAL(res.status().code(), 200);
   CAF_CHECK_EQUAL(trailer(*ok_ctx), "");
   // Failed, no id sent: the one the node made.
   auto failed_ctx = context();
-  st = seed->Dispatch(failed_ctx.get(), get_user("NoSuchMethod"), &res);
+  st = seed->Dispatch(failed_ctx.get(), seed_request("NoSuchMethod"), &res);
   CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::NOT_FOUND);
   MESH_CHECK_MSG(is_hex_id(trailer(*failed_ctx)), trailer(*failed_ctx));
   // The same failure as a seed client that reads the body only: an OK
   // call, and still the id.
   auto body_ctx = context();
   body_ctx->AddMetadata("x-mesh-status-in-body", "1");
-  st = seed->Dispatch(body_ctx.get(), get_user("NoSuchMethod"), &res);
+  st = seed->Dispatch(body_ctx.get(), seed_request("NoSuchMethod"), &res);
   MESH_CHECK_MSG(st.ok(), st.error_message());
   CAF_CHECK_EQUAL(res.status().code(), 404);
   MESH_CHECK_MSG(is_hex_id(trailer(*body_ctx)), trailer(*body_ctx));
   // Succeeded with the caller's id, on Mesh's own service: echoed, and in
   // the body as well.
   auto mesh = mesh::v1::Mesh::NewStub(channel);
-  mesh::pb::DispatchRequest mreq;
-  mreq.mutable_ref()->set_namespace_("users");
-  mreq.mutable_ref()->set_service("UserService");
-  mreq.mutable_ref()->set_method("GetUser");
-  *mreq.mutable_payload() = mesh::json_to_any({{"id", "u-1"}});
-  mesh::pb::DispatchResponse mres;
+  const std::string own = "0af7651916cd43dd8448eb211c80319c";
+  mesh::pb::DispatchResponse own_res;
   auto own_ctx = context();
-  own_ctx->AddMetadata("x-mesh-trace-id", "0af7651916cd43dd8448eb211c80319c");
-  st = mesh->Dispatch(own_ctx.get(), mreq, &mres);
+  own_ctx->AddMetadata("x-mesh-trace-id", own);
+  st = mesh->Dispatch(own_ctx.get(), get_user(), &own_res);
   MESH_CHECK_MSG(st.ok(), st.error_message());
-  CAF_CHECK_EQUAL(trailer(*own_ctx), "0af7651916cd43dd8448eb211c80319c");
-  CAF_CHECK_EQUAL(mres.trace_id(), "0af7651916cd43dd8448eb211c80319c");
-  // Succeeded without one: none back, the node's in the body.
+  CAF_CHECK_EQUAL(trailer(*own_ctx), own);
+  CAF_CHECK_EQUAL(own_res.trace_id(), own);
+  // Succeeded without one: none back, the node's own in the body.
+  mesh::pb::DispatchResponse plain_res;
   auto plain_ctx = context();
-  st = mesh->Dispatch(plain_ctx.get(), mreq, &mres);
+  st = mesh->Dispatch(plain_ctx.get(), get_user(), &plain_res);
   MESH_CHECK_MSG(st.ok(), st.error_message());
   CAF_CHECK_EQUAL(trailer(*plain_ctx), "");
-  MESH_CHECK_MSG(is_hex_id(mres.trace_id()), mres.trace_id());
+  MESH_CHECK_MSG(is_hex_id(plain_res.trace_id()), plain_res.trace_id());
+  CAF_CHECK_NOT_EQUAL(plain_res.trace_id(), own);
+  // Failed without one: the trailer names the id the answer carries.
+  auto wrong = get_user();
+  wrong.mutable_ref()->set_method("NoSuchMethod");
+  mesh::pb::DispatchResponse failed_res;
+  auto mfail_ctx = context();
+  st = mesh->Dispatch(mfail_ctx.get(), wrong, &failed_res);
+  CAF_CHECK_EQUAL(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  CAF_REQUIRE(answer_of(st, failed_res));
+  MESH_CHECK_MSG(is_hex_id(trailer(*mfail_ctx)), trailer(*mfail_ctx));
+  CAF_CHECK_EQUAL(trailer(*mfail_ctx), failed_res.trace_id());
 }
