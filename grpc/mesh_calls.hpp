@@ -25,15 +25,33 @@ inline void set_status(pb::Status* st, status_code code,
   st->set_message(text);
 }
 
+template<class Out, class = void>
+struct has_trace_id : std::false_type {};
+
+template<class Out>
+struct has_trace_id<Out, std::void_t<decltype(std::declval<Out&>().set_trace_id(
+                           std::string{}))>> : std::true_type {};
+
+/// The call's trace id in an answer that has none (a failure no actor
+/// answered): the answer names the id the trailer does.
+template<class Out>
+void adopt_trace_id(const call& c, Out* out) {
+  if constexpr (has_trace_id<Out>::value)
+    if (out->trace_id().empty())
+      out->set_trace_id(c.trace_id);
+}
+
 template<class Out>
 void fail(const call& c, Out* out, status_code code, const std::string& text) {
   set_status(out->mutable_status(), code, text);
+  adopt_trace_id(c, out);
   c.done(call_status(code, text, *out));
 }
 
 inline void fail(const call& c, pb::PublishResponse* out, status_code code,
                  const std::string& text) {
   out->set_error_message(text);
+  adopt_trace_id(c, out);
   c.done(call_status(code, text, *out));
 }
 

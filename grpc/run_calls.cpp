@@ -114,7 +114,6 @@ void run_workflow(bridge& hop, const node_handles& node, call c,
                     fail(c, out, to_status_code(err), error_text(err));
                     return;
                   }
-                  out->set_trace_id(c.trace_id);
                   fail(c, out, status_code::deadline_exceeded,
                        "the workflow did not finish within "
                            + std::to_string(wait)
