@@ -126,7 +126,7 @@ struct call {
   /// The caller sent the trace id: it comes back in the trailing metadata.
   /// One the node made comes back only with a failed call (to look the
   /// failure up by): a unique header on every call cost gRPC's encoder and
-  /// the client's parser about a tenth of a local call (BENCHMARKS.md), and
+  /// the client's parser 5-10 % of a local call (BENCHMARKS.md), and
   /// mesh.v1's answers carry it in their body anyway.
   bool trace_from_caller = false;
   bool finished = false;

@@ -7,7 +7,7 @@
 // call that got as far as an id (the one the door made when the caller
 // sent none), also one no actor answered. A successful call whose caller
 // sent none gets no such header: a unique value per call cost gRPC's
-// encoder and the client's parser about a tenth of a local call. Real
+// encoder and the client's parser 5-10 % of a local call. Real
 // meshnode with the example plug-in (no workflows), both services.
 
 #include <cctype>
