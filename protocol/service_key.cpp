@@ -43,18 +43,41 @@ void to_service_ref(const service_key& key, pb::ServiceRef& out) {
   out.set_method(key.method);
 }
 
+namespace {
+
+// Which bytes a name may hold, looked up: every request's three names are
+// checked by the router on both nodes (issue 16: a chain of comparisons
+// per character showed in the serving node's profile).
+struct name_chars {
+  bool ok[256] = {};
+  constexpr name_chars() {
+    for (int c = 'a'; c <= 'z'; ++c)
+      ok[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c)
+      ok[c] = true;
+    for (int c = '0'; c <= '9'; ++c)
+      ok[c] = true;
+    ok[static_cast<unsigned char>('_')] = true;
+    ok[static_cast<unsigned char>('-')] = true;
+    ok[static_cast<unsigned char>('.')] = true;
+  }
+};
+
+constexpr name_chars allowed_in_names;
+
+} // namespace
+
 std::string check_name(std::string_view what, std::string_view value) {
   if (value.empty())
     return std::string(what) + " is missing";
   if (value.size() > 128)
     return std::string(what) + " is longer than 128 characters";
-  for (char c : value) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-    if (!ok)
-      return std::string(what) + " '" + std::string(value)
-             + "' may only contain letters, digits, '_', '-' and '.'";
-  }
+  bool ok = true;
+  for (char c : value)
+    ok &= allowed_in_names.ok[static_cast<unsigned char>(c)];
+  if (!ok)
+    return std::string(what) + " '" + std::string(value)
+           + "' may only contain letters, digits, '_', '-' and '.'";
   return {};
 }
 
