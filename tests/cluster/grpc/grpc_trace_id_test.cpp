@@ -107,7 +107,7 @@ CAF_TEST(the trace id comes back with a callers id or a failed call) {
   CAF_REQUIRE(answer_of(st, failed_res));
   MESH_CHECK_MSG(is_hex_id(trailer(*mfail_ctx)), trailer(*mfail_ctx));
   CAF_CHECK_EQUAL(trailer(*mfail_ctx), failed_res.trace_id());
-  // Header and body both name one: the body's is the call's, both ways.
+  // Header and body both name one: the body's is the call's.
   auto both = get_user();
   both.set_trace_id("body-id-1");
   mesh::pb::DispatchResponse both_res;
