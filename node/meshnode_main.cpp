@@ -15,11 +15,13 @@
 
 #include <unistd.h>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "cluster/security/tls_files.hpp"
 #include "config/config_redact.hpp"
@@ -319,9 +321,20 @@ int main(int argc, char** argv) {
   }
   mesh::notify_service_manager("STOPPING=1"); // best effort: we are leaving
   node.shutdown();
+  int code = 0;
   if (auto why = node.failure(); !why.empty()) {
     std::cerr << "meshnode: " << why << "\n";
-    return 70; // EX_SOFTWARE: restart me
+    code = 70; // EX_SOFTWARE: restart me
   }
-  return 0;
+  if (node.handlers_left_running()) {
+    // Handler threads still run: the process's globals must not be torn
+    // down under them (nor a leak check stop them mid-call, which crashed
+    // LeakSanitizer's tracer under the sanitizers). Logs are flushed first.
+    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) {
+      l->flush();
+    });
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
 }

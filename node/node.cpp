@@ -221,6 +221,10 @@ std::string node::failure() const {
   return impl_->failure;
 }
 
+bool node::handlers_left_running() const {
+  return impl_->handlers_left_running;
+}
+
 const std::string& node::id() const {
   return impl_->id;
 }
@@ -330,6 +334,7 @@ void node::shutdown(std::chrono::milliseconds grace) {
       self->request(a, left(), atom::drain_v)
         .receive([](caf::ok_atom) {},
                  [&](caf::error& err) {
+                   st.handlers_left_running = true;
                    st.log->warn("shutdown: handlers still busy after {} ms: {}",
                                 grace.count(), error_text(err));
                  });

@@ -79,6 +79,10 @@ public:
   /// many restarts: the node then shuts down, and meshnode exits 70 so that
   /// its own supervisor restarts it).
   std::string failure() const;
+  /// After shutdown(): handlers still ran past the grace. Their threads live
+  /// on, so a program that exits now should skip its globals' destructors
+  /// (std::_Exit after flushing), as meshnode does.
+  bool handlers_left_running() const;
   caf::actor strategies() const override; ///< the strategy evaluator
   caf::actor topics() const override; ///< the topic dispatcher
   caf::actor console() const;

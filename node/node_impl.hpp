@@ -61,6 +61,7 @@ struct node::impl {
   console_config console_cfg; ///< what a restarted console starts from
   supervisor_actor supervisor;
   std::string failure; ///< why the supervisor gave up (guarded by mtx)
+  bool handlers_left_running = false; ///< set by shutdown() (see node.hpp)
   actor_slot<gate_actor> gate;
   /// The HTTP API (null when cfg.http is unset); stopped before the actor
   /// system ends, since its requests run in scoped actors.
