@@ -153,14 +153,13 @@ std::chrono::milliseconds ask_timeout(uint32_t deadline_ms,
   return budget + std::chrono::milliseconds{2000};
 }
 
-void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
-            const std::string& trace_id, grpc::Status status,
-            bool send_trace) {
+void call::finish(grpc::Status status, bool failed) const {
   // Only a well-formed id: gRPC aborts the process on a metadata value
   // outside printable ASCII, and ids can come from request bodies.
-  if (send_trace && !trace_id.empty() && check_trace_id(trace_id).empty())
+  if ((trace_from_caller || failed) && !trace_id.empty()
+      && check_trace_id(trace_id).empty())
     ctx->AddTrailingMetadata("x-mesh-trace-id", trace_id);
-  r->Finish(std::move(status));
+  reactor->Finish(std::move(status));
 }
 
 namespace {
@@ -327,8 +326,7 @@ void call::done(grpc::Status status) const {
     if (slot && status.ok())
       slot->seal();
     count(*this, status.error_code());
-    finish(ctx, reactor, trace_id, std::move(status),
-           trace_from_caller || failed);
+    finish(std::move(status), failed);
   } catch (const std::exception& e) {
     // The flag is set: nobody else will finish it (out of memory, say).
     count(*this, grpc::StatusCode::INTERNAL);
@@ -340,8 +338,8 @@ void call::done(grpc::Status status) const {
 
 void refuse(const call& c, grpc::Status status) {
   count(c, status.error_code());
-  bool send_trace = c.trace_from_caller || !status.ok();
-  finish(c.ctx, c.reactor, c.trace_id, std::move(status), send_trace);
+  bool failed = !status.ok();
+  c.finish(std::move(status), failed);
 }
 
 call begin(grpc::CallbackServerContext* ctx, const node_handles& node,

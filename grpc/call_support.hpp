@@ -100,11 +100,6 @@ enum class door_method : size_t {
 /// nullopt for any other path.
 std::optional<door_method> door_method_of(std::string_view path);
 
-/// Finishes `reactor` with `status`, the trace id (when there is one) in
-/// the trailing metadata (x-mesh-trace-id) if `send_trace`.
-void finish(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r,
-            const std::string& trace_id, grpc::Status status,
-            bool send_trace);
 
 /// Where a call's response goes on the wire (grpc/raw_unary.hpp): the
 /// door reads and writes bodies itself, so the response is serialized
@@ -146,6 +141,10 @@ struct call {
   /// Finishes the call with `status` (serializing the response first when
   /// it succeeds), once: a second call is logged and dropped.
   void done(grpc::Status status) const;
+
+  /// Finishes gRPC's call with `status`, the trace id in the trailing
+  /// metadata when the caller sent it or the call `failed` (see above).
+  void finish(grpc::Status status, bool failed) const;
 };
 
 /// Reads a request body into `out` (nested no deeper than gRPC's own
